@@ -1,0 +1,585 @@
+//! `feeds.toml`: parsing, defaults, validation and path resolution.
+//!
+//! Every error names the file, line and column, and says what was expected, so a
+//! typo in a long config is found at once.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// Default fetch interval for sources that do not set their own.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// Default cap on a response body, after decompression.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+/// Default age after which stored items are pruned.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A config error with its location in the file.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigError {
+    /// The config file the error is in.
+    pub path: PathBuf,
+    /// 1-based line, when the error has a location.
+    pub line: Option<usize>,
+    /// 1-based column, when the error has a location.
+    pub column: Option<usize>,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(col)) => write!(
+                f,
+                "{}:{}:{}: {}",
+                self.path.display(),
+                line,
+                col,
+                self.message
+            ),
+            _ => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// All errors found in one config file (validation keeps going after the first).
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The validated configuration, with paths resolved against the config file's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where the config was read from.
+    pub path: PathBuf,
+    /// The combined feed.
+    pub output: OutputConfig,
+    /// The HTTP server of the daemon.
+    pub server: ServerConfig,
+    /// The SQLite database.
+    pub database: DatabaseConfig,
+    /// Default intervals and concurrency limits.
+    pub schedule: ScheduleConfig,
+    /// HTTP client limits.
+    pub fetch: FetchConfig,
+    /// Feeds and pages, in file order.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[output]`: the combined feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputConfig {
+    /// Channel title.
+    pub title: String,
+    /// Channel link (the site the feed is about).
+    pub link: String,
+    /// Channel description.
+    pub description: String,
+    /// Where the RSS file is written after every cycle.
+    pub path: PathBuf,
+    /// How many stories the feed holds.
+    pub max_items: usize,
+}
+
+/// `[server]`: where the daemon serves the feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Address and port to bind.
+    pub listen: SocketAddr,
+}
+
+/// `[database]`: storage and retention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseConfig {
+    /// SQLite file.
+    pub path: PathBuf,
+    /// Items older than this are pruned.
+    pub max_age: Duration,
+}
+
+/// `[schedule]`: defaults for every source and global limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleConfig {
+    /// Default fetch interval.
+    pub interval: Duration,
+    /// Fetches in flight overall.
+    pub concurrency: usize,
+    /// Fetches in flight per host.
+    pub per_host: usize,
+}
+
+/// `[fetch]`: HTTP client behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchConfig {
+    /// Whole-request timeout, body included.
+    pub timeout: Duration,
+    /// TCP + TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest accepted body, after decompression.
+    pub max_body: u64,
+    /// Overrides the User-Agent header.
+    pub user_agent: Option<String>,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: DEFAULT_MAX_BODY,
+            user_agent: None,
+        }
+    }
+}
+
+/// Whether a source is a feed or a web page without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// RSS, Atom or JSON Feed.
+    Feed,
+    /// An HTML page that lists article links.
+    Page,
+}
+
+impl SourceKind {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Page => "page",
+        }
+    }
+}
+
+/// One `[[feed]]` or `[[page]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    /// Feed or page.
+    pub kind: SourceKind,
+    /// Outlet name shown as attribution.
+    pub name: String,
+    /// Where to fetch it.
+    pub url: Url,
+    /// Own interval, else the `[schedule]` default.
+    pub interval: Option<Duration>,
+    /// Fetch and clean each item's page instead of trusting the feed's content.
+    pub full_text: bool,
+}
+
+impl Config {
+    /// The effective interval of a source.
+    pub fn interval_of(&self, source: &SourceConfig) -> Duration {
+        source.interval.unwrap_or(self.schedule.interval)
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                message: format!("cannot read the config file: {e}"),
+            }])
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` locates relative paths and names errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        let ctx = Ctx {
+            text,
+            path,
+            errors: Vec::new(),
+        };
+        ctx.parse()
+    }
+}
+
+// ---- raw, as written in the file ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    output: Option<RawOutput>,
+    server: Option<RawServer>,
+    database: Option<RawDatabase>,
+    schedule: Option<RawSchedule>,
+    fetch: Option<RawFetch>,
+    #[serde(default)]
+    feed: Vec<Spanned<RawSource>>,
+    #[serde(default)]
+    page: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    title: Option<String>,
+    link: Option<Spanned<String>>,
+    description: Option<String>,
+    path: Option<String>,
+    max_items: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    path: Option<String>,
+    max_age: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    interval: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    per_host: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<RawSize>>,
+    user_agent: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawSize {
+    Bytes(i64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    interval: Option<Spanned<String>>,
+    #[serde(default)]
+    full_text: bool,
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    path: &'a Path,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn error_at(&mut self, span: Option<Range<usize>>, message: String) {
+        let (line, column) = match span {
+            Some(span) => {
+                let (l, c) = line_col(self.text, span.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        self.errors.push(ConfigError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn resolve_path(&self, value: &str) -> PathBuf {
+        let p = Path::new(value);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            let dir = self.path.parent().unwrap_or(Path::new(""));
+            dir.join(p)
+        }
+    }
+
+    fn duration(&mut self, value: Option<Spanned<String>>, default: Duration) -> Duration {
+        let Some(value) = value else { return default };
+        match parse_duration(value.get_ref()) {
+            Ok(d) => d,
+            Err(msg) => {
+                self.error_at(Some(value.span()), msg);
+                default
+            }
+        }
+    }
+
+    fn positive(&mut self, value: Option<Spanned<i64>>, key: &str, default: usize) -> usize {
+        let Some(value) = value else { return default };
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) if n > 0 => n,
+            _ => {
+                self.error_at(
+                    Some(value.span()),
+                    format!("`{key}` must be a whole number above 0"),
+                );
+                default
+            }
+        }
+    }
+
+    fn parse(mut self) -> Result<Config, ConfigErrors> {
+        let raw: RawConfig = match toml::from_str(self.text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = e.message().trim().to_string();
+                self.error_at(e.span(), message);
+                return Err(ConfigErrors(self.errors));
+            }
+        };
+
+        let out = raw.output.unwrap_or_default();
+        let link = match out.link {
+            Some(link) => {
+                if Url::parse(link.get_ref()).is_err() {
+                    self.error_at(
+                        Some(link.span()),
+                        format!(
+                            "`link` {:?} is not an absolute URL (expected e.g. \"https://news.example.org/\")",
+                            link.get_ref()
+                        ),
+                    );
+                }
+                link.into_inner()
+            }
+            None => "http://127.0.0.1:8080/".to_string(),
+        };
+        let output = OutputConfig {
+            title: out.title.unwrap_or_else(|| "feedsieve".to_string()),
+            link,
+            description: out
+                .description
+                .unwrap_or_else(|| "Combined news, one entry per story".to_string()),
+            path: self.resolve_path(out.path.as_deref().unwrap_or("db/feed.xml")),
+            max_items: self.positive(out.max_items, "max_items", 200),
+        };
+
+        let listen = match raw.server.unwrap_or_default().listen {
+            Some(listen) => match listen.get_ref().parse::<SocketAddr>() {
+                Ok(addr) => addr,
+                Err(_) => {
+                    self.error_at(
+                        Some(listen.span()),
+                        format!(
+                            "`listen` {:?} is not an address with a port (expected e.g. \"127.0.0.1:8080\")",
+                            listen.get_ref()
+                        ),
+                    );
+                    SocketAddr::from(([127, 0, 0, 1], 8080))
+                }
+            },
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+
+        let db = raw.database.unwrap_or_default();
+        let database = DatabaseConfig {
+            path: self.resolve_path(db.path.as_deref().unwrap_or("db/feedsieve.sqlite")),
+            max_age: self.duration(db.max_age, DEFAULT_MAX_AGE),
+        };
+
+        let sched = raw.schedule.unwrap_or_default();
+        let schedule = ScheduleConfig {
+            interval: self.duration(sched.interval, DEFAULT_INTERVAL),
+            concurrency: self.positive(sched.concurrency, "concurrency", 8),
+            per_host: self.positive(sched.per_host, "per_host", 2),
+        };
+
+        let f = raw.fetch.unwrap_or_default();
+        let defaults = FetchConfig::default();
+        let max_body = match f.max_body {
+            None => defaults.max_body,
+            Some(size) => {
+                let span = size.span();
+                match parse_size(size.get_ref()) {
+                    Ok(n) => n,
+                    Err(msg) => {
+                        self.error_at(Some(span), msg);
+                        defaults.max_body
+                    }
+                }
+            }
+        };
+        let fetch = FetchConfig {
+            timeout: self.duration(f.timeout, defaults.timeout),
+            connect_timeout: self.duration(f.connect_timeout, defaults.connect_timeout),
+            max_body,
+            user_agent: f.user_agent,
+        };
+
+        let mut sources = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut raws: Vec<(SourceKind, Spanned<RawSource>)> = Vec::new();
+        raws.extend(raw.feed.into_iter().map(|s| (SourceKind::Feed, s)));
+        raws.extend(raw.page.into_iter().map(|s| (SourceKind::Page, s)));
+        // Report in file order, whatever the table kind.
+        raws.sort_by_key(|(_, s)| s.span().start);
+        for (kind, spanned) in raws {
+            let table_span = spanned.span();
+            let src = spanned.into_inner();
+            let name = src.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                self.error_at(
+                    Some(src.name.span()),
+                    "`name` is empty (expected the outlet's name, shown as attribution)".into(),
+                );
+            }
+            let url = match parse_source_url(src.url.get_ref()) {
+                Ok(url) => Some(url),
+                Err(msg) => {
+                    self.error_at(Some(src.url.span()), msg);
+                    None
+                }
+            };
+            let interval = src.interval.map(|i| {
+                let span = i.span();
+                match parse_duration(i.get_ref()) {
+                    Ok(d) => d,
+                    Err(msg) => {
+                        self.error_at(Some(span), msg);
+                        schedule.interval
+                    }
+                }
+            });
+            if kind == SourceKind::Page && src.full_text {
+                self.error_at(
+                    Some(table_span.clone()),
+                    "`full_text` applies to [[feed]] only: a [[page]] is always read in full"
+                        .into(),
+                );
+            }
+            let Some(url) = url else { continue };
+            let key = url.as_str().to_string();
+            if let Some(first_line) = seen.get(&key) {
+                self.error_at(
+                    Some(src.url.span()),
+                    format!(
+                        "duplicate source: {key} is already configured on line {first_line}"
+                    ),
+                );
+                continue;
+            }
+            seen.insert(key, line_col(self.text, src.url.span().start).0);
+            sources.push(SourceConfig {
+                kind,
+                name,
+                url,
+                interval,
+                full_text: src.full_text,
+            });
+        }
+
+        if !self.errors.is_empty() {
+            return Err(ConfigErrors(self.errors));
+        }
+        Ok(Config {
+            path: self.path.to_path_buf(),
+            output,
+            server: ServerConfig { listen },
+            database,
+            schedule,
+            fetch,
+            sources,
+        })
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+/// Parses a human duration such as "30m", "1h 30m" or "7d".
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d >= Duration::from_secs(1) => Ok(d),
+        Ok(_) => Err(format!(
+            "duration {text:?} is too short (expected at least \"1s\", e.g. \"30m\")"
+        )),
+        Err(e) => Err(format!(
+            "{text:?} is not a duration ({e}; expected e.g. \"15m\", \"1h 30m\" or \"7d\")"
+        )),
+    }
+}
+
+/// Parses a size: a number of bytes, or text such as "10 MiB" or "512 KB".
+fn parse_size(size: &RawSize) -> Result<u64, String> {
+    let bad = |t: &str| {
+        format!("{t:?} is not a size (expected bytes as a number, or e.g. \"10 MiB\", \"512 KB\")")
+    };
+    let text = match size {
+        RawSize::Bytes(n) if *n > 0 => return Ok(*n as u64),
+        RawSize::Bytes(n) => return Err(bad(&n.to_string())),
+        RawSize::Text(t) => t.trim(),
+    };
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let num: f64 = num.parse().map_err(|_| bad(text))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "kib" => 1024.0,
+        "mb" | "m" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "gb" | "g" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(bad(text)),
+    };
+    let bytes = num * mult;
+    if !bytes.is_finite() || bytes < 1.0 {
+        return Err(bad(text));
+    }
+    Ok(bytes as u64)
+}
+
+fn parse_source_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        format!("{text:?} is not a valid URL ({e}; expected e.g. \"https://example.org/feed.xml\")")
+    })?;
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(format!(
+                "{text:?} uses the scheme {other:?}: only http and https sources are fetched"
+            ))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{text:?} has no host"));
+    }
+    Ok(url)
+}

@@ -1,0 +1,208 @@
+//! The daemon: runs each source when it is due, republishes after changes, serves
+//! the feed, and stops cleanly on SIGINT/SIGTERM (in-flight fetches finish and
+//! their writes are committed before the database closes).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::pipeline::{self, sources_to_fetch, Context, Selection, SourceOutcome};
+use crate::server::{router, ServerState};
+
+/// The longest the scheduler sleeps before looking at the sources again.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// Changes are published at most this often while fetches are still running.
+const PUBLISH_DEBOUNCE: Duration = Duration::from_secs(5);
+/// How often retention pruning runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// A handle that asks a running daemon to stop.
+#[derive(Clone)]
+pub struct Shutdown(watch::Sender<bool>);
+
+impl Shutdown {
+    /// A new, un-triggered handle.
+    pub fn new() -> Self {
+        Shutdown(watch::channel(false).0)
+    }
+
+    /// Asks the daemon to stop.
+    pub fn trigger(&self) {
+        let _ = self.0.send(true);
+    }
+
+    fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            // The sender is gone: nobody can ask us to stop any more; wait forever.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Triggers `shutdown` on SIGINT or SIGTERM.
+pub fn stop_on_signals(shutdown: Shutdown) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = ctrl_c => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+        tracing::info!("stopping: letting in-flight fetches finish");
+        shutdown.trigger();
+    });
+}
+
+/// Binds the server and runs the scheduler until `shutdown` fires.
+pub async fn run(ctx: Context, shutdown: Shutdown) -> anyhow::Result<()> {
+    let state = ServerState::new();
+    // Serve what is stored right away, before the first fetch finishes.
+    state.set_feed(pipeline::publish(&ctx).await?);
+    let listen = ctx.config.server.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (is another feedsieve running? change [server] listen)"))?;
+    let local = listener.local_addr().unwrap_or(listen);
+    tracing::info!("serving the feed at http://{local}/feed.xml");
+    let app = router(state.clone());
+    let server_stop = shutdown.subscribe();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stopped(server_stop))
+            .await
+    });
+    let result = schedule_loop(&ctx, &state, shutdown).await;
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("the HTTP server failed: {e}"),
+        Err(e) => tracing::error!("the HTTP server task failed: {e}"),
+    }
+    result
+}
+
+async fn schedule_loop(ctx: &Context, state: &ServerState, shutdown: Shutdown) -> anyhow::Result<()> {
+    for s in ctx.store.call(|s| s.sources()).await? {
+        if s.gone {
+            tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
+        } else if s.kind == "page" {
+            tracing::warn!(source = %s.name, url = %s.url, "page sources are not read yet; this source is skipped");
+        }
+    }
+    let mut stop = shutdown.subscribe();
+    let mut tasks: JoinSet<SourceOutcome> = JoinSet::new();
+    // Task id → source id of the fetches running now.
+    let mut in_flight: HashMap<tokio::task::Id, i64> = HashMap::new();
+    let mut dirty = false;
+    let mut last_publish = tokio::time::Instant::now();
+    let mut last_prune: Option<tokio::time::Instant> = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            match pipeline::prune(ctx).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(items = n, "pruned items past retention");
+                    dirty = true;
+                }
+                Err(e) => tracing::error!("pruning failed: {e}"),
+            }
+            last_prune = Some(tokio::time::Instant::now());
+        }
+        let now = Utc::now().timestamp();
+        let all = ctx
+            .store
+            .call(move |s| sources_to_fetch(s, Selection::All, now))
+            .await?;
+        let mut next_due: Option<i64> = None;
+        for source in all {
+            if in_flight.values().any(|&id| id == source.id) {
+                continue;
+            }
+            if source.next_fetch_at <= now {
+                let task_ctx = ctx.clone();
+                let source_id = source.id;
+                let handle =
+                    tasks.spawn(async move { pipeline::process_source(&task_ctx, &source).await });
+                in_flight.insert(handle.id(), source_id);
+            } else {
+                next_due = Some(next_due.map_or(source.next_fetch_at, |d| d.min(source.next_fetch_at)));
+            }
+        }
+        let sleep_for = next_due
+            .map(|d| Duration::from_secs(u64::try_from(d - now).unwrap_or(0)))
+            .unwrap_or(MAX_SLEEP)
+            .clamp(Duration::from_millis(200), MAX_SLEEP);
+        tokio::select! {
+            _ = stop.changed() => {}
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                match done {
+                    Ok((task, outcome)) => {
+                        in_flight.remove(&task);
+                        dirty |= outcome.changed();
+                    }
+                    Err(e) => {
+                        in_flight.remove(&e.id());
+                        tracing::error!("a fetch task failed: {e}");
+                    }
+                }
+            }
+            _ = tokio::time::sleep(sleep_for) => {}
+        }
+        if dirty && (tasks.is_empty() || last_publish.elapsed() >= PUBLISH_DEBOUNCE) {
+            match pipeline::publish(ctx).await {
+                Ok(feed) => state.set_feed(feed),
+                Err(e) => tracing::error!("publishing failed: {e:#}"),
+            }
+            dirty = false;
+            last_publish = tokio::time::Instant::now();
+        }
+    }
+    // Let in-flight fetches finish (each is bounded by the fetch timeout), so their
+    // transactions commit before the database closes.
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(outcome) = done {
+            dirty |= outcome.changed();
+        }
+    }
+    if dirty {
+        match pipeline::publish(ctx).await {
+            Ok(feed) => state.set_feed(feed),
+            Err(e) => tracing::error!("publishing failed: {e:#}"),
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! HTTP fetching: one shared client, conditional GET, size caps and typed errors.
+//!
+//! The body is read chunk by chunk and cut at the cap *after* decompression, so a
+//! gzip bomb or an endless body costs at most `max_body` bytes of memory.
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::config::FetchConfig;
+
+/// The most redirects followed before a fetch fails.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Validators from the previous successful fetch, sent for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` the server sent last time.
+    pub etag: Option<String>,
+    /// The `Last-Modified` the server sent last time.
+    pub last_modified: Option<String>,
+}
+
+/// A completed HTTP exchange with a 2xx or 304 answer.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// HTTP status (200..=299 or 304).
+    pub status: u16,
+    /// Response headers that later stages care about.
+    pub headers: ResponseHints,
+    /// The body (empty on 304).
+    pub body: Bytes,
+    /// The URL after redirects.
+    pub final_url: Url,
+}
+
+impl Fetched {
+    /// True when the server said the resource has not changed.
+    pub fn not_modified(&self) -> bool {
+        self.status == 304
+    }
+}
+
+/// The response headers that steer parsing and scheduling.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseHints {
+    /// `ETag`.
+    pub etag: Option<String>,
+    /// `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// `Content-Type` (carries the charset hint).
+    pub content_type: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`.
+    pub expires: Option<String>,
+    /// `Retry-After`.
+    pub retry_after: Option<String>,
+    /// `Date`, to interpret `Expires` against the server's clock.
+    pub date: Option<String>,
+}
+
+impl ResponseHints {
+    fn from_headers(h: &HeaderMap) -> Self {
+        let get = |name: header::HeaderName| {
+            h.get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        ResponseHints {
+            etag: get(header::ETAG),
+            last_modified: get(header::LAST_MODIFIED),
+            content_type: get(header::CONTENT_TYPE),
+            cache_control: get(header::CACHE_CONTROL),
+            expires: get(header::EXPIRES),
+            retry_after: get(header::RETRY_AFTER),
+            date: get(header::DATE),
+        }
+    }
+}
+
+/// Why a fetch failed. Every variant is a per-source error, never a crash.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL cannot be fetched at all (bad scheme, no host).
+    #[error("cannot fetch {url}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// No answer within the configured time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The connection could not be made.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// More redirects than [`MAX_REDIRECTS`], a loop, or a redirect off HTTP(S).
+    #[error("redirect refused: {0}")]
+    Redirect(String),
+    /// The body is larger than the cap.
+    #[error("body larger than the {limit}-byte limit")]
+    TooLarge {
+        /// The cap in force.
+        limit: u64,
+    },
+    /// The server answered with an error status.
+    #[error("HTTP {status}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// `Retry-After`, when sent (429 and 503).
+        retry_after: Option<String>,
+    },
+    /// The body could not be read (reset, bad compression).
+    #[error("reading the body failed: {0}")]
+    Body(String),
+    /// Anything else reqwest reports.
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+impl FetchError {
+    /// The HTTP status, if the server answered at all.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// `Retry-After` from a 429/503 answer.
+    pub fn retry_after(&self) -> Option<&str> {
+        match self {
+            FetchError::Status { retry_after, .. } => retry_after.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The one HTTP client of the process, shared by every fetch.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body: u64,
+    timeout: Duration,
+}
+
+static INSTALL_CRYPTO: Once = Once::new();
+
+/// The User-Agent sent when the config does not override it.
+pub fn default_user_agent() -> String {
+    format!(
+        "feedsieve/{} (self-hosted news aggregator)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+impl Fetcher {
+    /// Builds the client from the `[fetch]` settings.
+    pub fn new(cfg: &FetchConfig) -> Result<Fetcher, FetchError> {
+        // reqwest is built without a default TLS provider (to avoid compiling aws-lc);
+        // ring is installed once per process. A second install attempt is harmless.
+        INSTALL_CRYPTO.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            let scheme = attempt.url().scheme();
+            if scheme != "http" && scheme != "https" {
+                let msg = format!("redirect to a non-HTTP URL ({})", attempt.url());
+                return attempt.error(msg);
+            }
+            if attempt.previous().iter().any(|u| u == attempt.url()) {
+                let msg = format!("redirect loop at {}", attempt.url());
+                return attempt.error(msg);
+            }
+            attempt.follow()
+        });
+        let user_agent = cfg.user_agent.clone().unwrap_or_else(default_user_agent);
+        let client = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.timeout)
+            .redirect(redirect)
+            .pool_max_idle_per_host(4)
+            .build()
+            .map_err(|e| FetchError::Other(format!("building the HTTP client: {e}")))?;
+        Ok(Fetcher {
+            client,
+            max_body: cfg.max_body,
+            timeout: cfg.timeout,
+        })
+    }
+
+    /// Fetches `url`, conditionally when validators are given.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(FetchError::InvalidUrl {
+                url: url.to_string(),
+                reason: format!("the scheme {:?} is not fetched", url.scheme()),
+            });
+        }
+        let mut req = self.client.get(url.clone()).header(
+            header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+        );
+        if let Some(etag) = &validators.etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(|e| self.classify(e))?;
+        let status = resp.status();
+        let hints = ResponseHints::from_headers(resp.headers());
+        let final_url = resp.url().clone();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched {
+                status: 304,
+                headers: hints,
+                body: Bytes::new(),
+                final_url,
+            });
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after: hints.retry_after.clone(),
+            });
+        }
+        // A declared length over the cap fails before a byte is read. (With
+        // compression the header gives the wire size; the loop below checks the rest.)
+        if resp.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        let mut body: Vec<u8> = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            status: status.as_u16(),
+            headers: hints,
+            body: Bytes::from(body),
+            final_url,
+        })
+    }
+
+    fn classify(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            return FetchError::Timeout(self.timeout);
+        }
+        if e.is_redirect() {
+            return FetchError::Redirect(error_chain(&e));
+        }
+        if e.is_connect() {
+            return FetchError::Connect(error_chain(&e));
+        }
+        if e.is_body() || e.is_decode() {
+            return FetchError::Body(error_chain(&e));
+        }
+        FetchError::Other(error_chain(&e))
+    }
+}
+
+/// The error with its sources, "a: b: c", for log lines that say what really happened.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        src = s.source();
+    }
+    out
+}
+
+/// A fetcher shared between tasks.
+pub type SharedFetcher = Arc<Fetcher>;

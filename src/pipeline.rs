@@ -1,0 +1,342 @@
+//! One source through the stages (fetch → read → store), one full cycle over every
+//! source, and publishing afterwards. The daemon and `feedsieve fetch` both call
+//! these, so what a user runs by hand is what the daemon runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::config::{Config, SourceKind};
+use crate::fetch::{FetchError, Fetcher, Validators};
+use crate::publish::{render_rss, write_atomically, PublishedFeed};
+use crate::read::read_feed;
+use crate::schedule::{
+    delay_after_failure, delay_after_success, parse_retry_after, publisher_hint, with_jitter,
+    HostSlots,
+};
+use crate::store::{sha256_hex, FetchRecord, IngestStats, SharedStore, SourceRecord, Store, StoreError};
+
+/// Everything a cycle needs, shared by all fetch tasks.
+#[derive(Clone)]
+pub struct Context {
+    /// The config in force.
+    pub config: Arc<Config>,
+    /// The one HTTP client.
+    pub fetcher: Fetcher,
+    /// The one database.
+    pub store: SharedStore,
+    /// Fetches in flight overall.
+    pub global: Arc<Semaphore>,
+    /// Fetches in flight per host.
+    pub hosts: HostSlots,
+}
+
+impl Context {
+    /// Opens the database and builds the client for `config`, and brings the
+    /// stored sources in line with the config.
+    pub fn open(config: Config) -> anyhow::Result<Context> {
+        use anyhow::Context as _;
+        let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
+        let mut store = Store::open(&config.database.path).with_context(|| {
+            format!("opening the database {}", config.database.path.display())
+        })?;
+        store
+            .sync_sources(&config.sources)
+            .context("recording the configured sources")?;
+        Ok(Context {
+            global: Arc::new(Semaphore::new(config.schedule.concurrency)),
+            hosts: HostSlots::new(config.schedule.per_host),
+            config: Arc::new(config),
+            fetcher,
+            store: SharedStore::new(store),
+        })
+    }
+}
+
+/// What happened to one source in one cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// New or changed items were stored.
+    Stored(IngestStats),
+    /// HTTP 304.
+    NotModified,
+    /// HTTP 200 with the body seen last time.
+    Unchanged,
+    /// Fetch, parse or store failed; the message says why.
+    Failed(String),
+}
+
+/// One source's result in a cycle.
+#[derive(Debug, Clone)]
+pub struct SourceOutcome {
+    /// Source row id.
+    pub source_id: i64,
+    /// Outlet name.
+    pub name: String,
+    /// Configured URL.
+    pub url: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// When it is due again (Unix seconds).
+    pub next_fetch_at: i64,
+}
+
+impl SourceOutcome {
+    /// True when stored items changed, so the feed should be republished.
+    pub fn changed(&self) -> bool {
+        matches!(&self.outcome, Outcome::Stored(s) if s.changed())
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
+}
+
+/// Fetches, reads and stores one source, and records its next due time.
+/// Never fails: every error is recorded against the source and returned as
+/// [`Outcome::Failed`].
+pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
+    let started = Utc::now();
+    let interval = ctx
+        .config
+        .sources
+        .iter()
+        .find(|s| s.url.as_str() == source.url)
+        .map(|s| ctx.config.interval_of(s))
+        .unwrap_or(ctx.config.schedule.interval);
+    let (record, next) = fetch_and_read(ctx, source, interval, started).await;
+    let now = Utc::now().timestamp();
+    let next_fetch_at = now + secs(next);
+    let cutoff = now - secs(ctx.config.database.max_age);
+    let outcome = match &record {
+        FetchRecord::Failed { error, gone } => {
+            if *gone {
+                tracing::error!(source = %source.name, url = %source.url, "{error}; the source is gone and will not be fetched again: remove it from the config");
+            } else {
+                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(next), "fetch failed: {error}");
+            }
+            Outcome::Failed(error.clone())
+        }
+        FetchRecord::Unchanged { not_modified: true, .. } => Outcome::NotModified,
+        FetchRecord::Unchanged { .. } => Outcome::Unchanged,
+        FetchRecord::Parsed { .. } => Outcome::Stored(IngestStats::default()),
+    };
+    let id = source.id;
+    let stored = ctx
+        .store
+        .call(move |s| s.record_fetch(id, &record, now, next_fetch_at, cutoff))
+        .await;
+    let outcome = match (outcome, stored) {
+        (Outcome::Stored(_), Ok(stats)) => {
+            tracing::info!(source = %source.name, new = stats.new, updated = stats.updated, skipped = stats.skipped, "stored");
+            Outcome::Stored(stats)
+        }
+        (other, Ok(_)) => {
+            tracing::debug!(source = %source.name, outcome = ?other, "fetched");
+            other
+        }
+        (_, Err(e)) => {
+            tracing::error!(source = %source.name, "could not store the fetch: {e}");
+            Outcome::Failed(format!("database: {e}"))
+        }
+    };
+    SourceOutcome {
+        source_id: source.id,
+        name: source.name.clone(),
+        url: source.url.clone(),
+        outcome,
+        next_fetch_at,
+    }
+}
+
+async fn fetch_and_read(
+    ctx: &Context,
+    source: &SourceRecord,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> (FetchRecord, Duration) {
+    let failed = |error: String, failures: i64, retry_after: Option<Duration>, gone: bool| {
+        let n = u32::try_from(failures.max(1)).unwrap_or(u32::MAX);
+        (
+            FetchRecord::Failed { error, gone },
+            with_jitter(delay_after_failure(n, retry_after)),
+        )
+    };
+    let url = match Url::parse(&source.url) {
+        Ok(u) => u,
+        Err(e) => return failed(format!("invalid URL: {e}"), source.error_count + 1, None, false),
+    };
+    let host = url.host_str().unwrap_or("").to_string();
+    // Permits are taken in this order everywhere (global, then host), so no deadlock.
+    let _global = ctx.global.acquire().await.ok();
+    let _host = ctx.hosts.acquire(&host).await;
+    let validators = Validators {
+        etag: source.etag.clone(),
+        last_modified: source.last_modified.clone(),
+    };
+    let fetched = match ctx.fetcher.fetch(&url, &validators).await {
+        Ok(f) => f,
+        Err(e) => {
+            let retry_after = e.retry_after().and_then(|r| parse_retry_after(r, now));
+            let gone = matches!(e, FetchError::Status { status: 410, .. });
+            return failed(e.to_string(), source.error_count + 1, retry_after, gone);
+        }
+    };
+    let stored_ttl = source
+        .ttl_seconds
+        .and_then(|t| u64::try_from(t).ok())
+        .map(Duration::from_secs);
+    if fetched.not_modified() {
+        let hint = publisher_hint(&fetched.headers, stored_ttl, now);
+        return (
+            FetchRecord::Unchanged {
+                not_modified: true,
+                etag: fetched.headers.etag,
+                last_modified: fetched.headers.last_modified,
+            },
+            with_jitter(delay_after_success(interval, hint)),
+        );
+    }
+    let body_hash = sha256_hex(&fetched.body);
+    if source.body_hash.as_deref() == Some(body_hash.as_str()) {
+        let hint = publisher_hint(&fetched.headers, stored_ttl, now);
+        return (
+            FetchRecord::Unchanged {
+                not_modified: false,
+                etag: fetched.headers.etag,
+                last_modified: fetched.headers.last_modified,
+            },
+            with_jitter(delay_after_success(interval, hint)),
+        );
+    }
+    let final_url = fetched.final_url.clone();
+    let body = fetched.body.clone();
+    let parsed = tokio::task::spawn_blocking(move || read_feed(&body, &final_url)).await;
+    let feed = match parsed {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => return failed(e.to_string(), source.error_count + 1, None, false),
+        Err(e) => {
+            return failed(
+                format!("the feed reader crashed: {e}"),
+                source.error_count + 1,
+                None,
+                false,
+            )
+        }
+    };
+    let hint = publisher_hint(&fetched.headers, feed.ttl, now);
+    (
+        FetchRecord::Parsed {
+            etag: fetched.headers.etag,
+            last_modified: fetched.headers.last_modified,
+            body_hash,
+            feed_title: feed.title,
+            feed_link: feed.link,
+            ttl_seconds: feed.ttl.map(secs),
+            items: feed.items,
+        },
+        with_jitter(delay_after_success(interval, hint)),
+    )
+}
+
+/// Which sources a cycle visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Every active source (what `feedsieve fetch` does).
+    All,
+    /// Only sources whose next fetch time has come.
+    Due,
+}
+
+/// Sources the cycle would fetch now. Sources that answered 410 and page sources
+/// (not read yet) are left out.
+pub fn sources_to_fetch(
+    store: &mut Store,
+    selection: Selection,
+    now: i64,
+) -> Result<Vec<SourceRecord>, StoreError> {
+    Ok(store
+        .sources()?
+        .into_iter()
+        .filter(|s| s.kind == SourceKind::Feed.as_str() && !s.gone)
+        .filter(|s| selection == Selection::All || s.next_fetch_at <= now)
+        .collect())
+}
+
+/// The result of one cycle.
+#[derive(Debug, Clone, Default)]
+pub struct CycleReport {
+    /// Every visited source.
+    pub outcomes: Vec<SourceOutcome>,
+    /// The feed, when it was published in this cycle.
+    pub published: Option<PublishedFeed>,
+}
+
+/// Fetches the selected sources concurrently (within the configured limits),
+/// then republishes when anything changed. `on_done` sees each source as it ends.
+pub async fn run_cycle(
+    ctx: &Context,
+    selection: Selection,
+    mut on_done: impl FnMut(&SourceOutcome, usize, usize),
+) -> anyhow::Result<CycleReport> {
+    let now = Utc::now().timestamp();
+    let sources = ctx
+        .store
+        .call(move |s| sources_to_fetch(s, selection, now))
+        .await?;
+    let total = sources.len();
+    let mut tasks = JoinSet::new();
+    for source in sources {
+        let ctx = ctx.clone();
+        tasks.spawn(async move { process_source(&ctx, &source).await });
+    }
+    let mut report = CycleReport::default();
+    while let Some(res) = tasks.join_next().await {
+        match res {
+            Ok(outcome) => {
+                on_done(&outcome, report.outcomes.len() + 1, total);
+                report.outcomes.push(outcome);
+            }
+            Err(e) => tracing::error!("a fetch task failed: {e}"),
+        }
+    }
+    let changed = report.outcomes.iter().any(SourceOutcome::changed);
+    if changed || !ctx.config.output.path.exists() {
+        report.published = Some(publish(ctx).await?);
+    }
+    Ok(report)
+}
+
+/// Renders the newest stories and writes the output file if it changed.
+pub async fn publish(ctx: &Context) -> anyhow::Result<PublishedFeed> {
+    let limit = ctx.config.output.max_items;
+    let stories = ctx.store.call(move |s| s.latest_stories(limit)).await?;
+    let out = ctx.config.output.clone();
+    let feed = tokio::task::spawn_blocking(move || -> anyhow::Result<PublishedFeed> {
+        use anyhow::Context as _;
+        let feed = render_rss(&out, &stories);
+        let written = write_atomically(&out.path, &feed.body)
+            .with_context(|| format!("writing {}", out.path.display()))?;
+        if written {
+            tracing::info!(path = %out.path.display(), stories = feed.items, "published");
+        }
+        Ok(feed)
+    })
+    .await??;
+    Ok(feed)
+}
+
+/// Prunes items older than the configured retention.
+pub async fn prune(ctx: &Context) -> Result<usize, StoreError> {
+    let max_age = secs(ctx.config.database.max_age);
+    let now = Utc::now().timestamp();
+    // Keys of pruned items are kept four retention periods, so a feed that keeps
+    // listing an old undated item does not bring it back.
+    ctx.store
+        .call(move |s| s.prune(now - max_age, now, now - 4 * max_age))
+        .await
+}

@@ -1,0 +1,201 @@
+//! HTML sanitising for everything that reaches a subscriber.
+//!
+//! An allow-list (ammonia) removes scripts, styles, iframes, forms, event handlers
+//! and `javascript:`/`data:` URLs. On top of it: links and images are made absolute
+//! against the article URL, `utm_*`/`fbclid`-style tracking parameters are dropped,
+//! and 1×1 tracking pixels are removed.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use ammonia::{Builder, UrlRelative};
+use url::Url;
+
+/// Query parameters that only track the reader.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
+    "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "wt_mc", "ref_src",
+];
+
+/// True for a query parameter that exists only to track the reader.
+pub fn is_tracking_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("utm_") || TRACKING_PARAMS.contains(&n.as_str())
+}
+
+/// Removes tracking parameters from an absolute URL; other URLs are returned as-is.
+pub fn strip_tracking(url: &str) -> Cow<'_, str> {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return Cow::Borrowed(url);
+    };
+    if !parsed.query_pairs().any(|(k, _)| is_tracking_param(&k)) {
+        return Cow::Borrowed(url);
+    }
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !is_tracking_param(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Cow::Owned(parsed.to_string())
+}
+
+/// Sanitises an HTML fragment for publication; relative URLs resolve against `base`.
+pub fn clean_html(html: &str, base: Option<&Url>) -> String {
+    let pixels = tracking_pixel_sources(html);
+    let mut builder = Builder::default();
+    builder
+        .link_rel(Some("noopener noreferrer"))
+        .add_generic_attributes(["lang", "dir"])
+        .add_tag_attributes("img", ["loading"])
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .attribute_filter(move |element, attribute, value| {
+            match (element, attribute) {
+                ("img", "src") if pixels.contains(value) => None,
+                // srcset holds several URLs that ammonia cannot vet one by one.
+                (_, "srcset") => None,
+                (_, "href" | "src") => Some(strip_tracking(value).into_owned().into()),
+                _ => Some(value.into()),
+            }
+        });
+    match base {
+        Some(base) => {
+            builder.url_relative(UrlRelative::Custom(Box::new(ResolveAgainst(base.clone()))));
+        }
+        None => {
+            builder.url_relative(UrlRelative::Deny);
+        }
+    }
+    let cleaned = builder.clean(html).to_string();
+    // An image whose only attribute was a tracking-pixel source is now empty noise.
+    if cleaned.contains("<img>") {
+        cleaned.replace("<img>", "")
+    } else {
+        cleaned
+    }
+}
+
+/// Resolves relative URLs against the article URL and strips tracking parameters.
+struct ResolveAgainst(Url);
+
+impl<'a> ammonia::UrlRelativeEvaluate<'a> for ResolveAgainst {
+    fn evaluate<'url>(&self, rel: &'url str) -> Option<Cow<'url, str>> {
+        self.0
+            .join(rel)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https" | "mailto"))
+            .map(|u| Cow::Owned(strip_tracking(u.as_str()).into_owned()))
+    }
+}
+
+/// `src` values of images that declare themselves 1×1 (or 0×0): tracking pixels.
+fn tracking_pixel_sources(html: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    if !html.contains("<img") && !html.contains("<IMG") {
+        return out;
+    }
+    let doc = scraper::Html::parse_fragment(html);
+    let Ok(sel) = scraper::Selector::parse("img") else {
+        return out;
+    };
+    for img in doc.select(&sel) {
+        let el = img.value();
+        let tiny = |name: &str| {
+            el.attr(name)
+                .map(|v| v.trim().trim_end_matches("px").trim())
+                .and_then(|v| v.parse::<f32>().ok())
+                .is_some_and(|n| n <= 1.0)
+        };
+        let style_tiny = el.attr("style").is_some_and(|s| {
+            let s = s.replace(' ', "").to_ascii_lowercase();
+            (s.contains("width:1px") || s.contains("width:0")) && (s.contains("height:1px") || s.contains("height:0"))
+        });
+        if (tiny("width") && tiny("height")) || style_tiny {
+            if let Some(src) = el.attr("src") {
+                out.insert(src.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Removes characters that XML 1.0 forbids (control characters, lone surrogates,
+/// U+FFFE/U+FFFF), so one bad byte in a title can never make the feed invalid XML.
+pub fn xml_safe(text: &str) -> Cow<'_, str> {
+    fn allowed(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    }
+    if text.chars().all(allowed) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|&c| allowed(c)).collect())
+    }
+}
+
+/// Plain text from an HTML or text title: tags dropped, entities decoded, spaces folded.
+pub fn plain_text(html: &str) -> String {
+    let text = if html.contains('<') || html.contains('&') {
+        let frag = scraper::Html::parse_fragment(html);
+        frag.root_element().text().collect::<String>()
+    } else {
+        html.to_string()
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://news.test/world/story.html").unwrap()
+    }
+
+    #[test]
+    fn scripts_handlers_and_javascript_urls_are_removed() {
+        let dirty = r#"<p onclick="steal()">Hi<script>alert(1)</script></p>
+            <a href="javascript:alert(1)">x</a><iframe src="https://evil.test"></iframe>
+            <style>body{}</style><img src="x.png" onerror="alert(1)"><a href="data:text/html,<script>">d</a>"#;
+        let clean = clean_html(dirty, Some(&base()));
+        for bad in ["script", "onclick", "onerror", "javascript:", "iframe", "<style", "data:"] {
+            assert!(!clean.contains(bad), "{bad} survived in {clean}");
+        }
+        assert!(clean.contains("<p>Hi</p>"), "{clean}");
+    }
+
+    #[test]
+    fn relative_urls_become_absolute_and_tracking_params_go() {
+        let clean = clean_html(
+            r#"<a href="/next?id=3&utm_source=rss">n</a><img src="img/a.jpg"><a href="https://x.test/?fbclid=abc">x</a>"#,
+            Some(&base()),
+        );
+        assert!(clean.contains(r#"href="https://news.test/next?id=3""#), "{clean}");
+        assert!(clean.contains(r#"src="https://news.test/world/img/a.jpg""#), "{clean}");
+        assert!(clean.contains(r#"href="https://x.test/""#), "{clean}");
+    }
+
+    #[test]
+    fn tracking_pixels_are_removed() {
+        let clean = clean_html(
+            r#"<p>Text</p><p><img src="https://pixel.test/open.gif?id=77" width="1" height="1" alt=""></p><img src="https://news.test/photo.jpg" width="640" height="1">"#,
+            Some(&base()),
+        );
+        assert!(!clean.contains("pixel.test"), "{clean}");
+        assert!(clean.contains("photo.jpg"), "{clean}");
+    }
+
+    #[test]
+    fn invalid_xml_characters_are_dropped() {
+        assert_eq!(xml_safe("a\u{0}b\u{1b}c\u{FFFE}"), "abc");
+        assert!(matches!(xml_safe("fine é"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn plain_text_decodes_entities_and_strips_tags() {
+        assert_eq!(plain_text("Ukraine&#x27;s <b>grid</b>\n  hit"), "Ukraine's grid hit");
+    }
+}

@@ -1,0 +1,246 @@
+//! When to fetch a source next, and how many fetches may run at once per host.
+//!
+//! The policy is pure (time in, delay out) so it can be tested without a clock:
+//! - after a success: the source interval, lengthened (never shortened) by what the
+//!   publisher asks for (`<ttl>`, `Cache-Control: max-age`, `Expires`), with hints
+//!   capped at [`MAX_HINT`] so a mis-set header cannot silence a source for weeks;
+//! - after a failure: exponential backoff from [`BACKOFF_BASE`] up to [`MAX_BACKOFF`],
+//!   and never sooner than a `Retry-After` the server sent;
+//! - both with ±10 % jitter, so sources added together do not stay in lock-step.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::fetch::ResponseHints;
+
+/// The longest a publisher's caching hint may push the next fetch out.
+pub const MAX_HINT: Duration = Duration::from_secs(12 * 3600);
+/// The first retry delay after a failure.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(5 * 60);
+/// The longest backoff, however many failures in a row.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+
+/// Parses an HTTP date (RFC 7231 IMF-fixdate, also RFC 850/asctime-ish via RFC 2822).
+pub fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
+    let v = value.trim();
+    DateTime::parse_from_rfc2822(v)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(v, "%A, %d-%b-%y %H:%M:%S GMT")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(v, "%a %b %e %H:%M:%S %Y")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+/// Formats a time as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn format_http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// `max-age` from a `Cache-Control` header.
+pub fn cache_max_age(cache_control: &str) -> Option<Duration> {
+    cache_control.split(',').find_map(|part| {
+        let (k, v) = part.trim().split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("max-age") {
+            v.trim().trim_matches('"').parse::<u64>().ok().map(Duration::from_secs)
+        } else {
+            None
+        }
+    })
+}
+
+/// `Retry-After`: seconds, or an HTTP date.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(v)?;
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// How long the publisher asks us to wait, from the feed's `<ttl>` and the headers.
+pub fn publisher_hint(
+    hints: &ResponseHints,
+    ttl: Option<Duration>,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let max_age = hints.cache_control.as_deref().and_then(cache_max_age);
+    let expires = hints.expires.as_deref().and_then(|e| {
+        let at = parse_http_date(e)?;
+        // Judge Expires against the server's own clock when it sent one.
+        let server_now = hints
+            .date
+            .as_deref()
+            .and_then(parse_http_date)
+            .unwrap_or(now);
+        (at - server_now).to_std().ok()
+    });
+    // max-age takes precedence over Expires (RFC 9111 §5.3).
+    [ttl, max_age.or(expires)].into_iter().flatten().max()
+}
+
+/// Delay until the next fetch after a successful one.
+pub fn delay_after_success(interval: Duration, hint: Option<Duration>) -> Duration {
+    match hint {
+        Some(h) => interval.max(h.min(MAX_HINT)),
+        None => interval,
+    }
+}
+
+/// Delay until the retry after the `failures`-th failure in a row (1-based).
+pub fn delay_after_failure(failures: u32, retry_after: Option<Duration>) -> Duration {
+    let exp = failures.saturating_sub(1).min(20);
+    let backoff = BACKOFF_BASE
+        .saturating_mul(1u32 << exp)
+        .min(MAX_BACKOFF);
+    match retry_after {
+        Some(r) => backoff.max(r.min(MAX_BACKOFF)),
+        None => backoff,
+    }
+}
+
+/// Spreads a delay by ±10 %.
+pub fn with_jitter(delay: Duration) -> Duration {
+    let factor = rand::rng().random_range(0.9..=1.1);
+    delay.mul_f64(factor)
+}
+
+/// Per-host fetch slots: at most `per_host` requests in flight to one host.
+#[derive(Clone)]
+pub struct HostSlots {
+    per_host: usize,
+    slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl HostSlots {
+    /// Slots allowing `per_host` concurrent fetches per host.
+    pub fn new(per_host: usize) -> Self {
+        HostSlots {
+            per_host: per_host.max(1),
+            slots: Arc::default(),
+        }
+    }
+
+    /// Waits for a slot for `host`; the slot is freed when the permit drops.
+    pub async fn acquire(&self, host: &str) -> Option<OwnedSemaphorePermit> {
+        let sem = {
+            let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(host.to_ascii_lowercase())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+                .clone()
+        };
+        sem.acquire_owned().await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-12-15T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn hints_lengthen_but_never_shorten_the_interval() {
+        let thirty = Duration::from_secs(1800);
+        assert_eq!(delay_after_success(thirty, None), thirty);
+        assert_eq!(
+            delay_after_success(thirty, Some(Duration::from_secs(60))),
+            thirty
+        );
+        assert_eq!(
+            delay_after_success(thirty, Some(Duration::from_secs(7200))),
+            Duration::from_secs(7200)
+        );
+        // A year-long max-age is capped.
+        assert_eq!(
+            delay_after_success(thirty, Some(Duration::from_secs(31_536_000))),
+            MAX_HINT
+        );
+    }
+
+    #[test]
+    fn publisher_hint_reads_ttl_max_age_and_expires() {
+        let mut h = ResponseHints::default();
+        assert_eq!(publisher_hint(&h, None, now()), None);
+        assert_eq!(
+            publisher_hint(&h, Some(Duration::from_secs(3600)), now()),
+            Some(Duration::from_secs(3600))
+        );
+        h.cache_control = Some("public, max-age=7200".into());
+        h.expires = Some("Mon, 15 Dec 2025 10:30:00 GMT".into());
+        assert_eq!(
+            publisher_hint(&h, None, now()),
+            Some(Duration::from_secs(7200))
+        );
+        h.cache_control = None;
+        assert_eq!(
+            publisher_hint(&h, None, now()),
+            Some(Duration::from_secs(1800))
+        );
+        // Expires is read against the server's Date when present.
+        h.date = Some("Mon, 15 Dec 2025 10:20:00 GMT".into());
+        assert_eq!(
+            publisher_hint(&h, None, now()),
+            Some(Duration::from_secs(600))
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_day_and_honours_retry_after() {
+        assert_eq!(delay_after_failure(1, None), Duration::from_secs(300));
+        assert_eq!(delay_after_failure(2, None), Duration::from_secs(600));
+        assert_eq!(delay_after_failure(4, None), Duration::from_secs(2400));
+        assert_eq!(delay_after_failure(40, None), MAX_BACKOFF);
+        assert_eq!(
+            delay_after_failure(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            delay_after_failure(1, Some(Duration::from_secs(10 * 86400))),
+            MAX_BACKOFF
+        );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(
+            parse_retry_after("120", now()),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 15 Dec 2025 11:00:00 GMT", now()),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(parse_retry_after("soon", now()), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..100 {
+            let d = with_jitter(Duration::from_secs(1000)).as_secs_f64();
+            assert!((900.0..=1100.0).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn http_dates_round_trip() {
+        let t = now();
+        assert_eq!(parse_http_date(&format_http_date(t)), Some(t));
+    }
+}

@@ -1,0 +1,816 @@
+//! SQLite storage: schema migrations, sources with their fetch state, items and stories.
+//!
+//! One connection, one writer: the async side reaches it through [`SharedStore::call`],
+//! which runs the closure on a blocking thread under a mutex. Every write for one
+//! fetch of one source is a single transaction.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use sha2::{Digest, Sha256};
+
+use crate::config::SourceConfig;
+use crate::read::{Enclosure, RawItem};
+
+/// The schema migrations, in order. The database records the last one applied in
+/// `PRAGMA user_version`.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../db/migrations/0001_initial.sql"))];
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database folder could not be created.
+    #[error("cannot create the database folder {path}: {source}")]
+    Dir {
+        /// The folder.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file was written by a newer feedsieve.
+    #[error("the database has schema version {found}, newer than this feedsieve knows ({known}); upgrade feedsieve")]
+    TooNew {
+        /// Version in the file.
+        found: i64,
+        /// Newest version known here.
+        known: i64,
+    },
+    /// The blocking task running the query died.
+    #[error("the database task failed: {0}")]
+    Task(String),
+}
+
+/// A source row with its fetch state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRecord {
+    /// Row id.
+    pub id: i64,
+    /// Configured URL.
+    pub url: String,
+    /// "feed" or "page".
+    pub kind: String,
+    /// Outlet name.
+    pub name: String,
+    /// Still in the config.
+    pub active: bool,
+    /// Title the feed gives itself.
+    pub feed_title: Option<String>,
+    /// Stored `ETag`.
+    pub etag: Option<String>,
+    /// Stored `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// Hash of the last parsed body.
+    pub body_hash: Option<String>,
+    /// The feed's `<ttl>` from its last parse, in seconds.
+    pub ttl_seconds: Option<i64>,
+    /// Last attempt (Unix seconds).
+    pub last_fetch_at: Option<i64>,
+    /// Last success (Unix seconds).
+    pub last_success_at: Option<i64>,
+    /// 'ok', 'not-modified', 'unchanged' or 'error'.
+    pub last_status: Option<String>,
+    /// The last error message.
+    pub last_error: Option<String>,
+    /// Consecutive failures.
+    pub error_count: i64,
+    /// When the source is due (Unix seconds).
+    pub next_fetch_at: i64,
+    /// Answered 410 Gone: not fetched again.
+    pub gone: bool,
+}
+
+/// What one fetch of a source produced, written in one transaction.
+#[derive(Debug, Clone)]
+pub enum FetchRecord {
+    /// 304, or 200 with the same body as last time: only the fetch state changes.
+    Unchanged {
+        /// True for 304, false for an identical body.
+        not_modified: bool,
+        /// New validators, if the server sent any.
+        etag: Option<String>,
+        /// New `Last-Modified`.
+        last_modified: Option<String>,
+    },
+    /// A parsed feed whose items are to be stored.
+    Parsed {
+        /// `ETag` of this response.
+        etag: Option<String>,
+        /// `Last-Modified` of this response.
+        last_modified: Option<String>,
+        /// Hash of the body.
+        body_hash: String,
+        /// The feed's own title.
+        feed_title: Option<String>,
+        /// The feed's own link.
+        feed_link: Option<String>,
+        /// The feed's `<ttl>`.
+        ttl_seconds: Option<i64>,
+        /// Items in document order.
+        items: Vec<RawItem>,
+    },
+    /// The fetch or the parse failed.
+    Failed {
+        /// The message shown to the operator.
+        error: String,
+        /// HTTP 410: stop fetching.
+        gone: bool,
+    },
+}
+
+/// Counts of what a fetch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    /// Items stored for the first time.
+    pub new: usize,
+    /// Items whose content changed.
+    pub updated: usize,
+    /// Items skipped: pruned before, older than retention, or repeated in the document.
+    pub skipped: usize,
+}
+
+impl IngestStats {
+    /// True when the published feed may need rewriting.
+    pub fn changed(&self) -> bool {
+        self.new + self.updated > 0
+    }
+}
+
+/// One item of a story, joined with its source, ready to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryItem {
+    /// Item row id.
+    pub id: i64,
+    /// Outlet name.
+    pub source_name: String,
+    /// The source's configured URL (the feed URL).
+    pub source_url: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Article URL.
+    pub link: Option<String>,
+    /// Summary HTML.
+    pub summary: Option<String>,
+    /// Content HTML.
+    pub content: Option<String>,
+    /// Author names.
+    pub author: Option<String>,
+    /// Publication time (Unix seconds).
+    pub published_at: Option<i64>,
+    /// First stored (Unix seconds).
+    pub first_seen_at: i64,
+    /// Category terms.
+    pub categories: Vec<String>,
+    /// Attachments.
+    pub enclosures: Vec<Enclosure>,
+}
+
+/// A story with all its items, the representative first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// Stable id in the published feed.
+    pub guid: String,
+    /// Sort date (Unix seconds).
+    pub sort_at: i64,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+    /// Items, representative first.
+    pub items: Vec<StoryItem>,
+}
+
+/// The database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Store::init(conn)
+    }
+
+    /// An in-memory database, for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL keeps readers (inspecting tools) from blocking the writer; NORMAL sync
+        // is durable against process crashes, which is what a daemon meets.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if current > known {
+            return Err(StoreError::TooNew {
+                found: current,
+                known,
+            });
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+            tracing::info!(version, "applied database migration");
+        }
+        Ok(())
+    }
+
+    /// The schema version in force.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Makes the source table match the config: new sources are added and due now,
+    /// changed names are updated, sources no longer configured are deactivated
+    /// (their items stay until retention prunes them).
+    pub fn sync_sources(&mut self, sources: &[SourceConfig]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE sources SET active = 0", [])?;
+        for s in sources {
+            tx.execute(
+                "INSERT INTO sources (url, kind, name, active) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name, active = 1",
+                params![s.url.as_str(), s.kind.as_str(), s.name],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Active sources, in id order.
+    pub fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE active = 1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], source_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One source by its URL.
+    pub fn source_by_url(&self, url: &str) -> Result<Option<SourceRecord>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE url = ?1"),
+                [url],
+                source_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Writes the result of one fetch: fetch state and items, in one transaction.
+    /// `now` and `next_fetch_at` are Unix seconds; items dated before `cutoff` are skipped.
+    pub fn record_fetch(
+        &mut self,
+        source_id: i64,
+        record: &FetchRecord,
+        now: i64,
+        next_fetch_at: i64,
+        cutoff: i64,
+    ) -> Result<IngestStats, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut stats = IngestStats::default();
+        match record {
+            FetchRecord::Unchanged {
+                not_modified,
+                etag,
+                last_modified,
+            } => {
+                tx.execute(
+                    "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = ?3,
+                        last_error = NULL, error_count = 0, next_fetch_at = ?4,
+                        etag = COALESCE(?5, etag), last_modified = COALESCE(?6, last_modified)
+                     WHERE id = ?1",
+                    params![
+                        source_id,
+                        now,
+                        if *not_modified { "not-modified" } else { "unchanged" },
+                        next_fetch_at,
+                        etag,
+                        last_modified
+                    ],
+                )?;
+            }
+            FetchRecord::Parsed {
+                etag,
+                last_modified,
+                body_hash,
+                feed_title,
+                feed_link,
+                ttl_seconds,
+                items,
+            } => {
+                let source_url: String =
+                    tx.query_row("SELECT url FROM sources WHERE id = ?1", [source_id], |r| {
+                        r.get(0)
+                    })?;
+                stats = ingest_items(&tx, source_id, &source_url, items, now, cutoff)?;
+                tx.execute(
+                    "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = 'ok',
+                        last_error = NULL, error_count = 0, next_fetch_at = ?3,
+                        etag = ?4, last_modified = ?5, body_hash = ?6,
+                        feed_title = COALESCE(?7, feed_title), feed_link = COALESCE(?8, feed_link),
+                        ttl_seconds = ?9
+                     WHERE id = ?1",
+                    params![
+                        source_id,
+                        now,
+                        next_fetch_at,
+                        etag,
+                        last_modified,
+                        body_hash,
+                        feed_title,
+                        feed_link,
+                        ttl_seconds
+                    ],
+                )?;
+            }
+            FetchRecord::Failed { error, gone } => {
+                tx.execute(
+                    "UPDATE sources SET last_fetch_at = ?2, last_status = 'error', last_error = ?3,
+                        error_count = error_count + 1, next_fetch_at = ?4, gone = ?5
+                     WHERE id = ?1",
+                    params![source_id, now, error, next_fetch_at, gone],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    /// The newest stories, newest first, each with its items (representative first).
+    pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
+        let mut stories: Vec<Story> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT id, guid, sort_at, updated_at FROM stories
+             ORDER BY sort_at DESC, id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Story {
+                    guid: r.get(1)?,
+                    sort_at: r.get(2)?,
+                    updated_at: r.get(3)?,
+                    items: Vec::new(),
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, story) = row?;
+            index.insert(id, stories.len());
+            stories.push(story);
+        }
+        if stories.is_empty() {
+            return Ok(stories);
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT i.story_id, i.id, s.name, s.url, i.title, i.link, i.summary, i.content,
+                    i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures
+             FROM items i JOIN sources s ON s.id = i.source_id
+             WHERE i.story_id IN (SELECT id FROM stories ORDER BY sort_at DESC, id DESC LIMIT ?1)
+             ORDER BY i.story_id, i.first_seen_at, i.id",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let categories: String = r.get(11)?;
+            let enclosures: String = r.get(12)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                StoryItem {
+                    id: r.get(1)?,
+                    source_name: r.get(2)?,
+                    source_url: r.get(3)?,
+                    title: r.get(4)?,
+                    link: r.get(5)?,
+                    summary: r.get(6)?,
+                    content: r.get(7)?,
+                    author: r.get(8)?,
+                    published_at: r.get(9)?,
+                    first_seen_at: r.get(10)?,
+                    categories: serde_json::from_str(&categories).unwrap_or_default(),
+                    enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
+                },
+            ))
+        })?;
+        for row in rows {
+            let (story_id, item) = row?;
+            if let Some(&i) = index.get(&story_id) {
+                stories[i].items.push(item);
+            }
+        }
+        stories.retain(|s| !s.items.is_empty());
+        Ok(stories)
+    }
+
+    /// Deletes items first seen and dated before `cutoff`, remembering their keys so
+    /// a feed that still lists them does not bring them back; drops emptied stories.
+    /// Returns the number of items pruned.
+    pub fn prune(&mut self, cutoff: i64, now: i64, tombstone_cutoff: i64) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at)
+             SELECT source_id, item_key, ?2 FROM items
+             WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
+            params![cutoff, now],
+        )?;
+        let n = tx.execute(
+            "DELETE FROM items WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
+            [cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id)",
+            [],
+        )?;
+        tx.execute(
+            "DELETE FROM pruned_items WHERE pruned_at < ?1",
+            [tombstone_cutoff],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Number of stored items.
+    pub fn item_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))?)
+    }
+
+    /// Number of stored stories.
+    pub fn story_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
+    }
+
+    /// Runs `PRAGMA integrity_check`; true when the file is sound.
+    pub fn integrity_ok(&self) -> Result<bool, StoreError> {
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(res == "ok")
+    }
+}
+
+const SOURCE_COLUMNS: &str = "id, url, kind, name, active, feed_title, etag, last_modified, body_hash,
+    last_fetch_at, last_success_at, last_status, last_error, error_count, next_fetch_at, gone,
+    ttl_seconds";
+
+fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {
+    Ok(SourceRecord {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        kind: r.get(2)?,
+        name: r.get(3)?,
+        active: r.get(4)?,
+        feed_title: r.get(5)?,
+        etag: r.get(6)?,
+        last_modified: r.get(7)?,
+        body_hash: r.get(8)?,
+        last_fetch_at: r.get(9)?,
+        last_success_at: r.get(10)?,
+        last_status: r.get(11)?,
+        last_error: r.get(12)?,
+        error_count: r.get(13)?,
+        next_fetch_at: r.get(14)?,
+        gone: r.get(15)?,
+        ttl_seconds: r.get(16)?,
+    })
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key that identifies an item within its source: the GUID, else the link,
+/// else a hash of title and date. `None` when the item has none of these.
+pub fn item_key(item: &RawItem) -> Option<String> {
+    if let Some(guid) = item.guid.as_deref().filter(|g| !g.is_empty()) {
+        return Some(format!("guid:{guid}"));
+    }
+    if let Some(link) = item.link.as_deref().filter(|l| !l.is_empty()) {
+        return Some(format!("link:{link}"));
+    }
+    let title = item.title.as_deref().unwrap_or("");
+    let date = item.date().map(|d| d.timestamp().to_string());
+    if title.is_empty() && date.is_none() && item.body_html().is_none() {
+        return None;
+    }
+    let basis = format!(
+        "{title}\n{}\n{}",
+        date.unwrap_or_default(),
+        // Without a title or date the body is all that tells items apart.
+        if title.is_empty() {
+            item.body_html().unwrap_or("")
+        } else {
+            ""
+        }
+    );
+    Some(format!("hash:{}", &sha256_hex(basis.as_bytes())[..32]))
+}
+
+fn content_hash(item: &RawItem) -> String {
+    let basis = serde_json::json!([
+        item.title,
+        item.link,
+        item.summary,
+        item.content,
+        item.author,
+        item.published.map(|d| d.timestamp()),
+        item.updated.map(|d| d.timestamp()),
+        item.categories,
+        item.enclosures,
+    ]);
+    sha256_hex(basis.to_string().as_bytes())
+}
+
+/// A story id that stays the same for the life of the story, whoever joins it.
+fn story_guid(source_url: &str, key: &str) -> String {
+    let hash = sha256_hex(format!("{source_url}\n{key}").as_bytes());
+    format!("feedsieve:story:{}", &hash[..32])
+}
+
+fn ingest_items(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    source_url: &str,
+    items: &[RawItem],
+    now: i64,
+    cutoff: i64,
+) -> Result<IngestStats, StoreError> {
+    let mut stats = IngestStats::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut find = tx.prepare_cached(
+        "SELECT id, content_hash, story_id FROM items WHERE source_id = ?1 AND item_key = ?2",
+    )?;
+    let mut pruned =
+        tx.prepare_cached("SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_key = ?2")?;
+    for item in items {
+        let Some(key) = item_key(item) else {
+            stats.skipped += 1;
+            continue;
+        };
+        if !seen.insert(key.clone()) {
+            // The same GUID twice in one document: the first one wins.
+            stats.skipped += 1;
+            continue;
+        }
+        let date = item.date().map(|d| d.timestamp());
+        if date.is_some_and(|d| d < cutoff) {
+            stats.skipped += 1;
+            continue;
+        }
+        if pruned.exists(params![source_id, key])? {
+            stats.skipped += 1;
+            continue;
+        }
+        let hash = content_hash(item);
+        let existing: Option<(i64, String, i64)> = find
+            .query_row(params![source_id, key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let categories = serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
+        let enclosures = serde_json::to_string(&item.enclosures).unwrap_or_else(|_| "[]".into());
+        match existing {
+            Some((_, old_hash, _)) if old_hash == hash => {}
+            Some((item_id, _, story_id)) => {
+                tx.execute(
+                    "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
+                        author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,
+                        enclosures = ?11, content_hash = ?12, changed_at = ?13
+                     WHERE id = ?1",
+                    params![
+                        item_id,
+                        item.guid,
+                        item.link,
+                        item.title,
+                        item.summary,
+                        item.content,
+                        item.author,
+                        item.published.map(|d| d.timestamp()),
+                        item.updated.map(|d| d.timestamp()),
+                        categories,
+                        enclosures,
+                        hash,
+                        now
+                    ],
+                )?;
+                tx.execute(
+                    "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
+                    params![story_id, now],
+                )?;
+                stats.updated += 1;
+            }
+            None => {
+                // A date in the future (bad clocks, time zones) would pin the story
+                // to the top of the feed: sort such items by when they were seen.
+                let sort_at = match date {
+                    Some(d) if d <= now + 3600 => d,
+                    _ => now,
+                };
+                tx.execute(
+                    "INSERT INTO stories (guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?2, ?3)",
+                    params![story_guid(source_url, &key), now, sort_at],
+                )?;
+                let story_id = tx.last_insert_rowid();
+                tx.execute(
+                    "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
+                        published_at, updated_at, categories, enclosures, content_hash,
+                        first_seen_at, changed_at, story_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)",
+                    params![
+                        source_id,
+                        key,
+                        item.guid,
+                        item.link,
+                        item.title,
+                        item.summary,
+                        item.content,
+                        item.author,
+                        item.published.map(|d| d.timestamp()),
+                        item.updated.map(|d| d.timestamp()),
+                        categories,
+                        enclosures,
+                        hash,
+                        now,
+                        story_id
+                    ],
+                )?;
+                stats.new += 1;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// The store shared by the async side: one connection behind a mutex, used from
+/// blocking threads.
+#[derive(Clone)]
+pub struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    /// Wraps an open store.
+    pub fn new(store: Store) -> Self {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// Runs `f` with the store on a blocking thread.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = inner.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Runs `f` with the store on the current thread (for sync callers).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SourceKind;
+    use url::Url;
+
+    fn source(url: &str) -> SourceConfig {
+        SourceConfig {
+            kind: SourceKind::Feed,
+            name: "Outlet".into(),
+            url: Url::parse(url).unwrap(),
+            interval: None,
+            full_text: false,
+        }
+    }
+
+    fn item(guid: &str, title: &str) -> RawItem {
+        RawItem {
+            guid: Some(guid.into()),
+            title: Some(title.into()),
+            link: Some(format!("http://x.test/{guid}")),
+            ..Default::default()
+        }
+    }
+
+    fn parsed(items: Vec<RawItem>) -> FetchRecord {
+        FetchRecord::Parsed {
+            etag: None,
+            last_modified: None,
+            body_hash: "h".into(),
+            feed_title: None,
+            feed_link: None,
+            ttl_seconds: None,
+            items,
+        }
+    }
+
+    #[test]
+    fn refetched_items_update_in_place_and_never_duplicate() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let first = s
+            .record_fetch(id, &parsed(vec![item("a", "A"), item("b", "B"), item("a", "A again")]), 100, 200, 0)
+            .unwrap();
+        assert_eq!(first, IngestStats { new: 2, updated: 0, skipped: 1 });
+        let same = s
+            .record_fetch(id, &parsed(vec![item("a", "A"), item("b", "B")]), 300, 400, 0)
+            .unwrap();
+        assert_eq!(same, IngestStats::default());
+        let changed = s
+            .record_fetch(id, &parsed(vec![item("a", "A, corrected")]), 500, 600, 0)
+            .unwrap();
+        assert_eq!(changed.updated, 1);
+        assert_eq!(s.item_count().unwrap(), 2);
+        assert_eq!(s.story_count().unwrap(), 2);
+    }
+
+    #[test]
+    fn items_without_guid_are_keyed_by_link_then_title_and_date() {
+        let mut no_guid = item("x", "T");
+        no_guid.guid = None;
+        assert_eq!(item_key(&no_guid).as_deref(), Some("link:http://x.test/x"));
+        no_guid.link = None;
+        assert!(item_key(&no_guid).unwrap().starts_with("hash:"));
+        assert_eq!(item_key(&RawItem::default()), None);
+    }
+
+    #[test]
+    fn pruned_items_do_not_come_back() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        s.record_fetch(id, &parsed(vec![item("old", "Old")]), 1_000, 0, 0).unwrap();
+        assert_eq!(s.prune(2_000, 3_000, 0).unwrap(), 1);
+        assert_eq!(s.story_count().unwrap(), 0);
+        let again = s
+            .record_fetch(id, &parsed(vec![item("old", "Old")]), 4_000, 0, 0)
+            .unwrap();
+        assert_eq!(again.new, 0);
+        assert_eq!(s.item_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn failures_count_up_and_success_resets() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let fail = FetchRecord::Failed { error: "HTTP 500".into(), gone: false };
+        s.record_fetch(id, &fail, 10, 70, 0).unwrap();
+        s.record_fetch(id, &fail, 80, 200, 0).unwrap();
+        let rec = s.sources().unwrap().remove(0);
+        assert_eq!((rec.error_count, rec.next_fetch_at), (2, 200));
+        assert_eq!(rec.last_error.as_deref(), Some("HTTP 500"));
+        s.record_fetch(id, &parsed(vec![]), 300, 400, 0).unwrap();
+        let rec = s.sources().unwrap().remove(0);
+        assert_eq!((rec.error_count, rec.last_error), (0, None));
+    }
+
+    #[test]
+    fn removed_sources_are_deactivated_not_deleted() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/a"), source("http://x.test/b")]).unwrap();
+        s.sync_sources(&[source("http://x.test/b")]).unwrap();
+        let active: Vec<String> = s.sources().unwrap().into_iter().map(|r| r.url).collect();
+        assert_eq!(active, vec!["http://x.test/b".to_string()]);
+        assert!(s.source_by_url("http://x.test/a").unwrap().is_some());
+    }
+}
