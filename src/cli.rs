@@ -21,7 +21,12 @@ use crate::read::{read_feed, InspectFeed};
 #[command(name = "feedsieve", version, about, long_about = None)]
 pub struct Cli {
     /// The config file.
-    #[arg(long, global = true, default_value = "feeds.toml", env = "FEEDSIEVE_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "feeds.toml",
+        env = "FEEDSIEVE_CONFIG"
+    )]
     pub config: PathBuf,
     /// The command to run.
     #[command(subcommand)]
@@ -93,7 +98,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn check(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
         Ok(cfg) => {
-            let feeds = cfg.sources.iter().filter(|s| s.kind == crate::config::SourceKind::Feed).count();
+            let feeds = cfg
+                .sources
+                .iter()
+                .filter(|s| s.kind == crate::config::SourceKind::Feed)
+                .count();
             println!(
                 "{}: ok ({} feeds, {} pages; database {}; feed {})",
                 path.display(),

@@ -480,9 +480,7 @@ impl Ctx<'_> {
             if let Some(first_line) = seen.get(&key) {
                 self.error_at(
                     Some(src.url.span()),
-                    format!(
-                        "duplicate source: {key} is already configured on line {first_line}"
-                    ),
+                    format!("duplicate source: {key} is already configured on line {first_line}"),
                 );
                 continue;
             }
@@ -582,4 +580,151 @@ fn parse_source_url(text: &str) -> Result<Url, String> {
         return Err(format!("{text:?} has no host"));
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        Config::parse(text, Path::new("/etc/feedsieve/feeds.toml"))
+    }
+
+    fn first_error(text: &str) -> ConfigError {
+        parse(text).unwrap_err().0.remove(0)
+    }
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let cfg = parse("[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n").unwrap();
+        assert_eq!(
+            cfg.database.path,
+            Path::new("/etc/feedsieve/db/feedsieve.sqlite")
+        );
+        assert_eq!(cfg.output.path, Path::new("/etc/feedsieve/db/feed.xml"));
+        assert_eq!(cfg.output.max_items, 200);
+        assert_eq!(cfg.schedule.interval, DEFAULT_INTERVAL);
+        assert_eq!((cfg.schedule.concurrency, cfg.schedule.per_host), (8, 2));
+        assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cfg.database.max_age, DEFAULT_MAX_AGE);
+        assert_eq!(cfg.fetch.max_body, DEFAULT_MAX_BODY);
+        assert_eq!(cfg.sources.len(), 1);
+        assert_eq!(cfg.interval_of(&cfg.sources[0]), DEFAULT_INTERVAL);
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let cfg = parse(
+            r#"
+[output]
+title = "T"
+link = "https://me.test/"
+description = "D"
+path = "/srv/feed.xml"
+max_items = 50
+[server]
+listen = "0.0.0.0:9000"
+[database]
+path = "data/x.sqlite"
+max_age = "7d"
+[schedule]
+interval = "1h"
+concurrency = 4
+per_host = 1
+[fetch]
+timeout = "20s"
+connect_timeout = "5s"
+max_body = "2 MiB"
+user_agent = "me/1"
+[[feed]]
+name = "A"
+url = "https://a.test/rss"
+interval = "15m"
+full_text = true
+[[page]]
+name = "P"
+url = "https://p.test/news/"
+"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.output.path, Path::new("/srv/feed.xml"));
+        assert_eq!(cfg.output.max_items, 50);
+        assert_eq!(cfg.server.listen.port(), 9000);
+        assert_eq!(cfg.database.path, Path::new("/etc/feedsieve/data/x.sqlite"));
+        assert_eq!(cfg.database.max_age, Duration::from_secs(7 * 86400));
+        assert_eq!(cfg.schedule.interval, Duration::from_secs(3600));
+        assert_eq!(cfg.fetch.max_body, 2 * 1024 * 1024);
+        assert_eq!(cfg.fetch.user_agent.as_deref(), Some("me/1"));
+        assert_eq!(cfg.sources[0].interval, Some(Duration::from_secs(900)));
+        assert!(cfg.sources[0].full_text);
+        assert_eq!(cfg.sources[1].kind, SourceKind::Page);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_column() {
+        let e = first_error("[schedule]\ninterval = \"30m\"\nintervall = \"1h\"\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(1)), "{e}");
+        assert!(e.message.contains("intervall"), "{e}");
+        assert!(
+            e.to_string().starts_with("/etc/feedsieve/feeds.toml:3:1: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_line() {
+        let e = first_error("[[feed]]\nname = \"A\"\nurl = \"not a url\"\n");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("not a valid URL"), "{e}");
+
+        let e = first_error("[[feed]]\nname = \"A\"\nurl = \"ftp://a.test/x\"\n");
+        assert!(e.message.contains("only http and https"), "{e}");
+
+        let e = first_error("[schedule]\n\ninterval = \"often\"\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(12)), "{e}");
+        assert!(e.message.contains("not a duration"), "{e}");
+
+        let e = first_error("[schedule]\nconcurrency = 0\n");
+        assert_eq!(e.line, Some(2), "{e}");
+
+        let e = first_error("[server]\nlisten = \"localhost\"\n");
+        assert!(e.message.contains("address with a port"), "{e}");
+
+        let e = first_error("[fetch]\nmax_body = \"lots\"\n");
+        assert!(e.message.contains("not a size"), "{e}");
+
+        let e = first_error("[[feed]]\nname = \"A\"\n");
+        assert!(e.message.contains("url"), "{e}");
+        assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn duplicate_sources_point_at_the_second() {
+        let e = first_error(
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n\n[[feed]]\nname = \"B\"\nurl = \"https://a.test/rss\"\n",
+        );
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.message.contains("already configured on line 3"), "{e}");
+    }
+
+    #[test]
+    fn all_errors_are_reported_at_once() {
+        let errs = parse("[schedule]\ninterval = \"x\"\nper_host = -1\n").unwrap_err();
+        assert_eq!(errs.0.len(), 2, "{errs}");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_location() {
+        let e = first_error("[output\ntitle = 1\n");
+        assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn sizes_accept_units() {
+        assert_eq!(parse_size(&RawSize::Bytes(10)), Ok(10));
+        assert_eq!(parse_size(&RawSize::Text("512 KB".into())), Ok(512_000));
+        assert_eq!(parse_size(&RawSize::Text("1.5MiB".into())), Ok(1_572_864));
+        assert!(parse_size(&RawSize::Text("-3".into())).is_err());
+        assert!(parse_size(&RawSize::Bytes(0)).is_err());
+    }
 }

@@ -84,16 +84,29 @@ pub fn stop_on_signals(shutdown: Shutdown) {
     });
 }
 
-/// Binds the server and runs the scheduler until `shutdown` fires.
+/// Binds `[server] listen` and runs the daemon until `shutdown` fires.
 pub async fn run(ctx: Context, shutdown: Shutdown) -> anyhow::Result<()> {
-    let state = ServerState::new();
-    // Serve what is stored right away, before the first fetch finishes.
-    state.set_feed(pipeline::publish(&ctx).await?);
     let listen = ctx.config.server.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen} (is another feedsieve running? change [server] listen)"))?;
-    let local = listener.local_addr().unwrap_or(listen);
+        .with_context(|| {
+            format!(
+                "cannot listen on {listen} (is another feedsieve running? change [server] listen)"
+            )
+        })?;
+    serve(ctx, listener, shutdown).await
+}
+
+/// Runs the scheduler and serves the feed on `listener` until `shutdown` fires.
+pub async fn serve(
+    ctx: Context,
+    listener: tokio::net::TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let state = ServerState::new();
+    // Serve what is stored right away, before the first fetch finishes.
+    state.set_feed(pipeline::publish(&ctx).await?);
+    let local = listener.local_addr()?;
     tracing::info!("serving the feed at http://{local}/feed.xml");
     let app = router(state.clone());
     let server_stop = shutdown.subscribe();
@@ -111,7 +124,11 @@ pub async fn run(ctx: Context, shutdown: Shutdown) -> anyhow::Result<()> {
     result
 }
 
-async fn schedule_loop(ctx: &Context, state: &ServerState, shutdown: Shutdown) -> anyhow::Result<()> {
+async fn schedule_loop(
+    ctx: &Context,
+    state: &ServerState,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     for s in ctx.store.call(|s| s.sources()).await? {
         if s.gone {
             tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
@@ -158,7 +175,8 @@ async fn schedule_loop(ctx: &Context, state: &ServerState, shutdown: Shutdown) -
                     tasks.spawn(async move { pipeline::process_source(&task_ctx, &source).await });
                 in_flight.insert(handle.id(), source_id);
             } else {
-                next_due = Some(next_due.map_or(source.next_fetch_at, |d| d.min(source.next_fetch_at)));
+                next_due =
+                    Some(next_due.map_or(source.next_fetch_at, |d| d.min(source.next_fetch_at)));
             }
         }
         let sleep_for = next_due

@@ -18,7 +18,9 @@ use crate::schedule::{
     delay_after_failure, delay_after_success, parse_retry_after, publisher_hint, with_jitter,
     HostSlots,
 };
-use crate::store::{sha256_hex, FetchRecord, IngestStats, SharedStore, SourceRecord, Store, StoreError};
+use crate::store::{
+    sha256_hex, FetchRecord, IngestStats, SharedStore, SourceRecord, Store, StoreError,
+};
 
 /// Everything a cycle needs, shared by all fetch tasks.
 #[derive(Clone)]
@@ -41,9 +43,8 @@ impl Context {
     pub fn open(config: Config) -> anyhow::Result<Context> {
         use anyhow::Context as _;
         let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
-        let mut store = Store::open(&config.database.path).with_context(|| {
-            format!("opening the database {}", config.database.path.display())
-        })?;
+        let mut store = Store::open(&config.database.path)
+            .with_context(|| format!("opening the database {}", config.database.path.display()))?;
         store
             .sync_sources(&config.sources)
             .context("recording the configured sources")?;
@@ -111,7 +112,6 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     let (record, next) = fetch_and_read(ctx, source, interval, started).await;
     let now = Utc::now().timestamp();
     let next_fetch_at = now + secs(next);
-    let cutoff = now - secs(ctx.config.database.max_age);
     let outcome = match &record {
         FetchRecord::Failed { error, gone } => {
             if *gone {
@@ -121,14 +121,16 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
             }
             Outcome::Failed(error.clone())
         }
-        FetchRecord::Unchanged { not_modified: true, .. } => Outcome::NotModified,
+        FetchRecord::Unchanged {
+            not_modified: true, ..
+        } => Outcome::NotModified,
         FetchRecord::Unchanged { .. } => Outcome::Unchanged,
         FetchRecord::Parsed { .. } => Outcome::Stored(IngestStats::default()),
     };
     let id = source.id;
     let stored = ctx
         .store
-        .call(move |s| s.record_fetch(id, &record, now, next_fetch_at, cutoff))
+        .call(move |s| s.record_fetch(id, &record, now, next_fetch_at))
         .await;
     let outcome = match (outcome, stored) {
         (Outcome::Stored(_), Ok(stats)) => {
@@ -168,7 +170,14 @@ async fn fetch_and_read(
     };
     let url = match Url::parse(&source.url) {
         Ok(u) => u,
-        Err(e) => return failed(format!("invalid URL: {e}"), source.error_count + 1, None, false),
+        Err(e) => {
+            return failed(
+                format!("invalid URL: {e}"),
+                source.error_count + 1,
+                None,
+                false,
+            )
+        }
     };
     let host = url.host_str().unwrap_or("").to_string();
     // Permits are taken in this order everywhere (global, then host), so no deadlock.
@@ -334,9 +343,10 @@ pub async fn publish(ctx: &Context) -> anyhow::Result<PublishedFeed> {
 pub async fn prune(ctx: &Context) -> Result<usize, StoreError> {
     let max_age = secs(ctx.config.database.max_age);
     let now = Utc::now().timestamp();
-    // Keys of pruned items are kept four retention periods, so a feed that keeps
-    // listing an old undated item does not bring it back.
+    // Keys of pruned items are kept for four retention periods (at least a year),
+    // so a feed that keeps listing an old item does not bring it back.
+    let keep_keys = (4 * max_age).max(365 * 86400);
     ctx.store
-        .call(move |s| s.prune(now - max_age, now, now - 4 * max_age))
+        .call(move |s| s.prune(now - max_age, now, now - keep_keys))
         .await
 }

@@ -248,7 +248,10 @@ mod tests {
         assert_eq!(it.source().unwrap().url(), "https://one.test/feed");
         assert_eq!(it.source().unwrap().title(), Some("one"));
         let desc = it.description().unwrap();
-        assert!(!desc.contains("script") && !desc.contains("onclick"), "{desc}");
+        assert!(
+            !desc.contains("script") && !desc.contains("onclick"),
+            "{desc}"
+        );
         assert!(desc.contains("Also covered by"), "{desc}");
         assert!(desc.contains("https://two.test/b"), "{desc}");
         assert_eq!(it.categories()[0].name(), "World");

@@ -148,14 +148,16 @@ fn text(t: &Option<Text>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Resolves a possibly relative link; keeps only http(s) results.
+/// Resolves a possibly relative link and drops tracking parameters; keeps only
+/// http(s) results.
 fn absolute(base: &Url, href: &str) -> Option<String> {
     let href = href.trim();
     if href.is_empty() {
         return None;
     }
     let url = base.join(href).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    matches!(url.scheme(), "http" | "https")
+        .then(|| crate::sanitize::strip_tracking(url.as_str()).into_owned())
 }
 
 fn convert(feed: Feed, base: &Url) -> ParsedFeed {

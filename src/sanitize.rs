@@ -13,8 +13,23 @@ use url::Url;
 
 /// Query parameters that only track the reader.
 const TRACKING_PARAMS: &[&str] = &[
-    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
-    "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "wt_mc", "ref_src",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gclsrc",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "yclid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "wt_mc",
+    "ref_src",
 ];
 
 /// True for a query parameter that exists only to track the reader.
@@ -112,7 +127,8 @@ fn tracking_pixel_sources(html: &str) -> HashSet<String> {
         };
         let style_tiny = el.attr("style").is_some_and(|s| {
             let s = s.replace(' ', "").to_ascii_lowercase();
-            (s.contains("width:1px") || s.contains("width:0")) && (s.contains("height:1px") || s.contains("height:0"))
+            (s.contains("width:1px") || s.contains("width:0"))
+                && (s.contains("height:1px") || s.contains("height:0"))
         });
         if (tiny("width") && tiny("height")) || style_tiny {
             if let Some(src) = el.attr("src") {
@@ -161,7 +177,15 @@ mod tests {
             <a href="javascript:alert(1)">x</a><iframe src="https://evil.test"></iframe>
             <style>body{}</style><img src="x.png" onerror="alert(1)"><a href="data:text/html,<script>">d</a>"#;
         let clean = clean_html(dirty, Some(&base()));
-        for bad in ["script", "onclick", "onerror", "javascript:", "iframe", "<style", "data:"] {
+        for bad in [
+            "script",
+            "onclick",
+            "onerror",
+            "javascript:",
+            "iframe",
+            "<style",
+            "data:",
+        ] {
             assert!(!clean.contains(bad), "{bad} survived in {clean}");
         }
         assert!(clean.contains("<p>Hi</p>"), "{clean}");
@@ -173,8 +197,14 @@ mod tests {
             r#"<a href="/next?id=3&utm_source=rss">n</a><img src="img/a.jpg"><a href="https://x.test/?fbclid=abc">x</a>"#,
             Some(&base()),
         );
-        assert!(clean.contains(r#"href="https://news.test/next?id=3""#), "{clean}");
-        assert!(clean.contains(r#"src="https://news.test/world/img/a.jpg""#), "{clean}");
+        assert!(
+            clean.contains(r#"href="https://news.test/next?id=3""#),
+            "{clean}"
+        );
+        assert!(
+            clean.contains(r#"src="https://news.test/world/img/a.jpg""#),
+            "{clean}"
+        );
         assert!(clean.contains(r#"href="https://x.test/""#), "{clean}");
     }
 
@@ -196,6 +226,9 @@ mod tests {
 
     #[test]
     fn plain_text_decodes_entities_and_strips_tags() {
-        assert_eq!(plain_text("Ukraine&#x27;s <b>grid</b>\n  hit"), "Ukraine's grid hit");
+        assert_eq!(
+            plain_text("Ukraine&#x27;s <b>grid</b>\n  hit"),
+            "Ukraine's grid hit"
+        );
     }
 }

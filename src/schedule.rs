@@ -53,7 +53,11 @@ pub fn cache_max_age(cache_control: &str) -> Option<Duration> {
     cache_control.split(',').find_map(|part| {
         let (k, v) = part.trim().split_once('=')?;
         if k.trim().eq_ignore_ascii_case("max-age") {
-            v.trim().trim_matches('"').parse::<u64>().ok().map(Duration::from_secs)
+            v.trim()
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs)
         } else {
             None
         }
@@ -102,9 +106,7 @@ pub fn delay_after_success(interval: Duration, hint: Option<Duration>) -> Durati
 /// Delay until the retry after the `failures`-th failure in a row (1-based).
 pub fn delay_after_failure(failures: u32, retry_after: Option<Duration>) -> Duration {
     let exp = failures.saturating_sub(1).min(20);
-    let backoff = BACKOFF_BASE
-        .saturating_mul(1u32 << exp)
-        .min(MAX_BACKOFF);
+    let backoff = BACKOFF_BASE.saturating_mul(1u32 << exp).min(MAX_BACKOFF);
     match retry_after {
         Some(r) => backoff.max(r.min(MAX_BACKOFF)),
         None => backoff,

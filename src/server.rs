@@ -68,7 +68,10 @@ async fn feed_xml(State(state): State<ServerState>, headers: HeaderMap) -> Respo
     };
     let last_modified = DateTime::from_timestamp(feed.last_modified, 0).unwrap_or_default();
     // If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.2.2).
-    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(inm) => etag_matches(inm, &feed.etag),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
@@ -85,7 +88,10 @@ async fn feed_xml(State(state): State<ServerState>, headers: HeaderMap) -> Respo
             resp_headers.insert(header::LAST_MODIFIED, v);
         }
     }
-    resp_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+    resp_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60"),
+    );
     if not_modified {
         return (StatusCode::NOT_MODIFIED, resp_headers).into_response();
     }

@@ -129,7 +129,7 @@ pub struct IngestStats {
     pub new: usize,
     /// Items whose content changed.
     pub updated: usize,
-    /// Items skipped: pruned before, older than retention, or repeated in the document.
+    /// Items skipped: pruned before, keyless, or repeated in the document.
     pub skipped: usize,
 }
 
@@ -284,14 +284,13 @@ impl Store {
     }
 
     /// Writes the result of one fetch: fetch state and items, in one transaction.
-    /// `now` and `next_fetch_at` are Unix seconds; items dated before `cutoff` are skipped.
+    /// `now` and `next_fetch_at` are Unix seconds.
     pub fn record_fetch(
         &mut self,
         source_id: i64,
         record: &FetchRecord,
         now: i64,
         next_fetch_at: i64,
-        cutoff: i64,
     ) -> Result<IngestStats, StoreError> {
         let tx = self.conn.transaction()?;
         let mut stats = IngestStats::default();
@@ -309,7 +308,11 @@ impl Store {
                     params![
                         source_id,
                         now,
-                        if *not_modified { "not-modified" } else { "unchanged" },
+                        if *not_modified {
+                            "not-modified"
+                        } else {
+                            "unchanged"
+                        },
                         next_fetch_at,
                         etag,
                         last_modified
@@ -329,7 +332,7 @@ impl Store {
                     tx.query_row("SELECT url FROM sources WHERE id = ?1", [source_id], |r| {
                         r.get(0)
                     })?;
-                stats = ingest_items(&tx, source_id, &source_url, items, now, cutoff)?;
+                stats = ingest_items(&tx, source_id, &source_url, items, now)?;
                 tx.execute(
                     "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = 'ok',
                         last_error = NULL, error_count = 0, next_fetch_at = ?3,
@@ -428,10 +431,16 @@ impl Store {
         Ok(stories)
     }
 
-    /// Deletes items first seen and dated before `cutoff`, remembering their keys so
-    /// a feed that still lists them does not bring them back; drops emptied stories.
-    /// Returns the number of items pruned.
-    pub fn prune(&mut self, cutoff: i64, now: i64, tombstone_cutoff: i64) -> Result<usize, StoreError> {
+    /// Deletes items stored before `cutoff` (and not dated after it), remembering
+    /// their keys so a feed that still lists them does not bring them back; drops
+    /// emptied stories. Retention counts from when an item was first stored, so a
+    /// newly added feed shows its items even if they are old. Returns the count pruned.
+    pub fn prune(
+        &mut self,
+        cutoff: i64,
+        now: i64,
+        tombstone_cutoff: i64,
+    ) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at)
@@ -478,7 +487,8 @@ impl Store {
     }
 }
 
-const SOURCE_COLUMNS: &str = "id, url, kind, name, active, feed_title, etag, last_modified, body_hash,
+const SOURCE_COLUMNS: &str =
+    "id, url, kind, name, active, feed_title, etag, last_modified, body_hash,
     last_fetch_at, last_success_at, last_status, last_error, error_count, next_fetch_at, gone,
     ttl_seconds";
 
@@ -564,7 +574,6 @@ fn ingest_items(
     source_url: &str,
     items: &[RawItem],
     now: i64,
-    cutoff: i64,
 ) -> Result<IngestStats, StoreError> {
     let mut stats = IngestStats::default();
     let mut seen = std::collections::HashSet::new();
@@ -584,10 +593,6 @@ fn ingest_items(
             continue;
         }
         let date = item.date().map(|d| d.timestamp());
-        if date.is_some_and(|d| d < cutoff) {
-            stats.skipped += 1;
-            continue;
-        }
         if pruned.exists(params![source_id, key])? {
             stats.skipped += 1;
             continue;
@@ -748,15 +753,27 @@ mod tests {
         s.sync_sources(&[source("http://x.test/feed")]).unwrap();
         let id = s.sources().unwrap()[0].id;
         let first = s
-            .record_fetch(id, &parsed(vec![item("a", "A"), item("b", "B"), item("a", "A again")]), 100, 200, 0)
+            .record_fetch(
+                id,
+                &parsed(vec![item("a", "A"), item("b", "B"), item("a", "A again")]),
+                100,
+                200,
+            )
             .unwrap();
-        assert_eq!(first, IngestStats { new: 2, updated: 0, skipped: 1 });
+        assert_eq!(
+            first,
+            IngestStats {
+                new: 2,
+                updated: 0,
+                skipped: 1
+            }
+        );
         let same = s
-            .record_fetch(id, &parsed(vec![item("a", "A"), item("b", "B")]), 300, 400, 0)
+            .record_fetch(id, &parsed(vec![item("a", "A"), item("b", "B")]), 300, 400)
             .unwrap();
         assert_eq!(same, IngestStats::default());
         let changed = s
-            .record_fetch(id, &parsed(vec![item("a", "A, corrected")]), 500, 600, 0)
+            .record_fetch(id, &parsed(vec![item("a", "A, corrected")]), 500, 600)
             .unwrap();
         assert_eq!(changed.updated, 1);
         assert_eq!(s.item_count().unwrap(), 2);
@@ -778,11 +795,12 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         s.sync_sources(&[source("http://x.test/feed")]).unwrap();
         let id = s.sources().unwrap()[0].id;
-        s.record_fetch(id, &parsed(vec![item("old", "Old")]), 1_000, 0, 0).unwrap();
+        s.record_fetch(id, &parsed(vec![item("old", "Old")]), 1_000, 0)
+            .unwrap();
         assert_eq!(s.prune(2_000, 3_000, 0).unwrap(), 1);
         assert_eq!(s.story_count().unwrap(), 0);
         let again = s
-            .record_fetch(id, &parsed(vec![item("old", "Old")]), 4_000, 0, 0)
+            .record_fetch(id, &parsed(vec![item("old", "Old")]), 4_000, 0)
             .unwrap();
         assert_eq!(again.new, 0);
         assert_eq!(s.item_count().unwrap(), 0);
@@ -793,13 +811,16 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         s.sync_sources(&[source("http://x.test/feed")]).unwrap();
         let id = s.sources().unwrap()[0].id;
-        let fail = FetchRecord::Failed { error: "HTTP 500".into(), gone: false };
-        s.record_fetch(id, &fail, 10, 70, 0).unwrap();
-        s.record_fetch(id, &fail, 80, 200, 0).unwrap();
+        let fail = FetchRecord::Failed {
+            error: "HTTP 500".into(),
+            gone: false,
+        };
+        s.record_fetch(id, &fail, 10, 70).unwrap();
+        s.record_fetch(id, &fail, 80, 200).unwrap();
         let rec = s.sources().unwrap().remove(0);
         assert_eq!((rec.error_count, rec.next_fetch_at), (2, 200));
         assert_eq!(rec.last_error.as_deref(), Some("HTTP 500"));
-        s.record_fetch(id, &parsed(vec![]), 300, 400, 0).unwrap();
+        s.record_fetch(id, &parsed(vec![]), 300, 400).unwrap();
         let rec = s.sources().unwrap().remove(0);
         assert_eq!((rec.error_count, rec.last_error), (0, None));
     }
@@ -807,7 +828,8 @@ mod tests {
     #[test]
     fn removed_sources_are_deactivated_not_deleted() {
         let mut s = Store::open_in_memory().unwrap();
-        s.sync_sources(&[source("http://x.test/a"), source("http://x.test/b")]).unwrap();
+        s.sync_sources(&[source("http://x.test/a"), source("http://x.test/b")])
+            .unwrap();
         s.sync_sources(&[source("http://x.test/b")]).unwrap();
         let active: Vec<String> = s.sources().unwrap().into_iter().map(|r| r.url).collect();
         assert_eq!(active, vec!["http://x.test/b".to_string()]);

@@ -1,0 +1,205 @@
+//! A fixture web for integration tests: serves `tests/fixtures/seed-story/site` on
+//! 127.0.0.1 with `{base}` replaced, and lets a test make any path misbehave.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+/// How the server answers one path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Behaviour {
+    /// The file, with an ETag, answering 304 to a matching If-None-Match.
+    Normal,
+    /// The file, 200 every time, no validators.
+    NoValidators,
+    /// This status and a short body.
+    Status(u16),
+    /// This status with a `Retry-After` of so many seconds.
+    RetryAfter(u16, u64),
+    /// Headers never come.
+    Hang,
+    /// 200 with a chunked body of this many bytes (no Content-Length).
+    Endless(usize),
+    /// Fixed text with this content type.
+    Body(&'static str, String),
+}
+
+#[derive(Clone)]
+struct Shared {
+    root: PathBuf,
+    base: String,
+    behaviours: Arc<Mutex<HashMap<String, Behaviour>>>,
+    hits: Arc<Mutex<Vec<(String, HeaderMap)>>>,
+}
+
+/// The running fixture server.
+pub struct FixtureServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    shared: Shared,
+}
+
+pub fn fixture_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-story")
+}
+
+impl FixtureServer {
+    /// Starts serving the seed-story site.
+    pub async fn start() -> FixtureServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shared = Shared {
+            root: fixture_root().join("site"),
+            base: base.clone(),
+            behaviours: Arc::default(),
+            hits: Arc::default(),
+        };
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FixtureServer { base, shared }
+    }
+
+    /// Makes `path` (e.g. "/wirecopy/feed.rss") answer as `b`.
+    pub fn set(&self, path: &str, b: Behaviour) {
+        self.shared
+            .behaviours
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), b);
+    }
+
+    /// Requests received for `path`, with their headers.
+    pub fn hits(&self, path: &str) -> Vec<HeaderMap> {
+        self.shared
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, h)| h.clone())
+            .collect()
+    }
+
+    /// A config for the fixture web, from `feeds.toml.in`, plus `extra` TOML,
+    /// with database and output inside `dir`.
+    pub fn config_text(&self, dir: &Path, extra: &str) -> String {
+        let template = std::fs::read_to_string(fixture_root().join("feeds.toml.in")).unwrap();
+        format!(
+            "[output]\ntitle = \"Seed news\"\nlink = \"{base}/\"\ndescription = \"test\"\npath = \"{out}\"\n\n[database]\npath = \"{db}\"\n\n{extra}\n\n{sources}",
+            base = self.base,
+            out = dir.join("feed.xml").display(),
+            db = dir.join("feedsieve.sqlite").display(),
+            sources = template.replace("{base}", &self.base),
+        )
+    }
+
+    /// Writes [`Self::config_text`] to `dir/feeds.toml` and loads it.
+    pub fn config(&self, dir: &Path, extra: &str) -> feedsieve::config::Config {
+        let path = dir.join("feeds.toml");
+        std::fs::write(&path, self.config_text(dir, extra)).unwrap();
+        feedsieve::config::Config::load(&path).unwrap()
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("xml") if path.to_string_lossy().contains("atom") => "application/atom+xml",
+        Some("rss" | "xml") => "application/rss+xml",
+        _ => "text/html; charset=utf-8",
+    }
+}
+
+async fn handle(State(s): State<Shared>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    s.hits
+        .lock()
+        .unwrap()
+        .push((path.clone(), req.headers().clone()));
+    let behaviour = s
+        .behaviours
+        .lock()
+        .unwrap()
+        .get(&path)
+        .cloned()
+        .unwrap_or(Behaviour::Normal);
+    match behaviour {
+        Behaviour::Status(code) => (
+            StatusCode::from_u16(code).unwrap(),
+            format!("status {code}\n"),
+        )
+            .into_response(),
+        Behaviour::RetryAfter(code, secs) => (
+            StatusCode::from_u16(code).unwrap(),
+            [(header::RETRY_AFTER, secs.to_string())],
+            format!("status {code}\n"),
+        )
+            .into_response(),
+        Behaviour::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Behaviour::Endless(total) => {
+            let chunk = vec![b'x'; 64 * 1024];
+            let chunks = total.div_ceil(chunk.len());
+            let stream = futures_util::stream::iter(
+                (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+            );
+            (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Behaviour::Body(ct, text) => ([(header::CONTENT_TYPE, ct)], text).into_response(),
+        Behaviour::Normal | Behaviour::NoValidators => {
+            let rel = path.trim_start_matches('/');
+            let file = s.root.join(rel);
+            if rel.contains("..") || !file.is_file() {
+                return (StatusCode::NOT_FOUND, "not found\n").into_response();
+            }
+            let text = std::fs::read_to_string(&file)
+                .unwrap()
+                .replace("{base}", &s.base);
+            let ct = content_type(&file);
+            if behaviour == Behaviour::NoValidators {
+                return ([(header::CONTENT_TYPE, ct)], text).into_response();
+            }
+            let etag = format!(
+                "\"{:x}\"",
+                text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
+            );
+            let matches = req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                == Some(etag.as_str());
+            if matches {
+                return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+            }
+            (
+                [(header::CONTENT_TYPE, ct.to_string()), (header::ETAG, etag)],
+                text,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// An HTTP client for talking to servers under test.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}

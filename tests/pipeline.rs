@@ -1,0 +1,264 @@
+//! End-to-end: the seed-story fixture web through fetch → read → store → publish.
+
+mod common;
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use common::{Behaviour, FixtureServer};
+use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection};
+
+const FEEDS: [&str; 3] = [
+    "/vue-news/rss.xml",
+    "/wirecopy/feed.rss",
+    "/metro-herald/atom.xml",
+];
+
+async fn cycle(ctx: &Context) -> feedsieve::pipeline::CycleReport {
+    run_cycle(ctx, Selection::All, |_, _, _| {}).await.unwrap()
+}
+
+fn counts(ctx: &Context) -> (i64, i64) {
+    ctx.store
+        .with(|s| (s.item_count().unwrap(), s.story_count().unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_cycle_publishes_every_item_with_its_source() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+
+    let report = cycle(&ctx).await;
+    // The page source is not fetched by the feed pipeline; the three feeds are.
+    assert_eq!(report.outcomes.len(), 3);
+    for o in &report.outcomes {
+        assert!(
+            matches!(o.outcome, Outcome::Stored(s) if s.new > 0),
+            "{o:?}"
+        );
+    }
+    assert_eq!(counts(&ctx), (5, 5));
+
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    // Valid for feed-rs (a strict reader) …
+    let parsed = feed_rs::parser::parse(&bytes[..]).expect("published feed parses");
+    assert_eq!(parsed.entries.len(), 5);
+    // … and every item credits its outlet with <source url="FEED URL">.
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    let mut guids = HashSet::new();
+    for item in channel.items() {
+        let source = item.source().expect("every item has a <source>");
+        let (path, name) = match source.url().strip_prefix(&web.base) {
+            Some("/vue-news/rss.xml") => ("/vue-news/", "Vue News"),
+            Some("/wirecopy/feed.rss") => ("/wirecopy/", "Wire Copy Daily"),
+            Some("/metro-herald/atom.xml") => ("/metro-herald/", "Metro Herald"),
+            other => panic!("unexpected source {other:?}"),
+        };
+        assert_eq!(source.title(), Some(name));
+        assert!(item.link().unwrap().contains(path), "{:?}", item.link());
+        let guid = item.guid().unwrap();
+        assert!(!guid.is_permalink());
+        assert!(guids.insert(guid.value().to_string()), "guids are unique");
+        assert!(item.pub_date().is_some());
+    }
+    let wire = channel
+        .items()
+        .iter()
+        .find(|i| {
+            i.title() == Some("Zelenskyy Willing to Forgo NATO Bid for Security Vue")
+                && i.link().unwrap().contains("wirecopy")
+        })
+        .expect("the wire copy is published");
+    let desc = wire.description().unwrap();
+    assert!(desc.contains("Ukrainian President Volodymyr Zelenskyy expressed willingness"));
+    assert!(
+        !desc.contains("pixel.wirecopy.test"),
+        "tracking pixel removed"
+    );
+    assert!(
+        desc.contains(&format!("{}/wirecopy/subscribe", web.base)),
+        "relative link made absolute"
+    );
+    assert!(
+        !wire.link().unwrap().contains("utm_"),
+        "tracking parameters removed from the link"
+    );
+    // Entities in titles are decoded, not doubled.
+    assert!(channel.items().iter().any(|i| i.title()
+        == Some("Russia fires 138 drones and ballistic missiles at Ukraine's power grid")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unchanged_feeds_add_nothing_and_rewrite_nothing() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    let out = dir.path().join("feed.xml");
+
+    cycle(&ctx).await;
+    let before = (
+        std::fs::read(&out).unwrap(),
+        std::fs::metadata(&out).unwrap().modified().unwrap(),
+    );
+    assert_eq!(counts(&ctx), (5, 5));
+
+    // Second cycle: the server answers 304 to our validators.
+    let report = cycle(&ctx).await;
+    for o in &report.outcomes {
+        assert_eq!(o.outcome, Outcome::NotModified, "{}", o.name);
+    }
+    for path in FEEDS {
+        let hits = web.hits(path);
+        assert_eq!(hits.len(), 2);
+        assert!(
+            hits[1].contains_key("if-none-match"),
+            "conditional GET for {path}"
+        );
+    }
+    assert!(report.published.is_none());
+
+    // Third cycle: the server ignores validators and sends the same bytes again.
+    for path in FEEDS {
+        web.set(path, Behaviour::NoValidators);
+    }
+    let report = cycle(&ctx).await;
+    for o in &report.outcomes {
+        assert_eq!(o.outcome, Outcome::Unchanged, "{}", o.name);
+    }
+    assert!(report.published.is_none());
+    assert_eq!(counts(&ctx), (5, 5));
+    let after = (
+        std::fs::read(&out).unwrap(),
+        std::fs::metadata(&out).unwrap().modified().unwrap(),
+    );
+    assert_eq!(before, after, "the output file is not rewritten");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_process_on_the_same_database_adds_no_duplicates() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = web.config(dir.path(), "");
+    {
+        let ctx = Context::open(config.clone()).unwrap();
+        cycle(&ctx).await;
+        assert_eq!(counts(&ctx), (5, 5));
+    }
+    // A restarted daemon re-reads feeds whose bytes changed (here: the channel
+    // description) but whose items did not.
+    let vue = std::fs::read_to_string(common::fixture_root().join("site/vue-news/rss.xml"))
+        .unwrap()
+        .replace("{base}", &web.base)
+        .replace(
+            "Global news from Vue News",
+            "Global news, now with a new tagline",
+        );
+    web.set(
+        "/vue-news/rss.xml",
+        Behaviour::Body("application/rss+xml", vue),
+    );
+    web.set("/wirecopy/feed.rss", Behaviour::NoValidators);
+
+    let ctx = Context::open(config).unwrap();
+    let report = cycle(&ctx).await;
+    let vue_outcome = report
+        .outcomes
+        .iter()
+        .find(|o| o.name == "Vue News")
+        .unwrap();
+    assert_eq!(
+        vue_outcome.outcome,
+        Outcome::Stored(Default::default()),
+        "re-read, nothing new"
+    );
+    assert_eq!(counts(&ctx), (5, 5));
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    assert_eq!(
+        rss::Channel::read_from(&bytes[..]).unwrap().items().len(),
+        5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_sources_back_off_while_the_others_publish() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[fetch]\ntimeout = \"2s\"\nmax_body = \"256 KiB\"\n\n{}",
+        [
+            ("Broken", "/bad/500.xml"),
+            ("Hanging", "/bad/hang.xml"),
+            ("Huge", "/bad/huge.xml"),
+            ("Busy", "/bad/429.xml"),
+            ("Gone", "/bad/410.xml"),
+            ("Not a feed", "/bad/page.html"),
+        ]
+        .iter()
+        .map(|(n, p)| format!("[[feed]]\nname = \"{n}\"\nurl = \"{}{p}\"\n", web.base))
+        .collect::<String>()
+    );
+    web.set("/bad/500.xml", Behaviour::Status(500));
+    web.set("/bad/hang.xml", Behaviour::Hang);
+    web.set("/bad/huge.xml", Behaviour::Endless(8 * 1024 * 1024));
+    web.set("/bad/429.xml", Behaviour::RetryAfter(429, 7200));
+    web.set("/bad/410.xml", Behaviour::Status(410));
+    web.set(
+        "/bad/page.html",
+        Behaviour::Body(
+            "text/html",
+            "<!DOCTYPE html><html><body><p>Hello</p></body></html>".into(),
+        ),
+    );
+    let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+    let started = Utc::now().timestamp();
+
+    let report = cycle(&ctx).await;
+    assert_eq!(report.outcomes.len(), 9);
+    // The healthy sources are published in the same cycle.
+    assert_eq!(counts(&ctx), (5, 5));
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    assert_eq!(
+        rss::Channel::read_from(&bytes[..]).unwrap().items().len(),
+        5
+    );
+
+    let expect = [
+        ("/bad/500.xml", "HTTP 500", 270),
+        ("/bad/hang.xml", "timed out", 270),
+        ("/bad/huge.xml", "larger than the 262144-byte limit", 270),
+        ("/bad/429.xml", "HTTP 429", 7200 * 9 / 10),
+        ("/bad/410.xml", "HTTP 410", 270),
+        ("/bad/page.html", "HTML page, not a feed", 270),
+    ];
+    for (path, error, min_delay) in expect {
+        let url = format!("{}{path}", web.base);
+        let rec = ctx.store.with(|s| s.source_by_url(&url).unwrap().unwrap());
+        assert_eq!(rec.last_status.as_deref(), Some("error"), "{path}");
+        let last_error = rec.last_error.clone().unwrap_or_default();
+        assert!(last_error.contains(error), "{path}: {last_error}");
+        assert_eq!(rec.error_count, 1, "{path}");
+        assert!(
+            rec.next_fetch_at >= started + min_delay,
+            "{path} backs off: due in {}s",
+            rec.next_fetch_at - started
+        );
+        assert_eq!(rec.gone, path == "/bad/410.xml", "{path}");
+    }
+
+    // The second failure in a row doubles the backoff; the gone source is not asked again.
+    let report = cycle(&ctx).await;
+    assert_eq!(
+        report.outcomes.len(),
+        8,
+        "the 410 source is no longer fetched"
+    );
+    let rec = ctx.store.with(|s| {
+        s.source_by_url(&format!("{}/bad/500.xml", web.base))
+            .unwrap()
+            .unwrap()
+    });
+    assert_eq!(rec.error_count, 2);
+    assert!(rec.next_fetch_at >= Utc::now().timestamp() + 540);
+    assert_eq!(web.hits("/bad/410.xml").len(), 1);
+}
