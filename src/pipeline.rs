@@ -117,7 +117,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
             if *gone {
                 tracing::error!(source = %source.name, url = %source.url, "{error}; the source is gone and will not be fetched again: remove it from the config");
             } else {
-                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(next), "fetch failed: {error}");
+                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(Duration::from_secs(next.as_secs())), "fetch failed: {error}");
             }
             Outcome::Failed(error.clone())
         }

@@ -112,6 +112,7 @@ async fn healthz(State(state): State<ServerState>) -> Response {
         "published_items": feed.as_ref().map(|f| f.items),
         "feed_last_modified": feed
             .as_ref()
+            .filter(|f| f.last_modified > 0)
             .and_then(|f| DateTime::from_timestamp(f.last_modified, 0))
             .map(|t| t.to_rfc3339()),
     });

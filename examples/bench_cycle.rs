@@ -1,0 +1,159 @@
+//! Benchmark of the whole pipeline: serves N synthetic RSS feeds of M items each
+//! from local servers (feeds spread over several loopback addresses, so the
+//! per-host limit applies as it would on the web), then measures
+//! - the first cycle (fetch, parse, store, publish) over every feed,
+//! - an all-304 cycle (every server answers "not modified"),
+//! - the process's peak resident memory.
+//!
+//!     cargo run --release --example bench_cycle -- [FEEDS] [ITEMS] [HOSTS]
+//!
+//! Defaults: 1000 feeds, 50 items, 10 hosts, with the default `[schedule]`
+//! limits (concurrency 8, per_host 2). Feed bodies are generated per request,
+//! so the server side adds little to the memory figure.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use feedsieve::config::Config;
+use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection};
+
+fn feed_body(feed: usize, items: usize) -> String {
+    let mut xml = String::with_capacity(items * 700);
+    let _ = write!(
+        xml,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Feed {feed}</title><link>http://feed{feed}.test/</link><description>Synthetic feed {feed}</description>"
+    );
+    for i in 0..items {
+        let _ = write!(
+            xml,
+            "<item><title>Story {i} of feed {feed}: council votes on budget</title><link>http://feed{feed}.test/2025/12/{i}.html</link><guid>feed{feed}-item{i}</guid><pubDate>Mon, 15 Dec 2025 {:02}:{:02}:00 GMT</pubDate><description>&lt;p&gt;Paragraph one of story {i} in feed {feed}. The council met on Monday and voted on the budget, with {i} members in favour.&lt;/p&gt;&lt;p&gt;Second paragraph with a &lt;a href=\"/more/{i}\"&gt;link&lt;/a&gt; and some more words to make the item a realistic size for a news summary.&lt;/p&gt;</description><category>News</category></item>",
+            i % 24,
+            i % 60
+        );
+    }
+    xml.push_str("</channel></rss>");
+    xml
+}
+
+async fn serve_feed(
+    Path(feed): Path<String>,
+    headers: HeaderMap,
+    items: usize,
+) -> Response {
+    let Ok(n) = feed.trim_end_matches(".xml").parse::<usize>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = format!("\"feed-{n}-{items}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/rss+xml".to_string()),
+            (header::ETAG, etag),
+        ],
+        feed_body(n, items),
+    )
+        .into_response()
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let feeds = args.first().copied().unwrap_or(1000);
+    let items = args.get(1).copied().unwrap_or(50);
+    let hosts = args.get(2).copied().unwrap_or(10).clamp(1, 200);
+
+    let mut bases = Vec::new();
+    for h in 0..hosts {
+        let listener = tokio::net::TcpListener::bind(format!("127.0.1.{}:0", h + 1)).await?;
+        bases.push(format!("http://{}", listener.local_addr()?));
+        let app = Router::new().route(
+            "/feeds/{feed}",
+            get(move |p, h| serve_feed(p, h, items)),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+    }
+
+    let dir = tempfile::tempdir()?;
+    let mut toml = format!(
+        "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\n",
+        dir.path().join("feed.xml").display(),
+        dir.path().join("bench.sqlite").display()
+    );
+    for f in 0..feeds {
+        let _ = write!(
+            toml,
+            "[[feed]]\nname = \"Feed {f}\"\nurl = \"{}/feeds/{f}.xml\"\n",
+            bases[f % hosts]
+        );
+    }
+    let config_path = dir.path().join("feeds.toml");
+    std::fs::write(&config_path, &toml)?;
+    let config = Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (concurrency, per_host) = (config.schedule.concurrency, config.schedule.per_host);
+    let ctx = Context::open(config)?;
+
+    let t = Instant::now();
+    let first = run_cycle(&ctx, Selection::All, |_, _, _| {}).await?;
+    let first_s = t.elapsed().as_secs_f64();
+    let new_items: usize = first
+        .outcomes
+        .iter()
+        .map(|o| match &o.outcome {
+            Outcome::Stored(s) => s.new,
+            _ => 0,
+        })
+        .sum();
+    let failed = first
+        .outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Failed(_)))
+        .count();
+
+    let t = Instant::now();
+    let second = run_cycle(&ctx, Selection::All, |_, _, _| {}).await?;
+    let second_s = t.elapsed().as_secs_f64();
+    let not_modified = second
+        .outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::NotModified)
+        .count();
+
+    println!("feeds: {feeds}, items per feed: {items}, hosts: {hosts}, concurrency: {concurrency}, per_host: {per_host}");
+    println!("first cycle: {first_s:.2} s ({new_items} new items, {failed} failed)");
+    println!("items/s: {:.0}", new_items as f64 / first_s);
+    println!("all-304 cycle: {second_s:.2} s ({not_modified} not modified)");
+    println!("peak RSS: {:.1} MB", peak_rss_mb());
+    println!(
+        "published stories: {}",
+        first.published.map_or(0, |p| p.items)
+    );
+    Ok(())
+}
