@@ -40,11 +40,7 @@ fn feed_body(feed: usize, items: usize) -> String {
     xml
 }
 
-async fn serve_feed(
-    Path(feed): Path<String>,
-    headers: HeaderMap,
-    items: usize,
-) -> Response {
+async fn serve_feed(Path(feed): Path<String>, headers: HeaderMap, items: usize) -> Response {
     let Ok(n) = feed.trim_end_matches(".xml").parse::<usize>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -92,10 +88,7 @@ async fn main() -> anyhow::Result<()> {
     for h in 0..hosts {
         let listener = tokio::net::TcpListener::bind(format!("127.0.1.{}:0", h + 1)).await?;
         bases.push(format!("http://{}", listener.local_addr()?));
-        let app = Router::new().route(
-            "/feeds/{feed}",
-            get(move |p, h| serve_feed(p, h, items)),
-        );
+        let app = Router::new().route("/feeds/{feed}", get(move |p, h| serve_feed(p, h, items)));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -14,7 +14,11 @@ async fn main() -> anyhow::Result<()> {
     let web = common::FixtureServer::start().await;
     let dir = tempfile::tempdir()?;
     let config = web.config(dir.path(), "");
-    println!("fixture web at {}; config {}", web.base, config.path.display());
+    println!(
+        "fixture web at {}; config {}",
+        web.base,
+        config.path.display()
+    );
     let ctx = Context::open(config)?;
     let report = run_cycle(&ctx, Selection::All, |o, done, total| {
         println!("[{done}/{total}] {}: {:?}", o.name, o.outcome);
