@@ -138,7 +138,14 @@ pub struct FetchConfig {
     pub max_body: u64,
     /// Overrides the User-Agent header.
     pub user_agent: Option<String>,
+    /// Items kept from one feed document (the first ones, in document order).
+    pub max_items_per_feed: usize,
+    /// Whether sources may resolve to loopback, private or link-local addresses.
+    pub allow_private: bool,
 }
+
+/// Default cap on items read from one feed document.
+pub const DEFAULT_MAX_ITEMS_PER_FEED: usize = 1000;
 
 impl Default for FetchConfig {
     fn default() -> Self {
@@ -147,6 +154,8 @@ impl Default for FetchConfig {
             connect_timeout: Duration::from_secs(10),
             max_body: DEFAULT_MAX_BODY,
             user_agent: None,
+            max_items_per_feed: DEFAULT_MAX_ITEMS_PER_FEED,
+            allow_private: true,
         }
     }
 }
@@ -269,6 +278,8 @@ struct RawFetch {
     connect_timeout: Option<Spanned<String>>,
     max_body: Option<Spanned<RawSize>>,
     user_agent: Option<String>,
+    max_items_per_feed: Option<Spanned<i64>>,
+    allow_private: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -432,6 +443,12 @@ impl Ctx<'_> {
             connect_timeout: self.duration(f.connect_timeout, defaults.connect_timeout),
             max_body,
             user_agent: f.user_agent,
+            max_items_per_feed: self.positive(
+                f.max_items_per_feed,
+                "max_items_per_feed",
+                defaults.max_items_per_feed,
+            ),
+            allow_private: f.allow_private.unwrap_or(defaults.allow_private),
         };
 
         let mut sources = Vec::new();
@@ -636,6 +653,8 @@ timeout = "20s"
 connect_timeout = "5s"
 max_body = "2 MiB"
 user_agent = "me/1"
+max_items_per_feed = 30
+allow_private = false
 [[feed]]
 name = "A"
 url = "https://a.test/rss"
@@ -655,6 +674,8 @@ url = "https://p.test/news/"
         assert_eq!(cfg.schedule.interval, Duration::from_secs(3600));
         assert_eq!(cfg.fetch.max_body, 2 * 1024 * 1024);
         assert_eq!(cfg.fetch.user_agent.as_deref(), Some("me/1"));
+        assert_eq!(cfg.fetch.max_items_per_feed, 30);
+        assert!(!cfg.fetch.allow_private);
         assert_eq!(cfg.sources[0].interval, Some(Duration::from_secs(900)));
         assert!(cfg.sources[0].full_text);
         assert_eq!(cfg.sources[1].kind, SourceKind::Page);

@@ -3,6 +3,7 @@
 //! The body is read chunk by chunk and cut at the cap *after* decompression, so a
 //! gzip bomb or an endless body costs at most `max_body` bytes of memory.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -121,6 +122,9 @@ pub enum FetchError {
     /// The body could not be read (reset, bad compression).
     #[error("reading the body failed: {0}")]
     Body(String),
+    /// The host is a loopback, private or link-local address and `allow_private` is off.
+    #[error("refused: {0} is a private, loopback or link-local address (allow_private = false)")]
+    PrivateAddress(String),
     /// Anything else reqwest reports.
     #[error("request failed: {0}")]
     Other(String),
@@ -150,6 +154,7 @@ pub struct Fetcher {
     client: reqwest::Client,
     max_body: u64,
     timeout: Duration,
+    allow_private: bool,
 }
 
 static INSTALL_CRYPTO: Once = Once::new();
@@ -170,7 +175,8 @@ impl Fetcher {
         INSTALL_CRYPTO.call_once(|| {
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
-        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+        let allow_private = cfg.allow_private;
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
             }
@@ -183,21 +189,32 @@ impl Fetcher {
                 let msg = format!("redirect loop at {}", attempt.url());
                 return attempt.error(msg);
             }
+            if !allow_private && literal_private_host(attempt.url()).is_some() {
+                let msg = format!("redirect to a private address ({})", attempt.url());
+                return attempt.error(msg);
+            }
             attempt.follow()
         });
         let user_agent = cfg.user_agent.clone().unwrap_or_else(default_user_agent);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.timeout)
             .redirect(redirect)
-            .pool_max_idle_per_host(4)
+            .pool_max_idle_per_host(4);
+        if !cfg.allow_private {
+            // Checked after DNS resolution, so a public name that resolves to a
+            // private address (DNS rebinding included) is refused too.
+            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
+        let client = builder
             .build()
             .map_err(|e| FetchError::Other(format!("building the HTTP client: {e}")))?;
         Ok(Fetcher {
             client,
             max_body: cfg.max_body,
             timeout: cfg.timeout,
+            allow_private: cfg.allow_private,
         })
     }
 
@@ -208,6 +225,12 @@ impl Fetcher {
                 url: url.to_string(),
                 reason: format!("the scheme {:?} is not fetched", url.scheme()),
             });
+        }
+        if !self.allow_private {
+            // IP literals never reach the resolver; check them here.
+            if let Some(ip) = literal_private_host(url) {
+                return Err(FetchError::PrivateAddress(ip.to_string()));
+            }
         }
         let mut req = self.client.get(url.clone()).header(
             header::ACCEPT,
@@ -230,6 +253,27 @@ impl Fetcher {
                 body: Bytes::new(),
                 final_url,
             });
+        }
+        if status.is_redirection() {
+            // reqwest hands back redirects it will not follow (a Location that is
+            // not an HTTP URL, or none at all); say which.
+            let location = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            return Err(FetchError::Redirect(match location {
+                Some(loc) => match url.join(&loc) {
+                    Ok(target) if !matches!(target.scheme(), "http" | "https") => {
+                        format!("redirect to a non-HTTP URL ({target})")
+                    }
+                    _ => format!(
+                        "HTTP {} redirect to {loc:?} was not followed",
+                        status.as_u16()
+                    ),
+                },
+                None => format!("HTTP {} redirect without a Location", status.as_u16()),
+            }));
         }
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -269,7 +313,11 @@ impl Fetcher {
             return FetchError::Redirect(error_chain(&e));
         }
         if e.is_connect() {
-            return FetchError::Connect(error_chain(&e));
+            let chain = error_chain(&e);
+            if chain.contains(PRIVATE_MARKER) {
+                return FetchError::PrivateAddress(chain);
+            }
+            return FetchError::Connect(chain);
         }
         if e.is_body() || e.is_decode() {
             return FetchError::Body(error_chain(&e));
@@ -293,5 +341,94 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// A fetcher shared between tasks.
-pub type SharedFetcher = Arc<Fetcher>;
+/// True for addresses a public source must not resolve to: loopback, private
+/// (RFC 1918, unique-local), link-local, shared (CGNAT), unspecified, multicast,
+/// documentation and broadcast ranges.
+pub fn is_private_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_ip(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8)
+        }
+    }
+}
+
+/// The URL's host when it is an IP literal in a private range.
+fn literal_private_host(url: &Url) -> Option<IpAddr> {
+    let ip = match url.host()? {
+        url::Host::Ipv4(v4) => IpAddr::V4(v4),
+        url::Host::Ipv6(v6) => IpAddr::V6(v6),
+        url::Host::Domain(_) => return None,
+    };
+    is_private_ip(ip).then_some(ip)
+}
+
+const PRIVATE_MARKER: &str = "resolves only to private addresses";
+
+/// A resolver that drops private addresses from every answer.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> =
+                all.into_iter().filter(|a| !is_private_ip(a.ip())).collect();
+            if public.is_empty() {
+                let msg = format!("{host} {PRIVATE_MARKER}");
+                return Err(msg.into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_ranges_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private_ip(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+            assert!(!is_private_ip(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

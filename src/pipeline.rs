@@ -238,6 +238,12 @@ async fn fetch_and_read(
         }
     };
     let hint = publisher_hint(&fetched.headers, feed.ttl, now);
+    let mut items = feed.items;
+    let limit = ctx.config.fetch.max_items_per_feed;
+    if items.len() > limit {
+        tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the first {limit}");
+        items.truncate(limit);
+    }
     (
         FetchRecord::Parsed {
             etag: fetched.headers.etag,
@@ -246,7 +252,7 @@ async fn fetch_and_read(
             feed_title: feed.title,
             feed_link: feed.link,
             ttl_seconds: feed.ttl.map(secs),
-            items: feed.items,
+            items,
         },
         with_jitter(delay_after_success(interval, hint)),
     )

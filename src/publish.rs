@@ -14,7 +14,7 @@ use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 use url::Url;
 
 use crate::config::OutputConfig;
-use crate::sanitize::{clean_html, plain_text, xml_safe};
+use crate::sanitize::{clean_html, plain_title, xml_safe};
 use crate::store::{Story, StoryItem};
 
 /// A rendered feed, as served over HTTP.
@@ -80,7 +80,7 @@ fn render_item(story: &Story) -> Option<Item> {
     let title = rep
         .title
         .as_deref()
-        .map(plain_text)
+        .map(plain_title)
         .filter(|t| !t.is_empty());
     let mut body = rep
         .content

@@ -163,6 +163,30 @@ pub fn plain_text(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A title as plain text that stays plain even in readers that render titles as
+/// HTML: entity-escaped markup (`&amp;lt;script&amp;gt;`) is decoded and stripped
+/// until nothing tag-like is left.
+pub fn plain_title(html: &str) -> String {
+    let mut text = plain_text(html);
+    for _ in 0..3 {
+        if !looks_like_markup(&text) {
+            return text;
+        }
+        text = plain_text(&text);
+    }
+    if looks_like_markup(&text) {
+        text.retain(|c| c != '<' && c != '>');
+    }
+    text
+}
+
+fn looks_like_markup(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+        || (text.contains('&') && text.contains(';') && plain_text(text) != text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +246,17 @@ mod tests {
     fn invalid_xml_characters_are_dropped() {
         assert_eq!(xml_safe("a\u{0}b\u{1b}c\u{FFFE}"), "abc");
         assert!(matches!(xml_safe("fine é"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn titles_never_carry_markup() {
+        assert_eq!(plain_title("A &lt; B and C > D"), "A < B and C > D");
+        assert_eq!(
+            plain_title("&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;"),
+            "alert(1)"
+        );
+        assert_eq!(plain_title("<img src=x onerror=alert(1)>Hi"), "Hi");
+        assert!(!plain_title("&amp;amp;lt;b&amp;amp;gt;x").contains('<'));
     }
 
     #[test]

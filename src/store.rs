@@ -547,6 +547,8 @@ pub fn item_key(item: &RawItem) -> Option<String> {
     Some(format!("hash:{}", &sha256_hex(basis.as_bytes())[..32]))
 }
 
+/// What counts as a real change of an item. Dates are left out: many feeds stamp
+/// every item with the time of the request, which would rewrite the feed forever.
 fn content_hash(item: &RawItem) -> String {
     let basis = serde_json::json!([
         item.title,
@@ -554,8 +556,6 @@ fn content_hash(item: &RawItem) -> String {
         item.summary,
         item.content,
         item.author,
-        item.published.map(|d| d.timestamp()),
-        item.updated.map(|d| d.timestamp()),
         item.categories,
         item.enclosures,
     ]);

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,8 +14,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
+/// A body made anew for each request; gets the request's 1-based number for its path.
+pub type Generator = Arc<dyn Fn(usize) -> String + Send + Sync>;
+
 /// How the server answers one path.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub enum Behaviour {
     /// The file, with an ETag, answering 304 to a matching If-None-Match.
     Normal,
@@ -27,9 +31,17 @@ pub enum Behaviour {
     /// Headers never come.
     Hang,
     /// 200 with a chunked body of this many bytes (no Content-Length).
-    Endless(usize),
+    Endless(u64),
     /// Fixed text with this content type.
     Body(&'static str, String),
+    /// Any status, headers and bytes.
+    Raw {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// A feed generated per request (with `{base}` replaced).
+    Dynamic(Generator),
 }
 
 #[derive(Clone)]
@@ -38,6 +50,7 @@ struct Shared {
     base: String,
     behaviours: Arc<Mutex<HashMap<String, Behaviour>>>,
     hits: Arc<Mutex<Vec<(String, HeaderMap)>>>,
+    streamed: Arc<AtomicU64>,
 }
 
 /// The running fixture server.
@@ -61,6 +74,7 @@ impl FixtureServer {
             base: base.clone(),
             behaviours: Arc::default(),
             hits: Arc::default(),
+            streamed: Arc::default(),
         };
         let app = Router::new().fallback(handle).with_state(shared.clone());
         tokio::spawn(async move {
@@ -76,6 +90,11 @@ impl FixtureServer {
             .lock()
             .unwrap()
             .insert(path.to_string(), b);
+    }
+
+    /// Bytes produced so far by `Endless` bodies (what the client pulled, plus buffers).
+    pub fn streamed(&self) -> u64 {
+        self.shared.streamed.load(Ordering::Relaxed)
     }
 
     /// Requests received for `path`, with their headers.
@@ -121,10 +140,11 @@ fn content_type(path: &Path) -> &'static str {
 
 async fn handle(State(s): State<Shared>, req: Request) -> Response {
     let path = req.uri().path().to_string();
-    s.hits
-        .lock()
-        .unwrap()
-        .push((path.clone(), req.headers().clone()));
+    let request_no = {
+        let mut hits = s.hits.lock().unwrap();
+        hits.push((path.clone(), req.headers().clone()));
+        hits.iter().filter(|(p, _)| *p == path).count()
+    };
     let behaviour = s
         .behaviours
         .lock()
@@ -150,10 +170,13 @@ async fn handle(State(s): State<Shared>, req: Request) -> Response {
         }
         Behaviour::Endless(total) => {
             let chunk = vec![b'x'; 64 * 1024];
-            let chunks = total.div_ceil(chunk.len());
-            let stream = futures_util::stream::iter(
-                (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
-            );
+            let chunks = total.div_ceil(chunk.len() as u64);
+            let counter = s.streamed.clone();
+            // Lazy: each chunk is made only when the client asks for more.
+            let stream = futures_util::stream::iter((0..chunks).map(move |_| {
+                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                Ok::<_, std::io::Error>(chunk.clone())
+            }));
             (
                 [(header::CONTENT_TYPE, "application/rss+xml")],
                 Body::from_stream(stream),
@@ -161,6 +184,22 @@ async fn handle(State(s): State<Shared>, req: Request) -> Response {
                 .into_response()
         }
         Behaviour::Body(ct, text) => ([(header::CONTENT_TYPE, ct)], text).into_response(),
+        Behaviour::Raw {
+            status,
+            headers,
+            body,
+        } => {
+            let mut resp = Response::builder().status(status);
+            for (k, v) in headers {
+                resp = resp.header(k, v);
+            }
+            resp.body(Body::from(body)).unwrap()
+        }
+        Behaviour::Dynamic(make) => (
+            [(header::CONTENT_TYPE, "application/rss+xml")],
+            make(request_no).replace("{base}", &s.base),
+        )
+            .into_response(),
         Behaviour::Normal | Behaviour::NoValidators => {
             let rel = path.trim_start_matches('/');
             let file = s.root.join(rel);
@@ -171,7 +210,7 @@ async fn handle(State(s): State<Shared>, req: Request) -> Response {
                 .unwrap()
                 .replace("{base}", &s.base);
             let ct = content_type(&file);
-            if behaviour == Behaviour::NoValidators {
+            if matches!(behaviour, Behaviour::NoValidators) {
                 return ([(header::CONTENT_TYPE, ct)], text).into_response();
             }
             let etag = format!(
@@ -202,4 +241,22 @@ pub fn http_client() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
+}
+
+/// A bare TCP server for misbehaviour below HTTP: runs `serve` on every connection.
+pub async fn raw_server<F, Fut>(serve: F) -> String
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let serve = Arc::new(serve);
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let serve = serve.clone();
+            tokio::spawn(async move { serve(sock).await });
+        }
+    });
+    base
 }

@@ -1,0 +1,630 @@
+//! Hostile servers: each test runs a cycle over one misbehaving source together
+//! with the healthy seed-story feeds, and checks that the healthy ones are
+//! published in that cycle, the bad one gets a clear recorded error and a backoff
+//! (or, where the input is merely odd, is read sensibly), and memory stays bounded.
+
+mod common;
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use common::{raw_server, Behaviour, FixtureServer};
+use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection, SourceOutcome};
+use feedsieve::store::SourceRecord;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Fetch limits for these tests: short timeout, small body cap, few items.
+const LIMITS: &str = "[fetch]\ntimeout = \"2s\"\nconnect_timeout = \"2s\"\nmax_body = \"1 MiB\"\nmax_items_per_feed = 500\n";
+
+/// A backoff of at least 5 minutes, less the 10 % jitter.
+const MIN_BACKOFF: i64 = 270;
+
+struct Run {
+    web: FixtureServer,
+    ctx: Context,
+    _dir: tempfile::TempDir,
+    bad_url: String,
+    started: i64,
+}
+
+impl Run {
+    /// Starts the fixture web and a config with the healthy feeds plus `bad_url`
+    /// (a path on the fixture web, or a full URL elsewhere).
+    async fn new(bad: &str, setup: impl FnOnce(&FixtureServer)) -> Run {
+        Run::with_limits(bad, LIMITS, setup).await
+    }
+
+    /// Like [`Run::new`] with other `[fetch]` limits.
+    async fn with_limits(bad: &str, limits: &str, setup: impl FnOnce(&FixtureServer)) -> Run {
+        let web = FixtureServer::start().await;
+        setup(&web);
+        let bad_url = if bad.starts_with("http") {
+            bad.to_string()
+        } else {
+            format!("{}{bad}", web.base)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let extra = format!("{limits}\n[[feed]]\nname = \"Hostile\"\nurl = \"{bad_url}\"\n");
+        let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+        Run {
+            web,
+            ctx,
+            _dir: dir,
+            bad_url,
+            started: Utc::now().timestamp(),
+        }
+    }
+
+    /// One cycle; asserts the healthy feeds were published in it.
+    async fn cycle(&self) -> SourceOutcome {
+        let report = run_cycle(&self.ctx, Selection::All, |_, _, _| {})
+            .await
+            .unwrap();
+        for o in report.outcomes.iter().filter(|o| o.name != "Hostile") {
+            assert!(
+                !matches!(o.outcome, Outcome::Failed(_)),
+                "healthy source {} failed: {:?}",
+                o.name,
+                o.outcome
+            );
+        }
+        let bytes = std::fs::read(&self.ctx.config.output.path).unwrap();
+        let channel = rss::Channel::read_from(&bytes[..]).expect("the published feed is valid");
+        let healthy = channel
+            .items()
+            .iter()
+            .filter(|i| i.source().is_some_and(|s| s.title() != Some("Hostile")))
+            .count();
+        assert_eq!(healthy, 5, "the healthy feeds are published");
+        report
+            .outcomes
+            .into_iter()
+            .find(|o| o.name == "Hostile")
+            .expect("the hostile source was visited")
+    }
+
+    fn record(&self) -> SourceRecord {
+        self.ctx
+            .store
+            .with(|s| s.source_by_url(&self.bad_url).unwrap().unwrap())
+    }
+
+    fn hostile_items(&self) -> i64 {
+        let bytes = std::fs::read(&self.ctx.config.output.path).unwrap();
+        let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+        channel
+            .items()
+            .iter()
+            .filter(|i| i.source().and_then(|s| s.title()) == Some("Hostile"))
+            .count() as i64
+    }
+
+    /// Asserts the hostile source failed with `needle` in its error and backs off.
+    async fn expect_failure(&self, needle: &str, min_delay: i64) -> SourceRecord {
+        let outcome = self.cycle().await;
+        assert!(
+            matches!(&outcome.outcome, Outcome::Failed(e) if e.contains(needle)),
+            "expected an error containing {needle:?}, got {:?}",
+            outcome.outcome
+        );
+        let rec = self.record();
+        assert_eq!(rec.last_status.as_deref(), Some("error"));
+        assert!(rec.last_error.as_deref().unwrap_or("").contains(needle));
+        assert_eq!(rec.error_count, 1);
+        assert!(
+            rec.next_fetch_at >= self.started + min_delay,
+            "backs off: due in {}s",
+            rec.next_fetch_at - self.started
+        );
+        assert_eq!(self.hostile_items(), 0);
+        rec
+    }
+}
+
+fn rss_with_items(items: impl IntoIterator<Item = String>) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Hostile</title><link>{base}/</link><description>d</description>",
+    );
+    for item in items {
+        xml.push_str(&item);
+    }
+    xml.push_str("</channel></rss>");
+    xml
+}
+
+fn item(guid: &str, title: &str) -> String {
+    format!("<item><title>{title}</title><link>{{base}}/h/{guid}.html</link><guid>{guid}</guid><description>About {title}</description></item>")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_refused() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/feed.xml", l.local_addr().unwrap())
+    };
+    let run = Run::new(&closed, |_| {}).await;
+    run.expect_failure("connection failed", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepts_then_never_answers() {
+    let base = raw_server(|mut sock| async move {
+        let mut buf = [0u8; 1024];
+        let _ = sock.read(&mut buf).await;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    })
+    .await;
+    let run = Run::new(&format!("{base}/feed.xml"), |_| {}).await;
+    run.expect_failure("timed out", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_then_a_stalled_body() {
+    let base = raw_server(|mut sock| async move {
+        let mut buf = [0u8; 1024];
+        let _ = sock.read(&mut buf).await;
+        let _ = sock
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n<rss version=\"2.0\"><channel>")
+            .await;
+        // Then a byte every half second, forever (slowloris).
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if sock.write_all(b" ").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let run = Run::new(&format!("{base}/feed.xml"), |_| {}).await;
+    run.expect_failure("timed out", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_gigabyte_body_is_cut_at_the_cap() {
+    let run = Run::new("/h/huge.xml", |w| {
+        w.set("/h/huge.xml", Behaviour::Endless(10 * 1024 * 1024 * 1024))
+    })
+    .await;
+    run.expect_failure("larger than the 1048576-byte limit", MIN_BACKOFF)
+        .await;
+    // The client stopped reading at the cap: the server produced only the cap plus
+    // what socket buffers hold, not gigabytes.
+    assert!(
+        run.web.streamed() < 64 * 1024 * 1024,
+        "{} bytes were produced",
+        run.web.streamed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_bomb_is_cut_after_inflating_to_the_cap() {
+    // 200 MiB of zeros, about 200 KiB on the wire.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..200 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 1024 * 1024);
+    let run = Run::new("/h/bomb.xml", move |w| {
+        w.set(
+            "/h/bomb.xml",
+            Behaviour::Raw {
+                status: 200,
+                headers: vec![
+                    ("content-type", "application/rss+xml".into()),
+                    ("content-encoding", "gzip".into()),
+                ],
+                body: bomb,
+            },
+        )
+    })
+    .await;
+    run.expect_failure("larger than the 1048576-byte limit", MIN_BACKOFF)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_loop() {
+    let run = Run::new("/h/loop-a", |w| {
+        for (from, to) in [("/h/loop-a", "/h/loop-b"), ("/h/loop-b", "/h/loop-a")] {
+            w.set(
+                from,
+                Behaviour::Raw {
+                    status: 302,
+                    headers: vec![("location", to.into())],
+                    body: Vec::new(),
+                },
+            );
+        }
+    })
+    .await;
+    run.expect_failure("redirect", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_redirects() {
+    let run = Run::new("/h/r0", |w| {
+        for i in 0..10 {
+            w.set(
+                &format!("/h/r{i}"),
+                Behaviour::Raw {
+                    status: 301,
+                    headers: vec![("location", format!("/h/r{}", i + 1))],
+                    body: Vec::new(),
+                },
+            );
+        }
+    })
+    .await;
+    run.expect_failure("more than 5 redirects", MIN_BACKOFF)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_a_non_http_scheme() {
+    let run = Run::new("/h/to-file", |w| {
+        w.set(
+            "/h/to-file",
+            Behaviour::Raw {
+                status: 302,
+                headers: vec![("location", "file:///etc/passwd".into())],
+                body: Vec::new(),
+            },
+        )
+    })
+    .await;
+    run.expect_failure("non-HTTP", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found() {
+    let run = Run::new("/h/missing.xml", |_| {}).await;
+    let rec = run.expect_failure("HTTP 404", MIN_BACKOFF).await;
+    assert!(
+        !rec.gone,
+        "a 404 may be temporary: keep trying with backoff"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_stops_fetching() {
+    let run = Run::new("/h/gone.xml", |w| {
+        w.set("/h/gone.xml", Behaviour::Status(410))
+    })
+    .await;
+    let rec = run.expect_failure("HTTP 410", MIN_BACKOFF).await;
+    assert!(rec.gone);
+    let report = run_cycle(&run.ctx, Selection::All, |_, _, _| {})
+        .await
+        .unwrap();
+    assert!(report.outcomes.iter().all(|o| o.name != "Hostile"));
+    assert_eq!(run.web.hits("/h/gone.xml").len(), 1, "never asked again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_error() {
+    let run = Run::new("/h/500.xml", |w| {
+        w.set("/h/500.xml", Behaviour::Status(500))
+    })
+    .await;
+    run.expect_failure("HTTP 500", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_with_retry_after() {
+    let run = Run::new("/h/503.xml", |w| {
+        w.set("/h/503.xml", Behaviour::RetryAfter(503, 3 * 3600))
+    })
+    .await;
+    run.expect_failure("HTTP 503", 3 * 3600 * 9 / 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_requests_with_retry_after_is_honoured() {
+    let run = Run::new("/h/429.xml", |w| {
+        w.set("/h/429.xml", Behaviour::RetryAfter(429, 7200))
+    })
+    .await;
+    let rec = run.expect_failure("HTTP 429", 7200 * 9 / 10).await;
+    assert!(rec.next_fetch_at <= run.started + 7200 * 11 / 10 + 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_in_the_middle_of_the_body() {
+    let base = raw_server(|mut sock| async move {
+        let mut buf = [0u8; 1024];
+        let _ = sock.read(&mut buf).await;
+        let _ = sock
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 50000\r\n\r\n<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title><item><title>cut")
+            .await;
+        let _ = sock.flush().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // SO_LINGER 0: closing sends a TCP reset instead of a clean FIN (and does
+        // not block, which is why tokio deprecates the general case).
+        #[allow(deprecated)]
+        let _ = sock.set_linger(Some(Duration::ZERO));
+        drop(sock);
+    })
+    .await;
+    let run = Run::new(&format!("{base}/feed.xml"), |_| {}).await;
+    run.expect_failure("body", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_html_page_served_as_a_feed() {
+    let run = Run::new("/vue-news/zelenskyy-nato.html", |_| {}).await;
+    run.expect_failure("HTML page, not a feed", MIN_BACKOFF)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_200() {
+    let run = Run::new("/h/empty.xml", |w| {
+        w.set(
+            "/h/empty.xml",
+            Behaviour::Body("application/rss+xml", String::new()),
+        )
+    })
+    .await;
+    run.expect_failure("empty", MIN_BACKOFF).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_item_with_the_same_guid_is_one_item() {
+    let body = rss_with_items((0..20).map(|i| item("same", &format!("Title {i}"))));
+    let run = Run::new("/h/same.xml", move |w| {
+        w.set("/h/same.xml", Behaviour::Body("application/rss+xml", body))
+    })
+    .await;
+    let outcome = run.cycle().await;
+    assert!(
+        matches!(outcome.outcome, Outcome::Stored(s) if s.new == 1 && s.skipped == 19),
+        "{:?}",
+        outcome.outcome
+    );
+    assert_eq!(run.hostile_items(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_with_a_hundred_thousand_items_is_capped() {
+    let items: Vec<String> = (0..100_000)
+        // Dated before the fixture's stories, so those stay among the newest.
+        .map(|i| format!("<item><guid>g{i}</guid><title>t{i}</title><pubDate>Mon, 01 Jun 2020 00:00:00 GMT</pubDate></item>"))
+        .collect();
+    let body = rss_with_items(items);
+    let limits = LIMITS.replace("1 MiB", "16 MiB");
+    let run = Run::with_limits("/h/many.xml", &limits, move |w| {
+        w.set("/h/many.xml", Behaviour::Body("application/rss+xml", body))
+    })
+    .await;
+    let outcome = run.cycle().await;
+    assert!(
+        matches!(outcome.outcome, Outcome::Stored(s) if s.new == 500),
+        "{:?}",
+        outcome.outcome
+    );
+    let (items, stories) = run
+        .ctx
+        .store
+        .with(|s| (s.item_count().unwrap(), s.story_count().unwrap()));
+    assert_eq!((items, stories), (505, 505));
+    // The published feed holds at most max_items stories.
+    let bytes = std::fs::read(&run.ctx.config.output.path).unwrap();
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    assert_eq!(channel.items().len(), run.ctx.config.output.max_items);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_charset_declaration_does_not_break_the_source() {
+    // Declared ISO-8859-1, actually UTF-8: parsed (characters may be mis-decoded,
+    // which the feed-reading layer repairs), never a crash.
+    let body = rss_with_items([item("c1", "Café in Kyiv — “quoted”")])
+        .replace("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"");
+    let run = Run::new("/h/charset.xml", move |w| {
+        w.set(
+            "/h/charset.xml",
+            Behaviour::Raw {
+                status: 200,
+                headers: vec![(
+                    "content-type",
+                    "application/rss+xml; charset=iso-8859-1".into(),
+                )],
+                body: body.into_bytes(),
+            },
+        )
+    })
+    .await;
+    let outcome = run.cycle().await;
+    assert!(
+        matches!(outcome.outcome, Outcome::Stored(s) if s.new == 1),
+        "{:?}",
+        outcome.outcome
+    );
+    assert_eq!(run.hostile_items(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_utf8_is_an_error_or_a_repaired_feed_never_a_crash() {
+    let mut body = rss_with_items([item("u1", "Bad bytes: X")]).into_bytes();
+    let at = body.windows(1).position(|w| w == b"X").unwrap();
+    body.splice(at..at + 1, [0xff, 0xfe, 0xc3]);
+    let run = Run::new("/h/utf8.xml", move |w| {
+        w.set(
+            "/h/utf8.xml",
+            Behaviour::Raw {
+                status: 200,
+                headers: vec![("content-type", "application/rss+xml".into())],
+                body,
+            },
+        )
+    })
+    .await;
+    let outcome = run.cycle().await;
+    match outcome.outcome {
+        Outcome::Stored(s) => {
+            assert_eq!(s.new, 1);
+            assert_eq!(run.hostile_items(), 1);
+        }
+        Outcome::Failed(e) => {
+            assert!(!e.is_empty());
+            let rec = run.record();
+            assert!(rec.next_fetch_at >= run.started + MIN_BACKOFF);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_that_changes_on_every_request_is_not_republished_endlessly() {
+    // Every response differs (a build date, a request counter, item dates set to
+    // "now"), but the items are the same: nothing new is stored or published.
+    let make: common::Generator = Arc::new(|n| {
+        let now = Utc::now().to_rfc2822();
+        let items = (0..3).map(|i| {
+            format!("<item><title>Stable {i}</title><link>{{base}}/h/s{i}.html</link><guid>s{i}</guid><pubDate>{now}</pubDate></item>")
+        });
+        rss_with_items(items).replace(
+            "<description>d</description>",
+            &format!("<description>d</description><lastBuildDate>{now}</lastBuildDate><!-- request {n} -->"),
+        )
+    });
+    let run = Run::new("/h/changing.xml", move |w| {
+        w.set("/h/changing.xml", Behaviour::Dynamic(make))
+    })
+    .await;
+    let first = run.cycle().await;
+    assert!(matches!(first.outcome, Outcome::Stored(s) if s.new == 3));
+    let out = &run.ctx.config.output.path;
+    let before = std::fs::read(out).unwrap();
+    for _ in 0..3 {
+        let report = run_cycle(&run.ctx, Selection::All, |_, _, _| {})
+            .await
+            .unwrap();
+        let hostile = report
+            .outcomes
+            .iter()
+            .find(|o| o.name == "Hostile")
+            .unwrap();
+        assert_eq!(hostile.outcome, Outcome::Stored(Default::default()));
+        assert!(report.published.is_none(), "nothing to republish");
+    }
+    assert_eq!(std::fs::read(out).unwrap(), before);
+    assert_eq!(run.ctx.store.with(|s| s.item_count().unwrap()), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_conditional_get() {
+    // Sends an ETag but answers every request with 200 and the full body.
+    let body = rss_with_items([item("i1", "One"), item("i2", "Two")]);
+    let run = Run::new("/h/ignores.xml", move |w| {
+        w.set(
+            "/h/ignores.xml",
+            Behaviour::Raw {
+                status: 200,
+                headers: vec![
+                    ("content-type", "application/rss+xml".into()),
+                    ("etag", "\"v1\"".into()),
+                ],
+                body: body.replace("{base}", "http://h.test").into_bytes(),
+            },
+        )
+    })
+    .await;
+    let first = run.cycle().await;
+    assert!(matches!(first.outcome, Outcome::Stored(s) if s.new == 2));
+    let out = &run.ctx.config.output.path;
+    let before = std::fs::read(out).unwrap();
+    let second = run.cycle().await;
+    assert_eq!(
+        second.outcome,
+        Outcome::Unchanged,
+        "same bytes: not parsed again"
+    );
+    let hits = run.web.hits("/h/ignores.xml");
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[1]["if-none-match"], "\"v1\"", "validators were sent");
+    assert_eq!(std::fs::read(out).unwrap(), before, "nothing rewritten");
+    assert_eq!(run.hostile_items(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_are_refused_when_not_allowed() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "[fetch]\nallow_private = false\n")).unwrap();
+    let report = run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(report.outcomes.len(), 3);
+    for o in &report.outcomes {
+        assert!(
+            matches!(&o.outcome, Outcome::Failed(e) if e.contains("private")),
+            "{:?}",
+            o.outcome
+        );
+    }
+    assert!(
+        web.hits("/vue-news/rss.xml").is_empty(),
+        "no request was made"
+    );
+    // Names that resolve to loopback are refused after resolution, too.
+    let port = web.base.rsplit(':').next().unwrap();
+    let fetcher = feedsieve::fetch::Fetcher::new(&feedsieve::config::FetchConfig {
+        allow_private: false,
+        ..Default::default()
+    })
+    .unwrap();
+    let url = url::Url::parse(&format!("http://localhost:{port}/vue-news/rss.xml")).unwrap();
+    let err = fetcher.fetch(&url, &Default::default()).await.unwrap_err();
+    assert!(err.to_string().contains("private"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_keeps_serving_while_sources_misbehave() {
+    let web = FixtureServer::start().await;
+    let hang = raw_server(|mut sock| async move {
+        let mut buf = [0u8; 1024];
+        let _ = sock.read(&mut buf).await;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    })
+    .await;
+    web.set("/h/500.xml", Behaviour::Status(500));
+    web.set("/h/huge.xml", Behaviour::Endless(u64::MAX / 2));
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "{LIMITS}\n[[feed]]\nname = \"Broken\"\nurl = \"{b}/h/500.xml\"\n[[feed]]\nname = \"Huge\"\nurl = \"{b}/h/huge.xml\"\n[[feed]]\nname = \"Hang\"\nurl = \"{hang}/feed.xml\"\n",
+        b = web.base
+    );
+    let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = feedsieve::daemon::Shutdown::new();
+    let daemon = tokio::spawn(feedsieve::daemon::serve(ctx, listener, shutdown.clone()));
+    let client = common::http_client();
+    let mut items = 0;
+    for _ in 0..100 {
+        if let Ok(resp) = client.get(format!("http://{addr}/feed.xml")).send().await {
+            let body = resp.bytes().await.unwrap();
+            items = rss::Channel::read_from(&body[..]).map_or(0, |c| c.items().len());
+            if items == 5 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        items, 5,
+        "healthy items are served while the hanging fetch is still in flight"
+    );
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(!daemon.is_finished());
+    shutdown.trigger();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), daemon).await;
+    assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
+}
