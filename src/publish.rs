@@ -97,7 +97,7 @@ fn render_item(story: &Story) -> Option<Item> {
         .categories
         .iter()
         .map(|c| Category {
-            name: safe(c),
+            name: safe(&plain_title(c)),
             domain: None,
         })
         .collect();
@@ -110,7 +110,7 @@ fn render_item(story: &Story) -> Option<Item> {
             .unwrap_or_else(|| "application/octet-stream".into()),
     });
     let dublin_core_ext = rep.author.as_deref().map(|a| DublinCoreExtension {
-        creators: vec![safe(a)],
+        creators: vec![safe(&plain_title(a))],
         ..Default::default()
     });
     let date = rep.published_at.unwrap_or(rep.first_seen_at);
@@ -125,7 +125,7 @@ fn render_item(story: &Story) -> Option<Item> {
         pub_date: Some(ts(date).to_rfc2822()),
         source: Some(Source {
             url: safe(&rep.source_url),
-            title: Some(safe(&rep.source_name)),
+            title: Some(safe(&plain_title(&rep.source_name))),
         }),
         categories,
         enclosure,
@@ -141,7 +141,7 @@ fn also_covered_by(others: &[StoryItem]) -> String {
         if i > 0 {
             html.push_str(", ");
         }
-        let name = escape(&item.source_name);
+        let name = escape(&plain_title(&item.source_name));
         match item.link.as_deref().and_then(|l| Url::parse(l).ok()) {
             Some(link) if matches!(link.scheme(), "http" | "https") => {
                 html.push_str(&format!("<a href=\"{}\">{name}</a>", escape(link.as_str())));

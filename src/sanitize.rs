@@ -74,6 +74,8 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
                 // srcset holds several URLs that ammonia cannot vet one by one.
                 (_, "srcset") => None,
                 (_, "href" | "src") => Some(strip_tracking(value).into_owned().into()),
+                // URL attributes ammonia keeps without vetting their scheme.
+                (_, "cite" | "longdesc") if !safe_url_scheme(value) => None,
                 _ => Some(value.into()),
             }
         });
@@ -91,6 +93,22 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
         cleaned.replace("<img>", "")
     } else {
         cleaned
+    }
+}
+
+/// True when a URL is relative or uses http, https or mailto.
+fn safe_url_scheme(value: &str) -> bool {
+    let v: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    match v.find(':') {
+        // A colon after a path, query or fragment start is not a scheme.
+        Some(i) if !v[..i].contains(['/', '?', '#']) => {
+            let scheme = v[..i].to_ascii_lowercase();
+            matches!(scheme.as_str(), "http" | "https" | "mailto")
+        }
+        _ => true,
     }
 }
 
