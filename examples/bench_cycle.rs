@@ -146,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
     println!("peak RSS: {:.1} MB", peak_rss_mb());
     println!(
         "published stories: {}",
-        first.published.map_or(0, |p| p.items)
+        first.published.map_or(0, |p| p.rss.items)
     );
     Ok(())
 }

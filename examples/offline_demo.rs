@@ -29,8 +29,8 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("nothing was published"))?;
     println!(
         "\n--- combined feed ({} stories) ---\n{}",
-        feed.items,
-        String::from_utf8_lossy(&feed.body)
+        feed.rss.items,
+        String::from_utf8_lossy(&feed.rss.body)
     );
     Ok(())
 }

@@ -172,9 +172,9 @@ fn fetch_once(path: &std::path::Path) -> anyhow::Result<()> {
             println!("  failed: {name} <{url}>: {e}");
         }
         match &report.published {
-            Some(feed) => println!(
+            Some(publication) => println!(
                 "published {} stories to {}",
-                feed.items,
+                publication.rss.items,
                 ctx.config.output.path.display()
             ),
             None => println!(

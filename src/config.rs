@@ -98,6 +98,8 @@ pub struct OutputConfig {
     pub path: PathBuf,
     /// How many stories the feed holds.
     pub max_items: usize,
+    /// A WebSub hub to advertise and ping after each change.
+    pub hub: Option<Url>,
 }
 
 /// `[server]`: where the daemon serves the feed.
@@ -248,6 +250,7 @@ struct RawOutput {
     description: Option<String>,
     path: Option<String>,
     max_items: Option<Spanned<i64>>,
+    hub: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -391,6 +394,13 @@ impl Ctx<'_> {
                 .unwrap_or_else(|| "Combined news, one entry per story".to_string()),
             path: self.resolve_path(out.path.as_deref().unwrap_or("db/feed.xml")),
             max_items: self.positive(out.max_items, "max_items", 200),
+            hub: out.hub.and_then(|hub| match parse_source_url(hub.get_ref()) {
+                Ok(url) => Some(url),
+                Err(msg) => {
+                    self.error_at(Some(hub.span()), format!("`hub`: {msg}"));
+                    None
+                }
+            }),
         };
 
         let listen = match raw.server.unwrap_or_default().listen {
@@ -639,6 +649,7 @@ link = "https://me.test/"
 description = "D"
 path = "/srv/feed.xml"
 max_items = 50
+hub = "https://hub.example.org/"
 [server]
 listen = "0.0.0.0:9000"
 [database]
@@ -668,6 +679,7 @@ url = "https://p.test/news/"
         .unwrap();
         assert_eq!(cfg.output.path, Path::new("/srv/feed.xml"));
         assert_eq!(cfg.output.max_items, 50);
+        assert_eq!(cfg.output.hub.as_ref().map(Url::as_str), Some("https://hub.example.org/"));
         assert_eq!(cfg.server.listen.port(), 9000);
         assert_eq!(cfg.database.path, Path::new("/etc/feedsieve/data/x.sqlite"));
         assert_eq!(cfg.database.max_age, Duration::from_secs(7 * 86400));

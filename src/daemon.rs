@@ -103,11 +103,15 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let state = ServerState::new();
+    let state = ServerState::new(
+        Some(ctx.store.clone()),
+        ctx.metrics.clone(),
+        &ctx.config.output.title,
+    );
     // Serve what is stored right away, before the first fetch finishes.
-    state.set_feed(pipeline::publish(&ctx).await?);
+    state.set_publication(pipeline::publish(&ctx).await?);
     let local = listener.local_addr()?;
-    tracing::info!("serving the feed at http://{local}/feed.xml");
+    tracing::info!("serving the front page at http://{local}/ and the feed at http://{local}/feed.xml");
     let app = router(state.clone());
     let server_stop = shutdown.subscribe();
     let server = tokio::spawn(async move {
@@ -201,7 +205,7 @@ async fn schedule_loop(
         }
         if dirty && (tasks.is_empty() || last_publish.elapsed() >= PUBLISH_DEBOUNCE) {
             match pipeline::publish(ctx).await {
-                Ok(feed) => state.set_feed(feed),
+                Ok(publication) => state.set_publication(publication),
                 Err(e) => tracing::error!("publishing failed: {e:#}"),
             }
             dirty = false;
@@ -217,7 +221,7 @@ async fn schedule_loop(
     }
     if dirty {
         match pipeline::publish(ctx).await {
-            Ok(feed) => state.set_feed(feed),
+            Ok(publication) => state.set_publication(publication),
             Err(e) => tracing::error!("publishing failed: {e:#}"),
         }
     }

@@ -305,6 +305,36 @@ impl Fetcher {
         })
     }
 
+    /// Tells a WebSub hub that `topics` changed (`hub.mode=publish`).
+    pub async fn ping_hub(&self, hub: &Url, topics: &[String]) -> Result<(), FetchError> {
+        let body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("hub.mode", "publish");
+            for topic in topics {
+                // Hubs differ: some read hub.url, others hub.topic; send both.
+                form.append_pair("hub.url", topic);
+                form.append_pair("hub.topic", topic);
+            }
+            form.finish()
+        };
+        let resp = self
+            .client
+            .post(hub.clone())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(FetchError::Status {
+                status: resp.status().as_u16(),
+                retry_after: None,
+            })
+        }
+    }
+
     fn classify(&self, e: reqwest::Error) -> FetchError {
         if e.is_timeout() {
             return FetchError::Timeout(self.timeout);

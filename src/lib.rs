@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod fetch;
+pub mod metrics;
 pub mod pipeline;
 pub mod publish;
 pub mod read;

@@ -12,7 +12,8 @@ use url::Url;
 
 use crate::config::{Config, SourceKind};
 use crate::fetch::{FetchError, Fetcher, Validators};
-use crate::publish::{render_rss, write_atomically, PublishedFeed};
+use crate::metrics::{FetchResult, Metrics};
+use crate::publish::{render_all, Publication};
 use crate::read::read_feed;
 use crate::schedule::{
     delay_after_failure, delay_after_success, parse_retry_after, publisher_hint, with_jitter,
@@ -35,6 +36,8 @@ pub struct Context {
     pub global: Arc<Semaphore>,
     /// Fetches in flight per host.
     pub hosts: HostSlots,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -51,6 +54,7 @@ impl Context {
         Ok(Context {
             global: Arc::new(Semaphore::new(config.schedule.concurrency)),
             hosts: HostSlots::new(config.schedule.per_host),
+            metrics: Arc::default(),
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
@@ -102,6 +106,7 @@ fn secs(d: Duration) -> i64 {
 /// [`Outcome::Failed`].
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
     let started = Utc::now();
+    let clock = std::time::Instant::now();
     let interval = ctx
         .config
         .sources
@@ -109,7 +114,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         .find(|s| s.url.as_str() == source.url)
         .map(|s| ctx.config.interval_of(s))
         .unwrap_or(ctx.config.schedule.interval);
-    let (record, next) = fetch_and_read(ctx, source, interval, started).await;
+    let (record, next, bytes) = fetch_and_read(ctx, source, interval, started).await;
     let now = Utc::now().timestamp();
     let next_fetch_at = now + secs(next);
     let outcome = match &record {
@@ -146,6 +151,14 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
             Outcome::Failed(format!("database: {e}"))
         }
     };
+    let (result, new, updated) = match &outcome {
+        Outcome::Stored(s) => (FetchResult::Ok, s.new, s.updated),
+        Outcome::NotModified => (FetchResult::NotModified, 0, 0),
+        Outcome::Unchanged => (FetchResult::Unchanged, 0, 0),
+        Outcome::Failed(_) => (FetchResult::Error, 0, 0),
+    };
+    ctx.metrics
+        .record_fetch(&source.name, result, clock.elapsed(), bytes, new, updated);
     SourceOutcome {
         source_id: source.id,
         name: source.name.clone(),
@@ -160,12 +173,13 @@ async fn fetch_and_read(
     source: &SourceRecord,
     interval: Duration,
     now: DateTime<Utc>,
-) -> (FetchRecord, Duration) {
+) -> (FetchRecord, Duration, u64) {
     let failed = |error: String, failures: i64, retry_after: Option<Duration>, gone: bool| {
         let n = u32::try_from(failures.max(1)).unwrap_or(u32::MAX);
         (
             FetchRecord::Failed { error, gone },
             with_jitter(delay_after_failure(n, retry_after)),
+            0,
         )
     };
     let url = match Url::parse(&source.url) {
@@ -195,6 +209,7 @@ async fn fetch_and_read(
             return failed(e.to_string(), source.error_count + 1, retry_after, gone);
         }
     };
+    let bytes = fetched.body.len() as u64;
     let stored_ttl = source
         .ttl_seconds
         .and_then(|t| u64::try_from(t).ok())
@@ -208,6 +223,7 @@ async fn fetch_and_read(
                 last_modified: fetched.headers.last_modified,
             },
             with_jitter(delay_after_success(interval, hint)),
+            bytes,
         );
     }
     let body_hash = sha256_hex(&fetched.body);
@@ -220,6 +236,7 @@ async fn fetch_and_read(
                 last_modified: fetched.headers.last_modified,
             },
             with_jitter(delay_after_success(interval, hint)),
+            bytes,
         );
     }
     let final_url = fetched.final_url.clone();
@@ -227,14 +244,14 @@ async fn fetch_and_read(
     let parsed = tokio::task::spawn_blocking(move || read_feed(&body, &final_url)).await;
     let feed = match parsed {
         Ok(Ok(feed)) => feed,
-        Ok(Err(e)) => return failed(e.to_string(), source.error_count + 1, None, false),
+        Ok(Err(e)) => {
+            let (record, next, _) = failed(e.to_string(), source.error_count + 1, None, false);
+            return (record, next, bytes);
+        }
         Err(e) => {
-            return failed(
-                format!("the feed reader crashed: {e}"),
-                source.error_count + 1,
-                None,
-                false,
-            )
+            let msg = format!("the feed reader crashed: {e}");
+            let (record, next, _) = failed(msg, source.error_count + 1, None, false);
+            return (record, next, bytes);
         }
     };
     let hint = publisher_hint(&fetched.headers, feed.ttl, now);
@@ -255,6 +272,7 @@ async fn fetch_and_read(
             items,
         },
         with_jitter(delay_after_success(interval, hint)),
+        bytes,
     )
 }
 
@@ -287,8 +305,8 @@ pub fn sources_to_fetch(
 pub struct CycleReport {
     /// Every visited source.
     pub outcomes: Vec<SourceOutcome>,
-    /// The feed, when it was published in this cycle.
-    pub published: Option<PublishedFeed>,
+    /// The documents, when they were published in this cycle.
+    pub published: Option<Publication>,
 }
 
 /// Fetches the selected sources concurrently (within the configured limits),
@@ -326,23 +344,55 @@ pub async fn run_cycle(
     Ok(report)
 }
 
-/// Renders the newest stories and writes the output file if it changed.
-pub async fn publish(ctx: &Context) -> anyhow::Result<PublishedFeed> {
+/// Renders the newest stories in every format and writes the files that changed.
+pub async fn publish(ctx: &Context) -> anyhow::Result<Publication> {
     let limit = ctx.config.output.max_items;
     let stories = ctx.store.call(move |s| s.latest_stories(limit)).await?;
     let out = ctx.config.output.clone();
-    let feed = tokio::task::spawn_blocking(move || -> anyhow::Result<PublishedFeed> {
+    let publication = tokio::task::spawn_blocking(move || -> anyhow::Result<(Publication, bool)> {
         use anyhow::Context as _;
-        let feed = render_rss(&out, &stories);
-        let written = write_atomically(&out.path, &feed.body)
-            .with_context(|| format!("writing {}", out.path.display()))?;
-        if written {
-            tracing::info!(path = %out.path.display(), stories = feed.items, "published");
+        let publication = render_all(&out, &stories);
+        let written = publication
+            .write(&out)
+            .with_context(|| format!("writing the feeds beside {}", out.path.display()))?;
+        if written > 0 {
+            tracing::info!(path = %out.path.display(), stories = publication.rss.items, "published");
         }
-        Ok(feed)
+        Ok((publication, written > 0))
     })
     .await??;
-    Ok(feed)
+    let (publication, changed) = publication;
+    if changed {
+        ping_hub(ctx);
+    }
+    Ok(publication)
+}
+
+/// Tells the configured WebSub hub, in the background, that the feeds changed.
+fn ping_hub(ctx: &Context) {
+    let Some(hub) = ctx.config.output.hub.clone() else {
+        return;
+    };
+    let base = url::Url::parse(&ctx.config.output.link).ok();
+    let rss_name = ctx
+        .config
+        .output
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "feed.xml".into());
+    let topics: Vec<String> = [rss_name.as_str(), "atom.xml", "feed.json"]
+        .iter()
+        .filter_map(|f| base.as_ref()?.join(f).ok())
+        .map(|u| u.to_string())
+        .collect();
+    let fetcher = ctx.fetcher.clone();
+    tokio::spawn(async move {
+        match fetcher.ping_hub(&hub, &topics).await {
+            Ok(()) => tracing::info!(%hub, "notified the WebSub hub"),
+            Err(e) => tracing::warn!(%hub, "notifying the WebSub hub failed: {e}"),
+        }
+    });
 }
 
 /// Prunes items older than the configured retention.

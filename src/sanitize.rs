@@ -174,7 +174,22 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 pub fn plain_text(html: &str) -> String {
     let text = if html.contains('<') || html.contains('&') {
         let frag = scraper::Html::parse_fragment(html);
-        frag.root_element().text().collect::<String>()
+        let mut out = String::new();
+        for node in frag.root_element().descendants() {
+            let Some(text) = node.value().as_text() else {
+                continue;
+            };
+            // Code and styles are not text a reader should see.
+            let hidden = node.ancestors().any(|a| {
+                a.value().as_element().is_some_and(|e| {
+                    matches!(e.name(), "script" | "style" | "noscript" | "template")
+                })
+            });
+            if !hidden {
+                out.push_str(text);
+            }
+        }
+        out
     } else {
         html.to_string()
     };
@@ -269,9 +284,10 @@ mod tests {
     #[test]
     fn titles_never_carry_markup() {
         assert_eq!(plain_title("A &lt; B and C > D"), "A < B and C > D");
+        // Decoded twice it is a script element, whose code is not text.
         assert_eq!(
             plain_title("&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;"),
-            "alert(1)"
+            ""
         );
         assert_eq!(plain_title("<img src=x onerror=alert(1)>Hi"), "Hi");
         assert!(!plain_title("&amp;amp;lt;b&amp;amp;gt;x").contains('<'));

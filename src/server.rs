@@ -1,6 +1,8 @@
-//! The daemon's HTTP server: the combined feed with ETag/Last-Modified and 304s,
-//! and a health check.
+//! The daemon's HTTP server: the front page and the feeds (each with ETag,
+//! Last-Modified and 304 answers, gzip when asked), the status page, Prometheus
+//! metrics and a health check.
 
+use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
@@ -9,43 +11,62 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use tower_http::compression::CompressionLayer;
 
-use crate::publish::PublishedFeed;
+use crate::metrics::{Metrics, StoredGauges};
+use crate::publish::{escape, PublishedFeed, Publication, FEED_CSS};
 use crate::schedule::{format_http_date, parse_http_date};
+use crate::store::SharedStore;
 
-/// What the server shows; the daemon swaps in a new feed after each publish.
-#[derive(Clone, Default)]
+/// What the server shows; the daemon swaps in a new publication after each publish.
+#[derive(Clone)]
 pub struct ServerState {
-    feed: Arc<RwLock<Option<PublishedFeed>>>,
-    started: Arc<RwLock<Option<DateTime<Utc>>>>,
+    publication: Arc<RwLock<Option<Publication>>>,
+    started: DateTime<Utc>,
+    store: Option<SharedStore>,
+    metrics: Arc<Metrics>,
+    title: Arc<str>,
 }
 
 impl ServerState {
-    /// A state with nothing published yet.
-    pub fn new() -> Self {
-        let state = ServerState::default();
-        if let Ok(mut s) = state.started.write() {
-            *s = Some(Utc::now());
+    /// A state with nothing published yet; `store` feeds `/status` and `/metrics`.
+    pub fn new(store: Option<SharedStore>, metrics: Arc<Metrics>, title: &str) -> Self {
+        ServerState {
+            publication: Arc::default(),
+            started: Utc::now(),
+            store,
+            metrics,
+            title: title.into(),
         }
-        state
     }
 
-    /// Replaces the served feed.
-    pub fn set_feed(&self, feed: PublishedFeed) {
-        let mut guard = self.feed.write().unwrap_or_else(|e| e.into_inner());
-        *guard = Some(feed);
+    /// Replaces the served documents.
+    pub fn set_publication(&self, publication: Publication) {
+        let mut guard = self.publication.write().unwrap_or_else(|e| e.into_inner());
+        *guard = Some(publication);
     }
 
-    fn feed(&self) -> Option<PublishedFeed> {
-        self.feed.read().unwrap_or_else(|e| e.into_inner()).clone()
+    fn publication(&self) -> Option<Publication> {
+        self.publication
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
-/// The routes: `GET /feed.xml`, `GET /healthz`.
+/// The routes.
 pub fn router(state: ServerState) -> Router {
     Router::new()
-        .route("/feed.xml", get(feed_xml))
+        .route("/", get(index))
+        .route("/index.html", get(index))
+        .route("/feed.xml", get(rss))
+        .route("/atom.xml", get(atom))
+        .route("/feed.json", get(json))
+        .route("/feed.css", get(css))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .layer(CompressionLayer::new().gzip(true))
         .with_state(state)
 }
 
@@ -57,63 +78,218 @@ fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     })
 }
 
-async fn feed_xml(State(state): State<ServerState>, headers: HeaderMap) -> Response {
-    let Some(feed) = state.feed() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "10")],
-            "the feed has not been published yet\n",
-        )
-            .into_response();
-    };
-    let last_modified = DateTime::from_timestamp(feed.last_modified, 0).unwrap_or_default();
+/// Answers with `doc`, or 304 when the request's validators match it.
+fn conditional(doc: &PublishedFeed, headers: &HeaderMap) -> Response {
+    let last_modified = DateTime::from_timestamp(doc.last_modified, 0).unwrap_or_default();
     // If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.2.2).
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
-        Some(inm) => etag_matches(inm, &feed.etag),
+        Some(inm) => etag_matches(inm, &doc.etag),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_http_date)
-            .is_some_and(|since| feed.last_modified > 0 && last_modified <= since),
+            .is_some_and(|since| doc.last_modified > 0 && last_modified <= since),
     };
-    let mut resp_headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&feed.etag) {
-        resp_headers.insert(header::ETAG, v);
+    let mut out = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&doc.etag) {
+        out.insert(header::ETAG, v);
     }
-    if feed.last_modified > 0 {
+    if doc.last_modified > 0 {
         if let Ok(v) = HeaderValue::from_str(&format_http_date(last_modified)) {
-            resp_headers.insert(header::LAST_MODIFIED, v);
+            out.insert(header::LAST_MODIFIED, v);
         }
     }
-    resp_headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=60"),
-    );
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+    out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if not_modified {
-        return (StatusCode::NOT_MODIFIED, resp_headers).into_response();
+        return (StatusCode::NOT_MODIFIED, out).into_response();
     }
-    resp_headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/rss+xml; charset=utf-8"),
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(doc.content_type));
+    (StatusCode::OK, out, doc.body.clone()).into_response()
+}
+
+fn serve_doc(
+    state: &ServerState,
+    headers: &HeaderMap,
+    pick: impl Fn(&Publication) -> &PublishedFeed,
+) -> Response {
+    match state.publication() {
+        Some(p) => conditional(pick(&p), headers),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "10")],
+            "nothing has been published yet\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn index(State(s): State<ServerState>, h: HeaderMap) -> Response {
+    serve_doc(&s, &h, |p| &p.html)
+}
+
+async fn rss(State(s): State<ServerState>, h: HeaderMap) -> Response {
+    serve_doc(&s, &h, |p| &p.rss)
+}
+
+async fn atom(State(s): State<ServerState>, h: HeaderMap) -> Response {
+    serve_doc(&s, &h, |p| &p.atom)
+}
+
+async fn json(State(s): State<ServerState>, h: HeaderMap) -> Response {
+    serve_doc(&s, &h, |p| &p.json)
+}
+
+async fn css(h: HeaderMap) -> Response {
+    let doc = PublishedFeed::new(FEED_CSS.as_bytes().to_vec(), 0, 0, "text/css; charset=utf-8");
+    conditional(&doc, &h)
+}
+
+async fn gauges(state: &ServerState) -> Result<StoredGauges, Response> {
+    let published = state.publication().map_or(0, |p| p.rss.items);
+    let Some(store) = &state.store else {
+        return Ok(StoredGauges {
+            published,
+            ..Default::default()
+        });
+    };
+    store
+        .call(move |s| {
+            Ok(StoredGauges {
+                sources: s.source_stats()?,
+                stories: s.story_count()?,
+                published,
+            })
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!("reading the database for a status request: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "database error\n").into_response()
+        })
+}
+
+async fn metrics(State(s): State<ServerState>) -> Response {
+    match gauges(&s).await {
+        Ok(g) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            s.metrics.render(&g),
+        )
+            .into_response(),
+        Err(resp) => resp,
+    }
+}
+
+async fn status(State(s): State<ServerState>) -> Response {
+    let g = match gauges(&s).await {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Status · {title}</title><style>:root{{color-scheme:light dark;font:15px/1.45 system-ui,sans-serif}}body{{margin:1.5rem}}\
+         table{{border-collapse:collapse;width:100%}}th,td{{text-align:left;padding:.35rem .5rem;border-bottom:1px solid rgba(127,127,127,.3);vertical-align:top}}\
+         .error{{color:#c5221f}}.ok{{color:#188038}}@media (prefers-color-scheme:dark){{.error{{color:#f28b82}}.ok{{color:#81c995}}}}</style></head><body>\
+         <h1>Status · {title}</h1><p>{stories} stories stored, {published} published · up since <time datetime=\"{up}\">{up}</time></p>\
+         <table><caption class=\"sr-only\">Sources</caption><thead><tr><th scope=\"col\">Source</th><th scope=\"col\">Last fetch</th><th scope=\"col\">Result</th>\
+         <th scope=\"col\">Items</th><th scope=\"col\">Next fetch</th><th scope=\"col\">Failures in a row</th><th scope=\"col\">Last error</th></tr></thead><tbody>",
+        title = escape(&s.title),
+        stories = g.stories,
+        published = g.published,
+        up = s.started.to_rfc3339(),
     );
-    (StatusCode::OK, resp_headers, feed.body.clone()).into_response()
+    for row in status_rows(&g) {
+        let class = if row.result == "error" { "error" } else { "ok" };
+        let _ = write!(
+            h,
+            "<tr><td><a href=\"{url}\">{name}</a></td><td>{last}</td><td class=\"{class}\">{result}</td><td>{items}</td><td>{next}</td><td>{errors}</td><td>{error}</td></tr>",
+            url = escape(&row.url),
+            name = escape(&row.name),
+            last = escape(&row.last_fetch),
+            result = escape(&row.result),
+            items = row.items,
+            next = escape(&row.next_fetch),
+            errors = row.errors,
+            error = escape(&row.last_error),
+        );
+    }
+    h.push_str("</tbody></table><p><a href=\"/metrics\">metrics</a> · <a href=\"/\">front page</a></p></body></html>\n");
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        h,
+    )
+        .into_response()
+}
+
+/// One source as the status page and `feedsieve status` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRow {
+    /// Outlet name.
+    pub name: String,
+    /// Configured URL.
+    pub url: String,
+    /// Last attempt, or "never".
+    pub last_fetch: String,
+    /// ok / not-modified / unchanged / error / gone / not fetched yet.
+    pub result: String,
+    /// Items stored.
+    pub items: i64,
+    /// Next due time, or "never" for gone sources.
+    pub next_fetch: String,
+    /// Failures in a row.
+    pub errors: i64,
+    /// The last error message.
+    pub last_error: String,
+}
+
+fn when(ts: Option<i64>) -> String {
+    ts.and_then(|t| DateTime::from_timestamp(t, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
+/// The rows of the status table.
+pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
+    g.sources
+        .iter()
+        .map(|(rec, items)| StatusRow {
+            name: rec.name.clone(),
+            url: rec.url.clone(),
+            last_fetch: when(rec.last_fetch_at),
+            result: if rec.gone {
+                "gone".into()
+            } else if rec.kind == "page" {
+                "page sources not read yet".into()
+            } else {
+                rec.last_status.clone().unwrap_or_else(|| "not fetched yet".into())
+            },
+            items: *items,
+            next_fetch: if rec.gone {
+                "never".into()
+            } else {
+                when(Some(rec.next_fetch_at))
+            },
+            errors: rec.error_count,
+            last_error: rec.last_error.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 async fn healthz(State(state): State<ServerState>) -> Response {
-    let feed = state.feed();
-    let started = *state.started.read().unwrap_or_else(|e| e.into_inner());
+    let p = state.publication();
     let body = serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "started": started.map(|t| t.to_rfc3339()),
-        "published_items": feed.as_ref().map(|f| f.items),
-        "feed_last_modified": feed
+        "started": state.started.to_rfc3339(),
+        "published_items": p.as_ref().map(|p| p.rss.items),
+        "feed_last_modified": p
             .as_ref()
-            .filter(|f| f.last_modified > 0)
-            .and_then(|f| DateTime::from_timestamp(f.last_modified, 0))
+            .filter(|p| p.rss.last_modified > 0)
+            .and_then(|p| DateTime::from_timestamp(p.rss.last_modified, 0))
             .map(|t| t.to_rfc3339()),
     });
     (

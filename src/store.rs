@@ -271,6 +271,26 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Active sources with the number of items stored for each, for status pages.
+    pub fn source_stats(&self) -> Result<Vec<(SourceRecord, i64)>, StoreError> {
+        let mut counts = std::collections::HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id, COUNT(*) FROM items GROUP BY source_id")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+            let (id, n) = row?;
+            counts.insert(id, n);
+        }
+        Ok(self
+            .sources()?
+            .into_iter()
+            .map(|s| {
+                let n = counts.get(&s.id).copied().unwrap_or(0);
+                (s, n)
+            })
+            .collect())
+    }
+
     /// One source by its URL.
     pub fn source_by_url(&self, url: &str) -> Result<Option<SourceRecord>, StoreError> {
         Ok(self

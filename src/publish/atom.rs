@@ -1,0 +1,148 @@
+//! Atom 1.0 (`atom.xml`): the same entries and ids as the RSS feed.
+
+use atom_syndication::{
+    Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person, Source, Text, TextType,
+};
+use chrono::FixedOffset;
+
+use super::{rss_file_name, self_url, ts, Entry, PublishedFeed};
+use crate::config::OutputConfig;
+use crate::sanitize::xml_safe;
+
+fn safe(s: &str) -> String {
+    xml_safe(s).into_owned()
+}
+
+fn when(secs: i64) -> chrono::DateTime<FixedOffset> {
+    ts(secs).fixed_offset()
+}
+
+fn link(rel: &str, href: String, mime: Option<&str>) -> Link {
+    Link {
+        href,
+        rel: rel.into(),
+        mime_type: mime.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+/// Renders entries as Atom 1.0.
+pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> PublishedFeed {
+    let mut links = vec![link("alternate", safe(&out.link), Some("text/html"))];
+    if let Some(href) = self_url(out, "atom.xml") {
+        links.push(link("self", href, Some("application/atom+xml")));
+    }
+    if let Some(href) = self_url(out, &rss_file_name(out)) {
+        links.push(link("alternate", href, Some("application/rss+xml")));
+    }
+    if let Some(hub) = &out.hub {
+        links.push(link("hub", hub.to_string(), None));
+    }
+    let feed = Feed {
+        title: Text::plain(safe(&out.title)),
+        // The feed's id is its home page: stable for as long as the config is.
+        id: safe(&out.link),
+        updated: when(last_modified),
+        authors: vec![Person {
+            name: safe(&out.title),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: "feedsieve".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            ..Default::default()
+        }),
+        links,
+        subtitle: Some(Text::plain(safe(&out.description))),
+        entries: entries.iter().map(entry).collect(),
+        ..Default::default()
+    };
+    PublishedFeed::new(
+        feed.to_string().into_bytes(),
+        last_modified,
+        entries.len(),
+        "application/atom+xml; charset=utf-8",
+    )
+}
+
+fn entry(e: &Entry) -> AtomEntry {
+    let mut links = Vec::new();
+    if let Some(l) = &e.link {
+        links.push(link("alternate", safe(l), Some("text/html")));
+    }
+    if let Some(enc) = &e.enclosure {
+        links.push(Link {
+            href: safe(&enc.url),
+            rel: "enclosure".into(),
+            mime_type: enc.mime_type.clone(),
+            length: enc.length.map(|n| n.to_string()),
+            ..Default::default()
+        });
+    }
+    AtomEntry {
+        title: Text::plain(safe(&e.title)),
+        id: safe(&e.guid),
+        updated: when(e.updated.max(e.date)),
+        published: Some(when(e.date)),
+        authors: e
+            .author
+            .iter()
+            .map(|a| Person {
+                name: safe(a),
+                ..Default::default()
+            })
+            .collect(),
+        categories: e
+            .categories
+            .iter()
+            .map(|c| Category {
+                term: safe(c),
+                ..Default::default()
+            })
+            .collect(),
+        links,
+        source: Some(Source {
+            title: Text::plain(safe(&e.source_name)),
+            id: safe(&e.source_url),
+            updated: when(e.updated.max(e.date)),
+            links: vec![link("self", safe(&e.source_url), None)],
+            ..Default::default()
+        }),
+        content: (!e.html.is_empty()).then(|| Content {
+            value: Some(safe(&e.html)),
+            content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        summary: (!e.lead.is_empty()).then(|| Text {
+            value: safe(&e.lead),
+            r#type: TextType::Text,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::render_all;
+    use super::super::tests::{out, stories};
+
+    #[test]
+    fn atom_has_the_same_ids_source_and_self_link() {
+        let all = render_all(&out(), &stories());
+        let feed = atom_syndication::Feed::read_from(&all.atom.body[..]).unwrap();
+        let e = &feed.entries()[0];
+        assert_eq!(e.id(), "feedsieve:story:abc");
+        assert_eq!(e.title().as_str(), "Title bold");
+        assert_eq!(e.source().unwrap().title().as_str(), "one");
+        let html = e.content().unwrap().value().unwrap();
+        assert!(html.contains("Also covered by") && !html.contains("script"), "{html}");
+        assert!(feed
+            .links()
+            .iter()
+            .any(|l| l.rel() == "self" && l.href() == "http://127.0.0.1:8080/atom.xml"));
+        // Readable by feed-rs as well.
+        let parsed = feed_rs::parser::parse(&all.atom.body[..]).unwrap();
+        assert_eq!(parsed.entries.len(), 1);
+    }
+}

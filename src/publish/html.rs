@@ -1,0 +1,226 @@
+//! The front page (`index.html`, served at `/`): the newest stories in the style of
+//! Planet. No JavaScript: filtering by source or category uses CSS `:target`, so
+//! the same file works from any static web server.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{escape, rss_file_name, ts, Entry, PublishedFeed};
+use crate::config::OutputConfig;
+
+const STYLE: &str = r#"
+:root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fdfdfc; --muted: #5b5b66; --line: #e3e3e8; --accent: #0b57d0; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e8e8ec; --bg: #16161a; --muted: #a3a3ad; --line: #2c2c33; --accent: #8ab4f8; } }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg); font: 17px/1.55 system-ui, -apple-system, "Segoe UI", sans-serif; }
+a { color: var(--accent); }
+a:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+.wrap { max-width: 46rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+header h1 { margin: 0 0 .25rem; font-size: 1.9rem; line-height: 1.2; }
+header p { margin: 0 0 .75rem; color: var(--muted); }
+.feeds a { margin-right: .75rem; font-size: .95rem; }
+nav.filters { margin: 1.25rem 0 .5rem; font-size: .9rem; color: var(--muted); }
+nav.filters ul { display: inline; list-style: none; margin: 0; padding: 0; }
+nav.filters li { display: inline-block; margin: .15rem .35rem .15rem 0; }
+nav.filters a { display: inline-block; padding: .1rem .55rem; border: 1px solid var(--line); border-radius: 1rem; text-decoration: none; }
+.filter { display: none; }
+article.story { padding: 1.1rem 0; border-top: 1px solid var(--line); }
+article.story h2 { margin: 0 0 .2rem; font-size: 1.2rem; line-height: 1.3; }
+article.story h2 a { color: var(--fg); text-decoration: none; }
+article.story h2 a:hover { text-decoration: underline; }
+.meta { margin: 0 0 .4rem; font-size: .88rem; color: var(--muted); }
+.lead { margin: 0 0 .4rem; }
+.also { margin: 0; font-size: .9rem; color: var(--muted); }
+.empty { color: var(--muted); }
+footer { margin-top: 2rem; font-size: .85rem; color: var(--muted); }
+"#;
+
+/// A fragment id from a name: lower-case letters, digits and dashes.
+fn slug(name: &str) -> String {
+    let mut s = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            s.push(c);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    let s = s.trim_end_matches('-').to_string();
+    if s.is_empty() {
+        "x".into()
+    } else {
+        s
+    }
+}
+
+/// Assigns each distinct name a unique fragment id with `prefix`.
+fn ids<'a>(names: impl Iterator<Item = &'a str>, prefix: &str) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    let mut used = std::collections::HashSet::new();
+    for name in names {
+        if out.contains_key(name) {
+            continue;
+        }
+        let base = format!("{prefix}-{}", slug(name));
+        let mut id = base.clone();
+        let mut n = 2;
+        while !used.insert(id.clone()) {
+            id = format!("{base}-{n}");
+            n += 1;
+        }
+        out.insert(name.to_string(), id);
+    }
+    out
+}
+
+/// Renders the front page.
+pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> PublishedFeed {
+    let sources = ids(entries.iter().map(|e| e.source_name.as_str()), "source");
+    let categories = ids(
+        entries.iter().flat_map(|e| e.categories.iter().map(String::as_str)),
+        "category",
+    );
+    let title = escape(&out.title);
+    let rss = escape(&rss_file_name(out));
+    let mut h = String::with_capacity(4096 + entries.len() * 800);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"feedsieve {version}\">\n<title>{title}</title>\n\
+         <link rel=\"alternate\" type=\"application/rss+xml\" title=\"{title} (RSS)\" href=\"{rss}\">\n\
+         <link rel=\"alternate\" type=\"application/atom+xml\" title=\"{title} (Atom)\" href=\"atom.xml\">\n\
+         <link rel=\"alternate\" type=\"application/feed+json\" title=\"{title} (JSON Feed)\" href=\"feed.json\">\n\
+         <style>{STYLE}",
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    // One rule per filter: when its anchor is the :target, only matching stories show.
+    for id in sources.values().chain(categories.values()) {
+        let _ = writeln!(
+            h,
+            "#{id}:target ~ main article.story:not(.{id}) {{ display: none; }}\n\
+             #{id}:target ~ nav.filters a[href=\"#{id}\"] {{ font-weight: 700; border-color: currentColor; }}"
+        );
+    }
+    let _ = write!(
+        h,
+        "</style>\n</head>\n<body>\n<div class=\"wrap\">\n<header>\n<h1>{title}</h1>\n<p>{desc}</p>\n\
+         <p class=\"feeds\">Subscribe: <a href=\"{rss}\">RSS</a> <a href=\"atom.xml\">Atom</a> <a href=\"feed.json\">JSON Feed</a></p>\n</header>\n",
+        desc = escape(&out.description),
+    );
+    for id in sources.values().chain(categories.values()) {
+        let _ = writeln!(h, "<span class=\"filter\" id=\"{id}\"></span>");
+    }
+    if !sources.is_empty() {
+        h.push_str("<nav class=\"filters\" aria-label=\"Filter by outlet\">Outlets: <ul><li><a href=\"#\">All</a></li>");
+        for (name, id) in &sources {
+            let _ = write!(h, "<li><a href=\"#{id}\">{}</a></li>", escape(name));
+        }
+        h.push_str("</ul></nav>\n");
+    }
+    if !categories.is_empty() {
+        h.push_str("<nav class=\"filters\" aria-label=\"Filter by category\">Categories: <ul>");
+        for (name, id) in &categories {
+            let _ = write!(h, "<li><a href=\"#{id}\">{}</a></li>", escape(name));
+        }
+        h.push_str("</ul></nav>\n");
+    }
+    h.push_str("<main>\n");
+    if entries.is_empty() {
+        h.push_str("<p class=\"empty\">No stories yet: the first fetch is still running, or no source has answered.</p>\n");
+    }
+    for e in entries {
+        let mut classes = String::from("story");
+        if let Some(id) = sources.get(&e.source_name) {
+            classes.push(' ');
+            classes.push_str(id);
+        }
+        for c in &e.categories {
+            if let Some(id) = categories.get(c) {
+                classes.push(' ');
+                classes.push_str(id);
+            }
+        }
+        let when = ts(e.date);
+        let headline = match &e.link {
+            Some(link) => format!("<a href=\"{}\">{}</a>", escape(link), escape(&e.title)),
+            None => escape(&e.title),
+        };
+        let _ = write!(
+            h,
+            "<article class=\"{classes}\">\n<h2>{headline}</h2>\n<p class=\"meta\"><span class=\"outlet\">{outlet}</span> · <time datetime=\"{iso}\">{human}</time></p>\n",
+            outlet = escape(&e.source_name),
+            iso = when.to_rfc3339(),
+            human = when.format("%-d %b %Y, %H:%M UTC"),
+        );
+        if !e.lead.is_empty() {
+            let _ = writeln!(h, "<p class=\"lead\">{}</p>", escape(&e.lead));
+        }
+        if !e.also.is_empty() {
+            h.push_str("<p class=\"also\">Also covered by: ");
+            for (i, (name, link)) in e.also.iter().enumerate() {
+                if i > 0 {
+                    h.push_str(", ");
+                }
+                match link {
+                    Some(l) => {
+                        let _ = write!(h, "<a href=\"{}\">{}</a>", escape(l), escape(name));
+                    }
+                    None => h.push_str(&escape(name)),
+                }
+            }
+            h.push_str("</p>\n");
+        }
+        h.push_str("</article>\n");
+    }
+    let updated = if last_modified > 0 {
+        format!(
+            " · updated <time datetime=\"{}\">{}</time>",
+            ts(last_modified).to_rfc3339(),
+            ts(last_modified).format("%-d %b %Y, %H:%M UTC")
+        )
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        h,
+        "</main>\n<footer>{} stories{updated} · made by feedsieve</footer>\n</div>\n</body>\n</html>\n",
+        entries.len()
+    );
+    PublishedFeed::new(h.into_bytes(), last_modified, entries.len(), "text/html; charset=utf-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::render_all;
+    use super::super::tests::{out, stories};
+    use super::*;
+
+    #[test]
+    fn front_page_lists_stories_with_outlet_and_coverage() {
+        let page = render_all(&out(), &stories()).html;
+        let html = String::from_utf8(page.body.to_vec()).unwrap();
+        let doc = scraper::Html::parse_document(&html);
+        let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+        let story = doc.select(&sel("article.story")).next().unwrap();
+        assert_eq!(
+            story.select(&sel("h2 a")).next().unwrap().value().attr("href"),
+            Some("https://one.test/a")
+        );
+        assert_eq!(story.select(&sel(".outlet")).next().unwrap().text().collect::<String>(), "one");
+        let also: Vec<_> = story.select(&sel(".also a")).map(|a| a.value().attr("href")).collect();
+        assert_eq!(also, vec![Some("https://two.test/b")]);
+        assert!(story.value().classes().any(|c| c == "source-one"));
+        assert!(doc.select(&sel("script")).next().is_none(), "no JavaScript");
+        assert!(html.contains("#source-one:target"), "CSS filter rule");
+        assert!(doc.select(&sel("link[rel=alternate][href='atom.xml']")).next().is_some());
+    }
+
+    #[test]
+    fn slugs_are_unique_and_safe() {
+        let m = ids(["BBC News", "bbc-news", "<script>"].into_iter(), "source");
+        assert_eq!(m["BBC News"], "source-bbc-news");
+        assert_eq!(m["bbc-news"], "source-bbc-news-2");
+        assert_eq!(m["<script>"], "source-script");
+    }
+}

@@ -1,0 +1,402 @@
+//! Publishing: the newest stories as RSS 2.0, Atom 1.0, JSON Feed 1.1 and an HTML
+//! front page, written atomically beside each other.
+//!
+//! Every document depends only on stored data (no "now" timestamps), so publishing
+//! twice without a change yields the same bytes and no file is rewritten. All four
+//! are rendered from one [`Entry`] list, so they carry the same stories, the same
+//! sanitised HTML and the same stable ids.
+
+mod atom;
+mod html;
+mod json;
+mod rss;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::config::OutputConfig;
+use crate::read::Enclosure;
+use crate::sanitize::{clean_html, plain_text, plain_title};
+use crate::store::Story;
+
+/// One rendered document, as served over HTTP.
+#[derive(Debug, Clone)]
+pub struct PublishedFeed {
+    /// The document.
+    pub body: Bytes,
+    /// Strong validator derived from the bytes (quoted).
+    pub etag: String,
+    /// Newest change among the stories (Unix seconds).
+    pub last_modified: i64,
+    /// Number of entries.
+    pub items: usize,
+    /// The media type it is served with.
+    pub content_type: &'static str,
+}
+
+impl PublishedFeed {
+    /// Wraps rendered bytes with their validators.
+    pub fn new(body: Vec<u8>, last_modified: i64, items: usize, content_type: &'static str) -> Self {
+        let etag = format!("\"{}\"", &crate::store::sha256_hex(&body)[..32]);
+        PublishedFeed {
+            body: Bytes::from(body),
+            etag,
+            last_modified,
+            items,
+            content_type,
+        }
+    }
+}
+
+/// Every published document of one publish.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    /// RSS 2.0 (`feed.xml`, or the configured `[output] path`).
+    pub rss: PublishedFeed,
+    /// Atom 1.0 (`atom.xml` beside it).
+    pub atom: PublishedFeed,
+    /// JSON Feed 1.1 (`feed.json` beside it).
+    pub json: PublishedFeed,
+    /// The front page (`index.html` beside it).
+    pub html: PublishedFeed,
+}
+
+/// The stylesheet that makes `feed.xml` readable when opened in a browser.
+pub const FEED_CSS: &str = include_str!("feed.css");
+
+/// The files a publication is written to: RSS at `out.path`, the rest beside it.
+pub fn output_files(out: &OutputConfig) -> [(PathBuf, &'static str); 5] {
+    let dir = out
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    [
+        (out.path.clone(), "rss"),
+        (dir.join("atom.xml"), "atom"),
+        (dir.join("feed.json"), "json"),
+        (dir.join("index.html"), "html"),
+        (dir.join("feed.css"), "css"),
+    ]
+}
+
+impl Publication {
+    /// Writes every document atomically; returns how many files changed.
+    pub fn write(&self, out: &OutputConfig) -> std::io::Result<usize> {
+        let mut changed = 0;
+        for (path, kind) in output_files(out) {
+            let bytes: &[u8] = match kind {
+                "rss" => &self.rss.body,
+                "atom" => &self.atom.body,
+                "json" => &self.json.body,
+                "html" => &self.html.body,
+                _ => FEED_CSS.as_bytes(),
+            };
+            if write_atomically(&path, bytes)? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// A story as every format shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Stable id.
+    pub guid: String,
+    /// Plain-text headline.
+    pub title: String,
+    /// The representative article.
+    pub link: Option<String>,
+    /// Sanitised HTML of the representative, with the "Also covered by" block.
+    pub html: String,
+    /// A plain-text lead for the front page.
+    pub lead: String,
+    /// Publication time (Unix seconds).
+    pub date: i64,
+    /// Last change (Unix seconds).
+    pub updated: i64,
+    /// The representative's outlet.
+    pub source_name: String,
+    /// The representative's feed URL.
+    pub source_url: String,
+    /// Category terms, plain text.
+    pub categories: Vec<String>,
+    /// The first attachment.
+    pub enclosure: Option<Enclosure>,
+    /// Author names, plain text.
+    pub author: Option<String>,
+    /// Other outlets that covered the story: (outlet, article link).
+    pub also: Vec<(String, Option<String>)>,
+}
+
+/// Longest front-page lead, in characters.
+const LEAD_CHARS: usize = 320;
+
+/// Builds the shared view of the stories (representative first in each).
+pub fn entries(stories: &[Story]) -> Vec<Entry> {
+    stories.iter().filter_map(entry).collect()
+}
+
+fn entry(story: &Story) -> Option<Entry> {
+    let rep = story.items.first()?;
+    let link = rep.link.as_deref().and_then(http_url);
+    let base = link.as_deref().and_then(|l| Url::parse(l).ok());
+    let body = rep
+        .content
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .or(rep.summary.as_deref())
+        .unwrap_or("");
+    let also: Vec<(String, Option<String>)> = story.items[1..]
+        .iter()
+        .map(|i| {
+            (
+                plain_title(&i.source_name),
+                i.link.as_deref().and_then(http_url),
+            )
+        })
+        .collect();
+    let mut html = if body.is_empty() {
+        String::new()
+    } else {
+        clean_html(body, base.as_ref())
+    };
+    if !also.is_empty() {
+        html.push_str(&also_covered_by(&also));
+    }
+    let lead_source = rep
+        .summary
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(body);
+    Some(Entry {
+        guid: story.guid.clone(),
+        title: rep
+            .title
+            .as_deref()
+            .map(plain_title)
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "(untitled)".to_string()),
+        link,
+        lead: truncate_chars(&plain_text(lead_source), LEAD_CHARS),
+        html,
+        date: rep.published_at.unwrap_or(rep.first_seen_at),
+        updated: story.updated_at,
+        source_name: plain_title(&rep.source_name),
+        source_url: rep.source_url.clone(),
+        categories: rep.categories.iter().map(|c| plain_title(c)).collect(),
+        enclosure: rep.enclosures.first().cloned(),
+        author: rep.author.as_deref().map(plain_title),
+        also,
+    })
+}
+
+fn http_url(link: &str) -> Option<String> {
+    let url = Url::parse(link).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    // End at a word boundary when there is one.
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => cut[..i].to_string(),
+        _ => cut,
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+}
+
+/// The "Also covered by" block linking every other outlet's article.
+fn also_covered_by(also: &[(String, Option<String>)]) -> String {
+    let mut html = String::from("<p class=\"also-covered\">Also covered by: ");
+    for (i, (name, link)) in also.iter().enumerate() {
+        if i > 0 {
+            html.push_str(", ");
+        }
+        let name = escape(name);
+        match link {
+            Some(link) => html.push_str(&format!("<a href=\"{}\">{name}</a>", escape(link))),
+            None => html.push_str(&name),
+        }
+    }
+    html.push_str("</p>");
+    html
+}
+
+/// Escapes text for HTML and XML content and attribute values.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn ts(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+/// The URL a document is published at: `[output] link` joined with its file name.
+fn self_url(out: &OutputConfig, file: &str) -> Option<String> {
+    Url::parse(&out.link)
+        .ok()?
+        .join(file)
+        .ok()
+        .map(|u| u.to_string())
+}
+
+/// The file name of the RSS document (the configured path's name).
+fn rss_file_name(out: &OutputConfig) -> String {
+    out.path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "feed.xml".into())
+}
+
+/// Renders every format from the stories.
+pub fn render_all(out: &OutputConfig, stories: &[Story]) -> Publication {
+    let entries = entries(stories);
+    let last_modified = entries.iter().map(|e| e.updated).max().unwrap_or(0);
+    Publication {
+        rss: rss::render(out, &entries, last_modified),
+        atom: atom::render(out, &entries, last_modified),
+        json: json::render(out, &entries, last_modified),
+        html: html::render(out, &entries, last_modified),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers only
+/// ever see a complete file. Returns false (and writes nothing) when the file
+/// already holds exactly these bytes.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    if let Ok(existing) = std::fs::read(path) {
+        if existing == bytes {
+            return Ok(false);
+        }
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "feed".into());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(true)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::store::StoryItem;
+
+    pub(crate) fn out() -> OutputConfig {
+        OutputConfig {
+            title: "Combined".into(),
+            link: "http://127.0.0.1:8080/".into(),
+            description: "d".into(),
+            path: PathBuf::from("feed.xml"),
+            max_items: 10,
+            hub: None,
+        }
+    }
+
+    pub(crate) fn item(name: &str, link: &str) -> StoryItem {
+        StoryItem {
+            id: 1,
+            source_name: name.into(),
+            source_url: format!("https://{name}.test/feed"),
+            title: Some("Title <b>bold</b>".into()),
+            link: Some(link.into()),
+            summary: Some("<p onclick=x>Sum<script>bad()</script></p>".into()),
+            content: None,
+            author: Some("Ann".into()),
+            published_at: Some(1_765_737_000),
+            first_seen_at: 1_765_737_100,
+            categories: vec!["World".into()],
+            enclosures: vec![Enclosure {
+                url: "https://a.test/a.mp3".into(),
+                mime_type: Some("audio/mpeg".into()),
+                length: Some(5),
+            }],
+        }
+    }
+
+    pub(crate) fn stories() -> Vec<Story> {
+        vec![Story {
+            guid: "feedsieve:story:abc".into(),
+            sort_at: 1,
+            updated_at: 2,
+            items: vec![
+                item("one", "https://one.test/a"),
+                item("two", "https://two.test/b"),
+            ],
+        }]
+    }
+
+    #[test]
+    fn entries_share_one_sanitised_view() {
+        let e = &entries(&stories())[0];
+        assert_eq!(e.title, "Title bold");
+        assert!(!e.html.contains("script") && !e.html.contains("onclick"), "{}", e.html);
+        assert!(e.html.contains("Also covered by"), "{}", e.html);
+        assert_eq!(e.also, vec![("two".to_string(), Some("https://two.test/b".to_string()))]);
+        assert_eq!(e.lead, "Sum");
+    }
+
+    #[test]
+    fn leads_are_cut_at_a_word() {
+        let long = "word ".repeat(200);
+        let lead = truncate_chars(&long, 50);
+        assert!(lead.ends_with('…') && lead.chars().count() <= 51, "{lead}");
+        assert_eq!(truncate_chars("short", 50), "short");
+    }
+
+    #[test]
+    fn same_stories_render_the_same_bytes_in_every_format() {
+        let a = render_all(&out(), &stories());
+        let b = render_all(&out(), &stories());
+        for (x, y) in [(&a.rss, &b.rss), (&a.atom, &b.atom), (&a.json, &b.json), (&a.html, &b.html)] {
+            assert_eq!(x.body, y.body);
+            assert_eq!(x.etag, y.etag);
+        }
+    }
+
+    #[test]
+    fn atomic_write_skips_identical_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/feed.xml");
+        assert!(write_atomically(&p, b"one").unwrap());
+        assert!(!write_atomically(&p, b"one").unwrap());
+        assert!(write_atomically(&p, b"two").unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let leftovers = std::fs::read_dir(p.parent().unwrap()).unwrap().count();
+        assert_eq!(leftovers, 1, "temporary files are cleaned up");
+    }
+}
