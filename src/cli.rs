@@ -28,9 +28,21 @@ pub struct Cli {
         env = "FEEDSIEVE_CONFIG"
     )]
     pub config: PathBuf,
+    /// Log format on standard error: human-readable text, or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for journald, Loki, Elasticsearch…).
+    Json,
 }
 
 /// The commands.
@@ -44,6 +56,14 @@ pub enum Command {
     Fetch,
     /// Validate the config file; exits non-zero and prints each error with its line.
     Check,
+    /// Show every source: last fetch, result, items, next fetch, failures, last error.
+    Status,
+    /// Write a commented starter feeds.toml (at --config) and create its db/ folder.
+    Init {
+        /// Overwrite an existing config file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Show how feedsieve reads one feed, from a file or a URL.
     Inspect {
         /// Print JSON: {"title","link","entries":[{"id","title","link","published","summary"}]}.
@@ -69,6 +89,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Status => report(status(&cli.config)),
+        Command::Init { force } => report(init(&cli.config, force)),
         Command::Run => report(run_daemon(&cli.config)),
         Command::Fetch => report(fetch_once(&cli.config)),
     }
@@ -184,6 +206,73 @@ fn fetch_once(path: &std::path::Path) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The starter config written by `feedsieve init`: the shipped, commented one.
+const STARTER_CONFIG: &str = include_str!("../feeds.toml");
+
+fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        anyhow::bail!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, STARTER_CONFIG).with_context(|| format!("writing {}", path.display()))?;
+    let cfg = load(path)?;
+    let db_dir = cfg
+        .database
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    std::fs::create_dir_all(&db_dir).with_context(|| format!("creating {}", db_dir.display()))?;
+    println!(
+        "wrote {} ({} sources) and created {}/\nedit it, check it with `feedsieve --config {} check`, then start `feedsieve --config {} run`",
+        path.display(),
+        cfg.sources.len(),
+        db_dir.display(),
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn status(path: &std::path::Path) -> anyhow::Result<()> {
+    let cfg = load(path)?;
+    let mut store = crate::store::Store::open(&cfg.database.path)
+        .with_context(|| format!("opening {}", cfg.database.path.display()))?;
+    store.sync_sources(&cfg.sources)?;
+    let gauges = crate::metrics::StoredGauges {
+        sources: store.source_stats()?,
+        stories: store.story_count()?,
+        published: 0,
+    };
+    let rows = crate::server::status_rows(&gauges);
+    println!(
+        "{} sources, {} stories stored ({})",
+        rows.len(),
+        gauges.stories,
+        cfg.database.path.display()
+    );
+    for r in rows {
+        println!("\n{}  <{}>", r.name, r.url);
+        println!(
+            "  last fetch: {}  result: {}  items: {}",
+            r.last_fetch, r.result, r.items
+        );
+        println!(
+            "  next fetch: {}  failures in a row: {}",
+            r.next_fetch, r.errors
+        );
+        if !r.last_error.is_empty() {
+            println!("  last error: {}", r.last_error);
+        }
+    }
+    Ok(())
 }
 
 fn describe(o: &Outcome) -> String {

@@ -394,13 +394,15 @@ impl Ctx<'_> {
                 .unwrap_or_else(|| "Combined news, one entry per story".to_string()),
             path: self.resolve_path(out.path.as_deref().unwrap_or("db/feed.xml")),
             max_items: self.positive(out.max_items, "max_items", 200),
-            hub: out.hub.and_then(|hub| match parse_source_url(hub.get_ref()) {
-                Ok(url) => Some(url),
-                Err(msg) => {
-                    self.error_at(Some(hub.span()), format!("`hub`: {msg}"));
-                    None
-                }
-            }),
+            hub: out
+                .hub
+                .and_then(|hub| match parse_source_url(hub.get_ref()) {
+                    Ok(url) => Some(url),
+                    Err(msg) => {
+                        self.error_at(Some(hub.span()), format!("`hub`: {msg}"));
+                        None
+                    }
+                }),
         };
 
         let listen = match raw.server.unwrap_or_default().listen {
@@ -679,7 +681,10 @@ url = "https://p.test/news/"
         .unwrap();
         assert_eq!(cfg.output.path, Path::new("/srv/feed.xml"));
         assert_eq!(cfg.output.max_items, 50);
-        assert_eq!(cfg.output.hub.as_ref().map(Url::as_str), Some("https://hub.example.org/"));
+        assert_eq!(
+            cfg.output.hub.as_ref().map(Url::as_str),
+            Some("https://hub.example.org/")
+        );
         assert_eq!(cfg.server.listen.port(), 9000);
         assert_eq!(cfg.database.path, Path::new("/etc/feedsieve/data/x.sqlite"));
         assert_eq!(cfg.database.max_age, Duration::from_secs(7 * 86400));

@@ -111,7 +111,9 @@ pub async fn serve(
     // Serve what is stored right away, before the first fetch finishes.
     state.set_publication(pipeline::publish(&ctx).await?);
     let local = listener.local_addr()?;
-    tracing::info!("serving the front page at http://{local}/ and the feed at http://{local}/feed.xml");
+    tracing::info!(
+        "serving the front page at http://{local}/ and the feed at http://{local}/feed.xml"
+    );
     let app = router(state.clone());
     let server_stop = shutdown.subscribe();
     let server = tokio::spawn(async move {

@@ -89,7 +89,12 @@ impl Metrics {
         let family = |name: &str, kind: &str, help: &str, o: &mut String| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
-        family("feedsieve_fetches_total", "counter", "Fetches by source and result.", &mut o);
+        family(
+            "feedsieve_fetches_total",
+            "counter",
+            "Fetches by source and result.",
+            &mut o,
+        );
         for (src, s) in map.iter() {
             for (result, n) in &s.fetches {
                 let _ = writeln!(
@@ -100,7 +105,12 @@ impl Metrics {
                 );
             }
         }
-        family("feedsieve_fetch_duration_seconds", "summary", "Time spent fetching, reading and storing a source.", &mut o);
+        family(
+            "feedsieve_fetch_duration_seconds",
+            "summary",
+            "Time spent fetching, reading and storing a source.",
+            &mut o,
+        );
         for (src, s) in map.iter() {
             let _ = writeln!(
                 o,
@@ -110,23 +120,67 @@ impl Metrics {
                 s.seconds_count
             );
         }
-        family("feedsieve_fetched_bytes_total", "counter", "Body bytes received (after decompression).", &mut o);
+        family(
+            "feedsieve_fetched_bytes_total",
+            "counter",
+            "Body bytes received (after decompression).",
+            &mut o,
+        );
         for (src, s) in map.iter() {
-            let _ = writeln!(o, "feedsieve_fetched_bytes_total{{source=\"{}\"}} {}", label(src), s.bytes);
+            let _ = writeln!(
+                o,
+                "feedsieve_fetched_bytes_total{{source=\"{}\"}} {}",
+                label(src),
+                s.bytes
+            );
         }
-        family("feedsieve_items_stored_total", "counter", "Items stored for the first time.", &mut o);
+        family(
+            "feedsieve_items_stored_total",
+            "counter",
+            "Items stored for the first time.",
+            &mut o,
+        );
         for (src, s) in map.iter() {
-            let _ = writeln!(o, "feedsieve_items_stored_total{{source=\"{}\"}} {}", label(src), s.items_new);
+            let _ = writeln!(
+                o,
+                "feedsieve_items_stored_total{{source=\"{}\"}} {}",
+                label(src),
+                s.items_new
+            );
         }
-        family("feedsieve_items_updated_total", "counter", "Stored items whose content changed.", &mut o);
+        family(
+            "feedsieve_items_updated_total",
+            "counter",
+            "Stored items whose content changed.",
+            &mut o,
+        );
         for (src, s) in map.iter() {
-            let _ = writeln!(o, "feedsieve_items_updated_total{{source=\"{}\"}} {}", label(src), s.items_updated);
+            let _ = writeln!(
+                o,
+                "feedsieve_items_updated_total{{source=\"{}\"}} {}",
+                label(src),
+                s.items_updated
+            );
         }
-        family("feedsieve_source_items", "gauge", "Items stored per source.", &mut o);
+        family(
+            "feedsieve_source_items",
+            "gauge",
+            "Items stored per source.",
+            &mut o,
+        );
         for (rec, items) in &gauges.sources {
-            let _ = writeln!(o, "feedsieve_source_items{{source=\"{}\"}} {items}", label(&rec.name));
+            let _ = writeln!(
+                o,
+                "feedsieve_source_items{{source=\"{}\"}} {items}",
+                label(&rec.name)
+            );
         }
-        family("feedsieve_source_consecutive_errors", "gauge", "Failures in a row per source (0 when healthy).", &mut o);
+        family(
+            "feedsieve_source_consecutive_errors",
+            "gauge",
+            "Failures in a row per source (0 when healthy).",
+            &mut o,
+        );
         for (rec, _) in &gauges.sources {
             let _ = writeln!(
                 o,
@@ -135,7 +189,12 @@ impl Metrics {
                 rec.error_count
             );
         }
-        family("feedsieve_source_next_fetch_timestamp_seconds", "gauge", "When each source is due next.", &mut o);
+        family(
+            "feedsieve_source_next_fetch_timestamp_seconds",
+            "gauge",
+            "When each source is due next.",
+            &mut o,
+        );
         for (rec, _) in &gauges.sources {
             let _ = writeln!(
                 o,
@@ -146,7 +205,12 @@ impl Metrics {
         }
         family("feedsieve_stories", "gauge", "Stories stored.", &mut o);
         let _ = writeln!(o, "feedsieve_stories {}", gauges.stories);
-        family("feedsieve_published_entries", "gauge", "Entries in the published feed.", &mut o);
+        family(
+            "feedsieve_published_entries",
+            "gauge",
+            "Entries in the published feed.",
+            &mut o,
+        );
         let _ = writeln!(o, "feedsieve_published_entries {}", gauges.published);
         o
     }
@@ -154,7 +218,9 @@ impl Metrics {
 
 /// Escapes a Prometheus label value.
 fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -164,15 +230,48 @@ mod tests {
     #[test]
     fn renders_counters_per_source_and_result() {
         let m = Metrics::default();
-        m.record_fetch("A \"quoted\"", FetchResult::Ok, Duration::from_millis(250), 100, 3, 1);
-        m.record_fetch("A \"quoted\"", FetchResult::Error, Duration::from_millis(750), 0, 0, 0);
-        let text = m.render(&StoredGauges { stories: 7, published: 5, ..Default::default() });
-        assert!(text.contains("feedsieve_fetches_total{source=\"A \\\"quoted\\\"\",result=\"ok\"} 1"), "{text}");
+        m.record_fetch(
+            "A \"quoted\"",
+            FetchResult::Ok,
+            Duration::from_millis(250),
+            100,
+            3,
+            1,
+        );
+        m.record_fetch(
+            "A \"quoted\"",
+            FetchResult::Error,
+            Duration::from_millis(750),
+            0,
+            0,
+            0,
+        );
+        let text = m.render(&StoredGauges {
+            stories: 7,
+            published: 5,
+            ..Default::default()
+        });
+        assert!(
+            text.contains("feedsieve_fetches_total{source=\"A \\\"quoted\\\"\",result=\"ok\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("result=\"error\"} 1"), "{text}");
-        assert!(text.contains("feedsieve_fetch_duration_seconds_sum{source=\"A \\\"quoted\\\"\"} 1"), "{text}");
-        assert!(text.contains("feedsieve_fetch_duration_seconds_count{source=\"A \\\"quoted\\\"\"} 2"), "{text}");
-        assert!(text.contains("feedsieve_items_stored_total{source=\"A \\\"quoted\\\"\"} 3"), "{text}");
+        assert!(
+            text.contains("feedsieve_fetch_duration_seconds_sum{source=\"A \\\"quoted\\\"\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("feedsieve_fetch_duration_seconds_count{source=\"A \\\"quoted\\\"\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("feedsieve_items_stored_total{source=\"A \\\"quoted\\\"\"} 3"),
+            "{text}"
+        );
         assert!(text.contains("feedsieve_stories 7"), "{text}");
-        assert!(text.contains("# TYPE feedsieve_fetches_total counter"), "{text}");
+        assert!(
+            text.contains("# TYPE feedsieve_fetches_total counter"),
+            "{text}"
+        );
     }
 }

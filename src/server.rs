@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use tower_http::compression::CompressionLayer;
 
 use crate::metrics::{Metrics, StoredGauges};
-use crate::publish::{escape, PublishedFeed, Publication, FEED_CSS};
+use crate::publish::{escape, Publication, PublishedFeed, FEED_CSS};
 use crate::schedule::{format_http_date, parse_http_date};
 use crate::store::SharedStore;
 
@@ -102,12 +102,18 @@ fn conditional(doc: &PublishedFeed, headers: &HeaderMap) -> Response {
             out.insert(header::LAST_MODIFIED, v);
         }
     }
-    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60"),
+    );
     out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if not_modified {
         return (StatusCode::NOT_MODIFIED, out).into_response();
     }
-    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(doc.content_type));
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(doc.content_type),
+    );
     (StatusCode::OK, out, doc.body.clone()).into_response()
 }
 
@@ -144,7 +150,12 @@ async fn json(State(s): State<ServerState>, h: HeaderMap) -> Response {
 }
 
 async fn css(h: HeaderMap) -> Response {
-    let doc = PublishedFeed::new(FEED_CSS.as_bytes().to_vec(), 0, 0, "text/css; charset=utf-8");
+    let doc = PublishedFeed::new(
+        FEED_CSS.as_bytes().to_vec(),
+        0,
+        0,
+        "text/css; charset=utf-8",
+    );
     conditional(&doc, &h)
 }
 
@@ -174,7 +185,10 @@ async fn gauges(state: &ServerState) -> Result<StoredGauges, Response> {
 async fn metrics(State(s): State<ServerState>) -> Response {
     match gauges(&s).await {
         Ok(g) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             s.metrics.render(&g),
         )
             .into_response(),
@@ -218,11 +232,7 @@ async fn status(State(s): State<ServerState>) -> Response {
         );
     }
     h.push_str("</tbody></table><p><a href=\"/metrics\">metrics</a> · <a href=\"/\">front page</a></p></body></html>\n");
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        h,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], h).into_response()
 }
 
 /// One source as the status page and `feedsieve status` show it.
@@ -265,7 +275,9 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
             } else if rec.kind == "page" {
                 "page sources not read yet".into()
             } else {
-                rec.last_status.clone().unwrap_or_else(|| "not fetched yet".into())
+                rec.last_status
+                    .clone()
+                    .unwrap_or_else(|| "not fetched yet".into())
             },
             items: *items,
             next_fetch: if rec.gone {

@@ -161,3 +161,116 @@ async fn fetch_runs_one_cycle_and_writes_the_feed() {
     assert!(stdout.contains("3 unchanged"), "{stdout}");
     assert!(stdout.contains("nothing changed"), "{stdout}");
 }
+
+#[test]
+fn init_writes_a_valid_starter_config_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conf/feeds.toml");
+    let out = feedsieve()
+        .arg("--config")
+        .arg(&path)
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("conf/db").is_dir(),
+        "db/ is created beside the config"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("[[feed]]") && text.contains("# "),
+        "a commented config"
+    );
+    let out = feedsieve()
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = feedsieve()
+        .arg("--config")
+        .arg(&path)
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = feedsieve()
+        .arg("--config")
+        .arg(&path)
+        .args(["init", "--force"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_each_source_and_json_logs_are_json() {
+    let web = FixtureServer::start().await;
+    web.set("/metro-herald/atom.xml", common::Behaviour::Status(500));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, web.config_text(dir.path(), "")).unwrap();
+    let p = path.clone();
+    let fetch = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+            .env("RUST_LOG", "info")
+            .arg("--config")
+            .arg(p)
+            .args(["--log-format", "json", "fetch"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&fetch.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string(), "{line}");
+    }
+    assert!(
+        stderr.contains("HTTP 500"),
+        "the failure is logged: {stderr}"
+    );
+
+    let out = feedsieve()
+        .arg("--config")
+        .arg(&path)
+        .arg("status")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("4 sources"), "{stdout}");
+    let metro = stdout
+        .split("\n\n")
+        .find(|b| b.contains("Metro Herald"))
+        .unwrap();
+    assert!(
+        metro.contains("result: error") && metro.contains("last error: HTTP 500"),
+        "{metro}"
+    );
+    assert!(metro.contains("failures in a row: 1"), "{metro}");
+    let vue = stdout
+        .split("\n\n")
+        .find(|b| b.contains("Vue News"))
+        .unwrap();
+    assert!(
+        vue.contains("result: ok") && vue.contains("items: 2"),
+        "{vue}"
+    );
+    let page = stdout
+        .split("\n\n")
+        .find(|b| b.contains("PRESS AI WORLD"))
+        .unwrap();
+    assert!(page.contains("page sources not read yet"), "{page}");
+}

@@ -49,9 +49,7 @@ fn stored_items(db: &Path) -> HashSet<(String, String)> {
     let mut stmt = conn
         .prepare("SELECT s.url, i.item_key FROM items i JOIN sources s ON s.id = i.source_id")
         .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     rows.map(|r| r.unwrap()).collect()
 }
 
@@ -65,12 +63,20 @@ fn integrity_ok(db: &Path) -> bool {
 
 /// Parses the output feed; panics if it is not complete and valid, or lists a story twice.
 fn check_feed(bytes: &[u8]) -> usize {
-    let channel = rss::Channel::read_from(bytes).expect("the output file is a complete RSS document");
+    let channel =
+        rss::Channel::read_from(bytes).expect("the output file is a complete RSS document");
     let mut guids = HashSet::new();
     let mut links = HashSet::new();
     for item in channel.items() {
-        let guid = item.guid().expect("every item has a guid").value().to_string();
-        assert!(guids.insert(guid.clone()), "story {guid} is published twice");
+        let guid = item
+            .guid()
+            .expect("every item has a guid")
+            .value()
+            .to_string();
+        assert!(
+            guids.insert(guid.clone()),
+            "story {guid} is published twice"
+        );
         if let Some(link) = item.link() {
             assert!(links.insert(link.to_string()), "{link} is published twice");
         }
@@ -99,7 +105,11 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
         xml
     });
     web.set("/live/feed.xml", Behaviour::Dynamic(make));
-    for path in ["/vue-news/rss.xml", "/wirecopy/feed.rss", "/metro-herald/atom.xml"] {
+    for path in [
+        "/vue-news/rss.xml",
+        "/wirecopy/feed.rss",
+        "/metro-herald/atom.xml",
+    ] {
         web.set(path, Behaviour::NoValidators);
     }
 
@@ -139,7 +149,11 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
         if run % 2 == 0 {
             let mut served = false;
             for _ in 0..100 {
-                if let Ok(resp) = client.get(format!("http://127.0.0.1:{port}/feed.xml")).send().await {
+                if let Ok(resp) = client
+                    .get(format!("http://127.0.0.1:{port}/feed.xml"))
+                    .send()
+                    .await
+                {
                     if resp.status() == 200 {
                         check_feed(&resp.bytes().await.unwrap());
                         served = true;
@@ -166,7 +180,9 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    reader.join().expect("every concurrent read saw a complete, valid feed");
+    reader
+        .join()
+        .expect("every concurrent read saw a complete, valid feed");
 
     // A last clean run publishes everything stored.
     let out_status = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
@@ -179,7 +195,10 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
     assert!(out_status.status.success());
     let published = check_feed(&std::fs::read(&out).unwrap());
     let stored = stored_items(&db).len();
-    assert!(stored > 5, "the live feed was stored across restarts ({stored} items)");
+    assert!(
+        stored > 5,
+        "the live feed was stored across restarts ({stored} items)"
+    );
     assert_eq!(published, stored.min(200));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

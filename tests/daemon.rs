@@ -96,3 +96,170 @@ async fn daemon_serves_the_combined_feed_with_validators() {
         "the port is closed after shutdown"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_format_status_and_metrics_are_served() {
+    let web = FixtureServer::start().await;
+    web.set("/metro-herald/atom.xml", common::Behaviour::Status(503));
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    let daemon = tokio::spawn(serve(ctx, listener, shutdown.clone()));
+    let client = http_client();
+    let get = |path: &str| client.get(format!("http://{addr}{path}"));
+    let raw_client = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .build()
+        .unwrap();
+
+    // Wait for the first cycle (4 items: Metro Herald fails).
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = get("/feed.json").send().await {
+            if r.status() == 200 {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+                if v["items"].as_array().is_some_and(|a| a.len() == 4) {
+                    ready = true;
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the healthy sources are published");
+
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/index.html", "text/html; charset=utf-8"),
+        ("/feed.xml", "application/rss+xml; charset=utf-8"),
+        ("/atom.xml", "application/atom+xml; charset=utf-8"),
+        ("/feed.json", "application/feed+json; charset=utf-8"),
+        ("/feed.css", "text/css; charset=utf-8"),
+    ] {
+        let r = get(path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], content_type, "{path}");
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        let r = get(path)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304, "{path} answers 304 to its own ETag");
+        // Compressed when the client asks (this client does not decompress).
+        let r = raw_client
+            .get(format!("http://{addr}{path}"))
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            Some("gzip"),
+            "{path}"
+        );
+        let body = r.bytes().await.unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text)
+            .unwrap();
+        assert!(!text.is_empty(), "{path}");
+    }
+    // The same stories and ids in every format; the files on disk match.
+    let rss = get("/feed.xml")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let atom = get("/atom.xml")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let json = get("/feed.json")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let ids = |b: &[u8]| {
+        let mut v: Vec<String> = feed_rs::parser::parse(b)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&rss), ids(&atom));
+    assert_eq!(ids(&rss), ids(&json));
+    assert_eq!(
+        std::fs::read(dir.path().join("atom.xml")).unwrap(),
+        atom.to_vec()
+    );
+    assert!(dir.path().join("index.html").exists() && dir.path().join("feed.css").exists());
+
+    let status = get("/status").send().await.unwrap().text_lossy().await;
+    let doc = scraper::Html::parse_document(&status);
+    let sel = scraper::Selector::parse("tbody tr").unwrap();
+    let rows: Vec<String> = doc
+        .select(&sel)
+        .map(|r| r.text().collect::<Vec<_>>().join("|"))
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let metro = rows.iter().find(|r| r.contains("Metro Herald")).unwrap();
+    assert!(
+        metro.contains("error") && metro.contains("HTTP 503"),
+        "{metro}"
+    );
+    let vue = rows.iter().find(|r| r.contains("Vue News")).unwrap();
+    assert!(vue.contains("|ok|") && vue.contains("|2|"), "{vue}");
+
+    let metrics = get("/metrics").send().await.unwrap().text_lossy().await;
+    assert!(
+        metrics.contains("feedsieve_fetches_total{source=\"Metro Herald\",result=\"error\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("feedsieve_fetches_total{source=\"Vue News\",result=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("feedsieve_source_consecutive_errors{source=\"Metro Herald\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("feedsieve_source_items{source=\"Wire Copy Daily\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("feedsieve_published_entries 4"),
+        "{metrics}"
+    );
+
+    shutdown.trigger();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), daemon).await;
+    assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
+}
+
+trait TextLossy {
+    async fn text_lossy(self) -> String;
+}
+
+impl TextLossy for reqwest::Response {
+    async fn text_lossy(self) -> String {
+        String::from_utf8_lossy(&self.bytes().await.unwrap()).into_owned()
+    }
+}

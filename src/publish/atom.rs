@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(e.title().as_str(), "Title bold");
         assert_eq!(e.source().unwrap().title().as_str(), "one");
         let html = e.content().unwrap().value().unwrap();
-        assert!(html.contains("Also covered by") && !html.contains("script"), "{html}");
+        assert!(
+            html.contains("Also covered by") && !html.contains("script"),
+            "{html}"
+        );
         assert!(feed
             .links()
             .iter()

@@ -77,7 +77,9 @@ fn ids<'a>(names: impl Iterator<Item = &'a str>, prefix: &str) -> BTreeMap<Strin
 pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> PublishedFeed {
     let sources = ids(entries.iter().map(|e| e.source_name.as_str()), "source");
     let categories = ids(
-        entries.iter().flat_map(|e| e.categories.iter().map(String::as_str)),
+        entries
+            .iter()
+            .flat_map(|e| e.categories.iter().map(String::as_str)),
         "category",
     );
     let title = escape(&out.title);
@@ -187,7 +189,12 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
         "</main>\n<footer>{} stories{updated} · made by feedsieve</footer>\n</div>\n</body>\n</html>\n",
         entries.len()
     );
-    PublishedFeed::new(h.into_bytes(), last_modified, entries.len(), "text/html; charset=utf-8")
+    PublishedFeed::new(
+        h.into_bytes(),
+        last_modified,
+        entries.len(),
+        "text/html; charset=utf-8",
+    )
 }
 
 #[cfg(test)]
@@ -204,16 +211,35 @@ mod tests {
         let sel = |s: &str| scraper::Selector::parse(s).unwrap();
         let story = doc.select(&sel("article.story")).next().unwrap();
         assert_eq!(
-            story.select(&sel("h2 a")).next().unwrap().value().attr("href"),
+            story
+                .select(&sel("h2 a"))
+                .next()
+                .unwrap()
+                .value()
+                .attr("href"),
             Some("https://one.test/a")
         );
-        assert_eq!(story.select(&sel(".outlet")).next().unwrap().text().collect::<String>(), "one");
-        let also: Vec<_> = story.select(&sel(".also a")).map(|a| a.value().attr("href")).collect();
+        assert_eq!(
+            story
+                .select(&sel(".outlet"))
+                .next()
+                .unwrap()
+                .text()
+                .collect::<String>(),
+            "one"
+        );
+        let also: Vec<_> = story
+            .select(&sel(".also a"))
+            .map(|a| a.value().attr("href"))
+            .collect();
         assert_eq!(also, vec![Some("https://two.test/b")]);
         assert!(story.value().classes().any(|c| c == "source-one"));
         assert!(doc.select(&sel("script")).next().is_none(), "no JavaScript");
         assert!(html.contains("#source-one:target"), "CSS filter rule");
-        assert!(doc.select(&sel("link[rel=alternate][href='atom.xml']")).next().is_some());
+        assert!(doc
+            .select(&sel("link[rel=alternate][href='atom.xml']"))
+            .next()
+            .is_some());
     }
 
     #[test]

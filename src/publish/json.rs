@@ -134,7 +134,12 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
             .collect(),
     };
     let body = serde_json::to_vec_pretty(&feed).unwrap_or_default();
-    PublishedFeed::new(body, last_modified, entries.len(), "application/feed+json; charset=utf-8")
+    PublishedFeed::new(
+        body,
+        last_modified,
+        entries.len(),
+        "application/feed+json; charset=utf-8",
+    )
 }
 
 #[cfg(test)]
@@ -151,7 +156,10 @@ mod tests {
         let item = &v["items"][0];
         assert_eq!(item["id"], "feedsieve:story:abc");
         assert_eq!(item["_feedsieve"]["source"]["name"], "one");
-        assert_eq!(item["_feedsieve"]["also_covered_by"][0]["url"], "https://two.test/b");
+        assert_eq!(
+            item["_feedsieve"]["also_covered_by"][0]["url"],
+            "https://two.test/b"
+        );
         let parsed = feed_rs::parser::parse(&all.json.body[..]).unwrap();
         assert_eq!(parsed.entries[0].id, "feedsieve:story:abc");
     }

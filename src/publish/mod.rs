@@ -40,7 +40,12 @@ pub struct PublishedFeed {
 
 impl PublishedFeed {
     /// Wraps rendered bytes with their validators.
-    pub fn new(body: Vec<u8>, last_modified: i64, items: usize, content_type: &'static str) -> Self {
+    pub fn new(
+        body: Vec<u8>,
+        last_modified: i64,
+        items: usize,
+        content_type: &'static str,
+    ) -> Self {
         let etag = format!("\"{}\"", &crate::store::sha256_hex(&body)[..32]);
         PublishedFeed {
             body: Bytes::from(body),
@@ -70,11 +75,7 @@ pub const FEED_CSS: &str = include_str!("feed.css");
 
 /// The files a publication is written to: RSS at `out.path`, the rest beside it.
 pub fn output_files(out: &OutputConfig) -> [(PathBuf, &'static str); 5] {
-    let dir = out
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let dir = out.path.parent().map(Path::to_path_buf).unwrap_or_default();
     [
         (out.path.clone(), "rss"),
         (dir.join("atom.xml"), "atom"),
@@ -88,7 +89,9 @@ impl Publication {
     /// Writes every document atomically; returns how many files changed.
     pub fn write(&self, out: &OutputConfig) -> std::io::Result<usize> {
         let mut changed = 0;
-        for (path, kind) in output_files(out) {
+        let files = output_files(out);
+        remove_stale_temp_files(&files);
+        for (path, kind) in files {
             let bytes: &[u8] = match kind {
                 "rss" => &self.rss.body,
                 "atom" => &self.atom.body,
@@ -281,6 +284,42 @@ pub fn render_all(out: &OutputConfig, stories: &[Story]) -> Publication {
     }
 }
 
+/// Temporary files older than this are left over from a crash, not in progress.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Deletes temporary files that a killed process left beside the outputs.
+fn remove_stale_temp_files(files: &[(PathBuf, &'static str)]) {
+    for (path, _) in files {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            continue;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let Ok(listing) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if !(file_name.starts_with(&prefix) && file_name.ends_with(".tmp")) {
+                continue;
+            }
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMP_AGE);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers only
 /// ever see a complete file. Returns false (and writes nothing) when the file
 /// already holds exactly these bytes.
@@ -364,9 +403,16 @@ pub(crate) mod tests {
     fn entries_share_one_sanitised_view() {
         let e = &entries(&stories())[0];
         assert_eq!(e.title, "Title bold");
-        assert!(!e.html.contains("script") && !e.html.contains("onclick"), "{}", e.html);
+        assert!(
+            !e.html.contains("script") && !e.html.contains("onclick"),
+            "{}",
+            e.html
+        );
         assert!(e.html.contains("Also covered by"), "{}", e.html);
-        assert_eq!(e.also, vec![("two".to_string(), Some("https://two.test/b".to_string()))]);
+        assert_eq!(
+            e.also,
+            vec![("two".to_string(), Some("https://two.test/b".to_string()))]
+        );
         assert_eq!(e.lead, "Sum");
     }
 
@@ -382,10 +428,40 @@ pub(crate) mod tests {
     fn same_stories_render_the_same_bytes_in_every_format() {
         let a = render_all(&out(), &stories());
         let b = render_all(&out(), &stories());
-        for (x, y) in [(&a.rss, &b.rss), (&a.atom, &b.atom), (&a.json, &b.json), (&a.html, &b.html)] {
+        for (x, y) in [
+            (&a.rss, &b.rss),
+            (&a.atom, &b.atom),
+            (&a.json, &b.json),
+            (&a.html, &b.html),
+        ] {
             assert_eq!(x.body, y.body);
             assert_eq!(x.etag, y.etag);
         }
+    }
+
+    #[test]
+    fn stale_temp_files_from_a_crash_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = out();
+        cfg.path = dir.path().join("feed.xml");
+        let stale = dir.path().join(".feed.xml.12345.tmp");
+        let fresh = dir.path().join(".atom.xml.999.tmp");
+        std::fs::write(&stale, b"half").unwrap();
+        std::fs::write(&fresh, b"in progress").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        render_all(&cfg, &stories()).write(&cfg).unwrap();
+        assert!(!stale.exists(), "a crash leftover is removed");
+        assert!(
+            fresh.exists(),
+            "a recent one may belong to a running writer"
+        );
+        assert!(dir.path().join("index.html").exists());
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
     let items: Vec<Item> = entries.iter().map(item).collect();
     let count = items.len();
     let mut namespaces = BTreeMap::new();
-    namespaces.insert("dc".to_string(), "http://purl.org/dc/elements/1.1/".to_string());
+    namespaces.insert(
+        "dc".to_string(),
+        "http://purl.org/dc/elements/1.1/".to_string(),
+    );
     let mut links = Vec::new();
     if let Some(href) = self_url(out, &rss_file_name(out)) {
         links.push(Link {
@@ -57,7 +60,12 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
         ),
         _ => xml,
     };
-    PublishedFeed::new(body.into_bytes(), last_modified, count, "application/rss+xml; charset=utf-8")
+    PublishedFeed::new(
+        body.into_bytes(),
+        last_modified,
+        count,
+        "application/rss+xml; charset=utf-8",
+    )
 }
 
 fn item(e: &Entry) -> Item {
@@ -109,7 +117,10 @@ mod tests {
         cfg.hub = Some(url::Url::parse("https://hub.test/").unwrap());
         let feed = render_all(&cfg, &stories()).rss;
         let text = String::from_utf8(feed.body.to_vec()).unwrap();
-        assert!(text.contains("<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>"), "{text}");
+        assert!(
+            text.contains("<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>"),
+            "{text}"
+        );
         let parsed = rss::Channel::read_from(&feed.body[..]).unwrap();
         let it = &parsed.items()[0];
         assert_eq!(it.title(), Some("Title bold"));
@@ -118,14 +129,24 @@ mod tests {
         assert_eq!(it.source().unwrap().url(), "https://one.test/feed");
         assert_eq!(it.source().unwrap().title(), Some("one"));
         let desc = it.description().unwrap();
-        assert!(!desc.contains("script") && !desc.contains("onclick"), "{desc}");
-        assert!(desc.contains("Also covered by") && desc.contains("https://two.test/b"), "{desc}");
+        assert!(
+            !desc.contains("script") && !desc.contains("onclick"),
+            "{desc}"
+        );
+        assert!(
+            desc.contains("Also covered by") && desc.contains("https://two.test/b"),
+            "{desc}"
+        );
         assert_eq!(it.categories()[0].name(), "World");
         assert_eq!(it.enclosure().unwrap().url(), "https://a.test/a.mp3");
         assert!(text.contains("<dc:creator>Ann</dc:creator>"), "{text}");
         let links = parsed.atom_ext().unwrap().links();
-        assert!(links.iter().any(|l| l.rel() == "self" && l.href() == "http://127.0.0.1:8080/feed.xml"));
-        assert!(links.iter().any(|l| l.rel() == "hub" && l.href() == "https://hub.test/"));
+        assert!(links
+            .iter()
+            .any(|l| l.rel() == "self" && l.href() == "http://127.0.0.1:8080/feed.xml"));
+        assert!(links
+            .iter()
+            .any(|l| l.rel() == "hub" && l.href() == "https://hub.test/"));
         assert_eq!(entries(&stories()).len(), parsed.items().len());
     }
 }
