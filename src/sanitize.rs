@@ -175,18 +175,33 @@ pub fn plain_text(html: &str) -> String {
     let text = if html.contains('<') || html.contains('&') {
         let frag = scraper::Html::parse_fragment(html);
         let mut out = String::new();
-        for node in frag.root_element().descendants() {
-            let Some(text) = node.value().as_text() else {
-                continue;
-            };
-            // Code and styles are not text a reader should see.
-            let hidden = node.ancestors().any(|a| {
-                a.value().as_element().is_some_and(|e| {
-                    matches!(e.name(), "script" | "style" | "noscript" | "template")
-                })
-            });
-            if !hidden {
-                out.push_str(text);
+        let mut hidden = 0usize;
+        for edge in frag.root_element().traverse() {
+            match edge {
+                ego_tree::iter::Edge::Open(node) => {
+                    if let Some(el) = node.value().as_element() {
+                        // Code and styles are not text a reader should see.
+                        if matches!(el.name(), "script" | "style" | "noscript" | "template") {
+                            hidden += 1;
+                        } else if is_block(el.name()) {
+                            out.push(' ');
+                        }
+                    } else if let Some(text) = node.value().as_text() {
+                        if hidden == 0 {
+                            out.push_str(text);
+                        }
+                    }
+                }
+                ego_tree::iter::Edge::Close(node) => {
+                    if let Some(el) = node.value().as_element() {
+                        if matches!(el.name(), "script" | "style" | "noscript" | "template") {
+                            hidden = hidden.saturating_sub(1);
+                        } else if is_block(el.name()) {
+                            // Paragraphs must not run together ("said.Ukraine").
+                            out.push(' ');
+                        }
+                    }
+                }
             }
         }
         out
@@ -194,6 +209,16 @@ pub fn plain_text(html: &str) -> String {
         html.to_string()
     };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Elements that start a new line of text.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div" | "br" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            | "blockquote" | "pre" | "table" | "tr" | "td" | "th" | "section" | "article"
+            | "header" | "footer" | "figure" | "figcaption" | "dd" | "dt" | "hr"
+    )
 }
 
 /// A title as plain text that stays plain even in readers that render titles as

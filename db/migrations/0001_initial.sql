@@ -41,7 +41,7 @@ CREATE TABLE items (
     summary       TEXT,
     content       TEXT,
     author        TEXT,
-    published_at  INTEGER,
+    published_at  INTEGER,                     -- the item's date: published, else updated
     updated_at    INTEGER,
     categories    TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
     enclosures    TEXT NOT NULL DEFAULT '[]',  -- JSON array of {url, mime_type, length}
