@@ -215,9 +215,32 @@ pub fn plain_text(html: &str) -> String {
 fn is_block(name: &str) -> bool {
     matches!(
         name,
-        "p" | "div" | "br" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
-            | "blockquote" | "pre" | "table" | "tr" | "td" | "th" | "section" | "article"
-            | "header" | "footer" | "figure" | "figcaption" | "dd" | "dt" | "hr"
+        "p" | "div"
+            | "br"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "blockquote"
+            | "pre"
+            | "table"
+            | "tr"
+            | "td"
+            | "th"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "figure"
+            | "figcaption"
+            | "dd"
+            | "dt"
+            | "hr"
     )
 }
 

@@ -262,3 +262,52 @@ async fn failing_sources_back_off_while_the_others_publish() {
     assert!(rec.next_fetch_at >= Utc::now().timestamp() + 540);
     assert_eq!(web.hits("/bad/410.xml").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websub_hub_is_advertised_and_pinged_after_a_change() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = web.config(dir.path(), "");
+    config.output.hub = Some(url::Url::parse(&format!("{}/hub", web.base)).unwrap());
+    let ctx = Context::open(config).unwrap();
+    cycle(&ctx).await;
+
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    let links = channel.atom_ext().unwrap().links();
+    assert!(links
+        .iter()
+        .any(|l| l.rel() == "hub" && l.href() == format!("{}/hub", web.base)));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("feed.json")).unwrap()).unwrap();
+    assert_eq!(json["hubs"][0]["type"], "WebSub");
+
+    // The ping is sent in the background; give it a moment.
+    let mut posts = Vec::new();
+    for _ in 0..50 {
+        posts = web.posts("/hub");
+        if !posts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(posts.len(), 1, "one ping per publish that changed the feed");
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(posts[0].as_bytes())
+        .into_owned()
+        .collect();
+    assert!(form.contains(&("hub.mode".into(), "publish".into())));
+    let link = format!("{}/", web.base);
+    assert!(
+        form.contains(&("hub.url".into(), format!("{link}feed.xml"))),
+        "{form:?}"
+    );
+    assert!(
+        form.contains(&("hub.url".into(), format!("{link}atom.xml"))),
+        "{form:?}"
+    );
+
+    // Nothing changed: no second ping.
+    cycle(&ctx).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(web.posts("/hub").len(), 1);
+}

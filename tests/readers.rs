@@ -57,7 +57,10 @@ fn python_with_feedparser() -> Option<PathBuf> {
                 std::env::var_os("CI").is_none(),
                 "could not create a venv with feedparser under CI"
             );
-            eprintln!("SKIPPED: could not install feedparser into {}", venv.display());
+            eprintln!(
+                "SKIPPED: could not install feedparser into {}",
+                venv.display()
+            );
             return None;
         }
     }
@@ -92,10 +95,19 @@ impl Daemon {
                         serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
                     let items = v["items"].as_array().cloned().unwrap_or_default();
                     // Every fixture feed has been read once its last item is in.
-                    if items.iter().any(|i| i["title"].as_str().is_some_and(|t| t.starts_with("Overnight barrage")))
-                        && items.iter().any(|i| i["title"].as_str().is_some_and(|t| t.starts_with("City council")))
-                        && items.iter().any(|i| i["title"].as_str().is_some_and(|t| t.starts_with("Russia fires")))
-                    {
+                    if items.iter().any(|i| {
+                        i["title"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("Overnight barrage"))
+                    }) && items.iter().any(|i| {
+                        i["title"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("City council"))
+                    }) && items.iter().any(|i| {
+                        i["title"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("Russia fires"))
+                    }) {
                         titles = items
                             .iter()
                             .filter_map(|i| i["title"].as_str().map(str::to_string))
@@ -106,7 +118,10 @@ impl Daemon {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(titles.len() >= 4, "the daemon published the fixture web: {titles:?}");
+        assert!(
+            titles.len() >= 4,
+            "the daemon published the fixture web: {titles:?}"
+        );
         Daemon {
             base,
             shutdown,
@@ -143,19 +158,36 @@ async fn feedparser_reads_every_format_without_errors() {
         fixtures.join("jsonfeed-1.1.schema.json"),
     );
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(python).arg(script).arg(base).arg(schema).output().unwrap()
+        Command::new(python)
+            .arg(script)
+            .arg(base)
+            .arg(schema)
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["problems"], serde_json::json!([]), "validation problems");
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "validation problems"
+    );
     let expected = sorted(daemon.titles.clone());
     for format in ["rss", "atom"] {
         let r = &report[format];
         assert_eq!(r["bozo"], false, "{format}: {}", r["bozo_exception"]);
         let entries = r["entries"].as_array().unwrap();
-        let titles = sorted(entries.iter().map(|e| e["title"].as_str().unwrap().to_string()));
+        let titles = sorted(
+            entries
+                .iter()
+                .map(|e| e["title"].as_str().unwrap().to_string()),
+        );
         assert_eq!(titles, expected, "{format} titles");
         let outlets: BTreeSet<&str> = entries
             .iter()
@@ -176,7 +208,9 @@ async fn feedparser_reads_every_format_without_errors() {
     for e in report["rss"]["entries"].as_array().unwrap() {
         let href = e["source_href"].as_str().unwrap();
         assert!(
-            href.ends_with("/rss.xml") || href.ends_with("/feed.rss") || href.ends_with("/atom.xml"),
+            href.ends_with("/rss.xml")
+                || href.ends_with("/feed.rss")
+                || href.ends_with("/atom.xml"),
             "{href}"
         );
     }
@@ -225,7 +259,9 @@ async fn newsboat_lists_the_published_titles() {
     );
     // newsboat keeps what it read in SQLite: read its cache like its UI would.
     let conn = rusqlite::Connection::open(&cache).unwrap();
-    let mut stmt = conn.prepare("SELECT title, url, feedurl FROM rss_item").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT title, url, feedurl FROM rss_item")
+        .unwrap();
     let rows: Vec<(String, String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
@@ -275,7 +311,11 @@ async fn chromium_renders_the_front_page() {
         })
     };
     let dom = run(vec!["--dump-dom".into()]).await.unwrap();
-    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     let html = String::from_utf8_lossy(&dom.stdout).into_owned();
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).unwrap();
@@ -283,7 +323,11 @@ async fn chromium_renders_the_front_page() {
         doc.select(&sel("article.story h2"))
             .map(|h| h.text().collect::<String>().trim().to_string()),
     );
-    assert_eq!(shown, sorted(daemon.titles.clone()), "every story is on the page");
+    assert_eq!(
+        shown,
+        sorted(daemon.titles.clone()),
+        "every story is on the page"
+    );
     let outlets: BTreeSet<String> = doc
         .select(&sel("article.story .outlet"))
         .map(|o| o.text().collect())
@@ -291,7 +335,10 @@ async fn chromium_renders_the_front_page() {
     assert_eq!(outlets.len(), 3, "{outlets:?}");
     // Every "Also covered by" link points at another outlet's article.
     for a in doc.select(&sel("article.story .also a")) {
-        assert!(a.value().attr("href").is_some_and(|h| h.starts_with("http")));
+        assert!(a
+            .value()
+            .attr("href")
+            .is_some_and(|h| h.starts_with("http")));
     }
     assert!(doc.select(&sel("script")).next().is_none(), "no JavaScript");
 
@@ -301,7 +348,11 @@ async fn chromium_renders_the_front_page() {
     ])
     .await
     .unwrap();
-    assert!(png.status.success(), "{}", String::from_utf8_lossy(&png.stderr));
+    assert!(
+        png.status.success(),
+        "{}",
+        String::from_utf8_lossy(&png.stderr)
+    );
     let bytes = std::fs::read(&shot).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
     eprintln!("front page screenshot: {}", shot.display());

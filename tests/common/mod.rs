@@ -50,6 +50,7 @@ struct Shared {
     base: String,
     behaviours: Arc<Mutex<HashMap<String, Behaviour>>>,
     hits: Arc<Mutex<Vec<(String, HeaderMap)>>>,
+    posts: Arc<Mutex<Vec<(String, String)>>>,
     streamed: Arc<AtomicU64>,
 }
 
@@ -74,6 +75,7 @@ impl FixtureServer {
             base: base.clone(),
             behaviours: Arc::default(),
             hits: Arc::default(),
+            posts: Arc::default(),
             streamed: Arc::default(),
         };
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -95,6 +97,18 @@ impl FixtureServer {
     /// Bytes produced so far by `Endless` bodies (what the client pulled, plus buffers).
     pub fn streamed(&self) -> u64 {
         self.shared.streamed.load(Ordering::Relaxed)
+    }
+
+    /// Bodies of POST requests to `path` (a fake WebSub hub, for instance).
+    pub fn posts(&self, path: &str) -> Vec<String> {
+        self.shared
+            .posts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| b.clone())
+            .collect()
     }
 
     /// Requests received for `path`, with their headers.
@@ -145,6 +159,16 @@ async fn handle(State(s): State<Shared>, req: Request) -> Response {
         hits.push((path.clone(), req.headers().clone()));
         hits.iter().filter(|(p, _)| *p == path).count()
     };
+    if req.method() == axum::http::Method::POST {
+        let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        s.posts
+            .lock()
+            .unwrap()
+            .push((path, String::from_utf8_lossy(&body).into_owned()));
+        return StatusCode::NO_CONTENT.into_response();
+    }
     let behaviour = s
         .behaviours
         .lock()
