@@ -83,6 +83,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// Feeds and pages, in file order.
     pub sources: Vec<SourceConfig>,
+    /// `[filters]`: applied to every source, before its own.
+    pub filters: Filters,
 }
 
 /// `[output]`: the combined feed.
@@ -194,6 +196,47 @@ pub struct SourceConfig {
     pub interval: Option<Duration>,
     /// Fetch and clean each item's page instead of trusting the feed's content.
     pub full_text: bool,
+    /// A category added to every item of this source in the published feeds.
+    pub category: Option<String>,
+    /// Which of this source's items are published.
+    pub filters: Filters,
+    /// `[[page]]` only: CSS selector of the article links on the index page.
+    pub links: Option<String>,
+    /// `[[page]]` only: most new articles fetched per cycle.
+    pub max_new: usize,
+}
+
+/// Default for `[[page]] max_new`.
+pub const DEFAULT_MAX_NEW: usize = 20;
+
+/// Include/exclude regular expressions matched against an item's title and text.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// If any, an item must match one of these.
+    pub include: Vec<regex::Regex>,
+    /// An item matching any of these is not published.
+    pub exclude: Vec<regex::Regex>,
+}
+
+impl PartialEq for Filters {
+    fn eq(&self, other: &Self) -> bool {
+        let pats =
+            |v: &[regex::Regex]| v.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>();
+        pats(&self.include) == pats(&other.include) && pats(&self.exclude) == pats(&other.exclude)
+    }
+}
+
+impl Filters {
+    /// True when the text passes: matches an include (if any) and no exclude.
+    pub fn admits(&self, text: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(text)))
+            && !self.exclude.iter().any(|r| r.is_match(text))
+    }
+
+    /// True when there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
 }
 
 impl Config {
@@ -236,10 +279,26 @@ struct RawConfig {
     database: Option<RawDatabase>,
     schedule: Option<RawSchedule>,
     fetch: Option<RawFetch>,
+    filters: Option<RawFilters>,
     #[serde(default)]
     feed: Vec<Spanned<RawSource>>,
     #[serde(default)]
     page: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFilters {
+    include: Option<Spanned<Patterns>>,
+    exclude: Option<Spanned<Patterns>>,
+}
+
+/// One regular expression or a list of them.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum Patterns {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize, Default)]
@@ -300,6 +359,11 @@ struct RawSource {
     interval: Option<Spanned<String>>,
     #[serde(default)]
     full_text: bool,
+    category: Option<String>,
+    include: Option<Spanned<Patterns>>,
+    exclude: Option<Spanned<Patterns>>,
+    links: Option<Spanned<String>>,
+    max_new: Option<Spanned<i64>>,
 }
 
 struct Ctx<'a> {
@@ -344,6 +408,28 @@ impl Ctx<'_> {
                 default
             }
         }
+    }
+
+    fn patterns(&mut self, value: Option<Spanned<Patterns>>, key: &str) -> Vec<regex::Regex> {
+        let Some(value) = value else {
+            return Vec::new();
+        };
+        let span = value.span();
+        let list = match value.into_inner() {
+            Patterns::One(p) => vec![p],
+            Patterns::Many(v) => v,
+        };
+        let mut out = Vec::new();
+        for p in list {
+            match regex::RegexBuilder::new(&p).size_limit(1 << 20).build() {
+                Ok(r) => out.push(r),
+                Err(e) => self.error_at(
+                    Some(span.clone()),
+                    format!("`{key}`: {p:?} is not a valid regular expression ({e})"),
+                ),
+            }
+        }
+        out
     }
 
     fn positive(&mut self, value: Option<Spanned<i64>>, key: &str, default: usize) -> usize {
@@ -504,6 +590,40 @@ impl Ctx<'_> {
                         .into(),
                 );
             }
+            if kind == SourceKind::Feed {
+                if let Some(links) = &src.links {
+                    self.error_at(
+                        Some(links.span()),
+                        "`links` applies to [[page]] only: it picks article links on a page".into(),
+                    );
+                }
+                if let Some(max_new) = &src.max_new {
+                    self.error_at(
+                        Some(max_new.span()),
+                        "`max_new` applies to [[page]] only".into(),
+                    );
+                }
+            }
+            let links = src.links.and_then(|l| {
+                if scraper::Selector::parse(l.get_ref()).is_ok() {
+                    Some(l.into_inner())
+                } else {
+                    self.error_at(
+                        Some(l.span()),
+                        format!("`links`: {:?} is not a valid CSS selector", l.get_ref()),
+                    );
+                    None
+                }
+            });
+            let max_new = self.positive(src.max_new, "max_new", DEFAULT_MAX_NEW);
+            let filters = Filters {
+                include: self.patterns(src.include, "include"),
+                exclude: self.patterns(src.exclude, "exclude"),
+            };
+            let category = src
+                .category
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty());
             let Some(url) = url else { continue };
             let key = url.as_str().to_string();
             if let Some(first_line) = seen.get(&key) {
@@ -520,8 +640,17 @@ impl Ctx<'_> {
                 url,
                 interval,
                 full_text: src.full_text,
+                category,
+                filters,
+                links,
+                max_new,
             });
         }
+        let raw_filters = raw.filters.unwrap_or_default();
+        let filters = Filters {
+            include: self.patterns(raw_filters.include, "include"),
+            exclude: self.patterns(raw_filters.exclude, "exclude"),
+        };
 
         if !self.errors.is_empty() {
             return Err(ConfigErrors(self.errors));
@@ -534,6 +663,7 @@ impl Ctx<'_> {
             schedule,
             fetch,
             sources,
+            filters,
         })
     }
 }
@@ -755,6 +885,32 @@ url = "https://p.test/news/"
     fn syntax_errors_have_a_location() {
         let e = first_error("[output\ntitle = 1\n");
         assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn filters_categories_and_page_options() {
+        let cfg = parse(
+            "[filters]\nexclude = \"(?i)sponsored\"\n\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\ncategory = \"World\"\ninclude = [\"Ukraine\", \"Kyiv\"]\n\n[[page]]\nname = \"P\"\nurl = \"https://p.test/\"\nlinks = \"article h2 a\"\nmax_new = 5\n",
+        )
+        .unwrap();
+        assert!(!cfg.filters.admits("SPONSORED: buy"));
+        let a = &cfg.sources[0];
+        assert_eq!(a.category.as_deref(), Some("World"));
+        assert!(a.filters.admits("Kyiv under attack"));
+        assert!(!a.filters.admits("Cycle lanes"));
+        let p = &cfg.sources[1];
+        assert_eq!((p.links.as_deref(), p.max_new), (Some("article h2 a"), 5));
+        assert_eq!(cfg.sources[0].max_new, DEFAULT_MAX_NEW);
+
+        let e = first_error(
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nexclude = \"(unclosed\"\n",
+        );
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("not a valid regular expression"), "{e}");
+        let e = first_error("[[page]]\nname = \"P\"\nurl = \"https://p.test/\"\nlinks = \"a[\"\n");
+        assert!(e.message.contains("not a valid CSS selector"), "{e}");
+        let e = first_error("[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nmax_new = 3\n");
+        assert!(e.message.contains("[[page]] only"), "{e}");
     }
 
     #[test]

@@ -261,6 +261,7 @@ async fn fetch_and_read(
         tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the first {limit}");
         items.truncate(limit);
     }
+    let admitted = admitted(ctx, source, &items);
     (
         FetchRecord::Parsed {
             etag: fetched.headers.etag,
@@ -270,10 +271,42 @@ async fn fetch_and_read(
             feed_link: feed.link,
             ttl_seconds: feed.ttl.map(secs),
             items,
+            admitted,
         },
         with_jitter(delay_after_success(interval, hint)),
         bytes,
     )
+}
+
+/// Whether each item passes the global and the source's include/exclude filters,
+/// matched against its title and plain text.
+fn admitted(ctx: &Context, source: &SourceRecord, items: &[crate::read::RawItem]) -> Vec<bool> {
+    let own = ctx
+        .config
+        .sources
+        .iter()
+        .find(|s| s.url.as_str() == source.url)
+        .map(|s| &s.filters);
+    let global = &ctx.config.filters;
+    if global.is_empty() && own.is_none_or(|f| f.is_empty()) {
+        return Vec::new();
+    }
+    items
+        .iter()
+        .map(|item| {
+            let text = format!(
+                "{}\n{}",
+                item.title
+                    .as_deref()
+                    .map(crate::sanitize::plain_text)
+                    .unwrap_or_default(),
+                item.body_html()
+                    .map(crate::sanitize::plain_text)
+                    .unwrap_or_default()
+            );
+            global.admits(&text) && own.is_none_or(|f| f.admits(&text))
+        })
+        .collect()
 }
 
 /// Which sources a cycle visits.

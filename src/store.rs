@@ -16,7 +16,10 @@ use crate::read::{Enclosure, RawItem};
 
 /// The schema migrations, in order. The database records the last one applied in
 /// `PRAGMA user_version`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../db/migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../db/migrations/0001_initial.sql")),
+    (2, include_str!("../db/migrations/0002_filters.sql")),
+];
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +115,8 @@ pub enum FetchRecord {
         ttl_seconds: Option<i64>,
         /// Items in document order.
         items: Vec<RawItem>,
+        /// Per item: passes the include/exclude filters (missing entries count as true).
+        admitted: Vec<bool>,
     },
     /// The fetch or the parse failed.
     Failed {
@@ -253,9 +258,10 @@ impl Store {
         tx.execute("UPDATE sources SET active = 0", [])?;
         for s in sources {
             tx.execute(
-                "INSERT INTO sources (url, kind, name, active) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name, active = 1",
-                params![s.url.as_str(), s.kind.as_str(), s.name],
+                "INSERT INTO sources (url, kind, name, active, category) VALUES (?1, ?2, ?3, 1, ?4)
+                 ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+                    category = excluded.category, active = 1",
+                params![s.url.as_str(), s.kind.as_str(), s.name, s.category],
             )?;
         }
         tx.commit()?;
@@ -347,12 +353,13 @@ impl Store {
                 feed_link,
                 ttl_seconds,
                 items,
+                admitted,
             } => {
                 let source_url: String =
                     tx.query_row("SELECT url FROM sources WHERE id = ?1", [source_id], |r| {
                         r.get(0)
                     })?;
-                stats = ingest_items(&tx, source_id, &source_url, items, now)?;
+                stats = ingest_items(&tx, source_id, &source_url, items, admitted, now)?;
                 tx.execute(
                     "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = 'ok',
                         last_error = NULL, error_count = 0, next_fetch_at = ?3,
@@ -390,8 +397,10 @@ impl Store {
     pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
         let mut stories: Vec<Story> = Vec::new();
         let mut index = std::collections::HashMap::new();
+        // A story is published when at least one of its items passed the filters.
         let mut stmt = self.conn.prepare(
             "SELECT id, guid, sort_at, updated_at FROM stories
+             WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
              ORDER BY sort_at DESC, id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
@@ -415,14 +424,24 @@ impl Store {
         }
         let mut stmt = self.conn.prepare(
             "SELECT i.story_id, i.id, s.name, s.url, i.title, i.link, i.summary, i.content,
-                    i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures
+                    i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures, s.category
              FROM items i JOIN sources s ON s.id = i.source_id
-             WHERE i.story_id IN (SELECT id FROM stories ORDER BY sort_at DESC, id DESC LIMIT ?1)
+             WHERE i.filtered = 0 AND i.story_id IN (
+                SELECT id FROM stories
+                WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
+                ORDER BY sort_at DESC, id DESC LIMIT ?1)
              ORDER BY i.story_id, i.first_seen_at, i.id",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
             let categories: String = r.get(11)?;
             let enclosures: String = r.get(12)?;
+            let source_category: Option<String> = r.get(13)?;
+            let mut categories: Vec<String> = serde_json::from_str(&categories).unwrap_or_default();
+            if let Some(c) = source_category {
+                if !categories.contains(&c) {
+                    categories.insert(0, c);
+                }
+            }
             Ok((
                 r.get::<_, i64>(0)?,
                 StoryItem {
@@ -436,7 +455,7 @@ impl Store {
                     author: r.get(8)?,
                     published_at: r.get(9)?,
                     first_seen_at: r.get(10)?,
-                    categories: serde_json::from_str(&categories).unwrap_or_default(),
+                    categories,
                     enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
                 },
             ))
@@ -593,6 +612,7 @@ fn ingest_items(
     source_id: i64,
     source_url: &str,
     items: &[RawItem],
+    admitted: &[bool],
     now: i64,
 ) -> Result<IngestStats, StoreError> {
     let mut stats = IngestStats::default();
@@ -602,7 +622,8 @@ fn ingest_items(
     )?;
     let mut pruned =
         tx.prepare_cached("SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_key = ?2")?;
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
+        let filtered = !admitted.get(index).copied().unwrap_or(true);
         let Some(key) = item_key(item) else {
             stats.skipped += 1;
             continue;
@@ -631,7 +652,7 @@ fn ingest_items(
                 tx.execute(
                     "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
                         author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,
-                        enclosures = ?11, content_hash = ?12, changed_at = ?13
+                        enclosures = ?11, content_hash = ?12, changed_at = ?13, filtered = ?14
                      WHERE id = ?1",
                     params![
                         item_id,
@@ -646,7 +667,8 @@ fn ingest_items(
                         categories,
                         enclosures,
                         hash,
-                        now
+                        now,
+                        filtered
                     ],
                 )?;
                 tx.execute(
@@ -670,8 +692,8 @@ fn ingest_items(
                 tx.execute(
                     "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
                         published_at, updated_at, categories, enclosures, content_hash,
-                        first_seen_at, changed_at, story_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)",
+                        first_seen_at, changed_at, story_id, filtered)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16)",
                     params![
                         source_id,
                         key,
@@ -687,7 +709,8 @@ fn ingest_items(
                         enclosures,
                         hash,
                         now,
-                        story_id
+                        story_id,
+                        filtered
                     ],
                 )?;
                 stats.new += 1;
@@ -743,6 +766,10 @@ mod tests {
             url: Url::parse(url).unwrap(),
             interval: None,
             full_text: false,
+            category: None,
+            filters: Default::default(),
+            links: None,
+            max_new: 20,
         }
     }
 
@@ -764,6 +791,7 @@ mod tests {
             feed_link: None,
             ttl_seconds: None,
             items,
+            admitted: Vec::new(),
         }
     }
 
@@ -843,6 +871,32 @@ mod tests {
         s.record_fetch(id, &parsed(vec![]), 300, 400).unwrap();
         let rec = s.sources().unwrap().remove(0);
         assert_eq!((rec.error_count, rec.last_error), (0, None));
+    }
+
+    #[test]
+    fn filtered_items_are_stored_but_not_published() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut src = source("http://x.test/feed");
+        src.category = Some("World".into());
+        s.sync_sources(&[src]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let record = FetchRecord::Parsed {
+            etag: None,
+            last_modified: None,
+            body_hash: "h".into(),
+            feed_title: None,
+            feed_link: None,
+            ttl_seconds: None,
+            items: vec![item("a", "Kept"), item("b", "Dropped")],
+            admitted: vec![true, false],
+        };
+        let stats = s.record_fetch(id, &record, 100, 200).unwrap();
+        assert_eq!(stats.new, 2);
+        assert_eq!(s.item_count().unwrap(), 2, "a filtered item is remembered");
+        let stories = s.latest_stories(10).unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].items[0].title.as_deref(), Some("Kept"));
+        assert_eq!(stories[0].items[0].categories, vec!["World".to_string()]);
     }
 
     #[test]

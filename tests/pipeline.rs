@@ -311,3 +311,34 @@ async fn a_websub_hub_is_advertised_and_pinged_after_a_change() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(web.posts("/hub").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_hold_items_back_and_categories_reach_the_feed() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = web
+        .config_text(dir.path(), "[filters]\nexclude = \"(?i)sponsored\"\n")
+        .replace(
+            "name = \"Wire Copy Daily\"",
+            "name = \"Wire Copy Daily\"\ncategory = \"Wire\"\nexclude = [\"(?i)cycle lanes\"]",
+        );
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, text).unwrap();
+    let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+    cycle(&ctx).await;
+    // Stored (so it is not fetched as new again) but not published.
+    assert_eq!(counts(&ctx).0, 5);
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    let titles: Vec<&str> = channel.items().iter().filter_map(|i| i.title()).collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert!(
+        !titles.iter().any(|t| t.contains("cycle lanes")),
+        "{titles:?}"
+    );
+    for item in channel.items() {
+        let is_wire = item.source().and_then(|s| s.title()) == Some("Wire Copy Daily");
+        let has_category = item.categories().iter().any(|c| c.name() == "Wire");
+        assert_eq!(is_wire, has_category, "{:?}", item.title());
+    }
+}
