@@ -64,6 +64,26 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Add a source: a feed URL as a [[feed]]; for a web page, the feed it announces
+    /// (or one at a common path such as /feed), else the page itself as a [[page]].
+    /// Edits the config in place, keeping its comments.
+    Add {
+        /// The feed or page URL.
+        url: String,
+        /// The outlet name (default: the feed's or page's own title).
+        #[arg(long)]
+        name: Option<String>,
+        /// A category for the source.
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// Add the sources of an OPML file (folders become categories); skips duplicates.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Print the configured sources as OPML 2.0 (categories become folders).
+    ExportOpml,
     /// Show how feedsieve reads one feed, from a file or a URL.
     Inspect {
         /// Print JSON: {"title","link","entries":[{"id","title","link","published","summary"}]}.
@@ -90,6 +110,15 @@ pub fn main_with(cli: Cli) -> ExitCode {
             }
         },
         Command::Status => report(status(&cli.config)),
+        Command::Add {
+            url,
+            name,
+            category,
+        } => report(add(&cli.config, &url, name, category)),
+        Command::ImportOpml { file } => report(import_opml(&cli.config, &file)),
+        Command::ExportOpml => report(load(&cli.config).map(|cfg| {
+            print!("{}", crate::sources::export_opml(&cfg));
+        })),
         Command::Init { force } => report(init(&cli.config, force)),
         Command::Run => report(run_daemon(&cli.config)),
         Command::Fetch => report(fetch_once(&cli.config)),
@@ -206,6 +235,66 @@ fn fetch_once(path: &std::path::Path) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+fn add(
+    path: &std::path::Path,
+    url: &str,
+    name: Option<String>,
+    category: Option<String>,
+) -> anyhow::Result<()> {
+    use crate::sources::{append_sources, discover, NewSource};
+    let url = Url::parse(url.trim()).with_context(|| format!("{url} is not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        anyhow::bail!("only http and https sources can be added");
+    }
+    let fetch = Config::load(path).map(|c| c.fetch).unwrap_or_default();
+    let rt = runtime()?;
+    let found = rt.block_on(async {
+        let fetcher = Fetcher::new(&fetch)?;
+        anyhow::Ok(discover(&fetcher, &url).await?)
+    })?;
+    let name = name
+        .or_else(|| found.title.clone())
+        .unwrap_or_else(|| found.url.host_str().unwrap_or("source").to_string());
+    let source = NewSource {
+        kind: found.kind,
+        name,
+        url: found.url.clone(),
+        category,
+    };
+    let (added, skipped) = append_sources(path, std::slice::from_ref(&source))?;
+    if !skipped.is_empty() {
+        anyhow::bail!("{} is already in {}", source.url, path.display());
+    }
+    for s in added {
+        println!(
+            "added [[{}]] \"{}\" <{}> to {} ({})",
+            s.kind.as_str(),
+            s.name,
+            s.url,
+            path.display(),
+            found.how
+        );
+    }
+    Ok(())
+}
+
+fn import_opml(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
+    let xml =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let sources =
+        crate::sources::parse_opml(&xml).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let (added, skipped) = crate::sources::append_sources(path, &sources)?;
+    println!(
+        "{}: {} sources read, {} added to {}, {} already there",
+        file.display(),
+        sources.len(),
+        added.len(),
+        path.display(),
+        skipped.len()
+    );
+    Ok(())
 }
 
 /// The starter config written by `feedsieve init`: the shipped, commented one.

@@ -3,7 +3,8 @@
 //! The stages, each a module, in the order data flows through them:
 //! [`config`] → [`schedule`] → [`fetch`] → [`read`] → [`store`] → [`publish`] → [`server`].
 //! [`pipeline`] runs one source through the stages and one cycle over all sources;
-//! [`daemon`] runs cycles as sources fall due; [`cli`] is the command line.
+//! [`daemon`] runs cycles as sources fall due; [`sources`] adds sources and reads
+//! and writes OPML; [`cli`] is the command line.
 
 pub mod cli;
 pub mod config;
@@ -16,4 +17,5 @@ pub mod read;
 pub mod sanitize;
 pub mod schedule;
 pub mod server;
+pub mod sources;
 pub mod store;

@@ -1,0 +1,480 @@
+//! Managing sources: `add` with feed autodiscovery, OPML import and export, and
+//! editing `feeds.toml` in place (comments and layout kept, through toml_edit).
+
+use std::path::Path;
+
+use quick_xml::events::Event;
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
+use url::Url;
+
+use crate::config::{Config, SourceKind};
+use crate::fetch::{Fetcher, Validators};
+use crate::publish::{escape, write_atomically};
+use crate::read::read_feed;
+
+/// Media types of feeds announced with `<link rel="alternate">`.
+const FEED_TYPES: &[&str] = &[
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/json",
+    "application/rdf+xml",
+    "text/xml",
+    "application/xml",
+];
+
+/// Paths tried when a page announces no feed.
+const COMMON_FEED_PATHS: &[&str] = &[
+    "/feed",
+    "/rss.xml",
+    "/atom.xml",
+    "/feed.xml",
+    "/rss",
+    "/index.xml",
+    "/feed.json",
+    "/feeds/posts/default",
+];
+
+/// Feeds a page announces with `<link rel="alternate" type="…">`, in page order;
+/// comment feeds come last.
+pub fn announced_feeds(html: &str, page: &Url) -> Vec<Url> {
+    let doc = scraper::Html::parse_document(html);
+    let Ok(sel) = scraper::Selector::parse("link[href]") else {
+        return Vec::new();
+    };
+    let mut main = Vec::new();
+    let mut comments = Vec::new();
+    for link in doc.select(&sel) {
+        let el = link.value();
+        let rel = el.attr("rel").unwrap_or("").to_ascii_lowercase();
+        if !rel.split_whitespace().any(|r| r == "alternate") {
+            continue;
+        }
+        let kind = el.attr("type").unwrap_or("").to_ascii_lowercase();
+        if !FEED_TYPES.iter().any(|t| kind.trim() == *t) {
+            continue;
+        }
+        let Some(url) = el.attr("href").and_then(|h| page.join(h.trim()).ok()) else {
+            continue;
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            continue;
+        }
+        let title = el.attr("title").unwrap_or("").to_ascii_lowercase();
+        let list = if title.contains("comment") || url.path().contains("/comments") {
+            &mut comments
+        } else {
+            &mut main
+        };
+        if !list.contains(&url) {
+            list.push(url);
+        }
+    }
+    main.extend(comments);
+    main
+}
+
+/// What `add` found at a URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discovered {
+    /// Feed or page.
+    pub kind: SourceKind,
+    /// The URL to configure.
+    pub url: Url,
+    /// The feed's or page's own title.
+    pub title: Option<String>,
+    /// How it was found, for the user.
+    pub how: String,
+}
+
+/// Why `add` could not proceed.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The URL could not be fetched at all.
+    #[error("cannot fetch {url}: {source}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// The cause.
+        source: crate::fetch::FetchError,
+    },
+    /// The source is configured already.
+    #[error("{0} is already in the config")]
+    Duplicate(String),
+    /// The config file could not be read, parsed or written.
+    #[error("{0}")]
+    Config(String),
+}
+
+fn page_title(html: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("title").ok()?;
+    let t = crate::sanitize::plain_text(&doc.select(&sel).next()?.inner_html());
+    (!t.is_empty()).then_some(t)
+}
+
+/// Finds the best source at `url`: the URL itself when it is a feed; else a feed
+/// the page announces; else a feed at a common path of the site; else the page.
+pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddError> {
+    let fetched = fetcher
+        .fetch(url, &Validators::default())
+        .await
+        .map_err(|source| AddError::Fetch {
+            url: url.to_string(),
+            source,
+        })?;
+    if let Ok(feed) = read_feed(&fetched.body, &fetched.final_url) {
+        return Ok(Discovered {
+            kind: SourceKind::Feed,
+            url: url.clone(),
+            title: feed.title,
+            how: format!("{url} is a feed"),
+        });
+    }
+    let html = String::from_utf8_lossy(&fetched.body).into_owned();
+    let page = fetched.final_url.clone();
+    for candidate in announced_feeds(&html, &page) {
+        if let Some(found) = probe(fetcher, &candidate).await {
+            return Ok(Discovered {
+                how: format!("announced by {page} (<link rel=\"alternate\">)"),
+                ..found
+            });
+        }
+    }
+    for path in COMMON_FEED_PATHS {
+        let Ok(candidate) = page.join(path) else {
+            continue;
+        };
+        if let Some(found) = probe(fetcher, &candidate).await {
+            return Ok(Discovered {
+                how: format!("found at {path} on the site"),
+                ..found
+            });
+        }
+    }
+    Ok(Discovered {
+        kind: SourceKind::Page,
+        url: url.clone(),
+        title: page_title(&html),
+        how: format!("{url} has no feed: it is added as a page source"),
+    })
+}
+
+async fn probe(fetcher: &Fetcher, url: &Url) -> Option<Discovered> {
+    let fetched = fetcher.fetch(url, &Validators::default()).await.ok()?;
+    let feed = read_feed(&fetched.body, &fetched.final_url).ok()?;
+    Some(Discovered {
+        kind: SourceKind::Feed,
+        url: url.clone(),
+        title: feed.title,
+        how: String::new(),
+    })
+}
+
+/// A source to write into the config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSource {
+    /// Feed or page.
+    pub kind: SourceKind,
+    /// Outlet name.
+    pub name: String,
+    /// URL.
+    pub url: Url,
+    /// Category, if any.
+    pub category: Option<String>,
+}
+
+fn table_key(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Feed => "feed",
+        SourceKind::Page => "page",
+    }
+}
+
+/// Appends sources to the config file in place, keeping its comments and layout.
+/// Sources whose URL is configured already are skipped and returned as such.
+/// The result is validated before it is written.
+pub fn append_sources(
+    path: &Path,
+    sources: &[NewSource],
+) -> Result<(Vec<NewSource>, Vec<NewSource>), AddError> {
+    let text = if path.exists() {
+        std::fs::read_to_string(path)
+            .map_err(|e| AddError::Config(format!("cannot read {}: {e}", path.display())))?
+    } else {
+        String::new()
+    };
+    let existing: Vec<Url> = if text.trim().is_empty() {
+        Vec::new()
+    } else {
+        Config::parse(&text, path)
+            .map_err(|e| AddError::Config(format!("fix the config first:\n{e}")))?
+            .sources
+            .into_iter()
+            .map(|s| s.url)
+            .collect()
+    };
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| AddError::Config(format!("{}: {e}", path.display())))?;
+    let (mut added, mut skipped) = (Vec::new(), Vec::new());
+    let mut seen = existing;
+    for s in sources {
+        if seen.contains(&s.url) {
+            skipped.push(s.clone());
+            continue;
+        }
+        seen.push(s.url.clone());
+        let key = table_key(s.kind);
+        if !doc.contains_key(key) {
+            doc.insert(key, Item::ArrayOfTables(ArrayOfTables::new()));
+        }
+        let Some(array) = doc.get_mut(key).and_then(Item::as_array_of_tables_mut) else {
+            return Err(AddError::Config(format!(
+                "`{key}` in {} is not a list of [[{key}]] tables",
+                path.display()
+            )));
+        };
+        let mut table = Table::new();
+        table.insert("name", toml_edit::value(s.name.clone()));
+        table.insert("url", toml_edit::value(s.url.as_str()));
+        if let Some(c) = &s.category {
+            table.insert("category", toml_edit::value(c.clone()));
+        }
+        array.push(table);
+        added.push(s.clone());
+    }
+    if added.is_empty() {
+        return Ok((added, skipped));
+    }
+    let new_text = doc.to_string();
+    Config::parse(&new_text, path)
+        .map_err(|e| AddError::Config(format!("the edited config would not be valid:\n{e}")))?;
+    write_atomically(path, new_text.as_bytes())
+        .map_err(|e| AddError::Config(format!("cannot write {}: {e}", path.display())))?;
+    Ok((added, skipped))
+}
+
+/// The config's sources as OPML 2.0; categories become folders.
+pub fn export_opml(config: &Config) -> String {
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n<head>\n",
+    );
+    out.push_str(&format!(
+        "<title>{}</title>\n</head>\n<body>\n",
+        escape(&config.output.title)
+    ));
+    let outline = |s: &crate::config::SourceConfig, indent: &str| match s.kind {
+        SourceKind::Feed => format!(
+            "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"/>\n",
+            n = escape(&s.name),
+            u = escape(s.url.as_str())
+        ),
+        SourceKind::Page => format!(
+            "{indent}<outline type=\"link\" text=\"{n}\" title=\"{n}\" url=\"{u}\"/>\n",
+            n = escape(&s.name),
+            u = escape(s.url.as_str())
+        ),
+    };
+    let mut categories: Vec<&str> = Vec::new();
+    for s in &config.sources {
+        match &s.category {
+            Some(c) if !categories.contains(&c.as_str()) => categories.push(c),
+            _ => {}
+        }
+    }
+    for s in config.sources.iter().filter(|s| s.category.is_none()) {
+        out.push_str(&outline(s, "  "));
+    }
+    for c in categories {
+        out.push_str(&format!(
+            "  <outline text=\"{0}\" title=\"{0}\">\n",
+            escape(c)
+        ));
+        for s in config
+            .sources
+            .iter()
+            .filter(|s| s.category.as_deref() == Some(c))
+        {
+            out.push_str(&outline(s, "    "));
+        }
+        out.push_str("  </outline>\n");
+    }
+    out.push_str("</body>\n</opml>\n");
+    out
+}
+
+/// Reads the sources of an OPML file; folders become categories.
+pub fn parse_opml(xml: &str) -> Result<Vec<NewSource>, String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().trim_text(true);
+    let mut folders: Vec<Option<String>> = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("not valid OPML (at byte {}): {e}", reader.buffer_position()))?;
+        let (element, is_empty) = match &event {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(e) => {
+                if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") {
+                    folders.pop();
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        if !element
+            .local_name()
+            .as_ref()
+            .eq_ignore_ascii_case(b"outline")
+        {
+            continue;
+        }
+        let mut attrs = std::collections::HashMap::new();
+        for a in element.attributes().flatten() {
+            let key = String::from_utf8_lossy(a.key.local_name().as_ref()).to_ascii_lowercase();
+            let value = a
+                .decoded_and_normalized_value(quick_xml::XmlVersion::default(), reader.decoder())
+                .map(|v| v.into_owned())
+                .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
+            attrs.insert(key, value.trim().to_string());
+        }
+        let name = attrs
+            .get("title")
+            .or_else(|| attrs.get("text"))
+            .filter(|n| !n.is_empty())
+            .cloned();
+        let category = folders.iter().rev().flatten().next().cloned();
+        let source = if let Some(u) = attrs.get("xmlurl").filter(|u| !u.is_empty()) {
+            Some((SourceKind::Feed, u.clone()))
+        } else if attrs
+            .get("type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("link"))
+        {
+            attrs
+                .get("url")
+                .filter(|u| !u.is_empty())
+                .map(|u| (SourceKind::Page, u.clone()))
+        } else {
+            None
+        };
+        match source {
+            Some((kind, url)) => {
+                if let Ok(url) = Url::parse(&url) {
+                    if matches!(url.scheme(), "http" | "https") {
+                        let name =
+                            name.unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
+                        out.push(NewSource {
+                            kind,
+                            name,
+                            url,
+                            category,
+                        });
+                    }
+                }
+                if !is_empty {
+                    folders.push(None);
+                }
+            }
+            None if !is_empty => folders.push(name),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announced_feeds_are_found_in_page_order_comments_last() {
+        let page = Url::parse("https://news.test/world/").unwrap();
+        let html = r#"<html><head>
+            <link rel="alternate" type="application/rss+xml" title="Comments" href="/comments/feed">
+            <link rel="stylesheet" href="/s.css">
+            <link rel="alternate" type="application/atom+xml" href="atom.xml">
+            <link rel="alternate feed" type="application/rss+xml" href="https://news.test/rss">
+            <link rel="alternate" type="text/html" href="/en/">
+            </head></html>"#;
+        let found: Vec<String> = announced_feeds(html, &page)
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                "https://news.test/world/atom.xml",
+                "https://news.test/rss",
+                "https://news.test/comments/feed"
+            ]
+        );
+    }
+
+    #[test]
+    fn opml_folders_become_categories_and_back() {
+        let opml = r#"<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
+            <outline text="Top" xmlUrl="https://a.test/rss"/>
+            <outline text="World"><outline text="B &amp; C" type="rss" xmlUrl="https://b.test/feed"/>
+              <outline text="Deep"><outline title="D" xmlUrl="https://d.test/atom"/></outline></outline>
+            <outline text="Page" type="link" url="https://p.test/news/"/>
+            <outline text="Bad" xmlUrl="ftp://x.test/"/>
+            </body></opml>"#;
+        let got = parse_opml(opml).unwrap();
+        let view: Vec<(SourceKind, &str, &str, Option<&str>)> = got
+            .iter()
+            .map(|s| {
+                (
+                    s.kind,
+                    s.name.as_str(),
+                    s.url.as_str(),
+                    s.category.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                (SourceKind::Feed, "Top", "https://a.test/rss", None),
+                (
+                    SourceKind::Feed,
+                    "B & C",
+                    "https://b.test/feed",
+                    Some("World")
+                ),
+                (SourceKind::Feed, "D", "https://d.test/atom", Some("Deep")),
+                (SourceKind::Page, "Page", "https://p.test/news/", None),
+            ]
+        );
+        let err = parse_opml("<opml><body><outline text=\"x\"></body></opml>").unwrap_err();
+        assert!(err.contains("not valid OPML"), "{err}");
+    }
+
+    #[test]
+    fn appending_keeps_comments_and_refuses_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feeds.toml");
+        std::fs::write(&path, "# my feeds\n[schedule]\ninterval = \"1h\" # hourly\n\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n").unwrap();
+        let new = |u: &str| NewSource {
+            kind: SourceKind::Feed,
+            name: "N".into(),
+            url: Url::parse(u).unwrap(),
+            category: Some("World".into()),
+        };
+        let (added, skipped) = append_sources(
+            &path,
+            &[new("https://a.test/rss"), new("https://b.test/rss")],
+        )
+        .unwrap();
+        assert_eq!((added.len(), skipped.len()), (1, 1));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# my feeds\n"), "{text}");
+        assert!(text.contains("interval = \"1h\" # hourly"), "{text}");
+        let cfg = Config::parse(&text, &path).unwrap();
+        assert_eq!(cfg.sources.len(), 2);
+        assert_eq!(cfg.sources[1].category.as_deref(), Some("World"));
+    }
+}

@@ -1,0 +1,186 @@
+//! Managing sources as a user does: `add` against local sites, OPML round trips.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Behaviour, FixtureServer};
+use feedsieve::config::{Config, SourceKind};
+
+const CONFIG: &str =
+    "# My sources, annotated.\n[schedule]\ninterval = \"45m\" # polite\n\n# Nothing below yet.\n";
+
+fn feedsieve(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .env("RUST_LOG", "warn")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+async fn add(config: &std::path::Path, url: String) -> std::process::Output {
+    let config = config.to_path_buf();
+    tokio::task::spawn_blocking(move || feedsieve(&config, &["add", &url]))
+        .await
+        .unwrap()
+}
+
+fn html(head: &str) -> String {
+    format!("<!DOCTYPE html><html><head><title>The Site</title>{head}</head><body><p>News.</p></body></html>")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_finds_the_right_source_and_keeps_comments() {
+    // Three sites on separate servers, so the common-path probe of one cannot
+    // find another's feed.
+    let announced = FixtureServer::start().await;
+    announced.set(
+        "/home.html",
+        Behaviour::Body(
+            "text/html",
+            html("<link rel=\"alternate\" type=\"application/rss+xml\" title=\"Comments\" href=\"/comments.xml\"><link rel=\"alternate\" type=\"application/atom+xml\" href=\"/metro-herald/atom.xml\">"),
+        ),
+    );
+    let common_path = FixtureServer::start().await;
+    common_path.set("/home.html", Behaviour::Body("text/html", html("")));
+    let vue = std::fs::read_to_string(common::fixture_root().join("site/vue-news/rss.xml"))
+        .unwrap()
+        .replace("{base}", &common_path.base);
+    common_path.set("/feed", Behaviour::Body("application/rss+xml", vue));
+    let nothing = FixtureServer::start().await;
+    nothing.set("/home.html", Behaviour::Body("text/html", html("")));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+
+    // 1. A feed URL.
+    let out = add(&config, format!("{}/wirecopy/feed.rss", announced.base)).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is a feed"));
+    // 2. A page announcing its feed (the comments feed is not chosen).
+    let out = add(&config, format!("{}/home.html", announced.base)).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 3. A page with nothing announced but a feed at /feed.
+    let out = add(&config, format!("{}/home.html", common_path.base)).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 4. A page with no feed at all.
+    let out = add(&config, format!("{}/home.html", nothing.base)).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[[page]]"));
+    // A duplicate is refused and changes nothing.
+    let before = std::fs::read_to_string(&config).unwrap();
+    let out = add(&config, format!("{}/wirecopy/feed.rss", announced.base)).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already in"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.starts_with("# My sources, annotated.\n"), "{text}");
+    assert!(text.contains("interval = \"45m\" # polite"), "{text}");
+    assert!(text.contains("# Nothing below yet."), "{text}");
+    let cfg = Config::load(&config).unwrap();
+    let got: Vec<(SourceKind, String, String)> = cfg
+        .sources
+        .iter()
+        .map(|s| (s.kind, s.name.clone(), s.url.to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                SourceKind::Feed,
+                "Wire Copy Daily".into(),
+                format!("{}/wirecopy/feed.rss", announced.base)
+            ),
+            (
+                SourceKind::Feed,
+                "Metro Herald".into(),
+                format!("{}/metro-herald/atom.xml", announced.base)
+            ),
+            (
+                SourceKind::Feed,
+                "Vue News - Global News".into(),
+                format!("{}/feed", common_path.base)
+            ),
+            (
+                SourceKind::Page,
+                "The Site".into(),
+                format!("{}/home.html", nothing.base)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn opml_round_trip_of_a_hundred_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.toml");
+    let mut text = String::from("# a big config\n");
+    for i in 0..100 {
+        let kind = if i % 10 == 9 { "page" } else { "feed" };
+        text.push_str(&format!(
+            "\n[[{kind}]]\nname = \"Outlet {i} & Sons <{i}>\"\nurl = \"https://outlet{i}.test/{kind}.xml?a=1&b={i}\"\n"
+        ));
+        if i % 3 != 0 {
+            text.push_str(&format!("category = \"Topic {}\"\n", i % 7));
+        }
+    }
+    std::fs::write(&original, &text).unwrap();
+    let out = feedsieve(&original, &["export-opml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let opml = dir.path().join("export.opml");
+    std::fs::write(&opml, &out.stdout).unwrap();
+
+    let imported = dir.path().join("imported.toml");
+    std::fs::write(&imported, "# empty to start with\n").unwrap();
+    let out = feedsieve(&imported, &["import-opml", opml.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("100 sources read, 100 added"));
+
+    let view = |path: &std::path::Path| {
+        let mut v: Vec<(SourceKind, String, String, Option<String>)> = Config::load(path)
+            .unwrap()
+            .sources
+            .into_iter()
+            .map(|s| (s.kind, s.name, s.url.to_string(), s.category))
+            .collect();
+        v.sort_by(|a, b| a.2.cmp(&b.2));
+        v
+    };
+    assert_eq!(view(&original), view(&imported));
+    assert_eq!(view(&imported).len(), 100);
+    // Importing again adds nothing.
+    let out = feedsieve(&imported, &["import-opml", opml.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 added"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
