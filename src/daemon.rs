@@ -10,6 +10,8 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::config::Config;
+use crate::fetch::Fetcher;
 use crate::pipeline::{self, sources_to_fetch, Context, Selection, SourceOutcome};
 use crate::server::{router, ServerState};
 
@@ -19,6 +21,155 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 const PUBLISH_DEBOUNCE: Duration = Duration::from_secs(5);
 /// How often retention pruning runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often the config file is checked for changes.
+const RELOAD_POLL: Duration = Duration::from_secs(1);
+
+/// Watches the config file's content (not its mtime: editors and `git checkout`
+/// keep or reset mtimes in surprising ways).
+struct ConfigWatch {
+    path: std::path::PathBuf,
+    last: Option<String>,
+}
+
+impl ConfigWatch {
+    fn new(path: &std::path::Path) -> Self {
+        let last = std::fs::read(path)
+            .ok()
+            .map(|b| crate::store::sha256_hex(&b));
+        ConfigWatch {
+            path: path.to_path_buf(),
+            last,
+        }
+    }
+
+    /// Forgets what was seen, so the next check reloads whatever is there.
+    fn forget(&mut self) {
+        self.last = None;
+    }
+
+    /// A new valid config when the file changed. An invalid one is logged with
+    /// its lines and ignored: the daemon keeps its last good config.
+    fn changed(&mut self) -> Option<Config> {
+        let bytes = std::fs::read(&self.path).ok()?;
+        let hash = crate::store::sha256_hex(&bytes);
+        if self.last.as_deref() == Some(hash.as_str()) {
+            return None;
+        }
+        self.last = Some(hash);
+        match Config::load(&self.path) {
+            Ok(cfg) => Some(cfg),
+            Err(errors) => {
+                for e in &errors.0 {
+                    tracing::error!("{e}");
+                }
+                tracing::error!(
+                    "the edited config is not valid; still running on the last good one"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// SIGHUP as a stream (never fires where there are no signals).
+struct Hangup {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangup {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Hangup {
+                signal: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Hangup {}
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.signal {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+/// Switches the running daemon to `new`: added sources become due at once,
+/// removed ones stop, changed ones are fetched again with their new settings.
+/// Returns true when the feeds should be republished.
+async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
+    let old = ctx.config.clone();
+    if new.server.listen != old.server.listen {
+        tracing::warn!(
+            "[server] listen changed: restart feedsieve to use {}",
+            new.server.listen
+        );
+    }
+    if new.database.path != old.database.path {
+        tracing::warn!(
+            "[database] path changed: restart feedsieve to use {}",
+            new.database.path.display()
+        );
+        new.database.path = old.database.path.clone();
+    }
+    let added = new
+        .sources
+        .iter()
+        .filter(|n| !old.sources.iter().any(|o| o.url == n.url))
+        .count();
+    let removed = old
+        .sources
+        .iter()
+        .filter(|o| !new.sources.iter().any(|n| n.url == o.url))
+        .count();
+    let changed: Vec<String> = new
+        .sources
+        .iter()
+        .filter(|n| old.sources.iter().any(|o| o.url == n.url && o != *n))
+        .map(|n| n.url.to_string())
+        .collect();
+    if new.fetch != old.fetch {
+        match Fetcher::new(&new.fetch) {
+            Ok(f) => ctx.fetcher = f,
+            Err(e) => tracing::error!("keeping the old [fetch] settings: {e}"),
+        }
+    }
+    if new.schedule.concurrency != old.schedule.concurrency {
+        ctx.global = std::sync::Arc::new(tokio::sync::Semaphore::new(new.schedule.concurrency));
+    }
+    if new.schedule.per_host != old.schedule.per_host {
+        ctx.hosts = crate::schedule::HostSlots::new(new.schedule.per_host);
+    }
+    let sources = new.sources.clone();
+    let due = changed.clone();
+    let synced = ctx
+        .store
+        .call(move |s| {
+            s.sync_sources(&sources)?;
+            s.make_due(&due)
+        })
+        .await;
+    if let Err(e) = synced {
+        tracing::error!("could not apply the new config to the database: {e}");
+        return false;
+    }
+    tracing::info!(
+        sources = new.sources.len(),
+        added,
+        removed,
+        changed = changed.len(),
+        "reloaded {}",
+        new.path.display()
+    );
+    ctx.config = std::sync::Arc::new(new);
+    true
+}
 
 /// A handle that asks a running daemon to stop.
 #[derive(Clone)]
@@ -121,7 +272,7 @@ pub async fn serve(
             .with_graceful_shutdown(stopped(server_stop))
             .await
     });
-    let result = schedule_loop(&ctx, &state, shutdown).await;
+    let result = schedule_loop(ctx, &state, shutdown).await;
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!("the HTTP server failed: {e}"),
@@ -131,10 +282,14 @@ pub async fn serve(
 }
 
 async fn schedule_loop(
-    ctx: &Context,
+    mut ctx: Context,
     state: &ServerState,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    let mut watch = ConfigWatch::new(&ctx.config.path);
+    let mut reload_tick = tokio::time::interval(RELOAD_POLL);
+    reload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hangup = Hangup::new();
     for s in ctx.store.call(|s| s.sources()).await? {
         if s.gone {
             tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
@@ -154,7 +309,7 @@ async fn schedule_loop(
             break;
         }
         if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
-            match pipeline::prune(ctx).await {
+            match pipeline::prune(&ctx).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(items = n, "pruned items past retention");
@@ -204,9 +359,21 @@ async fn schedule_loop(
                 }
             }
             _ = tokio::time::sleep(sleep_for) => {}
+            _ = reload_tick.tick() => {
+                if let Some(new) = watch.changed() {
+                    dirty |= apply_reload(&mut ctx, new).await;
+                }
+            }
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reading the config again");
+                watch.forget();
+                if let Some(new) = watch.changed() {
+                    dirty |= apply_reload(&mut ctx, new).await;
+                }
+            }
         }
         if dirty && (tasks.is_empty() || last_publish.elapsed() >= PUBLISH_DEBOUNCE) {
-            match pipeline::publish(ctx).await {
+            match pipeline::publish(&ctx).await {
                 Ok(publication) => state.set_publication(publication),
                 Err(e) => tracing::error!("publishing failed: {e:#}"),
             }
@@ -222,7 +389,7 @@ async fn schedule_loop(
         }
     }
     if dirty {
-        match pipeline::publish(ctx).await {
+        match pipeline::publish(&ctx).await {
             Ok(publication) => state.set_publication(publication),
             Err(e) => tracing::error!("publishing failed: {e:#}"),
         }

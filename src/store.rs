@@ -297,6 +297,22 @@ impl Store {
             .collect())
     }
 
+    /// Makes these sources due now and forgets their validators, so the next fetch
+    /// reads them in full with their new settings (filters, categories, …).
+    pub fn make_due(&mut self, urls: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for url in urls {
+            tx.execute(
+                "UPDATE sources SET next_fetch_at = 0, etag = NULL, last_modified = NULL,
+                    body_hash = NULL, gone = 0, error_count = 0
+                 WHERE url = ?1",
+                [url],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// One source by its URL.
     pub fn source_by_url(&self, url: &str) -> Result<Option<SourceRecord>, StoreError> {
         Ok(self
@@ -618,7 +634,7 @@ fn ingest_items(
     let mut stats = IngestStats::default();
     let mut seen = std::collections::HashSet::new();
     let mut find = tx.prepare_cached(
-        "SELECT id, content_hash, story_id FROM items WHERE source_id = ?1 AND item_key = ?2",
+        "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
     )?;
     let mut pruned =
         tx.prepare_cached("SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_key = ?2")?;
@@ -639,16 +655,29 @@ fn ingest_items(
             continue;
         }
         let hash = content_hash(item);
-        let existing: Option<(i64, String, i64)> = find
+        let existing: Option<(i64, String, i64, bool)> = find
             .query_row(params![source_id, key], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()?;
         let categories = serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
         let enclosures = serde_json::to_string(&item.enclosures).unwrap_or_else(|_| "[]".into());
         match existing {
-            Some((_, old_hash, _)) if old_hash == hash => {}
-            Some((item_id, _, story_id)) => {
+            Some((_, old_hash, _, was_filtered))
+                if old_hash == hash && was_filtered == filtered => {}
+            Some((item_id, old_hash, story_id, _)) if old_hash == hash => {
+                // Same content, but the filters changed their verdict.
+                tx.execute(
+                    "UPDATE items SET filtered = ?2 WHERE id = ?1",
+                    params![item_id, filtered],
+                )?;
+                tx.execute(
+                    "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
+                    params![story_id, now],
+                )?;
+                stats.updated += 1;
+            }
+            Some((item_id, _, story_id, _)) => {
                 tx.execute(
                     "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
                         author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,

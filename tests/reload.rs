@@ -1,0 +1,169 @@
+//! Live reload: the running daemon follows edits of feeds.toml, survives a broken
+//! edit (logging its line and column) and recovers when it is fixed.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{http_client, FixtureServer};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Titles in the served RSS feed, or None while it does not answer.
+async fn served_titles(client: &reqwest::Client, port: u16) -> Option<Vec<String>> {
+    let resp = client
+        .get(format!("http://127.0.0.1:{port}/feed.xml"))
+        .send()
+        .await
+        .ok()?;
+    if resp.status() != 200 {
+        return None;
+    }
+    let body = resp.bytes().await.ok()?;
+    let channel = rss::Channel::read_from(&body[..]).ok()?;
+    Some(
+        channel
+            .items()
+            .iter()
+            .filter_map(|i| i.title().map(str::to_string))
+            .collect(),
+    )
+}
+
+/// Waits up to `limit` for `ok`; returns how long it took.
+async fn wait_for(
+    client: &reqwest::Client,
+    port: u16,
+    limit: Duration,
+    ok: impl Fn(&[String]) -> bool,
+) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if served_titles(client, port).await.is_some_and(|t| ok(&t)) {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_follows_edits_and_survives_broken_ones() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let head = format!(
+        "# feeds for the reload test\n[output]\npath = \"{out}\"\n[database]\npath = \"{db}\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n[[feed]]\nname = \"Vue News\"\nurl = \"{b}/vue-news/rss.xml\"\n\n[[feed]]\nname = \"Wire Copy Daily\"\nurl = \"{b}/wirecopy/feed.rss\"\n",
+        out = dir.path().join("feed.xml").display(),
+        db = dir.path().join("db.sqlite").display(),
+        b = web.base
+    );
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, &head).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .env("RUST_LOG", "info")
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = http_client();
+    assert!(
+        wait_for(&client, port, Duration::from_secs(20), |t| t.len() == 4)
+            .await
+            .is_some(),
+        "the first cycle publishes the two feeds"
+    );
+
+    // 1. Append a source: its items are published within seconds.
+    let with_metro = format!(
+        "{head}\n[[feed]]\nname = \"Metro Herald\"\nurl = \"{}/metro-herald/atom.xml\"\n",
+        web.base
+    );
+    std::fs::write(&config, &with_metro).unwrap();
+    let took = wait_for(&client, port, Duration::from_secs(15), |t| {
+        t.iter().any(|x| x.starts_with("Overnight barrage"))
+    })
+    .await
+    .expect("the added source is published");
+    // The latency is reported, not asserted: shared machines are noisy. (The
+    // config is checked every second; a local fetch takes milliseconds.)
+    eprintln!("an added source was published {took:?} after the edit");
+
+    // 2. A broken edit: logged with its line and column; the daemon keeps serving.
+    let broken = with_metro.replace(
+        "name = \"Metro Herald\"",
+        "name = \"Metro Herald\"\ninterval = \"whenever\"",
+    );
+    std::fs::write(&config, &broken).unwrap();
+    let line = broken.lines().position(|l| l.contains("whenever")).unwrap() + 1;
+    let needle = format!("{}:{line}:12:", config.display());
+    let start = Instant::now();
+    let mut logged = String::new();
+    while start.elapsed() < Duration::from_secs(15) {
+        logged = std::fs::read_to_string(&log).unwrap_or_default();
+        if logged.contains(&needle) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        logged.contains(&needle),
+        "the error names {needle}: {logged}"
+    );
+    assert!(logged.contains("not a duration"), "{logged}");
+    let titles = served_titles(&client, port).await.expect("still serving");
+    assert_eq!(titles.len(), 5, "the last good config keeps running");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon did not exit"
+    );
+
+    // 3. Fixed, with a changed setting: an exclude filter on Wire Copy Daily
+    //    applies to the items it already has.
+    let fixed = with_metro.replace(
+        "name = \"Wire Copy Daily\"",
+        "name = \"Wire Copy Daily\"\nexclude = \"(?i)cycle lanes\"",
+    );
+    std::fs::write(&config, &fixed).unwrap();
+    assert!(
+        wait_for(&client, port, Duration::from_secs(15), |t| {
+            t.len() == 4 && !t.iter().any(|x| x.contains("cycle lanes"))
+        })
+        .await
+        .is_some(),
+        "the fixed config is applied"
+    );
+
+    // 4. SIGTERM stops it cleanly.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the daemon stops on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("reloaded"), "{logged}");
+    assert!(logged.contains("stopped"), "{logged}");
+}
