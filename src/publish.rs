@@ -14,7 +14,7 @@ use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 use url::Url;
 
 use crate::config::OutputConfig;
-use crate::sanitize::{clean_html, plain_text, xml_safe};
+use crate::sanitize::{clean_html, plain_text, strip_tracking, xml_safe};
 use crate::store::{Story, StoryItem};
 
 /// A rendered feed, as served over HTTP.
@@ -102,7 +102,7 @@ fn render_item(story: &Story) -> Option<Item> {
         })
         .collect();
     let enclosure = rep.enclosures.first().map(|e| Enclosure {
-        url: safe(&e.url),
+        url: safe(&strip_tracking(&e.url)),
         length: e.length.unwrap_or(0).to_string(),
         mime_type: e
             .mime_type
@@ -116,7 +116,9 @@ fn render_item(story: &Story) -> Option<Item> {
     let date = rep.published_at.unwrap_or(rep.first_seen_at);
     Some(Item {
         title: Some(safe(title.as_deref().unwrap_or("(untitled)"))),
-        link: rep.link.as_deref().map(safe),
+        // The store keeps links as the source wrote them; tracking parameters are
+        // dropped here, on the way out.
+        link: rep.link.as_deref().map(|l| safe(&strip_tracking(l))),
         description: (!body.is_empty()).then(|| safe(&body)),
         guid: Some(Guid {
             value: safe(&story.guid),
