@@ -75,7 +75,7 @@ fn build(
         u32::try_from(mi).ok()?,
         u32::try_from(se).ok()?,
     )?;
-    let utc = t.checked_sub_signed(Duration::minutes(offset_min))?;
+    let utc = t.checked_sub_signed(Duration::try_minutes(offset_min)?)?;
     Some(DateTime::from_naive_utc_and_offset(utc, Utc))
 }
 

@@ -201,6 +201,12 @@ struct Builder<'a> {
     entities: &'a HashMap<String, String>,
 }
 
+/// Elements nested deeper than this are flattened into their ancestor: real feeds
+/// never come close, and it keeps recursion over the tree bounded.
+const MAX_DEPTH: usize = 256;
+/// Attributes kept per tag; a real tag has a handful.
+const MAX_ATTRS: usize = 64;
+
 impl Builder<'_> {
     fn lookup(&self, prefix: &str) -> Option<&str> {
         for s in self.scopes.iter().rev() {
@@ -257,6 +263,10 @@ impl Builder<'_> {
     }
 
     fn open(&mut self, raw: &str, attrs: Vec<(String, String)>, empty: bool) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.doc.damaged = true;
+            return;
+        }
         let decls = attrs
             .iter()
             .filter_map(|(k, v)| {
@@ -551,7 +561,9 @@ fn parse_tag<'t>(text: &'t str, lt: usize, ents: &HashMap<String, String>) -> Op
                         None => return None,
                     }
                 }
-                if !attrs.iter().any(|(k, _): &(String, String)| k == key) {
+                if attrs.len() < MAX_ATTRS
+                    && !attrs.iter().any(|(k, _): &(String, String)| k == key)
+                {
                     attrs.push((key.to_string(), value));
                 }
             }
@@ -662,6 +674,20 @@ mod tests {
             ch.elements().next().unwrap().text(),
             "A & B \u{2026} \u{a0}x & y"
         );
+    }
+
+    #[test]
+    fn absurd_nesting_is_flattened_not_a_stack_overflow() {
+        let deep = "<a>".repeat(100_000) + "x";
+        let d = parse(&deep);
+        let mut depth = 0;
+        let mut e = d.root().unwrap();
+        while let Some(c) = e.elements().next() {
+            e = c;
+            depth += 1;
+        }
+        assert!(depth < MAX_DEPTH);
+        assert_eq!(e.text(), "x");
     }
 
     #[test]
