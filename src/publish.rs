@@ -116,9 +116,14 @@ fn render_item(story: &Story) -> Option<Item> {
     let date = rep.published_at.unwrap_or(rep.first_seen_at);
     Some(Item {
         title: Some(safe(title.as_deref().unwrap_or("(untitled)"))),
-        // The store keeps links as the source wrote them; tracking parameters are
-        // dropped here, on the way out.
-        link: rep.link.as_deref().map(|l| safe(&strip_tracking(l))),
+        // The store keeps links as the source wrote them; on the way out, tracking
+        // parameters are dropped, and so are links a reader cannot open (an Atom
+        // id such as "urn:uuid:…" standing in for a missing link).
+        link: rep
+            .link
+            .as_deref()
+            .filter(|l| l.starts_with("http://") || l.starts_with("https://"))
+            .map(|l| safe(&strip_tracking(l))),
         description: (!body.is_empty()).then(|| safe(&body)),
         guid: Some(Guid {
             value: safe(&story.guid),
@@ -259,6 +264,22 @@ mod tests {
         assert_eq!(it.categories()[0].name(), "World");
         assert_eq!(it.enclosure().unwrap().url(), "https://a.test/a.mp3");
         assert!(text.contains("<dc:creator>Ann</dc:creator>"), "{text}");
+    }
+
+    #[test]
+    fn published_links_drop_tracking_and_non_web_addresses() {
+        let story = |link: &str| Story {
+            guid: "g".into(),
+            sort_at: 1,
+            updated_at: 2,
+            items: vec![item("one", link)],
+        };
+        let feed = render_rss(&out(), &[story("https://one.test/a?id=7&utm_source=rss")]);
+        let parsed = rss::Channel::read_from(&feed.body[..]).unwrap();
+        assert_eq!(parsed.items()[0].link(), Some("https://one.test/a?id=7"));
+        let feed = render_rss(&out(), &[story("urn:uuid:1225c695-cfb8")]);
+        let parsed = rss::Channel::read_from(&feed.body[..]).unwrap();
+        assert_eq!(parsed.items()[0].link(), None);
     }
 
     #[test]

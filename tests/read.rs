@@ -141,10 +141,13 @@ fn permalink_guid_is_the_link_only_when_there_is_none() {
         ]
     );
     assert_eq!(f.items[1].guid.as_deref(), Some("post-2"));
-    // A permalink guid that is not a web address never becomes a link.
-    let f = read("utf16le-bom.xml");
-    assert_eq!(f.items[0].guid.as_deref(), Some("urn:n:1"));
-    assert_eq!(f.items[0].link, None);
+    // A relative permalink guid resolves like any link.
+    let body = b"<rss><channel><item><guid>/posts/9</guid></item></channel></rss>";
+    let f = read_feed(body, &base()).unwrap();
+    assert_eq!(
+        f.items[0].link.as_deref(),
+        Some("https://example.test/posts/9")
+    );
 }
 
 #[test]

@@ -252,11 +252,6 @@ fn raw_html(e: &Element, out: &mut String) {
     }
 }
 
-fn is_web_url(s: &str) -> bool {
-    let l = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    l.starts_with("http://") || l.starts_with("https://")
-}
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -390,10 +385,10 @@ fn walk_at(
                     } else {
                         v
                     };
-                    // A permalink guid is the article's address when there is no
-                    // <link>; one that is not a web address ("urn:…", "post-42")
-                    // would only give readers a dead link.
-                    if permalink && f.link.is_none() && is_web_url(&v) {
+                    // A permalink guid (the RSS default) is the article's address
+                    // when there is no <link>, as in feedparser and Miniflux. Links
+                    // that are not web addresses are left out when publishing.
+                    if permalink && f.link.is_none() {
                         f.link = Some(v.clone());
                     }
                     f.id = Some(v);
