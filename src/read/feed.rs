@@ -26,6 +26,8 @@ pub struct Reading {
 #[derive(Default)]
 struct Fields {
     title: Option<String>,
+    /// `media:title`, used only when there is no other title.
+    media_title: Option<String>,
     /// Nesting depth the title came from: a shallower one replaces it.
     title_depth: usize,
     link: Option<String>,
@@ -93,7 +95,7 @@ fn into_item(f: Fields) -> RawItem {
     RawItem {
         guid: f.id.filter(|s| !s.is_empty()),
         link: f.link,
-        title: f.title,
+        title: f.title.or(f.media_title),
         summary: f.summary.or_else(|| f.content.clone()),
         content: f.content,
         author: f.author,
@@ -151,6 +153,24 @@ fn cdf_common(e: &Element, f: &mut Fields, base: Option<&Url>) {
     }
     if let Some(h) = e.attr("href") {
         f.link = resolve(base, h);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_to_text;
+
+    #[test]
+    fn text_of_html_drops_scripts_styles_and_comments() {
+        assert_eq!(
+            html_to_text("safe<script>alert('x')</script> <style>p{}</style>text<!-- c > d -->!"),
+            "safe text!"
+        );
+        assert_eq!(
+            html_to_text("a &lt; b <b>bold</b><!-- never closed"),
+            "a < b bold"
+        );
+        assert_eq!(html_to_text("<scripts are not tags> x"), "x");
     }
 }
 
@@ -258,7 +278,8 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Plain text from HTML: tags dropped, entities decoded, whitespace folded.
+/// Plain text from HTML: tags, comments and script/style bodies dropped, entities
+/// decoded, whitespace folded.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let b = html.as_bytes();
@@ -267,6 +288,33 @@ pub fn html_to_text(html: &str) -> String {
     while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let lt = i + off;
         let next = b.get(lt + 1).copied().unwrap_or(b' ');
+        if b[lt..].starts_with(b"<!--") {
+            out.push_str(&html[last..lt]);
+            // An unclosed comment hides the rest, as in a browser.
+            i = memchr::memmem::find(&b[lt + 4..], b"-->").map_or(b.len(), |e| lt + 4 + e + 3);
+            last = i;
+            continue;
+        }
+        let name_len = b[lt + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let name = &b[lt + 1..lt + 1 + name_len];
+        let raw_text: Option<&[u8]> = if name.eq_ignore_ascii_case(b"script") {
+            Some(b"</script")
+        } else if name.eq_ignore_ascii_case(b"style") {
+            Some(b"</style")
+        } else {
+            None
+        };
+        if let Some(close) = raw_text {
+            out.push_str(&html[last..lt]);
+            i = find_ascii_ci(&b[lt..], close)
+                .and_then(|e| memchr::memchr(b'>', &b[lt + e..]).map(|g| lt + e + g + 1))
+                .unwrap_or(b.len());
+            last = i;
+            continue;
+        }
         if next.is_ascii_alphabetic() || next == b'/' || next == b'!' || next == b'?' {
             if let Some(gt) = memchr::memchr(b'>', &b[lt..]) {
                 out.push_str(&html[last..lt]);
@@ -285,6 +333,14 @@ pub fn html_to_text(html: &str) -> String {
         out
     };
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Position of `needle` (starting with `<`) in `hay`, ASCII case-insensitive.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'<', hay).find(|&p| {
+        hay.get(p..p + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// The element's own character data (not that of child elements: markup inside a
@@ -337,7 +393,12 @@ fn walk_at(
                 }
             }
             "image" | "textinput" | "source" => {}
-            "title" | "dc:title" | "media:title" => {
+            "media:title" => {
+                if f.media_title.is_none() {
+                    f.media_title = title_of(c);
+                }
+            }
+            "title" | "dc:title" => {
                 if f.title.is_none() || depth < f.title_depth {
                     if let Some(t) = title_of(c) {
                         f.title = Some(t);
