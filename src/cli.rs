@@ -73,14 +73,12 @@ pub enum Command {
 pub fn main_with(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check => check(&cli.config),
+        // --out-dir always writes JSON.
         Command::Inspect {
-            json,
+            json: _,
             out_dir: Some(dir),
             targets,
-        } => {
-            let _ = json; // --out-dir always writes JSON
-            report_code(inspect_to_dir(&targets, &dir))
-        }
+        } => report_code(inspect_to_dir(&targets, &dir)),
         Command::Inspect {
             json,
             out_dir: None,

@@ -278,6 +278,19 @@ fn an_html_page_names_its_feed() {
 }
 
 #[test]
+fn an_xhtml_page_without_a_feed_link_is_still_an_html_error() {
+    let page = br#"<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head>
+        <link rel="alternate" type="application/atom+xml" href="atom.xml"/></head><body/></html>"#;
+    let err = read_feed(page, &base()).unwrap_err();
+    assert!(
+        matches!(&err, ReadError::Html { feed_url: Some(u) } if u == "https://example.test/feeds/atom.xml"),
+        "{err}"
+    );
+    let err = read_feed(b"<body><p>just a fragment</p></body>", &base()).unwrap_err();
+    assert!(matches!(err, ReadError::Html { feed_url: None }), "{err}");
+}
+
+#[test]
 fn xml_that_is_not_a_feed_is_a_clear_error() {
     let err = read_feed(&fixture("not-a-feed.xml"), &base()).unwrap_err();
     assert!(err.to_string().contains("<config>"), "{err}");

@@ -537,7 +537,7 @@ fn walk_at(
 /// A feed URL advertised by an HTML page (`<link rel="alternate" type="…rss/atom…">`).
 pub fn discover_feed(doc: &Document, base: Option<&Url>) -> Option<String> {
     fn find(e: &Element, base: Option<&Url>) -> Option<String> {
-        if e.name == "link" {
+        if e.local.eq_ignore_ascii_case("link") {
             let rel = e.attr("rel").unwrap_or("").to_ascii_lowercase();
             let ty = e.attr("type").unwrap_or("").to_ascii_lowercase();
             if rel.split_whitespace().any(|r| r == "alternate")

@@ -144,7 +144,8 @@ fn read_inner(
         return Ok(reading.feed);
     }
     let root = doc.root().map(|r| r.name.as_str()).unwrap_or("");
-    if root == "html" || doc.doctype.as_deref() == Some("html") || root == "xhtml:html" {
+    let local = root.rsplit(':').next().unwrap_or(root);
+    if matches!(local, "html" | "head" | "body") || doc.doctype.as_deref() == Some("html") {
         return Err(ReadError::Html {
             feed_url: feed::discover_feed(&doc, Some(base)),
         });
