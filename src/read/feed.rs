@@ -461,8 +461,11 @@ fn walk_at(
             "updated" | "modified" | "lastbuilddate" | "dc:date" | "dcterms:modified" => {
                 f.updated = Some(text_value(c).and_then(|t| parse_date(&t)));
             }
-            "description" | "summary" | "dc:description" | "abstract" | "itunes:summary" => {
-                if f.summary.is_none() || c.name != "itunes:summary" {
+            // The first description-like element is the summary (a second one is
+            // usually the same text again, or the full content).
+            "description" | "summary" | "dc:description" | "abstract" | "itunes:summary"
+            | "media:description" => {
+                if f.summary.is_none() {
                     let default = if c.name == "summary" {
                         Kind::Text
                     } else {

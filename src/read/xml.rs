@@ -250,6 +250,13 @@ impl Builder<'_> {
         if text.is_empty() {
             return;
         }
+        // C1 control characters in text are Windows-1252 punctuation that went
+        // through a Latin-1 decoder somewhere ("don\u{92}t" is "don’t").
+        let text = if text.contains(|c: char| ('\u{80}'..='\u{9f}').contains(&c)) {
+            text.chars().map(c1_to_cp1252).collect()
+        } else {
+            text
+        };
         if let Some((top, _)) = self.stack.last_mut() {
             if let Some(Node::Text(t)) = top.children.last_mut() {
                 t.push_str(&text);
@@ -579,6 +586,15 @@ const CP1252: [u32; 32] = [
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
 ];
 
+fn c1_to_cp1252(c: char) -> char {
+    let cp = u32::from(c);
+    if (0x80..0xA0).contains(&cp) {
+        char::from_u32(CP1252[(cp - 0x80) as usize]).unwrap_or(c)
+    } else {
+        c
+    }
+}
+
 /// Decodes one entity name (without `&` and `;`): numeric references, the XML five,
 /// DTD-declared ones and every HTML named entity.
 pub fn entity(name: &str, ents: &HashMap<String, String>) -> Option<String> {
@@ -688,6 +704,15 @@ mod tests {
         }
         assert!(depth < MAX_DEPTH);
         assert_eq!(e.text(), "x");
+    }
+
+    #[test]
+    fn c1_controls_read_as_windows_1252_punctuation() {
+        let d = parse("<t>don\u{92}t \u{93}quote\u{94} &#150;</t>");
+        assert_eq!(
+            d.root().unwrap().text(),
+            "don\u{2019}t \u{201c}quote\u{201d} \u{2013}"
+        );
     }
 
     #[test]
