@@ -13,7 +13,7 @@ use crate::config::{Config, FetchConfig};
 use crate::daemon::{self, Shutdown};
 use crate::fetch::{Fetcher, Validators};
 use crate::pipeline::{self, Context, Outcome, Selection};
-use crate::read::{read_feed, InspectFeed};
+use crate::read::{read_feed, read_feed_as, InspectFeed, ParsedFeed};
 
 /// feedsieve: fetches the feeds and pages in feeds.toml, keeps them in SQLite and
 /// republishes one clean combined feed.
@@ -84,13 +84,28 @@ pub enum Command {
     },
     /// Print the configured sources as OPML 2.0 (categories become folders).
     ExportOpml,
-    /// Show how feedsieve reads one feed, from a file or a URL.
+    /// Show how feedsieve reads feeds, from files or URLs: exactly what the daemon
+    /// would store.
     Inspect {
         /// Print JSON: {"title","link","entries":[{"id","title","link","published","summary"}]}.
         #[arg(long)]
         json: bool,
-        /// A feed file or an http(s) URL.
-        target: String,
+        /// Write DIR/<stem>.json for each input (JSON implied), reading on all cores.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Feed files or http(s) URLs.
+        #[arg(required = true, value_name = "FILE_OR_URL")]
+        targets: Vec<String>,
+    },
+    /// Benchmark the feed reader: reads every file named in LIST (one path a line)
+    /// REPS times in this process and prints {"files","reps","seconds"}.
+    #[command(hide = true)]
+    BenchRead {
+        /// A file listing one feed path per line.
+        list: PathBuf,
+        /// Repetitions over the whole list.
+        #[arg(default_value_t = 1)]
+        reps: u32,
     },
 }
 
@@ -98,17 +113,30 @@ pub enum Command {
 pub fn main_with(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check => check(&cli.config),
-        Command::Inspect { json, target } => match inspect(&target, json) {
-            Ok(code) => code,
-            Err(e) => {
-                if json {
-                    println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
-                } else {
-                    eprintln!("error: {e:#}");
+        // --out-dir always writes JSON.
+        Command::Inspect {
+            json: _,
+            out_dir: Some(dir),
+            targets,
+        } => report_code(inspect_to_dir(&targets, &dir)),
+        Command::Inspect {
+            json,
+            out_dir: None,
+            targets,
+        } => {
+            let mut code = ExitCode::SUCCESS;
+            for target in &targets {
+                if let Err(e) = inspect(target, json) {
+                    if json {
+                        println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+                    } else {
+                        eprintln!("error: {target}: {e:#}");
+                    }
+                    code = ExitCode::FAILURE;
                 }
-                ExitCode::FAILURE
             }
-        },
+            code
+        }
         Command::Status => report(status(&cli.config)),
         Command::Add {
             url,
@@ -120,9 +148,17 @@ pub fn main_with(cli: Cli) -> ExitCode {
             print!("{}", crate::sources::export_opml(&cfg));
         })),
         Command::Init { force } => report(init(&cli.config, force)),
+        Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
         Command::Run => report(run_daemon(&cli.config)),
         Command::Fetch => report(fetch_once(&cli.config)),
     }
+}
+
+fn report_code(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
@@ -373,24 +409,35 @@ fn describe(o: &Outcome) -> String {
     }
 }
 
-fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let (body, base) = if target.starts_with("http://") || target.starts_with("https://") {
+/// Reads one file or URL the way the daemon does.
+fn read_target(target: &str) -> anyhow::Result<ParsedFeed> {
+    if target.starts_with("http://") || target.starts_with("https://") {
         let url = Url::parse(target).with_context(|| format!("{target} is not a valid URL"))?;
         let rt = runtime()?;
         let fetched = rt.block_on(async {
             let fetcher = Fetcher::new(&FetchConfig::default())?;
             fetcher.fetch(&url, &Validators::default()).await
         })?;
-        (fetched.body.to_vec(), fetched.final_url)
+        Ok(read_feed_as(
+            &fetched.body,
+            &fetched.final_url,
+            fetched.headers.content_type.as_deref(),
+        )?)
     } else {
         let path = std::path::Path::new(target);
         let body = std::fs::read(path).with_context(|| format!("reading {target}"))?;
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let base = Url::from_file_path(&abs)
-            .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?;
-        (body, base)
-    };
-    let feed = read_feed(&body, &base)?;
+        Ok(read_feed(&body, &file_url(path)?)?)
+    }
+}
+
+fn file_url(path: &std::path::Path) -> anyhow::Result<Url> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    Url::from_file_path(&abs)
+        .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))
+}
+
+fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
+    let feed = read_target(target)?;
     let view = InspectFeed::from(&feed);
     if json {
         println!("{}", serde_json::to_string(&view)?);
@@ -409,5 +456,109 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    Ok(())
+}
+
+/// `inspect --out-dir`: DIR/<stem>.json per input (an `{"error"}` object for one
+/// that cannot be read), inputs shared out over all cores.
+fn inspect_to_dir(targets: &[String], dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let next = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
+        .min(targets.len().max(1));
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(target) = targets.get(i) else {
+                            return Ok(());
+                        };
+                        let json = match read_target(target) {
+                            Ok(feed) => serde_json::to_string(&InspectFeed::from(&feed))?,
+                            Err(e) => {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                                serde_json::json!({ "error": format!("{e:#}") }).to_string()
+                            }
+                        };
+                        let out = dir.join(format!("{}.json", stem_of(target)));
+                        std::fs::write(&out, json)
+                            .with_context(|| format!("writing {}", out.display()))?;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("an inspect worker crashed"))??;
+        }
+        Ok(())
+    })?;
+    let failed = failed.into_inner();
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} inputs could not be read as feeds",
+            targets.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The output name for an input: its file name without the last extension.
+fn stem_of(target: &str) -> String {
+    let name = target
+        .trim_end_matches('/')
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(target);
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.is_empty() {
+        "feed".to_string()
+    } else {
+        stem
+    }
+}
+
+/// The hidden `bench-read` command: read every listed file `reps` times in one
+/// process (bodies preloaded, like the reference timing) and print the wall time.
+fn bench_read(list: &std::path::Path, reps: u32) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(list).with_context(|| format!("reading {}", list.display()))?;
+    let mut docs = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let path = std::path::Path::new(line);
+        let body = std::fs::read(path).with_context(|| format!("reading {line}"))?;
+        docs.push((body, file_url(path)?));
+    }
+    let started = std::time::Instant::now();
+    let mut entries = 0usize;
+    for _ in 0..reps {
+        for (body, base) in &docs {
+            if let Ok(feed) = read_feed(body, base) {
+                entries += InspectFeed::from(&feed).entries.len();
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({ "files": docs.len(), "reps": reps, "seconds": seconds, "entries": entries })
+    );
+    Ok(())
 }

@@ -14,7 +14,7 @@ use crate::config::{Config, SourceKind};
 use crate::fetch::{FetchError, Fetcher, Validators};
 use crate::metrics::{FetchResult, Metrics};
 use crate::publish::{render_all, Publication};
-use crate::read::read_feed;
+use crate::read::read_feed_as;
 use crate::schedule::{
     delay_after_failure, delay_after_success, parse_retry_after, publisher_hint, with_jitter,
     HostSlots,
@@ -241,7 +241,11 @@ async fn fetch_and_read(
     }
     let final_url = fetched.final_url.clone();
     let body = fetched.body.clone();
-    let parsed = tokio::task::spawn_blocking(move || read_feed(&body, &final_url)).await;
+    let content_type = fetched.headers.content_type.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        read_feed_as(&body, &final_url, content_type.as_deref())
+    })
+    .await;
     let feed = match parsed {
         Ok(Ok(feed)) => feed,
         Ok(Err(e)) => {

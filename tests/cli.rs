@@ -274,3 +274,37 @@ async fn status_shows_each_source_and_json_logs_are_json() {
         .unwrap();
     assert!(page.contains("page sources not read yet"), "{page}");
 }
+
+#[test]
+fn inspect_out_dir_writes_one_json_per_input() {
+    let feeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/feeds");
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = feedsieve()
+        .arg("inspect")
+        .arg("--out-dir")
+        .arg(out_dir.path())
+        .arg(feeds.join("rss10.xml"))
+        .arg(feeds.join("lenient.json"))
+        .arg(feeds.join("truncated.xml"))
+        .arg(feeds.join("html-page.html"))
+        .output()
+        .unwrap();
+    // One input is not a feed: the run says so, the others are still written.
+    assert!(!out.status.success());
+    let read = |stem: &str| -> serde_json::Value {
+        let path = out_dir.path().join(format!("{stem}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap()
+    };
+    let rss10 = read("rss10");
+    assert_eq!(rss10["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(rss10["entries"][0]["id"], "http://rdf.example/item/1");
+    assert_eq!(read("lenient")["entries"][0]["id"], "42");
+    assert_eq!(read("truncated")["entries"][1]["title"], "Half an item");
+    let html = read("html-page");
+    assert!(
+        html["error"].as_str().unwrap().contains("HTML page"),
+        "{html}"
+    );
+}

@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::config::OutputConfig;
 use crate::read::Enclosure;
-use crate::sanitize::{clean_html, plain_text, plain_title};
+use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
 use crate::store::Story;
 
 /// One rendered document, as served over HTTP.
@@ -194,15 +194,20 @@ fn entry(story: &Story) -> Option<Entry> {
         source_name: plain_title(&rep.source_name),
         source_url: rep.source_url.clone(),
         categories: rep.categories.iter().map(|c| plain_title(c)).collect(),
-        enclosure: rep.enclosures.first().cloned(),
+        enclosure: rep.enclosures.first().map(|e| Enclosure {
+            url: strip_tracking(&e.url).into_owned(),
+            ..e.clone()
+        }),
         author: rep.author.as_deref().map(plain_title),
         also,
     })
 }
 
+/// A link readers can open: http(s) only (an Atom id such as "urn:uuid:…" can stand
+/// in for a missing link), without tracking parameters.
 fn http_url(link: &str) -> Option<String> {
     let url = Url::parse(link).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    matches!(url.scheme(), "http" | "https").then(|| strip_tracking(url.as_str()).into_owned())
 }
 
 fn truncate_chars(text: &str, max: usize) -> String {
@@ -414,6 +419,20 @@ pub(crate) mod tests {
             vec![("two".to_string(), Some("https://two.test/b".to_string()))]
         );
         assert_eq!(e.lead, "Sum");
+    }
+
+    #[test]
+    fn published_links_drop_tracking_and_non_web_addresses() {
+        let story = |link: &str| Story {
+            guid: "g".into(),
+            sort_at: 1,
+            updated_at: 2,
+            items: vec![item("one", link)],
+        };
+        let e = &entries(&[story("https://one.test/a?id=7&utm_source=rss")])[0];
+        assert_eq!(e.link.as_deref(), Some("https://one.test/a?id=7"));
+        let e = &entries(&[story("urn:uuid:1225c695-cfb8")])[0];
+        assert_eq!(e.link, None);
     }
 
     #[test]

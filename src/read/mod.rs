@@ -1,13 +1,23 @@
 //! Reading fetched bytes as a feed: RSS, Atom or JSON Feed into plain [`RawItem`]s.
 //!
-//! A fresh feed-rs parser is built for every document (a reused parser is known to
-//! panic after an error) and any panic inside the parser becomes a [`ReadError`].
+//! Real feeds are broken in every way, so reading is forgiving: [`encoding`] finds the
+//! character set (BOM, HTTP charset, XML declaration, sniffing, fallbacks), [`xml`]
+//! builds an element tree from whatever markup there is (entities, bare `&`, bad
+//! CDATA, truncation), [`feed`] maps RSS/Atom/CDF to items with the rules readers
+//! agree on, [`date`] reads the date formats seen in the wild, and JSON Feed goes
+//! through feed-rs after its common deviations are smoothed ([`json`]).
+//! Any panic becomes a [`ReadError`].
+
+pub mod date;
+pub mod encoding;
+pub mod feed;
+mod json;
+pub mod xml;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use feed_rs::model::{Entry, Feed, Text};
 use serde::Serialize;
 use url::Url;
 
@@ -78,58 +88,73 @@ impl RawItem {
 /// Why a document could not be read as a feed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    /// The document is not a feed the parser understands.
+    /// The document is not a feed the reader understands.
     #[error("not a readable feed: {0}")]
     Parse(String),
-    /// The body looks like an HTML page rather than a feed.
-    #[error("this is an HTML page, not a feed")]
-    Html,
+    /// The body is an HTML page rather than a feed; it may advertise its feed.
+    #[error("this is an HTML page, not a feed{}", .feed_url.as_ref().map(|u| format!("; the page names its feed at {u}: subscribe to that URL instead")).unwrap_or_default())]
+    Html {
+        /// The feed URL the page announces with `<link rel="alternate">`, if any.
+        feed_url: Option<String>,
+    },
     /// The body is empty.
     #[error("the document is empty")]
     Empty,
-    /// The parser panicked; caught and reported.
-    #[error("the feed parser crashed on this document: {0}")]
+    /// The reader panicked; caught and reported.
+    #[error("the feed reader crashed on this document: {0}")]
     Panic(String),
 }
 
 /// Parses a feed document fetched from `base`.
 pub fn read_feed(body: &[u8], base: &Url) -> Result<ParsedFeed, ReadError> {
-    let head = body.iter().skip_while(|b| b.is_ascii_whitespace());
-    if head.clone().next().is_none() {
-        return Err(ReadError::Empty);
-    }
-    let feed = catch_unwind(AssertUnwindSafe(|| {
-        // The generated id is replaced by "" so that items with no GUID of their
-        // own are keyed by link (or title + date) in the store, not by a hash
-        // whose recipe could change between feed-rs versions.
-        feed_rs::parser::Builder::new()
-            .base_uri(Some(base.as_str()))
-            .id_generator(|_, _, _| String::new())
-            .sanitize_content(false)
-            .build()
-            .parse(body)
-    }))
-    .map_err(|p| ReadError::Panic(panic_message(&p)))?;
-    match feed {
-        Ok(feed) => Ok(convert(feed, base)),
-        Err(e) => {
-            if looks_like_html(body) {
-                Err(ReadError::Html)
-            } else {
-                Err(ReadError::Parse(e.to_string()))
-            }
-        }
-    }
+    read_feed_as(body, base, None)
 }
 
-fn looks_like_html(body: &[u8]) -> bool {
-    let start: Vec<u8> = body
-        .iter()
-        .take(1024)
-        .map(|b| b.to_ascii_lowercase())
-        .collect();
-    let s = String::from_utf8_lossy(&start);
-    s.contains("<!doctype html") || s.contains("<html")
+/// Parses a feed document fetched from `base`, served with HTTP `content_type` (whose
+/// `charset` is the first guess at the encoding).
+pub fn read_feed_as(
+    body: &[u8],
+    base: &Url,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, ReadError> {
+    catch_unwind(AssertUnwindSafe(|| read_inner(body, base, content_type)))
+        .unwrap_or_else(|p| Err(ReadError::Panic(panic_message(&p))))
+}
+
+fn read_inner(
+    body: &[u8],
+    base: &Url,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, ReadError> {
+    let charset = content_type.and_then(encoding::charset_of);
+    let text = encoding::decode(body, charset);
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if trimmed.trim_end().is_empty() {
+        return Err(ReadError::Empty);
+    }
+    // Links are resolved only against a web address: a local file has none, and
+    // its relative links are kept as written.
+    let http_base = matches!(base.scheme(), "http" | "https").then_some(base);
+    if trimmed.starts_with('{') {
+        return json::read_json(trimmed, base);
+    }
+    let doc = xml::parse(trimmed);
+    let reading = feed::read(&doc, http_base);
+    if reading.recognised || !reading.feed.items.is_empty() {
+        return Ok(reading.feed);
+    }
+    let root = doc.root().map(|r| r.name.as_str()).unwrap_or("");
+    let local = root.rsplit(':').next().unwrap_or(root);
+    if matches!(local, "html" | "head" | "body") || doc.doctype.as_deref() == Some("html") {
+        return Err(ReadError::Html {
+            feed_url: feed::discover_feed(&doc, Some(base)),
+        });
+    }
+    Err(ReadError::Parse(if root.is_empty() {
+        "no XML elements found".to_string()
+    } else {
+        format!("the document is <{root}>, not RSS, Atom or JSON Feed")
+    }))
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -139,111 +164,6 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "unknown panic".to_string()
-    }
-}
-
-fn text(t: &Option<Text>) -> Option<String> {
-    t.as_ref()
-        .map(|t| t.content.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// Resolves a possibly relative link and drops tracking parameters; keeps only
-/// http(s) results.
-fn absolute(base: &Url, href: &str) -> Option<String> {
-    let href = href.trim();
-    if href.is_empty() {
-        return None;
-    }
-    let url = base.join(href).ok()?;
-    matches!(url.scheme(), "http" | "https")
-        .then(|| crate::sanitize::strip_tracking(url.as_str()).into_owned())
-}
-
-fn convert(feed: Feed, base: &Url) -> ParsedFeed {
-    let link = feed
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .and_then(|l| absolute(base, &l.href));
-    ParsedFeed {
-        title: text(&feed.title),
-        link,
-        ttl: feed
-            .ttl
-            .filter(|m| *m > 0)
-            .map(|m| Duration::from_secs(u64::from(m) * 60)),
-        items: feed
-            .entries
-            .into_iter()
-            .map(|e| convert_entry(e, base))
-            .collect(),
-    }
-}
-
-fn convert_entry(e: Entry, base: &Url) -> RawItem {
-    let item_base = e
-        .base
-        .as_deref()
-        .and_then(|b| base.join(b).ok())
-        .unwrap_or_else(|| base.clone());
-    let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
-    let link = e
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| e.links.first())
-        .and_then(|l| absolute(&item_base, &l.href))
-        // A permalink GUID is the article's URL when no <link> is given.
-        .or_else(|| {
-            guid.as_deref()
-                .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
-                .and_then(|g| absolute(&item_base, g))
-        });
-    let author = {
-        let names: Vec<&str> = e
-            .authors
-            .iter()
-            .map(|p| p.name.trim())
-            .filter(|n| !n.is_empty())
-            .collect();
-        (!names.is_empty()).then(|| names.join(", "))
-    };
-    let enclosures = e
-        .media
-        .iter()
-        .flat_map(|m| m.content.iter())
-        .filter_map(|c| {
-            let url = c.url.as_ref()?;
-            Some(Enclosure {
-                url: absolute(&item_base, url.as_str())?,
-                mime_type: c.content_type.as_ref().map(|m| m.to_string()),
-                length: c.size,
-            })
-        })
-        .collect();
-    let mut categories: Vec<String> = Vec::new();
-    for c in &e.categories {
-        let term = c.label.as_deref().unwrap_or(&c.term).trim().to_string();
-        if !term.is_empty() && !categories.contains(&term) {
-            categories.push(term);
-        }
-    }
-    RawItem {
-        guid,
-        link,
-        title: text(&e.title),
-        summary: text(&e.summary),
-        content: e
-            .content
-            .and_then(|c| c.body)
-            .map(|b| b.trim().to_string())
-            .filter(|b| !b.is_empty()),
-        author,
-        published: e.published,
-        updated: e.updated,
-        categories,
-        enclosures,
     }
 }
 
@@ -331,7 +251,7 @@ mod tests {
     #[test]
     fn html_page_is_reported_as_html() {
         let err = read_feed(b"<!DOCTYPE html><html><body>hi</body></html>", &base()).unwrap_err();
-        assert!(matches!(err, ReadError::Html), "{err}");
+        assert!(matches!(err, ReadError::Html { .. }), "{err}");
     }
 
     #[test]
@@ -341,6 +261,8 @@ mod tests {
             Err(ReadError::Empty)
         ));
         assert!(read_feed(b"\xff\xfe\x00<<<>>>&&&", &base()).is_err());
-        assert!(read_feed(b"<rss version=\"2.0\"><channel><item><title>x", &base()).is_err());
+        // A truncated document is read as far as it goes.
+        let cut = read_feed(b"<rss version=\"2.0\"><channel><item><title>x", &base()).unwrap();
+        assert_eq!(cut.items[0].title.as_deref(), Some("x"));
     }
 }
