@@ -52,6 +52,17 @@ pub enum Command {
         /// A feed file or an http(s) URL.
         target: String,
     },
+    /// Replay articles through the story dedup engine (same engine and [dedup]
+    /// settings as the daemon): reads {"id","source","url","published","title","text"}
+    /// per line in arrival order, writes {"id","cluster"} per line.
+    Cluster {
+        /// Articles, JSON Lines.
+        #[arg(long)]
+        input: PathBuf,
+        /// Assignments, JSON Lines.
+        #[arg(long)]
+        output: PathBuf,
+    },
 }
 
 /// Runs the parsed command line.
@@ -71,7 +82,19 @@ pub fn main_with(cli: Cli) -> ExitCode {
         },
         Command::Run => report(run_daemon(&cli.config)),
         Command::Fetch => report(fetch_once(&cli.config)),
+        Command::Cluster { input, output } => report(
+            crate::dedup_cli::dedup_config(&cli.config, config_given())
+                .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output).map(|_| ())),
+        ),
     }
+}
+
+/// True when the user named a config file (flag or environment), so a missing
+/// file is an error rather than "use the defaults".
+fn config_given() -> bool {
+    std::env::var_os("FEEDSIEVE_CONFIG").is_some()
+        || std::env::args_os()
+            .any(|a| a == "--config" || a.to_string_lossy().starts_with("--config="))
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {

@@ -83,6 +83,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// Feeds and pages, in file order.
     pub sources: Vec<SourceConfig>,
+    /// Merging the same story across outlets.
+    pub dedup: crate::dedup::DedupConfig,
 }
 
 /// `[output]`: the combined feed.
@@ -225,6 +227,7 @@ struct RawConfig {
     database: Option<RawDatabase>,
     schedule: Option<RawSchedule>,
     fetch: Option<RawFetch>,
+    dedup: Option<RawDedup>,
     #[serde(default)]
     feed: Vec<Spanned<RawSource>>,
     #[serde(default)]
@@ -288,6 +291,23 @@ struct RawSource {
     full_text: bool,
 }
 
+/// `[dedup]` as written; see `DedupConfig` for the meaning of each key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    enabled: Option<bool>,
+    window: Option<Spanned<String>>,
+    copy_distance: Option<Spanned<i64>>,
+    copy_min_words: Option<Spanned<i64>>,
+    text_threshold: Option<Spanned<f64>>,
+    title_threshold: Option<Spanned<f64>>,
+    day_penalty: Option<Spanned<f64>>,
+    name_weight: Option<Spanned<f64>>,
+    number_penalty: Option<Spanned<f64>>,
+    #[serde(default)]
+    prefer: Vec<String>,
+}
+
 struct Ctx<'a> {
     text: &'a str,
     path: &'a Path,
@@ -343,6 +363,53 @@ impl Ctx<'_> {
                 );
                 default
             }
+        }
+    }
+
+    fn fraction(&mut self, value: Option<Spanned<f64>>, key: &str, default: f64) -> f64 {
+        let Some(value) = value else { return default };
+        let v = *value.get_ref();
+        if (0.0..=1.0).contains(&v) {
+            v
+        } else {
+            self.error_at(
+                Some(value.span()),
+                format!("`{key}` must be a number from 0 to 1"),
+            );
+            default
+        }
+    }
+
+    fn dedup(&mut self, raw: RawDedup) -> crate::dedup::DedupConfig {
+        let d = crate::dedup::DedupConfig::default();
+        let copy_distance = match raw.copy_distance {
+            None => d.copy_distance,
+            Some(v) => match u32::try_from(*v.get_ref()) {
+                Ok(n) if n <= 16 => n,
+                _ => {
+                    self.error_at(
+                        Some(v.span()),
+                        "`copy_distance` must be a whole number from 0 to 16 (bits of 64)".into(),
+                    );
+                    d.copy_distance
+                }
+            },
+        };
+        crate::dedup::DedupConfig {
+            enabled: raw.enabled.unwrap_or(d.enabled),
+            window: self.duration(raw.window, d.window),
+            copy_distance,
+            copy_min_words: self.positive(raw.copy_min_words, "copy_min_words", d.copy_min_words),
+            text_threshold: self.fraction(raw.text_threshold, "text_threshold", d.text_threshold),
+            title_threshold: self.fraction(
+                raw.title_threshold,
+                "title_threshold",
+                d.title_threshold,
+            ),
+            day_penalty: self.fraction(raw.day_penalty, "day_penalty", d.day_penalty),
+            name_weight: self.fraction(raw.name_weight, "name_weight", d.name_weight),
+            number_penalty: self.fraction(raw.number_penalty, "number_penalty", d.number_penalty),
+            prefer: raw.prefer,
         }
     }
 
@@ -494,6 +561,7 @@ impl Ctx<'_> {
             });
         }
 
+        let dedup = self.dedup(raw.dedup.unwrap_or_default());
         if !self.errors.is_empty() {
             return Err(ConfigErrors(self.errors));
         }
@@ -505,6 +573,7 @@ impl Ctx<'_> {
             schedule,
             fetch,
             sources,
+            dedup,
         })
     }
 }
