@@ -42,7 +42,8 @@ pub struct DedupConfig {
     pub text_threshold: f64,
     /// Cosine needed when either side has only a headline / summary.
     pub title_threshold: f64,
-    /// Similarity lost per day between an article and a story's nearest date.
+    /// Similarity lost per day between an article and a story's nearest date,
+    /// beyond the first two days.
     pub day_penalty: f64,
     /// Share of the similarity given by names and numbers (the look-alike guard).
     pub name_weight: f64,
@@ -59,8 +60,8 @@ impl Default for DedupConfig {
             window: Duration::from_secs(72 * 3600),
             copy_distance: 3,
             copy_min_words: 60,
-            text_threshold: 0.22,
-            title_threshold: 0.09,
+            text_threshold: 0.30,
+            title_threshold: 0.08,
             day_penalty: 0.05,
             name_weight: 0.4,
             number_penalty: 0.05,
@@ -212,15 +213,29 @@ impl Centroid {
         }
     }
 
-    fn cosine(&self, v: &[(u32, f32)]) -> f64 {
-        if self.sumsq <= 1e-12 {
+    /// Cosine with the centroid re-weighted by today's IDF: a story's early
+    /// members were weighted with little evidence of which terms are common.
+    fn cosine_idf(&self, v: &[(u32, f32)], idf: impl Fn(u32) -> f32) -> f64 {
+        let norm: f64 = self
+            .sum
+            .iter()
+            .map(|(t, c)| {
+                let w = f64::from(*c) * f64::from(idf(*t));
+                w * w
+            })
+            .sum();
+        if norm <= 1e-12 {
             return 0.0;
         }
         let dot: f64 = v
             .iter()
-            .filter_map(|(t, w)| self.sum.get(t).map(|c| f64::from(*c) * f64::from(*w)))
+            .filter_map(|(t, w)| {
+                self.sum
+                    .get(t)
+                    .map(|c| f64::from(*c) * f64::from(idf(*t)) * f64::from(*w))
+            })
             .sum();
-        dot / self.sumsq.sqrt()
+        dot / norm.sqrt()
     }
 }
 
@@ -237,8 +252,11 @@ struct Story {
     titles_with_numbers: usize,
 }
 
-/// Terms of the vector used to retrieve candidates (the most distinctive ones).
-const QUERY_TERMS: usize = 12;
+/// Terms of a new article used to retrieve candidates (its most distinctive ones).
+const QUERY_TERMS: usize = 32;
+/// Terms under which a stored article is indexed: more than are queried, so
+/// that two reports whose top terms differ in order still meet.
+const INDEX_TERMS: usize = 48;
 /// Newest postings read per query term: bounds the cost per article.
 const POSTINGS_READ: usize = 256;
 /// Candidates scored exactly per article.
@@ -405,6 +423,12 @@ impl Engine {
         }
     }
 
+    /// A weighted vector back to term shares (weights without IDF), which the
+    /// centroids sum so that they can be re-weighted as IDF changes.
+    fn shares(&self, v: &[(u32, f32)]) -> Vec<(u32, f32)> {
+        v.iter().map(|&(t, w)| (t, w / self.idf(t))).collect()
+    }
+
     fn days_apart(&self, p: &Prepared, s: &Story) -> Option<f64> {
         let (t, (lo, hi)) = (p.time?, s.dated?);
         let gap = if t < lo {
@@ -430,21 +454,30 @@ impl Engine {
         if days.is_some_and(|d| d > window_days) {
             return None;
         }
-        let (cos, threshold) = if p.long && s.long_members > 0 {
-            (s.full.cosine(&p.full), self.config.text_threshold)
+        let idf = |t| self.idf(t);
+        let cos = if p.long && s.long_members > 0 {
+            s.full.cosine_idf(&p.full, idf)
         } else {
-            (s.head.cosine(&p.head), self.config.title_threshold)
+            s.head.cosine_idf(&p.head, idf)
+        };
+        // Headlines against headlines score low even for one event; as soon as
+        // one side has a body, the text threshold applies (measured on both sets).
+        let threshold = if p.long || s.long_members > 0 {
+            self.config.text_threshold
+        } else {
+            self.config.title_threshold
         };
         let w = self.config.name_weight;
-        let names = s.names.cosine(&p.names);
+        let names = s.names.cosine_idf(&p.names, idf);
         let mut score = if p.names.is_empty() || s.names.sumsq <= 1e-12 {
             cos
         } else {
             (1.0 - w) * cos + w * names
         };
         tracing::trace!(id = %p.id, cos, names, "candidate");
-        // The first day is free: outlets publish the same event hours apart.
-        score -= self.config.day_penalty * (days.unwrap_or(0.0) - 1.0).max(0.0);
+        // Two days are free: outlets (and aggregators) follow an event up to a
+        // couple of days later; beyond that a look-alike is the likelier reading.
+        score -= self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
         if Self::numbers_conflict(p, s) {
             score -= self.config.number_penalty;
         }
@@ -538,6 +571,11 @@ impl Engine {
     /// articles that have left the window.
     pub fn admit(&mut self, p: Prepared, story: StoryId) {
         self.next_story = self.next_story.max(story + 1);
+        let (full, head, names) = (
+            self.shares(&p.full),
+            self.shares(&p.head),
+            self.shares(&p.names),
+        );
         for &t in &p.terms {
             if let Some(df) = self.df.get_mut(t as usize) {
                 *df += 1;
@@ -550,9 +588,9 @@ impl Engine {
         };
         self.clock = clock;
         let s = self.stories.entry(story).or_default();
-        s.full.add(&p.full, 1.0);
-        s.head.add(&p.head, 1.0);
-        s.names.add(&p.names, 1.0);
+        s.full.add(&full, 1.0);
+        s.head.add(&head, 1.0);
+        s.names.add(&names, 1.0);
         s.members += 1;
         if p.long {
             s.long_members += 1;
@@ -571,7 +609,7 @@ impl Engine {
         query.sort_by(|a, b| b.1.total_cmp(&a.1));
         let mut seen_terms = HashSet::new();
         query.retain(|(t, _)| seen_terms.insert(*t));
-        query.truncate(QUERY_TERMS);
+        query.truncate(INDEX_TERMS);
         for (t, _) in query {
             let list = self.postings.entry(t).or_default();
             if list.last() != Some(&story) {
@@ -597,9 +635,9 @@ impl Engine {
             id: p.id,
             canonical: p.canonical,
             fingerprint: p.fingerprint,
-            full: p.full,
-            head: p.head,
-            names: p.names,
+            full,
+            head,
+            names,
             clock: p.time.unwrap_or(clock),
         });
         self.expire();
@@ -662,9 +700,9 @@ impl Engine {
         let pa = self.prepare(a);
         let pb = self.prepare(b);
         let mut single = Story::default();
-        single.full.add(&pa.full, 1.0);
-        single.head.add(&pa.head, 1.0);
-        single.names.add(&pa.names, 1.0);
+        single.full.add(&self.shares(&pa.full), 1.0);
+        single.head.add(&self.shares(&pa.head), 1.0);
+        single.names.add(&self.shares(&pa.names), 1.0);
         single.members = 1;
         single.long_members = usize::from(pa.long);
         single.dated = pa.time.map(|t| (t, t));
