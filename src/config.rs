@@ -297,7 +297,7 @@ struct RawSource {
 struct RawDedup {
     enabled: Option<bool>,
     window: Option<Spanned<String>>,
-    copy_distance: Option<Spanned<i64>>,
+    copy_similarity: Option<Spanned<f64>>,
     copy_min_words: Option<Spanned<i64>>,
     text_threshold: Option<Spanned<f64>>,
     title_threshold: Option<Spanned<f64>>,
@@ -382,23 +382,14 @@ impl Ctx<'_> {
 
     fn dedup(&mut self, raw: RawDedup) -> crate::dedup::DedupConfig {
         let d = crate::dedup::DedupConfig::default();
-        let copy_distance = match raw.copy_distance {
-            None => d.copy_distance,
-            Some(v) => match u32::try_from(*v.get_ref()) {
-                Ok(n) if n <= 16 => n,
-                _ => {
-                    self.error_at(
-                        Some(v.span()),
-                        "`copy_distance` must be a whole number from 0 to 16 (bits of 64)".into(),
-                    );
-                    d.copy_distance
-                }
-            },
-        };
         crate::dedup::DedupConfig {
             enabled: raw.enabled.unwrap_or(d.enabled),
             window: self.duration(raw.window, d.window),
-            copy_distance,
+            copy_similarity: self.fraction(
+                raw.copy_similarity,
+                "copy_similarity",
+                d.copy_similarity,
+            ),
             copy_min_words: self.positive(raw.copy_min_words, "copy_min_words", d.copy_min_words),
             text_threshold: self.fraction(raw.text_threshold, "text_threshold", d.text_threshold),
             title_threshold: self.fraction(

@@ -4,7 +4,7 @@
 //! [`Engine`] in, a [`StoryId`] decision and its [`Evidence`] out. Layers, cheapest
 //! and surest first:
 //! 1. the same canonical URL ([`url::canonical_url`]);
-//! 2. a near-copy: SimHash of word shingles within a few bits (syndicated wire copy);
+//! 2. a near-copy: MinHash of word shingles, most of them shared (syndicated wire copy);
 //! 3. the same event in other words: cosine of TF-IDF vectors against each story's
 //!    centroid, within the time window, candidates found through an inverted index
 //!    over each article's most distinctive terms (so the cost per article does not
@@ -34,8 +34,8 @@ pub struct DedupConfig {
     pub enabled: bool,
     /// Only stories with an article this recent can gain new members.
     pub window: Duration,
-    /// Near-copies differ in at most this many of 64 SimHash bits.
-    pub copy_distance: u32,
+    /// Near-copies share at least this share of their word 4-shingles (MinHash estimate).
+    pub copy_similarity: f64,
     /// Texts shorter than this (words) are never near-copies.
     pub copy_min_words: usize,
     /// Cosine needed to join a story when both sides have a full text.
@@ -58,7 +58,7 @@ impl Default for DedupConfig {
         DedupConfig {
             enabled: true,
             window: Duration::from_secs(72 * 3600),
-            copy_distance: 3,
+            copy_similarity: 0.7,
             copy_min_words: 60,
             text_threshold: 0.30,
             title_threshold: 0.08,
@@ -122,7 +122,8 @@ pub struct Evidence {
     pub story: Option<StoryId>,
     /// The stored article that matched (URL and near-copy layers).
     pub matched: Option<String>,
-    /// Layer score: SimHash distance in bits, or the adjusted cosine.
+    /// Layer score: 1 for a URL, the estimated shingle overlap for a near-copy,
+    /// else the adjusted cosine.
     pub score: f64,
     /// The best candidate's adjusted cosine, also when it was too low.
     pub best_similarity: f64,
@@ -133,7 +134,7 @@ pub struct Evidence {
 pub struct Prepared {
     id: String,
     canonical: Option<String>,
-    fingerprint: Option<u64>,
+    fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
     /// TF-IDF over title and text, L2-normalised, sorted by term id.
     full: Vec<(u32, f32)>,
     /// The same over title and lead: compared when one side is short.
@@ -145,6 +146,8 @@ pub struct Prepared {
     /// Numbers stated in the title.
     numbers: Vec<u32>,
     long: bool,
+    /// Has any body text (not just a headline).
+    body: bool,
     time: Option<i64>,
 }
 
@@ -162,8 +165,8 @@ impl Prepared {
 pub struct PairEvidence {
     /// Both canonical URLs, when present.
     pub canonical: (Option<String>, Option<String>),
-    /// SimHash distance in bits, when both texts are long enough.
-    pub copy_distance: Option<u32>,
+    /// Estimated share of common word 4-shingles, when both texts are long enough.
+    pub copy_similarity: Option<f64>,
     /// Cosine of the full vectors.
     pub full_cosine: f64,
     /// Cosine of title + lead vectors.
@@ -185,10 +188,12 @@ struct Member {
     story: StoryId,
     id: String,
     canonical: Option<String>,
-    fingerprint: Option<u64>,
+    fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
     full: Vec<(u32, f32)>,
     head: Vec<(u32, f32)>,
     names: Vec<(u32, f32)>,
+    long: bool,
+    body: bool,
     /// The window clock when admitted (expiry).
     clock: i64,
 }
@@ -246,6 +251,7 @@ struct Story {
     names: Centroid,
     members: usize,
     long_members: usize,
+    body_members: usize,
     /// Earliest and latest publication dates of dated members.
     dated: Option<(i64, i64)>,
     numbers: HashSet<u32>,
@@ -281,8 +287,10 @@ pub struct Engine {
     members: VecDeque<Member>,
     stories: HashMap<StoryId, Story>,
     urls: HashMap<String, (StoryId, String)>,
-    /// SimHash split into four 16-bit bands: a distance ≤ 3 shares a band.
-    bands: [HashMap<u16, Vec<(u64, StoryId, String)>>; 4],
+    /// MinHash LSH: band key → window members (by sequence number).
+    bands: HashMap<u64, Vec<u64>>,
+    /// Sequence number of the oldest member in `members`.
+    first_seq: u64,
     postings: HashMap<u32, Vec<StoryId>>,
     clock: i64,
     next_story: StoryId,
@@ -316,7 +324,8 @@ impl Engine {
             members: VecDeque::new(),
             stories: HashMap::new(),
             urls: HashMap::new(),
-            bands: Default::default(),
+            bands: HashMap::new(),
+            first_seq: 0,
             postings: HashMap::new(),
             clock: i64::MIN,
             next_story: 1,
@@ -365,6 +374,14 @@ impl Engine {
 
     /// Computes an article's features against the current window statistics.
     pub fn prepare(&mut self, a: &Article) -> Prepared {
+        // Time moves on with each dated article: what left the window can no
+        // longer be matched, by any layer.
+        if let Some(t) = a.published {
+            if t > self.clock {
+                self.clock = t;
+                self.expire();
+            }
+        }
         let title_terms = self.norm.terms(&a.title);
         let text_tokens = text::tokens(&a.text);
         let text_terms: Vec<String> = text_tokens
@@ -412,13 +429,14 @@ impl Engine {
         Prepared {
             id: a.id.clone(),
             canonical: url::canonical_url(&a.url),
-            fingerprint: text::simhash(&text_tokens, self.config.copy_min_words),
+            fingerprint: text::minhash(&text_tokens, self.config.copy_min_words),
             full: self.vector(&full),
             head: self.vector(&head),
             names: self.vector(&names),
             terms,
             numbers,
             long: text_terms.len() >= LONG_TERMS,
+            body: !text_terms.is_empty(),
             time: a.published,
         }
     }
@@ -462,7 +480,7 @@ impl Engine {
         };
         // Headlines against headlines score low even for one event; as soon as
         // one side has a body, the text threshold applies (measured on both sets).
-        let threshold = if p.long || s.long_members > 0 {
+        let threshold = if p.body || s.body_members > 0 {
             self.config.text_threshold
         } else {
             self.config.title_threshold
@@ -505,23 +523,32 @@ impl Engine {
                 return ev;
             }
         }
-        if let Some(fp) = p.fingerprint {
-            let mut best: Option<(u32, StoryId, &str)> = None;
-            for (b, band) in self.bands.iter().enumerate() {
-                let key = (fp >> (16 * b)) as u16;
-                for (other, story, id) in band.get(&key).into_iter().flatten() {
-                    let d = (fp ^ other).count_ones();
-                    if d <= self.config.copy_distance && best.is_none_or(|x| d < x.0) {
-                        best = Some((d, *story, id));
+        if let Some(sig) = &p.fingerprint {
+            let mut best: Option<(f64, &Member)> = None;
+            let mut seen = HashSet::new();
+            for key in text::band_keys(sig) {
+                for &seq in self.bands.get(&key).into_iter().flatten() {
+                    if !seen.insert(seq) {
+                        continue;
+                    }
+                    let Some(m) = self.member(seq) else { continue };
+                    let Some(other) = &m.fingerprint else {
+                        continue;
+                    };
+                    let sim = text::minhash_similarity(sig, other);
+                    if sim >= self.config.copy_similarity && best.is_none_or(|b| sim > b.0) {
+                        best = Some((sim, m));
                     }
                 }
             }
-            if let Some((d, story, id)) = best {
-                ev.layer = Layer::NearCopy;
-                ev.story = Some(story);
-                ev.matched = Some(id.to_string());
-                ev.score = f64::from(d);
-                return ev;
+            if let Some((sim, m)) = best {
+                if self.stories.contains_key(&m.story) {
+                    ev.layer = Layer::NearCopy;
+                    ev.story = Some(m.story);
+                    ev.matched = Some(m.id.clone());
+                    ev.score = sim;
+                    return ev;
+                }
             }
         }
         // Candidate stories through the most distinctive terms, ranked by a
@@ -592,6 +619,9 @@ impl Engine {
         s.head.add(&head, 1.0);
         s.names.add(&names, 1.0);
         s.members += 1;
+        if p.body {
+            s.body_members += 1;
+        }
         if p.long {
             s.long_members += 1;
         }
@@ -623,11 +653,10 @@ impl Engine {
         if let Some(c) = &p.canonical {
             self.urls.insert(c.clone(), (story, p.id.clone()));
         }
-        if let Some(fp) = p.fingerprint {
-            for (b, band) in self.bands.iter_mut().enumerate() {
-                band.entry((fp >> (16 * b)) as u16)
-                    .or_default()
-                    .push((fp, story, p.id.clone()));
+        let seq = self.first_seq + self.members.len() as u64;
+        if let Some(sig) = &p.fingerprint {
+            for key in text::band_keys(sig) {
+                self.bands.entry(key).or_default().push(seq);
             }
         }
         self.members.push_back(Member {
@@ -638,9 +667,16 @@ impl Engine {
             full,
             head,
             names,
+            long: p.long,
+            body: p.body,
             clock: p.time.unwrap_or(clock),
         });
         self.expire();
+    }
+
+    fn member(&self, seq: u64) -> Option<&Member> {
+        let i = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        self.members.get(i)
     }
 
     fn expire(&mut self) {
@@ -656,6 +692,8 @@ impl Engine {
                 s.head.add(&m.head, -1.0);
                 s.names.add(&m.names, -1.0);
                 s.members -= 1;
+                s.long_members -= usize::from(m.long);
+                s.body_members -= usize::from(m.body);
                 if s.members == 0 {
                     self.stories.remove(&m.story);
                 }
@@ -665,13 +703,14 @@ impl Engine {
                     self.urls.remove(c);
                 }
             }
-            if let Some(fp) = m.fingerprint {
-                for (b, band) in self.bands.iter_mut().enumerate() {
-                    let key = (fp >> (16 * b)) as u16;
-                    if let Some(list) = band.get_mut(&key) {
-                        list.retain(|(_, _, id)| *id != m.id);
+            let seq = self.first_seq;
+            self.first_seq += 1;
+            if let Some(sig) = &m.fingerprint {
+                for key in text::band_keys(sig) {
+                    if let Some(list) = self.bands.get_mut(&key) {
+                        list.retain(|s| *s != seq);
                         if list.is_empty() {
-                            band.remove(&key);
+                            self.bands.remove(&key);
                         }
                     }
                 }
@@ -705,13 +744,14 @@ impl Engine {
         single.names.add(&self.shares(&pa.names), 1.0);
         single.members = 1;
         single.long_members = usize::from(pa.long);
+        single.body_members = usize::from(pa.body);
         single.dated = pa.time.map(|t| (t, t));
         if !pa.numbers.is_empty() {
             single.titles_with_numbers = 1;
             single.numbers.extend(pa.numbers.iter().copied());
         }
-        let copy_distance = match (pa.fingerprint, pb.fingerprint) {
-            (Some(x), Some(y)) => Some((x ^ y).count_ones()),
+        let copy_similarity = match (&pa.fingerprint, &pb.fingerprint) {
+            (Some(x), Some(y)) => Some(text::minhash_similarity(x, y)),
             _ => None,
         };
         let adjusted = self.adjusted(&pb, &single);
@@ -720,7 +760,7 @@ impl Engine {
             Layer::New
         } else if pa.canonical.is_some() && pa.canonical == pb.canonical {
             Layer::Url
-        } else if copy_distance.is_some_and(|d| d <= self.config.copy_distance) {
+        } else if copy_similarity.is_some_and(|s| s >= self.config.copy_similarity) {
             Layer::NearCopy
         } else if adjusted.is_some() && adj >= threshold {
             Layer::Similar
@@ -728,7 +768,7 @@ impl Engine {
             Layer::New
         };
         PairEvidence {
-            copy_distance,
+            copy_similarity,
             full_cosine: dot(&pa.full, &pb.full),
             head_cosine: dot(&pa.head, &pb.head),
             days_apart: self.days_apart(&pb, &single),
@@ -769,3 +809,6 @@ pub fn representative(members: &[Candidate<'_>], prefer: &[String]) -> Option<us
         .min_by_key(|(i, m)| (rank(m.source), m.time, *i))
         .map(|(i, _)| i)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,13 +1,15 @@
 //! Text features: normalised terms for the similarity layer and a SimHash
-//! fingerprint for the near-copy layer.
+//! MinHash signature for the near-copy layer.
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-/// Common English function words: they say nothing about which event a text is about.
+/// Common English function words: they say nothing about which event a text is
+/// about. Sorted (binary search; a test checks).
 const STOPWORDS: &[&str] = &[
     "a",
     "about",
     "above",
+    "according",
     "after",
     "again",
     "against",
@@ -65,11 +67,19 @@ const STOPWORDS: &[&str] = &[
     "its",
     "itself",
     "just",
+    "may",
     "me",
+    "might",
     "more",
     "most",
+    "mr",
+    "mrs",
+    "ms",
+    "must",
     "my",
     "myself",
+    "new",
+    "news",
     "no",
     "nor",
     "not",
@@ -78,6 +88,7 @@ const STOPWORDS: &[&str] = &[
     "off",
     "on",
     "once",
+    "one",
     "only",
     "or",
     "other",
@@ -87,12 +98,21 @@ const STOPWORDS: &[&str] = &[
     "out",
     "over",
     "own",
+    "per",
+    "report",
+    "reported",
+    "reports",
+    "s",
+    "said",
     "same",
+    "say",
+    "says",
     "she",
     "should",
     "so",
     "some",
     "such",
+    "t",
     "than",
     "that",
     "the",
@@ -108,11 +128,14 @@ const STOPWORDS: &[&str] = &[
     "those",
     "through",
     "to",
+    "told",
     "too",
+    "two",
     "under",
     "until",
     "up",
     "very",
+    "via",
     "was",
     "we",
     "were",
@@ -131,28 +154,6 @@ const STOPWORDS: &[&str] = &[
     "your",
     "yours",
     "yourself",
-    "said",
-    "says",
-    "say",
-    "new",
-    "one",
-    "two",
-    "may",
-    "might",
-    "must",
-    "per",
-    "via",
-    "s",
-    "t",
-    "mr",
-    "mrs",
-    "ms",
-    "told",
-    "according",
-    "news",
-    "report",
-    "reports",
-    "reported",
 ];
 
 /// Splits text into lower-case word and number tokens. Numbers keep an inner
@@ -223,16 +224,17 @@ impl Normalizer {
         if token.chars().count() < 2 || STOPWORDS.binary_search(&token).is_ok() {
             return None;
         }
-        let stem = self.stemmer.stem(token);
-        let mut out = String::with_capacity(stem.len());
+        // Collapse doubled letters first, then stem, so that both spellings
+        // take the same path through the stemmer.
+        let mut single = String::with_capacity(token.len());
         let mut last = None;
-        for c in stem.chars() {
+        for c in token.chars() {
             if Some(c) != last {
-                out.push(c);
+                single.push(c);
             }
             last = Some(c);
         }
-        Some(out)
+        Some(self.stemmer.stem(&single).into_owned())
     }
 
     /// All terms of a text, in order.
@@ -256,30 +258,53 @@ pub fn fnv64(bytes: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
-/// SimHash over word 3-shingles of the raw tokens (stop words kept: near-copies
-/// share them in order). `None` when the text is too short to fingerprint
-/// reliably: two short summaries are not "copies" of each other.
-pub fn simhash(tokens: &[String], min_tokens: usize) -> Option<u64> {
-    if tokens.len() < min_tokens.max(3) {
+/// Hashes in a MinHash signature.
+pub const MINHASH_SIZE: usize = 64;
+/// Rows per LSH band: 16 bands of 4 rows find pairs above ~0.7 Jaccard
+/// almost surely, and rarely anything below 0.4.
+pub const BAND_ROWS: usize = 4;
+
+/// A MinHash signature over word 4-shingles of the raw tokens (stop words kept:
+/// near-copies share them in order). Robust to added page chrome: a copy with
+/// a menu and a footer keeps most of its shingles. `None` when the text is too
+/// short: two short summaries are not "copies" of each other.
+pub fn minhash(tokens: &[String], min_tokens: usize) -> Option<Box<[u32; MINHASH_SIZE]>> {
+    if tokens.len() < min_tokens.max(4) {
         return None;
     }
-    let mut acc = [0i32; 64];
-    for w in tokens.windows(3) {
-        let h = fnv64(format!("{} {} {}", w[0], w[1], w[2]).as_bytes());
-        for (bit, slot) in acc.iter_mut().enumerate() {
-            if h >> bit & 1 == 1 {
-                *slot += 1;
-            } else {
-                *slot -= 1;
+    let mut sig = Box::new([u32::MAX; MINHASH_SIZE]);
+    for w in tokens.windows(4) {
+        let h = fnv64(format!("{} {} {} {}", w[0], w[1], w[2], w[3]).as_bytes());
+        for (i, slot) in sig.iter_mut().enumerate() {
+            // One cheap permutation per slot: mix the shingle hash with the slot.
+            let mut x = h ^ (i as u64).wrapping_mul(0x9e3779b97f4a7c15);
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xff51afd7ed558ccd);
+            x ^= x >> 33;
+            let v = (x >> 32) as u32;
+            if v < *slot {
+                *slot = v;
             }
         }
     }
-    Some(
-        acc.iter()
-            .enumerate()
-            .filter(|(_, v)| **v > 0)
-            .fold(0u64, |f, (bit, _)| f | 1 << bit),
-    )
+    Some(sig)
+}
+
+/// The share of equal slots: an estimate of the Jaccard similarity of the shingle sets.
+pub fn minhash_similarity(a: &[u32; MINHASH_SIZE], b: &[u32; MINHASH_SIZE]) -> f64 {
+    a.iter().zip(b.iter()).filter(|(x, y)| x == y).count() as f64 / MINHASH_SIZE as f64
+}
+
+/// The LSH band keys of a signature.
+pub fn band_keys(sig: &[u32; MINHASH_SIZE]) -> impl Iterator<Item = u64> + '_ {
+    sig.chunks(BAND_ROWS).enumerate().map(|(b, rows)| {
+        let mut bytes = Vec::with_capacity(4 * BAND_ROWS + 1);
+        bytes.push(b as u8);
+        for r in rows {
+            bytes.extend_from_slice(&r.to_le_bytes());
+        }
+        fnv64(&bytes)
+    })
 }
 
 #[cfg(test)]
