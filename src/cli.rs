@@ -63,6 +63,27 @@ pub enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// List the newest stories with their members (representative first, marked
+    /// `*`) and the dedup layer that joined each.
+    Stories {
+        /// How many stories.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per story and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the similarity evidence between two stored items (ids from
+    /// `feedsieve stories`) and which layer decided.
+    Explain {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// First item id.
+        item_a: i64,
+        /// Second item id.
+        item_b: i64,
+    },
 }
 
 /// Runs the parsed command line.
@@ -86,6 +107,14 @@ pub fn main_with(cli: Cli) -> ExitCode {
             crate::dedup_cli::dedup_config(&cli.config, config_given())
                 .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output).map(|_| ())),
         ),
+        Command::Stories { limit, json } => {
+            report(crate::dedup_cli::stories(&cli.config, limit, json))
+        }
+        Command::Explain {
+            json,
+            item_a,
+            item_b,
+        } => report(crate::dedup_cli::explain(&cli.config, item_a, item_b, json)),
     }
 }
 

@@ -199,3 +199,77 @@ fn cluster_merges_the_seed_pair_and_its_syndicated_copy_and_nothing_else() {
     assert_ne!(of["wire-cycle-lanes"], of["metro-blackouts"]);
     assert_ne!(of["metro-blackouts"], of["vue-zelenskyy"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stories_and_explain_show_who_joined_and_why() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    drop(ctx);
+    let config = dir.path().join("feeds.toml");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listing = run(&["stories", "--json"]);
+    let stories: Vec<serde_json::Value> = listing
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stories.len(), 3);
+    let zel = stories
+        .iter()
+        .find(|s| {
+            s["members"].as_array().unwrap().len() == 2 && {
+                let t = s["members"][0]["title"].as_str().unwrap();
+                t.contains("Zelenskyy")
+            }
+        })
+        .expect("the Zelenskyy story has two members");
+    let members = zel["members"].as_array().unwrap();
+    // The representative (first) is the wire copy; the other joined through a
+    // dedup layer, not as a new story.
+    assert_eq!(members[0]["source"], "Wire Copy Daily");
+    let layers: Vec<&str> = members
+        .iter()
+        .map(|m| m["layer"].as_str().unwrap())
+        .collect();
+    assert!(layers.contains(&"new"), "{layers:?}");
+    assert!(
+        layers
+            .iter()
+            .any(|l| ["url", "near-copy", "similar"].contains(l)),
+        "{layers:?}"
+    );
+
+    let a = members[0]["item"].as_i64().unwrap().to_string();
+    let b = members[1]["item"].as_i64().unwrap().to_string();
+    let explained: serde_json::Value =
+        serde_json::from_str(&run(&["explain", "--json", &a, &b])).unwrap();
+    assert_eq!(explained["same_story"], true);
+    assert!(explained["decided_by"].is_string());
+    assert!(explained["evidence"]["full_cosine"].as_f64().unwrap() > 0.3);
+
+    // Items of different stories: not joined, and the text says so.
+    let other = stories
+        .iter()
+        .find(|s| s["members"].as_array().unwrap().len() == 1)
+        .unwrap();
+    let c = other["members"][0]["item"].as_i64().unwrap().to_string();
+    let text = run(&["explain", &a, &c]);
+    assert!(text.contains("different stories"), "{text}");
+    assert!(text.contains("pair verdict    new"), "{text}");
+    // The plain listing marks representatives.
+    assert!(run(&["stories"]).contains("  * #"));
+}
