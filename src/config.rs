@@ -768,6 +768,27 @@ url = "https://p.test/news/"
     }
 
     #[test]
+    fn dedup_settings_have_defaults_and_located_errors() {
+        let cfg = parse("").unwrap();
+        assert_eq!(cfg.dedup, crate::dedup::DedupConfig::default());
+        assert!(cfg.dedup.enabled);
+        assert_eq!(cfg.dedup.window, Duration::from_secs(72 * 3600));
+        let cfg = parse(
+            "[dedup]\nenabled = false\nwindow = \"2d\"\ntext_threshold = 0.4\nprefer = [\"Reuters\"]\n",
+        )
+        .unwrap();
+        assert!(!cfg.dedup.enabled);
+        assert_eq!(cfg.dedup.window, Duration::from_secs(48 * 3600));
+        assert_eq!(cfg.dedup.text_threshold, 0.4);
+        assert_eq!(cfg.dedup.prefer, vec!["Reuters".to_string()]);
+        let e = first_error("[dedup]\n\ntext_threshold = 1.5\n");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("text_threshold"), "{e}");
+        let e = first_error("[dedup]\nthreshold = 0.3\n");
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
     fn all_errors_are_reported_at_once() {
         let errs = parse("[schedule]\ninterval = \"x\"\nper_host = -1\n").unwrap_err();
         assert_eq!(errs.0.len(), 2, "{errs}");
