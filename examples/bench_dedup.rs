@@ -108,7 +108,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--jsonl") {
         let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
-        let path = args.get(2).cloned().unwrap_or_else(|| "stream.jsonl".into());
+        let path = args
+            .get(2)
+            .cloned()
+            .unwrap_or_else(|| "stream.jsonl".into());
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         let mut rng = Rng(42);
         for i in 0..n {

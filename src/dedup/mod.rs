@@ -207,15 +207,33 @@ struct Centroid {
 impl Centroid {
     fn add(&mut self, v: &[(u32, f32)], sign: f32) {
         for &(t, w) in v {
+            // A term pruned from a big centroid stays out when its member leaves.
+            if sign < 0.0 && !self.sum.contains_key(&t) {
+                continue;
+            }
             let e = self.sum.entry(t).or_insert(0.0);
             let old = f64::from(*e);
             *e += sign * w;
             let new = f64::from(*e);
             self.sumsq += new * new - old * old;
-            if e.abs() < 1e-6 {
+            if *e < 1e-6 {
                 self.sum.remove(&t);
             }
         }
+        if self.sum.len() > 2 * CENTROID_TERMS {
+            self.prune();
+        }
+    }
+
+    /// Keeps the heaviest terms of a big story, so that scoring against it
+    /// costs the same however many articles it has.
+    fn prune(&mut self) {
+        let mut terms: Vec<(u32, f32)> = self.sum.iter().map(|(t, w)| (*t, *w)).collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (t, _) in terms.drain(CENTROID_TERMS..) {
+            self.sum.remove(&t);
+        }
+        self.sumsq = self.sum.values().map(|w| f64::from(*w).powi(2)).sum();
     }
 
     /// Cosine with the centroid re-weighted by today's IDF: a story's early
@@ -264,7 +282,11 @@ const QUERY_TERMS: usize = 32;
 /// that two reports whose top terms differ in order still meet.
 const INDEX_TERMS: usize = 48;
 /// Newest postings read per query term: bounds the cost per article.
-const POSTINGS_READ: usize = 256;
+const POSTINGS_READ: usize = 64;
+/// Terms kept in a story's centroid (pruned back from twice as many).
+const CENTROID_TERMS: usize = 256;
+/// Newest members read per MinHash band bucket.
+const BUCKET_READ: usize = 32;
 /// Candidates scored exactly per article.
 const CANDIDATES: usize = 24;
 /// Terms kept per article vector.
@@ -408,13 +430,9 @@ impl Engine {
             }
         }
         let mut names: HashMap<u32, f32> = HashMap::new();
-        // Headlines are often in Title Case: only the body's capitals say "name".
-        let name_source = if a.text.trim().is_empty() {
-            &a.title
-        } else {
-            &a.text
-        };
-        for t in text::entity_tokens(name_source) {
+        // Headlines are often in Title Case: only a body's capitals say "name"
+        // (measured: title "names" only re-weigh the title, and cost on uci-dev).
+        for t in text::entity_tokens(&a.text) {
             if let Some(term) = self.norm.term(&t) {
                 let id = self.term_id(&term);
                 *names.entry(id).or_default() += 1.0;
@@ -527,7 +545,9 @@ impl Engine {
             let mut best: Option<(f64, &Member)> = None;
             let mut seen = HashSet::new();
             for key in text::band_keys(sig) {
-                for &seq in self.bands.get(&key).into_iter().flatten() {
+                // Boilerplate shingles make some buckets crowded: the newest suffice.
+                let bucket = self.bands.get(&key).map_or(&[][..], Vec::as_slice);
+                for &seq in bucket.iter().rev().take(BUCKET_READ) {
                     if !seen.insert(seq) {
                         continue;
                     }
@@ -656,7 +676,11 @@ impl Engine {
         let seq = self.first_seq + self.members.len() as u64;
         if let Some(sig) = &p.fingerprint {
             for key in text::band_keys(sig) {
-                self.bands.entry(key).or_default().push(seq);
+                let bucket = self.bands.entry(key).or_default();
+                bucket.push(seq);
+                if bucket.len() > 2 * BUCKET_READ {
+                    bucket.drain(..bucket.len() - BUCKET_READ);
+                }
             }
         }
         self.members.push_back(Member {

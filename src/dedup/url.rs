@@ -56,7 +56,7 @@ pub fn canonical_url(raw: &str) -> Option<String> {
         .collect();
     // Parameter order carries no meaning.
     query.sort();
-    let mut out = format!("{host}");
+    let mut out = host;
     if let Some(port) = url.port() {
         out.push_str(&format!(":{port}"));
     }
