@@ -107,6 +107,38 @@ pub enum Command {
         #[arg(default_value_t = 1)]
         reps: u32,
     },
+    /// Replay articles through the story dedup engine (same engine and [dedup]
+    /// settings as the daemon): reads {"id","source","url","published","title","text"}
+    /// per line in arrival order, writes {"id","cluster"} per line.
+    Cluster {
+        /// Articles, JSON Lines.
+        #[arg(long)]
+        input: PathBuf,
+        /// Assignments, JSON Lines.
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// List the newest stories with their members (representative first, marked
+    /// `*`) and the dedup layer that joined each.
+    Stories {
+        /// How many stories.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per story and line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the similarity evidence between two stored items (ids from
+    /// `feedsieve stories`) and which layer decided.
+    Explain {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// First item id.
+        item_a: i64,
+        /// Second item id.
+        item_b: i64,
+    },
 }
 
 /// Runs the parsed command line.
@@ -151,6 +183,18 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
         Command::Run => report(run_daemon(&cli.config)),
         Command::Fetch => report(fetch_once(&cli.config)),
+        Command::Cluster { input, output } => report(
+            crate::dedup_cli::dedup_config(&cli.config, config_given())
+                .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output).map(|_| ())),
+        ),
+        Command::Stories { limit, json } => {
+            report(crate::dedup_cli::stories(&cli.config, limit, json))
+        }
+        Command::Explain {
+            json,
+            item_a,
+            item_b,
+        } => report(crate::dedup_cli::explain(&cli.config, item_a, item_b, json)),
     }
 }
 
@@ -159,6 +203,14 @@ fn report_code(result: anyhow::Result<ExitCode>) -> ExitCode {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
+}
+
+/// True when the user named a config file (flag or environment), so a missing
+/// file is an error rather than "use the defaults".
+fn config_given() -> bool {
+    std::env::var_os("FEEDSIEVE_CONFIG").is_some()
+        || std::env::args_os()
+            .any(|a| a == "--config" || a.to_string_lossy().starts_with("--config="))
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {

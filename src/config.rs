@@ -85,6 +85,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// `[filters]`: applied to every source, before its own.
     pub filters: Filters,
+    /// Merging the same story across outlets.
+    pub dedup: crate::dedup::DedupConfig,
 }
 
 /// `[output]`: the combined feed.
@@ -280,6 +282,7 @@ struct RawConfig {
     schedule: Option<RawSchedule>,
     fetch: Option<RawFetch>,
     filters: Option<RawFilters>,
+    dedup: Option<RawDedup>,
     #[serde(default)]
     feed: Vec<Spanned<RawSource>>,
     #[serde(default)]
@@ -366,6 +369,23 @@ struct RawSource {
     max_new: Option<Spanned<i64>>,
 }
 
+/// `[dedup]` as written; see `DedupConfig` for the meaning of each key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    enabled: Option<bool>,
+    window: Option<Spanned<String>>,
+    copy_similarity: Option<Spanned<f64>>,
+    copy_min_words: Option<Spanned<i64>>,
+    text_threshold: Option<Spanned<f64>>,
+    title_threshold: Option<Spanned<f64>>,
+    day_penalty: Option<Spanned<f64>>,
+    name_weight: Option<Spanned<f64>>,
+    number_penalty: Option<Spanned<f64>>,
+    #[serde(default)]
+    prefer: Vec<String>,
+}
+
 struct Ctx<'a> {
     text: &'a str,
     path: &'a Path,
@@ -443,6 +463,44 @@ impl Ctx<'_> {
                 );
                 default
             }
+        }
+    }
+
+    fn fraction(&mut self, value: Option<Spanned<f64>>, key: &str, default: f64) -> f64 {
+        let Some(value) = value else { return default };
+        let v = *value.get_ref();
+        if (0.0..=1.0).contains(&v) {
+            v
+        } else {
+            self.error_at(
+                Some(value.span()),
+                format!("`{key}` must be a number from 0 to 1"),
+            );
+            default
+        }
+    }
+
+    fn dedup(&mut self, raw: RawDedup) -> crate::dedup::DedupConfig {
+        let d = crate::dedup::DedupConfig::default();
+        crate::dedup::DedupConfig {
+            enabled: raw.enabled.unwrap_or(d.enabled),
+            window: self.duration(raw.window, d.window),
+            copy_similarity: self.fraction(
+                raw.copy_similarity,
+                "copy_similarity",
+                d.copy_similarity,
+            ),
+            copy_min_words: self.positive(raw.copy_min_words, "copy_min_words", d.copy_min_words),
+            text_threshold: self.fraction(raw.text_threshold, "text_threshold", d.text_threshold),
+            title_threshold: self.fraction(
+                raw.title_threshold,
+                "title_threshold",
+                d.title_threshold,
+            ),
+            day_penalty: self.fraction(raw.day_penalty, "day_penalty", d.day_penalty),
+            name_weight: self.fraction(raw.name_weight, "name_weight", d.name_weight),
+            number_penalty: self.fraction(raw.number_penalty, "number_penalty", d.number_penalty),
+            prefer: raw.prefer,
         }
     }
 
@@ -652,6 +710,7 @@ impl Ctx<'_> {
             exclude: self.patterns(raw_filters.exclude, "exclude"),
         };
 
+        let dedup = self.dedup(raw.dedup.unwrap_or_default());
         if !self.errors.is_empty() {
             return Err(ConfigErrors(self.errors));
         }
@@ -664,6 +723,7 @@ impl Ctx<'_> {
             fetch,
             sources,
             filters,
+            dedup,
         })
     }
 }
@@ -873,6 +933,27 @@ url = "https://p.test/news/"
         );
         assert_eq!(e.line, Some(7), "{e}");
         assert!(e.message.contains("already configured on line 3"), "{e}");
+    }
+
+    #[test]
+    fn dedup_settings_have_defaults_and_located_errors() {
+        let cfg = parse("").unwrap();
+        assert_eq!(cfg.dedup, crate::dedup::DedupConfig::default());
+        assert!(cfg.dedup.enabled);
+        assert_eq!(cfg.dedup.window, Duration::from_secs(72 * 3600));
+        let cfg = parse(
+            "[dedup]\nenabled = false\nwindow = \"2d\"\ntext_threshold = 0.4\nprefer = [\"Reuters\"]\n",
+        )
+        .unwrap();
+        assert!(!cfg.dedup.enabled);
+        assert_eq!(cfg.dedup.window, Duration::from_secs(48 * 3600));
+        assert_eq!(cfg.dedup.text_threshold, 0.4);
+        assert_eq!(cfg.dedup.prefer, vec!["Reuters".to_string()]);
+        let e = first_error("[dedup]\n\ntext_threshold = 1.5\n");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("text_threshold"), "{e}");
+        let e = first_error("[dedup]\nthreshold = 0.3\n");
+        assert_eq!(e.line, Some(2), "{e}");
     }
 
     #[test]

@@ -51,6 +51,11 @@ impl Context {
         store
             .sync_sources(&config.sources)
             .context("recording the configured sources")?;
+        if config.dedup.enabled {
+            store
+                .enable_dedup(config.dedup.clone(), chrono::Utc::now().timestamp())
+                .context("restoring the story dedup window")?;
+        }
         Ok(Context {
             global: Arc::new(Semaphore::new(config.schedule.concurrency)),
             hosts: HostSlots::new(config.schedule.per_host),

@@ -12,6 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 
 use crate::config::SourceConfig;
+use crate::dedup::{self, Article, DedupConfig, Engine, Layer};
 use crate::read::{Enclosure, RawItem};
 
 /// The schema migrations, in order. The database records the last one applied in
@@ -19,6 +20,7 @@ use crate::read::{Enclosure, RawItem};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../db/migrations/0001_initial.sql")),
     (2, include_str!("../db/migrations/0002_filters.sql")),
+    (3, include_str!("../db/migrations/0003_dedup.sql")),
 ];
 
 /// A storage failure.
@@ -187,9 +189,28 @@ pub struct Story {
     pub items: Vec<StoryItem>,
 }
 
+/// A stored item with its dedup decision (for `feedsieve explain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DedupItem {
+    /// The item as an article (id = item row id).
+    pub article: Article,
+    /// Its story's row id.
+    pub story_id: i64,
+    /// Its story's published GUID.
+    pub story_guid: String,
+    /// The layer that assigned it (`None` for items stored before dedup).
+    pub layer: Option<String>,
+    /// The layer's score.
+    pub score: Option<f64>,
+    /// The item it matched.
+    pub matched: Option<i64>,
+}
+
 /// The database.
 pub struct Store {
     conn: Connection,
+    /// The story dedup engine over the recent window; `None`: one story per item.
+    dedup: Option<Engine>,
 }
 
 impl Store {
@@ -217,7 +238,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn };
+        let mut store = Store { conn, dedup: None };
         store.migrate()?;
         Ok(store)
     }
@@ -241,6 +262,81 @@ impl Store {
             tracing::info!(version, "applied database migration");
         }
         Ok(())
+    }
+
+    /// Turns on story dedup: new items join the story of a matching recent item.
+    /// The engine's window is rebuilt from the stored items and their stored
+    /// stories (no re-clustering), so a restart resumes with the same stories.
+    pub fn enable_dedup(&mut self, config: DedupConfig, now: i64) -> Result<(), StoreError> {
+        let mut engine = Engine::new(config);
+        let since = now.saturating_sub(engine.config().window.as_secs() as i64);
+        let mut stmt = self.conn.prepare(
+            "SELECT i.id, s.name, i.link, i.published_at, i.title, i.summary, i.content, i.story_id
+             FROM items i JOIN sources s ON s.id = i.source_id
+             WHERE i.first_seen_at >= ?1 OR i.published_at >= ?1
+             ORDER BY i.first_seen_at, i.id",
+        )?;
+        let rows = stmt.query_map([since], |r| {
+            Ok((
+                Article {
+                    id: r.get::<_, i64>(0)?.to_string(),
+                    source: r.get(1)?,
+                    url: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    published: r.get(3)?,
+                    title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    text: body_text(r.get(6)?, r.get(5)?),
+                },
+                r.get::<_, i64>(7)?,
+            ))
+        })?;
+        let mut n = 0;
+        for row in rows {
+            let (article, story) = row?;
+            let p = engine.prepare(&article);
+            engine.admit(p, story);
+            n += 1;
+        }
+        tracing::info!(items = n, "story dedup window restored");
+        drop(stmt);
+        self.dedup = Some(engine);
+        Ok(())
+    }
+
+    /// The dedup engine, when enabled.
+    pub fn dedup_engine(&mut self) -> Option<&mut Engine> {
+        self.dedup.as_mut()
+    }
+
+    /// One stored item as dedup sees it, with how it was assigned:
+    /// (article, story guid, layer, score, matched item id).
+    pub fn dedup_item(&self, id: i64) -> Result<Option<DedupItem>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT i.id, s.name, i.link, i.published_at, i.title, i.summary, i.content,
+                        st.guid, i.dedup_layer, i.dedup_score, i.dedup_match, i.story_id
+                 FROM items i JOIN sources s ON s.id = i.source_id
+                 JOIN stories st ON st.id = i.story_id WHERE i.id = ?1",
+                [id],
+                |r| {
+                    Ok(DedupItem {
+                        article: Article {
+                            id: r.get::<_, i64>(0)?.to_string(),
+                            source: r.get(1)?,
+                            url: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                            published: r.get(3)?,
+                            title: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                            text: body_text(r.get(6)?, r.get(5)?),
+                        },
+                        story_guid: r.get(7)?,
+                        layer: r.get(8)?,
+                        score: r.get(9)?,
+                        matched: r.get(10)?,
+                        story_id: r.get(11)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// The schema version in force.
@@ -375,7 +471,15 @@ impl Store {
                     tx.query_row("SELECT url FROM sources WHERE id = ?1", [source_id], |r| {
                         r.get(0)
                     })?;
-                stats = ingest_items(&tx, source_id, &source_url, items, admitted, now)?;
+                stats = ingest_items(
+                    &tx,
+                    source_id,
+                    &source_url,
+                    items,
+                    admitted,
+                    now,
+                    self.dedup.as_mut(),
+                )?;
                 tx.execute(
                     "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = 'ok',
                         last_error = NULL, error_count = 0, next_fetch_at = ?3,
@@ -441,12 +545,12 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT i.story_id, i.id, s.name, s.url, i.title, i.link, i.summary, i.content,
                     i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures, s.category
-             FROM items i JOIN sources s ON s.id = i.source_id
+             FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
              WHERE i.filtered = 0 AND i.story_id IN (
                 SELECT id FROM stories
                 WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
                 ORDER BY sort_at DESC, id DESC LIMIT ?1)
-             ORDER BY i.story_id, i.first_seen_at, i.id",
+             ORDER BY i.story_id, i.id IS NOT st.representative_id, i.first_seen_at, i.id",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
             let categories: String = r.get(11)?;
@@ -623,6 +727,53 @@ fn story_guid(source_url: &str, key: &str) -> String {
     format!("feedsieve:story:{}", &hash[..32])
 }
 
+/// The plain text dedup compares: the content, else the summary.
+fn body_text(content: Option<String>, summary: Option<String>) -> String {
+    content
+        .filter(|c| !c.trim().is_empty())
+        .or(summary)
+        .map(|h| crate::sanitize::plain_text(&h))
+        .unwrap_or_default()
+}
+
+/// Picks and records the representative item of a story.
+fn update_representative(
+    tx: &Transaction<'_>,
+    story_id: i64,
+    prefer: &[String],
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT i.id, s.name, i.summary, i.content, COALESCE(i.published_at, i.first_seen_at)
+         FROM items i JOIN sources s ON s.id = i.source_id WHERE i.story_id = ?1 ORDER BY i.id",
+    )?;
+    let rows: Vec<(i64, String, usize, i64)> = stmt
+        .query_map([story_id], |r| {
+            let text = body_text(r.get(3)?, r.get(2)?);
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                text.split_whitespace().count(),
+                r.get(4)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let candidates: Vec<dedup::Candidate<'_>> = rows
+        .iter()
+        .map(|(_, source, words, time)| dedup::Candidate {
+            source,
+            words: *words,
+            time: *time,
+        })
+        .collect();
+    if let Some(i) = dedup::representative(&candidates, prefer) {
+        tx.execute(
+            "UPDATE stories SET representative_id = ?2 WHERE id = ?1",
+            params![story_id, rows[i].0],
+        )?;
+    }
+    Ok(())
+}
+
 fn ingest_items(
     tx: &Transaction<'_>,
     source_id: i64,
@@ -630,7 +781,13 @@ fn ingest_items(
     items: &[RawItem],
     admitted: &[bool],
     now: i64,
+    mut dedup: Option<&mut Engine>,
 ) -> Result<IngestStats, StoreError> {
+    let source_name: String =
+        tx.query_row("SELECT name FROM sources WHERE id = ?1", [source_id], |r| {
+            r.get(0)
+        })?;
+    let mut story_exists = tx.prepare_cached("SELECT 1 FROM stories WHERE id = ?1")?;
     let mut stats = IngestStats::default();
     let mut seen = std::collections::HashSet::new();
     let mut find = tx.prepare_cached(
@@ -713,11 +870,42 @@ fn ingest_items(
                     Some(d) if d <= now + 3600 => d,
                     _ => now,
                 };
-                tx.execute(
-                    "INSERT INTO stories (guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?2, ?3)",
-                    params![story_guid(source_url, &key), now, sort_at],
-                )?;
-                let story_id = tx.last_insert_rowid();
+                let article = Article {
+                    id: String::new(),
+                    source: source_name.clone(),
+                    url: item.link.clone().unwrap_or_default(),
+                    published: Some(sort_at),
+                    title: item.title.clone().unwrap_or_default(),
+                    text: body_text(item.content.clone(), item.summary.clone()),
+                };
+                let decision = dedup.as_deref_mut().map(|engine| {
+                    let prepared = engine.prepare(&article);
+                    let evidence = engine.decide(&prepared);
+                    (prepared, evidence)
+                });
+                // The engine may remember a story that a failed transaction or
+                // retention removed: join only stories that exist.
+                let joined = match decision.as_ref().and_then(|(_, ev)| ev.story) {
+                    Some(id) if story_exists.exists([id])? => Some(id),
+                    _ => None,
+                };
+                let story_id = match joined {
+                    Some(id) => {
+                        // Gaining coverage updates the story; its GUID and place stay.
+                        tx.execute(
+                            "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
+                            params![id, now],
+                        )?;
+                        id
+                    }
+                    None => {
+                        tx.execute(
+                            "INSERT INTO stories (guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?2, ?3)",
+                            params![story_guid(source_url, &key), now, sort_at],
+                        )?;
+                        tx.last_insert_rowid()
+                    }
+                };
                 tx.execute(
                     "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
                         published_at, updated_at, categories, enclosures, content_hash,
@@ -742,6 +930,35 @@ fn ingest_items(
                         filtered
                     ],
                 )?;
+                let item_id = tx.last_insert_rowid();
+                if let Some((prepared, evidence)) = decision {
+                    let layer = if joined.is_some() {
+                        evidence.layer
+                    } else {
+                        Layer::New
+                    };
+                    tx.execute(
+                        "UPDATE items SET canonical_url = ?2, dedup_layer = ?3, dedup_score = ?4,
+                            dedup_match = ?5 WHERE id = ?1",
+                        params![
+                            item_id,
+                            dedup::url::canonical_url(&article.url),
+                            layer.as_str(),
+                            evidence.score,
+                            evidence
+                                .matched
+                                .as_deref()
+                                .and_then(|m| m.parse::<i64>().ok())
+                        ],
+                    )?;
+                    if let Some(engine) = dedup.as_deref_mut() {
+                        if joined.is_some() {
+                            let prefer = engine.config().prefer.clone();
+                            update_representative(tx, story_id, &prefer)?;
+                        }
+                        engine.admit(prepared.with_id(item_id.to_string()), story_id);
+                    }
+                }
                 stats.new += 1;
             }
         }

@@ -16,7 +16,18 @@ use feedsieve::store::SourceRecord;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Fetch limits for these tests: short timeout, small body cap, few items.
-const LIMITS: &str = "[fetch]\ntimeout = \"2s\"\nconnect_timeout = \"2s\"\nmax_body = \"1 MiB\"\nmax_items_per_feed = 500\n";
+const LIMITS: &str = "[fetch]\ntimeout = \"2s\"\nconnect_timeout = \"2s\"\nmax_body = \"1 MiB\"\nmax_items_per_feed = 500\n[dedup]\nenabled = false\n";
+
+/// The titles of the healthy seed-story feeds' five items (two share a title).
+/// Story dedup is off in these tests: they are about fetching, not clustering.
+const HEALTHY_TITLES: [&str; 4] = [
+    "City council approves 40 km of protected cycle lanes",
+    "Overnight barrage leaves hundreds of thousands without electricity across Ukraine",
+    "Russia fires 138 drones and ballistic missiles at Ukraine's power grid",
+    "Zelenskyy Willing to Forgo NATO Bid for Security Vue",
+];
+/// Entries the healthy feeds publish without dedup.
+const HEALTHY_ENTRIES: usize = 5;
 
 /// A backoff of at least 5 minutes, less the 10 % jitter.
 const MIN_BACKOFF: i64 = 270;
@@ -72,12 +83,20 @@ impl Run {
         }
         let bytes = std::fs::read(&self.ctx.config.output.path).unwrap();
         let channel = rss::Channel::read_from(&bytes[..]).expect("the published feed is valid");
-        let healthy = channel
+        let published: Vec<&str> = channel
             .items()
             .iter()
             .filter(|i| i.source().is_some_and(|s| s.title() != Some("Hostile")))
-            .count();
-        assert_eq!(healthy, 5, "the healthy feeds are published");
+            .filter_map(|i| i.title())
+            .collect();
+        assert_eq!(published.len(), HEALTHY_ENTRIES, "{published:?}");
+        assert_eq!(
+            published
+                .into_iter()
+                .collect::<std::collections::BTreeSet<_>>(),
+            HEALTHY_TITLES.into_iter().collect(),
+            "the healthy feeds are published"
+        );
         report
             .outcomes
             .into_iter()
@@ -607,14 +626,14 @@ async fn the_daemon_keeps_serving_while_sources_misbehave() {
         if let Ok(resp) = client.get(format!("http://{addr}/feed.xml")).send().await {
             let body = resp.bytes().await.unwrap();
             items = rss::Channel::read_from(&body[..]).map_or(0, |c| c.items().len());
-            if items == 5 {
+            if items == HEALTHY_ENTRIES {
                 break;
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        items, 5,
+        items, HEALTHY_ENTRIES,
         "healthy items are served while the hanging fetch is still in flight"
     );
     let health = client

@@ -60,7 +60,7 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let head = format!(
-        "# feeds for the reload test\n[output]\npath = \"{out}\"\n[database]\npath = \"{db}\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n[[feed]]\nname = \"Vue News\"\nurl = \"{b}/vue-news/rss.xml\"\n\n[[feed]]\nname = \"Wire Copy Daily\"\nurl = \"{b}/wirecopy/feed.rss\"\n",
+        "# feeds for the reload test (dedup off: this is about reloading)\n[output]\npath = \"{out}\"\n[database]\npath = \"{db}\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n[dedup]\nenabled = false\n\n[[feed]]\nname = \"Vue News\"\nurl = \"{b}/vue-news/rss.xml\"\n\n[[feed]]\nname = \"Wire Copy Daily\"\nurl = \"{b}/wirecopy/feed.rss\"\n",
         out = dir.path().join("feed.xml").display(),
         db = dir.path().join("db.sqlite").display(),
         b = web.base

@@ -1,0 +1,183 @@
+//! Dedup cost benchmark on a synthetic stream (measured, never asserted).
+//!
+//! `cargo run --release --example bench_dedup -- [SIZES...]` (default 10000 100000 1000000):
+//! for each size W, fills the engine with W articles that all sit inside the 72 h
+//! window, then times 5,000 more and prints µs per new article, articles/s and the
+//! resident memory. Then streams 3×W articles at a rate where the window holds W,
+//! to show memory stays bounded by the window rather than by the stream.
+//!
+//! `cargo run --release --example bench_dedup -- --jsonl N FILE` writes a synthetic
+//! N-article stream for timing `feedsieve cluster` itself.
+
+use std::io::Write;
+use std::time::Instant;
+
+use feedsieve::dedup::{Article, DedupConfig, Engine};
+
+/// A small deterministic generator (xorshift*), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+    /// Roughly Zipf over 0..n: small numbers are common.
+    fn zipf(&mut self, n: u64) -> u64 {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        ((n as f64).powf(u) - 1.0) as u64
+    }
+}
+
+const SYLLABLES: [&str; 16] = [
+    "ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "ber", "dan", "gor", "lin", "mar", "pol",
+    "sen", "tur",
+];
+
+/// A pronounceable pseudo-word for a number (the stemmer sees word-like input).
+fn word(mut n: u64) -> String {
+    let mut w = String::new();
+    loop {
+        w.push_str(SYLLABLES[(n % 16) as usize]);
+        n /= 16;
+        if n == 0 {
+            break;
+        }
+    }
+    w
+}
+
+/// The i-th article of the stream: stories of 1–4 articles, each article mixing
+/// its story's topic words and names with background words.
+fn article(rng: &mut Rng, i: u64, at: i64) -> Article {
+    let story = i / 3 + rng.next() % 2;
+    let mut srng = Rng(story.wrapping_mul(0x9E3779B97F4A7C15) | 1);
+    let topic: Vec<String> = (0..8).map(|_| word(1000 + srng.zipf(200_000))).collect();
+    let names: Vec<String> = (0..3)
+        .map(|_| {
+            let mut n = word(srng.zipf(50_000));
+            n[..1].make_ascii_uppercase();
+            n
+        })
+        .collect();
+    let long = rng.next() % 10 == 0;
+    let words = if long { 150 } else { 40 };
+    let mut text = String::new();
+    for k in 0..words {
+        let w = match rng.next() % 10 {
+            0..=2 => topic[(rng.next() % 8) as usize].clone(),
+            3 => names[(rng.next() % 3) as usize].clone(),
+            _ => word(rng.zipf(30_000)),
+        };
+        text.push_str(&w);
+        text.push(if k % 15 == 14 { '.' } else { ' ' });
+        text.push(' ');
+    }
+    let title = format!(
+        "{} {} {} {} {}",
+        names[0], topic[0], topic[1], topic[2], names[1]
+    );
+    Article {
+        id: i.to_string(),
+        source: format!("outlet{}", rng.next() % 500),
+        url: format!("https://outlet{}.example/{}", rng.next() % 500, i),
+        published: Some(at),
+        title,
+        text,
+    }
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+const WINDOW_SECS: i64 = 72 * 3600;
+const T0: i64 = 1_700_000_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--jsonl") {
+        let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+        let path = args
+            .get(2)
+            .cloned()
+            .unwrap_or_else(|| "stream.jsonl".into());
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut rng = Rng(42);
+        for i in 0..n {
+            let a = article(&mut rng, i, T0 + i as i64 * 10);
+            let line = serde_json::json!({
+                "id": a.id, "source": a.source, "url": a.url,
+                "published": chrono::DateTime::from_timestamp(a.published.unwrap_or(T0), 0)
+                    .map(|d| d.to_rfc3339()).unwrap_or_default(),
+                "title": a.title, "text": a.text,
+            });
+            writeln!(out, "{line}").unwrap();
+        }
+        eprintln!("wrote {n} articles to {path}");
+        return;
+    }
+    let sizes: Vec<u64> = if args.is_empty() {
+        vec![10_000, 100_000, 1_000_000]
+    } else {
+        args.iter().filter_map(|s| s.parse().ok()).collect()
+    };
+    const PROBE: u64 = 5_000;
+    println!("window articles | fill articles/s | µs per new article | articles/s | RSS MiB");
+    for &w in &sizes {
+        let mut engine = Engine::new(DedupConfig::default());
+        let mut rng = Rng(7);
+        // All W articles (and the probe) inside the window.
+        let step = WINDOW_SECS as f64 / (w + PROBE) as f64 / 2.0;
+        let start = Instant::now();
+        for i in 0..w {
+            let a = article(&mut rng, i, T0 + (i as f64 * step) as i64);
+            engine.assign(&a);
+        }
+        let fill = w as f64 / start.elapsed().as_secs_f64();
+        let probe: Vec<Article> = (w..w + PROBE)
+            .map(|i| article(&mut rng, i, T0 + (i as f64 * step) as i64))
+            .collect();
+        let start = Instant::now();
+        for a in &probe {
+            engine.assign(a);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{:>15} | {:>15.0} | {:>18.1} | {:>10.0} | {:>7.0}",
+            engine.window_len(),
+            fill,
+            secs * 1e6 / PROBE as f64,
+            PROBE as f64 / secs,
+            rss_mib()
+        );
+    }
+    // Memory bounded by the window: stream 3×W with the window holding ~W.
+    let w = *sizes.first().unwrap_or(&10_000);
+    let mut engine = Engine::new(DedupConfig::default());
+    let mut rng = Rng(9);
+    let step = WINDOW_SECS / w as i64;
+    println!("\nstreaming with about {w} articles in the window:");
+    println!("articles streamed | in window | RSS MiB");
+    for i in 0..3 * w {
+        engine.assign(&article(&mut rng, i, T0 + i as i64 * step.max(1)));
+        if (i + 1) % w == 0 {
+            println!(
+                "{:>17} | {:>9} | {:>7.0}",
+                i + 1,
+                engine.window_len(),
+                rss_mib()
+            );
+        }
+    }
+}

@@ -1,0 +1,838 @@
+//! Story dedup: which story does a new article belong to?
+//!
+//! Pure (no network, no SQLite): an [`Article`] and the recent window held by an
+//! [`Engine`] in, a [`StoryId`] decision and its [`Evidence`] out. Layers, cheapest
+//! and surest first:
+//! 1. the same canonical URL ([`url::canonical_url`]);
+//! 2. a near-copy: MinHash of word shingles, most of them shared (syndicated wire copy);
+//! 3. the same event in other words: cosine of TF-IDF vectors against each story's
+//!    centroid, within the time window, candidates found through an inverted index
+//!    over each article's most distinctive terms (so the cost per article does not
+//!    grow with the number of stored articles).
+//!
+//! Look-alike events (same people and places, another day or another place) are
+//! kept apart by a time penalty, and by a number guard: titles that state
+//! different figures (magnitudes, tolls, scores, years) need more evidence.
+
+pub mod text;
+pub mod url;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use text::Normalizer;
+
+/// A story id, as the caller numbers stories (the store uses its row ids).
+pub type StoryId = i64;
+
+/// Tunables of the dedup stage (the `[dedup]` section of feeds.toml).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DedupConfig {
+    /// When false, every article is its own story.
+    pub enabled: bool,
+    /// Only stories with an article this recent can gain new members.
+    pub window: Duration,
+    /// Near-copies share at least this share of their word 4-shingles (MinHash estimate).
+    pub copy_similarity: f64,
+    /// Texts shorter than this (words) are never near-copies.
+    pub copy_min_words: usize,
+    /// Cosine needed to join a story when both sides have a full text.
+    pub text_threshold: f64,
+    /// Cosine needed when either side has only a headline / summary.
+    pub title_threshold: f64,
+    /// Similarity lost per day between an article and a story's nearest date,
+    /// beyond the first two days.
+    pub day_penalty: f64,
+    /// Share of the similarity given by names and numbers (the look-alike guard).
+    pub name_weight: f64,
+    /// Similarity lost when two headlines state different numbers.
+    pub number_penalty: f64,
+    /// Outlet names in order of preference for the representative article.
+    pub prefer: Vec<String>,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            enabled: true,
+            window: Duration::from_secs(72 * 3600),
+            copy_similarity: 0.7,
+            copy_min_words: 60,
+            text_threshold: 0.30,
+            title_threshold: 0.08,
+            day_penalty: 0.05,
+            name_weight: 0.4,
+            number_penalty: 0.05,
+            prefer: Vec::new(),
+        }
+    }
+}
+
+/// One article as dedup sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Article {
+    /// The caller's id (item row id, or the JSONL id).
+    pub id: String,
+    /// Outlet name.
+    pub source: String,
+    /// Article URL (may be empty).
+    pub url: String,
+    /// Publication time, Unix seconds.
+    pub published: Option<i64>,
+    /// Headline (plain text).
+    pub title: String,
+    /// Body (plain text; may be empty or just a summary).
+    pub text: String,
+}
+
+/// Which layer decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// Same canonical URL as a stored article.
+    Url,
+    /// A near-copy of a stored article's text.
+    NearCopy,
+    /// Similar enough to a story's centroid.
+    Similar,
+    /// Nothing matched: a new story.
+    New,
+}
+
+impl Layer {
+    /// The name stored and shown for this layer.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Url => "url",
+            Layer::NearCopy => "near-copy",
+            Layer::Similar => "similar",
+            Layer::New => "new",
+        }
+    }
+}
+
+/// Why an article went where it went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// The deciding layer.
+    pub layer: Layer,
+    /// The story joined, `None` for a new story.
+    pub story: Option<StoryId>,
+    /// The stored article that matched (URL and near-copy layers).
+    pub matched: Option<String>,
+    /// Layer score: 1 for a URL, the estimated shingle overlap for a near-copy,
+    /// else the adjusted cosine.
+    pub score: f64,
+    /// The best candidate's adjusted cosine, also when it was too low.
+    pub best_similarity: f64,
+}
+
+/// Features of one article, computed once.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    id: String,
+    canonical: Option<String>,
+    fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    /// TF-IDF over title and text, L2-normalised, sorted by term id.
+    full: Vec<(u32, f32)>,
+    /// The same over title and lead: compared when one side is short.
+    head: Vec<(u32, f32)>,
+    /// Names and numbers only: the look-alike guard.
+    names: Vec<(u32, f32)>,
+    /// Distinct terms, to update document frequencies once admitted.
+    terms: Vec<u32>,
+    /// Numbers stated in the title.
+    numbers: Vec<u32>,
+    long: bool,
+    /// Has any body text (not just a headline).
+    body: bool,
+    time: Option<i64>,
+}
+
+impl Prepared {
+    /// The same features under another article id (the store learns the row id
+    /// only after deciding).
+    pub fn with_id(mut self, id: String) -> Prepared {
+        self.id = id;
+        self
+    }
+}
+
+/// What the similarity layer compares between two articles (for `explain`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairEvidence {
+    /// Both canonical URLs, when present.
+    pub canonical: (Option<String>, Option<String>),
+    /// Estimated share of common word 4-shingles, when both texts are long enough.
+    pub copy_similarity: Option<f64>,
+    /// Cosine of the full vectors.
+    pub full_cosine: f64,
+    /// Cosine of title + lead vectors.
+    pub head_cosine: f64,
+    /// Days between the two dates, when both are dated.
+    pub days_apart: Option<f64>,
+    /// Numbers in one title and not the other.
+    pub conflicting_numbers: bool,
+    /// The cosine after the time and number penalties, against the threshold in use.
+    pub adjusted: f64,
+    /// The threshold that applies to this pair.
+    pub threshold: f64,
+    /// The layer that would join them, or `New` if none would.
+    pub layer: Layer,
+}
+
+#[derive(Debug)]
+struct Member {
+    story: StoryId,
+    id: String,
+    canonical: Option<String>,
+    fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    full: Vec<(u32, f32)>,
+    head: Vec<(u32, f32)>,
+    names: Vec<(u32, f32)>,
+    long: bool,
+    body: bool,
+    /// The window clock when admitted (expiry).
+    clock: i64,
+}
+
+#[derive(Debug, Default)]
+struct Centroid {
+    sum: HashMap<u32, f32>,
+    sumsq: f64,
+}
+
+impl Centroid {
+    fn add(&mut self, v: &[(u32, f32)], sign: f32) {
+        for &(t, w) in v {
+            // A term pruned from a big centroid stays out when its member leaves.
+            if sign < 0.0 && !self.sum.contains_key(&t) {
+                continue;
+            }
+            let e = self.sum.entry(t).or_insert(0.0);
+            let old = f64::from(*e);
+            *e += sign * w;
+            let new = f64::from(*e);
+            self.sumsq += new * new - old * old;
+            if *e < 1e-6 {
+                self.sum.remove(&t);
+            }
+        }
+        if self.sum.len() > 2 * CENTROID_TERMS {
+            self.prune();
+        }
+    }
+
+    /// Keeps the heaviest terms of a big story, so that scoring against it
+    /// costs the same however many articles it has.
+    fn prune(&mut self) {
+        let mut terms: Vec<(u32, f32)> = self.sum.iter().map(|(t, w)| (*t, *w)).collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (t, _) in terms.drain(CENTROID_TERMS..) {
+            self.sum.remove(&t);
+        }
+        self.sumsq = self.sum.values().map(|w| f64::from(*w).powi(2)).sum();
+    }
+
+    /// Cosine with the centroid re-weighted by today's IDF: a story's early
+    /// members were weighted with little evidence of which terms are common.
+    fn cosine_idf(&self, v: &[(u32, f32)], idf: impl Fn(u32) -> f32) -> f64 {
+        let norm: f64 = self
+            .sum
+            .iter()
+            .map(|(t, c)| {
+                let w = f64::from(*c) * f64::from(idf(*t));
+                w * w
+            })
+            .sum();
+        if norm <= 1e-12 {
+            return 0.0;
+        }
+        let dot: f64 = v
+            .iter()
+            .filter_map(|(t, w)| {
+                self.sum
+                    .get(t)
+                    .map(|c| f64::from(*c) * f64::from(idf(*t)) * f64::from(*w))
+            })
+            .sum();
+        dot / norm.sqrt()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Story {
+    full: Centroid,
+    head: Centroid,
+    names: Centroid,
+    members: usize,
+    long_members: usize,
+    body_members: usize,
+    /// Earliest and latest publication dates of dated members.
+    dated: Option<(i64, i64)>,
+    numbers: HashSet<u32>,
+    titles_with_numbers: usize,
+}
+
+/// Terms of a new article used to retrieve candidates (its most distinctive ones).
+const QUERY_TERMS: usize = 32;
+/// Terms under which a stored article is indexed: more than are queried, so
+/// that two reports whose top terms differ in order still meet.
+const INDEX_TERMS: usize = 48;
+/// Newest postings read per query term: bounds the cost per article.
+const POSTINGS_READ: usize = 64;
+/// Terms kept in a story's centroid (pruned back from twice as many).
+const CENTROID_TERMS: usize = 256;
+/// Newest members read per MinHash band bucket.
+const BUCKET_READ: usize = 32;
+/// Candidates scored exactly per article.
+const CANDIDATES: usize = 24;
+/// Terms kept per article vector.
+const VECTOR_TERMS: usize = 64;
+/// Words of the text that form the lead.
+const LEAD_WORDS: usize = 40;
+/// An article with at least this many body terms is compared on its whole
+/// text; below, on title + lead (measured: comparing any body in full is best).
+const LONG_TERMS: usize = 1;
+/// Headline terms count this many times in the vectors.
+const TITLE_WEIGHT: f32 = 2.0;
+
+/// The streaming clusterer: holds the recent window and its indexes.
+pub struct Engine {
+    config: DedupConfig,
+    norm: Normalizer,
+    vocab: HashMap<String, u32>,
+    df: Vec<u32>,
+    docs: u64,
+    members: VecDeque<Member>,
+    stories: HashMap<StoryId, Story>,
+    urls: HashMap<String, (StoryId, String)>,
+    /// MinHash LSH: band key → window members (by sequence number).
+    bands: HashMap<u64, Vec<u64>>,
+    /// Sequence number of the oldest member in `members`.
+    first_seq: u64,
+    postings: HashMap<u32, Vec<StoryId>>,
+    clock: i64,
+    next_story: StoryId,
+}
+
+fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0f64);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += f64::from(a[i].1) * f64::from(b[j].1);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new(config: DedupConfig) -> Engine {
+        Engine {
+            config,
+            norm: Normalizer::default(),
+            vocab: HashMap::new(),
+            df: Vec::new(),
+            docs: 0,
+            members: VecDeque::new(),
+            stories: HashMap::new(),
+            urls: HashMap::new(),
+            bands: HashMap::new(),
+            first_seq: 0,
+            postings: HashMap::new(),
+            clock: i64::MIN,
+            next_story: 1,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &DedupConfig {
+        &self.config
+    }
+
+    /// Articles in the window.
+    pub fn window_len(&self) -> usize {
+        self.members.len()
+    }
+
+    fn term_id(&mut self, term: &str) -> u32 {
+        if let Some(&id) = self.vocab.get(term) {
+            return id;
+        }
+        let id = self.df.len() as u32;
+        self.vocab.insert(term.to_string(), id);
+        self.df.push(0);
+        id
+    }
+
+    fn idf(&self, term: u32) -> f32 {
+        let df = self.df.get(term as usize).copied().unwrap_or(0) as f32;
+        ((self.docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+    }
+
+    fn vector(&self, counts: &HashMap<u32, f32>) -> Vec<(u32, f32)> {
+        let mut v: Vec<(u32, f32)> = counts
+            .iter()
+            .map(|(&t, &tf)| (t, (1.0 + tf.ln()) * self.idf(t)))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(VECTOR_TERMS);
+        let n = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if n > 0.0 {
+            v.iter_mut().for_each(|(_, w)| *w /= n);
+        }
+        v.sort_by_key(|(t, _)| *t);
+        v
+    }
+
+    /// Computes an article's features against the current window statistics.
+    pub fn prepare(&mut self, a: &Article) -> Prepared {
+        // Time moves on with each dated article: what left the window can no
+        // longer be matched, by any layer.
+        if let Some(t) = a.published {
+            if t > self.clock {
+                self.clock = t;
+                self.expire();
+            }
+        }
+        let title_terms = self.norm.terms(&a.title);
+        let text_tokens = text::tokens(&a.text);
+        let text_terms: Vec<String> = text_tokens
+            .iter()
+            .filter_map(|t| self.norm.term(t))
+            .collect();
+        let lead_len = text_terms.len().min(LEAD_WORDS);
+        let mut full: HashMap<u32, f32> = HashMap::new();
+        let mut head: HashMap<u32, f32> = HashMap::new();
+        let mut numbers = Vec::new();
+        for t in &title_terms {
+            let id = self.term_id(t);
+            *full.entry(id).or_default() += TITLE_WEIGHT;
+            *head.entry(id).or_default() += TITLE_WEIGHT;
+            if t.chars().any(|c| c.is_ascii_digit()) {
+                numbers.push(id);
+            }
+        }
+        for (i, t) in text_terms.iter().enumerate() {
+            let id = self.term_id(t);
+            *full.entry(id).or_default() += 1.0;
+            if i < lead_len {
+                *head.entry(id).or_default() += 1.0;
+            }
+        }
+        let mut names: HashMap<u32, f32> = HashMap::new();
+        // Headlines are often in Title Case: only a body's capitals say "name"
+        // (measured: title "names" only re-weigh the title, and cost on uci-dev).
+        for t in text::entity_tokens(&a.text) {
+            if let Some(term) = self.norm.term(&t) {
+                let id = self.term_id(&term);
+                *names.entry(id).or_default() += 1.0;
+            }
+        }
+        let mut terms: Vec<u32> = full.keys().chain(names.keys()).copied().collect();
+        terms.dedup();
+        terms.sort_unstable();
+        terms.dedup();
+        numbers.sort_unstable();
+        numbers.dedup();
+        Prepared {
+            id: a.id.clone(),
+            canonical: url::canonical_url(&a.url),
+            fingerprint: text::minhash(&text_tokens, self.config.copy_min_words),
+            full: self.vector(&full),
+            head: self.vector(&head),
+            names: self.vector(&names),
+            terms,
+            numbers,
+            long: text_terms.len() >= LONG_TERMS,
+            body: !text_terms.is_empty(),
+            time: a.published,
+        }
+    }
+
+    /// A weighted vector back to term shares (weights without IDF), which the
+    /// centroids sum so that they can be re-weighted as IDF changes.
+    fn shares(&self, v: &[(u32, f32)]) -> Vec<(u32, f32)> {
+        v.iter().map(|&(t, w)| (t, w / self.idf(t))).collect()
+    }
+
+    fn days_apart(&self, p: &Prepared, s: &Story) -> Option<f64> {
+        let (t, (lo, hi)) = (p.time?, s.dated?);
+        let gap = if t < lo {
+            lo - t
+        } else if t > hi {
+            t - hi
+        } else {
+            0
+        };
+        Some(gap as f64 / 86_400.0)
+    }
+
+    fn numbers_conflict(p: &Prepared, s: &Story) -> bool {
+        // Only when both sides state figures and share none of them.
+        !p.numbers.is_empty()
+            && s.titles_with_numbers > 0
+            && !p.numbers.iter().any(|n| s.numbers.contains(n))
+    }
+
+    fn adjusted(&self, p: &Prepared, s: &Story) -> Option<(f64, f64)> {
+        let days = self.days_apart(p, s);
+        let window_days = self.config.window.as_secs_f64() / 86_400.0;
+        if days.is_some_and(|d| d > window_days) {
+            return None;
+        }
+        let idf = |t| self.idf(t);
+        let cos = if p.long && s.long_members > 0 {
+            s.full.cosine_idf(&p.full, idf)
+        } else {
+            s.head.cosine_idf(&p.head, idf)
+        };
+        // Headlines against headlines score low even for one event; as soon as
+        // one side has a body, the text threshold applies (measured on both sets).
+        let threshold = if p.body || s.body_members > 0 {
+            self.config.text_threshold
+        } else {
+            self.config.title_threshold
+        };
+        let w = self.config.name_weight;
+        let names = s.names.cosine_idf(&p.names, idf);
+        let mut score = if p.names.is_empty() || s.names.sumsq <= 1e-12 {
+            cos
+        } else {
+            (1.0 - w) * cos + w * names
+        };
+        tracing::trace!(id = %p.id, cos, names, "candidate");
+        // Two days are free: outlets (and aggregators) follow an event up to a
+        // couple of days later; beyond that a look-alike is the likelier reading.
+        score -= self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
+        if Self::numbers_conflict(p, s) {
+            score -= self.config.number_penalty;
+        }
+        Some((score, threshold))
+    }
+
+    /// Decides the story of a prepared article without changing the window.
+    pub fn decide(&self, p: &Prepared) -> Evidence {
+        let mut ev = Evidence {
+            layer: Layer::New,
+            story: None,
+            matched: None,
+            score: 0.0,
+            best_similarity: 0.0,
+        };
+        if !self.config.enabled {
+            return ev;
+        }
+        if let Some((story, id)) = p.canonical.as_ref().and_then(|c| self.urls.get(c)) {
+            if self.stories.contains_key(story) {
+                ev.layer = Layer::Url;
+                ev.story = Some(*story);
+                ev.matched = Some(id.clone());
+                ev.score = 1.0;
+                return ev;
+            }
+        }
+        if let Some(sig) = &p.fingerprint {
+            let mut best: Option<(f64, &Member)> = None;
+            let mut seen = HashSet::new();
+            for key in text::band_keys(sig) {
+                // Boilerplate shingles make some buckets crowded: the newest suffice.
+                let bucket = self.bands.get(&key).map_or(&[][..], Vec::as_slice);
+                for &seq in bucket.iter().rev().take(BUCKET_READ) {
+                    if !seen.insert(seq) {
+                        continue;
+                    }
+                    let Some(m) = self.member(seq) else { continue };
+                    let Some(other) = &m.fingerprint else {
+                        continue;
+                    };
+                    let sim = text::minhash_similarity(sig, other);
+                    if sim >= self.config.copy_similarity && best.is_none_or(|b| sim > b.0) {
+                        best = Some((sim, m));
+                    }
+                }
+            }
+            if let Some((sim, m)) = best {
+                if self.stories.contains_key(&m.story) {
+                    ev.layer = Layer::NearCopy;
+                    ev.story = Some(m.story);
+                    ev.matched = Some(m.id.clone());
+                    ev.score = sim;
+                    return ev;
+                }
+            }
+        }
+        // Candidate stories through the most distinctive terms, ranked by a
+        // partial dot product, then scored exactly.
+        let mut query: Vec<(u32, f32)> = p.full.iter().chain(&p.head).copied().collect();
+        query.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut seen_terms = HashSet::new();
+        query.retain(|(t, _)| seen_terms.insert(*t));
+        query.truncate(QUERY_TERMS);
+        let mut partial: HashMap<StoryId, f32> = HashMap::new();
+        for (t, w) in &query {
+            if let Some(list) = self.postings.get(t) {
+                for s in list.iter().rev().take(POSTINGS_READ) {
+                    *partial.entry(*s).or_default() += w;
+                }
+            }
+        }
+        let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        ranked.truncate(CANDIDATES);
+        let mut best: Option<(f64, f64, StoryId)> = None;
+        for (sid, _) in ranked {
+            let Some(story) = self.stories.get(&sid) else {
+                continue;
+            };
+            let Some((score, threshold)) = self.adjusted(p, story) else {
+                continue;
+            };
+            // Compare margins so a text pair and a headline pair rank fairly.
+            if best.is_none_or(|(bs, bt, _)| score - threshold > bs - bt) {
+                best = Some((score, threshold, sid));
+            }
+        }
+        if let Some((score, threshold, sid)) = best {
+            tracing::debug!(id = %p.id, story = sid, score, threshold, "best candidate");
+            ev.best_similarity = score;
+            if score >= threshold {
+                ev.layer = Layer::Similar;
+                ev.story = Some(sid);
+                ev.score = score;
+            }
+        }
+        ev
+    }
+
+    /// Adds a prepared article to the window as a member of `story`, and drops
+    /// articles that have left the window.
+    pub fn admit(&mut self, p: Prepared, story: StoryId) {
+        self.next_story = self.next_story.max(story + 1);
+        let (full, head, names) = (
+            self.shares(&p.full),
+            self.shares(&p.head),
+            self.shares(&p.names),
+        );
+        for &t in &p.terms {
+            if let Some(df) = self.df.get_mut(t as usize) {
+                *df += 1;
+            }
+        }
+        self.docs += 1;
+        let clock = match p.time {
+            Some(t) => t.max(self.clock),
+            None => self.clock,
+        };
+        self.clock = clock;
+        let s = self.stories.entry(story).or_default();
+        s.full.add(&full, 1.0);
+        s.head.add(&head, 1.0);
+        s.names.add(&names, 1.0);
+        s.members += 1;
+        if p.body {
+            s.body_members += 1;
+        }
+        if p.long {
+            s.long_members += 1;
+        }
+        if let Some(t) = p.time {
+            s.dated = Some(match s.dated {
+                Some((lo, hi)) => (lo.min(t), hi.max(t)),
+                None => (t, t),
+            });
+        }
+        if !p.numbers.is_empty() {
+            s.titles_with_numbers += 1;
+            s.numbers.extend(p.numbers.iter().copied());
+        }
+        let mut query: Vec<(u32, f32)> = p.full.iter().chain(&p.head).copied().collect();
+        query.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut seen_terms = HashSet::new();
+        query.retain(|(t, _)| seen_terms.insert(*t));
+        query.truncate(INDEX_TERMS);
+        for (t, _) in query {
+            let list = self.postings.entry(t).or_default();
+            if list.last() != Some(&story) {
+                list.push(story);
+            }
+            // Old postings are never read: keep the list bounded.
+            if list.len() > 2 * POSTINGS_READ {
+                list.drain(..list.len() - POSTINGS_READ);
+            }
+        }
+        if let Some(c) = &p.canonical {
+            self.urls.insert(c.clone(), (story, p.id.clone()));
+        }
+        let seq = self.first_seq + self.members.len() as u64;
+        if let Some(sig) = &p.fingerprint {
+            for key in text::band_keys(sig) {
+                let bucket = self.bands.entry(key).or_default();
+                bucket.push(seq);
+                if bucket.len() > 2 * BUCKET_READ {
+                    bucket.drain(..bucket.len() - BUCKET_READ);
+                }
+            }
+        }
+        self.members.push_back(Member {
+            story,
+            id: p.id,
+            canonical: p.canonical,
+            fingerprint: p.fingerprint,
+            full,
+            head,
+            names,
+            long: p.long,
+            body: p.body,
+            clock: p.time.unwrap_or(clock),
+        });
+        self.expire();
+    }
+
+    fn member(&self, seq: u64) -> Option<&Member> {
+        let i = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        self.members.get(i)
+    }
+
+    fn expire(&mut self) {
+        let horizon = self
+            .clock
+            .saturating_sub(self.config.window.as_secs() as i64);
+        while self.members.front().is_some_and(|m| m.clock < horizon) {
+            let Some(m) = self.members.pop_front() else {
+                break;
+            };
+            if let Some(s) = self.stories.get_mut(&m.story) {
+                s.full.add(&m.full, -1.0);
+                s.head.add(&m.head, -1.0);
+                s.names.add(&m.names, -1.0);
+                s.members -= 1;
+                s.long_members -= usize::from(m.long);
+                s.body_members -= usize::from(m.body);
+                if s.members == 0 {
+                    self.stories.remove(&m.story);
+                }
+            }
+            if let Some(c) = &m.canonical {
+                if self.urls.get(c).is_some_and(|(_, id)| *id == m.id) {
+                    self.urls.remove(c);
+                }
+            }
+            let seq = self.first_seq;
+            self.first_seq += 1;
+            if let Some(sig) = &m.fingerprint {
+                for key in text::band_keys(sig) {
+                    if let Some(list) = self.bands.get_mut(&key) {
+                        list.retain(|s| *s != seq);
+                        if list.is_empty() {
+                            self.bands.remove(&key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Assigns an article: joins a story or opens a new one (numbered by the engine).
+    pub fn assign(&mut self, a: &Article) -> Evidence {
+        let p = self.prepare(a);
+        let mut ev = self.decide(&p);
+        let story = match ev.story {
+            Some(s) => s,
+            None => {
+                let s = self.next_story;
+                ev.story = Some(s);
+                s
+            }
+        };
+        self.admit(p, story);
+        ev
+    }
+
+    /// The evidence between two articles as if `b` arrived with `a` alone in its story.
+    pub fn compare(&mut self, a: &Article, b: &Article) -> PairEvidence {
+        let pa = self.prepare(a);
+        let pb = self.prepare(b);
+        let mut single = Story::default();
+        single.full.add(&self.shares(&pa.full), 1.0);
+        single.head.add(&self.shares(&pa.head), 1.0);
+        single.names.add(&self.shares(&pa.names), 1.0);
+        single.members = 1;
+        single.long_members = usize::from(pa.long);
+        single.body_members = usize::from(pa.body);
+        single.dated = pa.time.map(|t| (t, t));
+        if !pa.numbers.is_empty() {
+            single.titles_with_numbers = 1;
+            single.numbers.extend(pa.numbers.iter().copied());
+        }
+        let copy_similarity = match (&pa.fingerprint, &pb.fingerprint) {
+            (Some(x), Some(y)) => Some(text::minhash_similarity(x, y)),
+            _ => None,
+        };
+        let adjusted = self.adjusted(&pb, &single);
+        let (adj, threshold) = adjusted.unwrap_or((0.0, self.config.text_threshold));
+        let layer = if !self.config.enabled {
+            Layer::New
+        } else if pa.canonical.is_some() && pa.canonical == pb.canonical {
+            Layer::Url
+        } else if copy_similarity.is_some_and(|s| s >= self.config.copy_similarity) {
+            Layer::NearCopy
+        } else if adjusted.is_some() && adj >= threshold {
+            Layer::Similar
+        } else {
+            Layer::New
+        };
+        PairEvidence {
+            copy_similarity,
+            full_cosine: dot(&pa.full, &pb.full),
+            head_cosine: dot(&pa.head, &pb.head),
+            days_apart: self.days_apart(&pb, &single),
+            conflicting_numbers: Self::numbers_conflict(&pb, &single),
+            adjusted: adj,
+            threshold,
+            layer,
+            canonical: (pa.canonical, pb.canonical),
+        }
+    }
+}
+
+/// What the representative choice knows of one member of a story.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    /// Outlet name.
+    pub source: &'a str,
+    /// Words of plain text (title excluded).
+    pub words: usize,
+    /// Publication (or first-seen) time.
+    pub time: i64,
+}
+
+/// Index of the representative: the most complete text; among texts of about
+/// the same length (within 10 %), the preferred outlet, then the earliest.
+pub fn representative(members: &[Candidate<'_>], prefer: &[String]) -> Option<usize> {
+    let longest = members.iter().map(|m| m.words).max()?;
+    let rank = |s: &str| {
+        prefer
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(s))
+            .unwrap_or(usize::MAX)
+    };
+    members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.words * 10 >= longest * 9)
+        .min_by_key(|(i, m)| (rank(m.source), m.time, *i))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests;

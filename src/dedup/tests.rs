@@ -1,0 +1,305 @@
+use super::*;
+
+const DAY: i64 = 86_400;
+const T0: i64 = 1_765_000_000;
+
+fn art(id: &str, source: &str, url: &str, at: i64, title: &str, text: &str) -> Article {
+    Article {
+        id: id.into(),
+        source: source.into(),
+        url: url.into(),
+        published: Some(at),
+        title: title.into(),
+        text: text.into(),
+    }
+}
+
+const WIRE: &str = "The central bank of Norway raised its main interest rate by a quarter point \
+to 4.75 percent on Thursday, the highest level since 2008, and said borrowing costs would stay \
+high for longer as inflation in services remained stubborn. Governor Ida Wolden Bache told \
+reporters in Oslo that the krone had weakened more than expected over the autumn, pushing up \
+the price of imported goods, and that wage growth of around 5.5 percent this year was not \
+compatible with the inflation target. Economists polled before the decision had been split \
+between a hold and a hike. Mortgage lenders said they would pass the increase on to \
+households within weeks, adding pressure on a housing market where prices in the capital have \
+fallen for three months in a row. The bank's new forecasts show the policy rate staying at the \
+current level until the autumn of next year before gradual cuts begin.";
+
+const OTHER: &str = "Heavy snow closed the main mountain pass between Bergen and Oslo on \
+Thursday, stranding dozens of lorries and forcing the railway operator to cancel evening \
+trains, as forecasters warned of more storms over the weekend. Road authorities said \
+ploughs could not keep up with drifts of up to two metres near the summit and that the \
+road would stay shut at least until Friday morning. Drivers were told to avoid the route \
+and to carry food, blankets and a full tank if they had to travel. Several ski resorts \
+welcomed the early snowfall but the tourism board said visitors should check conditions \
+before setting out, and schools in three mountain municipalities closed for the day.";
+
+#[test]
+fn the_same_url_with_tracking_parameters_is_one_story() {
+    let mut e = Engine::new(DedupConfig::default());
+    let a = e.assign(&art(
+        "1",
+        "Alpha",
+        "https://news.example/economy/rates.html",
+        T0,
+        "Norway raises rates",
+        "",
+    ));
+    let b = e.assign(&art(
+        "2",
+        "Beta",
+        "https://www.news.example/economy/rates.html?utm_source=rss#top",
+        T0 + 60,
+        "Rates go up in Norway",
+        "",
+    ));
+    assert_eq!(b.layer, Layer::Url);
+    assert_eq!(b.story, a.story);
+    assert_eq!(b.matched.as_deref(), Some("1"));
+}
+
+#[test]
+fn a_syndicated_copy_with_other_chrome_is_a_near_copy() {
+    let mut e = Engine::new(DedupConfig::default());
+    let a = e.assign(&art(
+        "w",
+        "Wire",
+        "https://wire.example/a",
+        T0,
+        "Norway's central bank raises rates to 4.75%",
+        WIRE,
+    ));
+    let copy = format!(
+        "Home | Business | Markets\nAdvertisement\n{WIRE}\nShare this article. Subscribe to our newsletter."
+    );
+    let b = e.assign(&art(
+        "c",
+        "Daily Paper",
+        "https://paper.example/b",
+        T0 + 3600,
+        "Norges Bank lifts rate again",
+        &copy,
+    ));
+    assert_eq!(b.layer, Layer::NearCopy);
+    assert_eq!(b.story, a.story);
+    // An unrelated long text is no copy and no story-mate.
+    let c = e.assign(&art(
+        "s",
+        "Daily Paper",
+        "https://paper.example/c",
+        T0 + 7200,
+        "Snow closes mountain pass",
+        OTHER,
+    ));
+    assert_eq!(c.layer, Layer::New);
+    assert_ne!(c.story, a.story);
+}
+
+#[test]
+fn short_texts_are_never_near_copies() {
+    let toks = text::tokens("Heavy snow closed the main pass on Thursday.");
+    assert_eq!(text::minhash(&toks, 60), None);
+    // Long texts: a copy estimates high, another text low.
+    let a = text::minhash(&text::tokens(WIRE), 60).unwrap();
+    let b = text::minhash(
+        &text::tokens(&format!("Menu Home Sport\n{WIRE}\nAll rights reserved")),
+        60,
+    )
+    .unwrap();
+    let c = text::minhash(&text::tokens(OTHER), 60).unwrap();
+    assert!(text::minhash_similarity(&a, &b) >= 0.7);
+    assert!(text::minhash_similarity(&a, &c) < 0.2);
+}
+
+fn quake(place: &str, magnitude: &str, dead: &str, extra: &str) -> String {
+    format!(
+        "A magnitude {magnitude} earthquake struck {place} on Tuesday, killing at least {dead} \
+         people and injuring hundreds, officials said. The quake collapsed houses and damaged a \
+         hospital, and rescue teams searched the rubble through the night. The national disaster \
+         agency said aftershocks continued and that thousands of residents spent the night in \
+         tents. {extra} The government sent soldiers and medical teams to the area, and the \
+         president said aid would reach all affected villages within days."
+    )
+}
+
+#[test]
+fn the_same_event_in_other_words_joins_and_a_look_alike_stays_apart() {
+    let mut e = Engine::new(DedupConfig::default());
+    let first = e.assign(&art(
+        "a1",
+        "Alpha",
+        "https://alpha.example/1",
+        T0,
+        "Quake kills 34 in Sulawesi",
+        &quake(
+            "the island of Sulawesi near the city of Mamuju",
+            "6.2",
+            "34",
+            "In Mamuju, the governor's office was badly damaged.",
+        ),
+    ));
+    let same = e.assign(&art(
+        "b1",
+        "Beta",
+        "https://beta.example/1",
+        T0 + 5 * 3600,
+        "Sulawesi earthquake: death toll rises to 34 in Mamuju",
+        "Rescuers in Mamuju on Sulawesi pulled survivors from collapsed houses after a 6.2 \
+         magnitude earthquake killed at least 34 people, the disaster agency said. The \
+         governor's office in Mamuju was among the buildings damaged. Soldiers and medical \
+         teams were sent to Mamuju and the neighbouring district of Majene, where hundreds \
+         were injured and thousands slept in tents as aftershocks continued.",
+    ));
+    assert_eq!(same.layer, Layer::Similar, "{same:?}");
+    assert_eq!(same.story, first.story);
+
+    // Same kind of event, same country, same wording — another island, another
+    // magnitude and toll, a week later.
+    let other = e.assign(&art(
+        "c1",
+        "Alpha",
+        "https://alpha.example/2",
+        T0 + 7 * DAY,
+        "Quake kills 12 in Sumbawa",
+        &quake(
+            "the island of Sumbawa near the town of Bima",
+            "5.8",
+            "12",
+            "In Bima, a mosque and a market were badly damaged.",
+        ),
+    ));
+    assert_ne!(other.story, first.story, "{other:?}");
+}
+
+#[test]
+fn time_decides_between_identical_wordings_beyond_the_window() {
+    let mut e = Engine::new(DedupConfig::default());
+    let text = quake("Sulawesi", "6.2", "34", "");
+    let a = e.assign(&art("1", "A", "", T0, "Quake in Sulawesi", &text));
+    // Beyond the 72 h window the story cannot grow.
+    let b = e.assign(&art("2", "B", "", T0 + 4 * DAY, "Quake in Sulawesi", &text));
+    assert_ne!(a.story, b.story);
+    // Inside it, it can.
+    let c = e.assign(&art(
+        "3",
+        "C",
+        "",
+        T0 + 4 * DAY + 3600,
+        "Quake in Sulawesi",
+        &text,
+    ));
+    assert_eq!(c.story, b.story);
+}
+
+#[test]
+fn spelling_variants_of_a_name_still_match_headlines() {
+    let mut e = Engine::new(DedupConfig::default());
+    for (i, t) in [
+        "Rail strike halts trains across Portugal",
+        "Wildfire forces evacuations in California",
+        "Chipmaker shares fall after weak forecast",
+    ]
+    .iter()
+    .enumerate()
+    {
+        e.assign(&art(&format!("x{i}"), "X", "", T0, t, ""));
+    }
+    let a = e.assign(&art(
+        "a",
+        "A",
+        "",
+        T0,
+        "Zelenskyy offers to drop NATO bid for security guarantees",
+        "",
+    ));
+    let b = e.assign(&art(
+        "b",
+        "B",
+        "",
+        T0 + 3600,
+        "Zelensky ready to drop NATO bid in exchange for guarantees",
+        "",
+    ));
+    assert_eq!(b.story, a.story, "{b:?}");
+}
+
+#[test]
+fn disabled_dedup_makes_every_article_its_own_story() {
+    let mut e = Engine::new(DedupConfig {
+        enabled: false,
+        ..DedupConfig::default()
+    });
+    let a = e.assign(&art("1", "A", "https://x.example/a", T0, "Same", WIRE));
+    let b = e.assign(&art("2", "B", "https://x.example/a", T0, "Same", WIRE));
+    assert_ne!(a.story, b.story);
+    assert_eq!(b.layer, Layer::New);
+}
+
+#[test]
+fn a_restored_window_joins_the_stored_story() {
+    // The store replays stored items with their stored story ids on start.
+    let mut e = Engine::new(DedupConfig::default());
+    let p = e.prepare(&art("41", "Wire", "", T0, "Norway raises rates", WIRE));
+    e.admit(p, 977);
+    let copy = format!("Advertisement\n{WIRE}");
+    let ev = e.assign(&art("42", "Paper", "", T0 + 60, "Rates up", &copy));
+    assert_eq!(ev.story, Some(977));
+    // New stories are numbered past the restored ones.
+    let new = e.assign(&art("43", "Paper", "", T0 + 60, "Snow", OTHER));
+    assert!(new.story.is_some_and(|s| s > 977), "{new:?}");
+}
+
+#[test]
+fn the_window_forgets_old_articles() {
+    let mut e = Engine::new(DedupConfig::default());
+    for i in 0..50 {
+        e.assign(&art(
+            &i.to_string(),
+            "A",
+            "",
+            T0 + i * DAY,
+            &format!("Story number {i}"),
+            "",
+        ));
+    }
+    // 72 h window, one article a day: the last four (the newest plus three days back).
+    assert!(e.window_len() <= 4, "{}", e.window_len());
+}
+
+#[test]
+fn explain_names_the_deciding_layer() {
+    let mut e = Engine::new(DedupConfig::default());
+    let a = art("1", "A", "https://a.example/x?fbclid=1", T0, "Rates", WIRE);
+    let b = art("2", "B", "https://a.example/x", T0, "Rates", "");
+    assert_eq!(e.compare(&a, &b).layer, Layer::Url);
+    let c = art(
+        "3",
+        "C",
+        "https://c.example/y",
+        T0,
+        "Rates",
+        &format!("Menu\n{WIRE}"),
+    );
+    let ev = e.compare(&a, &c);
+    assert_eq!(ev.layer, Layer::NearCopy);
+    assert!(ev.copy_similarity.is_some_and(|s| s >= 0.7), "{ev:?}");
+    let d = art("4", "D", "https://d.example/z", T0, "Snow", OTHER);
+    assert_eq!(e.compare(&a, &d).layer, Layer::New);
+}
+
+#[test]
+fn the_representative_is_the_most_complete_text_then_the_preferred_outlet() {
+    let m = |source, words, time| Candidate {
+        source,
+        words,
+        time,
+    };
+    // The fullest text wins, whatever the order or the preference.
+    let members = [m("Short", 40, 1), m("Full", 800, 5), m("Mid", 300, 2)];
+    assert_eq!(representative(&members, &["Short".into()]), Some(1));
+    // Texts of about the same length: the preferred outlet, else the earliest.
+    let members = [m("B", 800, 5), m("A", 790, 9), m("C", 780, 1)];
+    assert_eq!(representative(&members, &["a".into()]), Some(1));
+    assert_eq!(representative(&members, &[]), Some(2));
+    assert_eq!(representative(&[], &[]), None);
+}

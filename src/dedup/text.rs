@@ -1,0 +1,338 @@
+//! Text features: normalised terms for the similarity layer and a SimHash
+//! MinHash signature for the near-copy layer.
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Common English function words: they say nothing about which event a text is
+/// about. Sorted (binary search; a test checks).
+const STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "according",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "may",
+    "me",
+    "might",
+    "more",
+    "most",
+    "mr",
+    "mrs",
+    "ms",
+    "must",
+    "my",
+    "myself",
+    "new",
+    "news",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "per",
+    "report",
+    "reported",
+    "reports",
+    "s",
+    "said",
+    "same",
+    "say",
+    "says",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "t",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "told",
+    "too",
+    "two",
+    "under",
+    "until",
+    "up",
+    "very",
+    "via",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+];
+
+/// Splits text into lower-case word and number tokens. Numbers keep an inner
+/// `.` or `,` ("6.1", "1,200") because they tell look-alike events apart.
+pub fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &ch) in chars.iter().enumerate() {
+        let keep = ch.is_alphanumeric()
+            || ((ch == '.' || ch == ',')
+                && cur.chars().last().is_some_and(|c| c.is_ascii_digit())
+                && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()));
+        // An apostrophe ends a word: "Ukraine's" → "ukraine", "s" (a stop word).
+        if keep {
+            cur.extend(ch.to_lowercase());
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Names and figures: capitalised words that do not open a sentence, and
+/// numbers. These tell look-alike events apart (another place, another toll).
+pub fn entity_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut sentence_start = true;
+    for raw in text.split_whitespace() {
+        let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        let first = word.chars().next();
+        let is_name = first.is_some_and(|c| c.is_uppercase()) && !sentence_start;
+        let is_number = first.is_some_and(|c| c.is_ascii_digit());
+        if is_name || is_number {
+            out.extend(tokens(word));
+        }
+        sentence_start =
+            raw.ends_with(['.', '!', '?', ':', '"', '“', '”']) || word.is_empty() && sentence_start;
+    }
+    out
+}
+
+/// Turns tokens into comparable terms: stop words dropped, English stems,
+/// doubled letters collapsed so that transliteration variants of a name meet
+/// ("Zelenskyy" / "Zelensky", "Gaddafi" / "Gadafi").
+pub struct Normalizer {
+    stemmer: Stemmer,
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Normalizer {
+            stemmer: Stemmer::create(Algorithm::English),
+        }
+    }
+}
+
+impl Normalizer {
+    /// The term for one token, or `None` for a stop word or noise.
+    pub fn term(&self, token: &str) -> Option<String> {
+        if token.chars().any(|c| c.is_ascii_digit()) {
+            // Numbers are kept whole; a lone digit is mostly noise ("2 people").
+            return (token.len() >= 2 || token.contains('.')).then(|| token.to_string());
+        }
+        if token.chars().count() < 2 || STOPWORDS.binary_search(&token).is_ok() {
+            return None;
+        }
+        // Collapse doubled letters first, then stem, so that both spellings
+        // take the same path through the stemmer.
+        let mut single = String::with_capacity(token.len());
+        let mut last = None;
+        for c in token.chars() {
+            if Some(c) != last {
+                single.push(c);
+            }
+            last = Some(c);
+        }
+        Some(self.stemmer.stem(&single).into_owned())
+    }
+
+    /// All terms of a text, in order.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        tokens(text).iter().filter_map(|t| self.term(t)).collect()
+    }
+}
+
+/// FNV-1a, 64 bit: a stable hash (the fingerprints must not change between runs).
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    // Final avalanche (splitmix64) so that nearby inputs spread over all bits.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58476d1ce4e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d049bb133111eb);
+    h ^ (h >> 31)
+}
+
+/// Hashes in a MinHash signature.
+pub const MINHASH_SIZE: usize = 64;
+/// Rows per LSH band: 16 bands of 4 rows find pairs above ~0.7 Jaccard
+/// almost surely, and rarely anything below 0.4.
+pub const BAND_ROWS: usize = 4;
+
+/// A MinHash signature over word 4-shingles of the raw tokens (stop words kept:
+/// near-copies share them in order). Robust to added page chrome: a copy with
+/// a menu and a footer keeps most of its shingles. `None` when the text is too
+/// short: two short summaries are not "copies" of each other.
+pub fn minhash(tokens: &[String], min_tokens: usize) -> Option<Box<[u32; MINHASH_SIZE]>> {
+    if tokens.len() < min_tokens.max(4) {
+        return None;
+    }
+    let mut sig = Box::new([u32::MAX; MINHASH_SIZE]);
+    for w in tokens.windows(4) {
+        let h = fnv64(format!("{} {} {} {}", w[0], w[1], w[2], w[3]).as_bytes());
+        for (i, slot) in sig.iter_mut().enumerate() {
+            // One cheap permutation per slot: mix the shingle hash with the slot.
+            let mut x = h ^ (i as u64).wrapping_mul(0x9e3779b97f4a7c15);
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xff51afd7ed558ccd);
+            x ^= x >> 33;
+            let v = (x >> 32) as u32;
+            if v < *slot {
+                *slot = v;
+            }
+        }
+    }
+    Some(sig)
+}
+
+/// The share of equal slots: an estimate of the Jaccard similarity of the shingle sets.
+pub fn minhash_similarity(a: &[u32; MINHASH_SIZE], b: &[u32; MINHASH_SIZE]) -> f64 {
+    a.iter().zip(b.iter()).filter(|(x, y)| x == y).count() as f64 / MINHASH_SIZE as f64
+}
+
+/// The LSH band keys of a signature.
+pub fn band_keys(sig: &[u32; MINHASH_SIZE]) -> impl Iterator<Item = u64> + '_ {
+    sig.chunks(BAND_ROWS).enumerate().map(|(b, rows)| {
+        let mut bytes = Vec::with_capacity(4 * BAND_ROWS + 1);
+        bytes.push(b as u8);
+        for r in rows {
+            bytes.extend_from_slice(&r.to_le_bytes());
+        }
+        fnv64(&bytes)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopwords_are_sorted_for_binary_search() {
+        let mut sorted = STOPWORDS.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, STOPWORDS);
+    }
+
+    #[test]
+    fn spelling_variants_of_names_meet() {
+        let n = Normalizer::default();
+        assert_eq!(n.term("zelenskyy"), n.term("zelensky"));
+        assert_eq!(n.term("offers"), n.term("offer"));
+        assert_eq!(n.term("the"), None);
+        assert_eq!(
+            n.terms("Magnitude 6.1 quake, 1,200 dead"),
+            vec!["magnitud", "6.1", "quak", "1,200", "dead"]
+        );
+    }
+
+    #[test]
+    fn possessives_do_not_make_new_words() {
+        assert_eq!(tokens("Ukraine's grid"), vec!["ukraine", "s", "grid"]);
+    }
+}

@@ -1,0 +1,283 @@
+//! The dedup commands: `cluster` (replay articles through the engine), `stories`
+//! and `explain` (what the daemon decided, and why).
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::dedup::{Article, DedupConfig, Engine};
+
+/// One input line of `cluster`.
+#[derive(Debug, Deserialize)]
+struct InputArticle {
+    id: serde_json::Value,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    published: Option<serde_json::Value>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// Reads a date as RFC 3339, RFC 2822 or Unix seconds; empty is no date.
+pub fn parse_published(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => {
+            let s = s.trim();
+            if s.is_empty() {
+                return None;
+            }
+            chrono::DateTime::parse_from_rfc3339(s)
+                .or_else(|_| chrono::DateTime::parse_from_rfc2822(s))
+                .map(|d| d.timestamp())
+                .ok()
+                .or_else(|| {
+                    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+                        .ok()
+                        .map(|d| d.and_utc().timestamp())
+                })
+                .or_else(|| {
+                    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(12, 0, 0))
+                        .map(|d| d.and_utc().timestamp())
+                })
+                .or_else(|| s.parse().ok())
+        }
+        _ => None,
+    }
+}
+
+/// The dedup settings of the config file, or the defaults when the default
+/// config file does not exist (so `cluster` works outside a deployment).
+pub fn dedup_config(path: &Path, explicit: bool) -> anyhow::Result<DedupConfig> {
+    if !explicit && !path.exists() {
+        tracing::info!(
+            "{} not found: using the default [dedup] settings",
+            path.display()
+        );
+        return Ok(DedupConfig::default());
+    }
+    let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(cfg.dedup)
+}
+
+/// `feedsieve cluster`: replays a JSONL stream through the engine and writes
+/// `{"id","cluster"}` per line, in input order.
+pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Result<usize> {
+    let file =
+        std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let out =
+        std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
+    let mut out = BufWriter::new(out);
+    let mut engine = Engine::new(config);
+    let mut n = 0;
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", input.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let a: InputArticle = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: not an article object", input.display(), i + 1))?;
+        let id = match &a.id {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let article = Article {
+            id: id.clone(),
+            source: a.source.unwrap_or_default(),
+            url: a.url.unwrap_or_default(),
+            published: a.published.as_ref().and_then(parse_published),
+            title: a.title.unwrap_or_default(),
+            text: a.text.unwrap_or_default(),
+        };
+        let ev = engine.assign(&article);
+        let story = ev.story.unwrap_or_default();
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({ "id": a.id, "cluster": format!("s{story}") }),
+        )?;
+        out.write_all(b"\n")?;
+        n += 1;
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", output.display()))?;
+    Ok(n)
+}
+
+fn open_store(path: &Path) -> anyhow::Result<(Config, crate::store::Store)> {
+    let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = crate::store::Store::open(&config.database.path)
+        .with_context(|| format!("opening the database {}", config.database.path.display()))?;
+    Ok((config, store))
+}
+
+fn date(t: Option<i64>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "no date".into())
+}
+
+/// `feedsieve stories`: the newest stories with their members, representative
+/// first, and how each member joined.
+pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
+    let (_, store) = open_store(path)?;
+    let stories = store.latest_stories(limit).context("reading stories")?;
+    let mut out = std::io::stdout().lock();
+    for story in &stories {
+        let mut members = Vec::new();
+        for item in &story.items {
+            let d = store.dedup_item(item.id).context("reading an item")?;
+            members.push((item, d));
+        }
+        if json {
+            let m: Vec<serde_json::Value> = members
+                .iter()
+                .map(|(item, d)| {
+                    serde_json::json!({
+                        "item": item.id,
+                        "source": item.source_name,
+                        "title": item.title,
+                        "link": item.link,
+                        "published": item.published_at,
+                        "layer": d.as_ref().and_then(|d| d.layer.clone()),
+                        "score": d.as_ref().and_then(|d| d.score),
+                        "matched": d.as_ref().and_then(|d| d.matched),
+                    })
+                })
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "guid": story.guid, "sort_at": story.sort_at, "members": m })
+            )?;
+        } else {
+            let title = story
+                .items
+                .first()
+                .and_then(|i| i.title.as_deref())
+                .unwrap_or("(untitled)");
+            writeln!(
+                out,
+                "{}  {}  [{}]",
+                date(Some(story.sort_at)),
+                title,
+                story.guid
+            )?;
+            for (i, (item, d)) in members.iter().enumerate() {
+                let how = match d.as_ref().and_then(|d| d.layer.as_deref()) {
+                    Some(layer) => match d.as_ref().and_then(|d| d.score) {
+                        Some(score) if layer != "new" => format!("{layer} {score:.3}"),
+                        _ => layer.to_string(),
+                    },
+                    None => "before dedup".into(),
+                };
+                writeln!(
+                    out,
+                    "  {} #{:<6} {:<20} {:<16} {}",
+                    if i == 0 { "*" } else { " " },
+                    item.id,
+                    item.source_name,
+                    how,
+                    item.title.as_deref().unwrap_or("(untitled)")
+                )?;
+            }
+        }
+    }
+    if !json && stories.is_empty() {
+        writeln!(out, "no stories yet: run `feedsieve fetch`")?;
+    }
+    Ok(())
+}
+
+/// `feedsieve explain A B`: the evidence between two stored items, and which
+/// layer decided (or would decide) whether they are one story.
+pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
+    let (config, mut store) = open_store(path)?;
+    let ia = store
+        .dedup_item(a)?
+        .with_context(|| format!("no item #{a} (see `feedsieve stories`)"))?;
+    let ib = store
+        .dedup_item(b)?
+        .with_context(|| format!("no item #{b} (see `feedsieve stories`)"))?;
+    // The window's statistics (IDF) as the daemon has them now.
+    store
+        .enable_dedup(config.dedup.clone(), chrono::Utc::now().timestamp())
+        .context("restoring the dedup window")?;
+    let engine = store
+        .dedup_engine()
+        .context("the dedup engine did not start")?;
+    let ev = engine.compare(&ia.article, &ib.article);
+    let same = ia.story_id == ib.story_id;
+    // The later item's stored decision is what joined (or did not join) them.
+    let later = if b > a { &ib } else { &ia };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "same_story": same,
+                "decided_by": if same { later.layer.clone() } else { None },
+                "a": { "item": a, "story": ia.story_guid, "layer": ia.layer, "score": ia.score, "matched": ia.matched },
+                "b": { "item": b, "story": ib.story_guid, "layer": ib.layer, "score": ib.score, "matched": ib.matched },
+                "evidence": ev,
+            })
+        );
+        return Ok(());
+    }
+    for (n, i) in [(a, &ia), (b, &ib)] {
+        println!(
+            "#{n} {} | {} | {}\n    story {} ({})",
+            i.article.source,
+            date(i.article.published),
+            i.article.title,
+            i.story_guid,
+            i.layer.as_deref().unwrap_or("stored before dedup"),
+        );
+    }
+    if same {
+        println!(
+            "same story: joined by the {} layer{}",
+            later.layer.as_deref().unwrap_or("(unknown)"),
+            later
+                .matched
+                .map(|m| format!(" (matched #{m})"))
+                .unwrap_or_default()
+        );
+    } else {
+        println!("different stories");
+    }
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    println!(
+        "evidence:\n  canonical URLs  {} | {}",
+        ev.canonical.0.as_deref().unwrap_or("-"),
+        ev.canonical.1.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  shingle overlap {} (near-copy from {:.2})",
+        opt(ev.copy_similarity),
+        engine.config().copy_similarity
+    );
+    println!(
+        "  cosine          full text {:.3}, title+lead {:.3}",
+        ev.full_cosine, ev.head_cosine
+    );
+    println!(
+        "  days apart      {}",
+        ev.days_apart.map_or("-".into(), |d| format!("{d:.1}"))
+    );
+    println!("  numbers differ  {}", ev.conflicting_numbers);
+    println!(
+        "  adjusted        {:.3} against threshold {:.3}",
+        ev.adjusted, ev.threshold
+    );
+    println!("  pair verdict    {}", ev.layer.as_str());
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Story dedup end to end: the seed-story web through the daemon's cycle, and
+//! the seed articles through `feedsieve cluster`.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+
+use common::{Behaviour, FixtureServer};
+use feedsieve::pipeline::{run_cycle, Context, Selection};
+
+async fn cycle(ctx: &Context) {
+    run_cycle(ctx, Selection::All, |_, _, _| {}).await.unwrap();
+}
+
+/// The published feed as (guid, representative link, every linked article path).
+fn published(dir: &std::path::Path, base: &str) -> Vec<(String, String, BTreeSet<String>)> {
+    let bytes = std::fs::read(dir.join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    let strip = |u: &str| {
+        let u = u.strip_prefix(base).unwrap_or(u);
+        u.split('?').next().unwrap_or(u).to_string()
+    };
+    channel
+        .items()
+        .iter()
+        .map(|item| {
+            let link = strip(item.link().unwrap());
+            let mut members = BTreeSet::from([link.clone()]);
+            let desc = item.description().unwrap_or("");
+            // Links of the "Also covered by" block.
+            if let Some(block) = desc.split("class=\"also-covered\"").nth(1) {
+                for part in block.split("href=\"").skip(1) {
+                    members.insert(strip(part.split('"').next().unwrap()));
+                }
+            }
+            (item.guid().unwrap().value().to_string(), link, members)
+        })
+        .collect()
+}
+
+fn set(paths: &[&str]) -> BTreeSet<String> {
+    paths.iter().map(|p| p.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_web_publishes_one_entry_per_story_crediting_every_outlet() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+
+    let feed = published(dir.path(), &web.base);
+    let stories: BTreeSet<BTreeSet<String>> = feed.iter().map(|(_, _, m)| m.clone()).collect();
+    let want: BTreeSet<BTreeSet<String>> = [
+        set(&[
+            "/vue-news/zelenskyy-nato.html",
+            "/wirecopy/2025/12/14/zelenskyy-nato-bid.html",
+        ]),
+        set(&[
+            "/vue-news/russia-drones-grid.html",
+            "/metro-herald/ukraine-blackouts.html",
+        ]),
+        set(&["/wirecopy/2025/12/15/cycle-lanes.html"]),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(stories, want);
+    // The representative is the most complete text: the wire copy carries the
+    // whole article, Vue News's feed only a summary; Metro Herald the full report.
+    let reps: BTreeSet<&str> = feed.iter().map(|(_, l, _)| l.as_str()).collect();
+    assert!(reps.contains("/wirecopy/2025/12/14/zelenskyy-nato-bid.html"));
+    assert!(reps.contains("/metro-herald/ukraine-blackouts.html"));
+
+    // One <source> per entry: the representative's outlet.
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    for item in channel.items() {
+        let source = item.source().unwrap();
+        let outlet = match item.link().unwrap() {
+            l if l.contains("/wirecopy/") => "Wire Copy Daily",
+            l if l.contains("/metro-herald/") => "Metro Herald",
+            l => panic!("unexpected representative {l}"),
+        };
+        assert_eq!(source.title(), Some(outlet));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stories_keep_their_guid_as_outlets_join_across_a_restart() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // First only Vue News answers.
+    web.set("/wirecopy/feed.rss", Behaviour::Status(503));
+    web.set("/metro-herald/atom.xml", Behaviour::Status(503));
+    let guids_before: HashMap<String, String> = {
+        let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+        cycle(&ctx).await;
+        published(dir.path(), &web.base)
+            .into_iter()
+            .map(|(g, link, _)| (link, g))
+            .collect()
+    };
+    assert_eq!(guids_before.len(), 2, "{guids_before:?}");
+
+    // A new process on the same database; now the other outlets answer.
+    web.set("/wirecopy/feed.rss", Behaviour::Normal);
+    web.set("/metro-herald/atom.xml", Behaviour::Normal);
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    let feed = published(dir.path(), &web.base);
+    assert_eq!(feed.len(), 3, "{feed:?}");
+    for (link, guid) in &guids_before {
+        let entry = feed
+            .iter()
+            .find(|(_, _, members)| members.contains(link))
+            .unwrap_or_else(|| panic!("{link} is still published"));
+        assert_eq!(&entry.0, guid, "the story of {link} kept its GUID");
+        assert_eq!(entry.2.len(), 2, "{entry:?} gained the other outlet");
+    }
+    let (items, stories) = ctx
+        .store
+        .with(|s| (s.item_count().unwrap(), s.story_count().unwrap()));
+    assert_eq!((items, stories), (5, 3));
+
+    // And again: nothing new, nothing re-clustered.
+    drop(ctx);
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    assert_eq!(published(dir.path(), &web.base), feed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedup_can_be_turned_off() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "[dedup]\nenabled = false\n")).unwrap();
+    cycle(&ctx).await;
+    assert_eq!(published(dir.path(), &web.base).len(), 5);
+}
+
+#[test]
+fn cluster_merges_the_seed_pair_and_its_syndicated_copy_and_nothing_else() {
+    let input = common::fixture_root().join("cluster/articles.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("assign.jsonl");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .args(["--config", "/nonexistent/feeds.toml"])
+        .env_remove("FEEDSIEVE_CONFIG")
+        .arg("cluster")
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    // A config named on the command line must exist.
+    assert!(!status.status.success());
+
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .current_dir(dir.path())
+        .env_remove("FEEDSIEVE_CONFIG")
+        .arg("cluster")
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let lines = std::fs::read_to_string(&output).unwrap();
+    let assign: Vec<(String, String)> = lines
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v["cluster"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(assign.len(), 7, "one line per article, in input order");
+    assert_eq!(assign[0].0, "vue-zelenskyy");
+    let of: HashMap<&str, &str> = assign
+        .iter()
+        .map(|(i, c)| (i.as_str(), c.as_str()))
+        .collect();
+    // "Zelenskyy Willing to Forgo NATO Bid…" and "Zelensky Offers to Drop NATO
+    // Bid…", two days apart, and the verbatim wire copy: one story.
+    assert_eq!(of["vue-zelenskyy"], of["pressai-zelensky"]);
+    assert_eq!(of["vue-zelenskyy"], of["wire-zelenskyy"]);
+    // Same people (Merz, Macron), same day, another story.
+    assert_ne!(of["pressai-merz-macron"], of["vue-zelenskyy"]);
+    assert_ne!(of["pressai-merz-macron"], of["metro-blackouts"]);
+    assert_ne!(of["wire-cycle-lanes"], of["vue-zelenskyy"]);
+    assert_ne!(of["wire-cycle-lanes"], of["metro-blackouts"]);
+    assert_ne!(of["metro-blackouts"], of["vue-zelenskyy"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stories_and_explain_show_who_joined_and_why() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    drop(ctx);
+    let config = dir.path().join("feeds.toml");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listing = run(&["stories", "--json"]);
+    let stories: Vec<serde_json::Value> = listing
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stories.len(), 3);
+    let zel = stories
+        .iter()
+        .find(|s| {
+            s["members"].as_array().unwrap().len() == 2 && {
+                let t = s["members"][0]["title"].as_str().unwrap();
+                t.contains("Zelenskyy")
+            }
+        })
+        .expect("the Zelenskyy story has two members");
+    let members = zel["members"].as_array().unwrap();
+    // The representative (first) is the wire copy; the other joined through a
+    // dedup layer, not as a new story.
+    assert_eq!(members[0]["source"], "Wire Copy Daily");
+    let layers: Vec<&str> = members
+        .iter()
+        .map(|m| m["layer"].as_str().unwrap())
+        .collect();
+    assert!(layers.contains(&"new"), "{layers:?}");
+    assert!(
+        layers
+            .iter()
+            .any(|l| ["url", "near-copy", "similar"].contains(l)),
+        "{layers:?}"
+    );
+
+    let a = members[0]["item"].as_i64().unwrap().to_string();
+    let b = members[1]["item"].as_i64().unwrap().to_string();
+    let explained: serde_json::Value =
+        serde_json::from_str(&run(&["explain", "--json", &a, &b])).unwrap();
+    assert_eq!(explained["same_story"], true);
+    assert!(explained["decided_by"].is_string());
+    assert!(explained["evidence"]["full_cosine"].as_f64().unwrap() > 0.3);
+
+    // Items of different stories: not joined, and the text says so.
+    let other = stories
+        .iter()
+        .find(|s| s["members"].as_array().unwrap().len() == 1)
+        .unwrap();
+    let c = other["members"][0]["item"].as_i64().unwrap().to_string();
+    let text = run(&["explain", &a, &c]);
+    assert!(text.contains("different stories"), "{text}");
+    assert!(text.contains("pair verdict    new"), "{text}");
+    // The plain listing marks representatives.
+    assert!(run(&["stories"]).contains("  * #"));
+}
