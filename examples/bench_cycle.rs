@@ -5,11 +5,12 @@
 //! - an all-304 cycle (every server answers "not modified"),
 //! - the process's peak resident memory.
 //!
-//!     cargo run --release --example bench_cycle -- [FEEDS] [ITEMS] [HOSTS]
+//!     cargo run --release --example bench_cycle -- [FEEDS] [ITEMS] [HOSTS] [--no-dedup]
 //!
 //! Defaults: 1000 feeds, 50 items, 10 hosts, with the default `[schedule]`
-//! limits (concurrency 8, per_host 2). Feed bodies are generated per request,
-//! so the server side adds little to the memory figure.
+//! limits (concurrency 8, per_host 2) and story dedup on, as in a default
+//! config. Every item is a distinct synthetic story. Feed bodies are generated
+//! per request, so the server side adds little to the memory figure.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -22,16 +23,42 @@ use axum::Router;
 use feedsieve::config::Config;
 use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection};
 
+/// A word from a 20,000-word synthetic vocabulary, skewed like natural text (a
+/// few words are common, most are rare), picked by a deterministic generator.
+fn word(state: &mut u64) -> String {
+    *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let r = ((*state >> 33) as f64) / ((1u64 << 31) as f64);
+    let rank = (20_000f64.powf(r)) as u32; // log-uniform: Zipf-like
+    let syllables = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "da"];
+    let mut w = String::new();
+    let mut n = rank + 1;
+    while n > 0 {
+        w.push_str(syllables[(n % 10) as usize]);
+        n /= 10;
+    }
+    w
+}
+
+fn words(state: &mut u64, n: usize) -> String {
+    (0..n).map(|_| word(state)).collect::<Vec<_>>().join(" ")
+}
+
+/// A feed of distinct stories: real feeds do not repeat one text fifty times, and
+/// near-identical items would all be merged by story dedup.
 fn feed_body(feed: usize, items: usize) -> String {
-    let mut xml = String::with_capacity(items * 700);
+    let mut xml = String::with_capacity(items * 900);
     let _ = write!(
         xml,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Feed {feed}</title><link>http://feed{feed}.test/</link><description>Synthetic feed {feed}</description>"
     );
     for i in 0..items {
+        let mut state = (feed as u64) << 32 | i as u64;
+        let title = words(&mut state, 8);
+        let p1 = words(&mut state, 45);
+        let p2 = words(&mut state, 45);
         let _ = write!(
             xml,
-            "<item><title>Story {i} of feed {feed}: council votes on budget</title><link>http://feed{feed}.test/2025/12/{i}.html</link><guid>feed{feed}-item{i}</guid><pubDate>Mon, 15 Dec 2025 {:02}:{:02}:00 GMT</pubDate><description>&lt;p&gt;Paragraph one of story {i} in feed {feed}. The council met on Monday and voted on the budget, with {i} members in favour.&lt;/p&gt;&lt;p&gt;Second paragraph with a &lt;a href=\"/more/{i}\"&gt;link&lt;/a&gt; and some more words to make the item a realistic size for a news summary.&lt;/p&gt;</description><category>News</category></item>",
+            "<item><title>{title}</title><link>http://feed{feed}.test/2025/12/{i}.html</link><guid>feed{feed}-item{i}</guid><pubDate>Mon, 15 Dec 2025 {:02}:{:02}:00 GMT</pubDate><description>&lt;p&gt;{p1}.&lt;/p&gt;&lt;p&gt;{p2} &lt;a href=\"/more/{i}\"&gt;more&lt;/a&gt;.&lt;/p&gt;</description><category>News</category></item>",
             i % 24,
             i % 60
         );
@@ -76,8 +103,10 @@ fn peak_rss_mb() -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let no_dedup = std::env::args().any(|a| a == "--no-dedup");
     let args: Vec<usize> = std::env::args()
         .skip(1)
+        .filter(|a| a != "--no-dedup")
         .map(|a| a.parse())
         .collect::<Result<_, _>>()?;
     let feeds = args.first().copied().unwrap_or(1000);
@@ -96,9 +125,10 @@ async fn main() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let mut toml = format!(
-        "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\n",
+        "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\n[dedup]\nenabled = {}\n",
         dir.path().join("feed.xml").display(),
-        dir.path().join("bench.sqlite").display()
+        dir.path().join("bench.sqlite").display(),
+        !no_dedup
     );
     for f in 0..feeds {
         let _ = write!(
@@ -139,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|o| o.outcome == Outcome::NotModified)
         .count();
 
-    println!("feeds: {feeds}, items per feed: {items}, hosts: {hosts}, concurrency: {concurrency}, per_host: {per_host}");
+    println!("feeds: {feeds}, items per feed: {items}, hosts: {hosts}, concurrency: {concurrency}, per_host: {per_host}, story dedup: {}", if no_dedup { "off" } else { "on" });
     println!("first cycle: {first_s:.2} s ({new_items} new items, {failed} failed)");
     println!("items/s: {:.0}", new_items as f64 / first_s);
     println!("all-304 cycle: {second_s:.2} s ({not_modified} not modified)");
