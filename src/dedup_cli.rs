@@ -80,6 +80,7 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
     let mut out = BufWriter::new(out);
     let mut engine = Engine::new(config);
     let mut n = 0;
+    let mut by_layer: std::collections::BTreeMap<&str, usize> = Default::default();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", input.display()))?;
         if line.trim().is_empty() {
@@ -100,6 +101,7 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
             text: a.text.unwrap_or_default(),
         };
         let ev = engine.assign(&article);
+        *by_layer.entry(ev.layer.as_str()).or_default() += 1;
         let story = ev.story.unwrap_or_default();
         serde_json::to_writer(
             &mut out,
@@ -110,6 +112,8 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
     }
     out.flush()
         .with_context(|| format!("writing {}", output.display()))?;
+    let layers: Vec<String> = by_layer.iter().map(|(l, c)| format!("{l} {c}")).collect();
+    tracing::info!("{n} articles: {} (decisions by layer)", layers.join(", "));
     Ok(n)
 }
 

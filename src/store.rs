@@ -271,7 +271,12 @@ impl Store {
         let mut engine = Engine::new(config);
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
         let mut stmt = self.conn.prepare(
-            "SELECT i.id, s.name, i.link, i.published_at, i.title, i.summary, i.content, i.story_id
+            // The date the item was assigned with: its own, unless missing or in
+            // the future when first seen (see `ingest_items`).
+            "SELECT i.id, s.name, i.link,
+                    CASE WHEN i.published_at IS NOT NULL AND i.published_at <= i.first_seen_at + 3600
+                         THEN i.published_at ELSE i.first_seen_at END,
+                    i.title, i.summary, i.content, i.story_id
              FROM items i JOIN sources s ON s.id = i.source_id
              WHERE i.first_seen_at >= ?1 OR i.published_at >= ?1
              ORDER BY i.first_seen_at, i.id",
