@@ -26,7 +26,9 @@ use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection};
 /// A word from a 20,000-word synthetic vocabulary, skewed like natural text (a
 /// few words are common, most are rare), picked by a deterministic generator.
 fn word(state: &mut u64) -> String {
-    *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let r = ((*state >> 33) as f64) / ((1u64 << 31) as f64);
     let rank = (20_000f64.powf(r)) as u32; // log-uniform: Zipf-like
     let syllables = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "da"];

@@ -12,6 +12,7 @@ pub mod date;
 pub mod encoding;
 pub mod feed;
 mod json;
+pub mod page;
 pub mod xml;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
