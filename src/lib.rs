@@ -5,9 +5,11 @@
 //! [`pipeline`] runs one source through the stages and one cycle over all sources;
 //! [`daemon`] runs cycles as sources fall due; [`cli`] is the command line.
 
+pub mod clean;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod extract;
 pub mod fetch;
 pub mod pipeline;
 pub mod publish;
