@@ -723,6 +723,8 @@ mod tests {
             url: Url::parse(url).unwrap(),
             interval: None,
             full_text: false,
+            content: None,
+            remove: Vec::new(),
         }
     }
 
