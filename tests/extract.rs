@@ -49,7 +49,7 @@ fn page(path: &str) -> Vec<u8> {
 }
 
 /// Checks one cleaned text against the page's expectations.
-pub fn check_text(e: &Expect, text: &str) {
+fn check_text(e: &Expect, text: &str) {
     assert!(
         text.starts_with(&e.start),
         "{}: text starts {:?}",
