@@ -924,7 +924,8 @@ mod tests {
         assert_eq!(known, std::collections::HashSet::from([7, u64::MAX]));
         assert!(s.site_template("b.test", 3).unwrap().is_empty());
         // Rare blocks are forgotten after a month; repeated ones stay.
-        s.learn_site_template("a.test", &[], 1000 + 31 * 86400).unwrap();
+        s.learn_site_template("a.test", &[], 1000 + 31 * 86400)
+            .unwrap();
         assert_eq!(s.site_template("a.test", 1).unwrap().len(), 2);
     }
 }

@@ -197,10 +197,11 @@ impl<'a> Page<'a> {
                 a = page.nodes[a as usize].parent;
             }
         }
-        for i in 0..n {
+        for (i, kept) in keep.iter().enumerate() {
+            let s = page.sums[i];
             if page.nodes[i].chrome == Some(Chrome::Soft)
-                && !keep[i]
-                && ((page.sums[i].text - page.sums[i].link) as f32) < 0.5 * total_good as f32
+                && !kept
+                && ((s.text - s.link) as f32) < 0.5 * total_good as f32
             {
                 page.pruned[i] = true;
             }
@@ -404,17 +405,15 @@ impl<'a> Page<'a> {
                 if heading_like && chrome::is_related_heading(&text) {
                     self.drop_related(i, root, &mut drop);
                     dropped = true;
-                } else if is_heading(node.tag)
-                    && norm_title.as_deref().is_some_and(|t| {
-                        let h = normalise(&text);
-                        !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
-                    })
-                {
-                    dropped = true;
-                } else if chrome::is_meta_line(&text) {
-                    dropped = true;
-                } else if node.block && known.contains(&fingerprint(&text)) {
-                    dropped = true;
+                } else {
+                    let is_title = is_heading(node.tag)
+                        && norm_title.as_deref().is_some_and(|t| {
+                            let h = normalise(&text);
+                            !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
+                        });
+                    dropped = is_title
+                        || chrome::is_meta_line(&text)
+                        || (node.block && known.contains(&fingerprint(&text)));
                 }
             }
             if dropped {
