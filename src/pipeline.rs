@@ -343,6 +343,7 @@ async fn fill_full_text(
         content: cfg.content.clone(),
         remove: cfg.remove.clone(),
         html: true,
+        learn_template: true,
         ..Options::default()
     };
     let mut tasks = JoinSet::new();

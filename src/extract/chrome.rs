@@ -179,6 +179,37 @@ const CONTENT_TOKENS: &[&str] = &[
     "prose",
 ];
 
+/// Patterns by first byte, so one pass over a class name tests them all.
+struct Index([Vec<&'static [u8]>; 128]);
+
+impl Index {
+    fn new(patterns: &[&'static str]) -> Index {
+        let mut by_first: [Vec<&'static [u8]>; 128] = std::array::from_fn(|_| Vec::new());
+        for p in patterns {
+            if let Some(&b) = p.as_bytes().first() {
+                by_first[usize::from(b & 0x7f)].push(p.as_bytes());
+            }
+        }
+        Index(by_first)
+    }
+}
+
+static CHROME_INDEX: std::sync::LazyLock<Index> =
+    std::sync::LazyLock::new(|| Index::new(CHROME_SUBSTRINGS));
+static CONTENT_INDEX: std::sync::LazyLock<Index> =
+    std::sync::LazyLock::new(|| Index::new(CONTENT_TOKENS));
+
+/// True when `text` contains any pattern of the index.
+fn contains_any(text: &str, index: &Index) -> bool {
+    let t = text.as_bytes();
+    (0..t.len()).any(|i| {
+        t[i].is_ascii()
+            && index.0[usize::from(t[i])]
+                .iter()
+                .any(|p| t[i..].starts_with(p))
+    })
+}
+
 /// The chrome signal of an element, from its tag, class, id, role and ARIA label.
 pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chrome> {
     if hard_tag(tag) {
@@ -239,11 +270,11 @@ pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chro
     )
     .to_ascii_lowercase();
     if !names.trim().is_empty() {
-        if CONTENT_TOKENS.iter().any(|c| names.contains(c)) {
+        if contains_any(&names, &CONTENT_INDEX) {
             return None;
         }
         for word in names.split_ascii_whitespace() {
-            if CHROME_SUBSTRINGS.iter().any(|s| word.contains(s)) && !word.contains("commentary") {
+            if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
                 return Some(Chrome::Soft);
             }
             if word

@@ -367,6 +367,7 @@ impl<'a> Page<'a> {
         root: usize,
         title: Option<&str>,
         known: &HashSet<u64>,
+        learn: bool,
     ) -> (Vec<bool>, Vec<u64>) {
         let n = self.nodes.len();
         let mut drop = self.pruned.clone();
@@ -413,7 +414,7 @@ impl<'a> Page<'a> {
                         });
                     dropped = is_title
                         || chrome::is_meta_line(&text)
-                        || (node.block && known.contains(&fingerprint(&text)));
+                        || (node.block && !known.is_empty() && known.contains(&fingerprint(&text)));
                 }
             }
             if dropped {
@@ -424,7 +425,7 @@ impl<'a> Page<'a> {
             }
         }
         let mut prints = Vec::new();
-        for i in 0..n {
+        for i in 0..if learn { n } else { 0 } {
             let node = &self.nodes[i];
             if node.block
                 && !self.pruned[i]
@@ -610,13 +611,17 @@ fn normalise(s: &str) -> String {
 /// builds because it is stored.
 pub fn fingerprint(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for c in text
-        .split_whitespace()
-        .flat_map(|w| w.chars().chain(std::iter::once(' ')))
-    {
-        for b in c.to_lowercase().to_string().bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+    let mut buf = [0u8; 4];
+    for word in text.split_whitespace() {
+        for c in word
+            .chars()
+            .flat_map(char::to_lowercase)
+            .chain(std::iter::once(' '))
+        {
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
         }
     }
     h
@@ -740,6 +745,8 @@ fn write_open_tag(out: &mut String, tag: &str, el: &scraper::node::Element) {
 #[derive(Default)]
 struct TextOut {
     s: String,
+    block_start: usize,
+    seen: HashSet<u64>,
     /// 0 nothing, 1 space, 2 newline, 3 blank line
     pending: u8,
 }
@@ -774,9 +781,23 @@ impl TextOut {
         self.pending = self.pending.max(2);
     }
     fn block_break(&mut self) {
+        self.end_block();
         self.pending = 3;
     }
-    fn finish(self) -> String {
-        self.s
+    /// Drops a block whose text repeats an earlier one (tabs and mobile copies
+    /// of the same content).
+    fn end_block(&mut self) {
+        let block = self.s[self.block_start..].trim();
+        if block.chars().count() >= 20 {
+            let f = fingerprint(block);
+            if !self.seen.insert(f) {
+                self.s.truncate(self.block_start);
+            }
+        }
+        self.block_start = self.s.len();
+    }
+    fn finish(mut self) -> String {
+        self.end_block();
+        self.s.trim_end().to_string()
     }
 }

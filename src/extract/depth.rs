@@ -173,18 +173,36 @@ fn scan(b: &[u8], mut f: impl FnMut(&Tag) -> bool) {
     }
 }
 
-fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
+/// Byte-string search: scan for the first byte, then compare (no per-byte memcmp).
+pub fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    find_by(b, from, needle, |w, n| w == n)
 }
 
 fn find_ci(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|p| from + p)
+    find_by(b, from, needle, <[u8]>::eq_ignore_ascii_case)
+}
+
+fn find_by(
+    b: &[u8],
+    from: usize,
+    needle: &[u8],
+    eq: impl Fn(&[u8], &[u8]) -> bool,
+) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let alt = first.to_ascii_uppercase();
+    let mut i = from;
+    while i + needle.len() <= b.len() {
+        let off = b[i..].iter().position(|&c| c == first || c == alt)?;
+        let at = i + off;
+        if at + needle.len() > b.len() {
+            return None;
+        }
+        if eq(&b[at..at + needle.len()], needle) {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ pub struct Options {
     pub known_chrome: HashSet<u64>,
     /// Build the sanitised HTML too (the text is always built).
     pub html: bool,
+    /// Report the page's block fingerprints ([`Article::fingerprints`]).
+    pub learn_template: bool,
 }
 
 /// Why no article came out.
@@ -126,7 +128,12 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
     .unwrap_or_else(|| page.body());
     tracing::debug!(root = %page.describe(root), "article root");
     let title = meta.title.clone().or_else(|| page.first_h1());
-    let (drop, fingerprints) = page.in_article_rules(root, title.as_deref(), &opts.known_chrome);
+    let (drop, fingerprints) = page.in_article_rules(
+        root,
+        title.as_deref(),
+        &opts.known_chrome,
+        opts.learn_template,
+    );
     let (text, body) = page.render(root, &drop, opts.html);
     if text.trim().is_empty() {
         return Err(ExtractError::NoContent);

@@ -177,7 +177,11 @@ fn learnt_template_blocks_are_removed() {
         r#"<article><div>{}<p>Our journalism is free, and you can support it with a donation, today.</p></div></article>"#,
         para(3)
     );
-    let first = extract_str(&page, &url(), &Options::default()).unwrap();
+    let learn = Options {
+        learn_template: true,
+        ..Options::default()
+    };
+    let first = extract_str(&page, &url(), &learn).unwrap();
     assert!(first.text.contains("Our journalism"));
     let print =
         fingerprint("Our journalism is free, and you can support it with a donation, today.");
