@@ -2,6 +2,8 @@
 //! then a UTF-8 validity check with a windows-1252 fallback (what browsers do for
 //! unlabeled Western pages). Invalid bytes become U+FFFD; nothing here can panic.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 /// How far into the page a `<meta charset>` is looked for (the HTML spec prescans 1024
@@ -9,10 +11,11 @@ use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 const PRESCAN: usize = 8192;
 
 /// Decodes an HTML page; `http_charset` is the `charset=` of the Content-Type, if any.
-pub fn decode_html(bytes: &[u8], http_charset: Option<&str>) -> String {
+pub fn decode_html<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, str> {
     let (encoding, bom_len) = pick_encoding(bytes, http_charset);
+    // Borrowed when the bytes are already valid UTF-8: no copy of the page.
     let (text, _had_errors) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
-    text.into_owned()
+    text
 }
 
 /// The encoding to use and the length of a byte-order mark to skip.

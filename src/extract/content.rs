@@ -19,7 +19,7 @@ use super::chrome::{self, Chrome};
 const NONE: u32 = u32::MAX;
 
 /// Weight of text outside prose blocks against the prose the root holds.
-const BAD_WEIGHT: f32 = 1.0;
+const BAD_WEIGHT: f32 = 1.5;
 
 struct N<'a> {
     node: NodeRef<'a, Node>,
@@ -95,6 +95,14 @@ fn is_block(tag: &str) -> bool {
             | "center"
             | "hr"
             | "caption"
+    )
+}
+
+/// Blocks that articles are built of besides paragraphs.
+fn article_structure(tag: &str) -> bool {
+    matches!(
+        tag,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "pre" | "td" | "th" | "dd" | "dt" | "blockquote" | "figcaption"
     )
 }
 
@@ -242,11 +250,15 @@ impl<'a> Page<'a> {
             if node.block {
                 let (len, link, punct) = own[i];
                 if len > 0 {
-                    let prose =
-                        link * 2 < len && (len >= 80 || (len >= 25 && punct > 0)) && link * 3 < len;
+                    let few_links = link * 2 < len;
+                    let prose = few_links && (len >= 80 || (len >= 25 && punct > 0));
                     if prose {
                         sums[i].good += len - link;
                         sums[i].bad += link;
+                    } else if few_links && article_structure(node.tag) {
+                        // Headings, list items, code and cells of the article itself:
+                        // not prose, but not the mark of chrome either.
+                        sums[i].bad += len * 3 / 10;
                     } else {
                         sums[i].bad += len;
                     }
