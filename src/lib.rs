@@ -1,7 +1,7 @@
 //! feedsieve: a self-hosted news aggregator that republishes one clean combined feed.
 //!
 //! The stages, each a module, in the order data flows through them:
-//! [`config`] → [`schedule`] → [`fetch`] → [`read`] → [`store`] → [`publish`] → [`server`].
+//! [`config`] → [`schedule`] → [`fetch`] → [`read`] → [`extract`] → [`store`] → [`publish`] → [`server`].
 //! [`pipeline`] runs one source through the stages and one cycle over all sources;
 //! [`daemon`] runs cycles as sources fall due; [`cli`] is the command line.
 
