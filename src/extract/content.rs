@@ -102,7 +102,19 @@ fn is_block(tag: &str) -> bool {
 fn article_structure(tag: &str) -> bool {
     matches!(
         tag,
-        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "pre" | "td" | "th" | "dd" | "dt" | "blockquote" | "figcaption"
+        "h1" | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "pre"
+            | "td"
+            | "th"
+            | "dd"
+            | "dt"
+            | "blockquote"
+            | "figcaption"
     )
 }
 
