@@ -120,6 +120,8 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "about-author",
     "tags",
     "tagcloud",
+    "table-of-contents",
+    "tableofcontents",
 ];
 
 /// Class/id tokens (whole words) that mark chrome.
@@ -336,6 +338,16 @@ const RELATED_HEADINGS: &[&str] = &[
     "newsletter",
     "follow us",
     "tags",
+    // Tables of contents: links back into the page, useless in a feed reader.
+    "table of contents",
+    "in this article",
+    "on this page",
+    "jump to",
+    "jump to section",
+    "inhaltsverzeichnis",
+    "sommaire",
+    "índice",
+    "содержание",
     // German, French, Spanish, Italian, Portuguese, Dutch, Russian, Polish
     "mehr zum thema",
     "das könnte sie auch interessieren",
