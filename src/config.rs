@@ -198,6 +198,10 @@ pub struct SourceConfig {
     pub interval: Option<Duration>,
     /// Fetch and clean each item's page instead of trusting the feed's content.
     pub full_text: bool,
+    /// CSS selector of the element that holds the article on this source's pages.
+    pub content: Option<String>,
+    /// CSS selectors of elements to remove from this source's articles.
+    pub remove: Vec<String>,
     /// A category added to every item of this source in the published feeds.
     pub category: Option<String>,
     /// Which of this source's items are published.
@@ -362,6 +366,9 @@ struct RawSource {
     interval: Option<Spanned<String>>,
     #[serde(default)]
     full_text: bool,
+    content: Option<Spanned<String>>,
+    #[serde(default)]
+    remove: Vec<Spanned<String>>,
     category: Option<String>,
     include: Option<Spanned<Patterns>>,
     exclude: Option<Spanned<Patterns>>,
@@ -682,6 +689,19 @@ impl Ctx<'_> {
                 .category
                 .map(|c| c.trim().to_string())
                 .filter(|c| !c.is_empty());
+            let mut selector = |css: Spanned<String>| {
+                let span = css.span();
+                let css = css.into_inner();
+                match crate::extract::check_selector(&css) {
+                    Ok(()) => Some(css),
+                    Err(e) => {
+                        self.error_at(Some(span), e.to_string());
+                        None
+                    }
+                }
+            };
+            let content = src.content.and_then(&mut selector);
+            let remove: Vec<String> = src.remove.into_iter().filter_map(&mut selector).collect();
             let Some(url) = url else { continue };
             let key = url.as_str().to_string();
             if let Some(first_line) = seen.get(&key) {
@@ -702,6 +722,8 @@ impl Ctx<'_> {
                 filters,
                 links,
                 max_new,
+                content,
+                remove,
             });
         }
         let raw_filters = raw.filters.unwrap_or_default();
@@ -1001,5 +1023,20 @@ url = "https://p.test/news/"
         assert_eq!(parse_size(&RawSize::Text("1.5MiB".into())), Ok(1_572_864));
         assert!(parse_size(&RawSize::Text("-3".into())).is_err());
         assert!(parse_size(&RawSize::Bytes(0)).is_err());
+    }
+
+    #[test]
+    fn extraction_overrides_are_read_and_checked() {
+        let cfg = parse(
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\ncontent = \"div.story\"\nremove = [\".promo\", \"aside\"]\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.sources[0].content.as_deref(), Some("div.story"));
+        assert_eq!(cfg.sources[0].remove, vec![".promo", "aside"]);
+        let e = first_error(
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nremove = [\"p[\"]\n",
+        );
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("invalid CSS selector"), "{e}");
     }
 }

@@ -1,16 +1,18 @@
 //! feedsieve: a self-hosted news aggregator that republishes one clean combined feed.
 //!
 //! The stages, each a module, in the order data flows through them:
-//! [`config`] → [`schedule`] → [`fetch`] → [`read`] → [`dedup`] → [`store`] → [`publish`] → [`server`].
+//! [`config`] → [`schedule`] → [`fetch`] → [`read`] → [`extract`] → [`dedup`] → [`store`] → [`publish`] → [`server`].
 //! [`pipeline`] runs one source through the stages and one cycle over all sources;
 //! [`daemon`] runs cycles as sources fall due; [`sources`] adds sources and reads
 //! and writes OPML; [`cli`] is the command line.
 
+pub mod clean;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod dedup_cli;
+pub mod extract;
 pub mod fetch;
 pub mod metrics;
 pub mod pipeline;

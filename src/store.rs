@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../db/migrations/0001_initial.sql")),
     (2, include_str!("../db/migrations/0002_filters.sql")),
     (3, include_str!("../db/migrations/0003_dedup.sql")),
+    (4, include_str!("../db/migrations/0004_site_templates.sql")),
 ];
 
 /// A storage failure.
@@ -424,6 +425,77 @@ impl Store {
                 source_from_row,
             )
             .optional()?)
+    }
+
+    /// Stored content and author of this source's items that already hold the
+    /// extracted article, by item key, so a re-fetch keeps them instead of
+    /// downloading the page again.
+    pub fn full_text_items(
+        &self,
+        source_id: i64,
+    ) -> Result<std::collections::HashMap<String, (String, Option<String>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT item_key, content, author FROM items WHERE source_id = ?1 AND full_text = 1 AND content IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([source_id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks items (by key) as holding the extracted article.
+    pub fn mark_full_text(&mut self, source_id: i64, keys: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE items SET full_text = 1 WHERE source_id = ?1 AND item_key = ?2",
+            )?;
+            for k in keys {
+                stmt.execute(params![source_id, k])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Fingerprints seen on at least `min_pages` pages of `host`: its template (chrome).
+    pub fn site_template(
+        &self,
+        host: &str,
+        min_pages: i64,
+    ) -> Result<std::collections::HashSet<u64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT fingerprint FROM site_templates WHERE host = ?1 AND pages >= ?2",
+        )?;
+        let rows = stmt.query_map(params![host, min_pages], |r| r.get::<_, i64>(0))?;
+        // The u64 fingerprint is stored as its i64 bit pattern.
+        Ok(rows
+            .map(|r| r.map(|v| v as u64))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Records the block fingerprints of one page of `host`; old, rare ones are
+    /// forgotten so the table stays small.
+    pub fn learn_site_template(
+        &mut self,
+        host: &str,
+        fingerprints: &[u64],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO site_templates (host, fingerprint, pages, last_seen) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (host, fingerprint) DO UPDATE SET pages = pages + 1, last_seen = ?3",
+            )?;
+            for f in fingerprints {
+                stmt.execute(params![host, *f as i64, now])?;
+            }
+            tx.execute(
+                "DELETE FROM site_templates WHERE host = ?1 AND pages < 2 AND last_seen < ?2",
+                params![host, now - 30 * 86400],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Writes the result of one fetch: fetch state and items, in one transaction.
@@ -1021,6 +1093,8 @@ mod tests {
             filters: Default::default(),
             links: None,
             max_new: 20,
+            content: None,
+            remove: Vec::new(),
         }
     }
 
@@ -1159,5 +1233,22 @@ mod tests {
         let active: Vec<String> = s.sources().unwrap().into_iter().map(|r| r.url).collect();
         assert_eq!(active, vec!["http://x.test/b".to_string()]);
         assert!(s.source_by_url("http://x.test/a").unwrap().is_some());
+    }
+
+    #[test]
+    fn site_templates_are_learnt_per_host_after_repeats() {
+        let mut s = Store::open_in_memory().unwrap();
+        for page in 0..3 {
+            s.learn_site_template("a.test", &[7, u64::MAX, 100 + page], 1000)
+                .unwrap();
+        }
+        s.learn_site_template("b.test", &[9], 1000).unwrap();
+        let known = s.site_template("a.test", 3).unwrap();
+        assert_eq!(known, std::collections::HashSet::from([7, u64::MAX]));
+        assert!(s.site_template("b.test", 3).unwrap().is_empty());
+        // Rare blocks are forgotten after a month; repeated ones stay.
+        s.learn_site_template("a.test", &[], 1000 + 31 * 86400)
+            .unwrap();
+        assert_eq!(s.site_template("a.test", 1).unwrap().len(), 2);
     }
 }

@@ -65,11 +65,16 @@ async fn the_seed_web_publishes_one_entry_per_story_crediting_every_outlet() {
     .into_iter()
     .collect();
     assert_eq!(stories, want);
-    // The representative is the most complete text: the wire copy carries the
-    // whole article, Vue News's feed only a summary; Metro Herald the full report.
+    // The representative is the most complete text. Vue News is read in full
+    // (full_text = true): its Zelenskyy article and the wire copy are about as
+    // long, and the earlier one, Vue News, represents the story; its drone-strike
+    // article is longer than Metro Herald's report.
     let reps: BTreeSet<&str> = feed.iter().map(|(_, l, _)| l.as_str()).collect();
-    assert!(reps.contains("/wirecopy/2025/12/14/zelenskyy-nato-bid.html"));
-    assert!(reps.contains("/metro-herald/ukraine-blackouts.html"));
+    assert!(reps.contains("/vue-news/zelenskyy-nato.html"), "{reps:?}");
+    assert!(
+        reps.contains("/vue-news/russia-drones-grid.html"),
+        "{reps:?}"
+    );
 
     // One <source> per entry: the representative's outlet.
     let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
@@ -78,6 +83,7 @@ async fn the_seed_web_publishes_one_entry_per_story_crediting_every_outlet() {
         let source = item.source().unwrap();
         let outlet = match item.link().unwrap() {
             l if l.contains("/wirecopy/") => "Wire Copy Daily",
+            l if l.contains("/vue-news/") => "Vue News",
             l if l.contains("/metro-herald/") => "Metro Herald",
             l => panic!("unexpected representative {l}"),
         };
@@ -238,9 +244,9 @@ async fn stories_and_explain_show_who_joined_and_why() {
         })
         .expect("the Zelenskyy story has two members");
     let members = zel["members"].as_array().unwrap();
-    // The representative (first) is the wire copy; the other joined through a
-    // dedup layer, not as a new story.
-    assert_eq!(members[0]["source"], "Wire Copy Daily");
+    // The representative (first) is Vue News's article, read in full and earlier
+    // than the wire copy; the other joined through a dedup layer, not as a new story.
+    assert_eq!(members[0]["source"], "Vue News");
     let layers: Vec<&str> = members
         .iter()
         .map(|m| m["layer"].as_str().unwrap())

@@ -111,6 +111,14 @@ impl Daemon {
                 continue;
             };
             let body = r.bytes().await.unwrap().to_vec();
+            // Publishing follows the last fetch within milliseconds; two equal,
+            // non-empty reads 300 ms apart mean it has happened.
+            let has_items = serde_json::from_slice::<serde_json::Value>(&body)
+                .is_ok_and(|v| v["items"].as_array().is_some_and(|a| !a.is_empty()));
+            if !has_items {
+                continue;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
             if last.as_ref() == Some(&body) {
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 titles = v["items"]

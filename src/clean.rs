@@ -1,0 +1,217 @@
+//! `feedsieve clean`: the extraction stage on files and URLs, as users tune it.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context as _;
+use url::Url;
+
+use crate::cli::CleanArgs;
+use crate::config::FetchConfig;
+use crate::extract::{self, charset_of, Article, Options};
+use crate::fetch::{Fetcher, Validators};
+
+/// One page to clean: its bytes, its URL and the HTTP charset if fetched.
+struct Input {
+    body: Vec<u8>,
+    url: Url,
+    charset: Option<String>,
+}
+
+/// Runs `feedsieve clean`; non-zero exit when any input failed.
+pub fn run(args: &CleanArgs) -> anyhow::Result<ExitCode> {
+    let base = args
+        .url
+        .as_deref()
+        .map(|u| Url::parse(u).with_context(|| format!("--url {u} is not a valid URL")))
+        .transpose()?;
+    for css in args.content.iter().chain(&args.remove) {
+        extract::check_selector(css)?;
+    }
+    let opts = Options {
+        content: args.content.clone(),
+        remove: args.remove.clone(),
+        html: args.html,
+        ..Options::default()
+    };
+    match &args.out_dir {
+        Some(dir) => to_dir(args, dir, base.as_ref(), &opts),
+        None => to_stdout(args, base.as_ref(), &opts),
+    }
+}
+
+fn to_stdout(args: &CleanArgs, base: Option<&Url>, opts: &Options) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    for (n, target) in args.inputs.iter().enumerate() {
+        match load(target, base).and_then(|input| clean_one(&input, opts)) {
+            Ok(article) => {
+                let mut out = stdout.lock();
+                if args.inputs.len() > 1 {
+                    if n > 0 {
+                        writeln!(out)?;
+                    }
+                    writeln!(out, "==> {target} <==")?;
+                }
+                writeln!(out, "{}", render(&article, args.html))?;
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("{target}: {e:#}");
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn to_dir(
+    args: &CleanArgs,
+    dir: &Path,
+    base: Option<&Url>,
+    opts: &Options,
+) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let ext = if args.html { "html" } else { "txt" };
+    let next = AtomicUsize::new(0);
+    let failures = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(args.inputs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(target) = args.inputs.get(i) else {
+                    break;
+                };
+                let out = dir.join(format!("{}.{ext}", stem(target)));
+                let result = load(target, base).and_then(|input| clean_one(&input, opts));
+                let body = match result {
+                    Ok(article) => render(&article, args.html),
+                    Err(e) => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("{target}: {e:#}");
+                        String::new()
+                    }
+                };
+                if let Err(e) = std::fs::write(&out, body) {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("{}: {e}", out.display());
+                }
+            });
+        }
+    });
+    let failed = failures.load(Ordering::Relaxed);
+    if failed > 0 {
+        eprintln!("{failed} of {} inputs failed", args.inputs.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dir/0001.html.gz` → `0001`; a URL → its last path segment.
+pub fn stem(target: &str) -> String {
+    let name = target
+        .trim_end_matches('/')
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(target);
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    let name = name
+        .strip_suffix(".html")
+        .or_else(|| name.strip_suffix(".htm"))
+        .unwrap_or(name);
+    if name.is_empty() {
+        "index".to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+fn render(article: &Article, html: bool) -> String {
+    if html {
+        article.html.clone()
+    } else {
+        article.text.clone()
+    }
+}
+
+fn clean_one(input: &Input, opts: &Options) -> anyhow::Result<Article> {
+    Ok(extract::extract(
+        &input.body,
+        &input.url,
+        input.charset.as_deref(),
+        opts,
+    )?)
+}
+
+fn load(target: &str, base: Option<&Url>) -> anyhow::Result<Input> {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        let url = Url::parse(target).with_context(|| format!("{target} is not a valid URL"))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let fetched = rt.block_on(async {
+            let fetcher = Fetcher::new(&FetchConfig::default())?;
+            fetcher.fetch(&url, &Validators::default()).await
+        })?;
+        let charset = fetched
+            .headers
+            .content_type
+            .as_deref()
+            .and_then(charset_of)
+            .map(str::to_string);
+        return Ok(Input {
+            body: fetched.body.to_vec(),
+            url: base.cloned().unwrap_or(fetched.final_url),
+            charset,
+        });
+    }
+    let path = PathBuf::from(target);
+    let raw = std::fs::read(&path).with_context(|| format!("reading {target}"))?;
+    let body = if target.ends_with(".gz") {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .with_context(|| format!("decompressing {target}"))?;
+        out
+    } else {
+        raw
+    };
+    let url = match base {
+        Some(u) => u.clone(),
+        None => {
+            let abs = std::path::absolute(&path).unwrap_or(path);
+            Url::from_file_path(&abs)
+                .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))?
+        }
+    };
+    Ok(Input {
+        body,
+        url,
+        charset: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stem;
+
+    #[test]
+    fn stems_drop_html_and_gz() {
+        assert_eq!(stem("data/0001.html.gz"), "0001");
+        assert_eq!(stem("data/0001.html"), "0001");
+        assert_eq!(
+            stem("https://x.test/world/zelensky-offers-drop-nato-bid"),
+            "zelensky-offers-drop-nato-bid"
+        );
+        assert_eq!(stem("page.htm"), "page");
+    }
+}

@@ -1,0 +1,572 @@
+//! Chrome rules: what marks a block as site furniture rather than article text.
+//! Signals are class/id tokens, ARIA roles and labels, image alt text, and the
+//! wording of headings ("Related News", "Must Read", … in several languages).
+
+/// How sure a signal is that an element is chrome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chrome {
+    /// Never article text (scripts, forms controls, navigation landmarks).
+    Hard,
+    /// Usually chrome (class or id says so); kept if it holds most of the page's text.
+    Soft,
+}
+
+/// Elements whose content is never article text.
+pub fn hard_tag(tag: &str) -> bool {
+    matches!(
+        tag,
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "canvas"
+            | "iframe"
+            | "object"
+            | "embed"
+            | "button"
+            | "input"
+            | "select"
+            | "textarea"
+            | "option"
+            | "dialog"
+            | "link"
+            | "meta"
+            | "head"
+            | "title"
+            | "math"
+            | "video"
+            | "audio"
+            | "map"
+    )
+}
+
+/// Landmark elements that are chrome when they are not the bulk of the page.
+pub fn soft_tag(tag: &str) -> bool {
+    matches!(tag, "nav" | "aside" | "footer" | "header" | "form" | "menu")
+}
+
+/// Class/id substrings that mark chrome wherever they appear in the token.
+const CHROME_SUBSTRINGS: &[&str] = &[
+    "related",
+    "share",
+    "sharing",
+    "social",
+    "newsletter",
+    "cookie",
+    "consent",
+    "gdpr",
+    "sidebar",
+    "promo",
+    "sponsor",
+    "advert",
+    "subscribe",
+    "subscription",
+    "signup",
+    "banner",
+    "popup",
+    "modal",
+    "breadcrumb",
+    "pagination",
+    "pager",
+    "recommend",
+    "trending",
+    "outbrain",
+    "taboola",
+    "disqus",
+    "most-read",
+    "mostread",
+    "mostpopular",
+    "popular",
+    "read-more",
+    "readmore",
+    "readnext",
+    "read-next",
+    "more-stories",
+    "morestories",
+    "comments",
+    "comment-",
+    "toolbar",
+    "masthead",
+    "navbar",
+    "navigation",
+    "skiplink",
+    "skip-link",
+    "screen-reader",
+    "sr-only",
+    "visually-hidden",
+    "visuallyhidden",
+    "offscreen",
+    "paywall",
+    "adsbygoogle",
+    "ad-slot",
+    "adslot",
+    "ad-container",
+    "ad-wrapper",
+    "dfp",
+    "byline",
+    "dateline",
+    "timestamp",
+    "post-meta",
+    "entry-meta",
+    "article-meta",
+    "postmeta",
+    "post-nav",
+    "post-navigation",
+    "prev-next",
+    "author-bio",
+    "authorbio",
+    "author-box",
+    "about-author",
+    "tags",
+    "tagcloud",
+    "table-of-contents",
+    "tableofcontents",
+];
+
+/// Class/id tokens (whole words) that mark chrome.
+const CHROME_TOKENS: &[&str] = &[
+    "ad",
+    "ads",
+    "adv",
+    "nav",
+    "menu",
+    "footer",
+    "header",
+    "meta",
+    "share",
+    "comment",
+    "comments",
+    "author",
+    "byline",
+    "date",
+    "crumbs",
+    "tag",
+    "tools",
+    "icons",
+    "icon",
+    "rating",
+    "login",
+    "search",
+    "follow",
+    "teaser",
+    "teasers",
+    "more",
+    "next",
+    "prev",
+    "previous",
+    "caption",
+    "credit",
+    "credits",
+    "copyright",
+    "disclaimer",
+    "cta",
+    "print",
+];
+
+/// Class/id words that say "this is the article"; they cancel soft signals.
+const CONTENT_TOKENS: &[&str] = &[
+    "article-body",
+    "articlebody",
+    "article-content",
+    "entry-content",
+    "post-content",
+    "post-body",
+    "story-body",
+    "storybody",
+    "article-text",
+    "main-content",
+    "body-text",
+    "rich-text",
+    "prose",
+];
+
+/// Patterns by first byte, so one pass over a class name tests them all.
+struct Index([Vec<&'static [u8]>; 128]);
+
+impl Index {
+    fn new(patterns: &[&'static str]) -> Index {
+        let mut by_first: [Vec<&'static [u8]>; 128] = std::array::from_fn(|_| Vec::new());
+        for p in patterns {
+            if let Some(&b) = p.as_bytes().first() {
+                by_first[usize::from(b & 0x7f)].push(p.as_bytes());
+            }
+        }
+        Index(by_first)
+    }
+}
+
+static CHROME_INDEX: std::sync::LazyLock<Index> =
+    std::sync::LazyLock::new(|| Index::new(CHROME_SUBSTRINGS));
+static CONTENT_INDEX: std::sync::LazyLock<Index> =
+    std::sync::LazyLock::new(|| Index::new(CONTENT_TOKENS));
+
+/// True when `text` contains any pattern of the index.
+fn contains_any(text: &str, index: &Index) -> bool {
+    let t = text.as_bytes();
+    (0..t.len()).any(|i| {
+        t[i].is_ascii()
+            && index.0[usize::from(t[i])]
+                .iter()
+                .any(|p| t[i..].starts_with(p))
+    })
+}
+
+/// The chrome signal of an element, from its tag, class, id, role and ARIA label.
+pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chrome> {
+    if hard_tag(tag) {
+        return Some(Chrome::Hard);
+    }
+    // Hidden is soft: streaming renderers park the real article in a hidden div.
+    if attr("hidden").is_some() || attr("aria-hidden").is_some_and(|v| v == "true") {
+        return Some(Chrome::Soft);
+    }
+    if let Some(style) = attr("style") {
+        let s = style.to_ascii_lowercase().replace(' ', "");
+        if s.contains("display:none") || s.contains("visibility:hidden") {
+            return Some(Chrome::Soft);
+        }
+    }
+    if let Some(role) = attr("role") {
+        if matches!(
+            role.trim(),
+            "navigation"
+                | "banner"
+                | "contentinfo"
+                | "complementary"
+                | "search"
+                | "dialog"
+                | "alertdialog"
+                | "menu"
+                | "menubar"
+                | "toolbar"
+                | "tablist"
+        ) {
+            return Some(Chrome::Soft);
+        }
+    }
+    if let Some(label) = attr("aria-label") {
+        let l = label.to_lowercase();
+        if [
+            "share",
+            "related",
+            "breadcrumb",
+            "navigation",
+            "social",
+            "advert",
+            "comments",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+        {
+            return Some(Chrome::Soft);
+        }
+    }
+    if matches!(tag, "html" | "body" | "main" | "article") {
+        return None;
+    }
+    let names = format!(
+        "{} {}",
+        attr("class").unwrap_or_default(),
+        attr("id").unwrap_or_default()
+    )
+    .to_ascii_lowercase();
+    if !names.trim().is_empty() {
+        if contains_any(&names, &CONTENT_INDEX) {
+            return None;
+        }
+        for word in names.split_ascii_whitespace() {
+            if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
+                return Some(Chrome::Soft);
+            }
+            if word
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|t| CHROME_TOKENS.contains(&t))
+            {
+                return Some(Chrome::Soft);
+            }
+        }
+    }
+    if soft_tag(tag) {
+        return Some(Chrome::Soft);
+    }
+    None
+}
+
+/// Headings that introduce lists of other stories, in several languages.
+const RELATED_HEADINGS: &[&str] = &[
+    "must read",
+    "related",
+    "read more",
+    "read also",
+    "also read",
+    "read next",
+    "more from",
+    "more on",
+    "more news",
+    "more stories",
+    "more articles",
+    "trending",
+    "recommended",
+    "you may also like",
+    "you might also like",
+    "you may like",
+    "we recommend",
+    "popular",
+    "most read",
+    "most viewed",
+    "most popular",
+    "top stories",
+    "latest news",
+    "latest stories",
+    "latest articles",
+    "latest posts",
+    "recent posts",
+    "further reading",
+    "see also",
+    "editor's picks",
+    "editors' picks",
+    "don't miss",
+    "in case you missed",
+    "share this",
+    "comments",
+    "leave a reply",
+    "leave a comment",
+    "about the author",
+    "sign up",
+    "subscribe",
+    "newsletter",
+    "follow us",
+    "tags",
+    // Tables of contents: links back into the page, useless in a feed reader.
+    "table of contents",
+    "in this article",
+    "on this page",
+    "jump to",
+    "jump to section",
+    "inhaltsverzeichnis",
+    "sommaire",
+    "índice",
+    "содержание",
+    // German, French, Spanish, Italian, Portuguese, Dutch, Russian, Polish
+    "mehr zum thema",
+    "das könnte sie auch interessieren",
+    "auch interessant",
+    "weitere artikel",
+    "meistgelesen",
+    "lire aussi",
+    "à lire aussi",
+    "sur le même sujet",
+    "les plus lus",
+    "articles similaires",
+    "lee también",
+    "te puede interesar",
+    "noticias relacionadas",
+    "lo más leído",
+    "leggi anche",
+    "articoli correlati",
+    "i più letti",
+    "leia também",
+    "notícias relacionadas",
+    "mais lidas",
+    "lees ook",
+    "meest gelezen",
+    "читайте также",
+    "по теме",
+    "похожие",
+    "czytaj także",
+    "zobacz też",
+];
+
+/// True when a heading's text introduces other stories or site furniture.
+pub fn is_related_heading(text: &str) -> bool {
+    let t = text.trim().to_lowercase();
+    let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+    if t.is_empty() || t.chars().count() > 48 {
+        return false;
+    }
+    // "Related News", "More from Vue News": the phrase plus at most three words.
+    RELATED_HEADINGS.iter().any(|h| {
+        t == *h
+            || t.strip_prefix(h).is_some_and(|rest| {
+                !rest.starts_with(|c: char| c.is_alphanumeric())
+                    && rest.split_whitespace().count() <= 3
+            })
+    })
+}
+
+/// True for a short line that is a byline, dateline or share prompt, not article text.
+pub fn is_meta_line(text: &str) -> bool {
+    let t = text.trim();
+    let n = t.chars().count();
+    if n == 0 || n > 120 {
+        return false;
+    }
+    let l = t.to_lowercase();
+    const PREFIXES: &[&str] = &[
+        "by ",
+        "published",
+        "updated",
+        "last updated",
+        "posted on",
+        "posted by",
+        "written by",
+        "share this",
+        "share on",
+        "share:",
+        "follow us",
+        "photo:",
+        "image:",
+        "credit:",
+        "source:",
+        "tags:",
+        "filed under",
+        "von ",
+        "par ",
+        "por ",
+        "di ",
+        "veröffentlicht",
+        "aktualisiert",
+        "publié",
+        "mis à jour",
+        "publicado",
+        "actualizado",
+    ];
+    if PREFIXES.iter().any(|p| l.starts_with(p)) && n < 80 {
+        return true;
+    }
+    is_relative_time(&l)
+}
+
+/// "5 hours ago", "2 days ago", "vor 3 Stunden".
+fn is_relative_time(l: &str) -> bool {
+    let words: Vec<&str> = l.split_whitespace().collect();
+    matches!(words.as_slice(), [num, unit, "ago"] if num.chars().all(|c| c.is_ascii_digit()) && unit.starts_with(['s', 'm', 'h', 'd', 'w', 'y']))
+        || matches!(words.as_slice(), ["vor", num, _] if num.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Images that are interface icons, not article pictures.
+pub fn is_icon_image(attr: &dyn Fn(&str) -> Option<String>) -> bool {
+    let text = format!(
+        "{} {} {}",
+        attr("alt").unwrap_or_default(),
+        attr("class").unwrap_or_default(),
+        attr("src").unwrap_or_default()
+    )
+    .to_ascii_lowercase();
+    [
+        "icon", "logo", "avatar", "sprite", "share", "nav-post", "emoji", "gravatar", "badge",
+        "pixel", "spacer", "facebook", "twitter", "whatsapp", "linkedin", "telegram",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn class_id_role_and_label_signals() {
+        assert_eq!(
+            classify("div", &attrs(&[("class", "social-share")])),
+            Some(Chrome::Soft)
+        );
+        assert_eq!(
+            classify("div", &attrs(&[("id", "cookie-consent")])),
+            Some(Chrome::Soft)
+        );
+        assert_eq!(
+            classify("div", &attrs(&[("class", "ad-slot ad-inline")])),
+            Some(Chrome::Soft)
+        );
+        assert_eq!(
+            classify("div", &attrs(&[("role", "navigation")])),
+            Some(Chrome::Soft)
+        );
+        assert_eq!(
+            classify("div", &attrs(&[("aria-label", "Share this story")])),
+            Some(Chrome::Soft)
+        );
+        assert_eq!(classify("script", &attrs(&[])), Some(Chrome::Hard));
+        assert_eq!(
+            classify("div", &attrs(&[("style", "display: none")])),
+            Some(Chrome::Soft)
+        );
+    }
+
+    #[test]
+    fn content_classes_are_not_chrome() {
+        assert_eq!(classify("div", &attrs(&[("class", "entry-content")])), None);
+        assert_eq!(classify("div", &attrs(&[("class", "headline")])), None);
+        assert_eq!(classify("div", &attrs(&[("class", "loading")])), None);
+        assert_eq!(
+            classify("section", &attrs(&[("class", "commentary")])),
+            None
+        );
+        assert_eq!(classify("p", &attrs(&[])), None);
+    }
+
+    #[test]
+    fn related_headings_in_several_languages() {
+        for h in [
+            "Must Read",
+            "Related News",
+            "Read more",
+            "More from Vue News",
+            "Trending",
+            "Recommended",
+            "You may also like",
+            "Lire aussi",
+            "Mehr zum Thema",
+            "Lee también",
+            "Читайте также",
+        ] {
+            assert!(is_related_heading(h), "{h}");
+        }
+        for h in [
+            "Related talks stall in Geneva as envoys leave",
+            "Popularity of cycling grows",
+            "Readmission rules",
+            "What happened next",
+        ] {
+            assert!(!is_related_heading(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn bylines_and_datelines() {
+        assert!(is_meta_line("By Staff reporter"));
+        assert!(is_meta_line("Published: Tuesday, December 16"));
+        assert!(is_meta_line("Updated: Tuesday, December 16"));
+        assert!(is_meta_line("5 hours ago"));
+        assert!(!is_meta_line("By Sunday the talks had collapsed, and both delegations left Berlin without a joint statement on the guarantees."));
+        assert!(!is_meta_line("Prices rose by 5% in the year to March."));
+    }
+
+    #[test]
+    fn icon_images() {
+        assert!(is_icon_image(&attrs(&[
+            ("alt", "share-icon"),
+            ("src", "/i/s.svg")
+        ])));
+        assert!(is_icon_image(&attrs(&[
+            ("alt", "nav-post-picture"),
+            ("src", "/p.jpg")
+        ])));
+        assert!(is_icon_image(&attrs(&[("alt", "comment-icon")])));
+        assert!(!is_icon_image(&attrs(&[
+            ("alt", "Zelensky in Berlin"),
+            ("src", "/img/z.jpg")
+        ])));
+    }
+}

@@ -1,0 +1,827 @@
+//! Main-content detection on one parsed page, and the text/HTML writers.
+//!
+//! One pre-order pass records every node (parent, subtree end, tag, chrome signal,
+//! text length); a reverse pass sums text up the tree, split into "good" text (blocks
+//! that read like prose: long enough, punctuated, few links) and "bad" text. The
+//! article root is the element with the most good text net of bad text: going up
+//! from the article adds menus and footers (bad), going down loses paragraphs
+//! (good). Inside that root, chrome rules drop what is still not article. Every
+//! pass is a loop over arrays, so a 100,000-level DOM costs no stack.
+
+use std::collections::HashSet;
+
+use ego_tree::iter::Edge;
+use ego_tree::NodeRef;
+use scraper::{Html, Node};
+
+use super::chrome::{self, Chrome};
+
+const NONE: u32 = u32::MAX;
+
+/// Weight of text outside prose blocks against the prose the root holds.
+const BAD_WEIGHT: f32 = 1.5;
+
+struct N<'a> {
+    node: NodeRef<'a, Node>,
+    parent: u32,
+    end: u32,
+    tag: &'a str,
+    block: bool,
+    in_link: bool,
+    chrome: Option<Chrome>,
+    /// Own length: the text node's length (text nodes only).
+    len: u32,
+    punct: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    text: u32,
+    link: u32,
+    good: u32,
+    bad: u32,
+}
+
+/// A parsed page ready for extraction.
+pub struct Page<'a> {
+    nodes: Vec<N<'a>>,
+    sums: Vec<Sums>,
+    /// Chrome decided for the node itself.
+    own_pruned: Vec<bool>,
+    /// Chrome itself or inside chrome.
+    pruned: Vec<bool>,
+}
+
+fn is_block(tag: &str) -> bool {
+    matches!(
+        tag,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "blockquote"
+            | "pre"
+            | "td"
+            | "th"
+            | "tr"
+            | "table"
+            | "tbody"
+            | "thead"
+            | "dd"
+            | "dt"
+            | "dl"
+            | "figure"
+            | "figcaption"
+            | "header"
+            | "footer"
+            | "aside"
+            | "nav"
+            | "form"
+            | "fieldset"
+            | "address"
+            | "details"
+            | "summary"
+            | "body"
+            | "html"
+            | "center"
+            | "hr"
+            | "caption"
+    )
+}
+
+/// Blocks that articles are built of besides paragraphs.
+fn article_structure(tag: &str) -> bool {
+    matches!(
+        tag,
+        "h1" | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "pre"
+            | "td"
+            | "th"
+            | "dd"
+            | "dt"
+            | "blockquote"
+            | "figcaption"
+    )
+}
+
+fn is_heading(tag: &str) -> bool {
+    matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+}
+
+/// Letters and digits plus one per word: a length that ignores markup whitespace.
+fn text_len(s: &str) -> (u32, u32) {
+    let mut len = 0u32;
+    let mut punct = 0u32;
+    let mut in_word = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            in_word = false;
+        } else {
+            if !in_word {
+                len += 1;
+                in_word = true;
+            }
+            len += 1;
+            if matches!(c, '.' | ',' | ';' | '!' | '?' | '。' | '、' | '،') {
+                punct += 1;
+            }
+        }
+    }
+    (len, punct)
+}
+
+impl<'a> Page<'a> {
+    /// Indexes the document and scores every element.
+    pub fn new(doc: &'a Html) -> Page<'a> {
+        let mut nodes: Vec<N<'a>> = Vec::with_capacity(1024);
+        let mut stack: Vec<u32> = Vec::with_capacity(64);
+        for edge in doc.tree.root().traverse() {
+            match edge {
+                Edge::Open(node) => {
+                    let idx = nodes.len() as u32;
+                    let parent = stack.last().copied().unwrap_or(NONE);
+                    let parent_in_link = parent != NONE && nodes[parent as usize].in_link;
+                    let mut n = N {
+                        node,
+                        parent,
+                        end: idx + 1,
+                        tag: "",
+                        block: false,
+                        in_link: parent_in_link,
+                        chrome: None,
+                        len: 0,
+                        punct: 0,
+                    };
+                    match node.value() {
+                        Node::Element(el) => {
+                            let tag = el.name();
+                            n.tag = tag;
+                            n.block = is_block(tag);
+                            n.in_link |= tag == "a";
+                            n.chrome = chrome::classify(tag, &|k| el.attr(k).map(str::to_string));
+                        }
+                        Node::Text(t) => {
+                            let (len, punct) = text_len(t);
+                            n.len = len;
+                            n.punct = punct;
+                        }
+                        Node::Comment(_) | Node::ProcessingInstruction(_) | Node::Doctype(_) => {
+                            n.chrome = Some(Chrome::Hard);
+                        }
+                        _ => {}
+                    }
+                    nodes.push(n);
+                    stack.push(idx);
+                }
+                Edge::Close(_) => {
+                    if let Some(idx) = stack.pop() {
+                        nodes[idx as usize].end = nodes.len() as u32;
+                    }
+                }
+            }
+        }
+        let n = nodes.len();
+        let mut page = Page {
+            nodes,
+            sums: vec![Sums::default(); n],
+            own_pruned: vec![false; n],
+            pruned: vec![false; n],
+        };
+        for (i, node) in page.nodes.iter().enumerate() {
+            page.pruned[i] = node.chrome == Some(Chrome::Hard);
+        }
+        page.sum_up();
+        // Soft chrome goes, except on the path to the prose core found so far: a
+        // wrapper with an unlucky class ("widget", "meta") must not take the article
+        // with it.
+        let total_good = page.sums.first().map_or(0, |s| s.good);
+        let mut keep = vec![false; n];
+        if let Some(core) = page.best_root() {
+            let mut a = core as u32;
+            while a != NONE {
+                keep[a as usize] = true;
+                a = page.nodes[a as usize].parent;
+            }
+        }
+        for (i, kept) in keep.iter().enumerate() {
+            let s = page.sums[i];
+            if page.nodes[i].chrome == Some(Chrome::Soft)
+                && !kept
+                && ((s.text - s.link) as f32) < 0.5 * total_good as f32
+            {
+                page.pruned[i] = true;
+            }
+        }
+        page.sum_up();
+        page.own_pruned.clone_from(&page.pruned);
+        page.propagate_pruned();
+        page
+    }
+
+    /// Makes `root` the article whatever its own class says (a user's `content` rule);
+    /// chrome inside it still goes.
+    pub fn force_root(&mut self, root: usize) {
+        self.own_pruned[root] = false;
+        let end = self.nodes[root].end as usize;
+        for i in root..end {
+            let p = self.nodes[i].parent;
+            self.pruned[i] =
+                self.own_pruned[i] || (i != root && p != NONE && self.pruned[p as usize]);
+        }
+    }
+
+    /// Sums text bottom-up, skipping pruned subtrees.
+    fn sum_up(&mut self) {
+        let n = self.nodes.len();
+        let mut sums = vec![Sums::default(); n];
+        // Text not yet owned by a block, on its way up: (len, link len, punct).
+        let mut own = vec![(0u32, 0u32, 0u32); n];
+        for i in (0..n).rev() {
+            let node = &self.nodes[i];
+            if node.len > 0 {
+                sums[i].text = node.len;
+                if node.in_link {
+                    sums[i].link = node.len;
+                }
+                own[i] = (node.len, sums[i].link, node.punct);
+            }
+            if node.block {
+                let (len, link, punct) = own[i];
+                if len > 0 {
+                    let few_links = link * 2 < len;
+                    let prose = few_links && (len >= 80 || (len >= 25 && punct > 0));
+                    if prose {
+                        sums[i].good += len - link;
+                        sums[i].bad += link;
+                    } else if few_links && article_structure(node.tag) {
+                        // Headings, list items, code and cells of the article itself:
+                        // not prose, but not the mark of chrome either.
+                        sums[i].bad += len * 3 / 10;
+                    } else {
+                        sums[i].bad += len;
+                    }
+                }
+                own[i] = (0, 0, 0);
+            }
+            if self.pruned[i] || node.parent == NONE {
+                continue;
+            }
+            let p = node.parent as usize;
+            let s = sums[i];
+            sums[p].text += s.text;
+            sums[p].link += s.link;
+            sums[p].good += s.good;
+            sums[p].bad += s.bad;
+            let o = own[i];
+            own[p].0 += o.0;
+            own[p].1 += o.1;
+            own[p].2 += o.2;
+        }
+        self.sums = sums;
+    }
+
+    fn propagate_pruned(&mut self) {
+        for i in 0..self.nodes.len() {
+            let p = self.nodes[i].parent;
+            if p != NONE && self.pruned[p as usize] {
+                self.pruned[i] = true;
+            }
+        }
+    }
+
+    /// Pre-order index of a node (for selector overrides).
+    pub fn index_of(&self, id: ego_tree::NodeId) -> Option<usize> {
+        self.nodes.iter().position(|n| n.node.id() == id)
+    }
+
+    /// Marks a subtree as chrome (user `remove` rules).
+    pub fn remove(&mut self, idx: usize) {
+        self.own_pruned[idx] = true;
+        let end = self.nodes[idx].end as usize;
+        for p in &mut self.pruned[idx..end] {
+            *p = true;
+        }
+    }
+
+    /// Re-sums after [`Page::remove`].
+    pub fn rescore(&mut self) {
+        self.sum_up();
+    }
+
+    /// The element that holds the article: most prose net of everything else.
+    pub fn best_root(&self) -> Option<usize> {
+        let mut best: Option<(f32, usize)> = None;
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.tag.is_empty()
+                || self.pruned[i]
+                || !n.block
+                || matches!(
+                    n.tag,
+                    "li" | "tr" | "td" | "th" | "dd" | "dt" | "figcaption"
+                )
+            {
+                continue;
+            }
+            let s = self.sums[i];
+            if s.good == 0 {
+                continue;
+            }
+            let score = s.good as f32 - BAD_WEIGHT * s.bad as f32;
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, i));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    /// `tag.class#id good/bad/text/link` of a node, for logs.
+    pub fn describe(&self, i: usize) -> String {
+        let n = &self.nodes[i];
+        let (class, id) = match n.node.value() {
+            Node::Element(el) => (el.attr("class").unwrap_or(""), el.attr("id").unwrap_or("")),
+            _ => ("", ""),
+        };
+        let s = self.sums[i];
+        format!(
+            "{}.{class}#{id} good={} bad={} text={} link={}",
+            n.tag, s.good, s.bad, s.text, s.link
+        )
+    }
+
+    /// The `body` element, the fallback root.
+    pub fn body(&self) -> usize {
+        self.nodes.iter().position(|n| n.tag == "body").unwrap_or(0)
+    }
+
+    fn element_text(&self, i: usize) -> String {
+        let mut out = String::new();
+        let end = self.nodes[i].end as usize;
+        let mut j = i;
+        while j < end {
+            if self.pruned[j] && j != i {
+                j = self.nodes[j].end as usize;
+                continue;
+            }
+            if let Node::Text(t) = self.nodes[j].node.value() {
+                out.push_str(t);
+            }
+            j += 1;
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Decides which nodes under `root` are chrome by the in-article rules.
+    /// Returns the drop mask and the fingerprints of short blocks page-wide.
+    pub fn in_article_rules(
+        &self,
+        root: usize,
+        title: Option<&str>,
+        known: &HashSet<u64>,
+        learn: bool,
+    ) -> (Vec<bool>, Vec<u64>) {
+        let n = self.nodes.len();
+        let mut drop = self.pruned.clone();
+        let root_end = self.nodes[root].end as usize;
+        let norm_title = title.map(normalise);
+        let mut i = root + 1;
+        while i < root_end {
+            let node = &self.nodes[i];
+            if drop[i] {
+                i = node.end as usize;
+                continue;
+            }
+            if node.tag.is_empty() {
+                i += 1;
+                continue;
+            }
+            let s = self.sums[i];
+            let mut dropped = false;
+            if node.tag == "img" {
+                if let Node::Element(el) = node.node.value() {
+                    dropped = chrome::is_icon_image(&|k| el.attr(k).map(str::to_string));
+                }
+            } else if s.text == 0 {
+                // Nothing to read: figures and images stay, empty wrappers are harmless.
+            } else if matches!(
+                node.tag,
+                "ul" | "ol" | "div" | "section" | "table" | "dl" | "p" | "span"
+            ) && s.link * 2 > s.text
+                && (node.tag != "p" || s.text < 300)
+            {
+                dropped = true;
+            } else if s.text < 200 && !self.same_text_as_child(i) {
+                let text = self.element_text(i);
+                let heading_like = is_heading(node.tag)
+                    || (s.text < 50 && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
+                if heading_like && chrome::is_related_heading(&text) {
+                    self.drop_related(i, root, &mut drop);
+                    dropped = true;
+                } else {
+                    let is_title = is_heading(node.tag)
+                        && norm_title.as_deref().is_some_and(|t| {
+                            let h = normalise(&text);
+                            !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
+                        });
+                    dropped = is_title
+                        || chrome::is_meta_line(&text)
+                        || (node.block && !known.is_empty() && known.contains(&fingerprint(&text)));
+                }
+            }
+            if dropped {
+                drop[i] = true;
+                i = node.end as usize;
+            } else {
+                i += 1;
+            }
+        }
+        let mut prints = Vec::new();
+        for i in 0..if learn { n } else { 0 } {
+            let node = &self.nodes[i];
+            if node.block
+                && !self.pruned[i]
+                && (1..200).contains(&self.sums[i].text)
+                && !self.same_text_as_child(i)
+            {
+                let f = fingerprint(&self.element_text(i));
+                prints.push(f);
+            }
+        }
+        prints.sort_unstable();
+        prints.dedup();
+        (drop, prints)
+    }
+
+    /// A related-stories heading: drop the box it heads, or the link lists after it.
+    fn drop_related(&self, h: usize, root: usize, drop: &mut [bool]) {
+        let parent = self.nodes[h].parent as usize;
+        if parent != root && self.nodes[h].parent != NONE {
+            let ps = self.sums[parent];
+            let hs = self.sums[h];
+            let rest_text = ps.text.saturating_sub(hs.text);
+            let rest_link = ps.link.saturating_sub(hs.link);
+            let first_text = self.first_text_child(parent) == Some(h);
+            if first_text && (rest_link * 3 > rest_text || ps.good < 400) {
+                let end = self.nodes[parent].end as usize;
+                for d in &mut drop[parent..end] {
+                    *d = true;
+                }
+                return;
+            }
+        }
+        // Otherwise drop the following siblings that are links, lists or pictures.
+        let pend = if self.nodes[h].parent == NONE {
+            self.nodes.len()
+        } else {
+            self.nodes[parent].end as usize
+        };
+        let mut j = self.nodes[h].end as usize;
+        while j < pend {
+            let sj = &self.nodes[j];
+            let s = self.sums[j];
+            if is_heading(sj.tag) {
+                break;
+            }
+            let linky = s.text == 0 || s.link * 3 > s.text || matches!(sj.tag, "ul" | "ol");
+            if !linky {
+                break;
+            }
+            let end = sj.end as usize;
+            for d in &mut drop[j..end] {
+                *d = true;
+            }
+            j = end;
+        }
+    }
+
+    /// True when one child holds all of the element's text: rules look at the child
+    /// instead (keeps wrapper chains linear).
+    fn same_text_as_child(&self, i: usize) -> bool {
+        let end = self.nodes[i].end as usize;
+        let total = self.sums[i].text;
+        let mut j = i + 1;
+        while j < end {
+            let t = self.sums[j].text;
+            if t > 0 && !self.pruned[j] {
+                return t == total && !self.nodes[j].tag.is_empty();
+            }
+            j = self.nodes[j].end as usize;
+        }
+        false
+    }
+
+    fn first_text_child(&self, parent: usize) -> Option<usize> {
+        let end = self.nodes[parent].end as usize;
+        let mut j = parent + 1;
+        while j < end {
+            if self.sums[j].text > 0 && !self.pruned[j] {
+                // Descend to the outermost element that holds the first text.
+                return Some(j);
+            }
+            j = self.nodes[j].end as usize;
+        }
+        None
+    }
+
+    /// Writes the kept nodes under `root` as text (and HTML when asked).
+    pub fn render(&self, root: usize, drop: &[bool], want_html: bool) -> (String, String) {
+        let mut text = TextOut::default();
+        let mut html = String::new();
+        let end = self.nodes[root].end as usize;
+        let mut open: Vec<usize> = Vec::new();
+        let mut i = root;
+        loop {
+            // Close elements whose subtree ends here.
+            while let Some(&top) = open.last() {
+                if (self.nodes[top].end as usize) <= i {
+                    open.pop();
+                    let t = self.nodes[top].tag;
+                    if self.nodes[top].block {
+                        text.block_break();
+                    }
+                    if want_html && !is_void(t) {
+                        html.push_str("</");
+                        html.push_str(t);
+                        html.push('>');
+                    }
+                } else {
+                    break;
+                }
+            }
+            if i >= end {
+                break;
+            }
+            let node = &self.nodes[i];
+            if i != root && drop[i] {
+                i = node.end as usize;
+                continue;
+            }
+            match node.node.value() {
+                Node::Text(t) => {
+                    text.push(t);
+                    if want_html {
+                        escape_into(&mut html, t, false);
+                    }
+                }
+                Node::Element(el) => {
+                    let t = node.tag;
+                    if t == "br" {
+                        text.line_break();
+                    } else if node.block {
+                        text.block_break();
+                    }
+                    if want_html {
+                        write_open_tag(&mut html, t, el);
+                    }
+                    open.push(i);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        (text.finish(), html)
+    }
+
+    /// The first `h1` text anywhere on the page.
+    pub fn first_h1(&self) -> Option<String> {
+        (0..self.nodes.len())
+            .find(|&i| self.nodes[i].tag == "h1")
+            .map(|i| self.element_text(i))
+            .filter(|t| !t.is_empty())
+    }
+}
+
+fn is_void(tag: &str) -> bool {
+    matches!(
+        tag,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "source"
+            | "track"
+            | "wbr"
+    )
+}
+
+/// Lower-case letters and digits only: for comparing titles and headings.
+fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A stable 64-bit fingerprint (FNV-1a) of a block's normalised text; stable across
+/// builds because it is stored.
+pub fn fingerprint(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = [0u8; 4];
+    for word in text.split_whitespace() {
+        for c in word
+            .chars()
+            .flat_map(char::to_lowercase)
+            .chain(std::iter::once(' '))
+        {
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    h
+}
+
+fn escape_into(out: &mut String, s: &str, attr: bool) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Placeholders lazy-loading scripts put in `src` until the real image loads.
+fn is_placeholder(src: &str) -> bool {
+    let s = src.trim().to_ascii_lowercase();
+    s.is_empty()
+        || s.starts_with("data:")
+        || [
+            "blank.",
+            "placeholder",
+            "spacer",
+            "lazy",
+            "transparent.",
+            "1x1",
+            "grey.gif",
+            "loading",
+        ]
+        .iter()
+        .any(|p| s.contains(p))
+}
+
+/// The largest candidate of a `srcset`.
+fn best_of_srcset(srcset: &str) -> Option<String> {
+    srcset
+        .split(',')
+        .filter_map(|c| {
+            let mut parts = c.split_whitespace();
+            let url = parts.next()?;
+            let size = parts
+                .next()
+                .and_then(|d| d.trim_end_matches(['w', 'x']).parse::<f32>().ok())
+                .unwrap_or(1.0);
+            Some((size, url))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, u)| u.to_string())
+}
+
+/// The real source of an image, resolving lazy-loading attributes.
+pub fn image_source(attr: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let src = attr("src").filter(|s| !is_placeholder(s));
+    let lazy = [
+        "data-src",
+        "data-original",
+        "data-lazy-src",
+        "data-lazy",
+        "data-url",
+        "data-hi-res-src",
+        "data-full-src",
+    ]
+    .iter()
+    .find_map(|k| attr(k).filter(|s| !is_placeholder(s)));
+    lazy.or(src).or_else(|| {
+        ["srcset", "data-srcset", "data-lazy-srcset"]
+            .iter()
+            .find_map(|k| attr(k).and_then(|s| best_of_srcset(&s)))
+            .filter(|s| !is_placeholder(s))
+    })
+}
+
+fn write_open_tag(out: &mut String, tag: &str, el: &scraper::node::Element) {
+    out.push('<');
+    out.push_str(tag);
+    if tag == "img" {
+        let get = |k: &str| el.attr(k).map(str::to_string);
+        if let Some(src) = image_source(&get) {
+            out.push_str(" src=\"");
+            escape_into(out, &src, true);
+            out.push('"');
+        }
+        for k in ["alt", "title", "width", "height"] {
+            if let Some(v) = el.attr(k) {
+                out.push(' ');
+                out.push_str(k);
+                out.push_str("=\"");
+                escape_into(out, v, true);
+                out.push('"');
+            }
+        }
+    } else {
+        for (k, v) in el.attrs() {
+            if matches!(
+                k,
+                "href"
+                    | "title"
+                    | "lang"
+                    | "dir"
+                    | "colspan"
+                    | "rowspan"
+                    | "cite"
+                    | "datetime"
+                    | "start"
+            ) {
+                out.push(' ');
+                out.push_str(k);
+                out.push_str("=\"");
+                escape_into(out, v, true);
+                out.push('"');
+            }
+        }
+    }
+    out.push('>');
+}
+
+/// Plain-text writer: collapses whitespace, blank line between blocks.
+#[derive(Default)]
+struct TextOut {
+    s: String,
+    block_start: usize,
+    seen: HashSet<u64>,
+    /// 0 nothing, 1 space, 2 newline, 3 blank line
+    pending: u8,
+}
+
+impl TextOut {
+    fn push(&mut self, t: &str) {
+        let mut first = true;
+        if t.starts_with(char::is_whitespace) && self.pending == 0 {
+            self.pending = 1;
+        }
+        for w in t.split_whitespace() {
+            if !first && self.pending == 0 {
+                self.pending = 1;
+            }
+            first = false;
+            if !self.s.is_empty() {
+                match self.pending {
+                    1 => self.s.push(' '),
+                    2 => self.s.push('\n'),
+                    3 => self.s.push_str("\n\n"),
+                    _ => {}
+                }
+            }
+            self.pending = 0;
+            self.s.push_str(w);
+        }
+        if t.ends_with(char::is_whitespace) && self.pending == 0 && !t.trim().is_empty() {
+            self.pending = 1;
+        }
+    }
+    fn line_break(&mut self) {
+        self.pending = self.pending.max(2);
+    }
+    fn block_break(&mut self) {
+        self.end_block();
+        self.pending = 3;
+    }
+    /// Drops a block whose text repeats an earlier one (tabs and mobile copies
+    /// of the same content).
+    fn end_block(&mut self) {
+        let block = self.s[self.block_start..].trim();
+        if block.chars().count() >= 20 {
+            let f = fingerprint(block);
+            if !self.seen.insert(f) {
+                self.s.truncate(self.block_start);
+            }
+        }
+        self.block_start = self.s.len();
+    }
+    fn finish(mut self) -> String {
+        self.end_block();
+        self.s.trim_end().to_string()
+    }
+}

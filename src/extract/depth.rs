@@ -1,0 +1,228 @@
+//! A nesting cap applied before parsing. html5ever's scope checks walk the stack of
+//! open elements, so a page nested 100,000 levels deep costs quadratic time (a
+//! minute). Browsers cap the DOM depth (Blink at 512); we drop start/end tag pairs
+//! past [`MAX_DEPTH`], keeping every piece of text.
+
+/// Deeper than any real article.
+pub const MAX_DEPTH: usize = 400;
+
+/// Tags that never nest or close themselves implicitly; they do not count.
+fn uncounted(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"p" | b"li"
+            | b"dt"
+            | b"dd"
+            | b"tr"
+            | b"td"
+            | b"th"
+            | b"option"
+            | b"br"
+            | b"img"
+            | b"hr"
+            | b"input"
+            | b"meta"
+            | b"link"
+            | b"area"
+            | b"base"
+            | b"col"
+            | b"embed"
+            | b"source"
+            | b"track"
+            | b"wbr"
+            | b"param"
+            | b"keygen"
+    )
+}
+
+/// Raw-text elements whose content is not markup.
+fn raw_text(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"script" | b"style" | b"textarea" | b"title" | b"xmp" | b"noscript"
+    )
+}
+
+struct Tag {
+    start: usize,
+    end: usize,
+    closing: bool,
+    self_closing: bool,
+    name_lower: Vec<u8>,
+}
+
+/// Scans the tag that starts at `at` (a `<`).
+fn tag_at(b: &[u8], at: usize) -> Option<Tag> {
+    let mut i = at + 1;
+    let closing = b.get(i) == Some(&b'/');
+    if closing {
+        i += 1;
+    }
+    let name_start = i;
+    while i < b.len() && b[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    if i == name_start {
+        return None;
+    }
+    let name_lower = b[name_start..i].to_ascii_lowercase();
+    // Find the closing '>' outside quotes.
+    let mut quote = 0u8;
+    while i < b.len() {
+        let c = b[i];
+        if quote != 0 {
+            if c == quote {
+                quote = 0;
+            }
+        } else if c == b'"' || c == b'\'' {
+            quote = c;
+        } else if c == b'>' {
+            let self_closing = i > 0 && b[i - 1] == b'/';
+            return Some(Tag {
+                start: at,
+                end: i + 1,
+                closing,
+                self_closing,
+                name_lower,
+            });
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Returns the page with tags beyond [`MAX_DEPTH`] removed, or `None` when it is
+/// shallow enough to parse as it is (the usual case: one linear scan, no copy).
+pub fn flatten_deep(html: &str) -> Option<String> {
+    let b = html.as_bytes();
+    let mut depth = 0usize;
+    let mut too_deep = false;
+    scan(b, |tag| {
+        if tag.closing {
+            depth = depth.saturating_sub(1);
+        } else if !tag.self_closing {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                too_deep = true;
+            }
+        }
+        true
+    });
+    if !too_deep {
+        return None;
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut copied = 0usize;
+    let mut depth = 0usize;
+    let mut dropped = 0usize;
+    scan(b, |tag| {
+        let keep = if tag.closing {
+            if dropped > 0 {
+                dropped -= 1;
+                false
+            } else {
+                depth = depth.saturating_sub(1);
+                true
+            }
+        } else if tag.self_closing {
+            true
+        } else if depth >= MAX_DEPTH {
+            dropped += 1;
+            false
+        } else {
+            depth += 1;
+            true
+        };
+        if !keep {
+            // Tags are ASCII-delimited, so these are char boundaries.
+            out.push_str(&html[copied..tag.start]);
+            copied = tag.end;
+        }
+        true
+    });
+    out.push_str(&html[copied..]);
+    Some(out)
+}
+
+/// Calls `f` on each counted tag, skipping comments and raw-text content.
+fn scan(b: &[u8], mut f: impl FnMut(&Tag) -> bool) {
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+        let at = i + off;
+        if b[at..].starts_with(b"<!--") {
+            i = find(b, at + 4, b"-->").map_or(b.len(), |e| e + 3);
+            continue;
+        }
+        let Some(tag) = tag_at(b, at) else {
+            i = at + 1;
+            continue;
+        };
+        i = tag.end;
+        if !tag.closing && raw_text(&tag.name_lower) {
+            let mut close = b"</".to_vec();
+            close.extend_from_slice(&tag.name_lower);
+            i = find_ci(b, i, &close).unwrap_or(b.len());
+            continue;
+        }
+        if uncounted(&tag.name_lower) {
+            continue;
+        }
+        if !f(&tag) {
+            break;
+        }
+    }
+}
+
+/// Byte-string search: scan for the first byte, then compare (no per-byte memcmp).
+pub fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    find_by(b, from, needle, |w, n| w == n)
+}
+
+fn find_ci(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    find_by(b, from, needle, <[u8]>::eq_ignore_ascii_case)
+}
+
+fn find_by(
+    b: &[u8],
+    from: usize,
+    needle: &[u8],
+    eq: impl Fn(&[u8], &[u8]) -> bool,
+) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let alt = first.to_ascii_uppercase();
+    let mut i = from;
+    while i + needle.len() <= b.len() {
+        let off = b[i..].iter().position(|&c| c == first || c == alt)?;
+        let at = i + off;
+        if at + needle.len() > b.len() {
+            return None;
+        }
+        if eq(&b[at..at + needle.len()], needle) {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shallow_pages_are_left_alone() {
+        assert_eq!(
+            flatten_deep("<div><p>a<p>b</div><script>if (a<b) {}</script>"),
+            None
+        );
+    }
+
+    #[test]
+    fn deep_pages_keep_their_text_and_lose_extra_tags() {
+        let deep = "<div>".repeat(5000) + "<p>deep é text</p>" + &"</div>".repeat(5000);
+        let flat = flatten_deep(&deep).unwrap();
+        assert!(flat.contains("<p>deep é text</p>"));
+        assert_eq!(flat.matches("<div>").count(), MAX_DEPTH);
+        assert_eq!(flat.matches("</div>").count(), MAX_DEPTH);
+    }
+}

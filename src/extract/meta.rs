@@ -1,0 +1,398 @@
+//! Article metadata: JSON-LD (`NewsArticle` and kin), Open Graph, `article:*` and
+//! `<meta name>` tags, `<time>`, `<h1>`, `<title>` without the site-name suffix.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use scraper::{ElementRef, Html, Selector};
+use serde_json::Value;
+use url::Url;
+
+/// What the page says about itself.
+#[derive(Debug, Default, Clone)]
+pub struct Meta {
+    /// Headline.
+    pub title: Option<String>,
+    /// Publication time.
+    pub published: Option<DateTime<Utc>>,
+    /// Author names, comma separated.
+    pub author: Option<String>,
+    /// `<link rel=canonical>` or `og:url`, absolute.
+    pub canonical: Option<String>,
+    /// Outlet name.
+    pub site_name: Option<String>,
+    /// Lead image, absolute.
+    pub image: Option<String>,
+}
+
+/// JSON-LD types that describe an article.
+const ARTICLE_TYPES: &[&str] = &[
+    "Article",
+    "NewsArticle",
+    "ReportageNewsArticle",
+    "AnalysisNewsArticle",
+    "OpinionNewsArticle",
+    "BackgroundNewsArticle",
+    "BlogPosting",
+    "LiveBlogPosting",
+    "TechArticle",
+    "ScholarlyArticle",
+    "Report",
+    "SocialMediaPosting",
+];
+
+fn sel(s: &str) -> Option<Selector> {
+    Selector::parse(s).ok()
+}
+
+/// Reads the metadata of a parsed page.
+pub fn read_meta(doc: &Html, base: &Url) -> Meta {
+    let mut m = Meta::default();
+    let mut tags = MetaTags::default();
+    if let Some(s) = sel("meta") {
+        for el in doc.select(&s) {
+            let v = el.value();
+            let key = v
+                .attr("property")
+                .or_else(|| v.attr("name"))
+                .or_else(|| v.attr("itemprop"));
+            if let (Some(k), Some(c)) = (key, v.attr("content")) {
+                tags.add(&k.to_ascii_lowercase(), c);
+            }
+        }
+    }
+    if let Some(s) = sel(r#"script[type="application/ld+json"]"#) {
+        for el in doc.select(&s) {
+            let raw: String = el.text().collect();
+            if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
+                let mut found = Vec::new();
+                collect_articles(&v, &mut found, 0);
+                for a in found {
+                    fill_from_jsonld(&mut m, a, base);
+                }
+                if m.site_name.is_none() {
+                    m.site_name = find_site_name(&v);
+                }
+            }
+        }
+    }
+    m.title = m
+        .title
+        .or_else(|| tags.get("og:title"))
+        .or_else(|| tags.get("twitter:title"))
+        .or_else(|| tags.get("headline"));
+    m.site_name = m
+        .site_name
+        .or_else(|| tags.get("og:site_name"))
+        .or_else(|| tags.get("application-name"));
+    if m.published.is_none() {
+        m.published = [
+            "article:published_time",
+            "og:article:published_time",
+            "datepublished",
+            "pubdate",
+            "publishdate",
+            "date",
+            "dc.date",
+            "dc.date.issued",
+            "sailthru.date",
+            "parsely-pub-date",
+        ]
+        .iter()
+        .find_map(|k| tags.get(k).and_then(|d| parse_date(&d)));
+    }
+    if m.published.is_none() {
+        m.published = sel("time[datetime]").and_then(|s| {
+            doc.select(&s)
+                .find_map(|t| t.value().attr("datetime").and_then(parse_date))
+        });
+    }
+    if m.author.is_none() {
+        m.author = tags
+            .get("author")
+            .or_else(|| tags.get("article:author"))
+            .or_else(|| tags.get("parsely-author"))
+            .filter(|a| !a.starts_with("http"));
+    }
+    if m.image.is_none() {
+        m.image = tags
+            .get("og:image")
+            .or_else(|| tags.get("twitter:image"))
+            .and_then(|u| absolute(base, &u));
+    }
+    let canonical = sel(r#"link[rel="canonical"]"#).and_then(|s| {
+        doc.select(&s)
+            .find_map(|l| l.value().attr("href").and_then(|h| absolute(base, h)))
+    });
+    m.canonical = canonical.or_else(|| tags.get("og:url").and_then(|u| absolute(base, &u)));
+    if m.title.is_none() {
+        let h1 = sel("h1").and_then(|s| doc.select(&s).next().map(text_of));
+        let title = sel("title").and_then(|s| doc.select(&s).next().map(text_of));
+        m.title = match (h1, title) {
+            (Some(h), Some(t)) if !h.is_empty() && t.contains(&h) => Some(h),
+            (_, Some(t)) if !t.is_empty() => Some(strip_site_suffix(&t, m.site_name.as_deref())),
+            (Some(h), _) if !h.is_empty() => Some(h),
+            _ => None,
+        };
+    }
+    m.title = m
+        .title
+        .map(|t| strip_site_suffix(&t, m.site_name.as_deref()));
+    m
+}
+
+/// Text of an element, whitespace folded.
+fn text_of(el: ElementRef<'_>) -> String {
+    el.text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn absolute(base: &Url, href: &str) -> Option<String> {
+    let u = base.join(href.trim()).ok()?;
+    matches!(u.scheme(), "http" | "https")
+        .then(|| crate::sanitize::strip_tracking(u.as_str()).into_owned())
+}
+
+/// Removes a trailing (or leading) " - Site", " | Site", " — Site" from a title.
+pub fn strip_site_suffix(title: &str, site: Option<&str>) -> String {
+    let t = title.trim();
+    if let Some(site) = site.map(str::trim).filter(|s| !s.is_empty()) {
+        let lt = t.to_lowercase();
+        let ls = site.to_lowercase();
+        for sep in [" - ", " | ", " – ", " — ", " :: ", " · ", " • ", " / "] {
+            let suffix = format!("{sep}{ls}");
+            if lt.ends_with(&suffix) && lt.len() > suffix.len() {
+                return t[..t.len() - suffix.len()].trim_end().to_string();
+            }
+            let prefix = format!("{ls}{sep}");
+            if lt.starts_with(&prefix) && lt.len() > prefix.len() {
+                return t[prefix.len()..].trim_start().to_string();
+            }
+        }
+    }
+    t.to_string()
+}
+
+#[derive(Default)]
+struct MetaTags(Vec<(String, String)>);
+
+impl MetaTags {
+    fn add(&mut self, k: &str, v: &str) {
+        self.0.push((k.to_string(), v.to_string()));
+    }
+    fn get(&self, k: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(key, v)| key == k && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_string())
+    }
+}
+
+fn is_article_type(v: &Value) -> bool {
+    match v.get("@type") {
+        Some(Value::String(t)) => ARTICLE_TYPES.contains(&t.as_str()),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| ARTICLE_TYPES.contains(&t))),
+        _ => false,
+    }
+}
+
+fn collect_articles<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
+    if depth > 6 {
+        return;
+    }
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| collect_articles(i, out, depth + 1)),
+        Value::Object(o) => {
+            if is_article_type(v) {
+                out.push(v);
+            }
+            if let Some(g) = o.get("@graph") {
+                collect_articles(g, out, depth + 1);
+            }
+            if let Some(g) = o.get("mainEntity") {
+                collect_articles(g, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn find_site_name(v: &Value) -> Option<String> {
+    let objs: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(o) => match o.get("@graph") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            _ => vec![v],
+        },
+        _ => vec![],
+    };
+    objs.into_iter()
+        .find(|o| o.get("@type").and_then(Value::as_str) == Some("WebSite"))
+        .and_then(|o| o.get("name").and_then(Value::as_str))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn str_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Array(a) => a.iter().find_map(str_of),
+        Value::Object(o) => o
+            .get("name")
+            .or_else(|| o.get("url"))
+            .or_else(|| o.get("@id"))
+            .and_then(str_of),
+        _ => None,
+    }
+}
+
+fn names_of(v: &Value) -> Option<String> {
+    let names: Vec<String> = match v {
+        Value::Array(a) => a.iter().filter_map(str_of).collect(),
+        other => str_of(other).into_iter().collect(),
+    };
+    let names: Vec<String> = names
+        .into_iter()
+        .filter(|n| !n.starts_with("http"))
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+fn fill_from_jsonld(m: &mut Meta, a: &Value, base: &Url) {
+    if m.title.is_none() {
+        m.title = a
+            .get("headline")
+            .or_else(|| a.get("name"))
+            .and_then(str_of)
+            .map(|t| decode_entities(&t));
+    }
+    if m.published.is_none() {
+        m.published = a
+            .get("datePublished")
+            .or_else(|| a.get("dateCreated"))
+            .and_then(Value::as_str)
+            .and_then(parse_date);
+    }
+    if m.author.is_none() {
+        m.author = a.get("author").and_then(names_of);
+    }
+    if m.image.is_none() {
+        m.image = a
+            .get("image")
+            .and_then(str_of)
+            .and_then(|u| absolute(base, &u));
+    }
+    if m.site_name.is_none() {
+        m.site_name = a
+            .get("publisher")
+            .and_then(str_of)
+            .filter(|s| !s.starts_with("http"));
+    }
+}
+
+/// JSON-LD strings sometimes carry HTML entities (`&#x27;`): decode them.
+fn decode_entities(s: &str) -> String {
+    if s.contains('&') {
+        let frag = Html::parse_fragment(s);
+        frag.root_element().text().collect()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Parses the date formats found in page metadata.
+pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(s, f) {
+            return Some(d.with_timezone(&Utc));
+        }
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(d.and_utc());
+        }
+    }
+    let day = s.get(..10).unwrap_or(s);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(html: &str) -> Meta {
+        read_meta(
+            &Html::parse_document(html),
+            &Url::parse("https://news.test/a/b.html").unwrap(),
+        )
+    }
+
+    #[test]
+    fn jsonld_news_article_in_a_graph() {
+        let m = meta(
+            r#"<script type="application/ld+json">{"@graph":[{"@type":"WebSite","name":"The Test"},
+            {"@type":["NewsArticle"],"headline":"Rates rise","datePublished":"2025-03-01T10:00:00+01:00",
+            "author":[{"@type":"Person","name":"A. Writer"},{"name":"B. Writer"}],"image":{"url":"/i.jpg"}}]}</script>"#,
+        );
+        assert_eq!(m.title.as_deref(), Some("Rates rise"));
+        assert_eq!(m.author.as_deref(), Some("A. Writer, B. Writer"));
+        assert_eq!(m.site_name.as_deref(), Some("The Test"));
+        assert_eq!(m.image.as_deref(), Some("https://news.test/i.jpg"));
+        assert_eq!(
+            m.published.map(|d| d.to_rfc3339()),
+            Some("2025-03-01T09:00:00+00:00".into())
+        );
+    }
+
+    #[test]
+    fn open_graph_time_and_canonical() {
+        let m = meta(
+            r#"<head><meta property="og:title" content="Storm hits coast"><meta property="og:site_name" content="Herald">
+            <link rel="canonical" href="/story?utm_source=x"></head><body><time datetime="2024-12-01">1 Dec</time></body>"#,
+        );
+        assert_eq!(m.title.as_deref(), Some("Storm hits coast"));
+        assert_eq!(m.canonical.as_deref(), Some("https://news.test/story"));
+        assert_eq!(
+            m.published.map(|d| d.date_naive().to_string()),
+            Some("2024-12-01".into())
+        );
+    }
+
+    #[test]
+    fn title_loses_the_site_name() {
+        let m = meta("<title>Bridge reopens - PRESS AI WORLD</title><meta property='og:site_name' content='PRESS AI WORLD'>");
+        assert_eq!(m.title.as_deref(), Some("Bridge reopens"));
+        assert_eq!(
+            strip_site_suffix("Herald | Bridge reopens", Some("Herald")),
+            "Bridge reopens"
+        );
+        assert_eq!(
+            strip_site_suffix("Bridge - reopens", None),
+            "Bridge - reopens"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Article extraction: an HTML page (bytes + URL + HTTP charset) → [`Article`].
+//!
+//! Pure: no network, no database. The caller passes the chrome fingerprints already
+//! learnt for the page's host and gets back the fingerprints this page shows, so the
+//! store can learn site templates across pages (see [`Article::fingerprints`]).
+
+mod charset;
+mod chrome;
+mod content;
+mod depth;
+mod meta;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use scraper::{Html, Selector};
+use url::Url;
+
+pub use charset::decode_html;
+pub use content::{fingerprint, image_source};
+pub use meta::{parse_date, strip_site_suffix};
+
+/// The article on a page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Article {
+    /// Headline, without the site-name suffix.
+    pub title: Option<String>,
+    /// Sanitised article HTML (empty unless HTML was asked for).
+    pub html: String,
+    /// Plain text, paragraphs separated by blank lines.
+    pub text: String,
+    /// Publication time.
+    pub published: Option<DateTime<Utc>>,
+    /// Author names, comma separated.
+    pub author: Option<String>,
+    /// Canonical URL.
+    pub canonical_url: Option<String>,
+    /// Outlet name.
+    pub site_name: Option<String>,
+    /// Lead image URL.
+    pub image: Option<String>,
+    /// Fingerprints of the short blocks on this page, for site-template learning.
+    pub fingerprints: Vec<u64>,
+}
+
+/// Per-call settings: per-source overrides and what the host's template is known to hold.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// CSS selector of the element that holds the article (`content =` in feeds.toml).
+    pub content: Option<String>,
+    /// CSS selectors of elements to remove (`remove = [...]`).
+    pub remove: Vec<String>,
+    /// Fingerprints of blocks known to repeat on this host's pages: chrome.
+    pub known_chrome: HashSet<u64>,
+    /// Build the sanitised HTML too (the text is always built).
+    pub html: bool,
+    /// Report the page's block fingerprints ([`Article::fingerprints`]).
+    pub learn_template: bool,
+}
+
+/// Why no article came out.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ExtractError {
+    /// A `content`/`remove` selector does not parse.
+    #[error("invalid CSS selector {0:?}")]
+    BadSelector(String),
+    /// The page holds no readable text.
+    #[error("no article text found on the page")]
+    NoContent,
+}
+
+/// Checks a CSS selector the way [`extract`] will use it (for config validation).
+pub fn check_selector(css: &str) -> Result<(), ExtractError> {
+    Selector::parse(css)
+        .map(|_| ())
+        .map_err(|_| ExtractError::BadSelector(css.to_string()))
+}
+
+/// Extracts the article from a page.
+pub fn extract(
+    bytes: &[u8],
+    url: &Url,
+    http_charset: Option<&str>,
+    opts: &Options,
+) -> Result<Article, ExtractError> {
+    let html = decode_html(bytes, http_charset);
+    extract_str(&html, url, opts)
+}
+
+/// Extracts the article from already decoded HTML.
+pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, ExtractError> {
+    let flat = depth::flatten_deep(html);
+    if flat.is_some() {
+        tracing::debug!(url = %url, "nesting capped at {} levels", depth::MAX_DEPTH);
+    }
+    let doc = Html::parse_document(flat.as_deref().unwrap_or(html));
+    let meta = meta::read_meta(&doc, url);
+    let mut page = content::Page::new(&doc);
+    let remove: Vec<Selector> = opts
+        .remove
+        .iter()
+        .map(|css| Selector::parse(css).map_err(|_| ExtractError::BadSelector(css.clone())))
+        .collect::<Result<_, _>>()?;
+    if !remove.is_empty() {
+        for sel in &remove {
+            for el in doc.select(sel) {
+                if let Some(i) = page.index_of(el.id()) {
+                    page.remove(i);
+                }
+            }
+        }
+        page.rescore();
+    }
+    let root = match &opts.content {
+        Some(css) => {
+            let sel = Selector::parse(css).map_err(|_| ExtractError::BadSelector(css.clone()))?;
+            let chosen = doc
+                .select(&sel)
+                .next()
+                .and_then(|el| page.index_of(el.id()));
+            if let Some(i) = chosen {
+                page.force_root(i);
+            }
+            chosen.or_else(|| page.best_root())
+        }
+        None => page.best_root(),
+    }
+    .unwrap_or_else(|| page.body());
+    tracing::debug!(root = %page.describe(root), "article root");
+    let title = meta.title.clone().or_else(|| page.first_h1());
+    let (drop, fingerprints) = page.in_article_rules(
+        root,
+        title.as_deref(),
+        &opts.known_chrome,
+        opts.learn_template,
+    );
+    let (text, body) = page.render(root, &drop, opts.html);
+    if text.trim().is_empty() {
+        return Err(ExtractError::NoContent);
+    }
+    let html = if opts.html {
+        crate::sanitize::clean_html(&body, Some(url))
+    } else {
+        String::new()
+    };
+    Ok(Article {
+        title,
+        html,
+        text,
+        published: meta.published,
+        author: meta.author,
+        canonical_url: meta.canonical,
+        site_name: meta.site_name,
+        image: meta.image,
+        fingerprints,
+    })
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The `charset=` parameter of a Content-Type header value.
+pub fn charset_of(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(['"', '\'']))
+    })
+}

@@ -1,0 +1,219 @@
+//! Unit tests of the whole extraction on small pages.
+
+use super::*;
+
+fn url() -> Url {
+    Url::parse("https://news.test/world/story.html").unwrap()
+}
+
+fn para(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("<p>Paragraph {i} of the report says that the council met on Tuesday, and that the budget, after long talks, was finally agreed by a narrow margin.</p>"))
+        .collect()
+}
+
+fn run(html: &str) -> Article {
+    extract_str(
+        html,
+        &url(),
+        &Options {
+            html: true,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn article_text_without_menus_and_footer() {
+    let page = format!(
+        r#"<html><body><nav><ul><li><a href="/">Home</a></li><li><a href="/w">World</a></li></ul></nav>
+        <div class="main"><h1>Budget agreed</h1><div class="body">{}</div></div>
+        <footer>All rights reserved. <a href="/privacy">Privacy policy</a></footer></body></html>"#,
+        para(4)
+    );
+    let a = run(&page);
+    assert!(a.text.starts_with("Paragraph 0"), "{}", a.text);
+    assert!(a.text.contains("Paragraph 3"));
+    assert!(!a.text.contains("Home"));
+    assert!(!a.text.contains("rights reserved"));
+    assert!(
+        !a.text.contains("Budget agreed"),
+        "the title is metadata: {}",
+        a.text
+    );
+}
+
+#[test]
+fn related_heading_blocks_go_in_several_languages() {
+    for heading in [
+        "Related News",
+        "Must Read",
+        "Lire aussi",
+        "You may also like",
+    ] {
+        let page = format!(
+            r#"<article><div>{}<div><h3>{heading}</h3><ul><li><a href="/a">Other story one</a></li><li><a href="/b">Other story two</a></li></ul></div></div></article>"#,
+            para(3)
+        );
+        let a = run(&page);
+        assert!(!a.text.contains(heading), "{heading}: {}", a.text);
+        assert!(!a.text.contains("Other story"), "{heading}: {}", a.text);
+        assert!(a.text.contains("Paragraph 2"));
+    }
+}
+
+#[test]
+fn share_and_comment_icons_are_dropped_by_alt_class_and_label() {
+    let page = format!(
+        r#"<article><div class="text">{}<p><img src="/i/share.svg" alt="share-icon"> <img src="/photo.jpg" alt="The council chamber"></p>
+        <div aria-label="Share this article"><a href="https://x.test/">X</a> Share</div>
+        <span><img src="/c.svg" alt="comment-icon">12</span></div></article>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(!a.html.contains("share.svg"), "{}", a.html);
+    assert!(!a.html.contains("c.svg"), "{}", a.html);
+    assert!(a.html.contains("https://news.test/photo.jpg"), "{}", a.html);
+    assert!(!a.text.contains("Share"));
+}
+
+#[test]
+fn bylines_and_dates_become_metadata_not_text() {
+    let page = format!(
+        r#"<head><meta property="article:published_time" content="2025-12-16T09:00:00Z"><meta name="author" content="Ann Lee"></head>
+        <article><div class="x"><p>By Ann Lee</p><p>Published: Tuesday, December 16</p><span>5 hours ago</span>{}</div></article>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.starts_with("Paragraph 0"), "{}", a.text);
+    assert_eq!(a.author.as_deref(), Some("Ann Lee"));
+    assert_eq!(
+        a.published.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2025-12-16T09:00:00+00:00")
+    );
+}
+
+#[test]
+fn lazy_images_resolve_and_pixels_go() {
+    let page = format!(
+        r#"<article><div>{}<img src="data:image/gif;base64,R0lGOD" data-src="/img/a.jpg" alt="a">
+        <img src="/blank.gif" data-original="img/b.jpg" alt="b"><img srcset="/s.jpg 320w, /l.jpg 1024w" alt="c">
+        <img src="https://pixel.test/t.gif" width="1" height="1"></div></article>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(
+        a.html.contains(r#"src="https://news.test/img/a.jpg""#),
+        "{}",
+        a.html
+    );
+    assert!(
+        a.html
+            .contains(r#"src="https://news.test/world/img/b.jpg""#),
+        "{}",
+        a.html
+    );
+    assert!(
+        a.html.contains(r#"src="https://news.test/l.jpg""#),
+        "{}",
+        a.html
+    );
+    assert!(!a.html.contains("pixel.test"), "{}", a.html);
+    assert!(!a.html.contains("data:"), "{}", a.html);
+}
+
+#[test]
+fn output_html_is_sanitised_and_links_lose_tracking() {
+    let page = format!(
+        r#"<article><div>{}<p>See <a href="/report?utm_source=rss&amp;id=4" onclick="x()">the report</a>, which was published on Monday by the council.</p><script>alert(1)</script></div></article>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(
+        a.html.contains(r#"href="https://news.test/report?id=4""#),
+        "{}",
+        a.html
+    );
+    assert!(
+        !a.html.contains("onclick") && !a.html.contains("script"),
+        "{}",
+        a.html
+    );
+}
+
+#[test]
+fn overrides_pick_content_and_remove_blocks() {
+    let page = format!(
+        r#"<div id="teaser"><p>A short teaser paragraph that the site puts above everything else, longer than most.</p></div>
+        <div id="story">{}<p class="promo-line">Buy our magazine today, it is printed on paper, and it is good.</p></div>"#,
+        para(2)
+    );
+    let opts = Options {
+        content: Some("#teaser".into()),
+        ..Options::default()
+    };
+    let a = extract_str(&page, &url(), &opts).unwrap();
+    assert!(a.text.starts_with("A short teaser"), "{}", a.text);
+    let opts = Options {
+        remove: vec!["p.promo-line".into()],
+        ..Options::default()
+    };
+    let a = extract_str(&page, &url(), &opts).unwrap();
+    assert!(!a.text.contains("magazine"), "{}", a.text);
+    let bad = Options {
+        remove: vec!["p[".into()],
+        ..Options::default()
+    };
+    assert_eq!(
+        extract_str(&page, &url(), &bad),
+        Err(ExtractError::BadSelector("p[".into()))
+    );
+}
+
+#[test]
+fn learnt_template_blocks_are_removed() {
+    let page = format!(
+        r#"<article><div>{}<p>Our journalism is free, and you can support it with a donation, today.</p></div></article>"#,
+        para(3)
+    );
+    let learn = Options {
+        learn_template: true,
+        ..Options::default()
+    };
+    let first = extract_str(&page, &url(), &learn).unwrap();
+    assert!(first.text.contains("Our journalism"));
+    let print =
+        fingerprint("Our journalism is free, and you can support it with a donation, today.");
+    assert!(first.fingerprints.contains(&print));
+    let opts = Options {
+        known_chrome: HashSet::from([print]),
+        ..Options::default()
+    };
+    let second = extract_str(&page, &url(), &opts).unwrap();
+    assert!(!second.text.contains("Our journalism"), "{}", second.text);
+    assert!(second.text.contains("Paragraph 2"));
+}
+
+#[test]
+fn hostile_pages_do_not_panic() {
+    let deep = "<div>".repeat(100_000) + "<p>deep text, still here.</p>";
+    let a = extract(
+        deep.as_bytes(),
+        &url(),
+        None,
+        &Options {
+            html: true,
+            ..Options::default()
+        },
+    );
+    assert!(a.is_ok_and(|a| a.text.contains("deep text")));
+    let junk: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let _ = extract(&junk, &url(), Some("utf-8"), &Options::default());
+    assert_eq!(
+        extract(b"", &url(), None, &Options::default()),
+        Err(ExtractError::NoContent)
+    );
+}

@@ -1,0 +1,171 @@
+//! The two seed pages through the extraction stage and through `feedsieve clean`,
+//! checked against `tests/fixtures/seed-story/expected.json`.
+
+mod common;
+
+use std::process::Command;
+
+use feedsieve::extract::{extract, Options};
+use serde_json::Value;
+use url::Url;
+
+const BASE: &str = "http://127.0.0.1:9";
+
+struct Expect {
+    path: String,
+    title: String,
+    start: String,
+    contains: Vec<String>,
+    absent: Vec<String>,
+}
+
+fn expectations() -> Vec<Expect> {
+    let raw = std::fs::read_to_string(common::fixture_root().join("expected.json")).unwrap();
+    let v: Value = serde_json::from_str(&raw).unwrap();
+    let strs = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    v["pages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(path, p)| Expect {
+            path: path.clone(),
+            title: p["title"].as_str().unwrap().to_string(),
+            start: p["must_start_with"].as_str().unwrap().to_string(),
+            contains: strs(&p["must_contain"]),
+            absent: strs(&p["must_not_contain"]),
+        })
+        .collect()
+}
+
+fn page(path: &str) -> Vec<u8> {
+    let raw = std::fs::read_to_string(common::fixture_root().join("site").join(path)).unwrap();
+    raw.replace("{base}", BASE).into_bytes()
+}
+
+/// Checks one cleaned text against the page's expectations.
+fn check_text(e: &Expect, text: &str) {
+    assert!(
+        text.starts_with(&e.start),
+        "{}: text starts {:?}",
+        e.path,
+        text.chars().take(120).collect::<String>()
+    );
+    for want in &e.contains {
+        assert!(
+            text.contains(want.as_str()),
+            "{}: lost {want:?}\n{text}",
+            e.path
+        );
+    }
+    for bad in &e.absent {
+        assert!(
+            !text.contains(bad.as_str()),
+            "{}: kept chrome {bad:?}\n{text}",
+            e.path
+        );
+    }
+}
+
+#[test]
+fn seed_pages_keep_the_article_and_lose_the_chrome() {
+    for e in expectations() {
+        let url = Url::parse(&format!("{BASE}/{}", e.path)).unwrap();
+        let opts = Options {
+            html: true,
+            ..Options::default()
+        };
+        let a = extract(&page(&e.path), &url, Some("utf-8"), &opts).unwrap();
+        assert_eq!(a.title.as_deref(), Some(e.title.as_str()), "{}", e.path);
+        check_text(&e, &a.text);
+        for bad in [
+            "share-icon",
+            "comment-icon",
+            "nav-post-picture",
+            "menu-icon",
+        ] {
+            assert!(!a.html.contains(bad), "{}: {bad} in {}", e.path, a.html);
+        }
+        assert!(a.published.is_some(), "{}: no date", e.path);
+        assert_eq!(a.canonical_url.as_deref(), Some(url.as_str()));
+    }
+}
+
+#[test]
+fn clean_prints_and_writes_the_seed_articles() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let mut files = Vec::new();
+    for e in expectations() {
+        // Stored gzipped under the page's file name, as the dev data is.
+        let name = e.path.rsplit('/').next().unwrap().to_string();
+        let file = dir.path().join(format!("{name}.gz"));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &page(&e.path)).unwrap();
+        std::fs::write(&file, gz.finish().unwrap()).unwrap();
+        files.push(file);
+
+        let plain = dir.path().join(&name);
+        std::fs::write(&plain, page(&e.path)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+            .args(["clean", "--text", "--url", &format!("{BASE}/{}", e.path)])
+            .arg(&plain)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        check_text(&e, &String::from_utf8_lossy(&out.stdout));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .args(["clean", "--text", "--out-dir"])
+        .arg(&out_dir)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for e in expectations() {
+        let stem = e.path.rsplit('/').next().unwrap().trim_end_matches(".html");
+        let text = std::fs::read_to_string(out_dir.join(format!("{stem}.txt"))).unwrap();
+        check_text(&e, &text);
+    }
+}
+
+#[test]
+fn clean_html_mode_is_sanitised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = "vue-news/zelenskyy-nato.html";
+    let file = dir.path().join("page.html");
+    std::fs::write(&file, page(path)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .args(["clean", "--html", "--url", &format!("{BASE}/{path}")])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        html.contains("<p>Ukrainian President Volodymyr Zelenskyy"),
+        "{html}"
+    );
+    for bad in [
+        "<script",
+        "<iframe",
+        "Advertisement",
+        "dataLayer",
+        "Must Read",
+    ] {
+        assert!(!html.contains(bad), "{bad} in {html}");
+    }
+}

@@ -1,0 +1,102 @@
+//! The daemon's full-text path: a `full_text = true` feed (Vue News) whose items carry
+//! only a teaser gets the cleaned article pages instead.
+
+mod common;
+
+use common::{Behaviour, FixtureServer};
+use feedsieve::pipeline::{run_cycle, Context, Selection};
+use serde_json::Value;
+
+const ARTICLE: &str = "/vue-news/zelenskyy-nato.html";
+const OTHER: &str = "/vue-news/russia-drones-grid.html";
+
+/// (content, full_text flag) of the stored item with this link.
+fn stored(ctx: &Context, link: &str) -> (Option<String>, i64) {
+    let db = rusqlite::Connection::open(&ctx.config.database.path).unwrap();
+    db.query_row(
+        "SELECT content, full_text FROM items WHERE link = ?1",
+        [link],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+fn page_expectations() -> Value {
+    let raw = std::fs::read_to_string(common::fixture_root().join("expected.json")).unwrap();
+    let v: Value = serde_json::from_str(&raw).unwrap();
+    v["pages"]["vue-news/zelenskyy-nato.html"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_text_feed_publishes_the_cleaned_article_once() {
+    let web = FixtureServer::start().await;
+    // The second article's page is down: its item keeps the feed's teaser.
+    web.set(OTHER, Behaviour::Status(500));
+    let dir = tempfile::tempdir().unwrap();
+    // Dedup off: this is about full text; merged stories would hide the items checked.
+    let ctx = Context::open(web.config(dir.path(), "[dedup]\nenabled = false\n")).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+
+    let link = format!("{}{ARTICLE}", web.base);
+    let (content, flag) = stored(&ctx, &link);
+    let content = content.expect("the article page replaced the teaser");
+    assert_eq!(flag, 1);
+    let text = feedsieve::sanitize::plain_text(&content);
+    let e = page_expectations();
+    let start = e["must_start_with"].as_str().unwrap();
+    assert!(text.starts_with(start), "{text}");
+    for want in e["must_contain"].as_array().unwrap() {
+        assert!(text.contains(want.as_str().unwrap()), "lost {want}: {text}");
+    }
+    for bad in e["must_not_contain"].as_array().unwrap() {
+        assert!(
+            !content.contains(bad.as_str().unwrap()),
+            "kept {bad}: {content}"
+        );
+    }
+    let published = std::fs::read_to_string(dir.path().join("feed.xml")).unwrap();
+    assert!(published.contains("German Chancellor Friedrich Merz, a key figure"));
+
+    let (other, other_flag) = stored(&ctx, &format!("{}{OTHER}", web.base));
+    assert_eq!(other_flag, 0);
+    assert!(
+        other.is_none(),
+        "a failed page leaves the feed's item as it was"
+    );
+    assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
+
+    // The feed changes (one more byte): it is read again, but the article already
+    // held in full is not downloaded again, and keeps its text.
+    let feed = std::fs::read_to_string(common::fixture_root().join("site/vue-news/rss.xml"))
+        .unwrap()
+        .replace("{base}", &web.base)
+        + "\n";
+    web.set(
+        "/vue-news/rss.xml",
+        Behaviour::Body("application/rss+xml", feed),
+    );
+    web.set(OTHER, Behaviour::Normal);
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 1, "fetched once");
+    assert_eq!(stored(&ctx, &link).0.as_deref(), Some(content.as_str()));
+    // The page that failed is tried again and now holds the article.
+    assert_eq!(web.hits(OTHER).len(), 2);
+    assert_eq!(stored(&ctx, &format!("{}{OTHER}", web.base)).1, 1);
+}
+
+#[test]
+fn teasers_are_recognised() {
+    use feedsieve::pipeline::is_teaser;
+    use feedsieve::read::RawItem;
+    let item = |summary: &str| RawItem {
+        summary: Some(summary.to_string()),
+        ..RawItem::default()
+    };
+    let long = "The council met on Tuesday and agreed the budget after long talks. ".repeat(5);
+    assert!(is_teaser(&item(&format!("{long} Howeve…"))));
+    assert!(is_teaser(&item(&format!(
+        "{long} <a href=\"/x\">Read more</a>"
+    ))));
+    assert!(is_teaser(&item("Short.")));
+    assert!(!is_teaser(&item(&long)));
+}
