@@ -293,8 +293,6 @@ async fn schedule_loop(
     for s in ctx.store.call(|s| s.sources()).await? {
         if s.gone {
             tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
-        } else if s.kind == "page" {
-            tracing::warn!(source = %s.name, url = %s.url, "page sources are not read yet; this source is skipped");
         }
     }
     let mut stop = shutdown.subscribe();

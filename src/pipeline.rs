@@ -122,16 +122,39 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         .map(|s| ctx.config.interval_of(s))
         .unwrap_or(ctx.config.schedule.interval);
     let (mut record, next, bytes) = fetch_and_read(ctx, source, interval, started).await;
-    // Full text: after the feed's permits are released (article fetches take their own).
+    // Article pages: after the source's permits are released (article fetches
+    // take their own). A page source's links become articles; a feed's teasers
+    // become full text. Filters then judge the text subscribers would get.
     let mut full_text_keys = Vec::new();
-    if let (FetchRecord::Parsed { items, .. }, Some(cfg)) = (
+    if let (
+        FetchRecord::Parsed {
+            items,
+            admitted: verdicts,
+            etag,
+            last_modified,
+            body_hash,
+            ..
+        },
+        Some(cfg),
+    ) = (
         &mut record,
         ctx.config
             .sources
             .iter()
             .find(|s| s.url.as_str() == source.url),
     ) {
-        full_text_keys = fill_full_text(ctx, source.id, cfg, items).await;
+        if cfg.kind == SourceKind::Page {
+            if !fill_page_articles(ctx, source.id, cfg, items).await {
+                // Links are left for later: read the index again next time even
+                // if it has not changed.
+                *etag = None;
+                *last_modified = None;
+                body_hash.clear();
+            }
+        } else {
+            full_text_keys = fill_full_text(ctx, source.id, cfg, items).await;
+        }
+        *verdicts = admitted(ctx, source, items);
     }
     let now = Utc::now().timestamp();
     let next_fetch_at = now + secs(next);
@@ -263,6 +286,47 @@ async fn fetch_and_read(
             bytes,
         );
     }
+    if source.kind == SourceKind::Page.as_str() {
+        // A page without a feed: its article links, fetched after the permits go.
+        let selector = ctx
+            .config
+            .sources
+            .iter()
+            .find(|s| s.url.as_str() == source.url)
+            .and_then(|s| s.links.clone());
+        let html = String::from_utf8_lossy(&fetched.body).into_owned();
+        let base = fetched.final_url.clone();
+        let links = tokio::task::spawn_blocking(move || {
+            crate::read::page::article_links(&html, &base, selector.as_deref())
+        })
+        .await
+        .unwrap_or_default();
+        if links.is_empty() {
+            tracing::warn!(source = %source.name, "no article links found on the page; pin them with `links = \"css selector\"`");
+        }
+        let items = links
+            .into_iter()
+            .map(|u| RawItem {
+                link: Some(u.to_string()),
+                ..RawItem::default()
+            })
+            .collect();
+        let hint = publisher_hint(&fetched.headers, None, now);
+        return (
+            FetchRecord::Parsed {
+                etag: fetched.headers.etag,
+                last_modified: fetched.headers.last_modified,
+                body_hash,
+                feed_title: None,
+                feed_link: None,
+                ttl_seconds: None,
+                items,
+                admitted: Vec::new(),
+            },
+            with_jitter(delay_after_success(interval, hint)),
+            bytes,
+        );
+    }
     let final_url = fetched.final_url.clone();
     let body = fetched.body.clone();
     let content_type = fetched.headers.content_type.clone();
@@ -289,7 +353,6 @@ async fn fetch_and_read(
         tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the first {limit}");
         items.truncate(limit);
     }
-    let admitted = admitted(ctx, source, &items);
     (
         FetchRecord::Parsed {
             etag: fetched.headers.etag,
@@ -299,7 +362,8 @@ async fn fetch_and_read(
             feed_link: feed.link,
             ttl_seconds: feed.ttl.map(secs),
             items,
-            admitted,
+            // Judged in process_source, once full text is in.
+            admitted: Vec::new(),
         },
         with_jitter(delay_after_success(interval, hint)),
         bytes,
@@ -452,6 +516,82 @@ async fn fill_full_text(
     keys
 }
 
+/// Turns a page source's links into articles: links not stored before are
+/// fetched and extracted, at most `max_new`; links whose page fails are left for
+/// the next fetch. `items` keeps only the new articles. Returns false when links
+/// were left over.
+async fn fill_page_articles(
+    ctx: &Context,
+    source_id: i64,
+    cfg: &SourceConfig,
+    items: &mut Vec<RawItem>,
+) -> bool {
+    let known = match ctx.store.call(move |s| s.known_keys(source_id)).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(source = %cfg.name, "cannot read the stored articles: {e}");
+            items.clear();
+            return false;
+        }
+    };
+    let mut fresh: Vec<String> = items
+        .iter()
+        .filter(|i| item_key(i).is_some_and(|k| !known.contains(&k)))
+        .filter_map(|i| i.link.clone())
+        .collect();
+    let mut complete = fresh.len() <= cfg.max_new;
+    fresh.truncate(cfg.max_new);
+    let opts = Options {
+        content: cfg.content.clone(),
+        remove: cfg.remove.clone(),
+        html: true,
+        learn_template: true,
+        ..Options::default()
+    };
+    let mut tasks = JoinSet::new();
+    for (i, link) in fresh.into_iter().enumerate() {
+        let ctx = ctx.clone();
+        let opts = opts.clone();
+        tasks.spawn(async move {
+            let result = fetch_article(&ctx, &link, opts).await;
+            (i, link, result)
+        });
+    }
+    let mut articles = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let Ok((i, link, result)) = done else {
+            complete = false;
+            continue;
+        };
+        match result {
+            Ok(article) if !article.text.trim().is_empty() => {
+                articles.push((
+                    i,
+                    RawItem {
+                        link: Some(link),
+                        title: article.title,
+                        content: Some(article.html).filter(|h| !h.trim().is_empty()),
+                        author: article.author,
+                        published: article.published,
+                        ..RawItem::default()
+                    },
+                ));
+            }
+            Ok(_) => {
+                tracing::warn!(source = %cfg.name, %link, "no article text on the page; trying again next time");
+                complete = false;
+            }
+            Err(e) => {
+                tracing::warn!(source = %cfg.name, %link, "article unavailable, trying again next time: {e:#}");
+                complete = false;
+            }
+        }
+    }
+    articles.sort_by_key(|(i, _)| *i);
+    *items = articles.into_iter().map(|(_, item)| item).collect();
+    complete
+}
+
 /// Fetches one article page (within the global and per-host limits), extracts it
 /// with the host's learnt template, and records what the page showed of the template.
 pub async fn fetch_article(
@@ -506,8 +646,7 @@ pub enum Selection {
     Due,
 }
 
-/// Sources the cycle would fetch now. Sources that answered 410 and page sources
-/// (not read yet) are left out.
+/// Sources the cycle would fetch now. Sources that answered 410 are left out.
 pub fn sources_to_fetch(
     store: &mut Store,
     selection: Selection,
@@ -516,7 +655,7 @@ pub fn sources_to_fetch(
     Ok(store
         .sources()?
         .into_iter()
-        .filter(|s| s.kind == SourceKind::Feed.as_str() && !s.gone)
+        .filter(|s| !s.gone)
         .filter(|s| selection == Selection::All || s.next_fetch_at <= now)
         .collect())
 }

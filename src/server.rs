@@ -272,8 +272,6 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
             last_fetch: when(rec.last_fetch_at),
             result: if rec.gone {
                 "gone".into()
-            } else if rec.kind == "page" {
-                "page sources not read yet".into()
             } else {
                 rec.last_status
                     .clone()

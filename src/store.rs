@@ -441,6 +441,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every item key of a source, stored or pruned: what is not new.
+    pub fn known_keys(
+        &self,
+        source_id: i64,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT item_key FROM items WHERE source_id = ?1
+             UNION SELECT item_key FROM pruned_items WHERE source_id = ?1",
+        )?;
+        let rows = stmt.query_map([source_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Marks items (by key) as holding the extracted article.
     pub fn mark_full_text(&mut self, source_id: i64, keys: &[String]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;

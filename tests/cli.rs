@@ -216,7 +216,7 @@ async fn status_shows_each_source_and_json_logs_are_json() {
     web.set("/metro-herald/atom.xml", common::Behaviour::Status(500));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("feeds.toml");
-    std::fs::write(&path, web.config_text(dir.path(), "")).unwrap();
+    std::fs::write(&path, web.config_text_with_page(dir.path(), "")).unwrap();
     let p = path.clone();
     let fetch = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_feedsieve"))
@@ -272,7 +272,11 @@ async fn status_shows_each_source_and_json_logs_are_json() {
         .split("\n\n")
         .find(|b| b.contains("PRESS AI WORLD"))
         .unwrap();
-    assert!(page.contains("page sources not read yet"), "{page}");
+    // The page source is read: its two articles, found on the section page.
+    assert!(
+        page.contains("result: ok") && page.contains("items: 2"),
+        "{page}"
+    );
 }
 
 #[test]

@@ -219,7 +219,7 @@ async fn every_format_status_and_metrics_are_served() {
         .select(&sel)
         .map(|r| r.text().collect::<Vec<_>>().join("|"))
         .collect();
-    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
     let metro = rows.iter().find(|r| r.contains("Metro Herald")).unwrap();
     assert!(
         metro.contains("error") && metro.contains("HTTP 503"),

@@ -123,9 +123,18 @@ impl FixtureServer {
             .collect()
     }
 
-    /// A config for the fixture web, from `feeds.toml.in`, plus `extra` TOML,
-    /// with database and output inside `dir`.
+    /// A config for the fixture web's three feeds (from `feeds.toml.in`, without
+    /// its page source), plus `extra` TOML, with database and output inside `dir`.
     pub fn config_text(&self, dir: &Path, extra: &str) -> String {
+        let full = self.config_text_with_page(dir, extra);
+        match full.find("[[page]]") {
+            Some(i) => full[..i].to_string(),
+            None => full,
+        }
+    }
+
+    /// Like [`Self::config_text`], with the PRESS AI WORLD page source too.
+    pub fn config_text_with_page(&self, dir: &Path, extra: &str) -> String {
         let template = std::fs::read_to_string(fixture_root().join("feeds.toml.in")).unwrap();
         format!(
             "[output]\ntitle = \"Seed news\"\nlink = \"{base}/\"\ndescription = \"test\"\npath = \"{out}\"\n\n[database]\npath = \"{db}\"\n\n{extra}\n\n{sources}",
@@ -134,6 +143,13 @@ impl FixtureServer {
             db = dir.join("feedsieve.sqlite").display(),
             sources = template.replace("{base}", &self.base),
         )
+    }
+
+    /// Writes [`Self::config_text_with_page`] to `dir/feeds.toml` and loads it.
+    pub fn config_with_page(&self, dir: &Path, extra: &str) -> feedsieve::config::Config {
+        let path = dir.join("feeds.toml");
+        std::fs::write(&path, self.config_text_with_page(dir, extra)).unwrap();
+        feedsieve::config::Config::load(&path).unwrap()
     }
 
     /// Writes [`Self::config_text`] to `dir/feeds.toml` and loads it.

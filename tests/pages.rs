@@ -1,0 +1,175 @@
+//! Page sources: a section page with no feed yields its articles, cleaned, once.
+
+mod common;
+
+use common::{Behaviour, FixtureServer};
+use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection};
+
+const INDEX: &str = "/pressai/world-news/index.html";
+const ZELENSKY: &str = "/pressai/world-news/zelensky-offers-drop-nato-bid";
+const MERZ: &str = "/pressai/world-news/merz-macron-air-defence-fund";
+
+fn expected_page() -> serde_json::Value {
+    let text = std::fs::read_to_string(common::fixture_root().join("expected.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["pages"]["pressai/world-news/zelensky-offers-drop-nato-bid"].clone()
+}
+
+/// (title, link, content, published) of the page source's stored items.
+fn stored(ctx: &Context) -> Vec<(String, String, String, Option<i64>)> {
+    let stories = ctx.store.with(|s| s.latest_stories(100).unwrap());
+    let mut out: Vec<_> = stories
+        .into_iter()
+        .flat_map(|s| s.items)
+        .filter(|i| i.source_name == "PRESS AI WORLD")
+        .map(|i| {
+            (
+                i.title.unwrap_or_default(),
+                i.link.unwrap_or_default(),
+                i.content.unwrap_or_default(),
+                i.published_at,
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_section_page_yields_its_articles_once() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx =
+        Context::open(web.config_with_page(dir.path(), "[dedup]\nenabled = false\n")).unwrap();
+    let report = run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    let page = report
+        .outcomes
+        .iter()
+        .find(|o| o.name == "PRESS AI WORLD")
+        .unwrap();
+    assert!(
+        matches!(page.outcome, Outcome::Stored(s) if s.new == 2),
+        "{:?}",
+        page.outcome
+    );
+
+    let items = stored(&ctx);
+    assert_eq!(items.len(), 2, "exactly the two articles");
+    let (merz, zel) = (&items[0], &items[1]);
+    assert!(merz.1.ends_with(MERZ) && zel.1.ends_with(ZELENSKY));
+    // Title, date and cleaned text come from the article pages.
+    let want = expected_page();
+    assert_eq!(zel.0, want["title"].as_str().unwrap());
+    assert_eq!(
+        merz.0,
+        "Merz and Macron propose joint European air-defence fund"
+    );
+    assert!(
+        zel.3.is_some() && merz.3.is_some(),
+        "dates from the pages' metadata"
+    );
+    let text = feedsieve::sanitize::plain_text(&zel.2);
+    for phrase in want["must_contain"].as_array().unwrap() {
+        assert!(text.contains(phrase.as_str().unwrap()), "missing {phrase}");
+    }
+    for chrome in want["must_not_contain"].as_array().unwrap() {
+        assert!(!zel.2.contains(chrome.as_str().unwrap()), "kept {chrome}");
+    }
+    // No navigation, category or trending link was fetched.
+    for nav in [
+        "/pressai/",
+        "/pressai/world-news/",
+        "/pressai/tech/",
+        "/pressai/sport/",
+    ] {
+        assert!(web.hits(nav).is_empty(), "{nav} was fetched");
+    }
+    assert_eq!(web.hits(ZELENSKY).len(), 1);
+    assert_eq!(web.hits(MERZ).len(), 1);
+
+    // Second cycle, the index unchanged: nothing is fetched again.
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ZELENSKY).len(), 1);
+    assert_eq!(web.hits(MERZ).len(), 1);
+
+    // The index changes and lists a third article: only that one is fetched.
+    let index = std::fs::read_to_string(common::fixture_root().join("site").join(&INDEX[1..]))
+        .unwrap()
+        .replace("{base}", &web.base)
+        .replace(
+            "</section>",
+            "<article class=\"post-card\"><a href=\"/vue-news/russia-drones-grid.html\"><h2>Russia fires 138 drones and ballistic missiles at the grid</h2></a></article></section>",
+        );
+    web.set(INDEX, Behaviour::Body("text/html", index));
+    let report = run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    let page = report
+        .outcomes
+        .iter()
+        .find(|o| o.name == "PRESS AI WORLD")
+        .unwrap();
+    assert!(
+        matches!(page.outcome, Outcome::Stored(s) if s.new == 1),
+        "{:?}",
+        page.outcome
+    );
+    assert_eq!(web.hits(ZELENSKY).len(), 1, "no article fetched twice");
+    assert_eq!(web.hits(MERZ).len(), 1, "no article fetched twice");
+    assert_eq!(stored(&ctx).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_new_limits_each_cycle_and_the_rest_follow() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = web
+        .config_text_with_page(dir.path(), "[dedup]\nenabled = false\n")
+        .replace(
+            "name = \"PRESS AI WORLD\"",
+            "name = \"PRESS AI WORLD\"\nmax_new = 1",
+        );
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, text).unwrap();
+    let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(stored(&ctx).len(), 1, "one article per cycle");
+    // The index has not changed, but a link was left over: it is read again.
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(stored(&ctx).len(), 2);
+    assert_eq!(web.hits(ZELENSKY).len() + web.hits(MERZ).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_web_makes_the_four_expected_stories() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config_with_page(dir.path(), "")).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    let text = std::fs::read_to_string(common::fixture_root().join("expected.json")).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let want: std::collections::BTreeSet<std::collections::BTreeSet<String>> = expected["stories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().replace("{base}", &web.base))
+                .collect()
+        })
+        .collect();
+    let got: std::collections::BTreeSet<std::collections::BTreeSet<String>> = ctx
+        .store
+        .with(|s| s.latest_stories(100).unwrap())
+        .into_iter()
+        .map(|s| {
+            s.items
+                .into_iter()
+                .filter_map(|i| i.link)
+                .map(|l| l.split('?').next().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(got, want);
+}
