@@ -131,12 +131,15 @@ fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
     {
         return None;
     }
+    // An address that cannot be parsed ("http://exa[mple/") is dropped rather than
+    // published; a relative one with nothing to resolve against is kept as written.
     let joined = match base {
-        Some(b) => b
-            .join(href)
-            .map(|u| u.to_string())
-            .unwrap_or_else(|_| href.to_string()),
-        None => href.to_string(),
+        Some(b) => b.join(href).ok()?.to_string(),
+        None => match Url::parse(href) {
+            Ok(u) => u.to_string(),
+            Err(url::ParseError::RelativeUrlWithoutBase) => href.to_string(),
+            Err(_) => return None,
+        },
     };
     // Tracking parameters are kept here (this is what the source says) and dropped
     // when publishing.
@@ -441,18 +444,14 @@ fn walk_at(
             "guid" | "id" => {
                 let permalink = c.attr("ispermalink").is_none_or(|v| v.trim() == "true");
                 if let Some(v) = text_value(c) {
-                    let v = if permalink {
-                        resolve(b, &v).unwrap_or(v)
-                    } else {
-                        v
-                    };
+                    let resolved = if permalink { resolve(b, &v) } else { None };
                     // A permalink guid (the RSS default) is the article's address
                     // when there is no <link>, as in feedparser and Miniflux. Links
                     // that are not web addresses are left out when publishing.
-                    if permalink && f.link.is_none() {
-                        f.link = Some(v.clone());
+                    if f.link.is_none() {
+                        f.link.clone_from(&resolved);
                     }
-                    f.id = Some(v);
+                    f.id = Some(resolved.unwrap_or(v));
                 }
             }
             "pubdate" | "published" | "issued" | "dcterms:issued" => {
