@@ -170,7 +170,11 @@ fn xml_base_and_relative_links_resolve() {
     assert_eq!(
         f.items[0].link.as_deref(),
         Some("https://example.test/a.html")
-    );
+    ); // An address that cannot be parsed is no link at all.
+    let body =
+        b"<rss><channel><item><title>t</title><link>http://exa[mple/</link></item></channel></rss>";
+    let f = read_feed(body, &base()).unwrap();
+    assert_eq!(f.items[0].link, None);
 }
 
 #[test]
