@@ -159,24 +159,6 @@ fn cdf_common(e: &Element, f: &mut Fields, base: Option<&Url>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::html_to_text;
-
-    #[test]
-    fn text_of_html_drops_scripts_styles_and_comments() {
-        assert_eq!(
-            html_to_text("safe<script>alert('x')</script> <style>p{}</style>text<!-- c > d -->!"),
-            "safe text!"
-        );
-        assert_eq!(
-            html_to_text("a &lt; b <b>bold</b><!-- never closed"),
-            "a < b bold"
-        );
-        assert_eq!(html_to_text("<scripts are not tags> x"), "x");
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Text,
@@ -556,4 +538,22 @@ pub fn discover_feed(doc: &Document, base: Option<&Url>) -> Option<String> {
         e.elements().find_map(|c| find(c, base))
     }
     doc.roots.iter().find_map(|r| find(r, base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_to_text;
+
+    #[test]
+    fn text_of_html_drops_scripts_styles_and_comments() {
+        assert_eq!(
+            html_to_text("safe<script>alert('x')</script> <style>p{}</style>text<!-- c > d -->!"),
+            "safe text!"
+        );
+        assert_eq!(
+            html_to_text("a &lt; b <b>bold</b><!-- never closed"),
+            "a < b bold"
+        );
+        assert_eq!(html_to_text("<scripts are not tags> x"), "x");
+    }
 }
