@@ -141,6 +141,10 @@ fn permalink_guid_is_the_link_only_when_there_is_none() {
         ]
     );
     assert_eq!(f.items[1].guid.as_deref(), Some("post-2"));
+    // An id is kept exactly as written: it is what the item is known by.
+    let body = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><id>HTTP://Example.org</id></entry></feed>";
+    let f = read_feed(body, &base()).unwrap();
+    assert_eq!(f.items[0].guid.as_deref(), Some("HTTP://Example.org"));
     // A relative permalink guid resolves like any link.
     let body = b"<rss><channel><item><guid>/posts/9</guid></item></channel></rss>";
     let f = read_feed(body, &base()).unwrap();

@@ -433,7 +433,14 @@ fn walk_at(
                     if f.link.is_none() {
                         f.link.clone_from(&resolved);
                     }
-                    f.id = Some(resolved.unwrap_or(v));
+                    // Ids are opaque and must stay stable: only a relative one is
+                    // resolved (against xml:base), an absolute one is kept byte for byte.
+                    let relative =
+                        matches!(Url::parse(&v), Err(url::ParseError::RelativeUrlWithoutBase));
+                    f.id = Some(match resolved {
+                        Some(r) if relative => r,
+                        _ => v,
+                    });
                 }
             }
             "pubdate" | "published" | "issued" | "dcterms:issued" => {
