@@ -131,15 +131,19 @@ fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
     {
         return None;
     }
-    // An address that cannot be parsed ("http://exa[mple/") is dropped rather than
+    // A web address that cannot be parsed ("http://exa[mple/") is dropped rather than
     // published; a relative one with nothing to resolve against is kept as written.
-    let joined = match base {
-        Some(b) => b.join(href).ok()?.to_string(),
-        None => match Url::parse(href) {
-            Ok(u) => u.to_string(),
-            Err(url::ParseError::RelativeUrlWithoutBase) => href.to_string(),
-            Err(_) => return None,
-        },
+    // Other schemes the URL parser does not know (at://did:plc:…) are kept as written.
+    let web = lower.starts_with("http:") || lower.starts_with("https:");
+    let parsed = match base {
+        Some(b) => b.join(href),
+        None => Url::parse(href),
+    };
+    let joined = match parsed {
+        Ok(u) => u.to_string(),
+        Err(url::ParseError::RelativeUrlWithoutBase) => href.to_string(),
+        Err(_) if web => return None,
+        Err(_) => href.to_string(),
     };
     // Tracking parameters are kept here (this is what the source says) and dropped
     // when publishing.
