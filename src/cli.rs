@@ -259,18 +259,26 @@ fn file_url(path: &std::path::Path) -> anyhow::Result<Url> {
 }
 
 fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
     let feed = read_target(target)?;
     let view = InspectFeed::from(&feed);
+    let mut out = String::new();
     if json {
-        println!("{}", serde_json::to_string(&view)?);
+        out = serde_json::to_string(&view)?;
+        out.push('\n');
     } else {
-        println!("{}", view.title.as_deref().unwrap_or("(untitled feed)"));
+        let _ = writeln!(
+            out,
+            "{}",
+            view.title.as_deref().unwrap_or("(untitled feed)")
+        );
         if let Some(link) = &view.link {
-            println!("{link}");
+            let _ = writeln!(out, "{link}");
         }
-        println!("{} entries", view.entries.len());
+        let _ = writeln!(out, "{} entries", view.entries.len());
         for e in &view.entries {
-            println!(
+            let _ = writeln!(
+                out,
                 "- {} | {} | {}",
                 e.published.as_deref().unwrap_or("no date"),
                 e.title.as_deref().unwrap_or("(untitled)"),
@@ -278,7 +286,22 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    write_stdout(&out)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `inspect --out-dir`: DIR/<stem>.json per input (an `{"error"}` object for one
