@@ -50,7 +50,7 @@ pub enum Command {
         /// Print JSON: {"title","link","entries":[{"id","title","link","published","summary"}]}.
         #[arg(long)]
         json: bool,
-        /// Write DIR/<stem>.json for each input (JSON implied), reading on all cores.
+        /// Write one JSON file per input into DIR (feed.xml -> DIR/feed.json), reading on all cores.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
         /// Feed files or http(s) URLs.
