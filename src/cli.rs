@@ -309,6 +309,18 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
 fn inspect_to_dir(targets: &[String], dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut seen = std::collections::HashSet::new();
+    let clashes: Vec<&String> = targets
+        .iter()
+        .filter(|t| !seen.insert(stem_of(t)))
+        .collect();
+    if let Some(first) = clashes.first() {
+        eprintln!(
+            "warning: {} inputs have the same file name as an earlier one (e.g. {first}); \
+             their JSON overwrites the earlier file's",
+            clashes.len()
+        );
+    }
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
