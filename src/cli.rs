@@ -90,7 +90,7 @@ pub enum Command {
         /// Print JSON: {"title","link","entries":[{"id","title","link","published","summary"}]}.
         #[arg(long)]
         json: bool,
-        /// Write DIR/<stem>.json for each input (JSON implied), reading on all cores.
+        /// Write one JSON file per input into DIR (feed.xml -> DIR/feed.json), reading on all cores.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
         /// Feed files or http(s) URLs.
@@ -526,18 +526,26 @@ fn file_url(path: &std::path::Path) -> anyhow::Result<Url> {
 }
 
 fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
     let feed = read_target(target)?;
     let view = InspectFeed::from(&feed);
+    let mut out = String::new();
     if json {
-        println!("{}", serde_json::to_string(&view)?);
+        out = serde_json::to_string(&view)?;
+        out.push('\n');
     } else {
-        println!("{}", view.title.as_deref().unwrap_or("(untitled feed)"));
+        let _ = writeln!(
+            out,
+            "{}",
+            view.title.as_deref().unwrap_or("(untitled feed)")
+        );
         if let Some(link) = &view.link {
-            println!("{link}");
+            let _ = writeln!(out, "{link}");
         }
-        println!("{} entries", view.entries.len());
+        let _ = writeln!(out, "{} entries", view.entries.len());
         for e in &view.entries {
-            println!(
+            let _ = writeln!(
+                out,
                 "- {} | {} | {}",
                 e.published.as_deref().unwrap_or("no date"),
                 e.title.as_deref().unwrap_or("(untitled)"),
@@ -545,7 +553,22 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    write_stdout(&out)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `inspect --out-dir`: DIR/<stem>.json per input (an `{"error"}` object for one
@@ -553,6 +576,18 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
 fn inspect_to_dir(targets: &[String], dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut seen = std::collections::HashSet::new();
+    let clashes: Vec<&String> = targets
+        .iter()
+        .filter(|t| !seen.insert(stem_of(t)))
+        .collect();
+    if let Some(first) = clashes.first() {
+        eprintln!(
+            "warning: {} inputs have the same file name as an earlier one (e.g. {first}); \
+             their JSON overwrites the earlier file's",
+            clashes.len()
+        );
+    }
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()

@@ -776,7 +776,9 @@ pub fn item_key(item: &RawItem) -> Option<String> {
         return Some(format!("guid:{guid}"));
     }
     if let Some(link) = item.link.as_deref().filter(|l| !l.is_empty()) {
-        return Some(format!("link:{link}"));
+        // Without tracking parameters, so a feed that rotates utm_* values does not
+        // make the same item new again.
+        return Some(format!("link:{}", crate::sanitize::strip_tracking(link)));
     }
     let title = item.title.as_deref().unwrap_or("");
     let date = item.date().map(|d| d.timestamp().to_string());
@@ -1171,6 +1173,11 @@ mod tests {
         let mut no_guid = item("x", "T");
         no_guid.guid = None;
         assert_eq!(item_key(&no_guid).as_deref(), Some("link:http://x.test/x"));
+        let tracked = RawItem {
+            link: Some("http://x.test/x?utm_source=rss".into()),
+            ..RawItem::default()
+        };
+        assert_eq!(item_key(&tracked), item_key(&no_guid));
         no_guid.link = None;
         assert!(item_key(&no_guid).unwrap().starts_with("hash:"));
         assert_eq!(item_key(&RawItem::default()), None);

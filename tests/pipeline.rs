@@ -344,3 +344,60 @@ async fn filters_hold_items_back_and_categories_reach_the_feed() {
         assert_eq!(is_wire, has_category, "{:?}", item.title());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_feeds_are_stored_and_html_pages_name_their_feed() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[[feed]]\nname = \"Sloppy\"\nurl = \"{0}/sloppy/rss\"\n\n[[feed]]\nname = \"Blog page\"\nurl = \"{0}/blog/\"\n",
+        web.base
+    );
+    // No version, HTML entities, a relative link, and the body cut off mid-item.
+    web.set(
+        "/sloppy/rss",
+        Behaviour::Body(
+            "text/xml; charset=utf-8",
+            "<rss><channel><title>Sloppy &mdash; News</title>\
+             <item><title>Caf&eacute; reopens &amp; more</title><link>/sloppy/cafe.html</link>\
+             <guid isPermaLink=\"false\">sloppy-1</guid></item><item><title>Cut off"
+                .into(),
+        ),
+    );
+    web.set(
+        "/blog/",
+        Behaviour::Body(
+            "text/html",
+            "<!DOCTYPE html><html><head><link rel=\"alternate\" type=\"application/atom+xml\" \
+             href=\"/blog/atom.xml\"></head><body>Blog</body></html>"
+                .into(),
+        ),
+    );
+    let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+    cycle(&ctx).await;
+
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    let cafe = channel
+        .items()
+        .iter()
+        .find(|i| i.title() == Some("Café reopens & more"))
+        .expect("the sloppy feed's item is published");
+    let want = format!("{}/sloppy/cafe.html", web.base);
+    assert_eq!(cafe.link(), Some(want.as_str()));
+    assert!(
+        channel.items().iter().any(|i| i.title() == Some("Cut off")),
+        "the truncated item is kept"
+    );
+
+    let rec = ctx.store.with(|s| {
+        s.source_by_url(&format!("{}/blog/", web.base))
+            .unwrap()
+            .unwrap()
+    });
+    let err = rec.last_error.unwrap_or_default();
+    assert!(
+        err.contains(&format!("{}/blog/atom.xml", web.base)),
+        "{err}"
+    );
+}

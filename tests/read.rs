@@ -141,6 +141,10 @@ fn permalink_guid_is_the_link_only_when_there_is_none() {
         ]
     );
     assert_eq!(f.items[1].guid.as_deref(), Some("post-2"));
+    // An id is kept exactly as written: it is what the item is known by.
+    let body = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><id>HTTP://Example.org</id></entry></feed>";
+    let f = read_feed(body, &base()).unwrap();
+    assert_eq!(f.items[0].guid.as_deref(), Some("HTTP://Example.org"));
     // A relative permalink guid resolves like any link.
     let body = b"<rss><channel><item><guid>/posts/9</guid></item></channel></rss>";
     let f = read_feed(body, &base()).unwrap();
@@ -170,7 +174,11 @@ fn xml_base_and_relative_links_resolve() {
     assert_eq!(
         f.items[0].link.as_deref(),
         Some("https://example.test/a.html")
-    );
+    ); // An address that cannot be parsed is no link at all.
+    let body =
+        b"<rss><channel><item><title>t</title><link>http://exa[mple/</link></item></channel></rss>";
+    let f = read_feed(body, &base()).unwrap();
+    assert_eq!(f.items[0].link, None);
 }
 
 #[test]

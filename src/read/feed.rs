@@ -131,12 +131,19 @@ fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
     {
         return None;
     }
-    let joined = match base {
-        Some(b) => b
-            .join(href)
-            .map(|u| u.to_string())
-            .unwrap_or_else(|_| href.to_string()),
-        None => href.to_string(),
+    // A web address that cannot be parsed ("http://exa[mple/") is dropped rather than
+    // published; a relative one with nothing to resolve against is kept as written.
+    // Other schemes the URL parser does not know (at://did:plc:…) are kept as written.
+    let web = lower.starts_with("http:") || lower.starts_with("https:");
+    let parsed = match base {
+        Some(b) => b.join(href),
+        None => Url::parse(href),
+    };
+    let joined = match parsed {
+        Ok(u) => u.to_string(),
+        Err(url::ParseError::RelativeUrlWithoutBase) => href.to_string(),
+        Err(_) if web => return None,
+        Err(_) => href.to_string(),
     };
     // Tracking parameters are kept here (this is what the source says) and dropped
     // when publishing.
@@ -153,24 +160,6 @@ fn cdf_common(e: &Element, f: &mut Fields, base: Option<&Url>) {
     }
     if let Some(h) = e.attr("href") {
         f.link = resolve(base, h);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::html_to_text;
-
-    #[test]
-    fn text_of_html_drops_scripts_styles_and_comments() {
-        assert_eq!(
-            html_to_text("safe<script>alert('x')</script> <style>p{}</style>text<!-- c > d -->!"),
-            "safe text!"
-        );
-        assert_eq!(
-            html_to_text("a &lt; b <b>bold</b><!-- never closed"),
-            "a < b bold"
-        );
-        assert_eq!(html_to_text("<scripts are not tags> x"), "x");
     }
 }
 
@@ -441,18 +430,21 @@ fn walk_at(
             "guid" | "id" => {
                 let permalink = c.attr("ispermalink").is_none_or(|v| v.trim() == "true");
                 if let Some(v) = text_value(c) {
-                    let v = if permalink {
-                        resolve(b, &v).unwrap_or(v)
-                    } else {
-                        v
-                    };
+                    let resolved = if permalink { resolve(b, &v) } else { None };
                     // A permalink guid (the RSS default) is the article's address
                     // when there is no <link>, as in feedparser and Miniflux. Links
                     // that are not web addresses are left out when publishing.
-                    if permalink && f.link.is_none() {
-                        f.link = Some(v.clone());
+                    if f.link.is_none() {
+                        f.link.clone_from(&resolved);
                     }
-                    f.id = Some(v);
+                    // Ids are opaque and must stay stable: only a relative one is
+                    // resolved (against xml:base), an absolute one is kept byte for byte.
+                    let relative =
+                        matches!(Url::parse(&v), Err(url::ParseError::RelativeUrlWithoutBase));
+                    f.id = Some(match resolved {
+                        Some(r) if relative => r,
+                        _ => v,
+                    });
                 }
             }
             "pubdate" | "published" | "issued" | "dcterms:issued" => {
@@ -557,4 +549,22 @@ pub fn discover_feed(doc: &Document, base: Option<&Url>) -> Option<String> {
         e.elements().find_map(|c| find(c, base))
     }
     doc.roots.iter().find_map(|r| find(r, base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_to_text;
+
+    #[test]
+    fn text_of_html_drops_scripts_styles_and_comments() {
+        assert_eq!(
+            html_to_text("safe<script>alert('x')</script> <style>p{}</style>text<!-- c > d -->!"),
+            "safe text!"
+        );
+        assert_eq!(
+            html_to_text("a &lt; b <b>bold</b><!-- never closed"),
+            "a < b bold"
+        );
+        assert_eq!(html_to_text("<scripts are not tags> x"), "x");
+    }
 }

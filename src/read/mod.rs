@@ -5,7 +5,7 @@
 //! builds an element tree from whatever markup there is (entities, bare `&`, bad
 //! CDATA, truncation), [`feed`] maps RSS/Atom/CDF to items with the rules readers
 //! agree on, [`date`] reads the date formats seen in the wild, and JSON Feed goes
-//! through feed-rs after its common deviations are smoothed ([`json`]).
+//! through feed-rs after its common deviations are smoothed (`json.rs`).
 //! Any panic becomes a [`ReadError`].
 
 pub mod date;
@@ -40,7 +40,8 @@ pub struct ParsedFeed {
 pub struct RawItem {
     /// The GUID / Atom id as the source wrote it (not generated).
     pub guid: Option<String>,
-    /// The article URL, absolute.
+    /// The article URL as the feed gives it, resolved against `xml:base` and the feed's
+    /// address (relative only for a local file). Tracking parameters are dropped on publishing.
     pub link: Option<String>,
     /// Plain-text title.
     pub title: Option<String>,
