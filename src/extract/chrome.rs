@@ -416,7 +416,12 @@ pub fn is_meta_line(text: &str) -> bool {
         "share:",
         "follow us",
         "photo:",
+        "photo credit",
         "image:",
+        "image credit",
+        "image source",
+        "read time",
+        "reading time",
         "credit:",
         "source:",
         "tags:",
@@ -433,6 +438,14 @@ pub fn is_meta_line(text: &str) -> bool {
         "actualizado",
     ];
     if PREFIXES.iter().any(|p| l.starts_with(p)) && n < 80 {
+        return true;
+    }
+    if matches!(
+        l.as_str(),
+        "advertisement" | "advertising" | "sponsored" | "anzeige" | "publicité"
+    ) || (n < 40
+        && (l.ends_with("min read") || l.ends_with("minute read") || l.ends_with("minutes read")))
+    {
         return true;
     }
     is_relative_time(&l)
@@ -549,6 +562,9 @@ mod tests {
         assert!(is_meta_line("Published: Tuesday, December 16"));
         assert!(is_meta_line("Updated: Tuesday, December 16"));
         assert!(is_meta_line("5 hours ago"));
+        assert!(is_meta_line("Advertisement"));
+        assert!(is_meta_line("6 min read"));
+        assert!(is_meta_line("Image credit: Eurogamer"));
         assert!(!is_meta_line("By Sunday the talks had collapsed, and both delegations left Berlin without a joint statement on the guarantees."));
         assert!(!is_meta_line("Prices rose by 5% in the year to March."));
     }
