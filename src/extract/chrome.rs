@@ -124,45 +124,48 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "tableofcontents",
 ];
 
-/// Class/id tokens (whole words) that mark chrome.
-const CHROME_TOKENS: &[&str] = &[
-    "ad",
-    "ads",
-    "adv",
-    "nav",
-    "menu",
-    "footer",
-    "header",
-    "meta",
-    "share",
-    "comment",
-    "comments",
-    "author",
-    "byline",
-    "date",
-    "crumbs",
-    "tag",
-    "tools",
-    "icons",
-    "icon",
-    "rating",
-    "login",
-    "search",
-    "follow",
-    "teaser",
-    "teasers",
-    "more",
-    "next",
-    "prev",
-    "previous",
-    "caption",
-    "credit",
-    "credits",
-    "copyright",
-    "disclaimer",
-    "cta",
-    "print",
-];
+/// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump
+/// table instead of one string comparison per word.
+fn is_chrome_token(t: &str) -> bool {
+    matches!(
+        t,
+        "ad" | "ads"
+            | "adv"
+            | "nav"
+            | "menu"
+            | "footer"
+            | "header"
+            | "meta"
+            | "share"
+            | "comment"
+            | "comments"
+            | "author"
+            | "byline"
+            | "date"
+            | "crumbs"
+            | "tag"
+            | "tools"
+            | "icons"
+            | "icon"
+            | "rating"
+            | "login"
+            | "search"
+            | "follow"
+            | "teaser"
+            | "teasers"
+            | "more"
+            | "next"
+            | "prev"
+            | "previous"
+            | "caption"
+            | "credit"
+            | "credits"
+            | "copyright"
+            | "disclaimer"
+            | "cta"
+            | "print"
+    )
+}
 
 /// Class/id words that say "this is the article"; they cancel soft signals.
 const CONTENT_TOKENS: &[&str] = &[
@@ -281,7 +284,7 @@ pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chro
             }
             if word
                 .split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|t| CHROME_TOKENS.contains(&t))
+                .any(is_chrome_token)
             {
                 return Some(Chrome::Soft);
             }
