@@ -73,12 +73,12 @@ pub fn read_meta(doc: &Html, base: &Url) -> Meta {
             "time" if time.is_none() => {
                 time = v.attr("datetime").and_then(parse_date);
             }
-            "link" if canonical.is_none() => {
-                if v.attr("rel")
-                    .is_some_and(|r| r.eq_ignore_ascii_case("canonical"))
-                {
-                    canonical = v.attr("href").and_then(|h| absolute(base, h));
-                }
+            "link"
+                if canonical.is_none()
+                    && v.attr("rel")
+                        .is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
+            {
+                canonical = v.attr("href").and_then(|h| absolute(base, h));
             }
             "h1" if h1.is_none() => h1 = Some(text_of(el)),
             "title" if title.is_none() => title = Some(text_of(el)),
