@@ -124,45 +124,48 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "tableofcontents",
 ];
 
-/// Class/id tokens (whole words) that mark chrome.
-const CHROME_TOKENS: &[&str] = &[
-    "ad",
-    "ads",
-    "adv",
-    "nav",
-    "menu",
-    "footer",
-    "header",
-    "meta",
-    "share",
-    "comment",
-    "comments",
-    "author",
-    "byline",
-    "date",
-    "crumbs",
-    "tag",
-    "tools",
-    "icons",
-    "icon",
-    "rating",
-    "login",
-    "search",
-    "follow",
-    "teaser",
-    "teasers",
-    "more",
-    "next",
-    "prev",
-    "previous",
-    "caption",
-    "credit",
-    "credits",
-    "copyright",
-    "disclaimer",
-    "cta",
-    "print",
-];
+/// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump
+/// table instead of one string comparison per word.
+fn is_chrome_token(t: &str) -> bool {
+    matches!(
+        t,
+        "ad" | "ads"
+            | "adv"
+            | "nav"
+            | "menu"
+            | "footer"
+            | "header"
+            | "meta"
+            | "share"
+            | "comment"
+            | "comments"
+            | "author"
+            | "byline"
+            | "date"
+            | "crumbs"
+            | "tag"
+            | "tools"
+            | "icons"
+            | "icon"
+            | "rating"
+            | "login"
+            | "search"
+            | "follow"
+            | "teaser"
+            | "teasers"
+            | "more"
+            | "next"
+            | "prev"
+            | "previous"
+            | "caption"
+            | "credit"
+            | "credits"
+            | "copyright"
+            | "disclaimer"
+            | "cta"
+            | "print"
+    )
+}
 
 /// Class/id words that say "this is the article"; they cancel soft signals.
 const CONTENT_TOKENS: &[&str] = &[
@@ -281,7 +284,7 @@ pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chro
             }
             if word
                 .split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|t| CHROME_TOKENS.contains(&t))
+                .any(is_chrome_token)
             {
                 return Some(Chrome::Soft);
             }
@@ -416,7 +419,12 @@ pub fn is_meta_line(text: &str) -> bool {
         "share:",
         "follow us",
         "photo:",
+        "photo credit",
         "image:",
+        "image credit",
+        "image source",
+        "read time",
+        "reading time",
         "credit:",
         "source:",
         "tags:",
@@ -433,6 +441,14 @@ pub fn is_meta_line(text: &str) -> bool {
         "actualizado",
     ];
     if PREFIXES.iter().any(|p| l.starts_with(p)) && n < 80 {
+        return true;
+    }
+    if matches!(
+        l.as_str(),
+        "advertisement" | "advertising" | "sponsored" | "anzeige" | "publicité"
+    ) || (n < 40
+        && (l.ends_with("min read") || l.ends_with("minute read") || l.ends_with("minutes read")))
+    {
         return true;
     }
     is_relative_time(&l)
@@ -549,6 +565,9 @@ mod tests {
         assert!(is_meta_line("Published: Tuesday, December 16"));
         assert!(is_meta_line("Updated: Tuesday, December 16"));
         assert!(is_meta_line("5 hours ago"));
+        assert!(is_meta_line("Advertisement"));
+        assert!(is_meta_line("6 min read"));
+        assert!(is_meta_line("Image credit: Eurogamer"));
         assert!(!is_meta_line("By Sunday the talks had collapsed, and both delegations left Berlin without a joint statement on the guarantees."));
         assert!(!is_meta_line("Prices rose by 5% in the year to March."));
     }

@@ -18,6 +18,9 @@ use super::chrome::{self, Chrome};
 
 const NONE: u32 = u32::MAX;
 
+/// Widening the root to its parent is worth one unit of prose per two of other text.
+const CLIMB_PROSE_PER_OTHER: f32 = 0.5;
+
 /// Weight of text outside prose blocks against the prose the root holds.
 const BAD_WEIGHT: f32 = 1.5;
 
@@ -345,7 +348,27 @@ impl<'a> Page<'a> {
                 best = Some((score, i));
             }
         }
-        best.map(|(_, i)| i)
+        // A root holding a fraction of the prose next to it (one paragraph of many,
+        // each in its own wrapper) widens to the parent when that adds much prose
+        // for little else.
+        let mut root = best?.1;
+        loop {
+            let p = self.nodes[root].parent;
+            if p == NONE || matches!(self.nodes[p as usize].tag, "body" | "html" | "") {
+                break;
+            }
+            let (cur, up) = (self.sums[root], self.sums[p as usize]);
+            let more_good = up.good.saturating_sub(cur.good) as f32;
+            let more_bad = up.bad.saturating_sub(cur.bad) as f32;
+            if up.good as f32 >= 1.5 * cur.good as f32
+                && more_good >= CLIMB_PROSE_PER_OTHER * more_bad
+            {
+                root = p as usize;
+            } else {
+                break;
+            }
+        }
+        Some(root)
     }
 
     /// `tag.class#id good/bad/text/link` of a node, for logs.

@@ -48,7 +48,15 @@ struct Tag {
     end: usize,
     closing: bool,
     self_closing: bool,
-    name_lower: Vec<u8>,
+    /// Lower-cased name (names longer than the buffer are never special).
+    name_buf: [u8; 12],
+    name_len: usize,
+}
+
+impl Tag {
+    fn name(&self) -> &[u8] {
+        &self.name_buf[..self.name_len]
+    }
 }
 
 /// Scans the tag that starts at `at` (a `<`).
@@ -65,7 +73,15 @@ fn tag_at(b: &[u8], at: usize) -> Option<Tag> {
     if i == name_start {
         return None;
     }
-    let name_lower = b[name_start..i].to_ascii_lowercase();
+    let mut name_buf = [0u8; 12];
+    let name_len = (i - name_start).min(name_buf.len());
+    for (d, s) in name_buf.iter_mut().zip(&b[name_start..i]) {
+        *d = s.to_ascii_lowercase();
+    }
+    // A long name is truncated; mark it so it matches no special tag.
+    if i - name_start > name_buf.len() {
+        name_buf[0] = b'-';
+    }
     // Find the closing '>' outside quotes.
     let mut quote = 0u8;
     while i < b.len() {
@@ -83,7 +99,8 @@ fn tag_at(b: &[u8], at: usize) -> Option<Tag> {
                 end: i + 1,
                 closing,
                 self_closing,
-                name_lower,
+                name_buf,
+                name_len,
             });
         }
         i += 1;
@@ -158,13 +175,14 @@ fn scan(b: &[u8], mut f: impl FnMut(&Tag) -> bool) {
             continue;
         };
         i = tag.end;
-        if !tag.closing && raw_text(&tag.name_lower) {
-            let mut close = b"</".to_vec();
-            close.extend_from_slice(&tag.name_lower);
-            i = find_ci(b, i, &close).unwrap_or(b.len());
+        if !tag.closing && raw_text(tag.name()) {
+            let mut close = [0u8; 14];
+            close[..2].copy_from_slice(b"</");
+            close[2..2 + tag.name_len].copy_from_slice(tag.name());
+            i = find_ci(b, i, &close[..2 + tag.name_len]).unwrap_or(b.len());
             continue;
         }
-        if uncounted(&tag.name_lower) {
+        if uncounted(tag.name()) {
             continue;
         }
         if !f(&tag) {

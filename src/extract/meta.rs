@@ -2,7 +2,7 @@
 //! `<meta name>` tags, `<time>`, `<h1>`, `<title>` without the site-name suffix.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
 use serde_json::Value;
 use url::Url;
 
@@ -39,38 +39,61 @@ const ARTICLE_TYPES: &[&str] = &[
     "SocialMediaPosting",
 ];
 
-fn sel(s: &str) -> Option<Selector> {
-    Selector::parse(s).ok()
-}
-
 /// Reads the metadata of a parsed page.
 pub fn read_meta(doc: &Html, base: &Url) -> Meta {
     let mut m = Meta::default();
     let mut tags = MetaTags::default();
-    if let Some(s) = sel("meta") {
-        for el in doc.select(&s) {
-            let v = el.value();
-            let key = v
-                .attr("property")
-                .or_else(|| v.attr("name"))
-                .or_else(|| v.attr("itemprop"));
-            if let (Some(k), Some(c)) = (key, v.attr("content")) {
-                tags.add(&k.to_ascii_lowercase(), c);
+    // One walk over the elements collects everything the rules below look at.
+    let mut ld_json = Vec::new();
+    let mut time = None;
+    let mut canonical = None;
+    let mut h1 = None;
+    let mut title = None;
+    for node in doc.tree.root().descendants() {
+        let Some(el) = ElementRef::wrap(node) else {
+            continue;
+        };
+        let v = el.value();
+        match v.name() {
+            "meta" => {
+                let key = v
+                    .attr("property")
+                    .or_else(|| v.attr("name"))
+                    .or_else(|| v.attr("itemprop"));
+                if let (Some(k), Some(c)) = (key, v.attr("content")) {
+                    tags.add(&k.to_ascii_lowercase(), c);
+                }
             }
+            "script"
+                if v.attr("type")
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
+            {
+                ld_json.push(el.text().collect::<String>());
+            }
+            "time" if time.is_none() => {
+                time = v.attr("datetime").and_then(parse_date);
+            }
+            "link"
+                if canonical.is_none()
+                    && v.attr("rel")
+                        .is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
+            {
+                canonical = v.attr("href").and_then(|h| absolute(base, h));
+            }
+            "h1" if h1.is_none() => h1 = Some(text_of(el)),
+            "title" if title.is_none() => title = Some(text_of(el)),
+            _ => {}
         }
     }
-    if let Some(s) = sel(r#"script[type="application/ld+json"]"#) {
-        for el in doc.select(&s) {
-            let raw: String = el.text().collect();
-            if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
-                let mut found = Vec::new();
-                collect_articles(&v, &mut found, 0);
-                for a in found {
-                    fill_from_jsonld(&mut m, a, base);
-                }
-                if m.site_name.is_none() {
-                    m.site_name = find_site_name(&v);
-                }
+    for raw in &ld_json {
+        if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
+            let mut found = Vec::new();
+            collect_articles(&v, &mut found, 0);
+            for a in found {
+                fill_from_jsonld(&mut m, a, base);
+            }
+            if m.site_name.is_none() {
+                m.site_name = find_site_name(&v);
             }
         }
     }
@@ -100,10 +123,7 @@ pub fn read_meta(doc: &Html, base: &Url) -> Meta {
         .find_map(|k| tags.get(k).and_then(|d| parse_date(&d)));
     }
     if m.published.is_none() {
-        m.published = sel("time[datetime]").and_then(|s| {
-            doc.select(&s)
-                .find_map(|t| t.value().attr("datetime").and_then(parse_date))
-        });
+        m.published = time;
     }
     if m.author.is_none() {
         m.author = tags
@@ -118,14 +138,8 @@ pub fn read_meta(doc: &Html, base: &Url) -> Meta {
             .or_else(|| tags.get("twitter:image"))
             .and_then(|u| absolute(base, &u));
     }
-    let canonical = sel(r#"link[rel="canonical"]"#).and_then(|s| {
-        doc.select(&s)
-            .find_map(|l| l.value().attr("href").and_then(|h| absolute(base, h)))
-    });
     m.canonical = canonical.or_else(|| tags.get("og:url").and_then(|u| absolute(base, &u)));
     if m.title.is_none() {
-        let h1 = sel("h1").and_then(|s| doc.select(&s).next().map(text_of));
-        let title = sel("title").and_then(|s| doc.select(&s).next().map(text_of));
         m.title = match (h1, title) {
             (Some(h), Some(t)) if !h.is_empty() && t.contains(&h) => Some(h),
             (_, Some(t)) if !t.is_empty() => Some(strip_site_suffix(&t, m.site_name.as_deref())),
