@@ -301,3 +301,80 @@ fn the_sanitiser_alone_neutralises_every_vector() {
         assert_plain_text(&feedsieve::sanitize::plain_title(&v), &v);
     }
 }
+
+/// An article page with some vectors set between real paragraphs, so that the
+/// extractor keeps them as part of the article.
+fn article_page(n: usize, vectors: &[String]) -> String {
+    let prose = "The council met on Monday to discuss the budget for the coming year, and members spoke at length about schools, roads and the new library that opened last spring.";
+    let mut body = format!(
+        "<!DOCTYPE html><html><head><title>Poisoned story {n} - Evil Site</title>\
+         <meta property=\"og:title\" content=\"Poisoned story {n} {v}\"></head><body>\
+         <nav><a href=\"/\">Home</a></nav><article><h1>Poisoned story {n}</h1>",
+        v = vectors[0].replace('"', "&quot;")
+    );
+    for v in vectors {
+        body.push_str(&format!(
+            "<p>{prose}</p>\n{v}\n<p>{prose} Again, for story {n}.</p>\n"
+        ));
+    }
+    body.push_str("</article><footer>Evil Site</footer></body></html>");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_vector_survives_from_article_pages() {
+    let vectors = vectors();
+    let web = FixtureServer::start().await;
+    let chunks: Vec<&[String]> = vectors.chunks(10).collect();
+    let mut feed = String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Poison pages</title><link>https://ok.test/</link><description>x</description>");
+    let mut index = String::from("<!DOCTYPE html><html><body><main><ul>");
+    for (n, chunk) in chunks.iter().enumerate() {
+        web.set(
+            &format!("/poison/story-number-{n}.html"),
+            Behaviour::Body("text/html", article_page(n, chunk)),
+        );
+        feed.push_str(&format!(
+            "<item><title>Story {n}</title><link>{{base}}/poison/story-number-{n}.html</link><guid>p-{n}</guid><description>Teaser…</description></item>"
+        ));
+        index.push_str(&format!(
+            "<li class=\"card\"><h2><a href=\"/poison/story-number-{n}.html\">Poisoned story number {n} with a long headline</a></h2></li>"
+        ));
+    }
+    feed.push_str("</channel></rss>");
+    index.push_str("</ul></main></body></html>");
+    web.set(
+        "/poison/rss.xml",
+        Behaviour::Body("application/rss+xml", feed.replace("{base}", &web.base)),
+    );
+    web.set("/poison/index.html", Behaviour::Body("text/html", index));
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[output]\npath = \"{out}\"\nmax_items = 1000\n[database]\npath = \"{db}\"\n[dedup]\nenabled = false\n\
+         [[feed]]\nname = \"Poison full text\"\nurl = \"{b}/poison/rss.xml\"\nfull_text = true\n\
+         [[page]]\nname = \"Poison page\"\nurl = \"{b}/poison/index.html\"\nmax_new = 100\n",
+        out = dir.path().join("feed.xml").display(),
+        db = dir.path().join("db.sqlite").display(),
+        b = web.base
+    );
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, toml).unwrap();
+    let ctx = Context::open(Config::load(&path).unwrap()).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert_xml_chars(&text);
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    // Both sources published every page, with the article text (not the teaser).
+    assert_eq!(channel.items().len(), 2 * chunks.len());
+    for item in channel.items() {
+        let guid = item.guid().map(|g| g.value()).unwrap_or("?");
+        let desc = item.description().unwrap_or("");
+        assert!(
+            desc.contains("The council met on Monday"),
+            "article text kept ({guid})"
+        );
+        assert_safe_html(desc, guid);
+        assert_plain_text(item.title().unwrap_or(""), guid);
+    }
+}
