@@ -60,7 +60,7 @@ fn feed_body(feed: usize, items: usize) -> String {
         let p2 = words(&mut state, 45);
         let _ = write!(
             xml,
-            "<item><title>{title}</title><link>http://feed{feed}.test/2025/12/{i}.html</link><guid>feed{feed}-item{i}</guid><pubDate>Mon, 15 Dec 2025 {:02}:{:02}:00 GMT</pubDate><description>&lt;p&gt;{p1}.&lt;/p&gt;&lt;p&gt;{p2} &lt;a href=\"/more/{i}\"&gt;more&lt;/a&gt;.&lt;/p&gt;</description><category>News</category></item>",
+            "<item><title>{title}</title><link>http://feed{feed}.test/2025/12/{i}.html</link><guid>feed{feed}-item{i}</guid><pubDate>Mon, 15 Dec 2025 {:02}:{:02}:00 GMT</pubDate><description>&lt;p&gt;{p1}.&lt;/p&gt;&lt;p&gt;{p2}, see &lt;a href=\"/more/{i}\"&gt;the report&lt;/a&gt; for details.&lt;/p&gt;</description><category>News</category></item>",
             i % 24,
             i % 60
         );

@@ -427,7 +427,7 @@ pub fn is_teaser(item: &RawItem) -> bool {
             "continue reading",
             "read the full story",
             "read full article",
-            "more",
+            "more…",
         ]
         .iter()
         .any(|m| lower.ends_with(m));
