@@ -100,5 +100,7 @@ fn teasers_are_recognised() {
     assert!(is_teaser(&item("Short.")));
     assert!(!is_teaser(&item(&long)));
     // A full text that happens to end with the word "more" is not a teaser.
-    assert!(!is_teaser(&item(&format!("{long} Prices rose by a third and more."))));
+    assert!(!is_teaser(&item(&format!(
+        "{long} Prices rose by a third and more."
+    ))));
 }
