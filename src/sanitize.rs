@@ -211,37 +211,9 @@ pub fn plain_text(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Elements that start a new line of text.
+/// Elements that start a new line of text: the extractor's blocks, and breaks.
 fn is_block(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "div"
-            | "br"
-            | "li"
-            | "ul"
-            | "ol"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "blockquote"
-            | "pre"
-            | "table"
-            | "tr"
-            | "td"
-            | "th"
-            | "section"
-            | "article"
-            | "header"
-            | "footer"
-            | "figure"
-            | "figcaption"
-            | "dd"
-            | "dt"
-            | "hr"
-    )
+    crate::extract::is_block(name) || matches!(name, "br" | "hr")
 }
 
 /// A title as plain text that stays plain even in readers that render titles as

@@ -55,7 +55,8 @@ pub struct Page<'a> {
     pruned: Vec<bool>,
 }
 
-fn is_block(tag: &str) -> bool {
+/// Elements that start a new block of text (also used by `sanitize::plain_text`).
+pub(crate) fn is_block(tag: &str) -> bool {
     matches!(
         tag,
         "p" | "div"
