@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context as _;
 use url::Url;
 
-use crate::cli::CleanArgs;
 use crate::config::FetchConfig;
 use crate::extract::{self, charset_of, Article, Options};
 use crate::fetch::{Fetcher, Validators};
@@ -18,6 +17,33 @@ struct Input {
     body: Vec<u8>,
     url: Url,
     charset: Option<String>,
+}
+
+/// Arguments of `feedsieve clean`.
+#[derive(Debug, clap::Args)]
+pub struct CleanArgs {
+    /// Print the article as plain text (the default).
+    #[arg(long, conflicts_with = "html")]
+    pub text: bool,
+    /// Print the article as sanitised HTML.
+    #[arg(long)]
+    pub html: bool,
+    /// The page's address, for resolving links in files (default: the file's own URL).
+    #[arg(long, value_name = "BASE_URL")]
+    pub url: Option<String>,
+    /// Write DIR/<stem>.txt (or .html) per input instead of printing; files are
+    /// processed on all cores.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// CSS selector of the element holding the article (as `content =` in feeds.toml).
+    #[arg(long, value_name = "CSS")]
+    pub content: Option<String>,
+    /// CSS selector of an element to remove (repeatable; as `remove = [...]`).
+    #[arg(long, value_name = "CSS")]
+    pub remove: Vec<String>,
+    /// Pages (.html or .html.gz files, or http(s) URLs).
+    #[arg(required = true, value_name = "FILE_OR_URL")]
+    pub inputs: Vec<String>,
 }
 
 /// Runs `feedsieve clean`; non-zero exit when any input failed.

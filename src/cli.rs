@@ -141,34 +141,7 @@ pub enum Command {
     },
     /// Print the cleaned article of web pages (files, .html.gz files or URLs): the text
     /// (default) or the sanitised HTML. Use it to tune a source's `content`/`remove` rules.
-    Clean(CleanArgs),
-}
-
-/// Arguments of `feedsieve clean`.
-#[derive(Debug, clap::Args)]
-pub struct CleanArgs {
-    /// Print the article as plain text (the default).
-    #[arg(long, conflicts_with = "html")]
-    pub text: bool,
-    /// Print the article as sanitised HTML.
-    #[arg(long)]
-    pub html: bool,
-    /// The page's address, for resolving links in files (default: the file's own URL).
-    #[arg(long, value_name = "BASE_URL")]
-    pub url: Option<String>,
-    /// Write DIR/<stem>.txt (or .html) per input instead of printing; files are
-    /// processed on all cores.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// CSS selector of the element holding the article (as `content =` in feeds.toml).
-    #[arg(long, value_name = "CSS")]
-    pub content: Option<String>,
-    /// CSS selector of an element to remove (repeatable; as `remove = [...]`).
-    #[arg(long, value_name = "CSS")]
-    pub remove: Vec<String>,
-    /// Pages (.html or .html.gz files, or http(s) URLs).
-    #[arg(required = true, value_name = "FILE_OR_URL")]
-    pub inputs: Vec<String>,
+    Clean(crate::clean::CleanArgs),
 }
 
 /// Runs the parsed command line.

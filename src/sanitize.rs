@@ -183,7 +183,7 @@ pub fn plain_text(html: &str) -> String {
                         // Code and styles are not text a reader should see.
                         if matches!(el.name(), "script" | "style" | "noscript" | "template") {
                             hidden += 1;
-                        } else if is_block(el.name()) {
+                        } else if breaks_text(el.name()) {
                             out.push(' ');
                         }
                     } else if let Some(text) = node.value().as_text() {
@@ -196,7 +196,7 @@ pub fn plain_text(html: &str) -> String {
                     if let Some(el) = node.value().as_element() {
                         if matches!(el.name(), "script" | "style" | "noscript" | "template") {
                             hidden = hidden.saturating_sub(1);
-                        } else if is_block(el.name()) {
+                        } else if breaks_text(el.name()) {
                             // Paragraphs must not run together ("said.Ukraine").
                             out.push(' ');
                         }
@@ -211,9 +211,56 @@ pub fn plain_text(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Elements that start a new line of text: the extractor's blocks, and breaks.
-fn is_block(name: &str) -> bool {
-    crate::extract::is_block(name) || matches!(name, "br" | "hr")
+/// Elements that start a new block of text (the extractor scores by these too).
+pub(crate) fn is_block(tag: &str) -> bool {
+    matches!(
+        tag,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "blockquote"
+            | "pre"
+            | "td"
+            | "th"
+            | "tr"
+            | "table"
+            | "tbody"
+            | "thead"
+            | "dd"
+            | "dt"
+            | "dl"
+            | "figure"
+            | "figcaption"
+            | "header"
+            | "footer"
+            | "aside"
+            | "nav"
+            | "form"
+            | "fieldset"
+            | "address"
+            | "details"
+            | "summary"
+            | "body"
+            | "html"
+            | "center"
+            | "hr"
+            | "caption"
+    )
+}
+
+/// Elements after which plain text starts a new line: blocks, and breaks.
+fn breaks_text(name: &str) -> bool {
+    is_block(name) || matches!(name, "br" | "hr")
 }
 
 /// A title as plain text that stays plain even in readers that render titles as

@@ -15,6 +15,7 @@ use ego_tree::NodeRef;
 use scraper::{Html, Node};
 
 use super::chrome::{self, Chrome};
+use crate::sanitize::is_block;
 
 const NONE: u32 = u32::MAX;
 
@@ -53,53 +54,6 @@ pub struct Page<'a> {
     own_pruned: Vec<bool>,
     /// Chrome itself or inside chrome.
     pruned: Vec<bool>,
-}
-
-/// Elements that start a new block of text (also used by `sanitize::plain_text`).
-pub(crate) fn is_block(tag: &str) -> bool {
-    matches!(
-        tag,
-        "p" | "div"
-            | "section"
-            | "article"
-            | "main"
-            | "li"
-            | "ul"
-            | "ol"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "blockquote"
-            | "pre"
-            | "td"
-            | "th"
-            | "tr"
-            | "table"
-            | "tbody"
-            | "thead"
-            | "dd"
-            | "dt"
-            | "dl"
-            | "figure"
-            | "figcaption"
-            | "header"
-            | "footer"
-            | "aside"
-            | "nav"
-            | "form"
-            | "fieldset"
-            | "address"
-            | "details"
-            | "summary"
-            | "body"
-            | "html"
-            | "center"
-            | "hr"
-            | "caption"
-    )
 }
 
 /// Blocks that articles are built of besides paragraphs.

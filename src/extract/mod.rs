@@ -17,7 +17,6 @@ use scraper::{Html, Selector};
 use url::Url;
 
 pub use charset::decode_html;
-pub(crate) use content::is_block;
 pub use content::{fingerprint, image_source};
 pub use meta::{parse_date, strip_site_suffix};
 
