@@ -4,13 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::FixtureServer;
-
-fn feedsieve() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedsieve"));
-    cmd.env("RUST_LOG", "warn");
-    cmd
-}
+use common::{feedsieve, FixtureServer};
 
 #[test]
 fn check_reports_the_line_of_a_broken_config() {
@@ -46,11 +40,7 @@ fn check_reports_the_line_of_a_broken_config() {
         .arg("check")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 feeds"));
 }
 
@@ -63,11 +53,7 @@ fn the_shipped_config_is_valid() {
         .arg("check")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
 }
 
 #[test]
@@ -94,11 +80,7 @@ fn inspect_prints_the_feed_as_json() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["title"], "Wire Copy Daily");
     let entries = v["entries"].as_array().unwrap();
@@ -172,11 +154,7 @@ fn init_writes_a_valid_starter_config_and_refuses_to_overwrite() {
         .arg("init")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     assert!(
         dir.path().join("conf/db").is_dir(),
         "db/ is created beside the config"

@@ -149,7 +149,7 @@ fn cluster_merges_the_seed_pair_and_its_syndicated_copy_and_nothing_else() {
     let input = common::fixture_root().join("cluster/articles.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("assign.jsonl");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+    let status = common::feedsieve()
         .args(["--config", "/nonexistent/feeds.toml"])
         .env_remove("FEEDSIEVE_CONFIG")
         .arg("cluster")
@@ -162,7 +162,7 @@ fn cluster_merges_the_seed_pair_and_its_syndicated_copy_and_nothing_else() {
     // A config named on the command line must exist.
     assert!(!status.status.success());
 
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+    let status = common::feedsieve()
         .current_dir(dir.path())
         .env_remove("FEEDSIEVE_CONFIG")
         .arg("cluster")
@@ -172,11 +172,7 @@ fn cluster_merges_the_seed_pair_and_its_syndicated_copy_and_nothing_else() {
         .arg(&output)
         .output()
         .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    common::succeeded(&status);
     let lines = std::fs::read_to_string(&output).unwrap();
     let assign: Vec<(String, String)> = lines
         .lines()
@@ -215,17 +211,13 @@ async fn stories_and_explain_show_who_joined_and_why() {
     drop(ctx);
     let config = dir.path().join("feeds.toml");
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        let out = common::feedsieve()
             .arg("--config")
             .arg(&config)
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::succeeded(&out);
         String::from_utf8(out.stdout).unwrap()
     };
     let listing = run(&["stories", "--json"]);

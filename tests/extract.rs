@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use feedsieve::extract::{extract, Options};
 use serde_json::Value;
 use url::Url;
@@ -112,29 +110,21 @@ fn clean_prints_and_writes_the_seed_articles() {
 
         let plain = dir.path().join(&name);
         std::fs::write(&plain, page(&e.path)).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        let out = common::feedsieve()
             .args(["clean", "--text", "--url", &format!("{BASE}/{}", e.path)])
             .arg(&plain)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::succeeded(&out);
         check_text(&e, &String::from_utf8_lossy(&out.stdout));
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+    let out = common::feedsieve()
         .args(["clean", "--text", "--out-dir"])
         .arg(&out_dir)
         .args(&files)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     for e in expectations() {
         let stem = e.path.rsplit('/').next().unwrap().trim_end_matches(".html");
         let text = std::fs::read_to_string(out_dir.join(format!("{stem}.txt"))).unwrap();
@@ -148,7 +138,7 @@ fn clean_html_mode_is_sanitised() {
     let path = "vue-news/zelenskyy-nato.html";
     let file = dir.path().join("page.html");
     std::fs::write(&file, page(path)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+    let out = common::feedsieve()
         .args(["clean", "--html", "--url", &format!("{BASE}/{path}")])
         .arg(&file)
         .output()

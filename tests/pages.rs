@@ -15,6 +15,16 @@ fn expected_page() -> serde_json::Value {
     v["pages"]["pressai/world-news/zelensky-offers-drop-nato-bid"].clone()
 }
 
+/// What happened to the page source in a cycle.
+fn page_outcome(report: &feedsieve::pipeline::CycleReport) -> &Outcome {
+    &report
+        .outcomes
+        .iter()
+        .find(|o| o.name == "PRESS AI WORLD")
+        .expect("the page source was visited")
+        .outcome
+}
+
 /// (title, link, content, published) of the page source's stored items.
 fn stored(ctx: &Context) -> Vec<(String, String, String, Option<i64>)> {
     let stories = ctx.store.with(|s| s.latest_stories(100).unwrap());
@@ -42,16 +52,8 @@ async fn a_section_page_yields_its_articles_once() {
     let ctx =
         Context::open(web.config_with_page(dir.path(), "[dedup]\nenabled = false\n")).unwrap();
     let report = run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
-    let page = report
-        .outcomes
-        .iter()
-        .find(|o| o.name == "PRESS AI WORLD")
-        .unwrap();
-    assert!(
-        matches!(page.outcome, Outcome::Stored(s) if s.new == 2),
-        "{:?}",
-        page.outcome
-    );
+    let page = page_outcome(&report);
+    assert!(matches!(page, Outcome::Stored(s) if s.new == 2), "{page:?}");
 
     let items = stored(&ctx);
     assert_eq!(items.len(), 2, "exactly the two articles");
@@ -102,16 +104,8 @@ async fn a_section_page_yields_its_articles_once() {
         );
     web.set(INDEX, Behaviour::Body("text/html", index));
     let report = run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
-    let page = report
-        .outcomes
-        .iter()
-        .find(|o| o.name == "PRESS AI WORLD")
-        .unwrap();
-    assert!(
-        matches!(page.outcome, Outcome::Stored(s) if s.new == 1),
-        "{:?}",
-        page.outcome
-    );
+    let page = page_outcome(&report);
+    assert!(matches!(page, Outcome::Stored(s) if s.new == 1), "{page:?}");
     assert_eq!(web.hits(ZELENSKY).len(), 1, "no article fetched twice");
     assert_eq!(web.hits(MERZ).len(), 1, "no article fetched twice");
     assert_eq!(stored(&ctx).len(), 3);

@@ -181,11 +181,7 @@ async fn feedparser_reads_every_format_without_errors() {
     })
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report["problems"],
@@ -325,11 +321,7 @@ async fn chromium_renders_the_front_page() {
         })
     };
     let dom = run(vec!["--dump-dom".into()]).await.unwrap();
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
+    common::succeeded(&dom);
     let html = String::from_utf8_lossy(&dom.stdout).into_owned();
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).unwrap();
@@ -384,11 +376,7 @@ async fn chromium_renders_the_front_page() {
     ])
     .await
     .unwrap();
-    assert!(
-        png.status.success(),
-        "{}",
-        String::from_utf8_lossy(&png.stderr)
-    );
+    common::succeeded(&png);
     let bytes = std::fs::read(&shot).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"), "a PNG screenshot");
     eprintln!("front page screenshot: {}", shot.display());

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{Behaviour, FixtureServer};
 use feedsieve::config::{Config, SourceKind};
 
@@ -11,8 +9,7 @@ const CONFIG: &str =
     "# My sources, annotated.\n[schedule]\ninterval = \"45m\" # polite\n\n# Nothing below yet.\n";
 
 fn feedsieve(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_feedsieve"))
-        .env("RUST_LOG", "warn")
+    common::feedsieve()
         .arg("--config")
         .arg(config)
         .args(args)
@@ -58,33 +55,17 @@ async fn add_finds_the_right_source_and_keeps_comments() {
 
     // 1. A feed URL.
     let out = add(&config, format!("{}/wirecopy/feed.rss", announced.base)).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("is a feed"));
     // 2. A page announcing its feed (the comments feed is not chosen).
     let out = add(&config, format!("{}/home.html", announced.base)).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     // 3. A page with nothing announced but a feed at /feed.
     let out = add(&config, format!("{}/home.html", common_path.base)).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     // 4. A page with no feed at all.
     let out = add(&config, format!("{}/home.html", nothing.base)).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("[[page]]"));
     // A duplicate is refused and changes nothing.
     let before = std::fs::read_to_string(&config).unwrap();
@@ -146,22 +127,14 @@ fn opml_round_trip_of_a_hundred_sources() {
     }
     std::fs::write(&original, &text).unwrap();
     let out = feedsieve(&original, &["export-opml"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     let opml = dir.path().join("export.opml");
     std::fs::write(&opml, &out.stdout).unwrap();
 
     let imported = dir.path().join("imported.toml");
     std::fs::write(&imported, "# empty to start with\n").unwrap();
     let out = feedsieve(&imported, &["import-opml", opml.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("100 sources read, 100 added"));
 
     let view = |path: &std::path::Path| {

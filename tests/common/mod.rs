@@ -300,3 +300,21 @@ where
     });
     base
 }
+
+/// The feedsieve binary under test, logging only warnings.
+#[cfg(test)]
+pub fn feedsieve() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_feedsieve"));
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Asserts that a command exited 0 (showing its stderr if not); returns its stdout.
+pub fn succeeded(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
