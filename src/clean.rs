@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use url::Url;
 
 use crate::config::FetchConfig;
-use crate::extract::{self, charset_of, Article, Options};
+use crate::extract::{self, Article, Options};
 use crate::fetch::{Fetcher, Validators};
 
 /// One page to clean: its bytes, its URL and the HTTP charset if fetched.
@@ -188,12 +188,7 @@ fn load(target: &str, base: Option<&Url>) -> anyhow::Result<Input> {
             let fetcher = Fetcher::new(&FetchConfig::default())?;
             fetcher.fetch(&url, &Validators::default()).await
         })?;
-        let charset = fetched
-            .headers
-            .content_type
-            .as_deref()
-            .and_then(charset_of)
-            .map(str::to_string);
+        let charset = fetched.headers.charset();
         return Ok(Input {
             body: fetched.body.to_vec(),
             url: base.cloned().unwrap_or(fetched.final_url),

@@ -66,6 +66,14 @@ pub struct ResponseHints {
 }
 
 impl ResponseHints {
+    /// The charset named by `Content-Type`, if any.
+    pub fn charset(&self) -> Option<String> {
+        self.content_type
+            .as_deref()
+            .and_then(crate::read::encoding::charset_of)
+            .map(str::to_string)
+    }
+
     fn from_headers(h: &HeaderMap) -> Self {
         let get = |name: header::HeaderName| {
             h.get(name)

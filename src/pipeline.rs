@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::extract::{charset_of, extract, Article, Options};
+use crate::extract::{extract, Article, Options};
 use crate::fetch::{FetchError, Fetcher, Validators};
 use crate::metrics::{FetchResult, Metrics};
 use crate::publish::{render_all, Publication};
@@ -469,13 +469,7 @@ async fn fill_full_text(
         tracing::debug!(source = %cfg.name, waiting = wanted.len() - MAX_ARTICLES_PER_FETCH, "more articles than one fetch takes; the rest come next time");
         wanted.truncate(MAX_ARTICLES_PER_FETCH);
     }
-    let opts = Options {
-        content: cfg.content.clone(),
-        remove: cfg.remove.clone(),
-        html: true,
-        learn_template: true,
-        ..Options::default()
-    };
+    let opts = article_options(cfg);
     let mut tasks = JoinSet::new();
     for (i, key) in wanted {
         let Some(link) = items[i].link.clone() else {
@@ -516,6 +510,18 @@ async fn fill_full_text(
     keys
 }
 
+/// How a source's article pages are extracted: its `content`/`remove` rules, as
+/// HTML, reporting block fingerprints for the host's template.
+fn article_options(cfg: &SourceConfig) -> Options {
+    Options {
+        content: cfg.content.clone(),
+        remove: cfg.remove.clone(),
+        html: true,
+        learn_template: true,
+        ..Options::default()
+    }
+}
+
 /// Turns a page source's links into articles: links not stored before are
 /// fetched and extracted, at most `max_new`; links whose page fails are left for
 /// the next fetch. `items` keeps only the new articles. Returns false when links
@@ -541,13 +547,7 @@ async fn fill_page_articles(
         .collect();
     let mut complete = fresh.len() <= cfg.max_new;
     fresh.truncate(cfg.max_new);
-    let opts = Options {
-        content: cfg.content.clone(),
-        remove: cfg.remove.clone(),
-        html: true,
-        learn_template: true,
-        ..Options::default()
-    };
+    let opts = article_options(cfg);
     let mut tasks = JoinSet::new();
     for (i, link) in fresh.into_iter().enumerate() {
         let ctx = ctx.clone();
@@ -607,12 +607,7 @@ pub async fn fetch_article(
         let _host = ctx.hosts.acquire(&host).await;
         ctx.fetcher.fetch(&url, &Validators::default()).await?
     };
-    let charset = fetched
-        .headers
-        .content_type
-        .as_deref()
-        .and_then(charset_of)
-        .map(str::to_string);
+    let charset = fetched.headers.charset();
     let h = host.clone();
     opts.known_chrome = ctx
         .store

@@ -158,13 +158,3 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
 
 #[cfg(test)]
 mod tests;
-
-/// The `charset=` parameter of a Content-Type header value.
-pub fn charset_of(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches(['"', '\'']))
-    })
-}
