@@ -246,6 +246,11 @@ impl Filters {
 }
 
 impl Config {
+    /// The configured source with this URL.
+    pub fn source(&self, url: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.url.as_str() == url)
+    }
+
     /// The effective interval of a source.
     pub fn interval_of(&self, source: &SourceConfig) -> Duration {
         source.interval.unwrap_or(self.schedule.interval)

@@ -114,14 +114,11 @@ fn secs(d: Duration) -> i64 {
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
     let started = Utc::now();
     let clock = std::time::Instant::now();
-    let interval = ctx
-        .config
-        .sources
-        .iter()
-        .find(|s| s.url.as_str() == source.url)
+    let cfg = ctx.config.source(&source.url);
+    let interval = cfg
         .map(|s| ctx.config.interval_of(s))
         .unwrap_or(ctx.config.schedule.interval);
-    let (mut record, next, bytes) = fetch_and_read(ctx, source, interval, started).await;
+    let (mut record, next, bytes) = fetch_and_read(ctx, source, cfg, interval, started).await;
     // Article pages: after the source's permits are released (article fetches
     // take their own). A page source's links become articles; a feed's teasers
     // become full text. Filters then judge the text subscribers would get.
@@ -136,13 +133,8 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
             ..
         },
         Some(cfg),
-    ) = (
-        &mut record,
-        ctx.config
-            .sources
-            .iter()
-            .find(|s| s.url.as_str() == source.url),
-    ) {
+    ) = (&mut record, cfg)
+    {
         if cfg.kind == SourceKind::Page {
             if !fill_page_articles(ctx, source.id, cfg, items).await {
                 // Links are left for later: read the index again next time even
@@ -154,7 +146,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         } else {
             full_text_keys = fill_full_text(ctx, source.id, cfg, items).await;
         }
-        *verdicts = admitted(ctx, source, items);
+        *verdicts = admitted(ctx, Some(cfg), items);
     }
     let now = Utc::now().timestamp();
     let next_fetch_at = now + secs(next);
@@ -218,6 +210,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
 async fn fetch_and_read(
     ctx: &Context,
     source: &SourceRecord,
+    cfg: Option<&SourceConfig>,
     interval: Duration,
     now: DateTime<Utc>,
 ) -> (FetchRecord, Duration, u64) {
@@ -288,12 +281,7 @@ async fn fetch_and_read(
     }
     if source.kind == SourceKind::Page.as_str() {
         // A page without a feed: its article links, fetched after the permits go.
-        let selector = ctx
-            .config
-            .sources
-            .iter()
-            .find(|s| s.url.as_str() == source.url)
-            .and_then(|s| s.links.clone());
+        let selector = cfg.and_then(|s| s.links.clone());
         let html = String::from_utf8_lossy(&fetched.body).into_owned();
         let base = fetched.final_url.clone();
         let links = tokio::task::spawn_blocking(move || {
@@ -372,13 +360,12 @@ async fn fetch_and_read(
 
 /// Whether each item passes the global and the source's include/exclude filters,
 /// matched against its title and plain text.
-fn admitted(ctx: &Context, source: &SourceRecord, items: &[crate::read::RawItem]) -> Vec<bool> {
-    let own = ctx
-        .config
-        .sources
-        .iter()
-        .find(|s| s.url.as_str() == source.url)
-        .map(|s| &s.filters);
+fn admitted(
+    ctx: &Context,
+    cfg: Option<&SourceConfig>,
+    items: &[crate::read::RawItem],
+) -> Vec<bool> {
+    let own = cfg.map(|s| &s.filters);
     let global = &ctx.config.filters;
     if global.is_empty() && own.is_none_or(|f| f.is_empty()) {
         return Vec::new();
