@@ -189,6 +189,10 @@ struct Member {
     id: String,
     canonical: Option<String>,
     fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    /// Per LSH band, the sequence number of the previous member in that band's
+    /// bucket (`NO_MEMBER` for none): buckets are chains through the members,
+    /// so a unique text costs no bucket allocation.
+    band_next: Option<Box<[u64; BANDS]>>,
     full: Vec<(u32, f32)>,
     head: Vec<(u32, f32)>,
     names: Vec<(u32, f32)>,
@@ -198,29 +202,50 @@ struct Member {
     clock: i64,
 }
 
+/// LSH bands per MinHash signature.
+const BANDS: usize = text::MINHASH_SIZE / text::BAND_ROWS;
+/// The end of a band chain.
+const NO_MEMBER: u64 = u64::MAX;
+
+/// A story's summed term shares, sorted by term id. A sorted vector rather
+/// than a map: most stories hold one or two articles, and a map per story
+/// costs several times the memory of the terms themselves.
 #[derive(Debug, Default)]
-struct Centroid {
-    sum: HashMap<u32, f32>,
-    sumsq: f64,
-}
+struct Centroid(Vec<(u32, f32)>);
 
 impl Centroid {
     fn add(&mut self, v: &[(u32, f32)], sign: f32) {
-        for &(t, w) in v {
-            // A term pruned from a big centroid stays out when its member leaves.
-            if sign < 0.0 && !self.sum.contains_key(&t) {
-                continue;
-            }
-            let e = self.sum.entry(t).or_insert(0.0);
-            let old = f64::from(*e);
-            *e += sign * w;
-            let new = f64::from(*e);
-            self.sumsq += new * new - old * old;
-            if *e < 1e-6 {
-                self.sum.remove(&t);
+        let a = &self.0;
+        let mut out = Vec::with_capacity(a.len() + if sign > 0.0 { v.len() } else { 0 });
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (a.get(i), v.get(j)) {
+                (Some(&(ta, wa)), Some(&(tb, wb))) if ta == tb => {
+                    out.push((ta, wa + sign * wb));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(&(ta, wa)), Some(&(tb, _))) if ta < tb => {
+                    out.push((ta, wa));
+                    i += 1;
+                }
+                (Some(&(ta, wa)), None) => {
+                    out.push((ta, wa));
+                    i += 1;
+                }
+                // A term pruned from a big centroid stays out when its member leaves.
+                (_, Some(&(tb, wb))) => {
+                    if sign > 0.0 {
+                        out.push((tb, wb));
+                    }
+                    j += 1;
+                }
+                (None, None) => break,
             }
         }
-        if self.sum.len() > 2 * CENTROID_TERMS {
+        out.retain(|(_, w)| *w >= 1e-6);
+        self.0 = out;
+        if self.0.len() > 2 * CENTROID_TERMS {
             self.prune();
         }
     }
@@ -228,45 +253,47 @@ impl Centroid {
     /// Keeps the heaviest terms of a big story, so that scoring against it
     /// costs the same however many articles it has.
     fn prune(&mut self) {
-        let mut terms: Vec<(u32, f32)> = self.sum.iter().map(|(t, w)| (*t, *w)).collect();
-        terms.sort_by(|a, b| b.1.total_cmp(&a.1));
-        for (t, _) in terms.drain(CENTROID_TERMS..) {
-            self.sum.remove(&t);
-        }
-        self.sumsq = self.sum.values().map(|w| f64::from(*w).powi(2)).sum();
+        self.0
+            .sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.0.truncate(CENTROID_TERMS);
+        self.0.sort_by_key(|(t, _)| *t);
+        self.0.shrink_to_fit();
     }
+}
 
-    /// Cosine with the centroid re-weighted by today's IDF: a story's early
-    /// members were weighted with little evidence of which terms are common.
-    fn cosine_idf(&self, v: &[(u32, f32)], idf: impl Fn(u32) -> f32) -> f64 {
-        let norm: f64 = self
-            .sum
-            .iter()
-            .map(|(t, c)| {
-                let w = f64::from(*c) * f64::from(idf(*t));
-                w * w
-            })
-            .sum();
-        if norm <= 1e-12 {
-            return 0.0;
+/// Cosine of a vector with term shares re-weighted by today's IDF: a story's
+/// early members were weighted with little evidence of which terms are common.
+/// Both sides are sorted by term id.
+fn cosine_idf(shares: &[(u32, f32)], v: &[(u32, f32)], idf: impl Fn(u32) -> f32) -> f64 {
+    let mut norm = 0.0f64;
+    let mut dot = 0.0f64;
+    let mut j = 0;
+    for &(t, c) in shares {
+        let w = f64::from(c) * f64::from(idf(t));
+        norm += w * w;
+        while j < v.len() && v[j].0 < t {
+            j += 1;
         }
-        let dot: f64 = v
-            .iter()
-            .filter_map(|(t, w)| {
-                self.sum
-                    .get(t)
-                    .map(|c| f64::from(*c) * f64::from(idf(*t)) * f64::from(*w))
-            })
-            .sum();
-        dot / norm.sqrt()
+        if j < v.len() && v[j].0 == t {
+            dot += w * f64::from(v[j].1);
+            j += 1;
+        }
     }
+    if norm <= 1e-12 {
+        return 0.0;
+    }
+    dot / norm.sqrt()
 }
 
 #[derive(Debug, Default)]
 struct Story {
+    /// Summed shares of the members; empty while `single` stands for them.
     full: Centroid,
     head: Centroid,
     names: Centroid,
+    /// The only member (by sequence number) of a story nobody has joined yet:
+    /// its vectors are the centroid, so they are not stored twice.
+    single: Option<u64>,
     members: usize,
     long_members: usize,
     body_members: usize,
@@ -274,6 +301,13 @@ struct Story {
     dated: Option<(i64, i64)>,
     numbers: HashSet<u32>,
     titles_with_numbers: usize,
+}
+
+/// The three vectors a story is compared on.
+struct StoryVectors<'a> {
+    full: &'a [(u32, f32)],
+    head: &'a [(u32, f32)],
+    names: &'a [(u32, f32)],
 }
 
 /// Terms of a new article used to retrieve candidates (its most distinctive ones).
@@ -305,15 +339,21 @@ pub struct Engine {
     norm: Normalizer,
     vocab: HashMap<String, u32>,
     df: Vec<u32>,
+    /// ln(df + 1) per term, kept with `df`: IDF is read for every centroid term
+    /// of every candidate, and a logarithm each time is most of that cost.
+    ln_df: Vec<f32>,
     docs: u64,
     members: VecDeque<Member>,
     stories: HashMap<StoryId, Story>,
     urls: HashMap<String, (StoryId, String)>,
-    /// MinHash LSH: band key → window members (by sequence number).
-    bands: HashMap<u64, Vec<u64>>,
+    /// MinHash LSH: band key → the newest member in that bucket (by sequence
+    /// number); older ones are chained through `Member::band_next`.
+    bands: HashMap<u64, u64>,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
     postings: HashMap<u32, Vec<StoryId>>,
+    /// Admissions since posting lists of expired stories were last dropped.
+    since_sweep: usize,
     clock: i64,
     next_story: StoryId,
 }
@@ -342,6 +382,7 @@ impl Engine {
             norm: Normalizer::default(),
             vocab: HashMap::new(),
             df: Vec::new(),
+            ln_df: Vec::new(),
             docs: 0,
             members: VecDeque::new(),
             stories: HashMap::new(),
@@ -349,6 +390,7 @@ impl Engine {
             bands: HashMap::new(),
             first_seq: 0,
             postings: HashMap::new(),
+            since_sweep: 0,
             clock: i64::MIN,
             next_story: 1,
         }
@@ -371,12 +413,29 @@ impl Engine {
         let id = self.df.len() as u32;
         self.vocab.insert(term.to_string(), id);
         self.df.push(0);
+        self.ln_df.push(0.0);
         id
     }
 
     fn idf(&self, term: u32) -> f32 {
-        let df = self.df.get(term as usize).copied().unwrap_or(0) as f32;
-        ((self.docs as f32 + 1.0) / (df + 1.0)).ln() + 1.0
+        let ln_df = self.ln_df.get(term as usize).copied().unwrap_or(0.0);
+        (self.docs as f32 + 1.0).ln() - ln_df + 1.0
+    }
+
+    /// What a story is compared on: its centroid, or its only member's vectors.
+    fn story_vectors<'a>(&'a self, s: &'a Story) -> StoryVectors<'a> {
+        match s.single.and_then(|seq| self.member(seq)) {
+            Some(m) => StoryVectors {
+                full: &m.full,
+                head: &m.head,
+                names: &m.names,
+            },
+            None => StoryVectors {
+                full: &s.full.0,
+                head: &s.head.0,
+                names: &s.names.0,
+            },
+        }
     }
 
     fn vector(&self, counts: &HashMap<u32, f32>) -> Vec<(u32, f32)> {
@@ -490,11 +549,14 @@ impl Engine {
         if days.is_some_and(|d| d > window_days) {
             return None;
         }
-        let idf = |t| self.idf(t);
+        // ln(docs + 1) once, not per term.
+        let ln_docs = (self.docs as f32 + 1.0).ln();
+        let idf = |t: u32| ln_docs - self.ln_df.get(t as usize).copied().unwrap_or(0.0) + 1.0;
+        let vectors = self.story_vectors(s);
         let cos = if p.long && s.long_members > 0 {
-            s.full.cosine_idf(&p.full, idf)
+            cosine_idf(vectors.full, &p.full, idf)
         } else {
-            s.head.cosine_idf(&p.head, idf)
+            cosine_idf(vectors.head, &p.head, idf)
         };
         // Headlines against headlines score low even for one event; as soon as
         // one side has a body, the text threshold applies (measured on both sets).
@@ -504,8 +566,8 @@ impl Engine {
             self.config.title_threshold
         };
         let w = self.config.name_weight;
-        let names = s.names.cosine_idf(&p.names, idf);
-        let mut score = if p.names.is_empty() || s.names.sumsq <= 1e-12 {
+        let names = cosine_idf(vectors.names, &p.names, idf);
+        let mut score = if p.names.is_empty() || vectors.names.is_empty() {
             cos
         } else {
             (1.0 - w) * cos + w * names
@@ -544,14 +606,16 @@ impl Engine {
         if let Some(sig) = &p.fingerprint {
             let mut best: Option<(f64, &Member)> = None;
             let mut seen = HashSet::new();
-            for key in text::band_keys(sig) {
+            for (band, key) in text::band_keys(sig).enumerate() {
                 // Boilerplate shingles make some buckets crowded: the newest suffice.
-                let bucket = self.bands.get(&key).map_or(&[][..], Vec::as_slice);
-                for &seq in bucket.iter().rev().take(BUCKET_READ) {
+                let mut next = self.bands.get(&key).copied().unwrap_or(NO_MEMBER);
+                for _ in 0..BUCKET_READ {
+                    let Some(m) = self.member(next) else { break };
+                    let seq = next;
+                    next = m.band_next.as_ref().map_or(NO_MEMBER, |links| links[band]);
                     if !seen.insert(seq) {
                         continue;
                     }
-                    let Some(m) = self.member(seq) else { continue };
                     let Some(other) = &m.fingerprint else {
                         continue;
                     };
@@ -626,6 +690,7 @@ impl Engine {
         for &t in &p.terms {
             if let Some(df) = self.df.get_mut(t as usize) {
                 *df += 1;
+                self.ln_df[t as usize] = (*df as f32 + 1.0).ln();
             }
         }
         self.docs += 1;
@@ -634,10 +699,29 @@ impl Engine {
             None => self.clock,
         };
         self.clock = clock;
+        let seq = self.first_seq + self.members.len() as u64;
+        // A story's first member stands for its centroid; the centroid is
+        // built when a second one joins.
+        let first = self
+            .stories
+            .get(&story)
+            .and_then(|s| s.single)
+            .and_then(|seq| self.member(seq))
+            .map(|m| (m.full.clone(), m.head.clone(), m.names.clone()));
         let s = self.stories.entry(story).or_default();
-        s.full.add(&full, 1.0);
-        s.head.add(&head, 1.0);
-        s.names.add(&names, 1.0);
+        if s.members == 0 {
+            s.single = Some(seq);
+        } else {
+            if let Some((f, h, n)) = first {
+                s.full.add(&f, 1.0);
+                s.head.add(&h, 1.0);
+                s.names.add(&n, 1.0);
+            }
+            s.single = None;
+            s.full.add(&full, 1.0);
+            s.head.add(&head, 1.0);
+            s.names.add(&names, 1.0);
+        }
         s.members += 1;
         if p.body {
             s.body_members += 1;
@@ -673,21 +757,19 @@ impl Engine {
         if let Some(c) = &p.canonical {
             self.urls.insert(c.clone(), (story, p.id.clone()));
         }
-        let seq = self.first_seq + self.members.len() as u64;
-        if let Some(sig) = &p.fingerprint {
-            for key in text::band_keys(sig) {
-                let bucket = self.bands.entry(key).or_default();
-                bucket.push(seq);
-                if bucket.len() > 2 * BUCKET_READ {
-                    bucket.drain(..bucket.len() - BUCKET_READ);
-                }
+        let band_next = p.fingerprint.as_ref().map(|sig| {
+            let mut links = Box::new([NO_MEMBER; BANDS]);
+            for (band, key) in text::band_keys(sig).enumerate() {
+                links[band] = self.bands.insert(key, seq).unwrap_or(NO_MEMBER);
             }
-        }
+            links
+        });
         self.members.push_back(Member {
             story,
             id: p.id,
             canonical: p.canonical,
             fingerprint: p.fingerprint,
+            band_next,
             full,
             head,
             names,
@@ -696,6 +778,21 @@ impl Engine {
             clock: p.time.unwrap_or(clock),
         });
         self.expire();
+        self.sweep_postings();
+    }
+
+    /// Drops posting lists that only name stories gone from the window, once
+    /// per as many admissions as there are lists (so the cost per article stays
+    /// flat): without it every term ever indexed would keep its list.
+    fn sweep_postings(&mut self) {
+        self.since_sweep += 1;
+        if self.since_sweep < self.postings.len().max(4096) {
+            return;
+        }
+        self.since_sweep = 0;
+        let stories = &self.stories;
+        self.postings
+            .retain(|_, list| list.iter().any(|s| stories.contains_key(s)));
     }
 
     fn member(&self, seq: u64) -> Option<&Member> {
@@ -711,10 +808,14 @@ impl Engine {
             let Some(m) = self.members.pop_front() else {
                 break;
             };
+            let seq = self.first_seq;
+            self.first_seq += 1;
             if let Some(s) = self.stories.get_mut(&m.story) {
-                s.full.add(&m.full, -1.0);
-                s.head.add(&m.head, -1.0);
-                s.names.add(&m.names, -1.0);
+                if s.single != Some(seq) {
+                    s.full.add(&m.full, -1.0);
+                    s.head.add(&m.head, -1.0);
+                    s.names.add(&m.names, -1.0);
+                }
                 s.members -= 1;
                 s.long_members -= usize::from(m.long);
                 s.body_members -= usize::from(m.body);
@@ -727,15 +828,12 @@ impl Engine {
                     self.urls.remove(c);
                 }
             }
-            let seq = self.first_seq;
-            self.first_seq += 1;
             if let Some(sig) = &m.fingerprint {
+                // Older members of a bucket left before this one: a bucket whose
+                // newest member leaves is empty.
                 for key in text::band_keys(sig) {
-                    if let Some(list) = self.bands.get_mut(&key) {
-                        list.retain(|s| *s != seq);
-                        if list.is_empty() {
-                            self.bands.remove(&key);
-                        }
+                    if self.bands.get(&key) == Some(&seq) {
+                        self.bands.remove(&key);
                     }
                 }
             }
@@ -762,11 +860,13 @@ impl Engine {
     pub fn compare(&mut self, a: &Article, b: &Article) -> PairEvidence {
         let pa = self.prepare(a);
         let pb = self.prepare(b);
-        let mut single = Story::default();
+        let mut single = Story {
+            members: 1,
+            ..Story::default()
+        };
         single.full.add(&self.shares(&pa.full), 1.0);
         single.head.add(&self.shares(&pa.head), 1.0);
         single.names.add(&self.shares(&pa.names), 1.0);
-        single.members = 1;
         single.long_members = usize::from(pa.long);
         single.body_members = usize::from(pa.body);
         single.dated = pa.time.map(|t| (t, t));

@@ -303,3 +303,70 @@ fn the_representative_is_the_most_complete_text_then_the_preferred_outlet() {
     assert_eq!(representative(&members, &[]), Some(2));
     assert_eq!(representative(&[], &[]), None);
 }
+
+#[test]
+fn a_copy_is_found_after_other_articles_with_the_same_footer() {
+    let mut e = Engine::new(DedupConfig::default());
+    let a = e.assign(&art(
+        "w",
+        "Wire",
+        "https://wire.example/a",
+        T0,
+        "Norway's central bank raises rates",
+        WIRE,
+    ));
+    // Newer, unrelated reports with the same closing line sit in front of the
+    // wire text wherever their signatures share a band.
+    let footer = "Share this article with friends and family and subscribe to our daily newsletter for more.";
+    for i in 0..10 {
+        let text = format!(
+            "{} {footer}",
+            quake(&format!("Town{i}"), "5.1", "2", "local")
+        );
+        e.assign(&art(
+            &format!("q{i}"),
+            "Quakes",
+            &format!("https://quakes.example/{i}"),
+            T0 + 60 * (i + 1),
+            &format!("Quake in Town{i}"),
+            &text,
+        ));
+    }
+    let copy = e.assign(&art(
+        "c",
+        "Daily Paper",
+        "https://paper.example/b",
+        T0 + 7200,
+        "Norges Bank lifts rate again",
+        &format!("{WIRE} {footer}"),
+    ));
+    assert_eq!(copy.layer, Layer::NearCopy);
+    assert_eq!(copy.story, a.story);
+}
+
+#[test]
+fn a_story_outlives_its_first_article() {
+    let mut e = Engine::new(DedupConfig::default());
+    let first = e.assign(&art("1", "A", "", T0, "Norway raises rates", WIRE));
+    let second = e.assign(&art(
+        "2",
+        "B",
+        "",
+        T0 + 2 * DAY,
+        "Norges Bank raises its rate to 4.75 percent",
+        WIRE,
+    ));
+    assert_eq!(second.story, first.story);
+    // Four days on, the first article has left the 72 h window; the second,
+    // still inside, keeps the story open for a follow-up.
+    let third = e.assign(&art(
+        "3",
+        "C",
+        "",
+        T0 + 4 * DAY,
+        "Norway's rate rise: what it means for mortgages",
+        WIRE,
+    ));
+    assert_eq!(e.window_len(), 2);
+    assert_eq!(third.story, first.story);
+}
