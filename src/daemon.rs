@@ -142,6 +142,9 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     }
     if new.schedule.concurrency != old.schedule.concurrency {
         ctx.global = std::sync::Arc::new(tokio::sync::Semaphore::new(new.schedule.concurrency));
+        ctx.in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(
+            pipeline::in_flight_limit(new.schedule.concurrency),
+        ));
     }
     if new.schedule.per_host != old.schedule.per_host {
         ctx.hosts = crate::schedule::HostSlots::new(new.schedule.per_host);

@@ -36,6 +36,12 @@ pub struct Context {
     pub store: SharedStore,
     /// Fetches in flight overall.
     pub global: Arc<Semaphore>,
+    /// Sources between the start of their fetch and the end of their store
+    /// write. Taken before `global`: a fetched feed waits for the one database
+    /// writer holding its items, and without this bound a burst of a thousand
+    /// feeds would all be fetched and parsed, each waiting on its own blocking
+    /// thread (measured: 515 threads and 385 MB in the 1000-feed benchmark).
+    pub in_flight: Arc<Semaphore>,
     /// Fetches in flight per host.
     pub hosts: HostSlots,
     /// Counters for `/metrics`.
@@ -60,6 +66,7 @@ impl Context {
         }
         Ok(Context {
             global: Arc::new(Semaphore::new(config.schedule.concurrency)),
+            in_flight: Arc::new(Semaphore::new(in_flight_limit(config.schedule.concurrency))),
             hosts: HostSlots::new(config.schedule.per_host),
             metrics: Arc::default(),
             config: Arc::new(config),
@@ -104,6 +111,12 @@ impl SourceOutcome {
     }
 }
 
+/// Sources allowed between fetch and store at once: twice the fetch
+/// concurrency, so fetching goes on while the writer stores the previous batch.
+pub fn in_flight_limit(concurrency: usize) -> usize {
+    concurrency.saturating_mul(2).max(1)
+}
+
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }
@@ -112,6 +125,8 @@ fn secs(d: Duration) -> i64 {
 /// Never fails: every error is recorded against the source and returned as
 /// [`Outcome::Failed`].
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
+    // Held until the fetch is stored (permits: in_flight, then global, then host).
+    let _in_flight = ctx.in_flight.clone().acquire_owned().await.ok();
     let started = Utc::now();
     let clock = std::time::Instant::now();
     let cfg = ctx.config.source(&source.url);
