@@ -317,6 +317,10 @@ const QUERY_TERMS: usize = 32;
 const INDEX_TERMS: usize = 48;
 /// Newest postings read per query term: bounds the cost per article.
 const POSTINGS_READ: usize = 64;
+/// Vocabulary size below which idle terms are not swept.
+const MIN_SWEEP_VOCAB: usize = 1 << 16;
+/// Admissions a term must go unused before it is forgotten, at the least.
+const MIN_IDLE_DOCS: u64 = 100_000;
 /// Terms kept in a story's centroid (pruned back from twice as many).
 const CENTROID_TERMS: usize = 256;
 /// Newest members read per MinHash band bucket.
@@ -337,11 +341,21 @@ const TITLE_WEIGHT: f32 = 2.0;
 pub struct Engine {
     config: DedupConfig,
     norm: Normalizer,
-    vocab: HashMap<String, u32>,
+    vocab: HashMap<Box<str>, u32>,
     df: Vec<u32>,
     /// ln(df + 1) per term, kept with `df`: IDF is read for every centroid term
     /// of every candidate, and a logarithm each time is most of that cost.
     ln_df: Vec<f32>,
+    /// Per term, the admission (`docs`) that last used it: terms idle for long
+    /// are forgotten and their ids reused, so the vocabulary of a daemon that
+    /// runs for months stays bounded by what recent news uses.
+    last_used: Vec<u64>,
+    /// Ids of forgotten terms, reused before new ones.
+    free_ids: Vec<u32>,
+    /// Vocabulary size after the last sweep of idle terms.
+    swept_vocab: usize,
+    /// `MIN_SWEEP_VOCAB` and `MIN_IDLE_DOCS` (smaller in tests).
+    vocab_limits: (usize, u64),
     docs: u64,
     members: VecDeque<Member>,
     stories: HashMap<StoryId, Story>,
@@ -383,6 +397,10 @@ impl Engine {
             vocab: HashMap::new(),
             df: Vec::new(),
             ln_df: Vec::new(),
+            last_used: Vec::new(),
+            free_ids: Vec::new(),
+            swept_vocab: 0,
+            vocab_limits: (MIN_SWEEP_VOCAB, MIN_IDLE_DOCS),
             docs: 0,
             members: VecDeque::new(),
             stories: HashMap::new(),
@@ -406,15 +424,61 @@ impl Engine {
         self.members.len()
     }
 
+    /// Terms the engine currently remembers.
+    pub fn vocabulary_len(&self) -> usize {
+        self.vocab.len()
+    }
+
     fn term_id(&mut self, term: &str) -> u32 {
         if let Some(&id) = self.vocab.get(term) {
             return id;
         }
-        let id = self.df.len() as u32;
-        self.vocab.insert(term.to_string(), id);
-        self.df.push(0);
-        self.ln_df.push(0.0);
+        let id = match self.free_ids.pop() {
+            Some(id) => {
+                let i = id as usize;
+                self.df[i] = 0;
+                self.ln_df[i] = 0.0;
+                self.last_used[i] = self.docs;
+                id
+            }
+            None => {
+                self.df.push(0);
+                self.ln_df.push(0.0);
+                self.last_used.push(self.docs);
+                (self.df.len() - 1) as u32
+            }
+        };
+        self.vocab.insert(term.into(), id);
         id
+    }
+
+    /// Forgets terms no article has used in the last four windows' worth of
+    /// admissions (and at least `MIN_IDLE_DOCS`), once the vocabulary has
+    /// doubled since the last sweep: amortised, a constant cost per article.
+    /// No article still in the window uses a forgotten term, so no vector,
+    /// centroid or posting list of a live story can name a reused id.
+    fn sweep_vocab(&mut self) {
+        let (min_sweep, min_idle) = self.vocab_limits;
+        if self.vocab.len() < (2 * self.swept_vocab).max(min_sweep) {
+            return;
+        }
+        let idle = (4 * self.members.len() as u64).max(min_idle);
+        let horizon = self.docs.saturating_sub(idle);
+        let (last_used, free_ids) = (&self.last_used, &mut self.free_ids);
+        self.vocab.retain(|_, id| {
+            let keep = last_used[*id as usize] >= horizon;
+            if !keep {
+                free_ids.push(*id);
+            }
+            keep
+        });
+        self.vocab.shrink_to_fit();
+        self.swept_vocab = self.vocab.len();
+        tracing::debug!(
+            terms = self.vocab.len(),
+            forgotten = self.free_ids.len(),
+            "dedup vocabulary swept"
+        );
     }
 
     fn idf(&self, term: u32) -> f32 {
@@ -691,6 +755,7 @@ impl Engine {
             if let Some(df) = self.df.get_mut(t as usize) {
                 *df += 1;
                 self.ln_df[t as usize] = (*df as f32 + 1.0).ln();
+                self.last_used[t as usize] = self.docs;
             }
         }
         self.docs += 1;
@@ -779,6 +844,7 @@ impl Engine {
         });
         self.expire();
         self.sweep_postings();
+        self.sweep_vocab();
     }
 
     /// Drops posting lists that only name stories gone from the window, once

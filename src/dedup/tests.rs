@@ -370,3 +370,51 @@ fn a_story_outlives_its_first_article() {
     assert_eq!(e.window_len(), 2);
     assert_eq!(third.story, first.story);
 }
+
+#[test]
+fn the_vocabulary_forgets_terms_no_recent_article_uses() {
+    let mut e = Engine::new(DedupConfig::default());
+    e.vocab_limits = (1_000, 2_000);
+    // An article an hour, each with words no other article uses: 60,000 terms
+    // over the stream, 72 articles in the window at any time.
+    for i in 0..20_000i64 {
+        e.assign(&art(
+            &i.to_string(),
+            "A",
+            "",
+            T0 + i * 3600,
+            &format!("alpha{i} bravo{i} charlie{i}"),
+            "",
+        ));
+    }
+    assert!(e.vocabulary_len() < 15_000, "{}", e.vocabulary_len());
+    // Reused term ids do not confuse stories: a follow-up of the newest
+    // article joins it, an unrelated one does not.
+    let last = e.assign(&art(
+        "n",
+        "A",
+        "",
+        T0 + 20_000 * 3600,
+        "Storm floods coastal town harbour",
+        "",
+    ));
+    let again = e.assign(&art(
+        "m",
+        "B",
+        "",
+        T0 + 20_000 * 3600 + 60,
+        "Storm floods coastal town harbour again",
+        "",
+    ));
+    assert_eq!(again.story, last.story);
+    let other = e.assign(&art(
+        "o",
+        "C",
+        "",
+        T0 + 20_000 * 3600 + 120,
+        "alpha5 bravo5 charlie5",
+        "",
+    ));
+    assert_ne!(other.story, last.story);
+    assert_eq!(other.layer, Layer::New);
+}
