@@ -339,3 +339,26 @@ fn a_story_is_joined_only_through_one_of_its_reports_not_the_blend() {
     assert_eq!(apart.layer, Layer::New, "{apart:?}");
     assert!(apart.best_similarity >= 0.75, "{apart:?}");
 }
+
+#[test]
+fn a_title_written_as_a_sentence_gives_names_a_headline_does_not() {
+    let mut e = Engine::new(DedupConfig::default());
+    let lead = e.prepare(&art(
+        "1",
+        "A",
+        "",
+        T0,
+        "The Indian navy captured 23 pirates who attacked a ship from Ethiopia on Saturday",
+        "",
+    ));
+    assert!(!lead.names.is_empty());
+    let headline = e.prepare(&art(
+        "2",
+        "B",
+        "",
+        T0,
+        "Indian Navy Captures 23 Pirates",
+        "",
+    ));
+    assert!(headline.names.is_empty());
+}
