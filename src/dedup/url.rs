@@ -27,7 +27,7 @@ pub fn slug_words(raw: &str) -> Vec<String> {
     for seg in segments {
         let seg = seg.split('.').next().unwrap_or("");
         let words: Vec<String> = seg
-            .split(|c: char| c == '-' || c == '_' || c == '+')
+            .split(['-', '_', '+'])
             .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()))
             .map(str::to_ascii_lowercase)
             .collect();
