@@ -13,8 +13,6 @@
 //! Look-alike events (same people and places, another day or another place) are
 //! kept apart by a time penalty, and by a number guard: titles that state
 //! different figures (magnitudes, tolls, scores, years) need more evidence.
-//! Neighbouring stories are kept apart by a link guard: the centroid must be
-//! close, and so must one of the story's recent reports.
 
 pub mod text;
 pub mod url;
@@ -44,13 +42,6 @@ pub struct DedupConfig {
     pub text_threshold: f64,
     /// Cosine needed when either side has only a headline / summary.
     pub title_threshold: f64,
-    /// Title + lead cosine needed with at least one of a story's recent members
-    /// (besides the centroid threshold). A big story's centroid blends many
-    /// reports; an article that touches the blend without resembling any one of
-    /// them is mostly a neighbouring story. 0.1 is about one shared distinctive
-    /// word between two headlines (uci-dev, B-cubed F1: 0 → 0.787, 0.08 → 0.785,
-    /// 0.10 → 0.803, 0.12 → 0.798, 0.14 → 0.739; no effect on full texts below 0.2).
-    pub link_threshold: f64,
     /// Similarity lost per day between an article and a story's nearest date,
     /// beyond the first two days.
     pub day_penalty: f64,
@@ -71,7 +62,6 @@ impl Default for DedupConfig {
             copy_min_words: 60,
             text_threshold: 0.30,
             title_threshold: 0.08,
-            link_threshold: 0.10,
             day_penalty: 0.05,
             name_weight: 0.4,
             number_penalty: 0.05,
@@ -204,8 +194,6 @@ struct Member {
     names: Vec<(u32, f32)>,
     long: bool,
     body: bool,
-    /// The title + lead vector as weighted when admitted (the link guard).
-    link: Vec<(u32, f32)>,
     /// The window clock when admitted (expiry).
     clock: i64,
 }
@@ -286,8 +274,6 @@ struct Story {
     dated: Option<(i64, i64)>,
     numbers: HashSet<u32>,
     titles_with_numbers: usize,
-    /// The newest members (sequence numbers), for the link guard.
-    recent: VecDeque<u64>,
 }
 
 /// Terms of a new article used to retrieve candidates (its most distinctive ones).
@@ -310,9 +296,6 @@ const LEAD_WORDS: usize = 40;
 /// An article with at least this many body terms is compared on its whole
 /// text; below, on title + lead (measured: comparing any body in full is best).
 const LONG_TERMS: usize = 1;
-/// Newest members of a story compared by the link guard: bounds its cost
-/// (measured on uci-dev: 16 → F1 0.786, 32 → 0.802, 64 → 0.802).
-const LINK_MEMBERS: usize = 32;
 /// Headline terms count this many times in the vectors.
 const TITLE_WEIGHT: f32 = 2.0;
 
@@ -557,15 +540,6 @@ impl Engine {
         Some((score, threshold))
     }
 
-    /// The best title + lead cosine between an article and a story's newest members.
-    fn link(&self, p: &Prepared, s: &Story) -> f64 {
-        s.recent
-            .iter()
-            .filter_map(|&seq| self.member(seq))
-            .map(|m| dot(&p.head, &m.link))
-            .fold(0.0, f64::max)
-    }
-
     /// Decides the story of a prepared article without changing the window.
     pub fn decide(&self, p: &Prepared) -> Evidence {
         let mut ev = Evidence {
@@ -635,34 +609,26 @@ impl Engine {
         let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         ranked.truncate(CANDIDATES);
-        let mut scored: Vec<(f64, f64, StoryId)> = ranked
-            .into_iter()
-            .filter_map(|(sid, _)| {
-                let (score, threshold) = self.adjusted(p, self.stories.get(&sid)?)?;
-                Some((score, threshold, sid))
-            })
-            .collect();
-        // Compare margins so a text pair and a headline pair rank fairly.
-        scored.sort_by(|a, b| (b.0 - b.1).total_cmp(&(a.0 - a.1)));
-        if let Some(&(score, threshold, sid)) = scored.first() {
+        let mut best: Option<(f64, f64, StoryId)> = None;
+        for (sid, _) in ranked {
+            let Some(story) = self.stories.get(&sid) else {
+                continue;
+            };
+            let Some((score, threshold)) = self.adjusted(p, story) else {
+                continue;
+            };
+            // Compare margins so a text pair and a headline pair rank fairly.
+            if best.is_none_or(|(bs, bt, _)| score - threshold > bs - bt) {
+                best = Some((score, threshold, sid));
+            }
+        }
+        if let Some((score, threshold, sid)) = best {
             tracing::debug!(id = %p.id, story = sid, score, threshold, "best candidate");
             ev.best_similarity = score;
-        }
-        // The best story above its threshold that one recent member also links
-        // to; the link is computed only for stories that pass the centroid test.
-        for (score, threshold, sid) in scored {
-            if score < threshold {
-                break;
-            }
-            let linked = self
-                .stories
-                .get(&sid)
-                .is_some_and(|s| self.link(p, s) >= self.config.link_threshold);
-            if linked {
+            if score >= threshold {
                 ev.layer = Layer::Similar;
                 ev.story = Some(sid);
                 ev.score = score;
-                break;
             }
         }
         ev
@@ -728,12 +694,6 @@ impl Engine {
             self.urls.insert(c.clone(), (story, p.id.clone()));
         }
         let seq = self.first_seq + self.members.len() as u64;
-        if let Some(s) = self.stories.get_mut(&story) {
-            s.recent.push_back(seq);
-            if s.recent.len() > LINK_MEMBERS {
-                s.recent.pop_front();
-            }
-        }
         if let Some(sig) = &p.fingerprint {
             for key in text::band_keys(sig) {
                 let bucket = self.bands.entry(key).or_default();
@@ -753,7 +713,6 @@ impl Engine {
             names,
             long: p.long,
             body: p.body,
-            link: p.head,
             clock: p.time.unwrap_or(clock),
         });
         self.expire();
@@ -779,10 +738,6 @@ impl Engine {
                 s.members -= 1;
                 s.long_members -= usize::from(m.long);
                 s.body_members -= usize::from(m.body);
-                // Members leave in arrival order: the oldest recent one, if any.
-                if s.recent.front() == Some(&self.first_seq) {
-                    s.recent.pop_front();
-                }
                 if s.members == 0 {
                     self.stories.remove(&m.story);
                 }
@@ -851,10 +806,7 @@ impl Engine {
             Layer::Url
         } else if copy_similarity.is_some_and(|s| s >= self.config.copy_similarity) {
             Layer::NearCopy
-        } else if adjusted.is_some()
-            && adj >= threshold
-            && dot(&pa.head, &pb.head) >= self.config.link_threshold
-        {
+        } else if adjusted.is_some() && adj >= threshold {
             Layer::Similar
         } else {
             Layer::New

@@ -305,42 +305,6 @@ fn the_representative_is_the_most_complete_text_then_the_preferred_outlet() {
 }
 
 #[test]
-fn a_story_is_joined_only_through_one_of_its_reports_not_the_blend() {
-    // Two reports of one story with no word in common; a newcomer takes words
-    // of both: cosine 0.79 with their centroid, at most 0.67 with either report.
-    let engine = |link_threshold| {
-        let mut e = Engine::new(DedupConfig {
-            link_threshold,
-            ..DedupConfig::default()
-        });
-        let a = e.prepare(&art("a", "A", "", T0, "Alpine glacier meltwater flood", ""));
-        e.admit(a, 7);
-        let b = e.prepare(&art(
-            "b",
-            "B",
-            "",
-            T0,
-            "Valley village evacuated overnight",
-            "",
-        ));
-        e.admit(b, 7);
-        e
-    };
-    let newcomer = art(
-        "c",
-        "C",
-        "",
-        T0 + 60,
-        "Glacier meltwater flood: village evacuated",
-        "",
-    );
-    assert_eq!(engine(0.5).assign(&newcomer).story, Some(7));
-    let apart = engine(0.75).assign(&newcomer);
-    assert_eq!(apart.layer, Layer::New, "{apart:?}");
-    assert!(apart.best_similarity >= 0.75, "{apart:?}");
-}
-
-#[test]
 fn a_title_written_as_a_sentence_gives_names_a_headline_does_not() {
     let mut e = Engine::new(DedupConfig::default());
     let lead = e.prepare(&art(
