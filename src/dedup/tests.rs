@@ -418,3 +418,66 @@ fn the_vocabulary_forgets_terms_no_recent_article_uses() {
     assert_ne!(other.story, last.story);
     assert_eq!(other.layer, Layer::New);
 }
+
+#[test]
+fn a_title_written_as_a_sentence_gives_names_a_headline_does_not() {
+    let mut e = Engine::new(DedupConfig::default());
+    let lead = e.prepare(&art(
+        "1",
+        "A",
+        "",
+        T0,
+        "The Indian navy captured 23 pirates who attacked a ship from Ethiopia on Saturday",
+        "",
+    ));
+    assert!(!lead.names.is_empty());
+    let headline = e.prepare(&art(
+        "2",
+        "B",
+        "",
+        T0,
+        "Indian Navy Captures 23 Pirates",
+        "",
+    ));
+    assert!(headline.names.is_empty());
+}
+
+#[test]
+fn a_title_only_lead_joins_its_event_and_not_the_look_alike() {
+    let mut e = Engine::new(DedupConfig::default());
+    let mysore = e.assign(&art(
+        "m",
+        "A",
+        "",
+        T0,
+        "Indian navy captures 23 pirates",
+        "The Indian warship INS Mysore answered a distress call from the Ethiopian \
+         merchant vessel MV Gibe in the Gulf of Aden on Saturday and captured 23 pirates, \
+         12 Somalis and 11 Yemenis, the navy said. Commandos flown from the destroyer by \
+         helicopter seized rifles and a rocket launcher from two speed boats. Spokesman \
+         Nirad Sinha said the suspects would be handed to Yemeni authorities.",
+    ));
+    let sukanya = e.assign(&art(
+        "s",
+        "B",
+        "",
+        T0,
+        "Indian navy foils pirate attack, 26 held",
+        "Patrol vessel INS Sukanya, escorting five Indian merchant ships through the \
+         transit corridor, intercepted three skiffs on Thursday and arrested 26 Somali \
+         pirates, officials in New Delhi and Mumbai said. The frigate fired warning shots \
+         before the crews surrendered; ladders, grappling hooks and fuel drums were \
+         recovered. The suspects are being brought to Mumbai for prosecution.",
+    ));
+    assert_ne!(mysore.story, sukanya.story, "{sukanya:?}");
+    // No text: the title is the lead sentence, and its names say which event.
+    let lead = e.assign(&art(
+        "l",
+        "C",
+        "",
+        T0 + 3600,
+        "The destroyer INS Mysore rescued the Ethiopian ship MV Gibe and captured 23 pirates",
+        "",
+    ));
+    assert_eq!(lead.story, mysore.story, "{lead:?}");
+}

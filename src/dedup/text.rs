@@ -199,6 +199,21 @@ pub fn entity_tokens(text: &str) -> Vec<String> {
     out
 }
 
+/// Whether a title is written as a sentence (capitals mark names) rather than
+/// in Title Case (capitals on every word): most words after the first are lower case.
+pub fn sentence_case(title: &str) -> bool {
+    let words: Vec<&str> = title
+        .split_whitespace()
+        .skip(1)
+        .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
+        .collect();
+    let upper = words
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    !words.is_empty() && upper * 2 < words.len()
+}
+
 /// Turns tokens into comparable terms: stop words dropped, English stems,
 /// doubled letters collapsed so that transliteration variants of a name meet
 /// ("Zelenskyy" / "Zelensky", "Gaddafi" / "Gadafi").
@@ -329,6 +344,15 @@ mod tests {
             n.terms("Magnitude 6.1 quake, 1,200 dead"),
             vec!["magnitud", "6.1", "quak", "1,200", "dead"]
         );
+    }
+
+    #[test]
+    fn sentence_titles_are_told_from_title_case_headlines() {
+        assert!(sentence_case(
+            "The Indian navy captured 23 pirates in the Gulf of Aden on Saturday"
+        ));
+        assert!(!sentence_case("Sixers Hire Maurice Cheeks as Head Coach"));
+        assert!(!sentence_case("Update"));
     }
 
     #[test]

@@ -12,6 +12,32 @@ const MIRROR_PREFIXES: &[&str] = &["www.", "m.", "mobile.", "amp.", "amp-"];
 /// Query parameters that only select an AMP or mobile rendering.
 const RENDERING_PARAMS: &[&str] = &["amp", "outputtype", "output", "mobile", "view"];
 
+/// The words of a URL's slug: the longest path segment of at least three
+/// alphabetic words joined by `-`, `_` or `+` (`/2014/03/hackers-leak-mt-gox.html`
+/// gives hackers, leak, mt, gox); empty when there is none. Ids and dates are
+/// no words; two-word segments are mostly sections ("world-news").
+pub fn slug_words(raw: &str) -> Vec<String> {
+    let Ok(url) = Url::parse(raw.trim()) else {
+        return Vec::new();
+    };
+    let Some(segments) = url.path_segments() else {
+        return Vec::new();
+    };
+    let mut best: Vec<String> = Vec::new();
+    for seg in segments {
+        let seg = seg.split('.').next().unwrap_or("");
+        let words: Vec<String> = seg
+            .split(['-', '_', '+'])
+            .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic()))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if words.len() >= 3 && words.len() > best.len() {
+            best = words;
+        }
+    }
+    best
+}
+
 /// The canonical form of an article URL, or `None` for something that is not an
 /// absolute http(s) URL. The scheme is dropped (http and https pages are one
 /// page), so the result is a key, not a link to fetch.
@@ -81,7 +107,23 @@ pub fn canonical_url(raw: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_url;
+    use super::{canonical_url, slug_words};
+
+    #[test]
+    fn a_slug_gives_its_words_and_sections_give_none() {
+        assert_eq!(
+            slug_words("http://blogs.example.com/2014/03/hackers_leak_mt_gox.php?x=1"),
+            vec!["hackers", "leak", "mt", "gox"]
+        );
+        assert_eq!(
+            slug_words(
+                "https://example.com/world-news/a557037/titanfall-on-xbox-360-to-offer.html"
+            ),
+            vec!["titanfall", "on", "xbox", "to", "offer"]
+        );
+        assert!(slug_words("https://example.com/world-news/article/12345").is_empty());
+        assert!(slug_words("not a url").is_empty());
+    }
 
     fn c(u: &str) -> String {
         canonical_url(u).unwrap()
