@@ -22,6 +22,9 @@ const NONE: u32 = u32::MAX;
 /// Widening the root to its parent is worth one unit of prose per two of other text.
 const CLIMB_PROSE_PER_OTHER: f32 = 0.5;
 
+/// A story teaser is short: a headline and a summary of a few lines.
+const CARD_MAX_TEXT: u32 = 800;
+
 /// Weight of text outside prose blocks against the prose the root holds.
 const BAD_WEIGHT: f32 = 1.5;
 
@@ -54,6 +57,8 @@ pub struct Page<'a> {
     own_pruned: Vec<bool>,
     /// Chrome itself or inside chrome.
     pruned: Vec<bool>,
+    /// The site's host without `www.`, to tell links to the site's other pages.
+    host: Option<String>,
 }
 
 /// Blocks that articles are built of besides paragraphs.
@@ -174,6 +179,7 @@ impl<'a> Page<'a> {
         let mut page = Page {
             nodes,
             sums: vec![Sums::default(); n],
+            host: None,
             own_pruned: vec![false; n],
             pruned: vec![false; n],
         };
@@ -206,6 +212,40 @@ impl<'a> Page<'a> {
         page.own_pruned.clone_from(&page.pruned);
         page.propagate_pruned();
         page
+    }
+
+    /// Sets the site's host (from the canonical or page URL) for telling links to
+    /// the site's own pages.
+    pub fn set_host(&mut self, host: Option<&str>) {
+        self.host = host.map(|h| h.trim_start_matches("www.").to_ascii_lowercase());
+    }
+
+    /// True when `href` leads to another page of the same site.
+    fn is_internal(&self, href: &str) -> bool {
+        let h = href.trim();
+        if h.is_empty() || h.starts_with('#') {
+            return false;
+        }
+        let rest = if let Some(r) = h.strip_prefix("//") {
+            r
+        } else if let Some(r) = h
+            .strip_prefix("https://")
+            .or_else(|| h.strip_prefix("http://"))
+        {
+            r
+        } else {
+            // Relative: same site, unless it is another scheme (mailto:, javascript:).
+            return match (h.find(':'), h.find('/')) {
+                (None, _) => true,
+                (Some(colon), Some(slash)) => slash < colon,
+                (Some(_), None) => false,
+            };
+        };
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.trim_start_matches("www.");
+        self.host
+            .as_deref()
+            .is_some_and(|site| host.eq_ignore_ascii_case(site))
     }
 
     /// Makes `root` the article whatever its own class says (a user's `content` rule);
@@ -412,6 +452,8 @@ impl<'a> Page<'a> {
                 }
             } else if s.text == 0 {
                 // Nothing to read: figures and images stay, empty wrappers are harmless.
+            } else if self.is_teaser_grid(i) {
+                dropped = true;
             } else if matches!(
                 node.tag,
                 "ul" | "ol" | "div" | "section" | "table" | "dl" | "p" | "span"
@@ -500,6 +542,69 @@ impl<'a> Page<'a> {
                 *d = true;
             }
             j = end;
+        }
+    }
+
+    /// A grid of story cards: at least three children that each lead with a linked
+    /// headline (a teaser: headline, maybe a picture and a summary), holding most of
+    /// the element's text. Other stories, not this one.
+    fn is_teaser_grid(&self, i: usize) -> bool {
+        let total = self.sums[i].text;
+        if self.sums[i].link == 0 {
+            return false;
+        }
+        let end = self.nodes[i].end as usize;
+        let (mut cards, mut card_text) = (0u32, 0u32);
+        let mut j = i + 1;
+        while j < end {
+            if !self.pruned[j] && self.sums[j].link > 0 && self.is_card(j) {
+                cards += 1;
+                card_text += self.sums[j].text;
+            }
+            j = self.nodes[j].end as usize;
+        }
+        cards >= 3 && card_text * 10 >= total * 7
+    }
+
+    /// A teaser card: short, its first heading is a link, and the card leads to
+    /// another page of this site (a roundup of other sites' pages is content).
+    fn is_card(&self, c: usize) -> bool {
+        if self.nodes[c].tag.is_empty() || self.sums[c].text > CARD_MAX_TEXT {
+            return false;
+        }
+        let end = self.nodes[c].end as usize;
+        // The first link of the card: its picture's or its headline's.
+        let mut internal = None;
+        for h in c..end {
+            if internal.is_none() {
+                internal = self.link_is_internal(h);
+            }
+            if is_heading(self.nodes[h].tag) {
+                let hs = self.sums[h];
+                if !(hs.text >= 15 && hs.link * 5 >= hs.text * 4) {
+                    return false;
+                }
+                let h_end = self.nodes[h].end as usize;
+                let internal =
+                    internal.or_else(|| (h..h_end).find_map(|k| self.link_is_internal(k)));
+                return internal == Some(true);
+            }
+        }
+        false
+    }
+
+    /// For an `a` element with an `href`: whether it leads to this site.
+    fn link_is_internal(&self, k: usize) -> Option<bool> {
+        let n = &self.nodes[k];
+        if n.tag != "a" {
+            return None;
+        }
+        match n.node.value() {
+            Node::Element(el) => el
+                .attrs()
+                .find(|(name, _)| *name == "href")
+                .map(|(_, v)| self.is_internal(v)),
+            _ => None,
         }
     }
 

@@ -217,3 +217,37 @@ fn hostile_pages_do_not_panic() {
         Err(ExtractError::NoContent)
     );
 }
+
+/// Three story cards, each a linked headline and a summary, linking to `host`.
+fn cards(host: &str) -> String {
+    (1..=3)
+        .map(|i| format!(r#"<div class="card"><img src="/i/{i}.jpg"><h3><a href="{host}/story-{i}">Another story number {i} from the desk</a></h3><p>A summary of the other story, which says what happened, in a sentence or two.</p></div>"#))
+        .collect()
+}
+
+#[test]
+fn teaser_cards_of_the_sites_other_stories_go() {
+    for host in ["", "https://www.news.test"] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<div class="grid">{}</div></article></body></html>"#,
+            para(4),
+            cards(host)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+        assert!(!a.text.contains("Another story"), "{host}: {}", a.text);
+        assert!(!a.text.contains("summary of the other story"), "{}", a.text);
+    }
+}
+
+#[test]
+fn a_roundup_of_other_sites_keeps_its_entries() {
+    let page = format!(
+        r#"<html><body><article><h1>Ten projects</h1>{}<div class="list">{}</div></article></body></html>"#,
+        para(2),
+        cards("https://elsewhere.test")
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Another story number 2"), "{}", a.text);
+    assert!(a.text.contains("summary of the other story"), "{}", a.text);
+}
