@@ -381,6 +381,18 @@ impl<'a> Page<'a> {
                 break;
             }
         }
+        // An `<article>` or `<main>` holding at least half of the root's prose is the
+        // article: what lies beside it (excerpts of other stories, comments, legal
+        // notes) reads as prose too but is not this story.
+        let end = self.nodes[root].end as usize;
+        let landmark = (root + 1..end)
+            .filter(|&i| matches!(self.nodes[i].tag, "article" | "main") && !self.pruned[i])
+            .max_by_key(|&i| self.sums[i].good);
+        if let Some(l) = landmark {
+            if self.sums[l].good * 2 >= self.sums[root].good {
+                root = l;
+            }
+        }
         Some(root)
     }
 

@@ -251,3 +251,16 @@ fn a_roundup_of_other_sites_keeps_its_entries() {
     assert!(a.text.contains("Another story number 2"), "{}", a.text);
     assert!(a.text.contains("summary of the other story"), "{}", a.text);
 }
+
+#[test]
+fn the_article_element_wins_over_prose_beside_it() {
+    let other = "<p>An excerpt of another story on the site, long enough to read like prose, with commas, and a full stop.</p>";
+    let page = format!(
+        r#"<html><body><div><article><h1>Budget agreed</h1>{}</article><div class="extra">{}</div></div></body></html>"#,
+        para(4),
+        other.repeat(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(!a.text.contains("another story"), "{}", a.text);
+}
