@@ -184,18 +184,28 @@ const CONTENT_TOKENS: &[&str] = &[
     "prose",
 ];
 
-/// Patterns by first byte, so one pass over a class name tests them all.
-struct Index([Vec<&'static [u8]>; 128]);
+/// Patterns by first byte, so one pass over a class name tests them all; `second`
+/// holds, per first byte, a bit per possible second byte (mod 64), which rejects
+/// most positions without comparing any pattern.
+struct Index {
+    by_first: [Vec<&'static [u8]>; 128],
+    second: [u64; 128],
+}
 
 impl Index {
     fn new(patterns: &[&'static str]) -> Index {
         let mut by_first: [Vec<&'static [u8]>; 128] = std::array::from_fn(|_| Vec::new());
+        let mut second = [0u64; 128];
         for p in patterns {
-            if let Some(&b) = p.as_bytes().first() {
-                by_first[usize::from(b & 0x7f)].push(p.as_bytes());
+            let b = p.as_bytes();
+            if let Some(&first) = b.first() {
+                let f = usize::from(first & 0x7f);
+                by_first[f].push(b);
+                // A one-byte pattern matches whatever follows it.
+                second[f] |= b.get(1).map_or(u64::MAX, |&c| 1u64 << (c & 63));
             }
         }
-        Index(by_first)
+        Index { by_first, second }
     }
 }
 
@@ -208,10 +218,10 @@ static CONTENT_INDEX: std::sync::LazyLock<Index> =
 fn contains_any(text: &str, index: &Index) -> bool {
     let t = text.as_bytes();
     (0..t.len()).any(|i| {
-        t[i].is_ascii()
-            && index.0[usize::from(t[i])]
-                .iter()
-                .any(|p| t[i..].starts_with(p))
+        let f = usize::from(t[i]);
+        f < 128
+            && index.second[f] & t.get(i + 1).map_or(u64::MAX, |&c| 1u64 << (c & 63)) != 0
+            && index.by_first[f].iter().any(|p| t[i..].starts_with(p))
     })
 }
 

@@ -35,6 +35,8 @@ struct N<'a> {
     tag: &'a str,
     block: bool,
     in_link: bool,
+    /// Inside a hard-chrome element (its text is never measured).
+    in_hard: bool,
     chrome: Option<Chrome>,
     /// Own length: the text node's length (text nodes only).
     len: u32,
@@ -136,6 +138,12 @@ impl<'a> Page<'a> {
                     let idx = nodes.len() as u32;
                     let parent = stack.last().copied().unwrap_or(NONE);
                     let parent_in_link = parent != NONE && nodes[parent as usize].in_link;
+                    // Nothing under a script, style, svg or other hard chrome counts:
+                    // measuring its text (inline JSON, CSS) and classifying its
+                    // elements (svg paths) was wasted time.
+                    let parent_hard = parent != NONE
+                        && (nodes[parent as usize].chrome == Some(Chrome::Hard)
+                            || nodes[parent as usize].in_hard);
                     let mut n = N {
                         node,
                         parent,
@@ -143,6 +151,7 @@ impl<'a> Page<'a> {
                         tag: "",
                         block: false,
                         in_link: parent_in_link,
+                        in_hard: parent_hard,
                         chrome: None,
                         len: 0,
                         punct: 0,
@@ -153,9 +162,12 @@ impl<'a> Page<'a> {
                             n.tag = tag;
                             n.block = is_block(tag);
                             n.in_link |= tag == "a";
-                            n.chrome = chrome::classify(tag, &chrome::Attrs::collect(el.attrs()));
+                            if !parent_hard {
+                                n.chrome =
+                                    chrome::classify(tag, &chrome::Attrs::collect(el.attrs()));
+                            }
                         }
-                        Node::Text(t) => {
+                        Node::Text(t) if !parent_hard => {
                             let (len, punct) = text_len(t);
                             n.len = len;
                             n.punct = punct;
