@@ -476,13 +476,12 @@ impl<'a> Page<'a> {
                 }
             } else if s.text == 0 {
                 // Nothing to read: figures and images stay, empty wrappers are harmless.
-            } else if self.is_teaser_grid(i) {
-                dropped = true;
-            } else if matches!(
+            } else if (matches!(
                 node.tag,
                 "ul" | "ol" | "div" | "section" | "table" | "dl" | "p" | "span"
             ) && s.link * 2 > s.text
-                && (node.tag != "p" || s.text < 300)
+                && (node.tag != "p" || s.text < 300))
+                || self.is_teaser_grid(i)
             {
                 dropped = true;
             } else if s.text < 200 && !self.same_text_as_child(i) {
