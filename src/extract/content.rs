@@ -5,8 +5,11 @@
 //! that read like prose: long enough, punctuated, few links) and "bad" text. The
 //! article root is the element with the most good text net of bad text: going up
 //! from the article adds menus and footers (bad), going down loses paragraphs
-//! (good). Inside that root, chrome rules drop what is still not article. Every
-//! pass is a loop over arrays, so a 100,000-level DOM costs no stack.
+//! (good). Prose beside the article (other stories' excerpts, legal notes) is good
+//! text too, so an `<article>`/`<main>` holding half the root's prose narrows it.
+//! Inside that root, chrome rules drop what is still not article (link lists,
+//! grids of teaser cards, related-stories boxes, bylines). Every pass is a loop
+//! over arrays, so a 100,000-level DOM costs no stack.
 
 use std::collections::HashSet;
 
