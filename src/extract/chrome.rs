@@ -258,6 +258,14 @@ impl<'a> Attrs<'a> {
     }
 }
 
+/// True when the class or id says "this is the article body" (`entry-content`, ...).
+pub fn marks_content(attr: &Attrs<'_>) -> bool {
+    [attr.class, attr.id]
+        .into_iter()
+        .flatten()
+        .any(|v| contains_any(&ascii_lower(v), &CONTENT_INDEX))
+}
+
 /// Lower-cases only when needed: most class names already are.
 fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase()) {

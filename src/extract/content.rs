@@ -6,7 +6,8 @@
 //! article root is the element with the most good text net of bad text: going up
 //! from the article adds menus and footers (bad), going down loses paragraphs
 //! (good). Prose beside the article (other stories' excerpts, legal notes) is good
-//! text too, so an `<article>`/`<main>` holding half the root's prose narrows it.
+//! text too, so an `<article>`, `<main>` or `entry-content`-like block holding half
+//! the root's prose narrows it.
 //! Inside that root, chrome rules drop what is still not article (link lists,
 //! grids of teaser cards, related-stories boxes, bylines). Every pass is a loop
 //! over arrays, so a 100,000-level DOM costs no stack.
@@ -40,6 +41,8 @@ struct N<'a> {
     in_link: bool,
     /// Inside a hard-chrome element (its text is never measured).
     in_hard: bool,
+    /// A class or id that names the article body (`entry-content`, ...).
+    marked: bool,
     chrome: Option<Chrome>,
     /// Own length: the text node's length (text nodes only).
     len: u32,
@@ -155,6 +158,7 @@ impl<'a> Page<'a> {
                         block: false,
                         in_link: parent_in_link,
                         in_hard: parent_hard,
+                        marked: false,
                         chrome: None,
                         len: 0,
                         punct: 0,
@@ -166,8 +170,9 @@ impl<'a> Page<'a> {
                             n.block = is_block(tag);
                             n.in_link |= tag == "a";
                             if !parent_hard {
-                                n.chrome =
-                                    chrome::classify(tag, &chrome::Attrs::collect(el.attrs()));
+                                let attrs = chrome::Attrs::collect(el.attrs());
+                                n.chrome = chrome::classify(tag, &attrs);
+                                n.marked = chrome::marks_content(&attrs);
                             }
                         }
                         Node::Text(t) if !parent_hard => {
@@ -396,15 +401,32 @@ impl<'a> Page<'a> {
                 break;
             }
         }
-        // An `<article>` or `<main>` holding at least half of the root's prose is the
+        // An `<article>`, `<main>` or block whose class names the article body
+        // (`entry-content`), holding at least half of the root's prose, is the
         // article: what lies beside it (excerpts of other stories, comments, legal
         // notes) reads as prose too but is not this story.
         let end = self.nodes[root].end as usize;
+        let is_landmark = |i: usize| {
+            (matches!(self.nodes[i].tag, "article" | "main") || self.nodes[i].marked)
+                && !self.pruned[i]
+        };
         let landmark = (root + 1..end)
-            .filter(|&i| matches!(self.nodes[i].tag, "article" | "main") && !self.pruned[i])
+            .filter(|&i| is_landmark(i))
             .max_by_key(|&i| self.sums[i].good);
         if let Some(l) = landmark {
-            if self.sums[l].good * 2 >= self.sums[root].good {
+            let l_end = self.nodes[l].end as usize;
+            // A class-marked body with another marked body beside it (intro and
+            // main text in two blocks) is only part of the article.
+            let split = !matches!(self.nodes[l].tag, "article" | "main")
+                && (root + 1..end).any(|k| {
+                    k != l
+                        && self.nodes[k].marked
+                        && !self.pruned[k]
+                        && !(k > l && k < l_end)
+                        && !(k < l && self.nodes[k].end as usize >= l_end)
+                        && self.sums[k].good * 10 >= self.sums[l].good
+                });
+            if self.sums[l].good * 2 >= self.sums[root].good && !split {
                 root = l;
             }
         }

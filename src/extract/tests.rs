@@ -264,3 +264,27 @@ fn the_article_element_wins_over_prose_beside_it() {
     assert!(a.text.contains("Paragraph 3"), "{}", a.text);
     assert!(!a.text.contains("another story"), "{}", a.text);
 }
+
+#[test]
+fn a_block_named_as_the_article_body_wins_unless_the_body_is_split() {
+    let other = "<p>An excerpt of another story on the site, long enough to read like prose, with commas, and a full stop.</p>";
+    let page = format!(
+        r#"<html><body><div><div class="entry-content">{}</div><div class="extra">{}</div></div></body></html>"#,
+        para(4),
+        other.repeat(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(!a.text.contains("another story"), "{}", a.text);
+
+    // Intro and main text in two marked blocks: both are the article.
+    let intro = "<p>The introduction of the report explains, in plain words, why the council had to meet again this week.</p>";
+    let page = format!(
+        r#"<html><body><div><div class="rich-text">{}</div><div class="ad-free"></div><div class="rich-text">{}</div></div></body></html>"#,
+        intro.repeat(2),
+        para(4)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("introduction of the report"), "{}", a.text);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+}
