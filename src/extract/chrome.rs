@@ -259,6 +259,7 @@ impl<'a> Attrs<'a> {
 }
 
 /// True when the class or id says "this is the article body" (`entry-content`, ...).
+/// No pattern holds a space, so testing class and id apart equals testing them joined.
 pub fn marks_content(attr: &Attrs<'_>) -> bool {
     [attr.class, attr.id]
         .into_iter()
@@ -276,7 +277,14 @@ fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The chrome signal of an element, from its tag, class, id, role and ARIA label.
+#[cfg(test)]
 pub fn classify(tag: &str, attr: &Attrs<'_>) -> Option<Chrome> {
+    classify_marked(tag, attr, marks_content(attr))
+}
+
+/// [`classify`] for a caller that already knows [`marks_content`] (one class scan,
+/// not two).
+pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chrome> {
     if hard_tag(tag) {
         return Some(Chrome::Hard);
     }
@@ -328,12 +336,11 @@ pub fn classify(tag: &str, attr: &Attrs<'_>) -> Option<Chrome> {
     if matches!(tag, "html" | "body" | "main" | "article") {
         return None;
     }
-    let class = ascii_lower(attr.class.unwrap_or_default());
-    let id = ascii_lower(attr.id.unwrap_or_default());
-    // No pattern holds a space, so testing class and id apart equals testing them joined.
-    if contains_any(&class, &CONTENT_INDEX) || contains_any(&id, &CONTENT_INDEX) {
+    if marked {
         return None;
     }
+    let class = ascii_lower(attr.class.unwrap_or_default());
+    let id = ascii_lower(attr.id.unwrap_or_default());
     for word in class
         .split_ascii_whitespace()
         .chain(id.split_ascii_whitespace())

@@ -171,8 +171,8 @@ impl<'a> Page<'a> {
                             n.in_link |= tag == "a";
                             if !parent_hard {
                                 let attrs = chrome::Attrs::collect(el.attrs());
-                                n.chrome = chrome::classify(tag, &attrs);
                                 n.marked = chrome::marks_content(&attrs);
+                                n.chrome = chrome::classify_marked(tag, &attrs, n.marked);
                             }
                         }
                         Node::Text(t) if !parent_hard => {
