@@ -184,18 +184,28 @@ const CONTENT_TOKENS: &[&str] = &[
     "prose",
 ];
 
-/// Patterns by first byte, so one pass over a class name tests them all.
-struct Index([Vec<&'static [u8]>; 128]);
+/// Patterns by first byte, so one pass over a class name tests them all; `second`
+/// holds, per first byte, a bit per possible second byte (mod 64), which rejects
+/// most positions without comparing any pattern.
+struct Index {
+    by_first: [Vec<&'static [u8]>; 128],
+    second: [u64; 128],
+}
 
 impl Index {
     fn new(patterns: &[&'static str]) -> Index {
         let mut by_first: [Vec<&'static [u8]>; 128] = std::array::from_fn(|_| Vec::new());
+        let mut second = [0u64; 128];
         for p in patterns {
-            if let Some(&b) = p.as_bytes().first() {
-                by_first[usize::from(b & 0x7f)].push(p.as_bytes());
+            let b = p.as_bytes();
+            if let Some(&first) = b.first() {
+                let f = usize::from(first & 0x7f);
+                by_first[f].push(b);
+                // A one-byte pattern matches whatever follows it.
+                second[f] |= b.get(1).map_or(u64::MAX, |&c| 1u64 << (c & 63));
             }
         }
-        Index(by_first)
+        Index { by_first, second }
     }
 }
 
@@ -208,29 +218,87 @@ static CONTENT_INDEX: std::sync::LazyLock<Index> =
 fn contains_any(text: &str, index: &Index) -> bool {
     let t = text.as_bytes();
     (0..t.len()).any(|i| {
-        t[i].is_ascii()
-            && index.0[usize::from(t[i])]
-                .iter()
-                .any(|p| t[i..].starts_with(p))
+        let f = usize::from(t[i]);
+        f < 128
+            && index.second[f] & t.get(i + 1).map_or(u64::MAX, |&c| 1u64 << (c & 63)) != 0
+            && index.by_first[f].iter().any(|p| t[i..].starts_with(p))
     })
 }
 
+/// The attributes chrome rules read, gathered in one pass over an element's
+/// attributes (looking each name up separately interns it every time).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Attrs<'a> {
+    class: Option<&'a str>,
+    id: Option<&'a str>,
+    role: Option<&'a str>,
+    aria_label: Option<&'a str>,
+    style: Option<&'a str>,
+    hidden: bool,
+    aria_hidden: bool,
+}
+
+impl<'a> Attrs<'a> {
+    /// Collects the chrome-relevant attributes from `(name, value)` pairs.
+    pub fn collect(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Attrs<'a> {
+        let mut a = Attrs::default();
+        for (k, v) in pairs {
+            match k {
+                "class" => a.class = Some(v),
+                "id" => a.id = Some(v),
+                "role" => a.role = Some(v),
+                "aria-label" => a.aria_label = Some(v),
+                "style" => a.style = Some(v),
+                "hidden" => a.hidden = true,
+                "aria-hidden" => a.aria_hidden = v == "true",
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
+/// True when the class or id says "this is the article body" (`entry-content`, ...).
+/// No pattern holds a space, so testing class and id apart equals testing them joined.
+pub fn marks_content(attr: &Attrs<'_>) -> bool {
+    [attr.class, attr.id]
+        .into_iter()
+        .flatten()
+        .any(|v| contains_any(&ascii_lower(v), &CONTENT_INDEX))
+}
+
+/// Lower-cases only when needed: most class names already are.
+fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// The chrome signal of an element, from its tag, class, id, role and ARIA label.
-pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chrome> {
+#[cfg(test)]
+pub fn classify(tag: &str, attr: &Attrs<'_>) -> Option<Chrome> {
+    classify_marked(tag, attr, marks_content(attr))
+}
+
+/// [`classify`] for a caller that already knows [`marks_content`] (one class scan,
+/// not two).
+pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chrome> {
     if hard_tag(tag) {
         return Some(Chrome::Hard);
     }
     // Hidden is soft: streaming renderers park the real article in a hidden div.
-    if attr("hidden").is_some() || attr("aria-hidden").is_some_and(|v| v == "true") {
+    if attr.hidden || attr.aria_hidden {
         return Some(Chrome::Soft);
     }
-    if let Some(style) = attr("style") {
+    if let Some(style) = attr.style {
         let s = style.to_ascii_lowercase().replace(' ', "");
         if s.contains("display:none") || s.contains("visibility:hidden") {
             return Some(Chrome::Soft);
         }
     }
-    if let Some(role) = attr("role") {
+    if let Some(role) = attr.role {
         if matches!(
             role.trim(),
             "navigation"
@@ -248,7 +316,7 @@ pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chro
             return Some(Chrome::Soft);
         }
     }
-    if let Some(label) = attr("aria-label") {
+    if let Some(label) = attr.aria_label {
         let l = label.to_lowercase();
         if [
             "share",
@@ -268,26 +336,23 @@ pub fn classify(tag: &str, attr: &dyn Fn(&str) -> Option<String>) -> Option<Chro
     if matches!(tag, "html" | "body" | "main" | "article") {
         return None;
     }
-    let names = format!(
-        "{} {}",
-        attr("class").unwrap_or_default(),
-        attr("id").unwrap_or_default()
-    )
-    .to_ascii_lowercase();
-    if !names.trim().is_empty() {
-        if contains_any(&names, &CONTENT_INDEX) {
-            return None;
+    if marked {
+        return None;
+    }
+    let class = ascii_lower(attr.class.unwrap_or_default());
+    let id = ascii_lower(attr.id.unwrap_or_default());
+    for word in class
+        .split_ascii_whitespace()
+        .chain(id.split_ascii_whitespace())
+    {
+        if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
+            return Some(Chrome::Soft);
         }
-        for word in names.split_ascii_whitespace() {
-            if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
-                return Some(Chrome::Soft);
-            }
-            if word
-                .split(|c: char| !c.is_ascii_alphanumeric())
-                .any(is_chrome_token)
-            {
-                return Some(Chrome::Soft);
-            }
+        if word
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(is_chrome_token)
+        {
+            return Some(Chrome::Soft);
         }
     }
     if soft_tag(tag) {
@@ -494,42 +559,51 @@ mod tests {
     #[test]
     fn class_id_role_and_label_signals() {
         assert_eq!(
-            classify("div", &attrs(&[("class", "social-share")])),
+            classify("div", &Attrs::collect([("class", "social-share")])),
             Some(Chrome::Soft)
         );
         assert_eq!(
-            classify("div", &attrs(&[("id", "cookie-consent")])),
+            classify("div", &Attrs::collect([("id", "cookie-consent")])),
             Some(Chrome::Soft)
         );
         assert_eq!(
-            classify("div", &attrs(&[("class", "ad-slot ad-inline")])),
+            classify("div", &Attrs::collect([("class", "ad-slot ad-inline")])),
             Some(Chrome::Soft)
         );
         assert_eq!(
-            classify("div", &attrs(&[("role", "navigation")])),
+            classify("div", &Attrs::collect([("role", "navigation")])),
             Some(Chrome::Soft)
         );
         assert_eq!(
-            classify("div", &attrs(&[("aria-label", "Share this story")])),
+            classify("div", &Attrs::collect([("aria-label", "Share this story")])),
             Some(Chrome::Soft)
         );
-        assert_eq!(classify("script", &attrs(&[])), Some(Chrome::Hard));
+        assert_eq!(classify("script", &Attrs::default()), Some(Chrome::Hard));
         assert_eq!(
-            classify("div", &attrs(&[("style", "display: none")])),
+            classify("div", &Attrs::collect([("style", "display: none")])),
             Some(Chrome::Soft)
         );
     }
 
     #[test]
     fn content_classes_are_not_chrome() {
-        assert_eq!(classify("div", &attrs(&[("class", "entry-content")])), None);
-        assert_eq!(classify("div", &attrs(&[("class", "headline")])), None);
-        assert_eq!(classify("div", &attrs(&[("class", "loading")])), None);
         assert_eq!(
-            classify("section", &attrs(&[("class", "commentary")])),
+            classify("div", &Attrs::collect([("class", "entry-content")])),
             None
         );
-        assert_eq!(classify("p", &attrs(&[])), None);
+        assert_eq!(
+            classify("div", &Attrs::collect([("class", "headline")])),
+            None
+        );
+        assert_eq!(
+            classify("div", &Attrs::collect([("class", "loading")])),
+            None
+        );
+        assert_eq!(
+            classify("section", &Attrs::collect([("class", "commentary")])),
+            None
+        );
+        assert_eq!(classify("p", &Attrs::default()), None);
     }
 
     #[test]

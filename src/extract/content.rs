@@ -5,8 +5,12 @@
 //! that read like prose: long enough, punctuated, few links) and "bad" text. The
 //! article root is the element with the most good text net of bad text: going up
 //! from the article adds menus and footers (bad), going down loses paragraphs
-//! (good). Inside that root, chrome rules drop what is still not article. Every
-//! pass is a loop over arrays, so a 100,000-level DOM costs no stack.
+//! (good). Prose beside the article (other stories' excerpts, legal notes) is good
+//! text too, so an `<article>`, `<main>` or `entry-content`-like block holding half
+//! the root's prose narrows it.
+//! Inside that root, chrome rules drop what is still not article (link lists,
+//! grids of teaser cards, related-stories boxes, bylines). Every pass is a loop
+//! over arrays, so a 100,000-level DOM costs no stack.
 
 use std::collections::HashSet;
 
@@ -22,6 +26,9 @@ const NONE: u32 = u32::MAX;
 /// Widening the root to its parent is worth one unit of prose per two of other text.
 const CLIMB_PROSE_PER_OTHER: f32 = 0.5;
 
+/// A story teaser is short: a headline and a summary of a few lines.
+const CARD_MAX_TEXT: u32 = 800;
+
 /// Weight of text outside prose blocks against the prose the root holds.
 const BAD_WEIGHT: f32 = 1.5;
 
@@ -32,6 +39,10 @@ struct N<'a> {
     tag: &'a str,
     block: bool,
     in_link: bool,
+    /// Inside a hard-chrome element (its text is never measured).
+    in_hard: bool,
+    /// A class or id that names the article body (`entry-content`, ...).
+    marked: bool,
     chrome: Option<Chrome>,
     /// Own length: the text node's length (text nodes only).
     len: u32,
@@ -54,6 +65,8 @@ pub struct Page<'a> {
     own_pruned: Vec<bool>,
     /// Chrome itself or inside chrome.
     pruned: Vec<bool>,
+    /// The site's host without `www.`, to tell links to the site's other pages.
+    host: Option<String>,
 }
 
 /// Blocks that articles are built of besides paragraphs.
@@ -85,8 +98,26 @@ fn text_len(s: &str) -> (u32, u32) {
     let mut len = 0u32;
     let mut punct = 0u32;
     let mut in_word = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
+    let b = s.as_bytes();
+    let mut i = 0;
+    // Bytes, not chars: text is mostly ASCII and decoding every char was a tenth of
+    // the extraction time.
+    while i < b.len() {
+        let (space, is_punct) = if b[i].is_ascii() {
+            let c = b[i];
+            i += 1;
+            (
+                c.is_ascii_whitespace() || c == 0x0b,
+                matches!(c, b'.' | b',' | b';' | b'!' | b'?'),
+            )
+        } else {
+            let Some(c) = s[i..].chars().next() else {
+                break;
+            };
+            i += c.len_utf8();
+            (c.is_whitespace(), matches!(c, '。' | '、' | '،'))
+        };
+        if space {
             in_word = false;
         } else {
             if !in_word {
@@ -94,7 +125,7 @@ fn text_len(s: &str) -> (u32, u32) {
                 in_word = true;
             }
             len += 1;
-            if matches!(c, '.' | ',' | ';' | '!' | '?' | '。' | '、' | '،') {
+            if is_punct {
                 punct += 1;
             }
         }
@@ -113,6 +144,12 @@ impl<'a> Page<'a> {
                     let idx = nodes.len() as u32;
                     let parent = stack.last().copied().unwrap_or(NONE);
                     let parent_in_link = parent != NONE && nodes[parent as usize].in_link;
+                    // Nothing under a script, style, svg or other hard chrome counts:
+                    // measuring its text (inline JSON, CSS) and classifying its
+                    // elements (svg paths) was wasted time.
+                    let parent_hard = parent != NONE
+                        && (nodes[parent as usize].chrome == Some(Chrome::Hard)
+                            || nodes[parent as usize].in_hard);
                     let mut n = N {
                         node,
                         parent,
@@ -120,6 +157,8 @@ impl<'a> Page<'a> {
                         tag: "",
                         block: false,
                         in_link: parent_in_link,
+                        in_hard: parent_hard,
+                        marked: false,
                         chrome: None,
                         len: 0,
                         punct: 0,
@@ -130,9 +169,13 @@ impl<'a> Page<'a> {
                             n.tag = tag;
                             n.block = is_block(tag);
                             n.in_link |= tag == "a";
-                            n.chrome = chrome::classify(tag, &|k| el.attr(k).map(str::to_string));
+                            if !parent_hard {
+                                let attrs = chrome::Attrs::collect(el.attrs());
+                                n.marked = chrome::marks_content(&attrs);
+                                n.chrome = chrome::classify_marked(tag, &attrs, n.marked);
+                            }
                         }
-                        Node::Text(t) => {
+                        Node::Text(t) if !parent_hard => {
                             let (len, punct) = text_len(t);
                             n.len = len;
                             n.punct = punct;
@@ -156,6 +199,7 @@ impl<'a> Page<'a> {
         let mut page = Page {
             nodes,
             sums: vec![Sums::default(); n],
+            host: None,
             own_pruned: vec![false; n],
             pruned: vec![false; n],
         };
@@ -188,6 +232,40 @@ impl<'a> Page<'a> {
         page.own_pruned.clone_from(&page.pruned);
         page.propagate_pruned();
         page
+    }
+
+    /// Sets the site's host (from the canonical or page URL) for telling links to
+    /// the site's own pages.
+    pub fn set_host(&mut self, host: Option<&str>) {
+        self.host = host.map(|h| h.trim_start_matches("www.").to_ascii_lowercase());
+    }
+
+    /// True when `href` leads to another page of the same site.
+    fn is_internal(&self, href: &str) -> bool {
+        let h = href.trim();
+        if h.is_empty() || h.starts_with('#') {
+            return false;
+        }
+        let rest = if let Some(r) = h.strip_prefix("//") {
+            r
+        } else if let Some(r) = h
+            .strip_prefix("https://")
+            .or_else(|| h.strip_prefix("http://"))
+        {
+            r
+        } else {
+            // Relative: same site, unless it is another scheme (mailto:, javascript:).
+            return match (h.find(':'), h.find('/')) {
+                (None, _) => true,
+                (Some(colon), Some(slash)) => slash < colon,
+                (Some(_), None) => false,
+            };
+        };
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.trim_start_matches("www.");
+        self.host
+            .as_deref()
+            .is_some_and(|site| host.eq_ignore_ascii_case(site))
     }
 
     /// Makes `root` the article whatever its own class says (a user's `content` rule);
@@ -323,6 +401,35 @@ impl<'a> Page<'a> {
                 break;
             }
         }
+        // An `<article>`, `<main>` or block whose class names the article body
+        // (`entry-content`), holding at least half of the root's prose, is the
+        // article: what lies beside it (excerpts of other stories, comments, legal
+        // notes) reads as prose too but is not this story.
+        let end = self.nodes[root].end as usize;
+        let is_landmark = |i: usize| {
+            (matches!(self.nodes[i].tag, "article" | "main") || self.nodes[i].marked)
+                && !self.pruned[i]
+        };
+        let landmark = (root + 1..end)
+            .filter(|&i| is_landmark(i))
+            .max_by_key(|&i| self.sums[i].good);
+        if let Some(l) = landmark {
+            let l_end = self.nodes[l].end as usize;
+            // A class-marked body with another marked body beside it (intro and
+            // main text in two blocks) is only part of the article.
+            let split = !matches!(self.nodes[l].tag, "article" | "main")
+                && (root + 1..end).any(|k| {
+                    k != l
+                        && self.nodes[k].marked
+                        && !self.pruned[k]
+                        && !(k > l && k < l_end)
+                        && !(k < l && self.nodes[k].end as usize >= l_end)
+                        && self.sums[k].good * 10 >= self.sums[l].good
+                });
+            if self.sums[l].good * 2 >= self.sums[root].good && !split {
+                root = l;
+            }
+        }
         Some(root)
     }
 
@@ -394,11 +501,12 @@ impl<'a> Page<'a> {
                 }
             } else if s.text == 0 {
                 // Nothing to read: figures and images stay, empty wrappers are harmless.
-            } else if matches!(
+            } else if (matches!(
                 node.tag,
                 "ul" | "ol" | "div" | "section" | "table" | "dl" | "p" | "span"
             ) && s.link * 2 > s.text
-                && (node.tag != "p" || s.text < 300)
+                && (node.tag != "p" || s.text < 300))
+                || self.is_teaser_grid(i)
             {
                 dropped = true;
             } else if s.text < 200 && !self.same_text_as_child(i) {
@@ -482,6 +590,69 @@ impl<'a> Page<'a> {
                 *d = true;
             }
             j = end;
+        }
+    }
+
+    /// A grid of story cards: at least three children that each lead with a linked
+    /// headline (a teaser: headline, maybe a picture and a summary), holding most of
+    /// the element's text. Other stories, not this one.
+    fn is_teaser_grid(&self, i: usize) -> bool {
+        let total = self.sums[i].text;
+        if self.sums[i].link == 0 {
+            return false;
+        }
+        let end = self.nodes[i].end as usize;
+        let (mut cards, mut card_text) = (0u32, 0u32);
+        let mut j = i + 1;
+        while j < end {
+            if !self.pruned[j] && self.sums[j].link > 0 && self.is_card(j) {
+                cards += 1;
+                card_text += self.sums[j].text;
+            }
+            j = self.nodes[j].end as usize;
+        }
+        cards >= 3 && card_text * 10 >= total * 7
+    }
+
+    /// A teaser card: short, its first heading is a link, and the card leads to
+    /// another page of this site (a roundup of other sites' pages is content).
+    fn is_card(&self, c: usize) -> bool {
+        if self.nodes[c].tag.is_empty() || self.sums[c].text > CARD_MAX_TEXT {
+            return false;
+        }
+        let end = self.nodes[c].end as usize;
+        // The first link of the card: its picture's or its headline's.
+        let mut internal = None;
+        for h in c..end {
+            if internal.is_none() {
+                internal = self.link_is_internal(h);
+            }
+            if is_heading(self.nodes[h].tag) {
+                let hs = self.sums[h];
+                if !(hs.text >= 15 && hs.link * 5 >= hs.text * 4) {
+                    return false;
+                }
+                let h_end = self.nodes[h].end as usize;
+                let internal =
+                    internal.or_else(|| (h..h_end).find_map(|k| self.link_is_internal(k)));
+                return internal == Some(true);
+            }
+        }
+        false
+    }
+
+    /// For an `a` element with an `href`: whether it leads to this site.
+    fn link_is_internal(&self, k: usize) -> Option<bool> {
+        let n = &self.nodes[k];
+        if n.tag != "a" {
+            return None;
+        }
+        match n.node.value() {
+            Node::Element(el) => el
+                .attrs()
+                .find(|(name, _)| *name == "href")
+                .map(|(_, v)| self.is_internal(v)),
+            _ => None,
         }
     }
 
@@ -614,17 +785,24 @@ fn normalise(s: &str) -> String {
 pub fn fingerprint(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut buf = [0u8; 4];
+    let mut eat = |b: u8| {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
     for word in text.split_whitespace() {
-        for c in word
-            .chars()
-            .flat_map(char::to_lowercase)
-            .chain(std::iter::once(' '))
-        {
-            for &b in c.encode_utf8(&mut buf).as_bytes() {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0100_0000_01b3);
+        if word.is_ascii() {
+            // Same bytes as the general path below, without per-char case mapping.
+            for &b in word.as_bytes() {
+                eat(b.to_ascii_lowercase());
+            }
+        } else {
+            for c in word.chars().flat_map(char::to_lowercase) {
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    eat(b);
+                }
             }
         }
+        eat(b' ');
     }
     h
 }

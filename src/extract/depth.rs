@@ -83,16 +83,10 @@ fn tag_at(b: &[u8], at: usize) -> Option<Tag> {
         name_buf[0] = b'-';
     }
     // Find the closing '>' outside quotes.
-    let mut quote = 0u8;
-    while i < b.len() {
+    loop {
+        i += memchr::memchr3(b'"', b'\'', b'>', &b[i..])?;
         let c = b[i];
-        if quote != 0 {
-            if c == quote {
-                quote = 0;
-            }
-        } else if c == b'"' || c == b'\'' {
-            quote = c;
-        } else if c == b'>' {
+        if c == b'>' {
             let self_closing = i > 0 && b[i - 1] == b'/';
             return Some(Tag {
                 start: at,
@@ -103,9 +97,10 @@ fn tag_at(b: &[u8], at: usize) -> Option<Tag> {
                 name_len,
             });
         }
+        // Skip the quoted value.
         i += 1;
+        i += memchr::memchr(c, &b[i..])? + 1;
     }
-    None
 }
 
 /// Returns the page with tags beyond [`MAX_DEPTH`] removed, or `None` when it is
@@ -164,7 +159,7 @@ pub fn flatten_deep(html: &str) -> Option<String> {
 /// Calls `f` on each counted tag, skipping comments and raw-text content.
 fn scan(b: &[u8], mut f: impl FnMut(&Tag) -> bool) {
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+    while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let at = i + off;
         if b[at..].starts_with(b"<!--") {
             i = find(b, at + 4, b"-->").map_or(b.len(), |e| e + 3);
@@ -210,7 +205,7 @@ fn find_by(
     let alt = first.to_ascii_uppercase();
     let mut i = from;
     while i + needle.len() <= b.len() {
-        let off = b[i..].iter().position(|&c| c == first || c == alt)?;
+        let off = memchr::memchr2(first, alt, &b[i..])?;
         let at = i + off;
         if at + needle.len() > b.len() {
             return None;

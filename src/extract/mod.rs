@@ -96,6 +96,12 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
     let doc = Html::parse_document(flat.as_deref().unwrap_or(html));
     let meta = meta::read_meta(&doc, url);
     let mut page = content::Page::new(&doc);
+    let canonical_host = meta
+        .canonical
+        .as_deref()
+        .and_then(|c| Url::parse(c).ok())
+        .and_then(|u| u.host_str().map(str::to_string));
+    page.set_host(canonical_host.as_deref().or(url.host_str()));
     let remove: Vec<Selector> = opts
         .remove
         .iter()

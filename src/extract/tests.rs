@@ -217,3 +217,74 @@ fn hostile_pages_do_not_panic() {
         Err(ExtractError::NoContent)
     );
 }
+
+/// Three story cards, each a linked headline and a summary, linking to `host`.
+fn cards(host: &str) -> String {
+    (1..=3)
+        .map(|i| format!(r#"<div class="card"><img src="/i/{i}.jpg"><h3><a href="{host}/story-{i}">Another story number {i} from the desk</a></h3><p>A summary of the other story, which says what happened, in a sentence or two.</p></div>"#))
+        .collect()
+}
+
+#[test]
+fn teaser_cards_of_the_sites_other_stories_go() {
+    for host in ["", "https://www.news.test"] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<div class="grid">{}</div></article></body></html>"#,
+            para(4),
+            cards(host)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+        assert!(!a.text.contains("Another story"), "{host}: {}", a.text);
+        assert!(!a.text.contains("summary of the other story"), "{}", a.text);
+    }
+}
+
+#[test]
+fn a_roundup_of_other_sites_keeps_its_entries() {
+    let page = format!(
+        r#"<html><body><article><h1>Ten projects</h1>{}<div class="list">{}</div></article></body></html>"#,
+        para(2),
+        cards("https://elsewhere.test")
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Another story number 2"), "{}", a.text);
+    assert!(a.text.contains("summary of the other story"), "{}", a.text);
+}
+
+#[test]
+fn the_article_element_wins_over_prose_beside_it() {
+    let other = "<p>An excerpt of another story on the site, long enough to read like prose, with commas, and a full stop.</p>";
+    let page = format!(
+        r#"<html><body><div><article><h1>Budget agreed</h1>{}</article><div class="extra">{}</div></div></body></html>"#,
+        para(4),
+        other.repeat(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(!a.text.contains("another story"), "{}", a.text);
+}
+
+#[test]
+fn a_block_named_as_the_article_body_wins_unless_the_body_is_split() {
+    let other = "<p>An excerpt of another story on the site, long enough to read like prose, with commas, and a full stop.</p>";
+    let page = format!(
+        r#"<html><body><div><div class="entry-content">{}</div><div class="extra">{}</div></div></body></html>"#,
+        para(4),
+        other.repeat(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(!a.text.contains("another story"), "{}", a.text);
+
+    // Intro and main text in two marked blocks: both are the article.
+    let intro = "<p>The introduction of the report explains, in plain words, why the council had to meet again this week.</p>";
+    let page = format!(
+        r#"<html><body><div><div class="rich-text">{}</div><div class="ad-free"></div><div class="rich-text">{}</div></div></body></html>"#,
+        intro.repeat(2),
+        para(4)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("introduction of the report"), "{}", a.text);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+}
