@@ -89,6 +89,8 @@ pub fn extract(
 
 /// Extracts the article from already decoded HTML.
 pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, ExtractError> {
+    let stripped = depth::strip_code(html);
+    let html = stripped.as_deref().unwrap_or(html);
     let flat = depth::flatten_deep(html);
     if flat.is_some() {
         tracing::debug!(url = %url, "nesting capped at {} levels", depth::MAX_DEPTH);
