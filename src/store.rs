@@ -49,6 +49,9 @@ pub enum StoreError {
     /// The blocking task running the query died.
     #[error("the database task failed: {0}")]
     Task(String),
+    /// The dedup sentence-embedding model could not be loaded.
+    #[error("loading the embedding model: {0}")]
+    Embed(#[from] dedup::embed::EmbedError),
 }
 
 /// A source row with its fetch state.
@@ -269,7 +272,7 @@ impl Store {
     /// The engine's window is rebuilt from the stored items and their stored
     /// stories (no re-clustering), so a restart resumes with the same stories.
     pub fn enable_dedup(&mut self, config: DedupConfig, now: i64) -> Result<(), StoreError> {
-        let mut engine = Engine::new(config);
+        let mut engine = Engine::open(config)?;
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
         let mut stmt = self.conn.prepare(
             // The date the item was assigned with: its own, unless missing or in
