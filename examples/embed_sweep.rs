@@ -171,7 +171,19 @@ fn main() -> anyhow::Result<()> {
             a.0, a.1, a.2, a.3, b.0, b.1, c.0, c.1
         );
     };
-    let base = DedupConfig::default();
+    // `NAME_WEIGHT` and `NUMBER_PENALTY` override those of the TF-IDF part.
+    let var = |name: &str, default: f64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let d = DedupConfig::default();
+    let base = DedupConfig {
+        name_weight: var("NAME_WEIGHT", d.name_weight),
+        number_penalty: var("NUMBER_PENALTY", d.number_penalty),
+        ..d
+    };
     line(
         "tf-idf alone".into(),
         &run(&items, &vec![Vec::new(); items.len()], base.clone()),

@@ -20,10 +20,8 @@ fn model_dir() -> Option<PathBuf> {
     Some(dir)
 }
 
-#[test]
-fn cluster_with_embeddings_merges_the_seed_pair_and_nothing_else() {
-    let Some(model) = model_dir() else { return };
-    let input = common::fixture_root().join("cluster/articles.jsonl");
+/// Runs `cluster` on `input` with the model; the cluster of each article id.
+fn cluster(model: &std::path::Path, input: &std::path::Path) -> HashMap<String, String> {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("feeds.toml");
     std::fs::write(
@@ -40,14 +38,14 @@ fn cluster_with_embeddings_merges_the_seed_pair_and_nothing_else() {
         .arg(&config)
         .arg("cluster")
         .arg("--input")
-        .arg(&input)
+        .arg(input)
         .arg("--output")
         .arg(&output)
         .output()
         .unwrap();
     common::succeeded(&out);
     let lines = std::fs::read_to_string(&output).unwrap();
-    let of: HashMap<String, String> = lines
+    lines
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -56,7 +54,14 @@ fn cluster_with_embeddings_merges_the_seed_pair_and_nothing_else() {
                 v["cluster"].as_str().unwrap().to_string(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn cluster_with_embeddings_merges_the_seed_pair_and_nothing_else() {
+    let Some(model) = model_dir() else { return };
+    let input = common::fixture_root().join("cluster/articles.jsonl");
+    let of = cluster(&model, &input);
     assert_eq!(of.len(), 7);
     assert_eq!(of["vue-zelenskyy"], of["pressai-zelensky"]);
     assert_eq!(of["vue-zelenskyy"], of["wire-zelenskyy"]);
@@ -84,4 +89,28 @@ fn check_rejects_a_model_folder_without_the_files() {
         err.contains(":2:") && err.contains("embedding_model"),
         "{err}"
     );
+}
+
+#[test]
+fn headlines_alone_still_merge_the_seed_pair() {
+    let Some(model) = model_dir() else { return };
+    // The seed articles without their texts: the embedding decides with TF-IDF.
+    let text =
+        std::fs::read_to_string(common::fixture_root().join("cluster/articles.jsonl")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("headlines.jsonl");
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["text"] = serde_json::Value::String(String::new());
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let of = cluster(&model, &input);
+    assert_eq!(of["vue-zelenskyy"], of["pressai-zelensky"]);
+    assert_ne!(of["pressai-merz-macron"], of["vue-zelenskyy"]);
+    assert_ne!(of["wire-cycle-lanes"], of["vue-zelenskyy"]);
+    assert_ne!(of["wire-cycle-lanes"], of["metro-blackouts"]);
 }

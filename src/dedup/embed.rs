@@ -84,6 +84,51 @@ pub fn model_input(title: &str, text: &str) -> String {
     }
 }
 
+/// LSH bands per embedding: with [`LSH_BITS`] bits each, two headlines at
+/// cosine 0.5 share a bucket in most cases, unrelated ones rarely.
+const LSH_BANDS: u64 = 16;
+/// Random hyperplanes (bits) per band.
+const LSH_BITS: u64 = 6;
+/// Newest stories read per LSH bucket: bounds the cost per article.
+pub const BUCKET_READ: usize = 32;
+
+/// Random-hyperplane LSH keys of an embedding (none for an empty one). The
+/// hyperplanes are ±1 vectors drawn from a fixed hash, so keys are stable
+/// across runs and need no stored state.
+pub fn lsh_keys(e: &[f32]) -> Vec<u64> {
+    if e.is_empty() {
+        return Vec::new();
+    }
+    (0..LSH_BANDS)
+        .map(|band| {
+            let mut bits = 0u64;
+            for bit in 0..LSH_BITS {
+                let plane = band * LSH_BITS + bit;
+                let side: f32 = e
+                    .iter()
+                    .enumerate()
+                    .map(|(d, x)| {
+                        if splitmix(plane << 32 | d as u64) & 1 == 0 {
+                            *x
+                        } else {
+                            -*x
+                        }
+                    })
+                    .sum();
+                bits = bits << 1 | u64::from(side >= 0.0);
+            }
+            band << 32 | bits
+        })
+        .collect()
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 /// Dot product of two embeddings (a cosine when both are normalised).
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     a.iter()

@@ -85,8 +85,8 @@ impl Default for DedupConfig {
             prefer: Vec::new(),
             embedding_model: None,
             // Calibrated on headlines (UCI) and full texts (ECB+): see the README.
-            embedding_title_weight: 0.6,
-            embedding_title_threshold: 0.2,
+            embedding_title_weight: 0.5,
+            embedding_title_threshold: 0.225,
             embedding_text_weight: 0.0,
             embedding_text_threshold: 0.30,
         }
@@ -174,6 +174,8 @@ pub struct Prepared {
     time: Option<i64>,
     /// Normalised sentence embedding; empty without a model.
     embedding: Vec<f32>,
+    /// Its LSH bucket keys ([`embed::lsh_keys`]).
+    embedding_keys: Vec<u64>,
 }
 
 impl Prepared {
@@ -187,6 +189,7 @@ impl Prepared {
     /// The same features with a sentence embedding computed elsewhere (on
     /// another thread, or cached); it must come from the same model.
     pub fn with_embedding(mut self, embedding: Vec<f32>) -> Prepared {
+        self.embedding_keys = embed::lsh_keys(&embedding);
         self.embedding = embedding;
         self
     }
@@ -381,6 +384,8 @@ pub struct Engine {
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
     postings: HashMap<u32, Vec<StoryId>>,
+    /// Embedding LSH: bucket key → stories, newest last.
+    embedding_buckets: HashMap<u64, Vec<StoryId>>,
     clock: i64,
     next_story: StoryId,
     /// The sentence-embedding model, when configured.
@@ -418,6 +423,7 @@ impl Engine {
             bands: HashMap::new(),
             first_seq: 0,
             postings: HashMap::new(),
+            embedding_buckets: HashMap::new(),
             clock: i64::MIN,
             next_story: 1,
             embedder: None,
@@ -537,13 +543,16 @@ impl Engine {
         terms.dedup();
         numbers.sort_unstable();
         numbers.dedup();
+        // A body puts the pair under the text weight: at 0 an embedding would
+        // never be read, and it is the costly part.
+        let wanted = text_terms.is_empty() || self.config.embedding_text_weight > 0.0;
         let embedding = match &self.embedder {
-            Some(m) => m.embed(&a.title, &a.text).unwrap_or_else(|e| {
+            Some(m) if wanted => m.embed(&a.title, &a.text).unwrap_or_else(|e| {
                 // One bad text should not stop ingestion: TF-IDF alone decides.
                 tracing::warn!(id = %a.id, "no embedding: {e}");
                 Vec::new()
             }),
-            None => Vec::new(),
+            _ => Vec::new(),
         };
         Prepared {
             id: a.id.clone(),
@@ -557,6 +566,7 @@ impl Engine {
             long: text_terms.len() >= LONG_TERMS,
             body: !text_terms.is_empty(),
             time: a.published,
+            embedding_keys: embed::lsh_keys(&embedding),
             embedding,
         }
     }
@@ -706,6 +716,27 @@ impl Engine {
         let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         ranked.truncate(CANDIDATES);
+        // Paraphrased headlines may share no distinctive term: their embeddings'
+        // buckets add the stories they collide with most.
+        if !p.embedding_keys.is_empty() {
+            let mut hits: HashMap<StoryId, u32> = HashMap::new();
+            for key in &p.embedding_keys {
+                let bucket = self
+                    .embedding_buckets
+                    .get(key)
+                    .map_or(&[][..], Vec::as_slice);
+                for s in bucket.iter().rev().take(embed::BUCKET_READ) {
+                    *hits.entry(*s).or_default() += 1;
+                }
+            }
+            let mut by_hits: Vec<(StoryId, u32)> = hits.into_iter().collect();
+            by_hits.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+            for (sid, _) in by_hits.into_iter().take(CANDIDATES) {
+                if !ranked.iter().any(|(r, _)| *r == sid) {
+                    ranked.push((sid, 0.0));
+                }
+            }
+        }
         let mut best: Option<(f64, f64, StoryId)> = None;
         for (sid, _) in ranked {
             let Some(story) = self.stories.get(&sid) else {
@@ -786,6 +817,15 @@ impl Engine {
             // Old postings are never read: keep the list bounded.
             if list.len() > 2 * POSTINGS_READ {
                 list.drain(..list.len() - POSTINGS_READ);
+            }
+        }
+        for key in &p.embedding_keys {
+            let list = self.embedding_buckets.entry(*key).or_default();
+            if list.last() != Some(&story) {
+                list.push(story);
+            }
+            if list.len() > 2 * embed::BUCKET_READ {
+                list.drain(..list.len() - embed::BUCKET_READ);
             }
         }
         if let Some(c) = &p.canonical {
