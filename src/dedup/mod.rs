@@ -409,7 +409,7 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
 }
 
 impl Engine {
-    /// An empty engine.
+    /// An empty engine, without the embedding model (see [`Engine::open`]).
     pub fn new(config: DedupConfig) -> Engine {
         Engine {
             config,
