@@ -15,8 +15,9 @@
 //! different figures (magnitudes, tolls, scores, years) need more evidence.
 //!
 //! With the `embed` feature and `embedding_model` set, layer 3 also compares
-//! sentence embeddings ([`embed`]) and decides on a weighted average of the two
-//! cosines; candidates still come from the term index.
+//! sentence embeddings ([`embed`]) of headline-only articles and decides on a
+//! weighted average of the two cosines; candidates come from the term index and
+//! from LSH buckets of the embeddings, both read to a fixed depth.
 
 pub mod embed;
 pub mod text;
@@ -625,11 +626,10 @@ impl Engine {
         if let Some(e) = s.embedding_cosine(&p.embedding) {
             // The two cosines err on different pairs (measured): a weighted
             // average, against a threshold of its own.
+            let c = &self.config;
             let (b, t) = if p.body || s.body_members > 0 {
-                let c = &self.config;
                 (c.embedding_text_weight, c.embedding_text_threshold)
             } else {
-                let c = &self.config;
                 (c.embedding_title_weight, c.embedding_title_threshold)
             };
             if b > 0.0 {
