@@ -316,6 +316,22 @@ impl Store {
         self.dedup.as_mut()
     }
 
+    /// The dedup engine's embedding model, to embed new items without this
+    /// store's lock held (see [`Store::remember_embeddings`]).
+    pub fn dedup_embedder(&self) -> Option<std::sync::Arc<dedup::embed::Embedder>> {
+        self.dedup.as_ref()?.embedder().cloned()
+    }
+
+    /// Hands embeddings computed outside the lock, as (title, text, embedding),
+    /// to the dedup engine for the next ingest.
+    pub fn remember_embeddings(&mut self, done: Vec<(String, String, Vec<f32>)>) {
+        if let Some(engine) = self.dedup.as_mut() {
+            for (title, text, e) in done {
+                engine.remember_embedding(&title, &text, e);
+            }
+        }
+    }
+
     /// One stored item as dedup sees it, with how it was assigned:
     /// (article, story guid, layer, score, matched item id).
     pub fn dedup_item(&self, id: i64) -> Result<Option<DedupItem>, StoreError> {
@@ -823,7 +839,7 @@ fn story_guid(source_url: &str, key: &str) -> String {
 }
 
 /// The plain text dedup compares: the content, else the summary.
-fn body_text(content: Option<String>, summary: Option<String>) -> String {
+pub(crate) fn body_text(content: Option<String>, summary: Option<String>) -> String {
     content
         .filter(|c| !c.trim().is_empty())
         .or(summary)

@@ -114,3 +114,22 @@ fn headlines_alone_still_merge_the_seed_pair() {
     assert_ne!(of["wire-cycle-lanes"], of["vue-zelenskyy"]);
     assert_ne!(of["wire-cycle-lanes"], of["metro-blackouts"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_cycle_loads_the_model_and_keeps_the_seed_stories() {
+    let Some(model) = model_dir() else { return };
+    let web = common::FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[dedup]\nembedding_model = {:?}\n",
+        model.display().to_string()
+    );
+    let ctx = feedsieve::pipeline::Context::open(web.config(dir.path(), &extra)).unwrap();
+    feedsieve::pipeline::run_cycle(&ctx, feedsieve::pipeline::Selection::All, |_, _, _| {})
+        .await
+        .unwrap();
+    let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+    let channel = rss::Channel::read_from(&bytes[..]).unwrap();
+    // As without the model: the seed web has three stories.
+    assert_eq!(channel.items().len(), 3);
+}

@@ -306,6 +306,23 @@ mod tests {
     }
 
     #[test]
+    fn prepare_uses_an_embedding_computed_outside_the_lock() {
+        let Some(m) = model() else { return };
+        let mut e = Engine::new(DedupConfig::default()).with_embedder(Arc::new(m));
+        let mut fake = vec![0.0f32; 384];
+        fake[0] = 1.0;
+        e.remember_embedding("A headline", "", fake.clone());
+        let a = Article {
+            id: "1".into(),
+            title: "A headline".into(),
+            ..Default::default()
+        };
+        assert_eq!(e.prepare(&a).embedding, fake);
+        // Taken once: the next time the model runs.
+        assert_ne!(e.prepare(&a).embedding, fake);
+    }
+
+    #[test]
     fn the_engine_joins_paraphrased_headlines_with_embeddings() {
         let Some(m) = model() else { return };
         let mut e = Engine::new(DedupConfig::default()).with_embedder(Arc::new(m));

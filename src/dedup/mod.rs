@@ -391,7 +391,12 @@ pub struct Engine {
     next_story: StoryId,
     /// The sentence-embedding model, when configured.
     embedder: Option<Arc<embed::Embedder>>,
+    /// Embeddings computed before the caller took its lock, by model input.
+    precomputed: HashMap<String, Vec<f32>>,
 }
+
+/// Precomputed embeddings kept at most (left-overs are dropped past it).
+const PRECOMPUTED_MAX: usize = 4096;
 
 fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
     let (mut i, mut j, mut s) = (0, 0, 0.0f64);
@@ -428,6 +433,7 @@ impl Engine {
             clock: i64::MIN,
             next_story: 1,
             embedder: None,
+            precomputed: HashMap::new(),
         }
     }
 
@@ -452,6 +458,17 @@ impl Engine {
     /// The loaded embedding model, if any (to embed articles on other threads).
     pub fn embedder(&self) -> Option<&Arc<embed::Embedder>> {
         self.embedder.as_ref()
+    }
+
+    /// Keeps an embedding computed elsewhere (without the caller's lock held)
+    /// for `prepare` of the same title and text.
+    pub fn remember_embedding(&mut self, title: &str, text: &str, embedding: Vec<f32>) {
+        // Inputs that never reach `prepare` (known items) must not pile up.
+        if self.precomputed.len() >= PRECOMPUTED_MAX {
+            self.precomputed.clear();
+        }
+        self.precomputed
+            .insert(embed::model_input(title, text), embedding);
     }
 
     /// The configuration in use.
@@ -548,11 +565,17 @@ impl Engine {
         // never be read, and it is the costly part.
         let wanted = text_terms.is_empty() || self.config.embedding_text_weight > 0.0;
         let embedding = match &self.embedder {
-            Some(m) if wanted => m.embed(&a.title, &a.text).unwrap_or_else(|e| {
-                // One bad text should not stop ingestion: TF-IDF alone decides.
-                tracing::warn!(id = %a.id, "no embedding: {e}");
-                Vec::new()
-            }),
+            Some(m) if wanted => {
+                let input = embed::model_input(&a.title, &a.text);
+                match self.precomputed.remove(&input) {
+                    Some(e) => e,
+                    None => m.embed(&a.title, &a.text).unwrap_or_else(|e| {
+                        // One bad text should not stop ingestion: TF-IDF alone decides.
+                        tracing::warn!(id = %a.id, "no embedding: {e}");
+                        Vec::new()
+                    }),
+                }
+            }
             _ => Vec::new(),
         };
         Prepared {
