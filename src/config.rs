@@ -396,6 +396,11 @@ struct RawDedup {
     number_penalty: Option<Spanned<f64>>,
     #[serde(default)]
     prefer: Vec<String>,
+    embedding_model: Option<Spanned<String>>,
+    embedding_title_weight: Option<Spanned<f64>>,
+    embedding_title_threshold: Option<Spanned<f64>>,
+    embedding_text_weight: Option<Spanned<f64>>,
+    embedding_text_threshold: Option<Spanned<f64>>,
 }
 
 struct Ctx<'a> {
@@ -513,7 +518,50 @@ impl Ctx<'_> {
             name_weight: self.fraction(raw.name_weight, "name_weight", d.name_weight),
             number_penalty: self.fraction(raw.number_penalty, "number_penalty", d.number_penalty),
             prefer: raw.prefer,
+            embedding_model: self.embedding_model(raw.embedding_model),
+            embedding_title_weight: self.fraction(
+                raw.embedding_title_weight,
+                "embedding_title_weight",
+                d.embedding_title_weight,
+            ),
+            embedding_text_weight: self.fraction(
+                raw.embedding_text_weight,
+                "embedding_text_weight",
+                d.embedding_text_weight,
+            ),
+            embedding_text_threshold: self.fraction(
+                raw.embedding_text_threshold,
+                "embedding_text_threshold",
+                d.embedding_text_threshold,
+            ),
+            embedding_title_threshold: self.fraction(
+                raw.embedding_title_threshold,
+                "embedding_title_threshold",
+                d.embedding_title_threshold,
+            ),
         }
+    }
+
+    /// `embedding_model`: an error, not a warning, when the feature is off, so
+    /// that a deployment never runs a different dedup than its config asks for.
+    fn embedding_model(&mut self, value: Option<Spanned<String>>) -> Option<PathBuf> {
+        let value = value?;
+        let span = value.span();
+        if !cfg!(feature = "embed") {
+            self.error_at(
+                Some(span),
+                "`embedding_model` needs feedsieve built with the `embed` feature \
+                 (cargo build --release --features embed); remove the key to use TF-IDF alone"
+                    .into(),
+            );
+            return None;
+        }
+        let dir = self.resolve_path(value.get_ref());
+        if let Err(msg) = crate::dedup::embed::check_model_dir(&dir) {
+            self.error_at(Some(span), format!("`embedding_model`: {msg}"));
+            return None;
+        }
+        Some(dir)
     }
 
     fn parse(mut self) -> Result<Config, ConfigErrors> {
@@ -980,6 +1028,19 @@ url = "https://p.test/news/"
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.message.contains("text_threshold"), "{e}");
         let e = first_error("[dedup]\nthreshold = 0.3\n");
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn embedding_model_is_located_when_it_cannot_be_used() {
+        let e = first_error("[dedup]\nembedding_model = \"no-such-model\"\n");
+        assert_eq!((e.line, e.column), (Some(2), Some(19)), "{e}");
+        if cfg!(feature = "embed") {
+            assert!(e.message.contains("not a folder"), "{e}");
+        } else {
+            assert!(e.message.contains("`embed` feature"), "{e}");
+        }
+        let e = first_error("[dedup]\nembedding_text_weight = 2.5\n");
         assert_eq!(e.line, Some(2), "{e}");
     }
 

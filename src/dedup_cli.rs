@@ -78,7 +78,7 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
     let out =
         std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
     let mut out = BufWriter::new(out);
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::open(config).context("starting the dedup engine")?;
     let mut n = 0;
     let mut by_layer: std::collections::BTreeMap<&str, usize> = Default::default();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -273,6 +273,9 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
         "  cosine          full text {:.3}, title+lead {:.3}",
         ev.full_cosine, ev.head_cosine
     );
+    if let Some(e) = ev.embedding_cosine {
+        println!("  embeddings      cosine {e:.3}");
+    }
     println!(
         "  days apart      {}",
         ev.days_apart.map_or("-".into(), |d| format!("{d:.1}"))

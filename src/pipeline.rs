@@ -117,6 +117,54 @@ pub fn in_flight_limit(concurrency: usize) -> usize {
     concurrency.saturating_mul(2).max(1)
 }
 
+/// With an embedding model, embeds the new items on a blocking thread before
+/// the store is locked for ingest: the model is the costly part of dedup, and
+/// the store's lock serialises every source.
+async fn embed_new_items(ctx: &Context, source_id: i64, record: &FetchRecord) {
+    let FetchRecord::Parsed { items, .. } = record else {
+        return;
+    };
+    let Ok(Some(model)) = ctx.store.call(|s| Ok(s.dedup_embedder())).await else {
+        return;
+    };
+    let Ok(known) = ctx.store.call(move |s| s.known_keys(source_id)).await else {
+        return;
+    };
+    // Texts are embedded only when their weight is above 0 (the engine's rule).
+    let texts = ctx.config.dedup.embedding_text_weight > 0.0;
+    let inputs: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| item_key(i).is_some_and(|k| !known.contains(&k)))
+        .map(|i| {
+            let text = crate::store::body_text(i.content.clone(), i.summary.clone());
+            (i.title.clone().unwrap_or_default(), text)
+        })
+        .filter(|(_, text)| texts || text.trim().is_empty())
+        .collect();
+    if inputs.is_empty() {
+        return;
+    }
+    let done = tokio::task::spawn_blocking(move || {
+        inputs
+            .into_iter()
+            .filter_map(|(title, text)| {
+                let e = model.embed(&title, &text).ok()?;
+                Some((title, text, e))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    if let Ok(done) = done {
+        let _ = ctx
+            .store
+            .call(move |s| {
+                s.remember_embeddings(done);
+                Ok(())
+            })
+            .await;
+    }
+}
+
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }
@@ -180,6 +228,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         FetchRecord::Unchanged { .. } => Outcome::Unchanged,
         FetchRecord::Parsed { .. } => Outcome::Stored(IngestStats::default()),
     };
+    embed_new_items(ctx, source.id, &record).await;
     let id = source.id;
     let stored = ctx
         .store

@@ -49,6 +49,9 @@ pub enum StoreError {
     /// The blocking task running the query died.
     #[error("the database task failed: {0}")]
     Task(String),
+    /// The dedup sentence-embedding model could not be loaded.
+    #[error("loading the embedding model: {0}")]
+    Embed(#[from] dedup::embed::EmbedError),
 }
 
 /// A source row with its fetch state.
@@ -269,7 +272,7 @@ impl Store {
     /// The engine's window is rebuilt from the stored items and their stored
     /// stories (no re-clustering), so a restart resumes with the same stories.
     pub fn enable_dedup(&mut self, config: DedupConfig, now: i64) -> Result<(), StoreError> {
-        let mut engine = Engine::new(config);
+        let mut engine = Engine::open(config)?;
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
         let mut stmt = self.conn.prepare(
             // The date the item was assigned with: its own, unless missing or in
@@ -311,6 +314,22 @@ impl Store {
     /// The dedup engine, when enabled.
     pub fn dedup_engine(&mut self) -> Option<&mut Engine> {
         self.dedup.as_mut()
+    }
+
+    /// The dedup engine's embedding model, to embed new items without this
+    /// store's lock held (see [`Store::remember_embeddings`]).
+    pub fn dedup_embedder(&self) -> Option<std::sync::Arc<dedup::embed::Embedder>> {
+        self.dedup.as_ref()?.embedder().cloned()
+    }
+
+    /// Hands embeddings computed outside the lock, as (title, text, embedding),
+    /// to the dedup engine for the next ingest.
+    pub fn remember_embeddings(&mut self, done: Vec<(String, String, Vec<f32>)>) {
+        if let Some(engine) = self.dedup.as_mut() {
+            for (title, text, e) in done {
+                engine.remember_embedding(&title, &text, e);
+            }
+        }
     }
 
     /// One stored item as dedup sees it, with how it was assigned:
@@ -820,7 +839,7 @@ fn story_guid(source_url: &str, key: &str) -> String {
 }
 
 /// The plain text dedup compares: the content, else the summary.
-fn body_text(content: Option<String>, summary: Option<String>) -> String {
+pub(crate) fn body_text(content: Option<String>, summary: Option<String>) -> String {
     content
         .filter(|c| !c.trim().is_empty())
         .or(summary)

@@ -13,11 +13,19 @@
 //! Look-alike events (same people and places, another day or another place) are
 //! kept apart by a time penalty, and by a number guard: titles that state
 //! different figures (magnitudes, tolls, scores, years) need more evidence.
+//!
+//! With the `embed` feature and `embedding_model` set, layer 3 also compares
+//! sentence embeddings ([`embed`]) of headline-only articles and decides on a
+//! weighted average of the two cosines; candidates come from the term index and
+//! from LSH buckets of the embeddings, both read to a fixed depth.
 
+pub mod embed;
 pub mod text;
 pub mod url;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -51,6 +59,16 @@ pub struct DedupConfig {
     pub number_penalty: f64,
     /// Outlet names in order of preference for the representative article.
     pub prefer: Vec<String>,
+    /// Folder of the sentence-embedding model (`embed` feature); `None`: TF-IDF only.
+    pub embedding_model: Option<PathBuf>,
+    /// Share of the embedding cosine in the score of two headlines.
+    pub embedding_title_weight: f64,
+    /// Threshold on that mixed score (instead of `title_threshold`).
+    pub embedding_title_threshold: f64,
+    /// Share of the embedding cosine when either side has a body (0: TF-IDF alone).
+    pub embedding_text_weight: f64,
+    /// Threshold on that mixed score (instead of `text_threshold`).
+    pub embedding_text_threshold: f64,
 }
 
 impl Default for DedupConfig {
@@ -66,6 +84,12 @@ impl Default for DedupConfig {
             name_weight: 0.4,
             number_penalty: 0.05,
             prefer: Vec::new(),
+            embedding_model: None,
+            // Calibrated on headlines (UCI) and full texts (ECB+): see the README.
+            embedding_title_weight: 0.5,
+            embedding_title_threshold: 0.225,
+            embedding_text_weight: 0.0,
+            embedding_text_threshold: 0.30,
         }
     }
 }
@@ -149,6 +173,10 @@ pub struct Prepared {
     /// Has any body text (not just a headline).
     body: bool,
     time: Option<i64>,
+    /// Normalised sentence embedding; empty without a model.
+    embedding: Vec<f32>,
+    /// Its LSH bucket keys ([`embed::lsh_keys`]).
+    embedding_keys: Vec<u64>,
 }
 
 impl Prepared {
@@ -156,6 +184,14 @@ impl Prepared {
     /// only after deciding).
     pub fn with_id(mut self, id: String) -> Prepared {
         self.id = id;
+        self
+    }
+
+    /// The same features with a sentence embedding computed elsewhere (on
+    /// another thread, or cached); it must come from the same model.
+    pub fn with_embedding(mut self, embedding: Vec<f32>) -> Prepared {
+        self.embedding_keys = embed::lsh_keys(&embedding);
+        self.embedding = embedding;
         self
     }
 }
@@ -171,6 +207,8 @@ pub struct PairEvidence {
     pub full_cosine: f64,
     /// Cosine of title + lead vectors.
     pub head_cosine: f64,
+    /// Cosine of the sentence embeddings, when a model is loaded.
+    pub embedding_cosine: Option<f64>,
     /// Days between the two dates, when both are dated.
     pub days_apart: Option<f64>,
     /// Numbers in one title and not the other.
@@ -200,6 +238,7 @@ struct Member {
     body: bool,
     /// The window clock when admitted (expiry).
     clock: i64,
+    embedding: Vec<f32>,
 }
 
 /// LSH bands per MinHash signature.
@@ -301,6 +340,38 @@ struct Story {
     dated: Option<(i64, i64)>,
     numbers: HashSet<u32>,
     titles_with_numbers: usize,
+    /// Sum of the members' embeddings (empty until one has an embedding).
+    embedding: Vec<f32>,
+    embedded_members: usize,
+}
+
+impl Story {
+    fn add_embedding(&mut self, e: &[f32], sign: f32) {
+        if e.is_empty() {
+            return;
+        }
+        if self.embedding.len() != e.len() {
+            self.embedding = vec![0.0; e.len()];
+        }
+        self.embedding
+            .iter_mut()
+            .zip(e)
+            .for_each(|(s, x)| *s += sign * x);
+        if sign > 0.0 {
+            self.embedded_members += 1;
+        } else {
+            self.embedded_members = self.embedded_members.saturating_sub(1);
+        }
+    }
+
+    /// Cosine of an embedding with the mean of the members' embeddings.
+    fn embedding_cosine(&self, e: &[f32]) -> Option<f64> {
+        if e.is_empty() || self.embedded_members == 0 || self.embedding.len() != e.len() {
+            return None;
+        }
+        let norm = embed::cosine(&self.embedding, &self.embedding).sqrt();
+        (norm > 1e-9).then(|| embed::cosine(&self.embedding, e) / norm)
+    }
 }
 
 /// The three vectors a story is compared on.
@@ -368,9 +439,18 @@ pub struct Engine {
     postings: HashMap<u32, Vec<StoryId>>,
     /// Admissions since posting lists of expired stories were last dropped.
     since_sweep: usize,
+    /// Embedding LSH: bucket key → stories, newest last.
+    embedding_buckets: HashMap<u64, Vec<StoryId>>,
     clock: i64,
     next_story: StoryId,
+    /// The sentence-embedding model, when configured.
+    embedder: Option<Arc<embed::Embedder>>,
+    /// Embeddings computed before the caller took its lock, by model input.
+    precomputed: HashMap<String, Vec<f32>>,
 }
+
+/// Precomputed embeddings kept at most (left-overs are dropped past it).
+const PRECOMPUTED_MAX: usize = 4096;
 
 fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
     let (mut i, mut j, mut s) = (0, 0, 0.0f64);
@@ -389,7 +469,7 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
 }
 
 impl Engine {
-    /// An empty engine.
+    /// An empty engine, without the embedding model (see [`Engine::open`]).
     pub fn new(config: DedupConfig) -> Engine {
         Engine {
             config,
@@ -409,9 +489,46 @@ impl Engine {
             first_seq: 0,
             postings: HashMap::new(),
             since_sweep: 0,
+            embedding_buckets: HashMap::new(),
             clock: i64::MIN,
             next_story: 1,
+            embedder: None,
+            precomputed: HashMap::new(),
         }
+    }
+
+    /// An empty engine with the embedding model of `config.embedding_model`
+    /// loaded, when set (an error without the `embed` feature).
+    pub fn open(config: DedupConfig) -> Result<Engine, embed::EmbedError> {
+        let embedder = match &config.embedding_model {
+            Some(dir) => Some(Arc::new(embed::Embedder::load(dir)?)),
+            None => None,
+        };
+        let mut engine = Engine::new(config);
+        engine.embedder = embedder;
+        Ok(engine)
+    }
+
+    /// The same engine using an already loaded model (shared, no lock).
+    pub fn with_embedder(mut self, embedder: Arc<embed::Embedder>) -> Engine {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// The loaded embedding model, if any (to embed articles on other threads).
+    pub fn embedder(&self) -> Option<&Arc<embed::Embedder>> {
+        self.embedder.as_ref()
+    }
+
+    /// Keeps an embedding computed elsewhere (without the caller's lock held)
+    /// for `prepare` of the same title and text.
+    pub fn remember_embedding(&mut self, title: &str, text: &str, embedding: Vec<f32>) {
+        // Inputs that never reach `prepare` (known items) must not pile up.
+        if self.precomputed.len() >= PRECOMPUTED_MAX {
+            self.precomputed.clear();
+        }
+        self.precomputed
+            .insert(embed::model_input(title, text), embedding);
     }
 
     /// The configuration in use.
@@ -584,6 +701,23 @@ impl Engine {
         terms.dedup();
         numbers.sort_unstable();
         numbers.dedup();
+        // A body puts the pair under the text weight: at 0 an embedding would
+        // never be read, and it is the costly part.
+        let wanted = text_terms.is_empty() || self.config.embedding_text_weight > 0.0;
+        let embedding = match &self.embedder {
+            Some(m) if wanted => {
+                let input = embed::model_input(&a.title, &a.text);
+                match self.precomputed.remove(&input) {
+                    Some(e) => e,
+                    None => m.embed(&a.title, &a.text).unwrap_or_else(|e| {
+                        // One bad text should not stop ingestion: TF-IDF alone decides.
+                        tracing::warn!(id = %a.id, "no embedding: {e}");
+                        Vec::new()
+                    }),
+                }
+            }
+            _ => Vec::new(),
+        };
         Prepared {
             id: a.id.clone(),
             canonical: url::canonical_url(&a.url),
@@ -596,6 +730,8 @@ impl Engine {
             long: text_terms.len() >= LONG_TERMS,
             body: !text_terms.is_empty(),
             time: a.published,
+            embedding_keys: embed::lsh_keys(&embedding),
+            embedding,
         }
     }
 
@@ -641,7 +777,7 @@ impl Engine {
         };
         // Headlines against headlines score low even for one event; as soon as
         // one side has a body, the text threshold applies (measured on both sets).
-        let threshold = if p.body || s.body_members > 0 {
+        let mut threshold = if p.body || s.body_members > 0 {
             self.config.text_threshold
         } else {
             self.config.title_threshold
@@ -656,6 +792,20 @@ impl Engine {
             } else {
                 (1.0 - w) * cos + w * names
             };
+        if let Some(e) = s.embedding_cosine(&p.embedding) {
+            // The two cosines err on different pairs (measured): a weighted
+            // average, against a threshold of its own.
+            let c = &self.config;
+            let (b, t) = if p.body || s.body_members > 0 {
+                (c.embedding_text_weight, c.embedding_text_threshold)
+            } else {
+                (c.embedding_title_weight, c.embedding_title_threshold)
+            };
+            if b > 0.0 {
+                score = (1.0 - b) * score + b * e;
+                threshold = t;
+            }
+        }
         tracing::trace!(id = %p.id, cos, names, "candidate");
         // Two days are free: outlets (and aggregators) follow an event up to a
         // couple of days later; beyond that a look-alike is the likelier reading.
@@ -737,6 +887,27 @@ impl Engine {
         let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         ranked.truncate(CANDIDATES);
+        // Paraphrased headlines may share no distinctive term: their embeddings'
+        // buckets add the stories they collide with most.
+        if !p.embedding_keys.is_empty() {
+            let mut hits: HashMap<StoryId, u32> = HashMap::new();
+            for key in &p.embedding_keys {
+                let bucket = self
+                    .embedding_buckets
+                    .get(key)
+                    .map_or(&[][..], Vec::as_slice);
+                for s in bucket.iter().rev().take(embed::BUCKET_READ) {
+                    *hits.entry(*s).or_default() += 1;
+                }
+            }
+            let mut by_hits: Vec<(StoryId, u32)> = hits.into_iter().collect();
+            by_hits.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+            for (sid, _) in by_hits.into_iter().take(CANDIDATES) {
+                if !ranked.iter().any(|(r, _)| *r == sid) {
+                    ranked.push((sid, 0.0));
+                }
+            }
+        }
         let mut best: Option<(f64, f64, StoryId)> = None;
         for (sid, _) in ranked {
             let Some(story) = self.stories.get(&sid) else {
@@ -807,6 +978,7 @@ impl Engine {
             s.head.add(&head, 1.0);
             s.names.add(&names, 1.0);
         }
+        s.add_embedding(&p.embedding, 1.0);
         s.members += 1;
         if p.body {
             s.body_members += 1;
@@ -839,6 +1011,15 @@ impl Engine {
                 list.drain(..list.len() - POSTINGS_READ);
             }
         }
+        for key in &p.embedding_keys {
+            let list = self.embedding_buckets.entry(*key).or_default();
+            if list.last() != Some(&story) {
+                list.push(story);
+            }
+            if list.len() > 2 * embed::BUCKET_READ {
+                list.drain(..list.len() - embed::BUCKET_READ);
+            }
+        }
         if let Some(c) = &p.canonical {
             self.urls.insert(c.clone(), (story, p.id.clone()));
         }
@@ -861,6 +1042,7 @@ impl Engine {
             long: p.long,
             body: p.body,
             clock: p.time.unwrap_or(clock),
+            embedding: p.embedding,
         });
         self.expire();
         self.sweep_postings();
@@ -902,6 +1084,7 @@ impl Engine {
                     s.head.add(&m.head, -1.0);
                     s.names.add(&m.names, -1.0);
                 }
+                s.add_embedding(&m.embedding, -1.0);
                 s.members -= 1;
                 s.long_members -= usize::from(m.long);
                 s.body_members -= usize::from(m.body);
@@ -953,6 +1136,7 @@ impl Engine {
         single.full.add(&self.shares(&pa.full), 1.0);
         single.head.add(&self.shares(&pa.head), 1.0);
         single.names.add(&self.shares(&pa.names), 1.0);
+        single.add_embedding(&pa.embedding, 1.0);
         single.long_members = usize::from(pa.long);
         single.body_members = usize::from(pa.body);
         single.dated = pa.time.map(|t| (t, t));
@@ -981,6 +1165,8 @@ impl Engine {
             copy_similarity,
             full_cosine: dot(&pa.full, &pb.full),
             head_cosine: dot(&pa.head, &pb.head),
+            embedding_cosine: (!pa.embedding.is_empty() && !pb.embedding.is_empty())
+                .then(|| embed::cosine(&pa.embedding, &pb.embedding)),
             days_apart: self.days_apart(&pb, &single),
             conflicting_numbers: Self::numbers_conflict(&pb, &single),
             adjusted: adj,
