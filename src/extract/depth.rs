@@ -203,25 +203,8 @@ const MIN_CUT: usize = 4096;
 
 /// Calls `f` with each raw-text element's opening tag and the byte range of
 /// its content.
-fn scan_raw(b: &[u8], mut f: impl FnMut(&Tag, usize, usize)) {
-    let mut i = 0;
-    while let Some(off) = memchr::memchr(b'<', &b[i..]) {
-        let at = i + off;
-        if b[at..].starts_with(b"<!--") {
-            i = find(b, at + 4, b"-->").map_or(b.len(), |e| e + 3);
-            continue;
-        }
-        let Some(tag) = tag_at(b, at) else {
-            i = at + 1;
-            continue;
-        };
-        i = tag.end;
-        if !tag.closing && !tag.self_closing && raw_text(tag.name()) {
-            let end = raw_text_end(b, i, &tag);
-            f(&tag, i, end);
-            i = end;
-        }
-    }
+fn scan_raw(b: &[u8], f: impl FnMut(&Tag, usize, usize)) {
+    walk(b, |_| true, f);
 }
 
 /// Where the content of the raw-text element opened by `tag` ends (its
@@ -234,7 +217,18 @@ fn raw_text_end(b: &[u8], from: usize, tag: &Tag) -> usize {
 }
 
 /// Calls `f` on each counted tag, skipping comments and raw-text content.
-fn scan(b: &[u8], mut f: impl FnMut(&Tag) -> bool) {
+fn scan(b: &[u8], f: impl FnMut(&Tag) -> bool) {
+    walk(b, f, |_, _, _| {});
+}
+
+/// One pass over the tags of a page, outside comments: `on_tag` gets each
+/// counted tag (and stops the walk by returning false), `on_raw` each raw-text
+/// element's opening tag with the byte range of its content.
+fn walk(
+    b: &[u8],
+    mut on_tag: impl FnMut(&Tag) -> bool,
+    mut on_raw: impl FnMut(&Tag, usize, usize),
+) {
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let at = i + off;
@@ -248,13 +242,15 @@ fn scan(b: &[u8], mut f: impl FnMut(&Tag) -> bool) {
         };
         i = tag.end;
         if !tag.closing && raw_text(tag.name()) {
-            i = raw_text_end(b, i, &tag);
+            let end = raw_text_end(b, i, &tag);
+            on_raw(&tag, i, end);
+            i = end;
             continue;
         }
         if uncounted(tag.name()) {
             continue;
         }
-        if !f(&tag) {
+        if !on_tag(&tag) {
             break;
         }
     }
