@@ -1,7 +1,7 @@
-//! What is cut from a page before parsing: the bodies of scripts and style
-//! sheets ([`strip_code`]), and nesting beyond a cap ([`flatten_deep`]).
+//! What is cut from a page before parsing ([`trim_for_parse`]): the bodies of
+//! scripts and style sheets, and nesting beyond a cap.
 //!
-//! A nesting cap applied before parsing. html5ever's scope checks walk the stack of
+//! The nesting cap: html5ever's scope checks walk the stack of
 //! open elements, so a page nested 100,000 levels deep costs quadratic time (a
 //! minute). Browsers cap the DOM depth (Blink at 512); we drop start/end tag pairs
 //! past [`MAX_DEPTH`], keeping every piece of text.
@@ -106,26 +106,71 @@ fn tag_at(b: &[u8], at: usize) -> Option<Tag> {
     }
 }
 
-/// Returns the page with tags beyond [`MAX_DEPTH`] removed, or `None` when it is
-/// shallow enough to parse as it is (the usual case: one linear scan, no copy).
-pub fn flatten_deep(html: &str) -> Option<String> {
+/// The page as the parser should see it, or `None` to parse it as it is, and
+/// whether its nesting was capped. Two things are cut, found in one scan of the
+/// tags so that the usual page costs a single pass:
+/// - the code inside `<script>` and `<style>` elements (the elements stay). On
+///   real pages code is about 40 % of the bytes, none of it article text. JSON-LD
+///   (metadata) is kept, and so is a script with `<!--` in it, whose end the
+///   parser finds by rules this scan does not follow;
+/// - start/end tag pairs nested deeper than [`MAX_DEPTH`] (rare: a second pass).
+pub fn trim_for_parse(html: &str) -> (Option<String>, bool) {
     let b = html.as_bytes();
     let mut depth = 0usize;
     let mut too_deep = false;
-    scan(b, |tag| {
-        if tag.closing {
-            depth = depth.saturating_sub(1);
-        } else if !tag.self_closing {
-            depth += 1;
-            if depth > MAX_DEPTH {
-                too_deep = true;
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    let mut total = 0usize;
+    walk(
+        b,
+        |tag| {
+            if tag.closing {
+                depth = depth.saturating_sub(1);
+            } else if !tag.self_closing {
+                depth += 1;
+                too_deep |= depth > MAX_DEPTH;
             }
+            true
+        },
+        |tag, start, end| {
+            if end > start && is_code(b, tag, start, end) {
+                cuts.push((start, end));
+                total += end - start;
+            }
+        },
+    );
+    let stripped = (total >= MIN_CUT).then(|| {
+        let mut out = String::with_capacity(html.len() - total);
+        let mut copied = 0usize;
+        for (start, end) in cuts {
+            // Tags are ASCII-delimited, so these are char boundaries.
+            out.push_str(&html[copied..start]);
+            copied = end;
         }
-        true
+        out.push_str(&html[copied..]);
+        out
     });
     if !too_deep {
-        return None;
+        return (stripped, false);
     }
+    (Some(flatten(stripped.as_deref().unwrap_or(html))), true)
+}
+
+/// True for the content of a style sheet, or of a script that is neither
+/// JSON-LD nor holds `<!--`.
+fn is_code(b: &[u8], tag: &Tag, start: usize, end: usize) -> bool {
+    match tag.name() {
+        b"style" => true,
+        b"script" => {
+            find_ci(&b[tag.start..tag.end], 0, b"ld+json").is_none()
+                && find(&b[start..end], 0, b"<!--").is_none()
+        }
+        _ => false,
+    }
+}
+
+/// The page without the tags nested beyond [`MAX_DEPTH`], keeping all text.
+fn flatten(html: &str) -> String {
+    let b = html.as_bytes();
     let mut out = String::with_capacity(html.len());
     let mut copied = 0usize;
     let mut depth = 0usize;
@@ -156,56 +201,11 @@ pub fn flatten_deep(html: &str) -> Option<String> {
         true
     });
     out.push_str(&html[copied..]);
-    Some(out)
-}
-
-/// Returns the page with the code inside `<script>` and `<style>` elements
-/// removed (the elements themselves stay), or `None` when there is little to
-/// remove. On real pages code is about 40 % of the bytes, none of it article
-/// text, and the parser spends a good share of its time scanning it. JSON-LD
-/// (metadata) is kept, and so is a script with `<!--` in it, whose end the
-/// parser finds by rules this scan does not follow.
-pub fn strip_code(html: &str) -> Option<String> {
-    let b = html.as_bytes();
-    let mut cuts: Vec<(usize, usize)> = Vec::new();
-    let mut total = 0usize;
-    scan_raw(b, |tag, start, end| {
-        let body = &b[start..end];
-        let code = match tag.name() {
-            b"style" => true,
-            b"script" => {
-                find_ci(&b[tag.start..tag.end], 0, b"ld+json").is_none()
-                    && find(body, 0, b"<!--").is_none()
-            }
-            _ => false,
-        };
-        if code && end > start {
-            cuts.push((start, end));
-            total += end - start;
-        }
-    });
-    if total < MIN_CUT {
-        return None;
-    }
-    let mut out = String::with_capacity(html.len() - total);
-    let mut copied = 0usize;
-    for (start, end) in cuts {
-        // Tags are ASCII-delimited, so these are char boundaries.
-        out.push_str(&html[copied..start]);
-        copied = end;
-    }
-    out.push_str(&html[copied..]);
-    Some(out)
+    out
 }
 
 /// Below this many bytes of code, copying the page costs more than it saves.
 const MIN_CUT: usize = 4096;
-
-/// Calls `f` with each raw-text element's opening tag and the byte range of
-/// its content.
-fn scan_raw(b: &[u8], f: impl FnMut(&Tag, usize, usize)) {
-    walk(b, |_| true, f);
-}
 
 /// Where the content of the raw-text element opened by `tag` ends (its
 /// closing tag, else the end of the page).
@@ -295,8 +295,8 @@ mod tests {
     #[test]
     fn shallow_pages_are_left_alone() {
         assert_eq!(
-            flatten_deep("<div><p>a<p>b</div><script>if (a<b) {}</script>"),
-            None
+            trim_for_parse("<div><p>a<p>b</div><script>if (a<b) {}</script>"),
+            (None, false)
         );
     }
 
@@ -309,7 +309,9 @@ mod tests {
              <SCRIPT src=\"a.js\"></SCRIPT><script>{code}</script></head>\
              <body><p>Article text.</p><textarea>{code}</textarea></body></html>"
         );
-        let cut = strip_code(&page).unwrap();
+        let (cut, capped) = trim_for_parse(&page);
+        let cut = cut.unwrap();
+        assert!(!capped);
         assert!(cut.contains("<script></script></head>"));
         assert!(cut.contains("<style></style>"));
         assert!(cut.contains("{\"headline\":\"Kept\"}"));
@@ -317,16 +319,18 @@ mod tests {
         // Only scripts and style sheets: a textarea's content is the page's.
         assert_eq!(cut.matches("not text").count(), 300);
         // Little code: nothing to gain from a copy.
-        assert_eq!(strip_code("<p>a</p><script>x()</script>"), None);
+        assert_eq!(trim_for_parse("<p>a</p><script>x()</script>").0, None);
         // A script with a comment in it ends where the parser says: left alone.
         let odd = format!("<script><!-- {code} </script> --></script><p>b</p>");
-        assert_eq!(strip_code(&odd), None);
+        assert_eq!(trim_for_parse(&odd).0, None);
     }
 
     #[test]
     fn deep_pages_keep_their_text_and_lose_extra_tags() {
         let deep = "<div>".repeat(5000) + "<p>deep é text</p>" + &"</div>".repeat(5000);
-        let flat = flatten_deep(&deep).unwrap();
+        let (flat, capped) = trim_for_parse(&deep);
+        let flat = flat.unwrap();
+        assert!(capped);
         assert!(flat.contains("<p>deep é text</p>"));
         assert_eq!(flat.matches("<div>").count(), MAX_DEPTH);
         assert_eq!(flat.matches("</div>").count(), MAX_DEPTH);

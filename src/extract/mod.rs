@@ -89,13 +89,11 @@ pub fn extract(
 
 /// Extracts the article from already decoded HTML.
 pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, ExtractError> {
-    let stripped = depth::strip_code(html);
-    let html = stripped.as_deref().unwrap_or(html);
-    let flat = depth::flatten_deep(html);
-    if flat.is_some() {
+    let (trimmed, capped) = depth::trim_for_parse(html);
+    if capped {
         tracing::debug!(url = %url, "nesting capped at {} levels", depth::MAX_DEPTH);
     }
-    let doc = Html::parse_document(flat.as_deref().unwrap_or(html));
+    let doc = Html::parse_document(trimmed.as_deref().unwrap_or(html));
     let meta = meta::read_meta(&doc, url);
     let mut page = content::Page::new(&doc);
     let canonical_host = meta
