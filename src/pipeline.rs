@@ -121,6 +121,11 @@ pub fn in_flight_limit(concurrency: usize) -> usize {
 /// the store is locked for ingest: the model is the costly part of dedup, and
 /// the store's lock serialises every source.
 async fn embed_new_items(ctx: &Context, source_id: i64, record: &FetchRecord) {
+    // Without a model (always so in a build without `embed`), no trip
+    // through the store's lock.
+    if ctx.config.dedup.embedding_model.is_none() {
+        return;
+    }
     let FetchRecord::Parsed { items, .. } = record else {
         return;
     };
