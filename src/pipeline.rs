@@ -40,7 +40,7 @@ pub struct Context {
     /// write. Taken before `global`: a fetched feed waits for the one database
     /// writer holding its items, and without this bound a burst of a thousand
     /// feeds would all be fetched and parsed, each waiting on its own blocking
-    /// thread (measured: 515 threads and 385 MB in the 1000-feed benchmark).
+    /// thread (measured: 515 threads and 364 MiB in the 1000-feed benchmark).
     pub in_flight: Arc<Semaphore>,
     /// Fetches in flight per host.
     pub hosts: HostSlots,

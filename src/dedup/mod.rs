@@ -428,6 +428,8 @@ pub struct Engine {
     /// `MIN_SWEEP_VOCAB` and `MIN_IDLE_DOCS` (smaller in tests).
     vocab_limits: (usize, u64),
     docs: u64,
+    /// ln(docs + 1), kept with `docs` (read for every IDF).
+    ln_docs: f32,
     members: VecDeque<Member>,
     stories: HashMap<StoryId, Story>,
     urls: HashMap<String, (StoryId, String)>,
@@ -482,6 +484,7 @@ impl Engine {
             swept_vocab: 0,
             vocab_limits: (MIN_SWEEP_VOCAB, MIN_IDLE_DOCS),
             docs: 0,
+            ln_docs: 0.0,
             members: VecDeque::new(),
             stories: HashMap::new(),
             urls: HashMap::new(),
@@ -600,7 +603,7 @@ impl Engine {
 
     fn idf(&self, term: u32) -> f32 {
         let ln_df = self.ln_df.get(term as usize).copied().unwrap_or(0.0);
-        (self.docs as f32 + 1.0).ln() - ln_df + 1.0
+        self.ln_docs - ln_df + 1.0
     }
 
     /// What a story is compared on: its centroid, or its only member's vectors.
@@ -766,9 +769,7 @@ impl Engine {
         if days.is_some_and(|d| d > window_days) {
             return None;
         }
-        // ln(docs + 1) once, not per term.
-        let ln_docs = (self.docs as f32 + 1.0).ln();
-        let idf = |t: u32| ln_docs - self.ln_df.get(t as usize).copied().unwrap_or(0.0) + 1.0;
+        let idf = |t| self.idf(t);
         let vectors = self.story_vectors(s);
         let cos = if p.long && s.long_members > 0 {
             cosine_idf(vectors.full, &p.full, idf)
@@ -950,6 +951,7 @@ impl Engine {
             }
         }
         self.docs += 1;
+        self.ln_docs = (self.docs as f32 + 1.0).ln();
         let clock = match p.time {
             Some(t) => t.max(self.clock),
             None => self.clock,
