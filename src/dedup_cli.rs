@@ -80,6 +80,9 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
     let mut out = BufWriter::new(out);
     let mut engine = Engine::open(config).context("starting the dedup engine")?;
     let mut n = 0;
+    let mut assigned: Vec<(serde_json::Value, crate::dedup::StoryId)> = Vec::new();
+    let mut merged_into: std::collections::HashMap<crate::dedup::StoryId, crate::dedup::StoryId> =
+        Default::default();
     let mut by_layer: std::collections::BTreeMap<&str, usize> = Default::default();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", input.display()))?;
@@ -102,13 +105,25 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
         };
         let ev = engine.assign(&article);
         *by_layer.entry(ev.layer.as_str()).or_default() += 1;
-        let story = ev.story.unwrap_or_default();
+        if let Some((absorbed, survivor)) = ev.merged {
+            merged_into.insert(absorbed, survivor);
+            *by_layer.entry("merges").or_default() += 1;
+        }
+        assigned.push((a.id, ev.story.unwrap_or_default()));
+        n += 1;
+    }
+    // Stories merged later take their members along, as they do in the store:
+    // the output is the final assignment.
+    for (id, story) in assigned {
+        let mut story = story;
+        while let Some(&next) = merged_into.get(&story) {
+            story = next;
+        }
         serde_json::to_writer(
             &mut out,
-            &serde_json::json!({ "id": a.id, "cluster": format!("s{story}") }),
+            &serde_json::json!({ "id": id, "cluster": format!("s{story}") }),
         )?;
         out.write_all(b"\n")?;
-        n += 1;
     }
     out.flush()
         .with_context(|| format!("writing {}", output.display()))?;

@@ -848,6 +848,36 @@ pub(crate) fn body_text(content: Option<String>, summary: Option<String>) -> Str
 }
 
 /// Picks and records the representative item of a story.
+/// Moves every item of story `absorbed` into `survivor` and drops the empty
+/// story: the survivor (the older story) keeps its GUID and is updated, so a
+/// reader sees the story once, now crediting both stories' outlets.
+fn merge_stories(
+    tx: &Transaction<'_>,
+    absorbed: i64,
+    survivor: i64,
+    now: i64,
+    prefer: &[String],
+) -> Result<(), StoreError> {
+    if absorbed == survivor {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE items SET story_id = ?2 WHERE story_id = ?1",
+        params![absorbed, survivor],
+    )?;
+    // The merged entry sorts by the earlier of the two dates.
+    tx.execute(
+        "UPDATE stories SET updated_at = ?3,
+            sort_at = MIN(sort_at, COALESCE((SELECT sort_at FROM stories WHERE id = ?1), sort_at))
+         WHERE id = ?2",
+        params![absorbed, survivor, now],
+    )?;
+    tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
+    update_representative(tx, survivor, prefer)?;
+    tracing::info!(absorbed, survivor, "stories merged");
+    Ok(())
+}
+
 fn update_representative(
     tx: &Transaction<'_>,
     story_id: i64,
@@ -1063,11 +1093,14 @@ fn ingest_items(
                         ],
                     )?;
                     if let Some(engine) = dedup.as_deref_mut() {
+                        let prefer = engine.config().prefer.clone();
                         if joined.is_some() {
-                            let prefer = engine.config().prefer.clone();
                             update_representative(tx, story_id, &prefer)?;
                         }
                         engine.admit(prepared.with_id(item_id.to_string()), story_id);
+                        if let Some((absorbed, survivor)) = engine.merge_similar(story_id) {
+                            merge_stories(tx, absorbed, survivor, now, &prefer)?;
+                        }
                     }
                 }
                 stats.new += 1;
@@ -1289,5 +1322,59 @@ mod tests {
         s.learn_site_template("a.test", &[], 1000 + 31 * 86400)
             .unwrap();
         assert_eq!(s.site_template("a.test", 1).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn split_headline_stories_merge_under_the_older_guid_and_stay_merged() {
+        let config = DedupConfig {
+            title_threshold: 0.99,
+            merge_threshold: 0.25,
+            ..DedupConfig::default()
+        };
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        s.enable_dedup(config.clone(), 100).unwrap();
+        s.record_fetch(
+            id,
+            &parsed(vec![item(
+                "a",
+                "Apple unveils iPhone 6 with a bigger screen",
+            )]),
+            100,
+            200,
+        )
+        .unwrap();
+        let guid = s.latest_stories(10).unwrap()[0].guid.clone();
+        s.record_fetch(
+            id,
+            &parsed(vec![item(
+                "b",
+                "Apple's bigger iPhone 6 screen revealed at launch event",
+            )]),
+            160,
+            200,
+        )
+        .unwrap();
+        let stories = s.latest_stories(10).unwrap();
+        assert_eq!(stories.len(), 1, "{stories:?}");
+        assert_eq!(stories[0].guid, guid, "the older story keeps its GUID");
+        assert_eq!(stories[0].items.len(), 2);
+        assert_eq!(s.story_count().unwrap(), 1, "the absorbed story is gone");
+        assert!(s.integrity_ok().unwrap());
+
+        // A restart restores the merged story: nothing splits again.
+        s.enable_dedup(config, 300).unwrap();
+        s.record_fetch(
+            id,
+            &parsed(vec![item("c", "Heavy snow closes the pass to Bergen")]),
+            300,
+            400,
+        )
+        .unwrap();
+        let stories = s.latest_stories(10).unwrap();
+        assert_eq!(stories.len(), 2);
+        let merged = stories.iter().find(|st| st.guid == guid).unwrap();
+        assert_eq!(merged.items.len(), 2);
     }
 }

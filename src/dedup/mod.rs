@@ -50,6 +50,9 @@ pub struct DedupConfig {
     pub text_threshold: f64,
     /// Cosine needed when either side has only a headline / summary.
     pub title_threshold: f64,
+    /// Cosine between two headline-only stories' centroids that merges them
+    /// into one (0 turns merging off).
+    pub merge_threshold: f64,
     /// Similarity lost per day between an article and a story's nearest date,
     /// beyond the first two days.
     pub day_penalty: f64,
@@ -80,6 +83,7 @@ impl Default for DedupConfig {
             copy_min_words: 60,
             text_threshold: 0.30,
             title_threshold: 0.08,
+            merge_threshold: 0.25,
             day_penalty: 0.05,
             name_weight: 0.4,
             number_penalty: 0.05,
@@ -151,6 +155,9 @@ pub struct Evidence {
     pub score: f64,
     /// The best candidate's adjusted cosine, also when it was too low.
     pub best_similarity: f64,
+    /// A story merge that this article's admission caused: (absorbed, survivor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged: Option<(StoryId, StoryId)>,
 }
 
 /// Features of one article, computed once.
@@ -324,6 +331,62 @@ fn cosine_idf(shares: &[(u32, f32)], v: &[(u32, f32)], idf: impl Fn(u32) -> f32)
     dot / norm.sqrt()
 }
 
+/// Terms two vectors (sorted by term id) have in common.
+fn shared_terms(a: &[(u32, f32)], b: &[(u32, f32)]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Cosine of two share vectors, both re-weighted by today's IDF.
+fn cosine_shares(a: &[(u32, f32)], b: &[(u32, f32)], idf: impl Fn(u32) -> f32) -> f64 {
+    let (mut i, mut j) = (0, 0);
+    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(&(ta, wa)), Some(&(tb, wb))) if ta == tb => {
+                let k = f64::from(idf(ta));
+                let (x, y) = (f64::from(wa) * k, f64::from(wb) * k);
+                dot += x * y;
+                na += x * x;
+                nb += y * y;
+                i += 1;
+                j += 1;
+            }
+            (Some(&(ta, wa)), Some(&(tb, _))) if ta < tb => {
+                let x = f64::from(wa) * f64::from(idf(ta));
+                na += x * x;
+                i += 1;
+            }
+            (Some(&(ta, wa)), None) => {
+                let x = f64::from(wa) * f64::from(idf(ta));
+                na += x * x;
+                i += 1;
+            }
+            (_, Some(&(tb, wb))) => {
+                let y = f64::from(wb) * f64::from(idf(tb));
+                nb += y * y;
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    if na <= 1e-12 || nb <= 1e-12 {
+        return 0.0;
+    }
+    dot / (na.sqrt() * nb.sqrt())
+}
+
 #[derive(Debug, Default)]
 struct Story {
     /// Summed shares of the members; empty while `single` stands for them.
@@ -396,6 +459,14 @@ const MIN_IDLE_DOCS: u64 = 100_000;
 const CENTROID_TERMS: usize = 256;
 /// Newest members read per MinHash band bucket.
 const BUCKET_READ: usize = 32;
+/// A story's heaviest terms that retrieve merge candidates, and the candidates
+/// scored: a merge needs much in common, so a few suffice (measured on uci-dev:
+/// 8 and 8 score as well as 32 and 24, at half the added cost).
+const MERGE_QUERY_TERMS: usize = 8;
+const MERGE_CANDIDATES: usize = 8;
+/// Terms a headline must share with a headline-only story to join it
+/// (measured on uci-dev: 1 lets single common words bridge unrelated stories).
+const MIN_SHARED_HEADLINE_TERMS: usize = 2;
 /// Candidates scored exactly per article.
 const CANDIDATES: usize = 24;
 /// Terms kept per article vector.
@@ -445,6 +516,9 @@ pub struct Engine {
     embedding_buckets: HashMap<u64, Vec<StoryId>>,
     clock: i64,
     next_story: StoryId,
+    /// Stories absorbed by a merge → the story that absorbed them (see
+    /// [`Engine::merge_similar`]); members and postings keep the old id.
+    aliases: HashMap<StoryId, StoryId>,
     /// The sentence-embedding model, when configured.
     embedder: Option<Arc<embed::Embedder>>,
     /// Embeddings computed before the caller took its lock, by model input.
@@ -468,6 +542,18 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
         }
     }
     s
+}
+
+/// Follows merge aliases to the story that holds an id's members now.
+fn resolve_in(aliases: &HashMap<StoryId, StoryId>, mut story: StoryId) -> StoryId {
+    // Chains are short (one link per merge); the bound guards against a cycle.
+    for _ in 0..64 {
+        match aliases.get(&story) {
+            Some(&next) if next != story => story = next,
+            _ => break,
+        }
+    }
+    story
 }
 
 impl Engine {
@@ -495,6 +581,7 @@ impl Engine {
             embedding_buckets: HashMap::new(),
             clock: i64::MIN,
             next_story: 1,
+            aliases: HashMap::new(),
             embedder: None,
             precomputed: HashMap::new(),
         }
@@ -793,6 +880,14 @@ impl Engine {
             } else {
                 (1.0 - w) * cos + w * names
             };
+        // One shared word is how unrelated headlines meet ("first", "show"):
+        // between headlines it is no evidence. Stories whose headlines share
+        // little are brought together by `merge_similar` (or an embedding).
+        if !(p.body || s.body_members > 0)
+            && shared_terms(&p.head, vectors.head) < MIN_SHARED_HEADLINE_TERMS
+        {
+            score = 0.0;
+        }
         if let Some(e) = s.embedding_cosine(&p.embedding) {
             // The two cosines err on different pairs (measured): a weighted
             // average, against a threshold of its own.
@@ -825,14 +920,16 @@ impl Engine {
             matched: None,
             score: 0.0,
             best_similarity: 0.0,
+            merged: None,
         };
         if !self.config.enabled {
             return ev;
         }
         if let Some((story, id)) = p.canonical.as_ref().and_then(|c| self.urls.get(c)) {
-            if self.stories.contains_key(story) {
+            let story = self.resolve(*story);
+            if self.stories.contains_key(&story) {
                 ev.layer = Layer::Url;
-                ev.story = Some(*story);
+                ev.story = Some(story);
                 ev.matched = Some(id.clone());
                 ev.score = 1.0;
                 return ev;
@@ -861,9 +958,10 @@ impl Engine {
                 }
             }
             if let Some((sim, m)) = best {
-                if self.stories.contains_key(&m.story) {
+                let story = self.resolve(m.story);
+                if self.stories.contains_key(&story) {
                     ev.layer = Layer::NearCopy;
-                    ev.story = Some(m.story);
+                    ev.story = Some(story);
                     ev.matched = Some(m.id.clone());
                     ev.score = sim;
                     return ev;
@@ -881,7 +979,7 @@ impl Engine {
         for (t, w) in &query {
             if let Some(list) = self.postings.get(t) {
                 for s in list.iter().rev().take(POSTINGS_READ) {
-                    *partial.entry(*s).or_default() += w;
+                    *partial.entry(self.resolve(*s)).or_default() += w;
                 }
             }
         }
@@ -898,7 +996,7 @@ impl Engine {
                     .get(key)
                     .map_or(&[][..], Vec::as_slice);
                 for s in bucket.iter().rev().take(embed::BUCKET_READ) {
-                    *hits.entry(*s).or_default() += 1;
+                    *hits.entry(self.resolve(*s)).or_default() += 1;
                 }
             }
             let mut by_hits: Vec<(StoryId, u32)> = hits.into_iter().collect();
@@ -938,6 +1036,7 @@ impl Engine {
     /// articles that have left the window.
     pub fn admit(&mut self, p: Prepared, story: StoryId) {
         self.next_story = self.next_story.max(story + 1);
+        let story = self.resolve(story);
         let (full, head, names) = (
             self.shares(&p.full),
             self.shares(&p.head),
@@ -1061,8 +1160,19 @@ impl Engine {
         }
         self.since_sweep = 0;
         let stories = &self.stories;
-        self.postings
-            .retain(|_, list| list.iter().any(|s| stories.contains_key(s)));
+        let aliases = &self.aliases;
+        let live = |s: &StoryId| stories.contains_key(&resolve_in(aliases, *s));
+        self.postings.retain(|_, list| list.iter().any(live));
+        // An alias is needed while the story that absorbed it lives.
+        let absorbed: Vec<StoryId> = self.aliases.keys().copied().filter(|s| !live(s)).collect();
+        for s in absorbed {
+            self.aliases.remove(&s);
+        }
+    }
+
+    /// The story an id stands for now, after merges.
+    fn resolve(&self, story: StoryId) -> StoryId {
+        resolve_in(&self.aliases, story)
     }
 
     fn member(&self, seq: u64) -> Option<&Member> {
@@ -1080,7 +1190,8 @@ impl Engine {
             };
             let seq = self.first_seq;
             self.first_seq += 1;
-            if let Some(s) = self.stories.get_mut(&m.story) {
+            let story = self.resolve(m.story);
+            if let Some(s) = self.stories.get_mut(&story) {
                 if s.single != Some(seq) {
                     s.full.add(&m.full, -1.0);
                     s.head.add(&m.head, -1.0);
@@ -1091,7 +1202,7 @@ impl Engine {
                 s.long_members -= usize::from(m.long);
                 s.body_members -= usize::from(m.body);
                 if s.members == 0 {
-                    self.stories.remove(&m.story);
+                    self.stories.remove(&story);
                 }
             }
             if let Some(c) = &m.canonical {
@@ -1111,6 +1222,126 @@ impl Engine {
         }
     }
 
+    /// Merges `story`, which has just gained a member, with the most similar
+    /// other headline-only story, when their centroids are close enough:
+    /// single-pass clustering splits a story whose first headlines share few
+    /// words, and two grown centroids say more than any one headline does.
+    /// The older story (lower id) absorbs the younger; returns (absorbed, survivor).
+    pub fn merge_similar(&mut self, story: StoryId) -> Option<(StoryId, StoryId)> {
+        let threshold = self.config.merge_threshold;
+        if !self.config.enabled || threshold <= 0.0 {
+            return None;
+        }
+        let story = self.resolve(story);
+        let s = self.stories.get(&story)?;
+        // Full-text stories are not merged: on ECB+ every merge threshold that
+        // joined split stories also joined look-alike events (measured).
+        if s.body_members > 0 {
+            return None;
+        }
+        let head = self.story_vectors(s).head;
+        let mut query: Vec<(u32, f32)> = head.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
+        query.sort_by(|a, b| b.1.total_cmp(&a.1));
+        query.truncate(MERGE_QUERY_TERMS);
+        let mut partial: HashMap<StoryId, f32> = HashMap::new();
+        for (t, w) in &query {
+            if let Some(list) = self.postings.get(t) {
+                for o in list.iter().rev().take(POSTINGS_READ) {
+                    let o = self.resolve(*o);
+                    if o != story {
+                        *partial.entry(o).or_default() += w;
+                    }
+                }
+            }
+        }
+        let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        ranked.truncate(MERGE_CANDIDATES);
+        let window_days = self.config.window.as_secs_f64() / 86_400.0;
+        let idf = |t| self.idf(t);
+        let mut best: Option<(f64, StoryId)> = None;
+        for (oid, _) in ranked {
+            let Some(o) = self.stories.get(&oid) else {
+                continue;
+            };
+            if o.body_members > 0 {
+                continue;
+            }
+            let days = match (s.dated, o.dated) {
+                (Some((lo, hi)), Some((olo, ohi))) => {
+                    Some((olo - hi).max(lo - ohi).max(0) as f64 / 86_400.0)
+                }
+                _ => None,
+            };
+            if days.is_some_and(|d| d > window_days) {
+                continue;
+            }
+            let score = cosine_shares(head, self.story_vectors(o).head, idf)
+                - self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
+            if score >= threshold && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, oid));
+            }
+        }
+        let (score, other) = best?;
+        let (survivor, absorbed) = (story.min(other), story.max(other));
+        tracing::debug!(survivor, absorbed, score, "stories merged");
+        self.absorb(survivor, absorbed);
+        Some((absorbed, survivor))
+    }
+
+    /// Moves story `absorbed` into `survivor`: centroids, counts and dates add up.
+    fn absorb(&mut self, survivor: StoryId, absorbed: StoryId) {
+        let Some(gone) = self.stories.remove(&absorbed) else {
+            return;
+        };
+        let gone_vectors = self.owned_vectors(&gone);
+        let Some(kept) = self.stories.get(&survivor) else {
+            self.stories.insert(absorbed, gone);
+            return;
+        };
+        let kept_single = kept.single.is_some().then(|| self.owned_vectors(kept));
+        let Some(s) = self.stories.get_mut(&survivor) else {
+            return;
+        };
+        if let Some([f, h, n]) = kept_single {
+            s.full = Centroid(f);
+            s.head = Centroid(h);
+            s.names = Centroid(n);
+            s.single = None;
+        }
+        let [f, h, n] = gone_vectors;
+        s.full.add(&f, 1.0);
+        s.head.add(&h, 1.0);
+        s.names.add(&n, 1.0);
+        if !gone.embedding.is_empty() {
+            if s.embedding.len() == gone.embedding.len() {
+                s.embedding
+                    .iter_mut()
+                    .zip(&gone.embedding)
+                    .for_each(|(a, b)| *a += b);
+            } else if s.embedded_members == 0 {
+                s.embedding = gone.embedding;
+            }
+            s.embedded_members += gone.embedded_members;
+        }
+        s.members += gone.members;
+        s.long_members += gone.long_members;
+        s.body_members += gone.body_members;
+        s.dated = match (s.dated, gone.dated) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, y) => x.or(y),
+        };
+        s.numbers.extend(gone.numbers);
+        s.titles_with_numbers += gone.titles_with_numbers;
+        self.aliases.insert(absorbed, survivor);
+    }
+
+    /// A story's vectors as owned copies (its centroid, or its only member's).
+    fn owned_vectors(&self, s: &Story) -> [Vec<(u32, f32)>; 3] {
+        let v = self.story_vectors(s);
+        [v.full.to_vec(), v.head.to_vec(), v.names.to_vec()]
+    }
+
     /// Assigns an article: joins a story or opens a new one (numbered by the engine).
     pub fn assign(&mut self, a: &Article) -> Evidence {
         let p = self.prepare(a);
@@ -1124,6 +1355,7 @@ impl Engine {
             }
         };
         self.admit(p, story);
+        ev.merged = self.merge_similar(story);
         ev
     }
 

@@ -481,3 +481,101 @@ fn a_title_only_lead_joins_its_event_and_not_the_look_alike() {
     ));
     assert_eq!(lead.story, mysore.story, "{lead:?}");
 }
+
+#[test]
+fn one_common_word_does_not_join_two_headlines() {
+    let mut e = Engine::new(DedupConfig::default());
+    let pot = e.assign(&art(
+        "1",
+        "Alpha",
+        "https://a.example/1",
+        T0,
+        "Colorado collects $2 million in first month of marijuana sales",
+        "",
+    ));
+    let flash = e.assign(&art(
+        "2",
+        "Beta",
+        "https://b.example/2",
+        T0 + 60,
+        "The Flash: first full costume photo of Grant Gustin",
+        "",
+    ));
+    assert_eq!(flash.layer, Layer::New, "{flash:?}");
+    assert_ne!(flash.story, pot.story);
+    assert_eq!(flash.merged, None);
+    // Two shared words still join, as before.
+    let more = e.assign(&art(
+        "3",
+        "Gamma",
+        "https://c.example/3",
+        T0 + 120,
+        "Colorado marijuana tax haul tops forecasts",
+        "",
+    ));
+    assert_eq!(more.story, pot.story, "{more:?}");
+}
+
+#[test]
+fn split_headline_stories_merge_into_the_older_one() {
+    // A high join threshold splits one event over two stories, as single-pass
+    // clustering does when its first headlines share few words.
+    let config = DedupConfig {
+        title_threshold: 0.99,
+        ..DedupConfig::default()
+    };
+    let first = "Apple unveils iPhone 6 with a bigger screen";
+    let second = "Apple's bigger iPhone 6 screen revealed at launch event";
+
+    let mut apart = Engine::new(DedupConfig {
+        merge_threshold: 0.0,
+        ..config.clone()
+    });
+    let a = apart.assign(&art("1", "Alpha", "https://a.example/1", T0, first, ""));
+    let b = apart.assign(&art(
+        "2",
+        "Beta",
+        "https://b.example/2",
+        T0 + 60,
+        second,
+        "",
+    ));
+    assert_ne!(a.story, b.story);
+    assert_eq!(b.merged, None);
+
+    let mut e = Engine::new(config);
+    let a = e.assign(&art("1", "Alpha", "https://a.example/1", T0, first, ""));
+    let b = e.assign(&art(
+        "2",
+        "Beta",
+        "https://b.example/2",
+        T0 + 60,
+        second,
+        "",
+    ));
+    let (older, newer) = (a.story.unwrap(), b.story.unwrap());
+    assert!(older < newer);
+    assert_eq!(b.merged, Some((newer, older)));
+    // What matches the absorbed story's article now finds the merged story.
+    let copy = e.assign(&art(
+        "3",
+        "Gamma",
+        "https://b.example/2?utm_source=rss",
+        T0 + 120,
+        "Launch event",
+        "",
+    ));
+    assert_eq!(copy.layer, Layer::Url);
+    assert_eq!(copy.story, Some(older));
+    // An unrelated headline merges with neither.
+    let other = e.assign(&art(
+        "4",
+        "Delta",
+        "https://d.example/4",
+        T0 + 180,
+        "Heavy snow closes the mountain pass between Bergen and Oslo",
+        "",
+    ));
+    assert_ne!(other.story, Some(older));
+    assert_eq!(other.merged, None);
+}
