@@ -6,6 +6,9 @@
 //! resident memory. Then streams 3×W articles at a rate where the window holds W,
 //! to show memory stays bounded by the window rather than by the stream.
 //!
+//! With `--headlines` first, articles have no text (the headline path: two shared
+//! words to join, and merges of split stories).
+//!
 //! `cargo run --release --example bench_dedup -- --jsonl N FILE` writes a synthetic
 //! N-article stream for timing `feedsieve cluster` itself.
 
@@ -105,7 +108,18 @@ const WINDOW_SECS: i64 = 72 * 3600;
 const T0: i64 = 1_700_000_000;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let headlines = args.first().map(String::as_str) == Some("--headlines");
+    if headlines {
+        args.remove(0);
+    }
+    let article = |rng: &mut Rng, i: u64, at: i64| {
+        let mut a = article(rng, i, at);
+        if headlines {
+            a.text.clear();
+        }
+        a
+    };
     if args.first().map(String::as_str) == Some("--jsonl") {
         let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
         let path = args
