@@ -546,6 +546,9 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
 
 /// Follows merge aliases to the story that holds an id's members now.
 fn resolve_in(aliases: &HashMap<StoryId, StoryId>, mut story: StoryId) -> StoryId {
+    if aliases.is_empty() {
+        return story;
+    }
     // Chains are short (one link per merge); the bound guards against a cycle.
     for _ in 0..64 {
         match aliases.get(&story) {
@@ -979,13 +982,11 @@ impl Engine {
         for (t, w) in &query {
             if let Some(list) = self.postings.get(t) {
                 for s in list.iter().rev().take(POSTINGS_READ) {
-                    *partial.entry(self.resolve(*s)).or_default() += w;
+                    *partial.entry(*s).or_default() += w;
                 }
             }
         }
-        let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
-        ranked.truncate(CANDIDATES);
+        let mut ranked = self.rank_candidates(partial, None, CANDIDATES);
         // Paraphrased headlines may share no distinctive term: their embeddings'
         // buckets add the stories they collide with most.
         if !p.embedding_keys.is_empty() {
@@ -1247,16 +1248,11 @@ impl Engine {
         for (t, w) in &query {
             if let Some(list) = self.postings.get(t) {
                 for o in list.iter().rev().take(POSTINGS_READ) {
-                    let o = self.resolve(*o);
-                    if o != story {
-                        *partial.entry(o).or_default() += w;
-                    }
+                    *partial.entry(*o).or_default() += w;
                 }
             }
         }
-        let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
-        ranked.truncate(MERGE_CANDIDATES);
+        let ranked = self.rank_candidates(partial, Some(story), MERGE_CANDIDATES);
         let window_days = self.config.window.as_secs_f64() / 86_400.0;
         let idf = |t| self.idf(t);
         let mut best: Option<(f64, StoryId)> = None;
@@ -1289,6 +1285,30 @@ impl Engine {
         Some((absorbed, survivor))
     }
 
+    /// The `n` stories with the highest partial scores, by the ids they hold now
+    /// (postings are rewritten on merge, so only a few entries still name an
+    /// absorbed story and need resolving), without `exclude`.
+    fn rank_candidates(
+        &self,
+        partial: HashMap<StoryId, f32>,
+        exclude: Option<StoryId>,
+        n: usize,
+    ) -> Vec<(StoryId, f32)> {
+        let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        let mut out: Vec<(StoryId, f32)> = Vec::with_capacity(n);
+        for (sid, score) in ranked {
+            let sid = self.resolve(sid);
+            if Some(sid) != exclude && !out.iter().any(|(s, _)| *s == sid) {
+                out.push((sid, score));
+                if out.len() == n {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// Moves story `absorbed` into `survivor`: centroids, counts and dates add up.
     fn absorb(&mut self, survivor: StoryId, absorbed: StoryId) {
         let Some(gone) = self.stories.remove(&absorbed) else {
@@ -1310,6 +1330,30 @@ impl Engine {
             s.single = None;
         }
         let [f, h, n] = gone_vectors;
+        // The absorbed story's members were indexed under terms of its centroid:
+        // their postings now name the survivor, so candidate search need not
+        // resolve aliases (terms pruned from a big centroid keep the old id).
+        for (t, _) in f.iter().chain(&h) {
+            let Some(list) = self.postings.get_mut(t) else {
+                continue;
+            };
+            // One entry for the merged story, at the newer place (lists are read newest first).
+            let ours = |id: &StoryId| *id == absorbed || *id == survivor;
+            let Some(last) = list.iter().rposition(ours) else {
+                continue;
+            };
+            let mut i = 0;
+            list.retain(|id| {
+                i += 1;
+                i - 1 == last || !ours(id)
+            });
+            if let Some(id) = list.iter_mut().rev().find(|id| **id == absorbed) {
+                *id = survivor;
+            }
+        }
+        let Some(s) = self.stories.get_mut(&survivor) else {
+            return;
+        };
         s.full.add(&f, 1.0);
         s.head.add(&h, 1.0);
         s.names.add(&n, 1.0);
