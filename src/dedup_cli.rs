@@ -105,8 +105,8 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
         };
         let ev = engine.assign(&article);
         *by_layer.entry(ev.layer.as_str()).or_default() += 1;
-        if let Some((absorbed, survivor)) = ev.merged {
-            merged_into.insert(absorbed, survivor);
+        if let Some(m) = ev.merged {
+            merged_into.insert(m.absorbed, m.survivor);
             *by_layer.entry("merges").or_default() += 1;
         }
         assigned.push((a.id, ev.story.unwrap_or_default()));

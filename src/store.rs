@@ -854,14 +854,20 @@ pub(crate) fn body_text(content: Option<String>, summary: Option<String>) -> Str
 /// reader sees the story once, now crediting both stories' outlets.
 fn merge_stories(
     tx: &Transaction<'_>,
-    absorbed: i64,
-    survivor: i64,
+    merge: dedup::Merge,
     now: i64,
     prefer: &[String],
 ) -> Result<(), StoreError> {
+    let (absorbed, survivor) = (merge.absorbed, merge.survivor);
     if absorbed == survivor {
         return Ok(());
     }
+    // The item that opened the absorbed story now says how it joined.
+    tx.execute(
+        "UPDATE items SET dedup_layer = 'merge', dedup_score = ?2
+         WHERE story_id = ?1 AND dedup_layer = 'new'",
+        params![absorbed, merge.score],
+    )?;
     tx.execute(
         "UPDATE items SET story_id = ?2 WHERE story_id = ?1",
         params![absorbed, survivor],
@@ -1106,8 +1112,8 @@ fn ingest_items(
                             update_representative(tx, story_id, &prefer)?;
                         }
                         engine.admit(prepared.with_id(item_id.to_string()), story_id);
-                        if let Some((absorbed, survivor)) = engine.merge_similar(story_id) {
-                            merge_stories(tx, absorbed, survivor, now, &prefer)?;
+                        if let Some(merge) = engine.merge_similar(story_id) {
+                            merge_stories(tx, merge, now, &prefer)?;
                         }
                     }
                 }
@@ -1369,6 +1375,8 @@ mod tests {
         assert_eq!(stories[0].guid, guid, "the older story keeps its GUID");
         assert_eq!(stories[0].items.len(), 2);
         assert_eq!(s.story_count().unwrap(), 1, "the absorbed story is gone");
+        let moved = s.dedup_item(2).unwrap().unwrap();
+        assert_eq!(moved.layer.as_deref(), Some("merge"));
         assert!(s.integrity_ok().unwrap());
 
         // The absorbed story was the newest: its id is not handed out again, so

@@ -7,3 +7,6 @@ CREATE TABLE story_ids (
     last INTEGER NOT NULL                  -- the largest story id ever given out
 );
 INSERT INTO story_ids (last) SELECT COALESCE(MAX(id), 0) FROM stories;
+
+-- items.dedup_layer gains the value 'merge': the item that opened a story which
+-- was later merged into an older one (dedup_score = the two stories' cosine).

@@ -155,9 +155,20 @@ pub struct Evidence {
     pub score: f64,
     /// The best candidate's adjusted cosine, also when it was too low.
     pub best_similarity: f64,
-    /// A story merge that this article's admission caused: (absorbed, survivor).
+    /// A story merge that this article's admission caused.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub merged: Option<(StoryId, StoryId)>,
+    pub merged: Option<Merge>,
+}
+
+/// Two stories found to be one (see [`Engine::merge_similar`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Merge {
+    /// The younger story, whose members moved.
+    pub absorbed: StoryId,
+    /// The older story, which keeps its id (and GUID).
+    pub survivor: StoryId,
+    /// Cosine of the two stories' headline centroids.
+    pub score: f64,
 }
 
 /// Features of one article, computed once.
@@ -1227,8 +1238,8 @@ impl Engine {
     /// other headline-only story, when their centroids are close enough:
     /// single-pass clustering splits a story whose first headlines share few
     /// words, and two grown centroids say more than any one headline does.
-    /// The older story (lower id) absorbs the younger; returns (absorbed, survivor).
-    pub fn merge_similar(&mut self, story: StoryId) -> Option<(StoryId, StoryId)> {
+    /// The older story (lower id) absorbs the younger.
+    pub fn merge_similar(&mut self, story: StoryId) -> Option<Merge> {
         let threshold = self.config.merge_threshold;
         if !self.config.enabled || threshold <= 0.0 {
             return None;
@@ -1282,7 +1293,11 @@ impl Engine {
         let (survivor, absorbed) = (story.min(other), story.max(other));
         tracing::debug!(survivor, absorbed, score, "stories merged");
         self.absorb(survivor, absorbed);
-        Some((absorbed, survivor))
+        Some(Merge {
+            absorbed,
+            survivor,
+            score,
+        })
     }
 
     /// The `n` stories with the highest partial scores, by the ids they hold now

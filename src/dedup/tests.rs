@@ -555,7 +555,9 @@ fn split_headline_stories_merge_into_the_older_one() {
     ));
     let (older, newer) = (a.story.unwrap(), b.story.unwrap());
     assert!(older < newer);
-    assert_eq!(b.merged, Some((newer, older)));
+    let merge = b.merged.unwrap();
+    assert_eq!((merge.absorbed, merge.survivor), (newer, older));
+    assert!(merge.score >= 0.25, "{merge:?}");
     // What matches the absorbed story's article now finds the merged story.
     let copy = e.assign(&art(
         "3",
