@@ -118,6 +118,19 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "authorbio",
     "author-box",
     "about-author",
+    // Author boxes under the story, by their common names (and the WordPress
+    // plugin "Simple Author Box"); a byline is handled by its own rule.
+    "authorbox",
+    "author-details",
+    "authordetails",
+    "author-description",
+    "authordescription",
+    "contributor-bio",
+    "contributorbio",
+    "saboxplugin",
+    // Notes under the story and affiliate or legal disclosures.
+    "footnotes",
+    "disclosure",
     "tags",
     "tagcloud",
     "table-of-contents",
@@ -162,6 +175,7 @@ fn is_chrome_token(t: &str) -> bool {
             | "credits"
             | "copyright"
             | "disclaimer"
+            | "bio"
             | "cta"
             | "print"
     )

@@ -288,3 +288,41 @@ fn a_block_named_as_the_article_body_wins_unless_the_body_is_split() {
     assert!(a.text.contains("introduction of the report"), "{}", a.text);
     assert!(a.text.contains("Paragraph 3"), "{}", a.text);
 }
+
+#[test]
+fn author_boxes_footnotes_and_disclosures_after_the_story_go() {
+    for (class, text) in [
+        (
+            "saboxplugin-wrap",
+            "Jane Doe started the site in 2010 and has written about budgets for years.",
+        ),
+        (
+            "post-authorbox",
+            "Jane Doe is a senior writer who covers city budgets and local politics.",
+        ),
+        (
+            "contributor-bio",
+            "Jane Doe is a senior writer who covers city budgets and local politics.",
+        ),
+        (
+            "card bio",
+            "Jane Doe is a senior writer who covers city budgets and local politics.",
+        ),
+        (
+            "wp-block-footnotes",
+            "The council publishes its minutes, which were consulted for this report.",
+        ),
+        (
+            "affiliate-disclosure",
+            "We may earn a commission when you buy through links on this page, at no cost to you.",
+        ),
+    ] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<div class="{class}"><p>{text}</p></div></article></body></html>"#,
+            para(4)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{class}: {}", a.text);
+        assert!(!a.text.contains(text), "{class}: {}", a.text);
+    }
+}
