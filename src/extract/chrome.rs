@@ -460,15 +460,37 @@ const RELATED_HEADINGS: &[&str] = &[
     "zobacz też",
 ];
 
+/// Headings of the list of sources under a story: the list is plain text
+/// (citations, bare URLs), so what follows the heading goes, not only links.
+const SOURCE_HEADINGS: &[&str] = &[
+    "sources",
+    "article sources",
+    "citations",
+    "footnotes",
+    "bibliography",
+    "works cited",
+    "quellen",
+    "fuentes",
+];
+
 /// True when a heading's text introduces other stories or site furniture.
 pub fn is_related_heading(text: &str) -> bool {
+    heading_in(text, RELATED_HEADINGS)
+}
+
+/// True when a heading's text introduces the list of sources under a story.
+pub fn is_source_heading(text: &str) -> bool {
+    heading_in(text, SOURCE_HEADINGS)
+}
+
+fn heading_in(text: &str, headings: &[&str]) -> bool {
     let t = text.trim().to_lowercase();
     let t = t.trim_matches(|c: char| !c.is_alphanumeric());
     if t.is_empty() || t.chars().count() > 48 {
         return false;
     }
     // "Related News", "More from Vue News": the phrase plus at most three words.
-    RELATED_HEADINGS.iter().any(|h| {
+    headings.iter().any(|h| {
         t == *h
             || t.strip_prefix(h).is_some_and(|rest| {
                 !rest.starts_with(|c: char| c.is_alphanumeric())

@@ -514,7 +514,10 @@ impl<'a> Page<'a> {
                 let heading_like = is_heading(node.tag)
                     || (s.text < 50 && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
                 if heading_like && chrome::is_related_heading(&text) {
-                    self.drop_related(i, root, &mut drop);
+                    self.drop_related(i, root, &mut drop, false);
+                    dropped = true;
+                } else if heading_like && chrome::is_source_heading(&text) {
+                    self.drop_related(i, root, &mut drop, true);
                     dropped = true;
                 } else {
                     let is_title = is_heading(node.tag)
@@ -552,7 +555,23 @@ impl<'a> Page<'a> {
     }
 
     /// A related-stories heading: drop the box it heads, or the link lists after it.
-    fn drop_related(&self, h: usize, root: usize, drop: &mut [bool]) {
+    /// Under a sources heading everything up to the next heading goes; the heading
+    /// counts as its wrappers (`<p><strong>Sources</strong></p>`) so that the
+    /// list beside them is found.
+    fn drop_related(&self, h: usize, root: usize, drop: &mut [bool], sources: bool) {
+        let mut h = h;
+        if sources {
+            loop {
+                let p = self.nodes[h].parent;
+                if p == NONE
+                    || p as usize == root
+                    || self.sums[p as usize].text != self.sums[h].text
+                {
+                    break;
+                }
+                h = p as usize;
+            }
+        }
         let parent = self.nodes[h].parent as usize;
         if parent != root && self.nodes[h].parent != NONE {
             let ps = self.sums[parent];
@@ -581,7 +600,8 @@ impl<'a> Page<'a> {
             if is_heading(sj.tag) {
                 break;
             }
-            let linky = s.text == 0 || s.link * 3 > s.text || matches!(sj.tag, "ul" | "ol");
+            let linky =
+                sources || s.text == 0 || s.link * 3 > s.text || matches!(sj.tag, "ul" | "ol");
             if !linky {
                 break;
             }

@@ -326,3 +326,17 @@ fn author_boxes_footnotes_and_disclosures_after_the_story_go() {
         assert!(!a.text.contains(text), "{class}: {}", a.text);
     }
 }
+
+#[test]
+fn source_lists_under_the_story_go() {
+    for heading in ["Sources", "Article Sources:", "Citations", "Works cited"] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<p><strong>{heading}</strong></p><p>Council minutes, 3 March 2025. https://council.test/minutes</p><p>Budget office, annual report 2024, pages 3 to 9, with the tables of spending by department.</p></article></body></html>"#,
+            para(4)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{heading}: {}", a.text);
+        assert!(!a.text.contains("Council minutes"), "{heading}: {}", a.text);
+        assert!(!a.text.contains("Budget office"), "{heading}: {}", a.text);
+    }
+}
