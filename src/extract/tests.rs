@@ -340,3 +340,20 @@ fn source_lists_under_the_story_go() {
         assert!(!a.text.contains("Budget office"), "{heading}: {}", a.text);
     }
 }
+
+#[test]
+fn reviewer_boxes_and_calls_to_action_under_the_story_go() {
+    for heading in ["About the Reviewer", "Contact Us Today!", "Get in touch"] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<div><h3>{heading}</h3><p>Our team of advisers has helped councils balance their books for twenty years, call us.</p></div></article></body></html>"#,
+            para(4)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{heading}: {}", a.text);
+        assert!(
+            !a.text.contains("Our team of advisers"),
+            "{heading}: {}",
+            a.text
+        );
+    }
+}
