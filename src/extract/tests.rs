@@ -357,3 +357,19 @@ fn reviewer_boxes_and_calls_to_action_under_the_story_go() {
         );
     }
 }
+
+#[test]
+fn captions_stay_in_the_html_but_not_in_the_text() {
+    let page = format!(
+        r#"<html><body><article><h1>Budget agreed</h1>{}<figure><img src="/c.jpg" alt="Council"><figcaption>The council chamber on Tuesday. Photo: Jane Doe for News Test</figcaption></figure>{}</article></body></html>"#,
+        para(2),
+        para(2)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 1"), "{}", a.text);
+    assert!(!a.text.contains("council chamber"), "{}", a.text);
+    assert!(a.html.contains("council chamber"), "{}", a.html);
+    // A numbered figure is referred to by the text: its caption stays.
+    let page = page.replace("The council chamber", "Figure 2. The council chamber");
+    assert!(run(&page).text.contains("council chamber"));
+}
