@@ -118,6 +118,19 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "authorbio",
     "author-box",
     "about-author",
+    // Author boxes under the story, by their common names (and the WordPress
+    // plugin "Simple Author Box"); a byline is handled by its own rule.
+    "authorbox",
+    "author-details",
+    "authordetails",
+    "author-description",
+    "authordescription",
+    "contributor-bio",
+    "contributorbio",
+    "saboxplugin",
+    // Notes under the story and affiliate or legal disclosures.
+    "footnotes",
+    "disclosure",
     "tags",
     "tagcloud",
     "table-of-contents",
@@ -162,6 +175,7 @@ fn is_chrome_token(t: &str) -> bool {
             | "credits"
             | "copyright"
             | "disclaimer"
+            | "bio"
             | "cta"
             | "print"
     )
@@ -401,6 +415,21 @@ const RELATED_HEADINGS: &[&str] = &[
     "leave a reply",
     "leave a comment",
     "about the author",
+    "about the authors",
+    "about the reviewer",
+    "about the writer",
+    "meet the author",
+    "über den autor",
+    "à propos de l'auteur",
+    "sobre el autor",
+    // Calls to action of the publisher's business under the story.
+    "contact us",
+    "get in touch",
+    "get a free quote",
+    "request a demo",
+    "request a quote",
+    "work with us",
+    "ready to get started",
     "sign up",
     "subscribe",
     "newsletter",
@@ -446,15 +475,37 @@ const RELATED_HEADINGS: &[&str] = &[
     "zobacz też",
 ];
 
+/// Headings of the list of sources under a story: the list is plain text
+/// (citations, bare URLs), so what follows the heading goes, not only links.
+const SOURCE_HEADINGS: &[&str] = &[
+    "sources",
+    "article sources",
+    "citations",
+    "footnotes",
+    "bibliography",
+    "works cited",
+    "quellen",
+    "fuentes",
+];
+
 /// True when a heading's text introduces other stories or site furniture.
 pub fn is_related_heading(text: &str) -> bool {
+    heading_in(text, RELATED_HEADINGS)
+}
+
+/// True when a heading's text introduces the list of sources under a story.
+pub fn is_source_heading(text: &str) -> bool {
+    heading_in(text, SOURCE_HEADINGS)
+}
+
+fn heading_in(text: &str, headings: &[&str]) -> bool {
     let t = text.trim().to_lowercase();
     let t = t.trim_matches(|c: char| !c.is_alphanumeric());
     if t.is_empty() || t.chars().count() > 48 {
         return false;
     }
     // "Related News", "More from Vue News": the phrase plus at most three words.
-    RELATED_HEADINGS.iter().any(|h| {
+    headings.iter().any(|h| {
         t == *h
             || t.strip_prefix(h).is_some_and(|rest| {
                 !rest.starts_with(|c: char| c.is_alphanumeric())

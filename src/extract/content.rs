@@ -514,7 +514,10 @@ impl<'a> Page<'a> {
                 let heading_like = is_heading(node.tag)
                     || (s.text < 50 && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
                 if heading_like && chrome::is_related_heading(&text) {
-                    self.drop_related(i, root, &mut drop);
+                    self.drop_related(i, root, &mut drop, false);
+                    dropped = true;
+                } else if heading_like && chrome::is_source_heading(&text) {
+                    self.drop_related(i, root, &mut drop, true);
                     dropped = true;
                 } else {
                     let is_title = is_heading(node.tag)
@@ -552,7 +555,23 @@ impl<'a> Page<'a> {
     }
 
     /// A related-stories heading: drop the box it heads, or the link lists after it.
-    fn drop_related(&self, h: usize, root: usize, drop: &mut [bool]) {
+    /// Under a sources heading everything up to the next heading goes; the heading
+    /// counts as its wrappers (`<p><strong>Sources</strong></p>`) so that the
+    /// list beside them is found.
+    fn drop_related(&self, h: usize, root: usize, drop: &mut [bool], sources: bool) {
+        let mut h = h;
+        if sources {
+            loop {
+                let p = self.nodes[h].parent;
+                if p == NONE
+                    || p as usize == root
+                    || self.sums[p as usize].text != self.sums[h].text
+                {
+                    break;
+                }
+                h = p as usize;
+            }
+        }
         let parent = self.nodes[h].parent as usize;
         if parent != root && self.nodes[h].parent != NONE {
             let ps = self.sums[parent];
@@ -581,7 +600,8 @@ impl<'a> Page<'a> {
             if is_heading(sj.tag) {
                 break;
             }
-            let linky = s.text == 0 || s.link * 3 > s.text || matches!(sj.tag, "ul" | "ol");
+            let linky =
+                sources || s.text == 0 || s.link * 3 > s.text || matches!(sj.tag, "ul" | "ol");
             if !linky {
                 break;
             }
@@ -672,6 +692,37 @@ impl<'a> Page<'a> {
         false
     }
 
+    /// A caption of a numbered figure or table ("Figure 2. Throughput by
+    /// client"): the text refers to it, so it is part of the article's text.
+    fn numbered_caption(&self, c: usize) -> bool {
+        let end = self.nodes[c].end as usize;
+        let Some(first) = (c + 1..end).find_map(|j| match self.nodes[j].node.value() {
+            Node::Text(t) if !t.trim().is_empty() => Some(t.trim_start()),
+            _ => None,
+        }) else {
+            return false;
+        };
+        let mut words = first.split_whitespace();
+        let label = words.next().unwrap_or_default().to_lowercase();
+        let number = words.next().unwrap_or_default();
+        matches!(
+            label.trim_end_matches('.'),
+            "figure"
+                | "fig"
+                | "table"
+                | "chart"
+                | "abbildung"
+                | "abb"
+                | "tabelle"
+                | "tableau"
+                | "figura"
+                | "tabla"
+                | "рисунок"
+                | "рис"
+                | "таблица"
+        ) && number.starts_with(|ch: char| ch.is_ascii_digit())
+    }
+
     fn first_text_child(&self, parent: usize) -> Option<usize> {
         let end = self.nodes[parent].end as usize;
         let mut j = parent + 1;
@@ -691,6 +742,9 @@ impl<'a> Page<'a> {
         let mut html = String::new();
         let end = self.nodes[root].end as usize;
         let mut open: Vec<usize> = Vec::new();
+        // Captions and picture credits stay in the HTML, under their picture, but
+        // are not the article's text: a text reader has no picture to caption.
+        let mut caption_end = 0usize;
         let mut i = root;
         loop {
             // Close elements whose subtree ends here.
@@ -720,13 +774,18 @@ impl<'a> Page<'a> {
             }
             match node.node.value() {
                 Node::Text(t) => {
-                    text.push(t);
+                    if i >= caption_end {
+                        text.push(t);
+                    }
                     if want_html {
                         escape_into(&mut html, t, false);
                     }
                 }
                 Node::Element(el) => {
                     let t = node.tag;
+                    if t == "figcaption" && i != root && !self.numbered_caption(i) {
+                        caption_end = caption_end.max(node.end as usize);
+                    }
                     if t == "br" {
                         text.line_break();
                     } else if node.block {

@@ -288,3 +288,88 @@ fn a_block_named_as_the_article_body_wins_unless_the_body_is_split() {
     assert!(a.text.contains("introduction of the report"), "{}", a.text);
     assert!(a.text.contains("Paragraph 3"), "{}", a.text);
 }
+
+#[test]
+fn author_boxes_footnotes_and_disclosures_after_the_story_go() {
+    for (class, text) in [
+        (
+            "saboxplugin-wrap",
+            "Jane Doe started the site in 2010 and has written about budgets for years.",
+        ),
+        (
+            "post-authorbox",
+            "Jane Doe is a senior writer who covers city budgets and local politics.",
+        ),
+        (
+            "contributor-bio",
+            "Jane Doe is a senior writer who covers city budgets and local politics.",
+        ),
+        (
+            "card bio",
+            "Jane Doe is a senior writer who covers city budgets and local politics.",
+        ),
+        (
+            "wp-block-footnotes",
+            "The council publishes its minutes, which were consulted for this report.",
+        ),
+        (
+            "affiliate-disclosure",
+            "We may earn a commission when you buy through links on this page, at no cost to you.",
+        ),
+    ] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<div class="{class}"><p>{text}</p></div></article></body></html>"#,
+            para(4)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{class}: {}", a.text);
+        assert!(!a.text.contains(text), "{class}: {}", a.text);
+    }
+}
+
+#[test]
+fn source_lists_under_the_story_go() {
+    for heading in ["Sources", "Article Sources:", "Citations", "Works cited"] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<p><strong>{heading}</strong></p><p>Council minutes, 3 March 2025. https://council.test/minutes</p><p>Budget office, annual report 2024, pages 3 to 9, with the tables of spending by department.</p></article></body></html>"#,
+            para(4)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{heading}: {}", a.text);
+        assert!(!a.text.contains("Council minutes"), "{heading}: {}", a.text);
+        assert!(!a.text.contains("Budget office"), "{heading}: {}", a.text);
+    }
+}
+
+#[test]
+fn reviewer_boxes_and_calls_to_action_under_the_story_go() {
+    for heading in ["About the Reviewer", "Contact Us Today!", "Get in touch"] {
+        let page = format!(
+            r#"<html><body><article><h1>Budget agreed</h1>{}<div><h3>{heading}</h3><p>Our team of advisers has helped councils balance their books for twenty years, call us.</p></div></article></body></html>"#,
+            para(4)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 3"), "{heading}: {}", a.text);
+        assert!(
+            !a.text.contains("Our team of advisers"),
+            "{heading}: {}",
+            a.text
+        );
+    }
+}
+
+#[test]
+fn captions_stay_in_the_html_but_not_in_the_text() {
+    let page = format!(
+        r#"<html><body><article><h1>Budget agreed</h1>{}<figure><img src="/c.jpg" alt="Council"><figcaption>The council chamber on Tuesday. Photo: Jane Doe for News Test</figcaption></figure>{}</article></body></html>"#,
+        para(2),
+        para(2)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 1"), "{}", a.text);
+    assert!(!a.text.contains("council chamber"), "{}", a.text);
+    assert!(a.html.contains("council chamber"), "{}", a.html);
+    // A numbered figure is referred to by the text: its caption stays.
+    let page = page.replace("The council chamber", "Figure 2. The council chamber");
+    assert!(run(&page).text.contains("council chamber"));
+}
