@@ -303,9 +303,13 @@ impl<'a> Page<'a> {
                     if prose {
                         sums[i].good += len - link;
                         sums[i].bad += link;
+                    } else if few_links && matches!(node.tag, "td" | "th") {
+                        // Cells of a data table (rankings, results, figures): an
+                        // article made mostly of one must not lose to a sidebar's
+                        // paragraph. Menus in tables are links, and count as chrome.
                     } else if few_links && article_structure(node.tag) {
-                        // Headings, list items, code and cells of the article itself:
-                        // not prose, but not the mark of chrome either.
+                        // Headings, list items and code of the article itself: not
+                        // prose, but not the mark of chrome either.
                         sums[i].bad += len * 3 / 10;
                     } else {
                         sums[i].bad += len;

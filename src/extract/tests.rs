@@ -373,3 +373,20 @@ fn captions_stay_in_the_html_but_not_in_the_text() {
     let page = page.replace("The council chamber", "Figure 2. The council chamber");
     assert!(run(&page).text.contains("council chamber"));
 }
+
+#[test]
+fn an_article_made_mostly_of_a_data_table_beats_a_sidebar_paragraph() {
+    let rows: String = (1..=30)
+        .map(|i| format!("<tr><td>{i}</td><td>Business School {i}</td><td>{}%</td><td>3.{i}</td><td>${i}0,000</td></tr>", 20 + i))
+        .collect();
+    let page = format!(
+        r#"<html><body><div class="menu"><h5>The Eternal Question</h5>
+        <p>That is the first question most of our clients ask, so we gathered admission data across our client pool to define themes and strategies for applicants.</p></div>
+        <article><h1>MBA rankings</h1><p>Ranking reports in aggregate can help an applicant to see trends around each program's brand, and to weigh reach against reasonable options. The data for the top schools is in the chart below.</p>
+        <table><tr><th>Rank</th><th>School</th><th>Acceptance</th><th>GPA</th><th>Salary</th></tr>{rows}</table>
+        </article></body></html>"#
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Business School 30"), "{}", a.text);
+    assert!(!a.text.contains("Eternal Question"), "{}", a.text);
+}
