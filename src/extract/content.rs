@@ -405,6 +405,21 @@ impl<'a> Page<'a> {
                 break;
             }
         }
+        // A root inside an `<article>` that holds much more prose than it is one
+        // part of that article, even when the rest is mostly lists of links (a
+        // changelog, a report with references) that stopped the climb above.
+        let mut up = self.nodes[root].parent;
+        while up != NONE {
+            let a = up as usize;
+            if self.nodes[a].tag == "article" {
+                if !self.pruned[a] && self.sums[a].good as f32 >= 1.5 * self.sums[root].good as f32
+                {
+                    root = a;
+                }
+                break;
+            }
+            up = self.nodes[a].parent;
+        }
         // An `<article>`, `<main>` or block whose class names the article body
         // (`entry-content`), holding at least half of the root's prose, is the
         // article: what lies beside it (excerpts of other stories, comments, legal

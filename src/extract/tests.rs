@@ -390,3 +390,28 @@ fn an_article_made_mostly_of_a_data_table_beats_a_sidebar_paragraph() {
     assert!(a.text.contains("Business School 30"), "{}", a.text);
     assert!(!a.text.contains("Eternal Question"), "{}", a.text);
 }
+
+#[test]
+fn a_root_inside_an_article_with_much_more_prose_widens_to_the_article() {
+    let links: String = (1..=12)
+        .map(|i| format!(r#"<li><a href="https://git.test/pr/{i}">Support for target feature number {i} in the backend</a></li>"#))
+        .collect();
+    let section = |text: &str| {
+        format!(r#"<div class="sect"><div class="paragraph"><p>{text}</p></div></div>"#)
+    };
+    let page = format!(
+        r#"<html><body><main><article><h1>Progress report</h1>
+        {}
+        <div class="sect"><div class="ulist"><ul>{links}</ul></div></div>
+        {}
+        {}
+        </article></main></body></html>"#,
+        section("This month the backend gained support for a new architecture, and with those changes it is possible to build the compiler natively with very few workarounds, which took most of the time."),
+        section("Second, the test suite now runs in continuous integration on every pull request, so regressions show up early."),
+        section("Finally, the next months will go to debug information and to making the build faster for everyone."),
+    );
+    let a = run(&page);
+    assert!(a.text.contains("new architecture"), "{}", a.text);
+    assert!(a.text.contains("continuous integration"), "{}", a.text);
+    assert!(a.text.contains("debug information"), "{}", a.text);
+}
