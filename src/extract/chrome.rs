@@ -290,6 +290,12 @@ fn ascii_lower(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// React's streamed chunk (`<div hidden id="S:1">`, moved into place by a script).
+fn streamed_chunk(id: &str) -> bool {
+    id.strip_prefix("S:")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// The chrome signal of an element, from its tag, class, id, role and ARIA label.
 #[cfg(test)]
 pub fn classify(tag: &str, attr: &Attrs<'_>) -> Option<Chrome> {
@@ -302,11 +308,17 @@ pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chro
     if hard_tag(tag) {
         return Some(Chrome::Hard);
     }
-    // Hidden is soft: streaming renderers park the real article in a hidden div.
-    if attr.hidden || attr.aria_hidden {
+    // What a script shows later is the page's own text: React's streamed chunks,
+    // and the collapsed panes of accordions and tabs (FAQ answers, guide steps).
+    let shown_later = attr.id.is_some_and(streamed_chunk)
+        || attr
+            .role
+            .is_some_and(|r| matches!(r.trim(), "region" | "tabpanel"));
+    // Other hidden blocks are soft chrome: kept only on the way to the article.
+    if !shown_later && (attr.hidden || attr.aria_hidden) {
         return Some(Chrome::Soft);
     }
-    if let Some(style) = attr.style {
+    if let Some(style) = attr.style.filter(|_| !shown_later) {
         let s = style.to_ascii_lowercase().replace(' ', "");
         if s.contains("display:none") || s.contains("visibility:hidden") {
             return Some(Chrome::Soft);

@@ -415,3 +415,25 @@ fn a_root_inside_an_article_with_much_more_prose_widens_to_the_article() {
     assert!(a.text.contains("continuous integration"), "{}", a.text);
     assert!(a.text.contains("debug information"), "{}", a.text);
 }
+
+#[test]
+fn streamed_chunks_and_collapsed_panes_are_part_of_the_article() {
+    let page = format!(
+        r#"<html><body><main><h1>Index funds</h1>{}<template id="B:1"></template>
+        <div class="faq"><h2>Questions</h2><button aria-controls="a1">Are they safe?</button>
+        <div id="a1" role="region" style="display:none"><p>Index funds spread money over hundreds of companies, so one failure matters little, although the market as a whole can still fall for years.</p></div></div>
+        </main>
+        <div hidden id="S:1">{}</div>
+        <div hidden><p>Sign in to your account to keep reading this and every other article on the site, it is free and takes a minute.</p></div>
+        <script>$RC("B:1","S:1")</script></body></html>"#,
+        para(2),
+        (0..4)
+            .map(|i| format!("<p>Streamed part {i}: the fund tracks the whole market, and its fees, which are low, stay low because nobody picks the stocks.</p>"))
+            .collect::<String>()
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 1"), "{}", a.text);
+    assert!(a.text.contains("Streamed part 3"), "{}", a.text);
+    assert!(a.text.contains("hundreds of companies"), "{}", a.text);
+    assert!(!a.text.contains("Sign in"), "{}", a.text);
+}
