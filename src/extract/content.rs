@@ -41,6 +41,9 @@ struct N<'a> {
     in_link: bool,
     /// Inside a hard-chrome element (its text is never measured).
     in_hard: bool,
+    /// Inside `<pre>` or `<code>`: syntax highlighters' classes ("hljs-comment",
+    /// "token tag") name code, not page parts, so nothing in there is chrome.
+    in_code: bool,
     /// A class or id that names the article body (`entry-content`, ...).
     marked: bool,
     chrome: Option<Chrome>,
@@ -150,6 +153,10 @@ impl<'a> Page<'a> {
                     let parent_hard = parent != NONE
                         && (nodes[parent as usize].chrome == Some(Chrome::Hard)
                             || nodes[parent as usize].in_hard);
+                    let parent_code = parent != NONE && {
+                        let p = &nodes[parent as usize];
+                        p.in_code || matches!(p.tag, "pre" | "code")
+                    };
                     let mut n = N {
                         node,
                         parent,
@@ -158,6 +165,7 @@ impl<'a> Page<'a> {
                         block: false,
                         in_link: parent_in_link,
                         in_hard: parent_hard,
+                        in_code: parent_code,
                         marked: false,
                         chrome: None,
                         len: 0,
@@ -169,7 +177,7 @@ impl<'a> Page<'a> {
                             n.tag = tag;
                             n.block = is_block(tag);
                             n.in_link |= tag == "a";
-                            if !parent_hard {
+                            if !parent_hard && !parent_code {
                                 let attrs = chrome::Attrs::collect(el.attrs());
                                 n.marked = chrome::marks_content(&attrs);
                                 n.chrome = chrome::classify_marked(tag, &attrs, n.marked);

@@ -437,3 +437,21 @@ fn streamed_chunks_and_collapsed_panes_are_part_of_the_article() {
     assert!(a.text.contains("hundreds of companies"), "{}", a.text);
     assert!(!a.text.contains("Sign in"), "{}", a.text);
 }
+
+#[test]
+fn syntax_highlighted_code_keeps_its_comment_lines() {
+    let page = format!(
+        r#"<html><body><article><h1>A brief intro to git</h1>{}
+        <pre><code class="language-bash"><span class="hljs-comment"># see available branches</span>
+git branch
+<span class="hljs-comment"># delete a branch locally</span>
+git branch -d old</code></pre>{}</article>
+        <div class="comments"><p>Great post, thanks for writing it, I learnt a lot from the part about rebasing branches.</p></div></body></html>"#,
+        para(2),
+        para(1)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("# see available branches"), "{}", a.text);
+    assert!(a.text.contains("# delete a branch locally"), "{}", a.text);
+    assert!(!a.text.contains("Great post"), "{}", a.text);
+}
