@@ -405,7 +405,10 @@ impl<'a> Page<'a> {
             let (cur, up) = (self.sums[root], self.sums[p as usize]);
             let more_good = up.good.saturating_sub(cur.good) as f32;
             let more_bad = up.bad.saturating_sub(cur.bad) as f32;
-            if up.good as f32 >= 1.5 * cur.good as f32
+            // A paragraph is never the article alone when its parent adds prose
+            // (one long paragraph of a short post outweighs the rest).
+            let lone_paragraph = self.nodes[root].tag == "p" && more_good > 0.0;
+            if (lone_paragraph || up.good as f32 >= 1.5 * cur.good as f32)
                 && more_good >= CLIMB_PROSE_PER_OTHER * more_bad
             {
                 root = p as usize;

@@ -455,3 +455,17 @@ git branch -d old</code></pre>{}</article>
     assert!(a.text.contains("# delete a branch locally"), "{}", a.text);
     assert!(!a.text.contains("Great post"), "{}", a.text);
 }
+
+#[test]
+fn one_long_paragraph_of_a_short_post_does_not_stand_alone() {
+    let long = "Elixir and Phoenix are the siren song, always tantalising, but even today the debugging story is primitive, and I cannot live without a debugger; in any case the other framework now seems good enough that live views hold less intrigue for me than they did, and the tooling around it has matured a great deal over the past two years, with hot reload, a real debugger and a package manager that just works.";
+    let page = format!(
+        r#"<html><body><article><div class="body"><p>It has been a big year for <a href="https://a.test/">server side frameworks</a>.</p>
+        <ul><li>Excellent tooling support</li><li>High quality documentation</li><li>Job availability</li></ul>
+        <p>{long}</p></div></article></body></html>"#
+    );
+    let a = run(&page);
+    assert!(a.text.contains("a big year"), "{}", a.text);
+    assert!(a.text.contains("Job availability"), "{}", a.text);
+    assert!(a.text.contains("siren song"), "{}", a.text);
+}
