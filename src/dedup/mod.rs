@@ -342,21 +342,24 @@ fn cosine_idf(shares: &[(u32, f32)], v: &[(u32, f32)], idf: impl Fn(u32) -> f32)
     dot / norm.sqrt()
 }
 
-/// Terms two vectors (sorted by term id) have in common.
-fn shared_terms(a: &[(u32, f32)], b: &[(u32, f32)]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
+/// The weights of the terms two vectors (sorted by term id) have in common.
+fn common<'a>(a: &'a [(u32, f32)], b: &'a [(u32, f32)]) -> impl Iterator<Item = (f32, f32)> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let pair = (a[i].1, b[j].1);
+                    i += 1;
+                    j += 1;
+                    return Some(pair);
+                }
             }
         }
-    }
-    n
+        None
+    })
 }
 
 /// Cosine of two share vectors, both re-weighted by today's IDF.
@@ -540,19 +543,7 @@ pub struct Engine {
 const PRECOMPUTED_MAX: usize = 4096;
 
 fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
-    let (mut i, mut j, mut s) = (0, 0, 0.0f64);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                s += f64::from(a[i].1) * f64::from(b[j].1);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    s
+    common(a, b).map(|(x, y)| f64::from(x) * f64::from(y)).sum()
 }
 
 /// Follows merge aliases to the story that holds an id's members now.
@@ -898,7 +889,7 @@ impl Engine {
         // between headlines it is no evidence. Stories whose headlines share
         // little are brought together by `merge_similar` (or an embedding).
         if !(p.body || s.body_members > 0)
-            && shared_terms(&p.head, vectors.head) < MIN_SHARED_HEADLINE_TERMS
+            && common(&p.head, vectors.head).count() < MIN_SHARED_HEADLINE_TERMS
         {
             score = 0.0;
         }
