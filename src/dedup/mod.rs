@@ -980,15 +980,7 @@ impl Engine {
         let mut seen_terms = HashSet::new();
         query.retain(|(t, _)| seen_terms.insert(*t));
         query.truncate(QUERY_TERMS);
-        let mut partial: HashMap<StoryId, f32> = HashMap::new();
-        for (t, w) in &query {
-            if let Some(list) = self.postings.get(t) {
-                for s in list.iter().rev().take(POSTINGS_READ) {
-                    *partial.entry(*s).or_default() += w;
-                }
-            }
-        }
-        let mut ranked = self.rank_candidates(partial, None, CANDIDATES);
+        let mut ranked = self.rank_candidates(&query, None, CANDIDATES);
         // Paraphrased headlines may share no distinctive term: their embeddings'
         // buckets add the stories they collide with most.
         if !p.embedding_keys.is_empty() {
@@ -1246,15 +1238,7 @@ impl Engine {
         let mut query: Vec<(u32, f32)> = head.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
         query.sort_by(|a, b| b.1.total_cmp(&a.1));
         query.truncate(MERGE_QUERY_TERMS);
-        let mut partial: HashMap<StoryId, f32> = HashMap::new();
-        for (t, w) in &query {
-            if let Some(list) = self.postings.get(t) {
-                for o in list.iter().rev().take(POSTINGS_READ) {
-                    *partial.entry(*o).or_default() += w;
-                }
-            }
-        }
-        let ranked = self.rank_candidates(partial, Some(story), MERGE_CANDIDATES);
+        let ranked = self.rank_candidates(&query, Some(story), MERGE_CANDIDATES);
         let window_days = self.config.window.as_secs_f64() / 86_400.0;
         let idf = |t| self.idf(t);
         let mut best: Option<(f64, StoryId)> = None;
@@ -1291,15 +1275,24 @@ impl Engine {
         })
     }
 
-    /// The `n` stories with the highest partial scores, by the ids they hold now
-    /// (postings are rewritten on merge, so only a few entries still name an
-    /// absorbed story and need resolving), without `exclude`.
+    /// The `n` stories that the newest postings of the `query` terms name with
+    /// the highest summed weight, by the ids they hold now (postings are
+    /// rewritten on merge, so only a few entries still name an absorbed story
+    /// and need resolving), without `exclude`.
     fn rank_candidates(
         &self,
-        partial: HashMap<StoryId, f32>,
+        query: &[(u32, f32)],
         exclude: Option<StoryId>,
         n: usize,
     ) -> Vec<(StoryId, f32)> {
+        let mut partial: HashMap<StoryId, f32> = HashMap::new();
+        for (t, w) in query {
+            if let Some(list) = self.postings.get(t) {
+                for s in list.iter().rev().take(POSTINGS_READ) {
+                    *partial.entry(*s).or_default() += w;
+                }
+            }
+        }
         let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         let mut out: Vec<(StoryId, f32)> = Vec::with_capacity(n);
