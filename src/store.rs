@@ -1339,6 +1339,63 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_report_moves_into_the_story_that_grew_toward_it_under_its_guid() {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN, FLOOD_PIRNA};
+        let config = DedupConfig::default();
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        s.enable_dedup(config.clone(), 100).unwrap();
+        let report = |guid: &str, title: &str, text: &str| RawItem {
+            content: Some(format!("<p>{text}</p>")),
+            ..item(guid, title)
+        };
+        for (at, r) in [
+            (100, report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN)),
+            (160, report("b", "Hundreds evacuated in Pirna", FLOOD_PIRNA)),
+        ] {
+            s.record_fetch(id, &parsed(vec![r]), at, at + 100).unwrap();
+        }
+        assert_eq!(s.story_count().unwrap(), 2);
+        let story_of = |s: &Store, item: i64| s.dedup_item(item).unwrap().unwrap().story_id;
+        let pirna = story_of(&s, 2);
+        let guid = s
+            .latest_stories(10)
+            .unwrap()
+            .into_iter()
+            .find(|st| st.items.iter().any(|i| i.id == 2))
+            .unwrap()
+            .guid;
+        s.record_fetch(
+            id,
+            &parsed(vec![report("c", "Elbe flood: Dresden and Pirna", FLOOD_BOTH)]),
+            220,
+            300,
+        )
+        .unwrap();
+        let stories = s.latest_stories(10).unwrap();
+        assert_eq!(stories.len(), 1, "{stories:?}");
+        assert_eq!(stories[0].guid, guid, "the grown story keeps its GUID");
+        assert_eq!(stories[0].items.len(), 3);
+        assert_eq!(story_of(&s, 1), pirna);
+        let moved = s.dedup_item(1).unwrap().unwrap();
+        assert_eq!(moved.layer.as_deref(), Some("merge"));
+        assert!(s.integrity_ok().unwrap());
+
+        // After a restart the window holds the one story.
+        s.enable_dedup(config, 300).unwrap();
+        s.record_fetch(
+            id,
+            &parsed(vec![report("d", "Dresden flood: the old town", FLOOD_DRESDEN)]),
+            320,
+            400,
+        )
+        .unwrap();
+        assert_eq!(story_of(&s, 4), pirna);
+        assert_eq!(s.story_count().unwrap(), 1);
+    }
+
+    #[test]
     fn split_headline_stories_merge_under_the_older_guid_and_stay_merged() {
         let config = DedupConfig {
             title_threshold: 0.99,

@@ -581,3 +581,90 @@ fn split_headline_stories_merge_into_the_older_one() {
     assert_ne!(other.story, Some(older));
     assert_eq!(other.merged, None);
 }
+
+pub(crate) const FLOOD_DRESDEN: &str = "The Elbe burst its banks in Dresden on Monday and flooded the old \
+town, where firefighters pumped water out of cellars along the river. Mayor Dirk Hilbert \
+opened shelters in two schools and asked residents of the lower streets to leave their homes \
+before the river peaks on Tuesday night.";
+pub(crate) const FLOOD_PIRNA: &str = "Rescue teams evacuated hundreds of residents in Pirna, upstream of \
+Dresden, as the Elbe kept rising, and volunteers handed out sandbags at the market square. Farmers upstream moved \
+cattle to higher ground, and the regional railway suspended trains between Pirna and Bad \
+Schandau until the water falls.";
+pub(crate) const FLOOD_BOTH: &str = "Mayor Dirk Hilbert said the Elbe flood had reached the old town of \
+Dresden, where firefighters pumped out cellars. Upstream in Pirna, rescue teams evacuated \
+hundreds of residents and volunteers handed out sandbags, and trains to Bad Schandau were \
+suspended.";
+
+#[test]
+fn a_lone_article_moves_into_a_story_that_grows_toward_it() {
+    let dresden = art(
+        "1",
+        "Alpha",
+        "https://a.example/1",
+        T0,
+        "Elbe floods Dresden old town",
+        FLOOD_DRESDEN,
+    );
+    let pirna = art(
+        "2",
+        "Beta",
+        "https://b.example/2",
+        T0 + 60,
+        "Hundreds evacuated in Pirna",
+        FLOOD_PIRNA,
+    );
+    let both = art(
+        "3",
+        "Gamma",
+        "https://c.example/3",
+        T0 + 120,
+        "Elbe flood: Dresden and Pirna",
+        FLOOD_BOTH,
+    );
+    let snow = art(
+        "4",
+        "Delta",
+        "https://d.example/4",
+        T0 + 180,
+        "Snow closes the pass",
+        OTHER,
+    );
+
+    // Without re-deciding, the first report stays alone: on its own the
+    // Pirna report is too far from it.
+    let mut apart = Engine::new(DedupConfig {
+        merge_threshold: 0.0,
+        ..DedupConfig::default()
+    });
+    let stories: Vec<_> = [&dresden, &pirna, &both, &snow]
+        .map(|a| apart.assign(a).story)
+        .into();
+    assert_ne!(stories[0], stories[1]);
+    assert_eq!(stories[1], stories[2]);
+
+    let mut e = Engine::new(DedupConfig::default());
+    let first = e.assign(&dresden).story.unwrap();
+    let second = e.assign(&pirna);
+    assert_eq!(second.layer, Layer::New, "{second:?}");
+    let grown = second.story.unwrap();
+    let joined = e.assign(&both);
+    assert_eq!(joined.story, Some(grown));
+    // Once the Pirna story also covers Dresden, the lone Dresden report moves
+    // in; the grown story keeps its id.
+    let moved = joined.merged.unwrap();
+    assert_eq!((moved.absorbed, moved.survivor), (first, grown));
+    assert!(moved.score >= 0.30, "{moved:?}");
+    let copy = e.assign(&art(
+        "5",
+        "Epsilon",
+        "https://a.example/1?utm_source=rss",
+        T0 + 240,
+        "Dresden",
+        "",
+    ));
+    assert_eq!(copy.story, Some(grown));
+    // An unrelated lone article stays alone.
+    let other = e.assign(&snow);
+    assert_ne!(other.story, Some(grown));
+    assert_eq!(other.merged, None);
+}
