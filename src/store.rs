@@ -1351,7 +1351,10 @@ mod tests {
             ..item(guid, title)
         };
         for (at, r) in [
-            (100, report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN)),
+            (
+                100,
+                report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN),
+            ),
             (160, report("b", "Hundreds evacuated in Pirna", FLOOD_PIRNA)),
         ] {
             s.record_fetch(id, &parsed(vec![r]), at, at + 100).unwrap();
@@ -1368,7 +1371,11 @@ mod tests {
             .guid;
         s.record_fetch(
             id,
-            &parsed(vec![report("c", "Elbe flood: Dresden and Pirna", FLOOD_BOTH)]),
+            &parsed(vec![report(
+                "c",
+                "Elbe flood: Dresden and Pirna",
+                FLOOD_BOTH,
+            )]),
             220,
             300,
         )
@@ -1386,7 +1393,11 @@ mod tests {
         s.enable_dedup(config, 300).unwrap();
         s.record_fetch(
             id,
-            &parsed(vec![report("d", "Dresden flood: the old town", FLOOD_DRESDEN)]),
+            &parsed(vec![report(
+                "d",
+                "Dresden flood: the old town",
+                FLOOD_DRESDEN,
+            )]),
             320,
             400,
         )

@@ -582,15 +582,17 @@ fn split_headline_stories_merge_into_the_older_one() {
     assert_eq!(other.merged, None);
 }
 
-pub(crate) const FLOOD_DRESDEN: &str = "The Elbe burst its banks in Dresden on Monday and flooded the old \
+pub(crate) const FLOOD_DRESDEN: &str =
+    "The Elbe burst its banks in Dresden on Monday and flooded the old \
 town, where firefighters pumped water out of cellars along the river. Mayor Dirk Hilbert \
 opened shelters in two schools and asked residents of the lower streets to leave their homes \
 before the river peaks on Tuesday night.";
-pub(crate) const FLOOD_PIRNA: &str = "Rescue teams evacuated hundreds of residents in Pirna, upstream of \
-Dresden, as the Elbe kept rising, and volunteers handed out sandbags at the market square. Farmers upstream moved \
-cattle to higher ground, and the regional railway suspended trains between Pirna and Bad \
-Schandau until the water falls.";
-pub(crate) const FLOOD_BOTH: &str = "Mayor Dirk Hilbert said the Elbe flood had reached the old town of \
+pub(crate) const FLOOD_PIRNA: &str = "Rescue teams evacuated hundreds of residents in Pirna, \
+upstream of Dresden, as the Elbe kept rising, and volunteers handed out sandbags at the market \
+square. Farmers upstream moved cattle to higher ground, and the regional railway suspended \
+trains between Pirna and Bad Schandau until the water falls.";
+pub(crate) const FLOOD_BOTH: &str =
+    "Mayor Dirk Hilbert said the Elbe flood had reached the old town of \
 Dresden, where firefighters pumped out cellars. Upstream in Pirna, rescue teams evacuated \
 hundreds of residents and volunteers handed out sandbags, and trains to Bad Schandau were \
 suspended.";
