@@ -469,3 +469,31 @@ fn one_long_paragraph_of_a_short_post_does_not_stand_alone() {
     assert!(a.text.contains("Job availability"), "{}", a.text);
     assert!(a.text.contains("siren song"), "{}", a.text);
 }
+
+#[test]
+fn an_article_cut_in_sections_under_a_chrome_class_is_kept() {
+    // Three sections, none of them half of the page's prose: the class ("nav")
+    // would take each one, and so the whole article.
+    let section = |k: usize| {
+        format!(
+            r#"<div class="content-nav-section">{}</div>"#,
+            (0..2)
+                .map(|i| format!("<p>Section {k} part {i} says that the council met on Tuesday, and that the budget, after long talks, was finally agreed by a narrow margin.</p>"))
+                .collect::<String>()
+        )
+    };
+    let page = format!(
+        r#"<html><body><nav><ul><li><a href="/">Home</a></li><li><a href="/w">World</a></li></ul></nav>
+        <main><h1>Budget agreed</h1>{}{}{}
+        <div class="share-tools"><a href="/s">Share this story</a></div></main>
+        <footer><p>The council publishes its minutes, agendas and budget papers online, and welcomes comments from residents.</p></footer></body></html>"#,
+        section(1),
+        section(2),
+        section(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Section 1 part 0"), "{}", a.text);
+    assert!(a.text.contains("Section 3 part 1"), "{}", a.text);
+    assert!(!a.text.contains("Share this story"), "{}", a.text);
+    assert!(!a.text.contains("publishes its minutes"), "{}", a.text);
+}
