@@ -135,6 +135,7 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "tagcloud",
     "table-of-contents",
     "tableofcontents",
+    "not-prose",
 ];
 
 /// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump
@@ -275,10 +276,13 @@ impl<'a> Attrs<'a> {
 /// True when the class or id says "this is the article body" (`entry-content`, ...).
 /// No pattern holds a space, so testing class and id apart equals testing them joined.
 pub fn marks_content(attr: &Attrs<'_>) -> bool {
-    [attr.class, attr.id]
-        .into_iter()
-        .flatten()
-        .any(|v| contains_any(&ascii_lower(v), &CONTENT_INDEX))
+    [attr.class, attr.id].into_iter().flatten().any(|v| {
+        ascii_lower(v)
+            .split_ascii_whitespace()
+            // Tailwind's `not-prose` opts a box (a call to action, a product card)
+            // out of the article's typography: it names what is not the article.
+            .any(|word| !word.starts_with("not-") && contains_any(word, &CONTENT_INDEX))
+    })
 }
 
 /// Lower-cases only when needed: most class names already are.

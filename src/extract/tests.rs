@@ -497,3 +497,17 @@ fn an_article_cut_in_sections_under_a_chrome_class_is_kept() {
     assert!(!a.text.contains("Share this story"), "{}", a.text);
     assert!(!a.text.contains("publishes its minutes"), "{}", a.text);
 }
+
+#[test]
+fn a_box_opted_out_of_the_article_typography_goes() {
+    let page = format!(
+        r#"<html><body><article><div class="prose">{}
+        <div class="not-prose rounded-xl"><p>Compare the top online programs of the year and find the right school for your budget and your schedule today.</p></div>
+        {}</div></article></body></html>"#,
+        para(2),
+        para(1)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 1"), "{}", a.text);
+    assert!(!a.text.contains("Compare the top"), "{}", a.text);
+}
