@@ -136,6 +136,11 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "table-of-contents",
     "tableofcontents",
     "not-prose",
+    // Form messages a script shows after sending (Webflow), and the honeypot
+    // field spam bots fill in (Gravity Forms): hidden by the site's CSS.
+    "w-form-done",
+    "w-form-fail",
+    "gform_validation",
 ];
 
 /// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump

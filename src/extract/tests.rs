@@ -511,3 +511,24 @@ fn a_box_opted_out_of_the_article_typography_goes() {
     assert!(a.text.contains("Paragraph 1"), "{}", a.text);
     assert!(!a.text.contains("Compare the top"), "{}", a.text);
 }
+
+#[test]
+fn form_messages_shown_after_sending_go() {
+    let page = format!(
+        r#"<html><body><article><div class="post-body">{}
+        <div class="w-form"><div class="w-form-done"><div>Thank you! Your submission has been received!</div></div>
+        <div class="w-form-fail"><div>Oops! Something went wrong while submitting the form.</div></div></div>
+        <div class="gform_validation_container"><p>This field is for validation purposes and should be left unchanged.</p></div>
+        </div></article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(
+        !a.text.contains("submission has been received"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("Something went wrong"), "{}", a.text);
+    assert!(!a.text.contains("validation purposes"), "{}", a.text);
+}
