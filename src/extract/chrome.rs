@@ -141,6 +141,19 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "w-form-done",
     "w-form-fail",
     "gform_validation",
+    // The summary of a post: this one's above the story (repeating it) or
+    // other posts' on their cards. Not a bare "excerpt": roundups name their
+    // entries' text so ("venue-excerpt").
+    "post-excerpt",
+    "post__excerpt",
+    "entry-excerpt",
+    "article-excerpt",
+    "the-excerpt",
+    "card-excerpt",
+    "card__excerpt",
+    "item-excerpt",
+    "item__excerpt",
+    "tile-excerpt",
 ];
 
 /// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump

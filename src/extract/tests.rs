@@ -532,3 +532,15 @@ fn form_messages_shown_after_sending_go() {
     assert!(!a.text.contains("Something went wrong"), "{}", a.text);
     assert!(!a.text.contains("validation purposes"), "{}", a.text);
 }
+
+#[test]
+fn the_summary_of_a_post_above_the_story_goes() {
+    let page = format!(
+        r#"<html><body><article><div class="post-excerpt"><p>In short: the council agreed its budget after long talks, and here is what that means for you.</p></div>
+        <div class="content">{}</div></article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(!a.text.contains("In short"), "{}", a.text);
+}
