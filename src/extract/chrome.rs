@@ -154,6 +154,10 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "item-excerpt",
     "item__excerpt",
     "tile-excerpt",
+    // Blocks the site itself marks as not content: for search engines' indexing
+    // ("nocontent", "robots-nocontent") and for text-to-speech readers.
+    "nocontent",
+    "speechify-ignore",
 ];
 
 /// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump

@@ -544,3 +544,21 @@ fn the_summary_of_a_post_above_the_story_goes() {
     assert!(a.text.contains("Paragraph 2"), "{}", a.text);
     assert!(!a.text.contains("In short"), "{}", a.text);
 }
+
+#[test]
+fn blocks_the_site_marks_as_not_content_go() {
+    for class in [
+        "nocontent",
+        "robots-nocontent sd-sharing",
+        "speechify-ignore",
+    ] {
+        let page = format!(
+            r#"<html><body><article>{}<div class="{class}"><p>Get the weekly chart in your inbox, with analysis from our research team and the newest case studies.</p></div>{}</article></body></html>"#,
+            para(2),
+            para(1)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 1"), "{class}: {}", a.text);
+        assert!(!a.text.contains("weekly chart"), "{class}: {}", a.text);
+    }
+}
