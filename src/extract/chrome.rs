@@ -201,6 +201,10 @@ fn is_chrome_token(t: &str) -> bool {
             | "bio"
             | "cta"
             | "print"
+            // Newsletter sign-up boxes ("optin__box", "enews-widget"); whole words,
+            // as "adopting" and "screenews" hold the letters.
+            | "optin"
+            | "enews"
     )
 }
 

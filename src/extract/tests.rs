@@ -562,3 +562,23 @@ fn blocks_the_site_marks_as_not_content_go() {
         assert!(!a.text.contains("weekly chart"), "{class}: {}", a.text);
     }
 }
+
+#[test]
+fn newsletter_opt_in_boxes_go_but_words_holding_the_letters_stay() {
+    for class in ["optin__box", "widget enews-widget"] {
+        let page = format!(
+            r#"<html><body><article>{}<div class="{class}"><p>Join twenty thousand gardeners and get my free guide to growing tomatoes, sent every Friday morning.</p></div>{}</article></body></html>"#,
+            para(2),
+            para(1)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 1"), "{class}: {}", a.text);
+        assert!(!a.text.contains("twenty thousand"), "{class}: {}", a.text);
+    }
+    let page = format!(
+        r#"<html><body><article>{}<h2 id="adopting-rust">Adopting Rust</h2>{}</article></body></html>"#,
+        para(2),
+        para(1)
+    );
+    assert!(run(&page).text.contains("Adopting Rust"));
+}
