@@ -396,7 +396,10 @@ pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chro
         return None;
     }
     let class = ascii_lower(attr.class.unwrap_or_default());
-    let id = ascii_lower(attr.id.unwrap_or_default());
+    // A heading's id is its anchor, made from its own words ("h-mattresses-for-
+    // side-sleepers"): it says what the heading is about, not what it is.
+    let heading = matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+    let id = ascii_lower(attr.id.filter(|_| !heading).unwrap_or_default());
     for word in class
         .split_ascii_whitespace()
         .chain(id.split_ascii_whitespace())

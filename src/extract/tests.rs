@@ -582,3 +582,17 @@ fn newsletter_opt_in_boxes_go_but_words_holding_the_letters_stay() {
     );
     assert!(run(&page).text.contains("Adopting Rust"));
 }
+
+#[test]
+fn a_heading_whose_anchor_holds_a_chrome_word_stays() {
+    let page = format!(
+        r#"<html><body><article>{}<h2 id="h-sharing-the-load-with-your-team">Sharing the load with your team</h2>{}
+        <h3 id="related-costs">Related costs of a new office</h3>{}</article></body></html>"#,
+        para(2),
+        para(1),
+        para(1)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Sharing the load"), "{}", a.text);
+    assert!(a.text.contains("Related costs"), "{}", a.text);
+}
