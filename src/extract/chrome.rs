@@ -158,6 +158,11 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     // ("nocontent", "robots-nocontent") and for text-to-speech readers.
     "nocontent",
     "speechify-ignore",
+    // Widget areas that themes and plugins put after the story.
+    "after-content",
+    "after-entry",
+    "after-post",
+    "after-article",
 ];
 
 /// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump

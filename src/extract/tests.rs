@@ -596,3 +596,14 @@ fn a_heading_whose_anchor_holds_a_chrome_word_stays() {
     assert!(a.text.contains("Sharing the load"), "{}", a.text);
     assert!(a.text.contains("Related costs"), "{}", a.text);
 }
+
+#[test]
+fn widget_areas_after_the_story_go() {
+    let page = format!(
+        r#"<html><body><article><div class="entry">{}<div class="plugin-after-content"><h2>A message from our founder</h2><p>Support our mission to keep this site free by joining the alumni network of readers and makers.</p></div></div></article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(!a.text.contains("Support our mission"), "{}", a.text);
+}
