@@ -412,9 +412,11 @@ pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chro
         if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
             return Some(Chrome::Soft);
         }
+        // A heading is a header by nature ("header-anchor-post"): the word
+        // names the page's header only on other elements.
         if word
             .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(is_chrome_token)
+            .any(|t| is_chrome_token(t) && !(heading && t == "header"))
         {
             return Some(Chrome::Soft);
         }

@@ -607,3 +607,15 @@ fn widget_areas_after_the_story_go() {
     assert!(a.text.contains("Paragraph 2"), "{}", a.text);
     assert!(!a.text.contains("Support our mission"), "{}", a.text);
 }
+
+#[test]
+fn a_heading_classed_as_a_header_stays() {
+    let page = format!(
+        r#"<html><body><header class="site-header"><a href="/">Home</a></header><article>{}<h3 class="header-anchor-post">What understanding provides</h3>{}</article></body></html>"#,
+        para(2),
+        para(2)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("What understanding provides"), "{}", a.text);
+    assert!(!a.text.contains("Home"), "{}", a.text);
+}
