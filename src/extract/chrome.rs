@@ -135,6 +135,34 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     "tagcloud",
     "table-of-contents",
     "tableofcontents",
+    "not-prose",
+    // Form messages a script shows after sending (Webflow), and the honeypot
+    // field spam bots fill in (Gravity Forms): hidden by the site's CSS.
+    "w-form-done",
+    "w-form-fail",
+    "gform_validation",
+    // The summary of a post: this one's above the story (repeating it) or
+    // other posts' on their cards. Not a bare "excerpt": roundups name their
+    // entries' text so ("venue-excerpt").
+    "post-excerpt",
+    "post__excerpt",
+    "entry-excerpt",
+    "article-excerpt",
+    "the-excerpt",
+    "card-excerpt",
+    "card__excerpt",
+    "item-excerpt",
+    "item__excerpt",
+    "tile-excerpt",
+    // Blocks the site itself marks as not content: for search engines' indexing
+    // ("nocontent", "robots-nocontent") and for text-to-speech readers.
+    "nocontent",
+    "speechify-ignore",
+    // Widget areas that themes and plugins put after the story.
+    "after-content",
+    "after-entry",
+    "after-post",
+    "after-article",
 ];
 
 /// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump
@@ -178,6 +206,10 @@ fn is_chrome_token(t: &str) -> bool {
             | "bio"
             | "cta"
             | "print"
+            // Newsletter sign-up boxes ("optin__box", "enews-widget"); whole words,
+            // as "adopting" and "screenews" hold the letters.
+            | "optin"
+            | "enews"
     )
 }
 
@@ -275,10 +307,13 @@ impl<'a> Attrs<'a> {
 /// True when the class or id says "this is the article body" (`entry-content`, ...).
 /// No pattern holds a space, so testing class and id apart equals testing them joined.
 pub fn marks_content(attr: &Attrs<'_>) -> bool {
-    [attr.class, attr.id]
-        .into_iter()
-        .flatten()
-        .any(|v| contains_any(&ascii_lower(v), &CONTENT_INDEX))
+    [attr.class, attr.id].into_iter().flatten().any(|v| {
+        ascii_lower(v)
+            .split_ascii_whitespace()
+            // Tailwind's `not-prose` opts a box (a call to action, a product card)
+            // out of the article's typography: it names what is not the article.
+            .any(|word| !word.starts_with("not-") && contains_any(word, &CONTENT_INDEX))
+    })
 }
 
 /// Lower-cases only when needed: most class names already are.
@@ -366,7 +401,10 @@ pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chro
         return None;
     }
     let class = ascii_lower(attr.class.unwrap_or_default());
-    let id = ascii_lower(attr.id.unwrap_or_default());
+    // A heading's id is its anchor, made from its own words ("h-mattresses-for-
+    // side-sleepers"): it says what the heading is about, not what it is.
+    let heading = matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+    let id = ascii_lower(attr.id.filter(|_| !heading).unwrap_or_default());
     for word in class
         .split_ascii_whitespace()
         .chain(id.split_ascii_whitespace())
@@ -374,9 +412,11 @@ pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chro
         if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
             return Some(Chrome::Soft);
         }
+        // A heading is a header by nature ("header-anchor-post"): the word
+        // names the page's header only on other elements.
         if word
             .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(is_chrome_token)
+            .any(|t| is_chrome_token(t) && !(heading && t == "header"))
         {
             return Some(Chrome::Soft);
         }

@@ -29,6 +29,13 @@ const CLIMB_PROSE_PER_OTHER: f32 = 0.5;
 /// A story teaser is short: a headline and a summary of a few lines.
 const CARD_MAX_TEXT: u32 = 800;
 
+/// Share of the core's prose that soft chrome may take before the chrome rules are
+/// judged wrong about the page.
+const ARTICLE_LOST_SHARE: f32 = 0.8;
+
+/// Share of the core's prose that brings a block back when the rules were wrong.
+const CORE_SHARE_KEPT: f32 = 0.3;
+
 /// Weight of text outside prose blocks against the prose the root holds.
 const BAD_WEIGHT: f32 = 1.5;
 
@@ -220,7 +227,8 @@ impl<'a> Page<'a> {
         // with it.
         let total_good = page.sums.first().map_or(0, |s| s.good);
         let mut keep = vec![false; n];
-        if let Some(core) = page.best_root() {
+        let core = page.best_root();
+        if let Some(core) = core {
             let mut a = core as u32;
             while a != NONE {
                 keep[a as usize] = true;
@@ -236,10 +244,52 @@ impl<'a> Page<'a> {
                 page.pruned[i] = true;
             }
         }
+        if let Some(core) = core {
+            page.keep_split_article(core, total_good);
+        }
         page.sum_up();
         page.own_pruned.clone_from(&page.pruned);
         page.propagate_pruned();
         page
+    }
+
+    /// Soft chrome that held most of the core's prose was the article itself, cut
+    /// in sections under an unlucky class ("content-nav-section"): its big parts
+    /// come back. Chrome inside an article is a small share of its prose. Only for
+    /// a core that holds most of the page's prose (`total_good`): a small core
+    /// (a notice banner) says little about where the article is.
+    fn keep_split_article(&mut self, core: usize, total_good: u32) {
+        let core_good = self.sums[core].good as f32;
+        if core_good < 0.5 * total_good as f32 {
+            return;
+        }
+        let end = self.nodes[core].end as usize;
+        let mut lost = 0u32;
+        let mut i = core + 1;
+        while i < end {
+            if self.pruned[i] {
+                lost += self.sums[i].good;
+                i = self.nodes[i].end as usize;
+            } else {
+                i += 1;
+            }
+        }
+        if (lost as f32) < ARTICLE_LOST_SHARE * core_good {
+            return;
+        }
+        let mut i = core + 1;
+        while i < end {
+            if self.pruned[i] {
+                if self.nodes[i].chrome == Some(Chrome::Soft)
+                    && self.sums[i].good as f32 >= CORE_SHARE_KEPT * core_good
+                {
+                    self.pruned[i] = false;
+                }
+                i = self.nodes[i].end as usize;
+            } else {
+                i += 1;
+            }
+        }
     }
 
     /// Sets the site's host (from the canonical or page URL) for telling links to

@@ -469,3 +469,153 @@ fn one_long_paragraph_of_a_short_post_does_not_stand_alone() {
     assert!(a.text.contains("Job availability"), "{}", a.text);
     assert!(a.text.contains("siren song"), "{}", a.text);
 }
+
+#[test]
+fn an_article_cut_in_sections_under_a_chrome_class_is_kept() {
+    // Three sections, none of them half of the page's prose: the class ("nav")
+    // would take each one, and so the whole article.
+    let section = |k: usize| {
+        format!(
+            r#"<div class="content-nav-section">{}</div>"#,
+            (0..2)
+                .map(|i| format!("<p>Section {k} part {i} says that the council met on Tuesday, and that the budget, after long talks, was finally agreed by a narrow margin.</p>"))
+                .collect::<String>()
+        )
+    };
+    let page = format!(
+        r#"<html><body><nav><ul><li><a href="/">Home</a></li><li><a href="/w">World</a></li></ul></nav>
+        <main><h1>Budget agreed</h1>{}{}{}
+        <div class="share-tools"><a href="/s">Share this story</a></div></main>
+        <footer><p>The council publishes its minutes, agendas and budget papers online, and welcomes comments from residents.</p></footer></body></html>"#,
+        section(1),
+        section(2),
+        section(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Section 1 part 0"), "{}", a.text);
+    assert!(a.text.contains("Section 3 part 1"), "{}", a.text);
+    assert!(!a.text.contains("Share this story"), "{}", a.text);
+    assert!(!a.text.contains("publishes its minutes"), "{}", a.text);
+}
+
+#[test]
+fn a_box_opted_out_of_the_article_typography_goes() {
+    let page = format!(
+        r#"<html><body><article><div class="prose">{}
+        <div class="not-prose rounded-xl"><p>Compare the top online programs of the year and find the right school for your budget and your schedule today.</p></div>
+        {}</div></article></body></html>"#,
+        para(2),
+        para(1)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 1"), "{}", a.text);
+    assert!(!a.text.contains("Compare the top"), "{}", a.text);
+}
+
+#[test]
+fn form_messages_shown_after_sending_go() {
+    let page = format!(
+        r#"<html><body><article><div class="post-body">{}
+        <div class="w-form"><div class="w-form-done"><div>Thank you! Your submission has been received!</div></div>
+        <div class="w-form-fail"><div>Oops! Something went wrong while submitting the form.</div></div></div>
+        <div class="gform_validation_container"><p>This field is for validation purposes and should be left unchanged.</p></div>
+        </div></article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(
+        !a.text.contains("submission has been received"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("Something went wrong"), "{}", a.text);
+    assert!(!a.text.contains("validation purposes"), "{}", a.text);
+}
+
+#[test]
+fn the_summary_of_a_post_above_the_story_goes() {
+    let page = format!(
+        r#"<html><body><article><div class="post-excerpt"><p>In short: the council agreed its budget after long talks, and here is what that means for you.</p></div>
+        <div class="content">{}</div></article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(!a.text.contains("In short"), "{}", a.text);
+}
+
+#[test]
+fn blocks_the_site_marks_as_not_content_go() {
+    for class in [
+        "nocontent",
+        "robots-nocontent sd-sharing",
+        "speechify-ignore",
+    ] {
+        let page = format!(
+            r#"<html><body><article>{}<div class="{class}"><p>Get the weekly chart in your inbox, with analysis from our research team and the newest case studies.</p></div>{}</article></body></html>"#,
+            para(2),
+            para(1)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 1"), "{class}: {}", a.text);
+        assert!(!a.text.contains("weekly chart"), "{class}: {}", a.text);
+    }
+}
+
+#[test]
+fn newsletter_opt_in_boxes_go_but_words_holding_the_letters_stay() {
+    for class in ["optin__box", "widget enews-widget"] {
+        let page = format!(
+            r#"<html><body><article>{}<div class="{class}"><p>Join twenty thousand gardeners and get my free guide to growing tomatoes, sent every Friday morning.</p></div>{}</article></body></html>"#,
+            para(2),
+            para(1)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 1"), "{class}: {}", a.text);
+        assert!(!a.text.contains("twenty thousand"), "{class}: {}", a.text);
+    }
+    let page = format!(
+        r#"<html><body><article>{}<h2 id="adopting-rust">Adopting Rust</h2>{}</article></body></html>"#,
+        para(2),
+        para(1)
+    );
+    assert!(run(&page).text.contains("Adopting Rust"));
+}
+
+#[test]
+fn a_heading_whose_anchor_holds_a_chrome_word_stays() {
+    let page = format!(
+        r#"<html><body><article>{}<h2 id="h-sharing-the-load-with-your-team">Sharing the load with your team</h2>{}
+        <h3 id="related-costs">Related costs of a new office</h3>{}</article></body></html>"#,
+        para(2),
+        para(1),
+        para(1)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Sharing the load"), "{}", a.text);
+    assert!(a.text.contains("Related costs"), "{}", a.text);
+}
+
+#[test]
+fn widget_areas_after_the_story_go() {
+    let page = format!(
+        r#"<html><body><article><div class="entry">{}<div class="plugin-after-content"><h2>A message from our founder</h2><p>Support our mission to keep this site free by joining the alumni network of readers and makers.</p></div></div></article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(!a.text.contains("Support our mission"), "{}", a.text);
+}
+
+#[test]
+fn a_heading_classed_as_a_header_stays() {
+    let page = format!(
+        r#"<html><body><header class="site-header"><a href="/">Home</a></header><article>{}<h3 class="header-anchor-post">What understanding provides</h3>{}</article></body></html>"#,
+        para(2),
+        para(2)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("What understanding provides"), "{}", a.text);
+    assert!(!a.text.contains("Home"), "{}", a.text);
+}
