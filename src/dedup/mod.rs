@@ -1246,10 +1246,7 @@ impl Engine {
             return self.take_in_single(story);
         }
         let head = self.story_vectors(s).head;
-        let mut query: Vec<(u32, f32)> = head.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
-        query.sort_by(|a, b| b.1.total_cmp(&a.1));
-        query.truncate(MERGE_QUERY_TERMS);
-        let ranked = self.rank_candidates(&query, Some(story), MERGE_CANDIDATES);
+        let ranked = self.stories_near(head, story);
         let window_days = self.config.window.as_secs_f64() / 86_400.0;
         let idf = |t| self.idf(t);
         let mut best: Option<(f64, StoryId)> = None;
@@ -1286,6 +1283,16 @@ impl Engine {
         })
     }
 
+    /// The stories other than `story` that the heaviest terms of its centroid
+    /// `shares` lead to (the candidates of both kinds of merge).
+    fn stories_near(&self, shares: &[(u32, f32)], story: StoryId) -> Vec<(StoryId, f32)> {
+        let mut query: Vec<(u32, f32)> =
+            shares.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
+        query.sort_by(|a, b| b.1.total_cmp(&a.1));
+        query.truncate(MERGE_QUERY_TERMS);
+        self.rank_candidates(&query, Some(story), MERGE_CANDIDATES)
+    }
+
     /// Decides again, against `story` as it stands now, the articles that
     /// opened a story nobody joined: one that would join it today moves in.
     /// An early decision saw only the story's first member.
@@ -1295,10 +1302,7 @@ impl Engine {
             return None;
         }
         let full = self.story_vectors(s).full;
-        let mut query: Vec<(u32, f32)> = full.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
-        query.sort_by(|a, b| b.1.total_cmp(&a.1));
-        query.truncate(MERGE_QUERY_TERMS);
-        let ranked = self.rank_candidates(&query, Some(story), MERGE_CANDIDATES);
+        let ranked = self.stories_near(full, story);
         let mut best: Option<(f64, f64, StoryId)> = None;
         for (oid, _) in ranked {
             let Some(o) = self.stories.get(&oid) else {
