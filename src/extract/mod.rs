@@ -89,7 +89,8 @@ pub fn extract(
 
 /// Extracts the article from already decoded HTML.
 pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, ExtractError> {
-    let (trimmed, capped) = depth::trim_for_parse(html);
+    let strip_attributes = opts.content.is_none() && opts.remove.is_empty();
+    let (trimmed, capped) = depth::trim_for_parse(html, strip_attributes);
     if capped {
         tracing::debug!(url = %url, "nesting capped at {} levels", depth::MAX_DEPTH);
     }

@@ -619,3 +619,52 @@ fn a_heading_classed_as_a_header_stays() {
     assert!(a.text.contains("What understanding provides"), "{}", a.text);
     assert!(!a.text.contains("Home"), "{}", a.text);
 }
+
+/// Extraction cuts the attributes nothing reads before parsing (when no user
+/// selector may name one): every field must come out as from the whole page.
+#[test]
+fn kept_attributes_cover_every_reader() {
+    let padding: String = (0..200)
+        .map(|i| format!(r#"<span data-track-id="{i}" onclick="track({i})" tabindex="0">x</span>"#))
+        .collect();
+    let page = format!(
+        r#"<html lang="en"><head><title>Budget agreed - The Paper</title>
+        <meta property="og:title" content="Budget agreed"><meta name="author" content="Ann Lee">
+        <meta itemprop="datePublished" content="2024-05-01T10:00:00Z"><meta name="og:site_name" content="The Paper">
+        <meta property="og:image" content="/lead.jpg"><link rel="canonical" href="https://news.test/budget">
+        <script type="application/ld+json">{{"@type":"NewsArticle","headline":"Budget agreed"}}</script></head>
+        <body><nav role="navigation" data-menu="main">{padding}</nav>
+        <div hidden data-x="1">Hidden note that is long enough to count as a paragraph of text, really.</div>
+        <div style="display:none" data-y="2">Another hidden note, just as long as the first one, more or less.</div>
+        <div aria-hidden="true">A third note that readers never see on the page, hidden from them.</div>
+        <div aria-label="Share this story" data-z="3"><a href="/share">Share</a></div>
+        <article class="story" data-id="9" id="main"><h1>Budget agreed</h1><time datetime="2024-05-01">May 1</time>
+        {}
+        <p dir="rtl" lang="ar" title="t" data-p="1">Paragraph in Arabic script that is long enough to be prose, surely.</p>
+        <figure><img src="blank.gif" data-src="/a.jpg" alt="The council" width="600" height="400" loading="lazy" decoding="async">
+        <img data-srcset="/b-320.jpg 320w, /b-960.jpg 960w" alt="Chart"><img data-lazy-src="/c.jpg" alt="Crowd">
+        <img data-original="/d.jpg"><img data-hi-res-src="/e.jpg"><img data-full-src="/f.jpg"><img data-url="/g.jpg"><img data-lazy="/h.jpg">
+        <img class="share-icon" src="/icons/share.svg" alt="share"><figcaption>Figure 1. The council</figcaption></figure>
+        <table><tr><td colspan="2" rowspan="1" data-cell="1">Revenue by year, in millions of euros.</td></tr></table>
+        <ol start="3"><li>Third point, cited.</li></ol><blockquote cite="https://x.test/q">A quote from the mayor, who spoke at length about the budget and its cost.</blockquote>
+        <p><a href="https://other.test/a" rel="nofollow" target="_blank" data-ga="1">An outside source</a> said more about the budget, and it was agreed.</p>
+        </article><aside class="related" data-widget="r"><h3>Related News</h3><ul><li><a href="/a">Other story</a></li></ul></aside>
+        </body></html>"#,
+        para(4)
+    );
+    let opts = Options {
+        html: true,
+        learn_template: true,
+        ..Options::default()
+    };
+    let stripped = extract_str(&page, &url(), &opts).unwrap();
+    // A `remove` rule keeps every attribute (and this one matches nothing).
+    let whole = Options {
+        remove: vec!["feedsieve-matches-nothing".to_string()],
+        ..opts
+    };
+    assert_eq!(stripped, extract_str(&page, &url(), &whole).unwrap());
+    assert_eq!(stripped.author.as_deref(), Some("Ann Lee"));
+    assert!(stripped.html.contains("/a.jpg"), "{}", stripped.html);
+    assert!(!stripped.text.contains("Hidden note"));
+}
