@@ -167,49 +167,49 @@ const CHROME_SUBSTRINGS: &[&str] = &[
 
 /// Class/id tokens (whole words) that mark chrome; a `match` compiles to a jump
 /// table instead of one string comparison per word.
-fn is_chrome_token(t: &str) -> bool {
+fn is_chrome_token(t: &[u8]) -> bool {
     matches!(
         t,
-        "ad" | "ads"
-            | "adv"
-            | "nav"
-            | "menu"
-            | "footer"
-            | "header"
-            | "meta"
-            | "share"
-            | "comment"
-            | "comments"
-            | "author"
-            | "byline"
-            | "date"
-            | "crumbs"
-            | "tag"
-            | "tools"
-            | "icons"
-            | "icon"
-            | "rating"
-            | "login"
-            | "search"
-            | "follow"
-            | "teaser"
-            | "teasers"
-            | "more"
-            | "next"
-            | "prev"
-            | "previous"
-            | "caption"
-            | "credit"
-            | "credits"
-            | "copyright"
-            | "disclaimer"
-            | "bio"
-            | "cta"
-            | "print"
+        b"ad" | b"ads"
+            | b"adv"
+            | b"nav"
+            | b"menu"
+            | b"footer"
+            | b"header"
+            | b"meta"
+            | b"share"
+            | b"comment"
+            | b"comments"
+            | b"author"
+            | b"byline"
+            | b"date"
+            | b"crumbs"
+            | b"tag"
+            | b"tools"
+            | b"icons"
+            | b"icon"
+            | b"rating"
+            | b"login"
+            | b"search"
+            | b"follow"
+            | b"teaser"
+            | b"teasers"
+            | b"more"
+            | b"next"
+            | b"prev"
+            | b"previous"
+            | b"caption"
+            | b"credit"
+            | b"credits"
+            | b"copyright"
+            | b"disclaimer"
+            | b"bio"
+            | b"cta"
+            | b"print"
             // Newsletter sign-up boxes ("optin__box", "enews-widget"); whole words,
-            // as "adopting" and "screenews" hold the letters.
-            | "optin"
-            | "enews"
+            // as b"adopting" and b"screenews" hold the letters.
+            | b"optin"
+            | b"enews"
     )
 }
 
@@ -304,16 +304,54 @@ impl<'a> Attrs<'a> {
     }
 }
 
-/// True when the class or id says "this is the article body" (`entry-content`, ...).
-/// No pattern holds a space, so testing class and id apart equals testing them joined.
-pub fn marks_content(attr: &Attrs<'_>) -> bool {
-    [attr.class, attr.id].into_iter().flatten().any(|v| {
-        ascii_lower(v)
-            .split_ascii_whitespace()
+/// What the words of one class or id value say. No pattern holds a space, so
+/// reading class and id apart equals reading them joined.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Words {
+    /// A word names the article body (`entry-content`, ...).
+    content: bool,
+    /// A word names chrome, on an element that is not a heading.
+    chrome: bool,
+    /// A word names chrome on a heading, which is a header by nature
+    /// ("header-anchor-post"): there, the word names no page header.
+    chrome_on_heading: bool,
+}
+
+impl Words {
+    /// Reads the words of a class or id value.
+    pub fn read(value: &str) -> Words {
+        let mut w = Words::default();
+        for word in ascii_lower(value).split_ascii_whitespace() {
             // Tailwind's `not-prose` opts a box (a call to action, a product card)
             // out of the article's typography: it names what is not the article.
-            .any(|word| !word.starts_with("not-") && contains_any(word, &CONTENT_INDEX))
-    })
+            w.content |= !word.starts_with("not-") && contains_any(word, &CONTENT_INDEX);
+            if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
+                w.chrome = true;
+                w.chrome_on_heading = true;
+            }
+            for t in word.as_bytes().split(|c| !c.is_ascii_alphanumeric()) {
+                if is_chrome_token(t) {
+                    w.chrome = true;
+                    w.chrome_on_heading |= t != b"header";
+                }
+            }
+        }
+        w
+    }
+}
+
+/// Class values read once per page: menu items, cards and list entries
+/// repeat theirs, and reading one costs more than looking it up.
+#[derive(Default)]
+pub struct ClassWords<'a> {
+    seen: std::collections::HashMap<&'a str, Words, fxhash::FxBuildHasher>,
+}
+
+impl<'a> ClassWords<'a> {
+    /// The words of `class`, read on first sight.
+    pub fn get(&mut self, class: &'a str) -> Words {
+        *self.seen.entry(class).or_insert_with(|| Words::read(class))
+    }
 }
 
 /// Lower-cases only when needed: most class names already are.
@@ -334,12 +372,29 @@ fn streamed_chunk(id: &str) -> bool {
 /// The chrome signal of an element, from its tag, class, id, role and ARIA label.
 #[cfg(test)]
 pub fn classify(tag: &str, attr: &Attrs<'_>) -> Option<Chrome> {
-    classify_marked(tag, attr, marks_content(attr))
+    signals(tag, attr, &mut ClassWords::default()).1
 }
 
-/// [`classify`] for a caller that already knows [`marks_content`] (one class scan,
-/// not two).
-pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chrome> {
+/// Whether an element's class or id marks the article body, and its chrome
+/// signal from its tag, class, id, role and ARIA label.
+pub fn signals<'a>(
+    tag: &str,
+    attr: &Attrs<'a>,
+    class_words: &mut ClassWords<'a>,
+) -> (bool, Option<Chrome>) {
+    let class = attr.class.map(|c| class_words.get(c)).unwrap_or_default();
+    let id = attr.id.map(Words::read).unwrap_or_default();
+    let marked = class.content || id.content;
+    (marked, chrome_signal(tag, attr, marked, class, id))
+}
+
+fn chrome_signal(
+    tag: &str,
+    attr: &Attrs<'_>,
+    marked: bool,
+    class: Words,
+    id: Words,
+) -> Option<Chrome> {
     if hard_tag(tag) {
         return Some(Chrome::Hard);
     }
@@ -400,26 +455,16 @@ pub fn classify_marked(tag: &str, attr: &Attrs<'_>, marked: bool) -> Option<Chro
     if marked {
         return None;
     }
-    let class = ascii_lower(attr.class.unwrap_or_default());
     // A heading's id is its anchor, made from its own words ("h-mattresses-for-
     // side-sleepers"): it says what the heading is about, not what it is.
     let heading = matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
-    let id = ascii_lower(attr.id.filter(|_| !heading).unwrap_or_default());
-    for word in class
-        .split_ascii_whitespace()
-        .chain(id.split_ascii_whitespace())
-    {
-        if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
-            return Some(Chrome::Soft);
-        }
-        // A heading is a header by nature ("header-anchor-post"): the word
-        // names the page's header only on other elements.
-        if word
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|t| is_chrome_token(t) && !(heading && t == "header"))
-        {
-            return Some(Chrome::Soft);
-        }
+    let named_chrome = if heading {
+        class.chrome_on_heading
+    } else {
+        class.chrome || id.chrome
+    };
+    if named_chrome {
+        return Some(Chrome::Soft);
     }
     if soft_tag(tag) {
         return Some(Chrome::Soft);

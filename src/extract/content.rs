@@ -148,6 +148,7 @@ impl<'a> Page<'a> {
     pub fn new(doc: &'a Html) -> Page<'a> {
         let mut nodes: Vec<N<'a>> = Vec::with_capacity(1024);
         let mut stack: Vec<u32> = Vec::with_capacity(64);
+        let mut class_words = chrome::ClassWords::default();
         for edge in doc.tree.root().traverse() {
             match edge {
                 Edge::Open(node) => {
@@ -186,8 +187,8 @@ impl<'a> Page<'a> {
                             n.in_link |= tag == "a";
                             if !parent_hard && !parent_code {
                                 let attrs = chrome::Attrs::collect(el.attrs());
-                                n.marked = chrome::marks_content(&attrs);
-                                n.chrome = chrome::classify_marked(tag, &attrs, n.marked);
+                                (n.marked, n.chrome) =
+                                    chrome::signals(tag, &attrs, &mut class_words);
                             }
                         }
                         Node::Text(t) if !parent_hard => {
