@@ -533,8 +533,12 @@ impl<'a> Page<'a> {
         self.nodes.iter().position(|n| n.tag == "body").unwrap_or(0)
     }
 
+    /// The element's words (outside chrome), one space between.
     fn element_text(&self, i: usize) -> String {
         let mut out = String::new();
+        // Whitespace since the last word: a word may span two text nodes
+        // ("<b>Rel</b>ated").
+        let mut space = false;
         let end = self.nodes[i].end as usize;
         let mut j = i;
         while j < end {
@@ -543,11 +547,19 @@ impl<'a> Page<'a> {
                 continue;
             }
             if let Node::Text(t) = self.nodes[j].node.value() {
-                out.push_str(t);
+                space |= t.starts_with(char::is_whitespace);
+                for (k, word) in t.split_whitespace().enumerate() {
+                    if !out.is_empty() && (space || k > 0) {
+                        out.push(' ');
+                    }
+                    out.push_str(word);
+                    space = false;
+                }
+                space |= t.ends_with(char::is_whitespace);
             }
             j += 1;
         }
-        out.split_whitespace().collect::<Vec<_>>().join(" ")
+        out
     }
 
     /// Decides which nodes under `root` are chrome by the in-article rules.
@@ -1108,7 +1120,8 @@ impl TextOut {
     /// of the same content).
     fn end_block(&mut self) {
         let block = self.s[self.block_start..].trim();
-        if block.chars().count() >= 20 {
+        // 80 bytes always hold 20 characters.
+        if block.len() >= 80 || block.chars().count() >= 20 {
             let f = fingerprint(block);
             if !self.seen.insert(f) {
                 self.s.truncate(self.block_start);

@@ -668,3 +668,10 @@ fn kept_attributes_cover_every_reader() {
     assert!(stripped.html.contains("/a.jpg"), "{}", stripped.html);
     assert!(!stripped.text.contains("Hidden note"));
 }
+
+/// Template fingerprints are stored per host: their values must not change.
+#[test]
+fn fingerprints_are_stable_across_builds() {
+    assert_eq!(fingerprint("Must  Read"), 0x8318_fdf8_5a15_fb44);
+    assert_eq!(fingerprint("MUST read\n"), fingerprint("must read"));
+}
