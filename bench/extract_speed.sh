@@ -4,8 +4,9 @@
 #
 #   bash bench/extract_speed.sh [DATA_DIR]      (default ../shared/data/extraction-dev)
 #
-# Each tool runs REPS times (default 3) and its median time is reported: a run of
-# feedsieve takes about a second, and one run on a shared machine is noisy.
+# The three run in turn, REPS rounds (default 5); medians and the per-round
+# ratios are reported: a run of feedsieve takes about a second, and one run on a
+# shared machine is noisy.
 #
 # Pages are decompressed once into target/bench-pages (page files preloaded by the OS
 # cache for every tool). trafilatura runs in a venv under target/ (created on first run).
@@ -23,23 +24,16 @@ N=$(ls "$PAGES"/*.html | wc -l)
 cargo build --release --locked --quiet --bin feedsieve --example parse_only --example extract_timing
 cat "$PAGES"/*.html > /dev/null   # warm the page cache
 
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 now() { date +%s.%N; }
-# Prints the median wall time of REPS runs of the command.
-median_time() {
-    local times=()
-    for _ in $(seq "$REPS"); do
-        local t0 t1
-        t0=$(now)
-        "$@" > /dev/null 2>&1 || true
-        t1=$(now)
-        times+=("$(python3 -c "print($t1 - $t0)")")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+# Prints the wall time of one run of the command.
+time_once() {
+    local t0 t1
+    t0=$(now)
+    "$@" > /dev/null 2>&1 || true
+    t1=$(now)
+    python3 -c "print($t1 - $t0)"
 }
-# A page without article text exits non-zero; that is not a benchmark failure.
-FS=$(median_time target/release/feedsieve clean --text --out-dir "$OUT" "$PAGES"/*.html)
-PARSE=$(median_time target/release/examples/parse_only "$PAGES"/*.html)
 
 if [ ! -x target/trafilatura-venv/bin/python ]; then
     python3 -m venv target/trafilatura-venv
@@ -62,16 +56,31 @@ with ProcessPoolExecutor(max_workers=os.cpu_count()) as ex:
 print(time.time() - start)
 PY
 }
-TRAF=$(for _ in $(seq "$REPS"); do traf_once; done | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+# The tools take turns, round after round, so that a machine that slows down
+# or speeds up during the run weighs on all three alike; the ratios are taken
+# within each round. A page without article text exits non-zero; that is not a
+# benchmark failure.
+ROUNDS=$(mktemp)
+for _ in $(seq "$REPS"); do
+    fs=$(time_once target/release/feedsieve clean --text --out-dir "$OUT" "$PAGES"/*.html)
+    parse=$(time_once target/release/examples/parse_only "$PAGES"/*.html)
+    traf=$(traf_once)
+    echo "$fs $parse $traf" >> "$ROUNDS"
+done
 echo "slowest pages (extraction alone, one thread, pages preloaded):"
 target/release/examples/extract_timing "$PAGES"/*.html
-python3 - "$N" "$FS" "$PARSE" "$TRAF" "$REPS" <<'PY'
-import sys
-n, fs, parse, traf, reps = int(sys.argv[1]), *map(float, sys.argv[2:])
-print(f"pages: {n}; median of {reps:.0f} runs each")
+python3 - "$N" "$ROUNDS" <<'PY'
+import sys, statistics as st
+n = int(sys.argv[1])
+rounds = [tuple(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
+fs, parse, traf = (st.median(r[i] for r in rounds) for i in range(3))
+vs_traf = [r[2] / r[0] for r in rounds]
+vs_parse = [r[1] / r[0] * 100 for r in rounds]
+print(f"pages: {n}; {len(rounds)} rounds, each tool once a round; medians")
 print(f"feedsieve clean --text --out-dir : {n/fs:8.1f} pages/s ({fs:.2f} s)")
 print(f"parse only (scraper, all cores)  : {n/parse:8.1f} pages/s ({parse:.2f} s)")
 print(f"trafilatura (all cores)          : {n/traf:8.1f} pages/s ({traf:.2f} s)")
-print(f"feedsieve / trafilatura          : {traf/fs:8.1f}x")
-print(f"feedsieve / parse-only           : {parse/fs*100:8.1f} %")
+print(f"feedsieve / trafilatura          : {st.median(vs_traf):8.1f}x (rounds: {min(vs_traf):.1f} to {max(vs_traf):.1f})")
+print(f"feedsieve / parse-only           : {st.median(vs_parse):8.1f} % (rounds: {min(vs_parse):.1f} to {max(vs_parse):.1f})")
 PY
+rm -f "$ROUNDS"
