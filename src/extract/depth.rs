@@ -621,6 +621,10 @@ fn walk(
 ) {
     let mut cx = Context::default();
     let mut exact = true;
+    // Where the open SVG/MathML content starts, and the cuts made before it;
+    // the contents cut so far.
+    let mut drawing: Option<(usize, usize)> = None;
+    let mut drawings: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let at = i + off;
@@ -660,9 +664,33 @@ fn walk(
             break;
         };
         i = tag.end;
+        // The text of a drawing tells the parser the page is no frameset
+        // (`frameset-ok`): with a frameset about, drawings stay whole.
+        if !tag.closing && tag.name() == b"frameset" {
+            drawings.clear();
+        }
         let raw = if exact {
+            let was_foreign = !cx.foreign.is_empty();
             let step = follow(&mut cx, &tag);
             exact = step.is_some();
+            // The content of an SVG drawing or MathML formula (hard chrome,
+            // never read) goes, from the outermost start tag to its own end
+            // tag; a drawing left some other way (a breakout) stays whole.
+            match (was_foreign, cx.foreign.is_empty()) {
+                (false, false) => drawing = Some((tag.end, cuts.len())),
+                (true, true) => {
+                    if let Some((start, mark)) = drawing.take() {
+                        if exact && tag.closing && matches!(tag.name(), b"svg" | b"math") {
+                            cuts.truncate(mark);
+                            drawings.push((start, tag.start));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if !exact {
+                drawing = None;
+            }
             step.unwrap_or(false)
         } else {
             // Past what the scan models: read on as if in HTML, cutting nothing.
@@ -686,6 +714,10 @@ fn walk(
         if !on_tag(&tag) {
             break;
         }
+    }
+    if !drawings.is_empty() {
+        cuts.extend(drawings);
+        cuts.sort_unstable();
     }
 }
 
@@ -786,12 +818,19 @@ mod tests {
     }
 
     /// Every node of the parsed page in document order, with the attributes
-    /// [`read_attribute`] keeps; the code in scripts and style sheets is left out.
+    /// [`read_attribute`] keeps; the code in scripts and style sheets and the
+    /// content of SVG drawings and MathML formulas are left out.
     fn parsed(html: &str) -> Vec<String> {
         let doc = scraper::Html::parse_document(html);
+        let foreign = |n: ego_tree::NodeRef<'_, scraper::Node>| {
+            n.value()
+                .as_element()
+                .is_some_and(|el| el.name.ns != markup5ever::ns!(html))
+        };
         doc.tree
             .root()
             .descendants()
+            .filter(|n| !n.ancestors().any(foreign))
             .filter_map(|n| match n.value() {
                 scraper::Node::Element(el) => {
                     let mut attrs: Vec<String> = el
