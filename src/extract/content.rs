@@ -12,7 +12,7 @@
 //! grids of teaser cards, related-stories boxes, bylines). Every pass is a loop
 //! over arrays, so a 100,000-level DOM costs no stack.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ego_tree::iter::Edge;
 use ego_tree::NodeRef;
@@ -1078,7 +1078,14 @@ fn write_open_tag(out: &mut String, tag: &str, el: &scraper::node::Element) {
 struct TextOut {
     s: String,
     block_start: usize,
+    /// Fingerprints of the blocks written so far that have one.
     seen: HashSet<u64>,
+    /// Blocks written so far and not yet fingerprinted, by number of words: a
+    /// block can only repeat one with as many words, so most blocks are never
+    /// fingerprinted.
+    unhashed: HashMap<usize, Vec<(usize, usize)>>,
+    /// Words written since the block started.
+    block_words: usize,
     /// 0 nothing, 1 space, 2 newline, 3 blank line
     pending: u8,
 }
@@ -1094,6 +1101,10 @@ impl TextOut {
                 self.pending = 1;
             }
             first = false;
+            // Without a separator the word continues the last one ("<b>Rel</b>ated").
+            if self.s.is_empty() || self.pending != 0 {
+                self.block_words += 1;
+            }
             if !self.s.is_empty() {
                 match self.pending {
                     1 => self.s.push(' '),
@@ -1119,16 +1130,33 @@ impl TextOut {
     /// Drops a block whose text repeats an earlier one (tabs and mobile copies
     /// of the same content).
     fn end_block(&mut self) {
-        let block = self.s[self.block_start..].trim();
+        let written = &self.s[self.block_start..];
+        let block = written.trim();
         // 80 bytes always hold 20 characters.
         if block.len() >= 80 || block.chars().count() >= 20 {
-            let f = fingerprint(block);
-            if !self.seen.insert(f) {
+            let start = self.block_start + written.len() - written.trim_start().len();
+            let range = (start, start + block.len());
+            let repeat = match self.unhashed.get_mut(&self.block_words) {
+                None => {
+                    self.unhashed.insert(self.block_words, vec![range]);
+                    false
+                }
+                Some(same_count) => {
+                    // Fingerprint the earlier blocks of as many words now.
+                    for (a, b) in same_count.drain(..) {
+                        self.seen.insert(fingerprint(&self.s[a..b]));
+                    }
+                    !self.seen.insert(fingerprint(&self.s[range.0..range.1]))
+                }
+            };
+            if repeat {
                 self.s.truncate(self.block_start);
             }
         }
         self.block_start = self.s.len();
+        self.block_words = 0;
     }
+
     fn finish(mut self) -> String {
         self.end_block();
         self.s.trim_end().to_string()

@@ -675,3 +675,19 @@ fn fingerprints_are_stable_across_builds() {
     assert_eq!(fingerprint("Must  Read"), 0x8318_fdf8_5a15_fb44);
     assert_eq!(fingerprint("MUST read\n"), fingerprint("must read"));
 }
+
+/// A block the page shows twice (a tab and its mobile copy) is written once,
+/// however its words are split across tags and whatever their case; blocks
+/// with as many words but other text stay.
+#[test]
+fn repeated_blocks_are_written_once() {
+    let page = format!(
+        r#"<article>{}<div class="tab"><p>The council voted on the plan late on Tuesday night.</p></div>
+        <div class="mobile"><p>The <b>coun</b>cil voted on the PLAN late on Tuesday night.</p></div>
+        <p>The mayor spoke on the plan early on Wednesday morning.</p></article>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert_eq!(a.text.matches("late on Tuesday").count(), 1, "{}", a.text);
+    assert!(a.text.contains("early on Wednesday"), "{}", a.text);
+}
