@@ -480,7 +480,12 @@ fn script_end(b: &[u8], from: usize) -> usize {
     };
     let mut state = State::Data;
     let mut i = from;
-    while let Some(off) = memchr::memchr2(b'<', b'-', &b[i..]) {
+    // Outside the comment-like part only '<' matters: scripts are full of '-'.
+    while let Some(off) = if state == State::Data {
+        memchr::memchr(b'<', &b[i..])
+    } else {
+        memchr::memchr2(b'<', b'-', &b[i..])
+    } {
         let at = i + off;
         i = at + 1;
         let rest = &b[at..];
