@@ -207,7 +207,7 @@ fn is_chrome_token(t: &[u8]) -> bool {
             | b"cta"
             | b"print"
             // Newsletter sign-up boxes ("optin__box", "enews-widget"); whole words,
-            // as b"adopting" and b"screenews" hold the letters.
+            // as "adopting" and "screenews" hold the letters.
             | b"optin"
             | b"enews"
     )
