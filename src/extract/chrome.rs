@@ -307,7 +307,7 @@ impl<'a> Attrs<'a> {
 /// What the words of one class or id value say. No pattern holds a space, so
 /// reading class and id apart equals reading them joined.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Words {
+struct Words {
     /// A word names the article body (`entry-content`, ...).
     content: bool,
     /// A word names chrome, on an element that is not a heading.
@@ -319,7 +319,7 @@ pub struct Words {
 
 impl Words {
     /// Reads the words of a class or id value.
-    pub fn read(value: &str) -> Words {
+    fn read(value: &str) -> Words {
         let mut w = Words::default();
         for word in ascii_lower(value).split_ascii_whitespace() {
             // Tailwind's `not-prose` opts a box (a call to action, a product card)
@@ -349,7 +349,7 @@ pub struct ClassWords<'a> {
 
 impl<'a> ClassWords<'a> {
     /// The words of `class`, read on first sight.
-    pub fn get(&mut self, class: &'a str) -> Words {
+    fn get(&mut self, class: &'a str) -> Words {
         *self.seen.entry(class).or_insert_with(|| Words::read(class))
     }
 }

@@ -1,5 +1,6 @@
 //! What is cut from a page before parsing ([`trim_for_parse`]): the bodies of
-//! scripts and style sheets, attributes nothing reads, and nesting beyond a cap.
+//! scripts and style sheets, the content of SVG drawings and MathML formulas,
+//! attributes nothing reads, and nesting beyond a cap.
 //!
 //! Attributes: once code is cut, about a fifth of a news page's bytes are
 //! attributes that no rule reads (`data-*` blobs, event handlers, SVG
@@ -115,7 +116,8 @@ fn read_attribute(name: &[u8]) -> bool {
 }
 
 /// Start tags that end SVG or MathML content when met inside it (the tree
-/// builder pops back to HTML), as html5ever lists them.
+/// builder pops back to HTML), as html5ever lists them; `<font>` does so only
+/// with some attributes, and [`follow`] stops at it.
 fn breaks_out_of_foreign(name: &[u8]) -> bool {
     matches!(
         name,
@@ -162,7 +164,6 @@ fn breaks_out_of_foreign(name: &[u8]) -> bool {
             | b"u"
             | b"ul"
             | b"var"
-            | b"font"
     )
 }
 
@@ -314,11 +315,12 @@ fn tag_at(b: &[u8], at: usize, mut cuts: Option<&mut Vec<(usize, usize)>>) -> Op
 }
 
 /// The page as the parser should see it, or `None` to parse it as it is, and
-/// whether its nesting was capped. Three things are cut, found in one scan of
+/// whether its nesting was capped. Four things are cut, found in one scan of
 /// the tags so that the usual page costs a single pass:
 /// - the code inside `<script>` and `<style>` elements (the elements stay). On
 ///   real pages code is about 40 % of the bytes, none of it article text. JSON-LD
 ///   (metadata) is kept;
+/// - the content of `<svg>` and `<math>` elements (hard chrome: never read);
 /// - with `strip_attributes`, the attributes of start tags that nothing reads
 ///   (see [`read_attribute`]). A caller with user CSS selectors keeps them all:
 ///   a selector may name any attribute;
@@ -422,7 +424,7 @@ fn flatten(html: &str) -> String {
     out
 }
 
-/// Below this many bytes of code, copying the page costs more than it saves.
+/// Below this many bytes to cut, copying the page costs more than it saves.
 const MIN_CUT: usize = 4096;
 
 /// Where the content of the raw-text element opened by `tag` ends: its
@@ -559,6 +561,8 @@ fn follow(cx: &mut Context, tag: &Tag) -> Option<bool> {
             cx.foreign.truncate(k);
             return Some(false);
         }
+        // A `<font>` breaks out only with `color`, `face` or `size`, which the
+        // scan does not keep track of.
         if in_html_point || name == b"font" {
             return None;
         }
