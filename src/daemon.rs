@@ -35,7 +35,7 @@ impl ConfigWatch {
     fn new(path: &std::path::Path) -> Self {
         let last = std::fs::read(path)
             .ok()
-            .map(|b| crate::store::sha256_hex(&b));
+            .map(|b| crate::util::sha256_hex(&b));
         ConfigWatch {
             path: path.to_path_buf(),
             last,
@@ -51,7 +51,7 @@ impl ConfigWatch {
     /// its lines and ignored: the daemon keeps its last good config.
     fn changed(&mut self) -> Option<Config> {
         let bytes = std::fs::read(&self.path).ok()?;
-        let hash = crate::store::sha256_hex(&bytes);
+        let hash = crate::util::sha256_hex(&bytes);
         if self.last.as_deref() == Some(hash.as_str()) {
             return None;
         }

@@ -8,11 +8,12 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header;
 use reqwest::StatusCode;
 use url::Url;
 
 use crate::config::FetchConfig;
+pub use crate::util::http::ResponseHints;
 
 /// The most redirects followed before a fetch fails.
 pub const MAX_REDIRECTS: usize = 5;
@@ -43,53 +44,6 @@ impl Fetched {
     /// True when the server said the resource has not changed.
     pub fn not_modified(&self) -> bool {
         self.status == 304
-    }
-}
-
-/// The response headers that steer parsing and scheduling.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResponseHints {
-    /// `ETag`.
-    pub etag: Option<String>,
-    /// `Last-Modified`.
-    pub last_modified: Option<String>,
-    /// `Content-Type` (carries the charset hint).
-    pub content_type: Option<String>,
-    /// `Cache-Control`.
-    pub cache_control: Option<String>,
-    /// `Expires`.
-    pub expires: Option<String>,
-    /// `Retry-After`.
-    pub retry_after: Option<String>,
-    /// `Date`, to interpret `Expires` against the server's clock.
-    pub date: Option<String>,
-}
-
-impl ResponseHints {
-    /// The charset named by `Content-Type`, if any.
-    pub fn charset(&self) -> Option<String> {
-        self.content_type
-            .as_deref()
-            .and_then(crate::read::encoding::charset_of)
-            .map(str::to_string)
-    }
-
-    fn from_headers(h: &HeaderMap) -> Self {
-        let get = |name: header::HeaderName| {
-            h.get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        ResponseHints {
-            etag: get(header::ETAG),
-            last_modified: get(header::LAST_MODIFIED),
-            content_type: get(header::CONTENT_TYPE),
-            cache_control: get(header::CACHE_CONTROL),
-            expires: get(header::EXPIRES),
-            retry_after: get(header::RETRY_AFTER),
-            date: get(header::DATE),
-        }
     }
 }
 

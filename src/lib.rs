@@ -23,3 +23,4 @@ pub mod schedule;
 pub mod server;
 pub mod sources;
 pub mod store;
+pub mod util;

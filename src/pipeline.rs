@@ -22,8 +22,9 @@ use crate::schedule::{
     HostSlots,
 };
 use crate::store::{
-    item_key, sha256_hex, FetchRecord, IngestStats, SharedStore, SourceRecord, Store, StoreError,
+    item_key, FetchRecord, IngestStats, SharedStore, SourceRecord, Store, StoreError,
 };
+use crate::util::sha256_hex;
 
 /// Everything a cycle needs, shared by all fetch tasks.
 #[derive(Clone)]

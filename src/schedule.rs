@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::fetch::ResponseHints;
+use crate::util::http::{parse_http_date, ResponseHints};
 
 /// The longest a publisher's caching hint may push the next fetch out.
 pub const MAX_HINT: Duration = Duration::from_secs(12 * 3600);
@@ -24,29 +24,6 @@ pub const MAX_HINT: Duration = Duration::from_secs(12 * 3600);
 pub const BACKOFF_BASE: Duration = Duration::from_secs(5 * 60);
 /// The longest backoff, however many failures in a row.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
-
-/// Parses an HTTP date (RFC 7231 IMF-fixdate, also RFC 850/asctime-ish via RFC 2822).
-pub fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
-    let v = value.trim();
-    DateTime::parse_from_rfc2822(v)
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(v, "%A, %d-%b-%y %H:%M:%S GMT")
-                .ok()
-                .map(|n| n.and_utc())
-        })
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(v, "%a %b %e %H:%M:%S %Y")
-                .ok()
-                .map(|n| n.and_utc())
-        })
-}
-
-/// Formats a time as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
-pub fn format_http_date(t: DateTime<Utc>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
 
 /// `max-age` from a `Cache-Control` header.
 pub fn cache_max_age(cache_control: &str) -> Option<Duration> {
@@ -238,11 +215,5 @@ mod tests {
             let d = with_jitter(Duration::from_secs(1000)).as_secs_f64();
             assert!((900.0..=1100.0).contains(&d), "{d}");
         }
-    }
-
-    #[test]
-    fn http_dates_round_trip() {
-        let t = now();
-        assert_eq!(parse_http_date(&format_http_date(t)), Some(t));
     }
 }

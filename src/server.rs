@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 use tower_http::compression::CompressionLayer;
 
 use crate::metrics::{Metrics, StoredGauges};
-use crate::publish::{escape, Publication, PublishedFeed, FEED_CSS};
-use crate::schedule::{format_http_date, parse_http_date};
+use crate::publish::{Publication, PublishedFeed, FEED_CSS};
 use crate::store::SharedStore;
+use crate::util::escape;
+use crate::util::http::{format_http_date, parse_http_date};
 
 /// What the server shows; the daemon swaps in a new publication after each publish.
 #[derive(Clone)]

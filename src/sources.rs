@@ -9,8 +9,8 @@ use url::Url;
 
 use crate::config::{Config, SourceKind};
 use crate::fetch::{Fetcher, Validators};
-use crate::publish::{escape, write_atomically};
 use crate::read::read_feed;
+use crate::util::{escape, write_atomically};
 
 /// Media types of feeds announced with `<link rel="alternate">`.
 const FEED_TYPES: &[&str] = &[

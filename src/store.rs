@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use sha2::{Digest, Sha256};
 
 use crate::config::SourceConfig;
 use crate::dedup::{self, Article, DedupConfig, Engine, Layer};
 use crate::read::{Enclosure, RawItem};
+use crate::util::sha256_hex;
 
 /// The schema migrations, in order. The database records the last one applied in
 /// `PRAGMA user_version`.
@@ -781,12 +781,6 @@ fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {
         gone: r.get(15)?,
         ttl_seconds: r.get(16)?,
     })
-}
-
-/// Hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The key that identifies an item within its source: the GUID, else the link,

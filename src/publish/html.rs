@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{escape, rss_file_name, ts, Entry, PublishedFeed};
+use super::{rss_file_name, ts, Entry, PublishedFeed};
 use crate::config::OutputConfig;
+use crate::util::escape;
 
 const STYLE: &str = r#"
 :root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fdfdfc; --muted: #5b5b66; --line: #e3e3e8; --accent: #0b57d0; }

@@ -11,7 +11,6 @@ mod html;
 mod json;
 mod rss;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -22,6 +21,7 @@ use crate::config::OutputConfig;
 use crate::read::Enclosure;
 use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
 use crate::store::Story;
+use crate::util::{escape, write_atomically};
 
 /// One rendered document, as served over HTTP.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ impl PublishedFeed {
         items: usize,
         content_type: &'static str,
     ) -> Self {
-        let etag = format!("\"{}\"", &crate::store::sha256_hex(&body)[..32]);
+        let etag = format!("\"{}\"", &crate::util::sha256_hex(&body)[..32]);
         PublishedFeed {
             body: Bytes::from(body),
             etag,
@@ -240,22 +240,6 @@ fn also_covered_by(also: &[(String, Option<String>)]) -> String {
     html
 }
 
-/// Escapes text for HTML and XML content and attribute values.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
@@ -323,36 +307,6 @@ fn remove_stale_temp_files(files: &[(PathBuf, &'static str)]) {
             }
         }
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so readers only
-/// ever see a complete file. Returns false (and writes nothing) when the file
-/// already holds exactly these bytes.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    if let Ok(existing) = std::fs::read(path) {
-        if existing == bytes {
-            return Ok(false);
-        }
-    }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "feed".into());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })?;
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -481,17 +435,5 @@ pub(crate) mod tests {
             "a recent one may belong to a running writer"
         );
         assert!(dir.path().join("index.html").exists());
-    }
-
-    #[test]
-    fn atomic_write_skips_identical_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sub/feed.xml");
-        assert!(write_atomically(&p, b"one").unwrap());
-        assert!(!write_atomically(&p, b"one").unwrap());
-        assert!(write_atomically(&p, b"two").unwrap());
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        let leftovers = std::fs::read_dir(p.parent().unwrap()).unwrap().count();
-        assert_eq!(leftovers, 1, "temporary files are cleaned up");
     }
 }

@@ -63,17 +63,6 @@ pub fn decode(body: &[u8], http_charset: Option<&str>) -> String {
         .into_owned()
 }
 
-/// The `charset` parameter of a Content-Type header value.
-pub fn charset_of(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches(|c| c == '"' || c == '\''))
-            .filter(|v| !v.is_empty())
-    })
-}
-
 fn label_to_encoding(label: &str) -> Option<&'static Encoding> {
     let l = label.trim().to_ascii_lowercase();
     let l = match l.as_str() {
@@ -176,7 +165,6 @@ mod tests {
             "<?xml version='1.0' encoding='windows-1251'?><t>При</t>"
         );
         assert_eq!(decode(b"<t>\xcf\xf0\xe8</t>", Some("cp1251")), "<t>При</t>");
-        assert_eq!(charset_of("text/xml; charset=\"KOI8-R\""), Some("KOI8-R"));
     }
 
     #[test]

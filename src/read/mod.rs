@@ -128,7 +128,7 @@ fn read_inner(
     base: &Url,
     content_type: Option<&str>,
 ) -> Result<ParsedFeed, ReadError> {
-    let charset = content_type.and_then(encoding::charset_of);
+    let charset = content_type.and_then(crate::util::http::charset_of);
     let text = encoding::decode(body, charset);
     let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     if trimmed.trim_end().is_empty() {
