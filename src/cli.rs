@@ -432,7 +432,7 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     let cfg = load(path)?;
     let mut store = crate::store::Store::open(&cfg.database.path)
         .with_context(|| format!("opening {}", cfg.database.path.display()))?;
-    store.sync_sources(&cfg.sources)?;
+    store.sync_sources(&crate::pipeline::source_specs(&cfg.sources))?;
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,
         stories: store.story_count()?,

@@ -154,7 +154,7 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     let synced = ctx
         .store
         .call(move |s| {
-            s.sync_sources(&sources)?;
+            s.sync_sources(&pipeline::source_specs(&sources))?;
             s.make_due(&due)
         })
         .await;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::dedup::{Article, DedupConfig, Engine};
+use crate::pipeline::dedup::{stored_article, StoryDedup};
 
 /// One input line of `cluster`.
 #[derive(Debug, Deserialize)]
@@ -154,7 +155,7 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
     for story in &stories {
         let mut members = Vec::new();
         for item in &story.items {
-            let d = store.dedup_item(item.id).context("reading an item")?;
+            let d = store.item_assignment(item.id).context("reading an item")?;
             members.push((item, d));
         }
         if json {
@@ -220,21 +221,18 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
 /// `feedsieve explain A B`: the evidence between two stored items, and which
 /// layer decided (or would decide) whether they are one story.
 pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
-    let (config, mut store) = open_store(path)?;
+    let (config, store) = open_store(path)?;
     let ia = store
-        .dedup_item(a)?
+        .item_assignment(a)?
         .with_context(|| format!("no item #{a} (see `feedsieve stories`)"))?;
     let ib = store
-        .dedup_item(b)?
+        .item_assignment(b)?
         .with_context(|| format!("no item #{b} (see `feedsieve stories`)"))?;
     // The window's statistics (IDF) as the daemon has them now.
-    store
-        .enable_dedup(config.dedup.clone(), chrono::Utc::now().timestamp())
+    let dedup = StoryDedup::restore(&store, config.dedup.clone(), chrono::Utc::now().timestamp())
         .context("restoring the dedup window")?;
-    let engine = store
-        .dedup_engine()
-        .context("the dedup engine did not start")?;
-    let ev = engine.compare(&ia.article, &ib.article);
+    let mut engine = dedup.engine();
+    let ev = engine.compare(&stored_article(&ia), &stored_article(&ib));
     let same = ia.story_id == ib.story_id;
     // The later item's stored decision is what joined (or did not join) them.
     let later = if b > a { &ib } else { &ia };
@@ -254,9 +252,9 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
     for (n, i) in [(a, &ia), (b, &ib)] {
         println!(
             "#{n} {} | {} | {}\n    story {} ({})",
-            i.article.source,
-            date(i.article.published),
-            i.article.title,
+            i.source,
+            date(i.published_at),
+            i.title.as_deref().unwrap_or_default(),
             i.story_guid,
             i.layer.as_deref().unwrap_or("stored before dedup"),
         );
@@ -273,6 +271,12 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
     } else {
         println!("different stories");
     }
+    print_evidence(&ev, engine.config());
+    Ok(())
+}
+
+/// The pair evidence of `explain`, one line per measure.
+fn print_evidence(ev: &crate::dedup::PairEvidence, config: &DedupConfig) {
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
     println!(
         "evidence:\n  canonical URLs  {} | {}",
@@ -282,7 +286,7 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
     println!(
         "  shingle overlap {} (near-copy from {:.2})",
         opt(ev.copy_similarity),
-        engine.config().copy_similarity
+        config.copy_similarity
     );
     println!(
         "  cosine          full text {:.3}, title+lead {:.3}",
@@ -301,5 +305,4 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
         ev.adjusted, ev.threshold
     );
     println!("  pair verdict    {}", ev.layer.as_str());
-    Ok(())
 }

@@ -1,0 +1,332 @@
+//! The dedup step: owns the story dedup engine over the recent window, restores
+//! it from the store at start, and decides for the store which story each new
+//! item joins ([`StoryDecider`]), inside the fetch's transaction.
+//!
+//! The engine sits behind its own mutex, always taken inside the store's lock
+//! (never the other way round), so the two cannot deadlock.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context as _;
+
+use crate::dedup::{self, Article, DedupConfig, Engine, Prepared};
+use crate::sanitize::plain_text;
+use crate::store::{NewItem, Store, StoryDecider, StoryDecision, StoryMember, StoryMerge};
+
+/// The engine of a running pipeline, shared by every source's store write.
+pub struct StoryDedup {
+    engine: Mutex<Engine>,
+    /// The engine's embedding model, reachable without the engine's lock.
+    embedder: Option<Arc<dedup::embed::Embedder>>,
+}
+
+impl StoryDedup {
+    /// Starts the engine and rebuilds its window from the stored items and their
+    /// stored stories (no re-clustering), so a restart resumes with the same stories.
+    pub fn restore(store: &Store, config: DedupConfig, now: i64) -> anyhow::Result<StoryDedup> {
+        let mut engine = Engine::open(config).context("loading the embedding model")?;
+        let since = now.saturating_sub(engine.config().window.as_secs() as i64);
+        let n = store.window_items(since, |item| {
+            let article = Article {
+                id: item.item_id.to_string(),
+                source: item.source,
+                url: item.link.unwrap_or_default(),
+                published: Some(item.assigned_at),
+                title: item.title.unwrap_or_default(),
+                text: body_text(item.content, item.summary),
+            };
+            let prepared = engine.prepare(&article);
+            engine.admit(prepared, item.story_id);
+        })?;
+        tracing::info!(items = n, "story dedup window restored");
+        Ok(StoryDedup {
+            embedder: engine.embedder().cloned(),
+            engine: Mutex::new(engine),
+        })
+    }
+
+    /// The engine, locked. Take it inside the store's lock, never around it.
+    pub fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The engine's embedding model, to embed new items before any lock is taken.
+    pub fn embedder(&self) -> Option<Arc<dedup::embed::Embedder>> {
+        self.embedder.clone()
+    }
+
+    /// Hands embeddings computed outside the locks, as (title, text, embedding),
+    /// to the engine for the next store write.
+    pub fn remember_embeddings(&self, done: Vec<(String, String, Vec<f32>)>) {
+        let mut engine = self.engine();
+        for (title, text, e) in done {
+            engine.remember_embedding(&title, &text, e);
+        }
+    }
+
+    /// A decider for one store write; it holds the engine until dropped.
+    pub fn decider(&self) -> EngineDecider<'_> {
+        EngineDecider {
+            engine: self.engine(),
+            pending: None,
+        }
+    }
+}
+
+/// Decides stories with the engine, for one store write.
+pub struct EngineDecider<'a> {
+    engine: MutexGuard<'a, Engine>,
+    /// The features of the item last decided, admitted once it is stored.
+    pending: Option<Prepared>,
+}
+
+impl StoryDecider for EngineDecider<'_> {
+    fn decide(&mut self, new: &NewItem<'_>) -> Option<StoryDecision> {
+        let article = new_article(new);
+        let prepared = self.engine.prepare(&article);
+        let evidence = self.engine.decide(&prepared);
+        self.pending = Some(prepared);
+        Some(StoryDecision {
+            story: evidence.story,
+            layer: evidence.layer.as_str(),
+            score: Some(evidence.score),
+            matched: evidence.matched.as_deref().and_then(|m| m.parse().ok()),
+            canonical_url: dedup::url::canonical_url(&article.url),
+        })
+    }
+
+    fn stored(&mut self, item_id: i64, story_id: i64) -> Option<StoryMerge> {
+        let prepared = self.pending.take()?;
+        self.engine
+            .admit(prepared.with_id(item_id.to_string()), story_id);
+        self.engine.merge_similar(story_id).map(|m| StoryMerge {
+            absorbed: m.absorbed,
+            survivor: m.survivor,
+            score: m.score,
+        })
+    }
+
+    fn representative(&self, members: &[StoryMember]) -> Option<usize> {
+        let words: Vec<usize> = members
+            .iter()
+            .map(|m| {
+                body_text(m.content.clone(), m.summary.clone())
+                    .split_whitespace()
+                    .count()
+            })
+            .collect();
+        let candidates: Vec<dedup::Candidate<'_>> = members
+            .iter()
+            .zip(&words)
+            .map(|(m, &words)| dedup::Candidate {
+                source: &m.source,
+                words,
+                time: m.time,
+            })
+            .collect();
+        dedup::representative(&candidates, &self.engine.config().prefer)
+    }
+}
+
+/// A new item as dedup sees it: plain text, dated by when it sorts.
+fn new_article(new: &NewItem<'_>) -> Article {
+    Article {
+        id: String::new(),
+        source: new.source_name.to_string(),
+        url: new.item.link.clone().unwrap_or_default(),
+        published: Some(new.sort_at),
+        title: new.item.title.clone().unwrap_or_default(),
+        text: body_text(new.item.content.clone(), new.item.summary.clone()),
+    }
+}
+
+/// The plain text dedup compares: the content, else the summary.
+pub fn body_text(content: Option<String>, summary: Option<String>) -> String {
+    content
+        .filter(|c| !c.trim().is_empty())
+        .or(summary)
+        .map(|h| plain_text(&h))
+        .unwrap_or_default()
+}
+
+/// A stored item as dedup sees it (for `feedsieve explain`).
+pub fn stored_article(item: &crate::store::ItemAssignment) -> Article {
+    Article {
+        id: item.item_id.to_string(),
+        source: item.source.clone(),
+        url: item.link.clone().unwrap_or_default(),
+        published: item.published_at,
+        title: item.title.clone().unwrap_or_default(),
+        text: body_text(item.content.clone(), item.summary.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The store and the engine together: what subscribers see when stories
+    //! grow, merge and survive a restart.
+
+    use super::*;
+    use crate::read::RawItem;
+    use crate::store::tests::{item, parsed, source};
+
+    #[test]
+    fn a_lone_report_moves_into_the_story_that_grew_toward_it_under_its_guid() {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN, FLOOD_PIRNA};
+        let config = DedupConfig::default();
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let mut dedup = StoryDedup::restore(&s, config.clone(), 100).unwrap();
+        let report = |guid: &str, title: &str, text: &str| RawItem {
+            content: Some(format!("<p>{text}</p>")),
+            ..item(guid, title)
+        };
+        for (at, r) in [
+            (
+                100,
+                report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN),
+            ),
+            (160, report("b", "Hundreds evacuated in Pirna", FLOOD_PIRNA)),
+        ] {
+            s.record_fetch(id, &parsed(vec![r]), at, at + 100, &mut dedup.decider())
+                .unwrap();
+        }
+        assert_eq!(s.story_count().unwrap(), 2);
+        let story_of = |s: &Store, item: i64| s.item_assignment(item).unwrap().unwrap().story_id;
+        let pirna = story_of(&s, 2);
+        let guid = s
+            .latest_stories(10)
+            .unwrap()
+            .into_iter()
+            .find(|st| st.items.iter().any(|i| i.id == 2))
+            .unwrap()
+            .guid;
+        s.record_fetch(
+            id,
+            &parsed(vec![report(
+                "c",
+                "Elbe flood: Dresden and Pirna",
+                FLOOD_BOTH,
+            )]),
+            220,
+            300,
+            &mut dedup.decider(),
+        )
+        .unwrap();
+        let stories = s.latest_stories(10).unwrap();
+        assert_eq!(stories.len(), 1, "{stories:?}");
+        assert_eq!(stories[0].guid, guid, "the grown story keeps its GUID");
+        assert_eq!(stories[0].items.len(), 3);
+        assert_eq!(story_of(&s, 1), pirna);
+        let moved = s.item_assignment(1).unwrap().unwrap();
+        assert_eq!(moved.layer.as_deref(), Some("merge"));
+        assert!(s.integrity_ok().unwrap());
+
+        // After a restart the window holds the one story.
+        dedup = StoryDedup::restore(&s, config, 300).unwrap();
+        s.record_fetch(
+            id,
+            &parsed(vec![report(
+                "d",
+                "Dresden flood: the old town",
+                FLOOD_DRESDEN,
+            )]),
+            320,
+            400,
+            &mut dedup.decider(),
+        )
+        .unwrap();
+        assert_eq!(story_of(&s, 4), pirna);
+        assert_eq!(s.story_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn split_headline_stories_merge_under_the_older_guid_and_stay_merged() {
+        let config = DedupConfig {
+            title_threshold: 0.99,
+            merge_threshold: 0.25,
+            ..DedupConfig::default()
+        };
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let mut dedup = StoryDedup::restore(&s, config.clone(), 100).unwrap();
+        s.record_fetch(
+            id,
+            &parsed(vec![item(
+                "a",
+                "Apple unveils iPhone 6 with a bigger screen",
+            )]),
+            100,
+            200,
+            &mut dedup.decider(),
+        )
+        .unwrap();
+        let guid = s.latest_stories(10).unwrap()[0].guid.clone();
+        s.record_fetch(
+            id,
+            &parsed(vec![item(
+                "b",
+                "Apple's bigger iPhone 6 screen revealed at launch event",
+            )]),
+            160,
+            200,
+            &mut dedup.decider(),
+        )
+        .unwrap();
+        let stories = s.latest_stories(10).unwrap();
+        assert_eq!(stories.len(), 1, "{stories:?}");
+        assert_eq!(stories[0].guid, guid, "the older story keeps its GUID");
+        assert_eq!(stories[0].items.len(), 2);
+        assert_eq!(s.story_count().unwrap(), 1, "the absorbed story is gone");
+        let moved = s.item_assignment(2).unwrap().unwrap();
+        assert_eq!(moved.layer.as_deref(), Some("merge"));
+        assert!(s.integrity_ok().unwrap());
+
+        // The absorbed story was the newest: its id is not handed out again, so
+        // the next story is not mistaken for the merged one.
+        s.record_fetch(
+            id,
+            &parsed(vec![item("c", "Heavy snow closes the pass to Bergen")]),
+            300,
+            400,
+            &mut dedup.decider(),
+        )
+        .unwrap();
+        let snow = s.item_assignment(3).unwrap().unwrap();
+        assert_eq!(snow.story_id, 3, "story 2 was merged away");
+        s.record_fetch(
+            id,
+            &parsed(vec![item(
+                "d",
+                "Snow closes the Bergen pass for a second day",
+            )]),
+            360,
+            400,
+            &mut dedup.decider(),
+        )
+        .unwrap();
+        let story_of = |s: &Store, item: i64| s.item_assignment(item).unwrap().unwrap().story_id;
+        assert_eq!(story_of(&s, 4), story_of(&s, 3));
+        assert_ne!(story_of(&s, 4), story_of(&s, 1));
+
+        // A restart restores the merged story: nothing splits again.
+        dedup = StoryDedup::restore(&s, config, 400).unwrap();
+        s.record_fetch(
+            id,
+            &parsed(vec![item(
+                "e",
+                "Apple shares rise after the iPhone 6 event",
+            )]),
+            400,
+            500,
+            &mut dedup.decider(),
+        )
+        .unwrap();
+        let stories = s.latest_stories(10).unwrap();
+        let merged = stories.iter().find(|st| st.guid == guid).unwrap();
+        assert!(merged.items.len() >= 2, "{stories:?}");
+        assert_eq!(story_of(&s, 2), story_of(&s, 1));
+    }
+}

@@ -1,0 +1,201 @@
+//! The first steps of a source: fetch it (conditionally), then read it as a feed
+//! or, for a page source, as the list of its article links.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use super::{secs, Context};
+use crate::config::{SourceConfig, SourceKind};
+use crate::fetch::{FetchError, Fetched, Validators};
+use crate::read::{read_feed_as, RawItem};
+use crate::schedule::{
+    delay_after_failure, delay_after_success, parse_retry_after, publisher_hint, with_jitter,
+};
+use crate::store::{FetchRecord, SourceRecord};
+use crate::util::sha256_hex;
+
+/// What fetching and reading one source gave.
+#[derive(Debug)]
+pub struct FetchedSource {
+    /// What to store: unchanged, parsed items, or the failure.
+    pub record: FetchRecord,
+    /// How long until the source is due again.
+    pub next: Duration,
+    /// Bytes received.
+    pub bytes: u64,
+}
+
+impl FetchedSource {
+    /// A failed fetch or read, due again after the backoff for its `failures`.
+    fn failed(error: String, failures: i64, retry_after: Option<Duration>, gone: bool) -> Self {
+        let n = u32::try_from(failures.max(1)).unwrap_or(u32::MAX);
+        FetchedSource {
+            record: FetchRecord::Failed { error, gone },
+            next: with_jitter(delay_after_failure(n, retry_after)),
+            bytes: 0,
+        }
+    }
+
+    /// A successful read, due again after the interval as the publisher's hint
+    /// lengthens it.
+    fn read(record: FetchRecord, interval: Duration, hint: Option<Duration>, bytes: u64) -> Self {
+        FetchedSource {
+            record,
+            next: with_jitter(delay_after_success(interval, hint)),
+            bytes,
+        }
+    }
+}
+
+/// Fetches a source within the global and per-host limits (the permits are
+/// released on return) and reads what came back.
+pub async fn fetch_and_read(
+    ctx: &Context,
+    source: &SourceRecord,
+    cfg: Option<&SourceConfig>,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> FetchedSource {
+    let url = match Url::parse(&source.url) {
+        Ok(u) => u,
+        Err(e) => {
+            let error = format!("invalid URL: {e}");
+            return FetchedSource::failed(error, source.error_count + 1, None, false);
+        }
+    };
+    let host = url.host_str().unwrap_or("").to_string();
+    // Permits are taken in this order everywhere (global, then host), so no deadlock.
+    let _global = ctx.global.acquire().await.ok();
+    let _host = ctx.hosts.acquire(&host).await;
+    let validators = Validators {
+        etag: source.etag.clone(),
+        last_modified: source.last_modified.clone(),
+    };
+    let fetched = match ctx.fetcher.fetch(&url, &validators).await {
+        Ok(f) => f,
+        Err(e) => {
+            let retry_after = e.retry_after().and_then(|r| parse_retry_after(r, now));
+            let gone = matches!(e, FetchError::Status { status: 410, .. });
+            return FetchedSource::failed(e.to_string(), source.error_count + 1, retry_after, gone);
+        }
+    };
+    let bytes = fetched.body.len() as u64;
+    let body_hash = sha256_hex(&fetched.body);
+    let unchanged = fetched.not_modified() || source.body_hash.as_deref() == Some(&body_hash);
+    if unchanged {
+        let stored_ttl = source
+            .ttl_seconds
+            .and_then(|t| u64::try_from(t).ok())
+            .map(Duration::from_secs);
+        let hint = publisher_hint(&fetched.headers, stored_ttl, now);
+        let record = FetchRecord::Unchanged {
+            not_modified: fetched.not_modified(),
+            etag: fetched.headers.etag,
+            last_modified: fetched.headers.last_modified,
+        };
+        return FetchedSource::read(record, interval, hint, bytes);
+    }
+    if source.kind == SourceKind::Page.as_str() {
+        let selector = cfg.and_then(|s| s.links.clone());
+        return read_page_links(source, fetched, body_hash, selector, interval, now).await;
+    }
+    read_feed_items(ctx, source, fetched, body_hash, interval, now).await
+}
+
+/// A page without a feed: its article links, as items to fetch after the
+/// permits go.
+async fn read_page_links(
+    source: &SourceRecord,
+    fetched: Fetched,
+    body_hash: String,
+    selector: Option<String>,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> FetchedSource {
+    let bytes = fetched.body.len() as u64;
+    let html = String::from_utf8_lossy(&fetched.body).into_owned();
+    let base = fetched.final_url.clone();
+    let links = tokio::task::spawn_blocking(move || {
+        crate::read::page::article_links(&html, &base, selector.as_deref())
+    })
+    .await
+    .unwrap_or_default();
+    if links.is_empty() {
+        tracing::warn!(source = %source.name, "no article links found on the page; pin them with `links = \"css selector\"`");
+    }
+    let items = links
+        .into_iter()
+        .map(|u| RawItem {
+            link: Some(u.to_string()),
+            ..RawItem::default()
+        })
+        .collect();
+    let hint = publisher_hint(&fetched.headers, None, now);
+    let record = FetchRecord::Parsed {
+        etag: fetched.headers.etag,
+        last_modified: fetched.headers.last_modified,
+        body_hash,
+        feed_title: None,
+        feed_link: None,
+        ttl_seconds: None,
+        items,
+        admitted: Vec::new(),
+    };
+    FetchedSource::read(record, interval, hint, bytes)
+}
+
+/// A feed: its items, at most `max_items_per_feed`, read on a blocking thread.
+async fn read_feed_items(
+    ctx: &Context,
+    source: &SourceRecord,
+    fetched: Fetched,
+    body_hash: String,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> FetchedSource {
+    let bytes = fetched.body.len() as u64;
+    let final_url = fetched.final_url.clone();
+    let body = fetched.body.clone();
+    let content_type = fetched.headers.content_type.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        read_feed_as(&body, &final_url, content_type.as_deref())
+    })
+    .await;
+    let feed = match parsed {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => {
+            return FetchedSource {
+                bytes,
+                ..FetchedSource::failed(e.to_string(), source.error_count + 1, None, false)
+            }
+        }
+        Err(e) => {
+            let msg = format!("the feed reader crashed: {e}");
+            return FetchedSource {
+                bytes,
+                ..FetchedSource::failed(msg, source.error_count + 1, None, false)
+            };
+        }
+    };
+    let hint = publisher_hint(&fetched.headers, feed.ttl, now);
+    let mut items = feed.items;
+    let limit = ctx.config.fetch.max_items_per_feed;
+    if items.len() > limit {
+        tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the first {limit}");
+        items.truncate(limit);
+    }
+    let record = FetchRecord::Parsed {
+        etag: fetched.headers.etag,
+        last_modified: fetched.headers.last_modified,
+        body_hash,
+        feed_title: feed.title,
+        feed_link: feed.link,
+        ttl_seconds: feed.ttl.map(secs),
+        items,
+        // Judged once full text is in (see the filters step).
+        admitted: Vec::new(),
+    };
+    FetchedSource::read(record, interval, hint, bytes)
+}

@@ -1,0 +1,176 @@
+//! The full-text step: a feed's teasers (or every item of a `full_text` source)
+//! become the articles their links point to, extracted with the host's learnt
+//! template.
+
+use anyhow::Context as _;
+use chrono::Utc;
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::Context;
+use crate::config::SourceConfig;
+use crate::extract::{extract, Article, Options};
+use crate::fetch::Validators;
+use crate::read::RawItem;
+use crate::sanitize::plain_text;
+use crate::store::item_key;
+
+/// Article pages fetched per source per fetch at most; the rest wait for the next one.
+const MAX_ARTICLES_PER_FETCH: usize = 30;
+
+/// A block seen on this many pages of a host is part of its template.
+const TEMPLATE_MIN_PAGES: i64 = 3;
+
+/// True when an item's content is evidently a teaser of a longer article.
+pub fn is_teaser(item: &RawItem) -> bool {
+    let html = item
+        .content
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .or(item.summary.as_deref())
+        .unwrap_or("");
+    let text = plain_text(html);
+    let lower = text.to_lowercase();
+    let lower = lower.trim_end_matches(['.', ' ', '»', '›', '→', ']', ')']);
+    let truncated = text.ends_with('…')
+        || text.ends_with("...")
+        || text.ends_with("[…]")
+        || text.ends_with("[...]")
+        || [
+            "read more",
+            "continue reading",
+            "read the full story",
+            "read full article",
+            "more…",
+        ]
+        .iter()
+        .any(|m| lower.ends_with(m));
+    truncated || text.chars().count() < 120
+}
+
+/// Replaces teasers with the extracted article pages (for `full_text` sources, or
+/// items that are evidently teasers). Items already extracted keep their stored
+/// article; a page that fails to fetch or extract keeps the feed's content.
+/// Returns the keys of the items that now hold full text.
+pub async fn fill_full_text(
+    ctx: &Context,
+    source_id: i64,
+    cfg: &SourceConfig,
+    items: &mut [RawItem],
+) -> Vec<String> {
+    let stored = match ctx.store.call(move |s| s.full_text_items(source_id)).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(source = %cfg.name, "cannot read stored full text: {e}");
+            return Vec::new();
+        }
+    };
+    let mut keys = Vec::new();
+    let mut wanted = Vec::new();
+    for (i, item) in items.iter_mut().enumerate() {
+        let Some(key) = item_key(item) else { continue };
+        if let Some((content, author)) = stored.get(&key) {
+            item.content = Some(content.clone());
+            if item.author.is_none() {
+                item.author.clone_from(author);
+            }
+            keys.push(key);
+        } else if item.link.is_some() && (cfg.full_text || is_teaser(item)) {
+            wanted.push((i, key));
+        }
+    }
+    if wanted.len() > MAX_ARTICLES_PER_FETCH {
+        tracing::debug!(source = %cfg.name, waiting = wanted.len() - MAX_ARTICLES_PER_FETCH, "more articles than one fetch takes; the rest come next time");
+        wanted.truncate(MAX_ARTICLES_PER_FETCH);
+    }
+    let opts = article_options(cfg);
+    let mut tasks = JoinSet::new();
+    for (i, key) in wanted {
+        let Some(link) = items[i].link.clone() else {
+            continue;
+        };
+        let ctx = ctx.clone();
+        let opts = opts.clone();
+        tasks.spawn(async move { (i, key, fetch_article(&ctx, &link, opts).await) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let Ok((i, key, result)) = done else { continue };
+        let item = &mut items[i];
+        match result {
+            Ok(article) => {
+                let feed_len = plain_text(
+                    item.content
+                        .as_deref()
+                        .or(item.summary.as_deref())
+                        .unwrap_or(""),
+                )
+                .len();
+                if article.text.len() <= feed_len {
+                    tracing::debug!(source = %cfg.name, link = ?item.link, "the page holds no more than the feed; keeping the feed's text");
+                    continue;
+                }
+                item.content = Some(article.html);
+                // The feed's own fields win; the page fills what the feed left out.
+                if item.author.is_none() {
+                    item.author = article.author;
+                }
+                keys.push(key);
+            }
+            Err(e) => {
+                tracing::warn!(source = %cfg.name, link = ?item.link, "full text unavailable, keeping the feed's content: {e:#}");
+            }
+        }
+    }
+    keys
+}
+
+/// How a source's article pages are extracted: its `content`/`remove` rules, as
+/// HTML, reporting block fingerprints for the host's template.
+pub(super) fn article_options(cfg: &SourceConfig) -> Options {
+    Options {
+        content: cfg.content.clone(),
+        remove: cfg.remove.clone(),
+        html: true,
+        learn_template: true,
+        ..Options::default()
+    }
+}
+
+/// Fetches one article page (within the global and per-host limits), extracts it
+/// with the host's learnt template, and records what the page showed of the template.
+pub async fn fetch_article(
+    ctx: &Context,
+    link: &str,
+    mut opts: Options,
+) -> anyhow::Result<Article> {
+    let url = Url::parse(link).with_context(|| format!("invalid article URL {link}"))?;
+    let host = url.host_str().unwrap_or("").to_string();
+    let fetched = {
+        let _global = ctx.global.acquire().await.ok();
+        let _host = ctx.hosts.acquire(&host).await;
+        ctx.fetcher.fetch(&url, &Validators::default()).await?
+    };
+    let charset = fetched.headers.charset();
+    let h = host.clone();
+    opts.known_chrome = ctx
+        .store
+        .call(move |s| s.site_template(&h, TEMPLATE_MIN_PAGES))
+        .await
+        .unwrap_or_default();
+    let final_url = fetched.final_url.clone();
+    let article = tokio::task::spawn_blocking(move || {
+        extract(&fetched.body, &final_url, charset.as_deref(), &opts)
+    })
+    .await
+    .context("the extractor crashed")??;
+    let prints = article.fingerprints.clone();
+    let now = Utc::now().timestamp();
+    if let Err(e) = ctx
+        .store
+        .call(move |s| s.learn_site_template(&host, &prints, now))
+        .await
+    {
+        tracing::warn!("cannot record the site template: {e}");
+    }
+    Ok(article)
+}

@@ -1,0 +1,80 @@
+//! The page-articles step: a page source's links become articles, fetched and
+//! extracted; links already stored are not fetched again.
+
+use tokio::task::JoinSet;
+
+use super::full_text::{article_options, fetch_article};
+use super::Context;
+use crate::config::SourceConfig;
+use crate::read::RawItem;
+use crate::store::item_key;
+
+/// Turns a page source's links into articles: links not stored before are
+/// fetched and extracted, at most `max_new`; links whose page fails are left for
+/// the next fetch. `items` keeps only the new articles. Returns false when links
+/// were left over.
+pub async fn fill_page_articles(
+    ctx: &Context,
+    source_id: i64,
+    cfg: &SourceConfig,
+    items: &mut Vec<RawItem>,
+) -> bool {
+    let known = match ctx.store.call(move |s| s.known_keys(source_id)).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(source = %cfg.name, "cannot read the stored articles: {e}");
+            items.clear();
+            return false;
+        }
+    };
+    let mut fresh: Vec<String> = items
+        .iter()
+        .filter(|i| item_key(i).is_some_and(|k| !known.contains(&k)))
+        .filter_map(|i| i.link.clone())
+        .collect();
+    let mut complete = fresh.len() <= cfg.max_new;
+    fresh.truncate(cfg.max_new);
+    let opts = article_options(cfg);
+    let mut tasks = JoinSet::new();
+    for (i, link) in fresh.into_iter().enumerate() {
+        let ctx = ctx.clone();
+        let opts = opts.clone();
+        tasks.spawn(async move {
+            let result = fetch_article(&ctx, &link, opts).await;
+            (i, link, result)
+        });
+    }
+    let mut articles = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let Ok((i, link, result)) = done else {
+            complete = false;
+            continue;
+        };
+        match result {
+            Ok(article) if !article.text.trim().is_empty() => {
+                articles.push((
+                    i,
+                    RawItem {
+                        link: Some(link),
+                        title: article.title,
+                        content: Some(article.html).filter(|h| !h.trim().is_empty()),
+                        author: article.author,
+                        published: article.published,
+                        ..RawItem::default()
+                    },
+                ));
+            }
+            Ok(_) => {
+                tracing::warn!(source = %cfg.name, %link, "no article text on the page; trying again next time");
+                complete = false;
+            }
+            Err(e) => {
+                tracing::warn!(source = %cfg.name, %link, "article unavailable, trying again next time: {e:#}");
+                complete = false;
+            }
+        }
+    }
+    articles.sort_by_key(|(i, _)| *i);
+    *items = articles.into_iter().map(|(_, item)| item).collect();
+    complete
+}

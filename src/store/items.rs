@@ -1,0 +1,460 @@
+//! Items: storing a fetch's items (new, changed, re-filtered, repeated, pruned
+//! before), their keys, the full-text marks, retention, and the rows the dedup
+//! step reads back.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::stories::{self, NewItem, StoryDecider};
+use super::{Store, StoreError};
+use crate::read::RawItem;
+use crate::util::sha256_hex;
+
+/// Counts of what a fetch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    /// Items stored for the first time.
+    pub new: usize,
+    /// Items whose content changed.
+    pub updated: usize,
+    /// Items skipped: pruned before, keyless, or repeated in the document.
+    pub skipped: usize,
+}
+
+impl IngestStats {
+    /// True when the published feed may need rewriting.
+    pub fn changed(&self) -> bool {
+        self.new + self.updated > 0
+    }
+}
+
+impl Store {
+    /// Stored content and author of this source's items that already hold the
+    /// extracted article, by item key, so a re-fetch keeps them instead of
+    /// downloading the page again.
+    pub fn full_text_items(
+        &self,
+        source_id: i64,
+    ) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT item_key, content, author FROM items WHERE source_id = ?1 AND full_text = 1 AND content IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([source_id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every item key of a source, stored or pruned: what is not new.
+    pub fn known_keys(&self, source_id: i64) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT item_key FROM items WHERE source_id = ?1
+             UNION SELECT item_key FROM pruned_items WHERE source_id = ?1",
+        )?;
+        let rows = stmt.query_map([source_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks items (by key) as holding the extracted article.
+    pub fn mark_full_text(&mut self, source_id: i64, keys: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE items SET full_text = 1 WHERE source_id = ?1 AND item_key = ?2",
+            )?;
+            for k in keys {
+                stmt.execute(params![source_id, k])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes items stored before `cutoff` (and not dated after it), remembering
+    /// their keys so a feed that still lists them does not bring them back; drops
+    /// emptied stories. Retention counts from when an item was first stored, so a
+    /// newly added feed shows its items even if they are old. Returns the count pruned.
+    pub fn prune(
+        &mut self,
+        cutoff: i64,
+        now: i64,
+        tombstone_cutoff: i64,
+    ) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at)
+             SELECT source_id, item_key, ?2 FROM items
+             WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
+            params![cutoff, now],
+        )?;
+        let n = tx.execute(
+            "DELETE FROM items WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
+            [cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id)",
+            [],
+        )?;
+        tx.execute(
+            "DELETE FROM pruned_items WHERE pruned_at < ?1",
+            [tombstone_cutoff],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Number of stored items.
+    pub fn item_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))?)
+    }
+}
+
+/// The key that identifies an item within its source: the GUID, else the link,
+/// else a hash of title and date. `None` when the item has none of these.
+pub fn item_key(item: &RawItem) -> Option<String> {
+    if let Some(guid) = item.guid.as_deref().filter(|g| !g.is_empty()) {
+        return Some(format!("guid:{guid}"));
+    }
+    if let Some(link) = item.link.as_deref().filter(|l| !l.is_empty()) {
+        // Without tracking parameters, so a feed that rotates utm_* values does not
+        // make the same item new again.
+        return Some(format!("link:{}", crate::sanitize::strip_tracking(link)));
+    }
+    let title = item.title.as_deref().unwrap_or("");
+    let date = item.date().map(|d| d.timestamp().to_string());
+    if title.is_empty() && date.is_none() && item.body_html().is_none() {
+        return None;
+    }
+    let basis = format!(
+        "{title}\n{}\n{}",
+        date.unwrap_or_default(),
+        // Without a title or date the body is all that tells items apart.
+        if title.is_empty() {
+            item.body_html().unwrap_or("")
+        } else {
+            ""
+        }
+    );
+    Some(format!("hash:{}", &sha256_hex(basis.as_bytes())[..32]))
+}
+
+/// What counts as a real change of an item. Dates are left out: many feeds stamp
+/// every item with the time of the request, which would rewrite the feed forever.
+fn content_hash(item: &RawItem) -> String {
+    let basis = serde_json::json!([
+        item.title,
+        item.link,
+        item.summary,
+        item.content,
+        item.author,
+        item.categories,
+        item.enclosures,
+    ]);
+    sha256_hex(basis.to_string().as_bytes())
+}
+
+/// The time a new item sorts by, and the date dedup compares: its own date,
+/// unless missing or in the future (bad clocks, time zones), which would pin
+/// the story to the top of the feed; then the time it was first seen.
+pub fn sort_time(date: Option<i64>, now: i64) -> i64 {
+    match date {
+        Some(d) if d <= now + 3600 => d,
+        _ => now,
+    }
+}
+
+/// A stored item in the dedup window, as the dedup step rebuilds it at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowItem {
+    /// Item row id.
+    pub item_id: i64,
+    /// Outlet name.
+    pub source: String,
+    /// Article URL.
+    pub link: Option<String>,
+    /// The date it was assigned with ([`sort_time`] when it was first seen).
+    pub assigned_at: i64,
+    /// Title.
+    pub title: Option<String>,
+    /// Summary HTML.
+    pub summary: Option<String>,
+    /// Content HTML.
+    pub content: Option<String>,
+    /// Its story's row id.
+    pub story_id: i64,
+}
+
+/// A stored item with the story decision recorded for it (for `feedsieve explain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemAssignment {
+    /// Item row id.
+    pub item_id: i64,
+    /// Outlet name.
+    pub source: String,
+    /// Article URL.
+    pub link: Option<String>,
+    /// Its own publication time (Unix seconds).
+    pub published_at: Option<i64>,
+    /// Title.
+    pub title: Option<String>,
+    /// Summary HTML.
+    pub summary: Option<String>,
+    /// Content HTML.
+    pub content: Option<String>,
+    /// Its story's row id.
+    pub story_id: i64,
+    /// Its story's published GUID.
+    pub story_guid: String,
+    /// The layer that assigned it (`None` for items stored before dedup).
+    pub layer: Option<String>,
+    /// The layer's score.
+    pub score: Option<f64>,
+    /// The item it matched.
+    pub matched: Option<i64>,
+}
+
+impl Store {
+    /// Calls `each` with every item first seen or dated at or after `since`, in
+    /// the order they were stored, without collecting them (the window may hold
+    /// tens of thousands of articles). Returns how many there were.
+    pub fn window_items(
+        &self,
+        since: i64,
+        mut each: impl FnMut(WindowItem),
+    ) -> Result<usize, StoreError> {
+        let mut stmt = self.conn.prepare(
+            // The date the item was assigned with: its own, unless missing or in
+            // the future when first seen (see `sort_time`).
+            "SELECT i.id, s.name, i.link,
+                    CASE WHEN i.published_at IS NOT NULL AND i.published_at <= i.first_seen_at + 3600
+                         THEN i.published_at ELSE i.first_seen_at END,
+                    i.title, i.summary, i.content, i.story_id
+             FROM items i JOIN sources s ON s.id = i.source_id
+             WHERE i.first_seen_at >= ?1 OR i.published_at >= ?1
+             ORDER BY i.first_seen_at, i.id",
+        )?;
+        let rows = stmt.query_map([since], |r| {
+            Ok(WindowItem {
+                item_id: r.get(0)?,
+                source: r.get(1)?,
+                link: r.get(2)?,
+                assigned_at: r.get(3)?,
+                title: r.get(4)?,
+                summary: r.get(5)?,
+                content: r.get(6)?,
+                story_id: r.get(7)?,
+            })
+        })?;
+        let mut n = 0;
+        for row in rows {
+            each(row?);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// One stored item with its story and how it was assigned.
+    pub fn item_assignment(&self, id: i64) -> Result<Option<ItemAssignment>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT i.id, s.name, i.link, i.published_at, i.title, i.summary, i.content,
+                        st.guid, i.dedup_layer, i.dedup_score, i.dedup_match, i.story_id
+                 FROM items i JOIN sources s ON s.id = i.source_id
+                 JOIN stories st ON st.id = i.story_id WHERE i.id = ?1",
+                [id],
+                |r| {
+                    Ok(ItemAssignment {
+                        item_id: r.get(0)?,
+                        source: r.get(1)?,
+                        link: r.get(2)?,
+                        published_at: r.get(3)?,
+                        title: r.get(4)?,
+                        summary: r.get(5)?,
+                        content: r.get(6)?,
+                        story_guid: r.get(7)?,
+                        layer: r.get(8)?,
+                        score: r.get(9)?,
+                        matched: r.get(10)?,
+                        story_id: r.get(11)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}
+
+/// What is already stored under an item's key.
+struct Existing {
+    item_id: i64,
+    content_hash: String,
+    story_id: i64,
+    filtered: bool,
+}
+
+/// Stores one fetch's items in document order: new ones are inserted into the
+/// story `stories` decides, changed ones are updated in place, and the rest
+/// (keyless, repeated in the document, pruned before, unchanged) are skipped.
+pub(super) fn ingest_items(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    (source_url, source_name): (&str, &str),
+    (items, admitted): (&[RawItem], &[bool]),
+    now: i64,
+    stories: &mut dyn StoryDecider,
+) -> Result<IngestStats, StoreError> {
+    let mut stats = IngestStats::default();
+    let mut seen = HashSet::new();
+    let mut find = tx.prepare_cached(
+        "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
+    )?;
+    let mut pruned =
+        tx.prepare_cached("SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_key = ?2")?;
+    for (index, item) in items.iter().enumerate() {
+        let filtered = !admitted.get(index).copied().unwrap_or(true);
+        let Some(key) = item_key(item) else {
+            stats.skipped += 1;
+            continue;
+        };
+        if !seen.insert(key.clone()) {
+            // The same GUID twice in one document: the first one wins.
+            stats.skipped += 1;
+            continue;
+        }
+        if pruned.exists(params![source_id, key])? {
+            stats.skipped += 1;
+            continue;
+        }
+        let hash = content_hash(item);
+        let existing = find
+            .query_row(params![source_id, key], |r| {
+                Ok(Existing {
+                    item_id: r.get(0)?,
+                    content_hash: r.get(1)?,
+                    story_id: r.get(2)?,
+                    filtered: r.get(3)?,
+                })
+            })
+            .optional()?;
+        match existing {
+            Some(old) if old.content_hash == hash && old.filtered == filtered => {}
+            Some(old) if old.content_hash == hash => {
+                // Same content, but the filters changed their verdict.
+                tx.execute(
+                    "UPDATE items SET filtered = ?2 WHERE id = ?1",
+                    params![old.item_id, filtered],
+                )?;
+                stories::touch(tx, old.story_id, now)?;
+                stats.updated += 1;
+            }
+            Some(old) => {
+                update_item(tx, &old, item, &hash, filtered, now)?;
+                stories::touch(tx, old.story_id, now)?;
+                stats.updated += 1;
+            }
+            None => {
+                let new = NewItem {
+                    index,
+                    item,
+                    key: &key,
+                    source_id,
+                    source_url,
+                    source_name,
+                    sort_at: sort_time(item.date().map(|d| d.timestamp()), now),
+                };
+                insert_item(tx, &new, &hash, filtered, now, stories)?;
+                stats.new += 1;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// The item's categories and enclosures as stored (JSON arrays).
+fn json_lists(item: &RawItem) -> (String, String) {
+    (
+        serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into()),
+        serde_json::to_string(&item.enclosures).unwrap_or_else(|_| "[]".into()),
+    )
+}
+
+/// Rewrites a stored item whose content changed; it keeps its row and story.
+fn update_item(
+    tx: &Transaction<'_>,
+    old: &Existing,
+    item: &RawItem,
+    hash: &str,
+    filtered: bool,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (categories, enclosures) = json_lists(item);
+    tx.execute(
+        "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
+            author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,
+            enclosures = ?11, content_hash = ?12, changed_at = ?13, filtered = ?14
+         WHERE id = ?1",
+        params![
+            old.item_id,
+            item.guid,
+            item.link,
+            item.title,
+            item.summary,
+            item.content,
+            item.author,
+            item.date().map(|d| d.timestamp()),
+            item.updated.map(|d| d.timestamp()),
+            categories,
+            enclosures,
+            hash,
+            now,
+            filtered
+        ],
+    )?;
+    Ok(())
+}
+
+/// Stores a new item in the story `stories` decides (a new one when it
+/// decides none, or the one it names is gone), and records the decision.
+fn insert_item(
+    tx: &Transaction<'_>,
+    new: &NewItem<'_>,
+    hash: &str,
+    filtered: bool,
+    now: i64,
+    stories: &mut dyn StoryDecider,
+) -> Result<(), StoreError> {
+    let decision = stories.decide(new);
+    let (story_id, joined) = stories::place(tx, new, decision.as_ref(), now)?;
+    let item = new.item;
+    let (categories, enclosures) = json_lists(item);
+    tx.execute(
+        "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
+            published_at, updated_at, categories, enclosures, content_hash,
+            first_seen_at, changed_at, story_id, filtered)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16)",
+        params![
+            new.source_id,
+            new.key,
+            item.guid,
+            item.link,
+            item.title,
+            item.summary,
+            item.content,
+            item.author,
+            item.date().map(|d| d.timestamp()),
+            item.updated.map(|d| d.timestamp()),
+            categories,
+            enclosures,
+            hash,
+            now,
+            story_id,
+            filtered
+        ],
+    )?;
+    let item_id = tx.last_insert_rowid();
+    if let Some(decision) = decision {
+        stories::record_decision(tx, item_id, story_id, joined, decision, now, stories)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! SQLite storage: schema migrations, sources with their fetch state, items and stories.
+//!
+//! The store records; it never decides. Which story a new item joins is decided by
+//! the caller (the pipeline's dedup step, through [`StoryDecider`]) inside the
+//! store's transaction, so this module knows nothing of dedup, extraction or the
+//! config file. One file per entity: [`sources`] (and their fetch state),
+//! [`items`], [`stories`], [`templates`] (learnt site chrome).
+//!
+//! One connection, one writer: the async side reaches it through [`SharedStore::call`],
+//! which runs the closure on a blocking thread under a mutex. Every write for one
+//! fetch of one source is a single transaction.
+
+pub mod items;
+pub mod sources;
+pub mod stories;
+pub mod templates;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use items::{item_key, sort_time, IngestStats, ItemAssignment, WindowItem};
+pub use sources::{FetchRecord, SourceRecord, SourceSpec};
+pub use stories::{
+    NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem, StoryMember,
+    StoryMerge,
+};
+
+/// The schema migrations, in order. The database records the last one applied in
+/// `PRAGMA user_version`.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../db/migrations/0001_initial.sql")),
+    (2, include_str!("../../db/migrations/0002_filters.sql")),
+    (3, include_str!("../../db/migrations/0003_dedup.sql")),
+    (
+        4,
+        include_str!("../../db/migrations/0004_site_templates.sql"),
+    ),
+    (5, include_str!("../../db/migrations/0005_story_ids.sql")),
+];
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database folder could not be created.
+    #[error("cannot create the database folder {path}: {source}")]
+    Dir {
+        /// The folder.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file was written by a newer feedsieve.
+    #[error("the database has schema version {found}, newer than this feedsieve knows ({known}); upgrade feedsieve")]
+    TooNew {
+        /// Version in the file.
+        found: i64,
+        /// Newest version known here.
+        known: i64,
+    },
+    /// The blocking task running the query died.
+    #[error("the database task failed: {0}")]
+    Task(String),
+}
+
+/// The database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Store::init(conn)
+    }
+
+    /// An in-memory database, for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL keeps readers (inspecting tools) from blocking the writer; NORMAL sync
+        // is durable against process crashes, which is what a daemon meets.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if current > known {
+            return Err(StoreError::TooNew {
+                found: current,
+                known,
+            });
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+            tracing::info!(version, "applied database migration");
+        }
+        Ok(())
+    }
+
+    /// The schema version in force.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs `PRAGMA integrity_check`; true when the file is sound.
+    pub fn integrity_ok(&self) -> Result<bool, StoreError> {
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(res == "ok")
+    }
+}
+
+/// The store shared by the async side: one connection behind a mutex, used from
+/// blocking threads.
+#[derive(Clone)]
+pub struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    /// Wraps an open store.
+    pub fn new(store: Store) -> Self {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// Runs `f` with the store on a blocking thread.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = inner.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Runs `f` with the store on the current thread (for sync callers).
+    pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+}

@@ -1,0 +1,310 @@
+//! Sources and their fetch state: the configured list, validators, failure
+//! counts and due times, and the record of each fetch.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::items::{ingest_items, IngestStats};
+use super::stories::StoryDecider;
+use super::{Store, StoreError};
+use crate::read::RawItem;
+
+/// A configured source, as the store records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// The configured URL: the source's identity.
+    pub url: String,
+    /// "feed" or "page".
+    pub kind: String,
+    /// Outlet name.
+    pub name: String,
+    /// The category every item of the source is filed under.
+    pub category: Option<String>,
+}
+
+/// A source row with its fetch state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRecord {
+    /// Row id.
+    pub id: i64,
+    /// Configured URL.
+    pub url: String,
+    /// "feed" or "page".
+    pub kind: String,
+    /// Outlet name.
+    pub name: String,
+    /// Still in the config.
+    pub active: bool,
+    /// Title the feed gives itself.
+    pub feed_title: Option<String>,
+    /// Stored `ETag`.
+    pub etag: Option<String>,
+    /// Stored `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// Hash of the last parsed body.
+    pub body_hash: Option<String>,
+    /// The feed's `<ttl>` from its last parse, in seconds.
+    pub ttl_seconds: Option<i64>,
+    /// Last attempt (Unix seconds).
+    pub last_fetch_at: Option<i64>,
+    /// Last success (Unix seconds).
+    pub last_success_at: Option<i64>,
+    /// 'ok', 'not-modified', 'unchanged' or 'error'.
+    pub last_status: Option<String>,
+    /// The last error message.
+    pub last_error: Option<String>,
+    /// Consecutive failures.
+    pub error_count: i64,
+    /// When the source is due (Unix seconds).
+    pub next_fetch_at: i64,
+    /// Answered 410 Gone: not fetched again.
+    pub gone: bool,
+}
+
+/// What one fetch of a source produced, written in one transaction.
+#[derive(Debug, Clone)]
+pub enum FetchRecord {
+    /// 304, or 200 with the same body as last time: only the fetch state changes.
+    Unchanged {
+        /// True for 304, false for an identical body.
+        not_modified: bool,
+        /// New validators, if the server sent any.
+        etag: Option<String>,
+        /// New `Last-Modified`.
+        last_modified: Option<String>,
+    },
+    /// A parsed feed whose items are to be stored.
+    Parsed {
+        /// `ETag` of this response.
+        etag: Option<String>,
+        /// `Last-Modified` of this response.
+        last_modified: Option<String>,
+        /// Hash of the body.
+        body_hash: String,
+        /// The feed's own title.
+        feed_title: Option<String>,
+        /// The feed's own link.
+        feed_link: Option<String>,
+        /// The feed's `<ttl>`.
+        ttl_seconds: Option<i64>,
+        /// Items in document order.
+        items: Vec<RawItem>,
+        /// Per item: passes the include/exclude filters (missing entries count as true).
+        admitted: Vec<bool>,
+    },
+    /// The fetch or the parse failed.
+    Failed {
+        /// The message shown to the operator.
+        error: String,
+        /// HTTP 410: stop fetching.
+        gone: bool,
+    },
+}
+
+impl Store {
+    /// Makes the source table match the config: new sources are added and due now,
+    /// changed names are updated, sources no longer configured are deactivated
+    /// (their items stay until retention prunes them).
+    pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE sources SET active = 0", [])?;
+        for s in sources {
+            tx.execute(
+                "INSERT INTO sources (url, kind, name, active, category) VALUES (?1, ?2, ?3, 1, ?4)
+                 ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+                    category = excluded.category, active = 1",
+                params![s.url, s.kind, s.name, s.category],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Active sources, in id order.
+    pub fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE active = 1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], source_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Active sources with the number of items stored for each, for status pages.
+    pub fn source_stats(&self) -> Result<Vec<(SourceRecord, i64)>, StoreError> {
+        let mut counts = std::collections::HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id, COUNT(*) FROM items GROUP BY source_id")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+            let (id, n) = row?;
+            counts.insert(id, n);
+        }
+        Ok(self
+            .sources()?
+            .into_iter()
+            .map(|s| {
+                let n = counts.get(&s.id).copied().unwrap_or(0);
+                (s, n)
+            })
+            .collect())
+    }
+
+    /// Makes these sources due now and forgets their validators, so the next fetch
+    /// reads them in full with their new settings (filters, categories, …).
+    pub fn make_due(&mut self, urls: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for url in urls {
+            tx.execute(
+                "UPDATE sources SET next_fetch_at = 0, etag = NULL, last_modified = NULL,
+                    body_hash = NULL, gone = 0, error_count = 0
+                 WHERE url = ?1",
+                [url],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One source by its URL.
+    pub fn source_by_url(&self, url: &str) -> Result<Option<SourceRecord>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE url = ?1"),
+                [url],
+                source_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Writes the result of one fetch: fetch state and items, in one transaction.
+    /// New items join the stories `stories` decides, inside that transaction.
+    /// `now` and `next_fetch_at` are Unix seconds.
+    pub fn record_fetch(
+        &mut self,
+        source_id: i64,
+        record: &FetchRecord,
+        now: i64,
+        next_fetch_at: i64,
+        stories: &mut dyn StoryDecider,
+    ) -> Result<IngestStats, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut stats = IngestStats::default();
+        match record {
+            FetchRecord::Unchanged {
+                not_modified,
+                etag,
+                last_modified,
+            } => {
+                let status = if *not_modified {
+                    "not-modified"
+                } else {
+                    "unchanged"
+                };
+                tx.execute(
+                    "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = ?3,
+                        last_error = NULL, error_count = 0, next_fetch_at = ?4,
+                        etag = COALESCE(?5, etag), last_modified = COALESCE(?6, last_modified)
+                     WHERE id = ?1",
+                    params![source_id, now, status, next_fetch_at, etag, last_modified],
+                )?;
+            }
+            FetchRecord::Parsed { .. } => {
+                stats = record_parsed(&tx, source_id, record, now, next_fetch_at, stories)?;
+            }
+            FetchRecord::Failed { error, gone } => {
+                tx.execute(
+                    "UPDATE sources SET last_fetch_at = ?2, last_status = 'error', last_error = ?3,
+                        error_count = error_count + 1, next_fetch_at = ?4, gone = ?5
+                     WHERE id = ?1",
+                    params![source_id, now, error, next_fetch_at, gone],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+}
+
+const SOURCE_COLUMNS: &str =
+    "id, url, kind, name, active, feed_title, etag, last_modified, body_hash,
+    last_fetch_at, last_success_at, last_status, last_error, error_count, next_fetch_at, gone,
+    ttl_seconds";
+
+fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {
+    Ok(SourceRecord {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        kind: r.get(2)?,
+        name: r.get(3)?,
+        active: r.get(4)?,
+        feed_title: r.get(5)?,
+        etag: r.get(6)?,
+        last_modified: r.get(7)?,
+        body_hash: r.get(8)?,
+        last_fetch_at: r.get(9)?,
+        last_success_at: r.get(10)?,
+        last_status: r.get(11)?,
+        last_error: r.get(12)?,
+        error_count: r.get(13)?,
+        next_fetch_at: r.get(14)?,
+        gone: r.get(15)?,
+        ttl_seconds: r.get(16)?,
+    })
+}
+
+/// Stores a parsed feed's items and its new fetch state.
+fn record_parsed(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    record: &FetchRecord,
+    now: i64,
+    next_fetch_at: i64,
+    stories: &mut dyn StoryDecider,
+) -> Result<IngestStats, StoreError> {
+    let FetchRecord::Parsed {
+        etag,
+        last_modified,
+        body_hash,
+        feed_title,
+        feed_link,
+        ttl_seconds,
+        items,
+        admitted,
+    } = record
+    else {
+        return Ok(IngestStats::default());
+    };
+    let (source_url, source_name): (String, String) = tx.query_row(
+        "SELECT url, name FROM sources WHERE id = ?1",
+        [source_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let stats = ingest_items(
+        tx,
+        source_id,
+        (&source_url, &source_name),
+        (items, admitted),
+        now,
+        stories,
+    )?;
+    tx.execute(
+        "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = 'ok',
+            last_error = NULL, error_count = 0, next_fetch_at = ?3,
+            etag = ?4, last_modified = ?5, body_hash = ?6,
+            feed_title = COALESCE(?7, feed_title), feed_link = COALESCE(?8, feed_link),
+            ttl_seconds = ?9
+         WHERE id = ?1",
+        params![
+            source_id,
+            now,
+            next_fetch_at,
+            etag,
+            last_modified,
+            body_hash,
+            feed_title,
+            feed_link,
+            ttl_seconds
+        ],
+    )?;
+    Ok(stats)
+}

@@ -1,0 +1,379 @@
+//! Stories: the items that tell one story (as the caller decides), their stable
+//! GUIDs, representatives and merges, and the newest stories for publishing.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Transaction};
+
+use super::{Store, StoreError};
+use crate::read::{Enclosure, RawItem};
+use crate::util::sha256_hex;
+
+/// One item of a story, joined with its source, ready to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryItem {
+    /// Item row id.
+    pub id: i64,
+    /// Outlet name.
+    pub source_name: String,
+    /// The source's configured URL (the feed URL).
+    pub source_url: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Article URL.
+    pub link: Option<String>,
+    /// Summary HTML.
+    pub summary: Option<String>,
+    /// Content HTML.
+    pub content: Option<String>,
+    /// Author names.
+    pub author: Option<String>,
+    /// Publication time (Unix seconds).
+    pub published_at: Option<i64>,
+    /// First stored (Unix seconds).
+    pub first_seen_at: i64,
+    /// Category terms.
+    pub categories: Vec<String>,
+    /// Attachments.
+    pub enclosures: Vec<Enclosure>,
+}
+
+/// A story with all its items, the representative first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Story {
+    /// Stable id in the published feed.
+    pub guid: String,
+    /// Sort date (Unix seconds).
+    pub sort_at: i64,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+    /// Items, representative first.
+    pub items: Vec<StoryItem>,
+}
+
+impl Store {
+    /// The newest stories, newest first, each with its items (representative first).
+    pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
+        let mut stories: Vec<Story> = Vec::new();
+        let mut index = HashMap::new();
+        // A story is published when at least one of its items passed the filters.
+        let mut stmt = self.conn.prepare(
+            "SELECT id, guid, sort_at, updated_at FROM stories
+             WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
+             ORDER BY sort_at DESC, id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Story {
+                    guid: r.get(1)?,
+                    sort_at: r.get(2)?,
+                    updated_at: r.get(3)?,
+                    items: Vec::new(),
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, story) = row?;
+            index.insert(id, stories.len());
+            stories.push(story);
+        }
+        if stories.is_empty() {
+            return Ok(stories);
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT i.story_id, i.id, s.name, s.url, i.title, i.link, i.summary, i.content,
+                    i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures, s.category
+             FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
+             WHERE i.filtered = 0 AND i.story_id IN (
+                SELECT id FROM stories
+                WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
+                ORDER BY sort_at DESC, id DESC LIMIT ?1)
+             ORDER BY i.story_id, i.id IS NOT st.representative_id, i.first_seen_at, i.id",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let categories: String = r.get(11)?;
+            let enclosures: String = r.get(12)?;
+            let source_category: Option<String> = r.get(13)?;
+            let mut categories: Vec<String> = serde_json::from_str(&categories).unwrap_or_default();
+            if let Some(c) = source_category {
+                if !categories.contains(&c) {
+                    categories.insert(0, c);
+                }
+            }
+            Ok((
+                r.get::<_, i64>(0)?,
+                StoryItem {
+                    id: r.get(1)?,
+                    source_name: r.get(2)?,
+                    source_url: r.get(3)?,
+                    title: r.get(4)?,
+                    link: r.get(5)?,
+                    summary: r.get(6)?,
+                    content: r.get(7)?,
+                    author: r.get(8)?,
+                    published_at: r.get(9)?,
+                    first_seen_at: r.get(10)?,
+                    categories,
+                    enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
+                },
+            ))
+        })?;
+        for row in rows {
+            let (story_id, item) = row?;
+            if let Some(&i) = index.get(&story_id) {
+                stories[i].items.push(item);
+            }
+        }
+        stories.retain(|s| !s.items.is_empty());
+        Ok(stories)
+    }
+
+    /// Number of stored stories.
+    pub fn story_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
+    }
+}
+
+/// A story id that stays the same for the life of the story, whoever joins it.
+fn story_guid(source_url: &str, key: &str) -> String {
+    let hash = sha256_hex(format!("{source_url}\n{key}").as_bytes());
+    format!("feedsieve:story:{}", &hash[..32])
+}
+
+/// A new item about to be stored, as the story decider sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewItem<'a> {
+    /// Its place in the fetched document (the index into the fetch's items).
+    pub index: usize,
+    /// The item.
+    pub item: &'a RawItem,
+    /// Its key within the source ([`super::item_key`]).
+    pub key: &'a str,
+    /// Source row id.
+    pub source_id: i64,
+    /// The source's configured URL.
+    pub source_url: &'a str,
+    /// Outlet name.
+    pub source_name: &'a str,
+    /// The time it sorts by ([`super::sort_time`]).
+    pub sort_at: i64,
+}
+
+/// The story a new item joins, and the evidence for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryDecision {
+    /// The story to join; `None`: the item opens a story of its own.
+    pub story: Option<i64>,
+    /// The layer that decided ("url", "near-copy", "similar", "new").
+    pub layer: &'static str,
+    /// The layer's score.
+    pub score: Option<f64>,
+    /// The stored item it matched.
+    pub matched: Option<i64>,
+    /// The item's canonical URL.
+    pub canonical_url: Option<String>,
+}
+
+/// Two stories that turned out to be one: `absorbed` moves into `survivor`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoryMerge {
+    /// The story whose items move.
+    pub absorbed: i64,
+    /// The story that keeps its id and GUID.
+    pub survivor: i64,
+    /// The similarity that decided.
+    pub score: f64,
+}
+
+/// One member of a story, for choosing its representative.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryMember {
+    /// Item row id.
+    pub item_id: i64,
+    /// Outlet name.
+    pub source: String,
+    /// Summary HTML.
+    pub summary: Option<String>,
+    /// Content HTML.
+    pub content: Option<String>,
+    /// Its date, else when it was first seen.
+    pub time: i64,
+}
+
+/// Decides which story each new item joins. The store calls it inside the
+/// fetch's transaction, in document order, for new items only; it records what
+/// it is told and decides nothing itself.
+pub trait StoryDecider {
+    /// The story a new item joins and why; `None` when stories are not
+    /// deduplicated (the item opens its own story and no evidence is stored).
+    fn decide(&mut self, item: &NewItem<'_>) -> Option<StoryDecision>;
+    /// The item last decided is stored as `item_id` in `story_id`; returns two
+    /// stories to merge, when its arrival showed they are one.
+    fn stored(&mut self, item_id: i64, story_id: i64) -> Option<StoryMerge>;
+    /// Which member represents a story (an index into `members`), if any.
+    fn representative(&self, members: &[StoryMember]) -> Option<usize>;
+}
+
+/// Every item is its own story (dedup turned off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OneStoryPerItem;
+
+impl StoryDecider for OneStoryPerItem {
+    fn decide(&mut self, _: &NewItem<'_>) -> Option<StoryDecision> {
+        None
+    }
+
+    fn stored(&mut self, _: i64, _: i64) -> Option<StoryMerge> {
+        None
+    }
+
+    fn representative(&self, _: &[StoryMember]) -> Option<usize> {
+        None
+    }
+}
+
+/// Marks a story changed: a member was updated or joined. Its GUID and place stay.
+pub(super) fn touch(tx: &Transaction<'_>, story_id: i64, now: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
+        params![story_id, now],
+    )?;
+    Ok(())
+}
+
+/// The story a new item goes into: the decided one if it still exists, else a
+/// new story. Returns its id and whether the item joined an existing story.
+pub(super) fn place(
+    tx: &Transaction<'_>,
+    new: &NewItem<'_>,
+    decision: Option<&StoryDecision>,
+    now: i64,
+) -> Result<(i64, bool), StoreError> {
+    // The decider may remember a story that a failed transaction or retention
+    // removed: join only stories that exist.
+    let mut story_exists = tx.prepare_cached("SELECT 1 FROM stories WHERE id = ?1")?;
+    match decision.and_then(|d| d.story) {
+        Some(id) if story_exists.exists([id])? => {
+            touch(tx, id, now)?;
+            Ok((id, true))
+        }
+        _ => {
+            // Never an id given out before (see migration 5).
+            let id: i64 = tx.query_row(
+                "UPDATE story_ids SET last = MAX(last, (SELECT COALESCE(MAX(id), 0) FROM stories)) + 1
+                 RETURNING last",
+                [],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO stories (id, guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?3, ?3, ?4)",
+                params![id, story_guid(new.source_url, new.key), now, new.sort_at],
+            )?;
+            Ok((id, false))
+        }
+    }
+}
+
+/// Records how a new item was assigned, updates its story's representative
+/// when it joined one, and carries out the merge its arrival caused.
+pub(super) fn record_decision(
+    tx: &Transaction<'_>,
+    item_id: i64,
+    story_id: i64,
+    joined: bool,
+    decision: StoryDecision,
+    now: i64,
+    stories: &mut dyn StoryDecider,
+) -> Result<(), StoreError> {
+    let layer = if joined { decision.layer } else { "new" };
+    tx.execute(
+        "UPDATE items SET canonical_url = ?2, dedup_layer = ?3, dedup_score = ?4,
+            dedup_match = ?5 WHERE id = ?1",
+        params![
+            item_id,
+            decision.canonical_url,
+            layer,
+            decision.score,
+            decision.matched
+        ],
+    )?;
+    if joined {
+        update_representative(tx, story_id, &*stories)?;
+    }
+    if let Some(merge) = stories.stored(item_id, story_id) {
+        merge_stories(tx, merge, now, &*stories)?;
+    }
+    Ok(())
+}
+
+/// Moves every item of story `absorbed` into `survivor` and drops the empty
+/// story: the survivor (the older story) keeps its GUID and is updated, so a
+/// reader sees the story once, now crediting both stories' outlets.
+fn merge_stories(
+    tx: &Transaction<'_>,
+    merge: StoryMerge,
+    now: i64,
+    stories: &dyn StoryDecider,
+) -> Result<(), StoreError> {
+    let (absorbed, survivor) = (merge.absorbed, merge.survivor);
+    if absorbed == survivor {
+        return Ok(());
+    }
+    // The item that opened the absorbed story now says how it joined.
+    tx.execute(
+        "UPDATE items SET dedup_layer = 'merge', dedup_score = ?2
+         WHERE story_id = ?1 AND dedup_layer = 'new'",
+        params![absorbed, merge.score],
+    )?;
+    tx.execute(
+        "UPDATE items SET story_id = ?2 WHERE story_id = ?1",
+        params![absorbed, survivor],
+    )?;
+    // The merged entry sorts by the earlier of the two dates.
+    tx.execute(
+        "UPDATE stories SET updated_at = ?3,
+            sort_at = MIN(sort_at, COALESCE((SELECT sort_at FROM stories WHERE id = ?1), sort_at))
+         WHERE id = ?2",
+        params![absorbed, survivor, now],
+    )?;
+    tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
+    update_representative(tx, survivor, stories)?;
+    tracing::info!(absorbed, survivor, "stories merged");
+    Ok(())
+}
+
+/// Records the member the decider picks as the story's representative.
+fn update_representative(
+    tx: &Transaction<'_>,
+    story_id: i64,
+    stories: &dyn StoryDecider,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT i.id, s.name, i.summary, i.content, COALESCE(i.published_at, i.first_seen_at)
+         FROM items i JOIN sources s ON s.id = i.source_id WHERE i.story_id = ?1 ORDER BY i.id",
+    )?;
+    let members: Vec<StoryMember> = stmt
+        .query_map([story_id], |r| {
+            Ok(StoryMember {
+                item_id: r.get(0)?,
+                source: r.get(1)?,
+                summary: r.get(2)?,
+                content: r.get(3)?,
+                time: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    if let Some(chosen) = stories
+        .representative(&members)
+        .and_then(|i| members.get(i))
+    {
+        tx.execute(
+            "UPDATE stories SET representative_id = ?2 WHERE id = ?1",
+            params![story_id, chosen.item_id],
+        )?;
+    }
+    Ok(())
+}
