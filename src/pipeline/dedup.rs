@@ -170,6 +170,19 @@ mod tests {
     use crate::read::RawItem;
     use crate::store::tests::{item, parsed, source};
 
+    /// Stores one fetch of `source` holding `item`, at `at`, due again at `next`.
+    fn store_item(
+        s: &mut Store,
+        dedup: &StoryDedup,
+        source: i64,
+        item: RawItem,
+        at: i64,
+        next: i64,
+    ) {
+        s.record_fetch(source, &parsed(vec![item]), at, next, &mut dedup.decider())
+            .unwrap();
+    }
+
     #[test]
     fn a_lone_report_moves_into_the_story_that_grew_toward_it_under_its_guid() {
         use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN, FLOOD_PIRNA};
@@ -189,8 +202,7 @@ mod tests {
             ),
             (160, report("b", "Hundreds evacuated in Pirna", FLOOD_PIRNA)),
         ] {
-            s.record_fetch(id, &parsed(vec![r]), at, at + 100, &mut dedup.decider())
-                .unwrap();
+            store_item(&mut s, &dedup, id, r, at, at + 100);
         }
         assert_eq!(s.story_count().unwrap(), 2);
         let story_of = |s: &Store, item: i64| s.item_assignment(item).unwrap().unwrap().story_id;
@@ -202,18 +214,14 @@ mod tests {
             .find(|st| st.items.iter().any(|i| i.id == 2))
             .unwrap()
             .guid;
-        s.record_fetch(
+        store_item(
+            &mut s,
+            &dedup,
             id,
-            &parsed(vec![report(
-                "c",
-                "Elbe flood: Dresden and Pirna",
-                FLOOD_BOTH,
-            )]),
+            report("c", "Elbe flood: Dresden and Pirna", FLOOD_BOTH),
             220,
             300,
-            &mut dedup.decider(),
-        )
-        .unwrap();
+        );
         let stories = s.latest_stories(10).unwrap();
         assert_eq!(stories.len(), 1, "{stories:?}");
         assert_eq!(stories[0].guid, guid, "the grown story keeps its GUID");
@@ -225,18 +233,14 @@ mod tests {
 
         // After a restart the window holds the one story.
         dedup = StoryDedup::restore(&s, config, 300).unwrap();
-        s.record_fetch(
+        store_item(
+            &mut s,
+            &dedup,
             id,
-            &parsed(vec![report(
-                "d",
-                "Dresden flood: the old town",
-                FLOOD_DRESDEN,
-            )]),
+            report("d", "Dresden flood: the old town", FLOOD_DRESDEN),
             320,
             400,
-            &mut dedup.decider(),
-        )
-        .unwrap();
+        );
         assert_eq!(story_of(&s, 4), pirna);
         assert_eq!(s.story_count().unwrap(), 1);
     }
@@ -252,29 +256,26 @@ mod tests {
         s.sync_sources(&[source("http://x.test/feed")]).unwrap();
         let id = s.sources().unwrap()[0].id;
         let mut dedup = StoryDedup::restore(&s, config.clone(), 100).unwrap();
-        s.record_fetch(
+        store_item(
+            &mut s,
+            &dedup,
             id,
-            &parsed(vec![item(
-                "a",
-                "Apple unveils iPhone 6 with a bigger screen",
-            )]),
+            item("a", "Apple unveils iPhone 6 with a bigger screen"),
             100,
             200,
-            &mut dedup.decider(),
-        )
-        .unwrap();
+        );
         let guid = s.latest_stories(10).unwrap()[0].guid.clone();
-        s.record_fetch(
+        store_item(
+            &mut s,
+            &dedup,
             id,
-            &parsed(vec![item(
+            item(
                 "b",
                 "Apple's bigger iPhone 6 screen revealed at launch event",
-            )]),
+            ),
             160,
             200,
-            &mut dedup.decider(),
-        )
-        .unwrap();
+        );
         let stories = s.latest_stories(10).unwrap();
         assert_eq!(stories.len(), 1, "{stories:?}");
         assert_eq!(stories[0].guid, guid, "the older story keeps its GUID");
@@ -286,44 +287,38 @@ mod tests {
 
         // The absorbed story was the newest: its id is not handed out again, so
         // the next story is not mistaken for the merged one.
-        s.record_fetch(
+        store_item(
+            &mut s,
+            &dedup,
             id,
-            &parsed(vec![item("c", "Heavy snow closes the pass to Bergen")]),
+            item("c", "Heavy snow closes the pass to Bergen"),
             300,
             400,
-            &mut dedup.decider(),
-        )
-        .unwrap();
+        );
         let snow = s.item_assignment(3).unwrap().unwrap();
         assert_eq!(snow.story_id, 3, "story 2 was merged away");
-        s.record_fetch(
+        store_item(
+            &mut s,
+            &dedup,
             id,
-            &parsed(vec![item(
-                "d",
-                "Snow closes the Bergen pass for a second day",
-            )]),
+            item("d", "Snow closes the Bergen pass for a second day"),
             360,
             400,
-            &mut dedup.decider(),
-        )
-        .unwrap();
+        );
         let story_of = |s: &Store, item: i64| s.item_assignment(item).unwrap().unwrap().story_id;
         assert_eq!(story_of(&s, 4), story_of(&s, 3));
         assert_ne!(story_of(&s, 4), story_of(&s, 1));
 
         // A restart restores the merged story: nothing splits again.
         dedup = StoryDedup::restore(&s, config, 400).unwrap();
-        s.record_fetch(
+        store_item(
+            &mut s,
+            &dedup,
             id,
-            &parsed(vec![item(
-                "e",
-                "Apple shares rise after the iPhone 6 event",
-            )]),
+            item("e", "Apple shares rise after the iPhone 6 event"),
             400,
             500,
-            &mut dedup.decider(),
-        )
-        .unwrap();
+        );
         let stories = s.latest_stories(10).unwrap();
         let merged = stories.iter().find(|st| st.guid == guid).unwrap();
         assert!(merged.items.len() >= 2, "{stories:?}");
