@@ -301,6 +301,27 @@ where
     base
 }
 
+/// A port on 127.0.0.1 that was free a moment ago, for a daemon run as a child
+/// process to listen on. Never the same port twice in one process: all integration
+/// tests share one, and two daemons restarted on one port would take each other's.
+pub fn free_port() -> u16 {
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
+}
+
 /// The feedsieve binary under test, logging only warnings.
 #[cfg(test)]
 pub fn feedsieve() -> std::process::Command {

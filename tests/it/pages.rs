@@ -1,6 +1,6 @@
 //! Page sources: a section page with no feed yields its articles, cleaned, once.
 
-mod common;
+use crate::common;
 
 use common::{Behaviour, FixtureServer};
 use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection};

@@ -1,7 +1,7 @@
 //! The daemon as a subscriber meets it: fetches on schedule, serves /feed.xml with
 //! validators and 304s, answers /healthz, and stops cleanly when asked.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

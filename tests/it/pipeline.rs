@@ -1,6 +1,6 @@
 //! End-to-end: the seed-story fixture web through fetch → read → store → publish.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -3,7 +3,7 @@
 //! come out of the published feed harmless; control characters never make the
 //! published feed invalid XML.
 
-mod common;
+use crate::common;
 
 use common::{Behaviour, FixtureServer};
 use feedsieve::config::Config;

@@ -8,10 +8,10 @@
 //!   daemon writes it;
 //! - the restarted daemon serves the feed.
 //!
-//! `CRASH_RUNS=200 cargo test --release --test crash_safety -- --nocapture` for a
+//! `CRASH_RUNS=200 cargo test --release --test it crash_safety -- --nocapture` for a
 //! long run; the default keeps CI fast.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -22,14 +22,6 @@ use std::time::Duration;
 
 use common::{http_client, Behaviour, FixtureServer};
 use rand::Rng;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(config: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_feedsieve"))
@@ -116,7 +108,7 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("feedsieve.sqlite");
     let out = dir.path().join("feed.xml");
-    let port = free_port();
+    let port = common::free_port();
     let extra = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\n[schedule]\ninterval = \"1s\"\n\n[[feed]]\nname = \"Live\"\nurl = \"{}/live/feed.xml\"\n",
         web.base

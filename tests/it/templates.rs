@@ -2,7 +2,7 @@
 //! site repeats on every article page (here a prose appeal that no one-page rule
 //! recognises as chrome) is learnt per host, then left out of later articles.
 
-mod common;
+use crate::common;
 
 use common::{Behaviour, FixtureServer};
 use feedsieve::pipeline::{run_cycle, Context, Selection};

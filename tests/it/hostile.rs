@@ -3,7 +3,7 @@
 //! published in that cycle, the bad one gets a clear recorded error and a backoff
 //! (or, where the input is merely odd, is read sensibly), and memory stays bounded.
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! without them every test here prints why and passes (CI has no weights).
 #![cfg(feature = "embed")]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

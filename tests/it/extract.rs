@@ -1,7 +1,7 @@
 //! The two seed pages through the extraction stage and through `feedsieve clean`,
 //! checked against `tests/fixtures/seed-story/expected.json`.
 
-mod common;
+use crate::common;
 
 use feedsieve::extract::{extract, Options};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Story dedup end to end: the seed-story web through the daemon's cycle, and
 //! the seed articles through `feedsieve cluster`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 

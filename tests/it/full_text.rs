@@ -1,7 +1,7 @@
 //! The daemon's full-text path: a `full_text = true` feed (Vue News) whose items carry
 //! only a teaser gets the cleaned article pages instead.
 
-mod common;
+use crate::common;
 
 use common::{Behaviour, FixtureServer};
 use feedsieve::pipeline::{run_cycle, Context, Selection};

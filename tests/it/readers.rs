@@ -5,7 +5,7 @@
 //! These need external programs. `.ci/run` installs them, and under CI (`CI` set)
 //! a missing one fails the test; elsewhere the test says it is skipped and why.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,20 +1,12 @@
 //! Live reload: the running daemon follows edits of feeds.toml, survives a broken
 //! edit (logging its line and column) and recovers when it is fixed.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{http_client, FixtureServer};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Titles in the served RSS feed, or None while it does not answer.
 async fn served_titles(client: &reqwest::Client, port: u16) -> Option<Vec<String>> {
@@ -58,7 +50,7 @@ async fn wait_for(
 async fn the_daemon_follows_edits_and_survives_broken_ones() {
     let web = FixtureServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let head = format!(
         "# feeds for the reload test (dedup off: this is about reloading)\n[output]\npath = \"{out}\"\n[database]\npath = \"{db}\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n[dedup]\nenabled = false\n\n[[feed]]\nname = \"Vue News\"\nurl = \"{b}/vue-news/rss.xml\"\n\n[[feed]]\nname = \"Wire Copy Daily\"\nurl = \"{b}/wirecopy/feed.rss\"\n",
         out = dir.path().join("feed.xml").display(),

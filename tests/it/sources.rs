@@ -1,6 +1,6 @@
 //! Managing sources as a user does: `add` against local sites, OPML round trips.
 
-mod common;
+use crate::common;
 
 use common::{Behaviour, FixtureServer};
 use feedsieve::config::{Config, SourceKind};
