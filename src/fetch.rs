@@ -12,11 +12,46 @@ use reqwest::header;
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::config::FetchConfig;
 pub use crate::util::http::ResponseHints;
 
 /// The most redirects followed before a fetch fails.
 pub const MAX_REDIRECTS: usize = 5;
+
+/// Default cap on a response body, after decompression.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+
+/// Default cap on items read from one feed document.
+pub const DEFAULT_MAX_ITEMS_PER_FEED: usize = 1000;
+
+/// `[fetch]`: HTTP client behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchConfig {
+    /// Whole-request timeout, body included.
+    pub timeout: Duration,
+    /// TCP + TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest accepted body, after decompression.
+    pub max_body: u64,
+    /// Overrides the User-Agent header.
+    pub user_agent: Option<String>,
+    /// Items kept from one feed document (the first ones, in document order).
+    pub max_items_per_feed: usize,
+    /// Whether sources may resolve to loopback, private or link-local addresses.
+    pub allow_private: bool,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: DEFAULT_MAX_BODY,
+            user_agent: None,
+            max_items_per_feed: DEFAULT_MAX_ITEMS_PER_FEED,
+            allow_private: true,
+        }
+    }
+}
 
 /// Validators from the previous successful fetch, sent for a conditional GET.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
