@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context as _;
 use url::Url;
 
-use crate::config::FetchConfig;
 use crate::extract::{self, Article, Options};
-use crate::fetch::{Fetcher, Validators};
+use crate::fetch::{FetchConfig, Fetcher, Validators};
 
 /// One page to clean: its bytes, its URL and the HTTP charset if fetched.
 struct Input {

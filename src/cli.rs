@@ -9,9 +9,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use url::Url;
 
-use crate::config::{Config, FetchConfig};
+use crate::config::Config;
 use crate::daemon::{self, Shutdown};
-use crate::fetch::{Fetcher, Validators};
+use crate::fetch::{FetchConfig, Fetcher, Validators};
 use crate::pipeline::{self, Context, Outcome, Selection};
 use crate::read::{read_feed, read_feed_as, InspectFeed, ParsedFeed};
 

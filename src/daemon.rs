@@ -284,6 +284,9 @@ pub async fn serve(
     result
 }
 
+/// Task id → source id of the fetches running now.
+type InFlight = HashMap<tokio::task::Id, i64>;
+
 async fn schedule_loop(
     mut ctx: Context,
     state: &ServerState,
@@ -293,15 +296,10 @@ async fn schedule_loop(
     let mut reload_tick = tokio::time::interval(RELOAD_POLL);
     reload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hangup = Hangup::new();
-    for s in ctx.store.call(|s| s.sources()).await? {
-        if s.gone {
-            tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
-        }
-    }
+    warn_about_gone_sources(&ctx).await?;
     let mut stop = shutdown.subscribe();
     let mut tasks: JoinSet<SourceOutcome> = JoinSet::new();
-    // Task id → source id of the fetches running now.
-    let mut in_flight: HashMap<tokio::task::Id, i64> = HashMap::new();
+    let mut in_flight: InFlight = HashMap::new();
     let mut dirty = false;
     let mut last_publish = tokio::time::Instant::now();
     let mut last_prune: Option<tokio::time::Instant> = None;
@@ -309,42 +307,8 @@ async fn schedule_loop(
         if *stop.borrow() {
             break;
         }
-        if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
-            match pipeline::prune(&ctx).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(items = n, "pruned items past retention");
-                    dirty = true;
-                }
-                Err(e) => tracing::error!("pruning failed: {e}"),
-            }
-            last_prune = Some(tokio::time::Instant::now());
-        }
-        let now = Utc::now().timestamp();
-        let all = ctx
-            .store
-            .call(move |s| sources_to_fetch(s, Selection::All, now))
-            .await?;
-        let mut next_due: Option<i64> = None;
-        for source in all {
-            if in_flight.values().any(|&id| id == source.id) {
-                continue;
-            }
-            if source.next_fetch_at <= now {
-                let task_ctx = ctx.clone();
-                let source_id = source.id;
-                let handle =
-                    tasks.spawn(async move { pipeline::process_source(&task_ctx, &source).await });
-                in_flight.insert(handle.id(), source_id);
-            } else {
-                next_due =
-                    Some(next_due.map_or(source.next_fetch_at, |d| d.min(source.next_fetch_at)));
-            }
-        }
-        let sleep_for = next_due
-            .map(|d| Duration::from_secs(u64::try_from(d - now).unwrap_or(0)))
-            .unwrap_or(MAX_SLEEP)
-            .clamp(Duration::from_millis(200), MAX_SLEEP);
+        dirty |= prune_when_due(&ctx, &mut last_prune).await;
+        let sleep_for = spawn_due_sources(&ctx, &mut tasks, &mut in_flight).await?;
         tokio::select! {
             _ = stop.changed() => {}
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
@@ -374,10 +338,7 @@ async fn schedule_loop(
             }
         }
         if dirty && (tasks.is_empty() || last_publish.elapsed() >= PUBLISH_DEBOUNCE) {
-            match pipeline::publish(&ctx).await {
-                Ok(publication) => state.set_publication(publication),
-                Err(e) => tracing::error!("publishing failed: {e:#}"),
-            }
+            publish_to(&ctx, state).await;
             dirty = false;
             last_publish = tokio::time::Instant::now();
         }
@@ -390,11 +351,77 @@ async fn schedule_loop(
         }
     }
     if dirty {
-        match pipeline::publish(&ctx).await {
-            Ok(publication) => state.set_publication(publication),
-            Err(e) => tracing::error!("publishing failed: {e:#}"),
-        }
+        publish_to(&ctx, state).await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reminds the operator of sources that answered 410 Gone and are no longer fetched.
+async fn warn_about_gone_sources(ctx: &Context) -> anyhow::Result<()> {
+    for s in ctx.store.call(|s| s.sources()).await? {
+        if s.gone {
+            tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
+        }
+    }
+    Ok(())
+}
+
+/// Prunes past retention when [`PRUNE_EVERY`] has passed; true when items went.
+async fn prune_when_due(ctx: &Context, last_prune: &mut Option<tokio::time::Instant>) -> bool {
+    if !last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+        return false;
+    }
+    let mut pruned = false;
+    match pipeline::prune(ctx).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(items = n, "pruned items past retention");
+            pruned = true;
+        }
+        Err(e) => tracing::error!("pruning failed: {e}"),
+    }
+    *last_prune = Some(tokio::time::Instant::now());
+    pruned
+}
+
+/// Starts a task for every due source not already running; returns how long to
+/// sleep before the next one is due.
+async fn spawn_due_sources(
+    ctx: &Context,
+    tasks: &mut JoinSet<SourceOutcome>,
+    in_flight: &mut InFlight,
+) -> anyhow::Result<Duration> {
+    let now = Utc::now().timestamp();
+    let all = ctx
+        .store
+        .call(move |s| sources_to_fetch(s, Selection::All, now))
+        .await?;
+    let mut next_due: Option<i64> = None;
+    for source in all {
+        if in_flight.values().any(|&id| id == source.id) {
+            continue;
+        }
+        if source.next_fetch_at <= now {
+            let task_ctx = ctx.clone();
+            let source_id = source.id;
+            let handle =
+                tasks.spawn(async move { pipeline::process_source(&task_ctx, &source).await });
+            in_flight.insert(handle.id(), source_id);
+        } else {
+            next_due = Some(next_due.map_or(source.next_fetch_at, |d| d.min(source.next_fetch_at)));
+        }
+    }
+    Ok(next_due
+        .map(|d| Duration::from_secs(u64::try_from(d - now).unwrap_or(0)))
+        .unwrap_or(MAX_SLEEP)
+        .clamp(Duration::from_millis(200), MAX_SLEEP))
+}
+
+/// Publishes what is stored and hands it to the server; a failure is logged.
+async fn publish_to(ctx: &Context, state: &ServerState) {
+    match pipeline::publish(ctx).await {
+        Ok(publication) => state.set_publication(publication),
+        Err(e) => tracing::error!("publishing failed: {e:#}"),
+    }
 }

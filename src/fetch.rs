@@ -12,11 +12,46 @@ use reqwest::header;
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::config::FetchConfig;
 pub use crate::util::http::ResponseHints;
 
 /// The most redirects followed before a fetch fails.
 pub const MAX_REDIRECTS: usize = 5;
+
+/// Default cap on a response body, after decompression.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+
+/// Default cap on items read from one feed document.
+pub const DEFAULT_MAX_ITEMS_PER_FEED: usize = 1000;
+
+/// `[fetch]`: HTTP client behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchConfig {
+    /// Whole-request timeout, body included.
+    pub timeout: Duration,
+    /// TCP + TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest accepted body, after decompression.
+    pub max_body: u64,
+    /// Overrides the User-Agent header.
+    pub user_agent: Option<String>,
+    /// Items kept from one feed document (the first ones, in document order).
+    pub max_items_per_feed: usize,
+    /// Whether sources may resolve to loopback, private or link-local addresses.
+    pub allow_private: bool,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: DEFAULT_MAX_BODY,
+            user_agent: None,
+            max_items_per_feed: DEFAULT_MAX_ITEMS_PER_FEED,
+            allow_private: true,
+        }
+    }
+}
 
 /// Validators from the previous successful fetch, sent for a conditional GET.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -204,7 +239,7 @@ impl Fetcher {
         if let Some(lm) = &validators.last_modified {
             req = req.header(header::IF_MODIFIED_SINCE, lm);
         }
-        let mut resp = req.send().await.map_err(|e| self.classify(e))?;
+        let resp = req.send().await.map_err(|e| self.classify(e))?;
         let status = resp.status();
         let hints = ResponseHints::from_headers(resp.headers());
         let final_url = resp.url().clone();
@@ -217,25 +252,7 @@ impl Fetcher {
             });
         }
         if status.is_redirection() {
-            // reqwest hands back redirects it will not follow (a Location that is
-            // not an HTTP URL, or none at all); say which.
-            let location = resp
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            return Err(FetchError::Redirect(match location {
-                Some(loc) => match url.join(&loc) {
-                    Ok(target) if !matches!(target.scheme(), "http" | "https") => {
-                        format!("redirect to a non-HTTP URL ({target})")
-                    }
-                    _ => format!(
-                        "HTTP {} redirect to {loc:?} was not followed",
-                        status.as_u16()
-                    ),
-                },
-                None => format!("HTTP {} redirect without a Location", status.as_u16()),
-            }));
+            return Err(unfollowed_redirect(url, status, resp.headers()));
         }
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -243,6 +260,17 @@ impl Fetcher {
                 retry_after: hints.retry_after.clone(),
             });
         }
+        let body = self.read_capped_body(resp).await?;
+        Ok(Fetched {
+            status: status.as_u16(),
+            headers: hints,
+            body,
+            final_url,
+        })
+    }
+
+    /// Reads a body whole, failing as soon as it passes `max_body`.
+    async fn read_capped_body(&self, mut resp: reqwest::Response) -> Result<Bytes, FetchError> {
         // A declared length over the cap fails before a byte is read. (With
         // compression the header gives the wire size; the loop below checks the rest.)
         if resp.content_length().is_some_and(|n| n > self.max_body) {
@@ -259,12 +287,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched {
-            status: status.as_u16(),
-            headers: hints,
-            body: Bytes::from(body),
-            final_url,
-        })
+        Ok(Bytes::from(body))
     }
 
     /// Tells a WebSub hub that `topics` changed (`hub.mode=publish`).
@@ -316,6 +339,27 @@ impl Fetcher {
         }
         FetchError::Other(error_chain(&e))
     }
+}
+
+/// The error for a redirect reqwest handed back instead of following (a Location
+/// that is not an HTTP URL, or none at all), saying which.
+fn unfollowed_redirect(url: &Url, status: StatusCode, headers: &header::HeaderMap) -> FetchError {
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    FetchError::Redirect(match location {
+        Some(loc) => match url.join(&loc) {
+            Ok(target) if !matches!(target.scheme(), "http" | "https") => {
+                format!("redirect to a non-HTTP URL ({target})")
+            }
+            _ => format!(
+                "HTTP {} redirect to {loc:?} was not followed",
+                status.as_u16()
+            ),
+        },
+        None => format!("HTTP {} redirect without a Location", status.as_u16()),
+    })
 }
 
 /// The error with its sources, "a: b: c", for log lines that say what really happened.

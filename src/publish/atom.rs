@@ -5,8 +5,7 @@ use atom_syndication::{
 };
 use chrono::FixedOffset;
 
-use super::{rss_file_name, self_url, ts, Entry, PublishedFeed};
-use crate::config::OutputConfig;
+use super::{rss_file_name, self_url, ts, Entry, OutputConfig, PublishedFeed};
 use crate::sanitize::xml_safe;
 
 fn safe(s: &str) -> String {

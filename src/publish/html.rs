@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{rss_file_name, ts, Entry, PublishedFeed};
-use crate::config::OutputConfig;
+use super::{rss_file_name, ts, Entry, OutputConfig, PublishedFeed};
 use crate::util::escape;
 
 const STYLE: &str = r#"

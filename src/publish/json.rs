@@ -2,8 +2,7 @@
 
 use serde::Serialize;
 
-use super::{self_url, ts, Entry, PublishedFeed};
-use crate::config::OutputConfig;
+use super::{self_url, ts, Entry, OutputConfig, PublishedFeed};
 
 #[derive(Serialize)]
 struct JsonFeed<'a> {

@@ -10,6 +10,7 @@ mod atom;
 mod html;
 mod json;
 mod rss;
+mod settings;
 
 use std::path::{Path, PathBuf};
 
@@ -17,11 +18,12 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::config::OutputConfig;
 use crate::read::Enclosure;
 use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
 use crate::store::Story;
 use crate::util::{escape, write_atomically};
+
+pub use settings::OutputConfig;
 
 /// One rendered document, as served over HTTP.
 #[derive(Debug, Clone)]

@@ -6,8 +6,7 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 
-use super::{rss_file_name, self_url, ts, Entry, PublishedFeed};
-use crate::config::OutputConfig;
+use super::{rss_file_name, self_url, ts, Entry, OutputConfig, PublishedFeed};
 use crate::sanitize::xml_safe;
 
 fn safe(s: &str) -> String {

@@ -602,7 +602,7 @@ async fn private_addresses_are_refused_when_not_allowed() {
     );
     // Names that resolve to loopback are refused after resolution, too.
     let port = web.base.rsplit(':').next().unwrap();
-    let fetcher = feedsieve::fetch::Fetcher::new(&feedsieve::config::FetchConfig {
+    let fetcher = feedsieve::fetch::Fetcher::new(&feedsieve::fetch::FetchConfig {
         allow_private: false,
         ..Default::default()
     })

@@ -1,0 +1,200 @@
+//! `feeds.toml`: parsing, defaults, validation and path resolution.
+//!
+//! Every error names the file, line and column, and says what was expected, so a
+//! typo in a long config is found at once.
+//!
+//! Each stage owns its settings type (`fetch::FetchConfig`, `publish::OutputConfig`);
+//! this module only parses the file, checks it and builds them. Files: `raw` (the
+//! file as written), `validate` (the error-collecting context), `sections` and
+//! `sources` (one builder per table), `values` (durations, sizes, URLs), `error`.
+
+mod error;
+mod raw;
+mod sections;
+mod sources;
+mod validate;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::fetch::FetchConfig;
+use crate::publish::OutputConfig;
+pub use error::{ConfigError, ConfigErrors};
+use validate::Ctx;
+pub use values::parse_duration;
+
+/// Default fetch interval for sources that do not set their own.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// Default age after which stored items are pruned.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The validated configuration, with paths resolved against the config file's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where the config was read from.
+    pub path: PathBuf,
+    /// The combined feed.
+    pub output: OutputConfig,
+    /// The HTTP server of the daemon.
+    pub server: ServerConfig,
+    /// The SQLite database.
+    pub database: DatabaseConfig,
+    /// Default intervals and concurrency limits.
+    pub schedule: ScheduleConfig,
+    /// HTTP client limits.
+    pub fetch: FetchConfig,
+    /// Feeds and pages, in file order.
+    pub sources: Vec<SourceConfig>,
+    /// `[filters]`: applied to every source, before its own.
+    pub filters: Filters,
+    /// Merging the same story across outlets.
+    pub dedup: crate::dedup::DedupConfig,
+}
+
+/// `[server]`: where the daemon serves the feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Address and port to bind.
+    pub listen: SocketAddr,
+}
+
+/// `[database]`: storage and retention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseConfig {
+    /// SQLite file.
+    pub path: PathBuf,
+    /// Items older than this are pruned.
+    pub max_age: Duration,
+}
+
+/// `[schedule]`: defaults for every source and global limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleConfig {
+    /// Default fetch interval.
+    pub interval: Duration,
+    /// Fetches in flight overall.
+    pub concurrency: usize,
+    /// Fetches in flight per host.
+    pub per_host: usize,
+}
+
+/// Whether a source is a feed or a web page without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// RSS, Atom or JSON Feed.
+    Feed,
+    /// An HTML page that lists article links.
+    Page,
+}
+
+impl SourceKind {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Page => "page",
+        }
+    }
+}
+
+/// One `[[feed]]` or `[[page]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    /// Feed or page.
+    pub kind: SourceKind,
+    /// Outlet name shown as attribution.
+    pub name: String,
+    /// Where to fetch it.
+    pub url: Url,
+    /// Own interval, else the `[schedule]` default.
+    pub interval: Option<Duration>,
+    /// Fetch and clean each item's page instead of trusting the feed's content.
+    pub full_text: bool,
+    /// CSS selector of the element that holds the article on this source's pages.
+    pub content: Option<String>,
+    /// CSS selectors of elements to remove from this source's articles.
+    pub remove: Vec<String>,
+    /// A category added to every item of this source in the published feeds.
+    pub category: Option<String>,
+    /// Which of this source's items are published.
+    pub filters: Filters,
+    /// `[[page]]` only: CSS selector of the article links on the index page.
+    pub links: Option<String>,
+    /// `[[page]]` only: most new articles fetched per cycle.
+    pub max_new: usize,
+}
+
+/// Default for `[[page]] max_new`.
+pub const DEFAULT_MAX_NEW: usize = 20;
+
+/// Include/exclude regular expressions matched against an item's title and text.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// If any, an item must match one of these.
+    pub include: Vec<regex::Regex>,
+    /// An item matching any of these is not published.
+    pub exclude: Vec<regex::Regex>,
+}
+
+impl PartialEq for Filters {
+    fn eq(&self, other: &Self) -> bool {
+        let pats =
+            |v: &[regex::Regex]| v.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>();
+        pats(&self.include) == pats(&other.include) && pats(&self.exclude) == pats(&other.exclude)
+    }
+}
+
+impl Filters {
+    /// True when the text passes: matches an include (if any) and no exclude.
+    pub fn admits(&self, text: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(text)))
+            && !self.exclude.iter().any(|r| r.is_match(text))
+    }
+
+    /// True when there is nothing to check.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+}
+
+impl Config {
+    /// The configured source with this URL.
+    pub fn source(&self, url: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.url.as_str() == url)
+    }
+
+    /// The effective interval of a source.
+    pub fn interval_of(&self, source: &SourceConfig) -> Duration {
+        source.interval.unwrap_or(self.schedule.interval)
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                message: format!("cannot read the config file: {e}"),
+            }])
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` locates relative paths and names errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        let ctx = Ctx {
+            text,
+            path,
+            errors: Vec::new(),
+        };
+        ctx.parse()
+    }
+}

@@ -1,0 +1,250 @@
+//! One builder per table, called in the order their errors are reported.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use toml::Spanned;
+use url::Url;
+
+use super::raw::{
+    Patterns, RawConfig, RawDatabase, RawDedup, RawFetch, RawOutput, RawSchedule, RawServer,
+};
+use super::validate::Ctx;
+use super::values::{parse_size, parse_source_url};
+use super::{
+    Config, ConfigErrors, DatabaseConfig, Filters, ScheduleConfig, ServerConfig, DEFAULT_INTERVAL,
+    DEFAULT_MAX_AGE,
+};
+use crate::fetch::FetchConfig;
+use crate::publish::OutputConfig;
+
+/// Where the daemon listens when `[server] listen` is absent or invalid.
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
+
+impl Ctx<'_> {
+    /// Parses the text and builds every section; all errors or the config.
+    pub(super) fn parse(mut self) -> Result<Config, ConfigErrors> {
+        let raw: RawConfig = match toml::from_str(self.text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let message = e.message().trim().to_string();
+                self.error_at(e.span(), message);
+                return Err(ConfigErrors(self.errors));
+            }
+        };
+        let output = self.output(raw.output.unwrap_or_default());
+        let server = self.server(raw.server.unwrap_or_default());
+        let database = self.database(raw.database.unwrap_or_default());
+        let schedule = self.schedule(raw.schedule.unwrap_or_default());
+        let fetch = self.fetch(raw.fetch.unwrap_or_default());
+        let sources = self.sources(raw.feed, raw.page, schedule.interval);
+        let raw_filters = raw.filters.unwrap_or_default();
+        let filters = self.filters(raw_filters.include, raw_filters.exclude);
+        let dedup = self.dedup(raw.dedup.unwrap_or_default());
+        if !self.errors.is_empty() {
+            return Err(ConfigErrors(self.errors));
+        }
+        Ok(Config {
+            path: self.path.to_path_buf(),
+            output,
+            server,
+            database,
+            schedule,
+            fetch,
+            sources,
+            filters,
+            dedup,
+        })
+    }
+
+    /// `[output]`.
+    fn output(&mut self, out: RawOutput) -> OutputConfig {
+        let link = match out.link {
+            Some(link) => {
+                if Url::parse(link.get_ref()).is_err() {
+                    self.error_at(
+                        Some(link.span()),
+                        format!(
+                            "`link` {:?} is not an absolute URL (expected e.g. \"https://news.example.org/\")",
+                            link.get_ref()
+                        ),
+                    );
+                }
+                link.into_inner()
+            }
+            None => "http://127.0.0.1:8080/".to_string(),
+        };
+        OutputConfig {
+            title: out.title.unwrap_or_else(|| "feedsieve".to_string()),
+            link,
+            description: out
+                .description
+                .unwrap_or_else(|| "Combined news, one entry per story".to_string()),
+            path: self.resolve_path(out.path.as_deref().unwrap_or("db/feed.xml")),
+            max_items: self.positive(out.max_items, "max_items", 200),
+            hub: out
+                .hub
+                .and_then(|hub| match parse_source_url(hub.get_ref()) {
+                    Ok(url) => Some(url),
+                    Err(msg) => {
+                        self.error_at(Some(hub.span()), format!("`hub`: {msg}"));
+                        None
+                    }
+                }),
+        }
+    }
+
+    /// `[server]`.
+    fn server(&mut self, server: RawServer) -> ServerConfig {
+        let listen = match server.listen {
+            Some(listen) => match listen.get_ref().parse::<SocketAddr>() {
+                Ok(addr) => addr,
+                Err(_) => {
+                    self.error_at(
+                        Some(listen.span()),
+                        format!(
+                            "`listen` {:?} is not an address with a port (expected e.g. \"127.0.0.1:8080\")",
+                            listen.get_ref()
+                        ),
+                    );
+                    SocketAddr::from(DEFAULT_LISTEN)
+                }
+            },
+            None => SocketAddr::from(DEFAULT_LISTEN),
+        };
+        ServerConfig { listen }
+    }
+
+    /// `[database]`.
+    fn database(&mut self, db: RawDatabase) -> DatabaseConfig {
+        DatabaseConfig {
+            path: self.resolve_path(db.path.as_deref().unwrap_or("db/feedsieve.sqlite")),
+            max_age: self.duration(db.max_age, DEFAULT_MAX_AGE),
+        }
+    }
+
+    /// `[schedule]`.
+    fn schedule(&mut self, sched: RawSchedule) -> ScheduleConfig {
+        ScheduleConfig {
+            interval: self.duration(sched.interval, DEFAULT_INTERVAL),
+            concurrency: self.positive(sched.concurrency, "concurrency", 8),
+            per_host: self.positive(sched.per_host, "per_host", 2),
+        }
+    }
+
+    /// `[fetch]`.
+    fn fetch(&mut self, f: RawFetch) -> FetchConfig {
+        let defaults = FetchConfig::default();
+        // Checked before the other keys, so its error is reported first.
+        let max_body = match f.max_body {
+            None => defaults.max_body,
+            Some(size) => {
+                let span = size.span();
+                match parse_size(size.get_ref()) {
+                    Ok(n) => n,
+                    Err(msg) => {
+                        self.error_at(Some(span), msg);
+                        defaults.max_body
+                    }
+                }
+            }
+        };
+        FetchConfig {
+            timeout: self.duration(f.timeout, defaults.timeout),
+            connect_timeout: self.duration(f.connect_timeout, defaults.connect_timeout),
+            max_body,
+            user_agent: f.user_agent,
+            max_items_per_feed: self.positive(
+                f.max_items_per_feed,
+                "max_items_per_feed",
+                defaults.max_items_per_feed,
+            ),
+            allow_private: f.allow_private.unwrap_or(defaults.allow_private),
+        }
+    }
+
+    /// `include`/`exclude`, of `[filters]` or of one source.
+    pub(super) fn filters(
+        &mut self,
+        include: Option<Spanned<Patterns>>,
+        exclude: Option<Spanned<Patterns>>,
+    ) -> Filters {
+        Filters {
+            include: self.patterns(include, "include"),
+            exclude: self.patterns(exclude, "exclude"),
+        }
+    }
+
+    /// `[dedup]`.
+    fn dedup(&mut self, raw: RawDedup) -> crate::dedup::DedupConfig {
+        let d = crate::dedup::DedupConfig::default();
+        crate::dedup::DedupConfig {
+            enabled: raw.enabled.unwrap_or(d.enabled),
+            window: self.duration(raw.window, d.window),
+            copy_similarity: self.fraction(
+                raw.copy_similarity,
+                "copy_similarity",
+                d.copy_similarity,
+            ),
+            copy_min_words: self.positive(raw.copy_min_words, "copy_min_words", d.copy_min_words),
+            text_threshold: self.fraction(raw.text_threshold, "text_threshold", d.text_threshold),
+            title_threshold: self.fraction(
+                raw.title_threshold,
+                "title_threshold",
+                d.title_threshold,
+            ),
+            merge_threshold: self.fraction(
+                raw.merge_threshold,
+                "merge_threshold",
+                d.merge_threshold,
+            ),
+            day_penalty: self.fraction(raw.day_penalty, "day_penalty", d.day_penalty),
+            name_weight: self.fraction(raw.name_weight, "name_weight", d.name_weight),
+            number_penalty: self.fraction(raw.number_penalty, "number_penalty", d.number_penalty),
+            prefer: raw.prefer,
+            embedding_model: self.embedding_model(raw.embedding_model),
+            embedding_title_weight: self.fraction(
+                raw.embedding_title_weight,
+                "embedding_title_weight",
+                d.embedding_title_weight,
+            ),
+            embedding_text_weight: self.fraction(
+                raw.embedding_text_weight,
+                "embedding_text_weight",
+                d.embedding_text_weight,
+            ),
+            embedding_text_threshold: self.fraction(
+                raw.embedding_text_threshold,
+                "embedding_text_threshold",
+                d.embedding_text_threshold,
+            ),
+            embedding_title_threshold: self.fraction(
+                raw.embedding_title_threshold,
+                "embedding_title_threshold",
+                d.embedding_title_threshold,
+            ),
+        }
+    }
+
+    /// `embedding_model`: an error, not a warning, when the feature is off, so
+    /// that a deployment never runs a different dedup than its config asks for.
+    fn embedding_model(&mut self, value: Option<Spanned<String>>) -> Option<PathBuf> {
+        let value = value?;
+        let span = value.span();
+        if !cfg!(feature = "embed") {
+            self.error_at(
+                Some(span),
+                "`embedding_model` needs feedsieve built with the `embed` feature \
+                 (cargo build --release --features embed); remove the key to use TF-IDF alone"
+                    .into(),
+            );
+            return None;
+        }
+        let dir = self.resolve_path(value.get_ref());
+        if let Err(msg) = crate::dedup::embed::check_model_dir(&dir) {
+            self.error_at(Some(span), format!("`embedding_model`: {msg}"));
+            return None;
+        }
+        Some(dir)
+    }
+}

@@ -1,0 +1,231 @@
+//! The config's parsing, defaults and located errors.
+
+use super::raw::RawSize;
+use super::values::parse_size;
+use super::*;
+use crate::fetch::DEFAULT_MAX_BODY;
+
+fn parse(text: &str) -> Result<Config, ConfigErrors> {
+    Config::parse(text, Path::new("/etc/feedsieve/feeds.toml"))
+}
+
+fn first_error(text: &str) -> ConfigError {
+    parse(text).unwrap_err().0.remove(0)
+}
+
+#[test]
+fn defaults_and_relative_paths() {
+    let cfg = parse("[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n").unwrap();
+    assert_eq!(
+        cfg.database.path,
+        Path::new("/etc/feedsieve/db/feedsieve.sqlite")
+    );
+    assert_eq!(cfg.output.path, Path::new("/etc/feedsieve/db/feed.xml"));
+    assert_eq!(cfg.output.max_items, 200);
+    assert_eq!(cfg.schedule.interval, DEFAULT_INTERVAL);
+    assert_eq!((cfg.schedule.concurrency, cfg.schedule.per_host), (8, 2));
+    assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(cfg.database.max_age, DEFAULT_MAX_AGE);
+    assert_eq!(cfg.fetch.max_body, DEFAULT_MAX_BODY);
+    assert_eq!(cfg.sources.len(), 1);
+    assert_eq!(cfg.interval_of(&cfg.sources[0]), DEFAULT_INTERVAL);
+}
+
+#[test]
+fn every_key_is_read() {
+    let cfg = parse(
+        r#"
+[output]
+title = "T"
+link = "https://me.test/"
+description = "D"
+path = "/srv/feed.xml"
+max_items = 50
+hub = "https://hub.example.org/"
+[server]
+listen = "0.0.0.0:9000"
+[database]
+path = "data/x.sqlite"
+max_age = "7d"
+[schedule]
+interval = "1h"
+concurrency = 4
+per_host = 1
+[fetch]
+timeout = "20s"
+connect_timeout = "5s"
+max_body = "2 MiB"
+user_agent = "me/1"
+max_items_per_feed = 30
+allow_private = false
+[[feed]]
+name = "A"
+url = "https://a.test/rss"
+interval = "15m"
+full_text = true
+[[page]]
+name = "P"
+url = "https://p.test/news/"
+"#,
+    )
+    .unwrap();
+    assert_eq!(cfg.output.path, Path::new("/srv/feed.xml"));
+    assert_eq!(cfg.output.max_items, 50);
+    assert_eq!(
+        cfg.output.hub.as_ref().map(Url::as_str),
+        Some("https://hub.example.org/")
+    );
+    assert_eq!(cfg.server.listen.port(), 9000);
+    assert_eq!(cfg.database.path, Path::new("/etc/feedsieve/data/x.sqlite"));
+    assert_eq!(cfg.database.max_age, Duration::from_secs(7 * 86400));
+    assert_eq!(cfg.schedule.interval, Duration::from_secs(3600));
+    assert_eq!(cfg.fetch.max_body, 2 * 1024 * 1024);
+    assert_eq!(cfg.fetch.user_agent.as_deref(), Some("me/1"));
+    assert_eq!(cfg.fetch.max_items_per_feed, 30);
+    assert!(!cfg.fetch.allow_private);
+    assert_eq!(cfg.sources[0].interval, Some(Duration::from_secs(900)));
+    assert!(cfg.sources[0].full_text);
+    assert_eq!(cfg.sources[1].kind, SourceKind::Page);
+}
+
+#[test]
+fn unknown_key_names_line_and_column() {
+    let e = first_error("[schedule]\ninterval = \"30m\"\nintervall = \"1h\"\n");
+    assert_eq!((e.line, e.column), (Some(3), Some(1)), "{e}");
+    assert!(e.message.contains("intervall"), "{e}");
+    assert!(
+        e.to_string().starts_with("/etc/feedsieve/feeds.toml:3:1: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_values_name_their_line() {
+    let e = first_error("[[feed]]\nname = \"A\"\nurl = \"not a url\"\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("not a valid URL"), "{e}");
+
+    let e = first_error("[[feed]]\nname = \"A\"\nurl = \"ftp://a.test/x\"\n");
+    assert!(e.message.contains("only http and https"), "{e}");
+
+    let e = first_error("[schedule]\n\ninterval = \"often\"\n");
+    assert_eq!((e.line, e.column), (Some(3), Some(12)), "{e}");
+    assert!(e.message.contains("not a duration"), "{e}");
+
+    let e = first_error("[schedule]\nconcurrency = 0\n");
+    assert_eq!(e.line, Some(2), "{e}");
+
+    let e = first_error("[server]\nlisten = \"localhost\"\n");
+    assert!(e.message.contains("address with a port"), "{e}");
+
+    let e = first_error("[fetch]\nmax_body = \"lots\"\n");
+    assert!(e.message.contains("not a size"), "{e}");
+
+    let e = first_error("[[feed]]\nname = \"A\"\n");
+    assert!(e.message.contains("url"), "{e}");
+    assert_eq!(e.line, Some(1), "{e}");
+}
+
+#[test]
+fn duplicate_sources_point_at_the_second() {
+    let e = first_error(
+        "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n\n[[feed]]\nname = \"B\"\nurl = \"https://a.test/rss\"\n",
+    );
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.message.contains("already configured on line 3"), "{e}");
+}
+
+#[test]
+fn dedup_settings_have_defaults_and_located_errors() {
+    let cfg = parse("").unwrap();
+    assert_eq!(cfg.dedup, crate::dedup::DedupConfig::default());
+    assert!(cfg.dedup.enabled);
+    assert_eq!(cfg.dedup.window, Duration::from_secs(72 * 3600));
+    let cfg = parse(
+        "[dedup]\nenabled = false\nwindow = \"2d\"\ntext_threshold = 0.4\nprefer = [\"Reuters\"]\n",
+    )
+    .unwrap();
+    assert!(!cfg.dedup.enabled);
+    assert_eq!(cfg.dedup.window, Duration::from_secs(48 * 3600));
+    assert_eq!(cfg.dedup.text_threshold, 0.4);
+    assert_eq!(cfg.dedup.prefer, vec!["Reuters".to_string()]);
+    let e = first_error("[dedup]\n\ntext_threshold = 1.5\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("text_threshold"), "{e}");
+    let e = first_error("[dedup]\nthreshold = 0.3\n");
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+#[test]
+fn embedding_model_is_located_when_it_cannot_be_used() {
+    let e = first_error("[dedup]\nembedding_model = \"no-such-model\"\n");
+    assert_eq!((e.line, e.column), (Some(2), Some(19)), "{e}");
+    if cfg!(feature = "embed") {
+        assert!(e.message.contains("not a folder"), "{e}");
+    } else {
+        assert!(e.message.contains("`embed` feature"), "{e}");
+    }
+    let e = first_error("[dedup]\nembedding_text_weight = 2.5\n");
+    assert_eq!(e.line, Some(2), "{e}");
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let errs = parse("[schedule]\ninterval = \"x\"\nper_host = -1\n").unwrap_err();
+    assert_eq!(errs.0.len(), 2, "{errs}");
+}
+
+#[test]
+fn syntax_errors_have_a_location() {
+    let e = first_error("[output\ntitle = 1\n");
+    assert_eq!(e.line, Some(1), "{e}");
+}
+
+#[test]
+fn filters_categories_and_page_options() {
+    let cfg = parse(
+        "[filters]\nexclude = \"(?i)sponsored\"\n\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\ncategory = \"World\"\ninclude = [\"Ukraine\", \"Kyiv\"]\n\n[[page]]\nname = \"P\"\nurl = \"https://p.test/\"\nlinks = \"article h2 a\"\nmax_new = 5\n",
+    )
+    .unwrap();
+    assert!(!cfg.filters.admits("SPONSORED: buy"));
+    let a = &cfg.sources[0];
+    assert_eq!(a.category.as_deref(), Some("World"));
+    assert!(a.filters.admits("Kyiv under attack"));
+    assert!(!a.filters.admits("Cycle lanes"));
+    let p = &cfg.sources[1];
+    assert_eq!((p.links.as_deref(), p.max_new), (Some("article h2 a"), 5));
+    assert_eq!(cfg.sources[0].max_new, DEFAULT_MAX_NEW);
+
+    let e = first_error(
+        "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nexclude = \"(unclosed\"\n",
+    );
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("not a valid regular expression"), "{e}");
+    let e = first_error("[[page]]\nname = \"P\"\nurl = \"https://p.test/\"\nlinks = \"a[\"\n");
+    assert!(e.message.contains("not a valid CSS selector"), "{e}");
+    let e = first_error("[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nmax_new = 3\n");
+    assert!(e.message.contains("[[page]] only"), "{e}");
+}
+
+#[test]
+fn sizes_accept_units() {
+    assert_eq!(parse_size(&RawSize::Bytes(10)), Ok(10));
+    assert_eq!(parse_size(&RawSize::Text("512 KB".into())), Ok(512_000));
+    assert_eq!(parse_size(&RawSize::Text("1.5MiB".into())), Ok(1_572_864));
+    assert!(parse_size(&RawSize::Text("-3".into())).is_err());
+    assert!(parse_size(&RawSize::Bytes(0)).is_err());
+}
+
+#[test]
+fn extraction_overrides_are_read_and_checked() {
+    let cfg = parse(
+        "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\ncontent = \"div.story\"\nremove = [\".promo\", \"aside\"]\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.sources[0].content.as_deref(), Some("div.story"));
+    assert_eq!(cfg.sources[0].remove, vec![".promo", "aside"]);
+    let e =
+        first_error("[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nremove = [\"p[\"]\n");
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("invalid CSS selector"), "{e}");
+}
