@@ -2,9 +2,17 @@
 //!
 //! The stages, each a module, in the order data flows through them:
 //! [`config`] → [`schedule`] → [`fetch`] → [`read`] → [`extract`] → [`dedup`] → [`store`] → [`publish`] → [`server`].
-//! [`pipeline`] runs one source through the stages and one cycle over all sources;
-//! [`daemon`] runs cycles as sources fall due; [`sources`] adds sources and reads
-//! and writes OPML; [`cli`] is the command line.
+//! Each stage owns its settings type and knows only the types on its left and
+//! right; [`config`] parses `feeds.toml` into those settings. [`extract`] and
+//! [`dedup`] are pure (no network, no SQLite); [`store`] records decisions and
+//! makes none. [`util`] holds the few helpers several stages share.
+//!
+//! [`pipeline`] is the only module that knows every stage: it runs one source
+//! through them, step by step, and one cycle over all sources; [`daemon`] runs
+//! cycles as sources fall due; [`sources`] adds sources and reads and writes
+//! OPML; [`cli`] is the command line.
+
+#![deny(missing_docs)]
 
 pub mod clean;
 pub mod cli;
