@@ -670,3 +670,77 @@ fn a_lone_article_moves_into_a_story_that_grows_toward_it() {
     assert_ne!(other.story, Some(grown));
     assert_eq!(other.merged, None);
 }
+
+/// Runs articles through `e` as `assign` does, with features from `prepare`;
+/// returns each one's Debug-printed features and evidence (merges included).
+fn run_split(e: &mut Engine, articles: &[Article], analysed: Option<Vec<Analysed>>) -> Vec<String> {
+    let mut analysed = analysed.map(Vec::into_iter);
+    let mut out = Vec::new();
+    for a in articles {
+        let p = match analysed.as_mut().and_then(Iterator::next) {
+            Some(an) => e.prepare_analysed(an),
+            None => e.prepare(a),
+        };
+        out.push(format!("{p:?}"));
+        let mut ev = e.decide(&p);
+        let story = ev.story.unwrap_or(e.next_story);
+        ev.story = Some(story);
+        e.admit(p, story);
+        ev.merged = e.merge_similar(story);
+        out.push(format!("{ev:?}"));
+    }
+    out
+}
+
+/// Articles reaching every layer, with a jump of four days (an expiry) before
+/// the last three: id, URL, minutes after `T0` (`None`: undated), title, text.
+#[rustfmt::skip]
+const EVERY_LAYER: [(&str, &str, Option<i64>, &str, &str); 12] = [
+    ("1", "https://a.example/norway-raises-rates", Some(0), "Norway's central bank raises rates to 4.75%", WIRE),
+    ("2", "https://b.example/x?utm_source=rss", Some(1), "Norges Bank lifts rate", WIRE),
+    ("3", "https://c.example/snow-closes-pass", Some(2), "Snow closes the pass", OTHER),
+    ("4", "https://d.example/4", Some(3), "Elbe floods Dresden old town", FLOOD_DRESDEN),
+    ("5", "https://e.example/5", Some(4), "Hundreds evacuated in Pirna", FLOOD_PIRNA),
+    ("6", "https://f.example/6", Some(5), "Elbe flood: Dresden and Pirna", FLOOD_BOTH),
+    ("7", "", Some(6), "The Indian navy captured 23 pirates off Somalia on Saturday", ""),
+    ("8", "https://h.example/indian-navy-pirates", Some(7), "Indian Navy Captures 23 Pirates", ""),
+    ("8b", "https://www.c.example/snow-closes-pass?utm_source=rss#top", Some(8), "Pass closed by snow", ""),
+    ("10", "https://a.example/norway-raises-rates", Some(4 * 24 * 60), "Norway raises rates again", WIRE),
+    ("9", "https://i.example/9", None, "Quake of magnitude 6.1 hits Chile", ""),
+    ("11", "https://k.example/11", Some(4 * 24 * 60 + 1), "Magnitude 6.1 quake hits Chile", ""),
+];
+
+#[test]
+fn analysing_off_the_engine_prepares_exactly_like_prepare() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Analyser>();
+    send::<Analysed>();
+    let articles: Vec<Article> = EVERY_LAYER
+        .iter()
+        .map(|&(id, url, minutes, title, text)| Article {
+            published: minutes.map(|m| T0 + 60 * m),
+            ..art(id, "S", url, 0, title, text)
+        })
+        .collect();
+    let mut whole = Engine::new(DedupConfig::default());
+    let expected = run_split(&mut whole, &articles, None);
+
+    let mut split = Engine::new(DedupConfig::default());
+    let analyser = split.analyser();
+    // The text work runs on another thread, as a caller would before locking.
+    let analysed = std::thread::scope(|s| {
+        s.spawn(|| {
+            articles
+                .iter()
+                .map(|a| analyser.analyse(a))
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap()
+    });
+    let got = run_split(&mut split, &articles, Some(analysed));
+    assert_eq!(got, expected);
+    assert_eq!(split.vocabulary_len(), whole.vocabulary_len());
+    assert_eq!(split.window_len(), whole.window_len());
+}

@@ -1,0 +1,288 @@
+//! The decision: which story a prepared article joins, by which layer.
+
+use std::collections::{HashMap, HashSet};
+
+use super::vectors::{common, cosine_idf, dot};
+use super::window::{top_terms, Member, WindowStory, NO_MEMBER};
+use super::{embed, text, Article, Engine, Evidence, Layer, PairEvidence, Prepared, StoryId};
+
+/// Terms of a new article used to retrieve candidates (its most distinctive ones).
+const QUERY_TERMS: usize = 32;
+/// Newest members read per MinHash band bucket.
+const BUCKET_READ: usize = 32;
+/// Terms a headline must share with a headline-only story to join it
+/// (measured on uci-dev: 1 lets single common words bridge unrelated stories).
+const MIN_SHARED_HEADLINE_TERMS: usize = 2;
+/// Candidates scored exactly per article.
+const CANDIDATES: usize = 24;
+
+impl Engine {
+    /// Days between an article's date and the nearest of a story's dates.
+    fn days_apart(&self, p: &Prepared, s: &WindowStory) -> Option<f64> {
+        let (t, (lo, hi)) = (p.time?, s.dated?);
+        let gap = if t < lo {
+            lo - t
+        } else if t > hi {
+            t - hi
+        } else {
+            0
+        };
+        Some(gap as f64 / 86_400.0)
+    }
+
+    /// The number guard of [`Engine::adjusted`].
+    fn numbers_conflict(p: &Prepared, s: &WindowStory) -> bool {
+        // Only when both sides state figures and share none of them.
+        !p.numbers.is_empty()
+            && s.titles_with_numbers > 0
+            && !p.numbers.iter().any(|n| s.numbers.contains(n))
+    }
+
+    /// An article's score against a story after the name, time and number
+    /// adjustments, and the threshold it must reach; `None` beyond the window.
+    pub(super) fn adjusted(&self, p: &Prepared, s: &WindowStory) -> Option<(f64, f64)> {
+        let days = self.days_apart(p, s);
+        let window_days = self.config.window.as_secs_f64() / 86_400.0;
+        if days.is_some_and(|d| d > window_days) {
+            return None;
+        }
+        let idf = |t| self.idf(t);
+        let vectors = self.story_vectors(s);
+        let cos = if p.long && s.long_members > 0 {
+            cosine_idf(vectors.full, &p.full, idf)
+        } else {
+            cosine_idf(vectors.head, &p.head, idf)
+        };
+        // Headlines against headlines score low even for one event; as soon as
+        // one side has a body, the text threshold applies (measured on both sets).
+        let mut threshold = if p.body || s.body_members > 0 {
+            self.config.text_threshold
+        } else {
+            self.config.title_threshold
+        };
+        let w = self.config.name_weight;
+        let names = cosine_idf(vectors.names, &p.names, idf);
+        // Names weigh in only where a body is involved: the headline scale
+        // (title_threshold) is calibrated without them.
+        let mut score =
+            if p.names.is_empty() || vectors.names.is_empty() || !(p.body || s.body_members > 0) {
+                cos
+            } else {
+                (1.0 - w) * cos + w * names
+            };
+        // One shared word is how unrelated headlines meet ("first", "show"):
+        // between headlines it is no evidence. Stories whose headlines share
+        // little are brought together by `merge_similar` (or an embedding).
+        if !(p.body || s.body_members > 0)
+            && common(&p.head, vectors.head).count() < MIN_SHARED_HEADLINE_TERMS
+        {
+            score = 0.0;
+        }
+        if let Some(e) = s.embedding_cosine(&p.embedding) {
+            // The two cosines err on different pairs (measured): a weighted
+            // average, against a threshold of its own.
+            let c = &self.config;
+            let (b, t) = if p.body || s.body_members > 0 {
+                (c.embedding_text_weight, c.embedding_text_threshold)
+            } else {
+                (c.embedding_title_weight, c.embedding_title_threshold)
+            };
+            if b > 0.0 {
+                score = (1.0 - b) * score + b * e;
+                threshold = t;
+            }
+        }
+        tracing::trace!(id = %p.id, cos, names, "candidate");
+        // Two days are free: outlets (and aggregators) follow an event up to a
+        // couple of days later; beyond that a look-alike is the likelier reading.
+        score -= self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
+        if Self::numbers_conflict(p, s) {
+            score -= self.config.number_penalty;
+        }
+        Some((score, threshold))
+    }
+
+    /// Decides the story of a prepared article without changing the window.
+    pub fn decide(&self, p: &Prepared) -> Evidence {
+        let ev = Evidence {
+            layer: Layer::New,
+            story: None,
+            matched: None,
+            score: 0.0,
+            best_similarity: 0.0,
+            merged: None,
+        };
+        if !self.config.enabled {
+            return ev;
+        }
+        if let Some(found) = self.same_url(p).or_else(|| self.near_copy(p)) {
+            return found;
+        }
+        let ranked = self.candidates(p);
+        self.most_similar(p, ranked, ev)
+    }
+
+    /// Layer 1: a live story holds an article with the same canonical URL.
+    fn same_url(&self, p: &Prepared) -> Option<Evidence> {
+        let (story, id) = p.canonical.as_ref().and_then(|c| self.urls.get(c))?;
+        let story = self.resolve(*story);
+        self.stories.contains_key(&story).then(|| Evidence {
+            layer: Layer::Url,
+            story: Some(story),
+            matched: Some(id.clone()),
+            score: 1.0,
+            best_similarity: 0.0,
+            merged: None,
+        })
+    }
+
+    /// Layer 2: the closest near-copy among the members sharing a MinHash
+    /// band, when its story is live.
+    fn near_copy(&self, p: &Prepared) -> Option<Evidence> {
+        let sig = p.fingerprint.as_ref()?;
+        let mut best: Option<(f64, &Member)> = None;
+        let mut seen = HashSet::new();
+        for (band, key) in text::band_keys(sig).enumerate() {
+            // Boilerplate shingles make some buckets crowded: the newest suffice.
+            let mut next = self.bands.get(&key).copied().unwrap_or(NO_MEMBER);
+            for _ in 0..BUCKET_READ {
+                let Some(m) = self.member(next) else { break };
+                let seq = next;
+                next = m.band_next.as_ref().map_or(NO_MEMBER, |links| links[band]);
+                if !seen.insert(seq) {
+                    continue;
+                }
+                let Some(other) = &m.fingerprint else {
+                    continue;
+                };
+                let sim = text::minhash_similarity(sig, other);
+                if sim >= self.config.copy_similarity && best.is_none_or(|b| sim > b.0) {
+                    best = Some((sim, m));
+                }
+            }
+        }
+        let (sim, m) = best?;
+        let story = self.resolve(m.story);
+        self.stories.contains_key(&story).then(|| Evidence {
+            layer: Layer::NearCopy,
+            story: Some(story),
+            matched: Some(m.id.clone()),
+            score: sim,
+            best_similarity: 0.0,
+            merged: None,
+        })
+    }
+
+    /// Layer 3's candidate stories: through the most distinctive terms, ranked
+    /// by a partial dot product, then those the embedding's buckets add.
+    fn candidates(&self, p: &Prepared) -> Vec<(StoryId, f32)> {
+        let query = top_terms(p, QUERY_TERMS);
+        let mut ranked = self.rank_candidates(&query, None, CANDIDATES);
+        // Paraphrased headlines may share no distinctive term: their embeddings'
+        // buckets add the stories they collide with most.
+        if !p.embedding_keys.is_empty() {
+            let mut hits: HashMap<StoryId, u32> = HashMap::new();
+            for key in &p.embedding_keys {
+                let bucket = self
+                    .embedding_buckets
+                    .get(key)
+                    .map_or(&[][..], Vec::as_slice);
+                for s in bucket.iter().rev().take(embed::BUCKET_READ) {
+                    *hits.entry(self.resolve(*s)).or_default() += 1;
+                }
+            }
+            let mut by_hits: Vec<(StoryId, u32)> = hits.into_iter().collect();
+            by_hits.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+            for (sid, _) in by_hits.into_iter().take(CANDIDATES) {
+                if !ranked.iter().any(|(r, _)| *r == sid) {
+                    ranked.push((sid, 0.0));
+                }
+            }
+        }
+        ranked
+    }
+
+    /// Layer 3: scores the `ranked` candidates exactly; the best joins when
+    /// above its threshold, else `ev` (a new story) keeps its best similarity.
+    fn most_similar(
+        &self,
+        p: &Prepared,
+        ranked: Vec<(StoryId, f32)>,
+        mut ev: Evidence,
+    ) -> Evidence {
+        let mut best: Option<(f64, f64, StoryId)> = None;
+        for (sid, _) in ranked {
+            let Some(story) = self.stories.get(&sid) else {
+                continue;
+            };
+            let Some((score, threshold)) = self.adjusted(p, story) else {
+                continue;
+            };
+            // Compare margins so a text pair and a headline pair rank fairly.
+            if best.is_none_or(|(bs, bt, _)| score - threshold > bs - bt) {
+                best = Some((score, threshold, sid));
+            }
+        }
+        if let Some((score, threshold, sid)) = best {
+            tracing::debug!(id = %p.id, story = sid, score, threshold, "best candidate");
+            ev.best_similarity = score;
+            if score >= threshold {
+                ev.layer = Layer::Similar;
+                ev.story = Some(sid);
+                ev.score = score;
+            }
+        }
+        ev
+    }
+
+    /// The evidence between two articles as if `b` arrived with `a` alone in its story.
+    pub fn compare(&mut self, a: &Article, b: &Article) -> PairEvidence {
+        let pa = self.prepare(a);
+        let pb = self.prepare(b);
+        let mut single = WindowStory {
+            members: 1,
+            ..WindowStory::default()
+        };
+        single.full.add(&self.shares(&pa.full), 1.0);
+        single.head.add(&self.shares(&pa.head), 1.0);
+        single.names.add(&self.shares(&pa.names), 1.0);
+        single.add_embedding(&pa.embedding, 1.0);
+        single.long_members = usize::from(pa.long);
+        single.body_members = usize::from(pa.body);
+        single.dated = pa.time.map(|t| (t, t));
+        if !pa.numbers.is_empty() {
+            single.titles_with_numbers = 1;
+            single.numbers.extend(pa.numbers.iter().copied());
+        }
+        let copy_similarity = match (&pa.fingerprint, &pb.fingerprint) {
+            (Some(x), Some(y)) => Some(text::minhash_similarity(x, y)),
+            _ => None,
+        };
+        let adjusted = self.adjusted(&pb, &single);
+        let (adj, threshold) = adjusted.unwrap_or((0.0, self.config.text_threshold));
+        let layer = if !self.config.enabled {
+            Layer::New
+        } else if pa.canonical.is_some() && pa.canonical == pb.canonical {
+            Layer::Url
+        } else if copy_similarity.is_some_and(|s| s >= self.config.copy_similarity) {
+            Layer::NearCopy
+        } else if adjusted.is_some() && adj >= threshold {
+            Layer::Similar
+        } else {
+            Layer::New
+        };
+        PairEvidence {
+            copy_similarity,
+            full_cosine: dot(&pa.full, &pb.full),
+            head_cosine: dot(&pa.head, &pb.head),
+            embedding_cosine: (!pa.embedding.is_empty() && !pb.embedding.is_empty())
+                .then(|| embed::cosine(&pa.embedding, &pb.embedding)),
+            days_apart: self.days_apart(&pb, &single),
+            conflicting_numbers: Self::numbers_conflict(&pb, &single),
+            adjusted: adj,
+            threshold,
+            layer,
+            canonical: (pa.canonical, pb.canonical),
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! An article's features, in two halves: the text work that needs no window
+//! statistics ([`Analyser::analyse`], safe on any thread before the engine is
+//! locked), then the weighting against the window ([`Engine::prepare_analysed`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::text::{self, Normalizer};
+use super::{embed, url, Article, DedupConfig, Engine};
+
+/// Terms kept per article vector.
+const VECTOR_TERMS: usize = 64;
+/// Words of the text that form the lead.
+const LEAD_WORDS: usize = 40;
+/// An article with at least this many body terms is compared on its whole
+/// text; below, on title + lead (measured: comparing any body in full is best).
+const LONG_TERMS: usize = 1;
+/// Headline terms count this many times in the vectors.
+const TITLE_WEIGHT: f32 = 2.0;
+
+/// Features of one article, computed once.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The article's id.
+    pub(super) id: String,
+    /// Its canonical URL, if any.
+    pub(super) canonical: Option<String>,
+    /// Its MinHash signature, when the text is long enough.
+    pub(super) fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    /// TF-IDF over title and text, L2-normalised, sorted by term id.
+    pub(super) full: Vec<(u32, f32)>,
+    /// The same over title and lead: compared when one side is short.
+    pub(super) head: Vec<(u32, f32)>,
+    /// Names and numbers only: the look-alike guard.
+    pub(super) names: Vec<(u32, f32)>,
+    /// Distinct terms, to update document frequencies once admitted.
+    pub(super) terms: Vec<u32>,
+    /// Numbers stated in the title.
+    pub(super) numbers: Vec<u32>,
+    /// Compared on its whole text (else on title and lead).
+    pub(super) long: bool,
+    /// Has any body text (not just a headline).
+    pub(super) body: bool,
+    /// Publication time, Unix seconds.
+    pub(super) time: Option<i64>,
+    /// Normalised sentence embedding; empty without a model.
+    pub(super) embedding: Vec<f32>,
+    /// Its LSH bucket keys ([`embed::lsh_keys`]).
+    pub(super) embedding_keys: Vec<u64>,
+}
+
+impl Prepared {
+    /// The same features under another article id (the store learns the row id
+    /// only after deciding).
+    pub fn with_id(mut self, id: String) -> Prepared {
+        self.id = id;
+        self
+    }
+
+    /// The same features with a sentence embedding computed elsewhere (on
+    /// another thread, or cached); it must come from the same model.
+    pub fn with_embedding(mut self, embedding: Vec<f32>) -> Prepared {
+        self.embedding_keys = embed::lsh_keys(&embedding);
+        self.embedding = embedding;
+        self
+    }
+}
+
+/// The statistics-free half of [`Engine::prepare`]: terms, fingerprint and
+/// canonical URL. Cheap to clone, and usable on any thread without the engine.
+#[derive(Clone)]
+pub struct Analyser {
+    norm: Arc<Normalizer>,
+    copy_min_words: usize,
+}
+
+/// An article as [`Analyser::analyse`] leaves it, for [`Engine::prepare_analysed`].
+#[derive(Debug, Clone)]
+pub struct Analysed {
+    id: String,
+    published: Option<i64>,
+    /// Title and text stay for the embedding (looked up or computed by the engine).
+    title: String,
+    text: String,
+    canonical: Option<String>,
+    fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    /// Title terms, each with whether it states a number.
+    title_terms: Vec<(String, bool)>,
+    /// Terms of the URL slug.
+    slug_terms: Vec<String>,
+    /// Terms of the body, in order (the first ones form the lead).
+    text_terms: Vec<String>,
+    /// Terms of the names and figures.
+    name_terms: Vec<String>,
+}
+
+impl Analyser {
+    /// The analyser an engine with `config` uses.
+    pub(super) fn new(config: &DedupConfig) -> Analyser {
+        Analyser {
+            norm: Arc::new(Normalizer::default()),
+            copy_min_words: config.copy_min_words,
+        }
+    }
+
+    /// Does the text work of preparing `a`: tokens, terms, stems, fingerprint, canonical URL.
+    pub fn analyse(&self, a: &Article) -> Analysed {
+        let norm = &self.norm;
+        let text_tokens = text::tokens(&a.text);
+        let text_terms: Vec<String> = text_tokens.iter().filter_map(|t| norm.term(t)).collect();
+        let title_terms = norm
+            .terms(&a.title)
+            .into_iter()
+            .map(|t| {
+                let number = t.chars().any(|c| c.is_ascii_digit());
+                (t, number)
+            })
+            .collect();
+        // A URL slug is often a fuller headline than the title itself ("Q & A
+        // on bitcoins" at /hackers-leak-mt-gox-database): its words count once,
+        // like the lead's (measured: +0.012 B-cubed F1 on headline-only uci-dev).
+        let slug_terms = url::slug_words(&a.url)
+            .iter()
+            .filter_map(|t| norm.term(t))
+            .collect();
+        // Headlines are often in Title Case: only a body's capitals say "name"
+        // (measured: title "names" only re-weigh the title, and cost on uci-dev),
+        // and those of a title-only item's title written as a sentence (a lead
+        // standing in for the text: ecbplus-dev 0.906 -> 0.913).
+        let title_names = if a.text.trim().is_empty() && text::sentence_case(&a.title) {
+            text::entity_tokens(&a.title)
+        } else {
+            Vec::new()
+        };
+        let name_terms = text::entity_tokens(&a.text)
+            .into_iter()
+            .chain(title_names)
+            .filter_map(|t| norm.term(&t))
+            .collect();
+        Analysed {
+            id: a.id.clone(),
+            published: a.published,
+            title: a.title.clone(),
+            text: a.text.clone(),
+            canonical: url::canonical_url(&a.url),
+            fingerprint: text::minhash(&text_tokens, self.copy_min_words),
+            title_terms,
+            slug_terms,
+            text_terms,
+            name_terms,
+        }
+    }
+}
+
+/// An article's term counts by term id, before weighting.
+struct TermCounts {
+    full: HashMap<u32, f32>,
+    head: HashMap<u32, f32>,
+    names: HashMap<u32, f32>,
+    /// Ids of the title's numbers, sorted, distinct.
+    numbers: Vec<u32>,
+}
+
+impl Engine {
+    /// A handle on the text work of [`Engine::prepare`], to run on any thread
+    /// before taking the engine's lock.
+    pub fn analyser(&self) -> Analyser {
+        self.analyser.clone()
+    }
+
+    /// Computes an article's features against the current window statistics.
+    pub fn prepare(&mut self, a: &Article) -> Prepared {
+        let analysed = self.analyser.analyse(a);
+        self.prepare_analysed(analysed)
+    }
+
+    /// Finishes [`Engine::prepare`] for an article analysed beforehand: moves
+    /// the clock, interns the terms, weighs them and finds the embedding.
+    pub fn prepare_analysed(&mut self, a: Analysed) -> Prepared {
+        // Time moves on with each dated article: what left the window can no
+        // longer be matched, by any layer.
+        if let Some(t) = a.published {
+            if t > self.clock {
+                self.clock = t;
+                self.expire();
+            }
+        }
+        let counts = self.count_terms(&a);
+        let mut terms: Vec<u32> = counts
+            .full
+            .keys()
+            .chain(counts.names.keys())
+            .copied()
+            .collect();
+        terms.dedup();
+        terms.sort_unstable();
+        terms.dedup();
+        let embedding = self.embedding_of(&a);
+        Prepared {
+            full: self.vector(&counts.full),
+            head: self.vector(&counts.head),
+            names: self.vector(&counts.names),
+            terms,
+            numbers: counts.numbers,
+            long: a.text_terms.len() >= LONG_TERMS,
+            body: !a.text_terms.is_empty(),
+            time: a.published,
+            embedding_keys: embed::lsh_keys(&embedding),
+            embedding,
+            id: a.id,
+            canonical: a.canonical,
+            fingerprint: a.fingerprint,
+        }
+    }
+
+    /// Interns an article's terms and counts them. The order of interning
+    /// (title, slug, text, names) decides the ids of new terms.
+    fn count_terms(&mut self, a: &Analysed) -> TermCounts {
+        let lead_len = a.text_terms.len().min(LEAD_WORDS);
+        let mut full: HashMap<u32, f32> = HashMap::new();
+        let mut head: HashMap<u32, f32> = HashMap::new();
+        let mut numbers = Vec::new();
+        for (t, number) in &a.title_terms {
+            let id = self.term_id(t);
+            *full.entry(id).or_default() += TITLE_WEIGHT;
+            *head.entry(id).or_default() += TITLE_WEIGHT;
+            if *number {
+                numbers.push(id);
+            }
+        }
+        for t in &a.slug_terms {
+            let id = self.term_id(t);
+            *full.entry(id).or_default() += 1.0;
+            *head.entry(id).or_default() += 1.0;
+        }
+        for (i, t) in a.text_terms.iter().enumerate() {
+            let id = self.term_id(t);
+            *full.entry(id).or_default() += 1.0;
+            if i < lead_len {
+                *head.entry(id).or_default() += 1.0;
+            }
+        }
+        let mut names: HashMap<u32, f32> = HashMap::new();
+        for t in &a.name_terms {
+            let id = self.term_id(t);
+            *names.entry(id).or_default() += 1.0;
+        }
+        numbers.sort_unstable();
+        numbers.dedup();
+        TermCounts {
+            full,
+            head,
+            names,
+            numbers,
+        }
+    }
+
+    /// The article's sentence embedding, when a model is loaded and it would
+    /// be read: remembered from before the caller's lock, or computed now.
+    fn embedding_of(&mut self, a: &Analysed) -> Vec<f32> {
+        // A body puts the pair under the text weight: at 0 an embedding would
+        // never be read, and it is the costly part.
+        let wanted = a.text_terms.is_empty() || self.config.embedding_text_weight > 0.0;
+        match &self.embedder {
+            Some(m) if wanted => {
+                let input = embed::model_input(&a.title, &a.text);
+                match self.precomputed.remove(&input) {
+                    Some(e) => e,
+                    None => m.embed(&a.title, &a.text).unwrap_or_else(|e| {
+                        // One bad text should not stop ingestion: TF-IDF alone decides.
+                        tracing::warn!(id = %a.id, "no embedding: {e}");
+                        Vec::new()
+                    }),
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// An article's TF-IDF vector from its term counts: the heaviest
+    /// `VECTOR_TERMS`, L2-normalised, sorted by term id.
+    fn vector(&self, counts: &HashMap<u32, f32>) -> Vec<(u32, f32)> {
+        let mut v: Vec<(u32, f32)> = counts
+            .iter()
+            .map(|(&t, &tf)| (t, (1.0 + tf.ln()) * self.idf(t)))
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(VECTOR_TERMS);
+        let n = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if n > 0.0 {
+            v.iter_mut().for_each(|(_, w)| *w /= n);
+        }
+        v.sort_by_key(|(t, _)| *t);
+        v
+    }
+}

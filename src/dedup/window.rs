@@ -1,0 +1,394 @@
+//! The window: its members, stories and indexes (URLs, MinHash bands, term
+//! postings, embedding buckets), and how articles enter and leave it.
+
+use std::collections::{HashMap, HashSet};
+
+use super::vectors::Centroid;
+use super::{embed, text, Engine, Prepared, StoryId};
+
+/// One article in the window, with what later arrivals are compared against.
+#[derive(Debug)]
+pub(super) struct Member {
+    /// The story it joined (an absorbed story's id until resolved).
+    pub(super) story: StoryId,
+    /// The caller's article id.
+    pub(super) id: String,
+    /// Its canonical URL, if any.
+    pub(super) canonical: Option<String>,
+    /// Its MinHash signature, when the text is long enough.
+    pub(super) fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    /// Per LSH band, the sequence number of the previous member in that band's
+    /// bucket (`NO_MEMBER` for none): buckets are chains through the members,
+    /// so a unique text costs no bucket allocation.
+    pub(super) band_next: Option<Box<[u64; BANDS]>>,
+    /// Term shares (weights without IDF) of title and text.
+    pub(super) full: Vec<(u32, f32)>,
+    /// Term shares of title and lead.
+    pub(super) head: Vec<(u32, f32)>,
+    /// Term shares of names and numbers.
+    pub(super) names: Vec<(u32, f32)>,
+    /// Compared on its whole text.
+    pub(super) long: bool,
+    /// Has any body text.
+    pub(super) body: bool,
+    /// The window clock when admitted (expiry).
+    pub(super) clock: i64,
+    /// Normalised sentence embedding; empty without a model.
+    pub(super) embedding: Vec<f32>,
+}
+
+/// LSH bands per MinHash signature.
+pub(super) const BANDS: usize = text::MINHASH_SIZE / text::BAND_ROWS;
+/// The end of a band chain.
+pub(super) const NO_MEMBER: u64 = u64::MAX;
+
+/// A story as the window holds it (the store keeps its own record of stories).
+#[derive(Debug, Default)]
+pub(super) struct WindowStory {
+    /// Summed shares of the members; empty while `single` stands for them.
+    pub(super) full: Centroid,
+    /// Summed title and lead shares.
+    pub(super) head: Centroid,
+    /// Summed name and number shares.
+    pub(super) names: Centroid,
+    /// The only member (by sequence number) of a story nobody has joined yet:
+    /// its vectors are the centroid, so they are not stored twice.
+    pub(super) single: Option<u64>,
+    /// Members in the window.
+    pub(super) members: usize,
+    /// Members compared on their whole text.
+    pub(super) long_members: usize,
+    /// Members with body text.
+    pub(super) body_members: usize,
+    /// Earliest and latest publication dates of dated members.
+    pub(super) dated: Option<(i64, i64)>,
+    /// The numbers the members' titles state.
+    pub(super) numbers: HashSet<u32>,
+    /// Members whose title states a number.
+    pub(super) titles_with_numbers: usize,
+    /// Sum of the members' embeddings (empty until one has an embedding).
+    pub(super) embedding: Vec<f32>,
+    /// Members counted in `embedding`.
+    pub(super) embedded_members: usize,
+}
+
+impl WindowStory {
+    /// Adds (`sign` 1) or takes away (-1) one member's embedding.
+    pub(super) fn add_embedding(&mut self, e: &[f32], sign: f32) {
+        if e.is_empty() {
+            return;
+        }
+        if self.embedding.len() != e.len() {
+            self.embedding = vec![0.0; e.len()];
+        }
+        self.embedding
+            .iter_mut()
+            .zip(e)
+            .for_each(|(s, x)| *s += sign * x);
+        if sign > 0.0 {
+            self.embedded_members += 1;
+        } else {
+            self.embedded_members = self.embedded_members.saturating_sub(1);
+        }
+    }
+
+    /// Cosine of an embedding with the mean of the members' embeddings.
+    pub(super) fn embedding_cosine(&self, e: &[f32]) -> Option<f64> {
+        if e.is_empty() || self.embedded_members == 0 || self.embedding.len() != e.len() {
+            return None;
+        }
+        let norm = embed::cosine(&self.embedding, &self.embedding).sqrt();
+        (norm > 1e-9).then(|| embed::cosine(&self.embedding, e) / norm)
+    }
+}
+
+/// The three vectors a story is compared on.
+pub(super) struct StoryVectors<'a> {
+    /// Title and text.
+    pub(super) full: &'a [(u32, f32)],
+    /// Title and lead.
+    pub(super) head: &'a [(u32, f32)],
+    /// Names and numbers.
+    pub(super) names: &'a [(u32, f32)],
+}
+
+/// Terms under which a stored article is indexed: more than are queried, so
+/// that two reports whose top terms differ in order still meet.
+const INDEX_TERMS: usize = 48;
+/// Newest postings read per query term: bounds the cost per article.
+const POSTINGS_READ: usize = 64;
+
+/// An article's `n` heaviest distinct terms over its full and head vectors:
+/// what it is indexed under and what retrieves its candidates.
+pub(super) fn top_terms(p: &Prepared, n: usize) -> Vec<(u32, f32)> {
+    let mut query: Vec<(u32, f32)> = p.full.iter().chain(&p.head).copied().collect();
+    query.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut seen_terms = HashSet::new();
+    query.retain(|(t, _)| seen_terms.insert(*t));
+    query.truncate(n);
+    query
+}
+
+/// Follows merge aliases to the story that holds an id's members now.
+pub(super) fn resolve_in(aliases: &HashMap<StoryId, StoryId>, mut story: StoryId) -> StoryId {
+    if aliases.is_empty() {
+        return story;
+    }
+    // Chains are short (one link per merge); the bound guards against a cycle.
+    for _ in 0..64 {
+        match aliases.get(&story) {
+            Some(&next) if next != story => story = next,
+            _ => break,
+        }
+    }
+    story
+}
+
+impl Engine {
+    /// Adds a prepared article to the window as a member of `story`, and drops
+    /// articles that have left the window.
+    pub fn admit(&mut self, p: Prepared, story: StoryId) {
+        self.next_story = self.next_story.max(story + 1);
+        let story = self.resolve(story);
+        // Shares are taken with the IDF the vectors were weighted by, before
+        // this article counts in the document frequencies.
+        let (full, head, names) = (
+            self.shares(&p.full),
+            self.shares(&p.head),
+            self.shares(&p.names),
+        );
+        self.count_document(&p.terms);
+        let clock = match p.time {
+            Some(t) => t.max(self.clock),
+            None => self.clock,
+        };
+        self.clock = clock;
+        let seq = self.first_seq + self.members.len() as u64;
+        self.join_story(story, seq, &p, [&full, &head, &names]);
+        self.index_story(story, &p);
+        if let Some(c) = &p.canonical {
+            self.urls.insert(c.clone(), (story, p.id.clone()));
+        }
+        let band_next = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
+        self.members.push_back(Member {
+            story,
+            id: p.id,
+            canonical: p.canonical,
+            fingerprint: p.fingerprint,
+            band_next,
+            full,
+            head,
+            names,
+            long: p.long,
+            body: p.body,
+            clock: p.time.unwrap_or(clock),
+            embedding: p.embedding,
+        });
+        self.expire();
+        self.sweep_postings();
+        self.sweep_vocab();
+    }
+
+    /// Counts member `seq` (article `p`, with term `shares` full, head, names)
+    /// in `story`: centroids, counts, dates and title numbers.
+    fn join_story(&mut self, story: StoryId, seq: u64, p: &Prepared, shares: [&[(u32, f32)]; 3]) {
+        let [full, head, names] = shares;
+        // A story's first member stands for its centroid; the centroid is
+        // built when a second one joins.
+        let first = self
+            .stories
+            .get(&story)
+            .and_then(|s| s.single)
+            .and_then(|seq| self.member(seq))
+            .map(|m| (m.full.clone(), m.head.clone(), m.names.clone()));
+        let s = self.stories.entry(story).or_default();
+        if s.members == 0 {
+            s.single = Some(seq);
+        } else {
+            if let Some((f, h, n)) = first {
+                s.full.add(&f, 1.0);
+                s.head.add(&h, 1.0);
+                s.names.add(&n, 1.0);
+            }
+            s.single = None;
+            s.full.add(full, 1.0);
+            s.head.add(head, 1.0);
+            s.names.add(names, 1.0);
+        }
+        s.add_embedding(&p.embedding, 1.0);
+        s.members += 1;
+        if p.body {
+            s.body_members += 1;
+        }
+        if p.long {
+            s.long_members += 1;
+        }
+        if let Some(t) = p.time {
+            s.dated = Some(match s.dated {
+                Some((lo, hi)) => (lo.min(t), hi.max(t)),
+                None => (t, t),
+            });
+        }
+        if !p.numbers.is_empty() {
+            s.titles_with_numbers += 1;
+            s.numbers.extend(p.numbers.iter().copied());
+        }
+    }
+
+    /// Lists `story` under the article's heaviest terms and its embedding's
+    /// LSH buckets, where later articles look for candidates.
+    fn index_story(&mut self, story: StoryId, p: &Prepared) {
+        for (t, _) in top_terms(p, INDEX_TERMS) {
+            let list = self.postings.entry(t).or_default();
+            if list.last() != Some(&story) {
+                list.push(story);
+            }
+            // Old postings are never read: keep the list bounded.
+            if list.len() > 2 * POSTINGS_READ {
+                list.drain(..list.len() - POSTINGS_READ);
+            }
+        }
+        for key in &p.embedding_keys {
+            let list = self.embedding_buckets.entry(*key).or_default();
+            if list.last() != Some(&story) {
+                list.push(story);
+            }
+            if list.len() > 2 * embed::BUCKET_READ {
+                list.drain(..list.len() - embed::BUCKET_READ);
+            }
+        }
+    }
+
+    /// Makes member `seq` the newest of its MinHash band buckets; returns the
+    /// links to the members it displaced.
+    fn link_bands(&mut self, sig: &[u32; text::MINHASH_SIZE], seq: u64) -> Box<[u64; BANDS]> {
+        let mut links = Box::new([NO_MEMBER; BANDS]);
+        for (band, key) in text::band_keys(sig).enumerate() {
+            links[band] = self.bands.insert(key, seq).unwrap_or(NO_MEMBER);
+        }
+        links
+    }
+
+    /// Drops posting lists that only name stories gone from the window, once
+    /// per as many admissions as there are lists (so the cost per article stays
+    /// flat): without it every term ever indexed would keep its list.
+    fn sweep_postings(&mut self) {
+        self.since_sweep += 1;
+        if self.since_sweep < self.postings.len().max(4096) {
+            return;
+        }
+        self.since_sweep = 0;
+        let stories = &self.stories;
+        let aliases = &self.aliases;
+        let live = |s: &StoryId| stories.contains_key(&resolve_in(aliases, *s));
+        self.postings.retain(|_, list| list.iter().any(live));
+        // An alias is needed while the story that absorbed it lives.
+        let absorbed: Vec<StoryId> = self.aliases.keys().copied().filter(|s| !live(s)).collect();
+        for s in absorbed {
+            self.aliases.remove(&s);
+        }
+    }
+
+    /// The story an id stands for now, after merges.
+    pub(super) fn resolve(&self, story: StoryId) -> StoryId {
+        resolve_in(&self.aliases, story)
+    }
+
+    /// The member with sequence number `seq`, if still in the window.
+    pub(super) fn member(&self, seq: u64) -> Option<&Member> {
+        let i = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        self.members.get(i)
+    }
+
+    /// Drops the members older than the window, from their stories and indexes.
+    pub(super) fn expire(&mut self) {
+        let horizon = self
+            .clock
+            .saturating_sub(self.config.window.as_secs() as i64);
+        while self.members.front().is_some_and(|m| m.clock < horizon) {
+            let Some(m) = self.members.pop_front() else {
+                break;
+            };
+            let seq = self.first_seq;
+            self.first_seq += 1;
+            let story = self.resolve(m.story);
+            if let Some(s) = self.stories.get_mut(&story) {
+                if s.single != Some(seq) {
+                    s.full.add(&m.full, -1.0);
+                    s.head.add(&m.head, -1.0);
+                    s.names.add(&m.names, -1.0);
+                }
+                s.add_embedding(&m.embedding, -1.0);
+                s.members -= 1;
+                s.long_members -= usize::from(m.long);
+                s.body_members -= usize::from(m.body);
+                if s.members == 0 {
+                    self.stories.remove(&story);
+                }
+            }
+            if let Some(c) = &m.canonical {
+                if self.urls.get(c).is_some_and(|(_, id)| *id == m.id) {
+                    self.urls.remove(c);
+                }
+            }
+            if let Some(sig) = &m.fingerprint {
+                // Older members of a bucket left before this one: a bucket whose
+                // newest member leaves is empty.
+                for key in text::band_keys(sig) {
+                    if self.bands.get(&key) == Some(&seq) {
+                        self.bands.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What a story is compared on: its centroid, or its only member's vectors.
+    pub(super) fn story_vectors<'a>(&'a self, s: &'a WindowStory) -> StoryVectors<'a> {
+        match s.single.and_then(|seq| self.member(seq)) {
+            Some(m) => StoryVectors {
+                full: &m.full,
+                head: &m.head,
+                names: &m.names,
+            },
+            None => StoryVectors {
+                full: &s.full.0,
+                head: &s.head.0,
+                names: &s.names.0,
+            },
+        }
+    }
+
+    /// The `n` stories that the newest postings of the `query` terms name with
+    /// the highest summed weight, by the ids they hold now (postings are
+    /// rewritten on merge, so only a few entries still name an absorbed story
+    /// and need resolving), without `exclude`.
+    pub(super) fn rank_candidates(
+        &self,
+        query: &[(u32, f32)],
+        exclude: Option<StoryId>,
+        n: usize,
+    ) -> Vec<(StoryId, f32)> {
+        let mut partial: HashMap<StoryId, f32> = HashMap::new();
+        for (t, w) in query {
+            if let Some(list) = self.postings.get(t) {
+                for s in list.iter().rev().take(POSTINGS_READ) {
+                    *partial.entry(*s).or_default() += w;
+                }
+            }
+        }
+        let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        let mut out: Vec<(StoryId, f32)> = Vec::with_capacity(n);
+        for (sid, score) in ranked {
+            let sid = self.resolve(sid);
+            if Some(sid) != exclude && !out.iter().any(|(s, _)| *s == sid) {
+                out.push((sid, score));
+                if out.len() == n {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
