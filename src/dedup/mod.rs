@@ -309,6 +309,7 @@ impl Engine {
     /// The same engine using an already loaded model (shared, no lock).
     pub fn with_embedder(mut self, embedder: Arc<embed::Embedder>) -> Engine {
         self.embedder = Some(embedder);
+        self.analyser.for_embedding = true;
         self
     }
 

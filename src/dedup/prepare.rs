@@ -72,6 +72,9 @@ impl Prepared {
 pub struct Analyser {
     norm: Arc<Normalizer>,
     copy_min_words: usize,
+    /// Keep the title and text for an embedding model; without one they are
+    /// never read, so they are not copied.
+    pub(super) for_embedding: bool,
 }
 
 /// An article as [`Analyser::analyse`] leaves it, for [`Engine::prepare_analysed`].
@@ -79,7 +82,8 @@ pub struct Analyser {
 pub struct Analysed {
     id: String,
     published: Option<i64>,
-    /// Title and text stay for the embedding (looked up or computed by the engine).
+    /// Title and text stay for the embedding (looked up or computed by the
+    /// engine); empty when the engine has no model.
     title: String,
     text: String,
     canonical: Option<String>,
@@ -100,6 +104,7 @@ impl Analyser {
         Analyser {
             norm: Arc::new(Normalizer::default()),
             copy_min_words: config.copy_min_words,
+            for_embedding: false,
         }
     }
 
@@ -140,8 +145,16 @@ impl Analyser {
         Analysed {
             id: a.id.clone(),
             published: a.published,
-            title: a.title.clone(),
-            text: a.text.clone(),
+            title: if self.for_embedding {
+                a.title.clone()
+            } else {
+                String::new()
+            },
+            text: if self.for_embedding {
+                a.text.clone()
+            } else {
+                String::new()
+            },
             canonical: url::canonical_url(&a.url),
             fingerprint: text::minhash(&text_tokens, self.copy_min_words),
             title_terms,
