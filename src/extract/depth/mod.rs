@@ -16,8 +16,8 @@
 //!
 //! Here: the plan of cuts and the copies. [`names`] lists the tags and
 //! attributes the scan treats specially, [`scan`] reads one tag, comment or
-//! raw-text content the way the tokenizer does, [`walk`] goes over a page's
-//! tags following the tree builder's state.
+//! raw-text content the way the tokenizer does, [`walk`](mod@walk) goes over
+//! a page's tags following the tree builder's state.
 
 mod names;
 mod scan;

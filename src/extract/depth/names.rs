@@ -104,7 +104,7 @@ pub(super) fn read_attribute(name: &[u8]) -> bool {
 
 /// Start tags that end SVG or MathML content when met inside it (the tree
 /// builder pops back to HTML), as html5ever lists them; `<font>` does so only
-/// with some attributes, and [`follow`](super::walk::follow) stops at it.
+/// with some attributes, and the walk (`follow`) stops at it.
 #[inline]
 pub(super) fn breaks_out_of_foreign(name: &[u8]) -> bool {
     matches!(
