@@ -388,6 +388,8 @@ pub fn signals<'a>(
     (marked, chrome_signal(tag, attr, marked, class, id))
 }
 
+/// The chrome half of [`signals`]: hard tags, then what the attributes say,
+/// then class, id and tag names.
 fn chrome_signal(
     tag: &str,
     attr: &Attrs<'_>,
@@ -398,6 +400,35 @@ fn chrome_signal(
     if hard_tag(tag) {
         return Some(Chrome::Hard);
     }
+    if let Some(signal) = hidden_or_labelled(attr) {
+        return Some(signal);
+    }
+    if matches!(tag, "html" | "body" | "main" | "article") {
+        return None;
+    }
+    if marked {
+        return None;
+    }
+    // A heading's id is its anchor, made from its own words ("h-mattresses-for-
+    // side-sleepers"): it says what the heading is about, not what it is.
+    let heading = matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+    let named_chrome = if heading {
+        class.chrome_on_heading
+    } else {
+        class.chrome || id.chrome
+    };
+    if named_chrome {
+        return Some(Chrome::Soft);
+    }
+    if soft_tag(tag) {
+        return Some(Chrome::Soft);
+    }
+    None
+}
+
+/// Soft chrome by the element's attributes alone: hidden (unless a script
+/// shows it later), or a role or ARIA label that names page furniture.
+fn hidden_or_labelled(attr: &Attrs<'_>) -> Option<Chrome> {
     // What a script shows later is the page's own text: React's streamed chunks,
     // and the collapsed panes of accordions and tabs (FAQ answers, guide steps).
     let shown_later = attr.id.is_some_and(streamed_chunk)
@@ -448,26 +479,6 @@ fn chrome_signal(
         {
             return Some(Chrome::Soft);
         }
-    }
-    if matches!(tag, "html" | "body" | "main" | "article") {
-        return None;
-    }
-    if marked {
-        return None;
-    }
-    // A heading's id is its anchor, made from its own words ("h-mattresses-for-
-    // side-sleepers"): it says what the heading is about, not what it is.
-    let heading = matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
-    let named_chrome = if heading {
-        class.chrome_on_heading
-    } else {
-        class.chrome || id.chrome
-    };
-    if named_chrome {
-        return Some(Chrome::Soft);
-    }
-    if soft_tag(tag) {
-        return Some(Chrome::Soft);
     }
     None
 }

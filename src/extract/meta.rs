@@ -42,50 +42,8 @@ const ARTICLE_TYPES: &[&str] = &[
 /// Reads the metadata of a parsed page.
 pub fn read_meta(doc: &Html, base: &Url) -> Meta {
     let mut m = Meta::default();
-    let mut tags = MetaTags::default();
-    // One walk over the elements collects everything the rules below look at.
-    let mut ld_json = Vec::new();
-    let mut time = None;
-    let mut canonical = None;
-    let mut h1 = None;
-    let mut title = None;
-    for node in doc.tree.root().descendants() {
-        let Some(el) = ElementRef::wrap(node) else {
-            continue;
-        };
-        let v = el.value();
-        match v.name() {
-            "meta" => {
-                let key = v
-                    .attr("property")
-                    .or_else(|| v.attr("name"))
-                    .or_else(|| v.attr("itemprop"));
-                if let (Some(k), Some(c)) = (key, v.attr("content")) {
-                    tags.add(&k.to_ascii_lowercase(), c);
-                }
-            }
-            "script"
-                if v.attr("type")
-                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
-            {
-                ld_json.push(el.text().collect::<String>());
-            }
-            "time" if time.is_none() => {
-                time = v.attr("datetime").and_then(parse_date);
-            }
-            "link"
-                if canonical.is_none()
-                    && v.attr("rel")
-                        .is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
-            {
-                canonical = v.attr("href").and_then(|h| absolute(base, h));
-            }
-            "h1" if h1.is_none() => h1 = Some(text_of(el)),
-            "title" if title.is_none() => title = Some(text_of(el)),
-            _ => {}
-        }
-    }
-    for raw in &ld_json {
+    let page = Collected::from_page(doc, base);
+    for raw in &page.ld_json {
         if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
             let mut found = Vec::new();
             collect_articles(&v, &mut found, 0);
@@ -97,13 +55,102 @@ pub fn read_meta(doc: &Html, base: &Url) -> Meta {
             }
         }
     }
+    fill_from_tags(&mut m, &page.tags, base);
+    if m.published.is_none() {
+        m.published = page.time;
+    }
+    let tags = &page.tags;
+    m.canonical = page
+        .canonical
+        .or_else(|| tags.get("og:url").and_then(|u| absolute(base, &u)));
+    if m.title.is_none() {
+        m.title = match (page.h1, page.title) {
+            (Some(h), Some(t)) if !h.is_empty() && t.contains(&h) => Some(h),
+            (_, Some(t)) if !t.is_empty() => Some(strip_site_suffix(&t, m.site_name.as_deref())),
+            (Some(h), _) if !h.is_empty() => Some(h),
+            _ => None,
+        };
+    }
     m.title = m
         .title
+        .map(|t| strip_site_suffix(&t, m.site_name.as_deref()));
+    m
+}
+
+/// What the rules of [`read_meta`] look at, gathered in one walk over the
+/// page's elements.
+#[derive(Default)]
+struct Collected {
+    /// `<meta>` tags by `property`, `name` or `itemprop`.
+    tags: MetaTags,
+    /// The JSON-LD scripts.
+    ld_json: Vec<String>,
+    /// The first `<time datetime>` that parses.
+    time: Option<DateTime<Utc>>,
+    /// The first `<link rel=canonical>`, absolute.
+    canonical: Option<String>,
+    /// The first `<h1>`'s text.
+    h1: Option<String>,
+    /// The `<title>`.
+    title: Option<String>,
+}
+
+impl Collected {
+    /// Walks the page's elements once; `base` makes the canonical URL absolute.
+    fn from_page(doc: &Html, base: &Url) -> Collected {
+        let mut c = Collected::default();
+        for node in doc.tree.root().descendants() {
+            let Some(el) = ElementRef::wrap(node) else {
+                continue;
+            };
+            let v = el.value();
+            match v.name() {
+                "meta" => {
+                    let key = v
+                        .attr("property")
+                        .or_else(|| v.attr("name"))
+                        .or_else(|| v.attr("itemprop"));
+                    if let (Some(k), Some(content)) = (key, v.attr("content")) {
+                        c.tags.add(&k.to_ascii_lowercase(), content);
+                    }
+                }
+                "script"
+                    if v.attr("type")
+                        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
+                {
+                    c.ld_json.push(el.text().collect::<String>());
+                }
+                "time" if c.time.is_none() => {
+                    c.time = v.attr("datetime").and_then(parse_date);
+                }
+                "link"
+                    if c.canonical.is_none()
+                        && v.attr("rel")
+                            .is_some_and(|r| r.eq_ignore_ascii_case("canonical")) =>
+                {
+                    c.canonical = v.attr("href").and_then(|h| absolute(base, h));
+                }
+                "h1" if c.h1.is_none() => c.h1 = Some(text_of(el)),
+                "title" if c.title.is_none() => c.title = Some(text_of(el)),
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// What JSON-LD left unsaid, from the `<meta>` tags: title, site name,
+/// publication time, author, lead image.
+fn fill_from_tags(m: &mut Meta, tags: &MetaTags, base: &Url) {
+    m.title = m
+        .title
+        .take()
         .or_else(|| tags.get("og:title"))
         .or_else(|| tags.get("twitter:title"))
         .or_else(|| tags.get("headline"));
     m.site_name = m
         .site_name
+        .take()
         .or_else(|| tags.get("og:site_name"))
         .or_else(|| tags.get("application-name"));
     if m.published.is_none() {
@@ -122,9 +169,6 @@ pub fn read_meta(doc: &Html, base: &Url) -> Meta {
         .iter()
         .find_map(|k| tags.get(k).and_then(|d| parse_date(&d)));
     }
-    if m.published.is_none() {
-        m.published = time;
-    }
     if m.author.is_none() {
         m.author = tags
             .get("author")
@@ -138,19 +182,6 @@ pub fn read_meta(doc: &Html, base: &Url) -> Meta {
             .or_else(|| tags.get("twitter:image"))
             .and_then(|u| absolute(base, &u));
     }
-    m.canonical = canonical.or_else(|| tags.get("og:url").and_then(|u| absolute(base, &u)));
-    if m.title.is_none() {
-        m.title = match (h1, title) {
-            (Some(h), Some(t)) if !h.is_empty() && t.contains(&h) => Some(h),
-            (_, Some(t)) if !t.is_empty() => Some(strip_site_suffix(&t, m.site_name.as_deref())),
-            (Some(h), _) if !h.is_empty() => Some(h),
-            _ => None,
-        };
-    }
-    m.title = m
-        .title
-        .map(|t| strip_site_suffix(&t, m.site_name.as_deref()));
-    m
 }
 
 /// Text of an element, whitespace folded.

@@ -3,6 +3,18 @@
 //! Pure: no network, no database. The caller passes the chrome fingerprints already
 //! learnt for the page's host and gets back the fingerprints this page shows, so the
 //! store can learn site templates across pages (see [`Article::fingerprints`]).
+//!
+//! The steps, in the order [`extract`] runs them:
+//! - `charset`: bytes to text by the BOM, the HTTP charset or `<meta charset>`;
+//! - `depth`: what is cut before parsing (code, drawings, unread attributes,
+//!   nesting past a cap), with its own tag scanner (`depth::scan`, `depth::walk`);
+//! - `meta`: title, dates, author, canonical URL and image from JSON-LD and
+//!   `<meta>` tags;
+//! - `content`: the node index and scores, then the article root
+//!   (`content::root`), the in-article rules (`content::rules`) and the text and
+//!   HTML writers (`content::render`);
+//! - `chrome`: the signals the content rules use (class and id words, roles,
+//!   related-stories and byline text).
 
 mod charset;
 mod chrome;

@@ -1,0 +1,501 @@
+//! Main-content detection on one parsed page, and the text/HTML writers.
+//!
+//! One pre-order pass records every node (parent, subtree end, tag, chrome signal,
+//! text length); a reverse pass sums text up the tree, split into "good" text (blocks
+//! that read like prose: long enough, punctuated, few links) and "bad" text. The
+//! article root is the element with the most good text net of bad text: going up
+//! from the article adds menus and footers (bad), going down loses paragraphs
+//! (good). Prose beside the article (other stories' excerpts, legal notes) is good
+//! text too, so an `<article>`, `<main>` or `entry-content`-like block holding half
+//! the root's prose narrows it.
+//! Inside that root, chrome rules drop what is still not article (link lists,
+//! grids of teaser cards, related-stories boxes, bylines). Every pass is a loop
+//! over arrays, so a 100,000-level DOM costs no stack.
+//!
+//! Here: the node index, the sums and soft-chrome pruning. The steps after it
+//! have their own files: [`root`] chooses the article root, [`rules`] applies
+//! the in-article chrome rules, [`render`] writes the text and HTML.
+
+mod render;
+mod root;
+mod rules;
+
+use ego_tree::iter::Edge;
+use ego_tree::NodeRef;
+use scraper::{Html, Node};
+
+use super::chrome::{self, Chrome};
+use crate::sanitize::is_block;
+
+pub use render::image_source;
+
+const NONE: u32 = u32::MAX;
+
+/// Share of the core's prose that soft chrome may take before the chrome rules are
+/// judged wrong about the page.
+const ARTICLE_LOST_SHARE: f32 = 0.8;
+
+/// Share of the core's prose that brings a block back when the rules were wrong.
+const CORE_SHARE_KEPT: f32 = 0.3;
+
+struct N<'a> {
+    node: NodeRef<'a, Node>,
+    parent: u32,
+    end: u32,
+    tag: &'a str,
+    block: bool,
+    in_link: bool,
+    /// Inside a hard-chrome element (its text is never measured).
+    in_hard: bool,
+    /// Inside `<pre>` or `<code>`: syntax highlighters' classes ("hljs-comment",
+    /// "token tag") name code, not page parts, so nothing in there is chrome.
+    in_code: bool,
+    /// A class or id that names the article body (`entry-content`, ...).
+    marked: bool,
+    chrome: Option<Chrome>,
+    /// Own length: the text node's length (text nodes only).
+    len: u32,
+    punct: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    text: u32,
+    link: u32,
+    good: u32,
+    bad: u32,
+}
+
+/// A parsed page ready for extraction.
+pub struct Page<'a> {
+    nodes: Vec<N<'a>>,
+    sums: Vec<Sums>,
+    /// Chrome decided for the node itself.
+    own_pruned: Vec<bool>,
+    /// Chrome itself or inside chrome.
+    pruned: Vec<bool>,
+    /// The site's host without `www.`, to tell links to the site's other pages.
+    host: Option<String>,
+}
+
+/// Blocks that articles are built of besides paragraphs.
+fn article_structure(tag: &str) -> bool {
+    matches!(
+        tag,
+        "h1" | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "pre"
+            | "td"
+            | "th"
+            | "dd"
+            | "dt"
+            | "blockquote"
+            | "figcaption"
+    )
+}
+
+fn is_heading(tag: &str) -> bool {
+    matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+}
+
+/// Letters and digits plus one per word: a length that ignores markup whitespace.
+fn text_len(s: &str) -> (u32, u32) {
+    let mut len = 0u32;
+    let mut punct = 0u32;
+    let mut in_word = false;
+    let b = s.as_bytes();
+    let mut i = 0;
+    // Bytes, not chars: text is mostly ASCII and decoding every char was a tenth of
+    // the extraction time.
+    while i < b.len() {
+        let (space, is_punct) = if b[i].is_ascii() {
+            let c = b[i];
+            i += 1;
+            (
+                c.is_ascii_whitespace() || c == 0x0b,
+                matches!(c, b'.' | b',' | b';' | b'!' | b'?'),
+            )
+        } else {
+            let Some(c) = s[i..].chars().next() else {
+                break;
+            };
+            i += c.len_utf8();
+            (c.is_whitespace(), matches!(c, '。' | '、' | '،'))
+        };
+        if space {
+            in_word = false;
+        } else {
+            if !in_word {
+                len += 1;
+                in_word = true;
+            }
+            len += 1;
+            if is_punct {
+                punct += 1;
+            }
+        }
+    }
+    (len, punct)
+}
+
+/// Every node of the document in pre-order, with its subtree end, its own text
+/// length and chrome signal.
+fn index_nodes(doc: &Html) -> Vec<N<'_>> {
+    let mut nodes: Vec<N<'_>> = Vec::with_capacity(1024);
+    let mut stack: Vec<u32> = Vec::with_capacity(64);
+    let mut class_words = chrome::ClassWords::default();
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) => {
+                let idx = nodes.len() as u32;
+                let parent = stack.last().copied().unwrap_or(NONE);
+                let n = open_node(&nodes, node, idx, parent, &mut class_words);
+                nodes.push(n);
+                stack.push(idx);
+            }
+            Edge::Close(_) => {
+                if let Some(idx) = stack.pop() {
+                    nodes[idx as usize].end = nodes.len() as u32;
+                }
+            }
+        }
+    }
+    nodes
+}
+
+/// The record of a node met in pre-order (its subtree end set on closing),
+/// with what it inherits from its `parent` among the `nodes` indexed so far.
+#[inline]
+fn open_node<'a>(
+    nodes: &[N<'a>],
+    node: NodeRef<'a, Node>,
+    idx: u32,
+    parent: u32,
+    class_words: &mut chrome::ClassWords<'a>,
+) -> N<'a> {
+    let parent_in_link = parent != NONE && nodes[parent as usize].in_link;
+    // Nothing under a script, style, svg or other hard chrome counts:
+    // measuring its text (inline JSON, CSS) and classifying its
+    // elements (svg paths) was wasted time.
+    let parent_hard = parent != NONE
+        && (nodes[parent as usize].chrome == Some(Chrome::Hard) || nodes[parent as usize].in_hard);
+    let parent_code = parent != NONE && {
+        let p = &nodes[parent as usize];
+        p.in_code || matches!(p.tag, "pre" | "code")
+    };
+    let mut n = N {
+        node,
+        parent,
+        end: idx + 1,
+        tag: "",
+        block: false,
+        in_link: parent_in_link,
+        in_hard: parent_hard,
+        in_code: parent_code,
+        marked: false,
+        chrome: None,
+        len: 0,
+        punct: 0,
+    };
+    match node.value() {
+        Node::Element(el) => {
+            let tag = el.name();
+            n.tag = tag;
+            n.block = is_block(tag);
+            n.in_link |= tag == "a";
+            if !parent_hard && !parent_code {
+                let attrs = chrome::Attrs::collect(el.attrs());
+                (n.marked, n.chrome) = chrome::signals(tag, &attrs, class_words);
+            }
+        }
+        Node::Text(t) if !parent_hard => {
+            let (len, punct) = text_len(t);
+            n.len = len;
+            n.punct = punct;
+        }
+        Node::Comment(_) | Node::ProcessingInstruction(_) | Node::Doctype(_) => {
+            n.chrome = Some(Chrome::Hard);
+        }
+        _ => {}
+    }
+    n
+}
+
+impl<'a> Page<'a> {
+    /// Indexes the document and scores every element.
+    pub fn new(doc: &'a Html) -> Page<'a> {
+        let nodes = index_nodes(doc);
+        let n = nodes.len();
+        let mut page = Page {
+            nodes,
+            sums: vec![Sums::default(); n],
+            host: None,
+            own_pruned: vec![false; n],
+            pruned: vec![false; n],
+        };
+        for (i, node) in page.nodes.iter().enumerate() {
+            page.pruned[i] = node.chrome == Some(Chrome::Hard);
+        }
+        page.sum_up();
+        page.prune_soft_chrome();
+        page.sum_up();
+        page.own_pruned.clone_from(&page.pruned);
+        page.propagate_pruned();
+        page
+    }
+
+    /// Soft chrome goes, except on the path to the prose core found so far: a
+    /// wrapper with an unlucky class ("widget", "meta") must not take the article
+    /// with it.
+    fn prune_soft_chrome(&mut self) {
+        let n = self.nodes.len();
+        let total_good = self.sums.first().map_or(0, |s| s.good);
+        let mut keep = vec![false; n];
+        let core = self.best_root();
+        if let Some(core) = core {
+            let mut a = core as u32;
+            while a != NONE {
+                keep[a as usize] = true;
+                a = self.nodes[a as usize].parent;
+            }
+        }
+        for (i, kept) in keep.iter().enumerate() {
+            let s = self.sums[i];
+            if self.nodes[i].chrome == Some(Chrome::Soft)
+                && !kept
+                && ((s.text - s.link) as f32) < 0.5 * total_good as f32
+            {
+                self.pruned[i] = true;
+            }
+        }
+        if let Some(core) = core {
+            self.keep_split_article(core, total_good);
+        }
+    }
+
+    /// Soft chrome that held most of the core's prose was the article itself, cut
+    /// in sections under an unlucky class ("content-nav-section"): its big parts
+    /// come back. Chrome inside an article is a small share of its prose. Only for
+    /// a core that holds most of the page's prose (`total_good`): a small core
+    /// (a notice banner) says little about where the article is.
+    fn keep_split_article(&mut self, core: usize, total_good: u32) {
+        let core_good = self.sums[core].good as f32;
+        if core_good < 0.5 * total_good as f32 {
+            return;
+        }
+        let end = self.nodes[core].end as usize;
+        let mut lost = 0u32;
+        let mut i = core + 1;
+        while i < end {
+            if self.pruned[i] {
+                lost += self.sums[i].good;
+                i = self.nodes[i].end as usize;
+            } else {
+                i += 1;
+            }
+        }
+        if (lost as f32) < ARTICLE_LOST_SHARE * core_good {
+            return;
+        }
+        let mut i = core + 1;
+        while i < end {
+            if self.pruned[i] {
+                if self.nodes[i].chrome == Some(Chrome::Soft)
+                    && self.sums[i].good as f32 >= CORE_SHARE_KEPT * core_good
+                {
+                    self.pruned[i] = false;
+                }
+                i = self.nodes[i].end as usize;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Sets the site's host (from the canonical or page URL) for telling links to
+    /// the site's own pages.
+    pub fn set_host(&mut self, host: Option<&str>) {
+        self.host = host.map(|h| h.trim_start_matches("www.").to_ascii_lowercase());
+    }
+
+    /// Makes `root` the article whatever its own class says (a user's `content` rule);
+    /// chrome inside it still goes.
+    pub fn force_root(&mut self, root: usize) {
+        self.own_pruned[root] = false;
+        let end = self.nodes[root].end as usize;
+        for i in root..end {
+            let p = self.nodes[i].parent;
+            self.pruned[i] =
+                self.own_pruned[i] || (i != root && p != NONE && self.pruned[p as usize]);
+        }
+    }
+
+    /// Sums text bottom-up, skipping pruned subtrees.
+    fn sum_up(&mut self) {
+        let n = self.nodes.len();
+        let mut sums = vec![Sums::default(); n];
+        // Text not yet owned by a block, on its way up: (len, link len, punct).
+        let mut own = vec![(0u32, 0u32, 0u32); n];
+        for i in (0..n).rev() {
+            let node = &self.nodes[i];
+            if node.len > 0 {
+                sums[i].text = node.len;
+                if node.in_link {
+                    sums[i].link = node.len;
+                }
+                own[i] = (node.len, sums[i].link, node.punct);
+            }
+            if node.block {
+                let (len, link, punct) = own[i];
+                if len > 0 {
+                    let few_links = link * 2 < len;
+                    let prose = few_links && (len >= 80 || (len >= 25 && punct > 0));
+                    if prose {
+                        sums[i].good += len - link;
+                        sums[i].bad += link;
+                    } else if few_links && matches!(node.tag, "td" | "th") {
+                        // Cells of a data table (rankings, results, figures): an
+                        // article made mostly of one must not lose to a sidebar's
+                        // paragraph. Menus in tables are links, and count as chrome.
+                    } else if few_links && article_structure(node.tag) {
+                        // Headings, list items and code of the article itself: not
+                        // prose, but not the mark of chrome either.
+                        sums[i].bad += len * 3 / 10;
+                    } else {
+                        sums[i].bad += len;
+                    }
+                }
+                own[i] = (0, 0, 0);
+            }
+            if self.pruned[i] || node.parent == NONE {
+                continue;
+            }
+            let p = node.parent as usize;
+            let s = sums[i];
+            sums[p].text += s.text;
+            sums[p].link += s.link;
+            sums[p].good += s.good;
+            sums[p].bad += s.bad;
+            let o = own[i];
+            own[p].0 += o.0;
+            own[p].1 += o.1;
+            own[p].2 += o.2;
+        }
+        self.sums = sums;
+    }
+
+    fn propagate_pruned(&mut self) {
+        for i in 0..self.nodes.len() {
+            let p = self.nodes[i].parent;
+            if p != NONE && self.pruned[p as usize] {
+                self.pruned[i] = true;
+            }
+        }
+    }
+
+    /// Pre-order index of a node (for selector overrides).
+    pub fn index_of(&self, id: ego_tree::NodeId) -> Option<usize> {
+        self.nodes.iter().position(|n| n.node.id() == id)
+    }
+
+    /// Marks a subtree as chrome (user `remove` rules).
+    pub fn remove(&mut self, idx: usize) {
+        self.own_pruned[idx] = true;
+        let end = self.nodes[idx].end as usize;
+        for p in &mut self.pruned[idx..end] {
+            *p = true;
+        }
+    }
+
+    /// Re-sums after [`Page::remove`].
+    pub fn rescore(&mut self) {
+        self.sum_up();
+    }
+
+    /// `tag.class#id good/bad/text/link` of a node, for logs.
+    pub fn describe(&self, i: usize) -> String {
+        let n = &self.nodes[i];
+        let (class, id) = match n.node.value() {
+            Node::Element(el) => (el.attr("class").unwrap_or(""), el.attr("id").unwrap_or("")),
+            _ => ("", ""),
+        };
+        let s = self.sums[i];
+        format!(
+            "{}.{class}#{id} good={} bad={} text={} link={}",
+            n.tag, s.good, s.bad, s.text, s.link
+        )
+    }
+
+    /// The `body` element, the fallback root.
+    pub fn body(&self) -> usize {
+        self.nodes.iter().position(|n| n.tag == "body").unwrap_or(0)
+    }
+
+    /// The element's words (outside chrome), one space between.
+    fn element_text(&self, i: usize) -> String {
+        let mut out = String::new();
+        // Whitespace since the last word: a word may span two text nodes
+        // ("<b>Rel</b>ated").
+        let mut space = false;
+        let end = self.nodes[i].end as usize;
+        let mut j = i;
+        while j < end {
+            if self.pruned[j] && j != i {
+                j = self.nodes[j].end as usize;
+                continue;
+            }
+            if let Node::Text(t) = self.nodes[j].node.value() {
+                space |= t.starts_with(char::is_whitespace);
+                for (k, word) in t.split_whitespace().enumerate() {
+                    if !out.is_empty() && (space || k > 0) {
+                        out.push(' ');
+                    }
+                    out.push_str(word);
+                    space = false;
+                }
+                space |= t.ends_with(char::is_whitespace);
+            }
+            j += 1;
+        }
+        out
+    }
+
+    /// The first `h1` text anywhere on the page.
+    pub fn first_h1(&self) -> Option<String> {
+        (0..self.nodes.len())
+            .find(|&i| self.nodes[i].tag == "h1")
+            .map(|i| self.element_text(i))
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// A stable 64-bit fingerprint (FNV-1a) of a block's normalised text; stable across
+/// builds because it is stored.
+pub fn fingerprint(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = [0u8; 4];
+    let mut eat = |b: u8| {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for word in text.split_whitespace() {
+        if word.is_ascii() {
+            // Same bytes as the general path below, without per-char case mapping.
+            for &b in word.as_bytes() {
+                eat(b.to_ascii_lowercase());
+            }
+        } else {
+            for c in word.chars().flat_map(char::to_lowercase) {
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    eat(b);
+                }
+            }
+        }
+        eat(b' ');
+    }
+    h
+}
