@@ -5,17 +5,25 @@
 //! The engine sits behind its own mutex, always taken inside the store's lock
 //! (never the other way round), so the two cannot deadlock.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context as _;
 
-use crate::dedup::{self, Article, DedupConfig, Engine, Prepared};
+use super::Context;
+use crate::dedup::{self, Analysed, Analyser, Article, DedupConfig, Engine, Prepared};
+use crate::read::RawItem;
 use crate::sanitize::plain_text;
-use crate::store::{NewItem, Store, StoryDecider, StoryDecision, StoryMember, StoryMerge};
+use crate::store::{
+    item_key, sort_time, FetchRecord, NewItem, SourceRecord, Store, StoryDecider, StoryDecision,
+    StoryMember, StoryMerge,
+};
 
 /// The engine of a running pipeline, shared by every source's store write.
 pub struct StoryDedup {
     engine: Mutex<Engine>,
+    /// The engine's text work, usable without its lock.
+    analyser: Analyser,
     /// The engine's embedding model, reachable without the engine's lock.
     embedder: Option<Arc<dedup::embed::Embedder>>,
 }
@@ -40,6 +48,7 @@ impl StoryDedup {
         })?;
         tracing::info!(items = n, "story dedup window restored");
         Ok(StoryDedup {
+            analyser: engine.analyser(),
             embedder: engine.embedder().cloned(),
             engine: Mutex::new(engine),
         })
@@ -64,26 +73,83 @@ impl StoryDedup {
         }
     }
 
-    /// A decider for one store write; it holds the engine until dropped.
-    pub fn decider(&self) -> EngineDecider<'_> {
+    /// A decider for one store write, with the items analysed before it; it
+    /// holds the engine until dropped.
+    pub fn decider(&self, ahead: AnalysedItems) -> EngineDecider<'_> {
         EngineDecider {
             engine: self.engine(),
+            ahead,
             pending: None,
         }
     }
 }
 
+/// New items of one fetch analysed for dedup before any lock was taken, by
+/// their place in the fetch, with the date they were analysed with.
+#[derive(Debug, Default)]
+pub struct AnalysedItems(HashMap<usize, (i64, Analysed)>);
+
+/// Analyses, on a blocking thread and with no lock held, the items of a parsed
+/// fetch that the store does not know yet: the text work of dedup (plain text,
+/// tokens, stems, MinHash) then runs in parallel across sources, and only the
+/// part that needs the window's statistics waits for the engine. `now` must be
+/// the time the fetch is stored with.
+pub async fn analyse_new_items(
+    ctx: &Context,
+    source: &SourceRecord,
+    record: &FetchRecord,
+    now: i64,
+) -> AnalysedItems {
+    let (Some(dedup), FetchRecord::Parsed { items, .. }) = (&ctx.dedup, record) else {
+        return AnalysedItems::default();
+    };
+    let source_id = source.id;
+    let Ok(known) = ctx.store.call(move |s| s.known_keys(source_id)).await else {
+        // The store's write decides these items without help.
+        return AnalysedItems::default();
+    };
+    let fresh: Vec<(usize, RawItem)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item_key(item).is_some_and(|k| !known.contains(&k)))
+        .map(|(i, item)| (i, item.clone()))
+        .collect();
+    if fresh.is_empty() {
+        return AnalysedItems::default();
+    }
+    let analyser = dedup.analyser.clone();
+    let source_name = source.name.clone();
+    let analysed = tokio::task::spawn_blocking(move || {
+        let by_index = fresh.into_iter().map(|(i, item)| {
+            let sort_at = sort_time(item.date().map(|d| d.timestamp()), now);
+            let article = item_article(&item, &source_name, sort_at);
+            (i, (sort_at, analyser.analyse(&article)))
+        });
+        AnalysedItems(by_index.collect())
+    })
+    .await;
+    analysed.unwrap_or_default()
+}
+
 /// Decides stories with the engine, for one store write.
 pub struct EngineDecider<'a> {
     engine: MutexGuard<'a, Engine>,
+    /// Items analysed before the lock.
+    ahead: AnalysedItems,
     /// The features of the item last decided, admitted once it is stored.
     pending: Option<Prepared>,
 }
 
 impl StoryDecider for EngineDecider<'_> {
     fn decide(&mut self, new: &NewItem<'_>) -> Option<StoryDecision> {
-        let article = new_article(new);
-        let prepared = self.engine.prepare(&article);
+        let prepared = match self.ahead.0.remove(&new.index) {
+            Some((sort_at, analysed)) if sort_at == new.sort_at => {
+                self.engine.prepare_analysed(analysed)
+            }
+            _ => self
+                .engine
+                .prepare(&item_article(new.item, new.source_name, new.sort_at)),
+        };
         let evidence = self.engine.decide(&prepared);
         self.pending = Some(prepared);
         Some(StoryDecision {
@@ -91,7 +157,7 @@ impl StoryDecider for EngineDecider<'_> {
             layer: evidence.layer.as_str(),
             score: Some(evidence.score),
             matched: evidence.matched.as_deref().and_then(|m| m.parse().ok()),
-            canonical_url: dedup::url::canonical_url(&article.url),
+            canonical_url: dedup::url::canonical_url(new.item.link.as_deref().unwrap_or("")),
         })
     }
 
@@ -129,14 +195,14 @@ impl StoryDecider for EngineDecider<'_> {
 }
 
 /// A new item as dedup sees it: plain text, dated by when it sorts.
-fn new_article(new: &NewItem<'_>) -> Article {
+fn item_article(item: &RawItem, source_name: &str, sort_at: i64) -> Article {
     Article {
         id: String::new(),
-        source: new.source_name.to_string(),
-        url: new.item.link.clone().unwrap_or_default(),
-        published: Some(new.sort_at),
-        title: new.item.title.clone().unwrap_or_default(),
-        text: body_text(new.item.content.clone(), new.item.summary.clone()),
+        source: source_name.to_string(),
+        url: item.link.clone().unwrap_or_default(),
+        published: Some(sort_at),
+        title: item.title.clone().unwrap_or_default(),
+        text: body_text(item.content.clone(), item.summary.clone()),
     }
 }
 
@@ -179,7 +245,8 @@ mod tests {
         at: i64,
         next: i64,
     ) {
-        s.record_fetch(source, &parsed(vec![item]), at, next, &mut dedup.decider())
+        let mut decider = dedup.decider(AnalysedItems::default());
+        s.record_fetch(source, &parsed(vec![item]), at, next, &mut decider)
             .unwrap();
     }
 

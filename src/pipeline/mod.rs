@@ -181,7 +181,15 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     let next_fetch_at = now + secs(next);
     let outcome = fetch_outcome(source, &record, next);
     embedding::embed_new_items(ctx, source.id, &record).await;
-    let stored = store_fetch(ctx, source.id, record, (now, next_fetch_at), full_text_keys).await;
+    let analysed = dedup::analyse_new_items(ctx, source, &record, now).await;
+    let write = StoreWrite {
+        source_id: source.id,
+        record,
+        now,
+        next_fetch_at,
+        full_text_keys,
+    };
+    let stored = store_fetch(ctx, write, analysed).await;
     let outcome = stored_outcome(source, outcome, stored);
     record_metrics(ctx, source, &outcome, clock.elapsed(), bytes);
     SourceOutcome {
@@ -249,21 +257,39 @@ fn fetch_outcome(source: &SourceRecord, record: &FetchRecord, next: Duration) ->
     }
 }
 
-/// Writes the fetch in one transaction, with the dedup step deciding stories,
-/// and marks the items that now hold full text. `at` is (now, next fetch).
-async fn store_fetch(
-    ctx: &Context,
+/// What one source's store write holds.
+struct StoreWrite {
     source_id: i64,
     record: FetchRecord,
-    (now, next_fetch_at): (i64, i64),
+    /// When the fetch is stored (Unix seconds).
+    now: i64,
+    /// When the source is due again (Unix seconds).
+    next_fetch_at: i64,
+    /// Items that now hold the extracted article.
     full_text_keys: Vec<String>,
+}
+
+/// Writes the fetch in one transaction, with the dedup step deciding stories
+/// (from the items analysed before), and marks the items that now hold full text.
+async fn store_fetch(
+    ctx: &Context,
+    write: StoreWrite,
+    analysed: dedup::AnalysedItems,
 ) -> Result<IngestStats, StoreError> {
     let dedup = ctx.dedup.clone();
     ctx.store
         .call(move |s| {
+            let StoreWrite {
+                source_id,
+                record,
+                now,
+                next_fetch_at,
+                full_text_keys,
+            } = write;
             let stats = match &dedup {
                 Some(dedup) => {
-                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut dedup.decider())?
+                    let mut decider = dedup.decider(analysed);
+                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)?
                 }
                 None => {
                     s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem)?
