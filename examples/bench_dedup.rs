@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use feedsieve::dedup::{Article, DedupConfig, Engine};
+use feedsieve::dedup::{DedupArticle, DedupConfig, Engine};
 
 /// A small deterministic generator (xorshift*), so runs are comparable.
 struct Rng(u64);
@@ -54,7 +54,7 @@ fn word(mut n: u64) -> String {
 
 /// The i-th article of the stream: stories of 1–4 articles, each article mixing
 /// its story's topic words and names with background words.
-fn article(rng: &mut Rng, i: u64, at: i64) -> Article {
+fn article(rng: &mut Rng, i: u64, at: i64) -> DedupArticle {
     let story = i / 3 + rng.next() % 2;
     let mut srng = Rng(story.wrapping_mul(0x9E3779B97F4A7C15) | 1);
     let topic: Vec<String> = (0..8).map(|_| word(1000 + srng.zipf(200_000))).collect();
@@ -82,7 +82,7 @@ fn article(rng: &mut Rng, i: u64, at: i64) -> Article {
         "{} {} {} {} {}",
         names[0], topic[0], topic[1], topic[2], names[1]
     );
-    Article {
+    DedupArticle {
         id: i.to_string(),
         source: format!("outlet{}", rng.next() % 500),
         url: format!("https://outlet{}.example/{}", rng.next() % 500, i),
@@ -159,7 +159,7 @@ fn main() {
             engine.assign(&a);
         }
         let fill = w as f64 / start.elapsed().as_secs_f64();
-        let probe: Vec<Article> = (w..w + PROBE)
+        let probe: Vec<DedupArticle> = (w..w + PROBE)
             .map(|i| article(&mut rng, i, T0 + (i as f64 * step) as i64))
             .collect();
         let start = Instant::now();

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use feedsieve::dedup::embed::Embedder;
-use feedsieve::dedup::{Article, DedupConfig, Engine};
+use feedsieve::dedup::{DedupArticle, DedupConfig, Engine};
 
 struct Item {
-    article: Article,
+    article: DedupArticle,
     gold: String,
 }
 
@@ -34,7 +34,7 @@ fn load(path: &Path) -> anyhow::Result<Vec<Item>> {
         let v: serde_json::Value = serde_json::from_str(&line)?;
         let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         items.push(Item {
-            article: Article {
+            article: DedupArticle {
                 id: s("id"),
                 source: s("source"),
                 url: s("url"),

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::dedup::{Article, DedupConfig, Engine};
+use crate::dedup::{DedupArticle, DedupConfig, Engine};
 use crate::pipeline::dedup::{stored_article, StoryDedup};
 
 /// One input line of `cluster`.
@@ -96,7 +96,7 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let article = Article {
+        let article = DedupArticle {
             id: id.clone(),
             source: a.source.unwrap_or_default(),
             url: a.url.unwrap_or_default(),

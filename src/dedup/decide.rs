@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::vectors::{common, cosine_idf, dot};
 use super::window::{top_terms, Member, WindowStory, NO_MEMBER};
-use super::{embed, text, Article, Engine, Evidence, Layer, PairEvidence, Prepared, StoryId};
+use super::{embed, text, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared, StoryId};
 
 /// Terms of a new article used to retrieve candidates (its most distinctive ones).
 const QUERY_TERMS: usize = 32;
@@ -236,7 +236,7 @@ impl Engine {
     }
 
     /// The evidence between two articles as if `b` arrived with `a` alone in its story.
-    pub fn compare(&mut self, a: &Article, b: &Article) -> PairEvidence {
+    pub fn compare(&mut self, a: &DedupArticle, b: &DedupArticle) -> PairEvidence {
         let pa = self.prepare(a);
         let pb = self.prepare(b);
         let mut single = WindowStory {

@@ -266,7 +266,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::dedup::{Article, DedupConfig, Engine, Layer};
+    use crate::dedup::{DedupArticle, DedupConfig, Engine, Layer};
 
     /// The model folder named by `FEEDSIEVE_EMBEDDING_MODEL`, or `None` (and a
     /// printed reason) when it is not there: CI has no weights and may not download.
@@ -312,7 +312,7 @@ mod tests {
         let mut fake = vec![0.0f32; 384];
         fake[0] = 1.0;
         e.remember_embedding("A headline", "", fake.clone());
-        let a = Article {
+        let a = DedupArticle {
             id: "1".into(),
             title: "A headline".into(),
             ..Default::default()
@@ -326,7 +326,7 @@ mod tests {
     fn the_engine_joins_paraphrased_headlines_with_embeddings() {
         let Some(m) = model() else { return };
         let mut e = Engine::new(DedupConfig::default()).with_embedder(Arc::new(m));
-        let art = |id: &str, title: &str| Article {
+        let art = |id: &str, title: &str| DedupArticle {
             id: id.into(),
             title: title.into(),
             ..Default::default()

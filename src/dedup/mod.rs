@@ -1,6 +1,6 @@
 //! Story dedup: which story does a new article belong to?
 //!
-//! Pure (no network, no SQLite): an [`Article`] and the recent window held by an
+//! Pure (no network, no SQLite): a [`DedupArticle`] and the recent window held by an
 //! [`Engine`] in, a [`StoryId`] decision and its [`Evidence`] out. Layers, cheapest
 //! and surest first:
 //! 1. the same canonical URL ([`url::canonical_url`]);
@@ -113,9 +113,10 @@ impl Default for DedupConfig {
     }
 }
 
-/// One article as dedup sees it.
+/// One article as story dedup sees it: plain text with its outlet, URL and date
+/// (not the extractor's `extract::Article`, which carries the page's HTML).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Article {
+pub struct DedupArticle {
     /// The caller's id (item row id, or the JSONL id).
     pub id: String,
     /// Outlet name.
@@ -345,7 +346,7 @@ impl Engine {
     }
 
     /// Assigns an article: joins a story or opens a new one (numbered by the engine).
-    pub fn assign(&mut self, a: &Article) -> Evidence {
+    pub fn assign(&mut self, a: &DedupArticle) -> Evidence {
         let p = self.prepare(a);
         let mut ev = self.decide(&p);
         let story = match ev.story {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::text::{self, Normalizer};
-use super::{embed, url, Article, DedupConfig, Engine};
+use super::{embed, url, DedupArticle, DedupConfig, Engine};
 
 /// Terms kept per article vector.
 const VECTOR_TERMS: usize = 64;
@@ -109,7 +109,7 @@ impl Analyser {
     }
 
     /// Does the text work of preparing `a`: tokens, terms, stems, fingerprint, canonical URL.
-    pub fn analyse(&self, a: &Article) -> Analysed {
+    pub fn analyse(&self, a: &DedupArticle) -> Analysed {
         let norm = &self.norm;
         let text_tokens = text::tokens(&a.text);
         let text_terms: Vec<String> = text_tokens.iter().filter_map(|t| norm.term(t)).collect();
@@ -182,7 +182,7 @@ impl Engine {
     }
 
     /// Computes an article's features against the current window statistics.
-    pub fn prepare(&mut self, a: &Article) -> Prepared {
+    pub fn prepare(&mut self, a: &DedupArticle) -> Prepared {
         let analysed = self.analyser.analyse(a);
         self.prepare_analysed(analysed)
     }

@@ -3,8 +3,8 @@ use super::*;
 const DAY: i64 = 86_400;
 const T0: i64 = 1_765_000_000;
 
-fn art(id: &str, source: &str, url: &str, at: i64, title: &str, text: &str) -> Article {
-    Article {
+fn art(id: &str, source: &str, url: &str, at: i64, title: &str, text: &str) -> DedupArticle {
+    DedupArticle {
         id: id.into(),
         source: source.into(),
         url: url.into(),
@@ -673,7 +673,11 @@ fn a_lone_article_moves_into_a_story_that_grows_toward_it() {
 
 /// Runs articles through `e` as `assign` does, with features from `prepare`;
 /// returns each one's Debug-printed features and evidence (merges included).
-fn run_split(e: &mut Engine, articles: &[Article], analysed: Option<Vec<Analysed>>) -> Vec<String> {
+fn run_split(
+    e: &mut Engine,
+    articles: &[DedupArticle],
+    analysed: Option<Vec<Analysed>>,
+) -> Vec<String> {
     let mut analysed = analysed.map(Vec::into_iter);
     let mut out = Vec::new();
     for a in articles {
@@ -716,9 +720,9 @@ fn analysing_off_the_engine_prepares_exactly_like_prepare() {
     fn send<T: Send>() {}
     send_sync::<Analyser>();
     send::<Analysed>();
-    let articles: Vec<Article> = EVERY_LAYER
+    let articles: Vec<DedupArticle> = EVERY_LAYER
         .iter()
-        .map(|&(id, url, minutes, title, text)| Article {
+        .map(|&(id, url, minutes, title, text)| DedupArticle {
             published: minutes.map(|m| T0 + 60 * m),
             ..art(id, "S", url, 0, title, text)
         })

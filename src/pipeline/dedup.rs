@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::Context as _;
 
 use super::Context;
-use crate::dedup::{self, Analysed, Analyser, Article, DedupConfig, Engine, Prepared};
+use crate::dedup::{self, Analysed, Analyser, DedupArticle, DedupConfig, Engine, Prepared};
 use crate::read::RawItem;
 use crate::sanitize::plain_text;
 use crate::store::{
@@ -35,7 +35,7 @@ impl StoryDedup {
         let mut engine = Engine::open(config).context("loading the embedding model")?;
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
         let n = store.window_items(since, |item| {
-            let article = Article {
+            let article = DedupArticle {
                 id: item.item_id.to_string(),
                 source: item.source,
                 url: item.link.unwrap_or_default(),
@@ -195,8 +195,8 @@ impl StoryDecider for EngineDecider<'_> {
 }
 
 /// A new item as dedup sees it: plain text, dated by when it sorts.
-fn item_article(item: &RawItem, source_name: &str, sort_at: i64) -> Article {
-    Article {
+fn item_article(item: &RawItem, source_name: &str, sort_at: i64) -> DedupArticle {
+    DedupArticle {
         id: String::new(),
         source: source_name.to_string(),
         url: item.link.clone().unwrap_or_default(),
@@ -216,8 +216,8 @@ pub fn body_text(content: Option<String>, summary: Option<String>) -> String {
 }
 
 /// A stored item as dedup sees it (for `feedsieve explain`).
-pub fn stored_article(item: &crate::store::ItemAssignment) -> Article {
-    Article {
+pub fn stored_article(item: &crate::store::ItemAssignment) -> DedupArticle {
+    DedupArticle {
         id: item.item_id.to_string(),
         source: item.source.clone(),
         url: item.link.clone().unwrap_or_default(),
