@@ -370,15 +370,7 @@ fn walk_at(
         match c.name.as_str() {
             "item" | "entry" => {
                 if let Some(list) = entries.as_deref_mut() {
-                    let mut item = Fields::default();
-                    if let Some(about) =
-                        c.attr("rdf:about").map(str::trim).filter(|a| !a.is_empty())
-                    {
-                        item.id = Some(about.to_string());
-                    }
-                    cdf_common(c, &mut item, b);
-                    walk(c, &mut item, None, b);
-                    list.push(item);
+                    list.push(read_entry(c, b));
                 }
             }
             "image" | "textinput" | "source" => {}
@@ -395,58 +387,8 @@ fn walk_at(
                     }
                 }
             }
-            "link" => {
-                // Publishers also write the URL in `url` or `uri`.
-                if let Some(href) = c
-                    .attr("url")
-                    .or_else(|| c.attr("uri"))
-                    .or_else(|| c.attr("href"))
-                {
-                    let rel = c.attr("rel").map(str::trim).unwrap_or("alternate");
-                    let ty = c
-                        .attr("type")
-                        .map(|t| t.trim().to_ascii_lowercase())
-                        .unwrap_or_else(|| "text/html".into());
-                    if rel == "alternate"
-                        && matches!(
-                            ty.as_str(),
-                            "text/html" | "application/xhtml+xml" | "html" | "xhtml"
-                        )
-                    {
-                        f.link = resolve(b, href);
-                    } else if rel == "enclosure" {
-                        if let Some(url) = resolve(b, href) {
-                            f.enclosures.push(Enclosure {
-                                url,
-                                mime_type: c.attr("type").map(str::to_string),
-                                length: c.attr("length").and_then(|l| l.trim().parse().ok()),
-                            });
-                        }
-                    }
-                } else if let Some(t) = text_value(c) {
-                    f.link = resolve(b, &t.replace("&amp;", "&"));
-                }
-            }
-            "guid" | "id" => {
-                let permalink = c.attr("ispermalink").is_none_or(|v| v.trim() == "true");
-                if let Some(v) = text_value(c) {
-                    let resolved = if permalink { resolve(b, &v) } else { None };
-                    // A permalink guid (the RSS default) is the article's address
-                    // when there is no <link>, as in feedparser and Miniflux. Links
-                    // that are not web addresses are left out when publishing.
-                    if f.link.is_none() {
-                        f.link.clone_from(&resolved);
-                    }
-                    // Ids are opaque and must stay stable: only a relative one is
-                    // resolved (against xml:base), an absolute one is kept byte for byte.
-                    let relative =
-                        matches!(Url::parse(&v), Err(url::ParseError::RelativeUrlWithoutBase));
-                    f.id = Some(match resolved {
-                        Some(r) if relative => r,
-                        _ => v,
-                    });
-                }
-            }
+            "link" => read_link(c, f, b),
+            "guid" | "id" => read_id(c, f, b),
             "pubdate" | "published" | "issued" | "dcterms:issued" => {
                 f.published = Some(text_value(c).and_then(|t| parse_date(&t)));
             }
@@ -458,73 +400,170 @@ fn walk_at(
             "description" | "summary" | "dc:description" | "abstract" | "itunes:summary"
             | "media:description" => {
                 if f.summary.is_none() {
-                    let default = if c.name == "summary" {
-                        Kind::Text
-                    } else {
-                        Kind::Html
-                    };
-                    let h = html_of(c, default);
-                    if !h.trim().is_empty() {
-                        f.summary = Some(h.trim().to_string());
-                    }
+                    f.summary = summary_of(c);
                 }
             }
             "content:encoded" | "content" | "xhtml:body" | "body" | "fullitem" => {
-                let default = if c.name == "content" {
-                    Kind::Text
-                } else {
-                    Kind::Html
-                };
-                let h = html_of(c, default);
-                if !h.trim().is_empty() {
-                    f.content = Some(h.trim().to_string());
+                if let Some(h) = content_of(c) {
+                    f.content = Some(h);
                 }
             }
             "author" | "dc:creator" | "dc:author" | "managingeditor" | "itunes:author" => {
                 if f.author.is_none() {
-                    let name = c
-                        .elements()
-                        .find(|n| n.name == "name")
-                        .and_then(text_value)
-                        .or_else(|| text_value(c));
-                    f.author = name.map(|n| html_to_text(&n)).filter(|n| !n.is_empty());
+                    f.author = author_of(c);
                 }
             }
-            "category" | "dc:subject" => {
-                let term = c
-                    .attr("term")
-                    .map(str::to_string)
-                    .or_else(|| text_value(c))
-                    .map(|t| t.trim().to_string());
-                if let Some(t) = term.filter(|t| !t.is_empty()) {
-                    if !f.categories.contains(&t) {
-                        f.categories.push(t);
-                    }
-                }
-            }
+            "category" | "dc:subject" => read_category(c, f),
             "enclosure" | "media:content" => {
-                if let Some(url) = c
-                    .attr("url")
-                    .or_else(|| c.attr("href"))
-                    .and_then(|u| resolve(b, u))
-                {
-                    if !f.enclosures.iter().any(|e| e.url == url) {
-                        f.enclosures.push(Enclosure {
-                            url,
-                            mime_type: c.attr("type").map(str::to_string).filter(|t| !t.is_empty()),
-                            length: c
-                                .attr("length")
-                                .or_else(|| c.attr("filesize"))
-                                .and_then(|l| l.trim().parse().ok()),
-                        });
-                    }
-                }
+                read_enclosure(c, f, b);
                 walk_at(c, f, None, b, depth + 1);
             }
             "ttl" => {
                 f.ttl = text_value(c).and_then(|t| t.parse().ok());
             }
             _ => walk_at(c, f, entries.as_deref_mut(), b, depth + 1),
+        }
+    }
+}
+
+/// One `<item>`/`<entry>`, read on its own: RSS 1.0 `rdf:about` is its id unless
+/// a guid or id inside says otherwise.
+fn read_entry(c: &Element, base: Option<&Url>) -> Fields {
+    let mut item = Fields::default();
+    if let Some(about) = c.attr("rdf:about").map(str::trim).filter(|a| !a.is_empty()) {
+        item.id = Some(about.to_string());
+    }
+    cdf_common(c, &mut item, base);
+    walk(c, &mut item, None, base);
+    item
+}
+
+/// A `<link>`: an Atom-style one (URL in `href`, `url` or `uri`) is the page when
+/// it is an HTML alternate and an enclosure when it says so; a plain one holds the
+/// URL as text.
+fn read_link(c: &Element, f: &mut Fields, b: Option<&Url>) {
+    // Publishers also write the URL in `url` or `uri`.
+    if let Some(href) = c
+        .attr("url")
+        .or_else(|| c.attr("uri"))
+        .or_else(|| c.attr("href"))
+    {
+        let rel = c.attr("rel").map(str::trim).unwrap_or("alternate");
+        let ty = c
+            .attr("type")
+            .map(|t| t.trim().to_ascii_lowercase())
+            .unwrap_or_else(|| "text/html".into());
+        if rel == "alternate"
+            && matches!(
+                ty.as_str(),
+                "text/html" | "application/xhtml+xml" | "html" | "xhtml"
+            )
+        {
+            f.link = resolve(b, href);
+        } else if rel == "enclosure" {
+            if let Some(url) = resolve(b, href) {
+                f.enclosures.push(Enclosure {
+                    url,
+                    mime_type: c.attr("type").map(str::to_string),
+                    length: c.attr("length").and_then(|l| l.trim().parse().ok()),
+                });
+            }
+        }
+    } else if let Some(t) = text_value(c) {
+        f.link = resolve(b, &t.replace("&amp;", "&"));
+    }
+}
+
+/// A `<guid>` or `<id>`: the entry's id, and its link when it is a permalink and
+/// there is no `<link>`.
+fn read_id(c: &Element, f: &mut Fields, b: Option<&Url>) {
+    let permalink = c.attr("ispermalink").is_none_or(|v| v.trim() == "true");
+    if let Some(v) = text_value(c) {
+        let resolved = if permalink { resolve(b, &v) } else { None };
+        // A permalink guid (the RSS default) is the article's address
+        // when there is no <link>, as in feedparser and Miniflux. Links
+        // that are not web addresses are left out when publishing.
+        if f.link.is_none() {
+            f.link.clone_from(&resolved);
+        }
+        // Ids are opaque and must stay stable: only a relative one is
+        // resolved (against xml:base), an absolute one is kept byte for byte.
+        let relative = matches!(Url::parse(&v), Err(url::ParseError::RelativeUrlWithoutBase));
+        f.id = Some(match resolved {
+            Some(r) if relative => r,
+            _ => v,
+        });
+    }
+}
+
+/// A description-like element's HTML (Atom's `<summary>` is text unless it says
+/// otherwise), unless it is blank.
+fn summary_of(c: &Element) -> Option<String> {
+    let default = if c.name == "summary" {
+        Kind::Text
+    } else {
+        Kind::Html
+    };
+    non_blank_html(c, default)
+}
+
+/// A content element's HTML (Atom's `<content>` is text unless it says otherwise),
+/// unless it is blank.
+fn content_of(c: &Element) -> Option<String> {
+    let default = if c.name == "content" {
+        Kind::Text
+    } else {
+        Kind::Html
+    };
+    non_blank_html(c, default)
+}
+
+/// The element's HTML, trimmed, unless there is nothing but whitespace.
+fn non_blank_html(c: &Element, default: Kind) -> Option<String> {
+    let h = html_of(c, default);
+    (!h.trim().is_empty()).then(|| h.trim().to_string())
+}
+
+/// An author's name as plain text: an Atom `<name>` inside, else the element's text.
+fn author_of(c: &Element) -> Option<String> {
+    let name = c
+        .elements()
+        .find(|n| n.name == "name")
+        .and_then(text_value)
+        .or_else(|| text_value(c));
+    name.map(|n| html_to_text(&n)).filter(|n| !n.is_empty())
+}
+
+/// A category (Atom `term` or the text), each one once.
+fn read_category(c: &Element, f: &mut Fields) {
+    let term = c
+        .attr("term")
+        .map(str::to_string)
+        .or_else(|| text_value(c))
+        .map(|t| t.trim().to_string());
+    if let Some(t) = term.filter(|t| !t.is_empty()) {
+        if !f.categories.contains(&t) {
+            f.categories.push(t);
+        }
+    }
+}
+
+/// An `<enclosure>` or `<media:content>`, unless one with the same URL was seen.
+fn read_enclosure(c: &Element, f: &mut Fields, b: Option<&Url>) {
+    if let Some(url) = c
+        .attr("url")
+        .or_else(|| c.attr("href"))
+        .and_then(|u| resolve(b, u))
+    {
+        if !f.enclosures.iter().any(|e| e.url == url) {
+            f.enclosures.push(Enclosure {
+                url,
+                mime_type: c.attr("type").map(str::to_string).filter(|t| !t.is_empty()),
+                length: c
+                    .attr("length")
+                    .or_else(|| c.attr("filesize"))
+                    .and_then(|l| l.trim().parse().ok()),
+            });
         }
     }
 }

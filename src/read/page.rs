@@ -103,30 +103,7 @@ const CHROME_TAGS: &[&str] = &["nav", "header", "footer", "aside", "form", "butt
 pub fn article_links(html: &str, page: &Url, selector: Option<&str>) -> Vec<Url> {
     let doc = Html::parse_document(html);
     if let Some(sel) = selector.and_then(|s| Selector::parse(s).ok()) {
-        let mut out = Vec::new();
-        let anchors = Selector::parse("a[href]").ok();
-        for el in doc.select(&sel) {
-            let hrefs: Vec<&str> = if el.value().name() == "a" {
-                el.value().attr("href").into_iter().collect()
-            } else {
-                anchors
-                    .as_ref()
-                    .map(|a| {
-                        el.select(a)
-                            .filter_map(|x| x.value().attr("href"))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            for href in hrefs {
-                if let Some(url) = resolve(page, href) {
-                    if !out.contains(&url) {
-                        out.push(url);
-                    }
-                }
-            }
-        }
-        return out;
+        return pinned_links(&doc, &sel, page);
     }
     let Ok(anchors) = Selector::parse("a[href]") else {
         return Vec::new();
@@ -146,30 +123,7 @@ pub fn article_links(html: &str, page: &Url, selector: Option<&str>) -> Vec<Url>
         if !same_site(page, url) || in_chrome(a) || !article_path(page, url) {
             continue;
         }
-        let text = a.text().collect::<String>();
-        let words = text.split_whitespace().count();
-        let alt_only = words == 0;
-        let mut score = 0.0;
-        if words >= 4 {
-            score += 1.0;
-        }
-        if words >= 8 {
-            score += 0.5;
-        }
-        let in_heading = a.descendants().filter_map(ElementRef::wrap).any(is_heading)
-            || a.ancestors().filter_map(ElementRef::wrap).any(is_heading);
-        if in_heading {
-            score += 1.0;
-        }
-        if slug_like(url) {
-            score += 1.0;
-        }
-        if shapes.get(&card_shape(a)).copied().unwrap_or(0) >= 2 {
-            score += 0.5;
-        }
-        if alt_only {
-            score -= 0.5;
-        }
+        let score = link_score(a, url, &shapes);
         if let Some(existing) = scored.iter_mut().find(|(u, _)| u == url) {
             existing.1 = existing.1.max(score);
         } else {
@@ -181,6 +135,65 @@ pub fn article_links(html: &str, page: &Url, selector: Option<&str>) -> Vec<Url>
         .filter(|(_, score)| *score >= 2.0)
         .map(|(url, _)| url)
         .collect()
+}
+
+/// The links the `[[page]] links` selector picks: the matched anchors themselves,
+/// or the anchors inside the matched elements.
+fn pinned_links(doc: &Html, sel: &Selector, page: &Url) -> Vec<Url> {
+    let mut out = Vec::new();
+    let anchors = Selector::parse("a[href]").ok();
+    for el in doc.select(sel) {
+        let hrefs: Vec<&str> = if el.value().name() == "a" {
+            el.value().attr("href").into_iter().collect()
+        } else {
+            anchors
+                .as_ref()
+                .map(|a| {
+                    el.select(a)
+                        .filter_map(|x| x.value().attr("href"))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for href in hrefs {
+            if let Some(url) = resolve(page, href) {
+                if !out.contains(&url) {
+                    out.push(url);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How much an on-site link looks like a story: a headline's words, a heading
+/// around it, a slug path and a card shape the page repeats; 2 or more is a story.
+fn link_score(a: &ElementRef<'_>, url: &Url, shapes: &HashMap<String, usize>) -> f32 {
+    let text = a.text().collect::<String>();
+    let words = text.split_whitespace().count();
+    let alt_only = words == 0;
+    let mut score = 0.0;
+    if words >= 4 {
+        score += 1.0;
+    }
+    if words >= 8 {
+        score += 0.5;
+    }
+    let in_heading = a.descendants().filter_map(ElementRef::wrap).any(is_heading)
+        || a.ancestors().filter_map(ElementRef::wrap).any(is_heading);
+    if in_heading {
+        score += 1.0;
+    }
+    if slug_like(url) {
+        score += 1.0;
+    }
+    if shapes.get(&card_shape(a)).copied().unwrap_or(0) >= 2 {
+        score += 0.5;
+    }
+    if alt_only {
+        score -= 0.5;
+    }
+    score
 }
 
 fn is_heading(el: ElementRef<'_>) -> bool {

@@ -367,77 +367,110 @@ pub fn parse(text: &str) -> Document {
             let t = decode_entities(&text[pos..lt], bld.entities);
             bld.push_text(t);
         }
-        let rest = &b[lt..];
-        if rest.starts_with(b"<!--") {
-            pos = match find(b, lt + 4, b"-->") {
-                Some(e) => e + 3,
-                None => n,
-            };
-        } else if rest.starts_with(b"<![CDATA[") {
-            match find(b, lt + 9, b"]]>") {
-                Some(e) => {
-                    bld.push_text(text[lt + 9..e].to_string());
-                    pos = e + 3;
-                }
-                None => {
-                    // Unterminated CDATA: the rest is its content, as far as it goes.
-                    bld.doc.damaged = true;
-                    bld.push_text(text[lt + 9..].to_string());
-                    pos = n;
-                }
-            }
-        } else if rest.starts_with(b"<!") {
-            let end = doctype_end(b, lt);
-            if rest.len() > 9 && rest[2..9].eq_ignore_ascii_case(b"doctype") {
-                let name: String = text[lt + 9..end]
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == ':' || *c == '-')
-                    .collect();
-                bld.doc.doctype = Some(name.to_ascii_lowercase());
-            }
-            pos = end;
-        } else if rest.starts_with(b"<?") {
-            pos = match find(b, lt + 2, b"?>") {
-                Some(e) => e + 2,
-                None => n,
-            };
-        } else if rest.starts_with(b"</") {
-            let Some(gt) = memchr::memchr(b'>', &b[lt..]).map(|i| lt + i) else {
-                bld.doc.damaged = true;
-                break;
-            };
-            let name = text[lt + 2..gt].trim();
-            if !name.is_empty() {
-                bld.close(name);
-            }
-            pos = gt + 1;
-        } else if rest.len() > 1 && is_name_start(rest[1]) {
-            match parse_tag(text, lt, bld.entities) {
-                Some((raw, attrs, empty, next)) => {
-                    bld.open(raw, attrs, empty);
-                    pos = next;
-                }
-                None => {
-                    // A tag cut off by the end of the document.
-                    bld.doc.damaged = true;
-                    break;
-                }
-            }
-        } else {
-            // A bare '<' in text.
-            bld.doc.damaged = true;
-            bld.push_text("<".to_string());
-            pos = lt + 1;
+        match bld.markup(text, lt) {
+            Some(next) => pos = next,
+            None => break,
         }
     }
-    if !bld.stack.is_empty() {
-        bld.doc.damaged = true;
+    bld.finish()
+}
+
+/// The markup scanner: each method reads one construct starting at the `<` at `lt`
+/// and returns the position after it, or `None` when the rest of the document
+/// cannot be read.
+impl Builder<'_> {
+    fn markup(&mut self, text: &str, lt: usize) -> Option<usize> {
+        let b = text.as_bytes();
+        let n = b.len();
+        let rest = &b[lt..];
+        if rest.starts_with(b"<!--") {
+            Some(find(b, lt + 4, b"-->").map_or(n, |e| e + 3))
+        } else if rest.starts_with(b"<![CDATA[") {
+            Some(self.cdata(text, lt))
+        } else if rest.starts_with(b"<!") {
+            Some(self.declaration(text, lt))
+        } else if rest.starts_with(b"<?") {
+            Some(find(b, lt + 2, b"?>").map_or(n, |e| e + 2))
+        } else if rest.starts_with(b"</") {
+            self.end_tag(text, lt)
+        } else if rest.len() > 1 && is_name_start(rest[1]) {
+            self.start_tag(text, lt)
+        } else {
+            // A bare '<' in text.
+            self.doc.damaged = true;
+            self.push_text("<".to_string());
+            Some(lt + 1)
+        }
     }
-    while !bld.stack.is_empty() {
-        bld.close_top();
+
+    fn cdata(&mut self, text: &str, lt: usize) -> usize {
+        match find(text.as_bytes(), lt + 9, b"]]>") {
+            Some(e) => {
+                self.push_text(text[lt + 9..e].to_string());
+                e + 3
+            }
+            None => {
+                // Unterminated CDATA: the rest is its content, as far as it goes.
+                self.doc.damaged = true;
+                self.push_text(text[lt + 9..].to_string());
+                text.len()
+            }
+        }
     }
-    bld.doc
+
+    /// A `<!...>` declaration; only a DOCTYPE's name is kept.
+    fn declaration(&mut self, text: &str, lt: usize) -> usize {
+        let b = text.as_bytes();
+        let rest = &b[lt..];
+        let end = doctype_end(b, lt);
+        if rest.len() > 9 && rest[2..9].eq_ignore_ascii_case(b"doctype") {
+            let name: String = text[lt + 9..end]
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == ':' || *c == '-')
+                .collect();
+            self.doc.doctype = Some(name.to_ascii_lowercase());
+        }
+        end
+    }
+
+    fn end_tag(&mut self, text: &str, lt: usize) -> Option<usize> {
+        let Some(gt) = memchr::memchr(b'>', &text.as_bytes()[lt..]).map(|i| lt + i) else {
+            self.doc.damaged = true;
+            return None;
+        };
+        let name = text[lt + 2..gt].trim();
+        if !name.is_empty() {
+            self.close(name);
+        }
+        Some(gt + 1)
+    }
+
+    fn start_tag(&mut self, text: &str, lt: usize) -> Option<usize> {
+        match parse_tag(text, lt, self.entities) {
+            Some((raw, attrs, empty, next)) => {
+                self.open(raw, attrs, empty);
+                Some(next)
+            }
+            None => {
+                // A tag cut off by the end of the document.
+                self.doc.damaged = true;
+                None
+            }
+        }
+    }
+
+    /// The tree, with elements still open at the end closed (and the document
+    /// marked damaged for it).
+    fn finish(mut self) -> Document {
+        if !self.stack.is_empty() {
+            self.doc.damaged = true;
+        }
+        while !self.stack.is_empty() {
+            self.close_top();
+        }
+        self.doc
+    }
 }
 
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {

@@ -1,6 +1,8 @@
 //! A fixture web for integration tests: serves `tests/fixtures/seed-story/site` on
 //! 127.0.0.1 with `{base}` replaced, and lets a test make any path misbehave.
-#![allow(dead_code)]
+// examples/offline_demo.rs includes this file for the server alone; the tests use
+// every helper, so dead code is reported for them.
+#![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -208,21 +210,7 @@ async fn handle(State(s): State<Shared>, req: Request) -> Response {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
-        Behaviour::Endless(total) => {
-            let chunk = vec![b'x'; 64 * 1024];
-            let chunks = total.div_ceil(chunk.len() as u64);
-            let counter = s.streamed.clone();
-            // Lazy: each chunk is made only when the client asks for more.
-            let stream = futures_util::stream::iter((0..chunks).map(move |_| {
-                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                Ok::<_, std::io::Error>(chunk.clone())
-            }));
-            (
-                [(header::CONTENT_TYPE, "application/rss+xml")],
-                Body::from_stream(stream),
-            )
-                .into_response()
-        }
+        Behaviour::Endless(total) => endless(&s, total),
         Behaviour::Body(ct, text) => ([(header::CONTENT_TYPE, ct)], text).into_response(),
         Behaviour::Raw {
             status,
@@ -240,38 +228,59 @@ async fn handle(State(s): State<Shared>, req: Request) -> Response {
             make(request_no).replace("{base}", &s.base),
         )
             .into_response(),
-        Behaviour::Normal | Behaviour::NoValidators => {
-            let rel = path.trim_start_matches('/');
-            let file = s.root.join(rel);
-            if rel.contains("..") || !file.is_file() {
-                return (StatusCode::NOT_FOUND, "not found\n").into_response();
-            }
-            let text = std::fs::read_to_string(&file)
-                .unwrap()
-                .replace("{base}", &s.base);
-            let ct = content_type(&file);
-            if matches!(behaviour, Behaviour::NoValidators) {
-                return ([(header::CONTENT_TYPE, ct)], text).into_response();
-            }
-            let etag = format!(
-                "\"{:x}\"",
-                text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
-            );
-            let matches = req
-                .headers()
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                == Some(etag.as_str());
-            if matches {
-                return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
-            }
-            (
-                [(header::CONTENT_TYPE, ct.to_string()), (header::ETAG, etag)],
-                text,
-            )
-                .into_response()
-        }
+        Behaviour::Normal => serve_file(&s, &path, req.headers(), true),
+        Behaviour::NoValidators => serve_file(&s, &path, req.headers(), false),
     }
+}
+
+/// `total` bytes of `x`, in chunks made only as the client reads them.
+fn endless(s: &Shared, total: u64) -> Response {
+    let chunk = vec![b'x'; 64 * 1024];
+    let chunks = total.div_ceil(chunk.len() as u64);
+    let counter = s.streamed.clone();
+    // Lazy: each chunk is made only when the client asks for more.
+    let stream = futures_util::stream::iter((0..chunks).map(move |_| {
+        counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        Ok::<_, std::io::Error>(chunk.clone())
+    }));
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// A file of the site with `{base}` replaced; with `validators`, an ETag, and a
+/// 304 when the request's If-None-Match is that ETag.
+fn serve_file(s: &Shared, path: &str, request_headers: &HeaderMap, validators: bool) -> Response {
+    let rel = path.trim_start_matches('/');
+    let file = s.root.join(rel);
+    if rel.contains("..") || !file.is_file() {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("{base}", &s.base);
+    let ct = content_type(&file);
+    if !validators {
+        return ([(header::CONTENT_TYPE, ct)], text).into_response();
+    }
+    let etag = format!(
+        "\"{:x}\"",
+        text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
+    );
+    let matches = request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str());
+    if matches {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, ct.to_string()), (header::ETAG, etag)],
+        text,
+    )
+        .into_response()
 }
 
 /// An HTTP client for talking to servers under test.

@@ -76,12 +76,9 @@ fn check_feed(bytes: &[u8]) -> usize {
     channel.items().len()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
-    let runs: usize = std::env::var("CRASH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+/// The fixture web with a live feed that grows by one item per request, and the
+/// seed feeds without validators, so that every cycle has something to write.
+async fn live_web() -> FixtureServer {
     let web = FixtureServer::start().await;
     // A feed that grows by one item per request and keeps its last 100 items,
     // each with a few KB of text, so the daemon is writing most of the time.
@@ -104,6 +101,78 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
     ] {
         web.set(path, Behaviour::NoValidators);
     }
+    web
+}
+
+/// A thread that reads and checks the output file every few milliseconds until
+/// `stop`, counting its reads.
+fn spawn_output_reader(
+    stop: Arc<AtomicBool>,
+    reads: Arc<AtomicUsize>,
+    out: std::path::PathBuf,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(bytes) = std::fs::read(&out) {
+                check_feed(&bytes);
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    })
+}
+
+/// Whether the daemon on `port` serves a valid feed within five seconds.
+async fn serves_a_valid_feed(client: &reqwest::Client, port: u16) -> bool {
+    for _ in 0..100 {
+        if let Ok(resp) = client
+            .get(format!("http://127.0.0.1:{port}/feed.xml"))
+            .send()
+            .await
+        {
+            if resp.status() == 200 {
+                check_feed(&resp.bytes().await.unwrap());
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Runs one clean `fetch` and checks that every stored story is published once;
+/// returns how many items are stored.
+fn last_clean_run_publishes_everything(config: &Path, out: &Path, db: &Path) -> usize {
+    let out_status = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .arg("--config")
+        .arg(config)
+        .arg("fetch")
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out_status.status.success());
+    let published = check_feed(&std::fs::read(out).unwrap());
+    let stored = stored_items(db).len();
+    assert!(
+        stored > 5,
+        "the live feed was stored across restarts ({stored} items)"
+    );
+    // Every story is published once (near-identical live items merge into stories).
+    let stories: usize = rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get::<_, i64>(0))
+        .unwrap() as usize;
+    assert_eq!(published, stories.min(200));
+    stored
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
+    let runs: usize = std::env::var("CRASH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let web = live_web().await;
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("feedsieve.sqlite");
@@ -119,18 +188,7 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
     // A reader that checks the output file continuously while the daemon runs.
     let stop = Arc::new(AtomicBool::new(false));
     let reads = Arc::new(AtomicUsize::new(0));
-    let reader = {
-        let (stop, reads, out) = (stop.clone(), reads.clone(), out.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if let Ok(bytes) = std::fs::read(&out) {
-                    check_feed(&bytes);
-                    reads.fetch_add(1, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        })
-    };
+    let reader = spawn_output_reader(stop.clone(), reads.clone(), out.clone());
 
     let client = http_client();
     let mut seen: HashSet<(String, String)> = HashSet::new();
@@ -139,21 +197,7 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
         let mut child = start(&config);
         // Every other run, first wait until the restarted daemon serves the feed.
         if run % 2 == 0 {
-            let mut served = false;
-            for _ in 0..100 {
-                if let Ok(resp) = client
-                    .get(format!("http://127.0.0.1:{port}/feed.xml"))
-                    .send()
-                    .await
-                {
-                    if resp.status() == 200 {
-                        check_feed(&resp.bytes().await.unwrap());
-                        served = true;
-                        break;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            let served = serves_a_valid_feed(&client, port).await;
             assert!(served, "run {run}: the restarted daemon serves the feed");
             served_checks += 1;
         }
@@ -177,26 +221,7 @@ async fn killing_the_daemon_at_random_never_loses_or_duplicates() {
         .expect("every concurrent read saw a complete, valid feed");
 
     // A last clean run publishes everything stored.
-    let out_status = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
-        .arg("--config")
-        .arg(&config)
-        .arg("fetch")
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    assert!(out_status.status.success());
-    let published = check_feed(&std::fs::read(&out).unwrap());
-    let stored = stored_items(&db).len();
-    assert!(
-        stored > 5,
-        "the live feed was stored across restarts ({stored} items)"
-    );
-    // Every story is published once (near-identical live items merge into stories).
-    let stories: usize = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get::<_, i64>(0))
-        .unwrap() as usize;
-    assert_eq!(published, stories.min(200));
+    let stored = last_clean_run_publishes_everything(&config, &out, &db);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())

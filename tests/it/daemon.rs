@@ -22,21 +22,7 @@ async fn daemon_serves_the_combined_feed_with_validators() {
     let feed_url = format!("http://{addr}/feed.xml");
 
     // The scheduler fetches every source at start; wait until all five items are served.
-    let mut served = None;
-    for _ in 0..100 {
-        if let Ok(resp) = client.get(&feed_url).send().await {
-            if resp.status() == 200 {
-                let headers = resp.headers().clone();
-                let body = resp.bytes().await.unwrap();
-                let channel = rss::Channel::read_from(&body[..]).unwrap();
-                if channel.items().len() == 3 {
-                    served = Some((headers, body));
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let served = first_three_stories(&client, &feed_url).await;
     let (headers, body) = served.expect("the daemon published the three fixture stories");
     assert_eq!(
         headers["content-type"],
@@ -50,28 +36,7 @@ async fn daemon_serves_the_combined_feed_with_validators() {
         body.to_vec()
     );
 
-    let resp = client
-        .get(&feed_url)
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 304);
-    assert!(resp.bytes().await.unwrap().is_empty());
-    let resp = client
-        .get(&feed_url)
-        .header("If-Modified-Since", &last_modified)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 304);
-    let resp = client
-        .get(&feed_url)
-        .header("If-None-Match", "\"something-else\"")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    check_conditional_gets(&client, &feed_url, &etag, &last_modified).await;
 
     let health = client
         .get(format!("http://{addr}/healthz"))
@@ -97,6 +62,59 @@ async fn daemon_serves_the_combined_feed_with_validators() {
     );
 }
 
+/// The served RSS feed (headers and body) once it holds three stories, polling for
+/// up to ten seconds.
+async fn first_three_stories(
+    client: &reqwest::Client,
+    feed_url: &str,
+) -> Option<(reqwest::header::HeaderMap, bytes::Bytes)> {
+    for _ in 0..100 {
+        if let Ok(resp) = client.get(feed_url).send().await {
+            if resp.status() == 200 {
+                let headers = resp.headers().clone();
+                let body = resp.bytes().await.unwrap();
+                let channel = rss::Channel::read_from(&body[..]).unwrap();
+                if channel.items().len() == 3 {
+                    return Some((headers, body));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// The feed answers 304 to its own validators and 200 to someone else's.
+async fn check_conditional_gets(
+    client: &reqwest::Client,
+    feed_url: &str,
+    etag: &str,
+    last_modified: &str,
+) {
+    let resp = client
+        .get(feed_url)
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+    assert!(resp.bytes().await.unwrap().is_empty());
+    let resp = client
+        .get(feed_url)
+        .header("If-Modified-Since", last_modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+    let resp = client
+        .get(feed_url)
+        .header("If-None-Match", "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_format_status_and_metrics_are_served() {
     let web = FixtureServer::start().await;
@@ -108,6 +126,51 @@ async fn every_format_status_and_metrics_are_served() {
     let shutdown = Shutdown::new();
     let daemon = tokio::spawn(serve(ctx, listener, shutdown.clone()));
     let client = http_client();
+
+    // Wait for the first cycle: 4 items from the healthy sources (Metro Herald
+    // fails), of which the two Zelenskyy reports are one story: 3 entries.
+    let ready = wait_for_entries(&client, addr, 3).await;
+    assert!(ready, "the healthy sources are published");
+
+    check_every_format(&client, addr).await;
+
+    // The same stories and ids in every format; the files on disk match.
+    check_same_stories_everywhere(&client, addr, &dir).await;
+
+    check_status_page(&client, addr).await;
+
+    check_metrics(&client, addr).await;
+
+    shutdown.trigger();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), daemon).await;
+    assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
+}
+
+/// Whether the JSON Feed holds `entries` items within ten seconds.
+async fn wait_for_entries(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    entries: usize,
+) -> bool {
+    let get = |path: &str| client.get(format!("http://{addr}{path}"));
+    for _ in 0..100 {
+        if let Ok(r) = get("/feed.json").send().await {
+            if r.status() == 200 {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+                if v["items"].as_array().is_some_and(|a| a.len() == entries) {
+                    return true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Every published format: its content type, a 304 for its own ETag, and gzip
+/// when asked.
+async fn check_every_format(client: &reqwest::Client, addr: std::net::SocketAddr) {
     let get = |path: &str| client.get(format!("http://{addr}{path}"));
     let raw_client = reqwest::Client::builder()
         .no_gzip()
@@ -115,25 +178,6 @@ async fn every_format_status_and_metrics_are_served() {
         .no_deflate()
         .build()
         .unwrap();
-
-    // Wait for the first cycle: 4 items from the healthy sources (Metro Herald
-    // fails), of which the two Zelenskyy reports are one story: 3 entries.
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Ok(r) = get("/feed.json").send().await {
-            if r.status() == 200 {
-                let v: serde_json::Value =
-                    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-                if v["items"].as_array().is_some_and(|a| a.len() == 3) {
-                    ready = true;
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the healthy sources are published");
-
     for (path, content_type) in [
         ("/", "text/html; charset=utf-8"),
         ("/index.html", "text/html; charset=utf-8"),
@@ -172,7 +216,15 @@ async fn every_format_status_and_metrics_are_served() {
             .unwrap();
         assert!(!text.is_empty(), "{path}");
     }
-    // The same stories and ids in every format; the files on disk match.
+}
+
+/// The same stories and ids in every format, and the files on disk match.
+async fn check_same_stories_everywhere(
+    client: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    dir: &tempfile::TempDir,
+) {
+    let get = |path: &str| client.get(format!("http://{addr}{path}"));
     let rss = get("/feed.xml")
         .send()
         .await
@@ -211,7 +263,11 @@ async fn every_format_status_and_metrics_are_served() {
         atom.to_vec()
     );
     assert!(dir.path().join("index.html").exists() && dir.path().join("feed.css").exists());
+}
 
+/// The status page has a row per source, with the failing one's error.
+async fn check_status_page(client: &reqwest::Client, addr: std::net::SocketAddr) {
+    let get = |path: &str| client.get(format!("http://{addr}{path}"));
     let status = get("/status").send().await.unwrap().text_lossy().await;
     let doc = scraper::Html::parse_document(&status);
     let sel = scraper::Selector::parse("tbody tr").unwrap();
@@ -227,7 +283,11 @@ async fn every_format_status_and_metrics_are_served() {
     );
     let vue = rows.iter().find(|r| r.contains("Vue News")).unwrap();
     assert!(vue.contains("|ok|") && vue.contains("|2|"), "{vue}");
+}
 
+/// The Prometheus metrics count fetches, errors, items and entries per source.
+async fn check_metrics(client: &reqwest::Client, addr: std::net::SocketAddr) {
+    let get = |path: &str| client.get(format!("http://{addr}{path}"));
     let metrics = get("/metrics").send().await.unwrap().text_lossy().await;
     assert!(
         metrics.contains("feedsieve_fetches_total{source=\"Metro Herald\",result=\"error\"} 1"),
@@ -249,10 +309,6 @@ async fn every_format_status_and_metrics_are_served() {
         metrics.contains("feedsieve_published_entries 3"),
         "{metrics}"
     );
-
-    shutdown.trigger();
-    let stopped = tokio::time::timeout(Duration::from_secs(10), daemon).await;
-    assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
 }
 
 trait TextLossy {

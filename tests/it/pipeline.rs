@@ -181,10 +181,9 @@ async fn a_new_process_on_the_same_database_adds_no_duplicates() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failing_sources_back_off_while_the_others_publish() {
-    let web = FixtureServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
+/// Config for six sources that fail in different ways (500, hanging, too big,
+/// 429 with Retry-After, 410, an HTML page), set up on `web`.
+fn six_failing_sources(web: &FixtureServer) -> String {
     let extra = format!(
         "[fetch]\ntimeout = \"2s\"\nmax_body = \"256 KiB\"\n\n{}",
         [
@@ -211,6 +210,14 @@ async fn failing_sources_back_off_while_the_others_publish() {
             "<!DOCTYPE html><html><body><p>Hello</p></body></html>".into(),
         ),
     );
+    extra
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_sources_back_off_while_the_others_publish() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = six_failing_sources(&web);
     let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
     let started = Utc::now().timestamp();
 

@@ -286,44 +286,10 @@ async fn newsboat_lists_the_published_titles() {
     daemon.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_renders_the_front_page() {
-    let Some(chromium) = tool("chromium", "apt-get install chromium") else {
-        return;
-    };
-    let daemon = Daemon::start().await;
-    let profile = tempfile::tempdir().unwrap();
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let shot = shots.join("front-page.png");
-    let _ = std::fs::remove_file(&shot);
-    let run = |extra: Vec<String>| {
-        let chromium = chromium.clone();
-        let profile = profile.path().to_path_buf();
-        let url = format!("{}/", daemon.base);
-        tokio::task::spawn_blocking(move || {
-            Command::new(chromium)
-                .args([
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--hide-scrollbars",
-                ])
-                .arg(format!("--user-data-dir={}", profile.display()))
-                .args(extra)
-                .arg(url)
-                .output()
-                .unwrap()
-        })
-    };
-    let dom = run(vec!["--dump-dom".into()]).await.unwrap();
-    common::succeeded(&dom);
-    let html = String::from_utf8_lossy(&dom.stdout).into_owned();
-    let doc = scraper::Html::parse_document(&html);
+/// The front page as Chromium renders it: every story, each credited to its
+/// outlet or covered by others, and no JavaScript.
+fn check_front_page(html: &str, daemon: &Daemon) {
+    let doc = scraper::Html::parse_document(html);
     let sel = |s: &str| scraper::Selector::parse(s).unwrap();
     let shown = sorted(
         doc.select(&sel("article.story h2"))
@@ -369,6 +335,46 @@ async fn chromium_renders_the_front_page() {
         .collect();
     assert_eq!(credited, known, "every outlet is shown or credited");
     assert!(doc.select(&sel("script")).next().is_none(), "no JavaScript");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_renders_the_front_page() {
+    let Some(chromium) = tool("chromium", "apt-get install chromium") else {
+        return;
+    };
+    let daemon = Daemon::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("front-page.png");
+    let _ = std::fs::remove_file(&shot);
+    let run = |extra: Vec<String>| {
+        let chromium = chromium.clone();
+        let profile = profile.path().to_path_buf();
+        let url = format!("{}/", daemon.base);
+        tokio::task::spawn_blocking(move || {
+            Command::new(chromium)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--hide-scrollbars",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .args(extra)
+                .arg(url)
+                .output()
+                .unwrap()
+        })
+    };
+    let dom = run(vec!["--dump-dom".into()]).await.unwrap();
+    common::succeeded(&dom);
+    let html = String::from_utf8_lossy(&dom.stdout).into_owned();
+    check_front_page(&html, &daemon);
 
     let png = run(vec![
         format!("--screenshot={}", shot.display()),

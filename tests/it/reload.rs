@@ -3,7 +3,8 @@
 
 use crate::common;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{http_client, FixtureServer};
@@ -46,6 +47,65 @@ async fn wait_for(
     None
 }
 
+/// `feedsieve run` on `config`, logging at info level into `log`.
+fn start_daemon(config: &Path, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .env("RUST_LOG", "info")
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Writes an invalid `interval` into the config (otherwise `good`) and waits until
+/// the daemon's log names its line and column.
+async fn break_the_config(config: &Path, good: &str, log: &Path) {
+    let broken = good.replace(
+        "name = \"Metro Herald\"",
+        "name = \"Metro Herald\"\ninterval = \"whenever\"",
+    );
+    std::fs::write(config, &broken).unwrap();
+    let line = broken.lines().position(|l| l.contains("whenever")).unwrap() + 1;
+    let needle = format!("{}:{line}:12:", config.display());
+    let start = Instant::now();
+    let mut logged = String::new();
+    while start.elapsed() < Duration::from_secs(15) {
+        logged = std::fs::read_to_string(log).unwrap_or_default();
+        if logged.contains(&needle) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        logged.contains(&needle),
+        "the error names {needle}: {logged}"
+    );
+    assert!(logged.contains("not a duration"), "{logged}");
+}
+
+/// Sends SIGTERM and waits up to 15 s for the daemon to exit.
+async fn stop_with_sigterm(child: &mut Child) -> std::process::ExitStatus {
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the daemon stops on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_follows_edits_and_survives_broken_ones() {
     let web = FixtureServer::start().await;
@@ -60,15 +120,7 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     let config = dir.path().join("feeds.toml");
     std::fs::write(&config, &head).unwrap();
     let log = dir.path().join("daemon.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
-        .env("RUST_LOG", "info")
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = start_daemon(&config, &log);
     let client = http_client();
     assert!(
         wait_for(&client, port, Duration::from_secs(20), |t| t.len() == 4)
@@ -93,27 +145,7 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     eprintln!("an added source was published {took:?} after the edit");
 
     // 2. A broken edit: logged with its line and column; the daemon keeps serving.
-    let broken = with_metro.replace(
-        "name = \"Metro Herald\"",
-        "name = \"Metro Herald\"\ninterval = \"whenever\"",
-    );
-    std::fs::write(&config, &broken).unwrap();
-    let line = broken.lines().position(|l| l.contains("whenever")).unwrap() + 1;
-    let needle = format!("{}:{line}:12:", config.display());
-    let start = Instant::now();
-    let mut logged = String::new();
-    while start.elapsed() < Duration::from_secs(15) {
-        logged = std::fs::read_to_string(&log).unwrap_or_default();
-        if logged.contains(&needle) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        logged.contains(&needle),
-        "the error names {needle}: {logged}"
-    );
-    assert!(logged.contains("not a duration"), "{logged}");
+    break_the_config(&config, &with_metro, &log).await;
     let titles = served_titles(&client, port).await.expect("still serving");
     assert_eq!(titles.len(), 5, "the last good config keeps running");
     assert!(
@@ -138,22 +170,7 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     );
 
     // 4. SIGTERM stops it cleanly.
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the daemon stops on SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = stop_with_sigterm(&mut child).await;
     assert!(status.success(), "exit status {status:?}");
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("reloaded"), "{logged}");

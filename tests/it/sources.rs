@@ -28,10 +28,10 @@ fn html(head: &str) -> String {
     format!("<!DOCTYPE html><html><head><title>The Site</title>{head}</head><body><p>News.</p></body></html>")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn add_finds_the_right_source_and_keeps_comments() {
-    // Three sites on separate servers, so the common-path probe of one cannot
-    // find another's feed.
+/// Three sites on separate servers, so the common-path probe of one cannot find
+/// another's feed: one announcing its feeds (and a comments feed), one with a feed
+/// at the common path `/feed` only, and one with no feed at all.
+async fn three_sites() -> (FixtureServer, FixtureServer, FixtureServer) {
     let announced = FixtureServer::start().await;
     announced.set(
         "/home.html",
@@ -48,6 +48,12 @@ async fn add_finds_the_right_source_and_keeps_comments() {
     common_path.set("/feed", Behaviour::Body("application/rss+xml", vue));
     let nothing = FixtureServer::start().await;
     nothing.set("/home.html", Behaviour::Body("text/html", html("")));
+    (announced, common_path, nothing)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_finds_the_right_source_and_keeps_comments() {
+    let (announced, common_path, nothing) = three_sites().await;
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("feeds.toml");
