@@ -92,10 +92,15 @@ pub struct Analysed {
     title_terms: Vec<(String, bool)>,
     /// Terms of the URL slug.
     slug_terms: Vec<String>,
-    /// Terms of the body, in order (the first ones form the lead).
-    text_terms: Vec<String>,
-    /// Terms of the names and figures.
-    name_terms: Vec<String>,
+    /// Distinct terms of the body in the order they first occur, with how
+    /// often each occurs in the whole body and in its lead. Counted here, not
+    /// kept one string per word: analysed items wait for the engine's lock, and
+    /// a word list costs several times the text.
+    text_terms: Vec<(String, f32, f32)>,
+    /// Words in the body that are terms.
+    text_len: usize,
+    /// Distinct terms of the names and figures, first occurrence first, with counts.
+    name_terms: Vec<(String, f32)>,
 }
 
 impl Analyser {
@@ -137,11 +142,15 @@ impl Analyser {
         } else {
             Vec::new()
         };
-        let name_terms = text::entity_tokens(&a.text)
-            .into_iter()
-            .chain(title_names)
-            .filter_map(|t| norm.term(&t))
-            .collect();
+        let name_terms = counted(
+            text::entity_tokens(&a.text)
+                .into_iter()
+                .chain(title_names)
+                .filter_map(|t| norm.term(&t)),
+        );
+        let text_len = text_terms.len();
+        let lead_len = text_len.min(LEAD_WORDS);
+        let text_terms = counted_with_lead(text_terms, lead_len);
         Analysed {
             id: a.id.clone(),
             published: a.published,
@@ -160,6 +169,7 @@ impl Analyser {
             title_terms,
             slug_terms,
             text_terms,
+            text_len,
             name_terms,
         }
     }
@@ -215,8 +225,8 @@ impl Engine {
             names: self.vector(&counts.names),
             terms,
             numbers: counts.numbers,
-            long: a.text_terms.len() >= LONG_TERMS,
-            body: !a.text_terms.is_empty(),
+            long: a.text_len >= LONG_TERMS,
+            body: a.text_len > 0,
             time: a.published,
             embedding_keys: embed::lsh_keys(&embedding),
             embedding,
@@ -229,7 +239,6 @@ impl Engine {
     /// Interns an article's terms and counts them. The order of interning
     /// (title, slug, text, names) decides the ids of new terms.
     fn count_terms(&mut self, a: &Analysed) -> TermCounts {
-        let lead_len = a.text_terms.len().min(LEAD_WORDS);
         let mut full: HashMap<u32, f32> = HashMap::new();
         let mut head: HashMap<u32, f32> = HashMap::new();
         let mut numbers = Vec::new();
@@ -246,17 +255,17 @@ impl Engine {
             *full.entry(id).or_default() += 1.0;
             *head.entry(id).or_default() += 1.0;
         }
-        for (i, t) in a.text_terms.iter().enumerate() {
+        for (t, in_text, in_lead) in &a.text_terms {
             let id = self.term_id(t);
-            *full.entry(id).or_default() += 1.0;
-            if i < lead_len {
-                *head.entry(id).or_default() += 1.0;
+            *full.entry(id).or_default() += in_text;
+            if *in_lead > 0.0 {
+                *head.entry(id).or_default() += in_lead;
             }
         }
         let mut names: HashMap<u32, f32> = HashMap::new();
-        for t in &a.name_terms {
+        for (t, n) in &a.name_terms {
             let id = self.term_id(t);
-            *names.entry(id).or_default() += 1.0;
+            *names.entry(id).or_default() += n;
         }
         numbers.sort_unstable();
         numbers.dedup();
@@ -273,7 +282,7 @@ impl Engine {
     fn embedding_of(&mut self, a: &Analysed) -> Vec<f32> {
         // A body puts the pair under the text weight: at 0 an embedding would
         // never be read, and it is the costly part.
-        let wanted = a.text_terms.is_empty() || self.config.embedding_text_weight > 0.0;
+        let wanted = a.text_len == 0 || self.config.embedding_text_weight > 0.0;
         match &self.embedder {
             Some(m) if wanted => {
                 let input = embed::model_input(&a.title, &a.text);
@@ -306,4 +315,41 @@ impl Engine {
         v.sort_by_key(|(t, _)| *t);
         v
     }
+}
+
+/// Distinct terms in the order they first occur, with their counts. Interning
+/// them in this order gives new terms the ids the word-by-word order gives.
+fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<(String, f32)> = Vec::new();
+    for t in terms {
+        match at.get(&t) {
+            Some(&i) => out[i].1 += 1.0,
+            None => {
+                at.insert(t.clone(), out.len());
+                out.push((t, 1.0));
+            }
+        }
+    }
+    out
+}
+
+/// [`counted`] for the body, with each term's count in the first `lead_len` words too.
+fn counted_with_lead(terms: Vec<String>, lead_len: usize) -> Vec<(String, f32, f32)> {
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<(String, f32, f32)> = Vec::new();
+    for (i, t) in terms.into_iter().enumerate() {
+        let lead = if i < lead_len { 1.0 } else { 0.0 };
+        match at.get(&t) {
+            Some(&j) => {
+                out[j].1 += 1.0;
+                out[j].2 += lead;
+            }
+            None => {
+                at.insert(t.clone(), out.len());
+                out.push((t, 1.0, lead));
+            }
+        }
+    }
+    out
 }
