@@ -113,7 +113,7 @@ fn main() {
     if headlines {
         args.remove(0);
     }
-    let article = |rng: &mut Rng, i: u64, at: i64| {
+    let article = move |rng: &mut Rng, i: u64, at: i64| {
         let mut a = article(rng, i, at);
         if headlines {
             a.text.clear();
@@ -121,24 +121,7 @@ fn main() {
         a
     };
     if args.first().map(String::as_str) == Some("--jsonl") {
-        let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
-        let path = args
-            .get(2)
-            .cloned()
-            .unwrap_or_else(|| "stream.jsonl".into());
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        let mut rng = Rng(42);
-        for i in 0..n {
-            let a = article(&mut rng, i, T0 + i as i64 * 10);
-            let line = serde_json::json!({
-                "id": a.id, "source": a.source, "url": a.url,
-                "published": chrono::DateTime::from_timestamp(a.published.unwrap_or(T0), 0)
-                    .map(|d| d.to_rfc3339()).unwrap_or_default(),
-                "title": a.title, "text": a.text,
-            });
-            writeln!(out, "{line}").unwrap();
-        }
-        eprintln!("wrote {n} articles to {path}");
+        write_jsonl(&args, article);
         return;
     }
     let sizes: Vec<u64> = if args.is_empty() {
@@ -146,38 +129,68 @@ fn main() {
     } else {
         args.iter().filter_map(|s| s.parse().ok()).collect()
     };
-    const PROBE: u64 = 5_000;
     println!("window articles | fill articles/s | µs per new article | articles/s | RSS MiB");
     for &w in &sizes {
-        let mut engine = Engine::new(DedupConfig::default());
-        let mut rng = Rng(7);
-        // All W articles (and the probe) inside the window.
-        let step = WINDOW_SECS as f64 / (w + PROBE) as f64 / 2.0;
-        let start = Instant::now();
-        for i in 0..w {
-            let a = article(&mut rng, i, T0 + (i as f64 * step) as i64);
-            engine.assign(&a);
-        }
-        let fill = w as f64 / start.elapsed().as_secs_f64();
-        let probe: Vec<DedupArticle> = (w..w + PROBE)
-            .map(|i| article(&mut rng, i, T0 + (i as f64 * step) as i64))
-            .collect();
-        let start = Instant::now();
-        for a in &probe {
-            engine.assign(a);
-        }
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "{:>15} | {:>15.0} | {:>18.1} | {:>10.0} | {:>7.0}",
-            engine.window_len(),
-            fill,
-            secs * 1e6 / PROBE as f64,
-            PROBE as f64 / secs,
-            rss_mib()
-        );
+        time_window(w, article);
     }
-    // Memory bounded by the window: stream 3×W with the window holding ~W.
-    let w = *sizes.first().unwrap_or(&10_000);
+    stream(*sizes.first().unwrap_or(&10_000), article);
+}
+
+/// `--jsonl [N] [PATH]`: writes the synthetic stream for `feedsieve cluster`.
+fn write_jsonl(args: &[String], article: impl Fn(&mut Rng, u64, i64) -> DedupArticle) {
+    let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let path = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "stream.jsonl".into());
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut rng = Rng(42);
+    for i in 0..n {
+        let a = article(&mut rng, i, T0 + i as i64 * 10);
+        let line = serde_json::json!({
+            "id": a.id, "source": a.source, "url": a.url,
+            "published": chrono::DateTime::from_timestamp(a.published.unwrap_or(T0), 0)
+                .map(|d| d.to_rfc3339()).unwrap_or_default(),
+            "title": a.title, "text": a.text,
+        });
+        writeln!(out, "{line}").unwrap();
+    }
+    eprintln!("wrote {n} articles to {path}");
+}
+
+/// Fills a window of `w` articles, then times `PROBE` new ones against it.
+fn time_window(w: u64, article: impl Fn(&mut Rng, u64, i64) -> DedupArticle) {
+    const PROBE: u64 = 5_000;
+    let mut engine = Engine::new(DedupConfig::default());
+    let mut rng = Rng(7);
+    // All W articles (and the probe) inside the window.
+    let step = WINDOW_SECS as f64 / (w + PROBE) as f64 / 2.0;
+    let start = Instant::now();
+    for i in 0..w {
+        let a = article(&mut rng, i, T0 + (i as f64 * step) as i64);
+        engine.assign(&a);
+    }
+    let fill = w as f64 / start.elapsed().as_secs_f64();
+    let probe: Vec<DedupArticle> = (w..w + PROBE)
+        .map(|i| article(&mut rng, i, T0 + (i as f64 * step) as i64))
+        .collect();
+    let start = Instant::now();
+    for a in &probe {
+        engine.assign(a);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{:>15} | {:>15.0} | {:>18.1} | {:>10.0} | {:>7.0}",
+        engine.window_len(),
+        fill,
+        secs * 1e6 / PROBE as f64,
+        PROBE as f64 / secs,
+        rss_mib()
+    );
+}
+
+/// Memory bounded by the window: streams 3×W with the window holding about W.
+fn stream(w: u64, article: impl Fn(&mut Rng, u64, i64) -> DedupArticle) {
     let mut engine = Engine::new(DedupConfig::default());
     let mut rng = Rng(9);
     let step = WINDOW_SECS / w as i64;
