@@ -3,6 +3,8 @@
 //! per-host limit applies as it would on the web), then measures
 //! - the first cycle (fetch, parse, store, publish) over every feed,
 //! - an all-304 cycle (every server answers "not modified"),
+//! - the same after a fresh start on the same database (what `feedsieve fetch`
+//!   from cron pays: opening, and any dedup window it reads back),
 //! - the process's peak resident memory.
 //!
 //!     cargo run --release --example bench_cycle -- [FEEDS] [ITEMS] [HOSTS] [--no-dedup]
@@ -143,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&config_path, &toml)?;
     let config = Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (concurrency, per_host) = (config.schedule.concurrency, config.schedule.per_host);
-    let ctx = Context::open(config)?;
+    let ctx = Context::open(config.clone())?;
 
     let t = Instant::now();
     let first = run_cycle(&ctx, Selection::All, |_, _, _| {}).await?;
@@ -171,10 +173,24 @@ async fn main() -> anyhow::Result<()> {
         .filter(|o| o.outcome == Outcome::NotModified)
         .count();
 
+    drop(ctx);
+    let t = Instant::now();
+    let ctx = Context::open(config)?;
+    let fresh = run_cycle(&ctx, Selection::All, |_, _, _| {}).await?;
+    let fresh_s = t.elapsed().as_secs_f64();
+    let fresh_not_modified = fresh
+        .outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::NotModified)
+        .count();
+
     println!("feeds: {feeds}, items per feed: {items}, hosts: {hosts}, concurrency: {concurrency}, per_host: {per_host}, story dedup: {}", if no_dedup { "off" } else { "on" });
     println!("first cycle: {first_s:.2} s ({new_items} new items, {failed} failed)");
     println!("items/s: {:.0}", new_items as f64 / first_s);
     println!("all-304 cycle: {second_s:.2} s ({not_modified} not modified)");
+    println!(
+        "all-304 cycle after a fresh start: {fresh_s:.2} s ({fresh_not_modified} not modified)"
+    );
     println!("peak RSS: {:.1} MB", peak_rss_mb());
     println!(
         "published stories: {}",

@@ -302,9 +302,11 @@ impl Engine {
             Some(dir) => Some(Arc::new(embed::Embedder::load(dir)?)),
             None => None,
         };
-        let mut engine = Engine::new(config);
-        engine.embedder = embedder;
-        Ok(engine)
+        let engine = Engine::new(config);
+        Ok(match embedder {
+            Some(model) => engine.with_embedder(model),
+            None => engine,
+        })
     }
 
     /// The same engine using an already loaded model (shared, no lock).

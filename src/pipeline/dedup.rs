@@ -1,11 +1,13 @@
 //! The dedup step: owns the story dedup engine over the recent window, restores
-//! it from the store at start, and decides for the store which story each new
-//! item joins ([`StoryDecider`]), inside the fetch's transaction.
+//! the window from the store when the first new item needs it (so a process
+//! that finds nothing new does no dedup work), and decides for the store which
+//! story each new item joins ([`StoryDecider`]), inside the fetch's transaction.
 //!
 //! The engine sits behind its own mutex, always taken inside the store's lock
 //! (never the other way round), so the two cannot deadlock.
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context as _;
@@ -15,24 +17,30 @@ use crate::dedup::{self, Analysed, Analyser, DedupArticle, DedupConfig, Engine, 
 use crate::read::RawItem;
 use crate::sanitize::plain_text;
 use crate::store::{
-    item_key, sort_time, FetchRecord, NewItem, SourceRecord, Store, StoryDecider, StoryDecision,
-    StoryMember, StoryMerge,
+    item_key, sort_time, FetchRecord, NewItem, SourceRecord, Store, StoreError, StoryDecider,
+    StoryDecision, StoryMember, StoryMerge,
 };
 
 /// The engine of a running pipeline, shared by every source's store write.
 pub struct StoryDedup {
-    engine: Mutex<Engine>,
+    window: Mutex<Window>,
     /// The engine's text work, usable without its lock.
     analyser: Analyser,
     /// The engine's embedding model, reachable without the engine's lock.
     embedder: Option<Arc<dedup::embed::Embedder>>,
 }
 
-impl StoryDedup {
-    /// Starts the engine and rebuilds its window from the stored items and their
-    /// stored stories (no re-clustering), so a restart resumes with the same stories.
-    pub fn restore(store: &Store, config: DedupConfig, now: i64) -> anyhow::Result<StoryDedup> {
-        let mut engine = Engine::open(config).context("loading the embedding model")?;
+/// The engine, and whether its window holds the stored items yet.
+struct Window {
+    engine: Engine,
+    restored: bool,
+}
+
+impl Window {
+    /// Rebuilds the window from the stored items and their stored stories (no
+    /// re-clustering), so a restart resumes with the same stories.
+    fn restore(&mut self, store: &Store, now: i64) -> Result<(), StoreError> {
+        let engine = &mut self.engine;
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
         let n = store.window_items(since, |item| {
             let article = DedupArticle {
@@ -46,17 +54,68 @@ impl StoryDedup {
             let prepared = engine.prepare(&article);
             engine.admit(prepared, item.story_id);
         })?;
+        self.restored = true;
         tracing::info!(items = n, "story dedup window restored");
+        Ok(())
+    }
+}
+
+/// The engine, locked (see [`StoryDedup::engine`]).
+pub struct EngineGuard<'a>(MutexGuard<'a, Window>);
+
+impl Deref for EngineGuard<'_> {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.0.engine
+    }
+}
+
+impl DerefMut for EngineGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.0.engine
+    }
+}
+
+impl StoryDedup {
+    /// Starts the engine (loading the embedding model, when configured) with an
+    /// empty window; the first store write with new items fills it.
+    pub fn open(config: DedupConfig) -> anyhow::Result<StoryDedup> {
+        let engine = Engine::open(config).context("loading the embedding model")?;
         Ok(StoryDedup {
             analyser: engine.analyser(),
             embedder: engine.embedder().cloned(),
-            engine: Mutex::new(engine),
+            window: Mutex::new(Window {
+                engine,
+                restored: false,
+            }),
         })
     }
 
+    /// Starts the engine and fills its window from the store now.
+    pub fn restore(store: &Store, config: DedupConfig, now: i64) -> anyhow::Result<StoryDedup> {
+        let dedup = StoryDedup::open(config)?;
+        dedup
+            .lock_window()
+            .restore(store, now)
+            .context("reading the dedup window")?;
+        Ok(dedup)
+    }
+
+    fn lock_window(&self) -> MutexGuard<'_, Window> {
+        self.window.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Articles in the window, or `None` while it has not been read back from
+    /// the store (no new item has needed it yet).
+    pub fn window_len(&self) -> Option<usize> {
+        let window = self.lock_window();
+        window.restored.then(|| window.engine.window_len())
+    }
+
     /// The engine, locked. Take it inside the store's lock, never around it.
-    pub fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn engine(&self) -> EngineGuard<'_> {
+        EngineGuard(self.lock_window())
     }
 
     /// The engine's embedding model, to embed new items before any lock is taken.
@@ -74,20 +133,41 @@ impl StoryDedup {
     }
 
     /// A decider for one store write, with the items analysed before it; it
-    /// holds the engine until dropped.
-    pub fn decider(&self, ahead: AnalysedItems) -> EngineDecider<'_> {
-        EngineDecider {
-            engine: self.engine(),
+    /// holds the engine until dropped. Called inside the store's lock: the
+    /// first call fills the window from `store` as of `now`.
+    pub fn decider(
+        &self,
+        store: &Store,
+        ahead: AnalysedItems,
+        now: i64,
+    ) -> Result<EngineDecider<'_>, StoreError> {
+        let mut window = self.lock_window();
+        if !window.restored {
+            window.restore(store, now)?;
+        }
+        Ok(EngineDecider {
+            window,
             ahead,
             pending: None,
-        }
+        })
     }
 }
 
 /// New items of one fetch analysed for dedup before any lock was taken, by
 /// their place in the fetch, with the date they were analysed with.
 #[derive(Debug, Default)]
-pub struct AnalysedItems(HashMap<usize, (i64, Analysed)>);
+pub struct AnalysedItems {
+    by_index: HashMap<usize, (i64, Analysed)>,
+    /// Every new item of the fetch is here (the store's keys could be read).
+    complete: bool,
+}
+
+impl AnalysedItems {
+    /// True when the fetch surely holds no new item, so no story is decided.
+    pub fn none_new(&self) -> bool {
+        self.complete && self.by_index.is_empty()
+    }
+}
 
 /// Analyses, on a blocking thread and with no lock held, the items of a parsed
 /// fetch that the store does not know yet: the text work of dedup (plain text,
@@ -115,7 +195,10 @@ pub async fn analyse_new_items(
         .map(|(i, item)| (i, item.clone()))
         .collect();
     if fresh.is_empty() {
-        return AnalysedItems::default();
+        return AnalysedItems {
+            by_index: HashMap::new(),
+            complete: true,
+        };
     }
     let analyser = dedup.analyser.clone();
     let source_name = source.name.clone();
@@ -125,7 +208,10 @@ pub async fn analyse_new_items(
             let article = item_article(&item, &source_name, sort_at);
             (i, (sort_at, analyser.analyse(&article)))
         });
-        AnalysedItems(by_index.collect())
+        AnalysedItems {
+            by_index: by_index.collect(),
+            complete: true,
+        }
     })
     .await;
     analysed.unwrap_or_default()
@@ -133,7 +219,7 @@ pub async fn analyse_new_items(
 
 /// Decides stories with the engine, for one store write.
 pub struct EngineDecider<'a> {
-    engine: MutexGuard<'a, Engine>,
+    window: MutexGuard<'a, Window>,
     /// Items analysed before the lock.
     ahead: AnalysedItems,
     /// The features of the item last decided, admitted once it is stored.
@@ -142,15 +228,14 @@ pub struct EngineDecider<'a> {
 
 impl StoryDecider for EngineDecider<'_> {
     fn decide(&mut self, new: &NewItem<'_>) -> Option<StoryDecision> {
-        let prepared = match self.ahead.0.remove(&new.index) {
+        let engine = &mut self.window.engine;
+        let prepared = match self.ahead.by_index.remove(&new.index) {
             Some((sort_at, analysed)) if sort_at == new.sort_at => {
-                self.engine.prepare_analysed(analysed)
+                engine.prepare_analysed(analysed)
             }
-            _ => self
-                .engine
-                .prepare(&item_article(new.item, new.source_name, new.sort_at)),
+            _ => engine.prepare(&item_article(new.item, new.source_name, new.sort_at)),
         };
-        let evidence = self.engine.decide(&prepared);
+        let evidence = engine.decide(&prepared);
         self.pending = Some(prepared);
         Some(StoryDecision {
             story: evidence.story,
@@ -163,13 +248,17 @@ impl StoryDecider for EngineDecider<'_> {
 
     fn stored(&mut self, item_id: i64, story_id: i64) -> Option<StoryMerge> {
         let prepared = self.pending.take()?;
-        self.engine
+        self.window
+            .engine
             .admit(prepared.with_id(item_id.to_string()), story_id);
-        self.engine.merge_similar(story_id).map(|m| StoryMerge {
-            absorbed: m.absorbed,
-            survivor: m.survivor,
-            score: m.score,
-        })
+        self.window
+            .engine
+            .merge_similar(story_id)
+            .map(|m| StoryMerge {
+                absorbed: m.absorbed,
+                survivor: m.survivor,
+                score: m.score,
+            })
     }
 
     fn representative(&self, members: &[StoryMember]) -> Option<usize> {
@@ -190,7 +279,7 @@ impl StoryDecider for EngineDecider<'_> {
                 time: m.time,
             })
             .collect();
-        dedup::representative(&candidates, &self.engine.config().prefer)
+        dedup::representative(&candidates, &self.window.engine.config().prefer)
     }
 }
 
@@ -245,7 +334,7 @@ mod tests {
         at: i64,
         next: i64,
     ) {
-        let mut decider = dedup.decider(AnalysedItems::default());
+        let mut decider = dedup.decider(s, AnalysedItems::default(), at).unwrap();
         s.record_fetch(source, &parsed(vec![item]), at, next, &mut decider)
             .unwrap();
     }

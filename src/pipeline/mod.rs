@@ -77,9 +77,7 @@ impl Context {
             .sync_sources(&source_specs(&config.sources))
             .context("recording the configured sources")?;
         let dedup = if config.dedup.enabled {
-            let now = Utc::now().timestamp();
-            let dedup = StoryDedup::restore(&store, config.dedup.clone(), now)
-                .context("restoring the story dedup window")?;
+            let dedup = StoryDedup::open(config.dedup.clone()).context("starting story dedup")?;
             Some(Arc::new(dedup))
         } else {
             None
@@ -286,12 +284,15 @@ async fn store_fetch(
                 next_fetch_at,
                 full_text_keys,
             } = write;
+            // Only a parsed fetch with new items needs the engine (and, the
+            // first time, its window read back from the store).
+            let deciding = matches!(record, FetchRecord::Parsed { .. }) && !analysed.none_new();
             let stats = match &dedup {
-                Some(dedup) => {
-                    let mut decider = dedup.decider(analysed);
+                Some(dedup) if deciding => {
+                    let mut decider = dedup.decider(s, analysed, now)?;
                     s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)?
                 }
-                None => {
+                _ => {
                     s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem)?
                 }
             };

@@ -145,6 +145,8 @@ async fn a_new_process_on_the_same_database_adds_no_duplicates() {
         let ctx = Context::open(config.clone()).unwrap();
         cycle(&ctx).await;
         assert_eq!(counts(&ctx), (5, 3));
+        let dedup = ctx.dedup.as_ref().unwrap();
+        assert_eq!(dedup.window_len(), Some(5), "new items filled the window");
     }
     // A restarted daemon re-reads feeds whose bytes changed (here: the channel
     // description) but whose items did not.
@@ -174,6 +176,11 @@ async fn a_new_process_on_the_same_database_adds_no_duplicates() {
         "re-read, nothing new"
     );
     assert_eq!(counts(&ctx), (5, 3));
+    assert_eq!(
+        ctx.dedup.as_ref().unwrap().window_len(),
+        None,
+        "a process that finds nothing new does no dedup work"
+    );
     let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
     assert_eq!(
         rss::Channel::read_from(&bytes[..]).unwrap().items().len(),
