@@ -157,9 +157,19 @@ impl StoryDedup {
 /// their place in the fetch, with the date they were analysed with.
 #[derive(Debug, Default)]
 pub struct AnalysedItems {
-    by_index: HashMap<usize, (i64, Analysed)>,
+    by_index: HashMap<usize, AnalysedItem>,
     /// Every new item of the fetch is here (the store's keys could be read).
     complete: bool,
+}
+
+/// One new item analysed ahead.
+#[derive(Debug)]
+struct AnalysedItem {
+    /// The date it was analysed with ([`sort_time`]).
+    sort_at: i64,
+    /// Words of its plain text.
+    words: usize,
+    analysed: Analysed,
 }
 
 impl AnalysedItems {
@@ -206,7 +216,12 @@ pub async fn analyse_new_items(
         let by_index = fresh.into_iter().map(|(i, item)| {
             let sort_at = sort_time(item.date().map(|d| d.timestamp()), now);
             let article = item_article(&item, &source_name, sort_at);
-            (i, (sort_at, analyser.analyse(&article)))
+            let ahead = AnalysedItem {
+                sort_at,
+                words: article.text.split_whitespace().count(),
+                analysed: analyser.analyse(&article),
+            };
+            (i, ahead)
         });
         AnalysedItems {
             by_index: by_index.collect(),
@@ -229,11 +244,15 @@ pub struct EngineDecider<'a> {
 impl StoryDecider for EngineDecider<'_> {
     fn decide(&mut self, new: &NewItem<'_>) -> Option<StoryDecision> {
         let engine = &mut self.window.engine;
-        let prepared = match self.ahead.by_index.remove(&new.index) {
-            Some((sort_at, analysed)) if sort_at == new.sort_at => {
-                engine.prepare_analysed(analysed)
+        let (prepared, words) = match self.ahead.by_index.remove(&new.index) {
+            Some(ahead) if ahead.sort_at == new.sort_at => {
+                (engine.prepare_analysed(ahead.analysed), ahead.words)
             }
-            _ => engine.prepare(&item_article(new.item, new.source_name, new.sort_at)),
+            _ => {
+                let article = item_article(new.item, new.source_name, new.sort_at);
+                let words = article.text.split_whitespace().count();
+                (engine.prepare(&article), words)
+            }
         };
         let evidence = engine.decide(&prepared);
         self.pending = Some(prepared);
@@ -243,6 +262,7 @@ impl StoryDecider for EngineDecider<'_> {
             score: Some(evidence.score),
             matched: evidence.matched.as_deref().and_then(|m| m.parse().ok()),
             canonical_url: dedup::url::canonical_url(new.item.link.as_deref().unwrap_or("")),
+            body_words: i64::try_from(words).ok(),
         })
     }
 
@@ -262,13 +282,17 @@ impl StoryDecider for EngineDecider<'_> {
     }
 
     fn representative(&self, members: &[StoryMember]) -> Option<usize> {
+        // Lengths are recorded with each decision; older rows are measured.
         let words: Vec<usize> = members
             .iter()
-            .map(|m| {
-                body_text(m.content.clone(), m.summary.clone())
-                    .split_whitespace()
-                    .count()
-            })
+            .map(
+                |m| match m.body_words.and_then(|w| usize::try_from(w).ok()) {
+                    Some(words) => words,
+                    None => body_text(m.content.clone(), m.summary.clone())
+                        .split_whitespace()
+                        .count(),
+                },
+            )
             .collect();
         let candidates: Vec<dedup::Candidate<'_>> = members
             .iter()

@@ -86,6 +86,15 @@ impl Store {
              WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
             params![cutoff, now],
         )?;
+        // A story that loses members may lose its longest one, and a shorter
+        // member may then be complete enough to represent it: its lengths are
+        // forgotten, so its next join looks at every member again.
+        tx.execute(
+            "UPDATE items SET body_words = NULL WHERE story_id IN (
+                SELECT story_id FROM items
+                WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1)",
+            [cutoff],
+        )?;
         let n = tx.execute(
             "DELETE FROM items WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
             [cutoff],
@@ -392,7 +401,8 @@ fn update_item(
     tx.execute(
         "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
             author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,
-            enclosures = ?11, content_hash = ?12, changed_at = ?13, filtered = ?14
+            enclosures = ?11, content_hash = ?12, changed_at = ?13, filtered = ?14,
+            body_words = NULL
          WHERE id = ?1",
         params![
             old.item_id,

@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../db/migrations/0004_site_templates.sql"),
     ),
     (5, include_str!("../../db/migrations/0005_story_ids.sql")),
+    (6, include_str!("../../db/migrations/0006_body_words.sql")),
 ];
 
 /// A storage failure.

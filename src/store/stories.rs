@@ -175,6 +175,8 @@ pub struct StoryDecision {
     pub matched: Option<i64>,
     /// The item's canonical URL.
     pub canonical_url: Option<String>,
+    /// Words of its text, kept for choosing a story's representative.
+    pub body_words: Option<i64>,
 }
 
 /// Two stories that turned out to be one: `absorbed` moves into `survivor`.
@@ -195,9 +197,12 @@ pub struct StoryMember {
     pub item_id: i64,
     /// Outlet name.
     pub source: String,
-    /// Summary HTML.
+    /// Words of its text, as recorded with its decision; `None` for items
+    /// stored before lengths were recorded (then `summary`/`content` are set).
+    pub body_words: Option<i64>,
+    /// Summary HTML, only when `body_words` is unknown.
     pub summary: Option<String>,
-    /// Content HTML.
+    /// Content HTML, only when `body_words` is unknown.
     pub content: Option<String>,
     /// Its date, else when it was first seen.
     pub time: i64,
@@ -291,17 +296,18 @@ pub(super) fn record_decision(
     let layer = if joined { decision.layer } else { "new" };
     tx.execute(
         "UPDATE items SET canonical_url = ?2, dedup_layer = ?3, dedup_score = ?4,
-            dedup_match = ?5 WHERE id = ?1",
+            dedup_match = ?5, body_words = ?6 WHERE id = ?1",
         params![
             item_id,
             decision.canonical_url,
             layer,
             decision.score,
-            decision.matched
+            decision.matched,
+            decision.body_words
         ],
     )?;
     if joined {
-        update_representative(tx, story_id, &*stories)?;
+        update_representative(tx, story_id, Some(item_id), &*stories)?;
     }
     if let Some(merge) = stories.stored(item_id, story_id) {
         merge_stories(tx, merge, now, &*stories)?;
@@ -340,32 +346,27 @@ fn merge_stories(
         params![absorbed, survivor, now],
     )?;
     tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
-    update_representative(tx, survivor, stories)?;
+    update_representative(tx, survivor, None, stories)?;
     tracing::info!(absorbed, survivor, "stories merged");
     Ok(())
 }
 
-/// Records the member the decider picks as the story's representative.
+/// Records the member the decider picks as the story's representative, after
+/// `joined` joined it (or after a merge: `None`).
 fn update_representative(
     tx: &Transaction<'_>,
     story_id: i64,
+    joined: Option<i64>,
     stories: &dyn StoryDecider,
 ) -> Result<(), StoreError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT i.id, s.name, i.summary, i.content, COALESCE(i.published_at, i.first_seen_at)
-         FROM items i JOIN sources s ON s.id = i.source_id WHERE i.story_id = ?1 ORDER BY i.id",
-    )?;
-    let members: Vec<StoryMember> = stmt
-        .query_map([story_id], |r| {
-            Ok(StoryMember {
-                item_id: r.get(0)?,
-                source: r.get(1)?,
-                summary: r.get(2)?,
-                content: r.get(3)?,
-                time: r.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let shortlist = match joined {
+        Some(item) => contenders(tx, story_id, item)?,
+        None => None,
+    };
+    let members = match shortlist {
+        Some(members) => members,
+        None => members(tx, story_id, None)?,
+    };
     if let Some(chosen) = stories
         .representative(&members)
         .and_then(|i| members.get(i))
@@ -376,4 +377,81 @@ fn update_representative(
         )?;
     }
     Ok(())
+}
+
+/// The members that can represent the story once `item` joined: its
+/// representative, its longest member and `item`, in id order. Anyone else
+/// lost to the representative before and still does, since the longest
+/// length (which decides who is complete enough) did not change. `None` when
+/// that does not hold: no representative yet, a length unknown (rows stored
+/// before lengths were recorded, or edited since), or `item` is the new longest.
+fn contenders(
+    tx: &Transaction<'_>,
+    story_id: i64,
+    item: i64,
+) -> Result<Option<Vec<StoryMember>>, StoreError> {
+    let (representative, unknown, longest): (Option<i64>, i64, Option<i64>) = tx.query_row(
+        "SELECT representative_id,
+                (SELECT COUNT(*) FROM items WHERE story_id = ?1 AND body_words IS NULL),
+                (SELECT MAX(body_words) FROM items WHERE story_id = ?1 AND id != ?2)
+         FROM stories WHERE id = ?1",
+        params![story_id, item],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let (Some(representative), 0, Some(longest)) = (representative, unknown, longest) else {
+        return Ok(None);
+    };
+    let own: i64 = tx.query_row("SELECT body_words FROM items WHERE id = ?1", [item], |r| {
+        r.get(0)
+    })?;
+    if own > longest {
+        return Ok(None);
+    }
+    let longest_member: i64 = tx.query_row(
+        "SELECT id FROM items WHERE story_id = ?1 AND id != ?2 AND body_words = ?3 ORDER BY id LIMIT 1",
+        params![story_id, item, longest],
+        |r| r.get(0),
+    )?;
+    let ids = [representative, longest_member, item];
+    let members = members(tx, story_id, Some(&ids))?;
+    // The representative may have been pruned since: then look at everyone.
+    Ok(members
+        .iter()
+        .any(|m| m.item_id == representative)
+        .then_some(members))
+}
+
+/// A story's members in id order (only those in `only`, when given), with
+/// their recorded lengths, and their text where the length is unknown.
+fn members(
+    tx: &Transaction<'_>,
+    story_id: i64,
+    only: Option<&[i64; 3]>,
+) -> Result<Vec<StoryMember>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT i.id, s.name, i.body_words,
+                CASE WHEN i.body_words IS NULL THEN i.summary END,
+                CASE WHEN i.body_words IS NULL THEN i.content END,
+                COALESCE(i.published_at, i.first_seen_at)
+         FROM items i JOIN sources s ON s.id = i.source_id
+         WHERE i.story_id = ?1 AND (?2 IS NULL OR i.id IN (?2, ?3, ?4)) ORDER BY i.id",
+    )?;
+    let only = only.map(|ids| ids.map(Some)).unwrap_or([None; 3]);
+    let rows = stmt.query_map(params![story_id, only[0], only[1], only[2]], |r| {
+        Ok(StoryMember {
+            item_id: r.get(0)?,
+            source: r.get(1)?,
+            body_words: r.get(2)?,
+            summary: r.get(3)?,
+            content: r.get(4)?,
+            time: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every member of a story, as the representative choice reads them (for tests).
+#[cfg(test)]
+pub(super) fn tests_members(tx: &Transaction<'_>, story_id: i64) -> Vec<StoryMember> {
+    members(tx, story_id, None).unwrap_or_default()
 }

@@ -204,3 +204,186 @@ fn site_templates_are_learnt_per_host_after_repeats() {
         .unwrap();
     assert_eq!(s.site_template("a.test", 1).unwrap().len(), 2);
 }
+
+/// Puts every item into one story; picks representatives by the dedup rule
+/// (most complete text; within 10 % of it, the preferred outlet, then the
+/// earliest, then the first stored).
+struct OneStory {
+    prefer: Vec<String>,
+}
+
+fn words_of(m: &StoryMember) -> i64 {
+    m.body_words.unwrap_or_else(|| {
+        m.content
+            .as_deref()
+            .map_or(0, |c| c.split_whitespace().count() as i64)
+    })
+}
+
+/// The representative among `members` (in id order), by the rule above.
+fn pick(members: &[StoryMember], prefer: &[String]) -> Option<usize> {
+    let longest = members.iter().map(words_of).max()?;
+    let rank = |s: &str| prefer.iter().position(|p| p == s).unwrap_or(usize::MAX);
+    members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| words_of(m) * 10 >= longest * 9)
+        .min_by_key(|(i, m)| (rank(&m.source), m.time, *i))
+        .map(|(i, _)| i)
+}
+
+impl StoryDecider for OneStory {
+    fn decide(&mut self, new: &NewItem<'_>) -> Option<StoryDecision> {
+        let words = new
+            .item
+            .content
+            .as_deref()
+            .map_or(0, |c| c.split_whitespace().count());
+        Some(StoryDecision {
+            story: Some(1),
+            layer: "similar",
+            score: Some(0.5),
+            matched: None,
+            canonical_url: None,
+            body_words: Some(words as i64),
+        })
+    }
+
+    fn stored(&mut self, _: i64, _: i64) -> Option<StoryMerge> {
+        None
+    }
+
+    fn representative(&self, members: &[StoryMember]) -> Option<usize> {
+        pick(members, &self.prefer)
+    }
+}
+
+/// The representative as a look at every member would choose it.
+fn representative_of_all(s: &Store, prefer: &[String]) -> Option<i64> {
+    let tx = s.conn.unchecked_transaction().unwrap();
+    let members = stories::tests_members(&tx, 1);
+    pick(&members, prefer).map(|i| members[i].item_id)
+}
+
+#[test]
+fn a_joining_member_is_weighed_against_the_shortlist_as_against_everyone() {
+    // With preferred outlets, and with none (then the earliest complete text wins).
+    join_and_compare(&["C", "A"], 7);
+    join_and_compare(&[], 11);
+}
+
+/// Stores 240 items of one story from four outlets, with an edit and a
+/// retention pass on the way, and checks after each join that the recorded
+/// representative is the one a look at every member picks.
+fn join_and_compare(prefer: &[&str], seed: u64) {
+    let mut s = Store::open_in_memory().unwrap();
+    let outlets = ["A", "B", "C", "D"];
+    let specs: Vec<SourceSpec> = outlets
+        .iter()
+        .map(|o| SourceSpec {
+            name: o.to_string(),
+            ..source(&format!("http://{o}.test/feed"))
+        })
+        .collect();
+    s.sync_sources(&specs).unwrap();
+    let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+    let prefer: Vec<String> = prefer.iter().map(|p| p.to_string()).collect();
+    let mut decider = OneStory {
+        prefer: prefer.clone(),
+    };
+    let mut state = seed;
+    let mut next = |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut sources = Vec::new();
+    for i in 0..240 {
+        // Lengths spread so that being complete enough often decides.
+        let words = 60 + next(80) as usize;
+        let new = RawItem {
+            content: Some("w ".repeat(words)),
+            // Mostly earlier and earlier, so a newcomer often wins when it is
+            // complete enough: that is what the shortlist must get right.
+            published: chrono::DateTime::from_timestamp(1_100_000 - 400 * i + next(1000) as i64, 0),
+            ..item(&format!("i{i}"), "T")
+        };
+        let source = ids[next(4) as usize];
+        sources.push(source);
+        let at = 2_000_000 + i;
+        s.record_fetch(source, &parsed(vec![new]), at, at, &mut decider)
+            .unwrap();
+        if i == 120 {
+            // An edit makes an early member the longest; then retention
+            // removes the first thirty members, that one among them.
+            let edited = RawItem {
+                content: Some("w ".repeat(150)),
+                ..item("i5", "T")
+            };
+            s.record_fetch(sources[5], &parsed(vec![edited]), at, at, &mut decider)
+                .unwrap();
+            assert!(s.prune(2_000_030, at, 0).unwrap() > 0);
+        }
+        let stored: Option<i64> = s
+            .conn
+            .query_row(
+                "SELECT representative_id FROM stories WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if i > 0 {
+            assert_eq!(stored, representative_of_all(&s, &prefer), "after item {i}");
+        }
+    }
+}
+
+#[test]
+fn when_retention_takes_the_longest_member_a_shorter_one_can_represent_the_story() {
+    let mut s = Store::open_in_memory().unwrap();
+    let specs: Vec<SourceSpec> = ["B", "C", "D"]
+        .iter()
+        .map(|o| SourceSpec {
+            name: o.to_string(),
+            ..source(&format!("http://{o}.test/feed"))
+        })
+        .collect();
+    s.sync_sources(&specs).unwrap();
+    let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+    let prefer = vec!["C".to_string()];
+    let mut decider = OneStory {
+        prefer: prefer.clone(),
+    };
+    let report = |guid: &str, words: usize, date: i64| RawItem {
+        content: Some("w ".repeat(words)),
+        published: chrono::DateTime::from_timestamp(date, 0),
+        ..item(guid, "T")
+    };
+    let mut store = |s: &mut Store, source: i64, r: RawItem, at: i64| {
+        s.record_fetch(source, &parsed(vec![r]), at, at, &mut decider)
+            .unwrap();
+    };
+    // The longest text (B), a preferred one complete enough (C), and an
+    // earlier preferred one that is not (C, 85 words against 100).
+    store(&mut s, ids[0], report("x", 100, 5), 100);
+    store(&mut s, ids[1], report("r", 92, 10), 200);
+    store(&mut s, ids[1], report("y", 85, 1), 200);
+    assert_eq!(representative_of_all(&s, &prefer), Some(2));
+    // Retention takes the longest; the next join must see that the earlier
+    // preferred text is now complete enough.
+    assert_eq!(s.prune(150, 300, 0).unwrap(), 1);
+    store(&mut s, ids[2], report("z", 50, 20), 300);
+    let stored: i64 = s
+        .conn
+        .query_row(
+            "SELECT representative_id FROM stories WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        stored, 3,
+        "the earlier preferred report represents the story"
+    );
+}
