@@ -211,7 +211,7 @@ async fn feedparser_reads_every_format_without_errors() {
         for e in entries {
             let link = e["link"].as_str().unwrap();
             assert!(link.starts_with("http://127.0.0.1:"), "{format}: {link}");
-            assert!(e["id"].as_str().unwrap().starts_with("feedsieve:story:"));
+            assert!(e["id"].as_str().unwrap().starts_with("tag:127.0.0.1,"));
         }
     }
     // RSS <source url> points at each outlet's own feed.
