@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::config::Config;
 use crate::dedup::{DedupArticle, DedupConfig, Engine};
 use crate::pipeline::dedup::{stored_article, StoryDedup};
+use crate::publish::FeedIds;
 
 /// One input line of `cluster`.
 #[derive(Debug, Deserialize)]
@@ -133,11 +134,15 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
     Ok(n)
 }
 
-fn open_store(path: &Path) -> anyhow::Result<(Config, crate::store::Store)> {
+/// The config, its database, and the ids stories are published under (so the
+/// commands show the ids readers see).
+fn open_store(path: &Path) -> anyhow::Result<(Config, crate::store::Store, FeedIds)> {
     let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = crate::store::Store::open(&config.database.path)
+    let mut store = crate::store::Store::open(&config.database.path)
         .with_context(|| format!("opening the database {}", config.database.path.display()))?;
-    Ok((config, store))
+    let ids = FeedIds::load_or_init(&mut store, &config.output, chrono::Utc::now().timestamp())
+        .context("reading the feed ids")?;
+    Ok((config, store, ids))
 }
 
 fn date(t: Option<i64>) -> String {
@@ -149,7 +154,7 @@ fn date(t: Option<i64>) -> String {
 /// `feedsieve stories`: the newest stories with their members, representative
 /// first, and how each member joined.
 pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
-    let (_, store) = open_store(path)?;
+    let (_, store, ids) = open_store(path)?;
     let stories = store.latest_stories(limit).context("reading stories")?;
     let mut out = std::io::stdout().lock();
     for story in &stories {
@@ -177,7 +182,7 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({ "guid": story.guid, "sort_at": story.sort_at, "members": m })
+                serde_json::json!({ "guid": ids.story_id(&story.guid), "sort_at": story.sort_at, "members": m })
             )?;
         } else {
             let title = story
@@ -190,7 +195,7 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
                 "{}  {}  [{}]",
                 date(Some(story.sort_at)),
                 title,
-                story.guid
+                ids.story_id(&story.guid)
             )?;
             for (i, (item, d)) in members.iter().enumerate() {
                 let how = match d.as_ref().and_then(|d| d.layer.as_deref()) {
@@ -221,7 +226,7 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
 /// `feedsieve explain A B`: the evidence between two stored items, and which
 /// layer decided (or would decide) whether they are one story.
 pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
-    let (config, store) = open_store(path)?;
+    let (config, store, ids) = open_store(path)?;
     let ia = store
         .item_assignment(a)?
         .with_context(|| format!("no item #{a} (see `feedsieve stories`)"))?;
@@ -242,8 +247,8 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
             serde_json::json!({
                 "same_story": same,
                 "decided_by": if same { later.layer.clone() } else { None },
-                "a": { "item": a, "story": ia.story_guid, "layer": ia.layer, "score": ia.score, "matched": ia.matched },
-                "b": { "item": b, "story": ib.story_guid, "layer": ib.layer, "score": ib.score, "matched": ib.matched },
+                "a": { "item": a, "story": ids.story_id(&ia.story_guid), "layer": ia.layer, "score": ia.score, "matched": ia.matched },
+                "b": { "item": b, "story": ids.story_id(&ib.story_guid), "layer": ib.layer, "score": ib.score, "matched": ib.matched },
                 "evidence": ev,
             })
         );
@@ -255,7 +260,7 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
             i.source,
             date(i.published_at),
             i.title.as_deref().unwrap_or_default(),
-            i.story_guid,
+            ids.story_id(&i.story_guid),
             i.layer.as_deref().unwrap_or("stored before dedup"),
         );
     }

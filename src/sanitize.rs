@@ -65,6 +65,8 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
     let mut builder = Builder::default();
     builder
         .link_rel(Some("noopener noreferrer"))
+        // Feed validators call these unsafe; their text stays.
+        .rm_tags(["bdo", "rtc"])
         .add_generic_attributes(["lang", "dir"])
         .add_tag_attributes("img", ["loading"])
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
@@ -330,6 +332,19 @@ mod tests {
             "{clean}"
         );
         assert!(clean.contains(r#"href="https://x.test/""#), "{clean}");
+    }
+
+    #[test]
+    fn elements_feed_validators_reject_keep_only_their_text() {
+        let clean = clean_html(
+            r#"<p><bdo dir="rtl">abc</bdo><ruby>漢<rtc>kan</rtc></ruby></p>"#,
+            Some(&base()),
+        );
+        assert!(
+            !clean.contains("<bdo") && !clean.contains("<rtc"),
+            "{clean}"
+        );
+        assert!(clean.contains("abc") && clean.contains("kan"), "{clean}");
     }
 
     #[test]

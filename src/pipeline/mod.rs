@@ -29,7 +29,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
 use crate::metrics::{FetchResult, Metrics};
-use crate::publish::{render_all, Publication};
+use crate::publish::{render_all, FeedIds, Publication};
 use crate::schedule::HostSlots;
 use crate::store::{
     FetchRecord, IngestStats, OneStoryPerItem, SharedStore, SourceRecord, SourceSpec, Store,
@@ -414,11 +414,24 @@ pub async fn run_cycle(
 /// Renders the newest stories in every format and writes the files that changed.
 pub async fn publish(ctx: &Context) -> anyhow::Result<Publication> {
     let limit = ctx.config.output.max_items;
-    let stories = ctx.store.call(move |s| s.latest_stories(limit)).await?;
+    let out = ctx.config.output.clone();
+    let now = Utc::now().timestamp();
+    // Read and marked published under one lock: a member joining in between
+    // would otherwise be missing from the document and not count as a change.
+    let (ids, stories) = ctx
+        .store
+        .call(move |s| {
+            let ids = FeedIds::load_or_init(s, &out, now)?;
+            let stories = s.latest_stories(limit)?;
+            let shown: Vec<i64> = stories.iter().map(|st| st.id).collect();
+            s.mark_published(&shown, now)?;
+            Ok((ids, stories))
+        })
+        .await?;
     let out = ctx.config.output.clone();
     let publication = tokio::task::spawn_blocking(move || -> anyhow::Result<(Publication, bool)> {
         use anyhow::Context as _;
-        let publication = render_all(&out, &stories);
+        let publication = render_all(&out, &ids, &stories);
         let written = publication
             .write(&out)
             .with_context(|| format!("writing the feeds beside {}", out.path.display()))?;

@@ -5,7 +5,7 @@ use atom_syndication::{
 };
 use chrono::FixedOffset;
 
-use super::{rss_file_name, self_url, ts, Entry, OutputConfig, PublishedFeed};
+use super::{rss_file_name, self_url, ts, Entry, FeedIds, OutputConfig, PublishedFeed};
 use crate::sanitize::xml_safe;
 
 fn safe(s: &str) -> String {
@@ -26,7 +26,12 @@ fn link(rel: &str, href: String, mime: Option<&str>) -> Link {
 }
 
 /// Renders entries as Atom 1.0.
-pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> PublishedFeed {
+pub fn render(
+    out: &OutputConfig,
+    ids: &FeedIds,
+    entries: &[Entry],
+    last_modified: i64,
+) -> PublishedFeed {
     let mut links = vec![link("alternate", safe(&out.link), Some("text/html"))];
     if let Some(href) = self_url(out, "atom.xml") {
         links.push(link("self", href, Some("application/atom+xml")));
@@ -39,8 +44,8 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
     }
     let feed = Feed {
         title: Text::plain(safe(&out.title)),
-        // The feed's id is its home page: stable for as long as the config is.
-        id: safe(&out.link),
+        // Fixed with the database: not the home page, which the config may change.
+        id: ids.feed_id(),
         updated: when(last_modified),
         authors: vec![Person {
             name: safe(&out.title),
@@ -81,7 +86,7 @@ fn entry(e: &Entry) -> AtomEntry {
     AtomEntry {
         title: Text::plain(safe(&e.title)),
         id: safe(&e.guid),
-        updated: when(e.updated.max(e.date)),
+        updated: when(e.updated),
         published: Some(when(e.date)),
         authors: e
             .author
@@ -103,7 +108,7 @@ fn entry(e: &Entry) -> AtomEntry {
         source: Some(Source {
             title: Text::plain(safe(&e.source_name)),
             id: safe(&e.source_url),
-            updated: when(e.updated.max(e.date)),
+            updated: when(e.updated),
             links: vec![link("self", safe(&e.source_url), None)],
             ..Default::default()
         }),
@@ -112,8 +117,10 @@ fn entry(e: &Entry) -> AtomEntry {
             content_type: Some("html".into()),
             ..Default::default()
         }),
-        summary: (!e.lead.is_empty()).then(|| Text {
-            value: safe(&e.lead),
+        // An entry without any text is one feed validators warn about: a
+        // headline-only article's summary is its headline.
+        summary: (!e.lead.is_empty() || e.html.is_empty()).then(|| Text {
+            value: safe(if e.lead.is_empty() { &e.title } else { &e.lead }),
             r#type: TextType::Text,
             ..Default::default()
         }),
@@ -124,14 +131,14 @@ fn entry(e: &Entry) -> AtomEntry {
 #[cfg(test)]
 mod tests {
     use super::super::render_all;
-    use super::super::tests::{out, stories};
+    use super::super::tests::{feed_ids, out, stories};
 
     #[test]
     fn atom_has_the_same_ids_source_and_self_link() {
-        let all = render_all(&out(), &stories());
+        let all = render_all(&out(), &feed_ids(), &stories());
         let feed = atom_syndication::Feed::read_from(&all.atom.body[..]).unwrap();
         let e = &feed.entries()[0];
-        assert_eq!(e.id(), "feedsieve:story:abc");
+        assert_eq!(e.id(), "tag:example.org,2026:story/abc");
         assert_eq!(e.title().as_str(), "Title bold");
         assert_eq!(e.source().unwrap().title().as_str(), "one");
         let html = e.content().unwrap().value().unwrap();

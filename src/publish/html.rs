@@ -200,12 +200,12 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
 #[cfg(test)]
 mod tests {
     use super::super::render_all;
-    use super::super::tests::{out, stories};
+    use super::super::tests::{feed_ids, out, stories};
     use super::*;
 
     #[test]
     fn front_page_lists_stories_with_outlet_and_coverage() {
-        let page = render_all(&out(), &stories()).html;
+        let page = render_all(&out(), &feed_ids(), &stories()).html;
         let html = String::from_utf8(page.body.to_vec()).unwrap();
         let doc = scraper::Html::parse_document(&html);
         let sel = |s: &str| scraper::Selector::parse(s).unwrap();

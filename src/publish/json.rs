@@ -32,6 +32,9 @@ struct Item<'a> {
     title: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     content_html: Option<&'a str>,
+    /// Without HTML: JSON Feed requires one of the two.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<&'a str>,
     date_published: String,
@@ -101,9 +104,14 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
                 url: e.link.as_deref(),
                 title: &e.title,
                 content_html: (!e.html.is_empty()).then_some(e.html.as_str()),
+                content_text: e.html.is_empty().then_some(if e.lead.is_empty() {
+                    e.title.as_str()
+                } else {
+                    e.lead.as_str()
+                }),
                 summary: (!e.lead.is_empty()).then_some(e.lead.as_str()),
                 date_published: ts(e.date).to_rfc3339(),
-                date_modified: ts(e.updated.max(e.date)).to_rfc3339(),
+                date_modified: ts(e.updated).to_rfc3339(),
                 authors: e.author.iter().map(|a| Author { name: a }).collect(),
                 tags: e.categories.iter().map(String::as_str).collect(),
                 attachments: e
@@ -144,22 +152,22 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
 #[cfg(test)]
 mod tests {
     use super::super::render_all;
-    use super::super::tests::{out, stories};
+    use super::super::tests::{feed_ids, out, stories};
 
     #[test]
     fn json_feed_has_the_same_ids_and_attribution() {
-        let all = render_all(&out(), &stories());
+        let all = render_all(&out(), &feed_ids(), &stories());
         let v: serde_json::Value = serde_json::from_slice(&all.json.body).unwrap();
         assert_eq!(v["version"], "https://jsonfeed.org/version/1.1");
         assert_eq!(v["feed_url"], "http://127.0.0.1:8080/feed.json");
         let item = &v["items"][0];
-        assert_eq!(item["id"], "feedsieve:story:abc");
+        assert_eq!(item["id"], "tag:example.org,2026:story/abc");
         assert_eq!(item["_feedsieve"]["source"]["name"], "one");
         assert_eq!(
             item["_feedsieve"]["also_covered_by"][0]["url"],
             "https://two.test/b"
         );
         let parsed = feed_rs::parser::parse(&all.json.body[..]).unwrap();
-        assert_eq!(parsed.entries[0].id, "feedsieve:story:abc");
+        assert_eq!(parsed.entries[0].id, "tag:example.org,2026:story/abc");
     }
 }

@@ -8,6 +8,7 @@
 
 mod atom;
 mod html;
+mod ids;
 mod json;
 mod rss;
 mod settings;
@@ -20,9 +21,10 @@ use url::Url;
 
 use crate::read::Enclosure;
 use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
-use crate::store::Story;
+use crate::store::{Story, StoryItem};
 use crate::util::{escape, write_atomically};
 
+pub use ids::FeedIds;
 pub use settings::OutputConfig;
 
 /// One rendered document, as served over HTTP.
@@ -112,7 +114,7 @@ impl Publication {
 /// A story as every format shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    /// Stable id.
+    /// Stable id (a tag URI, see [`FeedIds`]).
     pub guid: String,
     /// Plain-text headline.
     pub title: String,
@@ -122,9 +124,11 @@ pub struct Entry {
     pub html: String,
     /// A plain-text lead for the front page.
     pub lead: String,
-    /// Publication time (Unix seconds).
+    /// Publication time: the representative's own date (Unix seconds).
     pub date: i64,
-    /// Last change (Unix seconds).
+    /// Last change: the representative's own updated time, or the last time a
+    /// member joined or changed after the story was published, whichever is
+    /// later; never before `date` (Unix seconds).
     pub updated: i64,
     /// The representative's outlet.
     pub source_name: String,
@@ -143,13 +147,36 @@ pub struct Entry {
 /// Longest front-page lead, in characters.
 const LEAD_CHARS: usize = 320;
 
-/// Builds the shared view of the stories (representative first in each).
-pub fn entries(stories: &[Story]) -> Vec<Entry> {
-    stories.iter().filter_map(entry).collect()
+/// The earliest date published as an article's own (1990-01-01): earlier ones
+/// come from broken feeds (a zero timestamp) and readers take them as errors.
+const EARLIEST_DATE: i64 = 631_152_000;
+
+/// A date an article gives itself, unless it is implausible: before
+/// [`EARLIEST_DATE`], or later than `stored_at`, when feedsieve stored that
+/// version (a date in the future then is a wrong clock or time zone).
+fn plausible(date: Option<i64>, stored_at: i64) -> Option<i64> {
+    date.filter(|d| (EARLIEST_DATE..=stored_at).contains(d))
 }
 
-fn entry(story: &Story) -> Option<Entry> {
+/// A story's publication and last-change times, from stored data only.
+fn entry_times(story: &Story, rep: &StoryItem) -> (i64, i64) {
+    let date = plausible(rep.published_at, rep.first_seen_at).unwrap_or(rep.first_seen_at);
+    let own_updated = plausible(rep.updated_at, rep.changed_at).map_or(date, |u| u.max(date));
+    (
+        date,
+        story.changed_at.map_or(own_updated, |c| c.max(own_updated)),
+    )
+}
+
+/// Builds the shared view of the stories (representative first in each), with
+/// the ids of `ids`.
+pub fn entries(ids: &FeedIds, stories: &[Story]) -> Vec<Entry> {
+    stories.iter().filter_map(|s| entry(ids, s)).collect()
+}
+
+fn entry(ids: &FeedIds, story: &Story) -> Option<Entry> {
     let rep = story.items.first()?;
+    let (date, updated) = entry_times(story, rep);
     let link = rep.link.as_deref().and_then(http_url);
     let base = link.as_deref().and_then(|l| Url::parse(l).ok());
     let body = rep
@@ -181,7 +208,7 @@ fn entry(story: &Story) -> Option<Entry> {
         .filter(|s| !s.trim().is_empty())
         .unwrap_or(body);
     Some(Entry {
-        guid: story.guid.clone(),
+        guid: ids.story_id(&story.guid),
         title: rep
             .title
             .as_deref()
@@ -191,18 +218,50 @@ fn entry(story: &Story) -> Option<Entry> {
         link,
         lead: truncate_chars(&plain_text(lead_source), LEAD_CHARS),
         html,
-        date: rep.published_at.unwrap_or(rep.first_seen_at),
-        updated: story.updated_at,
+        date,
+        updated,
         source_name: plain_title(&rep.source_name),
         source_url: rep.source_url.clone(),
-        categories: rep.categories.iter().map(|c| plain_title(c)).collect(),
-        enclosure: rep.enclosures.first().map(|e| Enclosure {
-            url: strip_tracking(&e.url).into_owned(),
-            ..e.clone()
-        }),
-        author: rep.author.as_deref().map(plain_title),
+        categories: rep
+            .categories
+            .iter()
+            .map(|c| plain_title(c))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        enclosure: rep.enclosures.iter().find_map(enclosure),
+        author: rep
+            .author
+            .as_deref()
+            .map(plain_title)
+            .filter(|a| !a.is_empty()),
         also,
     })
+}
+
+/// An attachment as published: at an http(s) URL without tracking parameters,
+/// with a media type only when it is one (`type/subtype`).
+fn enclosure(e: &Enclosure) -> Option<Enclosure> {
+    Some(Enclosure {
+        url: http_url(&e.url)?,
+        mime_type: e
+            .mime_type
+            .as_deref()
+            .and_then(|m| m.split(';').next())
+            .map(str::trim)
+            .filter(|m| is_media_type(m))
+            .map(str::to_string),
+        length: e.length,
+    })
+}
+
+/// True for `type/subtype` with token characters only.
+fn is_media_type(m: &str) -> bool {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    matches!(m.split_once('/'), Some((t, s)) if token(t) && token(s))
 }
 
 /// A link readers can open: http(s) only (an Atom id such as "urn:uuid:…" can stand
@@ -263,13 +322,20 @@ fn rss_file_name(out: &OutputConfig) -> String {
         .unwrap_or_else(|| "feed.xml".into())
 }
 
-/// Renders every format from the stories.
-pub fn render_all(out: &OutputConfig, stories: &[Story]) -> Publication {
-    let entries = entries(stories);
-    let last_modified = entries.iter().map(|e| e.updated).max().unwrap_or(0);
+/// Renders every format from the stories, with the ids of `ids`.
+pub fn render_all(out: &OutputConfig, ids: &FeedIds, stories: &[Story]) -> Publication {
+    let entries = entries(ids, stories);
+    // Any change in the store, a new story with an old date included, so that
+    // readers asking If-Modified-Since see it.
+    let last_modified = stories
+        .iter()
+        .map(|s| s.updated_at)
+        .chain(entries.iter().map(|e| e.updated))
+        .max()
+        .unwrap_or(0);
     Publication {
         rss: rss::render(out, &entries, last_modified),
-        atom: atom::render(out, &entries, last_modified),
+        atom: atom::render(out, ids, &entries, last_modified),
         json: json::render(out, &entries, last_modified),
         html: html::render(out, &entries, last_modified),
     }
@@ -327,6 +393,10 @@ pub(crate) mod tests {
         }
     }
 
+    pub(crate) fn feed_ids() -> FeedIds {
+        FeedIds::new("example.org", "2026")
+    }
+
     pub(crate) fn item(name: &str, link: &str) -> StoryItem {
         StoryItem {
             id: 1,
@@ -338,7 +408,9 @@ pub(crate) mod tests {
             content: None,
             author: Some("Ann".into()),
             published_at: Some(1_765_737_000),
+            updated_at: None,
             first_seen_at: 1_765_737_100,
+            changed_at: 1_765_737_100,
             categories: vec!["World".into()],
             enclosures: vec![Enclosure {
                 url: "https://a.test/a.mp3".into(),
@@ -350,9 +422,11 @@ pub(crate) mod tests {
 
     pub(crate) fn stories() -> Vec<Story> {
         vec![Story {
+            id: 1,
             guid: "feedsieve:story:abc".into(),
             sort_at: 1,
             updated_at: 2,
+            changed_at: None,
             items: vec![
                 item("one", "https://one.test/a"),
                 item("two", "https://two.test/b"),
@@ -362,7 +436,7 @@ pub(crate) mod tests {
 
     #[test]
     fn entries_share_one_sanitised_view() {
-        let e = &entries(&stories())[0];
+        let e = &entries(&feed_ids(), &stories())[0];
         assert_eq!(e.title, "Title bold");
         assert!(
             !e.html.contains("script") && !e.html.contains("onclick"),
@@ -380,15 +454,88 @@ pub(crate) mod tests {
     #[test]
     fn published_links_drop_tracking_and_non_web_addresses() {
         let story = |link: &str| Story {
+            id: 1,
             guid: "g".into(),
             sort_at: 1,
             updated_at: 2,
+            changed_at: None,
             items: vec![item("one", link)],
         };
-        let e = &entries(&[story("https://one.test/a?id=7&utm_source=rss")])[0];
+        let e = &entries(
+            &feed_ids(),
+            &[story("https://one.test/a?id=7&utm_source=rss")],
+        )[0];
         assert_eq!(e.link.as_deref(), Some("https://one.test/a?id=7"));
-        let e = &entries(&[story("urn:uuid:1225c695-cfb8")])[0];
+        let e = &entries(&feed_ids(), &[story("urn:uuid:1225c695-cfb8")])[0];
         assert_eq!(e.link, None);
+    }
+
+    #[test]
+    fn entry_dates_are_the_articles_own_and_plausible() {
+        let dated = |published: Option<i64>, updated: Option<i64>, changed: Option<i64>| {
+            let mut rep = item("one", "https://one.test/a");
+            rep.published_at = published;
+            rep.updated_at = updated;
+            rep.first_seen_at = 1_765_800_000;
+            rep.changed_at = 1_765_900_000;
+            let story = Story {
+                id: 1,
+                guid: "g".into(),
+                sort_at: 1,
+                updated_at: 2,
+                changed_at: changed,
+                items: vec![rep],
+            };
+            let e = entries(&feed_ids(), &[story]).remove(0);
+            (e.date, e.updated)
+        };
+        let day = 1_765_700_000;
+        assert_eq!(dated(Some(day), None, None), (day, day));
+        assert_eq!(dated(Some(day), Some(day + 60), None), (day, day + 60));
+        // A later member (or edit) after publication moves `updated` on.
+        assert_eq!(
+            dated(Some(day), Some(day + 60), Some(1_766_000_000)),
+            (day, 1_766_000_000)
+        );
+        // A zero timestamp, a date from before 1990 or from the future of when
+        // the article was stored is not published as its own.
+        assert_eq!(dated(Some(0), None, None), (1_765_800_000, 1_765_800_000));
+        assert_eq!(
+            dated(Some(1_765_800_001), None, None),
+            (1_765_800_000, 1_765_800_000)
+        );
+        assert_eq!(dated(Some(day), Some(i64::MAX), None), (day, day));
+        assert_eq!(dated(None, None, None), (1_765_800_000, 1_765_800_000));
+    }
+
+    #[test]
+    fn attachments_need_a_web_address_and_a_real_media_type() {
+        let with = |url: &str, mime: Option<&str>| {
+            let mut rep = item("one", "https://one.test/a");
+            rep.enclosures = vec![Enclosure {
+                url: url.into(),
+                mime_type: mime.map(str::to_string),
+                length: Some(7),
+            }];
+            let story = Story {
+                id: 1,
+                guid: "g".into(),
+                sort_at: 1,
+                updated_at: 2,
+                changed_at: None,
+                items: vec![rep],
+            };
+            entries(&feed_ids(), &[story]).remove(0).enclosure
+        };
+        assert_eq!(with("/relative.mp3", Some("audio/mpeg")), None);
+        assert_eq!(with("magnet:?xt=urn:btih:abc", Some("audio/mpeg")), None);
+        let e = with("https://a.test/a.mp3?utm_source=x", Some("audio/mpeg; q=1")).unwrap();
+        assert_eq!(e.url, "https://a.test/a.mp3");
+        assert_eq!(e.mime_type.as_deref(), Some("audio/mpeg"));
+        assert_eq!(
+            with("https://a.test/a.mp3", Some("mp3")).unwrap().mime_type,
+            None
+        );
     }
 
     #[test]
@@ -401,8 +548,8 @@ pub(crate) mod tests {
 
     #[test]
     fn same_stories_render_the_same_bytes_in_every_format() {
-        let a = render_all(&out(), &stories());
-        let b = render_all(&out(), &stories());
+        let a = render_all(&out(), &feed_ids(), &stories());
+        let b = render_all(&out(), &feed_ids(), &stories());
         for (x, y) in [
             (&a.rss, &b.rss),
             (&a.atom, &b.atom),
@@ -430,7 +577,9 @@ pub(crate) mod tests {
             .unwrap()
             .set_modified(old)
             .unwrap();
-        render_all(&cfg, &stories()).write(&cfg).unwrap();
+        render_all(&cfg, &feed_ids(), &stories())
+            .write(&cfg)
+            .unwrap();
         assert!(!stale.exists(), "a crash leftover is removed");
         assert!(
             fresh.exists(),

@@ -107,14 +107,14 @@ fn item(e: &Entry) -> Item {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{out, stories};
+    use super::super::tests::{feed_ids, out, stories};
     use super::super::{entries, render_all};
 
     #[test]
     fn rss_carries_source_guid_self_link_and_sanitised_html() {
         let mut cfg = out();
         cfg.hub = Some(url::Url::parse("https://hub.test/").unwrap());
-        let feed = render_all(&cfg, &stories()).rss;
+        let feed = render_all(&cfg, &feed_ids(), &stories()).rss;
         let text = String::from_utf8(feed.body.to_vec()).unwrap();
         assert!(
             text.contains("<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>"),
@@ -123,7 +123,7 @@ mod tests {
         let parsed = rss::Channel::read_from(&feed.body[..]).unwrap();
         let it = &parsed.items()[0];
         assert_eq!(it.title(), Some("Title bold"));
-        assert_eq!(it.guid().unwrap().value(), "feedsieve:story:abc");
+        assert_eq!(it.guid().unwrap().value(), "tag:example.org,2026:story/abc");
         assert!(!it.guid().unwrap().is_permalink());
         assert_eq!(it.source().unwrap().url(), "https://one.test/feed");
         assert_eq!(it.source().unwrap().title(), Some("one"));
@@ -146,6 +146,6 @@ mod tests {
         assert!(links
             .iter()
             .any(|l| l.rel() == "hub" && l.href() == "https://hub.test/"));
-        assert_eq!(entries(&stories()).len(), parsed.items().len());
+        assert_eq!(entries(&feed_ids(), &stories()).len(), parsed.items().len());
     }
 }

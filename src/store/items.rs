@@ -213,7 +213,7 @@ pub struct ItemAssignment {
     pub content: Option<String>,
     /// Its story's row id.
     pub story_id: i64,
-    /// Its story's published GUID.
+    /// Its story's stored GUID (the published id is made from it).
     pub story_guid: String,
     /// The layer that assigned it (`None` for items stored before dedup).
     pub layer: Option<String>,

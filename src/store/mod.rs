@@ -4,13 +4,15 @@
 //! the caller (the pipeline's dedup step, through [`StoryDecider`]) inside the
 //! store's transaction, so this module knows nothing of dedup, extraction or the
 //! config file. One file per entity: [`sources`] (and their fetch state),
-//! [`items`], [`stories`], [`templates`] (learnt site chrome).
+//! [`items`], [`stories`], [`templates`] (learnt site chrome), [`meta`] (settings
+//! fixed once per database).
 //!
 //! One connection, one writer: the async side reaches it through [`SharedStore::call`],
 //! which runs the closure on a blocking thread under a mutex. Every write for one
 //! fetch of one source is a single transaction.
 
 pub mod items;
+pub mod meta;
 pub mod sources;
 pub mod stories;
 pub mod templates;
@@ -41,7 +43,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../db/migrations/0004_site_templates.sql"),
     ),
     (5, include_str!("../../db/migrations/0005_story_ids.sql")),
-    (6, include_str!("../../db/migrations/0006_body_words.sql")),
+    (6, include_str!("../../db/migrations/0006_feed_ids.sql")),
+    (7, include_str!("../../db/migrations/0007_body_words.sql")),
 ];
 
 /// A storage failure.

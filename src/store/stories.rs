@@ -28,10 +28,14 @@ pub struct StoryItem {
     pub content: Option<String>,
     /// Author names.
     pub author: Option<String>,
-    /// Publication time (Unix seconds).
+    /// Publication time (Unix seconds): the item's date, published else updated.
     pub published_at: Option<i64>,
+    /// The item's own last-updated time, as its feed gave it (Unix seconds).
+    pub updated_at: Option<i64>,
     /// First stored (Unix seconds).
     pub first_seen_at: i64,
+    /// When its current version was stored (Unix seconds).
+    pub changed_at: i64,
     /// Category terms.
     pub categories: Vec<String>,
     /// Attachments.
@@ -41,12 +45,18 @@ pub struct StoryItem {
 /// A story with all its items, the representative first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Story {
-    /// Stable id in the published feed.
+    /// Row id.
+    pub id: i64,
+    /// Stable id, fixed when the story was opened (`feedsieve:story:HASH`).
     pub guid: String,
     /// Sort date (Unix seconds).
     pub sort_at: i64,
-    /// Last change (Unix seconds).
+    /// The last change of the story in the store, its creation included (Unix
+    /// seconds): what a document holding it was last modified by.
     pub updated_at: i64,
+    /// The last time a member joined or changed after the story was first
+    /// published (Unix seconds); `None`: never.
+    pub changed_at: Option<i64>,
     /// Items, representative first.
     pub items: Vec<StoryItem>,
 }
@@ -58,24 +68,23 @@ impl Store {
         let mut index = HashMap::new();
         // A story is published when at least one of its items passed the filters.
         let mut stmt = self.conn.prepare(
-            "SELECT id, guid, sort_at, updated_at FROM stories
+            "SELECT id, guid, sort_at, updated_at, changed_at FROM stories
              WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
              ORDER BY sort_at DESC, id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                Story {
-                    guid: r.get(1)?,
-                    sort_at: r.get(2)?,
-                    updated_at: r.get(3)?,
-                    items: Vec::new(),
-                },
-            ))
+            Ok(Story {
+                id: r.get(0)?,
+                guid: r.get(1)?,
+                sort_at: r.get(2)?,
+                updated_at: r.get(3)?,
+                changed_at: r.get(4)?,
+                items: Vec::new(),
+            })
         })?;
         for row in rows {
-            let (id, story) = row?;
-            index.insert(id, stories.len());
+            let story = row?;
+            index.insert(story.id, stories.len());
             stories.push(story);
         }
         if stories.is_empty() {
@@ -83,7 +92,8 @@ impl Store {
         }
         let mut stmt = self.conn.prepare(
             "SELECT i.story_id, i.id, s.name, s.url, i.title, i.link, i.summary, i.content,
-                    i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures, s.category
+                    i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures, s.category,
+                    i.updated_at, i.changed_at
              FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
              WHERE i.filtered = 0 AND i.story_id IN (
                 SELECT id FROM stories
@@ -91,34 +101,7 @@ impl Store {
                 ORDER BY sort_at DESC, id DESC LIMIT ?1)
              ORDER BY i.story_id, i.id IS NOT st.representative_id, i.first_seen_at, i.id",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            let categories: String = r.get(11)?;
-            let enclosures: String = r.get(12)?;
-            let source_category: Option<String> = r.get(13)?;
-            let mut categories: Vec<String> = serde_json::from_str(&categories).unwrap_or_default();
-            if let Some(c) = source_category {
-                if !categories.contains(&c) {
-                    categories.insert(0, c);
-                }
-            }
-            Ok((
-                r.get::<_, i64>(0)?,
-                StoryItem {
-                    id: r.get(1)?,
-                    source_name: r.get(2)?,
-                    source_url: r.get(3)?,
-                    title: r.get(4)?,
-                    link: r.get(5)?,
-                    summary: r.get(6)?,
-                    content: r.get(7)?,
-                    author: r.get(8)?,
-                    published_at: r.get(9)?,
-                    first_seen_at: r.get(10)?,
-                    categories,
-                    enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
-                },
-            ))
-        })?;
+        let rows = stmt.query_map([limit as i64], story_item)?;
         for row in rows {
             let (story_id, item) = row?;
             if let Some(&i) = index.get(&story_id) {
@@ -129,6 +112,22 @@ impl Store {
         Ok(stories)
     }
 
+    /// Records that these stories are in a published document: from now on a
+    /// member joining or changing is a change their readers see.
+    pub fn mark_published(&mut self, story_ids: &[i64], now: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE stories SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL",
+            )?;
+            for id in story_ids {
+                stmt.execute(params![id, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Number of stored stories.
     pub fn story_count(&self) -> Result<i64, StoreError> {
         Ok(self
@@ -137,10 +136,45 @@ impl Store {
     }
 }
 
+/// One row of [`Store::latest_stories`]' item query: its story's id and the item.
+fn story_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoryItem)> {
+    let categories: String = r.get(11)?;
+    let enclosures: String = r.get(12)?;
+    let source_category: Option<String> = r.get(13)?;
+    let mut categories: Vec<String> = serde_json::from_str(&categories).unwrap_or_default();
+    if let Some(c) = source_category {
+        if !categories.contains(&c) {
+            categories.insert(0, c);
+        }
+    }
+    Ok((
+        r.get::<_, i64>(0)?,
+        StoryItem {
+            id: r.get(1)?,
+            source_name: r.get(2)?,
+            source_url: r.get(3)?,
+            title: r.get(4)?,
+            link: r.get(5)?,
+            summary: r.get(6)?,
+            content: r.get(7)?,
+            author: r.get(8)?,
+            published_at: r.get(9)?,
+            updated_at: r.get(14)?,
+            first_seen_at: r.get(10)?,
+            changed_at: r.get(15)?,
+            categories,
+            enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
+        },
+    ))
+}
+
+/// What every stored story GUID starts with; a hash follows.
+pub const STORY_GUID_PREFIX: &str = "feedsieve:story:";
+
 /// A story id that stays the same for the life of the story, whoever joins it.
 fn story_guid(source_url: &str, key: &str) -> String {
     let hash = sha256_hex(format!("{source_url}\n{key}").as_bytes());
-    format!("feedsieve:story:{}", &hash[..32])
+    format!("{STORY_GUID_PREFIX}{}", &hash[..32])
 }
 
 /// A new item about to be stored, as the story decider sees it.
@@ -240,10 +274,13 @@ impl StoryDecider for OneStoryPerItem {
     }
 }
 
-/// Marks a story changed: a member was updated or joined. Its GUID and place stay.
+/// Marks a story changed: a member was updated or joined. Its GUID and place
+/// stay; once it has been published, the change is one its readers see.
 pub(super) fn touch(tx: &Transaction<'_>, story_id: i64, now: i64) -> Result<(), StoreError> {
     tx.execute(
-        "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
+        "UPDATE stories SET updated_at = ?2,
+            changed_at = CASE WHEN published_at IS NULL THEN changed_at ELSE ?2 END
+         WHERE id = ?1",
         params![story_id, now],
     )?;
     Ok(())
@@ -340,11 +377,12 @@ fn merge_stories(
     )?;
     // The merged entry sorts by the earlier of the two dates.
     tx.execute(
-        "UPDATE stories SET updated_at = ?3,
+        "UPDATE stories SET
             sort_at = MIN(sort_at, COALESCE((SELECT sort_at FROM stories WHERE id = ?1), sort_at))
          WHERE id = ?2",
-        params![absorbed, survivor, now],
+        params![absorbed, survivor],
     )?;
+    touch(tx, survivor, now)?;
     tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
     update_representative(tx, survivor, None, stories)?;
     tracing::info!(absorbed, survivor, "stories merged");

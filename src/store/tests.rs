@@ -387,3 +387,37 @@ fn when_retention_takes_the_longest_member_a_shorter_one_can_represent_the_story
         "the earlier preferred report represents the story"
     );
 }
+
+#[test]
+fn changes_count_for_readers_only_after_the_story_was_published() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let fetch = |s: &mut Store, title: &str, now: i64| {
+        s.record_fetch(
+            id,
+            &parsed(vec![item("a", title)]),
+            now,
+            0,
+            &mut OneStoryPerItem,
+        )
+        .unwrap()
+    };
+    fetch(&mut s, "A", 100);
+    // Corrected before any reader saw it: nothing to announce.
+    assert_eq!(fetch(&mut s, "A, corrected", 200).updated, 1);
+    let story = s.latest_stories(10).unwrap().remove(0);
+    assert_eq!(story.changed_at, None);
+    assert_eq!(
+        story.items[0].changed_at, 200,
+        "when this version was stored"
+    );
+    s.mark_published(&[story.id], 250).unwrap();
+    fetch(&mut s, "A, corrected again", 300);
+    let story = s.latest_stories(10).unwrap().remove(0);
+    assert_eq!(story.changed_at, Some(300));
+    // Published again: changes still count.
+    s.mark_published(&[story.id], 400).unwrap();
+    fetch(&mut s, "A, final", 500);
+    assert_eq!(s.latest_stories(10).unwrap()[0].changed_at, Some(500));
+}

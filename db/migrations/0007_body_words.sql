@@ -1,4 +1,4 @@
--- feedsieve schema, version 6: each deduplicated item's length in words.
+-- feedsieve schema, version 7: each deduplicated item's length in words.
 -- A story's representative is its most complete text; choosing it read every
 -- member's HTML and turned it into text on every join, which made a story of
 -- thousands of near-identical items cost seconds per new member. The dedup

@@ -1,0 +1,43 @@
+//! Settings fixed once and kept with the database (table `meta`): the first
+//! value written for a key stays, whatever later callers propose.
+
+use rusqlite::params;
+
+use super::{Store, StoreError};
+
+impl Store {
+    /// The stored value of each key, storing the proposed value for keys that
+    /// have none yet (all in one transaction, so two processes agree).
+    pub fn settings_or_init(
+        &mut self,
+        proposed: &[(&str, &str)],
+    ) -> Result<Vec<String>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut values = Vec::with_capacity(proposed.len());
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)")?;
+            let mut select = tx.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
+            for (key, value) in proposed {
+                insert.execute(params![key, value])?;
+                values.push(select.query_row([key], |r| r.get(0))?);
+            }
+        }
+        tx.commit()?;
+        Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_value_stays() {
+        let mut s = Store::open_in_memory().unwrap();
+        let first = s.settings_or_init(&[("a", "1"), ("b", "2")]).unwrap();
+        assert_eq!(first, ["1", "2"]);
+        let later = s.settings_or_init(&[("b", "9"), ("c", "3")]).unwrap();
+        assert_eq!(later, ["2", "3"]);
+    }
+}
