@@ -52,7 +52,8 @@ pub enum Command {
     /// it over HTTP (GET /feed.xml, GET /healthz) until SIGINT or SIGTERM.
     Run,
     /// Run one full cycle over every source (due or not), publish, and exit.
-    /// Shows progress when standard output is a terminal.
+    /// Shows progress when standard output is a terminal. Exits 3 when some
+    /// sources failed, 4 when every source failed.
     Fetch,
     /// Validate the config file; exits non-zero and prints each error with its line.
     Check,
