@@ -52,7 +52,8 @@ pub enum Command {
     /// it over HTTP (GET /feed.xml, GET /healthz) until SIGINT or SIGTERM.
     Run,
     /// Run one full cycle over every source (due or not), publish, and exit.
-    /// Shows progress when standard output is a terminal.
+    /// Shows progress when standard output is a terminal. Exits 3 when some
+    /// sources failed, 4 when every source failed.
     Fetch,
     /// Validate the config file; exits non-zero and prints each error with its line.
     Check,
@@ -111,7 +112,7 @@ pub enum Command {
     /// settings as the daemon): reads {"id","source","url","published","title","text"}
     /// per line in arrival order, writes {"id","cluster"} per line.
     Cluster {
-        /// Articles, JSON Lines.
+        /// Articles, JSON Lines (`-` reads standard input).
         #[arg(long)]
         input: PathBuf,
         /// Assignments, JSON Lines.
@@ -143,6 +144,26 @@ pub enum Command {
     /// (default) or the sanitised HTML. Use it to tune a source's `content`/`remove` rules.
     Clean(crate::clean::CleanArgs),
 }
+
+impl Command {
+    /// True for the commands that only look (`status`, `stories`, `explain`,
+    /// `check`, `export-opml`): they log warnings only, and create no database.
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Command::Status
+                | Command::Stories { .. }
+                | Command::Explain { .. }
+                | Command::Check
+                | Command::ExportOpml
+        )
+    }
+}
+
+/// `fetch`: some sources failed (the others were read and published).
+pub const EXIT_SOME_FAILED: u8 = 3;
+/// `fetch`: every source failed.
+pub const EXIT_ALL_FAILED: u8 = 4;
 
 /// Runs the parsed command line.
 pub fn main_with(cli: Cli) -> ExitCode {
@@ -185,7 +206,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Init { force } => report(init(&cli.config, force)),
         Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
         Command::Run => report(run_daemon(&cli.config)),
-        Command::Fetch => report(fetch_once(&cli.config)),
+        Command::Fetch => report_code(fetch_once(&cli.config)),
         Command::Cluster { input, output } => report(
             crate::dedup_cli::dedup_config(&cli.config, config_given())
                 .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output).map(|_| ())),
@@ -286,7 +307,8 @@ fn run_daemon(path: &std::path::Path) -> anyhow::Result<()> {
     })
 }
 
-fn fetch_once(path: &std::path::Path) -> anyhow::Result<()> {
+/// One cycle; the exit code says whether every source, some or none failed.
+fn fetch_once(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
     let rt = runtime()?;
     let tty = std::io::stdout().is_terminal();
@@ -331,7 +353,11 @@ fn fetch_once(path: &std::path::Path) -> anyhow::Result<()> {
                 ctx.config.output.path.display()
             ),
         }
-        Ok(())
+        Ok(match failed.len() {
+            0 => ExitCode::SUCCESS,
+            n if n == report.outcomes.len() => ExitCode::from(EXIT_ALL_FAILED),
+            _ => ExitCode::from(EXIT_SOME_FAILED),
+        })
     })
 }
 
@@ -346,7 +372,20 @@ fn add(
     if !matches!(url.scheme(), "http" | "https") {
         anyhow::bail!("only http and https sources can be added");
     }
-    let fetch = Config::load(path).map(|c| c.fetch).unwrap_or_default();
+    let config = Config::load(path).ok();
+    // Known already (a trailing slash aside): say so without fetching anything.
+    if let Some(known) = config.as_ref().and_then(|c| {
+        c.sources
+            .iter()
+            .find(|s| crate::config::url_key(&s.url) == crate::config::url_key(&url))
+    }) {
+        anyhow::bail!(
+            "{url} is already in {} (as \"{}\")",
+            path.display(),
+            known.name
+        );
+    }
+    let fetch = config.map(|c| c.fetch).unwrap_or_default();
     let rt = runtime()?;
     let found = rt.block_on(async {
         let fetcher = Fetcher::new(&fetch)?;
@@ -430,6 +469,18 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
 
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
     let cfg = load(path)?;
+    // Looking must not create (or migrate) a database.
+    if !cfg.database.path.exists() {
+        println!(
+            "{} sources configured; no database yet at {} (`feedsieve fetch` or `feedsieve run` creates it)",
+            cfg.sources.len(),
+            cfg.database.path.display()
+        );
+        for s in &cfg.sources {
+            println!("\n{}  <{}>\n  last fetch: never", s.name, s.url);
+        }
+        return Ok(());
+    }
     let mut store = crate::store::Store::open(&cfg.database.path)
         .with_context(|| format!("opening {}", cfg.database.path.display()))?;
     store.sync_sources(&crate::pipeline::source_specs(&cfg.sources))?;

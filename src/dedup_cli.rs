@@ -5,28 +5,11 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Deserialize;
 
 use crate::config::Config;
 use crate::dedup::{DedupArticle, DedupConfig, Engine};
 use crate::pipeline::dedup::{stored_article, StoryDedup};
 use crate::publish::FeedIds;
-
-/// One input line of `cluster`.
-#[derive(Debug, Deserialize)]
-struct InputArticle {
-    id: serde_json::Value,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    published: Option<serde_json::Value>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    text: Option<String>,
-}
 
 /// Reads a date as RFC 3339, RFC 2822 or Unix seconds; empty is no date.
 pub fn parse_published(v: &serde_json::Value) -> Option<i64> {
@@ -72,47 +55,31 @@ pub fn dedup_config(path: &Path, explicit: bool) -> anyhow::Result<DedupConfig> 
     Ok(cfg.dedup)
 }
 
-/// `feedsieve cluster`: replays a JSONL stream through the engine and writes
-/// `{"id","cluster"}` per line, in input order.
+/// Most bad input lines reported at once; the rest are counted.
+const MAX_LINE_ERRORS: usize = 20;
+
+/// `feedsieve cluster`: replays a JSONL stream (a file, or `-` for standard
+/// input) through the engine and writes `{"id","cluster"}` per line, in input
+/// order. Every bad line is reported (by its line number) before anything runs.
 pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Result<usize> {
-    let file =
-        std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let articles = read_articles(input)?;
     let out =
         std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
     let mut out = BufWriter::new(out);
     let mut engine = Engine::open(config).context("starting the dedup engine")?;
-    let mut n = 0;
     let mut assigned: Vec<(serde_json::Value, crate::dedup::StoryId)> = Vec::new();
     let mut merged_into: std::collections::HashMap<crate::dedup::StoryId, crate::dedup::StoryId> =
         Default::default();
     let mut by_layer: std::collections::BTreeMap<&str, usize> = Default::default();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", input.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let a: InputArticle = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: not an article object", input.display(), i + 1))?;
-        let id = match &a.id {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let article = DedupArticle {
-            id: id.clone(),
-            source: a.source.unwrap_or_default(),
-            url: a.url.unwrap_or_default(),
-            published: a.published.as_ref().and_then(parse_published),
-            title: a.title.unwrap_or_default(),
-            text: a.text.unwrap_or_default(),
-        };
+    let n = articles.len();
+    for (raw_id, article) in articles {
         let ev = engine.assign(&article);
         *by_layer.entry(ev.layer.as_str()).or_default() += 1;
         if let Some(m) = ev.merged {
             merged_into.insert(m.absorbed, m.survivor);
             *by_layer.entry("merges").or_default() += 1;
         }
-        assigned.push((a.id, ev.story.unwrap_or_default()));
-        n += 1;
+        assigned.push((raw_id, ev.story.unwrap_or_default()));
     }
     // Stories merged later take their members along, as they do in the store:
     // the output is the final assignment.
@@ -134,15 +101,128 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
     Ok(n)
 }
 
+/// Every article of the input with its id as written, or every bad line's error.
+fn read_articles(input: &Path) -> anyhow::Result<Vec<(serde_json::Value, DedupArticle)>> {
+    let name = input.display().to_string();
+    let reader: Box<dyn BufRead> = if input == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(input).with_context(|| format!("opening {name}"))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let name = if name == "-" { "<stdin>".into() } else { name };
+    let mut articles = Vec::new();
+    let mut errors = Vec::new();
+    let mut first_line_of: std::collections::HashMap<String, usize> = Default::default();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {name}"))?;
+        // A byte-order mark some editors write is not part of the JSON.
+        let line = if i == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            &line
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match article_of(line) {
+            Ok((raw_id, article)) => match first_line_of.get(&article.id) {
+                Some(first) => errors.push(format!(
+                    "{name}:{}: the id {:?} is already used on line {first}",
+                    i + 1,
+                    article.id
+                )),
+                None => {
+                    first_line_of.insert(article.id.clone(), i + 1);
+                    articles.push((raw_id, article));
+                }
+            },
+            Err(e) => errors.push(format!("{name}:{}: {e}", i + 1)),
+        }
+    }
+    if errors.is_empty() {
+        return Ok(articles);
+    }
+    let more = errors.len().saturating_sub(MAX_LINE_ERRORS);
+    errors.truncate(MAX_LINE_ERRORS);
+    if more > 0 {
+        errors.push(format!("… and {more} more bad lines"));
+    }
+    anyhow::bail!(
+        "{} has lines that are not articles; nothing was clustered:\n{}",
+        name,
+        errors.join("\n")
+    )
+}
+
+/// One input line as an article, or what is wrong with it in plain words.
+fn article_of(line: &str) -> Result<(serde_json::Value, DedupArticle), String> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+        let what = e.to_string();
+        let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+        format!("not valid JSON at column {} ({what})", e.column())
+    })?;
+    let serde_json::Value::Object(mut obj) = value else {
+        return Err(
+            "not an article object (expected {\"id\", \"source\", \"url\", \"published\", \"title\", \"text\"})"
+                .into(),
+        );
+    };
+    let raw_id = obj.remove("id").ok_or("no `id`")?;
+    let id = match &raw_id {
+        serde_json::Value::String(s) if !s.trim().is_empty() => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => {
+            return Err(format!(
+                "`id` must be a non-empty text or a number, not {raw_id}"
+            ))
+        }
+    };
+    let mut text_of = |key: &str| -> Result<String, String> {
+        match obj.remove(key) {
+            None | Some(serde_json::Value::Null) => Ok(String::new()),
+            Some(serde_json::Value::String(s)) => Ok(s),
+            Some(other) => Err(format!("`{key}` must be text, not {other}")),
+        }
+    };
+    let (source, url) = (text_of("source")?, text_of("url")?);
+    let (title, text) = (text_of("title")?, text_of("text")?);
+    if title.trim().is_empty() && text.trim().is_empty() {
+        return Err("no `title` and no `text`: nothing to compare (is a key misspelt?)".into());
+    }
+    let published = match obj.remove("published") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
+        Some(v) => Some(parse_published(&v).ok_or_else(|| {
+            format!(
+                "`published` {v} is not a date (expected e.g. \"2025-12-14T18:30:00Z\", \
+                 an RFC 2822 date, \"2025-12-14\", Unix seconds, or \"\" for none)"
+            )
+        })?),
+    };
+    let article = DedupArticle {
+        id,
+        source,
+        url,
+        published,
+        title,
+        text,
+    };
+    Ok((raw_id, article))
+}
+
 /// The config, its database, and the ids stories are published under (so the
-/// commands show the ids readers see).
-fn open_store(path: &Path) -> anyhow::Result<(Config, crate::store::Store, FeedIds)> {
+/// commands show the ids readers see); `None` when there is no database yet.
+fn open_store(path: &Path) -> anyhow::Result<Option<(Config, crate::store::Store, FeedIds)>> {
     let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !config.database.path.exists() {
+        return Ok(None);
+    }
     let mut store = crate::store::Store::open(&config.database.path)
         .with_context(|| format!("opening the database {}", config.database.path.display()))?;
     let ids = FeedIds::load_or_init(&mut store, &config.output, chrono::Utc::now().timestamp())
         .context("reading the feed ids")?;
-    Ok((config, store, ids))
+    Ok(Some((config, store, ids)))
 }
 
 fn date(t: Option<i64>) -> String {
@@ -154,7 +234,10 @@ fn date(t: Option<i64>) -> String {
 /// `feedsieve stories`: the newest stories with their members, representative
 /// first, and how each member joined.
 pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
-    let (_, store, ids) = open_store(path)?;
+    let Some((_, store, ids)) = open_store(path)? else {
+        println!("no stories: there is no database yet (run `feedsieve fetch` first)");
+        return Ok(());
+    };
     let stories = store.latest_stories(limit).context("reading stories")?;
     let mut out = std::io::stdout().lock();
     for story in &stories {
@@ -226,7 +309,11 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
 /// `feedsieve explain A B`: the evidence between two stored items, and which
 /// layer decided (or would decide) whether they are one story.
 pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
-    let (config, store, ids) = open_store(path)?;
+    let Some((config, store, ids)) = open_store(path)? else {
+        anyhow::bail!(
+            "there is no database yet, so no items to explain (run `feedsieve fetch` first)"
+        );
+    };
     let ia = store
         .item_assignment(a)?
         .with_context(|| format!("no item #{a} (see `feedsieve stories`)"))?;

@@ -4,10 +4,9 @@
 use std::path::Path;
 
 use quick_xml::events::Event;
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
 use url::Url;
 
-use crate::config::{Config, SourceKind};
+use crate::config::{url_key, Config, SourceKind};
 use crate::fetch::{Fetcher, Validators};
 use crate::read::read_feed;
 use crate::util::{escape, write_atomically};
@@ -192,8 +191,8 @@ fn table_key(kind: SourceKind) -> &'static str {
 }
 
 /// Appends sources to the config file in place, keeping its comments and layout.
-/// Sources whose URL is configured already are skipped and returned as such.
-/// The result is validated before it is written.
+/// Sources whose URL is configured already (a trailing slash aside) are skipped
+/// and returned as such. The result is validated before it is written.
 pub fn append_sources(
     path: &Path,
     sources: &[NewSource],
@@ -204,55 +203,146 @@ pub fn append_sources(
     } else {
         String::new()
     };
-    let existing: Vec<Url> = if text.trim().is_empty() {
+    let existing = if text.trim().is_empty() {
         Vec::new()
     } else {
         Config::parse(&text, path)
             .map_err(|e| AddError::Config(format!("fix the config first:\n{e}")))?
             .sources
-            .into_iter()
-            .map(|s| s.url)
-            .collect()
     };
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e| AddError::Config(format!("{}: {e}", path.display())))?;
+    let mut seen: Vec<String> = existing.iter().map(|s| url_key(&s.url)).collect();
+    let mut names: Vec<String> = existing.iter().map(|s| s.name.to_lowercase()).collect();
     let (mut added, mut skipped) = (Vec::new(), Vec::new());
-    let mut seen = existing;
     for s in sources {
-        if seen.contains(&s.url) {
+        let key = url_key(&s.url);
+        if seen.contains(&key) {
             skipped.push(s.clone());
             continue;
         }
-        seen.push(s.url.clone());
-        let key = table_key(s.kind);
-        if !doc.contains_key(key) {
-            doc.insert(key, Item::ArrayOfTables(ArrayOfTables::new()));
-        }
-        let Some(array) = doc.get_mut(key).and_then(Item::as_array_of_tables_mut) else {
-            return Err(AddError::Config(format!(
-                "`{key}` in {} is not a list of [[{key}]] tables",
-                path.display()
-            )));
-        };
-        let mut table = Table::new();
-        table.insert("name", toml_edit::value(s.name.clone()));
-        table.insert("url", toml_edit::value(s.url.as_str()));
-        if let Some(c) = &s.category {
-            table.insert("category", toml_edit::value(c.clone()));
-        }
-        array.push(table);
-        added.push(s.clone());
+        seen.push(key);
+        let mut s = s.clone();
+        s.name = unique_name(&s, &names);
+        names.push(s.name.to_lowercase());
+        added.push(s);
     }
     if added.is_empty() {
         return Ok((added, skipped));
     }
-    let new_text = doc.to_string();
+    let new_text = with_sources(&text, &added);
     Config::parse(&new_text, path)
         .map_err(|e| AddError::Config(format!("the edited config would not be valid:\n{e}")))?;
     write_atomically(path, new_text.as_bytes())
         .map_err(|e| AddError::Config(format!("cannot write {}: {e}", path.display())))?;
     Ok((added, skipped))
+}
+
+/// The source's name, or with its host (then a number) added when another source
+/// has that name already: names label `status` rows and /metrics series.
+fn unique_name(s: &NewSource, taken: &[String]) -> String {
+    let free = |n: &str| !taken.contains(&n.to_lowercase());
+    if free(&s.name) {
+        return s.name.clone();
+    }
+    let with_host = format!("{} ({})", s.name, s.url.host_str().unwrap_or("source"));
+    if free(&with_host) {
+        return with_host;
+    }
+    (2..)
+        .map(|n| format!("{with_host} {n}"))
+        .find(|n| free(n))
+        .unwrap_or(with_host)
+}
+
+/// `text` with `sources` written in: each kind after the last table of that kind
+/// and the comment lines attached to it (commented options such as
+/// `# full_text = true` stay with their source), else at the end of the file.
+fn with_sources(text: &str, sources: &[NewSource]) -> String {
+    let mut insertions: Vec<(usize, String)> = Vec::new();
+    for kind in [SourceKind::Feed, SourceKind::Page] {
+        let tables: String = sources
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(source_table)
+            .collect::<Vec<_>>()
+            .join("\n");
+        if tables.is_empty() {
+            continue;
+        }
+        match end_of_last_table(text, table_key(kind)) {
+            Some(at) => {
+                let follows = text
+                    .get(at..)
+                    .is_some_and(|rest| rest.lines().next().is_some_and(|l| !l.trim().is_empty()));
+                let gap = if follows { "\n" } else { "" };
+                insertions.push((at, format!("\n{tables}{gap}")));
+            }
+            None => {
+                let sep = match text {
+                    "" => "",
+                    t if t.ends_with("\n\n") => "",
+                    t if t.ends_with('\n') => "\n",
+                    _ => "\n\n",
+                };
+                insertions.push((text.len(), format!("{sep}{tables}")));
+            }
+        }
+    }
+    let mut out = text.to_string();
+    // From the end, so earlier offsets stay valid (feeds before pages at one offset).
+    insertions.sort_by_key(|(at, _)| *at);
+    for (at, tables) in insertions.into_iter().rev() {
+        out.insert_str(at, &tables);
+    }
+    out
+}
+
+/// One source as a TOML table, values escaped by the TOML writer.
+fn source_table(s: &NewSource) -> String {
+    let v = |text: &str| toml_edit::Value::from(text).to_string().trim().to_string();
+    let mut t = format!(
+        "[[{}]]\nname = {}\nurl = {}\n",
+        table_key(s.kind),
+        v(&s.name),
+        v(s.url.as_str())
+    );
+    if let Some(c) = &s.category {
+        t.push_str(&format!("category = {}\n", v(c)));
+    }
+    t
+}
+
+/// The byte offset just after the last `[[key]]` table of `text`: after its last
+/// key line and the comment lines that follow it without a blank line between.
+fn end_of_last_table(text: &str, key: &str) -> Option<usize> {
+    let header = format!("[[{key}]]");
+    let mut lines: Vec<(usize, &str)> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        lines.push((offset, line));
+        offset += line.len();
+    }
+    let start = lines.iter().rposition(|(_, l)| {
+        let l = l.trim();
+        l.strip_prefix(&header)
+            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
+    })?;
+    let mut last = start;
+    for (i, (_, line)) in lines.iter().enumerate().skip(start + 1) {
+        let l = line.trim();
+        if l.starts_with('[') {
+            break;
+        }
+        if l.is_empty() {
+            continue;
+        }
+        // A key (or a continuation line) belongs to the table even after a blank
+        // line; a comment only when it follows on directly.
+        if !l.starts_with('#') || i == last + 1 {
+            last = i;
+        }
+    }
+    let (at, line) = lines[last];
+    Some(at + line.len())
 }
 
 /// The config's sources as OPML 2.0; categories become folders.

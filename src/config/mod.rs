@@ -10,6 +10,7 @@
 
 mod error;
 mod raw;
+mod schema;
 mod sections;
 mod sources;
 mod validate;
@@ -28,7 +29,7 @@ use crate::fetch::FetchConfig;
 use crate::publish::OutputConfig;
 pub use error::{ConfigError, ConfigErrors};
 use validate::Ctx;
-pub use values::parse_duration;
+pub use values::{parse_duration, url_key};
 
 /// Default fetch interval for sources that do not set their own.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);

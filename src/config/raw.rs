@@ -98,8 +98,8 @@ pub(super) enum RawSize {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSource {
-    pub(super) name: Spanned<String>,
-    pub(super) url: Spanned<String>,
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) url: Option<Spanned<String>>,
     pub(super) interval: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) full_text: bool,

@@ -10,27 +10,25 @@ use super::raw::{
     Patterns, RawConfig, RawDatabase, RawDedup, RawFetch, RawOutput, RawSchedule, RawServer,
 };
 use super::validate::Ctx;
-use super::values::{parse_size, parse_source_url};
+use super::values::{
+    parse_size, parse_source_url, MAX_INTERVAL, MAX_RETENTION, MAX_TIMEOUT, MAX_WINDOW,
+};
 use super::{
     Config, ConfigErrors, DatabaseConfig, Filters, ScheduleConfig, ServerConfig, DEFAULT_INTERVAL,
     DEFAULT_MAX_AGE,
 };
 use crate::fetch::FetchConfig;
 use crate::publish::OutputConfig;
+use serde::Deserialize as _;
 
 /// Where the daemon listens when `[server] listen` is absent or invalid.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
 impl Ctx<'_> {
-    /// Parses the text and builds every section; all errors or the config.
+    /// Parses the text and builds every section; all errors (in file order) or the config.
     pub(super) fn parse(mut self) -> Result<Config, ConfigErrors> {
-        let raw: RawConfig = match toml::from_str(self.text) {
-            Ok(raw) => raw,
-            Err(e) => {
-                let message = e.message().trim().to_string();
-                self.error_at(e.span(), message);
-                return Err(ConfigErrors(self.errors));
-            }
+        let Some(raw) = self.raw() else {
+            return Err(self.finish());
         };
         let output = self.output(raw.output.unwrap_or_default());
         let server = self.server(raw.server.unwrap_or_default());
@@ -42,7 +40,7 @@ impl Ctx<'_> {
         let filters = self.filters(raw_filters.include, raw_filters.exclude);
         let dedup = self.dedup(raw.dedup.unwrap_or_default());
         if !self.errors.is_empty() {
-            return Err(ConfigErrors(self.errors));
+            return Err(self.finish());
         }
         Ok(Config {
             path: self.path.to_path_buf(),
@@ -55,6 +53,30 @@ impl Ctx<'_> {
             filters,
             dedup,
         })
+    }
+
+    /// The file as written: syntax errors and shape errors are reported, and what
+    /// is left is read into the raw tables (`None` when even that fails).
+    fn raw(&mut self) -> Option<RawConfig> {
+        let (mut root, syntax) = toml::de::DeTable::parse_recoverable(self.text);
+        self.syntax_errors(&syntax);
+        self.check_shape(root.get_mut(), syntax.is_empty());
+        match RawConfig::deserialize(toml::Deserializer::from(root)) {
+            Ok(raw) => Some(raw),
+            // The shape check leaves only readable values; this is a safety net.
+            Err(e) => {
+                let message = e.message().trim().to_string();
+                self.error_at(e.span(), message);
+                None
+            }
+        }
+    }
+
+    /// Every error found, sorted by where it is in the file.
+    fn finish(mut self) -> ConfigErrors {
+        self.errors
+            .sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
+        ConfigErrors(self.errors)
     }
 
     /// `[output]`.
@@ -119,14 +141,14 @@ impl Ctx<'_> {
     fn database(&mut self, db: RawDatabase) -> DatabaseConfig {
         DatabaseConfig {
             path: self.resolve_path(db.path.as_deref().unwrap_or("db/feedsieve.sqlite")),
-            max_age: self.duration(db.max_age, DEFAULT_MAX_AGE),
+            max_age: self.duration(db.max_age, "max_age", DEFAULT_MAX_AGE, MAX_RETENTION),
         }
     }
 
     /// `[schedule]`.
     fn schedule(&mut self, sched: RawSchedule) -> ScheduleConfig {
         ScheduleConfig {
-            interval: self.duration(sched.interval, DEFAULT_INTERVAL),
+            interval: self.duration(sched.interval, "interval", DEFAULT_INTERVAL, MAX_INTERVAL),
             concurrency: self.positive(sched.concurrency, "concurrency", 8),
             per_host: self.positive(sched.per_host, "per_host", 2),
         }
@@ -150,8 +172,13 @@ impl Ctx<'_> {
             }
         };
         FetchConfig {
-            timeout: self.duration(f.timeout, defaults.timeout),
-            connect_timeout: self.duration(f.connect_timeout, defaults.connect_timeout),
+            timeout: self.duration(f.timeout, "timeout", defaults.timeout, MAX_TIMEOUT),
+            connect_timeout: self.duration(
+                f.connect_timeout,
+                "connect_timeout",
+                defaults.connect_timeout,
+                MAX_TIMEOUT,
+            ),
             max_body,
             user_agent: f.user_agent,
             max_items_per_feed: self.positive(
@@ -180,7 +207,7 @@ impl Ctx<'_> {
         let d = crate::dedup::DedupConfig::default();
         crate::dedup::DedupConfig {
             enabled: raw.enabled.unwrap_or(d.enabled),
-            window: self.duration(raw.window, d.window),
+            window: self.duration(raw.window, "window", d.window, MAX_WINDOW),
             copy_similarity: self.fraction(
                 raw.copy_similarity,
                 "copy_similarity",

@@ -9,11 +9,13 @@ use toml::Spanned;
 use super::error::line_col;
 use super::raw::RawSource;
 use super::validate::Ctx;
-use super::values::{parse_duration, parse_source_url};
+use super::values::{parse_source_url, url_key, MAX_INTERVAL};
 use super::{SourceConfig, SourceKind, DEFAULT_MAX_NEW};
 
 impl Ctx<'_> {
     /// Every source in file order; `fallback_interval` stands in for an invalid `interval`.
+    /// Two sources with the same URL (a trailing slash aside) or the same name
+    /// (case aside) are refused: the name labels `/metrics` and `status` rows.
     pub(super) fn sources(
         &mut self,
         feeds: Vec<Spanned<RawSource>>,
@@ -21,64 +23,81 @@ impl Ctx<'_> {
         fallback_interval: Duration,
     ) -> Vec<SourceConfig> {
         let mut sources = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut urls: HashMap<String, usize> = HashMap::new();
+        let mut names: HashMap<String, usize> = HashMap::new();
         let mut raws: Vec<(SourceKind, Spanned<RawSource>)> = Vec::new();
         raws.extend(feeds.into_iter().map(|s| (SourceKind::Feed, s)));
         raws.extend(pages.into_iter().map(|s| (SourceKind::Page, s)));
         // Report in file order, whatever the table kind.
         raws.sort_by_key(|(_, s)| s.span().start);
         for (kind, spanned) in raws {
-            let Some((source, url_span)) = self.source(kind, spanned, fallback_interval) else {
+            let Some(found) = self.source(kind, spanned, fallback_interval) else {
                 continue;
             };
-            let key = source.url.as_str().to_string();
-            if let Some(first_line) = seen.get(&key) {
+            let (source, url_span, name_span) = found;
+            let key = url_key(&source.url);
+            if let Some(first_line) = urls.get(&key) {
                 self.error_at(
                     Some(url_span),
-                    format!("duplicate source: {key} is already configured on line {first_line}"),
+                    format!(
+                        "duplicate source: {} is already configured on line {first_line}",
+                        source.url
+                    ),
                 );
                 continue;
             }
-            seen.insert(key, line_col(self.text, url_span.start).0);
+            urls.insert(key, line_col(self.text, url_span.start).0);
+            let name_key = source.name.to_lowercase();
+            if let Some(first_line) = names.get(&name_key) {
+                self.error_at(
+                    Some(name_span),
+                    format!(
+                        "duplicate name: {:?} is already the name of the source on line \
+                         {first_line}; give each source its own name (it labels its rows \
+                         in `status` and /metrics)",
+                        source.name
+                    ),
+                );
+                continue;
+            }
+            names.insert(name_key, line_col(self.text, name_span.start).0);
             sources.push(source);
         }
         sources
     }
 
-    /// One source with the span of its `url`; `None` when the URL is invalid.
+    /// One source with the spans of its `url` and `name`; `None` when the URL is
+    /// invalid or a required key is missing (the shape check reported that).
     /// Every key is checked either way, so all its errors are reported.
     fn source(
         &mut self,
         kind: SourceKind,
         spanned: Spanned<RawSource>,
         fallback_interval: Duration,
-    ) -> Option<(SourceConfig, Range<usize>)> {
+    ) -> Option<(SourceConfig, Range<usize>, Range<usize>)> {
         let table_span = spanned.span();
         let src = spanned.into_inner();
-        let name = src.name.get_ref().trim().to_string();
-        if name.is_empty() {
+        let name = src.name.as_ref().map(|n| n.get_ref().trim().to_string());
+        if let (Some(""), Some(n)) = (name.as_deref(), &src.name) {
             self.error_at(
-                Some(src.name.span()),
+                Some(n.span()),
                 "`name` is empty (expected the outlet's name, shown as attribution)".into(),
             );
         }
-        let url = match parse_source_url(src.url.get_ref()) {
-            Ok(url) => Some(url),
-            Err(msg) => {
-                self.error_at(Some(src.url.span()), msg);
-                None
-            }
-        };
-        let interval = src.interval.as_ref().map(|i| {
-            let span = i.span();
-            match parse_duration(i.get_ref()) {
-                Ok(d) => d,
+        let url = src
+            .url
+            .as_ref()
+            .and_then(|u| match parse_source_url(u.get_ref()) {
+                Ok(url) => Some(url),
                 Err(msg) => {
-                    self.error_at(Some(span), msg);
-                    fallback_interval
+                    self.error_at(Some(u.span()), msg);
+                    None
                 }
-            }
-        });
+            });
+        let interval = src
+            .interval
+            .clone()
+            .map(|i| self.duration(Some(i), "interval", fallback_interval, MAX_INTERVAL));
         self.keys_of_the_other_kind(kind, &src, table_span);
         let links = src.links.and_then(|l| self.links(l));
         let max_new = self.positive(src.max_new, "max_new", DEFAULT_MAX_NEW);
@@ -93,12 +112,11 @@ impl Ctx<'_> {
             .into_iter()
             .filter_map(|css| self.selector(css))
             .collect();
-        let url_span = src.url.span();
-        let url = url?;
+        let (url_span, name_span) = (src.url?.span(), src.name?.span());
         let source = SourceConfig {
             kind,
-            name,
-            url,
+            name: name.filter(|n| !n.is_empty())?,
+            url: url?,
             interval,
             full_text: src.full_text,
             category,
@@ -108,7 +126,7 @@ impl Ctx<'_> {
             content,
             remove,
         };
-        Some((source, url_span))
+        Some((source, url_span, name_span))
     }
 
     /// Keys that only one kind of table takes, set on the other kind.

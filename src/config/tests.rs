@@ -229,3 +229,66 @@ fn extraction_overrides_are_read_and_checked() {
     assert_eq!(e.line, Some(4), "{e}");
     assert!(e.message.contains("invalid CSS selector"), "{e}");
 }
+
+#[test]
+fn durations_read_the_listed_units_and_nothing_else() {
+    let secs = |t: &str| parse_duration(t).map(|d| d.as_secs());
+    assert_eq!(secs("90s"), Ok(90));
+    assert_eq!(secs("15m"), Ok(900));
+    assert_eq!(secs("1h 30m"), Ok(5400));
+    assert_eq!(secs("1h30m"), Ok(5400));
+    assert_eq!(secs(" 7d "), Ok(7 * 86_400));
+    for (text, words) in [
+        ("30M", "months"),
+        ("1y", "years"),
+        ("2w", "\"14d\""),
+        ("30 minutes", "\"30m\""),
+        ("-5m", "negative"),
+        ("0s", "zero"),
+        ("", "empty"),
+        ("99999999999999999999d", "far too long"),
+        ("5 parsecs", "not a unit of time"),
+    ] {
+        let e = parse_duration(text).unwrap_err();
+        assert!(e.contains(words), "{text}: {e}");
+    }
+}
+
+#[test]
+fn wrong_kinds_of_values_are_named_in_plain_words() {
+    let errs = parse("[schedule]\nconcurrency = \"8\"\nper_host = 2.5\n[fetch]\nallow_private = \"no\"\n[output]\ntitle = 3\n").unwrap_err();
+    let all = errs.to_string();
+    assert_eq!(errs.0.len(), 4, "{all}");
+    assert!(
+        all.contains(
+            "`concurrency` must be a whole number, e.g. `concurrency = 8`; write it without quotes"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("`allow_private` must be true or false"),
+        "{all}"
+    );
+    assert!(all.contains("`title` must be text in quotes"), "{all}");
+    let e = first_error("interval = \"30m\"\n");
+    assert!(e.message.contains("belongs in [schedule]"), "{e}");
+    let e = first_error("[sheduel]\ninterval = \"30m\"\n");
+    assert!(e.message.contains("did you mean `[schedule]`?"), "{e}");
+    let e = first_error("[[feed]]\nname = \"A\"\nurl = \"https://a.test/\"\nmax-new = 3\n");
+    assert!(e.message.contains("did you mean `max_new`?"), "{e}");
+}
+
+#[test]
+fn a_trailing_slash_or_fragment_is_the_same_source_url() {
+    let key = |u: &str| url_key(&Url::parse(u).unwrap());
+    assert_eq!(
+        key("https://a.test/rss.xml/"),
+        key("https://a.test/rss.xml")
+    );
+    assert_eq!(
+        key("https://a.test/rss.xml#x"),
+        key("https://a.test/rss.xml")
+    );
+    assert_eq!(key("https://a.test/"), "https://a.test/");
+    assert_ne!(key("https://a.test/rss?x=1"), key("https://a.test/rss?x=2"));
+}

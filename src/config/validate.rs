@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::error::{line_col, ConfigError};
 use super::raw::Patterns;
-use super::values::parse_duration;
+use super::values::{parse_duration, show_duration};
 
 /// The text being validated and the errors found so far.
 pub(super) struct Ctx<'a> {
@@ -49,17 +49,30 @@ impl Ctx<'_> {
         }
     }
 
-    /// A duration value, or `default` when absent or invalid.
+    /// A duration value for `key`, at most `max`, or `default` when absent or invalid.
     pub(super) fn duration(
         &mut self,
         value: Option<Spanned<String>>,
+        key: &str,
         default: Duration,
+        max: Duration,
     ) -> Duration {
         let Some(value) = value else { return default };
         match parse_duration(value.get_ref()) {
+            Ok(d) if d > max => {
+                self.error_at(
+                    Some(value.span()),
+                    format!(
+                        "`{key}` = {:?} is longer than the most it takes, \"{}\"",
+                        value.get_ref(),
+                        show_duration(max)
+                    ),
+                );
+                default
+            }
             Ok(d) => d,
             Err(msg) => {
-                self.error_at(Some(value.span()), msg);
+                self.error_at(Some(value.span()), format!("`{key}`: {msg}"));
                 default
             }
         }
@@ -83,10 +96,17 @@ impl Ctx<'_> {
         for p in list {
             match regex::RegexBuilder::new(&p).size_limit(1 << 20).build() {
                 Ok(r) => out.push(r),
-                Err(e) => self.error_at(
-                    Some(span.clone()),
-                    format!("`{key}`: {p:?} is not a valid regular expression ({e})"),
-                ),
+                Err(e) => {
+                    // The regex message draws a caret over several lines; its
+                    // last line says what is wrong.
+                    let why = e.to_string();
+                    let why = why.lines().last().unwrap_or_default();
+                    let why = why.trim().trim_start_matches("error: ");
+                    self.error_at(
+                        Some(span.clone()),
+                        format!("`{key}`: {p:?} is not a valid regular expression ({why})"),
+                    )
+                }
             }
         }
         out

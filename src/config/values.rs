@@ -6,16 +6,135 @@ use url::Url;
 
 use super::raw::RawSize;
 
-/// Parses a human duration such as "30m", "1h 30m" or "7d".
+/// The longest fetch interval: a source quieter than weekly is still looked at weekly.
+pub(super) const MAX_INTERVAL: Duration = Duration::from_secs(7 * 86_400);
+/// The longest `[dedup] window`: the window is held in memory, and a story a month
+/// old is a new story.
+pub(super) const MAX_WINDOW: Duration = Duration::from_secs(30 * 86_400);
+/// The longest retention (`[database] max_age`), ten years.
+pub(super) const MAX_RETENTION: Duration = Duration::from_secs(3650 * 86_400);
+/// The longest request timeout: past an hour a fetch is stuck, not slow.
+pub(super) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The units a duration takes, in seconds: the ones the README lists.
+const UNITS: &[(&str, u64)] = &[("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)];
+
+/// Parses a duration such as "90s", "30m", "1h 30m" or "7d": whole numbers,
+/// each followed by `s`, `m` (minutes), `h` or `d`. Anything else is refused
+/// with what to write instead, never read as something the user did not mean.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text.trim()) {
-        Ok(d) if d >= Duration::from_secs(1) => Ok(d),
-        Ok(_) => Err(format!(
-            "duration {text:?} is too short (expected at least \"1s\", e.g. \"30m\")"
-        )),
-        Err(e) => Err(format!(
-            "{text:?} is not a duration ({e}; expected e.g. \"15m\", \"1h 30m\" or \"7d\")"
-        )),
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("the duration is empty (expected e.g. \"30m\" or \"1h 30m\")".into());
+    }
+    if t.starts_with('-') {
+        return Err(format!(
+            "{text:?} is negative: a duration is a whole number of s, m, h or d, e.g. \"5m\""
+        ));
+    }
+    let mut rest = t;
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (num, after) = rest.split_at(digits);
+        if num.is_empty() {
+            return Err(format!(
+                "{text:?} is not a duration (expected a number and a unit, e.g. \"15m\", \"1h 30m\" or \"7d\")"
+            ));
+        }
+        let after = after.trim_start();
+        let unit_len = after
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        if next.starts_with(['.', ',']) || (unit.is_empty() && !next.is_empty()) {
+            return Err(format!(
+                "{text:?}: write whole numbers, e.g. \"1h 30m\" for an hour and a half"
+            ));
+        }
+        let seconds = unit_seconds(text, num, unit)?;
+        let n: u64 = num.parse().map_err(|_| too_long(text))?;
+        total = n
+            .checked_mul(seconds)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(|| too_long(text))?;
+        rest = next.trim_start();
+    }
+    if total == 0 {
+        return Err(format!(
+            "{text:?} is zero: a duration is at least \"1s\", e.g. \"30m\""
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn too_long(text: &str) -> String {
+    format!("{text:?} is far too long for a duration")
+}
+
+/// The seconds in one `unit`, or what the user should write instead.
+fn unit_seconds(text: &str, num: &str, unit: &str) -> Result<u64, String> {
+    if let Some((_, s)) = UNITS.iter().find(|(u, _)| *u == unit) {
+        return Ok(*s);
+    }
+    let units = "the units are s (seconds), m (minutes), h (hours) and d (days)";
+    let lower = unit.to_ascii_lowercase();
+    let instead = match lower.as_str() {
+        "" => {
+            return Err(format!(
+                "{text:?} has no unit: write e.g. \"{num}m\" for {num} minutes ({units})"
+            ))
+        }
+        "m" => {
+            return Err(format!(
+                "{text:?}: `M` would mean months, which is not a unit here; \
+                 write \"{num}m\" for {num} minutes ({units})"
+            ))
+        }
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "min" | "mins" | "minute" | "minutes" => "m",
+        "hr" | "hrs" | "hour" | "hours" => "h",
+        "day" | "days" => "d",
+        "w" | "week" | "weeks" => {
+            return Err(format!(
+                "{text:?}: weeks are not a unit; write days, e.g. \"{}d\" ({units})",
+                num.parse::<u64>().map_or(7, |n| n.saturating_mul(7))
+            ))
+        }
+        "ms" => {
+            return Err(format!(
+                "{text:?}: milliseconds are not a unit; the shortest duration is \"1s\" ({units})"
+            ))
+        }
+        "y" | "yr" | "year" | "years" => {
+            return Err(format!("{text:?}: years are not a unit; {units}"))
+        }
+        "s" | "h" | "d" => lower.as_str(),
+        _ => {
+            return Err(format!(
+                "{text:?}: `{unit}` is not a unit of time here; {units}, e.g. \"30m\""
+            ))
+        }
+    };
+    Err(format!("{text:?}: write \"{num}{instead}\" ({units})"))
+}
+
+/// A duration as the user writes it: "7d", "1h 30m", "90s".
+pub(super) fn show_duration(d: Duration) -> String {
+    let mut left = d.as_secs();
+    let mut parts = Vec::new();
+    for (unit, secs) in UNITS.iter().rev() {
+        if left >= *secs {
+            parts.push(format!("{}{unit}", left / secs));
+            left %= secs;
+        }
+    }
+    if parts.is_empty() {
+        "0s".into()
+    } else {
+        parts.join(" ")
     }
 }
 
@@ -68,4 +187,17 @@ pub(super) fn parse_source_url(text: &str) -> Result<Url, String> {
         return Err(format!("{text:?} has no host"));
     }
     Ok(url)
+}
+
+/// What makes two source URLs the same source: the URL without its fragment and
+/// without a trailing slash on the path (`…/rss.xml/` is `…/rss.xml`).
+pub fn url_key(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    let path = u.path().to_string();
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.len() < path.len() && !trimmed.is_empty() {
+        u.set_path(trimmed);
+    }
+    u.to_string()
 }

@@ -290,3 +290,220 @@ fn inspect_out_dir_writes_one_json_per_input() {
         "{html}"
     );
 }
+
+/// `check` on `text`: its exit status and standard error.
+fn check_text(text: &str) -> (bool, String, std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = feedsieve()
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), stderr, path, dir)
+}
+
+#[test]
+fn check_reports_every_error_at_once_in_plain_words() {
+    let (ok, stderr, path, _dir) = check_text(concat!(
+        "[schedule]\n",
+        "concurrency = \"8\"\n",          // 2: a quoted number
+        "intervall = \"1h\"\n",           // 3: a typo
+        "colour = \"red\"\n",             // 4: unknown, nothing near
+        "\n[feed]\n",                     // 6: one bracket
+        "url = \"https://a.test/rss\"\n", // 7
+        "fulltext = true\n",              // 8: a typo
+        "\n[[page]]\n",                   // 10: no name
+        "url = \"not a url\"\n",          // 11: bad URL
+        "interval = \"-5m\"\n",           // 12: negative
+        "exclude = \"(unclosed\"\n",      // 13: bad regex
+    ));
+    assert!(!ok);
+    let at = |line: usize| format!("{}:{line}:", path.display());
+    let expect = [
+        (
+            2,
+            "a whole number, e.g. `concurrency = 8`; write it without quotes",
+        ),
+        (3, "did you mean `interval`?"),
+        (4, "unknown key `colour` in [schedule]"),
+        (6, "each source is `[[feed]]`, with two brackets"),
+        (8, "did you mean `full_text`?"),
+        (10, "has no `name`"),
+        (11, "not a valid URL"),
+        (12, "negative"),
+        (13, "not a valid regular expression"),
+    ];
+    for (line, words) in expect {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&at(line)) && l.contains(words)),
+            "line {line} should say {words:?}:\n{stderr}"
+        );
+    }
+    for jargon in ["expected i64", "duplicate key", "missing field", "at 0"] {
+        assert!(!stderr.contains(jargon), "{jargon}: {stderr}");
+    }
+    let prefix = format!("{}:", path.display());
+    let lines: Vec<usize> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix)?.split(':').next()?.parse().ok())
+        .collect();
+    assert!(lines.len() >= expect.len(), "{stderr}");
+    assert!(
+        lines.windows(2).all(|w| w[0] <= w[1]),
+        "in file order: {stderr}"
+    );
+}
+
+#[test]
+fn two_feed_tables_written_with_one_bracket_are_explained() {
+    let (ok, stderr, _, _dir) = check_text(
+        "[feed]\nname = \"A\"\nurl = \"https://a.test/rss\"\n\n[feed]\nname = \"B\"\nurl = \"https://b.test/rss\"\n",
+    );
+    assert!(!ok);
+    assert!(stderr.contains("two brackets"), "{stderr}");
+    assert!(!stderr.contains("duplicate key"), "{stderr}");
+}
+
+#[test]
+fn durations_take_only_the_units_the_readme_lists() {
+    for (value, words) in [
+        ("30M", "`M` would mean months"),
+        ("1y", "years are not a unit"),
+        ("30 minutes", "write \"30m\""),
+        ("999999999d", "longer than the most it takes, \"7d\""),
+        ("8d", "longer than the most it takes"),
+        ("1.5h", "whole numbers"),
+        ("30", "has no unit"),
+    ] {
+        let (ok, stderr, path, _dir) = check_text(&format!(
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\ninterval = \"{value}\"\n"
+        ));
+        assert!(!ok, "{value} is refused");
+        assert!(
+            stderr.starts_with(&format!("{}:4:", path.display())) && stderr.contains(words),
+            "{value}: {stderr}"
+        );
+    }
+    let (ok, stderr, ..) = check_text("[dedup]\nwindow = \"90d\"\n");
+    assert!(
+        !ok && stderr.contains("`window`") && stderr.contains("30d"),
+        "{stderr}"
+    );
+    let (ok, stderr, ..) = check_text(
+        "[schedule]\ninterval = \"1h 30m\"\n[database]\nmax_age = \"90d\"\n[fetch]\ntimeout = \"90s\"\n",
+    );
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn sources_with_the_same_name_or_the_same_url_are_refused() {
+    let (ok, stderr, path, _dir) = check_text(
+        "[[feed]]\nname = \"Metro\"\nurl = \"https://a.test/rss.xml\"\n\n[[feed]]\nname = \"metro\"\nurl = \"https://b.test/rss.xml\"\n\n[[feed]]\nname = \"C\"\nurl = \"https://a.test/rss.xml/\"\n",
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{}:6:", path.display()))
+            && stderr.contains("duplicate name")
+            && stderr.contains("on line 2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:11:", path.display()))
+            && stderr.contains("already configured on line 3"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_exit_code_says_whether_some_or_all_sources_failed() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, web.config_text(dir.path(), "")).unwrap();
+    let fetch = |path: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+                .env("RUST_LOG", "info")
+                .arg("--config")
+                .arg(path)
+                .arg("fetch")
+                .output()
+                .unwrap()
+        })
+    };
+    web.set("/metro-herald/atom.xml", common::Behaviour::Status(500));
+    let out = fetch(path.clone()).await.unwrap();
+    assert_eq!(out.status.code(), Some(3), "some failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 500"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes in a file: {stderr}"
+    );
+
+    web.set("/vue-news/rss.xml", common::Behaviour::Status(500));
+    web.set("/wirecopy/feed.rss", common::Behaviour::Status(500));
+    let out = fetch(path).await.unwrap();
+    assert_eq!(out.status.code(), Some(4), "all failed");
+}
+
+#[test]
+fn looking_at_a_config_never_fetched_creates_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(
+        &path,
+        "[database]\npath = \"data/feedsieve.sqlite\"\n\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+            .env_remove("RUST_LOG")
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["status"]);
+    let stdout = common::succeeded(&out);
+    assert!(stdout.contains("no database yet"), "{stdout}");
+    assert!(
+        stdout.contains("last fetch: never") && !stdout.contains("1970"),
+        "{stdout}"
+    );
+    let out = run(&["stories"]);
+    assert!(common::succeeded(&out).contains("no database yet"));
+    let out = run(&["explain", "1", "2"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database yet"));
+    for out in [run(&["status"]), run(&["stories"])] {
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("INFO"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+#[test]
+fn the_systemd_example_reloads_instead_of_restarting() {
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/feedsieve.service"),
+    )
+    .unwrap();
+    assert!(
+        unit.lines()
+            .any(|l| l.trim() == "ExecReload=/bin/kill -HUP $MAINPID"),
+        "{unit}"
+    );
+    assert!(unit.contains("systemctl reload feedsieve"), "{unit}");
+    assert!(!unit.contains("Reload after editing feeds.toml: sudo systemctl restart"));
+}

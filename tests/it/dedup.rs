@@ -271,3 +271,78 @@ async fn stories_and_explain_show_who_joined_and_why() {
     // The plain listing marks representatives.
     assert!(run(&["stories"]).contains("  * #"));
 }
+
+#[test]
+fn cluster_says_which_input_lines_are_wrong_and_reads_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("assign.jsonl");
+    let run = |input: &str, stdin: &str| {
+        use std::io::Write as _;
+        let mut child = common::feedsieve()
+            .current_dir(dir.path())
+            .env_remove("FEEDSIEVE_CONFIG")
+            .args(["cluster", "--input", input, "--output"])
+            .arg(&output)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let good = |id: &str, published: &str| {
+        format!(
+            r#"{{"id": "{id}", "source": "S", "url": "", "published": "{published}", "title": "Storm hits the coast", "text": ""}}"#
+        )
+    };
+    // A BOM before the first line, as some editors write it, is not an error.
+    let input = format!(
+        "\u{feff}{}\n{}\n",
+        good("a", "2025-12-14T18:30:00Z"),
+        good("b", "")
+    );
+    let out = run("-", &input);
+    common::succeeded(&out);
+    assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 2);
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        [
+            good("a", "2025-12-14"),
+            good("b", "yesterday"),
+            r#"{"id": "c", "source": "S", "titel": "typo"}"#.to_string(),
+            good("a", ""),
+            r#"{"id": "d", "title": "cut off"#.to_string(),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let out = run(bad.to_str().unwrap(), "");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = bad.display().to_string();
+    for (line, words) in [
+        (2, "`published` \"yesterday\" is not a date"),
+        (3, "no `title` and no `text`"),
+        (4, "the id \"a\" is already used on line 1"),
+        (5, "not valid JSON at column"),
+    ] {
+        assert!(
+            stderr.contains(&format!("{name}:{line}: {words}")),
+            "line {line}: {words}\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("at line 1 column"), "{stderr}");
+    assert_eq!(
+        stderr.matches(&format!("{name}:2:")).count(),
+        1,
+        "once: {stderr}"
+    );
+}

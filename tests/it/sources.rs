@@ -163,3 +163,61 @@ fn opml_round_trip_of_a_hundred_sources() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_sources_go_after_the_commented_options_of_the_last_one() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feeds.toml");
+    common::succeeded(&feedsieve(&config, &["init"]));
+    let out = add(&config, format!("{}/wirecopy/feed.rss", web.base)).await;
+    common::succeeded(&out);
+    let opml = dir.path().join("more.opml");
+    std::fs::write(
+        &opml,
+        r#"<opml version="2.0"><body><outline text="Late" xmlUrl="https://late.test/rss"/><outline text="A page" type="link" url="https://page.test/news/"/></body></opml>"#,
+    )
+    .unwrap();
+    common::succeeded(&feedsieve(
+        &config,
+        &["import-opml", opml.to_str().unwrap()],
+    ));
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    // Deutsche Welle's commented options stay with Deutsche Welle.
+    let dw = text.find("name = \"Deutsche Welle\"").unwrap();
+    let options = text.find("# remove = [\".newsletter-signup\"").unwrap();
+    let added = text.find("name = \"Wire Copy Daily\"").unwrap();
+    let late = text.find("name = \"Late\"").unwrap();
+    assert!(dw < options && options < added && added < late, "{text}");
+    // Uncommenting them applies them to Deutsche Welle, not to the added feeds.
+    let edited = text.replace("# full_text = true", "full_text = true");
+    std::fs::write(&config, edited).unwrap();
+    let cfg = Config::load(&config).unwrap();
+    let full_text: Vec<(&str, bool)> = cfg
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.full_text))
+        .filter(|(n, _)| ["Deutsche Welle", "Wire Copy Daily", "Late"].contains(n))
+        .collect();
+    assert_eq!(
+        full_text,
+        vec![
+            ("Deutsche Welle", true),
+            ("Wire Copy Daily", false),
+            ("Late", false)
+        ]
+    );
+    assert_eq!(cfg.sources.last().unwrap().kind, SourceKind::Page);
+    // The example [[page]] block is still the commented block it was.
+    assert!(text.contains("\n# A [[page]] is a web page"), "{text}");
+
+    // A feed URL with a trailing slash is the same feed.
+    let out = add(&config, format!("{}/wirecopy/feed.rss/", web.base)).await;
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already in"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
