@@ -234,6 +234,10 @@ async fn articles_then_filters(
     } else {
         full_text_keys = full_text::fill_full_text(ctx, source_id, cfg, items).await;
     }
+    // Article pages fill fields too: they get the same caps as the feed's.
+    for item in items.iter_mut() {
+        crate::read::limits::cap_fields(item);
+    }
     *verdicts = filters::admitted(ctx, Some(cfg), items);
     full_text_keys
 }
