@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::read::Enclosure;
 use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
-use crate::store::Story;
+use crate::store::{sort_time, Story};
 use crate::util::{escape, write_atomically};
 
 pub use settings::OutputConfig;
@@ -191,7 +191,8 @@ fn entry(story: &Story) -> Option<Entry> {
         link,
         lead: truncate_chars(&plain_text(lead_source), LEAD_CHARS),
         html,
-        date: rep.published_at.unwrap_or(rep.first_seen_at),
+        // A date in the future (9999, a wrong year) shows as when it was first seen.
+        date: sort_time(rep.published_at, rep.first_seen_at),
         updated: story.updated_at,
         source_name: plain_title(&rep.source_name),
         source_url: rep.source_url.clone(),

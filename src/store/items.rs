@@ -72,34 +72,47 @@ impl Store {
     /// Deletes items stored before `cutoff` (and not dated after it), remembering
     /// their keys so a feed that still lists them does not bring them back; drops
     /// emptied stories. Retention counts from when an item was first stored, so a
-    /// newly added feed shows its items even if they are old. Returns the count pruned.
+    /// newly added feed shows its items even if they are old; an item dated in
+    /// the future (see [`sort_time`]) counts by when it was first stored. Keys
+    /// remembered before `tombstone_cutoff` are forgotten, and so are keys
+    /// remembered "after" `now`: a clock that jumped forward wrote them, and they
+    /// would keep their items out for good. Returns the count pruned.
     pub fn prune(
         &mut self,
         cutoff: i64,
         now: i64,
         tombstone_cutoff: i64,
     ) -> Result<usize, StoreError> {
+        let expired = format!("first_seen_at < ?1 AND {SORT_TIME_SQL} < ?1");
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at)
-             SELECT source_id, item_key, ?2 FROM items
-             WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
+            &format!(
+                "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at)
+                 SELECT source_id, item_key, ?2 FROM items WHERE {expired}"
+            ),
             params![cutoff, now],
         )?;
-        let n = tx.execute(
-            "DELETE FROM items WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
-            [cutoff],
-        )?;
+        let n = tx.execute(&format!("DELETE FROM items WHERE {expired}"), [cutoff])?;
         tx.execute(
             "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id)",
             [],
         )?;
         tx.execute(
-            "DELETE FROM pruned_items WHERE pruned_at < ?1",
-            [tombstone_cutoff],
+            "DELETE FROM pruned_items WHERE pruned_at < ?1 OR pruned_at > ?2",
+            params![tombstone_cutoff, now + FUTURE_MARGIN],
         )?;
         tx.commit()?;
         Ok(n)
+    }
+
+    /// The time retention may count to: `now`, but never past the newest fetch
+    /// the store recorded. A clock that jumped forward then prunes nothing
+    /// until fetches have been stored at the new time.
+    pub fn retention_now(&self, now: i64) -> Result<i64, StoreError> {
+        let newest: Option<i64> =
+            self.conn
+                .query_row("SELECT MAX(last_fetch_at) FROM sources", [], |r| r.get(0))?;
+        Ok(newest.map_or(now, |t| t.min(now)))
     }
 
     /// Number of stored items.
@@ -154,12 +167,22 @@ fn content_hash(item: &RawItem) -> String {
     sha256_hex(basis.to_string().as_bytes())
 }
 
-/// The time a new item sorts by, and the date dedup compares: its own date,
-/// unless missing or in the future (bad clocks, time zones), which would pin
-/// the story to the top of the feed; then the time it was first seen.
+/// How far past the time it was first seen an item's own date may lie and
+/// still be believed (clock skew, time zones), in seconds.
+pub const FUTURE_MARGIN: i64 = 3600;
+
+/// [`sort_time`] of a stored item, in SQL over the `items` columns.
+pub(super) const SORT_TIME_SQL: &str =
+    "(CASE WHEN published_at IS NOT NULL AND published_at <= first_seen_at + 3600
+      THEN published_at ELSE first_seen_at END)";
+
+/// The time a new item sorts by, is published with, and the date dedup and
+/// retention go by: its own date, unless missing or in the future (bad clocks,
+/// time zones, "9999-12-31"), which would pin the story to the top of the feed
+/// and out of retention; then the time it was first seen.
 pub fn sort_time(date: Option<i64>, now: i64) -> i64 {
     match date {
-        Some(d) if d <= now + 3600 => d,
+        Some(d) if d <= now.saturating_add(FUTURE_MARGIN) => d,
         _ => now,
     }
 }
@@ -225,14 +248,16 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let mut stmt = self.conn.prepare(
             // The date the item was assigned with: its own, unless missing or in
-            // the future when first seen (see `sort_time`).
-            "SELECT i.id, s.name, i.link,
-                    CASE WHEN i.published_at IS NOT NULL AND i.published_at <= i.first_seen_at + 3600
-                         THEN i.published_at ELSE i.first_seen_at END,
+            // the future when first seen (see `sort_time`); an item dated 9999
+            // stays in the window only as long as one first seen then. (The time
+            // columns are the items' alone: `sources` has none of those names.)
+            &format!(
+                "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
                     i.title, i.summary, i.content, i.story_id
-             FROM items i JOIN sources s ON s.id = i.source_id
-             WHERE i.first_seen_at >= ?1 OR i.published_at >= ?1
-             ORDER BY i.first_seen_at, i.id",
+                 FROM items i JOIN sources s ON s.id = i.source_id
+                 WHERE i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1
+                 ORDER BY i.first_seen_at, i.id"
+            ),
         )?;
         let rows = stmt.query_map([since], |r| {
             Ok(WindowItem {
