@@ -318,6 +318,114 @@ struct Existing {
     filtered: bool,
 }
 
+impl Existing {
+    /// From `SELECT id, content_hash, story_id, filtered`.
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Existing> {
+        Ok(Existing {
+            item_id: r.get(0)?,
+            content_hash: r.get(1)?,
+            story_id: r.get(2)?,
+            filtered: r.get(3)?,
+        })
+    }
+}
+
+/// A link as an item's identity within its source: without tracking
+/// parameters (the fragment stays: a live blog's posts differ only there).
+fn link_identity(link: &str) -> String {
+    crate::sanitize::strip_tracking(link.trim()).into_owned()
+}
+
+/// Finds the stored item a new key stands for when a feed changed its GUIDs
+/// (`…#0` on one fetch, `…#3` on the next) or started or stopped giving any:
+/// within one source the same link is the same item. Only a link that one
+/// item of the document has, stored under a key the document no longer
+/// lists, counts: a feed whose episodes all link to its home page keeps them
+/// apart.
+struct Relinked {
+    /// How many of the document's items have each link.
+    in_document: HashMap<String, usize>,
+    /// The keys the document lists.
+    document_keys: HashSet<String>,
+    /// Link → key of the newest stored item with it; read on first need.
+    stored: Option<HashMap<String, String>>,
+}
+
+impl Relinked {
+    fn new(items: &[RawItem]) -> Relinked {
+        let mut in_document = HashMap::new();
+        for link in items.iter().filter_map(|i| i.link.as_deref()) {
+            *in_document.entry(link_identity(link)).or_insert(0) += 1;
+        }
+        Relinked {
+            in_document,
+            document_keys: items.iter().filter_map(item_key).collect(),
+            stored: None,
+        }
+    }
+
+    /// The stored item `item` (new under `key`) is, moved to `key`.
+    fn find(
+        &mut self,
+        tx: &Transaction<'_>,
+        source_id: i64,
+        item: &RawItem,
+        key: &str,
+    ) -> Result<Option<Existing>, StoreError> {
+        let Some(link) = item.link.as_deref().map(link_identity) else {
+            return Ok(None);
+        };
+        if self.in_document.get(&link) != Some(&1) {
+            return Ok(None);
+        }
+        if self.stored.is_none() {
+            self.stored = Some(stored_links(tx, source_id)?);
+        }
+        let stored = self.stored.get_or_insert_with(HashMap::new);
+        let Some(old_key) = stored
+            .get(&link)
+            .filter(|k| !self.document_keys.contains(*k))
+        else {
+            return Ok(None);
+        };
+        let existing = tx
+            .query_row(
+                "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
+                params![source_id, old_key],
+                Existing::from_row,
+            )
+            .optional()?;
+        if let Some(old) = &existing {
+            tracing::debug!(old_key = %old_key, new_key = %key, "the feed changed the item's GUID; same link, same item");
+            tx.execute(
+                "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
+                params![old.item_id, key, item.guid],
+            )?;
+            stored.insert(link, key.to_string());
+        }
+        Ok(existing)
+    }
+}
+
+/// A source's stored items by link (the newest item for a link that several share).
+fn stored_links(
+    tx: &Transaction<'_>,
+    source_id: i64,
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT item_key, link FROM items WHERE source_id = ?1 AND link IS NOT NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([source_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut by_link = HashMap::new();
+    for row in rows {
+        let (key, link) = row?;
+        by_link.insert(link_identity(&link), key);
+    }
+    Ok(by_link)
+}
+
 /// Stores one fetch's items in document order: new ones are inserted into the
 /// story `stories` decides, changed ones are updated in place, and the rest
 /// (keyless, repeated in the document, pruned before, unchanged) are skipped.
@@ -331,6 +439,7 @@ pub(super) fn ingest_items(
 ) -> Result<IngestStats, StoreError> {
     let mut stats = IngestStats::default();
     let mut seen = HashSet::new();
+    let mut relinked = Relinked::new(items);
     let mut find = tx.prepare_cached(
         "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
     )?;
@@ -352,16 +461,12 @@ pub(super) fn ingest_items(
             continue;
         }
         let hash = content_hash(item);
-        let existing = find
-            .query_row(params![source_id, key], |r| {
-                Ok(Existing {
-                    item_id: r.get(0)?,
-                    content_hash: r.get(1)?,
-                    story_id: r.get(2)?,
-                    filtered: r.get(3)?,
-                })
-            })
-            .optional()?;
+        let existing = match find.query_row(params![source_id, key], Existing::from_row) {
+            Err(rusqlite::Error::QueryReturnedNoRows) => {
+                relinked.find(tx, source_id, item, &key)?
+            }
+            found => Some(found?),
+        };
         match existing {
             Some(old) if old.content_hash == hash && old.filtered == filtered => {}
             Some(old) if old.content_hash == hash => {
