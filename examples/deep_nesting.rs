@@ -1,6 +1,7 @@
 //! Where the time goes for a feed item whose HTML nests N `<div>`s deep: reading
 //! the feed, the plain text the filters and dedup take, and the publish (the
-//! sanitiser plus every format). One thread; run in release:
+//! sanitiser plus every format), and the sanitiser on the HTML as it came (a
+//! row stored before reading capped it). One thread; run in release:
 //! `cargo run --release --example deep_nesting -- 5000 20000 50000`.
 
 use std::time::Instant;
@@ -10,13 +11,18 @@ use feedsieve::read::read_feed;
 use feedsieve::sanitize::{clean_html, plain_text};
 use feedsieve::store::{Story, StoryItem};
 
-/// An RSS document with one item whose description nests `depth` divs.
-fn feed(depth: usize) -> String {
-    let html = format!(
+/// HTML nesting `depth` divs.
+fn deep_html(depth: usize) -> String {
+    format!(
         "{}deep text{}",
         "<div>".repeat(depth),
         "</div>".repeat(depth)
-    );
+    )
+}
+
+/// An RSS document with one item whose description nests `depth` divs.
+fn feed(depth: usize) -> String {
+    let html = deep_html(depth);
     let escaped = html.replace('&', "&amp;").replace('<', "&lt;");
     format!(
         "<rss version=\"2.0\"><channel><title>t</title><item><title>Deep</title>\
@@ -43,7 +49,7 @@ fn main() {
         max_items: 10,
         hub: None,
     };
-    println!("depth\tread_s\tplain_text_s\tclean_html_s\tpublish_s\tpublished_bytes");
+    println!("depth\tread_s\tplain_text_s\tclean_html_s\tpublish_s\tpublished_bytes\tclean_raw_s");
     for depth in depths {
         let doc = feed(depth);
         let t = Instant::now();
@@ -80,8 +86,12 @@ fn main() {
         let t = Instant::now();
         let publication = render_all(&out, &[story]);
         let publish = secs(t);
+        let raw = deep_html(depth);
+        let t = Instant::now();
+        let _ = clean_html(&raw, Some(&base));
+        let clean_raw = secs(t);
         println!(
-            "{depth}\t{read:.3}\t{plain:.3}\t{clean:.3}\t{publish:.3}\t{}",
+            "{depth}\t{read:.3}\t{plain:.3}\t{clean:.3}\t{publish:.3}\t{}\t{clean_raw:.3}",
             publication.rss.body.len()
         );
     }
