@@ -31,17 +31,33 @@ impl IngestStats {
 
 impl Store {
     /// Stored content and author of this source's items that already hold the
-    /// extracted article, by item key, so a re-fetch keeps them instead of
+    /// extracted article, by item key and by [`link_key`] (an item whose GUID
+    /// changed links to the same page), so a re-fetch keeps them instead of
     /// downloading the page again.
     pub fn full_text_items(
         &self,
         source_id: i64,
     ) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT item_key, content, author FROM items WHERE source_id = ?1 AND full_text = 1 AND content IS NOT NULL",
+            "SELECT item_key, link, content, author FROM items WHERE source_id = ?1 AND full_text = 1 AND content IS NOT NULL",
         )?;
-        let rows = stmt.query_map([source_id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_map([source_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                (r.get(2)?, r.get(3)?),
+            ))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (key, link, article) = row?;
+            if let Some(link) = link {
+                out.entry(link_key(&link))
+                    .or_insert_with(|| article.clone());
+            }
+            out.insert(key, article);
+        }
+        Ok(out)
     }
 
     /// Every item key of a source, stored or pruned: what is not new.
@@ -334,6 +350,12 @@ impl Existing {
 /// parameters (the fragment stays: a live blog's posts differ only there).
 fn link_identity(link: &str) -> String {
     crate::sanitize::strip_tracking(link.trim()).into_owned()
+}
+
+/// The key an item with this link would have without a GUID; within one source
+/// the same link is the same item (see [`Store::full_text_items`]).
+pub fn link_key(link: &str) -> String {
+    format!("link:{}", link_identity(link))
 }
 
 /// Finds the stored item a new key stands for when a feed changed its GUIDs

@@ -13,11 +13,12 @@ use feedsieve::pipeline::{prune, publish, run_cycle, Clock, Context, Outcome, Se
 /// Where the fault feed is served.
 const FEED: &str = "/faults/feed.xml";
 
-/// A context for one source, "Faulty", at [`FEED`], with story dedup off (each
-/// item is its own entry, so a duplicate shows) and the database and outputs in `dir`.
-fn context(web: &FixtureServer, dir: &std::path::Path) -> Context {
+/// A context for one source, "Faulty", at [`FEED`] (with `source`, more TOML
+/// for it), with story dedup off (each item is its own entry, so a duplicate
+/// shows) and the database and outputs in `dir`.
+fn context(web: &FixtureServer, dir: &std::path::Path, source: &str) -> Context {
     let path = dir.join("feeds.toml");
-    std::fs::write(&path, config_text(web, dir)).unwrap();
+    std::fs::write(&path, config_text(web, dir) + source).unwrap();
     Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap()
 }
 
@@ -90,7 +91,7 @@ async fn deeply_nested_item_html_is_published_flat_with_its_text() {
     let web = FixtureServer::start().await;
     web.set(FEED, Behaviour::Body("application/rss+xml", rss(&items)));
     let dir = tempfile::tempdir().unwrap();
-    let ctx = context(&web, dir.path());
+    let ctx = context(&web, dir.path(), "");
     cycle(&ctx).await;
     let items = published(&ctx);
     assert_eq!(items.len(), 2, "both items are published");
@@ -131,7 +132,7 @@ async fn future_dates_show_the_fetch_time_and_a_clock_jump_loses_nothing() {
     let web = FixtureServer::start().await;
     web.set(FEED, Behaviour::Dynamic(feed));
     let dir = tempfile::tempdir().unwrap();
-    let mut ctx = context(&web, dir.path());
+    let mut ctx = context(&web, dir.path(), "");
     ctx.clock = Clock::fixed(T0);
     cycle(&ctx).await;
     let dates = |ctx: &Context| -> Vec<(String, i64)> {
@@ -176,11 +177,11 @@ async fn future_dates_show_the_fetch_time_and_a_clock_jump_loses_nothing() {
 async fn rotating_guids_keep_one_entry_per_link() {
     // First no GUIDs at all; then a new GUID for each link on every fetch.
     let feed: common::Generator = Arc::new(|n| {
-        let items: String = ["one", "two", "three"]
+        let items: String = SLUGS
             .iter()
             .enumerate()
             .map(|(i, slug)| {
-                let link = format!("https://faulty.test/story/{slug}");
+                let link = format!("{{base}}/story/{slug}");
                 let guid = match n {
                     1 => String::new(),
                     _ => format!("<guid>{link}#{}</guid>", (n * 3 + i) % 7),
@@ -192,8 +193,19 @@ async fn rotating_guids_keep_one_entry_per_link() {
     });
     let web = FixtureServer::start().await;
     web.set(FEED, Behaviour::Dynamic(feed));
+    for slug in SLUGS {
+        let page = format!(
+            "<html><body><article><h1>Story {slug}</h1><p>{}</p></article></body></html>",
+            "The whole story, told at length on the article page. ".repeat(12)
+        );
+        web.set(
+            &format!("/story/{slug}"),
+            Behaviour::Body("text/html", page),
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
-    let ctx = context(&web, dir.path());
+    // Full text: a new GUID must not fetch the same page again either.
+    let ctx = context(&web, dir.path(), "full_text = true\n");
     for _ in 0..4 {
         cycle(&ctx).await;
     }
@@ -208,7 +220,20 @@ async fn rotating_guids_keep_one_entry_per_link() {
         "one entry per story after four fetches"
     );
     assert_eq!(ctx.store.with(|s| s.item_count().unwrap()), 3);
+    for slug in SLUGS {
+        let downloads = web.hits(&format!("/story/{slug}")).len();
+        assert_eq!(
+            downloads, 1,
+            "the article page of {slug} is downloaded once"
+        );
+    }
+    assert!(published(&ctx)
+        .iter()
+        .all(|i| i.description().unwrap_or("").contains("The whole story")));
 }
+
+/// The stories of the rotating-GUID feed.
+const SLUGS: [&str; 3] = ["one", "two", "three"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_item_fields_are_capped_and_logged() {
