@@ -91,7 +91,7 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    super::depth::find(hay, 0, needle)
+    crate::sanitize::depth::find(hay, 0, needle)
 }
 
 fn trim_start(s: &[u8]) -> &[u8] {

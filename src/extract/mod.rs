@@ -6,8 +6,9 @@
 //!
 //! The steps, in the order [`extract`] runs them:
 //! - `charset`: bytes to text by the BOM, the HTTP charset or `<meta charset>`;
-//! - `depth`: what is cut before parsing (code, drawings, unread attributes,
-//!   nesting past a cap), with its own tag scanner (`depth::scan`, `depth::walk`);
+//! - `sanitize::depth`: what is cut before parsing (code, drawings, unread
+//!   attributes, nesting past a cap), with its own tag scanner; it lives with the
+//!   sanitiser because feed items' HTML gets the same nesting cap;
 //! - `meta`: title, dates, author, canonical URL and image from JSON-LD and
 //!   `<meta>` tags;
 //! - `content`: the node index and scores, then the article root
@@ -19,7 +20,6 @@
 mod charset;
 mod chrome;
 mod content;
-mod depth;
 mod meta;
 
 use std::collections::HashSet;
@@ -27,6 +27,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use scraper::{Html, Selector};
 use url::Url;
+
+use crate::sanitize::depth;
 
 pub use charset::decode_html;
 pub use content::{fingerprint, image_source};

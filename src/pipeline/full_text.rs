@@ -13,7 +13,7 @@ use crate::extract::{extract, Article, Options};
 use crate::fetch::Validators;
 use crate::read::RawItem;
 use crate::sanitize::plain_text;
-use crate::store::item_key;
+use crate::store::{item_key, link_key};
 
 /// Article pages fetched per source per fetch at most; the rest wait for the next one.
 const MAX_ARTICLES_PER_FETCH: usize = 30;
@@ -69,7 +69,11 @@ pub async fn fill_full_text(
     let mut wanted = Vec::new();
     for (i, item) in items.iter_mut().enumerate() {
         let Some(key) = item_key(item) else { continue };
-        if let Some((content, author)) = stored.get(&key) {
+        // By key, else by link: a feed that changed the item's GUID links to the same page.
+        let known = stored
+            .get(&key)
+            .or_else(|| stored.get(&link_key(item.link.as_deref()?)));
+        if let Some((content, author)) = known {
             item.content = Some(content.clone());
             if item.author.is_none() {
                 item.author.clone_from(author);

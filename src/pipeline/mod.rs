@@ -19,10 +19,11 @@ pub mod filters;
 pub mod full_text;
 pub mod page_articles;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -63,6 +64,40 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Story dedup over the recent window; `None`: every item is its own story.
     pub dedup: Option<Arc<StoryDedup>>,
+    /// The time fetches are stored and retention counts at.
+    pub clock: Clock,
+}
+
+/// Where the pipeline reads the time: the system clock, or one a test sets
+/// (dates and retention are then tested without sleeping).
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Option<Arc<AtomicI64>>);
+
+impl Clock {
+    /// A clock that says `at` (Unix seconds) until [`Clock::set`] moves it.
+    pub fn fixed(at: i64) -> Clock {
+        Clock(Some(Arc::new(AtomicI64::new(at))))
+    }
+
+    /// Moves a fixed clock to `at`; the system clock is left alone.
+    pub fn set(&self, at: i64) {
+        if let Some(t) = &self.0 {
+            t.store(at, Ordering::Relaxed);
+        }
+    }
+
+    /// Now, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.now_utc().timestamp()
+    }
+
+    /// Now.
+    pub fn now_utc(&self) -> DateTime<Utc> {
+        match &self.0 {
+            Some(t) => DateTime::from_timestamp(t.load(Ordering::Relaxed), 0).unwrap_or_default(),
+            None => Utc::now(),
+        }
+    }
 }
 
 impl Context {
@@ -88,6 +123,7 @@ impl Context {
             hosts: HostSlots::new(config.schedule.per_host),
             metrics: Arc::default(),
             dedup,
+            clock: Clock::default(),
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
@@ -159,7 +195,7 @@ pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
     // Held until the fetch is stored (permits: in_flight, then global, then host).
     let _in_flight = ctx.in_flight.clone().acquire_owned().await.ok();
-    let started = Utc::now();
+    let started = ctx.clock.now_utc();
     let clock = std::time::Instant::now();
     let cfg = ctx.config.source(&source.url);
     let interval = cfg
@@ -175,7 +211,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         Some(cfg) => articles_then_filters(ctx, source.id, cfg, &mut record).await,
         None => Vec::new(),
     };
-    let now = Utc::now().timestamp();
+    let now = ctx.clock.now();
     let next_fetch_at = now + secs(next);
     let outcome = fetch_outcome(source, &record, next);
     embedding::embed_new_items(ctx, source.id, &record).await;
@@ -231,6 +267,10 @@ async fn articles_then_filters(
         }
     } else {
         full_text_keys = full_text::fill_full_text(ctx, source_id, cfg, items).await;
+    }
+    // Article pages fill fields too: they get the same caps as the feed's.
+    for item in items.iter_mut() {
+        crate::read::limits::cap_fields(item);
     }
     *verdicts = filters::admitted(ctx, Some(cfg), items);
     full_text_keys
@@ -383,7 +423,7 @@ pub async fn run_cycle(
     selection: Selection,
     mut on_done: impl FnMut(&SourceOutcome, usize, usize),
 ) -> anyhow::Result<CycleReport> {
-    let now = Utc::now().timestamp();
+    let now = ctx.clock.now();
     let sources = ctx
         .store
         .call(move |s| sources_to_fetch(s, selection, now))
@@ -475,14 +515,19 @@ fn ping_hub(ctx: &Context) {
     });
 }
 
-/// Prunes items older than the configured retention.
+/// Prunes items older than the configured retention, counting no further than
+/// the newest fetch stored (see [`Store::retention_now`]): a clock that jumps
+/// forward does not prune what was fetched minutes ago.
 pub async fn prune(ctx: &Context) -> Result<usize, StoreError> {
     let max_age = secs(ctx.config.database.max_age);
-    let now = Utc::now().timestamp();
+    let clock = ctx.clock.now();
     // Keys of pruned items are kept for four retention periods (at least a year),
     // so a feed that keeps listing an old item does not bring it back.
     let keep_keys = (4 * max_age).max(365 * 86400);
     ctx.store
-        .call(move |s| s.prune(now - max_age, now, now - keep_keys))
+        .call(move |s| {
+            let now = s.retention_now(clock)?;
+            s.prune(now - max_age, now, now - keep_keys)
+        })
         .await
 }

@@ -6,12 +6,14 @@
 //! CDATA, truncation), [`feed`] maps RSS/Atom/CDF to items with the rules readers
 //! agree on, [`date`] reads the date formats seen in the wild, and JSON Feed goes
 //! through feed-rs after its common deviations are smoothed (`json.rs`).
+//! Every item's fields are then cut to the caps in [`limits`].
 //! Any panic becomes a [`ReadError`].
 
 pub mod date;
 pub mod encoding;
 pub mod feed;
 mod json;
+pub mod limits;
 pub mod page;
 pub mod xml;
 
@@ -124,6 +126,35 @@ pub fn read_feed_as(
 }
 
 fn read_inner(
+    body: &[u8],
+    base: &Url,
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, ReadError> {
+    let mut feed = read_document(body, base, content_type)?;
+    cap_items(&mut feed, base);
+    Ok(feed)
+}
+
+/// Cuts every item's fields to their caps ([`limits`]), saying once per
+/// document which fields were over.
+fn cap_items(feed: &mut ParsedFeed, base: &Url) {
+    let mut fields: Vec<&str> = Vec::new();
+    let mut items = 0usize;
+    for item in &mut feed.items {
+        let over = limits::cap_fields(item);
+        items += usize::from(!over.is_empty());
+        for field in over {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+    }
+    if items > 0 {
+        tracing::warn!(feed = %base, items, fields = %fields.join(", "), "item fields over their limits were cut (see \"Limits and safety\" in the README)");
+    }
+}
+
+fn read_document(
     body: &[u8],
     base: &Url,
     content_type: Option<&str>,

@@ -31,17 +31,33 @@ impl IngestStats {
 
 impl Store {
     /// Stored content and author of this source's items that already hold the
-    /// extracted article, by item key, so a re-fetch keeps them instead of
+    /// extracted article, by item key and by [`link_key`] (an item whose GUID
+    /// changed links to the same page), so a re-fetch keeps them instead of
     /// downloading the page again.
     pub fn full_text_items(
         &self,
         source_id: i64,
     ) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT item_key, content, author FROM items WHERE source_id = ?1 AND full_text = 1 AND content IS NOT NULL",
+            "SELECT item_key, link, content, author FROM items WHERE source_id = ?1 AND full_text = 1 AND content IS NOT NULL",
         )?;
-        let rows = stmt.query_map([source_id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_map([source_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                (r.get(2)?, r.get(3)?),
+            ))
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (key, link, article) = row?;
+            if let Some(link) = link {
+                out.entry(link_key(&link))
+                    .or_insert_with(|| article.clone());
+            }
+            out.insert(key, article);
+        }
+        Ok(out)
     }
 
     /// Every item key of a source, stored or pruned: what is not new.
@@ -72,43 +88,57 @@ impl Store {
     /// Deletes items stored before `cutoff` (and not dated after it), remembering
     /// their keys so a feed that still lists them does not bring them back; drops
     /// emptied stories. Retention counts from when an item was first stored, so a
-    /// newly added feed shows its items even if they are old. Returns the count pruned.
+    /// newly added feed shows its items even if they are old; an item dated in
+    /// the future (see [`sort_time`]) counts by when it was first stored. Keys
+    /// remembered before `tombstone_cutoff` are forgotten, and so are keys
+    /// remembered "after" `now`: a clock that jumped forward wrote them, and they
+    /// would keep their items out for good. Returns the count pruned.
     pub fn prune(
         &mut self,
         cutoff: i64,
         now: i64,
         tombstone_cutoff: i64,
     ) -> Result<usize, StoreError> {
+        let expired = format!("first_seen_at < ?1 AND {SORT_TIME_SQL} < ?1");
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at)
-             SELECT source_id, item_key, ?2 FROM items
-             WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
+            &format!(
+                "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at)
+                 SELECT source_id, item_key, ?2 FROM items WHERE {expired}"
+            ),
             params![cutoff, now],
         )?;
         // A story that loses members may lose its longest one, and a shorter
         // member may then be complete enough to represent it: its lengths are
         // forgotten, so its next join looks at every member again.
         tx.execute(
-            "UPDATE items SET body_words = NULL WHERE story_id IN (
-                SELECT story_id FROM items
-                WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1)",
+            &format!(
+                "UPDATE items SET body_words = NULL
+                 WHERE story_id IN (SELECT story_id FROM items WHERE {expired})"
+            ),
             [cutoff],
         )?;
-        let n = tx.execute(
-            "DELETE FROM items WHERE first_seen_at < ?1 AND COALESCE(published_at, first_seen_at) < ?1",
-            [cutoff],
-        )?;
+        let n = tx.execute(&format!("DELETE FROM items WHERE {expired}"), [cutoff])?;
         tx.execute(
             "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id)",
             [],
         )?;
         tx.execute(
-            "DELETE FROM pruned_items WHERE pruned_at < ?1",
-            [tombstone_cutoff],
+            "DELETE FROM pruned_items WHERE pruned_at < ?1 OR pruned_at > ?2",
+            params![tombstone_cutoff, now + FUTURE_MARGIN],
         )?;
         tx.commit()?;
         Ok(n)
+    }
+
+    /// The time retention may count to: `now`, but never past the newest fetch
+    /// the store recorded. A clock that jumped forward then prunes nothing
+    /// until fetches have been stored at the new time.
+    pub fn retention_now(&self, now: i64) -> Result<i64, StoreError> {
+        let newest: Option<i64> =
+            self.conn
+                .query_row("SELECT MAX(last_fetch_at) FROM sources", [], |r| r.get(0))?;
+        Ok(newest.map_or(now, |t| t.min(now)))
     }
 
     /// Number of stored items.
@@ -163,12 +193,22 @@ fn content_hash(item: &RawItem) -> String {
     sha256_hex(basis.to_string().as_bytes())
 }
 
-/// The time a new item sorts by, and the date dedup compares: its own date,
-/// unless missing or in the future (bad clocks, time zones), which would pin
-/// the story to the top of the feed; then the time it was first seen.
+/// How far past the time it was first seen an item's own date may lie and
+/// still be believed (clock skew, time zones), in seconds.
+pub const FUTURE_MARGIN: i64 = 3600;
+
+/// [`sort_time`] of a stored item, in SQL over the `items` columns.
+pub(super) const SORT_TIME_SQL: &str =
+    "(CASE WHEN published_at IS NOT NULL AND published_at <= first_seen_at + 3600
+      THEN published_at ELSE first_seen_at END)";
+
+/// The time a new item sorts by, is published with, and the date dedup and
+/// retention go by: its own date, unless missing or in the future (bad clocks,
+/// time zones, "9999-12-31"), which would pin the story to the top of the feed
+/// and out of retention; then the time it was first seen.
 pub fn sort_time(date: Option<i64>, now: i64) -> i64 {
     match date {
-        Some(d) if d <= now + 3600 => d,
+        Some(d) if d <= now.saturating_add(FUTURE_MARGIN) => d,
         _ => now,
     }
 }
@@ -234,14 +274,16 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let mut stmt = self.conn.prepare(
             // The date the item was assigned with: its own, unless missing or in
-            // the future when first seen (see `sort_time`).
-            "SELECT i.id, s.name, i.link,
-                    CASE WHEN i.published_at IS NOT NULL AND i.published_at <= i.first_seen_at + 3600
-                         THEN i.published_at ELSE i.first_seen_at END,
+            // the future when first seen (see `sort_time`); an item dated 9999
+            // stays in the window only as long as one first seen then. (The time
+            // columns are the items' alone: `sources` has none of those names.)
+            &format!(
+                "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
                     i.title, i.summary, i.content, i.story_id
-             FROM items i JOIN sources s ON s.id = i.source_id
-             WHERE i.first_seen_at >= ?1 OR i.published_at >= ?1
-             ORDER BY i.first_seen_at, i.id",
+                 FROM items i JOIN sources s ON s.id = i.source_id
+                 WHERE i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1
+                 ORDER BY i.first_seen_at, i.id"
+            ),
         )?;
         let rows = stmt.query_map([since], |r| {
             Ok(WindowItem {
@@ -302,6 +344,120 @@ struct Existing {
     filtered: bool,
 }
 
+impl Existing {
+    /// From `SELECT id, content_hash, story_id, filtered`.
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Existing> {
+        Ok(Existing {
+            item_id: r.get(0)?,
+            content_hash: r.get(1)?,
+            story_id: r.get(2)?,
+            filtered: r.get(3)?,
+        })
+    }
+}
+
+/// A link as an item's identity within its source: without tracking
+/// parameters (the fragment stays: a live blog's posts differ only there).
+fn link_identity(link: &str) -> String {
+    crate::sanitize::strip_tracking(link.trim()).into_owned()
+}
+
+/// The key an item with this link would have without a GUID; within one source
+/// the same link is the same item (see [`Store::full_text_items`]).
+pub fn link_key(link: &str) -> String {
+    format!("link:{}", link_identity(link))
+}
+
+/// Finds the stored item a new key stands for when a feed changed its GUIDs
+/// (`…#0` on one fetch, `…#3` on the next) or started or stopped giving any:
+/// within one source the same link is the same item. Only a link that one
+/// item of the document has, stored under a key the document no longer
+/// lists, counts: a feed whose episodes all link to its home page keeps them
+/// apart.
+struct Relinked {
+    /// How many of the document's items have each link.
+    in_document: HashMap<String, usize>,
+    /// The keys the document lists.
+    document_keys: HashSet<String>,
+    /// Link → key of the newest stored item with it; read on first need.
+    stored: Option<HashMap<String, String>>,
+}
+
+impl Relinked {
+    fn new(items: &[RawItem]) -> Relinked {
+        let mut in_document = HashMap::new();
+        for link in items.iter().filter_map(|i| i.link.as_deref()) {
+            *in_document.entry(link_identity(link)).or_insert(0) += 1;
+        }
+        Relinked {
+            in_document,
+            document_keys: items.iter().filter_map(item_key).collect(),
+            stored: None,
+        }
+    }
+
+    /// The stored item `item` (new under `key`) is, moved to `key`.
+    fn find(
+        &mut self,
+        tx: &Transaction<'_>,
+        source_id: i64,
+        item: &RawItem,
+        key: &str,
+    ) -> Result<Option<Existing>, StoreError> {
+        let Some(link) = item.link.as_deref().map(link_identity) else {
+            return Ok(None);
+        };
+        if self.in_document.get(&link) != Some(&1) {
+            return Ok(None);
+        }
+        if self.stored.is_none() {
+            self.stored = Some(stored_links(tx, source_id)?);
+        }
+        let stored = self.stored.get_or_insert_with(HashMap::new);
+        let Some(old_key) = stored
+            .get(&link)
+            .filter(|k| !self.document_keys.contains(*k))
+        else {
+            return Ok(None);
+        };
+        let existing = tx
+            .query_row(
+                "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
+                params![source_id, old_key],
+                Existing::from_row,
+            )
+            .optional()?;
+        if let Some(old) = &existing {
+            tracing::debug!(old_key = %old_key, new_key = %key, "the feed changed the item's GUID; same link, same item");
+            tx.execute(
+                "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
+                params![old.item_id, key, item.guid],
+            )?;
+            stored.insert(link, key.to_string());
+        }
+        Ok(existing)
+    }
+}
+
+/// A source's stored items by link (the newest item for a link that several share).
+fn stored_links(
+    tx: &Transaction<'_>,
+    source_id: i64,
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT item_key, link FROM items WHERE source_id = ?1 AND link IS NOT NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([source_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut by_link = HashMap::new();
+    for row in rows {
+        let (key, link) = row?;
+        by_link.insert(link_identity(&link), key);
+    }
+    Ok(by_link)
+}
+
 /// Stores one fetch's items in document order: new ones are inserted into the
 /// story `stories` decides, changed ones are updated in place, and the rest
 /// (keyless, repeated in the document, pruned before, unchanged) are skipped.
@@ -315,6 +471,7 @@ pub(super) fn ingest_items(
 ) -> Result<IngestStats, StoreError> {
     let mut stats = IngestStats::default();
     let mut seen = HashSet::new();
+    let mut relinked = Relinked::new(items);
     let mut find = tx.prepare_cached(
         "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
     )?;
@@ -336,16 +493,12 @@ pub(super) fn ingest_items(
             continue;
         }
         let hash = content_hash(item);
-        let existing = find
-            .query_row(params![source_id, key], |r| {
-                Ok(Existing {
-                    item_id: r.get(0)?,
-                    content_hash: r.get(1)?,
-                    story_id: r.get(2)?,
-                    filtered: r.get(3)?,
-                })
-            })
-            .optional()?;
+        let existing = match find.query_row(params![source_id, key], Existing::from_row) {
+            Err(rusqlite::Error::QueryReturnedNoRows) => {
+                relinked.find(tx, source_id, item, &key)?
+            }
+            found => Some(found?),
+        };
         match existing {
             Some(old) if old.content_hash == hash && old.filtered == filtered => {}
             Some(old) if old.content_hash == hash => {

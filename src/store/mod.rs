@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use items::{item_key, sort_time, IngestStats, ItemAssignment, WindowItem};
+pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem};
 pub use sources::{FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
     NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem, StoryMember,

@@ -4,6 +4,13 @@
 //! and `javascript:`/`data:` URLs. On top of it: links and images are made absolute
 //! against the article URL, `utm_*`/`fbclid`-style tracking parameters are dropped,
 //! and 1×1 tracking pixels are removed.
+//!
+//! HTML is parsed here only after its nesting is capped (`depth`, shared with
+//! the article extractor): html5ever's scope checks make a fragment nested
+//! 50,000 levels deep cost quadratic time, so [`clean_html`] and [`plain_text`]
+//! stay linear. [`bound_html`] also caps the size of a feed item's HTML.
+
+pub(crate) mod depth;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -59,8 +66,36 @@ pub fn strip_tracking(url: &str) -> Cow<'_, str> {
     Cow::Owned(parsed.to_string())
 }
 
+/// A feed item's HTML as later stages may parse it: at most `max_bytes` (cut
+/// before the last tag that would cross the limit, so no half tag is left),
+/// with its nesting capped at `depth::MAX_DEPTH` (400) levels, every piece of text
+/// within the size kept.
+pub fn bound_html(html: &str, max_bytes: usize) -> Cow<'_, str> {
+    let mut html = Cow::Borrowed(html);
+    if html.len() > max_bytes {
+        let mut end = max_bytes;
+        while !html.is_char_boundary(end) {
+            end -= 1;
+        }
+        // A tag cut in half would swallow what follows it when parsed.
+        let cut = &html[..end];
+        let end = match (cut.rfind('<'), cut.rfind('>')) {
+            (Some(lt), Some(gt)) if lt > gt => lt,
+            (Some(lt), None) => lt,
+            _ => end,
+        };
+        html = Cow::Owned(html[..end].to_string());
+    }
+    match depth::cap_depth(&html) {
+        Some(capped) => Cow::Owned(capped),
+        None => html,
+    }
+}
+
 /// Sanitises an HTML fragment for publication; relative URLs resolve against `base`.
 pub fn clean_html(html: &str, base: Option<&Url>) -> String {
+    let capped = depth::cap_depth(html);
+    let html = capped.as_deref().unwrap_or(html);
     let pixels = tracking_pixel_sources(html);
     let mut builder = Builder::default();
     builder
@@ -175,7 +210,8 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 /// Plain text from an HTML or text title: tags dropped, entities decoded, spaces folded.
 pub fn plain_text(html: &str) -> String {
     let text = if html.contains('<') || html.contains('&') {
-        let frag = scraper::Html::parse_fragment(html);
+        let capped = depth::cap_depth(html);
+        let frag = scraper::Html::parse_fragment(capped.as_deref().unwrap_or(html));
         let mut out = String::new();
         let mut hidden = 0usize;
         for edge in frag.root_element().traverse() {
@@ -373,6 +409,19 @@ mod tests {
         );
         assert_eq!(plain_title("<img src=x onerror=alert(1)>Hi"), "Hi");
         assert!(!plain_title("&amp;amp;lt;b&amp;amp;gt;x").contains('<'));
+    }
+
+    #[test]
+    fn item_html_is_bounded_in_size_and_depth() {
+        let html = format!("<p>{}</p><p>tail</p>", "word ".repeat(100));
+        // Cut before the tag that would cross the limit, not inside it.
+        assert_eq!(bound_html(&html, 509), html[..507]);
+        assert_eq!(bound_html(&html, 1 << 20), html);
+        assert!(matches!(bound_html("<p>é</p>", 4), Cow::Owned(s) if s == "<p>"));
+        let deep = format!("{}x{}", "<i>".repeat(5000), "</i>".repeat(5000));
+        let bounded = bound_html(&deep, 1 << 20);
+        assert_eq!(bounded.matches("<i>").count(), depth::MAX_DEPTH);
+        assert_eq!(plain_text(&deep), "x");
     }
 
     #[test]

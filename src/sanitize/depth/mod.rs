@@ -1,6 +1,7 @@
 //! What is cut from a page before parsing ([`trim_for_parse`]): the bodies of
 //! scripts and style sheets, the content of SVG drawings and MathML formulas,
-//! attributes nothing reads, and nesting beyond a cap.
+//! attributes nothing reads, and nesting beyond a cap. An HTML fragment from a
+//! feed item gets the nesting cap alone ([`cap_depth`]) before it is sanitised.
 //!
 //! Attributes: once code is cut, about a fifth of a news page's bytes are
 //! attributes that no rule reads (`data-*` blobs, event handlers, SVG
@@ -50,6 +51,31 @@ pub fn trim_for_parse(html: &str, strip_attributes: bool) -> (Option<String>, bo
         return (stripped, false);
     }
     (Some(flatten(stripped.as_deref().unwrap_or(html))), true)
+}
+
+/// The HTML without the tags nested beyond [`MAX_DEPTH`] (every piece of text
+/// kept), or `None` when it nests no deeper. Without it a fragment nested
+/// 50,000 levels deep costs the parser quadratic time on every use.
+pub fn cap_depth(html: &str) -> Option<String> {
+    let mut depth = 0usize;
+    let mut too_deep = false;
+    walk(
+        html.as_bytes(),
+        false,
+        &mut Vec::new(),
+        |tag| {
+            if tag.closing {
+                depth = depth.saturating_sub(1);
+            } else if !tag.self_closing {
+                depth += 1;
+                too_deep = depth > MAX_DEPTH;
+            }
+            // The first tag past the cap settles it.
+            !too_deep
+        },
+        |_, _, _| None,
+    );
+    too_deep.then(|| flatten(html))
 }
 
 /// The byte ranges [`trim_for_parse`] cuts, in page order, and whether the

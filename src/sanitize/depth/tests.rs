@@ -287,3 +287,17 @@ fn random_pages() -> impl Iterator<Item = String> {
             .collect()
     })
 }
+
+#[test]
+fn fragments_nested_too_deep_are_flattened_keeping_the_text() {
+    assert_eq!(super::cap_depth("<div><b>fine</b></div>"), None);
+    let deep = format!(
+        "{}deep text{}<p>after</p>",
+        "<div>".repeat(MAX_DEPTH * 3),
+        "</div>".repeat(MAX_DEPTH * 3)
+    );
+    let capped = super::cap_depth(&deep).unwrap();
+    assert_eq!(capped.matches("<div>").count(), MAX_DEPTH);
+    assert_eq!(capped.matches("</div>").count(), MAX_DEPTH);
+    assert!(capped.contains("deep text") && capped.ends_with("<p>after</p>"));
+}
