@@ -118,14 +118,18 @@ pub(super) fn find(doc: &Html, page: &Url) -> PageLinks {
             lists.push((selector, items));
         }
     }
-    lists.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-    let mut structures: Vec<Structure> = lists
-        .iter()
-        .map(|(selector, l)| Structure {
-            selector: selector.clone(),
-            links: l.len(),
-        })
-        .collect();
+    // Lists that differ only above their parent read the same to the user.
+    let mut structures: Vec<Structure> = Vec::new();
+    for (selector, l) in &lists {
+        match structures.iter_mut().find(|s| s.selector == *selector) {
+            Some(s) => s.links += l.len(),
+            None => structures.push(Structure {
+                selector: selector.clone(),
+                links: l.len(),
+            }),
+        }
+    }
+    structures.sort_by(|a, b| b.links.cmp(&a.links).then(a.selector.cmp(&b.selector)));
     if !lone.is_empty() {
         structures.push(Structure {
             selector: "(single headline links)".into(),
