@@ -12,10 +12,13 @@ use crate::extract::{self, Article, Options};
 use crate::fetch::{FetchConfig, Fetcher, Validators};
 
 /// One page to clean: its bytes, its URL and the HTTP charset if fetched.
-struct Input {
-    body: Vec<u8>,
-    url: Url,
-    charset: Option<String>,
+pub(crate) struct Input {
+    /// The page as served (decompressed).
+    pub(crate) body: Vec<u8>,
+    /// Its address: `--url`, the final URL after redirects, or the file's URL.
+    pub(crate) url: Url,
+    /// The charset named in the HTTP headers.
+    pub(crate) charset: Option<String>,
 }
 
 /// Arguments of `feedsieve clean`.
@@ -176,7 +179,8 @@ fn clean_one(input: &Input, opts: &Options) -> anyhow::Result<Article> {
     )?)
 }
 
-fn load(target: &str, base: Option<&Url>) -> anyhow::Result<Input> {
+/// Reads a page from a file (`.gz` decompressed) or fetches it from a URL.
+pub(crate) fn load(target: &str, base: Option<&Url>) -> anyhow::Result<Input> {
     if target.starts_with("http://") || target.starts_with("https://") {
         let url = Url::parse(target).with_context(|| format!("{target} is not a valid URL"))?;
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -143,6 +143,9 @@ pub enum Command {
     /// Print the cleaned article of web pages (files, .html.gz files or URLs): the text
     /// (default) or the sanitised HTML. Use it to tune a source's `content`/`remove` rules.
     Clean(crate::clean::CleanArgs),
+    /// Print the links a [[page]] source would follow on listing pages (files, .html.gz
+    /// files or URLs), with their titles, and say which structure they came from.
+    Links(crate::links_cli::LinksArgs),
 }
 
 impl Command {
@@ -219,6 +222,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             item_a,
             item_b,
         } => report(crate::dedup_cli::explain(&cli.config, item_a, item_b, json)),
+        Command::Links(args) => report_code(crate::links_cli::run(&args)),
         Command::Clean(args) => match crate::clean::run(&args) {
             Ok(code) => code,
             Err(e) => {

@@ -22,6 +22,7 @@ pub mod dedup;
 pub mod dedup_cli;
 pub mod extract;
 pub mod fetch;
+pub mod links_cli;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;

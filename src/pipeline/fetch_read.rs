@@ -115,20 +115,23 @@ async fn read_page_links(
     now: DateTime<Utc>,
 ) -> FetchedSource {
     let bytes = fetched.body.len() as u64;
-    let html = String::from_utf8_lossy(&fetched.body).into_owned();
+    let body = fetched.body.clone();
     let base = fetched.final_url.clone();
-    let links = tokio::task::spawn_blocking(move || {
-        crate::read::page::article_links(&html, &base, selector.as_deref())
+    let found = tokio::task::spawn_blocking(move || {
+        crate::read::page::find_links(&body, &base, selector.as_deref())
     })
     .await
     .unwrap_or_default();
-    if links.is_empty() {
-        tracing::warn!(source = %source.name, "no article links found on the page; pin them with `links = \"css selector\"`");
+    if found.links.is_empty() {
+        tracing::warn!(source = %source.name, url = %source.url, "{}", found.summary());
+    } else {
+        tracing::debug!(source = %source.name, "{}", found.summary());
     }
-    let items = links
+    let items = found
+        .links
         .into_iter()
-        .map(|u| RawItem {
-            link: Some(u.to_string()),
+        .map(|l| RawItem {
+            link: Some(l.url.to_string()),
             ..RawItem::default()
         })
         .collect();

@@ -167,3 +167,100 @@ async fn the_seed_web_makes_the_four_expected_stories() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// `feedsieve links ARGS…`, run off the async workers.
+async fn links_command(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || common::feedsieve().arg("links").args(args).output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_prints_what_a_page_source_follows_as_json_lines() {
+    let listings = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/listings");
+    let blog = listings.join("blog.html").display().to_string();
+    let table = listings.join("table.html").display().to_string();
+    let out = links_command(vec![
+        "--json".into(),
+        "--url".into(),
+        "https://workshop.test/blog/".into(),
+        blog.clone(),
+        table,
+    ])
+    .await;
+    let stdout = common::succeeded(&out);
+    let docs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        docs.len(),
+        2,
+        "one JSON document per input and line: {stdout}"
+    );
+    let links: Vec<(&str, &str)> = docs[0]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["url"].as_str().unwrap(), l["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        links,
+        vec![
+            (
+                "https://workshop.test/blog/cedar-canoe-in-twelve-weekends",
+                "Building a cedar canoe in twelve weekends"
+            ),
+            (
+                "https://workshop.test/blog/sharpening-chisels",
+                "Sharpening chisels without a grinder"
+            ),
+            (
+                "https://workshop.test/blog/old-workbench",
+                "What the old workbench taught me"
+            ),
+        ],
+        "the posts behind their \"Read more\" links, nothing from the sidebar or footer"
+    );
+    assert_eq!(docs[1]["links"].as_array().unwrap().len(), 4, "{}", docs[1]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{blog}: 3 links from div#content > div.post (3)")),
+        "says how many and from where: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_reads_a_served_page_and_warns_when_it_finds_nothing() {
+    let web = FixtureServer::start().await;
+    let out = links_command(vec![format!("{}{INDEX}", web.base)]).await;
+    let stdout = common::succeeded(&out);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "the two articles, no navigation: {stdout}");
+    assert!(
+        lines[0].starts_with(&format!("{}{ZELENSKY}  ", web.base)),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].ends_with(&format!(
+            "{MERZ}  Merz and Macron propose joint European air-defence fund"
+        )) && lines[1].starts_with(&web.base),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.html");
+    std::fs::write(
+        &empty,
+        "<html><body><nav><a href=\"/a-b-c-d\">A b c d</a></nav></body></html>",
+    )
+    .unwrap();
+    let out = links_command(vec![empty.display().to_string()]).await;
+    common::succeeded(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("links = "),
+        "advises pinning: {stderr}"
+    );
+}

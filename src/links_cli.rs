@@ -1,0 +1,116 @@
+//! `feedsieve links`: the links a `[[page]]` source would follow, as users check
+//! a page before adding it (and as the link scorer calls it).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use url::Url;
+
+use crate::read::page::{find_links, PageLinks};
+
+/// Arguments of `feedsieve links`.
+#[derive(Debug, clap::Args)]
+pub struct LinksArgs {
+    /// Print one JSON document per input and line:
+    /// {"links":[{"url","text"}],"structures":[{"selector","links"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// The page's address, for resolving links in files (default: the file's own URL).
+    #[arg(long, value_name = "BASE_URL")]
+    pub url: Option<String>,
+    /// CSS selector of the article links (as `links =` in feeds.toml) instead of finding them.
+    #[arg(long, value_name = "CSS")]
+    pub links: Option<String>,
+    /// Listing pages (.html or .html.gz files, or http(s) URLs).
+    #[arg(required = true, value_name = "FILE_OR_URL")]
+    pub inputs: Vec<String>,
+}
+
+/// Runs `feedsieve links`; non-zero exit when an input could not be read.
+pub fn run(args: &LinksArgs) -> anyhow::Result<ExitCode> {
+    let base = args
+        .url
+        .as_deref()
+        .map(|u| Url::parse(u).with_context(|| format!("--url {u} is not a valid URL")))
+        .transpose()?;
+    if let Some(css) = &args.links {
+        if scraper::Selector::parse(css).is_err() {
+            anyhow::bail!("--links {css:?} is not a valid CSS selector");
+        }
+    }
+    let mut failed = false;
+    for (n, target) in args.inputs.iter().enumerate() {
+        let found = crate::clean::load(target, base.as_ref())
+            .map(|input| find_links(&input.body, &input.url, args.links.as_deref()));
+        let text = match &found {
+            Ok(links) => {
+                if links.links.is_empty() {
+                    eprintln!("warning: {target}: {}", links.summary());
+                } else {
+                    eprintln!("{target}: {}", links.summary());
+                }
+                if args.json {
+                    to_json(links)
+                } else {
+                    to_text(links, (args.inputs.len() > 1).then_some((n, target)))
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {target}: {e:#}");
+                if !args.json {
+                    continue;
+                }
+                format!("{}\n", serde_json::json!({ "error": format!("{e:#}") }))
+            }
+        };
+        write_stdout(&text)?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One line of JSON for one page.
+fn to_json(found: &PageLinks) -> String {
+    let links: Vec<serde_json::Value> = found
+        .links
+        .iter()
+        .map(|l| serde_json::json!({ "url": l.url.as_str(), "text": l.text }))
+        .collect();
+    let doc = serde_json::json!({ "links": links, "structures": found.structures });
+    format!("{doc}\n")
+}
+
+/// `URL  title` a line; with several inputs, each under a `==> input <==` header.
+fn to_text(found: &PageLinks, header: Option<(usize, &String)>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if let Some((n, target)) = header {
+        if n > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "==> {target} <==");
+    }
+    for l in &found.links {
+        let _ = writeln!(out, "{}  {}", l.url, l.text);
+    }
+    out
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
+    }
+}

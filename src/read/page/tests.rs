@@ -1,0 +1,219 @@
+//! The link finder on small hand-written pages.
+
+use super::*;
+
+fn page() -> Url {
+    Url::parse("http://news.test/pressai/world-news/index.html").unwrap()
+}
+
+#[test]
+fn the_seed_section_page_yields_its_two_articles_only() {
+    let html =
+        include_str!("../../../tests/fixtures/seed-story/site/pressai/world-news/index.html");
+    let links: Vec<String> = article_links(html, &page(), None)
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    assert_eq!(
+        links,
+        vec![
+            "http://news.test/pressai/world-news/zelensky-offers-drop-nato-bid",
+            "http://news.test/pressai/world-news/merz-macron-air-defence-fund",
+        ]
+    );
+}
+
+#[test]
+fn chrome_listing_and_utility_links_are_skipped() {
+    let html = r#"<html><body>
+      <nav><a href="/world/big-story-about-something-here">Nav story with many words in it</a></nav>
+      <main>
+        <ul class="list">
+          <li class="card"><a href="/world/2025/12/15/markets-rally-on-rate-cut-hopes">Markets rally on hopes of a rate cut</a></li>
+          <li class="card"><a href="/world/2025/12/15/storm-hits-coast">Storm hits the coast overnight, thousands without power</a></li>
+          <li class="card"><a href="/tag/economy">Economy news and more from this tag</a></li>
+          <li class="card"><a href="/author/jane-doe-smith">Jane Doe Smith writes about the world</a></li>
+          <li class="card"><a href="https://elsewhere.test/a-story-on-another-site">A story on another site entirely</a></li>
+          <li class="card"><a href="/world/page/2">Older stories on the next page here</a></li>
+        </ul>
+        <div class="share-bar"><a href="/world/share-this-story-now">Share this story with friends now</a></div>
+        <a href="/world/">World</a><a href="/files/report-2025-final.pdf">The full report as a PDF file</a>
+      </main>
+      <footer><a href="/privacy-policy-and-cookies">Privacy policy and cookie settings page</a></footer>
+    </body></html>"#;
+    let page = Url::parse("https://news.test/world/").unwrap();
+    let links: Vec<String> = article_links(html, &page, None)
+        .iter()
+        .map(|u| u.path().to_string())
+        .collect();
+    assert_eq!(
+        links,
+        vec![
+            "/world/2025/12/15/markets-rally-on-rate-cut-hopes",
+            "/world/2025/12/15/storm-hits-coast"
+        ]
+    );
+}
+
+#[test]
+fn a_selector_pins_the_links() {
+    let html = r#"<main><div class="x"><a href="/a">A</a></div><div class="x"><h2><a href="/b#top">B</a></h2></div><a href="/c">C</a></main>"#;
+    let page = Url::parse("https://s.test/").unwrap();
+    let links: Vec<String> = article_links(html, &page, Some("div.x"))
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    assert_eq!(links, vec!["https://s.test/a", "https://s.test/b"]);
+}
+
+/// (path and query, title) of the links found on a listing fixture.
+fn listing(file: &str, page: &str) -> Vec<(String, String)> {
+    let path = format!(
+        "{}/tests/fixtures/listings/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let html = std::fs::read(path).unwrap();
+    let page = Url::parse(page).unwrap();
+    find_links(&html, &page, None)
+        .links
+        .into_iter()
+        .map(|l| {
+            let query = l.url.query().map(|q| format!("?{q}")).unwrap_or_default();
+            (format!("{}{query}", l.url.path()), l.text)
+        })
+        .collect()
+}
+
+fn pairs(want: &[(&str, &str)]) -> Vec<(String, String)> {
+    want.iter()
+        .map(|(u, t)| (u.to_string(), t.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_card_grid_gives_each_card_once_titled_even_when_only_its_picture_links() {
+    let got = listing("cards.html", "https://lens.test/science/");
+    let want = pairs(&[
+        (
+            "/science/2026/03/02/comet-returns-after-three-centuries",
+            "A comet returns after three centuries away",
+        ),
+        (
+            "/science/2026/03/01/bees-count-to-five",
+            "Bees can count to five, a new study finds",
+        ),
+        (
+            "/science/2026/02/28/deep-sea-vents-map",
+            "The first full map of the deep-sea vents",
+        ),
+        (
+            "/science/2026/02/27/why-glaciers-sing",
+            "Why glaciers sing at night",
+        ),
+    ]);
+    assert_eq!(got, want, "no menu, tag, pagination or footer link");
+}
+
+#[test]
+fn a_blog_index_follows_read_more_links_titled_by_their_post() {
+    let got = listing("blog.html", "https://workshop.test/blog/");
+    let want = pairs(&[
+        (
+            "/blog/cedar-canoe-in-twelve-weekends",
+            "Building a cedar canoe in twelve weekends",
+        ),
+        (
+            "/blog/sharpening-chisels",
+            "Sharpening chisels without a grinder",
+        ),
+        ("/blog/old-workbench", "What the old workbench taught me"),
+    ]);
+    assert_eq!(got, want, "no author, sidebar, tag, pager or footer link");
+}
+
+#[test]
+fn a_table_list_gives_the_title_of_each_row() {
+    let got = listing("table.html", "https://code.test/issues");
+    let want = pairs(&[
+        (
+            "/issues/412",
+            "Parser crashes on nested ternary expressions",
+        ),
+        ("/issues/409", "Support for wide string literals in headers"),
+        ("/issues/401", "Linker flags are ignored on FreeBSD builds"),
+        (
+            "/issues/398",
+            "Warning about unused labels is wrong after goto",
+        ),
+    ]);
+    assert_eq!(got, want, "no label, user, sorting, pager or footer link");
+}
+
+#[test]
+fn a_numbered_list_of_headlines_gives_every_headline() {
+    let got = listing("numbered.html", "https://harbour.test/most-read");
+    let want = pairs(&[
+        (
+            "/news/ferry-timetable-changes-from-monday",
+            "Ferry timetable changes from Monday",
+        ),
+        (
+            "/news/harbour-wall-repairs-finally-begin",
+            "Harbour wall repairs finally begin",
+        ),
+        (
+            "/news/school-choir-wins-national-prize",
+            "School choir wins national prize",
+        ),
+        (
+            "/sport/rowing-club-takes-the-regatta",
+            "Rowing club takes the regatta",
+        ),
+        (
+            "/news/new-bus-route-to-the-hospital",
+            "New bus route to the hospital",
+        ),
+    ]);
+    assert_eq!(got, want, "no navigation, share or footer link");
+}
+
+#[test]
+fn article_teasers_give_their_headlines_and_not_their_sections() {
+    let got = listing("teasers.html", "https://ledger.test/markets/");
+    let want = pairs(&[
+        (
+            "/markets/bond-yields-slip-as-inflation-cools",
+            "Bond yields slip as inflation cools",
+        ),
+        (
+            "/markets/copper-hits-a-two-year-high",
+            "Copper hits a two-year high",
+        ),
+        (
+            "/markets/small-caps-outrun-the-giants",
+            "Small caps outrun the giants",
+        ),
+    ]);
+    assert_eq!(
+        got, want,
+        "no masthead, breadcrumb, category, aside or footer link"
+    );
+}
+
+#[test]
+fn the_summary_names_the_structure_and_advises_pinning_when_empty() {
+    let html = std::fs::read(format!(
+        "{}/tests/fixtures/listings/teasers.html",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let page = Url::parse("https://ledger.test/markets/").unwrap();
+    let found = find_links(&html, &page, None);
+    assert_eq!(
+        found.summary(),
+        "3 links from section.stream > article.teaser (3)"
+    );
+    let none = find_links(b"<p>Nothing here</p>", &page, None);
+    assert!(none.links.is_empty());
+    assert!(none.summary().contains("links = "), "{}", none.summary());
+}
