@@ -33,25 +33,28 @@ impl StoryDedup {
     /// stored stories (no re-clustering), so a restart resumes with the same stories.
     pub fn restore(store: &Store, config: DedupConfig, now: i64) -> anyhow::Result<StoryDedup> {
         let mut engine = Engine::open(config).context("loading the embedding model")?;
-        let since = now.saturating_sub(engine.config().window.as_secs() as i64);
-        let n = store.window_items(since, |item| {
-            let article = DedupArticle {
-                id: item.item_id.to_string(),
-                source: item.source,
-                url: item.link.unwrap_or_default(),
-                published: Some(item.assigned_at),
-                title: item.title.unwrap_or_default(),
-                text: body_text(item.content, item.summary),
-            };
-            let prepared = engine.prepare(&article);
-            engine.admit(prepared, item.story_id);
-        })?;
+        let n = fill_window(&mut engine, store, now)?;
         tracing::info!(items = n, "story dedup window restored");
         Ok(StoryDedup {
             analyser: engine.analyser(),
             embedder: engine.embedder().cloned(),
             engine: Mutex::new(engine),
         })
+    }
+
+    /// Rebuilds the window from the store in place of the engine's own: after
+    /// a store write failed, the engine held items its rolled-back transaction
+    /// did not keep. Take it inside the store's lock, like the engine.
+    pub fn rebuild(&self, store: &Store, now: i64) -> anyhow::Result<()> {
+        let mut engine = self.engine();
+        let mut fresh = Engine::new(engine.config().clone());
+        if let Some(embedder) = engine.embedder().cloned() {
+            fresh = fresh.with_embedder(embedder);
+        }
+        let n = fill_window(&mut fresh, store, now)?;
+        *engine = fresh;
+        tracing::info!(items = n, "story dedup window rebuilt after a failed store");
+        Ok(())
     }
 
     /// The engine, locked. Take it inside the store's lock, never around it.
@@ -129,6 +132,25 @@ pub async fn analyse_new_items(
     })
     .await;
     analysed.unwrap_or_default()
+}
+
+/// Admits the stored items of the window (those assigned since `now` minus
+/// the window) to `engine` with their stored stories, without re-clustering.
+fn fill_window(engine: &mut Engine, store: &Store, now: i64) -> anyhow::Result<usize> {
+    let since = now.saturating_sub(engine.config().window.as_secs() as i64);
+    let n = store.window_items(since, |item| {
+        let article = DedupArticle {
+            id: item.item_id.to_string(),
+            source: item.source,
+            url: item.link.unwrap_or_default(),
+            published: Some(item.assigned_at),
+            title: item.title.unwrap_or_default(),
+            text: body_text(item.content, item.summary),
+        };
+        let prepared = engine.prepare(&article);
+        engine.admit(prepared, item.story_id);
+    })?;
+    Ok(n)
 }
 
 /// Decides stories with the engine, for one store write.

@@ -11,6 +11,10 @@
 //! 4. [`embedding`]: new items are embedded, when a model is configured;
 //! 5. the store write, in one transaction, where the [`dedup`] step decides which
 //!    story each new item joins.
+//!
+//! A failed store write backs off like a failed fetch (and pauses every fetch
+//! while the disk is full); once [`stop`] says the daemon stops, nothing new
+//! starts and what is in flight gets a grace period.
 
 pub mod dedup;
 pub mod embedding;
@@ -18,6 +22,7 @@ pub mod fetch_read;
 pub mod filters;
 pub mod full_text;
 pub mod page_articles;
+pub mod stop;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,9 +33,10 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
+use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
 use crate::publish::{render_all, Publication};
-use crate::schedule::HostSlots;
+use crate::schedule::{HostSlots, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, OneStoryPerItem, SharedStore, SourceRecord, SourceSpec, Store,
     StoreError,
@@ -39,6 +45,7 @@ use crate::store::{
 pub use self::dedup::StoryDedup;
 pub use fetch_read::FetchedSource;
 pub use full_text::{fetch_article, is_teaser};
+pub use stop::Stopping;
 
 /// Everything a cycle needs, shared by all fetch tasks.
 #[derive(Clone)]
@@ -63,6 +70,12 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Story dedup over the recent window; `None`: every item is its own story.
     pub dedup: Option<Arc<StoryDedup>>,
+    /// What is wrong, for `/healthz` and `/status`.
+    pub health: Arc<Health>,
+    /// Backoff after failed store writes.
+    pub store_backoff: Arc<StoreBackoff>,
+    /// Set when the daemon stops: nothing new starts.
+    pub stop: Stopping,
 }
 
 impl Context {
@@ -71,11 +84,28 @@ impl Context {
     pub fn open(config: Config) -> anyhow::Result<Context> {
         use anyhow::Context as _;
         let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
-        let mut store = Store::open(&config.database.path)
+        let store = Store::open(&config.database.path)
             .with_context(|| format!("opening the database {}", config.database.path.display()))?;
-        store
-            .sync_sources(&source_specs(&config.sources))
-            .context("recording the configured sources")?;
+        if store.created() {
+            warn_about_new_database(&config);
+        }
+        if let Some(bytes) = config.database.max_size {
+            store
+                .limit_size(bytes)
+                .context("applying [database] max_size")?;
+        }
+        let health = Arc::new(Health::default());
+        let mut store = store;
+        match store.sync_sources(&source_specs(&config.sources)) {
+            Ok(()) => {}
+            // Start anyway and serve what is stored: the sources already
+            // recorded are fetched, and writes back off until space returns.
+            Err(e) if e.is_machine_fault() => {
+                tracing::error!("could not record the configured sources: {e}; starting with the sources recorded before");
+                health.sources_unrecorded(Some(e.to_string()));
+            }
+            Err(e) => return Err(e).context("recording the configured sources"),
+        }
         let dedup = if config.dedup.enabled {
             let now = Utc::now().timestamp();
             let dedup = StoryDedup::restore(&store, config.dedup.clone(), now)
@@ -90,10 +120,28 @@ impl Context {
             hosts: HostSlots::new(config.schedule.per_host),
             metrics: Arc::default(),
             dedup,
+            health,
+            store_backoff: Arc::default(),
+            stop: Stopping::default(),
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
         })
+    }
+}
+
+/// Says that a new, empty database was created, loudly when a feed published
+/// from an earlier one is still there (its history would start over).
+fn warn_about_new_database(config: &Config) {
+    let db = config.database.path.display();
+    match crate::publish::published_items(&config.output) {
+        Some(n) if n > 0 => tracing::error!(
+            "new database created at {db}, but {} holds {n} published stories from an earlier database: \
+             was the database deleted or moved? The published feed is kept until new stories arrive; \
+             stop feedsieve and put the old database back to keep its history",
+            config.output.path.display()
+        ),
+        _ => tracing::info!("new database created at {db}"),
     }
 }
 
@@ -108,6 +156,9 @@ pub enum Outcome {
     Unchanged,
     /// Fetch, parse or store failed; the message says why.
     Failed(String),
+    /// Not fetched, or cut short, because the daemon is stopping; nothing was
+    /// stored and the source stays due.
+    Cancelled,
 }
 
 /// One source's result in a cycle.
@@ -157,7 +208,8 @@ pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
 
 /// Fetches, reads and stores one source, and records its next due time.
 /// Never fails: every error is recorded against the source and returned as
-/// [`Outcome::Failed`].
+/// [`Outcome::Failed`]. Once the pipeline stops, a source that has not started
+/// is not fetched, and a fetch cut short is not stored ([`Outcome::Cancelled`]).
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
     // Held until the fetch is stored (permits: in_flight, then global, then host).
     let _in_flight = ctx.in_flight.clone().acquire_owned().await.ok();
@@ -167,12 +219,18 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     let interval = cfg
         .map(|s| ctx.config.interval_of(s))
         .unwrap_or(ctx.config.schedule.interval);
-    let fetched = fetch_read::fetch_and_read(ctx, source, cfg, interval, started).await;
-    let FetchedSource {
+    let fetched = match ctx.stop.is_stopping() {
+        true => None,
+        false => fetch_read::fetch_and_read(ctx, source, cfg, interval, started).await,
+    };
+    let Some(FetchedSource {
         mut record,
         next,
         bytes,
-    } = fetched;
+    }) = fetched
+    else {
+        return source_outcome(source, Outcome::Cancelled, source.next_fetch_at);
+    };
     let full_text_keys = match cfg {
         Some(cfg) => articles_then_filters(ctx, source.id, cfg, &mut record).await,
         None => Vec::new(),
@@ -190,8 +248,12 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         full_text_keys,
     };
     let stored = store_fetch(ctx, write, analysed).await;
-    let outcome = stored_outcome(source, outcome, stored);
+    let (outcome, next_fetch_at) = stored_outcome(ctx, source, outcome, stored, next_fetch_at);
     record_metrics(ctx, source, &outcome, clock.elapsed(), bytes);
+    source_outcome(source, outcome, next_fetch_at)
+}
+
+fn source_outcome(source: &SourceRecord, outcome: Outcome, next_fetch_at: i64) -> SourceOutcome {
     SourceOutcome {
         source_id: source.id,
         name: source.name.clone(),
@@ -289,12 +351,20 @@ async fn store_fetch(
             let stats = match &dedup {
                 Some(dedup) => {
                     let mut decider = dedup.decider(analysed);
-                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)?
+                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)
                 }
                 None => {
-                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem)?
+                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem)
                 }
             };
+            if let (Err(_), Some(dedup), FetchRecord::Parsed { .. }) = (&stats, &dedup, &record) {
+                // The engine admitted items the rolled-back transaction did not
+                // keep: without this, every retry on a full disk grew the window.
+                if let Err(e) = dedup.rebuild(s, now) {
+                    tracing::error!("could not rebuild the story dedup window: {e:#}");
+                }
+            }
+            let stats = stats?;
             if !full_text_keys.is_empty() {
                 s.mark_full_text(source_id, &full_text_keys)?;
             }
@@ -303,13 +373,17 @@ async fn store_fetch(
         .await
 }
 
-/// The source's outcome once the store write is done (or failed), logged.
+/// The source's outcome once the store write is done (or failed), logged, and
+/// when it is due again. A failed write backs off like a failed fetch: for the
+/// source, and for every source while the machine fails (a full disk).
 fn stored_outcome(
+    ctx: &Context,
     source: &SourceRecord,
     fetched: Outcome,
     stored: Result<IngestStats, StoreError>,
-) -> Outcome {
-    match (fetched, stored) {
+    next_fetch_at: i64,
+) -> (Outcome, i64) {
+    let outcome = match (fetched, stored) {
         (Outcome::Stored(_), Ok(stats)) => {
             tracing::info!(source = %source.name, new = stats.new, updated = stats.updated, skipped = stats.skipped, "stored");
             Outcome::Stored(stats)
@@ -318,11 +392,31 @@ fn stored_outcome(
             tracing::debug!(source = %source.name, outcome = ?other, "fetched");
             other
         }
-        (_, Err(e)) => {
-            tracing::error!(source = %source.name, "could not store the fetch: {e}");
-            Outcome::Failed(format!("database: {e}"))
-        }
+        (_, Err(e)) => return store_failed(ctx, source, &e),
+    };
+    ctx.store_backoff.succeeded(source.id);
+    let grew = matches!(&outcome, Outcome::Stored(s) if s.changed());
+    ctx.health.store_ok(source.id, grew);
+    (outcome, next_fetch_at)
+}
+
+/// Backs a source off after its store write failed, and reports it.
+fn store_failed(ctx: &Context, source: &SourceRecord, e: &StoreError) -> (Outcome, i64) {
+    let machine = e.is_machine_fault();
+    let wait = ctx
+        .store_backoff
+        .failed(source.id, machine, std::time::Instant::now());
+    let retry_in = humantime::format_duration(Duration::from_secs(wait.as_secs()));
+    if machine {
+        tracing::error!(source = %source.name, %retry_in, "could not store the fetch: {e}; every fetch pauses until the database can be written again");
+    } else {
+        tracing::error!(source = %source.name, %retry_in, "could not store the fetch: {e}");
     }
+    ctx.health.store_failed(source.id, &e.to_string());
+    (
+        Outcome::Failed(format!("database: {e}")),
+        Utc::now().timestamp() + secs(wait),
+    )
 }
 
 /// Counts the fetch for `/metrics`.
@@ -338,6 +432,7 @@ fn record_metrics(
         Outcome::NotModified => (FetchResult::NotModified, 0, 0),
         Outcome::Unchanged => (FetchResult::Unchanged, 0, 0),
         Outcome::Failed(_) => (FetchResult::Error, 0, 0),
+        Outcome::Cancelled => return,
     };
     ctx.metrics
         .record_fetch(&source.name, result, took, bytes, new, updated);
@@ -412,26 +507,59 @@ pub async fn run_cycle(
 
 /// Renders the newest stories in every format and writes the files that changed.
 pub async fn publish(ctx: &Context) -> anyhow::Result<Publication> {
+    let publication = render(ctx).await?;
+    let (served, written) = write_publication(ctx, publication).await;
+    written.map(|()| served)
+}
+
+/// Renders the newest stories in every format.
+pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
     let limit = ctx.config.output.max_items;
     let stories = ctx.store.call(move |s| s.latest_stories(limit)).await?;
     let out = ctx.config.output.clone();
-    let publication = tokio::task::spawn_blocking(move || -> anyhow::Result<(Publication, bool)> {
-        use anyhow::Context as _;
-        let publication = render_all(&out, &stories);
+    Ok(tokio::task::spawn_blocking(move || render_all(&out, &stories)).await?)
+}
+
+/// Writes the files of `publication` that changed (and pings the hub when any
+/// did). Returns what to serve, and whether writing worked. An empty
+/// publication never replaces published stories (a new database after the old
+/// one was lost): those files are kept, served, and a warning says why.
+pub async fn write_publication(
+    ctx: &Context,
+    publication: Publication,
+) -> (Publication, anyhow::Result<()>) {
+    use anyhow::Context as _;
+    let out = ctx.config.output.clone();
+    let fallback = publication.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        if publication.rss.items == 0 {
+            if let Some(kept) = Publication::read_back(&out).filter(|p| p.rss.items > 0) {
+                tracing::warn!(path = %out.path.display(), stories = kept.rss.items, "the database holds no stories: keeping the published feed instead of replacing it with an empty one (delete it to publish an empty feed)");
+                return (kept, Ok(false));
+            }
+        }
         let written = publication
             .write(&out)
-            .with_context(|| format!("writing the feeds beside {}", out.path.display()))?;
-        if written > 0 {
+            .with_context(|| format!("writing the feeds beside {}", out.path.display()));
+        if matches!(written, Ok(n) if n > 0) {
             tracing::info!(path = %out.path.display(), stories = publication.rss.items, "published");
         }
-        Ok((publication, written > 0))
+        (publication, written.map(|n| n > 0))
     })
-    .await??;
-    let (publication, changed) = publication;
-    if changed {
-        ping_hub(ctx);
+    .await;
+    match done {
+        Ok((served, Ok(changed))) => {
+            if changed {
+                ping_hub(ctx);
+            }
+            (served, Ok(()))
+        }
+        Ok((served, Err(e))) => (served, Err(e)),
+        Err(e) => (
+            fallback,
+            Err(anyhow::anyhow!("the publishing task failed: {e}")),
+        ),
     }
-    Ok(publication)
 }
 
 /// Tells the configured WebSub hub, in the background, that the feeds changed.
