@@ -176,10 +176,17 @@ impl Store {
     }
 
     /// Applies the pending migrations in one transaction that takes the write
-    /// lock before it reads the version, so two processes opening a new
+    /// lock before it reads the version again, so two processes opening a new
     /// database at once apply them once (the second waits, then finds none).
     fn migrate(&mut self) -> Result<(), StoreError> {
         let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        // Up to date: no write lock (read-only users and full disks open too).
+        let seen: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if seen == known {
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

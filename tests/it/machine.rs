@@ -483,6 +483,8 @@ async fn sigterm_with_hanging_sources_stops_within_the_grace_period_and_keeps_wh
     );
 
     let (status, took) = daemon.stop().await;
+    // Reported, not asserted tightly: shared machines are noisy.
+    eprintln!("stopped {took:?} after SIGTERM with {started} article downloads hanging");
     assert!(status.success(), "{status:?}: {}", daemon.log());
     assert!(took < Duration::from_secs(30), "stopped after {took:?}");
     assert_eq!(
@@ -606,8 +608,14 @@ async fn repeated_publish_failures_degrade_healthz_and_fail_readyz() {
     assert_eq!(daemon.json(&client, "/readyz").await.unwrap().0, 200);
 
     // The output folder becomes a file: every write of the feeds fails.
-    std::fs::remove_dir_all(&out).unwrap();
-    std::fs::write(&out, b"not a folder").unwrap();
+    // (Renamed away, not deleted: the daemon may be writing in it right now.)
+    for attempt in 0.. {
+        let _ = std::fs::rename(&out, dir.path().join(format!("old-out-{attempt}")));
+        if std::fs::write(&out, b"not a folder").is_ok() {
+            break;
+        }
+        assert!(attempt < 50, "the output folder could not be replaced");
+    }
     let health = daemon
         .health_until(&client, Duration::from_secs(20), |h| {
             h["problems"]
