@@ -326,6 +326,30 @@ async fn a_failed_store_backs_off_and_leaves_the_dedup_window_as_it_was() {
     assert!(ctx.health.report().problems[0].contains("full"));
 }
 
+/// Deletes the files in `dir` whose names start with `prefix`.
+fn remove_files_starting_with(dir: &Path, prefix: &str) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+}
+
+/// Items in the one rescued copy of the database in `dir`.
+fn items_in_rescued_copy(dir: &Path) -> i64 {
+    let rescued: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(".rescued-"))
+        .collect();
+    assert_eq!(rescued.len(), 1, "{rescued:?}");
+    rusqlite::Connection::open(&rescued[0])
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+        .unwrap()
+}
+
 /// 3. The database file deleted under the daemon: noticed, reported, writes
 /// stop and a copy is saved; the restart on a new database says so loudly and
 /// keeps the published feed.
@@ -345,15 +369,7 @@ async fn a_deleted_database_is_reported_rescued_and_never_empties_the_feed() {
     assert!(stories.is_some(), "{}", daemon.log());
 
     // `rm db/feedsieve.sqlite*` while it runs.
-    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("feedsieve.sqlite")
-        {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
+    remove_files_starting_with(dir.path(), "feedsieve.sqlite");
     let health = daemon
         .health_until(&client, Duration::from_secs(15), |h| {
             h["status"] == "degraded"
@@ -373,17 +389,7 @@ async fn a_deleted_database_is_reported_rescued_and_never_empties_the_feed() {
         "{}",
         daemon.log()
     );
-    let rescued: Vec<PathBuf> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().contains(".rescued-"))
-        .collect();
-    assert_eq!(rescued.len(), 1, "{rescued:?}");
-    let kept: i64 = rusqlite::Connection::open(&rescued[0])
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
-        .unwrap();
+    let kept = items_in_rescued_copy(dir.path());
     assert_eq!(kept, 5, "the history is in the rescued copy");
     assert!(daemon.stop().await.0.success());
 
@@ -427,13 +433,8 @@ async fn a_deleted_database_is_reported_rescued_and_never_empties_the_feed() {
         .contains("published stories from an earlier database"));
 }
 
-/// 4. SIGTERM while sources and article pages hang: queued downloads do not
-/// start, in-flight ones get the grace period, what was fetched is stored, and
-/// the daemon exits well inside systemd's 60 s.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_with_hanging_sources_stops_within_the_grace_period_and_keeps_what_was_fetched() {
-    let web = FixtureServer::start().await;
-    web.set("/slow/feed.xml", Behaviour::Hang);
+/// `/teasers/feed.xml`: ten teaser items whose article pages never answer.
+fn serve_teasers_with_hanging_pages(web: &FixtureServer) {
     let mut teasers = String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Teasers</title><link>{base}/teasers/</link><description>d</description>");
     for i in 0..10 {
         web.set(&format!("/teasers/{i}.html"), Behaviour::Hang);
@@ -447,6 +448,16 @@ async fn sigterm_with_hanging_sources_stops_within_the_grace_period_and_keeps_wh
         "/teasers/feed.xml",
         Behaviour::Body("application/rss+xml", teasers),
     );
+}
+
+/// 4. SIGTERM while sources and article pages hang: queued downloads do not
+/// start, in-flight ones get the grace period, what was fetched is stored, and
+/// the daemon exits well inside systemd's 60 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_hanging_sources_stops_within_the_grace_period_and_keeps_what_was_fetched() {
+    let web = FixtureServer::start().await;
+    web.set("/slow/feed.xml", Behaviour::Hang);
+    serve_teasers_with_hanging_pages(&web);
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
     let config = dir.path().join("feeds.toml");
