@@ -285,6 +285,7 @@ fn check(path: &std::path::Path) -> ExitCode {
                 cfg.database.path.display(),
                 cfg.output.path.display()
             );
+            note_missing_database(&cfg);
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -294,8 +295,36 @@ fn check(path: &std::path::Path) -> ExitCode {
     }
 }
 
+/// `check`: says when the database does not exist, so that a start creates a
+/// new, empty one, and warns when a published feed says there was one.
+fn note_missing_database(cfg: &Config) {
+    let db = &cfg.database.path;
+    if db.exists() {
+        return;
+    }
+    println!(
+        "note: there is no database at {}: a new database is created at {} on the first run or fetch",
+        db.display(),
+        db.display()
+    );
+    if let Some(n) = crate::publish::published_items(&cfg.output).filter(|&n| n > 0) {
+        eprintln!(
+            "warning: {} holds {n} published stories, but their database {} is missing: was it deleted or moved? \
+             A new one starts the history over; put the old file back to keep it",
+            cfg.output.path.display(),
+            db.display()
+        );
+    }
+}
+
+/// Takes the database's lock for this process, or says who owns it.
+fn lock_database(cfg: &Config) -> anyhow::Result<crate::store::DbLock> {
+    Ok(crate::store::DbLock::acquire(&cfg.database.path)?)
+}
+
 fn run_daemon(path: &std::path::Path) -> anyhow::Result<()> {
     let config = load(path)?;
+    let _lock = lock_database(&config)?;
     let rt = runtime()?;
     rt.block_on(async move {
         let ctx = Context::open(config)?;
@@ -314,6 +343,9 @@ fn run_daemon(path: &std::path::Path) -> anyhow::Result<()> {
 /// One cycle; the exit code says whether every source, some or none failed.
 fn fetch_once(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
+    // A daemon on the same database fetches on its own; two writers would
+    // fetch every source twice.
+    let _lock = lock_database(&config)?;
     let rt = runtime()?;
     let tty = std::io::stdout().is_terminal();
     rt.block_on(async move {
@@ -334,7 +366,7 @@ fn fetch_once(path: &std::path::Path) -> anyhow::Result<ExitCode> {
                     new += s.new;
                     updated += s.updated;
                 }
-                Outcome::NotModified | Outcome::Unchanged => unchanged += 1,
+                Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled => unchanged += 1,
                 Outcome::Failed(e) => failed.push((o.name.clone(), o.url.clone(), e.clone())),
             }
         }
@@ -523,6 +555,7 @@ fn describe(o: &Outcome) -> String {
         Outcome::NotModified => "not modified".into(),
         Outcome::Unchanged => "unchanged".into(),
         Outcome::Failed(e) => format!("failed: {e}"),
+        Outcome::Cancelled => "not fetched: stopping".into(),
     }
 }
 

@@ -1,6 +1,11 @@
 //! The daemon: runs each source when it is due, republishes after changes, serves
-//! the feed, and stops cleanly on SIGINT/SIGTERM (in-flight fetches finish and
-//! their writes are committed before the database closes).
+//! the feed, and stops cleanly on SIGINT/SIGTERM: nothing new starts, in-flight
+//! fetches get `[server] shutdown_grace` to finish, and what was fetched is
+//! stored before the database closes.
+//!
+//! It watches its machine too: a database file deleted or replaced under it
+//! stops every write (and a copy of what it holds is saved); a config file
+//! emptied, half-written or deleted is not applied.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,14 +26,24 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 const PUBLISH_DEBOUNCE: Duration = Duration::from_secs(5);
 /// How often retention pruning runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-/// How often the config file is checked for changes.
+/// How often the config file and the database file are checked.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
+/// The shortest sleep of the scheduler.
+const MIN_SLEEP: Duration = Duration::from_millis(200);
+/// Past the grace period, how long the store writes of finished fetches may take.
+const STOP_MARGIN: Duration = Duration::from_secs(5);
 
 /// Watches the config file's content (not its mtime: editors and `git checkout`
-/// keep or reset mtimes in surprising ways).
+/// keep or reset mtimes in surprising ways). Editors' atomic saves (a new file
+/// renamed over the old) are read like any other change.
 struct ConfigWatch {
     path: std::path::PathBuf,
     last: Option<String>,
+    /// Content seen once and not yet applied: a change is applied when the
+    /// next look finds the same bytes, so a save in progress is not read.
+    settling: Option<String>,
+    /// The file could not be read, and that was logged.
+    missing: bool,
 }
 
 impl ConfigWatch {
@@ -39,6 +54,8 @@ impl ConfigWatch {
         ConfigWatch {
             path: path.to_path_buf(),
             last,
+            settling: None,
+            missing: false,
         }
     }
 
@@ -47,16 +64,51 @@ impl ConfigWatch {
         self.last = None;
     }
 
-    /// A new valid config when the file changed. An invalid one is logged with
-    /// its lines and ignored: the daemon keeps its last good config.
-    fn changed(&mut self) -> Option<Config> {
-        let bytes = std::fs::read(&self.path).ok()?;
+    /// A new valid config when the file changed (and, with `settle`, stayed
+    /// so since the last look). An invalid one is logged with its lines and
+    /// ignored; so is one without sources while `running` sources are fetched
+    /// (an emptied or truncated file): the daemon keeps its last good config.
+    fn changed(&mut self, running: usize, settle: bool) -> Option<Config> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) => {
+                if !self.missing {
+                    tracing::error!(
+                        "cannot read {}: {e}; still running on the last good config ({running} sources) until it is back",
+                        self.path.display()
+                    );
+                    self.missing = true;
+                }
+                return None;
+            }
+        };
+        if std::mem::take(&mut self.missing) {
+            tracing::info!("{} is back", self.path.display());
+        }
         let hash = crate::util::sha256_hex(&bytes);
         if self.last.as_deref() == Some(hash.as_str()) {
+            self.settling = None;
             return None;
         }
+        if settle && self.settling.as_deref() != Some(hash.as_str()) {
+            self.settling = Some(hash);
+            return None;
+        }
+        self.settling = None;
         self.last = Some(hash);
+        self.load(running)
+    }
+
+    fn load(&self, running: usize) -> Option<Config> {
         match Config::load(&self.path) {
+            Ok(cfg) if cfg.sources.is_empty() && running > 0 => {
+                tracing::error!(
+                    "{} has no sources (emptied, or a save cut short?); still running on the last good config ({running} sources). \
+                     To run without sources, restart feedsieve",
+                    self.path.display()
+                );
+                None
+            }
             Ok(cfg) => Some(cfg),
             Err(errors) => {
                 for e in &errors.0 {
@@ -104,6 +156,12 @@ impl Hangup {
 /// removed ones stop, changed ones are fetched again with their new settings.
 /// Returns true when the feeds should be republished.
 async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
+    if ctx.health.is_database_lost() {
+        tracing::error!(
+            "the config changed, but the database file is gone: restart feedsieve to apply it"
+        );
+        return false;
+    }
     let old = ctx.config.clone();
     if new.server.listen != old.server.listen {
         tracing::warn!(
@@ -162,6 +220,7 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         tracing::error!("could not apply the new config to the database: {e}");
         return false;
     }
+    ctx.health.sources_unrecorded(None);
     tracing::info!(
         sources = new.sources.len(),
         added,
@@ -233,7 +292,7 @@ pub fn stop_on_signals(shutdown: Shutdown) {
         {
             let _ = ctrl_c.await;
         }
-        tracing::info!("stopping: letting in-flight fetches finish");
+        tracing::info!("stopping: nothing new starts; in-flight fetches get the grace period ([server] shutdown_grace) to finish");
         shutdown.trigger();
     });
 }
@@ -261,31 +320,48 @@ pub async fn serve(
         Some(ctx.store.clone()),
         ctx.metrics.clone(),
         &ctx.config.output.title,
-    );
-    // Serve what is stored right away, before the first fetch finishes.
-    state.set_publication(pipeline::publish(&ctx).await?);
+    )
+    .with_health(ctx.health.clone());
+    // Serve what is stored right away, before the first fetch finishes (also
+    // on a full disk, where writing the files may fail).
+    publish_to(&ctx, &state).await;
     let local = listener.local_addr()?;
     tracing::info!(
         "serving the front page at http://{local}/ and the feed at http://{local}/feed.xml"
     );
     let app = router(state.clone());
     let server_stop = shutdown.subscribe();
-    let server = tokio::spawn(async move {
+    let mut server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(stopped(server_stop))
             .await
     });
+    let grace = ctx.config.server.shutdown_grace;
     let result = schedule_loop(ctx, &state, shutdown).await;
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("the HTTP server failed: {e}"),
-        Err(e) => tracing::error!("the HTTP server task failed: {e}"),
+    // Requests still running (a slow reader) get the grace period too.
+    match tokio::time::timeout(grace, &mut server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!("the HTTP server failed: {e}"),
+        Ok(Err(e)) => tracing::error!("the HTTP server task failed: {e}"),
+        Err(_) => {
+            tracing::warn!("HTTP requests still running after the grace period are cut off");
+            server.abort();
+        }
     }
     result
 }
 
 /// Task id → source id of the fetches running now.
 type InFlight = HashMap<tokio::task::Id, i64>;
+
+/// The scheduler's running state.
+struct Loop {
+    tasks: JoinSet<SourceOutcome>,
+    in_flight: InFlight,
+    dirty: bool,
+    last_publish: tokio::time::Instant,
+    last_prune: Option<tokio::time::Instant>,
+}
 
 async fn schedule_loop(
     mut ctx: Context,
@@ -298,63 +374,129 @@ async fn schedule_loop(
     let mut hangup = Hangup::new();
     warn_about_gone_sources(&ctx).await?;
     let mut stop = shutdown.subscribe();
-    let mut tasks: JoinSet<SourceOutcome> = JoinSet::new();
-    let mut in_flight: InFlight = HashMap::new();
-    let mut dirty = false;
-    let mut last_publish = tokio::time::Instant::now();
-    let mut last_prune: Option<tokio::time::Instant> = None;
+    let mut l = Loop {
+        tasks: JoinSet::new(),
+        in_flight: HashMap::new(),
+        dirty: false,
+        last_publish: tokio::time::Instant::now(),
+        last_prune: None,
+    };
     loop {
         if *stop.borrow() {
             break;
         }
-        dirty |= prune_when_due(&ctx, &mut last_prune).await;
-        let sleep_for = spawn_due_sources(&ctx, &mut tasks, &mut in_flight).await?;
+        if !ctx.health.is_database_lost() {
+            l.dirty |= prune_when_due(&ctx, &mut l.last_prune).await;
+        }
+        let sleep_for = spawn_due_sources(&ctx, &mut l.tasks, &mut l.in_flight).await?;
         tokio::select! {
             _ = stop.changed() => {}
-            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+            Some(done) = l.tasks.join_next_with_id(), if !l.tasks.is_empty() => {
+                let task = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
+                l.in_flight.remove(&task);
                 match done {
-                    Ok((task, outcome)) => {
-                        in_flight.remove(&task);
-                        dirty |= outcome.changed();
-                    }
-                    Err(e) => {
-                        in_flight.remove(&e.id());
-                        tracing::error!("a fetch task failed: {e}");
-                    }
+                    Ok((_, outcome)) => l.dirty |= outcome.changed(),
+                    Err(e) => tracing::error!("a fetch task failed: {e}"),
                 }
             }
             _ = tokio::time::sleep(sleep_for) => {}
             _ = reload_tick.tick() => {
-                if let Some(new) = watch.changed() {
-                    dirty |= apply_reload(&mut ctx, new).await;
+                check_database_file(&ctx).await;
+                let running = ctx.config.sources.len();
+                if let Some(new) = watch.changed(running, true) {
+                    l.dirty |= apply_reload(&mut ctx, new).await;
                 }
             }
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP: reading the config again");
                 watch.forget();
-                if let Some(new) = watch.changed() {
-                    dirty |= apply_reload(&mut ctx, new).await;
+                if let Some(new) = watch.changed(ctx.config.sources.len(), false) {
+                    l.dirty |= apply_reload(&mut ctx, new).await;
                 }
             }
         }
-        if dirty && (tasks.is_empty() || last_publish.elapsed() >= PUBLISH_DEBOUNCE) {
+        if l.dirty && (l.tasks.is_empty() || l.last_publish.elapsed() >= PUBLISH_DEBOUNCE) {
             publish_to(&ctx, state).await;
-            dirty = false;
-            last_publish = tokio::time::Instant::now();
+            l.dirty = false;
+            l.last_publish = tokio::time::Instant::now();
         }
     }
-    // Let in-flight fetches finish (each is bounded by the fetch timeout), so their
-    // transactions commit before the database closes.
-    while let Some(done) = tasks.join_next().await {
-        if let Ok(outcome) = done {
-            dirty |= outcome.changed();
-        }
-    }
-    if dirty {
-        publish_to(&ctx, state).await;
-    }
+    finish(&ctx, state, l).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// After the stop: nothing new starts, in-flight fetches get the grace period
+/// and are then cut short (a fetch that finished is stored, one cut short is
+/// fetched again at the next start), and the feeds are published once more.
+async fn finish(ctx: &Context, state: &ServerState, mut l: Loop) {
+    let grace = ctx.config.server.shutdown_grace;
+    ctx.health.stopping();
+    ctx.stop.begin(grace);
+    if !l.tasks.is_empty() {
+        tracing::info!(
+            fetches = l.tasks.len(),
+            grace = %humantime::format_duration(grace),
+            "waiting for in-flight fetches"
+        );
+    }
+    // The pipeline cuts its requests at the deadline; the margin covers the
+    // store writes after them. Past it, tasks are aborted (a write already
+    // running on its thread still commits or rolls back whole).
+    let drain = async {
+        while let Some(done) = l.tasks.join_next().await {
+            if let Ok(outcome) = done {
+                l.dirty |= outcome.changed();
+            }
+        }
+    };
+    if tokio::time::timeout(grace + STOP_MARGIN, drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            fetches = l.tasks.len(),
+            "fetches still running after the grace period are stopped"
+        );
+        l.tasks.abort_all();
+        while l.tasks.join_next().await.is_some() {}
+    }
+    if l.dirty && !ctx.health.is_database_lost() {
+        publish_to(ctx, state).await;
+    }
+}
+
+/// Notices once that the database file was deleted or replaced: from then on
+/// nothing is fetched or written, `/healthz` says so, and a copy of what the
+/// open database still holds is saved beside the lost file.
+async fn check_database_file(ctx: &Context) {
+    if ctx.health.is_database_lost() {
+        return;
+    }
+    let Some(problem) = ctx.store.file_problem() else {
+        return;
+    };
+    ctx.health.database_lost(&problem);
+    let Some(path) = ctx.store.path().map(std::path::Path::to_path_buf) else {
+        return;
+    };
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut copy = path.clone().into_os_string();
+    copy.push(format!(".rescued-{stamp}"));
+    let copy = std::path::PathBuf::from(copy);
+    let to = copy.clone();
+    match ctx.store.call(move |s| s.save_copy(&to)).await {
+        Ok(()) => tracing::error!(
+            "{problem}: nothing is fetched or stored any more. What this daemon held is saved in {}; \
+             stop feedsieve and move that file to {} to keep the history",
+            copy.display(),
+            path.display()
+        ),
+        Err(e) => tracing::error!(
+            "{problem}: nothing is fetched or stored any more, and saving a copy to {} failed: {e}",
+            copy.display()
+        ),
+    }
 }
 
 /// Reminds the operator of sources that answered 410 Gone and are no longer fetched.
@@ -386,12 +528,21 @@ async fn prune_when_due(ctx: &Context, last_prune: &mut Option<tokio::time::Inst
 }
 
 /// Starts a task for every due source not already running; returns how long to
-/// sleep before the next one is due.
+/// sleep before the next one is due. Nothing starts while the database file is
+/// gone or every write pauses (a full disk), and a source whose last store
+/// failed waits its backoff.
 async fn spawn_due_sources(
     ctx: &Context,
     tasks: &mut JoinSet<SourceOutcome>,
     in_flight: &mut InFlight,
 ) -> anyhow::Result<Duration> {
+    if ctx.health.is_database_lost() {
+        return Ok(MAX_SLEEP);
+    }
+    let clock = std::time::Instant::now();
+    if let Some(pause) = ctx.store_backoff.paused_for(clock) {
+        return Ok(pause.clamp(MIN_SLEEP, MAX_SLEEP));
+    }
     let now = Utc::now().timestamp();
     let all = ctx
         .store
@@ -402,26 +553,49 @@ async fn spawn_due_sources(
         if in_flight.values().any(|&id| id == source.id) {
             continue;
         }
-        if source.next_fetch_at <= now {
+        let waits = ctx.store_backoff.source_waits_for(source.id, clock);
+        let due_at = waits.map_or(source.next_fetch_at, |w| {
+            source.next_fetch_at.max(now + pipeline_secs(w))
+        });
+        if due_at <= now {
             let task_ctx = ctx.clone();
             let source_id = source.id;
             let handle =
                 tasks.spawn(async move { pipeline::process_source(&task_ctx, &source).await });
             in_flight.insert(handle.id(), source_id);
         } else {
-            next_due = Some(next_due.map_or(source.next_fetch_at, |d| d.min(source.next_fetch_at)));
+            next_due = Some(next_due.map_or(due_at, |d| d.min(due_at)));
         }
     }
     Ok(next_due
         .map(|d| Duration::from_secs(u64::try_from(d - now).unwrap_or(0)))
         .unwrap_or(MAX_SLEEP)
-        .clamp(Duration::from_millis(200), MAX_SLEEP))
+        .clamp(MIN_SLEEP, MAX_SLEEP))
 }
 
-/// Publishes what is stored and hands it to the server; a failure is logged.
+fn pipeline_secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4).max(1)
+}
+
+/// Publishes what is stored and hands it to the server. Serving does not wait
+/// for the files: when writing them fails (a full disk) the new stories are
+/// still served, and `/healthz` says what failed.
 async fn publish_to(ctx: &Context, state: &ServerState) {
-    match pipeline::publish(ctx).await {
-        Ok(publication) => state.set_publication(publication),
-        Err(e) => tracing::error!("publishing failed: {e:#}"),
+    let rendered = match pipeline::render(ctx).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("publishing failed: {e:#}");
+            ctx.health.publish_failed(&format!("{e:#}"));
+            return;
+        }
+    };
+    let (served, written) = pipeline::write_publication(ctx, rendered).await;
+    state.set_publication(served);
+    match written {
+        Ok(()) => ctx.health.publish_ok(),
+        Err(e) => {
+            tracing::error!("publishing failed: {e:#}");
+            ctx.health.publish_failed(&format!("{e:#}"));
+        }
     }
 }

@@ -10,7 +10,8 @@
 //! [`pipeline`] is the only module that knows every stage: it runs one source
 //! through them, step by step, and one cycle over all sources; [`daemon`] runs
 //! cycles as sources fall due; [`sources`] adds sources and reads and writes
-//! OPML; [`cli`] is the command line.
+//! OPML; [`health`] says what is wrong with a running daemon; [`cli`] is the
+//! command line.
 
 #![deny(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod dedup;
 pub mod dedup_cli;
 pub mod extract;
 pub mod fetch;
+pub mod health;
 pub mod links_cli;
 pub mod metrics;
 pub mod pipeline;

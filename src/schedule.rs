@@ -6,11 +6,14 @@
 //!   capped at [`MAX_HINT`] so a mis-set header cannot silence a source for weeks;
 //! - after a failure: exponential backoff from [`BACKOFF_BASE`] up to [`MAX_BACKOFF`],
 //!   and never sooner than a `Retry-After` the server sent;
-//! - both with ±10 % jitter, so sources added together do not stay in lock-step.
+//! - both with ±10 % jitter, so sources added together do not stay in lock-step;
+//! - after a failed store write ([`StoreBackoff`]): the same backoff for that
+//!   source, and a pause of every fetch while the machine itself fails (a full
+//!   disk), since fetching what cannot be stored only loads the sources.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -87,6 +90,74 @@ pub fn delay_after_failure(failures: u32, retry_after: Option<Duration>) -> Dura
     match retry_after {
         Some(r) => backoff.max(r.min(MAX_BACKOFF)),
         None => backoff,
+    }
+}
+
+/// The first pause of every fetch after the database could not be written at all.
+pub const STORE_PAUSE_BASE: Duration = Duration::from_secs(60);
+/// The longest such pause; one fetch then tries the database again.
+pub const MAX_STORE_PAUSE: Duration = Duration::from_secs(30 * 60);
+
+/// Backoff after failed store writes, kept in memory (a full disk cannot record
+/// it): per source, and for every source while the machine fails.
+#[derive(Debug, Default)]
+pub struct StoreBackoff(Mutex<StoreBackoffState>);
+
+#[derive(Debug, Default)]
+struct StoreBackoffState {
+    /// Source id → (failures in a row, not before).
+    sources: HashMap<i64, (u32, Instant)>,
+    /// (failures in a row, not before) for every source.
+    all: Option<(u32, Instant)>,
+}
+
+impl StoreBackoff {
+    fn state(&self) -> std::sync::MutexGuard<'_, StoreBackoffState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a failed store write of `source`; `machine` when every write
+    /// would fail alike (disk full). Returns how long the source waits.
+    pub fn failed(&self, source: i64, machine: bool, now: Instant) -> Duration {
+        let mut s = self.state();
+        let failures = s.sources.get(&source).map_or(0, |f| f.0) + 1;
+        let mut wait = with_jitter(delay_after_failure(failures, None));
+        if machine {
+            wait = match s.all {
+                // Several fetches fail together when the disk fills: one pause.
+                Some((_, until)) if until > now => until - now,
+                previous => {
+                    let n = previous.map_or(0, |a| a.0) + 1;
+                    let exp = n.saturating_sub(1).min(20);
+                    let pause = STORE_PAUSE_BASE
+                        .saturating_mul(1 << exp)
+                        .min(MAX_STORE_PAUSE);
+                    s.all = Some((n, now + pause));
+                    pause
+                }
+            };
+        }
+        s.sources.insert(source, (failures, now + wait));
+        wait
+    }
+
+    /// A store write of `source` succeeded: the database takes writes again.
+    pub fn succeeded(&self, source: i64) {
+        let mut s = self.state();
+        s.sources.remove(&source);
+        s.all = None;
+    }
+
+    /// How long every fetch still pauses, if it does.
+    pub fn paused_for(&self, now: Instant) -> Option<Duration> {
+        let until = self.state().all?.1;
+        (until > now).then(|| until - now)
+    }
+
+    /// How long `source` still waits after its failed store, if it does.
+    pub fn source_waits_for(&self, source: i64, now: Instant) -> Option<Duration> {
+        let until = self.state().sources.get(&source)?.1;
+        (until > now).then(|| until - now)
     }
 }
 
@@ -207,6 +278,37 @@ mod tests {
             Some(Duration::from_secs(3600))
         );
         assert_eq!(parse_retry_after("soon", now()), None);
+    }
+
+    #[test]
+    fn failed_stores_back_off_per_source_and_a_full_disk_pauses_everything() {
+        let b = StoreBackoff::default();
+        let t0 = Instant::now();
+        let wait = b.failed(1, false, t0);
+        assert!(wait >= Duration::from_secs(270), "{wait:?}");
+        assert!(b.source_waits_for(1, t0).is_some());
+        assert_eq!(b.source_waits_for(2, t0), None);
+        assert_eq!(
+            b.paused_for(t0),
+            None,
+            "one source's failure pauses only it"
+        );
+        // A full disk: every source pauses, and the pause doubles per round.
+        assert_eq!(b.failed(2, true, t0), STORE_PAUSE_BASE);
+        assert_eq!(b.failed(3, true, t0), STORE_PAUSE_BASE, "same round");
+        assert_eq!(b.paused_for(t0), Some(STORE_PAUSE_BASE));
+        let later = t0 + STORE_PAUSE_BASE;
+        assert_eq!(b.paused_for(later), None);
+        assert_eq!(b.failed(2, true, later), 2 * STORE_PAUSE_BASE);
+        let mut now = later;
+        for _ in 0..30 {
+            now += Duration::from_secs(86400);
+            assert!(b.failed(2, true, now) <= MAX_STORE_PAUSE);
+        }
+        assert_eq!(b.paused_for(now), Some(MAX_STORE_PAUSE));
+        b.succeeded(2);
+        assert_eq!(b.paused_for(t0), None);
+        assert_eq!(b.source_waits_for(2, t0), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The daemon's HTTP server: the front page and the feeds (each with ETag,
 //! Last-Modified and 304 answers, gzip when asked), the status page, Prometheus
-//! metrics and a health check.
+//! metrics, and health: `/healthz` (liveness: always 200, with `"status"` ok or
+//! degraded and the problems) and `/readyz` (503 while anything is wrong).
 
 use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
@@ -13,6 +14,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use tower_http::compression::CompressionLayer;
 
+use crate::health::{Health, HealthReport};
 use crate::metrics::{Metrics, StoredGauges};
 use crate::publish::{Publication, PublishedFeed, FEED_CSS};
 use crate::store::SharedStore;
@@ -27,6 +29,7 @@ pub struct ServerState {
     store: Option<SharedStore>,
     metrics: Arc<Metrics>,
     title: Arc<str>,
+    health: Arc<Health>,
 }
 
 impl ServerState {
@@ -38,7 +41,15 @@ impl ServerState {
             store,
             metrics,
             title: title.into(),
+            health: Arc::default(),
         }
+    }
+
+    /// The same state, reporting `health` (the daemon's) in `/healthz`,
+    /// `/readyz` and `/status`.
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
     }
 
     /// Replaces the served documents.
@@ -67,6 +78,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .layer(CompressionLayer::new().gzip(true))
         .with_state(state)
 }
@@ -209,13 +221,14 @@ async fn status(State(s): State<ServerState>) -> Response {
          <title>Status · {title}</title><style>:root{{color-scheme:light dark;font:15px/1.45 system-ui,sans-serif}}body{{margin:1.5rem}}\
          table{{border-collapse:collapse;width:100%}}th,td{{text-align:left;padding:.35rem .5rem;border-bottom:1px solid rgba(127,127,127,.3);vertical-align:top}}\
          .error{{color:#c5221f}}.ok{{color:#188038}}@media (prefers-color-scheme:dark){{.error{{color:#f28b82}}.ok{{color:#81c995}}}}</style></head><body>\
-         <h1>Status · {title}</h1><p>{stories} stories stored, {published} published · up since <time datetime=\"{up}\">{up}</time></p>\
+         <h1>Status · {title}</h1><p>{stories} stories stored, {published} published · up since <time datetime=\"{up}\">{up}</time></p>{problems}\
          <table><caption class=\"sr-only\">Sources</caption><thead><tr><th scope=\"col\">Source</th><th scope=\"col\">Last fetch</th><th scope=\"col\">Result</th>\
          <th scope=\"col\">Items</th><th scope=\"col\">Next fetch</th><th scope=\"col\">Failures in a row</th><th scope=\"col\">Last error</th></tr></thead><tbody>",
         title = escape(&s.title),
         stories = g.stories,
         published = g.published,
         up = s.started.to_rfc3339(),
+        problems = problems_html(&s.health.report()),
     );
     for row in status_rows(&g) {
         let class = if row.result == "error" { "error" } else { "ok" };
@@ -290,10 +303,30 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
         .collect()
 }
 
+/// The problems as a list for the status page (nothing when all is well).
+fn problems_html(report: &HealthReport) -> String {
+    if report.problems.is_empty() {
+        return String::new();
+    }
+    let mut h = format!(
+        "<section class=\"error\" role=\"alert\"><h2>{}</h2><ul>",
+        escape(report.status)
+    );
+    for p in &report.problems {
+        let _ = write!(h, "<li>{}</li>", escape(p));
+    }
+    h.push_str("</ul></section>");
+    h
+}
+
+/// Liveness: 200 while the process answers, with `"status"` "ok", "degraded"
+/// or "stopping" and the problems in words, for monitoring to alert on.
 async fn healthz(State(state): State<ServerState>) -> Response {
     let p = state.publication();
+    let report = state.health.report();
     let body = serde_json::json!({
-        "status": "ok",
+        "status": report.status,
+        "problems": report.problems,
         "version": env!("CARGO_PKG_VERSION"),
         "started": state.started.to_rfc3339(),
         "published_items": p.as_ref().map(|p| p.rss.items),
@@ -304,6 +337,23 @@ async fn healthz(State(state): State<ServerState>) -> Response {
             .map(|t| t.to_rfc3339()),
     });
     (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Readiness: 200 when nothing is wrong, else 503 with the same JSON.
+async fn readyz(State(state): State<ServerState>) -> Response {
+    let report = state.health.report();
+    let code = if report.ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({ "status": report.status, "problems": report.problems });
+    (
+        code,
         [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
     )

@@ -35,6 +35,9 @@ pub use values::{parse_duration, url_key};
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// Default age after which stored items are pruned.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default time in-flight requests get to finish after SIGTERM (systemd's
+/// `TimeoutStopSec` in the shipped unit is 60 s).
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The validated configuration, with paths resolved against the config file's folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +67,8 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address and port to bind.
     pub listen: SocketAddr,
+    /// How long in-flight fetches and requests may run on after SIGTERM.
+    pub shutdown_grace: Duration,
 }
 
 /// `[database]`: storage and retention.
@@ -73,6 +78,8 @@ pub struct DatabaseConfig {
     pub path: PathBuf,
     /// Items older than this are pruned.
     pub max_age: Duration,
+    /// The largest the file may grow, in bytes; past it writes fail as on a full disk.
+    pub max_size: Option<u64>,
 }
 
 /// `[schedule]`: defaults for every source and global limits.

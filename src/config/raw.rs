@@ -55,6 +55,7 @@ pub(super) struct RawOutput {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
     pub(super) listen: Option<Spanned<String>>,
+    pub(super) shutdown_grace: Option<Spanned<String>>,
 }
 
 /// `[database]`.
@@ -63,6 +64,7 @@ pub(super) struct RawServer {
 pub(super) struct RawDatabase {
     pub(super) path: Option<String>,
     pub(super) max_age: Option<Spanned<String>>,
+    pub(super) max_size: Option<Spanned<RawSize>>,
 }
 
 /// `[schedule]`.

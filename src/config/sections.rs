@@ -15,7 +15,7 @@ use super::values::{
 };
 use super::{
     Config, ConfigErrors, DatabaseConfig, Filters, ScheduleConfig, ServerConfig, DEFAULT_INTERVAL,
-    DEFAULT_MAX_AGE,
+    DEFAULT_MAX_AGE, DEFAULT_SHUTDOWN_GRACE,
 };
 use crate::fetch::FetchConfig;
 use crate::publish::OutputConfig;
@@ -134,7 +134,15 @@ impl Ctx<'_> {
             },
             None => SocketAddr::from(DEFAULT_LISTEN),
         };
-        ServerConfig { listen }
+        ServerConfig {
+            listen,
+            shutdown_grace: self.duration(
+                server.shutdown_grace,
+                "shutdown_grace",
+                DEFAULT_SHUTDOWN_GRACE,
+                MAX_TIMEOUT,
+            ),
+        }
     }
 
     /// `[database]`.
@@ -142,6 +150,15 @@ impl Ctx<'_> {
         DatabaseConfig {
             path: self.resolve_path(db.path.as_deref().unwrap_or("db/feedsieve.sqlite")),
             max_age: self.duration(db.max_age, "max_age", DEFAULT_MAX_AGE, MAX_RETENTION),
+            max_size: db
+                .max_size
+                .and_then(|size| match parse_size(size.get_ref()) {
+                    Ok(n) => Some(n),
+                    Err(msg) => {
+                        self.error_at(Some(size.span()), format!("`max_size`: {msg}"));
+                        None
+                    }
+                }),
         }
     }
 

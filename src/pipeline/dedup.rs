@@ -113,6 +113,21 @@ impl StoryDedup {
         window.restored.then(|| window.engine.window_len())
     }
 
+    /// Rebuilds the window from the store in place of the engine's own: after
+    /// a store write failed, the engine held items its rolled-back transaction
+    /// did not keep. Take it inside the store's lock, like the engine.
+    pub fn rebuild(&self, store: &Store, now: i64) -> Result<(), StoreError> {
+        let mut window = self.lock_window();
+        let mut fresh = Engine::new(window.engine.config().clone());
+        if let Some(embedder) = window.engine.embedder().cloned() {
+            fresh = fresh.with_embedder(embedder);
+        }
+        window.engine = fresh;
+        window.restore(store, now)?;
+        tracing::info!("story dedup window rebuilt after a failed store");
+        Ok(())
+    }
+
     /// The engine, locked. Take it inside the store's lock, never around it.
     pub fn engine(&self) -> EngineGuard<'_> {
         EngineGuard(self.lock_window())

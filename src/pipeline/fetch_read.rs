@@ -50,19 +50,25 @@ impl FetchedSource {
 }
 
 /// Fetches a source within the global and per-host limits (the permits are
-/// released on return) and reads what came back.
+/// released on return) and reads what came back. None when the pipeline
+/// stopped before the fetch started or before its grace period let it finish.
 pub async fn fetch_and_read(
     ctx: &Context,
     source: &SourceRecord,
     cfg: Option<&SourceConfig>,
     interval: Duration,
     now: DateTime<Utc>,
-) -> FetchedSource {
+) -> Option<FetchedSource> {
     let url = match Url::parse(&source.url) {
         Ok(u) => u,
         Err(e) => {
             let error = format!("invalid URL: {e}");
-            return FetchedSource::failed(error, source.error_count + 1, None, false);
+            return Some(FetchedSource::failed(
+                error,
+                source.error_count + 1,
+                None,
+                false,
+            ));
         }
     };
     let host = url.host_str().unwrap_or("").to_string();
@@ -73,12 +79,24 @@ pub async fn fetch_and_read(
         etag: source.etag.clone(),
         last_modified: source.last_modified.clone(),
     };
-    let fetched = match ctx.fetcher.fetch(&url, &validators).await {
+    if ctx.stop.is_stopping() {
+        return None;
+    }
+    let fetched = tokio::select! {
+        fetched = ctx.fetcher.fetch(&url, &validators) => fetched,
+        () = ctx.stop.grace_over() => {
+            tracing::warn!(source = %source.name, "fetch cut short: feedsieve is stopping");
+            return None;
+        }
+    };
+    let fetched = match fetched {
         Ok(f) => f,
         Err(e) => {
             let retry_after = e.retry_after().and_then(|r| parse_retry_after(r, now));
             let gone = matches!(e, FetchError::Status { status: 410, .. });
-            return FetchedSource::failed(e.to_string(), source.error_count + 1, retry_after, gone);
+            let error = e.to_string();
+            let failures = source.error_count + 1;
+            return Some(FetchedSource::failed(error, failures, retry_after, gone));
         }
     };
     let bytes = fetched.body.len() as u64;
@@ -95,13 +113,13 @@ pub async fn fetch_and_read(
             etag: fetched.headers.etag,
             last_modified: fetched.headers.last_modified,
         };
-        return FetchedSource::read(record, interval, hint, bytes);
+        return Some(FetchedSource::read(record, interval, hint, bytes));
     }
     if source.kind == SourceKind::Page.as_str() {
         let selector = cfg.and_then(|s| s.links.clone());
-        return read_page_links(source, fetched, body_hash, selector, interval, now).await;
+        return Some(read_page_links(source, fetched, body_hash, selector, interval, now).await);
     }
-    read_feed_items(ctx, source, fetched, body_hash, interval, now).await
+    Some(read_feed_items(ctx, source, fetched, body_hash, interval, now).await)
 }
 
 /// A page without a feed: its article links, as items to fetch after the

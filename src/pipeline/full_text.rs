@@ -152,7 +152,16 @@ pub async fn fetch_article(
     let fetched = {
         let _global = ctx.global.acquire().await.ok();
         let _host = ctx.hosts.acquire(&host).await;
-        ctx.fetcher.fetch(&url, &Validators::default()).await?
+        // Queued downloads do not start once feedsieve stops; running ones
+        // get the grace period. The feed's own text is stored instead.
+        if ctx.stop.is_stopping() {
+            anyhow::bail!("not fetched: feedsieve is stopping");
+        }
+        let validators = Validators::default();
+        tokio::select! {
+            fetched = ctx.fetcher.fetch(&url, &validators) => fetched?,
+            () = ctx.stop.grace_over() => anyhow::bail!("cut short: feedsieve is stopping"),
+        }
     };
     let charset = fetched.headers.charset();
     let h = host.clone();

@@ -11,6 +11,10 @@
 //! 4. [`embedding`]: new items are embedded, when a model is configured;
 //! 5. the store write, in one transaction, where the [`dedup`] step decides which
 //!    story each new item joins.
+//!
+//! A failed store write backs off like a failed fetch (and pauses every fetch
+//! while the disk is full); once [`stop`] says the daemon stops, nothing new
+//! starts and what is in flight gets a grace period.
 
 pub mod dedup;
 pub mod embedding;
@@ -18,6 +22,7 @@ pub mod fetch_read;
 pub mod filters;
 pub mod full_text;
 pub mod page_articles;
+pub mod stop;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -29,9 +34,10 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
+use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
 use crate::publish::{render_all, FeedIds, Publication};
-use crate::schedule::HostSlots;
+use crate::schedule::{HostSlots, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, OneStoryPerItem, SharedStore, SourceRecord, SourceSpec, Store,
     StoreError,
@@ -40,6 +46,7 @@ use crate::store::{
 pub use self::dedup::StoryDedup;
 pub use fetch_read::FetchedSource;
 pub use full_text::{fetch_article, is_teaser};
+pub use stop::Stopping;
 
 /// Everything a cycle needs, shared by all fetch tasks.
 #[derive(Clone)]
@@ -64,6 +71,12 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Story dedup over the recent window; `None`: every item is its own story.
     pub dedup: Option<Arc<StoryDedup>>,
+    /// What is wrong, for `/healthz` and `/status`.
+    pub health: Arc<Health>,
+    /// Backoff after failed store writes.
+    pub store_backoff: Arc<StoreBackoff>,
+    /// Set when the daemon stops: nothing new starts.
+    pub stop: Stopping,
     /// The time fetches are stored and retention counts at.
     pub clock: Clock,
 }
@@ -106,11 +119,28 @@ impl Context {
     pub fn open(config: Config) -> anyhow::Result<Context> {
         use anyhow::Context as _;
         let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
-        let mut store = Store::open(&config.database.path)
+        let store = Store::open(&config.database.path)
             .with_context(|| format!("opening the database {}", config.database.path.display()))?;
-        store
-            .sync_sources(&source_specs(&config.sources))
-            .context("recording the configured sources")?;
+        if store.created() {
+            warn_about_new_database(&config);
+        }
+        if let Some(bytes) = config.database.max_size {
+            store
+                .limit_size(bytes)
+                .context("applying [database] max_size")?;
+        }
+        let health = Arc::new(Health::default());
+        let mut store = store;
+        match store.sync_sources(&source_specs(&config.sources)) {
+            Ok(()) => {}
+            // Start anyway and serve what is stored: the sources already
+            // recorded are fetched, and writes back off until space returns.
+            Err(e) if e.is_machine_fault() => {
+                tracing::error!("could not record the configured sources: {e}; starting with the sources recorded before");
+                health.sources_unrecorded(Some(e.to_string()));
+            }
+            Err(e) => return Err(e).context("recording the configured sources"),
+        }
         let dedup = if config.dedup.enabled {
             let dedup = StoryDedup::open(config.dedup.clone()).context("starting story dedup")?;
             Some(Arc::new(dedup))
@@ -124,10 +154,28 @@ impl Context {
             metrics: Arc::default(),
             dedup,
             clock: Clock::default(),
+            health,
+            store_backoff: Arc::default(),
+            stop: Stopping::default(),
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
         })
+    }
+}
+
+/// Says that a new, empty database was created, loudly when a feed published
+/// from an earlier one is still there (its history would start over).
+fn warn_about_new_database(config: &Config) {
+    let db = config.database.path.display();
+    match crate::publish::published_items(&config.output) {
+        Some(n) if n > 0 => tracing::error!(
+            "new database created at {db}, but {} holds {n} published stories from an earlier database: \
+             was the database deleted or moved? The published feed is kept until new stories arrive; \
+             stop feedsieve and put the old database back to keep its history",
+            config.output.path.display()
+        ),
+        _ => tracing::info!("new database created at {db}"),
     }
 }
 
@@ -142,6 +190,9 @@ pub enum Outcome {
     Unchanged,
     /// Fetch, parse or store failed; the message says why.
     Failed(String),
+    /// Not fetched, or cut short, because the daemon is stopping; nothing was
+    /// stored and the source stays due.
+    Cancelled,
 }
 
 /// One source's result in a cycle.
@@ -191,7 +242,8 @@ pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
 
 /// Fetches, reads and stores one source, and records its next due time.
 /// Never fails: every error is recorded against the source and returned as
-/// [`Outcome::Failed`].
+/// [`Outcome::Failed`]. Once the pipeline stops, a source that has not started
+/// is not fetched, and a fetch cut short is not stored ([`Outcome::Cancelled`]).
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
     // Held until the fetch is stored (permits: in_flight, then global, then host).
     let _in_flight = ctx.in_flight.clone().acquire_owned().await.ok();
@@ -201,12 +253,18 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     let interval = cfg
         .map(|s| ctx.config.interval_of(s))
         .unwrap_or(ctx.config.schedule.interval);
-    let fetched = fetch_read::fetch_and_read(ctx, source, cfg, interval, started).await;
-    let FetchedSource {
+    let fetched = match ctx.stop.is_stopping() {
+        true => None,
+        false => fetch_read::fetch_and_read(ctx, source, cfg, interval, started).await,
+    };
+    let Some(FetchedSource {
         mut record,
         next,
         bytes,
-    } = fetched;
+    }) = fetched
+    else {
+        return source_outcome(source, Outcome::Cancelled, source.next_fetch_at);
+    };
     let full_text_keys = match cfg {
         Some(cfg) => articles_then_filters(ctx, source.id, cfg, &mut record).await,
         None => Vec::new(),
@@ -224,8 +282,12 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         full_text_keys,
     };
     let stored = store_fetch(ctx, write, analysed).await;
-    let outcome = stored_outcome(source, outcome, stored);
+    let (outcome, next_fetch_at) = stored_outcome(ctx, source, outcome, stored, next_fetch_at);
     record_metrics(ctx, source, &outcome, clock.elapsed(), bytes);
+    source_outcome(source, outcome, next_fetch_at)
+}
+
+fn source_outcome(source: &SourceRecord, outcome: Outcome, next_fetch_at: i64) -> SourceOutcome {
     SourceOutcome {
         source_id: source.id,
         name: source.name.clone(),
@@ -330,12 +392,18 @@ async fn store_fetch(
             let stats = match &dedup {
                 Some(dedup) if deciding => {
                     let mut decider = dedup.decider(s, analysed, now)?;
-                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)?
+                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)
                 }
-                _ => {
-                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem)?
-                }
+                _ => s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem),
             };
+            if let (Err(_), Some(dedup), FetchRecord::Parsed { .. }) = (&stats, &dedup, &record) {
+                // The engine admitted items the rolled-back transaction did not
+                // keep: without this, every retry on a full disk grew the window.
+                if let Err(e) = dedup.rebuild(s, now) {
+                    tracing::error!("could not rebuild the story dedup window: {e:#}");
+                }
+            }
+            let stats = stats?;
             if !full_text_keys.is_empty() {
                 s.mark_full_text(source_id, &full_text_keys)?;
             }
@@ -344,13 +412,17 @@ async fn store_fetch(
         .await
 }
 
-/// The source's outcome once the store write is done (or failed), logged.
+/// The source's outcome once the store write is done (or failed), logged, and
+/// when it is due again. A failed write backs off like a failed fetch: for the
+/// source, and for every source while the machine fails (a full disk).
 fn stored_outcome(
+    ctx: &Context,
     source: &SourceRecord,
     fetched: Outcome,
     stored: Result<IngestStats, StoreError>,
-) -> Outcome {
-    match (fetched, stored) {
+    next_fetch_at: i64,
+) -> (Outcome, i64) {
+    let outcome = match (fetched, stored) {
         (Outcome::Stored(_), Ok(stats)) => {
             tracing::info!(source = %source.name, new = stats.new, updated = stats.updated, skipped = stats.skipped, "stored");
             Outcome::Stored(stats)
@@ -359,11 +431,31 @@ fn stored_outcome(
             tracing::debug!(source = %source.name, outcome = ?other, "fetched");
             other
         }
-        (_, Err(e)) => {
-            tracing::error!(source = %source.name, "could not store the fetch: {e}");
-            Outcome::Failed(format!("database: {e}"))
-        }
+        (_, Err(e)) => return store_failed(ctx, source, &e),
+    };
+    ctx.store_backoff.succeeded(source.id);
+    let grew = matches!(&outcome, Outcome::Stored(s) if s.changed());
+    ctx.health.store_ok(source.id, grew);
+    (outcome, next_fetch_at)
+}
+
+/// Backs a source off after its store write failed, and reports it.
+fn store_failed(ctx: &Context, source: &SourceRecord, e: &StoreError) -> (Outcome, i64) {
+    let machine = e.is_machine_fault();
+    let wait = ctx
+        .store_backoff
+        .failed(source.id, machine, std::time::Instant::now());
+    let retry_in = humantime::format_duration(Duration::from_secs(wait.as_secs()));
+    if machine {
+        tracing::error!(source = %source.name, %retry_in, "could not store the fetch: {e}; every fetch pauses until the database can be written again");
+    } else {
+        tracing::error!(source = %source.name, %retry_in, "could not store the fetch: {e}");
     }
+    ctx.health.store_failed(source.id, &e.to_string());
+    (
+        Outcome::Failed(format!("database: {e}")),
+        Utc::now().timestamp() + secs(wait),
+    )
 }
 
 /// Counts the fetch for `/metrics`.
@@ -379,6 +471,7 @@ fn record_metrics(
         Outcome::NotModified => (FetchResult::NotModified, 0, 0),
         Outcome::Unchanged => (FetchResult::Unchanged, 0, 0),
         Outcome::Failed(_) => (FetchResult::Error, 0, 0),
+        Outcome::Cancelled => return,
     };
     ctx.metrics
         .record_fetch(&source.name, result, took, bytes, new, updated);
@@ -453,6 +546,13 @@ pub async fn run_cycle(
 
 /// Renders the newest stories in every format and writes the files that changed.
 pub async fn publish(ctx: &Context) -> anyhow::Result<Publication> {
+    let publication = render(ctx).await?;
+    let (served, written) = write_publication(ctx, publication).await;
+    written.map(|()| served)
+}
+
+/// Renders the newest stories in every format.
+pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
     let limit = ctx.config.output.max_items;
     let out = ctx.config.output.clone();
     let now = Utc::now().timestamp();
@@ -469,23 +569,53 @@ pub async fn publish(ctx: &Context) -> anyhow::Result<Publication> {
         })
         .await?;
     let out = ctx.config.output.clone();
-    let publication = tokio::task::spawn_blocking(move || -> anyhow::Result<(Publication, bool)> {
-        use anyhow::Context as _;
-        let publication = render_all(&out, &ids, &stories);
+    Ok(tokio::task::spawn_blocking(move || render_all(&out, &ids, &stories)).await?)
+}
+
+/// Writes the files of `publication` that changed (and pings the hub when any
+/// did). Returns what to serve, and whether writing worked. An empty
+/// publication from a database that never held a story never replaces
+/// published stories (the old database was lost): those files are kept,
+/// served, and a warning says why.
+pub async fn write_publication(
+    ctx: &Context,
+    publication: Publication,
+) -> (Publication, anyhow::Result<()>) {
+    use anyhow::Context as _;
+    let out = ctx.config.output.clone();
+    let fallback = publication.clone();
+    // Only a database that never held a story can stand for a lost one; one
+    // that retention emptied publishes its empty feed.
+    let new_database = ctx.store.with(|s| s.stories_ever().is_ok_and(|n| n == 0));
+    let done = tokio::task::spawn_blocking(move || {
+        if publication.rss.items == 0 && new_database {
+            if let Some(kept) = Publication::read_back(&out).filter(|p| p.rss.items > 0) {
+                tracing::warn!(path = %out.path.display(), stories = kept.rss.items, "the database holds no stories: keeping the published feed instead of replacing it with an empty one (delete it to publish an empty feed)");
+                return (kept, Ok(false));
+            }
+        }
         let written = publication
             .write(&out)
-            .with_context(|| format!("writing the feeds beside {}", out.path.display()))?;
-        if written > 0 {
+            .with_context(|| format!("writing the feeds beside {}", out.path.display()));
+        if matches!(written, Ok(n) if n > 0) {
             tracing::info!(path = %out.path.display(), stories = publication.rss.items, "published");
         }
-        Ok((publication, written > 0))
+        (publication, written.map(|n| n > 0))
     })
-    .await??;
-    let (publication, changed) = publication;
-    if changed {
-        ping_hub(ctx);
+    .await;
+    match done {
+        Ok((served, Ok(changed))) => {
+            if changed {
+                ping_hub(ctx);
+            }
+            (served, Ok(()))
+        }
+        Ok((served, Err(e))) => (served, Err(e)),
+        Err(e) => (
+            fallback,
+            Err(anyhow::anyhow!("the publishing task failed: {e}")),
+        ),
     }
-    Ok(publication)
 }
 
 /// Tells the configured WebSub hub, in the background, that the feeds changed.

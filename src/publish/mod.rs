@@ -111,6 +111,42 @@ impl Publication {
     }
 }
 
+impl Publication {
+    /// The documents last written beside `out.path`, as they would be served,
+    /// or None when one is missing or the RSS feed does not parse.
+    pub fn read_back(out: &OutputConfig) -> Option<Publication> {
+        let [(rss, _), (atom, _), (json, _), (html, _), _] = output_files(out);
+        let rss_body = std::fs::read(&rss).ok()?;
+        let items = ::rss::Channel::read_from(&rss_body[..]).ok()?.items().len();
+        let last_modified = std::fs::metadata(&rss)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        let doc = |path: &Path, content_type| -> Option<PublishedFeed> {
+            let body = std::fs::read(path).ok()?;
+            Some(PublishedFeed::new(body, last_modified, items, content_type))
+        };
+        Some(Publication {
+            rss: PublishedFeed::new(
+                rss_body,
+                last_modified,
+                items,
+                "application/rss+xml; charset=utf-8",
+            ),
+            atom: doc(&atom, "application/atom+xml; charset=utf-8")?,
+            json: doc(&json, "application/feed+json; charset=utf-8")?,
+            html: doc(&html, "text/html; charset=utf-8")?,
+        })
+    }
+}
+
+/// Stories in the RSS feed last written at `out.path`, if there is one.
+pub fn published_items(out: &OutputConfig) -> Option<usize> {
+    let body = std::fs::read(&out.path).ok()?;
+    Some(::rss::Channel::read_from(&body[..]).ok()?.items().len())
+}
+
 /// A story as every format shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

@@ -9,8 +9,10 @@
 //!
 //! One connection, one writer: the async side reaches it through [`SharedStore::call`],
 //! which runs the closure on a blocking thread under a mutex. Every write for one
-//! fetch of one source is a single transaction.
+//! fetch of one source is a single transaction. The file itself (which file it
+//! is, and the lock one writing process holds on it) is [`file`]'s.
 
+pub mod file;
 pub mod items;
 pub mod meta;
 pub mod sources;
@@ -23,8 +25,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
+pub use file::{DbFile, DbLock};
 pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem};
 pub use sources::{FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
@@ -72,11 +75,39 @@ pub enum StoreError {
     /// The blocking task running the query died.
     #[error("the database task failed: {0}")]
     Task(String),
+    /// Another process holds the database's lock.
+    #[error("another feedsieve process (a running daemon, or a `feedsieve fetch`) owns the database {path}; stop it first, or point [database] path at another file")]
+    InUse {
+        /// The database path.
+        path: String,
+    },
+}
+
+impl StoreError {
+    /// True for faults of the machine rather than of one write: the disk (or
+    /// `[database] max_size`) is full, or the file cannot be written at all.
+    /// Every write fails alike until they pass, so they pause all writes.
+    pub fn is_machine_fault(&self) -> bool {
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
+            return false;
+        };
+        matches!(
+            e.code,
+            ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::ReadOnly
+                | ErrorCode::CannotOpen
+        )
+    }
 }
 
 /// The database.
 pub struct Store {
     conn: Connection,
+    /// The file was created by this open.
+    created: bool,
+    /// The file it was opened on (None in memory).
+    file: Option<DbFile>,
 }
 
 impl Store {
@@ -88,8 +119,43 @@ impl Store {
                 source,
             })?;
         }
+        let created = !path.exists();
         let conn = Connection::open(path)?;
-        Store::init(conn)
+        let mut store = Store::init(conn)?;
+        store.created = created;
+        store.file = Some(DbFile::new(path));
+        Ok(store)
+    }
+
+    /// True when [`Store::open`] created a new, empty database file.
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// The file this store was opened on, to check later that it is still there.
+    pub fn file(&self) -> Option<DbFile> {
+        self.file.clone()
+    }
+
+    /// Caps the file at about `bytes` (SQLite's `max_page_count`): a write that
+    /// would grow it further fails as on a full disk. A cap below the current
+    /// size keeps the current size.
+    pub fn limit_size(&self, bytes: u64) -> Result<(), StoreError> {
+        let page: i64 = self
+            .conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let pages = i64::try_from(bytes).unwrap_or(i64::MAX) / page.max(1);
+        self.conn
+            .pragma_update(None, "max_page_count", pages.max(1))?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the whole database to `to` (which must not
+    /// exist): what a daemon still holds after its file was deleted.
+    pub fn save_copy(&self, to: &Path) -> Result<(), StoreError> {
+        self.conn
+            .execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()])?;
+        Ok(())
     }
 
     /// An in-memory database, for tests and dry runs.
@@ -104,29 +170,46 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            created: false,
+            file: None,
+        };
         store.migrate()?;
         Ok(store)
     }
 
+    /// Applies the pending migrations in one transaction that takes the write
+    /// lock before it reads the version again, so two processes opening a new
+    /// database at once apply them once (the second waits, then finds none).
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let current: i64 = self
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        // Up to date: no write lock (read-only users and full disks open too).
+        let seen: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if seen == known {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if current > known {
             return Err(StoreError::TooNew {
                 found: current,
                 known,
             });
         }
+        if current == known {
+            return Ok(());
+        }
         for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", version)?;
-            tx.commit()?;
-            tracing::info!(version, "applied database migration");
         }
+        tx.commit()?;
+        tracing::info!(from = current, to = known, "applied database migrations");
         Ok(())
     }
 
@@ -149,12 +232,24 @@ impl Store {
 /// The store shared by the async side: one connection behind a mutex, used from
 /// blocking threads.
 #[derive(Clone)]
-pub struct SharedStore(Arc<Mutex<Store>>);
+pub struct SharedStore(Arc<Mutex<Store>>, Option<Arc<DbFile>>);
 
 impl SharedStore {
     /// Wraps an open store.
     pub fn new(store: Store) -> Self {
-        SharedStore(Arc::new(Mutex::new(store)))
+        let file = store.file().map(Arc::new);
+        SharedStore(Arc::new(Mutex::new(store)), file)
+    }
+
+    /// What happened to the database file since it was opened (deleted or
+    /// replaced), checked without waiting for the store's lock.
+    pub fn file_problem(&self) -> Option<String> {
+        self.1.as_ref().and_then(|f| f.problem())
+    }
+
+    /// The database file's path (None in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.1.as_ref().map(|f| f.path())
     }
 
     /// Runs `f` with the store on a blocking thread.

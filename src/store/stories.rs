@@ -62,6 +62,14 @@ pub struct Story {
 }
 
 impl Store {
+    /// How many stories this database has ever opened (0: a database that
+    /// never held one, such as a new file standing in for a lost one).
+    pub fn stories_ever(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT last FROM story_ids", [], |r| r.get(0))?)
+    }
+
     /// The newest stories, newest first, each with its items (representative first).
     pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
         let mut stories: Vec<Story> = Vec::new();

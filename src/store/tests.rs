@@ -486,3 +486,44 @@ fn retention_counts_by_first_sight_and_never_past_the_newest_fetch() {
         "the SQL and Rust rules agree"
     );
 }
+
+#[test]
+fn processes_opening_a_new_database_at_once_all_get_the_schema() {
+    // Before the migrations took the write lock first, one of two openers of a
+    // new file failed with "table sources already exists" or "database is locked".
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite");
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(|s| s.schema_version()))
+            })
+            .collect();
+        let known = MIGRATIONS.last().unwrap().0;
+        for opener in openers {
+            let version = opener.join().unwrap().expect("every opener succeeds");
+            assert_eq!(version.unwrap(), known);
+        }
+    }
+}
+
+#[test]
+fn a_capped_database_fails_like_a_full_disk_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("capped.sqlite")).unwrap();
+    assert!(s.created());
+    s.sync_sources(&[source("http://x.test/a")]).unwrap();
+    s.limit_size(1).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let many: Vec<RawItem> = (0..200)
+        .map(|i| item(&format!("g{i}"), &"a long title ".repeat(40)))
+        .collect();
+    let err = s
+        .record_fetch(id, &parsed(many), 1000, 2000, &mut OneStoryPerItem)
+        .unwrap_err();
+    assert!(err.is_machine_fault(), "{err}");
+    assert!(err.to_string().contains("full"), "{err}");
+    // Nothing of the failed write is stored.
+    assert!(s.latest_stories(10).unwrap().is_empty());
+}

@@ -20,6 +20,7 @@ mod dedup_embed;
 mod extract;
 mod full_text;
 mod hostile;
+mod machine;
 mod pages;
 mod pipeline;
 mod poisoned;

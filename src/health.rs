@@ -1,0 +1,191 @@
+//! What is wrong with the running daemon, in words: stores that fail (a full
+//! disk), publishing that fails, a database file that vanished, a stop in
+//! progress. `/healthz`, `/readyz` and `/status` show it; monitoring alerts on it.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+/// One kind of failure that repeats until something succeeds.
+#[derive(Debug, Clone)]
+struct Repeated {
+    since: DateTime<Utc>,
+    times: u64,
+    last: String,
+}
+
+impl Repeated {
+    fn describe(&self, what: &str) -> String {
+        format!(
+            "{what} failed {} time{} in a row since {}: {}",
+            self.times,
+            if self.times == 1 { "" } else { "s" },
+            self.since.format("%Y-%m-%d %H:%M:%S UTC"),
+            self.last
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    store: Option<Repeated>,
+    /// Sources whose last store write failed.
+    store_failing: HashSet<i64>,
+    /// Why the configured sources could not be recorded at start.
+    sources_unrecorded: Option<String>,
+    publish: Option<Repeated>,
+    database_lost: Option<String>,
+    stopping: bool,
+}
+
+/// The daemon's health, shared by the scheduler (which reports) and the server
+/// (which shows it).
+#[derive(Debug, Default)]
+pub struct Health(Mutex<State>);
+
+/// The health as `/healthz` and `/readyz` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthReport {
+    /// "ok", "degraded" or "stopping".
+    pub status: &'static str,
+    /// What is wrong, one sentence each.
+    pub problems: Vec<String>,
+}
+
+impl HealthReport {
+    /// True when nothing is wrong and the daemon is not stopping.
+    pub fn ready(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+fn failed(slot: &mut Option<Repeated>, message: &str) {
+    let entry = slot.get_or_insert_with(|| Repeated {
+        since: Utc::now(),
+        times: 0,
+        last: String::new(),
+    });
+    entry.times += 1;
+    entry.last = message.to_string();
+}
+
+impl Health {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fetch of `source` could not be stored.
+    pub fn store_failed(&self, source: i64, message: &str) {
+        let mut s = self.state();
+        failed(&mut s.store, message);
+        s.store_failing.insert(source);
+    }
+
+    /// A fetch of `source` was stored; `grew` when it added or changed items.
+    /// A write that grew the database shows it takes writes again; a small
+    /// one (fetch state only) clears only its own source.
+    pub fn store_ok(&self, source: i64, grew: bool) {
+        let mut s = self.state();
+        s.store_failing.remove(&source);
+        if grew || s.store_failing.is_empty() {
+            s.store = None;
+            s.store_failing.clear();
+        }
+    }
+
+    /// The configured sources could not be recorded (None: now they are).
+    pub fn sources_unrecorded(&self, why: Option<String>) {
+        self.state().sources_unrecorded = why;
+    }
+
+    /// Rendering or writing the feeds failed.
+    pub fn publish_failed(&self, message: &str) {
+        failed(&mut self.state().publish, message);
+    }
+
+    /// The feeds were published.
+    pub fn publish_ok(&self) {
+        self.state().publish = None;
+    }
+
+    /// The database file is gone (or another file took its place); says why.
+    pub fn database_lost(&self, why: &str) {
+        self.state().database_lost = Some(why.to_string());
+    }
+
+    /// True once the database file was found gone.
+    pub fn is_database_lost(&self) -> bool {
+        self.state().database_lost.is_some()
+    }
+
+    /// The daemon was asked to stop.
+    pub fn stopping(&self) {
+        self.state().stopping = true;
+    }
+
+    /// The current health.
+    pub fn report(&self) -> HealthReport {
+        let s = self.state();
+        let mut problems = Vec::new();
+        if let Some(why) = &s.database_lost {
+            problems.push(format!(
+                "{why}; nothing is fetched or stored until feedsieve is restarted"
+            ));
+        }
+        if let Some(why) = &s.sources_unrecorded {
+            problems.push(format!(
+                "the configured sources could not be recorded ({why}); the sources recorded before are fetched until the config is applied again"
+            ));
+        }
+        if let Some(r) = &s.store {
+            problems.push(r.describe("storing fetches"));
+        }
+        if let Some(r) = &s.publish {
+            problems.push(r.describe("publishing the feeds"));
+        }
+        let status = if s.stopping {
+            "stopping"
+        } else if problems.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        };
+        HealthReport { status, problems }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_counted_until_a_success_clears_them() {
+        let h = Health::default();
+        assert_eq!(h.report().status, "ok");
+        h.publish_failed("disk full");
+        h.publish_failed("disk full");
+        let r = h.report();
+        assert_eq!(r.status, "degraded");
+        assert!(r.problems[0].starts_with("publishing the feeds failed 2 times in a row"));
+        assert!(r.problems[0].ends_with("disk full"));
+        h.publish_ok();
+        assert!(h.report().ready());
+        h.store_failed(1, "database or disk is full");
+        h.store_failed(2, "database or disk is full");
+        h.store_ok(1, false);
+        assert!(
+            h.report().problems[0].contains("disk is full"),
+            "source 2 still fails"
+        );
+        h.store_ok(3, true);
+        assert!(
+            h.report().ready(),
+            "a write that grew the database clears it"
+        );
+        h.database_lost("the database file x was deleted");
+        assert!(h.report().problems[0].contains("restarted"));
+        h.stopping();
+        assert_eq!(h.report().status, "stopping");
+    }
+}
