@@ -618,7 +618,7 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
 }
 
 /// Writes to standard output; a reader that went away (`| head`) is not an error.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     match stdout

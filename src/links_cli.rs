@@ -1,12 +1,12 @@
 //! `feedsieve links`: the links a `[[page]]` source would follow, as users check
 //! a page before adding it (and as the link scorer calls it).
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use url::Url;
 
+use crate::cli::write_stdout;
 use crate::read::page::{find_links, PageLinks};
 
 /// Arguments of `feedsieve links`.
@@ -99,18 +99,4 @@ fn to_text(found: &PageLinks, header: Option<(usize, &String)>) -> String {
         let _ = writeln!(out, "{}  {}", l.url, l.text);
     }
     out
-}
-
-/// Writes to standard output; a reader that went away (`| head`) is not an error.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("writing to standard output"))
-        }
-        _ => Ok(()),
-    }
 }
