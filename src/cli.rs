@@ -14,6 +14,7 @@ use crate::daemon::{self, Shutdown};
 use crate::fetch::{FetchConfig, Fetcher, Validators};
 use crate::pipeline::{self, Context, Outcome, Selection};
 use crate::read::{read_feed, read_feed_as, InspectFeed, ParsedFeed};
+use crate::util::write_stdout;
 
 /// feedsieve: fetches the feeds and pages in feeds.toml, keeps them in SQLite and
 /// republishes one clean combined feed.
@@ -614,22 +615,7 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
             );
         }
     }
-    write_stdout(&out)
-}
-
-/// Writes to standard output; a reader that went away (`| head`) is not an error.
-pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("writing to standard output"))
-        }
-        _ => Ok(()),
-    }
+    write_stdout(&out).context("writing to standard output")
 }
 
 /// `inspect --out-dir`: DIR/<stem>.json per input (an `{"error"}` object for one

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use url::Url;
 
-use crate::cli::write_stdout;
 use crate::read::page::{find_links, PageLinks};
+use crate::util::write_stdout;
 
 /// Arguments of `feedsieve links`.
 #[derive(Debug, clap::Args)]
@@ -65,7 +65,7 @@ pub fn run(args: &LinksArgs) -> anyhow::Result<ExitCode> {
                 format!("{}\n", serde_json::json!({ "error": format!("{e:#}") }))
             }
         };
-        write_stdout(&text)?;
+        write_stdout(&text).context("writing to standard output")?;
     }
     Ok(if failed {
         ExitCode::FAILURE
