@@ -74,8 +74,27 @@ pub struct Publication {
     pub html: PublishedFeed,
 }
 
-/// The stylesheet that makes `feed.xml` readable when opened in a browser.
+/// The stylesheet that makes `feed.xml` and `atom.xml` readable when opened in a browser.
 pub const FEED_CSS: &str = include_str!("feed.css");
+
+/// How the RSS and Atom feeds are served. Chromium shows `application/rss+xml`
+/// and `application/atom+xml` as raw text and ignores their stylesheet, while
+/// it applies `<?xml-stylesheet?>` to `application/xml`; feed readers go by the
+/// bytes, not the type. (CSS rather than XSLT: Chromium covers XSLT pages with
+/// a removal warning and is dropping XSLT.)
+pub const FEED_CONTENT_TYPE: &str = "application/xml; charset=utf-8";
+
+/// `xml` with the `feed.css` stylesheet instruction after its XML declaration.
+pub(crate) fn with_stylesheet(xml: String) -> String {
+    match xml.find("?>") {
+        Some(end) if xml.starts_with("<?xml") => format!(
+            "{}\n<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>{}",
+            &xml[..end + 2],
+            &xml[end + 2..]
+        ),
+        _ => format!("<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>\n{xml}"),
+    }
+}
 
 /// The files a publication is written to: RSS at `out.path`, the rest beside it.
 pub fn output_files(out: &OutputConfig) -> [(PathBuf, &'static str); 5] {
@@ -128,13 +147,8 @@ impl Publication {
             Some(PublishedFeed::new(body, last_modified, items, content_type))
         };
         Some(Publication {
-            rss: PublishedFeed::new(
-                rss_body,
-                last_modified,
-                items,
-                "application/rss+xml; charset=utf-8",
-            ),
-            atom: doc(&atom, "application/atom+xml; charset=utf-8")?,
+            rss: PublishedFeed::new(rss_body, last_modified, items, FEED_CONTENT_TYPE),
+            atom: doc(&atom, FEED_CONTENT_TYPE)?,
             json: doc(&json, "application/feed+json; charset=utf-8")?,
             html: doc(&html, "text/html; charset=utf-8")?,
         })
