@@ -339,6 +339,33 @@ fn check_front_page(html: &str, daemon: &Daemon) {
         .chain(also.iter().map(|a| a.0.clone()))
         .collect();
     assert_eq!(credited, known, "every outlet is shown or credited");
+    // Every outlet has a filter chip, also one that only ever "also covered",
+    // and its filter keeps each story it published or also covered.
+    for chip in doc.select(&sel(
+        "nav.filters[aria-label='Filter by outlet'] a[href^='#source-']",
+    )) {
+        let class = chip
+            .value()
+            .attr("href")
+            .unwrap_or("#")
+            .trim_start_matches('#');
+        let name: String = chip.text().collect();
+        for story in doc.select(&sel("article.story")) {
+            let covers = story
+                .select(&sel(".outlet, .also a"))
+                .any(|o| o.text().collect::<String>() == name);
+            assert_eq!(
+                story.value().classes().any(|c| c == class),
+                covers,
+                "{name}"
+            );
+        }
+    }
+    let chips: BTreeSet<String> = doc
+        .select(&sel("nav.filters a[href^='#source-']"))
+        .map(|a| a.text().collect())
+        .collect();
+    assert_eq!(chips, known, "a chip per outlet");
     assert!(doc.select(&sel("script")).next().is_none(), "no JavaScript");
 }
 
