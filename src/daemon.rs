@@ -44,6 +44,8 @@ struct ConfigWatch {
     settling: Option<String>,
     /// The file could not be read, and that was logged.
     missing: bool,
+    /// Why the file as it is now is not applied (shown on `/status` and `/healthz`).
+    rejected: Option<String>,
 }
 
 impl ConfigWatch {
@@ -56,6 +58,7 @@ impl ConfigWatch {
             last,
             settling: None,
             missing: false,
+            rejected: None,
         }
     }
 
@@ -72,6 +75,7 @@ impl ConfigWatch {
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
             Err(e) => {
+                self.rejected = Some(format!("cannot read {}: {e}", self.path.display()));
                 if !self.missing {
                     tracing::error!(
                         "cannot read {}: {e}; still running on the last good config ({running} sources) until it is back",
@@ -83,6 +87,7 @@ impl ConfigWatch {
             }
         };
         if std::mem::take(&mut self.missing) {
+            self.rejected = None;
             tracing::info!("{} is back", self.path.display());
         }
         let hash = crate::util::sha256_hex(&bytes);
@@ -99,7 +104,8 @@ impl ConfigWatch {
         self.load(running)
     }
 
-    fn load(&self, running: usize) -> Option<Config> {
+    fn load(&mut self, running: usize) -> Option<Config> {
+        self.rejected = None;
         match Config::load(&self.path) {
             Ok(cfg) if cfg.sources.is_empty() && running > 0 => {
                 tracing::error!(
@@ -107,10 +113,13 @@ impl ConfigWatch {
                      To run without sources, restart feedsieve",
                     self.path.display()
                 );
+                self.rejected = Some(format!("{} has no sources", self.path.display()));
                 None
             }
             Ok(cfg) => Some(cfg),
             Err(errors) => {
+                let all: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+                self.rejected = Some(all.join("; "));
                 for e in &errors.0 {
                     tracing::error!("{e}");
                 }
@@ -406,6 +415,7 @@ async fn schedule_loop(
                 if let Some(new) = watch.changed(running, true) {
                     l.dirty |= apply_reload(&mut ctx, new).await;
                 }
+                ctx.health.config_rejected(watch.rejected.clone());
             }
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP: reading the config again");
@@ -413,6 +423,7 @@ async fn schedule_loop(
                 if let Some(new) = watch.changed(ctx.config.sources.len(), false) {
                     l.dirty |= apply_reload(&mut ctx, new).await;
                 }
+                ctx.health.config_rejected(watch.rejected.clone());
             }
         }
         if l.dirty && (l.tasks.is_empty() || l.last_publish.elapsed() >= PUBLISH_DEBOUNCE) {

@@ -36,6 +36,8 @@ struct State {
     sources_unrecorded: Option<String>,
     publish: Option<Repeated>,
     database_lost: Option<String>,
+    /// Why the edited config file is not applied.
+    config_rejected: Option<String>,
     stopping: bool,
 }
 
@@ -51,6 +53,9 @@ pub struct HealthReport {
     pub status: &'static str,
     /// What is wrong, one sentence each.
     pub problems: Vec<String>,
+    /// What needs attention but leaves the daemon working (it stays ready):
+    /// an edited config that was rejected.
+    pub warnings: Vec<String>,
 }
 
 impl HealthReport {
@@ -119,6 +124,12 @@ impl Health {
         self.state().database_lost.is_some()
     }
 
+    /// The edited config file was rejected, and why (None: the file as it is
+    /// now is the one running).
+    pub fn config_rejected(&self, why: Option<String>) {
+        self.state().config_rejected = why;
+    }
+
     /// The daemon was asked to stop.
     pub fn stopping(&self) {
         self.state().stopping = true;
@@ -151,7 +162,18 @@ impl Health {
         } else {
             "degraded"
         };
-        HealthReport { status, problems }
+        let warnings = s
+            .config_rejected
+            .iter()
+            .map(|why| {
+                format!("the edited config was rejected, still running on the last good one: {why}")
+            })
+            .collect();
+        HealthReport {
+            status,
+            problems,
+            warnings,
+        }
     }
 }
 
@@ -187,5 +209,16 @@ mod tests {
         assert!(h.report().problems[0].contains("restarted"));
         h.stopping();
         assert_eq!(h.report().status, "stopping");
+    }
+
+    #[test]
+    fn a_rejected_config_warns_without_degrading() {
+        let h = Health::default();
+        h.config_rejected(Some("feeds.toml:3: unknown key `intervall`".into()));
+        let r = h.report();
+        assert!(r.ready(), "{r:?}");
+        assert!(r.warnings[0].contains("intervall"), "{r:?}");
+        h.config_rejected(None);
+        assert!(h.report().warnings.is_empty());
     }
 }

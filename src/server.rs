@@ -209,6 +209,56 @@ async fn metrics(State(s): State<ServerState>) -> Response {
     }
 }
 
+/// The status page's styles: a visually hidden caption for screen readers,
+/// and error cells cut to one line (the full text is their tooltip).
+const STATUS_CSS: &str = ":root{color-scheme:light dark;font:15px/1.45 system-ui,sans-serif}body{margin:1.5rem}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid rgba(127,127,127,.3);vertical-align:top}\
+td.msg{max-width:28rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}\
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
+.error{color:#c5221f}.warning{color:#b06000}.ok{color:#188038}\
+@media (prefers-color-scheme:dark){.error{color:#f28b82}.warning{color:#fdd663}.ok{color:#81c995}}";
+
+/// How long the daemon has run, in words: "3 h 12 min", "2 d 4 h", "45 s".
+fn uptime(started: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - started).num_seconds().max(0);
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// "up 3 h 12 min, since 04:37 UTC" (with the date when it was not today).
+fn up_since(started: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let since = if started.date_naive() == now.date_naive() {
+        started.format("%H:%M UTC")
+    } else {
+        started.format("%Y-%m-%d %H:%M UTC")
+    };
+    format!(
+        "up {}, since <time datetime=\"{}\">{since}</time>",
+        uptime(started, now),
+        started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
+/// A table cell that keeps its row one line high: `text` cut short, all of
+/// it in the tooltip.
+fn short_cell(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.chars().count() <= MAX {
+        return format!("<td class=\"msg\">{}</td>", escape(text));
+    }
+    let cut: String = text.chars().take(MAX - 1).collect();
+    format!(
+        "<td class=\"msg\" title=\"{}\">{}…</td>",
+        escape(text),
+        escape(cut.trim_end())
+    )
+}
+
 async fn status(State(s): State<ServerState>) -> Response {
     let g = match gauges(&s).await {
         Ok(g) => g,
@@ -218,23 +268,21 @@ async fn status(State(s): State<ServerState>) -> Response {
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Status · {title}</title><style>:root{{color-scheme:light dark;font:15px/1.45 system-ui,sans-serif}}body{{margin:1.5rem}}\
-         table{{border-collapse:collapse;width:100%}}th,td{{text-align:left;padding:.35rem .5rem;border-bottom:1px solid rgba(127,127,127,.3);vertical-align:top}}\
-         .error{{color:#c5221f}}.ok{{color:#188038}}@media (prefers-color-scheme:dark){{.error{{color:#f28b82}}.ok{{color:#81c995}}}}</style></head><body>\
-         <h1>Status · {title}</h1><p>{stories} stories stored, {published} published · up since <time datetime=\"{up}\">{up}</time></p>{problems}\
+         <title>Status · {title}</title><style>{STATUS_CSS}</style></head><body>\
+         <h1>Status · {title}</h1><p>{stories} stories stored, {published} published · {up}</p>{problems}\
          <table><caption class=\"sr-only\">Sources</caption><thead><tr><th scope=\"col\">Source</th><th scope=\"col\">Last fetch</th><th scope=\"col\">Result</th>\
          <th scope=\"col\">Items</th><th scope=\"col\">Next fetch</th><th scope=\"col\">Failures in a row</th><th scope=\"col\">Last error</th></tr></thead><tbody>",
         title = escape(&s.title),
         stories = g.stories,
         published = g.published,
-        up = s.started.to_rfc3339(),
+        up = up_since(s.started, Utc::now()),
         problems = problems_html(&s.health.report()),
     );
     for row in status_rows(&g) {
         let class = if row.result == "error" { "error" } else { "ok" };
         let _ = write!(
             h,
-            "<tr><td><a href=\"{url}\">{name}</a></td><td>{last}</td><td class=\"{class}\">{result}</td><td>{items}</td><td>{next}</td><td>{errors}</td><td>{error}</td></tr>",
+            "<tr><td><a href=\"{url}\">{name}</a></td><td>{last}</td><td class=\"{class}\">{result}</td><td>{items}</td><td>{next}</td><td>{errors}</td>{error}</tr>",
             url = escape(&row.url),
             name = escape(&row.name),
             last = escape(&row.last_fetch),
@@ -242,7 +290,7 @@ async fn status(State(s): State<ServerState>) -> Response {
             items = row.items,
             next = escape(&row.next_fetch),
             errors = row.errors,
-            error = escape(&row.last_error),
+            error = short_cell(&row.last_error),
         );
     }
     h.push_str("</tbody></table><p><a href=\"/metrics\">metrics</a> · <a href=\"/\">front page</a></p></body></html>\n");
@@ -271,7 +319,9 @@ pub struct StatusRow {
 }
 
 fn when(ts: Option<i64>) -> String {
-    ts.and_then(|t| DateTime::from_timestamp(t, 0))
+    // 0 (or less) is a time never set, not 1970.
+    ts.filter(|t| *t > 0)
+        .and_then(|t| DateTime::from_timestamp(t, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "never".into())
 }
@@ -303,19 +353,26 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
         .collect()
 }
 
-/// The problems as a list for the status page (nothing when all is well).
+/// The problems and warnings as lists for the status page (nothing when all is well).
 fn problems_html(report: &HealthReport) -> String {
-    if report.problems.is_empty() {
-        return String::new();
+    let mut h = String::new();
+    for (class, heading, items) in [
+        ("error", report.status, &report.problems),
+        ("warning", "warning", &report.warnings),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            h,
+            "<section class=\"{class}\" role=\"alert\"><h2>{}</h2><ul>",
+            escape(heading)
+        );
+        for p in items {
+            let _ = write!(h, "<li>{}</li>", escape(p));
+        }
+        h.push_str("</ul></section>");
     }
-    let mut h = format!(
-        "<section class=\"error\" role=\"alert\"><h2>{}</h2><ul>",
-        escape(report.status)
-    );
-    for p in &report.problems {
-        let _ = write!(h, "<li>{}</li>", escape(p));
-    }
-    h.push_str("</ul></section>");
     h
 }
 
@@ -327,6 +384,7 @@ async fn healthz(State(state): State<ServerState>) -> Response {
     let body = serde_json::json!({
         "status": report.status,
         "problems": report.problems,
+        "warnings": report.warnings,
         "version": env!("CARGO_PKG_VERSION"),
         "started": state.started.to_rfc3339(),
         "published_items": p.as_ref().map(|p| p.rss.items),
@@ -351,7 +409,11 @@ async fn readyz(State(state): State<ServerState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({ "status": report.status, "problems": report.problems });
+    let body = serde_json::json!({
+        "status": report.status,
+        "problems": report.problems,
+        "warnings": report.warnings,
+    });
     (
         code,
         [(header::CONTENT_TYPE, "application/json")],
@@ -371,5 +433,31 @@ mod tests {
         assert!(etag_matches("\"x\", \"abc\"", "\"abc\""));
         assert!(etag_matches("*", "\"abc\""));
         assert!(!etag_matches("\"abd\"", "\"abc\""));
+    }
+
+    #[test]
+    fn uptime_reads_in_hours_and_minutes() {
+        let start = DateTime::parse_from_rfc3339("2026-12-06T04:37:08.255159547Z")
+            .unwrap()
+            .to_utc();
+        let now = start + chrono::Duration::seconds(3 * 3600 + 12 * 60 + 5);
+        assert_eq!(
+            up_since(start, now),
+            "up 3 h 12 min, since <time datetime=\"2026-12-06T04:37:08Z\">04:37 UTC</time>"
+        );
+        assert_eq!(uptime(start, start + chrono::Duration::seconds(42)), "42 s");
+        let later = start + chrono::Duration::days(2);
+        assert!(up_since(start, later).contains("2 d 0 h, since"));
+        assert!(up_since(start, later).contains("2026-12-06 04:37 UTC"));
+    }
+
+    #[test]
+    fn long_errors_are_cut_with_the_whole_text_as_tooltip() {
+        let long = "dns error: failed to lookup address information: ".repeat(5);
+        let cell = short_cell(&long);
+        assert!(cell.contains(&format!("title=\"{}\"", long)), "{cell}");
+        assert!(cell.chars().filter(|c| *c == '…').count() == 1, "{cell}");
+        assert_eq!(short_cell("HTTP 404"), "<td class=\"msg\">HTTP 404</td>");
+        assert_eq!(when(Some(0)), "never");
     }
 }

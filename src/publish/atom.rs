@@ -5,7 +5,10 @@ use atom_syndication::{
 };
 use chrono::FixedOffset;
 
-use super::{rss_file_name, self_url, ts, Entry, FeedIds, OutputConfig, PublishedFeed};
+use super::{
+    rss_file_name, self_url, ts, with_stylesheet, Entry, FeedIds, OutputConfig, PublishedFeed,
+    FEED_CONTENT_TYPE,
+};
 use crate::sanitize::xml_safe;
 
 fn safe(s: &str) -> String {
@@ -62,10 +65,10 @@ pub fn render(
         ..Default::default()
     };
     PublishedFeed::new(
-        feed.to_string().into_bytes(),
+        with_stylesheet(feed.to_string()).into_bytes(),
         last_modified,
         entries.len(),
-        "application/atom+xml; charset=utf-8",
+        FEED_CONTENT_TYPE,
     )
 }
 

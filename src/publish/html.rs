@@ -73,9 +73,99 @@ fn ids<'a>(names: impl Iterator<Item = &'a str>, prefix: &str) -> BTreeMap<Strin
     out
 }
 
+/// The classes of a story's `<article>`: one per outlet that covered it (so
+/// an outlet's filter shows the stories it also covered) and per category.
+fn story_classes(
+    e: &Entry,
+    sources: &BTreeMap<String, String>,
+    categories: &BTreeMap<String, String>,
+) -> String {
+    let outlets = std::iter::once(&e.source_name).chain(e.also.iter().map(|a| &a.0));
+    let ids: Vec<&str> = outlets
+        .filter_map(|name| sources.get(name))
+        .chain(e.categories.iter().filter_map(|c| categories.get(c)))
+        .map(String::as_str)
+        .collect();
+    let mut classes = String::from("story");
+    for (i, id) in ids.iter().enumerate() {
+        if !ids[..i].contains(id) {
+            classes.push(' ');
+            classes.push_str(id);
+        }
+    }
+    classes
+}
+
+/// One story as an `<article>`: headline, outlet and time, lead, and who else covered it.
+fn article(h: &mut String, e: &Entry, classes: &str) {
+    let when = ts(e.date);
+    let headline = match &e.link {
+        Some(link) => format!("<a href=\"{}\">{}</a>", escape(link), escape(&e.title)),
+        None => escape(&e.title),
+    };
+    let _ = write!(
+        h,
+        "<article class=\"{classes}\">\n<h2>{headline}</h2>\n<p class=\"meta\"><span class=\"outlet\">{outlet}</span> · <time datetime=\"{iso}\">{human}</time></p>\n",
+        outlet = escape(&e.source_name),
+        iso = when.to_rfc3339(),
+        human = when.format("%-d %b %Y, %H:%M UTC"),
+    );
+    if !e.lead.is_empty() {
+        let _ = writeln!(h, "<p class=\"lead\">{}</p>", escape(&e.lead));
+    }
+    if !e.also.is_empty() {
+        h.push_str("<p class=\"also\">Also covered by: ");
+        for (i, (name, link)) in e.also.iter().enumerate() {
+            if i > 0 {
+                h.push_str(", ");
+            }
+            match link {
+                Some(l) => {
+                    let _ = write!(h, "<a href=\"{}\">{}</a>", escape(l), escape(name));
+                }
+                None => h.push_str(&escape(name)),
+            }
+        }
+        h.push_str("</p>\n");
+    }
+    h.push_str("</article>\n");
+}
+
+/// The outlet and category filters: a target anchor per filter, then the chips.
+fn filters(
+    h: &mut String,
+    sources: &BTreeMap<String, String>,
+    categories: &BTreeMap<String, String>,
+) {
+    for id in sources.values().chain(categories.values()) {
+        let _ = writeln!(h, "<span class=\"filter\" id=\"{id}\"></span>");
+    }
+    if !sources.is_empty() {
+        h.push_str("<nav class=\"filters\" aria-label=\"Filter by outlet\">Outlets: <ul><li><a href=\"#\">All</a></li>");
+        for (name, id) in sources {
+            let _ = write!(h, "<li><a href=\"#{id}\">{}</a></li>", escape(name));
+        }
+        h.push_str("</ul></nav>\n");
+    }
+    if !categories.is_empty() {
+        h.push_str("<nav class=\"filters\" aria-label=\"Filter by category\">Categories: <ul>");
+        for (name, id) in categories {
+            let _ = write!(h, "<li><a href=\"#{id}\">{}</a></li>", escape(name));
+        }
+        h.push_str("</ul></nav>\n");
+    }
+}
+
 /// Renders the front page.
 pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> PublishedFeed {
-    let sources = ids(entries.iter().map(|e| e.source_name.as_str()), "source");
+    // Every outlet that covered a story gets a chip, also one never chosen
+    // as a story's representative.
+    let sources = ids(
+        entries.iter().flat_map(|e| {
+            std::iter::once(e.source_name.as_str()).chain(e.also.iter().map(|a| a.0.as_str()))
+        }),
+        "source",
+    );
     let categories = ids(
         entries
             .iter()
@@ -110,70 +200,14 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
          <p class=\"feeds\">Subscribe: <a href=\"{rss}\">RSS</a> <a href=\"atom.xml\">Atom</a> <a href=\"feed.json\">JSON Feed</a></p>\n</header>\n",
         desc = escape(&out.description),
     );
-    for id in sources.values().chain(categories.values()) {
-        let _ = writeln!(h, "<span class=\"filter\" id=\"{id}\"></span>");
-    }
-    if !sources.is_empty() {
-        h.push_str("<nav class=\"filters\" aria-label=\"Filter by outlet\">Outlets: <ul><li><a href=\"#\">All</a></li>");
-        for (name, id) in &sources {
-            let _ = write!(h, "<li><a href=\"#{id}\">{}</a></li>", escape(name));
-        }
-        h.push_str("</ul></nav>\n");
-    }
-    if !categories.is_empty() {
-        h.push_str("<nav class=\"filters\" aria-label=\"Filter by category\">Categories: <ul>");
-        for (name, id) in &categories {
-            let _ = write!(h, "<li><a href=\"#{id}\">{}</a></li>", escape(name));
-        }
-        h.push_str("</ul></nav>\n");
-    }
+    filters(&mut h, &sources, &categories);
     h.push_str("<main>\n");
     if entries.is_empty() {
         h.push_str("<p class=\"empty\">No stories yet: the first fetch is still running, or no source has answered.</p>\n");
     }
     for e in entries {
-        let mut classes = String::from("story");
-        if let Some(id) = sources.get(&e.source_name) {
-            classes.push(' ');
-            classes.push_str(id);
-        }
-        for c in &e.categories {
-            if let Some(id) = categories.get(c) {
-                classes.push(' ');
-                classes.push_str(id);
-            }
-        }
-        let when = ts(e.date);
-        let headline = match &e.link {
-            Some(link) => format!("<a href=\"{}\">{}</a>", escape(link), escape(&e.title)),
-            None => escape(&e.title),
-        };
-        let _ = write!(
-            h,
-            "<article class=\"{classes}\">\n<h2>{headline}</h2>\n<p class=\"meta\"><span class=\"outlet\">{outlet}</span> · <time datetime=\"{iso}\">{human}</time></p>\n",
-            outlet = escape(&e.source_name),
-            iso = when.to_rfc3339(),
-            human = when.format("%-d %b %Y, %H:%M UTC"),
-        );
-        if !e.lead.is_empty() {
-            let _ = writeln!(h, "<p class=\"lead\">{}</p>", escape(&e.lead));
-        }
-        if !e.also.is_empty() {
-            h.push_str("<p class=\"also\">Also covered by: ");
-            for (i, (name, link)) in e.also.iter().enumerate() {
-                if i > 0 {
-                    h.push_str(", ");
-                }
-                match link {
-                    Some(l) => {
-                        let _ = write!(h, "<a href=\"{}\">{}</a>", escape(l), escape(name));
-                    }
-                    None => h.push_str(&escape(name)),
-                }
-            }
-            h.push_str("</p>\n");
-        }
-        h.push_str("</article>\n");
+        let classes = story_classes(e, &sources, &categories);
+        article(&mut h, e, &classes);
     }
     let updated = if last_modified > 0 {
         format!(
@@ -234,6 +268,14 @@ mod tests {
             .collect();
         assert_eq!(also, vec![Some("https://two.test/b")]);
         assert!(story.value().classes().any(|c| c == "source-one"));
+        // "two" only also covered the story: it still has a chip, and its
+        // filter shows the story.
+        assert!(story.value().classes().any(|c| c == "source-two"));
+        assert!(doc
+            .select(&sel("nav.filters a[href='#source-two']"))
+            .next()
+            .is_some());
+        assert!(html.contains("#source-two:target"), "CSS filter rule");
         assert!(doc.select(&sel("script")).next().is_none(), "no JavaScript");
         assert!(html.contains("#source-one:target"), "CSS filter rule");
         assert!(doc

@@ -74,8 +74,27 @@ pub struct Publication {
     pub html: PublishedFeed,
 }
 
-/// The stylesheet that makes `feed.xml` readable when opened in a browser.
+/// The stylesheet that makes `feed.xml` and `atom.xml` readable when opened in a browser.
 pub const FEED_CSS: &str = include_str!("feed.css");
+
+/// How the RSS and Atom feeds are served. Chromium shows `application/rss+xml`
+/// and `application/atom+xml` as raw text and ignores their stylesheet, while
+/// it applies `<?xml-stylesheet?>` to `application/xml`; feed readers go by the
+/// bytes, not the type. (CSS rather than XSLT: Chromium covers XSLT pages with
+/// a removal warning and is dropping XSLT.)
+pub const FEED_CONTENT_TYPE: &str = "application/xml; charset=utf-8";
+
+/// `xml` with the `feed.css` stylesheet instruction after its XML declaration.
+pub(crate) fn with_stylesheet(xml: String) -> String {
+    match xml.find("?>") {
+        Some(end) if xml.starts_with("<?xml") => format!(
+            "{}\n<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>{}",
+            &xml[..end + 2],
+            &xml[end + 2..]
+        ),
+        _ => format!("<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>\n{xml}"),
+    }
+}
 
 /// The files a publication is written to: RSS at `out.path`, the rest beside it.
 pub fn output_files(out: &OutputConfig) -> [(PathBuf, &'static str); 5] {
@@ -128,13 +147,8 @@ impl Publication {
             Some(PublishedFeed::new(body, last_modified, items, content_type))
         };
         Some(Publication {
-            rss: PublishedFeed::new(
-                rss_body,
-                last_modified,
-                items,
-                "application/rss+xml; charset=utf-8",
-            ),
-            atom: doc(&atom, "application/atom+xml; charset=utf-8")?,
+            rss: PublishedFeed::new(rss_body, last_modified, items, FEED_CONTENT_TYPE),
+            atom: doc(&atom, FEED_CONTENT_TYPE)?,
             json: doc(&json, "application/feed+json; charset=utf-8")?,
             html: doc(&html, "text/html; charset=utf-8")?,
         })
@@ -238,11 +252,7 @@ fn entry(ids: &FeedIds, story: &Story) -> Option<Entry> {
     if !also.is_empty() {
         html.push_str(&also_covered_by(&also));
     }
-    let lead_source = rep
-        .summary
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(body);
+    let lead = lead(rep.summary.as_deref(), body);
     Some(Entry {
         guid: ids.story_id(&story.guid),
         title: rep
@@ -252,7 +262,7 @@ fn entry(ids: &FeedIds, story: &Story) -> Option<Entry> {
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "(untitled)".to_string()),
         link,
-        lead: truncate_chars(&plain_text(lead_source), LEAD_CHARS),
+        lead,
         html,
         date,
         updated,
@@ -272,6 +282,33 @@ fn entry(ids: &FeedIds, story: &Story) -> Option<Entry> {
             .filter(|a| !a.is_empty()),
         also,
     })
+}
+
+/// The front-page lead: the summary, unless it is a teaser (cut short with an
+/// ellipsis, or the start of the fetched article), then the article's text.
+fn lead(summary: Option<&str>, body: &str) -> String {
+    let summary = summary.map(plain_text).filter(|s| !s.trim().is_empty());
+    let text = match summary {
+        Some(s) if !is_teaser(&s, body) => s,
+        _ => plain_text(body),
+    };
+    truncate_chars(&text, LEAD_CHARS)
+}
+
+/// True when `summary` is only the start of the article `body`.
+fn is_teaser(summary: &str, body: &str) -> bool {
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cut = summary.trim_end();
+    let stem = ["[…]", "[...]", "…", "..."]
+        .iter()
+        .find_map(|m| cut.strip_suffix(m))
+        .map(&words);
+    let body = words(&plain_text(body));
+    match stem {
+        // Cut by the feed: a teaser whenever the article says more.
+        Some(stem) => body.chars().count() > stem.chars().count(),
+        None => body.len() > cut.len() && body.starts_with(&words(cut)),
+    }
 }
 
 /// An attachment as published: at an http(s) URL without tracking parameters,
@@ -572,6 +609,24 @@ pub(crate) mod tests {
             with("https://a.test/a.mp3", Some("mp3")).unwrap().mime_type,
             None
         );
+    }
+
+    #[test]
+    fn teaser_summaries_give_way_to_the_fetched_article() {
+        let article =
+            "<p>The council voted on Tuesday. However, the mayor said the plan would wait.</p>";
+        assert_eq!(
+            lead(Some("The council voted on Tuesday. Howeve…"), article),
+            "The council voted on Tuesday. However, the mayor said the plan would wait."
+        );
+        assert_eq!(
+            lead(Some("The council voted on Tuesday. Howeve"), article),
+            "The council voted on Tuesday. However, the mayor said the plan would wait."
+        );
+        // A summary of its own stays the lead.
+        assert_eq!(lead(Some("Vote delayed."), article), "Vote delayed.");
+        // Without an article, the teaser is all there is.
+        assert_eq!(lead(Some("Cut short…"), ""), "Cut short…");
     }
 
     #[test]

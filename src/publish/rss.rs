@@ -6,7 +6,10 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 
-use super::{rss_file_name, self_url, ts, Entry, OutputConfig, PublishedFeed};
+use super::{
+    rss_file_name, self_url, ts, with_stylesheet, Entry, OutputConfig, PublishedFeed,
+    FEED_CONTENT_TYPE,
+};
 use crate::sanitize::xml_safe;
 
 fn safe(s: &str) -> String {
@@ -49,22 +52,8 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
         atom_ext: (!links.is_empty()).then_some(AtomExtension { links }),
         ..Default::default()
     };
-    let xml = channel.to_string();
-    // A stylesheet so that a browser opening the feed shows a readable page.
-    let body = match xml.find("?>") {
-        Some(end) if xml.starts_with("<?xml") => format!(
-            "{}\n<?xml-stylesheet type=\"text/css\" href=\"feed.css\"?>{}",
-            &xml[..end + 2],
-            &xml[end + 2..]
-        ),
-        _ => xml,
-    };
-    PublishedFeed::new(
-        body.into_bytes(),
-        last_modified,
-        count,
-        "application/rss+xml; charset=utf-8",
-    )
+    let body = with_stylesheet(channel.to_string());
+    PublishedFeed::new(body.into_bytes(), last_modified, count, FEED_CONTENT_TYPE)
 }
 
 fn item(e: &Entry) -> Item {

@@ -24,10 +24,7 @@ async fn daemon_serves_the_combined_feed_with_validators() {
     // The scheduler fetches every source at start; wait until all five items are served.
     let served = first_three_stories(&client, &feed_url).await;
     let (headers, body) = served.expect("the daemon published the three fixture stories");
-    assert_eq!(
-        headers["content-type"],
-        "application/rss+xml; charset=utf-8"
-    );
+    assert_eq!(headers["content-type"], "application/xml; charset=utf-8");
     let etag = headers["etag"].to_str().unwrap().to_string();
     let last_modified = headers["last-modified"].to_str().unwrap().to_string();
     // The file on disk is the same document.
@@ -181,8 +178,8 @@ async fn check_every_format(client: &reqwest::Client, addr: std::net::SocketAddr
     for (path, content_type) in [
         ("/", "text/html; charset=utf-8"),
         ("/index.html", "text/html; charset=utf-8"),
-        ("/feed.xml", "application/rss+xml; charset=utf-8"),
-        ("/atom.xml", "application/atom+xml; charset=utf-8"),
+        ("/feed.xml", "application/xml; charset=utf-8"),
+        ("/atom.xml", "application/xml; charset=utf-8"),
         ("/feed.json", "application/feed+json; charset=utf-8"),
         ("/feed.css", "text/css; charset=utf-8"),
     ] {

@@ -339,7 +339,95 @@ fn check_front_page(html: &str, daemon: &Daemon) {
         .chain(also.iter().map(|a| a.0.clone()))
         .collect();
     assert_eq!(credited, known, "every outlet is shown or credited");
+    // Every outlet has a filter chip, also one that only ever "also covered",
+    // and its filter keeps each story it published or also covered.
+    for chip in doc.select(&sel(
+        "nav.filters[aria-label='Filter by outlet'] a[href^='#source-']",
+    )) {
+        let class = chip
+            .value()
+            .attr("href")
+            .unwrap_or("#")
+            .trim_start_matches('#');
+        let name: String = chip.text().collect();
+        for story in doc.select(&sel("article.story")) {
+            let covers = story
+                .select(&sel(".outlet, .also a"))
+                .any(|o| o.text().collect::<String>() == name);
+            assert_eq!(
+                story.value().classes().any(|c| c == class),
+                covers,
+                "{name}"
+            );
+        }
+    }
+    let chips: BTreeSet<String> = doc
+        .select(&sel("nav.filters a[href^='#source-']"))
+        .map(|a| a.text().collect())
+        .collect();
+    assert_eq!(chips, known, "a chip per outlet");
     assert!(doc.select(&sel("script")).next().is_none(), "no JavaScript");
+}
+
+/// Runs headless Chromium on `url` with `extra` arguments (a dump or a screenshot).
+fn run_chromium(
+    chromium: &Path,
+    profile: &Path,
+    extra: Vec<String>,
+    url: String,
+) -> tokio::task::JoinHandle<std::process::Output> {
+    let chromium = chromium.to_path_buf();
+    let profile = profile.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(url)
+            .output()
+            .unwrap()
+    })
+}
+
+/// A browser opening `/feed.xml` or `/atom.xml` gets the feed as an XML
+/// document styled by `feed.css` (not the raw text Chromium shows for
+/// `application/rss+xml`), with every published title in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_renders_the_feeds_as_pages() {
+    let Some(chromium) = tool("chromium", "apt-get install chromium") else {
+        return;
+    };
+    let daemon = Daemon::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    for (path, root) in [("/feed.xml", "<rss"), ("/atom.xml", "<feed")] {
+        let url = format!("{}{path}", daemon.base);
+        let r = http_client().get(&url).send().await.unwrap();
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/xml; charset=utf-8"
+        );
+        let dom = run_chromium(&chromium, profile.path(), vec!["--dump-dom".into()], url);
+        let dom = dom.await.unwrap();
+        common::succeeded(&dom);
+        let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+        // Shown as text, the feed would come back as `<html>…<pre>&lt;rss…`.
+        assert!(dom.trim_start().starts_with(root), "{path}: {dom}");
+        assert!(!dom.contains("<pre"), "{path} shown as raw text: {dom}");
+        for title in &daemon.titles {
+            let shown = title.replace('&', "&amp;").replace('<', "&lt;");
+            assert!(dom.contains(&shown), "{path} lacks {title:?}");
+        }
+    }
+    daemon.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,27 +442,12 @@ async fn chromium_renders_the_front_page() {
     let shot = shots.join("front-page.png");
     let _ = std::fs::remove_file(&shot);
     let run = |extra: Vec<String>| {
-        let chromium = chromium.clone();
-        let profile = profile.path().to_path_buf();
-        let url = format!("{}/", daemon.base);
-        tokio::task::spawn_blocking(move || {
-            Command::new(chromium)
-                .args([
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--hide-scrollbars",
-                ])
-                .arg(format!("--user-data-dir={}", profile.display()))
-                .args(extra)
-                .arg(url)
-                .output()
-                .unwrap()
-        })
+        run_chromium(
+            &chromium,
+            profile.path(),
+            extra,
+            format!("{}/", daemon.base),
+        )
     };
     let dom = run(vec!["--dump-dom".into()]).await.unwrap();
     common::succeeded(&dom);

@@ -86,6 +86,19 @@ async fn break_the_config(config: &Path, good: &str, log: &Path) {
     assert!(logged.contains("not a duration"), "{logged}");
 }
 
+/// `/healthz` (status code and JSON) and the `/status` page.
+async fn health_and_status(
+    client: &reqwest::Client,
+    port: u16,
+) -> (u16, serde_json::Value, String) {
+    let base = format!("http://127.0.0.1:{port}");
+    let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+    let code = r.status().as_u16();
+    let health = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    let r = client.get(format!("{base}/status")).send().await.unwrap();
+    (code, health, r.text().await.unwrap())
+}
+
 /// Sends SIGTERM and waits up to 15 s for the daemon to exit.
 async fn stop_with_sigterm(child: &mut Child) -> std::process::ExitStatus {
     let term = Command::new("kill")
@@ -152,6 +165,27 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
         child.try_wait().unwrap().is_none(),
         "the daemon did not exit"
     );
+    // …and says so on /healthz (still 200 and "ok": it works) and on /status
+    // (the log line comes a moment before the daemon records it).
+    let mut shown = health_and_status(&client, port).await;
+    for _ in 0..50 {
+        if shown.1["warnings"] != serde_json::json!([]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        shown = health_and_status(&client, port).await;
+    }
+    let (code, health, status) = shown;
+    assert_eq!(code, 200);
+    assert_eq!(health["status"], "ok", "{health}");
+    let warning = health["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("rejected") && warning.contains("not a duration"),
+        "{health}"
+    );
+    assert!(status.contains("not a duration"), "{status}");
+    let up = regex::Regex::new(r"up \d+ (s|min), since <time datetime=\S+>\d\d:\d\d UTC</time>");
+    assert!(up.unwrap().is_match(&status), "uptime in words: {status}");
 
     // 3. Fixed, with a changed setting: an exclude filter on Wire Copy Daily
     //    applies to the items it already has.
@@ -168,6 +202,9 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
         .is_some(),
         "the fixed config is applied"
     );
+    let (_, health, status) = health_and_status(&client, port).await;
+    assert_eq!(health["warnings"], serde_json::json!([]), "{health}");
+    assert!(!status.contains("not a duration"), "{status}");
 
     // 4. SIGTERM stops it cleanly.
     let status = stop_with_sigterm(&mut child).await;
