@@ -51,15 +51,33 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the daemon: fetch each source when due, publish the combined feed and serve
     /// it over HTTP (GET /feed.xml, GET /healthz) until SIGINT or SIGTERM.
-    Run,
+    Run {
+        /// Listen on this address instead of `[server] listen` (e.g. 127.0.0.1:9000).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Run one full cycle over every source (due or not), publish, and exit.
     /// Shows progress when standard output is a terminal. Exits 3 when some
     /// sources failed, 4 when every source failed.
-    Fetch,
+    Fetch {
+        /// Fetch only this source now (its name or URL).
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+    },
     /// Validate the config file; exits non-zero and prints each error with its line.
     Check,
     /// Show every source: last fetch, result, items, next fetch, failures, last error.
     Status,
+    /// List the configured sources, one a line: kind, name, last result, items,
+    /// next fetch, URL (`disabled` for `enabled = false`).
+    Sources,
+    /// Remove a source (by name or URL) from the config, keeping its comments and
+    /// the other sources.
+    Remove {
+        /// The source's name or URL.
+        #[arg(value_name = "NAME|URL")]
+        source: String,
+    },
     /// Write a commented starter feeds.toml (at --config) and create its db/ folder.
     Init {
         /// Overwrite an existing config file.
@@ -156,6 +174,7 @@ impl Command {
         matches!(
             self,
             Command::Status
+                | Command::Sources
                 | Command::Stories { .. }
                 | Command::Explain { .. }
                 | Command::Check
@@ -209,8 +228,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
         })),
         Command::Init { force } => report(init(&cli.config, force)),
         Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
-        Command::Run => report(run_daemon(&cli.config)),
-        Command::Fetch => report_code(fetch_once(&cli.config)),
+        Command::Sources => report(crate::sources_cli::list(&cli.config)),
+        Command::Remove { source } => report(crate::sources_cli::remove(&cli.config, &source)),
+        Command::Run { listen } => report(run_daemon(&cli.config, listen)),
+        Command::Fetch { source } => report_code(fetch_once(&cli.config, source.as_deref())),
         Command::Cluster { input, output } => report(
             crate::dedup_cli::dedup_config(&cli.config, config_given())
                 .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output).map(|_| ())),
@@ -323,8 +344,11 @@ fn lock_database(cfg: &Config) -> anyhow::Result<crate::store::DbLock> {
     Ok(crate::store::DbLock::acquire(&cfg.database.path)?)
 }
 
-fn run_daemon(path: &std::path::Path) -> anyhow::Result<()> {
-    let config = load(path)?;
+fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    let mut config = load(path)?;
+    if let Some(addr) = listen {
+        config.server.listen = addr;
+    }
     let _lock = lock_database(&config)?;
     let rt = runtime()?;
     rt.block_on(async move {
@@ -342,8 +366,22 @@ fn run_daemon(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// One cycle; the exit code says whether every source, some or none failed.
-fn fetch_once(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
+    let selection = match only {
+        None => Selection::All,
+        Some(target) => {
+            let source = crate::sources_cli::find(&config, target)?;
+            if !source.enabled {
+                anyhow::bail!(
+                    "\"{}\" has `enabled = false` in {}: enable it to fetch it",
+                    source.name,
+                    path.display()
+                );
+            }
+            Selection::Url(source.url.to_string())
+        }
+    };
     // A daemon on the same database fetches on its own; two writers would
     // fetch every source twice.
     let _lock = lock_database(&config)?;
@@ -351,7 +389,7 @@ fn fetch_once(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let tty = std::io::stdout().is_terminal();
     rt.block_on(async move {
         let ctx = Context::open(config)?;
-        let report = pipeline::run_cycle(&ctx, Selection::All, |o, done, total| {
+        let report = pipeline::run_cycle(&ctx, selection, |o, done, total| {
             if tty {
                 println!("[{done}/{total}] {}: {}", o.name, describe(&o.outcome));
             }

@@ -326,8 +326,16 @@ fn end_of_last_table(text: &str, key: &str) -> Option<usize> {
         l.strip_prefix(&header)
             .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
     })?;
+    let texts: Vec<&str> = lines.iter().map(|(_, l)| *l).collect();
+    let (at, line) = lines[table_end(&texts, start)];
+    Some(at + line.len())
+}
+
+/// The index of the last line of the table whose header is `lines[start]`: its
+/// last key line, or a comment line that follows it directly.
+pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
     let mut last = start;
-    for (i, (_, line)) in lines.iter().enumerate().skip(start + 1) {
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
         let l = line.trim();
         if l.starts_with('[') {
             break;
@@ -341,8 +349,7 @@ fn end_of_last_table(text: &str, key: &str) -> Option<usize> {
             last = i;
         }
     }
-    let (at, line) = lines[last];
-    Some(at + line.len())
+    last
 }
 
 /// The config's sources as OPML 2.0; categories become folders.
