@@ -223,9 +223,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             category,
         } => report(add(&cli.config, &url, name, category)),
         Command::ImportOpml { file } => report(import_opml(&cli.config, &file)),
-        Command::ExportOpml => report(load(&cli.config).map(|cfg| {
-            print!("{}", crate::sources::export_opml(&cfg));
-        })),
+        Command::ExportOpml => report(crate::sources_cli::export_opml(&cli.config)),
         Command::Init { force } => report(init(&cli.config, force)),
         Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
         Command::Sources => report(crate::sources_cli::list(&cli.config)),
@@ -495,17 +493,21 @@ fn add(
 fn import_opml(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
     let xml =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let sources =
+    let opml =
         crate::sources::parse_opml(&xml).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let (added, skipped) = crate::sources::append_sources(path, &sources)?;
+    let (added, skipped) = crate::sources::append_sources(path, &opml.sources)?;
     println!(
-        "{}: {} sources read, {} added to {}, {} already there",
+        "{}: {} sources read, {} added to {}, {} already there, {} outlines skipped",
         file.display(),
-        sources.len(),
+        opml.sources.len(),
         added.len(),
         path.display(),
-        skipped.len()
+        skipped.len(),
+        opml.skipped.len()
     );
+    for s in &opml.skipped {
+        println!("  skipped \"{}\": {}", s.name, s.reason);
+    }
     Ok(())
 }
 

@@ -145,3 +145,17 @@ fn without_source(text: &str, source: &SourceConfig) -> Option<String> {
     }
     None
 }
+
+/// `feedsieve export-opml`: the sources as OPML, with each feed's site link as
+/// `htmlUrl` where a fetch has learnt it (the database is read, never created).
+pub fn export_opml(path: &Path) -> anyhow::Result<()> {
+    let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let links = if cfg.database.path.exists() {
+        crate::store::Store::open(&cfg.database.path)
+            .with_context(|| format!("opening {}", cfg.database.path.display()))?
+            .site_links()?
+    } else {
+        Default::default()
+    };
+    write_stdout(&crate::sources::export_opml(&cfg, &links)).context("writing to standard output")
+}

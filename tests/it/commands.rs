@@ -168,3 +168,58 @@ async fn run_listen_overrides_the_configured_address() {
     child.wait().unwrap();
     assert_eq!(health, Some(reqwest::StatusCode::OK));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_opml_says_what_it_skipped_and_export_keeps_html_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, config) = three_sources(dir.path()).await;
+    let opml = dir.path().join("subs.opml");
+    std::fs::write(
+        &opml,
+        "<?xml version=\"1.0\"?><opml version=\"2.0\"><head/><body><outline text=\"News\">\
+         <outline text=\"Good\" type=\"rss\" xmlUrl=\"https://good.test/rss\"/>\
+         <outline text=\"Blog\" htmlUrl=\"https://blog.test/\"/>\
+         <outline text=\"Old\" xmlUrl=\"feed://old.test/rss\"/>\
+         <outline text=\"Rel\" xmlUrl=\"/local/rss.xml\"/>\
+         <outline text=\"Bare\"/></outline></body></opml>",
+    )
+    .unwrap();
+    let out = common::succeeded(&run(&config, &["import-opml", opml.to_str().unwrap()]).await);
+    assert!(out.contains("1 added"), "{out}");
+    assert!(out.contains("4 outlines skipped"), "{out}");
+    for (name, why) in [
+        ("Blog", "feedsieve add https://blog.test/"),
+        ("Old", "feedsieve add https://old.test/rss"),
+        ("Rel", "relative URL"),
+        ("Bare", "no xmlUrl"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(&format!("skipped \"{name}\"")) && l.contains(why)),
+            "{name}: {why} in\n{out}"
+        );
+    }
+
+    // A file that is not OPML at all is an error, and changes nothing.
+    let before = std::fs::read_to_string(&config).unwrap();
+    let html = dir.path().join("page.html");
+    std::fs::write(&html, "<html><body><p>hello</p></body></html>").unwrap();
+    let refused = run(&config, &["import-opml", html.to_str().unwrap()]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an OPML file"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+
+    // Remove the source that cannot be reached, fetch, and export: the feed's own
+    // site link is its htmlUrl.
+    common::succeeded(&run(&config, &["remove", "Good"]).await);
+    common::succeeded(&run(&config, &["fetch"]).await);
+    let exported = common::succeeded(&run(&config, &["export-opml"]).await);
+    let vue = exported
+        .lines()
+        .find(|l| l.contains("Vue News"))
+        .unwrap_or_else(|| panic!("{exported}"));
+    assert!(
+        vue.contains(&format!("htmlUrl=\"{}/vue-news/\"", server.base)),
+        "{exported}"
+    );
+}
