@@ -29,8 +29,10 @@ pub struct Cli {
         env = "FEEDSIEVE_CONFIG"
     )]
     pub config: PathBuf,
-    /// Log format on standard error: human-readable text, or one JSON object per line.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Log format on standard error: text, or json (one object per line).
+    // Possible values are named in the line above: every subcommand's help shows
+    // this option, and a block per value would repeat there.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, hide_possible_values = true)]
     pub log_format: LogFormat,
     /// The command to run.
     #[command(subcommand)]
@@ -154,9 +156,11 @@ pub enum Command {
         /// JSON output.
         #[arg(long)]
         json: bool,
-        /// First item id.
+        /// First item id (as `stories` prints it: `#4` or `4`).
+        #[arg(value_parser = item_id)]
         item_a: i64,
         /// Second item id.
+        #[arg(value_parser = item_id)]
         item_b: i64,
     },
     /// Print the cleaned article of web pages (files, .html.gz files or URLs): the text
@@ -181,6 +185,14 @@ impl Command {
                 | Command::ExportOpml
         )
     }
+}
+
+/// An item id as typed: `4`, or `#4` as `feedsieve stories` prints it.
+fn item_id(arg: &str) -> Result<i64, String> {
+    let digits = arg.trim().trim_start_matches('#');
+    digits.parse::<i64>().map_err(|_| {
+        format!("{arg:?} is not an item id (a number such as 4 or #4, from `feedsieve stories`)")
+    })
 }
 
 /// `fetch`: some sources failed (the others were read and published).

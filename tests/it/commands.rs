@@ -223,3 +223,54 @@ async fn import_opml_says_what_it_skipped_and_export_keeps_html_url() {
         "{exported}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stories_listing_stays_aligned_and_explain_takes_what_it_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+    let long = "The Extraordinarily Long-Named Metropolitan Herald";
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("\"Metro Herald\"", &format!("{long:?}"));
+    std::fs::write(&config, text).unwrap();
+    common::succeeded(&run(&config, &["fetch"]).await);
+    // A title stored over two lines (as some sources write them).
+    let db = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    db.execute(
+        "UPDATE items SET title = 'Broken\n   over two lines' WHERE id = (SELECT MIN(id) FROM items)",
+        [],
+    )
+    .unwrap();
+    drop(db);
+
+    let listing = common::succeeded(&run(&config, &["stories"]).await);
+    assert!(listing.contains("Broken over two lines"), "{listing}");
+    assert!(!listing.contains(long), "{listing}");
+    assert!(listing.contains("The Extraordinarily…"), "{listing}");
+    let members: Vec<Vec<char>> = listing
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains('#'))
+        .map(|l| l.chars().collect())
+        .collect();
+    assert!(members.len() >= 3, "{listing}");
+    for m in &members {
+        // The id, outlet and layer columns end where they do on every row.
+        assert_eq!(
+            (m[4], m[11], m[32], m[49]),
+            ('#', ' ', ' ', ' '),
+            "{listing}"
+        );
+    }
+    let ids: Vec<String> = members
+        .iter()
+        .take(2)
+        .map(|m| m[4..11].iter().collect::<String>().trim().to_string())
+        .collect();
+    common::succeeded(&run(&config, &["explain", &ids[0], &ids[1]]).await);
+
+    let none = common::succeeded(&run(&config, &["stories", "--limit", "0"]).await);
+    assert_eq!(none, "");
+    let help = common::succeeded(&run(&config, &["stories", "--help"]).await);
+    assert!(!help.contains("Possible values"), "{help}");
+    assert!(help.contains("--log-format"), "{help}");
+}
