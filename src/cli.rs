@@ -29,8 +29,10 @@ pub struct Cli {
         env = "FEEDSIEVE_CONFIG"
     )]
     pub config: PathBuf,
-    /// Log format on standard error: human-readable text, or one JSON object per line.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Log format on standard error: text, or json (one object per line).
+    // Possible values are named in the line above: every subcommand's help shows
+    // this option, and a block per value would repeat there.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, hide_possible_values = true)]
     pub log_format: LogFormat,
     /// The command to run.
     #[command(subcommand)]
@@ -51,15 +53,33 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the daemon: fetch each source when due, publish the combined feed and serve
     /// it over HTTP (GET /feed.xml, GET /healthz) until SIGINT or SIGTERM.
-    Run,
+    Run {
+        /// Listen on this address instead of `[server] listen` (e.g. 127.0.0.1:9000).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Run one full cycle over every source (due or not), publish, and exit.
     /// Shows progress when standard output is a terminal. Exits 3 when some
     /// sources failed, 4 when every source failed.
-    Fetch,
+    Fetch {
+        /// Fetch only this source now (its name or URL).
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+    },
     /// Validate the config file; exits non-zero and prints each error with its line.
     Check,
     /// Show every source: last fetch, result, items, next fetch, failures, last error.
     Status,
+    /// List the configured sources, one a line: kind, name, last result, items,
+    /// next fetch, URL (`disabled` for `enabled = false`).
+    Sources,
+    /// Remove a source (by name or URL) from the config, keeping its comments and
+    /// the other sources.
+    Remove {
+        /// The source's name or URL.
+        #[arg(value_name = "NAME|URL")]
+        source: String,
+    },
     /// Write a commented starter feeds.toml (at --config) and create its db/ folder.
     Init {
         /// Overwrite an existing config file.
@@ -136,9 +156,11 @@ pub enum Command {
         /// JSON output.
         #[arg(long)]
         json: bool,
-        /// First item id.
+        /// First item id (as `stories` prints it: `#4` or `4`).
+        #[arg(value_parser = item_id)]
         item_a: i64,
         /// Second item id.
+        #[arg(value_parser = item_id)]
         item_b: i64,
     },
     /// Print the cleaned article of web pages (files, .html.gz files or URLs): the text
@@ -156,12 +178,21 @@ impl Command {
         matches!(
             self,
             Command::Status
+                | Command::Sources
                 | Command::Stories { .. }
                 | Command::Explain { .. }
                 | Command::Check
                 | Command::ExportOpml
         )
     }
+}
+
+/// An item id as typed: `4`, or `#4` as `feedsieve stories` prints it.
+fn item_id(arg: &str) -> Result<i64, String> {
+    let digits = arg.trim().trim_start_matches('#');
+    digits.parse::<i64>().map_err(|_| {
+        format!("{arg:?} is not an item id (a number such as 4 or #4, from `feedsieve stories`)")
+    })
 }
 
 /// `fetch`: some sources failed (the others were read and published).
@@ -204,13 +235,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
             category,
         } => report(add(&cli.config, &url, name, category)),
         Command::ImportOpml { file } => report(import_opml(&cli.config, &file)),
-        Command::ExportOpml => report(load(&cli.config).map(|cfg| {
-            print!("{}", crate::sources::export_opml(&cfg));
-        })),
+        Command::ExportOpml => report(crate::sources_cli::export_opml(&cli.config)),
         Command::Init { force } => report(init(&cli.config, force)),
         Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
-        Command::Run => report(run_daemon(&cli.config)),
-        Command::Fetch => report_code(fetch_once(&cli.config)),
+        Command::Sources => report(crate::sources_cli::list(&cli.config)),
+        Command::Remove { source } => report(crate::sources_cli::remove(&cli.config, &source)),
+        Command::Run { listen } => report(run_daemon(&cli.config, listen)),
+        Command::Fetch { source } => report_code(fetch_once(&cli.config, source.as_deref())),
         Command::Cluster { input, output } => report(
             crate::dedup_cli::dedup_config(&cli.config, config_given())
                 .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output).map(|_| ())),
@@ -323,8 +354,11 @@ fn lock_database(cfg: &Config) -> anyhow::Result<crate::store::DbLock> {
     Ok(crate::store::DbLock::acquire(&cfg.database.path)?)
 }
 
-fn run_daemon(path: &std::path::Path) -> anyhow::Result<()> {
-    let config = load(path)?;
+fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    let mut config = load(path)?;
+    if let Some(addr) = listen {
+        config.server.listen = addr;
+    }
     let _lock = lock_database(&config)?;
     let rt = runtime()?;
     rt.block_on(async move {
@@ -342,8 +376,22 @@ fn run_daemon(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// One cycle; the exit code says whether every source, some or none failed.
-fn fetch_once(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
+    let selection = match only {
+        None => Selection::All,
+        Some(target) => {
+            let source = crate::sources_cli::find(&config, target)?;
+            if !source.enabled {
+                anyhow::bail!(
+                    "\"{}\" has `enabled = false` in {}: enable it to fetch it",
+                    source.name,
+                    path.display()
+                );
+            }
+            Selection::Url(source.url.to_string())
+        }
+    };
     // A daemon on the same database fetches on its own; two writers would
     // fetch every source twice.
     let _lock = lock_database(&config)?;
@@ -351,7 +399,7 @@ fn fetch_once(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let tty = std::io::stdout().is_terminal();
     rt.block_on(async move {
         let ctx = Context::open(config)?;
-        let report = pipeline::run_cycle(&ctx, Selection::All, |o, done, total| {
+        let report = pipeline::run_cycle(&ctx, selection, |o, done, total| {
             if tty {
                 println!("[{done}/{total}] {}: {}", o.name, describe(&o.outcome));
             }
@@ -457,17 +505,21 @@ fn add(
 fn import_opml(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
     let xml =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let sources =
+    let opml =
         crate::sources::parse_opml(&xml).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let (added, skipped) = crate::sources::append_sources(path, &sources)?;
+    let (added, skipped) = crate::sources::append_sources(path, &opml.sources)?;
     println!(
-        "{}: {} sources read, {} added to {}, {} already there",
+        "{}: {} sources read, {} added to {}, {} already there, {} outlines skipped",
         file.display(),
-        sources.len(),
+        opml.sources.len(),
         added.len(),
         path.display(),
-        skipped.len()
+        skipped.len(),
+        opml.skipped.len()
     );
+    for s in &opml.skipped {
+        println!("  skipped \"{}\": {}", s.name, s.reason);
+    }
     Ok(())
 }
 

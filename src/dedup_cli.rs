@@ -239,7 +239,9 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
         return Ok(());
     };
     let stories = store.latest_stories(limit).context("reading stories")?;
-    let mut out = std::io::stdout().lock();
+    use std::fmt::Write as _;
+    // Written at once, so that a reader that goes away (`| head`) is no error.
+    let mut out = String::new();
     for story in &stories {
         let mut members = Vec::new();
         for item in &story.items {
@@ -277,7 +279,7 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
                 out,
                 "{}  {}  [{}]",
                 date(Some(story.sort_at)),
-                title,
+                crate::util::fit(title, 200),
                 ids.story_id(&story.guid)
             )?;
             for (i, (item, d)) in members.iter().enumerate() {
@@ -290,20 +292,20 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
                 };
                 writeln!(
                     out,
-                    "  {} #{:<6} {:<20} {:<16} {}",
+                    "  {} {:<7} {:<20} {:<16} {}",
                     if i == 0 { "*" } else { " " },
-                    item.id,
-                    item.source_name,
+                    format!("#{}", item.id),
+                    crate::util::fit(&item.source_name, 20),
                     how,
-                    item.title.as_deref().unwrap_or("(untitled)")
+                    crate::util::fit(item.title.as_deref().unwrap_or("(untitled)"), 200)
                 )?;
             }
         }
     }
-    if !json && stories.is_empty() {
+    if !json && stories.is_empty() && limit > 0 {
         writeln!(out, "no stories yet: run `feedsieve fetch`")?;
     }
-    Ok(())
+    crate::util::write_stdout(&out).context("writing to standard output")
 }
 
 /// `feedsieve explain A B`: the evidence between two stored items, and which

@@ -33,5 +33,6 @@ pub mod sanitize;
 pub mod schedule;
 pub mod server;
 pub mod sources;
+pub mod sources_cli;
 pub mod store;
 pub mod util;

@@ -326,8 +326,16 @@ fn end_of_last_table(text: &str, key: &str) -> Option<usize> {
         l.strip_prefix(&header)
             .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
     })?;
+    let texts: Vec<&str> = lines.iter().map(|(_, l)| *l).collect();
+    let (at, line) = lines[table_end(&texts, start)];
+    Some(at + line.len())
+}
+
+/// The index of the last line of the table whose header is `lines[start]`: its
+/// last key line, or a comment line that follows it directly.
+pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
     let mut last = start;
-    for (i, (_, line)) in lines.iter().enumerate().skip(start + 1) {
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
         let l = line.trim();
         if l.starts_with('[') {
             break;
@@ -341,12 +349,15 @@ fn end_of_last_table(text: &str, key: &str) -> Option<usize> {
             last = i;
         }
     }
-    let (at, line) = lines[last];
-    Some(at + line.len())
+    last
 }
 
-/// The config's sources as OPML 2.0; categories become folders.
-pub fn export_opml(config: &Config) -> String {
+/// The config's sources as OPML 2.0; categories become folders. `site_links`
+/// (source URL to the site's own link, where known) gives each `htmlUrl`.
+pub fn export_opml(
+    config: &Config,
+    site_links: &std::collections::HashMap<String, String>,
+) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n<head>\n",
     );
@@ -354,17 +365,23 @@ pub fn export_opml(config: &Config) -> String {
         "<title>{}</title>\n</head>\n<body>\n",
         escape(&config.output.title)
     ));
-    let outline = |s: &crate::config::SourceConfig, indent: &str| match s.kind {
+    let outline = |s: &crate::config::SourceConfig, indent: &str| {
+        match s.kind {
         SourceKind::Feed => format!(
-            "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"/>\n",
+            "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"{h}/>\n",
             n = escape(&s.name),
-            u = escape(s.url.as_str())
+            u = escape(s.url.as_str()),
+            h = site_links
+                .get(s.url.as_str())
+                .map(|h| format!(" htmlUrl=\"{}\"", escape(h)))
+                .unwrap_or_default()
         ),
         SourceKind::Page => format!(
-            "{indent}<outline type=\"link\" text=\"{n}\" title=\"{n}\" url=\"{u}\"/>\n",
+            "{indent}<outline type=\"link\" text=\"{n}\" title=\"{n}\" url=\"{u}\" htmlUrl=\"{u}\"/>\n",
             n = escape(&s.name),
             u = escape(s.url.as_str())
         ),
+    }
     };
     let mut categories: Vec<&str> = Vec::new();
     for s in &config.sources {
@@ -394,12 +411,42 @@ pub fn export_opml(config: &Config) -> String {
     out
 }
 
-/// Reads the sources of an OPML file; folders become categories.
-pub fn parse_opml(xml: &str) -> Result<Vec<NewSource>, String> {
+/// An outline `import-opml` leaves out, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedOutline {
+    /// The outline's title or text.
+    pub name: String,
+    /// Why, with what to do instead.
+    pub reason: String,
+}
+
+/// What an OPML file holds: the sources to add and the outlines left out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Opml {
+    /// Feeds and pages, in file order.
+    pub sources: Vec<NewSource>,
+    /// Outlines that are not sources feedsieve can add as they are.
+    pub skipped: Vec<SkippedOutline>,
+}
+
+/// What one `<outline>` is.
+enum Outline {
+    /// A feed or page to add.
+    Source(SourceKind, Url),
+    /// A source that cannot be added as it is.
+    Skipped(String),
+    /// A folder: its name becomes the category of what it holds.
+    Folder,
+}
+
+/// Reads the sources of an OPML file; folders become categories. A document
+/// without an `<opml>` element is refused.
+pub fn parse_opml(xml: &str) -> Result<Opml, String> {
     let mut reader = quick_xml::Reader::from_str(xml);
     reader.config_mut().trim_text(true);
     let mut folders: Vec<Option<String>> = Vec::new();
-    let mut out = Vec::new();
+    let mut out = Opml::default();
+    let mut is_opml = false;
     loop {
         let event = reader
             .read_event()
@@ -416,11 +463,9 @@ pub fn parse_opml(xml: &str) -> Result<Vec<NewSource>, String> {
             Event::Eof => break,
             _ => continue,
         };
-        if !element
-            .local_name()
-            .as_ref()
-            .eq_ignore_ascii_case(b"outline")
-        {
+        let local = element.local_name();
+        is_opml |= local.as_ref().eq_ignore_ascii_case(b"opml");
+        if !local.as_ref().eq_ignore_ascii_case(b"outline") {
             continue;
         }
         let mut attrs = std::collections::HashMap::new();
@@ -438,42 +483,67 @@ pub fn parse_opml(xml: &str) -> Result<Vec<NewSource>, String> {
             .filter(|n| !n.is_empty())
             .cloned();
         let category = folders.iter().rev().flatten().next().cloned();
-        let source = if let Some(u) = attrs.get("xmlurl").filter(|u| !u.is_empty()) {
-            Some((SourceKind::Feed, u.clone()))
-        } else if attrs
-            .get("type")
-            .is_some_and(|t| t.eq_ignore_ascii_case("link"))
-        {
-            attrs
-                .get("url")
-                .filter(|u| !u.is_empty())
-                .map(|u| (SourceKind::Page, u.clone()))
-        } else {
-            None
-        };
-        match source {
-            Some((kind, url)) => {
-                if let Ok(url) = Url::parse(&url) {
-                    if matches!(url.scheme(), "http" | "https") {
-                        let name =
-                            name.unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
-                        out.push(NewSource {
-                            kind,
-                            name,
-                            url,
-                            category,
-                        });
-                    }
-                }
-                if !is_empty {
-                    folders.push(None);
-                }
+        match outline(&attrs, is_empty) {
+            Outline::Folder => {
+                folders.push(name);
+                continue;
             }
-            None if !is_empty => folders.push(name),
-            None => {}
+            Outline::Source(kind, url) => out.sources.push(NewSource {
+                kind,
+                name: name.unwrap_or_else(|| url.host_str().unwrap_or("source").to_string()),
+                url,
+                category,
+            }),
+            Outline::Skipped(reason) => out.skipped.push(SkippedOutline {
+                name: name.unwrap_or_else(|| "(untitled outline)".into()),
+                reason,
+            }),
+        }
+        if !is_empty {
+            folders.push(None);
         }
     }
+    if !is_opml {
+        return Err("not an OPML file: it has no <opml> element".into());
+    }
     Ok(out)
+}
+
+/// What an outline with these (lower-cased) attributes is.
+fn outline(attrs: &std::collections::HashMap<String, String>, is_empty: bool) -> Outline {
+    let get = |k: &str| attrs.get(k).filter(|v| !v.is_empty());
+    let is_link = attrs
+        .get("type")
+        .is_some_and(|t| t.eq_ignore_ascii_case("link"));
+    let (kind, written) = match (get("xmlurl"), get("url").filter(|_| is_link)) {
+        (Some(u), _) => (SourceKind::Feed, u),
+        (None, Some(u)) => (SourceKind::Page, u),
+        (None, None) => {
+            return match get("htmlurl") {
+                Some(h) => Outline::Skipped(format!(
+                    "only an htmlUrl (a web page, no feed): add it as a page with `feedsieve add {h}`"
+                )),
+                None if is_empty => Outline::Skipped("no xmlUrl".into()),
+                None => Outline::Folder,
+            };
+        }
+    };
+    if let Some(rest) = written.strip_prefix("feed://") {
+        return Outline::Skipped(format!(
+            "a feed:// URL: add it with `feedsieve add https://{rest}`"
+        ));
+    }
+    match Url::parse(written) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Outline::Source(kind, url),
+        Ok(url) => Outline::Skipped(format!(
+            "{written}: a {}: URL, not http or https",
+            url.scheme()
+        )),
+        Err(url::ParseError::RelativeUrlWithoutBase) => Outline::Skipped(format!(
+            "{written} is a relative URL: it needs http:// or https:// and a host"
+        )),
+        Err(e) => Outline::Skipped(format!("{written} is not a valid URL ({e})")),
+    }
 }
 
 #[cfg(test)]
@@ -514,6 +584,9 @@ mod tests {
             <outline text="Bad" xmlUrl="ftp://x.test/"/>
             </body></opml>"#;
         let got = parse_opml(opml).unwrap();
+        assert_eq!(got.skipped.len(), 1, "{:?}", got.skipped);
+        assert!(got.skipped[0].reason.contains("ftp"), "{:?}", got.skipped);
+        let got = got.sources;
         let view: Vec<(SourceKind, &str, &str, Option<&str>)> = got
             .iter()
             .map(|s| {

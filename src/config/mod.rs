@@ -137,6 +137,8 @@ pub struct SourceConfig {
     pub links: Option<String>,
     /// `[[page]]` only: most new articles fetched per cycle.
     pub max_new: usize,
+    /// `enabled = false`: kept in the file, but neither fetched nor published.
+    pub enabled: bool,
 }
 
 /// Default for `[[page]] max_new`.

@@ -105,6 +105,7 @@ pub(super) struct RawSource {
     pub(super) interval: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) full_text: bool,
+    pub(super) enabled: Option<bool>,
     pub(super) content: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) remove: Vec<Spanned<String>>,

@@ -125,6 +125,7 @@ impl Ctx<'_> {
             max_new,
             content,
             remove,
+            enabled: src.enabled.unwrap_or(true),
         };
         Some((source, url_span, name_span))
     }

@@ -231,6 +231,8 @@ fn secs(d: Duration) -> i64 {
 pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
     sources
         .iter()
+        // A disabled source is left inactive, like a removed one: not fetched.
+        .filter(|s| s.enabled)
         .map(|s| SourceSpec {
             url: s.url.to_string(),
             kind: s.kind.as_str().to_string(),
@@ -478,12 +480,14 @@ fn record_metrics(
 }
 
 /// Which sources a cycle visits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// Every active source (what `feedsieve fetch` does).
     All,
     /// Only sources whose next fetch time has come.
     Due,
+    /// The one active source with this URL, due or not (`fetch --source`).
+    Url(String),
 }
 
 /// Sources the cycle would fetch now. Sources that answered 410 are left out.
@@ -496,7 +500,11 @@ pub fn sources_to_fetch(
         .sources()?
         .into_iter()
         .filter(|s| !s.gone)
-        .filter(|s| selection == Selection::All || s.next_fetch_at <= now)
+        .filter(|s| match &selection {
+            Selection::All => true,
+            Selection::Due => s.next_fetch_at <= now,
+            Selection::Url(url) => &s.url == url,
+        })
         .collect())
 }
 

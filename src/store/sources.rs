@@ -128,6 +128,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The site link each feed gives itself (`<link>`), by source URL, for
+    /// `htmlUrl` in exported OPML.
+    pub fn site_links(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT url, feed_link FROM sources WHERE feed_link IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Active sources with the number of items stored for each, for status pages.
     pub fn source_stats(&self) -> Result<Vec<(SourceRecord, i64)>, StoreError> {
         let mut counts = std::collections::HashMap::new();

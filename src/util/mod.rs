@@ -74,6 +74,18 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     }
 }
 
+/// `text` on one line (whitespace runs become one space), cut to `width`
+/// characters with a `…` when longer, so that table columns stay aligned.
+pub fn fit(text: &str, width: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= width {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

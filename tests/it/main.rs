@@ -10,6 +10,7 @@
 mod common;
 
 mod cli;
+mod commands;
 mod content_faults;
 mod crash_safety;
 mod daemon;

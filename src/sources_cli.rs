@@ -1,0 +1,161 @@
+//! `feedsieve sources` (the configured sources with their state) and
+//! `feedsieve remove` (one source's table taken out of feeds.toml in place).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::config::{url_key, Config, SourceConfig};
+use crate::util::{write_atomically, write_stdout};
+
+/// `feedsieve sources`: one line per configured source, in file order, with its
+/// state from the database (which is read, never created).
+pub fn list(path: &Path) -> anyhow::Result<()> {
+    let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rows = if cfg.database.path.exists() {
+        let store = crate::store::Store::open(&cfg.database.path)
+            .with_context(|| format!("opening {}", cfg.database.path.display()))?;
+        let gauges = crate::metrics::StoredGauges {
+            sources: store.source_stats()?,
+            stories: 0,
+            published: 0,
+        };
+        crate::server::status_rows(&gauges)
+    } else {
+        Vec::new()
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<5} {:<24} {:<14} {:>6}  {:<20}  URL",
+        "KIND", "NAME", "LAST RESULT", "ITEMS", "NEXT FETCH"
+    );
+    for s in &cfg.sources {
+        let row = rows.iter().find(|r| r.url == s.url.as_str());
+        let (result, items, next) = match (s.enabled, row) {
+            (false, _) => ("disabled".to_string(), "-".to_string(), "-".to_string()),
+            (true, Some(r)) => (r.result.clone(), r.items.to_string(), r.next_fetch.clone()),
+            (true, None) => ("never fetched".into(), "0".into(), "at the next run".into()),
+        };
+        let _ = writeln!(
+            out,
+            "{:<5} {:<24} {:<14} {:>6}  {:<20}  {}",
+            s.kind.as_str(),
+            crate::util::fit(&s.name, 24),
+            result,
+            items,
+            next,
+            s.url
+        );
+    }
+    if !cfg.database.path.exists() {
+        let _ = writeln!(
+            out,
+            "(no database yet at {}: nothing fetched so far)",
+            cfg.database.path.display()
+        );
+    }
+    write_stdout(&out).context("writing to standard output")
+}
+
+/// The configured source called `target` (case aside) or with that URL (a
+/// trailing slash aside); else an error listing the names.
+pub fn find<'a>(cfg: &'a Config, target: &str) -> anyhow::Result<&'a SourceConfig> {
+    let target = target.trim();
+    let by_url = url::Url::parse(target).ok().map(|u| url_key(&u));
+    cfg.sources
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(target) || by_url.as_ref() == Some(&url_key(&s.url)))
+        .ok_or_else(|| {
+            let names: Vec<String> = cfg
+                .sources
+                .iter()
+                .map(|s| format!("{:?}", s.name))
+                .collect();
+            anyhow::anyhow!(
+                "no source is named or has the URL {target:?}; the sources are: {}",
+                if names.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
+}
+
+/// `feedsieve remove NAME|URL`: takes the source's table (with the comment lines
+/// attached to it) out of the file; every other line stays as it was.
+pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let cfg =
+        Config::parse(&text, path).map_err(|e| anyhow::anyhow!("fix the config first:\n{e}"))?;
+    let source = find(&cfg, target)?;
+    let new_text = without_source(&text, source).with_context(|| {
+        format!(
+            "cannot find the table of {:?} in {}",
+            source.name,
+            path.display()
+        )
+    })?;
+    let left = Config::parse(&new_text, path)
+        .map_err(|e| anyhow::anyhow!("the edited config would not be valid:\n{e}"))?;
+    write_atomically(path, new_text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "removed [[{}]] \"{}\" <{}> from {} ({} sources left; its stored items stay until retention)",
+        source.kind.as_str(),
+        source.name,
+        source.url,
+        path.display(),
+        left.sources.len()
+    );
+    Ok(())
+}
+
+/// `text` without the `[[feed]]`/`[[page]]` table whose `url` is the source's.
+fn without_source(text: &str, source: &SourceConfig) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let header = format!("[[{}]]", source.kind.as_str());
+    for start in 0..lines.len() {
+        let l = lines[start].trim();
+        let is_header = l
+            .strip_prefix(&header)
+            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'));
+        if !is_header {
+            continue;
+        }
+        let end = crate::sources::table_end(&lines, start);
+        let body: String = lines[start + 1..=end].concat();
+        let url = toml::from_str::<toml::Table>(&body)
+            .ok()
+            .and_then(|t| t.get("url").and_then(|u| u.as_str()).map(str::to_string))
+            .and_then(|u| url::Url::parse(u.trim()).ok());
+        if url.is_some_and(|u| url_key(&u) == url_key(&source.url)) {
+            // One blank line after the table goes with it.
+            let mut to = end + 1;
+            if lines.get(to).is_some_and(|l| l.trim().is_empty()) {
+                to += 1;
+            }
+            let mut out: String = lines[..start].concat();
+            out.push_str(&lines[to..].concat());
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// `feedsieve export-opml`: the sources as OPML, with each feed's site link as
+/// `htmlUrl` where a fetch has learnt it (the database is read, never created).
+pub fn export_opml(path: &Path) -> anyhow::Result<()> {
+    let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let links = if cfg.database.path.exists() {
+        crate::store::Store::open(&cfg.database.path)
+            .with_context(|| format!("opening {}", cfg.database.path.display()))?
+            .site_links()?
+    } else {
+        Default::default()
+    };
+    write_stdout(&crate::sources::export_opml(&cfg, &links)).context("writing to standard output")
+}

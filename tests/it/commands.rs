@@ -1,0 +1,276 @@
+//! The source-management commands a user expects: `sources`, `remove`,
+//! `enabled = false`, `fetch --source`, `run --listen`.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::common;
+use common::{Behaviour, FixtureServer};
+
+fn feedsieve(config: &Path, args: &[&str]) -> Output {
+    common::feedsieve()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+async fn run(config: &Path, args: &[&str]) -> Output {
+    let config = config.to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        feedsieve(&config, &args)
+    })
+    .await
+    .unwrap()
+}
+
+/// Two feeds served locally and a third, disabled one that is not served at
+/// all (fetching it would fail).
+async fn three_sources(dir: &Path) -> (FixtureServer, std::path::PathBuf) {
+    let server = FixtureServer::start().await;
+    for (path, file, kind) in [
+        (
+            "/vue/rss.xml",
+            "site/vue-news/rss.xml",
+            "application/rss+xml",
+        ),
+        (
+            "/metro/atom.xml",
+            "site/metro-herald/atom.xml",
+            "application/atom+xml",
+        ),
+    ] {
+        let body = std::fs::read_to_string(common::fixture_root().join(file))
+            .unwrap()
+            .replace("{base}", &server.base);
+        server.set(path, Behaviour::Body(kind, body));
+    }
+    let config = dir.join("feeds.toml");
+    let text = format!(
+        "# My sources.\n[database]\npath = \"{db}\"\n[output]\npath = \"{out}\"\n\n\
+         [[feed]]\nname = \"Vue News\"\nurl = \"{base}/vue/rss.xml\"\n# full_text = true\n\n\
+         [[feed]] # the wire\nname = \"Wire Copy\"\nurl = \"{base}/wire/feed.rss\"\nenabled = false\n\n\
+         # Metro keeps its comment.\n[[feed]]\nname = \"Metro Herald\"\nurl = \"{base}/metro/atom.xml\"\ncategory = \"City\"\n",
+        db = dir.join("db.sqlite").display(),
+        out = dir.join("feed.xml").display(),
+        base = server.base
+    );
+    std::fs::write(&config, text).unwrap();
+    (server, config)
+}
+
+fn row<'a>(listing: &'a str, name: &str) -> &'a str {
+    listing
+        .lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no row for {name} in:\n{listing}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_lists_state_and_disabled_sources_are_not_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+
+    // Before any fetch: listed, and no database is created by looking.
+    let before = common::succeeded(&run(&config, &["sources"]).await);
+    assert!(
+        row(&before, "Vue News").contains("never fetched"),
+        "{before}"
+    );
+    assert!(row(&before, "Wire Copy").contains("disabled"), "{before}");
+    assert!(before.contains("no database yet"), "{before}");
+    assert!(!dir.path().join("db.sqlite").exists());
+    assert!(common::succeeded(&feedsieve(&config, &["check"])).contains("ok"));
+
+    // The disabled source is not fetched: the unserved URL would fail the run.
+    let fetched = common::succeeded(&run(&config, &["fetch"]).await);
+    assert!(fetched.contains("2 sources"), "{fetched}");
+    assert!(!fetched.contains("Wire Copy"), "{fetched}");
+
+    let after = common::succeeded(&run(&config, &["sources"]).await);
+    let vue = row(&after, "Vue News");
+    assert!(vue.starts_with("feed "), "{after}");
+    assert!(vue.contains(" ok "), "{after}");
+    assert!(!vue.contains(" 0 "), "items are counted: {after}");
+    assert!(row(&after, "Wire Copy").contains("disabled"), "{after}");
+
+    // One source now, by name (case aside).
+    let one = common::succeeded(&run(&config, &["fetch", "--source", "metro herald"]).await);
+    assert!(one.starts_with("1 sources"), "{one}");
+    let refused = run(&config, &["fetch", "--source", "Wire Copy"]).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("enabled = false"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_takes_one_table_out_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, config) = three_sources(dir.path()).await;
+    let before = std::fs::read_to_string(&config).unwrap();
+
+    let unknown = run(&config, &["remove", "Reuters"]).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        err.contains("\"Vue News\", \"Wire Copy\", \"Metro Herald\""),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+
+    // By URL (trailing slash aside), then by name.
+    let url = format!("{}/wire/feed.rss/", server.base);
+    common::succeeded(&run(&config, &["remove", &url]).await);
+    let out = common::succeeded(&run(&config, &["remove", "vue news"]).await);
+    assert!(out.contains("removed [[feed]] \"Vue News\""), "{out}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "# My sources.\n[database]\npath = \"{db}\"\n[output]\npath = \"{out}\"\n\n\
+             # Metro keeps its comment.\n[[feed]]\nname = \"Metro Herald\"\nurl = \"{base}/metro/atom.xml\"\ncategory = \"City\"\n",
+            db = dir.path().join("db.sqlite").display(),
+            out = dir.path().join("feed.xml").display(),
+            base = server.base
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_listen_overrides_the_configured_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+    let port = common::free_port();
+    let mut child = common::feedsieve()
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = common::http_client();
+    let mut health = None;
+    for _ in 0..100 {
+        if let Ok(resp) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            health = Some(resp.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(health, Some(reqwest::StatusCode::OK));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_opml_says_what_it_skipped_and_export_keeps_html_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, config) = three_sources(dir.path()).await;
+    let opml = dir.path().join("subs.opml");
+    std::fs::write(
+        &opml,
+        "<?xml version=\"1.0\"?><opml version=\"2.0\"><head/><body><outline text=\"News\">\
+         <outline text=\"Good\" type=\"rss\" xmlUrl=\"https://good.test/rss\"/>\
+         <outline text=\"Blog\" htmlUrl=\"https://blog.test/\"/>\
+         <outline text=\"Old\" xmlUrl=\"feed://old.test/rss\"/>\
+         <outline text=\"Rel\" xmlUrl=\"/local/rss.xml\"/>\
+         <outline text=\"Bare\"/></outline></body></opml>",
+    )
+    .unwrap();
+    let out = common::succeeded(&run(&config, &["import-opml", opml.to_str().unwrap()]).await);
+    assert!(out.contains("1 added"), "{out}");
+    assert!(out.contains("4 outlines skipped"), "{out}");
+    for (name, why) in [
+        ("Blog", "feedsieve add https://blog.test/"),
+        ("Old", "feedsieve add https://old.test/rss"),
+        ("Rel", "relative URL"),
+        ("Bare", "no xmlUrl"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(&format!("skipped \"{name}\"")) && l.contains(why)),
+            "{name}: {why} in\n{out}"
+        );
+    }
+
+    // A file that is not OPML at all is an error, and changes nothing.
+    let before = std::fs::read_to_string(&config).unwrap();
+    let html = dir.path().join("page.html");
+    std::fs::write(&html, "<html><body><p>hello</p></body></html>").unwrap();
+    let refused = run(&config, &["import-opml", html.to_str().unwrap()]).await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an OPML file"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+
+    // Remove the source that cannot be reached, fetch, and export: the feed's own
+    // site link is its htmlUrl.
+    common::succeeded(&run(&config, &["remove", "Good"]).await);
+    common::succeeded(&run(&config, &["fetch"]).await);
+    let exported = common::succeeded(&run(&config, &["export-opml"]).await);
+    let vue = exported
+        .lines()
+        .find(|l| l.contains("Vue News"))
+        .unwrap_or_else(|| panic!("{exported}"));
+    assert!(
+        vue.contains(&format!("htmlUrl=\"{}/vue-news/\"", server.base)),
+        "{exported}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stories_listing_stays_aligned_and_explain_takes_what_it_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+    let long = "The Extraordinarily Long-Named Metropolitan Herald";
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("\"Metro Herald\"", &format!("{long:?}"));
+    std::fs::write(&config, text).unwrap();
+    common::succeeded(&run(&config, &["fetch"]).await);
+    // A title stored over two lines (as some sources write them).
+    let db = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    db.execute(
+        "UPDATE items SET title = 'Broken\n   over two lines' WHERE id = (SELECT MIN(id) FROM items)",
+        [],
+    )
+    .unwrap();
+    drop(db);
+
+    let listing = common::succeeded(&run(&config, &["stories"]).await);
+    assert!(listing.contains("Broken over two lines"), "{listing}");
+    assert!(!listing.contains(long), "{listing}");
+    assert!(listing.contains("The Extraordinarily…"), "{listing}");
+    let members: Vec<Vec<char>> = listing
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains('#'))
+        .map(|l| l.chars().collect())
+        .collect();
+    assert!(members.len() >= 3, "{listing}");
+    for m in &members {
+        // The id, outlet and layer columns end where they do on every row.
+        assert_eq!(
+            (m[4], m[11], m[32], m[49]),
+            ('#', ' ', ' ', ' '),
+            "{listing}"
+        );
+    }
+    let ids: Vec<String> = members
+        .iter()
+        .take(2)
+        .map(|m| m[4..11].iter().collect::<String>().trim().to_string())
+        .collect();
+    common::succeeded(&run(&config, &["explain", &ids[0], &ids[1]]).await);
+
+    let none = common::succeeded(&run(&config, &["stories", "--limit", "0"]).await);
+    assert_eq!(none, "");
+    let help = common::succeeded(&run(&config, &["stories", "--help"]).await);
+    assert!(!help.contains("Possible values"), "{help}");
+    assert!(help.contains("--log-format"), "{help}");
+}
