@@ -261,6 +261,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         mut record,
         next,
         bytes,
+        detail,
     }) = fetched
     else {
         return source_outcome(source, Outcome::Cancelled, source.next_fetch_at);
@@ -271,7 +272,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     };
     let now = ctx.clock.now();
     let next_fetch_at = now + secs(next);
-    let outcome = fetch_outcome(source, &record, next);
+    let outcome = fetch_outcome(source, &record, next, detail.as_deref());
     embedding::embed_new_items(ctx, source.id, &record).await;
     let analysed = dedup::analyse_new_items(ctx, source, &record, now).await;
     let write = StoreWrite {
@@ -339,13 +340,18 @@ async fn articles_then_filters(
 }
 
 /// What the fetch gave, before it is stored; failures are logged here.
-fn fetch_outcome(source: &SourceRecord, record: &FetchRecord, next: Duration) -> Outcome {
+fn fetch_outcome(
+    source: &SourceRecord,
+    record: &FetchRecord,
+    next: Duration,
+    detail: Option<&str>,
+) -> Outcome {
     match record {
         FetchRecord::Failed { error, gone } => {
             if *gone {
                 tracing::error!(source = %source.name, url = %source.url, "{error}; the source is gone and will not be fetched again: remove it from the config");
             } else {
-                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(Duration::from_secs(next.as_secs())), "fetch failed: {error}");
+                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(Duration::from_secs(next.as_secs())), detail, "fetch failed: {error}");
             }
             Outcome::Failed(error.clone())
         }

@@ -45,3 +45,53 @@ async fn without_a_link_the_self_links_follow_the_listen_address() {
         "{atom}"
     );
 }
+
+/// A URL on 127.0.0.1 where nothing listens.
+fn closed_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}/feed.xml", l.local_addr().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failure_is_said_once_in_a_few_words() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, web.config_text(dir.path(), "")).unwrap();
+    let config = || vec!["--config".into(), path.clone().into_os_string()];
+
+    web.set("/gone.xml", common::Behaviour::Status(404));
+    let url = format!("{}/gone.xml", web.base);
+    let out = run([config(), vec!["add".into(), url.into()]].concat()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.matches("HTTP 404").count(), 1, "{stderr}");
+
+    let closed = closed_url();
+    let out = run([config(), vec!["add".into(), closed.clone().into()]].concat()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(": connection refused"), "{stderr}");
+    assert!(
+        stderr.trim().lines().count() == 1 && stderr.len() < 100,
+        "{stderr}"
+    );
+
+    // A source that refuses: the log line says so once, with the cause as a field;
+    // `status` shows only the few words.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = format!("{text}\n[[feed]]\nname = \"Closed\"\nurl = \"{closed}\"\n");
+    std::fs::write(&path, text).unwrap();
+    let out = run([config(), vec!["fetch".into()]].concat()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.contains("Closed")).unwrap_or("");
+    assert!(
+        line.contains("fetch failed: connection refused"),
+        "{stderr}"
+    );
+    assert_eq!(line.matches("Connection refused").count(), 1, "{line}");
+    assert!(line.contains("detail="), "{line}");
+    let out = run([config(), vec!["status".into()]].concat()).await;
+    let status = common::succeeded(&out);
+    assert!(status.contains("connection refused"), "{status}");
+    assert!(!status.contains("error sending request"), "{status}");
+}
