@@ -95,3 +95,46 @@ async fn each_failure_is_said_once_in_a_few_words() {
     assert!(status.contains("connection refused"), "{status}");
     assert!(!status.contains("error sending request"), "{status}");
 }
+
+#[test]
+fn clean_says_when_a_selector_matched_nothing_or_the_input_is_a_feed() {
+    let site = common::fixture_root().join("site");
+    let page = site.join("vue-news/zelenskyy-nato.html");
+    let clean = |args: &[&str], input: &std::path::Path| {
+        feedsieve()
+            .arg("clean")
+            .args(args)
+            .arg(input)
+            .output()
+            .unwrap()
+    };
+    let automatic = common::succeeded(&clean(&[], &page));
+    let out = clean(&["--content", ".nothing-here"], &page);
+    assert_eq!(
+        common::succeeded(&out),
+        automatic,
+        "the automatic choice stands in"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--content \".nothing-here\" matched nothing on this page"),
+        "{stderr}"
+    );
+    let out = clean(&["--content", "body", "--remove", ".no-such-box"], &page);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("--content"), "body matched: {stderr}");
+    assert!(
+        stderr.contains("--remove \".no-such-box\" matched nothing"),
+        "{stderr}"
+    );
+
+    let feed = site.join("wirecopy/feed.rss");
+    let out = clean(&[], &feed);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no XML text run together");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is a feed") && stderr.contains("feedsieve inspect"),
+        "{stderr}"
+    );
+}
