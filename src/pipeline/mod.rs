@@ -79,6 +79,9 @@ pub struct Context {
     pub stop: Stopping,
     /// The time fetches are stored and retention counts at.
     pub clock: Clock,
+    /// Sources were removed from the config since the last run: the first cycle
+    /// publishes even when nothing new came, so their items leave the feeds.
+    pub sources_removed: bool,
 }
 
 /// Where the pipeline reads the time: the system clock, or one a test sets
@@ -131,8 +134,9 @@ impl Context {
         }
         let health = Arc::new(Health::default());
         let mut store = store;
+        let mut sources_removed = false;
         match store.sync_sources(&source_specs(&config.sources)) {
-            Ok(()) => {}
+            Ok(removed) => sources_removed = removed > 0,
             // Start anyway and serve what is stored: the sources already
             // recorded are fetched, and writes back off until space returns.
             Err(e) if e.is_machine_fault() => {
@@ -157,6 +161,7 @@ impl Context {
             health,
             store_backoff: Arc::default(),
             stop: Stopping::default(),
+            sources_removed,
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
@@ -544,7 +549,7 @@ pub async fn run_cycle(
         }
     }
     let changed = report.outcomes.iter().any(SourceOutcome::changed);
-    if changed || !ctx.config.output.path.exists() {
+    if changed || ctx.sources_removed || !ctx.config.output.path.exists() {
         report.published = Some(publish(ctx).await?);
     }
     Ok(report)

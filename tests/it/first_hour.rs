@@ -138,3 +138,42 @@ fn clean_says_when_a_selector_matched_nothing_or_the_input_is_a_feed() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_source_leaves_the_feeds_at_the_next_publish() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    let text = web.config_text(dir.path(), "");
+    std::fs::write(&path, &text).unwrap();
+    let fetch = || run(vec!["--config".into(), path.clone().into(), "fetch".into()]);
+    common::succeeded(&fetch().await);
+    let published = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    for file in ["feed.xml", "feed.json", "atom.xml"] {
+        assert!(published(file).contains("Metro Herald"), "{file}");
+    }
+    let before = rss::Channel::read_from(published("feed.xml").as_bytes()).unwrap();
+
+    let start = text.find("[[feed]]\nname = \"Metro Herald\"").unwrap();
+    let end = text[start + 1..]
+        .find("[[")
+        .map_or(text.len(), |i| start + 1 + i);
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let stdout = common::succeeded(&fetch().await);
+    assert!(stdout.contains("published"), "{stdout}");
+    for file in ["feed.xml", "feed.json", "atom.xml", "index.html"] {
+        let doc = published(file);
+        assert!(!doc.contains("Metro Herald"), "{file}: {doc}");
+        assert!(!doc.contains("/metro-herald/"), "{file}: {doc}");
+    }
+    // The stories the other outlets told are still there, under the same ids.
+    let after = rss::Channel::read_from(published("feed.xml").as_bytes()).unwrap();
+    assert!(!after.items().is_empty());
+    let ids = |c: &rss::Channel| -> Vec<String> {
+        c.items()
+            .iter()
+            .filter_map(|i| i.guid().map(|g| g.value().to_string()))
+            .collect()
+    };
+    assert!(ids(&after).iter().all(|g| ids(&before).contains(g)));
+}
