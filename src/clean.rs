@@ -74,8 +74,9 @@ fn to_stdout(args: &CleanArgs, base: Option<&Url>, opts: &Options) -> anyhow::Re
     let mut failed = false;
     let stdout = std::io::stdout();
     for (n, target) in args.inputs.iter().enumerate() {
-        match load(target, base).and_then(|input| clean_one(&input, opts)) {
+        match load(target, base).and_then(|input| clean_one(target, &input, opts)) {
             Ok(article) => {
+                warn_unmatched(target, &article, opts);
                 let mut out = stdout.lock();
                 if args.inputs.len() > 1 {
                     if n > 0 {
@@ -119,9 +120,12 @@ fn to_dir(
                     break;
                 };
                 let out = dir.join(format!("{}.{ext}", stem(target)));
-                let result = load(target, base).and_then(|input| clean_one(&input, opts));
+                let result = load(target, base).and_then(|input| clean_one(target, &input, opts));
                 let body = match result {
-                    Ok(article) => render(&article, args.html),
+                    Ok(article) => {
+                        warn_unmatched(target, &article, opts);
+                        render(&article, args.html)
+                    }
                     Err(e) => {
                         failures.fetch_add(1, Ordering::Relaxed);
                         eprintln!("{target}: {e:#}");
@@ -170,7 +174,26 @@ fn render(article: &Article, html: bool) -> String {
     }
 }
 
-fn clean_one(input: &Input, opts: &Options) -> anyhow::Result<Article> {
+/// Says on standard error which `--content`/`--remove` selectors matched nothing,
+/// since the output alone does not show that a rule had no effect.
+fn warn_unmatched(target: &str, article: &Article, opts: &Options) {
+    for css in &article.unmatched {
+        if opts.content.as_ref() == Some(css) {
+            eprintln!("{target}: warning: --content {css:?} matched nothing on this page; the automatic choice is shown");
+        } else {
+            eprintln!("{target}: warning: --remove {css:?} matched nothing on this page");
+        }
+    }
+}
+
+/// The article of one page; a feed is refused (its XML text run together is no
+/// article), pointing at the command that reads feeds.
+fn clean_one(target: &str, input: &Input, opts: &Options) -> anyhow::Result<Article> {
+    if crate::read::read_feed(&input.body, &input.url).is_ok() {
+        anyhow::bail!(
+            "this is a feed, not a web page: `feedsieve inspect {target}` shows its entries"
+        );
+    }
     Ok(extract::extract(
         &input.body,
         &input.url,

@@ -97,8 +97,13 @@ pub enum FetchError {
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     /// The connection could not be made.
-    #[error("connection failed: {0}")]
-    Connect(String),
+    #[error("{reason}")]
+    Connect {
+        /// What went wrong, in a few words ("connection refused").
+        reason: String,
+        /// Every cause reqwest reported, for the log.
+        detail: String,
+    },
     /// More redirects than [`MAX_REDIRECTS`], a loop, or a redirect off HTTP(S).
     #[error("redirect refused: {0}")]
     Redirect(String),
@@ -117,14 +122,24 @@ pub enum FetchError {
         retry_after: Option<String>,
     },
     /// The body could not be read (reset, bad compression).
-    #[error("reading the body failed: {0}")]
-    Body(String),
+    #[error("reading the body failed: {reason}")]
+    Body {
+        /// The innermost cause.
+        reason: String,
+        /// Every cause reqwest reported, for the log.
+        detail: String,
+    },
     /// The host is a loopback, private or link-local address and `allow_private` is off.
     #[error("refused: {0} is a private, loopback or link-local address (allow_private = false)")]
     PrivateAddress(String),
     /// Anything else reqwest reports.
-    #[error("request failed: {0}")]
-    Other(String),
+    #[error("request failed: {reason}")]
+    Other {
+        /// The innermost cause.
+        reason: String,
+        /// Every cause reqwest reported, for the log.
+        detail: String,
+    },
 }
 
 impl FetchError {
@@ -140,6 +155,16 @@ impl FetchError {
     pub fn retry_after(&self) -> Option<&str> {
         match self {
             FetchError::Status { retry_after, .. } => retry_after.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Every cause behind a short message, for the log; None when the message is all.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            FetchError::Connect { detail, .. }
+            | FetchError::Body { detail, .. }
+            | FetchError::Other { detail, .. } => Some(detail),
             _ => None,
         }
     }
@@ -204,9 +229,10 @@ impl Fetcher {
             // private address (DNS rebinding included) is refused too.
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
         }
-        let client = builder
-            .build()
-            .map_err(|e| FetchError::Other(format!("building the HTTP client: {e}")))?;
+        let client = builder.build().map_err(|e| FetchError::Other {
+            reason: format!("building the HTTP client: {}", innermost(&e)),
+            detail: error_chain(&e),
+        })?;
         Ok(Fetcher {
             client,
             max_body: cfg.max_body,
@@ -325,19 +351,22 @@ impl Fetcher {
             return FetchError::Timeout(self.timeout);
         }
         if e.is_redirect() {
-            return FetchError::Redirect(error_chain(&e));
+            return FetchError::Redirect(innermost(&e));
         }
+        let detail = error_chain(&e);
+        let host = e.url().and_then(Url::host_str).unwrap_or("").to_string();
         if e.is_connect() {
-            let chain = error_chain(&e);
-            if chain.contains(PRIVATE_MARKER) {
-                return FetchError::PrivateAddress(chain);
+            if detail.contains(PRIVATE_MARKER) {
+                return FetchError::PrivateAddress(host);
             }
-            return FetchError::Connect(chain);
+            let reason = connect_reason(&e, &host);
+            return FetchError::Connect { reason, detail };
         }
+        let reason = innermost(&e);
         if e.is_body() || e.is_decode() {
-            return FetchError::Body(error_chain(&e));
+            return FetchError::Body { reason, detail };
         }
-        FetchError::Other(error_chain(&e))
+        FetchError::Other { reason, detail }
     }
 }
 
@@ -360,6 +389,45 @@ fn unfollowed_redirect(url: &Url, status: StatusCode, headers: &header::HeaderMa
         },
         None => format!("HTTP {} redirect without a Location", status.as_u16()),
     })
+}
+
+/// Why a connection could not be made, in a few words: the operating system's
+/// reason for an I/O error, the host for a failed DNS lookup, else the last cause.
+fn connect_reason(e: &reqwest::Error, host: &str) -> String {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if s.to_string().starts_with("dns error") {
+            return format!("cannot resolve host {host} (DNS lookup failed)");
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            let what = match io.kind() {
+                K::ConnectionRefused => "connection refused",
+                K::ConnectionReset => "connection reset",
+                K::TimedOut => "connection timed out",
+                K::HostUnreachable => "host unreachable",
+                K::NetworkUnreachable => "network unreachable",
+                _ => break,
+            };
+            return what.to_string();
+        }
+        src = s.source();
+    }
+    format!("connection failed: {}", innermost(e))
+}
+
+/// The innermost cause of an error, without the OS error number: the part of a
+/// reqwest chain that says what happened ("invalid gzip header").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last: &dyn std::error::Error = e;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    let msg = last.to_string();
+    match msg.find(" (os error ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    }
 }
 
 /// The error with its sources, "a: b: c", for log lines that say what really happened.

@@ -90,12 +90,13 @@ pub struct Discovered {
 #[derive(Debug, thiserror::Error)]
 pub enum AddError {
     /// The URL could not be fetched at all.
-    #[error("cannot fetch {url}: {source}")]
+    #[error("cannot fetch {url}: {reason}")]
     Fetch {
         /// The URL.
         url: String,
-        /// The cause.
-        source: crate::fetch::FetchError,
+        /// The cause, already in the message (not a `source`, which error
+        /// reports would print a second time).
+        reason: crate::fetch::FetchError,
     },
     /// The source is configured already.
     #[error("{0} is already in the config")]
@@ -118,9 +119,14 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
     let fetched = fetcher
         .fetch(url, &Validators::default())
         .await
-        .map_err(|source| AddError::Fetch {
-            url: url.to_string(),
-            source,
+        .map_err(|reason| {
+            if let Some(detail) = reason.detail() {
+                tracing::debug!(%url, detail, "fetch failed");
+            }
+            AddError::Fetch {
+                url: url.to_string(),
+                reason,
+            }
         })?;
     if let Ok(feed) = read_feed(&fetched.body, &fetched.final_url) {
         return Ok(Discovered {

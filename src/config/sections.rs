@@ -24,14 +24,28 @@ use serde::Deserialize as _;
 /// Where the daemon listens when `[server] listen` is absent or invalid.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
+/// The address the daemon serves at, as a URL: `[output] link` when it is not set.
+/// An unspecified address (`0.0.0.0`, `::`) is no place to fetch from, so the
+/// loopback address of the same family with the same port stands in for it.
+fn default_link(listen: SocketAddr) -> String {
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}/")
+}
+
 impl Ctx<'_> {
     /// Parses the text and builds every section; all errors (in file order) or the config.
     pub(super) fn parse(mut self) -> Result<Config, ConfigErrors> {
         let Some(raw) = self.raw() else {
             return Err(self.finish());
         };
-        let output = self.output(raw.output.unwrap_or_default());
         let server = self.server(raw.server.unwrap_or_default());
+        let output = self.output(raw.output.unwrap_or_default(), server.listen);
         let database = self.database(raw.database.unwrap_or_default());
         let schedule = self.schedule(raw.schedule.unwrap_or_default());
         let fetch = self.fetch(raw.fetch.unwrap_or_default());
@@ -79,8 +93,8 @@ impl Ctx<'_> {
         ConfigErrors(self.errors)
     }
 
-    /// `[output]`.
-    fn output(&mut self, out: RawOutput) -> OutputConfig {
+    /// `[output]`; without `link`, the feeds are where this daemon serves them.
+    fn output(&mut self, out: RawOutput, listen: SocketAddr) -> OutputConfig {
         let link = match out.link {
             Some(link) => {
                 if Url::parse(link.get_ref()).is_err() {
@@ -94,7 +108,7 @@ impl Ctx<'_> {
                 }
                 link.into_inner()
             }
-            None => "http://127.0.0.1:8080/".to_string(),
+            None => default_link(listen),
         };
         OutputConfig {
             title: out.title.unwrap_or_else(|| "feedsieve".to_string()),

@@ -292,3 +292,23 @@ fn a_trailing_slash_or_fragment_is_the_same_source_url() {
     assert_eq!(key("https://a.test/"), "https://a.test/");
     assert_ne!(key("https://a.test/rss?x=1"), key("https://a.test/rss?x=2"));
 }
+
+#[test]
+fn without_a_link_the_feeds_are_where_the_daemon_listens() {
+    let link = |server: &str| parse(server).unwrap().output.link;
+    assert_eq!(link(""), "http://127.0.0.1:8080/");
+    assert_eq!(
+        link("[server]\nlisten = \"127.0.0.1:18220\"\n"),
+        "http://127.0.0.1:18220/"
+    );
+    assert_eq!(
+        link("[server]\nlisten = \"0.0.0.0:9000\"\n"),
+        "http://127.0.0.1:9000/"
+    );
+    assert_eq!(
+        link("[server]\nlisten = \"[::]:9000\"\n"),
+        "http://[::1]:9000/"
+    );
+    let set = "[output]\nlink = \"https://me.test/\"\n[server]\nlisten = \"127.0.0.1:1\"\n";
+    assert_eq!(link(set), "https://me.test/");
+}

@@ -55,6 +55,9 @@ pub struct Article {
     pub image: Option<String>,
     /// Fingerprints of the short blocks on this page, for site-template learning.
     pub fingerprints: Vec<u64>,
+    /// The `content`/`remove` selectors that matched nothing on this page (for
+    /// `content`, the automatic choice stood in), so a tuner can say so.
+    pub unmatched: Vec<String>,
 }
 
 /// Per-call settings: per-source overrides and what the host's template is known to hold.
@@ -117,36 +120,25 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
         .and_then(|c| Url::parse(c).ok())
         .and_then(|u| u.host_str().map(str::to_string));
     page.set_host(canonical_host.as_deref().or(url.host_str()));
-    let remove: Vec<Selector> = opts
-        .remove
-        .iter()
-        .map(|css| Selector::parse(css).map_err(|_| ExtractError::BadSelector(css.clone())))
-        .collect::<Result<_, _>>()?;
-    if !remove.is_empty() {
-        for sel in &remove {
-            for el in doc.select(sel) {
-                if let Some(i) = page.index_of(el.id()) {
-                    page.remove(i);
-                }
-            }
-        }
-        page.rescore();
-    }
-    let root = match &opts.content {
+    let mut unmatched = apply_remove(&doc, &mut page, &opts.remove)?;
+    let chosen = match &opts.content {
         Some(css) => {
             let sel = Selector::parse(css).map_err(|_| ExtractError::BadSelector(css.clone()))?;
             let chosen = doc
                 .select(&sel)
                 .next()
                 .and_then(|el| page.index_of(el.id()));
-            if let Some(i) = chosen {
-                page.force_root(i);
+            match chosen {
+                Some(i) => page.force_root(i),
+                None => unmatched.insert(0, css.clone()),
             }
-            chosen.or_else(|| page.best_root())
+            chosen
         }
-        None => page.best_root(),
-    }
-    .unwrap_or_else(|| page.body());
+        None => None,
+    };
+    let root = chosen
+        .or_else(|| page.best_root())
+        .unwrap_or_else(|| page.body());
     tracing::debug!(root = %page.describe(root), "article root");
     let title = meta.title.clone().or_else(|| page.first_h1());
     let (drop, fingerprints) = page.in_article_rules(
@@ -174,7 +166,34 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
         site_name: meta.site_name,
         image: meta.image,
         fingerprints,
+        unmatched,
     })
+}
+
+/// Prunes what the `remove` selectors match; returns those that matched nothing.
+fn apply_remove(
+    doc: &Html,
+    page: &mut content::Page,
+    remove: &[String],
+) -> Result<Vec<String>, ExtractError> {
+    let mut unmatched = Vec::new();
+    for css in remove {
+        let sel = Selector::parse(css).map_err(|_| ExtractError::BadSelector(css.clone()))?;
+        let mut matched = false;
+        for el in doc.select(&sel) {
+            if let Some(i) = page.index_of(el.id()) {
+                page.remove(i);
+                matched = true;
+            }
+        }
+        if !matched {
+            unmatched.push(css.clone());
+        }
+    }
+    if !remove.is_empty() {
+        page.rescore();
+    }
+    Ok(unmatched)
 }
 
 #[cfg(test)]

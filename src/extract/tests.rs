@@ -663,7 +663,10 @@ fn kept_attributes_cover_every_reader() {
         remove: vec!["feedsieve-matches-nothing".to_string()],
         ..opts
     };
-    assert_eq!(stripped, extract_str(&page, &url(), &whole).unwrap());
+    let mut kept = extract_str(&page, &url(), &whole).unwrap();
+    assert_eq!(kept.unmatched, ["feedsieve-matches-nothing"]);
+    kept.unmatched.clear();
+    assert_eq!(stripped, kept);
     assert_eq!(stripped.author.as_deref(), Some("Ann Lee"));
     assert!(stripped.html.contains("/a.jpg"), "{}", stripped.html);
     assert!(!stripped.text.contains("Hidden note"));

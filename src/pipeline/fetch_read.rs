@@ -25,6 +25,8 @@ pub struct FetchedSource {
     pub next: Duration,
     /// Bytes received.
     pub bytes: u64,
+    /// Every cause behind a failure's short message, for the log.
+    pub detail: Option<String>,
 }
 
 impl FetchedSource {
@@ -35,6 +37,7 @@ impl FetchedSource {
             record: FetchRecord::Failed { error, gone },
             next: with_jitter(delay_after_failure(n, retry_after)),
             bytes: 0,
+            detail: None,
         }
     }
 
@@ -45,6 +48,7 @@ impl FetchedSource {
             record,
             next: with_jitter(delay_after_success(interval, hint)),
             bytes,
+            detail: None,
         }
     }
 }
@@ -96,7 +100,9 @@ pub async fn fetch_and_read(
             let gone = matches!(e, FetchError::Status { status: 410, .. });
             let error = e.to_string();
             let failures = source.error_count + 1;
-            return Some(FetchedSource::failed(error, failures, retry_after, gone));
+            let failed = FetchedSource::failed(error, failures, retry_after, gone);
+            let detail = e.detail().map(str::to_string);
+            return Some(FetchedSource { detail, ..failed });
         }
     };
     let bytes = fetched.body.len() as u64;

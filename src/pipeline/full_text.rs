@@ -110,7 +110,7 @@ pub async fn fill_full_text(
                 )
                 .len();
                 if article.text.len() <= feed_len {
-                    tracing::debug!(source = %cfg.name, link = ?item.link, "the page holds no more than the feed; keeping the feed's text");
+                    tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "the page holds no more than the feed; keeping the feed's text");
                     continue;
                 }
                 item.content = Some(article.html);
@@ -121,7 +121,7 @@ pub async fn fill_full_text(
                 keys.push(key);
             }
             Err(e) => {
-                tracing::warn!(source = %cfg.name, link = ?item.link, "full text unavailable, keeping the feed's content: {e:#}");
+                tracing::warn!(source = %cfg.name, link = item.link.as_deref().map(display), detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
             }
         }
     }
@@ -138,6 +138,12 @@ pub(super) fn article_options(cfg: &SourceConfig) -> Options {
         learn_template: true,
         ..Options::default()
     }
+}
+
+/// What lies behind an article's short fetch error, for the log line that reports it.
+pub(super) fn fetch_detail(e: &anyhow::Error) -> Option<&str> {
+    e.downcast_ref::<crate::fetch::FetchError>()
+        .and_then(crate::fetch::FetchError::detail)
 }
 
 /// Fetches one article page (within the global and per-host limits), extracts it

@@ -79,6 +79,9 @@ pub struct Context {
     pub stop: Stopping,
     /// The time fetches are stored and retention counts at.
     pub clock: Clock,
+    /// Sources were removed from the config since the last run: the first cycle
+    /// publishes even when nothing new came, so their items leave the feeds.
+    pub sources_removed: bool,
 }
 
 /// Where the pipeline reads the time: the system clock, or one a test sets
@@ -131,8 +134,9 @@ impl Context {
         }
         let health = Arc::new(Health::default());
         let mut store = store;
+        let mut sources_removed = false;
         match store.sync_sources(&source_specs(&config.sources)) {
-            Ok(()) => {}
+            Ok(removed) => sources_removed = removed > 0,
             // Start anyway and serve what is stored: the sources already
             // recorded are fetched, and writes back off until space returns.
             Err(e) if e.is_machine_fault() => {
@@ -157,6 +161,7 @@ impl Context {
             health,
             store_backoff: Arc::default(),
             stop: Stopping::default(),
+            sources_removed,
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
@@ -263,6 +268,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         mut record,
         next,
         bytes,
+        detail,
     }) = fetched
     else {
         return source_outcome(source, Outcome::Cancelled, source.next_fetch_at);
@@ -273,7 +279,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     };
     let now = ctx.clock.now();
     let next_fetch_at = now + secs(next);
-    let outcome = fetch_outcome(source, &record, next);
+    let outcome = fetch_outcome(source, &record, next, detail.as_deref());
     embedding::embed_new_items(ctx, source.id, &record).await;
     let analysed = dedup::analyse_new_items(ctx, source, &record, now).await;
     let write = StoreWrite {
@@ -341,13 +347,18 @@ async fn articles_then_filters(
 }
 
 /// What the fetch gave, before it is stored; failures are logged here.
-fn fetch_outcome(source: &SourceRecord, record: &FetchRecord, next: Duration) -> Outcome {
+fn fetch_outcome(
+    source: &SourceRecord,
+    record: &FetchRecord,
+    next: Duration,
+    detail: Option<&str>,
+) -> Outcome {
     match record {
         FetchRecord::Failed { error, gone } => {
             if *gone {
                 tracing::error!(source = %source.name, url = %source.url, "{error}; the source is gone and will not be fetched again: remove it from the config");
             } else {
-                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(Duration::from_secs(next.as_secs())), "fetch failed: {error}");
+                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(Duration::from_secs(next.as_secs())), detail, "fetch failed: {error}");
             }
             Outcome::Failed(error.clone())
         }
@@ -546,7 +557,7 @@ pub async fn run_cycle(
         }
     }
     let changed = report.outcomes.iter().any(SourceOutcome::changed);
-    if changed || !ctx.config.output.path.exists() {
+    if changed || ctx.sources_removed || !ctx.config.output.path.exists() {
         report.published = Some(publish(ctx).await?);
     }
     Ok(report)

@@ -3,7 +3,7 @@
 
 use tokio::task::JoinSet;
 
-use super::full_text::{article_options, fetch_article};
+use super::full_text::{article_options, fetch_article, fetch_detail};
 use super::Context;
 use crate::config::SourceConfig;
 use crate::read::RawItem;
@@ -69,7 +69,7 @@ pub async fn fill_page_articles(
                 complete = false;
             }
             Err(e) => {
-                tracing::warn!(source = %cfg.name, %link, "article unavailable, trying again next time: {e:#}");
+                tracing::warn!(source = %cfg.name, %link, detail = fetch_detail(&e), "article unavailable, trying again next time: {e:#}");
                 complete = false;
             }
         }

@@ -103,9 +103,18 @@ pub enum FetchRecord {
 impl Store {
     /// Makes the source table match the config: new sources are added and due now,
     /// changed names are updated, sources no longer configured are deactivated
-    /// (their items stay until retention prunes them).
-    pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<(), StoreError> {
+    /// (their items stay until retention prunes them, out of the published feeds).
+    /// Returns how many sources were active and are no longer configured.
+    pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
+        let was_active: Vec<String> = tx
+            .prepare("SELECT url FROM sources WHERE active = 1")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let removed = was_active
+            .iter()
+            .filter(|url| !sources.iter().any(|s| &s.url == *url))
+            .count();
         tx.execute("UPDATE sources SET active = 0", [])?;
         for s in sources {
             tx.execute(
@@ -116,7 +125,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(removed)
     }
 
     /// Active sources, in id order.

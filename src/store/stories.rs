@@ -74,12 +74,14 @@ impl Store {
     pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
         let mut stories: Vec<Story> = Vec::new();
         let mut index = HashMap::new();
-        // A story is published when at least one of its items passed the filters.
-        let mut stmt = self.conn.prepare(
+        // A story is published when at least one of its items passed the filters
+        // and comes from a source still configured: a removed source's items stay
+        // stored until retention, but no longer appear, not even as "also covered".
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT id, guid, sort_at, updated_at, changed_at FROM stories
-             WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
-             ORDER BY sort_at DESC, id DESC LIMIT ?1",
-        )?;
+             WHERE EXISTS ({PUBLISHED_MEMBER})
+             ORDER BY sort_at DESC, id DESC LIMIT ?1"
+        ))?;
         let rows = stmt.query_map([limit as i64], |r| {
             Ok(Story {
                 id: r.get(0)?,
@@ -98,17 +100,17 @@ impl Store {
         if stories.is_empty() {
             return Ok(stories);
         }
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT i.story_id, i.id, s.name, s.url, i.title, i.link, i.summary, i.content,
                     i.author, i.published_at, i.first_seen_at, i.categories, i.enclosures, s.category,
                     i.updated_at, i.changed_at
              FROM items i JOIN sources s ON s.id = i.source_id JOIN stories st ON st.id = i.story_id
-             WHERE i.filtered = 0 AND i.story_id IN (
+             WHERE i.filtered = 0 AND s.active = 1 AND i.story_id IN (
                 SELECT id FROM stories
-                WHERE EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id AND items.filtered = 0)
+                WHERE EXISTS ({PUBLISHED_MEMBER})
                 ORDER BY sort_at DESC, id DESC LIMIT ?1)
-             ORDER BY i.story_id, i.id IS NOT st.representative_id, i.first_seen_at, i.id",
-        )?;
+             ORDER BY i.story_id, i.id IS NOT st.representative_id, i.first_seen_at, i.id"
+        ))?;
         let rows = stmt.query_map([limit as i64], story_item)?;
         for row in rows {
             let (story_id, item) = row?;
@@ -143,6 +145,11 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
     }
 }
+
+/// A member that makes a story published: it passed the filters and its source
+/// is still configured (`stories` in the enclosing query).
+const PUBLISHED_MEMBER: &str = "SELECT 1 FROM items JOIN sources ON sources.id = items.source_id
+    WHERE items.story_id = stories.id AND items.filtered = 0 AND sources.active = 1";
 
 /// One row of [`Store::latest_stories`]' item query: its story's id and the item.
 fn story_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoryItem)> {

@@ -176,7 +176,7 @@ async fn connection_refused() {
         format!("http://{}/feed.xml", l.local_addr().unwrap())
     };
     let run = Run::new(&closed, |_| {}).await;
-    run.expect_failure("connection failed", MIN_BACKOFF).await;
+    run.expect_failure("connection refused", MIN_BACKOFF).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ mod dedup;
 #[cfg(feature = "embed")]
 mod dedup_embed;
 mod extract;
+mod first_hour;
 mod full_text;
 mod hostile;
 mod machine;
