@@ -14,6 +14,9 @@
 //! config. Every item is a distinct synthetic story. Feed bodies are generated
 //! per request, so the server side adds little to the memory figure.
 
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -24,28 +27,7 @@ use axum::routing::get;
 use axum::Router;
 use feedsieve::config::Config;
 use feedsieve::pipeline::{run_cycle, Context, Outcome, Selection};
-
-/// A word from a 20,000-word synthetic vocabulary, skewed like natural text (a
-/// few words are common, most are rare), picked by a deterministic generator.
-fn word(state: &mut u64) -> String {
-    *state = state
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let r = ((*state >> 33) as f64) / ((1u64 << 31) as f64);
-    let rank = (20_000f64.powf(r)) as u32; // log-uniform: Zipf-like
-    let syllables = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "da"];
-    let mut w = String::new();
-    let mut n = rank + 1;
-    while n > 0 {
-        w.push_str(syllables[(n % 10) as usize]);
-        n /= 10;
-    }
-    w
-}
-
-fn words(state: &mut u64, n: usize) -> String {
-    (0..n).map(|_| word(state)).collect::<Vec<_>>().join(" ")
-}
+use synthetic::{peak_rss_mb, words};
 
 /// A feed of distinct stories: real feeds do not repeat one text fifty times, and
 /// near-identical items would all be merged by story dedup.
@@ -91,18 +73,6 @@ async fn serve_feed(Path(feed): Path<String>, headers: HeaderMap, items: usize) 
         feed_body(n, items),
     )
         .into_response()
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 #[tokio::main]

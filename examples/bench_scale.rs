@@ -13,6 +13,9 @@
 //! story; a feed's body is generated per request from its "edition", which the
 //! 5 % cycle bumps, so the server holds no bodies.
 
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -25,26 +28,7 @@ use axum::routing::get;
 use axum::Router;
 use feedsieve::config::Config;
 use feedsieve::pipeline::{run_cycle, sources_to_fetch, Context, CycleReport, Outcome, Selection};
-
-/// A deterministic word from a Zipf-like 20,000-word vocabulary.
-fn word(state: &mut u64) -> String {
-    *state = state
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let r = ((*state >> 33) as f64) / ((1u64 << 31) as f64);
-    let mut n = (20_000f64.powf(r)) as u32 + 1;
-    let syllables = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "da"];
-    let mut w = String::new();
-    while n > 0 {
-        w.push_str(syllables[(n % 10) as usize]);
-        n /= 10;
-    }
-    w
-}
-
-fn words(state: &mut u64, n: usize) -> String {
-    (0..n).map(|_| word(state)).collect::<Vec<_>>().join(" ")
-}
+use synthetic::{peak_rss_mb, words};
 
 /// The feeds' editions: feed `f` at edition `e` lists items `2e .. 2e + ITEMS`,
 /// so a new edition brings exactly two new items.
@@ -105,18 +89,6 @@ async fn serve_feed(
         feed_body(n, edition, editions.items),
     )
         .into_response()
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// Size of the database file and its WAL, in MB.

@@ -292,6 +292,23 @@ pub fn http_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// Titles in the RSS feed served at `url`, or None while it does not answer.
+pub async fn served_titles(client: &reqwest::Client, url: &str) -> Option<Vec<String>> {
+    let resp = client.get(url).send().await.ok()?;
+    if resp.status() != 200 {
+        return None;
+    }
+    let body = resp.bytes().await.ok()?;
+    let channel = rss::Channel::read_from(&body[..]).ok()?;
+    Some(
+        channel
+            .items()
+            .iter()
+            .filter_map(|i| i.title().map(str::to_string))
+            .collect(),
+    )
+}
+
 /// A bare TCP server for misbehaviour below HTTP: runs `serve` on every connection.
 pub async fn raw_server<F, Fut>(serve: F) -> String
 where

@@ -81,7 +81,7 @@ impl Daemon {
     ) -> Option<Vec<String>> {
         let start = Instant::now();
         while start.elapsed() < limit {
-            if let Some(t) = served_titles(client, &self.url("/feed.xml")).await {
+            if let Some(t) = common::served_titles(client, &self.url("/feed.xml")).await {
                 if ok(&t) {
                     return Some(t);
                 }
@@ -133,23 +133,6 @@ impl Drop for Daemon {
             let _ = self.child.wait();
         }
     }
-}
-
-/// Titles in the RSS feed at `url`, or None while it does not answer.
-async fn served_titles(client: &reqwest::Client, url: &str) -> Option<Vec<String>> {
-    let resp = client.get(url).send().await.ok()?;
-    if resp.status() != 200 {
-        return None;
-    }
-    let body = resp.bytes().await.ok()?;
-    let channel = rss::Channel::read_from(&body[..]).ok()?;
-    Some(
-        channel
-            .items()
-            .iter()
-            .filter_map(|i| i.title().map(str::to_string))
-            .collect(),
-    )
 }
 
 /// Items in an RSS file on disk.
@@ -573,7 +556,7 @@ async fn a_second_daemon_or_a_fetch_on_the_same_database_is_refused_clearly() {
         );
     }
     assert_eq!(
-        served_titles(&client, &daemon.url("/feed.xml"))
+        common::served_titles(&client, &daemon.url("/feed.xml"))
             .await
             .map(|t| t.len()),
         Some(3),

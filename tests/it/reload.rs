@@ -9,27 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::{http_client, FixtureServer};
 
-/// Titles in the served RSS feed, or None while it does not answer.
-async fn served_titles(client: &reqwest::Client, port: u16) -> Option<Vec<String>> {
-    let resp = client
-        .get(format!("http://127.0.0.1:{port}/feed.xml"))
-        .send()
-        .await
-        .ok()?;
-    if resp.status() != 200 {
-        return None;
-    }
-    let body = resp.bytes().await.ok()?;
-    let channel = rss::Channel::read_from(&body[..]).ok()?;
-    Some(
-        channel
-            .items()
-            .iter()
-            .filter_map(|i| i.title().map(str::to_string))
-            .collect(),
-    )
-}
-
 /// Waits up to `limit` for `ok`; returns how long it took.
 async fn wait_for(
     client: &reqwest::Client,
@@ -39,7 +18,10 @@ async fn wait_for(
 ) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if served_titles(client, port).await.is_some_and(|t| ok(&t)) {
+        if common::served_titles(client, &format!("http://127.0.0.1:{port}/feed.xml"))
+            .await
+            .is_some_and(|t| ok(&t))
+        {
             return Some(start.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -159,7 +141,9 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
 
     // 2. A broken edit: logged with its line and column; the daemon keeps serving.
     break_the_config(&config, &with_metro, &log).await;
-    let titles = served_titles(&client, port).await.expect("still serving");
+    let titles = common::served_titles(&client, &format!("http://127.0.0.1:{port}/feed.xml"))
+        .await
+        .expect("still serving");
     assert_eq!(titles.len(), 5, "the last good config keeps running");
     assert!(
         child.try_wait().unwrap().is_none(),
