@@ -202,6 +202,9 @@ pub const EXIT_ALL_FAILED: u8 = 4;
 
 /// Runs the parsed command line.
 pub fn main_with(cli: Cli) -> ExitCode {
+    if cli.command.only_prints() {
+        end_quietly_when_the_reader_goes();
+    }
     match cli.command {
         Command::Check => check(&cli.config),
         // --out-dir always writes JSON.
@@ -349,6 +352,37 @@ fn note_missing_database(cfg: &Config) {
     }
 }
 
+impl Command {
+    /// Commands whose work is their output: a closed pipe (`| head`) ends them.
+    fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Command::Check
+                | Command::Inspect { out_dir: None, .. }
+                | Command::Status
+                | Command::ExportOpml
+                | Command::Sources
+                | Command::Stories { .. }
+                | Command::Explain { .. }
+                | Command::Links(_)
+                | Command::Clean(_)
+        )
+    }
+}
+
+/// Restores the default SIGPIPE action, as `cat` and `grep` have it: when the
+/// reader of a listing goes away (`feedsieve stories | head`), the command ends
+/// at once and silently instead of failing on "Broken pipe". Not for `run` or
+/// `fetch`, whose sockets must never end the process.
+fn end_quietly_when_the_reader_goes() {
+    #[cfg(unix)]
+    // SAFETY: sets a signal disposition to its default before any thread starts;
+    // no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Takes the database's lock for this process, or says who owns it.
 fn lock_database(cfg: &Config) -> anyhow::Result<crate::store::DbLock> {
     Ok(crate::store::DbLock::acquire(&cfg.database.path)?)
@@ -357,7 +391,7 @@ fn lock_database(cfg: &Config) -> anyhow::Result<crate::store::DbLock> {
 fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
     let mut config = load(path)?;
     if let Some(addr) = listen {
-        config.server.listen = addr;
+        config.override_listen(addr);
     }
     let _lock = lock_database(&config)?;
     let rt = runtime()?;

@@ -172,6 +172,9 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         return false;
     }
     let old = ctx.config.clone();
+    if let Some(addr) = old.server.listen_override {
+        new.override_listen(addr);
+    }
     if new.server.listen != old.server.listen {
         tracing::warn!(
             "[server] listen changed: restart feedsieve to use {}",

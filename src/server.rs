@@ -328,6 +328,7 @@ fn when(ts: Option<i64>) -> String {
 
 /// The rows of the status table.
 pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
+    let now = chrono::Utc::now().timestamp();
     g.sources
         .iter()
         .map(|(rec, items)| StatusRow {
@@ -344,6 +345,9 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
             items: *items,
             next_fetch: if rec.gone {
                 "never".into()
+            } else if rec.next_fetch_at <= now {
+                // Never fetched (0) or overdue: not a date in 1970 or the past.
+                "due now".into()
             } else {
                 when(Some(rec.next_fetch_at))
             },

@@ -69,6 +69,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// How long in-flight fetches and requests may run on after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Set by `run --listen`: it wins over the file's `listen`, on reloads too.
+    pub listen_override: Option<SocketAddr>,
 }
 
 /// `[database]`: storage and retention.
@@ -175,6 +177,16 @@ impl Filters {
 }
 
 impl Config {
+    /// Listens on `addr` whatever the file says (`run --listen`); feeds
+    /// without an `[output] link` follow the daemon to its new address.
+    pub fn override_listen(&mut self, addr: SocketAddr) {
+        if self.output.link == sections::default_link(self.server.listen) {
+            self.output.link = sections::default_link(addr);
+        }
+        self.server.listen = addr;
+        self.server.listen_override = Some(addr);
+    }
+
     /// The configured source with this URL.
     pub fn source(&self, url: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.url.as_str() == url)

@@ -27,7 +27,7 @@ const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 /// The address the daemon serves at, as a URL: `[output] link` when it is not set.
 /// An unspecified address (`0.0.0.0`, `::`) is no place to fetch from, so the
 /// loopback address of the same family with the same port stands in for it.
-fn default_link(listen: SocketAddr) -> String {
+pub(super) fn default_link(listen: SocketAddr) -> String {
     let mut addr = listen;
     if addr.ip().is_unspecified() {
         addr.set_ip(match addr.ip() {
@@ -156,6 +156,7 @@ impl Ctx<'_> {
                 DEFAULT_SHUTDOWN_GRACE,
                 MAX_TIMEOUT,
             ),
+            listen_override: None,
         }
     }
 

@@ -274,3 +274,60 @@ async fn stories_listing_stays_aligned_and_explain_takes_what_it_prints() {
     assert!(!help.contains("Possible values"), "{help}");
     assert!(help.contains("--log-format"), "{help}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_due_now_for_a_source_never_fetched_on_an_existing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, config) = three_sources(dir.path()).await;
+    common::succeeded(&run(&config, &["fetch"]).await);
+    // A source added after the database exists has never been fetched.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[[feed]]\nname = \"Added Later\"\nurl = \"{}/later/rss.xml\"\n",
+        server.base
+    ));
+    std::fs::write(&config, text).unwrap();
+    let status = common::succeeded(&run(&config, &["status"]).await);
+    let added = status
+        .split("\n\n")
+        .find(|block| block.contains("Added Later"))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(added.contains("next fetch: due now"), "{status}");
+    assert!(added.contains("last fetch: never"), "{status}");
+    assert!(!status.contains("1970"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_closes_the_pipe_early_gets_no_error() {
+    // `feedsieve stories --json | head -c 0`: the reader is gone before the
+    // listing is written. Like `cat`, the command ends quietly (by SIGPIPE or
+    // successfully), with nothing on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+    common::succeeded(&run(&config, &["fetch"]).await);
+    for args in [
+        &["stories", "--json"][..],
+        &["stories"],
+        &["status"],
+        &["sources"],
+    ] {
+        let mut child = common::feedsieve()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, "", "{args:?}");
+        use std::os::unix::process::ExitStatusExt as _;
+        assert!(
+            out.status.success() || out.status.signal() == Some(13),
+            "{args:?}: {:?}",
+            out.status
+        );
+    }
+}

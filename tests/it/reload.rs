@@ -197,3 +197,69 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     assert!(logged.contains("reloaded"), "{logged}");
     assert!(logged.contains("stopped"), "{logged}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_listen_outlives_a_reload_and_the_self_links_follow_it() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    // The file names another port, which nothing must use, and no `link`.
+    let head = format!(
+        "[output]\npath = \"{out}\"\n[database]\npath = \"{db}\"\n[server]\nlisten = \"127.0.0.1:9\"\n[dedup]\nenabled = false\n\n[[feed]]\nname = \"Vue News\"\nurl = \"{b}/vue-news/rss.xml\"\n",
+        out = dir.path().join("feed.xml").display(),
+        db = dir.path().join("db.sqlite").display(),
+        b = web.base
+    );
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, &head).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+        .env("RUST_LOG", "info")
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = http_client();
+    assert!(
+        wait_for(&client, port, Duration::from_secs(20), |t| t.len() == 2)
+            .await
+            .is_some(),
+        "the daemon serves on the --listen address"
+    );
+
+    let edited = format!(
+        "{head}\n[[feed]]\nname = \"Wire Copy Daily\"\nurl = \"{}/wirecopy/feed.rss\"\n",
+        web.base
+    );
+    std::fs::write(&config, &edited).unwrap();
+    assert!(
+        wait_for(&client, port, Duration::from_secs(15), |t| t.len() == 4)
+            .await
+            .is_some(),
+        "the edit is applied"
+    );
+    let rss = client
+        .get(format!("http://127.0.0.1:{port}/feed.xml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        rss.contains(&format!("href=\"http://127.0.0.1:{port}/feed.xml\"")),
+        "the self link is where the daemon listens: {rss}"
+    );
+    stop_with_sigterm(&mut child).await;
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("reloaded"), "{logged}");
+    assert!(
+        !logged.contains("listen changed"),
+        "the file's listen did not change, so no restart is asked for: {logged}"
+    );
+}
