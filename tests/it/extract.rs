@@ -159,3 +159,46 @@ fn clean_html_mode_is_sanitised() {
         assert!(!html.contains(bad), "{bad} in {html}");
     }
 }
+
+/// `tests/fixtures/page-kinds/NAME`: small pages of kinds other than the seed articles.
+fn kind_page(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/page-kinds")
+        .join(name)
+}
+
+/// `feedsieve clean --text FILE`.
+fn clean_text(file: &std::path::Path) -> std::process::Output {
+    common::feedsieve()
+        .args(["clean", "--text"])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn clean_gives_the_prose_of_a_page_the_scorer_does_not_recognise() {
+    // Every paragraph is a link: nothing reads as prose to the scorer, yet the
+    // page has text, which must come out without the menu and the footer.
+    let text = common::succeeded(&clean_text(&kind_page("linked-prose.html")));
+    assert!(
+        text.contains("The river rose two metres overnight"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a smell that stayed for weeks after"),
+        "{text}"
+    );
+    for chrome in ["About us", "Privacy notice", "Contact the editors"] {
+        assert!(!text.contains(chrome), "{chrome} in {text}");
+    }
+    // A forum that renders its posts only for readers without scripts.
+    let text = common::succeeded(&clean_text(&kind_page("noscript-forum.html")));
+    assert!(text.contains("rings of Saturn"), "{text}");
+    assert!(text.contains("six-inch Dobsonian"), "{text}");
+    assert!(!text.contains("Terms of service"), "{text}");
+    // Only a menu: nothing to read, and `clean` says so with a failing status.
+    let out = clean_text(&kind_page("menu-only.html"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no article text found"));
+}
