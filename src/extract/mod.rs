@@ -109,6 +109,13 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
     extract_nested(html, url, opts, 0)
 }
 
+/// Bytes of article text under which the root is a fragment of the page.
+const SHORT_ROOT: usize = 500;
+
+/// How many times more text the page's visible text must hold to replace a
+/// fragment root.
+const SHORT_ROOT_GAIN: usize = 4;
+
 /// How many `<noscript>` levels deep [`noscript_article`] looks.
 const MAX_NOSCRIPT_DEPTH: u8 = 2;
 
@@ -153,9 +160,25 @@ fn extract_nested(
         Some(root) => page.render(root, &drop, opts.html),
         None => (String::new(), String::new()),
     };
-    let root = root.unwrap_or_else(|| page.body());
-    let (text, html) = if text.trim().is_empty() {
-        rescue(&doc, &page, root, url, opts, depth).ok_or(ExtractError::NoContent)?
+    // A few lines of text (an intro, a notice) are not what a page of items
+    // (a list, a shop's category, a thread's first line) is about: its visible
+    // text is, when it holds several times more.
+    let short = opts.content.is_none() && !text.trim().is_empty() && text.len() < SHORT_ROOT;
+    let root = match root {
+        Some(root) if !short => root,
+        _ => page.body(),
+    };
+    let (text, html) = if text.trim().is_empty() || short {
+        let min_len = if short {
+            SHORT_ROOT_GAIN * text.len()
+        } else {
+            0
+        };
+        match rescue(&doc, &page, root, url, opts, depth, min_len) {
+            Some(found) => found,
+            None if short => (text, sanitized(&body, url, opts)),
+            None => return Err(ExtractError::NoContent),
+        }
     } else {
         (text, sanitized(&body, url, opts))
     };
@@ -209,10 +232,10 @@ fn sanitized(body: &str, url: &Url, opts: &Options) -> String {
     }
 }
 
-/// Text and HTML for a page whose root gave nothing: the page's own fallback
-/// steps, or the page served in its `<noscript>` (forums and shops render the
-/// posts there for readers without scripts) when that holds more text. `None`
-/// when the page has no text at all.
+/// Text and HTML for a page whose root gave nothing (or a fragment): the
+/// page's own fallback steps, or the page served in its `<noscript>` (forums
+/// and shops render the posts there for readers without scripts) when that
+/// holds more text. `None` when neither holds more than `min_len` bytes.
 fn rescue(
     doc: &Html,
     page: &content::Page,
@@ -220,10 +243,13 @@ fn rescue(
     url: &Url,
     opts: &Options,
     depth: u8,
+    min_len: usize,
 ) -> Option<(String, String)> {
-    let own = page.fallback(root, opts.html);
+    let own = page
+        .fallback(root, opts.html)
+        .filter(|(t, _, _)| t.len() > min_len);
     let hidden = if depth < MAX_NOSCRIPT_DEPTH {
-        noscript_article(doc, url, opts, depth)
+        noscript_article(doc, url, opts, depth).filter(|a| a.text.len() > min_len)
     } else {
         None
     };

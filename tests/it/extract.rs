@@ -192,13 +192,66 @@ fn clean_gives_the_prose_of_a_page_the_scorer_does_not_recognise() {
     for chrome in ["About us", "Privacy notice", "Contact the editors"] {
         assert!(!text.contains(chrome), "{chrome} in {text}");
     }
-    // A forum that renders its posts only for readers without scripts.
-    let text = common::succeeded(&clean_text(&kind_page("noscript-forum.html")));
-    assert!(text.contains("rings of Saturn"), "{text}");
-    assert!(text.contains("six-inch Dobsonian"), "{text}");
-    assert!(!text.contains("Terms of service"), "{text}");
     // Only a menu: nothing to read, and `clean` says so with a failing status.
     let out = clean_text(&kind_page("menu-only.html"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no article text found"));
+}
+
+/// Checks `clean` on a page-kind fixture: what must and must not come out.
+fn check_kind(name: &str, must: &[&str], must_not: &[&str]) {
+    let text = common::succeeded(&clean_text(&kind_page(name)));
+    for m in must {
+        assert!(text.contains(m), "{name}: {m:?} missing from {text}");
+    }
+    for m in must_not {
+        assert!(!text.contains(m), "{name}: {m:?} in {text}");
+    }
+}
+
+#[test]
+fn clean_gives_the_main_content_of_other_kinds_of_page() {
+    // A list page whose only sentence is an intro line: the items are the page.
+    check_kind(
+        "list.html",
+        &[
+            "newest first",
+            "The cliff path from Porthallow to the lighthouse",
+            "Bluebell woods above the river",
+            "Two miles.",
+        ],
+        &[
+            "Places to stay",
+            "Popular this week",
+            "Ship Inn",
+            "Privacy policy",
+        ],
+    );
+    // A product: the description, not the cart form or the reviews widget.
+    check_kind(
+        "product.html",
+        &["air-dried English oak", "by our own van"],
+        &[
+            "Add to basket",
+            "Customer reviews",
+            "Read all 112 reviews",
+            "Returns",
+        ],
+    );
+    // Documentation: the body with its code and headings, not the sidebar.
+    check_kind(
+        "docs.html",
+        &[
+            "read in one call",
+            "tomlkit::read(\"app.toml\")",
+            "Missing keys",
+        ],
+        &["Quickstart", "API reference", "Edit this page"],
+    );
+    // A forum thread whose posts are served to readers without scripts.
+    check_kind(
+        "noscript-forum.html",
+        &["rings of Saturn", "six-inch Dobsonian"],
+        &["Terms of service", "Privacy"],
+    );
 }

@@ -8,8 +8,6 @@ use super::{chrome::soft_tag, Chrome, Page, NONE};
 pub enum Step {
     /// The root as chosen, without the in-article rules (a list of items).
     RootUnfiltered,
-    /// The block with the most text outside links.
-    DensestBlock,
     /// The page's visible text without navigation, header, footer and asides.
     VisibleText,
 }
@@ -19,21 +17,18 @@ impl Step {
     pub fn describe(self) -> &'static str {
         match self {
             Step::RootUnfiltered => "the root without the in-article rules",
-            Step::DensestBlock => "the block with the most text outside links",
             Step::VisibleText => "the page's visible text without navigation, header and footer",
         }
     }
 }
 
-/// A densest block must hold this share of the page's visible text outside
-/// links; a lone notice beside a long list is not the page.
-const DENSEST_SHARE: u32 = 4;
-
 impl Page<'_> {
     /// Text (and HTML) for a page whose root gave none after the in-article
-    /// rules, in steps: the root without those rules, the block with the most
-    /// text outside links, then everything visible outside navigation, header
-    /// and footer. `None` when the page shows no text at all.
+    /// rules, in steps: the root without those rules, then everything visible
+    /// outside navigation, header and footer. `None` when the page shows no
+    /// text at all. (A "densest block" step between the two lost text on
+    /// lists and shops, whose items are mostly links, and found nothing the
+    /// visible text lacked.)
     pub fn fallback(&self, root: usize, want_html: bool) -> Option<(String, String, Step)> {
         let nonempty =
             |(t, h): (String, String), step| (!t.trim().is_empty()).then_some((t, h, step));
@@ -49,12 +44,6 @@ impl Page<'_> {
             }
         }
         let visible = self.visible_mask();
-        if let Some(block) = self.densest_block(body, &visible) {
-            if let Some(out) = nonempty(self.render(block, &visible, want_html), Step::DensestBlock)
-            {
-                return Some(out);
-            }
-        }
         nonempty(self.render(body, &visible, want_html), Step::VisibleText)
     }
 
@@ -70,37 +59,5 @@ impl Page<'_> {
                 || (soft_tag(n.tag) && n.tag != "form");
         }
         mask
-    }
-
-    /// The block under `body` with the most text outside links (net of twice
-    /// its link text), when it holds a fair share of the visible text.
-    fn densest_block(&self, body: usize, mask: &[bool]) -> Option<usize> {
-        let end = self.nodes[body].end as usize;
-        // Text and link text per node outside the mask, summed bottom-up.
-        let mut text = vec![0u32; end - body];
-        let mut link = vec![0u32; end - body];
-        for i in (body..end).rev() {
-            let n = &self.nodes[i];
-            if mask[i] {
-                continue;
-            }
-            let k = i - body;
-            text[k] += n.len;
-            if n.in_link {
-                link[k] += n.len;
-            }
-            if i > body && n.parent != NONE {
-                let p = n.parent as usize - body;
-                text[p] += text[k];
-                link[p] += link[k];
-            }
-        }
-        let total = text[0].saturating_sub(link[0]);
-        let score = |k: usize| i64::from(text[k]) - 2 * i64::from(link[k]);
-        let best = (body + 1..end)
-            .filter(|&i| self.nodes[i].block && !mask[i])
-            .max_by_key(|&i| score(i - body))?;
-        let k = best - body;
-        (score(k) > 0 && text[k].saturating_sub(link[k]) * DENSEST_SHARE >= total).then_some(best)
     }
 }
