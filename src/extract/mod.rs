@@ -106,6 +106,27 @@ pub fn extract(
 
 /// Extracts the article from already decoded HTML.
 pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, ExtractError> {
+    extract_nested(html, url, opts, 0)
+}
+
+/// Bytes of article text under which the root is a fragment of the page.
+const SHORT_ROOT: usize = 500;
+
+/// How many times more text the page's visible text must hold to replace a
+/// fragment root.
+const SHORT_ROOT_GAIN: usize = 4;
+
+/// How many `<noscript>` levels deep [`noscript_article`] looks.
+const MAX_NOSCRIPT_DEPTH: u8 = 2;
+
+/// [`extract_str`] on a page that is itself the `<noscript>` content of
+/// another `depth` levels up.
+fn extract_nested(
+    html: &str,
+    url: &Url,
+    opts: &Options,
+    depth: u8,
+) -> Result<Article, ExtractError> {
     let strip_attributes = opts.content.is_none() && opts.remove.is_empty();
     let (trimmed, capped) = depth::trim_for_parse(html, strip_attributes);
     if capped {
@@ -121,6 +142,69 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
         .and_then(|u| u.host_str().map(str::to_string));
     page.set_host(canonical_host.as_deref().or(url.host_str()));
     let mut unmatched = apply_remove(&doc, &mut page, &opts.remove)?;
+    let root = choose_root(&doc, &mut page, opts, &mut unmatched)?;
+    match root {
+        Some(root) => tracing::debug!(root = %page.describe(root), "article root"),
+        None => tracing::debug!("no article root"),
+    }
+    let title = meta.title.clone().or_else(|| page.first_h1());
+    let (drop, fingerprints) = page.in_article_rules(
+        root.unwrap_or_else(|| page.body()),
+        title.as_deref(),
+        &opts.known_chrome,
+        opts.learn_template,
+    );
+    // With no root found the body's text after the rules is what the rules
+    // missed (menus in plain links, footers): the fallback steps instead.
+    let (text, body) = match root {
+        Some(root) => page.render(root, &drop, opts.html),
+        None => (String::new(), String::new()),
+    };
+    // A few lines of text (an intro, a notice) are not what a page of items
+    // (a list, a shop's category, a thread's first line) is about: its visible
+    // text is, when it holds several times more.
+    let short = opts.content.is_none() && !text.trim().is_empty() && text.len() < SHORT_ROOT;
+    let root = match root {
+        Some(root) if !short => root,
+        _ => page.body(),
+    };
+    let (text, html) = if text.trim().is_empty() || short {
+        let min_len = if short {
+            SHORT_ROOT_GAIN * text.len()
+        } else {
+            0
+        };
+        match rescue(&doc, &page, root, url, opts, depth, min_len) {
+            Some(found) => found,
+            None if short => (text, sanitized(&body, url, opts)),
+            None => return Err(ExtractError::NoContent),
+        }
+    } else {
+        (text, sanitized(&body, url, opts))
+    };
+    Ok(Article {
+        title,
+        html,
+        text,
+        published: meta.published,
+        author: meta.author,
+        canonical_url: meta.canonical,
+        site_name: meta.site_name,
+        image: meta.image,
+        fingerprints,
+        unmatched,
+    })
+}
+
+/// The article root: the `content` selector's element, else the automatic
+/// choice; `None` when the page has no prose to choose by. A selector that
+/// matched nothing goes to `unmatched`.
+fn choose_root(
+    doc: &Html,
+    page: &mut content::Page,
+    opts: &Options,
+    unmatched: &mut Vec<String>,
+) -> Result<Option<usize>, ExtractError> {
     let chosen = match &opts.content {
         Some(css) => {
             let sel = Selector::parse(css).map_err(|_| ExtractError::BadSelector(css.clone()))?;
@@ -136,38 +220,66 @@ pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, Ext
         }
         None => None,
     };
-    let root = chosen
-        .or_else(|| page.best_root())
-        .unwrap_or_else(|| page.body());
-    tracing::debug!(root = %page.describe(root), "article root");
-    let title = meta.title.clone().or_else(|| page.first_h1());
-    let (drop, fingerprints) = page.in_article_rules(
-        root,
-        title.as_deref(),
-        &opts.known_chrome,
-        opts.learn_template,
-    );
-    let (text, body) = page.render(root, &drop, opts.html);
-    if text.trim().is_empty() {
-        return Err(ExtractError::NoContent);
-    }
-    let html = if opts.html {
-        crate::sanitize::clean_html(&body, Some(url))
+    Ok(chosen.or_else(|| page.best_root()))
+}
+
+/// The sanitised article HTML, when HTML was asked for.
+fn sanitized(body: &str, url: &Url, opts: &Options) -> String {
+    if opts.html {
+        crate::sanitize::clean_html(body, Some(url))
     } else {
         String::new()
+    }
+}
+
+/// Text and HTML for a page whose root gave nothing (or a fragment): the
+/// page's own fallback steps, or the page served in its `<noscript>` (forums
+/// and shops render the posts there for readers without scripts) when that
+/// holds more text. `None` when neither holds more than `min_len` bytes.
+fn rescue(
+    doc: &Html,
+    page: &content::Page,
+    root: usize,
+    url: &Url,
+    opts: &Options,
+    depth: u8,
+    min_len: usize,
+) -> Option<(String, String)> {
+    let own = page
+        .fallback(root, opts.html)
+        .filter(|(t, _, _)| t.len() > min_len);
+    let hidden = if depth < MAX_NOSCRIPT_DEPTH {
+        noscript_article(doc, url, opts, depth).filter(|a| a.text.len() > min_len)
+    } else {
+        None
     };
-    Ok(Article {
-        title,
-        html,
-        text,
-        published: meta.published,
-        author: meta.author,
-        canonical_url: meta.canonical,
-        site_name: meta.site_name,
-        image: meta.image,
-        fingerprints,
-        unmatched,
-    })
+    match (own, hidden) {
+        (own, Some(a)) if own.as_ref().is_none_or(|(t, _, _)| a.text.len() > t.len()) => {
+            tracing::debug!("article root gave no text: the <noscript> page instead");
+            Some((a.text, a.html))
+        }
+        (Some((text, body, step)), _) => {
+            tracing::debug!(
+                step = step.describe(),
+                "article root gave no text: fallback"
+            );
+            let html = sanitized(&body, url, opts);
+            Some((text, html))
+        }
+        (None, _) => None,
+    }
+}
+
+/// The article of the page in the largest `<noscript>` that holds markup
+/// (its content is raw text to a parser that runs scripts).
+fn noscript_article(doc: &Html, url: &Url, opts: &Options, depth: u8) -> Option<Article> {
+    let sel = Selector::parse("noscript").ok()?;
+    let inner = doc
+        .select(&sel)
+        .map(|el| el.text().collect::<String>())
+        .filter(|t| t.len() >= 200 && t.contains('<'))
+        .max_by_key(String::len)?;
+    extract_nested(&inner, url, opts, depth + 1).ok()
 }
 
 /// Prunes what the `remove` selectors match; returns those that matched nothing.

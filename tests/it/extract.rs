@@ -159,3 +159,99 @@ fn clean_html_mode_is_sanitised() {
         assert!(!html.contains(bad), "{bad} in {html}");
     }
 }
+
+/// `tests/fixtures/page-kinds/NAME`: small pages of kinds other than the seed articles.
+fn kind_page(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/page-kinds")
+        .join(name)
+}
+
+/// `feedsieve clean --text FILE`.
+fn clean_text(file: &std::path::Path) -> std::process::Output {
+    common::feedsieve()
+        .args(["clean", "--text"])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn clean_gives_the_prose_of_a_page_the_scorer_does_not_recognise() {
+    // Every paragraph is a link: nothing reads as prose to the scorer, yet the
+    // page has text, which must come out without the menu and the footer.
+    let text = common::succeeded(&clean_text(&kind_page("linked-prose.html")));
+    assert!(
+        text.contains("The river rose two metres overnight"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a smell that stayed for weeks after"),
+        "{text}"
+    );
+    for chrome in ["About us", "Privacy notice", "Contact the editors"] {
+        assert!(!text.contains(chrome), "{chrome} in {text}");
+    }
+    // Only a menu: nothing to read, and `clean` says so with a failing status.
+    let out = clean_text(&kind_page("menu-only.html"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no article text found"));
+}
+
+/// Checks `clean` on a page-kind fixture: what must and must not come out.
+fn check_kind(name: &str, must: &[&str], must_not: &[&str]) {
+    let text = common::succeeded(&clean_text(&kind_page(name)));
+    for m in must {
+        assert!(text.contains(m), "{name}: {m:?} missing from {text}");
+    }
+    for m in must_not {
+        assert!(!text.contains(m), "{name}: {m:?} in {text}");
+    }
+}
+
+#[test]
+fn clean_gives_the_main_content_of_other_kinds_of_page() {
+    // A list page whose only sentence is an intro line: the items are the page.
+    check_kind(
+        "list.html",
+        &[
+            "newest first",
+            "The cliff path from Porthallow to the lighthouse",
+            "Bluebell woods above the river",
+            "Two miles.",
+        ],
+        &[
+            "Places to stay",
+            "Popular this week",
+            "Ship Inn",
+            "Privacy policy",
+        ],
+    );
+    // A product: the description, not the cart form or the reviews widget.
+    check_kind(
+        "product.html",
+        &["air-dried English oak", "by our own van"],
+        &[
+            "Add to basket",
+            "Customer reviews",
+            "Read all 112 reviews",
+            "Returns",
+        ],
+    );
+    // Documentation: the body with its code and headings, not the sidebar.
+    check_kind(
+        "docs.html",
+        &[
+            "read in one call",
+            "tomlkit::read(\"app.toml\")",
+            "Missing keys",
+        ],
+        &["Quickstart", "API reference", "Edit this page"],
+    );
+    // A forum thread whose posts are served to readers without scripts.
+    check_kind(
+        "noscript-forum.html",
+        &["rings of Saturn", "six-inch Dobsonian"],
+        &["Terms of service", "Privacy"],
+    );
+}

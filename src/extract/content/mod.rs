@@ -16,6 +16,7 @@
 //! have their own files: [`root`] chooses the article root, [`rules`] applies
 //! the in-article chrome rules, [`render`] writes the text and HTML.
 
+mod fallback;
 mod render;
 mod root;
 mod rules;
