@@ -58,6 +58,8 @@ const NON_ARTICLE_SEGMENTS: &[&str] = &[
     "faq",
     "cart",
     "checkout",
+    "ical",
+    "ics",
 ];
 
 /// Section landings: not an article themselves, but what is below them can be
@@ -155,6 +157,8 @@ pub struct PageLink {
     pub url: Url,
     /// Its title: the anchor text, or the card's title for an image or "Read more" link.
     pub text: String,
+    /// The structure it was taken from (a [`Structure::selector`]).
+    pub from: String,
 }
 
 /// A structure the links came from, for telling the user how they were found.
@@ -200,9 +204,10 @@ pub fn find_links(body: &[u8], page: &Url, selector: Option<&str>) -> PageLinks 
     let doc = Html::parse_document(&html);
     match selector.and_then(|s| Selector::parse(s).ok()) {
         Some(sel) => {
-            let links = pinned_links(&doc, &sel, page);
+            let from = format!("{} (pinned)", selector.unwrap_or_default());
+            let links = pinned_links(&doc, &sel, page, &from);
             let structures = vec![Structure {
-                selector: format!("{} (pinned)", selector.unwrap_or_default()),
+                selector: from,
                 links: links.len(),
             }];
             PageLinks { links, structures }
@@ -223,7 +228,7 @@ pub fn article_links(html: &str, page: &Url, selector: Option<&str>) -> Vec<Url>
 
 /// The links the `[[page]] links` selector picks: the matched anchors themselves,
 /// or the anchors inside the matched elements.
-fn pinned_links(doc: &Html, sel: &Selector, page: &Url) -> Vec<PageLink> {
+fn pinned_links(doc: &Html, sel: &Selector, page: &Url, from: &str) -> Vec<PageLink> {
     let mut out: Vec<PageLink> = Vec::new();
     let anchors = Selector::parse("a[href]").ok();
     for el in doc.select(sel) {
@@ -241,7 +246,11 @@ fn pinned_links(doc: &Html, sel: &Selector, page: &Url) -> Vec<PageLink> {
             };
             if !out.iter().any(|l| l.url == url) {
                 let text = list::squash(&a.text().collect::<String>());
-                out.push(PageLink { url, text });
+                out.push(PageLink {
+                    url,
+                    text,
+                    from: from.to_string(),
+                });
             }
         }
     }
@@ -375,7 +384,11 @@ fn article_path(page: &Url, url: &Url) -> bool {
         return false;
     }
     let last = path.rsplit('/').next().unwrap_or("");
-    if let Some((_, ext)) = last.rsplit_once('.') {
+    if let Some((stem, ext)) = last.rsplit_once('.') {
+        // `cart.php`, `login.aspx`: the utility page behind a script name.
+        if NON_ARTICLE_SEGMENTS.contains(&stem.to_ascii_lowercase().as_str()) {
+            return false;
+        }
         let ext = ext.to_ascii_lowercase();
         if !matches!(
             ext.as_str(),
