@@ -213,12 +213,13 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         return Vec::new();
     };
     let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut chrome = HashMap::new();
     let mut out = Vec::new();
     for anchor in doc.select(&anchors) {
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
-        if !same_site(page, &url) || !article_path(page, &url) || in_chrome(&anchor) {
+        if !same_site(page, &url) || !article_path(page, &url) || in_chrome(&anchor, &mut chrome) {
             continue;
         }
         let text = squash(&anchor.text().collect::<String>());

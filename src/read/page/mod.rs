@@ -12,6 +12,9 @@ mod list;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+
+use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use serde::Serialize;
 use url::Url;
@@ -293,19 +296,30 @@ fn same_site(page: &Url, url: &Url) -> bool {
 }
 
 /// The element or one of its ancestors is navigation, header, footer, aside or
-/// share/tag/trending chrome.
-fn in_chrome(a: &ElementRef<'_>) -> bool {
-    let chain: Vec<ElementRef<'_>> = std::iter::once(*a)
-        .chain(a.ancestors().filter_map(ElementRef::wrap))
-        .collect();
-    chain.iter().enumerate().any(|(i, el)| {
+/// share/tag/trending chrome. `seen` remembers the answer per element, so a page's
+/// anchors share the walk up their common ancestors.
+fn in_chrome(a: &ElementRef<'_>, seen: &mut HashMap<NodeId, bool>) -> bool {
+    // Up to the first element whose answer is known (a loop: pages nest deeply).
+    let mut unknown: Vec<ElementRef<'_>> = Vec::new();
+    let mut above = false;
+    for el in std::iter::once(*a).chain(a.ancestors().filter_map(ElementRef::wrap)) {
+        if let Some(&known) = seen.get(&el.id()) {
+            above = known;
+            break;
+        }
+        unknown.push(el);
+    }
+    // Then down again: an element is chrome when it or anything above it is.
+    for el in unknown.into_iter().rev() {
         let scoped = || {
-            chain[i + 1..]
-                .iter()
+            el.ancestors()
+                .filter_map(ElementRef::wrap)
                 .any(|o| SCOPING_TAGS.contains(&o.value().name()))
         };
-        is_chrome(el, scoped)
-    })
+        above = above || is_chrome(&el, scoped);
+        seen.insert(el.id(), above);
+    }
+    above
 }
 
 /// Whether this one element is chrome; `scoped` tells whether it sits inside a
