@@ -629,7 +629,9 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
             "  next fetch: {}  failures in a row: {}",
             r.next_fetch, r.errors
         );
-        if !r.last_error.is_empty() {
+        if r.result.starts_with("warning") {
+            println!("  warning: {}", r.last_error);
+        } else if !r.last_error.is_empty() {
             println!("  last error: {}", r.last_error);
         }
     }

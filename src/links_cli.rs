@@ -13,7 +13,7 @@ use crate::util::write_stdout;
 #[derive(Debug, clap::Args)]
 pub struct LinksArgs {
     /// Print one JSON document per input and line:
-    /// {"links":[{"url","text"}],"structures":[{"selector","links"}]}.
+    /// {"links":[{"url","text","from"}],"structures":[{"selector","links"}]}.
     #[arg(long)]
     pub json: bool,
     /// The page's address, for resolving links in files (default: the file's own URL).
@@ -79,7 +79,7 @@ fn to_json(found: &PageLinks) -> String {
     let links: Vec<serde_json::Value> = found
         .links
         .iter()
-        .map(|l| serde_json::json!({ "url": l.url.as_str(), "text": l.text }))
+        .map(|l| serde_json::json!({ "url": l.url.as_str(), "text": l.text, "from": l.from }))
         .collect();
     let doc = serde_json::json!({ "links": links, "structures": found.structures });
     format!("{doc}\n")

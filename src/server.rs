@@ -279,7 +279,11 @@ async fn status(State(s): State<ServerState>) -> Response {
         problems = problems_html(&s.health.report()),
     );
     for row in status_rows(&g) {
-        let class = if row.result == "error" { "error" } else { "ok" };
+        let class = match row.result.as_str() {
+            "error" => "error",
+            r if r.starts_with("warning") => "warning",
+            _ => "ok",
+        };
         let _ = write!(
             h,
             "<tr><td><a href=\"{url}\">{name}</a></td><td>{last}</td><td class=\"{class}\">{result}</td><td>{items}</td><td>{next}</td><td>{errors}</td>{error}</tr>",
@@ -306,7 +310,8 @@ pub struct StatusRow {
     pub url: String,
     /// Last attempt, or "never".
     pub last_fetch: String,
-    /// ok / not-modified / unchanged / error / gone / not fetched yet.
+    /// ok / not-modified / unchanged / error / gone / not fetched yet, or
+    /// "warning: no links" for a page source whose page gave no article links.
     pub result: String,
     /// Items stored.
     pub items: i64,
@@ -337,6 +342,8 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
             last_fetch: when(rec.last_fetch_at),
             result: if rec.gone {
                 "gone".into()
+            } else if rec.last_status.as_deref() == Some(NO_LINKS) {
+                "warning: no links".into()
             } else {
                 rec.last_status
                     .clone()
@@ -352,9 +359,23 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
                 when(Some(rec.next_fetch_at))
             },
             errors: rec.error_count,
-            last_error: rec.last_error.clone().unwrap_or_default(),
+            last_error: match rec.last_status.as_deref() {
+                Some(NO_LINKS) if !rec.gone => no_links_advice(&rec.url),
+                _ => rec.last_error.clone().unwrap_or_default(),
+            },
         })
         .collect()
+}
+
+/// The stored result of a page source whose page gave no article links.
+const NO_LINKS: &str = "no-links";
+
+/// What to do about a page source that finds no links.
+fn no_links_advice(url: &str) -> String {
+    format!(
+        "no article links found on the page; see what it offers with `feedsieve links {url}` \
+         and pin them with `links = \"css selector\"` on the source (or add the site's feed instead)"
+    )
 }
 
 /// The problems and warnings as lists for the status page (nothing when all is well).

@@ -98,12 +98,29 @@ pub enum AddError {
         /// reports would print a second time).
         reason: crate::fetch::FetchError,
     },
+    /// The URL is one article, not a listing: a page source would find nothing to follow.
+    #[error("{url} is an article, not a listing: a page source would find no articles to follow there. {}", article_advice(.offer))]
+    Article {
+        /// The URL.
+        url: String,
+        /// What to add instead, when one was found.
+        offer: Option<String>,
+    },
     /// The source is configured already.
     #[error("{0} is already in the config")]
     Duplicate(String),
     /// The config file could not be read, parsed or written.
     #[error("{0}")]
     Config(String),
+}
+
+fn article_advice(offer: &Option<String>) -> String {
+    match offer {
+        Some(offer) => format!("Add {offer}"),
+        None => "Add the site's feed or the section page that lists its articles instead \
+                 (`feedsieve links URL` shows what a page lists)"
+            .into(),
+    }
 }
 
 fn page_title(html: &str) -> Option<String> {
@@ -157,12 +174,141 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
             });
         }
     }
+    let found = crate::read::page::find_links(&fetched.body, &page, None);
+    if is_article(&html) {
+        let offer = section_offer(fetcher, &html, &page).await;
+        return Err(AddError::Article {
+            url: url.to_string(),
+            offer,
+        });
+    }
+    let how = if found.links.is_empty() {
+        format!(
+            "{url} has no feed: it is added as a page source, but no article links were found on it; \
+             check it with `feedsieve links {url}` and pin them with `links = \"css selector\"`"
+        )
+    } else {
+        format!(
+            "{url} has no feed: it is added as a page source; {}",
+            found.summary()
+        )
+    };
     Ok(Discovered {
         kind: SourceKind::Page,
         url: url.clone(),
         title: page_title(&html),
-        how: format!("{url} has no feed: it is added as a page source"),
+        how,
     })
+}
+
+/// The page says it is one article (`og:type` article, or article structured
+/// data), not a listing of them.
+fn is_article(html: &str) -> bool {
+    let doc = scraper::Html::parse_document(html);
+    let Ok(og) = scraper::Selector::parse("meta[property='og:type'][content]") else {
+        return false;
+    };
+    if doc.select(&og).any(|m| {
+        m.value()
+            .attr("content")
+            .is_some_and(|c| c.trim().eq_ignore_ascii_case("article"))
+    }) {
+        return true;
+    }
+    let Ok(ld) = scraper::Selector::parse("script[type='application/ld+json']") else {
+        return false;
+    };
+    doc.select(&ld).any(|script| {
+        let text = script.text().collect::<String>();
+        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| ld_article(&v))
+    })
+}
+
+/// Top-level JSON-LD that describes one article (lists of articles are not).
+fn ld_article(v: &serde_json::Value) -> bool {
+    const TYPES: &[&str] = &[
+        "Article",
+        "NewsArticle",
+        "BlogPosting",
+        "ReportageNewsArticle",
+    ];
+    match v {
+        serde_json::Value::Array(items) => items.iter().any(ld_article),
+        serde_json::Value::Object(o) => {
+            if let Some(graph) = o.get("@graph") {
+                return ld_article(graph);
+            }
+            match o.get("@type") {
+                Some(serde_json::Value::String(t)) => TYPES.contains(&t.as_str()),
+                Some(serde_json::Value::Array(ts)) => ts
+                    .iter()
+                    .any(|t| t.as_str().is_some_and(|t| TYPES.contains(&t))),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// What to add instead of an article: the first of its section pages (the
+/// links it has to the folders above it, then the folder itself) that is a
+/// feed, announces one, or lists articles.
+async fn section_offer(fetcher: &Fetcher, html: &str, page: &Url) -> Option<String> {
+    for section in section_pages(html, page).into_iter().take(3) {
+        let Ok(fetched) = fetcher.fetch(&section, &Validators::default()).await else {
+            continue;
+        };
+        if read_feed(&fetched.body, &fetched.final_url).is_ok() {
+            return Some(format!("its section's feed: `feedsieve add {section}`"));
+        }
+        let text = String::from_utf8_lossy(&fetched.body).into_owned();
+        for feed in announced_feeds(&text, &fetched.final_url) {
+            if probe(fetcher, &feed).await.is_some() {
+                return Some(format!(
+                    "the feed its section page {section} announces: `feedsieve add {feed}`"
+                ));
+            }
+        }
+        let found = crate::read::page::find_links(&fetched.body, &fetched.final_url, None);
+        if found.links.len() >= 2 {
+            return Some(format!(
+                "its section page, which lists articles ({}): `feedsieve add {section}`",
+                found.summary()
+            ));
+        }
+    }
+    None
+}
+
+/// The pages above an article: its links to the folders its path is in (deepest
+/// first), then its own folder.
+fn section_pages(html: &str, page: &Url) -> Vec<Url> {
+    let path = page.path();
+    let mut out: Vec<Url> = Vec::new();
+    let doc = scraper::Html::parse_document(html);
+    if let Ok(sel) = scraper::Selector::parse("a[href]") {
+        for a in doc.select(&sel) {
+            let Some(url) = a
+                .value()
+                .attr("href")
+                .and_then(|h| page.join(h.trim()).ok())
+            else {
+                continue;
+            };
+            let dir = url.path().trim_end_matches('/');
+            let above = dir.len() > 1 && path.starts_with(&format!("{dir}/"));
+            if url.host_str() == page.host_str() && above && !out.contains(&url) {
+                out.push(url);
+            }
+        }
+    }
+    out.sort_by_key(|u| std::cmp::Reverse(u.path().len()));
+    if let Ok(folder) = page.join("./") {
+        if folder.path() != "/" && !out.iter().any(|u| u.path() == folder.path()) {
+            out.push(folder);
+        }
+    }
+    out
 }
 
 async fn probe(fetcher: &Fetcher, url: &Url) -> Option<Discovered> {

@@ -48,7 +48,8 @@ pub struct SourceRecord {
     pub last_fetch_at: Option<i64>,
     /// Last success (Unix seconds).
     pub last_success_at: Option<i64>,
-    /// 'ok', 'not-modified', 'unchanged' or 'error'.
+    /// 'ok', 'not-modified', 'unchanged', 'error', or 'no-links' for a page
+    /// source whose page gave no article links.
     pub last_status: Option<String>,
     /// The last error message.
     pub last_error: Option<String>,
@@ -219,8 +220,10 @@ impl Store {
                 } else {
                     "unchanged"
                 };
+                // The same body again: a page that had no links still has none.
                 tx.execute(
-                    "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = ?3,
+                    "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2,
+                        last_status = CASE last_status WHEN 'no-links' THEN 'no-links' ELSE ?3 END,
                         last_error = NULL, error_count = 0, next_fetch_at = ?4,
                         etag = COALESCE(?5, etag), last_modified = COALESCE(?6, last_modified)
                      WHERE id = ?1",
@@ -307,7 +310,8 @@ fn record_parsed(
         stories,
     )?;
     tx.execute(
-        "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2, last_status = 'ok',
+        "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2,
+            last_status = CASE WHEN kind = 'page' AND ?10 = 0 THEN 'no-links' ELSE 'ok' END,
             last_error = NULL, error_count = 0, next_fetch_at = ?3,
             etag = ?4, last_modified = ?5, body_hash = ?6,
             feed_title = COALESCE(?7, feed_title), feed_link = COALESCE(?8, feed_link),
@@ -322,7 +326,8 @@ fn record_parsed(
             body_hash,
             feed_title,
             feed_link,
-            ttl_seconds
+            ttl_seconds,
+            i64::try_from(items.len()).unwrap_or(i64::MAX)
         ],
     )?;
     Ok(stats)

@@ -264,3 +264,94 @@ async fn links_reads_a_served_page_and_warns_when_it_finds_nothing() {
         "advises pinning: {stderr}"
     );
 }
+
+/// `feedsieve --config CONFIG ARGS…`, run off the async workers.
+async fn feedsieve_with(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = common::feedsieve();
+    cmd.arg("--config").arg(config).args(args);
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_on_an_article_offers_its_section_page_and_adds_nothing() {
+    let web = FixtureServer::start().await;
+    // The article's "World News" link: the section folder, served as its index.
+    let index = std::fs::read_to_string(common::fixture_root().join(format!("site{INDEX}")))
+        .unwrap()
+        .replace("{base}", &web.base);
+    web.set("/pressai/world-news/", Behaviour::Body("text/html", index));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feeds.toml");
+    let before = "# mine\n[schedule]\ninterval = \"30m\"\n";
+    std::fs::write(&config, before).unwrap();
+
+    let out = feedsieve_with(&config, &["add", &format!("{}{ZELENSKY}", web.base)]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused: {stderr}");
+    assert!(
+        stderr.contains("is an article, not a listing"),
+        "says why: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("`feedsieve add {}/pressai/world-news/`", web.base))
+            && stderr.contains("2 links from"),
+        "offers the section page that lists its articles: {stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+
+    // The section page itself is added, saying what it found there.
+    let out = feedsieve_with(
+        &config,
+        &["add", &format!("{}/pressai/world-news/", web.base)],
+    )
+    .await;
+    let stdout = common::succeeded(&out);
+    assert!(
+        stdout.contains("added [[page]]") && stdout.contains("2 links from"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_source_without_links_is_a_warning_in_status() {
+    let web = FixtureServer::start().await;
+    web.set(
+        INDEX,
+        Behaviour::Body(
+            "text/html",
+            "<html><body><nav><a href=\"/pressai/a-story-in-the-menu\">A story in the menu</a></nav><p>Coming soon.</p></body></html>".into(),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = web.config_with_page(dir.path(), "[dedup]\nenabled = false\n");
+    let config = dir.path().join("feeds.toml");
+    {
+        let ctx = Context::open(cfg).unwrap();
+        // Twice: the same page again (unchanged) still has no links.
+        for _ in 0..2 {
+            run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+        }
+    }
+    let out = feedsieve_with(&config, &["status"]).await;
+    let stdout = common::succeeded(&out);
+    let page = stdout
+        .split("\n\n")
+        .find(|block| block.starts_with("PRESS AI WORLD"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        page.contains("result: warning: no links") && page.contains("links = \"css selector\""),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("feedsieve links {}{INDEX}", web.base)),
+        "{page}"
+    );
+    let feeds_ok = stdout
+        .split("\n\n")
+        .filter(|b| !b.starts_with("PRESS AI WORLD"))
+        .all(|b| !b.contains("warning"));
+    assert!(feeds_ok, "feeds with items are not warned about: {stdout}");
+}

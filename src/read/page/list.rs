@@ -50,6 +50,31 @@ const MORE_TEXTS: &[&str] = &[
     "leggi tutto",
     "leia mais",
     "lees meer",
+    "shop now",
+    "view product",
+    "listen now",
+    "watch now",
+    "listen to this podcast",
+];
+
+/// Anchor texts of actions on an item, never the item itself.
+const ACTION_TEXTS: &[&str] = &[
+    "add to cart",
+    "add to basket",
+    "add to bag",
+    "add to wishlist",
+    "add to wish list",
+    "add to compare",
+    "buy now",
+    "quick view",
+    "quick shop",
+    "select options",
+    "choose options",
+    "view all",
+    "see all",
+    "show all",
+    "sign in",
+    "log in",
 ];
 
 /// What names a block: its headings, or elements marked as its title.
@@ -86,38 +111,58 @@ struct Item<'a> {
     title: String,
     /// Position of the first candidate in page order.
     order: usize,
+    /// The anchor's own text is a title (not a picture or "Read more").
+    named: bool,
+    /// The structure's selector, once it is known.
+    from: String,
 }
 
 /// The page's article links, found from its repeated structures.
 pub(super) fn find(doc: &Html, page: &Url) -> PageLinks {
     let candidates = main_region(candidates(doc, page));
+    let (lists, lone) = group(one_per_card(items(&candidates)));
+    assemble(lists, lone)
+}
+
+/// A structure: its selector and its items.
+type List<'a> = (String, Vec<Item<'a>>);
+
+/// The items grouped into lists by shape (those with two or more headlines), and
+/// the headlines outside any list.
+fn group(items: Vec<Item<'_>>) -> (Vec<List<'_>>, Vec<Item<'_>>) {
     let mut groups: HashMap<String, Vec<Item<'_>>> = HashMap::new();
-    for item in items(&candidates) {
+    for item in items {
         // The first anchor's shape keeps a table's title cells and user cells apart.
         let key = format!("{}|{}", signature(&item.block), shape(&item.anchor));
         groups.entry(key).or_default().push(item);
     }
-    let mut lists: Vec<(String, Vec<Item<'_>>)> = Vec::new();
+    let mut lists: Vec<List<'_>> = Vec::new();
     let mut lone: Vec<Item<'_>> = Vec::new();
     for group in groups.into_values() {
         if group.len() == 1 {
             lone.extend(
                 group
                     .into_iter()
-                    .filter(|i| word_count(&i.title) >= LONE_HEADLINE_WORDS),
+                    .filter(|i| headline(&i.title, LONE_HEADLINE_WORDS)),
             );
             continue;
         }
         let selector = selector_of(&group[0].block);
         let items: Vec<Item<'_>> = group
             .into_iter()
-            .filter(|i| word_count(&i.title) >= HEADLINE_WORDS)
+            .filter(|i| headline(&i.title, HEADLINE_WORDS))
             .collect();
         // One headline in a repeated block is a coincidence; two make a list.
         if items.len() >= 2 {
             lists.push((selector, items));
         }
     }
+    (lists, lone)
+}
+
+/// The links in page order, each saying which structure it came from, and the
+/// structures, most links first.
+fn assemble(lists: Vec<List<'_>>, lone: Vec<Item<'_>>) -> PageLinks {
     // Lists that differ only above their parent read the same to the user.
     let mut structures: Vec<Structure> = Vec::new();
     for (selector, l) in &lists {
@@ -130,20 +175,33 @@ pub(super) fn find(doc: &Html, page: &Url) -> PageLinks {
         }
     }
     structures.sort_by(|a, b| b.links.cmp(&a.links).then(a.selector.cmp(&b.selector)));
+    const LONE: &str = "(single headline links)";
     if !lone.is_empty() {
         structures.push(Structure {
-            selector: "(single headline links)".into(),
+            selector: LONE.into(),
             links: lone.len(),
         });
     }
-    let mut taken: Vec<Item<'_>> = lists.into_iter().flat_map(|(_, l)| l).collect();
-    taken.extend(lone);
+    let mut taken: Vec<Item<'_>> = lists
+        .into_iter()
+        .flat_map(|(selector, l)| {
+            l.into_iter().map(move |item| Item {
+                from: selector.clone(),
+                ..item
+            })
+        })
+        .collect();
+    taken.extend(lone.into_iter().map(|item| Item {
+        from: LONE.into(),
+        ..item
+    }));
     taken.sort_by_key(|item| item.order);
     let links = taken
         .into_iter()
         .map(|item| PageLink {
             url: item.url,
             text: item.title,
+            from: item.from,
         })
         .collect();
     PageLinks { links, structures }
@@ -155,17 +213,21 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         return Vec::new();
     };
     let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut chrome = HashMap::new();
     let mut out = Vec::new();
     for anchor in doc.select(&anchors) {
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
-        if !same_site(page, &url) || !article_path(page, &url) || in_chrome(&anchor) {
+        if !same_site(page, &url) || !article_path(page, &url) || in_chrome(&anchor, &mut chrome) {
+            continue;
+        }
+        let text = squash(&anchor.text().collect::<String>());
+        if is_action(&text) {
             continue;
         }
         let next = ids.len();
-        let url_id = *ids.entry(url.as_str().to_string()).or_insert(next);
-        let text = squash(&anchor.text().collect::<String>());
+        let url_id = *ids.entry(address_key(&url)).or_insert(next);
         out.push(Candidate {
             anchor,
             url,
@@ -174,6 +236,49 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         });
     }
     out
+}
+
+/// Query keys that track a click rather than choose a page.
+fn tracking_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("utm_")
+        || matches!(
+            key.as_str(),
+            "ref"
+                | "ref_"
+                | "ref_src"
+                | "cm_sp"
+                | "psc"
+                | "spm"
+                | "trk"
+                | "fbclid"
+                | "gclid"
+                | "srsltid"
+                | "itmmeta"
+                | "_skw"
+                | "hash"
+                | "source"
+                | "src"
+        )
+}
+
+/// The address without its tracking parameters: a picture and a headline linking
+/// one story with different `ref` tags are one item.
+fn address_key(url: &Url) -> String {
+    if url.query().is_none() {
+        return url.as_str().to_string();
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !tracking_key(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut key = url.clone();
+    key.set_query(None);
+    if !kept.is_empty() {
+        key.query_pairs_mut().extend_pairs(kept);
+    }
+    key.into()
 }
 
 /// Keeps the candidates inside the page's `<main>` (or `role="main"`) element when
@@ -212,10 +317,18 @@ fn items<'a>(candidates: &[Candidate<'a>]) -> Vec<Item<'a>> {
     for (order, c) in candidates.iter().enumerate() {
         let block = story_block(c, &holds);
         let title = link_title(&c.text, &block);
+        let named = word_count(&c.text) > 0 && !is_more(&c.text);
         match by_block.get(&block.id()) {
             Some(&i) => {
-                if better_title(&title, &items[i].title) {
-                    items[i].title = title;
+                let item = &mut items[i];
+                // The headline's own address, not the picture's (they may differ in tracking).
+                if named && !item.named {
+                    item.anchor = c.anchor;
+                    item.url = c.url.clone();
+                    item.named = true;
+                }
+                if better_title(&title, &item.title) {
+                    item.title = title;
                 }
             }
             None => {
@@ -227,6 +340,8 @@ fn items<'a>(candidates: &[Candidate<'a>]) -> Vec<Item<'a>> {
                     url: c.url.clone(),
                     title,
                     order,
+                    named,
+                    from: String::new(),
                 });
             }
         }
@@ -235,15 +350,19 @@ fn items<'a>(candidates: &[Candidate<'a>]) -> Vec<Item<'a>> {
 }
 
 /// One item per address: the same story linked from two blocks (a featured
-/// picture and a headline elsewhere) keeps its first block and best title.
+/// picture and a headline elsewhere) keeps its first place, and the headline's
+/// block and title.
 fn merge_same_address(items: Vec<Item<'_>>) -> Vec<Item<'_>> {
     let mut first: HashMap<usize, usize> = HashMap::new();
     let mut out: Vec<Item<'_>> = Vec::new();
     for item in items {
         match first.get(&item.url_id) {
             Some(&i) => {
-                if word_count(&out[i].title) < HEADLINE_WORDS
-                    && better_title(&item.title, &out[i].title)
+                // A headline beats a picture (whose alt text describes the picture).
+                let named = item.named && !out[i].named;
+                if named
+                    || word_count(&out[i].title) < HEADLINE_WORDS
+                        && better_title(&item.title, &out[i].title)
                 {
                     out[i] = Item {
                         order: out[i].order,
@@ -311,6 +430,23 @@ fn is_more(text: &str) -> bool {
     let lower = text.to_lowercase();
     let core = lower.trim_matches(|c: char| !c.is_alphanumeric());
     MORE_TEXTS.contains(&core)
+}
+
+/// Anchor text of an action on an item ("Add to cart"), not a link to read.
+fn is_action(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let core = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    ACTION_TEXTS.contains(&core)
+}
+
+/// A title reads as a headline: `min` words, one of them with letters (a row
+/// of numbers does not).
+fn headline(title: &str, min: usize) -> bool {
+    let lettered = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .count();
+    word_count(title) >= min && lettered >= 1
 }
 
 /// Words of a title: runs of letters and digits (`two-year` is two), and a
@@ -383,4 +519,96 @@ fn css_part(el: &ElementRef<'_>) -> String {
     } else {
         name.to_string()
     }
+}
+
+/// Distinct addresses counted per element, up to this many (a card holds a few).
+const CARD_ADDRESSES: usize = 3;
+
+/// One item per card: a card (the smallest block around an item that holds two or
+/// three addresses) whose items differ in shape is one story with secondary links
+/// (its company, author, comments or category): only its title link is kept. Cards
+/// whose items share a shape are rows of stories (a grid row of columns) and keep all.
+fn one_per_card(items: Vec<Item<'_>>) -> Vec<Item<'_>> {
+    let mut held: HashMap<NodeId, Vec<usize>> = HashMap::new();
+    for item in &items {
+        for el in item.block.ancestors().filter_map(ElementRef::wrap) {
+            let ids = held.entry(el.id()).or_default();
+            if ids.len() <= CARD_ADDRESSES && !ids.contains(&item.url_id) {
+                ids.push(item.url_id);
+            }
+        }
+    }
+    let card_of = |item: &Item<'_>| -> Option<NodeId> {
+        let el = item
+            .block
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .find(|el| held.get(&el.id()).is_some_and(|ids| ids.len() >= 2))?;
+        let small = held
+            .get(&el.id())
+            .is_some_and(|ids| ids.len() <= CARD_ADDRESSES);
+        (small && !matches!(el.value().name(), "body" | "html" | "main")).then(|| el.id())
+    };
+    let mut cards: HashMap<NodeId, Vec<usize>> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(card) = card_of(item) {
+            cards.entry(card).or_default().push(i);
+        }
+    }
+    let mut drop = vec![false; items.len()];
+    for members in cards.values() {
+        let first = signature(&items[members[0]].block);
+        if members.iter().all(|&i| signature(&items[i].block) == first) {
+            continue;
+        }
+        let best = members
+            .iter()
+            .copied()
+            .max_by_key(|&i| {
+                let item = &items[i];
+                let words = word_count(&item.title);
+                (
+                    words >= HEADLINE_WORDS,
+                    titled(item),
+                    words,
+                    usize::MAX - item.order,
+                )
+            })
+            .unwrap_or(members[0]);
+        for &i in members {
+            drop[i] = i != best;
+        }
+    }
+    items
+        .into_iter()
+        .zip(drop)
+        .filter_map(|(item, d)| (!d).then_some(item))
+        .collect()
+}
+
+/// The item's link is its block's title: inside a heading or an element named as a
+/// title, or holding one.
+fn titled(item: &Item<'_>) -> bool {
+    let named = |el: &ElementRef<'_>| {
+        let v = el.value();
+        matches!(v.name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+            || v.classes().any(|c| {
+                let c = c.to_ascii_lowercase();
+                c.contains("title") || c.contains("headline")
+            })
+    };
+    let block = item.block.id();
+    let mut up =
+        std::iter::once(item.anchor).chain(item.anchor.ancestors().filter_map(ElementRef::wrap));
+    let mut inside = false;
+    for el in up.by_ref() {
+        inside |= named(&el);
+        if el.id() == block {
+            break;
+        }
+    }
+    inside
+        || TITLE
+            .as_ref()
+            .is_some_and(|t| item.anchor.select(t).next().is_some())
 }

@@ -12,6 +12,9 @@ mod list;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+
+use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use serde::Serialize;
 use url::Url;
@@ -58,6 +61,8 @@ const NON_ARTICLE_SEGMENTS: &[&str] = &[
     "faq",
     "cart",
     "checkout",
+    "ical",
+    "ics",
 ];
 
 /// Section landings: not an article themselves, but what is below them can be
@@ -155,6 +160,8 @@ pub struct PageLink {
     pub url: Url,
     /// Its title: the anchor text, or the card's title for an image or "Read more" link.
     pub text: String,
+    /// The structure it was taken from (a [`Structure::selector`]).
+    pub from: String,
 }
 
 /// A structure the links came from, for telling the user how they were found.
@@ -200,9 +207,10 @@ pub fn find_links(body: &[u8], page: &Url, selector: Option<&str>) -> PageLinks 
     let doc = Html::parse_document(&html);
     match selector.and_then(|s| Selector::parse(s).ok()) {
         Some(sel) => {
-            let links = pinned_links(&doc, &sel, page);
+            let from = format!("{} (pinned)", selector.unwrap_or_default());
+            let links = pinned_links(&doc, &sel, page, &from);
             let structures = vec![Structure {
-                selector: format!("{} (pinned)", selector.unwrap_or_default()),
+                selector: from,
                 links: links.len(),
             }];
             PageLinks { links, structures }
@@ -223,7 +231,7 @@ pub fn article_links(html: &str, page: &Url, selector: Option<&str>) -> Vec<Url>
 
 /// The links the `[[page]] links` selector picks: the matched anchors themselves,
 /// or the anchors inside the matched elements.
-fn pinned_links(doc: &Html, sel: &Selector, page: &Url) -> Vec<PageLink> {
+fn pinned_links(doc: &Html, sel: &Selector, page: &Url, from: &str) -> Vec<PageLink> {
     let mut out: Vec<PageLink> = Vec::new();
     let anchors = Selector::parse("a[href]").ok();
     for el in doc.select(sel) {
@@ -241,7 +249,11 @@ fn pinned_links(doc: &Html, sel: &Selector, page: &Url) -> Vec<PageLink> {
             };
             if !out.iter().any(|l| l.url == url) {
                 let text = list::squash(&a.text().collect::<String>());
-                out.push(PageLink { url, text });
+                out.push(PageLink {
+                    url,
+                    text,
+                    from: from.to_string(),
+                });
             }
         }
     }
@@ -284,19 +296,30 @@ fn same_site(page: &Url, url: &Url) -> bool {
 }
 
 /// The element or one of its ancestors is navigation, header, footer, aside or
-/// share/tag/trending chrome.
-fn in_chrome(a: &ElementRef<'_>) -> bool {
-    let chain: Vec<ElementRef<'_>> = std::iter::once(*a)
-        .chain(a.ancestors().filter_map(ElementRef::wrap))
-        .collect();
-    chain.iter().enumerate().any(|(i, el)| {
+/// share/tag/trending chrome. `seen` remembers the answer per element, so a page's
+/// anchors share the walk up their common ancestors.
+fn in_chrome(a: &ElementRef<'_>, seen: &mut HashMap<NodeId, bool>) -> bool {
+    // Up to the first element whose answer is known (a loop: pages nest deeply).
+    let mut unknown: Vec<ElementRef<'_>> = Vec::new();
+    let mut above = false;
+    for el in std::iter::once(*a).chain(a.ancestors().filter_map(ElementRef::wrap)) {
+        if let Some(&known) = seen.get(&el.id()) {
+            above = known;
+            break;
+        }
+        unknown.push(el);
+    }
+    // Then down again: an element is chrome when it or anything above it is.
+    for el in unknown.into_iter().rev() {
         let scoped = || {
-            chain[i + 1..]
-                .iter()
+            el.ancestors()
+                .filter_map(ElementRef::wrap)
                 .any(|o| SCOPING_TAGS.contains(&o.value().name()))
         };
-        is_chrome(el, scoped)
-    })
+        above = above || is_chrome(&el, scoped);
+        seen.insert(el.id(), above);
+    }
+    above
 }
 
 /// Whether this one element is chrome; `scoped` tells whether it sits inside a
@@ -375,7 +398,11 @@ fn article_path(page: &Url, url: &Url) -> bool {
         return false;
     }
     let last = path.rsplit('/').next().unwrap_or("");
-    if let Some((_, ext)) = last.rsplit_once('.') {
+    if let Some((stem, ext)) = last.rsplit_once('.') {
+        // `cart.php`, `login.aspx`: the utility page behind a script name.
+        if NON_ARTICLE_SEGMENTS.contains(&stem.to_ascii_lowercase().as_str()) {
+            return false;
+        }
         let ext = ext.to_ascii_lowercase();
         if !matches!(
             ext.as_str(),

@@ -217,3 +217,51 @@ fn the_summary_names_the_structure_and_advises_pinning_when_empty() {
     assert!(none.links.is_empty());
     assert!(none.summary().contains("links = "), "{}", none.summary());
 }
+
+#[test]
+fn a_card_gives_its_title_link_not_its_reviews_company_or_cart_links() {
+    let html = r#"<html><body><main><ul class="grid">
+      <li class="tile"><a href="/p/lamp-1?ref_=img_1"><img src="l.jpg" alt="A brass desk lamp on a table"></a>
+        <h3 class="tile-title"><a href="/p/lamp-1?ref_=title_1">Brass desk lamp with a linen shade</a></h3>
+        <a class="stars" href="/p/lamp-1/reviews">4.5 out of 5 stars 1,204</a>
+        <a href="/brands/lumen-works">Lumen Works lighting company</a>
+        <a href="/cart.php?action=add&id=1">Add to cart</a></li>
+      <li class="tile"><a href="/p/chair-2?ref_=img_2"><img src="c.jpg" alt="An oak chair in a bright room"></a>
+        <h3 class="tile-title"><a href="/p/chair-2?ref_=title_2">Oak reading chair with armrests</a></h3>
+        <a class="stars" href="/p/chair-2/reviews">4.1 out of 5 stars 310</a>
+        <a href="/brands/northwood">Northwood furniture makers here</a>
+        <a href="/cart.php?action=add&id=2">Add to cart</a></li>
+    </ul></main></body></html>"#;
+    let page = Url::parse("https://shop.test/living-room/").unwrap();
+    let got: Vec<(String, String)> = find_links(html.as_bytes(), &page, None)
+        .links
+        .into_iter()
+        .map(|l| (l.url.to_string(), l.text))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "https://shop.test/p/lamp-1?ref_=title_1".to_string(),
+                "Brass desk lamp with a linen shade".to_string()
+            ),
+            (
+                "https://shop.test/p/chair-2?ref_=title_2".to_string(),
+                "Oak reading chair with armrests".to_string()
+            ),
+        ],
+        "one link per card, the title's; no reviews, brand or cart link"
+    );
+}
+
+#[test]
+fn a_grid_row_of_stories_keeps_every_story() {
+    let html = r#"<html><body><main>
+      <div class="row"><div class="col"><h2><a href="/news/river-levels-fall-after-the-storm">River levels fall after the storm</a></h2></div>
+        <div class="col"><h2><a href="/news/new-library-opens-its-doors">New library opens its doors</a></h2></div></div>
+      <div class="row"><div class="col"><h2><a href="/news/council-approves-the-bike-lanes">Council approves the bike lanes</a></h2></div>
+        <div class="col"><h2><a href="/news/bakery-wins-the-bread-award">Bakery wins the bread award</a></h2></div></div>
+    </main></body></html>"#;
+    let page = Url::parse("https://town.test/news/").unwrap();
+    assert_eq!(article_links(html, &page, None).len(), 4);
+}
