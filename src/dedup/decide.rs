@@ -18,7 +18,7 @@ const CANDIDATES: usize = 24;
 
 impl Engine {
     /// Days between an article's date and the nearest of a story's dates.
-    fn days_apart(&self, p: &Prepared, s: &WindowStory) -> Option<f64> {
+    pub(super) fn days_apart(&self, p: &Prepared, s: &WindowStory) -> Option<f64> {
         let (t, (lo, hi)) = (p.time?, s.dated?);
         let gap = if t < lo {
             lo - t
@@ -31,7 +31,7 @@ impl Engine {
     }
 
     /// The number guard of [`Engine::adjusted`].
-    fn numbers_conflict(p: &Prepared, s: &WindowStory) -> bool {
+    pub(super) fn numbers_conflict(p: &Prepared, s: &WindowStory) -> bool {
         // Only when both sides state figures and share none of them.
         !p.numbers.is_empty()
             && s.titles_with_numbers > 0
