@@ -8,8 +8,8 @@
 //! decision computes ([`Engine::adjusted`] between two single articles): pairs
 //! retrieved through a local term index are scored (at most [`MAX_PAIRS`]),
 //! the same URL or a near-copy is a must-link, and a pair that the look-alike
-//! guards (days apart, differing figures) push below its threshold is a
-//! cannot-link. Articles are sorted by a stable key (date, then id) and ties
+//! guard of dates (more than two days apart) leaves below its threshold is a
+//! cannot-link (differing figures stay a penalty in the score). Articles are sorted by a stable key (date, then id) and ties
 //! are broken by that order, so the clustering of a scope does not depend on
 //! the order its articles arrived in.
 //!
@@ -400,10 +400,12 @@ impl Engine {
             }
         };
         edge.margin = score - JOIN_SHARE * threshold;
-        let guarded = Self::numbers_conflict(&x.prepared, &y.single)
-            || self
-                .days_apart(&x.prepared, &y.single)
-                .is_some_and(|d| d > 2.0);
+        // Days apart is the guard that holds between two single articles;
+        // differing figures are a penalty only (the same event's reports state
+        // other tolls and counts: as a cannot-link it split ecbplus-dev stories).
+        let guarded = self
+            .days_apart(&x.prepared, &y.single)
+            .is_some_and(|d| d > 2.0);
         if guarded && score < threshold {
             edge.cannot = 1;
         }
