@@ -357,6 +357,10 @@ impl Engine {
                     .map(|&(j, _)| (i.min(j), i.max(j))),
             );
         }
+        // Splitting looks within stories only: pairs across them are not scored.
+        if !RECLUSTER_ALL {
+            wanted.retain(|&(a, b)| nodes[a].story == nodes[b].story);
+        }
         wanted.sort_unstable();
         wanted.dedup();
         if wanted.len() > MAX_PAIRS {
