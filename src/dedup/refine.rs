@@ -327,10 +327,12 @@ impl Engine {
             .iter()
             .map(|n| self.weighted_terms(&n.prepared.full, &n.prepared.head, TERMS))
             .collect();
-        let mut index: HashMap<u32, Vec<usize>> = HashMap::new();
+        // Splitting looks within stories only: each story has an index of its own.
+        let part = |i: usize| if RECLUSTER_ALL { 0 } else { nodes[i].story };
+        let mut index: HashMap<(StoryId, u32), Vec<usize>> = HashMap::new();
         for (i, ts) in terms.iter().enumerate() {
             for (t, _) in ts {
-                index.entry(*t).or_default().push(i);
+                index.entry((part(i), *t)).or_default().push(i);
             }
         }
         let mut wanted: Vec<(usize, usize)> = Vec::new();
@@ -338,7 +340,9 @@ impl Engine {
         for (i, ts) in terms.iter().enumerate() {
             partial.clear();
             for (t, w) in ts {
-                let Some(list) = index.get(t) else { continue };
+                let Some(list) = index.get(&(part(i), *t)) else {
+                    continue;
+                };
                 // A common term reads the articles nearest in key order.
                 let at = list.partition_point(|&j| j < i);
                 let lo = at.saturating_sub(LIST_READ / 2);
@@ -356,10 +360,6 @@ impl Engine {
                     .take(NEIGHBOURS)
                     .map(|&(j, _)| (i.min(j), i.max(j))),
             );
-        }
-        // Splitting looks within stories only: pairs across them are not scored.
-        if !RECLUSTER_ALL {
-            wanted.retain(|&(a, b)| nodes[a].story == nodes[b].story);
         }
         wanted.sort_unstable();
         wanted.dedup();
