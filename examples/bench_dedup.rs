@@ -11,6 +11,10 @@
 //!
 //! `cargo run --release --example bench_dedup -- --jsonl N FILE` writes a synthetic
 //! N-article stream for timing `feedsieve cluster` itself.
+//!
+//! `cargo run --release --example bench_dedup -- --refine [W]` (default 10000) fills
+//! the engine with W articles without refining, then times one refinement of the
+//! whole window from scratch (one thread) and prints its scope, pairs and moves.
 
 use std::io::Write;
 use std::time::Instant;
@@ -124,6 +128,11 @@ fn main() {
         write_jsonl(&args, article);
         return;
     }
+    if args.first().map(String::as_str) == Some("--refine") {
+        let w = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+        time_refine(w, article);
+        return;
+    }
     let sizes: Vec<u64> = if args.is_empty() {
         vec![10_000, 100_000, 1_000_000]
     } else {
@@ -207,4 +216,32 @@ fn stream(w: u64, article: impl Fn(&mut Rng, u64, i64) -> DedupArticle) {
             );
         }
     }
+}
+
+/// `--refine [W]`: one refinement of a W-article window from scratch.
+fn time_refine(w: u64, article: impl Fn(&mut Rng, u64, i64) -> DedupArticle) {
+    let mut engine = Engine::new(DedupConfig::default());
+    let mut rng = Rng(11);
+    let step = WINDOW_SECS as f64 / w as f64 / 2.0;
+    for i in 0..w {
+        engine.assign(&article(&mut rng, i, T0 + (i as f64 * step) as i64));
+    }
+    let next = engine.next_story_id();
+    let start = Instant::now();
+    let r = engine
+        .refine_with(|r| Ok::<_, std::convert::Infallible>((next..).take(r.new_stories).collect()))
+        .unwrap_or_default();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "refined {} articles from scratch in {:.3} s: {} pairs scored (cap {}), {} moved, \
+         {} new stories, {} emptied; RSS {:.0} MiB",
+        r.scope,
+        secs,
+        r.pairs,
+        feedsieve::dedup::MAX_PAIRS,
+        r.moves.len(),
+        r.new_stories,
+        r.emptied.len(),
+        rss_mib()
+    );
 }

@@ -139,6 +139,10 @@ pub enum Command {
         /// Assignments, JSON Lines.
         #[arg(long)]
         output: PathBuf,
+        /// Refine the stories every N articles (as the daemon does after each
+        /// cycle), and at the end; 0 refines only at the end.
+        #[arg(long, default_value_t = crate::dedup_cli::DEFAULT_BATCH)]
+        batch: usize,
     },
     /// List the newest stories with their members (representative first, marked
     /// `*`) and the dedup layer that joined each.
@@ -245,9 +249,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Remove { source } => report(crate::sources_cli::remove(&cli.config, &source)),
         Command::Run { listen } => report(run_daemon(&cli.config, listen)),
         Command::Fetch { source } => report_code(fetch_once(&cli.config, source.as_deref())),
-        Command::Cluster { input, output } => report(
+        Command::Cluster {
+            input,
+            output,
+            batch,
+        } => report(
             crate::dedup_cli::dedup_config(&cli.config, config_given())
-                .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output).map(|_| ())),
+                .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output, batch).map(|_| ())),
         ),
         Command::Stories { limit, json } => {
             report(crate::dedup_cli::stories(&cli.config, limit, json))

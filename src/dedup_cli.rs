@@ -58,36 +58,46 @@ pub fn dedup_config(path: &Path, explicit: bool) -> anyhow::Result<DedupConfig> 
 /// Most bad input lines reported at once; the rest are counted.
 const MAX_LINE_ERRORS: usize = 20;
 
+/// Articles between two refinements in `feedsieve cluster` by default: about
+/// one daemon cycle's new items (1,000 feeds, a few new items each).
+pub const DEFAULT_BATCH: usize = 500;
+
 /// `feedsieve cluster`: replays a JSONL stream (a file, or `-` for standard
-/// input) through the engine and writes `{"id","cluster"}` per line, in input
-/// order. Every bad line is reported (by its line number) before anything runs.
-pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Result<usize> {
+/// input) through the engine, refining the stories every `batch` articles (0:
+/// only at the end) and at the end, as the daemon does after each cycle, and
+/// writes `{"id","cluster"}` per line, in input order. Every bad line is
+/// reported (by its line number) before anything runs.
+pub fn cluster(
+    config: DedupConfig,
+    input: &Path,
+    output: &Path,
+    batch: usize,
+) -> anyhow::Result<usize> {
     let articles = read_articles(input)?;
     let out =
         std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
     let mut out = BufWriter::new(out);
     let mut engine = Engine::open(config).context("starting the dedup engine")?;
-    let mut assigned: Vec<(serde_json::Value, crate::dedup::StoryId)> = Vec::new();
-    let mut merged_into: std::collections::HashMap<crate::dedup::StoryId, crate::dedup::StoryId> =
-        Default::default();
-    let mut by_layer: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut replay = Replay::default();
     let n = articles.len();
-    for (raw_id, article) in articles {
+    let mut raw_ids = Vec::with_capacity(n);
+    for (i, (raw_id, article)) in articles.into_iter().enumerate() {
         let ev = engine.assign(&article);
-        *by_layer.entry(ev.layer.as_str()).or_default() += 1;
+        *replay.by_layer.entry(ev.layer.as_str()).or_default() += 1;
         if let Some(m) = ev.merged {
-            merged_into.insert(m.absorbed, m.survivor);
-            *by_layer.entry("merges").or_default() += 1;
+            replay.merged_into.insert(m.absorbed, m.survivor);
+            *replay.by_layer.entry("merges").or_default() += 1;
         }
-        assigned.push((raw_id, ev.story.unwrap_or_default()));
+        replay.index.insert(article.id, i);
+        replay.story.push(ev.story.unwrap_or_default());
+        raw_ids.push(raw_id);
+        if batch > 0 && (i + 1) % batch == 0 {
+            replay.refine(&mut engine);
+        }
     }
-    // Stories merged later take their members along, as they do in the store:
-    // the output is the final assignment.
-    for (id, story) in assigned {
-        let mut story = story;
-        while let Some(&next) = merged_into.get(&story) {
-            story = next;
-        }
+    replay.refine(&mut engine);
+    for (i, id) in raw_ids.into_iter().enumerate() {
+        let story = replay.final_story(i);
         serde_json::to_writer(
             &mut out,
             &serde_json::json!({ "id": id, "cluster": format!("s{story}") }),
@@ -96,9 +106,58 @@ pub fn cluster(config: DedupConfig, input: &Path, output: &Path) -> anyhow::Resu
     }
     out.flush()
         .with_context(|| format!("writing {}", output.display()))?;
-    let layers: Vec<String> = by_layer.iter().map(|(l, c)| format!("{l} {c}")).collect();
+    let layers: Vec<String> = replay
+        .by_layer
+        .iter()
+        .map(|(l, c)| format!("{l} {c}"))
+        .collect();
     tracing::info!("{n} articles: {} (decisions by layer)", layers.join(", "));
     Ok(n)
+}
+
+/// What `cluster` tracks of every article while it replays them.
+#[derive(Default)]
+struct Replay {
+    /// Each article's story as last decided, by input position.
+    story: Vec<crate::dedup::StoryId>,
+    /// Input position by article id.
+    index: std::collections::HashMap<String, usize>,
+    /// Stories merged later take their members along, as they do in the store.
+    merged_into: std::collections::HashMap<crate::dedup::StoryId, crate::dedup::StoryId>,
+    by_layer: std::collections::BTreeMap<&'static str, usize>,
+}
+
+impl Replay {
+    /// Refines the engine's stories, numbering new ones as the engine would.
+    fn refine(&mut self, engine: &mut Engine) {
+        let next = engine.next_story_id();
+        let Ok(r) = engine.refine_with(|r| {
+            Ok::<_, std::convert::Infallible>((next..).take(r.new_stories).collect())
+        });
+        for m in &r.moves {
+            let to = match m.to {
+                crate::dedup::Target::Story(s) => s,
+                crate::dedup::Target::New(k) => next + k as i64,
+            };
+            if let Some(&i) = self.index.get(&m.article) {
+                self.story[i] = to;
+            }
+        }
+        *self.by_layer.entry("refined").or_default() += r.moves.len();
+    }
+
+    /// The story of the article at input position `i` after every merge.
+    fn final_story(&self, i: usize) -> crate::dedup::StoryId {
+        let mut story = self.story[i];
+        // Merge chains are short; the bound guards against a cycle.
+        for _ in 0..64 {
+            match self.merged_into.get(&story) {
+                Some(&next) if next != story => story = next,
+                _ => break,
+            }
+        }
+        story
+    }
 }
 
 /// Every article of the input with its id as written, or every bad line's error.
@@ -330,20 +389,29 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
     let same = ia.story_id == ib.story_id;
     // The later item's stored decision is what joined (or did not join) them.
     let later = if b > a { &ib } else { &ia };
+    let (moves_a, moves_b) = (store.item_moves(a)?, store.item_moves(b)?);
     if json {
+        let moves = |ms: &[crate::store::StoryMove]| -> Vec<serde_json::Value> {
+            ms.iter()
+                .map(|m| {
+                    serde_json::json!({ "from_story": m.from_story, "to_story": m.to_story,
+                    "layer": m.layer, "score": m.score, "matched": m.matched, "at": m.moved_at })
+                })
+                .collect()
+        };
         println!(
             "{}",
             serde_json::json!({
                 "same_story": same,
                 "decided_by": if same { later.layer.clone() } else { None },
-                "a": { "item": a, "story": ids.story_id(&ia.story_guid), "layer": ia.layer, "score": ia.score, "matched": ia.matched },
-                "b": { "item": b, "story": ids.story_id(&ib.story_guid), "layer": ib.layer, "score": ib.score, "matched": ib.matched },
+                "a": { "item": a, "story": ids.story_id(&ia.story_guid), "layer": ia.layer, "score": ia.score, "matched": ia.matched, "moves": moves(&moves_a) },
+                "b": { "item": b, "story": ids.story_id(&ib.story_guid), "layer": ib.layer, "score": ib.score, "matched": ib.matched, "moves": moves(&moves_b) },
                 "evidence": ev,
             })
         );
         return Ok(());
     }
-    for (n, i) in [(a, &ia), (b, &ib)] {
+    for (n, i, moves) in [(a, &ia, &moves_a), (b, &ib, &moves_b)] {
         println!(
             "#{n} {} | {} | {}\n    story {} ({})",
             i.source,
@@ -352,6 +420,7 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
             ids.story_id(&i.story_guid),
             i.layer.as_deref().unwrap_or("stored before dedup"),
         );
+        print_moves(moves);
     }
     if same {
         println!(
@@ -367,6 +436,25 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
     }
     print_evidence(&ev, engine.config());
     Ok(())
+}
+
+/// An item's recorded moves between stories, one line each.
+fn print_moves(moves: &[crate::store::StoryMove]) {
+    for m in moves {
+        println!(
+            "    {} {}: moved from story row {} to {}{}{}",
+            date(Some(m.moved_at)),
+            m.layer,
+            m.from_story,
+            m.to_story,
+            m.score
+                .map(|s| format!(", similarity {s:.3}"))
+                .unwrap_or_default(),
+            m.matched
+                .map(|x| format!(" (most like #{x})"))
+                .unwrap_or_default(),
+        );
+    }
 }
 
 /// The pair evidence of `explain`, one line per measure.

@@ -18,7 +18,7 @@ const CANDIDATES: usize = 24;
 
 impl Engine {
     /// Days between an article's date and the nearest of a story's dates.
-    fn days_apart(&self, p: &Prepared, s: &WindowStory) -> Option<f64> {
+    pub(super) fn days_apart(&self, p: &Prepared, s: &WindowStory) -> Option<f64> {
         let (t, (lo, hi)) = (p.time?, s.dated?);
         let gap = if t < lo {
             lo - t

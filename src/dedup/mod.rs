@@ -29,6 +29,7 @@ mod decide;
 pub mod embed;
 mod merge;
 mod prepare;
+mod refine;
 pub mod text;
 pub mod url;
 mod vectors;
@@ -43,6 +44,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use prepare::{Analysed, Analyser, Prepared};
+pub use refine::{Move, Refinement, Target, MAX_PAIRS};
 use vocab::{MIN_IDLE_DOCS, MIN_SWEEP_VOCAB};
 use window::{Member, WindowStory};
 
@@ -259,6 +261,8 @@ pub struct Engine {
     embedder: Option<Arc<embed::Embedder>>,
     /// Embeddings computed before the caller took its lock, by model input.
     precomputed: HashMap<String, Vec<f32>>,
+    /// Sequence number of the first member not yet refined ([`Engine::refine`]).
+    refined_upto: u64,
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).
@@ -292,6 +296,7 @@ impl Engine {
             aliases: HashMap::new(),
             embedder: None,
             precomputed: HashMap::new(),
+            refined_upto: 0,
         }
     }
 

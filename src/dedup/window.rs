@@ -35,6 +35,8 @@ pub(super) struct Member {
     pub(super) clock: i64,
     /// Normalised sentence embedding; empty without a model.
     pub(super) embedding: Vec<f32>,
+    /// Its publication time and title figures: the refinement's look-alike guards.
+    pub(super) guard: super::refine::Guard,
 }
 
 /// LSH bands per MinHash signature.
@@ -170,6 +172,7 @@ impl Engine {
             self.urls.insert(c.clone(), (story, p.id.clone()));
         }
         let band_next = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
+        let guard = super::refine::Guard::of(&p);
         self.members.push_back(Member {
             story,
             id: p.id,
@@ -183,6 +186,7 @@ impl Engine {
             body: p.body,
             clock: p.time.unwrap_or(clock),
             embedding: p.embedding,
+            guard,
         });
         self.expire();
         self.sweep_postings();

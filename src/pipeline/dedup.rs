@@ -17,8 +17,8 @@ use crate::dedup::{self, Analysed, Analyser, DedupArticle, DedupConfig, Engine, 
 use crate::read::RawItem;
 use crate::sanitize::plain_text;
 use crate::store::{
-    item_key, sort_time, FetchRecord, NewItem, SourceRecord, Store, StoreError, StoryDecider,
-    StoryDecision, StoryMember, StoryMerge,
+    item_key, sort_time, FetchRecord, NewItem, RefinedMove, RefinedTarget, SourceRecord, Store,
+    StoreError, StoryDecider, StoryDecision, StoryMember, StoryMerge, StoryRefinement,
 };
 
 /// The engine of a running pipeline, shared by every source's store write.
@@ -54,6 +54,9 @@ impl Window {
             let prepared = engine.prepare(&article);
             engine.admit(prepared, item.story_id);
         })?;
+        // The stored stories are the last refinement's: only later arrivals
+        // (and their neighbours) are refined again.
+        engine.mark_refined();
         self.restored = true;
         tracing::info!(items = n, "story dedup window restored");
         Ok(())
@@ -131,6 +134,46 @@ impl StoryDedup {
     /// The engine, locked. Take it inside the store's lock, never around it.
     pub fn engine(&self) -> EngineGuard<'_> {
         EngineGuard(self.lock_window())
+    }
+
+    /// Refines the stories that the items stored since the last pass joined
+    /// or were candidates for ([`Engine::refine_with`], the code path of
+    /// `feedsieve cluster` too) and records the result in `store`. Returns the
+    /// items moved. Take it inside the store's lock, like the engine.
+    pub fn refine(&self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
+        let mut window = self.lock_window();
+        if !window.restored || window.engine.unrefined() == 0 {
+            return Ok(0);
+        }
+        let chooser = Representative(window.engine.config().prefer.clone());
+        let r = window.engine.refine_with(|r| {
+            let refinement = StoryRefinement {
+                moves: r.moves.iter().filter_map(refined_move).collect(),
+                new_stories: r.new_stories,
+            };
+            store.apply_refinement(&refinement, now, &chooser)
+        });
+        match r {
+            Ok(r) => {
+                if !r.moves.is_empty() {
+                    tracing::info!(
+                        moved = r.moves.len(),
+                        new = r.new_stories,
+                        emptied = r.emptied.len(),
+                        scope = r.scope,
+                        pairs = r.pairs,
+                        "stories refined"
+                    );
+                }
+                Ok(r.moves.len())
+            }
+            Err(e) => {
+                drop(window);
+                // The window may hold what the store did not keep.
+                self.rebuild(store, now)?;
+                Err(e)
+            }
+        }
     }
 
     /// The engine's embedding model, to embed new items before any lock is taken.
@@ -297,29 +340,65 @@ impl StoryDecider for EngineDecider<'_> {
     }
 
     fn representative(&self, members: &[StoryMember]) -> Option<usize> {
-        // Lengths are recorded with each decision; older rows are measured.
-        let words: Vec<usize> = members
-            .iter()
-            .map(
-                |m| match m.body_words.and_then(|w| usize::try_from(w).ok()) {
-                    Some(words) => words,
-                    None => body_text(m.content.clone(), m.summary.clone())
-                        .split_whitespace()
-                        .count(),
-                },
-            )
-            .collect();
-        let candidates: Vec<dedup::Candidate<'_>> = members
-            .iter()
-            .zip(&words)
-            .map(|(m, &words)| dedup::Candidate {
-                source: &m.source,
-                words,
-                time: m.time,
-            })
-            .collect();
-        dedup::representative(&candidates, &self.window.engine.config().prefer)
+        choose_representative(members, &self.window.engine.config().prefer)
     }
+}
+
+/// A refinement move as the store records it (item ids are the engine's article ids).
+fn refined_move(m: &dedup::Move) -> Option<RefinedMove> {
+    Some(RefinedMove {
+        item_id: m.article.parse().ok()?,
+        from: m.from,
+        to: match m.to {
+            dedup::Target::Story(s) => RefinedTarget::Story(s),
+            dedup::Target::New(k) => RefinedTarget::New(k),
+        },
+        score: m.score,
+        matched: m.matched.as_deref().and_then(|id| id.parse().ok()),
+    })
+}
+
+/// Chooses representatives for stories the refinement changed (it decides nothing).
+struct Representative(Vec<String>);
+
+impl StoryDecider for Representative {
+    fn decide(&mut self, _: &NewItem<'_>) -> Option<StoryDecision> {
+        None
+    }
+
+    fn stored(&mut self, _: i64, _: i64) -> Option<StoryMerge> {
+        None
+    }
+
+    fn representative(&self, members: &[StoryMember]) -> Option<usize> {
+        choose_representative(members, &self.0)
+    }
+}
+
+/// The representative of a story by the dedup rule, with `prefer`red outlets.
+fn choose_representative(members: &[StoryMember], prefer: &[String]) -> Option<usize> {
+    // Lengths are recorded with each decision; older rows are measured.
+    let words: Vec<usize> = members
+        .iter()
+        .map(
+            |m| match m.body_words.and_then(|w| usize::try_from(w).ok()) {
+                Some(words) => words,
+                None => body_text(m.content.clone(), m.summary.clone())
+                    .split_whitespace()
+                    .count(),
+            },
+        )
+        .collect();
+    let candidates: Vec<dedup::Candidate<'_>> = members
+        .iter()
+        .zip(&words)
+        .map(|(m, &words)| dedup::Candidate {
+            source: &m.source,
+            words,
+            time: m.time,
+        })
+        .collect();
+    dedup::representative(&candidates, prefer)
 }
 
 /// A new item as dedup sees it: plain text, dated by when it sorts.

@@ -22,6 +22,8 @@ pub mod fetch_read;
 pub mod filters;
 pub mod full_text;
 pub mod page_articles;
+#[cfg(test)]
+mod refine_tests;
 pub mod stop;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -577,9 +579,17 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
     let now = Utc::now().timestamp();
     // Read and marked published under one lock: a member joining in between
     // would otherwise be missing from the document and not count as a change.
+    let dedup = ctx.dedup.clone();
     let (ids, stories) = ctx
         .store
         .call(move |s| {
+            // The stories that changed since the last publish are refined
+            // first (a no-op when nothing new was stored).
+            if let Some(dedup) = &dedup {
+                if let Err(e) = dedup.refine(s, now) {
+                    tracing::error!("refining the stories failed: {e}");
+                }
+            }
             let ids = FeedIds::load_or_init(s, &out, now)?;
             let stories = s.latest_stories(limit)?;
             let shown: Vec<i64> = stories.iter().map(|st| st.id).collect();

@@ -15,6 +15,7 @@
 pub mod file;
 pub mod items;
 pub mod meta;
+pub mod refined;
 pub mod sources;
 pub mod stories;
 pub mod templates;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 pub use file::{DbFile, DbLock};
 pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem};
+pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
     NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem, StoryMember,
@@ -48,6 +50,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../db/migrations/0005_story_ids.sql")),
     (6, include_str!("../../db/migrations/0006_feed_ids.sql")),
     (7, include_str!("../../db/migrations/0007_body_words.sql")),
+    (8, include_str!("../../db/migrations/0008_story_moves.sql")),
 ];
 
 /// A storage failure.

@@ -187,7 +187,7 @@ fn story_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoryItem)> {
 pub const STORY_GUID_PREFIX: &str = "feedsieve:story:";
 
 /// A story id that stays the same for the life of the story, whoever joins it.
-fn story_guid(source_url: &str, key: &str) -> String {
+pub(super) fn story_guid(source_url: &str, key: &str) -> String {
     let hash = sha256_hex(format!("{source_url}\n{key}").as_bytes());
     format!("{STORY_GUID_PREFIX}{}", &hash[..32])
 }
@@ -406,7 +406,7 @@ fn merge_stories(
 
 /// Records the member the decider picks as the story's representative, after
 /// `joined` joined it (or after a merge: `None`).
-fn update_representative(
+pub(super) fn update_representative(
     tx: &Transaction<'_>,
     story_id: i64,
     joined: Option<i64>,

@@ -91,6 +91,66 @@ async fn the_seed_web_publishes_one_entry_per_story_crediting_every_outlet() {
     }
 }
 
+/// The stories of `expected.json`, as sets of article paths.
+fn expected_stories() -> BTreeSet<BTreeSet<String>> {
+    let raw = std::fs::read_to_string(common::fixture_root().join("expected.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    v["stories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|st| {
+            st["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().replace("{base}", ""))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "issue 16: fails today; with the outlets in the order wirecopy, vue-news, pressai, \
+            metro-herald the two grid-strike reports stay apart (0.298 against 0.30 online, and \
+            refinement only splits)"]
+async fn the_seed_web_gives_the_four_expected_stories_whatever_order_the_outlets_arrive_in() {
+    let web = FixtureServer::start().await;
+    let want = expected_stories();
+    assert_eq!(want.len(), 4);
+    let mut order = [
+        "/vue-news/rss.xml",
+        "/wirecopy/feed.rss",
+        "/metro-herald/atom.xml",
+        "/pressai/world-news/index.html",
+    ];
+    // Ten shuffled orders (a fixed generator, so a failure can be replayed);
+    // each outlet is fetched in a cycle of its own, so it arrives after the
+    // ones before it and the stories are refined in between.
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    for _ in 0..10 {
+        for i in (1..order.len()).rev() {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            order.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::open(web.config_with_page(dir.path(), "")).unwrap();
+        for path in order {
+            let url = format!("{}{path}", web.base);
+            run_cycle(&ctx, Selection::Url(url), |_, _, _| {})
+                .await
+                .unwrap();
+        }
+        let got: BTreeSet<BTreeSet<String>> = published(dir.path(), &web.base)
+            .into_iter()
+            .map(|(_, _, members)| members)
+            .collect();
+        assert_eq!(got, want, "outlets in the order {order:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stories_keep_their_guid_as_outlets_join_across_a_restart() {
     let web = FixtureServer::start().await;

@@ -1,0 +1,181 @@
+//! Story refinement in the store: items moved between stories by the caller's
+//! refinement pass, new stories for split-off clusters, emptied stories
+//! dropped (as a merge drops the absorbed story), and each move recorded.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, OptionalExtension};
+
+use super::stories::{story_guid, touch, update_representative};
+use super::{Store, StoreError, StoryDecider};
+
+/// Where a refined item goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefinedTarget {
+    /// An existing story (it keeps its id, GUID and place).
+    Story(i64),
+    /// The n-th new story of the refinement.
+    New(usize),
+}
+
+/// One item moved by the refinement, with its evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefinedMove {
+    /// Item row id.
+    pub item_id: i64,
+    /// The story it leaves.
+    pub from: i64,
+    /// The story it joins.
+    pub to: RefinedTarget,
+    /// Its best similarity with a member of the story it joins.
+    pub score: f64,
+    /// That member.
+    pub matched: Option<i64>,
+}
+
+/// A refinement pass's result, as the store applies it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoryRefinement {
+    /// Items that change story.
+    pub moves: Vec<RefinedMove>,
+    /// New stories to open.
+    pub new_stories: usize,
+}
+
+/// One recorded move of an item (for `feedsieve explain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryMove {
+    /// The story it left.
+    pub from_story: i64,
+    /// The story it joined.
+    pub to_story: i64,
+    /// The layer that moved it (`refined`).
+    pub layer: String,
+    /// Its best similarity in the story it joined.
+    pub score: Option<f64>,
+    /// The member of that story it was most similar to.
+    pub matched: Option<i64>,
+    /// When (Unix seconds).
+    pub moved_at: i64,
+}
+
+impl Store {
+    /// Applies a refinement in one transaction: opens the new stories (their
+    /// ids are returned, in order), moves the items and records each move
+    /// (layer `refined`), drops the stories left empty, and updates the
+    /// representative, date and change time of every story that changed. A
+    /// story that only gains members keeps its GUID and its place in the feed.
+    pub fn apply_refinement(
+        &mut self,
+        r: &StoryRefinement,
+        now: i64,
+        stories: &dyn StoryDecider,
+    ) -> Result<Vec<i64>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let new_ids = open_stories(&tx, r.new_stories, now)?;
+        // The stories that lost, then also those that gained, members.
+        let mut left = BTreeSet::new();
+        let mut gained = BTreeSet::new();
+        for m in &r.moves {
+            let to = match m.to {
+                RefinedTarget::Story(s) => s,
+                RefinedTarget::New(k) => match new_ids.get(k) {
+                    Some(&id) => id,
+                    None => continue,
+                },
+            };
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM stories WHERE id = ?1", [to], |r| r.get(0))
+                .optional()?;
+            // An item pruned since, or a story retention removed: nothing to move.
+            let moved = exists.is_some()
+                && tx.execute(
+                    "UPDATE items SET story_id = ?2, dedup_layer = 'refined', dedup_score = ?3,
+                        dedup_match = ?4 WHERE id = ?1 AND story_id = ?5",
+                    params![m.item_id, to, m.score, m.matched, m.from],
+                )? > 0;
+            if !moved {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO story_moves (item_id, from_story, to_story, layer, score, matched, moved_at)
+                 VALUES (?1, ?2, ?3, 'refined', ?4, ?5, ?6)",
+                params![m.item_id, m.from, to, m.score, m.matched, now],
+            )?;
+            left.insert(m.from);
+            gained.insert(to);
+        }
+        for id in &new_ids {
+            // A new story sorts by its earliest member; one that received no
+            // item (all pruned meanwhile) is dropped again.
+            tx.execute(
+                "UPDATE stories SET sort_at = COALESCE(
+                    (SELECT MIN(COALESCE(published_at, first_seen_at)) FROM items WHERE story_id = ?1),
+                    sort_at) WHERE id = ?1",
+                [id],
+            )?;
+            left.insert(*id);
+        }
+        left.extend(gained);
+        for id in &left {
+            let members: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM items WHERE story_id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            if members == 0 {
+                tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
+                tracing::info!(story = id, "story emptied by refinement");
+                continue;
+            }
+            touch(&tx, *id, now)?;
+            update_representative(&tx, *id, None, stories)?;
+        }
+        tx.commit()?;
+        Ok(new_ids)
+    }
+
+    /// The moves recorded for an item, oldest first.
+    pub fn item_moves(&self, item_id: i64) -> Result<Vec<StoryMove>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT from_story, to_story, layer, score, matched, moved_at FROM story_moves
+             WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| {
+            Ok(StoryMove {
+                from_story: r.get(0)?,
+                to_story: r.get(1)?,
+                layer: r.get(2)?,
+                score: r.get(3)?,
+                matched: r.get(4)?,
+                moved_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// Opens `n` stories for split-off clusters: ids never given out before, GUIDs
+/// of their own.
+fn open_stories(
+    tx: &rusqlite::Transaction<'_>,
+    n: usize,
+    now: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        // Never an id given out before (see migration 5).
+        let id: i64 = tx.query_row(
+            "UPDATE story_ids SET last = MAX(last, (SELECT COALESCE(MAX(id), 0) FROM stories)) + 1
+             RETURNING last",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO stories (id, guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?3, ?3, ?3)",
+            params![id, story_guid("refined", &id.to_string()), now],
+        )?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
