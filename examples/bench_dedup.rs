@@ -293,9 +293,18 @@ fn template_mix(args: &[String]) {
         }
     }
     let largest = template_stories.values().max().copied().unwrap_or(0);
-    println!("feeds: {feeds} ({templated} templated), {ITEMS} items each, window {} articles", engine.window_len());
-    println!("normal articles: {n_n}, {:.1} µs per article", n_secs * 1e6 / n_n.max(1) as f64);
-    println!("templated articles: {t_n}, {:.1} µs per article", t_secs * 1e6 / t_n.max(1) as f64);
+    println!(
+        "feeds: {feeds} ({templated} templated), {ITEMS} items each, window {} articles",
+        engine.window_len()
+    );
+    println!(
+        "normal articles: {n_n}, {:.1} µs per article",
+        n_secs * 1e6 / n_n.max(1) as f64
+    );
+    println!(
+        "templated articles: {t_n}, {:.1} µs per article",
+        t_secs * 1e6 / t_n.max(1) as f64
+    );
     println!(
         "templated articles made {} stories (largest {largest} articles)",
         template_stories.len()

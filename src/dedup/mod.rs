@@ -29,6 +29,7 @@ mod decide;
 pub mod embed;
 mod merge;
 mod prepare;
+mod template;
 pub mod text;
 pub mod url;
 mod vectors;
@@ -214,6 +215,20 @@ pub struct PairEvidence {
     pub layer: Layer,
 }
 
+/// What one decision read: each count has a fixed cap, whatever the text
+/// and however crowded the window (see the README, "Story dedup").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Cost {
+    /// Terms whose posting lists were read (at most 32).
+    pub terms: usize,
+    /// Postings read over those lists (at most 64 per term).
+    pub postings: usize,
+    /// Stories scored exactly (at most 24, and 24 more from embedding buckets).
+    pub candidates: usize,
+    /// Members whose MinHash signature was compared (at most 32 per LSH band).
+    pub signatures: usize,
+}
+
 /// The streaming clusterer: holds the recent window and its indexes.
 pub struct Engine {
     config: DedupConfig,
@@ -259,6 +274,10 @@ pub struct Engine {
     embedder: Option<Arc<embed::Embedder>>,
     /// Embeddings computed before the caller took its lock, by model input.
     precomputed: HashMap<String, Vec<f32>>,
+    /// What the last decision read (see [`Engine::last_cost`]).
+    cost: std::cell::Cell<Cost>,
+    /// Each named source's recent terms and template ([`template`]).
+    sources: HashMap<Arc<str>, template::SourceTerms>,
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).
@@ -292,6 +311,8 @@ impl Engine {
             aliases: HashMap::new(),
             embedder: None,
             precomputed: HashMap::new(),
+            sources: HashMap::new(),
+            cost: Default::default(),
         }
     }
 
@@ -345,6 +366,11 @@ impl Engine {
     /// Terms the engine currently remembers.
     pub fn vocabulary_len(&self) -> usize {
         self.vocab.len()
+    }
+
+    /// What the last [`Engine::decide`] read: the per-article work, bounded.
+    pub fn last_cost(&self) -> Cost {
+        self.cost.get()
     }
 
     /// Assigns an article: joins a story or opens a new one (numbered by the engine).
