@@ -102,7 +102,7 @@ impl SourceTerms {
     /// Remembers an admitted item's distinct terms (sorted) and updates the
     /// template. A template term is in three quarters of the remembered items,
     /// so it is either in the newest one or was template before: only those
-    /// are counted (at most a few hundred binary searches per item).
+    /// are counted (at most a few thousand binary searches per item).
     pub(super) fn push(&mut self, terms: &[u32]) {
         let mut kept: Vec<u32> = terms.iter().copied().take(TERMS_PER_ITEM).collect();
         kept.sort_unstable();
@@ -123,10 +123,14 @@ impl SourceTerms {
                 .filter(|r| r.binary_search(&t).is_ok())
                 .count()
         };
+        // The first time, every remembered term is a candidate.
+        let first = n == MIN_SOURCE_ITEMS;
         let newest = self.recent.back().map_or(&[][..], |r| &r[..]);
+        let everything = self.recent.iter().take(if first { n } else { 0 });
         let mut template: Vec<u32> = newest
             .iter()
             .chain(&self.template)
+            .chain(everything.flat_map(|r| r.iter()))
             .copied()
             .filter(|&t| count(t) >= needed)
             .collect();
@@ -139,6 +143,87 @@ impl SourceTerms {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dedup::{DedupArticle, DedupConfig, Engine, Layer};
+
+    const CITIES: [&str; 12] = [
+        "Lisbon", "Madrid", "Oslo", "Vienna", "Prague", "Dublin", "Athens", "Warsaw", "Zagreb",
+        "Riga", "Tallinn", "Sofia",
+    ];
+
+    /// A notice of a templated feed: the same boilerplate, another flight and city.
+    fn notice(i: usize, id: &str) -> DedupArticle {
+        let (city, flight) = (CITIES[i % CITIES.len()], 4100 + i * 7);
+        let text = format!(
+            "Flight XR{flight} to {city} is delayed. Passengers booked on this service are \
+             asked to check the departure boards in the terminal and the airline app for the \
+             latest information before going to the gate. Checked baggage stays on board and \
+             will travel with the flight when it leaves. Refreshment vouchers are available at \
+             the service desk next to the security area on presentation of a boarding pass. \
+             Connecting passengers for {city} will be rebooked automatically where needed, and \
+             the airline apologises for the inconvenience caused to travellers today."
+        );
+        DedupArticle {
+            id: id.into(),
+            source: "Airport notices".into(),
+            url: format!("https://airport.example/notices/{id}"),
+            published: Some(1_765_000_000 + i as i64 * 60),
+            title: format!("Flight XR{flight} to {city} delayed"),
+            text,
+        }
+    }
+
+    #[test]
+    fn templated_items_with_other_flights_stay_apart_and_a_true_duplicate_joins() {
+        let mut e = Engine::new(DedupConfig::default());
+        let stories: Vec<_> = (0..12)
+            .map(|i| e.assign(&notice(i, &i.to_string())).story)
+            .collect();
+        // The first items teach the template: after them, each flight is its own story.
+        let later = &stories[MIN_SOURCE_ITEMS + 1..];
+        let mut distinct = later.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), later.len(), "{stories:?}");
+        assert!(!later.contains(&stories[0]), "{stories:?}");
+        // The same notice again (another id and URL) is the same story.
+        let again = e.assign(&notice(9, "9-again"));
+        assert_eq!(again.story, stories[9], "{again:?}");
+        assert_ne!(again.layer, Layer::New);
+    }
+
+    #[test]
+    fn the_work_per_article_stays_capped_in_a_window_of_look_alikes() {
+        let mut e = Engine::new(DedupConfig::default());
+        // 3,000 items from 300 sources, all drawn from the same 40 words: every
+        // term's posting list is crowded, every item a candidate for every other.
+        let words: Vec<String> = (0..40)
+            .map(|i| format!("word{}", (b'a' + i) as char))
+            .collect();
+        let mut worst = crate::dedup::Cost::default();
+        for i in 0..3000usize {
+            let pick = |k: usize| words[(i * 7 + k * 13 + k * k) % words.len()].as_str();
+            let text: Vec<&str> = (0..80).map(pick).collect();
+            let a = DedupArticle {
+                id: i.to_string(),
+                source: format!("source {}", i % 300),
+                url: format!("https://s{}.example/{i}", i % 300),
+                published: Some(1_765_000_000 + i as i64),
+                title: (0..6).map(|k| pick(k + 3)).collect::<Vec<_>>().join(" "),
+                text: text.join(" "),
+            };
+            e.assign(&a);
+            let c = e.last_cost();
+            worst.terms = worst.terms.max(c.terms);
+            worst.postings = worst.postings.max(c.postings);
+            worst.candidates = worst.candidates.max(c.candidates);
+            worst.signatures = worst.signatures.max(c.signatures);
+        }
+        assert!(worst.postings > 0, "the index was read: {worst:?}");
+        assert!(worst.terms <= 32, "{worst:?}");
+        assert!(worst.postings <= 32 * 64, "{worst:?}");
+        assert!(worst.candidates <= 24, "{worst:?}");
+        assert!(worst.signatures <= 16 * 32, "{worst:?}");
+    }
 
     #[test]
     fn terms_in_nearly_every_recent_item_are_template_once_enough_are_seen() {
