@@ -41,6 +41,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fxhash::FxHashMap;
 use serde::Serialize;
 
 pub use prepare::{Analysed, Analyser, Prepared};
@@ -234,7 +235,7 @@ pub struct Engine {
     config: DedupConfig,
     /// The text work of `prepare` (shares the config's `copy_min_words`).
     analyser: Analyser,
-    vocab: HashMap<Box<str>, u32>,
+    vocab: FxHashMap<Box<str>, u32>,
     df: Vec<u32>,
     /// ln(df + 1) per term, kept with `df`: IDF is read for every centroid term
     /// of every candidate, and a logarithm each time is most of that cost.
@@ -253,14 +254,14 @@ pub struct Engine {
     /// ln(docs + 1), kept with `docs` (read for every IDF).
     ln_docs: f32,
     members: VecDeque<Member>,
-    stories: HashMap<StoryId, WindowStory>,
+    stories: FxHashMap<StoryId, WindowStory>,
     urls: HashMap<String, (StoryId, String)>,
     /// MinHash LSH: band key → the newest member in that bucket (by sequence
     /// number); older ones are chained through `Member::band_next`.
     bands: HashMap<u64, u64>,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
-    postings: HashMap<u32, Vec<StoryId>>,
+    postings: FxHashMap<u32, Vec<StoryId>>,
     /// Admissions since posting lists of expired stories were last dropped.
     since_sweep: usize,
     /// Embedding LSH: bucket key → stories, newest last.
@@ -289,7 +290,7 @@ impl Engine {
         Engine {
             analyser: Analyser::new(&config),
             config,
-            vocab: HashMap::new(),
+            vocab: FxHashMap::default(),
             df: Vec::new(),
             ln_df: Vec::new(),
             last_used: Vec::new(),
@@ -299,11 +300,11 @@ impl Engine {
             docs: 0,
             ln_docs: 0.0,
             members: VecDeque::new(),
-            stories: HashMap::new(),
+            stories: FxHashMap::default(),
             urls: HashMap::new(),
             bands: HashMap::new(),
             first_seq: 0,
-            postings: HashMap::new(),
+            postings: FxHashMap::default(),
             since_sweep: 0,
             embedding_buckets: HashMap::new(),
             clock: i64::MIN,

@@ -390,7 +390,8 @@ impl Engine {
         exclude: Option<StoryId>,
         n: usize,
     ) -> Vec<(StoryId, f32)> {
-        let mut partial: HashMap<StoryId, f32> = HashMap::new();
+        let mut partial: fxhash::FxHashMap<StoryId, f32> = Default::default();
+        partial.reserve(query.len() * POSTINGS_READ / 2);
         let (mut terms, mut postings) = (0, 0);
         for (t, w) in query {
             if let Some(list) = self.postings.get(t) {
@@ -406,9 +407,30 @@ impl Engine {
             c.postings += postings;
         });
         let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        let order =
+            |a: &(StoryId, f32), b: &(StoryId, f32)| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0));
+        // Only the head is read: select it and sort it; the rest is sorted
+        // only when resolving merged ids leaves the head short.
+        let head = (2 * n + 8).min(ranked.len());
+        if head < ranked.len() {
+            ranked.select_nth_unstable_by(head, order);
+        }
+        ranked[..head].sort_unstable_by(order);
         let mut out: Vec<(StoryId, f32)> = Vec::with_capacity(n);
-        for (sid, score) in ranked {
+        for (i, &(sid, score)) in ranked.iter().enumerate() {
+            if i == head {
+                break;
+            }
+            let sid = self.resolve(sid);
+            if Some(sid) != exclude && !out.iter().any(|(s, _)| *s == sid) {
+                out.push((sid, score));
+                if out.len() == n {
+                    return out;
+                }
+            }
+        }
+        ranked[head..].sort_unstable_by(order);
+        for &(sid, score) in &ranked[head..] {
             let sid = self.resolve(sid);
             if Some(sid) != exclude && !out.iter().any(|(s, _)| *s == sid) {
                 out.push((sid, score));
