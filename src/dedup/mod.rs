@@ -10,6 +10,11 @@
 //!    over each article's most distinctive terms (so the cost per article does not
 //!    grow with the number of stored articles).
 //!
+//! A source's template (words in nearly every one of its recent items) is no
+//! evidence, and scores against a source whose items all resemble each other
+//! count only above that likeness ([`template`]). The work per article is capped
+//! whatever the text ([`Cost`]: terms, postings, candidates, signatures read).
+//!
 //! Look-alike events (same people and places, another day or another place) are
 //! kept apart by a time penalty, and by a number guard: titles that state
 //! different figures (magnitudes, tolls, scores, years) need more evidence.
