@@ -15,6 +15,12 @@
 //! `cargo run --release --example bench_dedup -- --refine [W]` (default 10000) fills
 //! the engine with W articles without refining, then times one refinement of the
 //! whole window from scratch (one thread) and prints its scope, pairs and moves.
+//!
+//! `cargo run --release --example bench_dedup -- --template [FEEDS] [TEMPLATED]` (default
+//! 1000 and 200) streams FEEDS feeds of 50 items, one feed after another, of which every
+//! FEEDS/TEMPLATED-th is templated (its items drawn from ~240 words, as
+//! `synthetic_feeds.py --template` serves them), and prints the µs per article of
+//! each kind and how many stories the templated items made.
 
 use std::io::Write;
 use std::time::Instant;
@@ -124,6 +130,10 @@ fn main() {
         }
         a
     };
+    if args.first().map(String::as_str) == Some("--template") {
+        template_mix(&args);
+        return;
+    }
     if args.first().map(String::as_str) == Some("--jsonl") {
         write_jsonl(&args, article);
         return;
@@ -243,5 +253,97 @@ fn time_refine(w: u64, article: impl Fn(&mut Rng, u64, i64) -> DedupArticle) {
         r.new_stories,
         r.emptied.len(),
         rss_mib()
+    );
+}
+
+/// A word of the templated feeds' ~240-word vocabulary: a syllable said once
+/// to three times (what `synthetic_feeds.py --template` draws from).
+fn template_word(i: u64) -> String {
+    const C: &[u8] = b"bcdfghklmnprstvz";
+    const V: &[u8] = b"aeiou";
+    let syllable = [C[(i % 16) as usize], V[(i / 16 % 5) as usize]];
+    let syllable = std::str::from_utf8(&syllable).unwrap_or("ba");
+    syllable.repeat(1 + (i % 3) as usize)
+}
+
+/// Item `i` of templated feed `feed`: a title of 8 and two paragraphs of 60
+/// words, drawn log-uniformly from 20,000 ranks folded onto the small vocabulary.
+fn template_article(feed: u64, i: u64, at: i64) -> DedupArticle {
+    let mut rng = Rng((feed << 32 | i).wrapping_mul(0x9E3779B97F4A7C15) | 1);
+    let mut draw = |n: usize| {
+        (0..n)
+            .map(|_| {
+                let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                template_word(20_000f64.powf(u) as u64 - 1)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let title = draw(8);
+    let text = format!("{}.\n{}.", draw(60), draw(60));
+    DedupArticle {
+        id: format!("t{feed}-{i}"),
+        source: format!("Template feed {feed}"),
+        url: format!("http://example.org/{feed}/{i}.html"),
+        published: Some(at),
+        title,
+        text,
+    }
+}
+
+/// `--template [FEEDS] [TEMPLATED]`: templated feeds among normal ones, feed by feed.
+fn template_mix(args: &[String]) {
+    const ITEMS: u64 = 50;
+    let feeds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let templated: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
+    let every = (feeds / templated.max(1)).max(1);
+    let mut engine = Engine::new(DedupConfig::default());
+    let mut rng = Rng(11);
+    let (mut t_secs, mut t_n, mut n_secs, mut n_n) = (0.0f64, 0u64, 0.0f64, 0u64);
+    let mut template_stories: std::collections::HashMap<i64, usize> = Default::default();
+    let mut normal_i = 0u64;
+    for f in 0..feeds {
+        let is_template = f % every == 0 && f / every < templated;
+        for i in 0..ITEMS {
+            let at = T0 + ((f * ITEMS + i) * 5) as i64;
+            let a = if is_template {
+                template_article(f, i, at)
+            } else {
+                normal_i += 1;
+                article(&mut rng, normal_i, at)
+            };
+            let start = Instant::now();
+            let ev = engine.assign(&a);
+            let secs = start.elapsed().as_secs_f64();
+            if is_template {
+                (t_secs, t_n) = (t_secs + secs, t_n + 1);
+                if let Some(s) = ev.story {
+                    *template_stories.entry(s).or_default() += 1;
+                }
+                if let Some(m) = ev.merged {
+                    let moved = template_stories.remove(&m.absorbed).unwrap_or(0);
+                    *template_stories.entry(m.survivor).or_default() += moved;
+                }
+            } else {
+                (n_secs, n_n) = (n_secs + secs, n_n + 1);
+            }
+        }
+    }
+    let largest = template_stories.values().max().copied().unwrap_or(0);
+    println!(
+        "feeds: {feeds} ({templated} templated), {ITEMS} items each, window {} articles",
+        engine.window_len()
+    );
+    println!(
+        "normal articles: {n_n}, {:.1} µs per article",
+        n_secs * 1e6 / n_n.max(1) as f64
+    );
+    println!(
+        "templated articles: {t_n}, {:.1} µs per article",
+        t_secs * 1e6 / t_n.max(1) as f64
+    );
+    println!(
+        "templated articles made {} stories (largest {largest} articles)",
+        template_stories.len()
     );
 }

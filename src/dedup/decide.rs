@@ -3,8 +3,11 @@
 use std::collections::{HashMap, HashSet};
 
 use super::vectors::{common, cosine_idf, dot};
-use super::window::{top_terms, Member, WindowStory, NO_MEMBER};
-use super::{embed, text, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared, StoryId};
+use super::window::{top_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::{
+    embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
+    StoryId,
+};
 
 /// Terms of a new article used to retrieve candidates (its most distinctive ones).
 const QUERY_TERMS: usize = 32;
@@ -15,6 +18,14 @@ const BUCKET_READ: usize = 32;
 const MIN_SHARED_HEADLINE_TERMS: usize = 2;
 /// Candidates scored exactly per article.
 const CANDIDATES: usize = 24;
+
+/// A vector without the (sorted) `template` terms.
+fn without(v: &[(u32, f32)], template: &[u32]) -> Vec<(u32, f32)> {
+    v.iter()
+        .filter(|(t, _)| template.binary_search(t).is_err())
+        .copied()
+        .collect()
+}
 
 impl Engine {
     /// Days between an article's date and the nearest of a story's dates.
@@ -48,6 +59,13 @@ impl Engine {
         }
         let idf = |t| self.idf(t);
         let vectors = self.story_vectors(s);
+        // The article was weighed without its source's template: so is the story.
+        let stripped = (!p.template.is_empty())
+            .then(|| [vectors.full, vectors.head, vectors.names].map(|v| without(v, &p.template)));
+        let vectors = match &stripped {
+            Some([full, head, names]) => StoryVectors { full, head, names },
+            None => vectors,
+        };
         let cos = if p.long && s.long_members > 0 {
             cosine_idf(vectors.full, &p.full, idf)
         } else {
@@ -92,7 +110,10 @@ impl Engine {
                 threshold = t;
             }
         }
-        tracing::trace!(id = %p.id, cos, names, "candidate");
+        // Against a templated source, only what goes beyond the template counts.
+        let likeness = self.likeness(&p.source).max(self.likeness(&s.source));
+        score = template::discount(score, likeness);
+        tracing::trace!(id = %p.id, cos, names, likeness, "candidate");
         // Two days are free: outlets (and aggregators) follow an event up to a
         // couple of days later; beyond that a look-alike is the likelier reading.
         score -= self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
@@ -112,6 +133,7 @@ impl Engine {
             best_similarity: 0.0,
             merged: None,
         };
+        self.cost.set(Cost::default());
         if !self.config.enabled {
             return ev;
         }
@@ -142,11 +164,13 @@ impl Engine {
         let sig = p.fingerprint.as_ref()?;
         let mut best: Option<(f64, &Member)> = None;
         let mut seen = HashSet::new();
+        let mut read = 0;
         for (band, key) in text::band_keys(sig).enumerate() {
             // Boilerplate shingles make some buckets crowded: the newest suffice.
             let mut next = self.bands.get(&key).copied().unwrap_or(NO_MEMBER);
             for _ in 0..BUCKET_READ {
                 let Some(m) = self.member(next) else { break };
+                read += 1;
                 let seq = next;
                 next = m.band_next.as_ref().map_or(NO_MEMBER, |links| links[band]);
                 if !seen.insert(seq) {
@@ -156,11 +180,15 @@ impl Engine {
                     continue;
                 };
                 let sim = text::minhash_similarity(sig, other);
-                if sim >= self.config.copy_similarity && best.is_none_or(|b| sim > b.0) {
+                if sim >= self.config.copy_similarity
+                    && best.is_none_or(|b| sim > b.0)
+                    && self.same_beyond_template(p, m)
+                {
                     best = Some((sim, m));
                 }
             }
         }
+        self.count(|c| c.signatures += read);
         let (sim, m) = best?;
         let story = self.resolve(m.story);
         self.stories.contains_key(&story).then(|| Evidence {
@@ -171,6 +199,34 @@ impl Engine {
             best_similarity: 0.0,
             merged: None,
         })
+    }
+
+    /// Adds to the counts of [`Engine::last_cost`].
+    pub(super) fn count(&self, f: impl FnOnce(&mut Cost)) {
+        let mut c = self.cost.get();
+        f(&mut c);
+        self.cost.set(c);
+    }
+
+    /// The likeness of a source's recent items (0 for an unknown one).
+    pub(super) fn likeness(&self, source: &str) -> f64 {
+        if source.is_empty() {
+            return 0.0;
+        }
+        self.sources.get(source).map_or(0.0, |s| s.likeness())
+    }
+
+    /// Whether a near-copy by shingles is one by the words that differ too: a
+    /// templated item shares its shingles with every other item of the template,
+    /// so when its source has one, the words outside it must agree as well.
+    fn same_beyond_template(&self, p: &Prepared, m: &Member) -> bool {
+        let likeness = self.likeness(&p.source);
+        if p.template.is_empty() && likeness < template::TEMPLATED_LIKENESS {
+            return true;
+        }
+        let theirs = without(&m.full, &p.template);
+        let cos = cosine_idf(&theirs, &p.full, |t| self.idf(t));
+        template::discount(cos, likeness) >= self.config.text_threshold
     }
 
     /// Layer 3's candidate stories: through the most distinctive terms, ranked
@@ -211,6 +267,7 @@ impl Engine {
         mut ev: Evidence,
     ) -> Evidence {
         let mut best: Option<(f64, f64, StoryId)> = None;
+        self.count(|c| c.candidates += ranked.len());
         for (sid, _) in ranked {
             let Some(story) = self.stories.get(&sid) else {
                 continue;

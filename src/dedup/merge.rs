@@ -58,7 +58,9 @@ impl Engine {
             if days.is_some_and(|d| d > window_days) {
                 continue;
             }
-            let score = cosine_shares(head, self.story_vectors(o).head, idf)
+            let likeness = self.likeness(&s.source).max(self.likeness(&o.source));
+            let cos = cosine_shares(head, self.story_vectors(o).head, idf);
+            let score = super::template::discount(cos, likeness)
                 - self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
             if score >= threshold && best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, oid));
@@ -150,6 +152,8 @@ impl Engine {
             time: s.dated.map(|(lo, _)| lo),
             embedding: m.embedding.clone(),
             embedding_keys: Vec::new(),
+            source: String::new(),
+            template: Vec::new(),
         }
     }
 

@@ -10,6 +10,11 @@
 //!    over each article's most distinctive terms (so the cost per article does not
 //!    grow with the number of stored articles).
 //!
+//! A source's template (words in nearly every one of its recent items) is no
+//! evidence, and scores against a source whose items all resemble each other
+//! count only above that likeness ([`template`]). The work per article is capped
+//! whatever the text ([`Cost`]: terms, postings, candidates, signatures read).
+//!
 //! Look-alike events (same people and places, another day or another place) are
 //! kept apart by a time penalty, and by a number guard: titles that state
 //! different figures (magnitudes, tolls, scores, years) need more evidence.
@@ -30,6 +35,7 @@ pub mod embed;
 mod merge;
 mod prepare;
 mod refine;
+mod template;
 pub mod text;
 pub mod url;
 mod vectors;
@@ -41,6 +47,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fxhash::FxHashMap;
 use serde::Serialize;
 
 pub use prepare::{Analysed, Analyser, Prepared};
@@ -216,12 +223,26 @@ pub struct PairEvidence {
     pub layer: Layer,
 }
 
+/// What one decision read: each count has a fixed cap, whatever the text
+/// and however crowded the window (see the README, "Story dedup").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Cost {
+    /// Terms whose posting lists were read (at most 32).
+    pub terms: usize,
+    /// Postings read over those lists (at most 64 per term).
+    pub postings: usize,
+    /// Stories scored exactly (at most 24, and 24 more from embedding buckets).
+    pub candidates: usize,
+    /// Members whose MinHash signature was compared (at most 32 per LSH band).
+    pub signatures: usize,
+}
+
 /// The streaming clusterer: holds the recent window and its indexes.
 pub struct Engine {
     config: DedupConfig,
     /// The text work of `prepare` (shares the config's `copy_min_words`).
     analyser: Analyser,
-    vocab: HashMap<Box<str>, u32>,
+    vocab: FxHashMap<Box<str>, u32>,
     df: Vec<u32>,
     /// ln(df + 1) per term, kept with `df`: IDF is read for every centroid term
     /// of every candidate, and a logarithm each time is most of that cost.
@@ -240,14 +261,14 @@ pub struct Engine {
     /// ln(docs + 1), kept with `docs` (read for every IDF).
     ln_docs: f32,
     members: VecDeque<Member>,
-    stories: HashMap<StoryId, WindowStory>,
+    stories: FxHashMap<StoryId, WindowStory>,
     urls: HashMap<String, (StoryId, String)>,
     /// MinHash LSH: band key → the newest member in that bucket (by sequence
     /// number); older ones are chained through `Member::band_next`.
     bands: HashMap<u64, u64>,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
-    postings: HashMap<u32, Vec<StoryId>>,
+    postings: FxHashMap<u32, Vec<StoryId>>,
     /// Admissions since posting lists of expired stories were last dropped.
     since_sweep: usize,
     /// Embedding LSH: bucket key → stories, newest last.
@@ -263,6 +284,10 @@ pub struct Engine {
     precomputed: HashMap<String, Vec<f32>>,
     /// Sequence number of the first member not yet refined ([`Engine::refine`]).
     refined_upto: u64,
+    /// What the last decision read (see [`Engine::last_cost`]).
+    cost: std::cell::Cell<Cost>,
+    /// Each named source's recent terms and template ([`template`]).
+    sources: HashMap<Arc<str>, template::SourceTerms>,
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).
@@ -274,7 +299,7 @@ impl Engine {
         Engine {
             analyser: Analyser::new(&config),
             config,
-            vocab: HashMap::new(),
+            vocab: FxHashMap::default(),
             df: Vec::new(),
             ln_df: Vec::new(),
             last_used: Vec::new(),
@@ -284,11 +309,11 @@ impl Engine {
             docs: 0,
             ln_docs: 0.0,
             members: VecDeque::new(),
-            stories: HashMap::new(),
+            stories: FxHashMap::default(),
             urls: HashMap::new(),
             bands: HashMap::new(),
             first_seq: 0,
-            postings: HashMap::new(),
+            postings: FxHashMap::default(),
             since_sweep: 0,
             embedding_buckets: HashMap::new(),
             clock: i64::MIN,
@@ -297,6 +322,8 @@ impl Engine {
             embedder: None,
             precomputed: HashMap::new(),
             refined_upto: 0,
+            sources: HashMap::new(),
+            cost: Default::default(),
         }
     }
 
@@ -350,6 +377,11 @@ impl Engine {
     /// Terms the engine currently remembers.
     pub fn vocabulary_len(&self) -> usize {
         self.vocab.len()
+    }
+
+    /// What the last [`Engine::decide`] read: the per-article work, bounded.
+    pub fn last_cost(&self) -> Cost {
+        self.cost.get()
     }
 
     /// Assigns an article: joins a story or opens a new one (numbered by the engine).

@@ -47,6 +47,11 @@ pub struct Prepared {
     pub(super) embedding: Vec<f32>,
     /// Its LSH bucket keys ([`embed::lsh_keys`]).
     pub(super) embedding_keys: Vec<u64>,
+    /// Its outlet (empty: unknown), whose recent items teach the template.
+    pub(super) source: String,
+    /// The source's template terms left out of the vectors, sorted (usually
+    /// none): stories are compared without them too.
+    pub(super) template: Vec<u32>,
 }
 
 impl Prepared {
@@ -81,6 +86,7 @@ pub struct Analyser {
 #[derive(Debug, Clone)]
 pub struct Analysed {
     id: String,
+    source: String,
     published: Option<i64>,
     /// Title and text stay for the embedding (looked up or computed by the
     /// engine); empty when the engine has no model.
@@ -153,6 +159,7 @@ impl Analyser {
         let text_terms = counted_with_lead(text_terms, lead_len);
         Analysed {
             id: a.id.clone(),
+            source: a.source.clone(),
             published: a.published,
             title: if self.for_embedding {
                 a.title.clone()
@@ -208,7 +215,7 @@ impl Engine {
                 self.expire();
             }
         }
-        let counts = self.count_terms(&a);
+        let mut counts = self.count_terms(&a);
         let mut terms: Vec<u32> = counts
             .full
             .keys()
@@ -218,6 +225,11 @@ impl Engine {
         terms.dedup();
         terms.sort_unstable();
         terms.dedup();
+        let template = if a.text_len > 0 {
+            self.strip_template(&a.source, &mut counts)
+        } else {
+            Vec::new()
+        };
         let embedding = self.embedding_of(&a);
         Prepared {
             full: self.vector(&counts.full),
@@ -233,7 +245,22 @@ impl Engine {
             id: a.id,
             canonical: a.canonical,
             fingerprint: a.fingerprint,
+            source: a.source,
+            template,
         }
+    }
+
+    /// Leaves the source's template terms out of an article's counts (see
+    /// [`super::template`]); returns those it knows for the source, sorted.
+    fn strip_template(&self, source: &str, counts: &mut TermCounts) -> Vec<u32> {
+        let Some(known) = self.sources.get(source).filter(|s| s.has_template()) else {
+            return Vec::new();
+        };
+        let keep = |t: &u32, _: &mut f32| !known.is_template(*t);
+        counts.full.retain(keep);
+        counts.head.retain(keep);
+        counts.names.retain(keep);
+        known.template().to_vec()
     }
 
     /// Interns an article's terms and counts them. The order of interning

@@ -293,6 +293,10 @@ impl Engine {
                     time: m.guard.time,
                     embedding: m.embedding.clone(),
                     embedding_keys: Vec::new(),
+                    // The window keeps no source per member: refinement
+                    // compares members without the template discount.
+                    source: String::new(),
+                    template: Vec::new(),
                 };
                 let mut single = WindowStory {
                     single: Some(seq),

@@ -2,6 +2,7 @@
 //! postings, embedding buckets), and how articles enter and leave it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::vectors::Centroid;
 use super::{embed, text, Engine, Prepared, StoryId};
@@ -68,6 +69,9 @@ pub(super) struct WindowStory {
     pub(super) numbers: HashSet<u32>,
     /// Members whose title states a number.
     pub(super) titles_with_numbers: usize,
+    /// The source of its first member (empty: unknown), whose likeness
+    /// discounts scores against the story ([`super::template::discount`]).
+    pub(super) source: Arc<str>,
     /// Sum of the members' embeddings (empty until one has an embedding).
     pub(super) embedding: Vec<f32>,
     /// Members counted in `embedding`.
@@ -160,6 +164,18 @@ impl Engine {
             self.shares(&p.names),
         );
         self.count_document(&p.terms);
+        // Only items with a body teach a template: headlines are too short to
+        // tell one from a run of reports on one event (measured on uci-dev).
+        if !p.source.is_empty() && p.body {
+            if !self.sources.contains_key(p.source.as_str()) {
+                self.sources
+                    .insert(p.source.as_str().into(), Default::default());
+            }
+            if let Some(source) = self.sources.get_mut(p.source.as_str()) {
+                source.push(&p.terms);
+                source.push_vector(&p.full);
+            }
+        }
         let clock = match p.time {
             Some(t) => t.max(self.clock),
             None => self.clock,
@@ -205,9 +221,14 @@ impl Engine {
             .and_then(|s| s.single)
             .and_then(|seq| self.member(seq))
             .map(|m| (m.full.clone(), m.head.clone(), m.names.clone()));
+        let source = match self.sources.get_key_value(p.source.as_str()) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(""),
+        };
         let s = self.stories.entry(story).or_default();
         if s.members == 0 {
             s.single = Some(seq);
+            s.source = source;
         } else {
             if let Some((f, h, n)) = first {
                 s.full.add(&f, 1.0);
@@ -373,18 +394,47 @@ impl Engine {
         exclude: Option<StoryId>,
         n: usize,
     ) -> Vec<(StoryId, f32)> {
-        let mut partial: HashMap<StoryId, f32> = HashMap::new();
+        let mut partial: fxhash::FxHashMap<StoryId, f32> = Default::default();
+        partial.reserve(query.len() * POSTINGS_READ / 2);
+        let (mut terms, mut postings) = (0, 0);
         for (t, w) in query {
             if let Some(list) = self.postings.get(t) {
+                terms += 1;
                 for s in list.iter().rev().take(POSTINGS_READ) {
+                    postings += 1;
                     *partial.entry(*s).or_default() += w;
                 }
             }
         }
+        self.count(|c| {
+            c.terms += terms;
+            c.postings += postings;
+        });
         let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        let order =
+            |a: &(StoryId, f32), b: &(StoryId, f32)| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0));
+        // Only the head is read: select it and sort it; the rest is sorted
+        // only when resolving merged ids leaves the head short.
+        let head = (2 * n + 8).min(ranked.len());
+        if head < ranked.len() {
+            ranked.select_nth_unstable_by(head, order);
+        }
+        ranked[..head].sort_unstable_by(order);
         let mut out: Vec<(StoryId, f32)> = Vec::with_capacity(n);
-        for (sid, score) in ranked {
+        for (i, &(sid, score)) in ranked.iter().enumerate() {
+            if i == head {
+                break;
+            }
+            let sid = self.resolve(sid);
+            if Some(sid) != exclude && !out.iter().any(|(s, _)| *s == sid) {
+                out.push((sid, score));
+                if out.len() == n {
+                    return out;
+                }
+            }
+        }
+        ranked[head..].sort_unstable_by(order);
+        for &(sid, score) in &ranked[head..] {
             let sid = self.resolve(sid);
             if Some(sid) != exclude && !out.iter().any(|(s, _)| *s == sid) {
                 out.push((sid, score));

@@ -1,0 +1,245 @@
+//! Template words: terms that occur in nearly every recent item of a source
+//! (a templated feed's boilerplate, an outlet's footer) say nothing about which
+//! event an item reports. They are left out of the item's vectors, so the words
+//! that differ (another city, another flight number, another name) decide, and
+//! the posting lists of boilerplate stop growing.
+//!
+//! A template whose every word varies (items drawn from a few hundred words)
+//! has no boilerplate to strip, but its items all resemble each other: the
+//! source's *likeness*, the mean cosine of each recent item to the ones before
+//! it, is then high, and similarity up to that level is the template's, not an
+//! event's. Scores against such a source's items are taken above its likeness
+//! ([`discount`]); a true duplicate (cosine 1) still joins.
+
+use std::collections::VecDeque;
+
+use super::vectors::{dot, Centroid};
+
+/// Recent items per source whose terms are remembered.
+pub(super) const SOURCE_ITEMS: usize = 8;
+/// Items a source must have shown before any of its terms counts as template:
+/// fewer say too little (two reports of one event share their words too).
+pub(super) const MIN_SOURCE_ITEMS: usize = 4;
+/// Distinct terms remembered per item (a long text's rarest are left out).
+pub(super) const TERMS_PER_ITEM: usize = 512;
+/// Likeness from which a source counts as templated: unrelated news items of
+/// one outlet score a few hundredths against each other, templated ones
+/// several tenths.
+pub(super) const TEMPLATED_LIKENESS: f64 = 0.15;
+
+/// A score above a templated source's `likeness`, rescaled to 0..1: what the
+/// items share beyond what every item of the template shares.
+pub(super) fn discount(score: f64, likeness: f64) -> f64 {
+    if likeness < TEMPLATED_LIKENESS {
+        return score;
+    }
+    (score - likeness) / (1.0 - likeness).max(1e-6)
+}
+
+/// What dedup remembers of one source's recent items.
+#[derive(Debug, Default)]
+pub(super) struct SourceTerms {
+    /// The distinct term ids of the last [`SOURCE_ITEMS`] items, each sorted.
+    recent: VecDeque<Box<[u32]>>,
+    /// The terms in at least three quarters of `recent` (once it holds
+    /// [`MIN_SOURCE_ITEMS`]), sorted: today's template of the source.
+    template: Vec<u32>,
+    /// The full vectors (weighted, normalised) of the last items.
+    vectors: VecDeque<Vec<(u32, f32)>>,
+    /// Per recent item, its cosine to the sum of the items before it.
+    likeness: VecDeque<f64>,
+}
+
+impl SourceTerms {
+    /// Whether `term` is template for this source now.
+    pub(super) fn is_template(&self, term: u32) -> bool {
+        self.template.binary_search(&term).is_ok()
+    }
+
+    /// The template terms, sorted.
+    pub(super) fn template(&self) -> &[u32] {
+        &self.template
+    }
+
+    /// The mean cosine of the source's recent items to their predecessors'
+    /// sum, once [`MIN_SOURCE_ITEMS`] items had some (else 0).
+    pub(super) fn likeness(&self) -> f64 {
+        if self.likeness.len() < MIN_SOURCE_ITEMS {
+            return 0.0;
+        }
+        self.likeness.iter().sum::<f64>() / self.likeness.len() as f64
+    }
+
+    /// Remembers an admitted item's full vector and how like its predecessors it is.
+    pub(super) fn push_vector(&mut self, full: &[(u32, f32)]) {
+        if !self.vectors.is_empty() {
+            // Against the predecessors' sum, as a grown story's centroid would
+            // score it: a template's centroid is its whole vocabulary.
+            let mut sum = Centroid::default();
+            self.vectors.iter().for_each(|v| sum.add(v, 1.0));
+            let norm = dot(&sum.0, &sum.0).sqrt();
+            let mean = if norm > 1e-9 {
+                dot(&sum.0, full) / norm
+            } else {
+                0.0
+            };
+            if self.likeness.len() == SOURCE_ITEMS {
+                self.likeness.pop_front();
+            }
+            self.likeness.push_back(mean);
+        }
+        if self.vectors.len() == SOURCE_ITEMS {
+            self.vectors.pop_front();
+        }
+        self.vectors.push_back(full.to_vec());
+    }
+
+    /// True when some term is template for this source.
+    pub(super) fn has_template(&self) -> bool {
+        !self.template.is_empty()
+    }
+
+    /// Remembers an admitted item's distinct terms (sorted) and updates the
+    /// template. A template term is in three quarters of the remembered items,
+    /// so it is either in the newest one or was template before: only those
+    /// are counted (at most a few thousand binary searches per item).
+    pub(super) fn push(&mut self, terms: &[u32]) {
+        let mut kept: Vec<u32> = terms.iter().copied().take(TERMS_PER_ITEM).collect();
+        kept.sort_unstable();
+        kept.dedup();
+        if self.recent.len() == SOURCE_ITEMS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(kept.into_boxed_slice());
+        let n = self.recent.len();
+        if n < MIN_SOURCE_ITEMS {
+            self.template.clear();
+            return;
+        }
+        let needed = (3 * n).div_ceil(4);
+        let count = |t: u32| {
+            self.recent
+                .iter()
+                .filter(|r| r.binary_search(&t).is_ok())
+                .count()
+        };
+        // The first time, every remembered term is a candidate.
+        let first = n == MIN_SOURCE_ITEMS;
+        let newest = self.recent.back().map_or(&[][..], |r| &r[..]);
+        let everything = self.recent.iter().take(if first { n } else { 0 });
+        let mut template: Vec<u32> = newest
+            .iter()
+            .chain(&self.template)
+            .chain(everything.flat_map(|r| r.iter()))
+            .copied()
+            .filter(|&t| count(t) >= needed)
+            .collect();
+        template.sort_unstable();
+        template.dedup();
+        self.template = template;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::{DedupArticle, DedupConfig, Engine, Layer};
+
+    const CITIES: [&str; 12] = [
+        "Lisbon", "Madrid", "Oslo", "Vienna", "Prague", "Dublin", "Athens", "Warsaw", "Zagreb",
+        "Riga", "Tallinn", "Sofia",
+    ];
+
+    /// A notice of a templated feed: the same boilerplate, another flight and city.
+    fn notice(i: usize, id: &str) -> DedupArticle {
+        let (city, flight) = (CITIES[i % CITIES.len()], 4100 + i * 7);
+        let text = format!(
+            "Flight XR{flight} to {city} is delayed. Passengers booked on this service are \
+             asked to check the departure boards in the terminal and the airline app for the \
+             latest information before going to the gate. Checked baggage stays on board and \
+             will travel with the flight when it leaves. Refreshment vouchers are available at \
+             the service desk next to the security area on presentation of a boarding pass. \
+             Connecting passengers for {city} will be rebooked automatically where needed, and \
+             the airline apologises for the inconvenience caused to travellers today."
+        );
+        DedupArticle {
+            id: id.into(),
+            source: "Airport notices".into(),
+            url: format!("https://airport.example/notices/{id}"),
+            published: Some(1_765_000_000 + i as i64 * 60),
+            title: format!("Flight XR{flight} to {city} delayed"),
+            text,
+        }
+    }
+
+    #[test]
+    fn templated_items_with_other_flights_stay_apart_and_a_true_duplicate_joins() {
+        let mut e = Engine::new(DedupConfig::default());
+        let stories: Vec<_> = (0..12)
+            .map(|i| e.assign(&notice(i, &i.to_string())).story)
+            .collect();
+        // The first items teach the template: after them, each flight is its own story.
+        let later = &stories[MIN_SOURCE_ITEMS + 1..];
+        let mut distinct = later.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), later.len(), "{stories:?}");
+        assert!(!later.contains(&stories[0]), "{stories:?}");
+        // The same notice again (another id and URL) is the same story.
+        let again = e.assign(&notice(9, "9-again"));
+        assert_eq!(again.story, stories[9], "{again:?}");
+        assert_ne!(again.layer, Layer::New);
+    }
+
+    #[test]
+    fn the_work_per_article_stays_capped_in_a_window_of_look_alikes() {
+        let mut e = Engine::new(DedupConfig::default());
+        // 3,000 items from 300 sources, all drawn from the same 40 words: every
+        // term's posting list is crowded, every item a candidate for every other.
+        let words: Vec<String> = (0..40)
+            .map(|i| format!("word{}", (b'a' + i) as char))
+            .collect();
+        let mut worst = crate::dedup::Cost::default();
+        for i in 0..3000usize {
+            let pick = |k: usize| words[(i * 7 + k * 13 + k * k) % words.len()].as_str();
+            let text: Vec<&str> = (0..80).map(pick).collect();
+            let a = DedupArticle {
+                id: i.to_string(),
+                source: format!("source {}", i % 300),
+                url: format!("https://s{}.example/{i}", i % 300),
+                published: Some(1_765_000_000 + i as i64),
+                title: (0..6).map(|k| pick(k + 3)).collect::<Vec<_>>().join(" "),
+                text: text.join(" "),
+            };
+            e.assign(&a);
+            let c = e.last_cost();
+            worst.terms = worst.terms.max(c.terms);
+            worst.postings = worst.postings.max(c.postings);
+            worst.candidates = worst.candidates.max(c.candidates);
+            worst.signatures = worst.signatures.max(c.signatures);
+        }
+        assert!(worst.postings > 0, "the index was read: {worst:?}");
+        assert!(worst.terms <= 32, "{worst:?}");
+        assert!(worst.postings <= 32 * 64, "{worst:?}");
+        assert!(worst.candidates <= 24, "{worst:?}");
+        assert!(worst.signatures <= 16 * 32, "{worst:?}");
+    }
+
+    #[test]
+    fn terms_in_nearly_every_recent_item_are_template_once_enough_are_seen() {
+        let mut s = SourceTerms::default();
+        s.push(&[1, 2, 10]);
+        s.push(&[1, 2, 11]);
+        s.push(&[1, 2, 12]);
+        assert!(!s.has_template(), "three items say too little");
+        s.push(&[1, 13]);
+        assert!(s.is_template(1));
+        assert!(s.is_template(2), "in three of four");
+        assert!(!s.is_template(13));
+        for t in 20..26 {
+            s.push(&[1, t]);
+        }
+        assert!(s.is_template(1));
+        assert!(!s.is_template(2), "gone from the last eight");
+    }
+}
