@@ -24,8 +24,11 @@ use crate::server::{router, ServerState};
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// Changes are published at most this often while fetches are still running.
 const PUBLISH_DEBOUNCE: Duration = Duration::from_secs(5);
-/// How often retention pruning runs.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// The longest time between two retention prunes (runs every quarter of
+/// `[database] max_age`, so a short retention is kept to).
+const PRUNE_EVERY_LONGEST: Duration = Duration::from_secs(3600);
+/// The shortest time between two retention prunes.
+const PRUNE_EVERY_SHORTEST: Duration = Duration::from_secs(5);
 /// How often the config file and the database file are checked.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
 /// The shortest sleep of the scheduler.
@@ -520,9 +523,11 @@ async fn warn_about_gone_sources(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prunes past retention when [`PRUNE_EVERY`] has passed; true when items went.
+/// Prunes past retention every quarter of `max_age` (within [`PRUNE_EVERY_SHORTEST`]
+/// and [`PRUNE_EVERY_LONGEST`]); true when items went.
 async fn prune_when_due(ctx: &Context, last_prune: &mut Option<tokio::time::Instant>) -> bool {
-    if !last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+    let every = (ctx.config.database.max_age / 4).clamp(PRUNE_EVERY_SHORTEST, PRUNE_EVERY_LONGEST);
+    if !last_prune.is_none_or(|t| t.elapsed() >= every) {
         return false;
     }
     let mut pruned = false;

@@ -290,6 +290,9 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         full_text_keys,
     };
     let stored = store_fetch(ctx, write, analysed).await;
+    if let Some(articles) = ctx.dedup.as_ref().and_then(|d| d.window_len()) {
+        ctx.metrics.set_dedup_window(articles);
+    }
     let (outcome, next_fetch_at) = stored_outcome(ctx, source, outcome, stored, next_fetch_at);
     record_metrics(ctx, source, &outcome, clock.elapsed(), bytes);
     source_outcome(source, outcome, next_fetch_at)
