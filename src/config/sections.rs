@@ -66,6 +66,7 @@ impl Ctx<'_> {
             sources,
             filters,
             dedup,
+            by_url: super::SourceIndex::default(),
         })
     }
 
