@@ -48,6 +48,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../db/migrations/0005_story_ids.sql")),
     (6, include_str!("../../db/migrations/0006_feed_ids.sql")),
     (7, include_str!("../../db/migrations/0007_body_words.sql")),
+    (8, include_str!("../../db/migrations/0008_due_index.sql")),
 ];
 
 /// A storage failure.
