@@ -52,9 +52,9 @@ start=$(date +%s)
 while (( $(date +%s) - start <= DURATION )); do
     t=$(( $(date +%s) - start ))
     rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$daemon/status")
-    fds=$(ls "/proc/$daemon/fd" | wc -l)
-    wal=$(stat -c %s "$db-wal" 2>/dev/null | awk '{printf "%.2f", $1 / 1e6}')
-    size=$(stat -c %s "$db" 2>/dev/null | awk '{printf "%.2f", $1 / 1e6}')
+    fds=$(ls "/proc/$daemon/fd" 2>/dev/null | wc -l || true)
+    wal=$( (stat -c %s "$db-wal" 2>/dev/null || echo 0) | awk '{printf "%.2f", $1 / 1e6}')
+    size=$( (stat -c %s "$db" 2>/dev/null || echo 0) | awk '{printf "%.2f", $1 / 1e6}')
     items=$(python3 -c 'import sqlite3, sys
 c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=10)
 print(c.execute("select count(*) from items").fetchone()[0])' "$db" 2>/dev/null || echo "")

@@ -417,16 +417,7 @@ async fn schedule_loop(
         start_queued(&ctx, &mut l).await?;
         tokio::select! {
             _ = stop.changed() => {}
-            Some(done) = l.tasks.join_next_with_id(), if !l.tasks.is_empty() => {
-                let task = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
-                if let Some(source) = l.in_flight.remove(&task) {
-                    l.queued.remove(&source);
-                }
-                match done {
-                    Ok((_, outcome)) => l.dirty |= outcome.changed(),
-                    Err(e) => tracing::error!("a fetch task failed: {e}"),
-                }
-            }
+            Some(done) = l.tasks.join_next_with_id(), if !l.tasks.is_empty() => task_done(&mut l, done),
             _ = tokio::time::sleep_until(l.next_scan) => {}
             _ = reload_tick.tick() => {
                 check_database_file(&ctx).await;
@@ -456,6 +447,26 @@ async fn schedule_loop(
     finish(&ctx, state, l).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Books a finished fetch task: its source may be queued again, and the next
+/// scan comes no later than when it is due again.
+fn task_done(l: &mut Loop, done: Result<(tokio::task::Id, SourceOutcome), tokio::task::JoinError>) {
+    let task = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
+    if let Some(source) = l.in_flight.remove(&task) {
+        l.queued.remove(&source);
+    }
+    match done {
+        Ok((_, outcome)) => {
+            l.dirty |= outcome.changed();
+            // The last scan passed over it while it ran.
+            let wait = outcome.next_fetch_at - Utc::now().timestamp();
+            let wait = Duration::from_secs(u64::try_from(wait).unwrap_or(0));
+            let due = tokio::time::Instant::now() + wait.max(MIN_SLEEP);
+            l.next_scan = l.next_scan.min(due);
+        }
+        Err(e) => tracing::error!("a fetch task failed: {e}"),
+    }
 }
 
 /// After the stop: nothing new starts, in-flight fetches get the grace period
