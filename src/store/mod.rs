@@ -29,7 +29,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 pub use file::{DbFile, DbLock};
 pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem};
-pub use sources::{FetchRecord, SourceRecord, SourceSpec};
+pub use sources::{DueSources, FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
     NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem, StoryMember,
     StoryMerge,

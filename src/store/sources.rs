@@ -100,6 +100,9 @@ pub enum FetchRecord {
     },
 }
 
+/// Due sources as (id, next fetch time), and the next due time of the others.
+pub type DueSources = (Vec<(i64, i64)>, Option<i64>);
+
 impl Store {
     /// Makes the source table match the config: new sources are added and due now,
     /// changed names are updated, sources no longer configured are deactivated
@@ -212,7 +215,7 @@ impl Store {
     /// The sources due at `now` as (id, next fetch time), and when the next
     /// of the others is due: what the scheduler asks each time it wakes,
     /// answered from an index, so its cost follows the due sources, not all.
-    pub fn due_sources(&self, now: i64) -> Result<(Vec<(i64, i64)>, Option<i64>), StoreError> {
+    pub fn due_sources(&self, now: i64) -> Result<DueSources, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, next_fetch_at FROM sources
              WHERE active = 1 AND gone = 0 AND next_fetch_at <= ?1 ORDER BY next_fetch_at",
