@@ -4,8 +4,9 @@
 # every STEP seconds its RSS, open descriptors, WAL size, database size and item rows
 # into a CSV, then a verdict:
 #   after warm-up (the first third, and at least one retention prune), RSS and
-#   descriptors stay within 10 %, the WAL stays under 16 MB (it is checkpointed), and
-#   the database stops growing (last sample within 10 % of the one in the middle).
+#   descriptors stay within 10 %, the WAL stops growing (it is checkpointed and reused;
+#   the file keeps the size of the largest transaction, a prune), and the database
+#   stops growing (last sample within 10 % of the first after warm-up).
 #
 #   bench/soak.sh                      # 1000 sources, 30 minutes
 #   DURATION=600 bench/soak.sh         # 10 minutes
@@ -73,8 +74,11 @@ def flat(key):
     lo, hi = min(r[key] for r in warm), max(r[key] for r in warm)
     return hi <= lo * 1.10, f"{key}: {lo:g} .. {hi:g} after warm-up"
 verdicts = [flat("rss_mb"), flat("fds")]
-wal = max(r["wal_mb"] for r in rows)
-verdicts.append((wal <= 16, f"WAL at most {wal:g} MB (checkpointed: under 16 MB)"))
+# The WAL file keeps its high-water mark (a prune is one transaction); checkpointed,
+# it is reused and stops growing.
+wal_warm, wal_end = warm[0]["wal_mb"], warm[-1]["wal_mb"]
+verdicts.append((wal_end <= max(wal_warm * 1.10, 16),
+                 f"WAL {wal_warm:g} MB after warm-up, {wal_end:g} MB at the end (checkpointed: reused)"))
 mid, last = warm[0], warm[-1]
 verdicts.append((last["db_mb"] <= mid["db_mb"] * 1.10,
                  f"database {mid['db_mb']:g} MB after warm-up, {last['db_mb']:g} MB at the end"))
