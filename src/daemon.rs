@@ -7,7 +7,7 @@
 //! stops every write (and a copy of what it holds is saved); a config file
 //! emptied, half-written or deleted is not applied.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,15 +17,18 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::fetch::Fetcher;
-use crate::pipeline::{self, sources_to_fetch, Context, Selection, SourceOutcome};
+use crate::pipeline::{self, Context, SourceOutcome};
 use crate::server::{router, ServerState};
 
 /// The longest the scheduler sleeps before looking at the sources again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// Changes are published at most this often while fetches are still running.
 const PUBLISH_DEBOUNCE: Duration = Duration::from_secs(5);
-/// How often retention pruning runs.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// The longest time between two retention prunes (runs every quarter of
+/// `[database] max_age`, so a short retention is kept to).
+const PRUNE_EVERY_LONGEST: Duration = Duration::from_secs(3600);
+/// The shortest time between two retention prunes.
+const PRUNE_EVERY_SHORTEST: Duration = Duration::from_secs(5);
 /// How often the config file and the database file are checked.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
 /// The shortest sleep of the scheduler.
@@ -370,6 +373,13 @@ type InFlight = HashMap<tokio::task::Id, i64>;
 struct Loop {
     tasks: JoinSet<SourceOutcome>,
     in_flight: InFlight,
+    /// Due sources not started yet, oldest due first: tasks start as others
+    /// end, a few more than may fetch at once (a waiting task holds kilobytes).
+    queue: VecDeque<i64>,
+    /// Sources queued or running, which a scan passes over.
+    queued: HashSet<i64>,
+    /// When to ask the store again which sources are due.
+    next_scan: tokio::time::Instant,
     dirty: bool,
     last_publish: tokio::time::Instant,
     last_prune: Option<tokio::time::Instant>,
@@ -389,6 +399,9 @@ async fn schedule_loop(
     let mut l = Loop {
         tasks: JoinSet::new(),
         in_flight: HashMap::new(),
+        queue: VecDeque::new(),
+        queued: HashSet::new(),
+        next_scan: tokio::time::Instant::now(),
         dirty: false,
         last_publish: tokio::time::Instant::now(),
         last_prune: None,
@@ -400,23 +413,21 @@ async fn schedule_loop(
         if !ctx.health.is_database_lost() {
             l.dirty |= prune_when_due(&ctx, &mut l.last_prune).await;
         }
-        let sleep_for = spawn_due_sources(&ctx, &mut l.tasks, &mut l.in_flight).await?;
+        if tokio::time::Instant::now() >= l.next_scan {
+            let sleep_for = queue_due_sources(&ctx, &mut l).await?;
+            l.next_scan = tokio::time::Instant::now() + sleep_for;
+        }
+        start_queued(&ctx, &mut l).await?;
         tokio::select! {
             _ = stop.changed() => {}
-            Some(done) = l.tasks.join_next_with_id(), if !l.tasks.is_empty() => {
-                let task = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
-                l.in_flight.remove(&task);
-                match done {
-                    Ok((_, outcome)) => l.dirty |= outcome.changed(),
-                    Err(e) => tracing::error!("a fetch task failed: {e}"),
-                }
-            }
-            _ = tokio::time::sleep(sleep_for) => {}
+            Some(done) = l.tasks.join_next_with_id(), if !l.tasks.is_empty() => task_done(&mut l, done),
+            _ = tokio::time::sleep_until(l.next_scan) => {}
             _ = reload_tick.tick() => {
                 check_database_file(&ctx).await;
                 let running = ctx.config.sources.len();
                 if let Some(new) = watch.changed(running, true) {
                     l.dirty |= apply_reload(&mut ctx, new).await;
+                    l.next_scan = tokio::time::Instant::now();
                 }
                 ctx.health.config_rejected(watch.rejected.clone());
             }
@@ -425,6 +436,7 @@ async fn schedule_loop(
                 watch.forget();
                 if let Some(new) = watch.changed(ctx.config.sources.len(), false) {
                     l.dirty |= apply_reload(&mut ctx, new).await;
+                    l.next_scan = tokio::time::Instant::now();
                 }
                 ctx.health.config_rejected(watch.rejected.clone());
             }
@@ -438,6 +450,26 @@ async fn schedule_loop(
     finish(&ctx, state, l).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Books a finished fetch task: its source may be queued again, and the next
+/// scan comes no later than when it is due again.
+fn task_done(l: &mut Loop, done: Result<(tokio::task::Id, SourceOutcome), tokio::task::JoinError>) {
+    let task = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
+    if let Some(source) = l.in_flight.remove(&task) {
+        l.queued.remove(&source);
+    }
+    match done {
+        Ok((_, outcome)) => {
+            l.dirty |= outcome.changed();
+            // The last scan passed over it while it ran.
+            let wait = outcome.next_fetch_at - Utc::now().timestamp();
+            let wait = Duration::from_secs(u64::try_from(wait).unwrap_or(0));
+            let due = tokio::time::Instant::now() + wait.max(MIN_SLEEP);
+            l.next_scan = l.next_scan.min(due);
+        }
+        Err(e) => tracing::error!("a fetch task failed: {e}"),
+    }
 }
 
 /// After the stop: nothing new starts, in-flight fetches get the grace period
@@ -523,9 +555,11 @@ async fn warn_about_gone_sources(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prunes past retention when [`PRUNE_EVERY`] has passed; true when items went.
+/// Prunes past retention every quarter of `max_age` (within [`PRUNE_EVERY_SHORTEST`]
+/// and [`PRUNE_EVERY_LONGEST`]); true when items went.
 async fn prune_when_due(ctx: &Context, last_prune: &mut Option<tokio::time::Instant>) -> bool {
-    if !last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+    let every = (ctx.config.database.max_age / 4).clamp(PRUNE_EVERY_SHORTEST, PRUNE_EVERY_LONGEST);
+    if !last_prune.is_none_or(|t| t.elapsed() >= every) {
         return false;
     }
     let mut pruned = false;
@@ -541,15 +575,11 @@ async fn prune_when_due(ctx: &Context, last_prune: &mut Option<tokio::time::Inst
     pruned
 }
 
-/// Starts a task for every due source not already running; returns how long to
-/// sleep before the next one is due. Nothing starts while the database file is
-/// gone or every write pauses (a full disk), and a source whose last store
-/// failed waits its backoff.
-async fn spawn_due_sources(
-    ctx: &Context,
-    tasks: &mut JoinSet<SourceOutcome>,
-    in_flight: &mut InFlight,
-) -> anyhow::Result<Duration> {
+/// Queues every due source not already queued or running; returns how long
+/// to sleep before the next one is due. Nothing is queued while the database
+/// file is gone or every write pauses (a full disk), and a source whose last
+/// store failed waits its backoff.
+async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Duration> {
     if ctx.health.is_database_lost() {
         return Ok(MAX_SLEEP);
     }
@@ -558,25 +588,16 @@ async fn spawn_due_sources(
         return Ok(pause.clamp(MIN_SLEEP, MAX_SLEEP));
     }
     let now = Utc::now().timestamp();
-    let all = ctx
-        .store
-        .call(move |s| sources_to_fetch(s, Selection::All, now))
-        .await?;
-    let mut next_due: Option<i64> = None;
-    for source in all {
-        if in_flight.values().any(|&id| id == source.id) {
+    let (due, mut next_due) = ctx.store.call(move |s| s.due_sources(now)).await?;
+    for (id, next_fetch_at) in due {
+        if l.queued.contains(&id) {
             continue;
         }
-        let waits = ctx.store_backoff.source_waits_for(source.id, clock);
-        let due_at = waits.map_or(source.next_fetch_at, |w| {
-            source.next_fetch_at.max(now + pipeline_secs(w))
-        });
+        let waits = ctx.store_backoff.source_waits_for(id, clock);
+        let due_at = waits.map_or(next_fetch_at, |w| next_fetch_at.max(now + pipeline_secs(w)));
         if due_at <= now {
-            let task_ctx = ctx.clone();
-            let source_id = source.id;
-            let handle =
-                tasks.spawn(async move { pipeline::process_source(&task_ctx, &source).await });
-            in_flight.insert(handle.id(), source_id);
+            l.queue.push_back(id);
+            l.queued.insert(id);
         } else {
             next_due = Some(next_due.map_or(due_at, |d| d.min(due_at)));
         }
@@ -585,6 +606,33 @@ async fn spawn_due_sources(
         .map(|d| Duration::from_secs(u64::try_from(d - now).unwrap_or(0)))
         .unwrap_or(MAX_SLEEP)
         .clamp(MIN_SLEEP, MAX_SLEEP))
+}
+
+/// Starts queued sources while fewer tasks run than a few more than may fetch
+/// at once (twice the sources allowed between fetch and store), unless every
+/// write pauses or the database file is gone.
+async fn start_queued(ctx: &Context, l: &mut Loop) -> anyhow::Result<()> {
+    let most = pipeline::in_flight_limit(ctx.config.schedule.concurrency) * 2;
+    let paused = || {
+        let now = std::time::Instant::now();
+        ctx.health.is_database_lost() || ctx.store_backoff.paused_for(now).is_some()
+    };
+    while l.tasks.len() < most && !paused() {
+        let Some(id) = l.queue.pop_front() else {
+            break;
+        };
+        // Removed, disabled or gone since it was queued: not fetched.
+        let Some(source) = ctx.store.call(move |s| s.fetchable_source(id)).await? else {
+            l.queued.remove(&id);
+            continue;
+        };
+        let task_ctx = ctx.clone();
+        let handle = l
+            .tasks
+            .spawn(async move { pipeline::process_source(&task_ctx, &source).await });
+        l.in_flight.insert(handle.id(), id);
+    }
+    Ok(())
 }
 
 fn pipeline_secs(d: Duration) -> i64 {

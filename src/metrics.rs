@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -45,9 +46,19 @@ struct PerSource {
 }
 
 /// Process-wide counters, shared by every fetch task.
-#[derive(Default)]
 pub struct Metrics {
     sources: Mutex<BTreeMap<String, PerSource>>,
+    /// Articles in the story dedup window; -1 before it is read back (or without dedup).
+    dedup_window: AtomicI64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            sources: Mutex::default(),
+            dedup_window: AtomicI64::new(-1),
+        }
+    }
 }
 
 /// Gauges read from the store when scraped.
@@ -82,13 +93,33 @@ impl Metrics {
         s.items_updated += updated as u64;
     }
 
+    /// Records how many articles the story dedup window holds now.
+    pub fn set_dedup_window(&self, articles: usize) {
+        let n = i64::try_from(articles).unwrap_or(i64::MAX);
+        self.dedup_window.store(n, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition of everything.
     pub fn render(&self, gauges: &StoredGauges) -> String {
+        let mut o = self.render_counters();
+        render_gauges(gauges, &mut o);
+        let window = self.dedup_window.load(Ordering::Relaxed);
+        if window >= 0 {
+            family(
+                "feedsieve_dedup_window_articles",
+                "gauge",
+                "Articles in the story dedup window (bounded by [dedup] window and window_articles).",
+                &mut o,
+            );
+            let _ = writeln!(o, "feedsieve_dedup_window_articles {window}");
+        }
+        o
+    }
+
+    /// The counters, per source.
+    fn render_counters(&self) -> String {
         let map = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         let mut o = String::new();
-        let family = |name: &str, kind: &str, help: &str, o: &mut String| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        };
         family(
             "feedsieve_fetches_total",
             "counter",
@@ -162,58 +193,67 @@ impl Metrics {
                 s.items_updated
             );
         }
-        family(
-            "feedsieve_source_items",
-            "gauge",
-            "Items stored per source.",
-            &mut o,
-        );
-        for (rec, items) in &gauges.sources {
-            let _ = writeln!(
-                o,
-                "feedsieve_source_items{{source=\"{}\"}} {items}",
-                label(&rec.name)
-            );
-        }
-        family(
-            "feedsieve_source_consecutive_errors",
-            "gauge",
-            "Failures in a row per source (0 when healthy).",
-            &mut o,
-        );
-        for (rec, _) in &gauges.sources {
-            let _ = writeln!(
-                o,
-                "feedsieve_source_consecutive_errors{{source=\"{}\"}} {}",
-                label(&rec.name),
-                rec.error_count
-            );
-        }
-        family(
-            "feedsieve_source_next_fetch_timestamp_seconds",
-            "gauge",
-            "When each source is due next.",
-            &mut o,
-        );
-        for (rec, _) in &gauges.sources {
-            let _ = writeln!(
-                o,
-                "feedsieve_source_next_fetch_timestamp_seconds{{source=\"{}\"}} {}",
-                label(&rec.name),
-                rec.next_fetch_at
-            );
-        }
-        family("feedsieve_stories", "gauge", "Stories stored.", &mut o);
-        let _ = writeln!(o, "feedsieve_stories {}", gauges.stories);
-        family(
-            "feedsieve_published_entries",
-            "gauge",
-            "Entries in the published feed.",
-            &mut o,
-        );
-        let _ = writeln!(o, "feedsieve_published_entries {}", gauges.published);
         o
     }
+}
+
+/// Writes the `# HELP` and `# TYPE` lines of a metric family.
+fn family(name: &str, kind: &str, help: &str, o: &mut String) {
+    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// The gauges read from the store.
+fn render_gauges(gauges: &StoredGauges, o: &mut String) {
+    family(
+        "feedsieve_source_items",
+        "gauge",
+        "Items stored per source.",
+        o,
+    );
+    for (rec, items) in &gauges.sources {
+        let _ = writeln!(
+            o,
+            "feedsieve_source_items{{source=\"{}\"}} {items}",
+            label(&rec.name)
+        );
+    }
+    family(
+        "feedsieve_source_consecutive_errors",
+        "gauge",
+        "Failures in a row per source (0 when healthy).",
+        o,
+    );
+    for (rec, _) in &gauges.sources {
+        let _ = writeln!(
+            o,
+            "feedsieve_source_consecutive_errors{{source=\"{}\"}} {}",
+            label(&rec.name),
+            rec.error_count
+        );
+    }
+    family(
+        "feedsieve_source_next_fetch_timestamp_seconds",
+        "gauge",
+        "When each source is due next.",
+        o,
+    );
+    for (rec, _) in &gauges.sources {
+        let _ = writeln!(
+            o,
+            "feedsieve_source_next_fetch_timestamp_seconds{{source=\"{}\"}} {}",
+            label(&rec.name),
+            rec.next_fetch_at
+        );
+    }
+    family("feedsieve_stories", "gauge", "Stories stored.", o);
+    let _ = writeln!(o, "feedsieve_stories {}", gauges.stories);
+    family(
+        "feedsieve_published_entries",
+        "gauge",
+        "Entries in the published feed.",
+        o,
+    );
+    let _ = writeln!(o, "feedsieve_published_entries {}", gauges.published);
 }
 
 /// Escapes a Prometheus label value.

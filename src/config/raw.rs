@@ -122,6 +122,7 @@ pub(super) struct RawSource {
 pub(super) struct RawDedup {
     pub(super) enabled: Option<bool>,
     pub(super) window: Option<Spanned<String>>,
+    pub(super) window_articles: Option<Spanned<i64>>,
     pub(super) copy_similarity: Option<Spanned<f64>>,
     pub(super) copy_min_words: Option<Spanned<i64>>,
     pub(super) text_threshold: Option<Spanned<f64>>,

@@ -56,6 +56,7 @@ fn kind_of(key: &str) -> Option<(Kind, &'static str)> {
         "per_host" => (Int, "2"),
         "max_items_per_feed" => (Int, "1000"),
         "copy_min_words" => (Int, "60"),
+        "window_articles" => (Int, "100000"),
         "max_new" => (Int, "20"),
         "max_age" => (Duration, "\"30d\""),
         "interval" => (Duration, "\"30m\""),

@@ -66,6 +66,7 @@ impl Ctx<'_> {
             sources,
             filters,
             dedup,
+            by_url: super::SourceIndex::default(),
         })
     }
 
@@ -240,6 +241,11 @@ impl Ctx<'_> {
         crate::dedup::DedupConfig {
             enabled: raw.enabled.unwrap_or(d.enabled),
             window: self.duration(raw.window, "window", d.window, MAX_WINDOW),
+            window_articles: self.positive(
+                raw.window_articles,
+                "window_articles",
+                d.window_articles,
+            ),
             copy_similarity: self.fraction(
                 raw.copy_similarity,
                 "copy_similarity",

@@ -65,6 +65,9 @@ pub struct DedupConfig {
     pub enabled: bool,
     /// Only stories with an article this recent can gain new members.
     pub window: Duration,
+    /// The most articles the window holds: past it the oldest leave early, so
+    /// memory stays bounded when sources publish faster than the window expects.
+    pub window_articles: usize,
     /// Near-copies share at least this share of their word 4-shingles (MinHash estimate).
     pub copy_similarity: f64,
     /// Texts shorter than this (words) are never near-copies.
@@ -103,6 +106,8 @@ impl Default for DedupConfig {
         DedupConfig {
             enabled: true,
             window: Duration::from_secs(72 * 3600),
+            // About 200 MB of window (measured with `bench_dedup`).
+            window_articles: 100_000,
             copy_similarity: 0.7,
             copy_min_words: 60,
             text_threshold: 0.30,

@@ -325,12 +325,14 @@ impl Engine {
         self.members.get(i)
     }
 
-    /// Drops the members older than the window, from their stories and indexes.
+    /// Drops the members older than the window, and the oldest past
+    /// `window_articles`, from their stories and indexes.
     pub(super) fn expire(&mut self) {
         let horizon = self
             .clock
             .saturating_sub(self.config.window.as_secs() as i64);
-        while self.members.front().is_some_and(|m| m.clock < horizon) {
+        let cap = self.config.window_articles.max(1);
+        while self.members.len() > cap || self.members.front().is_some_and(|m| m.clock < horizon) {
             let Some(m) = self.members.pop_front() else {
                 break;
             };

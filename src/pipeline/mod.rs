@@ -292,6 +292,9 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         full_text_keys,
     };
     let stored = store_fetch(ctx, write, analysed).await;
+    if let Some(articles) = ctx.dedup.as_ref().and_then(|d| d.window_len()) {
+        ctx.metrics.set_dedup_window(articles);
+    }
     let (outcome, next_fetch_at) = stored_outcome(ctx, source, outcome, stored, next_fetch_at);
     record_metrics(ctx, source, &outcome, clock.elapsed(), bytes);
     source_outcome(source, outcome, next_fetch_at)
@@ -544,12 +547,23 @@ pub async fn run_cycle(
         .await?;
     let total = sources.len();
     let mut tasks = JoinSet::new();
-    for source in sources {
+    // Tasks are started as others end, a few more than may run at once: a
+    // waiting task holds its future (kilobytes), and 100,000 of them at once
+    // took 700 MB.
+    let started = in_flight_limit(ctx.config.schedule.concurrency) * 2;
+    let mut sources = sources.into_iter();
+    let spawn = |tasks: &mut JoinSet<SourceOutcome>, source: SourceRecord| {
         let ctx = ctx.clone();
         tasks.spawn(async move { process_source(&ctx, &source).await });
+    };
+    for source in sources.by_ref().take(started) {
+        spawn(&mut tasks, source);
     }
     let mut report = CycleReport::default();
     while let Some(res) = tasks.join_next().await {
+        if let Some(source) = sources.next() {
+            spawn(&mut tasks, source);
+        }
         match res {
             Ok(outcome) => {
                 on_done(&outcome, report.outcomes.len() + 1, total);

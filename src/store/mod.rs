@@ -31,7 +31,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub use file::{DbFile, DbLock};
 pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem};
 pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
-pub use sources::{FetchRecord, SourceRecord, SourceSpec};
+pub use sources::{DueSources, FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
     NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem, StoryMember,
     StoryMerge,
@@ -51,6 +51,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../db/migrations/0006_feed_ids.sql")),
     (7, include_str!("../../db/migrations/0007_body_words.sql")),
     (8, include_str!("../../db/migrations/0008_story_moves.sql")),
+    (9, include_str!("../../db/migrations/0009_due_index.sql")),
 ];
 
 /// A storage failure.

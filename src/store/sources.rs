@@ -101,6 +101,9 @@ pub enum FetchRecord {
     },
 }
 
+/// Due sources as (id, next fetch time), and the next due time of the others.
+pub type DueSources = (Vec<(i64, i64)>, Option<i64>);
+
 impl Store {
     /// Makes the source table match the config: new sources are added and due now,
     /// changed names are updated, sources no longer configured are deactivated
@@ -194,6 +197,39 @@ impl Store {
                 source_from_row,
             )
             .optional()?)
+    }
+
+    /// The active source with row id `id`, unless it answered 410 Gone.
+    pub fn fetchable_source(&self, id: i64) -> Result<Option<SourceRecord>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {SOURCE_COLUMNS} FROM sources WHERE id = ?1 AND active = 1 AND gone = 0"
+                ),
+                [id],
+                source_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The sources due at `now` as (id, next fetch time), and when the next
+    /// of the others is due: what the scheduler asks each time it wakes,
+    /// answered from an index, so its cost follows the due sources, not all.
+    pub fn due_sources(&self, now: i64) -> Result<DueSources, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, next_fetch_at FROM sources
+             WHERE active = 1 AND gone = 0 AND next_fetch_at <= ?1 ORDER BY next_fetch_at",
+        )?;
+        let due = stmt
+            .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let next = self.conn.query_row(
+            "SELECT MIN(next_fetch_at) FROM sources WHERE active = 1 AND gone = 0 AND next_fetch_at > ?1",
+            [now],
+            |r| r.get(0),
+        )?;
+        Ok((due, next))
     }
 
     /// Writes the result of one fetch: fetch state and items, in one transaction.
