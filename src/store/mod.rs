@@ -31,8 +31,8 @@ pub use file::{DbFile, DbLock};
 pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem};
 pub use sources::{FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
-    NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem, StoryMember,
-    StoryMerge,
+    JoinRecord, NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem,
+    StoryMember, StoryMerge,
 };
 
 /// The schema migrations, in order. The database records the last one applied in
