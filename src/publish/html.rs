@@ -278,6 +278,11 @@ mod tests {
             .map(|a| a.value().attr("href"))
             .collect();
         assert_eq!(also, vec![Some("https://two.test/b")]);
+        // "2 outlets" opens the story's page, a relative link that works from
+        // the daemon and from the static files alike.
+        let outlets = story.select(&sel(".meta a.outlets")).next().unwrap();
+        assert_eq!(outlets.text().collect::<String>(), "2 outlets");
+        assert_eq!(outlets.value().attr("href"), Some("story/abc.html"));
         assert!(story.value().classes().any(|c| c == "source-one"));
         // "two" only also covered the story: it still has a chip, and its
         // filter shows the story.

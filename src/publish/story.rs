@@ -221,6 +221,15 @@ fn diffs(members: &[Member<'_>]) -> Vec<Option<VersionDiff>> {
     out
 }
 
+/// "1 sentence", "3 sentences".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn when(t: i64) -> String {
     format!(
         "<time datetime=\"{}\">{}</time>",
@@ -283,22 +292,17 @@ fn head(h: &mut String, out: &OutputConfig, entry: &Entry, outlets: usize) {
          <meta name=\"generator\" content=\"feedsieve {version}\">\n<title>{title} · {site}</title>\n\
          <style>{front}{STYLE}</style>\n</head>\n<body>\n<div class=\"wrap\">\n<header>\n\
          <p class=\"back\"><a href=\"../\">← {site}</a></p>\n<h1>{title}</h1>\n\
-         <p class=\"meta\">Coverage compared: {outlets} {word}</p>\n</header>\n<main>\n",
+         <p class=\"meta\">Coverage compared: {outlets}</p>\n</header>\n<main>\n",
         version = env!("CARGO_PKG_VERSION"),
         site = escape(&out.title),
         front = super::html::STYLE,
-        word = if outlets == 1 { "outlet" } else { "outlets" },
+        outlets = count(outlets, "outlet"),
     );
 }
 
-/// The outlet, time and link line of a version.
+/// The time and link line of a version.
 fn byline(h: &mut String, m: &Member<'_>) {
-    let _ = write!(
-        h,
-        "<p class=\"meta\"><span class=\"outlet\">{}</span> · {}",
-        escape(&m.outlet),
-        when(m.time)
-    );
+    let _ = write!(h, "<p class=\"meta\">{}", when(m.time));
     if let Some(link) = &m.link {
         let _ = write!(h, " · <a href=\"{}\">original article</a>", escape(link));
     }
@@ -307,8 +311,12 @@ fn byline(h: &mut String, m: &Member<'_>) {
 
 /// The representative's article, as the feeds carry it.
 fn representative(h: &mut String, entry: &Entry, rep: &Member<'_>) {
-    h.push_str("<article class=\"rep\" aria-labelledby=\"rep-h\">\n<h2 id=\"rep-h\">");
-    let _ = write!(h, "{}</h2>\n", escape(&rep.outlet));
+    let _ = writeln!(
+        h,
+        "<article class=\"rep\" aria-labelledby=\"rep-h\">\n<h2 id=\"rep-h\"><span class=\"outlet\">{}</span>: {}</h2>",
+        escape(&rep.outlet),
+        escape(&rep.headline)
+    );
     byline(h, rep);
     let body = &entry.html[..entry.body_len.min(entry.html.len())];
     if body.trim().is_empty() {
@@ -332,7 +340,7 @@ fn versions(h: &mut String, members: &[Member<'_>], diffs: &[Option<VersionDiff>
         };
         let _ = write!(
             h,
-            "<article class=\"version\" aria-labelledby=\"v{i}-h\">\n<h3 id=\"v{i}-h\">{}: {}</h3>\n",
+            "<article class=\"version\" aria-labelledby=\"v{i}-h\">\n<h3 id=\"v{i}-h\"><span class=\"outlet\">{}</span>: {}</h3>\n",
             escape(&m.outlet),
             escape(&m.headline)
         );
@@ -342,9 +350,9 @@ fn versions(h: &mut String, members: &[Member<'_>], diffs: &[Option<VersionDiff>
         } else {
             let _ = writeln!(
                 h,
-                "<p>Reports what the versions above do not ({} of {} sentences):</p>\n<ul class=\"adds\">",
+                "<p>Reports what the versions above do not ({} of {}):</p>\n<ul class=\"adds\">",
                 d.new.len(),
-                d.new.len() + d.rest.len()
+                count(d.new.len() + d.rest.len(), "sentence")
             );
             for s in &d.new {
                 let _ = writeln!(h, "<li>{}</li>", escape(s));
@@ -359,8 +367,8 @@ fn versions(h: &mut String, members: &[Member<'_>], diffs: &[Option<VersionDiff>
             };
             let _ = write!(
                 h,
-                "<details><summary>The rest of its text ({} sentences already reported above{capped})</summary>\n<p>",
-                d.rest.len()
+                "<details><summary>The rest of its text ({} already reported above{capped})</summary>\n<p>",
+                count(d.rest.len(), "sentence")
             );
             h.push_str(&escape(&d.rest.join(" ")));
             h.push_str("</p></details>\n");
@@ -426,7 +434,10 @@ fn why(h: &mut String, members: &[Member<'_>], joins: &HashMap<i64, JoinRecord>)
         return;
     }
     h.push_str("<section aria-labelledby=\"why-h\">\n<h2 id=\"why-h\">Why these are one story</h2>\n<ul class=\"why\">\n");
-    for m in members {
+    // In the order they were stored: the one that opened the story first.
+    let mut order: Vec<&Member<'_>> = members.iter().collect();
+    order.sort_by_key(|m| m.item.id);
+    for m in order {
         let record = joins.get(&m.item.id);
         let matched = record
             .and_then(|r| r.matched)
@@ -499,4 +510,149 @@ pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
         }
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{feed_ids, item, out};
+    use super::super::{render_with, StoryPages};
+    use super::*;
+
+    fn story(items: Vec<StoryItem>) -> Story {
+        Story {
+            id: 1,
+            guid: "feedsieve:story:00aa".into(),
+            sort_at: 1,
+            updated_at: 2,
+            changed_at: None,
+            items,
+        }
+    }
+
+    fn with_text(name: &str, id: i64, text: &str) -> StoryItem {
+        let mut i = item(name, &format!("https://{name}.test/a"));
+        i.id = id;
+        i.content = Some(format!("<p>{text}</p>"));
+        i
+    }
+
+    fn page(p: &super::super::Publication) -> String {
+        let (_, page) = p.stories.iter().next().unwrap();
+        String::from_utf8(page.doc.body.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn outlet_text_is_compared_as_text_and_shown_escaped() {
+        let rep = with_text(
+            "one",
+            1,
+            "The vote passed on Monday by 31 to 12 in the council.",
+        );
+        let mut other = with_text(
+            "two",
+            2,
+            "The vote passed on Monday by 31 to 12 in the council. Critics said &lt;script&gt;alert(1)&lt;/script&gt; was coming soon.",
+        );
+        other.title = Some("Headline with <b>tags</b> & more".into());
+        let mut bare = item("three", "https://three.test/c");
+        bare.id = 3;
+        bare.summary = None;
+        let mut joins = HashMap::new();
+        let record = |layer: &str, score| JoinRecord {
+            layer: Some(layer.into()),
+            score,
+            matched: Some(1),
+        };
+        joins.insert(1, record("new", None));
+        joins.insert(2, record("near-copy", Some(0.91)));
+        joins.insert(3, record("refined", Some(0.4)));
+        let p = render_with(
+            &out(),
+            &feed_ids(),
+            &[story(vec![rep, other, bare])],
+            &joins,
+            None,
+        );
+        let html = page(&p);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt; was coming soon."),
+            "{html}"
+        );
+        let doc = scraper::Html::parse_document(&html);
+        let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+        let adds: Vec<String> = doc
+            .select(&sel(".adds li"))
+            .map(|l| l.text().collect())
+            .collect();
+        assert_eq!(
+            adds.len(),
+            1,
+            "only the sentence the first version lacks: {adds:?}"
+        );
+        assert!(doc.select(&sel("details summary")).next().is_some());
+        let headlines: String = doc
+            .select(&sel(".headlines"))
+            .flat_map(|l| l.text())
+            .collect();
+        assert!(
+            headlines.contains("three"),
+            "a headline-only member is listed: {headlines}"
+        );
+        let why: String = doc.select(&sel(".why")).flat_map(|l| l.text()).collect();
+        assert!(
+            why.contains("syndicated copy of one's article (text overlap 0.91)"),
+            "{why}"
+        );
+        assert!(
+            why.contains("joined by the “refined” step, score 0.40"),
+            "{why}"
+        );
+        assert!(why.contains("opened the story"), "{why}");
+        // The feeds link the page.
+        assert!(p.rss.body.windows(16).any(|w| w == b"Compare coverage"));
+    }
+
+    #[test]
+    fn unchanged_stories_keep_their_page_and_files_of_gone_stories_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = out();
+        cfg.path = dir.path().join("feed.xml");
+        let s = story(vec![with_text(
+            "one",
+            1,
+            "A sentence of several words here.",
+        )]);
+        let joins = HashMap::new();
+        let first = render_with(&cfg, &feed_ids(), &[s.clone()], &joins, None);
+        first.write(&cfg).unwrap();
+        let file = dir.path().join("story/00aa.html");
+        assert!(file.is_file());
+        let again = render_with(
+            &cfg,
+            &feed_ids(),
+            &[s.clone()],
+            &joins,
+            Some(&first.stories),
+        );
+        assert!(
+            again.stories.iter().all(|(_, p)| !p.fresh),
+            "not rendered again"
+        );
+        let mut grown = s.clone();
+        grown.updated_at = 3;
+        grown
+            .items
+            .push(with_text("two", 2, "Another sentence of several words."));
+        let third = render_with(&cfg, &feed_ids(), &[grown], &joins, Some(&again.stories));
+        assert!(
+            third.stories.iter().all(|(_, p)| p.fresh),
+            "a changed story is"
+        );
+        std::fs::write(dir.path().join("story/gone.html"), "old").unwrap();
+        third.write(&cfg).unwrap();
+        assert!(std::fs::read_to_string(&file).unwrap().contains("two"));
+        assert!(!dir.path().join("story/gone.html").exists());
+        assert_eq!(StoryPages::read_back(&dir.path().join("story"), 0).len(), 1);
+    }
 }
