@@ -55,7 +55,13 @@ fn stories() -> (Vec<Story>, HashMap<i64, JoinRecord>) {
                 .map(|i| format!("{} {}.", synthetic::words(&mut state, 18), i))
                 .collect();
             let items: Vec<StoryItem> = (0..OUTLETS)
-                .map(|o| member(s, o, article(&mut state, if o == 0 { &[] } else { &shared })))
+                .map(|o| {
+                    member(
+                        s,
+                        o,
+                        article(&mut state, if o == 0 { &[] } else { &shared }),
+                    )
+                })
                 .collect();
             for (o, i) in items.iter().enumerate() {
                 let layer = if o == 0 { "new" } else { "similar" };

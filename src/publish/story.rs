@@ -624,14 +624,14 @@ mod tests {
             "A sentence of several words here.",
         )]);
         let joins = HashMap::new();
-        let first = render_with(&cfg, &feed_ids(), &[s.clone()], &joins, None);
+        let first = render_with(&cfg, &feed_ids(), std::slice::from_ref(&s), &joins, None);
         first.write(&cfg).unwrap();
         let file = dir.path().join("story/00aa.html");
         assert!(file.is_file());
         let again = render_with(
             &cfg,
             &feed_ids(),
-            &[s.clone()],
+            std::slice::from_ref(&s),
             &joins,
             Some(&first.stories),
         );
