@@ -12,7 +12,7 @@
 //! and at most [`MAX_SENTENCES`] sentences of each; sentences past that cap
 //! are returned as `rest`, versions past it are not compared at all.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Versions of one story compared (the representative included); later
 /// versions are listed without a comparison.
@@ -41,19 +41,66 @@ pub struct VersionDiff {
     pub capped: bool,
 }
 
-/// One sentence as compared: its trigram hashes and its numbers.
+/// One sentence as compared: its distinct trigram hashes (sorted) and its numbers.
 struct Shingled {
     grams: Vec<u64>,
     numbers: Vec<String>,
+}
+
+/// The sentences compared so far: each one's numbers, and for each trigram
+/// the sentences holding it.
+#[derive(Default)]
+struct Seen {
+    numbers: Vec<Vec<String>>,
+    postings: HashMap<u64, Vec<u32>>,
+    /// Scratch: trigrams shared with each earlier sentence, and which were touched.
+    hits: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+impl Seen {
+    fn add(&mut self, s: Shingled) {
+        let at = self.numbers.len() as u32;
+        for g in s.grams {
+            self.postings.entry(g).or_default().push(at);
+        }
+        self.numbers.push(s.numbers);
+        self.hits.push(0);
+    }
+
+    /// True when one earlier sentence holds [`SAME_SHARE`] of `s`'s trigrams
+    /// and all of its numbers.
+    fn reported(&mut self, s: &Shingled) -> bool {
+        if s.grams.is_empty() {
+            return false;
+        }
+        for g in &s.grams {
+            for &at in self.postings.get(g).map(Vec::as_slice).unwrap_or_default() {
+                if self.hits[at as usize] == 0 {
+                    self.touched.push(at);
+                }
+                self.hits[at as usize] += 1;
+            }
+        }
+        let need = ((s.grams.len() as f64 * SAME_SHARE).ceil() as u32).max(1);
+        let mut found = false;
+        for at in self.touched.drain(..) {
+            let n = std::mem::take(&mut self.hits[at as usize]);
+            found = found
+                || n >= need
+                    && s.numbers
+                        .iter()
+                        .all(|num| self.numbers[at as usize].contains(num));
+        }
+        found
+    }
 }
 
 /// Compares `texts` (plain text, in the order shown: the representative
 /// first) and returns one diff per version, at most [`MAX_VERSIONS`]. The
 /// first version's sentences are all new.
 pub fn compare(texts: &[&str]) -> Vec<VersionDiff> {
-    let mut seen: Vec<Shingled> = Vec::new();
-    // Trigram → earlier sentences holding it.
-    let mut index: HashMap<u64, Vec<u32>> = HashMap::new();
+    let mut seen = Seen::default();
     let mut out = Vec::new();
     for text in texts.iter().take(MAX_VERSIONS) {
         let sentences = sentences(text);
@@ -67,9 +114,8 @@ pub fn compare(texts: &[&str]) -> Vec<VersionDiff> {
                 diff.rest.push(sentence);
                 continue;
             }
-            let shingled = shingle(&sentence);
-            let words = sentence.split_whitespace().count();
-            if words >= MIN_NEW_WORDS && !reported(&shingled, &seen, &index) {
+            let (shingled, words) = shingle(&sentence);
+            if words >= MIN_NEW_WORDS && !seen.reported(&shingled) {
                 diff.new.push(sentence);
             } else {
                 diff.rest.push(sentence);
@@ -78,38 +124,11 @@ pub fn compare(texts: &[&str]) -> Vec<VersionDiff> {
         }
         // A version is compared with those above it, not with itself.
         for s in mine {
-            let at = seen.len() as u32;
-            let unique: HashSet<u64> = s.grams.iter().copied().collect();
-            for g in unique {
-                index.entry(g).or_default().push(at);
-            }
-            seen.push(s);
+            seen.add(s);
         }
         out.push(diff);
     }
     out
-}
-
-/// True when one earlier sentence holds [`SAME_SHARE`] of `s`'s trigrams and
-/// all of its numbers.
-fn reported(s: &Shingled, seen: &[Shingled], index: &HashMap<u64, Vec<u32>>) -> bool {
-    let grams: HashSet<u64> = s.grams.iter().copied().collect();
-    if grams.is_empty() {
-        return false;
-    }
-    let mut hits: HashMap<u32, usize> = HashMap::new();
-    for g in &grams {
-        for &at in index.get(g).map(Vec::as_slice).unwrap_or_default() {
-            *hits.entry(at).or_default() += 1;
-        }
-    }
-    let need = (grams.len() as f64 * SAME_SHARE).ceil() as usize;
-    hits.into_iter().any(|(at, n)| {
-        n >= need.max(1)
-            && seen
-                .get(at as usize)
-                .is_some_and(|earlier| s.numbers.iter().all(|num| earlier.numbers.contains(num)))
-    })
 }
 
 /// Splits plain text into sentences: after `.`, `!` or `?` (closing quotes
@@ -153,8 +172,8 @@ pub fn sentences(text: &str) -> Vec<String> {
 /// dotted letters ("U.S."), or a title ("Mr.", "Dr.", "St.").
 fn is_abbreviation(text: &str) -> bool {
     let last = text
-        .split_whitespace()
-        .last()
+        .rsplit(char::is_whitespace)
+        .next()
         .unwrap_or("")
         .trim_start_matches(['(', '"', '“', '\'']);
     let word = last.trim_end_matches('.');
@@ -174,53 +193,67 @@ fn push_sentence(out: &mut Vec<String>, cur: &mut String) {
     cur.clear();
 }
 
-/// A sentence's word trigrams (hashed) and numbers; a sentence of one or two
-/// words is one gram.
-fn shingle(sentence: &str) -> Shingled {
-    let words = words(sentence);
-    let numbers = words
-        .iter()
-        .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        .cloned()
-        .collect();
-    let grams = if words.len() < 3 {
-        vec![hash(&words.join(" "))]
+/// A sentence's distinct word trigrams (hashed, sorted), its numbers, and
+/// its word count; a sentence of one or two words is one gram.
+fn shingle(sentence: &str) -> (Shingled, usize) {
+    let mut numbers = Vec::new();
+    let words = word_hashes(sentence, &mut numbers);
+    let mut grams: Vec<u64> = if words.len() < 3 {
+        vec![words.iter().fold(FNV_OFFSET, |h, w| mix(h, *w))]
     } else {
         words
             .windows(3)
-            .map(|w| hash(&format!("{} {} {}", w[0], w[1], w[2])))
+            .map(|w| mix(mix(mix(FNV_OFFSET, w[0]), w[1]), w[2]))
             .collect()
     };
-    Shingled { grams, numbers }
+    grams.sort_unstable();
+    grams.dedup();
+    (Shingled { grams, numbers }, words.len())
 }
 
-/// Lower-case words and numbers; a number keeps an inner `.` or `,`, and
-/// apostrophes end a word ("Ukraine’s" → "ukraine", "s").
-fn words(text: &str) -> Vec<String> {
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// Folds a word's hash into a trigram's.
+fn mix(h: u64, v: u64) -> u64 {
+    (h ^ v).wrapping_mul(FNV_PRIME).rotate_left(23)
+}
+
+/// The hashes (FNV-1a: stable, fast, good enough within one story) of the
+/// lower-case words and numbers of `text`: a number keeps an inner `.` or
+/// `,` ("6.1", "1,200"), apostrophes end a word ("Ukraine’s" → "ukraine",
+/// "s"); the numbers are also added to `numbers`.
+fn word_hashes(text: &str, numbers: &mut Vec<String>) -> Vec<u64> {
     let mut out = Vec::new();
-    let mut cur = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let inner_sep = matches!(c, '.' | ',')
-            && cur.chars().last().is_some_and(|p| p.is_ascii_digit())
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+    let (mut h, mut len, mut prev_digit) = (FNV_OFFSET, 0usize, false);
+    let mut number: Option<String> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let inner_sep =
+            matches!(c, '.' | ',') && prev_digit && chars.peek().is_some_and(char::is_ascii_digit);
         if c.is_alphanumeric() || inner_sep {
-            cur.extend(c.to_lowercase());
-        } else if !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
+            if len == 0 && c.is_ascii_digit() {
+                number = Some(String::new());
+            }
+            for l in c.to_lowercase() {
+                h = (h ^ u64::from(l)).wrapping_mul(FNV_PRIME);
+            }
+            if let Some(n) = number.as_mut() {
+                n.push(c);
+            }
+            len += 1;
+            prev_digit = c.is_ascii_digit();
+        } else if len > 0 {
+            out.push(h);
+            numbers.extend(number.take());
+            (h, len, prev_digit) = (FNV_OFFSET, 0, false);
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if len > 0 {
+        out.push(h);
+        numbers.extend(number);
     }
     out
-}
-
-/// FNV-1a: stable, fast, and good enough for trigram identity within one story.
-fn hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]
