@@ -395,13 +395,14 @@ fn also_covered_by(also: &[(String, Option<String>)], compare: Option<&Url>) -> 
             None => html.push_str(&name),
         }
     }
+    html.push_str("</p>");
+    // Its own paragraph: the "Also covered by" links are the outlets' articles.
     if let Some(url) = compare {
         html.push_str(&format!(
-            " · <a href=\"{}\">Compare coverage</a>",
+            "<p class=\"compare-coverage\"><a href=\"{}\">Compare coverage</a></p>",
             escape(url.as_str())
         ));
     }
-    html.push_str("</p>");
     html
 }
 

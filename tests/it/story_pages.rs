@@ -310,7 +310,7 @@ async fn the_daemon_serves_story_pages_the_front_page_and_feeds_link() {
         let html = item["content_html"].as_str().unwrap_or_default();
         let doc = scraper::Html::parse_fragment(html);
         let compare: Vec<String> = doc
-            .select(&sel(".also-covered a"))
+            .select(&sel(".also-covered + .compare-coverage a"))
             .filter(|a| text(*a) == "Compare coverage")
             .map(|a| a.value().attr("href").unwrap().to_string())
             .collect();
