@@ -308,9 +308,13 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
             members.push((item, d));
         }
         if json {
+            // What each member reports that the members before it do not
+            // (null: headline only, or past the comparison cap).
+            let diffs = crate::publish::member_diffs(story);
             let m: Vec<serde_json::Value> = members
                 .iter()
-                .map(|(item, d)| {
+                .zip(&diffs)
+                .map(|((item, d), diff)| {
                     serde_json::json!({
                         "item": item.id,
                         "source": item.source_name,
@@ -320,6 +324,7 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
                         "layer": d.as_ref().and_then(|d| d.layer.clone()),
                         "score": d.as_ref().and_then(|d| d.score),
                         "matched": d.as_ref().and_then(|d| d.matched),
+                        "unique_sentences": diff.as_ref().map(|d| &d.new),
                     })
                 })
                 .collect();

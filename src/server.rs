@@ -1,4 +1,4 @@
-//! The daemon's HTTP server: the front page and the feeds (each with ETag,
+//! The daemon's HTTP server: the front page, the story pages and the feeds (each with ETag,
 //! Last-Modified and 304 answers, gzip when asked), the status page, Prometheus
 //! metrics, and health: `/healthz` (liveness: always 200, with `"status"` ok or
 //! degraded and the problems) and `/readyz` (503 while anything is wrong).
@@ -75,6 +75,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/atom.xml", get(atom))
         .route("/feed.json", get(json))
         .route("/feed.css", get(css))
+        .route("/story/{id}", get(story))
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
@@ -160,6 +161,28 @@ async fn atom(State(s): State<ServerState>, h: HeaderMap) -> Response {
 
 async fn json(State(s): State<ServerState>, h: HeaderMap) -> Response {
     serve_doc(&s, &h, |p| &p.json)
+}
+
+/// A story's page (`/story/<id>`, or `/story/<id>.html` as the static files
+/// are named); 404 for a story not in the feed.
+async fn story(
+    State(s): State<ServerState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    h: HeaderMap,
+) -> Response {
+    let Some(p) = s.publication() else {
+        return serve_doc(&s, &h, |p| &p.html);
+    };
+    match p.stories.get(&id) {
+        Some(doc) => conditional(doc, &h),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>No such story</title></head>\
+             <body><p>This story is not in the feed (any more). <a href=\"../\">Front page</a></p></body></html>\n",
+        )
+            .into_response(),
+    }
 }
 
 async fn css(h: HeaderMap) -> Response {

@@ -38,7 +38,7 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
 use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
-use crate::publish::{render_all, FeedIds, Publication};
+use crate::publish::{render_with, FeedIds, Publication, StoryPages};
 use crate::schedule::{HostSlots, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, OneStoryPerItem, SharedStore, SourceRecord, SourceSpec, Store,
@@ -84,6 +84,9 @@ pub struct Context {
     /// Sources were removed from the config since the last run: the first cycle
     /// publishes even when nothing new came, so their items leave the feeds.
     pub sources_removed: bool,
+    /// The story pages last written: a story that did not change keeps its page
+    /// (neither rendered nor written again).
+    pub story_pages: Arc<std::sync::Mutex<Option<StoryPages>>>,
 }
 
 /// Where the pipeline reads the time: the system clock, or one a test sets
@@ -164,6 +167,7 @@ impl Context {
             store_backoff: Arc::default(),
             stop: Stopping::default(),
             sources_removed,
+            story_pages: Arc::default(),
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
@@ -594,7 +598,7 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
     // Read and marked published under one lock: a member joining in between
     // would otherwise be missing from the document and not count as a change.
     let dedup = ctx.dedup.clone();
-    let (ids, stories) = ctx
+    let (ids, stories, joins) = ctx
         .store
         .call(move |s| {
             // The stories that changed since the last publish are refined
@@ -608,11 +612,25 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
             let stories = s.latest_stories(limit)?;
             let shown: Vec<i64> = stories.iter().map(|st| st.id).collect();
             s.mark_published(&shown, now)?;
-            Ok((ids, stories))
+            let members: Vec<i64> = stories
+                .iter()
+                .flat_map(|st| &st.items)
+                .map(|i| i.id)
+                .collect();
+            let joins = s.join_records(&members)?;
+            Ok((ids, stories, joins))
         })
         .await?;
     let out = ctx.config.output.clone();
-    Ok(tokio::task::spawn_blocking(move || render_all(&out, &ids, &stories)).await?)
+    let previous = ctx
+        .story_pages
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(tokio::task::spawn_blocking(move || {
+        render_with(&out, &ids, &stories, &joins, previous.as_ref())
+    })
+    .await?)
 }
 
 /// Writes the files of `publication` that changed (and pings the hub when any
@@ -648,6 +666,9 @@ pub async fn write_publication(
     .await;
     match done {
         Ok((served, Ok(changed))) => {
+            // Only pages known to be on disk are carried over by the next publish.
+            *ctx.story_pages.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(served.stories.clone());
             if changed {
                 ping_hub(ctx);
             }

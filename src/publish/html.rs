@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{rss_file_name, ts, Entry, OutputConfig, PublishedFeed};
+use super::{page_path, rss_file_name, ts, Entry, OutputConfig, PublishedFeed};
 use crate::util::escape;
 
-const STYLE: &str = r#"
+/// The front page's styles, shared by the story pages.
+pub(super) const STYLE: &str = r#"
 :root { color-scheme: light dark; --fg: #1b1b1f; --bg: #fdfdfc; --muted: #5b5b66; --line: #e3e3e8; --accent: #0b57d0; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e8e8ec; --bg: #16161a; --muted: #a3a3ad; --line: #2c2c33; --accent: #8ab4f8; } }
 * { box-sizing: border-box; }
@@ -103,9 +104,19 @@ fn article(h: &mut String, e: &Entry, classes: &str) {
         Some(link) => format!("<a href=\"{}\">{}</a>", escape(link), escape(&e.title)),
         None => escape(&e.title),
     };
+    // A story told by several outlets links its page, where they are compared.
+    let outlets = if e.also.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · <a class=\"outlets\" href=\"{}\">{} outlets</a>",
+            escape(&page_path(&e.page)),
+            e.also.len() + 1
+        )
+    };
     let _ = write!(
         h,
-        "<article class=\"{classes}\">\n<h2>{headline}</h2>\n<p class=\"meta\"><span class=\"outlet\">{outlet}</span> · <time datetime=\"{iso}\">{human}</time></p>\n",
+        "<article class=\"{classes}\">\n<h2>{headline}</h2>\n<p class=\"meta\"><span class=\"outlet\">{outlet}</span> · <time datetime=\"{iso}\">{human}</time>{outlets}</p>\n",
         outlet = escape(&e.source_name),
         iso = when.to_rfc3339(),
         human = when.format("%-d %b %Y, %H:%M UTC"),
@@ -267,6 +278,11 @@ mod tests {
             .map(|a| a.value().attr("href"))
             .collect();
         assert_eq!(also, vec![Some("https://two.test/b")]);
+        // "2 outlets" opens the story's page, a relative link that works from
+        // the daemon and from the static files alike.
+        let outlets = story.select(&sel(".meta a.outlets")).next().unwrap();
+        assert_eq!(outlets.text().collect::<String>(), "2 outlets");
+        assert_eq!(outlets.value().attr("href"), Some("story/abc.html"));
         assert!(story.value().classes().any(|c| c == "source-one"));
         // "two" only also covered the story: it still has a chip, and its
         // filter shows the story.

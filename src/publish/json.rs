@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{self_url, ts, Entry, OutputConfig, PublishedFeed};
+use super::{page_path, self_url, ts, Entry, OutputConfig, PublishedFeed};
 
 #[derive(Serialize)]
 struct JsonFeed<'a> {
@@ -66,6 +66,9 @@ struct Attachment<'a> {
 struct Extension<'a> {
     source: SourceRef<'a>,
     also_covered_by: Vec<SourceLink<'a>>,
+    /// The story's page, where the outlets' versions are compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -136,6 +139,9 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
                             url: url.as_deref(),
                         })
                         .collect(),
+                    compare_url: (!e.also.is_empty())
+                        .then(|| self_url(out, &page_path(&e.page)))
+                        .flatten(),
                 },
             })
             .collect(),

@@ -7,12 +7,15 @@
 //! sanitised HTML and the same stable ids.
 
 mod atom;
+pub mod compare;
 mod html;
 mod ids;
 mod json;
 mod rss;
 mod settings;
+mod story;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -21,11 +24,14 @@ use url::Url;
 
 use crate::read::Enclosure;
 use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
-use crate::store::{Story, StoryItem};
+use crate::store::{JoinRecord, Story, StoryItem};
 use crate::util::{escape, write_atomically};
 
 pub use ids::FeedIds;
 pub use settings::OutputConfig;
+pub use story::{
+    joined_how, member_diffs, page_id, page_path, write_pages, StoryPage, StoryPages, STORY_DIR,
+};
 
 /// One rendered document, as served over HTTP.
 #[derive(Debug, Clone)]
@@ -72,6 +78,8 @@ pub struct Publication {
     pub json: PublishedFeed,
     /// The front page (`index.html` beside it).
     pub html: PublishedFeed,
+    /// A page per story (`story/<id>.html` beside it).
+    pub stories: StoryPages,
 }
 
 /// The stylesheet that makes `feed.xml` and `atom.xml` readable when opened in a browser.
@@ -126,6 +134,8 @@ impl Publication {
                 changed += 1;
             }
         }
+        let dir = out.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        changed += write_pages(&dir, &self.stories)?;
         Ok(changed)
     }
 }
@@ -151,6 +161,7 @@ impl Publication {
             atom: doc(&atom, FEED_CONTENT_TYPE)?,
             json: doc(&json, "application/feed+json; charset=utf-8")?,
             html: doc(&html, "text/html; charset=utf-8")?,
+            stories: StoryPages::read_back(&html.with_file_name(STORY_DIR), last_modified),
         })
     }
 }
@@ -192,6 +203,11 @@ pub struct Entry {
     pub author: Option<String>,
     /// Other outlets that covered the story: (outlet, article link).
     pub also: Vec<(String, Option<String>)>,
+    /// The id of the story's page (`story/<page>.html`).
+    pub page: String,
+    /// Length of `html` before the "Also covered by" block: the
+    /// representative's article alone.
+    pub body_len: usize,
 }
 
 /// Longest front-page lead, in characters.
@@ -221,10 +237,12 @@ fn entry_times(story: &Story, rep: &StoryItem) -> (i64, i64) {
 /// Builds the shared view of the stories (representative first in each), with
 /// the ids of `ids`.
 pub fn entries(ids: &FeedIds, stories: &[Story]) -> Vec<Entry> {
-    stories.iter().filter_map(|s| entry(ids, s)).collect()
+    stories.iter().filter_map(|s| entry(ids, s, None)).collect()
 }
 
-fn entry(ids: &FeedIds, story: &Story) -> Option<Entry> {
+/// A story's entry; with `site` (`[output] link`), a story told by several
+/// outlets links its page ("Compare coverage") after "Also covered by".
+fn entry(ids: &FeedIds, story: &Story, site: Option<&Url>) -> Option<Entry> {
     let rep = story.items.first()?;
     let (date, updated) = entry_times(story, rep);
     let link = rep.link.as_deref().and_then(http_url);
@@ -249,12 +267,18 @@ fn entry(ids: &FeedIds, story: &Story) -> Option<Entry> {
     } else {
         clean_html(body, base.as_ref())
     };
+    let body_len = html.len();
+    let guid = ids.story_id(&story.guid);
+    let page = page_id(&guid).to_string();
     if !also.is_empty() {
-        html.push_str(&also_covered_by(&also));
+        let compare = site.and_then(|s| s.join(&page_path(&page)).ok());
+        html.push_str(&also_covered_by(&also, compare.as_ref()));
     }
     let lead = lead(rep.summary.as_deref(), body);
     Some(Entry {
-        guid: ids.story_id(&story.guid),
+        guid,
+        page,
+        body_len,
         title: rep
             .title
             .as_deref()
@@ -357,8 +381,9 @@ fn truncate_chars(text: &str, max: usize) -> String {
     format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
 }
 
-/// The "Also covered by" block linking every other outlet's article.
-fn also_covered_by(also: &[(String, Option<String>)]) -> String {
+/// The "Also covered by" block linking every other outlet's article, and the
+/// story's page when its address is known.
+fn also_covered_by(also: &[(String, Option<String>)], compare: Option<&Url>) -> String {
     let mut html = String::from("<p class=\"also-covered\">Also covered by: ");
     for (i, (name, link)) in also.iter().enumerate() {
         if i > 0 {
@@ -371,6 +396,13 @@ fn also_covered_by(also: &[(String, Option<String>)]) -> String {
         }
     }
     html.push_str("</p>");
+    // Its own paragraph: the "Also covered by" links are the outlets' articles.
+    if let Some(url) = compare {
+        html.push_str(&format!(
+            "<p class=\"compare-coverage\"><a href=\"{}\">Compare coverage</a></p>",
+            escape(url.as_str())
+        ));
+    }
     html
 }
 
@@ -395,9 +427,29 @@ fn rss_file_name(out: &OutputConfig) -> String {
         .unwrap_or_else(|| "feed.xml".into())
 }
 
-/// Renders every format from the stories, with the ids of `ids`.
+/// Renders every format from the stories, with the ids of `ids`, and their
+/// pages without the recorded evidence of how members joined.
 pub fn render_all(out: &OutputConfig, ids: &FeedIds, stories: &[Story]) -> Publication {
-    let entries = entries(ids, stories);
+    render_with(out, ids, stories, &HashMap::new(), None)
+}
+
+/// Renders every format and every story page; `joins` says how each member
+/// joined its story, and a page of `previous` whose story did not change is
+/// reused as it is.
+pub fn render_with(
+    out: &OutputConfig,
+    ids: &FeedIds,
+    stories: &[Story],
+    joins: &HashMap<i64, JoinRecord>,
+    previous: Option<&StoryPages>,
+) -> Publication {
+    let site = Url::parse(&out.link).ok();
+    let pairs: Vec<(Entry, &Story)> = stories
+        .iter()
+        .filter_map(|s| Some((entry(ids, s, site.as_ref())?, s)))
+        .collect();
+    let stories_pages = story::render_pages(out, &pairs, joins, previous);
+    let entries: Vec<Entry> = pairs.into_iter().map(|(e, _)| e).collect();
     // Any change in the store, a new story with an old date included, so that
     // readers asking If-Modified-Since see it.
     let last_modified = stories
@@ -411,6 +463,7 @@ pub fn render_all(out: &OutputConfig, ids: &FeedIds, stories: &[Story]) -> Publi
         atom: atom::render(out, ids, &entries, last_modified),
         json: json::render(out, &entries, last_modified),
         html: html::render(out, &entries, last_modified),
+        stories: stories_pages,
     }
 }
 

@@ -33,8 +33,8 @@ pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, Wind
 pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{DueSources, FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
-    NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem, StoryMember,
-    StoryMerge,
+    JoinRecord, NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem,
+    StoryMember, StoryMerge,
 };
 
 /// The schema migrations, in order. The database records the last one applied in

@@ -138,12 +138,46 @@ impl Store {
         Ok(())
     }
 
+    /// How each of `item_ids` joined its story, as recorded (for story pages);
+    /// items without a record are left out.
+    pub fn join_records(&self, item_ids: &[i64]) -> Result<HashMap<i64, JoinRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT dedup_layer, dedup_score, dedup_match FROM items WHERE id = ?1",
+        )?;
+        let mut out = HashMap::with_capacity(item_ids.len());
+        for &id in item_ids {
+            let mut rows = stmt.query([id])?;
+            if let Some(r) = rows.next()? {
+                let record = JoinRecord {
+                    layer: r.get(0)?,
+                    score: r.get(1)?,
+                    matched: r.get(2)?,
+                };
+                out.insert(id, record);
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of stored stories.
     pub fn story_count(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
             .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
     }
+}
+
+/// How a stored item joined its story: the dedup layer, its score and the
+/// item it matched, as recorded when it was stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JoinRecord {
+    /// The layer ("url", "near-copy", "similar", "merge", "new", …); `None`
+    /// for items stored before dedup.
+    pub layer: Option<String>,
+    /// The layer's score.
+    pub score: Option<f64>,
+    /// The stored item it matched.
+    pub matched: Option<i64>,
 }
 
 /// A member that makes a story published: it passed the filters and its source

@@ -28,7 +28,9 @@ fn published(dir: &std::path::Path, base: &str) -> Vec<(String, String, BTreeSet
             let mut members = BTreeSet::from([link.clone()]);
             let desc = item.description().unwrap_or("");
             // Links of the "Also covered by" block.
-            if let Some(block) = desc.split("class=\"also-covered\"").nth(1) {
+            let block = desc.split("class=\"also-covered\"").nth(1);
+            // Up to the end of its paragraph: "Compare coverage" follows it.
+            if let Some(block) = block.and_then(|b| b.split("</p>").next()) {
                 for part in block.split("href=\"").skip(1) {
                     members.insert(strip(part.split('"').next().unwrap()));
                 }

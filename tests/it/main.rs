@@ -30,4 +30,5 @@ mod read;
 mod readers;
 mod reload;
 mod sources;
+mod story_pages;
 mod templates;

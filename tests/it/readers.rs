@@ -22,7 +22,7 @@ use feedsieve::daemon::{serve, Shutdown};
 use feedsieve::pipeline::{self, run_cycle, Context, Selection};
 
 /// Finds `name` on PATH; under CI its absence is a failure.
-fn tool(name: &str, install: &str) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str, install: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     let found = std::env::split_paths(&path)
         .map(|d| d.join(name))
@@ -370,7 +370,7 @@ fn check_front_page(html: &str, daemon: &Daemon) {
 }
 
 /// Runs headless Chromium on `url` with `extra` arguments (a dump or a screenshot).
-fn run_chromium(
+pub(crate) fn run_chromium(
     chromium: &Path,
     profile: &Path,
     extra: Vec<String>,

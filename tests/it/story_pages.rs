@@ -1,0 +1,419 @@
+//! Story pages on the seed web: every outlet's version of a story side by side,
+//! with what each adds; linked from the front page and the feeds, written
+//! beside `index.html` and served by the daemon.
+
+use crate::common;
+use crate::readers::{run_chromium, tool};
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use common::{http_client, Behaviour, FixtureServer};
+use feedsieve::daemon::{serve, Shutdown};
+use feedsieve::pipeline::{self, run_cycle, Context, Selection};
+
+fn sel(s: &str) -> scraper::Selector {
+    scraper::Selector::parse(s).unwrap()
+}
+
+fn text(el: scraper::ElementRef<'_>) -> String {
+    el.text().collect::<String>()
+}
+
+/// Words only, lower case: sentences compare whatever the spacing and quotes.
+fn norm(s: &str) -> String {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A story page as a reader sees it.
+#[derive(Debug)]
+struct Page {
+    /// The representative's outlet and article text.
+    rep: (String, String),
+    /// Every other compared version: outlet, what it adds, the rest.
+    versions: Vec<(String, Vec<String>, String)>,
+    html: String,
+}
+
+impl Page {
+    fn parse(html: &str) -> Page {
+        let doc = scraper::Html::parse_document(html);
+        let rep = doc
+            .select(&sel("article.rep"))
+            .next()
+            .expect("a representative");
+        let outlet = |el: scraper::ElementRef<'_>| {
+            text(el.select(&sel("h2 .outlet, h3 .outlet")).next().unwrap())
+        };
+        let versions = doc
+            .select(&sel("article.version"))
+            .map(|v| {
+                let adds = v.select(&sel(".adds li")).map(text).collect();
+                let rest = v.select(&sel("details p")).map(text).collect();
+                (outlet(v), adds, rest)
+            })
+            .collect();
+        let body = rep.select(&sel(".body")).map(text).collect();
+        Page {
+            rep: (outlet(rep), body),
+            versions,
+            html: html.to_string(),
+        }
+    }
+
+    fn outlets(&self) -> Vec<String> {
+        let mut all: Vec<String> = std::iter::once(self.rep.0.clone())
+            .chain(self.versions.iter().map(|v| v.0.clone()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Everything an outlet's version says on the page.
+    fn text_of(&self, outlet: &str) -> String {
+        if self.rep.0 == outlet {
+            return self.rep.1.clone();
+        }
+        let v = self.versions.iter().find(|v| v.0 == outlet).unwrap();
+        format!("{} {}", v.1.join(" "), v.2)
+    }
+
+    fn adds(&self, outlet: &str) -> Vec<String> {
+        let v = self.versions.iter().find(|v| v.0 == outlet);
+        v.unwrap_or_else(|| panic!("{outlet} is compared"))
+            .1
+            .clone()
+    }
+}
+
+/// The story page the front page links as "N outlets" from the story whose
+/// headline contains `headline`.
+fn linked_page(dir: &Path, headline: &str) -> (String, String) {
+    let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let doc = scraper::Html::parse_document(&index);
+    let story = doc
+        .select(&sel("article.story"))
+        .find(|a| text(a.select(&sel("h2")).next().unwrap()).contains(headline))
+        .unwrap_or_else(|| panic!("a story about {headline}"));
+    let link = story
+        .select(&sel("a.outlets"))
+        .next()
+        .expect("N outlets link");
+    let href = link.value().attr("href").unwrap().to_string();
+    let html = std::fs::read_to_string(dir.join(&href)).unwrap();
+    (href, html)
+}
+
+async fn cycle(ctx: &Context) {
+    run_cycle(ctx, Selection::All, |_, _, _| {}).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn story_pages_show_what_each_outlet_adds() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config_with_page(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+
+    let (href, html) = linked_page(dir.path(), "NATO");
+    assert!(
+        href.starts_with("story/") && href.ends_with(".html"),
+        "{href}"
+    );
+    assert!(!html.contains("<script"), "no JavaScript");
+    let page = Page::parse(&html);
+    assert_eq!(
+        page.outlets(),
+        ["PRESS AI WORLD", "Vue News", "Wire Copy Daily"],
+        "{page:?}"
+    );
+    let vue = norm(&page.text_of("Vue News"));
+    assert!(vue.len() > 2000, "Vue News' article is on the page");
+    // The wire copy is Vue News' text: it adds at most what it really adds
+    // (its own sign-off), nothing Vue News says.
+    let wire = if page.rep.0 == "Wire Copy Daily" {
+        page.adds("Vue News")
+    } else {
+        page.adds("Wire Copy Daily")
+    };
+    assert!(
+        wire.len() <= 1,
+        "a near-copy adds (almost) nothing: {wire:?}"
+    );
+    // PRESS AI WORLD tells it in its own words: what it adds is its own.
+    let press = page.adds("PRESS AI WORLD");
+    assert!(!press.is_empty(), "{page:?}");
+    for s in press.iter().chain(&wire) {
+        assert!(!vue.contains(&norm(s)), "Vue News reports {s:?} already");
+    }
+    assert!(
+        html.contains("same event, similarity") && html.contains("syndicated copy"),
+        "why they are one story, in words"
+    );
+
+    // Metro Herald's figures that Vue News lacks.
+    let (_, html) = linked_page(dir.path(), "drones");
+    let page = Page::parse(&html);
+    let vue = norm(&page.text_of("Vue News"));
+    let herald = if page.rep.0 == "Metro Herald" {
+        vec![page.rep.1.clone()]
+    } else {
+        page.adds("Metro Herald")
+    };
+    let figure = herald
+        .iter()
+        .find(|s| s.contains("Hundreds of thousands"))
+        .unwrap_or_else(|| panic!("Metro Herald's toll is shown: {herald:?}"));
+    assert!(!vue.contains(&norm(figure)), "{figure}");
+    assert!(!vue.contains("hundreds of thousands"));
+
+    // `stories --json` gives each member's own sentences.
+    let out = common::feedsieve()
+        .arg("--config")
+        .arg(dir.path().join("feeds.toml"))
+        .args(["stories", "--json"])
+        .output()
+        .unwrap();
+    let stdout = common::succeeded(&out);
+    let press_sentences: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .flat_map(|s| s["members"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m["source"] == "PRESS AI WORLD" && m["layer"] != "new")
+        .flat_map(|m| {
+            m["unique_sentences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(press_sentences, press, "the same comparison as the page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_page_changes_only_with_its_story_and_leaves_with_it() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("story");
+    // First only Vue News answers: two stories of one outlet each.
+    web.set("/wirecopy/feed.rss", Behaviour::Status(503));
+    web.set("/metro-herald/atom.xml", Behaviour::Status(503));
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(&pages)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(files().len(), 2, "a page per story in the feed");
+    let old = SystemTime::now() - Duration::from_secs(86_400);
+    let age_all = || {
+        for name in files() {
+            let f = std::fs::File::options()
+                .write(true)
+                .open(pages.join(name))
+                .unwrap();
+            f.set_modified(old).unwrap();
+        }
+    };
+    let rewritten = || -> Vec<String> {
+        files()
+            .into_iter()
+            .filter(|n| {
+                std::fs::metadata(pages.join(n))
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+                    > old
+            })
+            .collect()
+    };
+    // Published again without a change: no page is written.
+    age_all();
+    pipeline::publish(&ctx).await.unwrap();
+    assert_eq!(rewritten(), Vec::<String>::new());
+
+    // The other outlets answer: both stories gain an outlet, a third appears.
+    web.set("/wirecopy/feed.rss", Behaviour::Normal);
+    web.set("/metro-herald/atom.xml", Behaviour::Normal);
+    cycle(&ctx).await;
+    let (nato, html) = linked_page(dir.path(), "NATO");
+    assert!(
+        html.contains("Wire Copy Daily"),
+        "the page shows the new outlet"
+    );
+    let nato = nato.trim_start_matches("story/").to_string();
+    assert!(rewritten().contains(&nato), "{:?}", rewritten());
+    assert_eq!(files().len(), 3);
+
+    // Wire Copy Daily leaves the config: its cycle-lanes story leaves the
+    // feed, and its page with it; the NATO page no longer lists it.
+    let cycle_lanes = files();
+    drop(ctx);
+    let text = web.config_text(dir.path(), "");
+    let start = text.find("[[feed]]\nname = \"Wire Copy Daily\"").unwrap();
+    let end = start + text[start + 1..].find("[[feed]]").unwrap() + 1;
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+    cycle(&ctx).await;
+    assert_eq!(files().len(), 2, "{:?} → {:?}", cycle_lanes, files());
+    let (_, html) = linked_page(dir.path(), "drones");
+    assert!(!html.contains("Wire Copy Daily"));
+    let nato_page = std::fs::read_to_string(pages.join(&nato)).unwrap();
+    assert!(!nato_page.contains("Wire Copy Daily"));
+}
+
+/// The daemon serving the seed web's stories, its `[output] link` its own address.
+async fn daemon(web: &FixtureServer, dir: &Path) -> (String, Shutdown) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = web.config_with_page(dir, "");
+    config.output.link = format!("{base}/");
+    let ctx = Context::open(config).unwrap();
+    cycle(&ctx).await;
+    let shutdown = Shutdown::new();
+    tokio::spawn(serve(ctx, listener, shutdown.clone()));
+    for _ in 0..100 {
+        let r = http_client().get(format!("{base}/")).send().await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (base, shutdown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_serves_story_pages_the_front_page_and_feeds_link() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, shutdown) = daemon(&web, dir.path()).await;
+    let client = http_client();
+    // Every "Compare coverage" link of the feeds opens a page.
+    let body = client
+        .get(format!("{base}/feed.json"))
+        .send()
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body.bytes().await.unwrap()).unwrap();
+    let mut links = Vec::new();
+    for item in json["items"].as_array().unwrap() {
+        let html = item["content_html"].as_str().unwrap_or_default();
+        let doc = scraper::Html::parse_fragment(html);
+        let compare: Vec<String> = doc
+            .select(&sel(".also-covered + .compare-coverage a"))
+            .filter(|a| text(*a) == "Compare coverage")
+            .map(|a| a.value().attr("href").unwrap().to_string())
+            .collect();
+        let outlets = item["_feedsieve"]["also_covered_by"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(compare.len(), usize::from(outlets > 0), "{html}");
+        if let Some(url) = compare.first() {
+            assert_eq!(
+                item["_feedsieve"]["compare_url"].as_str(),
+                Some(url.as_str())
+            );
+            links.push(url.clone());
+        }
+    }
+    let rss = client.get(format!("{base}/feed.xml")).send().await.unwrap();
+    let rss = rss::Channel::read_from(&rss.bytes().await.unwrap()[..]).unwrap();
+    let in_rss = rss
+        .items()
+        .iter()
+        .filter(|i| {
+            i.description()
+                .unwrap_or_default()
+                .contains("Compare coverage")
+        })
+        .count();
+    assert_eq!(in_rss, 2, "the two stories told by several outlets");
+    assert_eq!(links.len(), 2);
+    for url in &links {
+        assert!(url.starts_with(&base), "{url}");
+        let r = client.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        assert!(r.text().await.unwrap().contains("Why these are one story"));
+        // The daemon's own address without `.html` serves the same page.
+        let bare = client
+            .get(url.trim_end_matches(".html"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bare.status(), 200);
+    }
+    let missing = client
+        .get(format!("{base}/story/0123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    shutdown.trigger();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_renders_a_story_page() {
+    let Some(chromium) = tool("chromium", "apt-get install chromium") else {
+        return;
+    };
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (base, shutdown) = daemon(&web, dir.path()).await;
+    let profile = tempfile::tempdir().unwrap();
+    let front = run_chromium(
+        &chromium,
+        profile.path(),
+        vec!["--dump-dom".into()],
+        format!("{base}/"),
+    );
+    let front = common::succeeded(&front.await.unwrap());
+    let doc = scraper::Html::parse_document(&front);
+    let href = doc
+        .select(&sel("article.story"))
+        .find(|a| text(*a).contains("NATO"))
+        .and_then(|a| a.select(&sel("a.outlets")).next())
+        .and_then(|a| a.value().attr("href").map(str::to_string))
+        .expect("the front page links the story's page");
+    let url = format!("{base}/{href}");
+    let dom = run_chromium(
+        &chromium,
+        profile.path(),
+        vec!["--dump-dom".into()],
+        url.clone(),
+    );
+    let dom = common::succeeded(&dom.await.unwrap());
+    assert!(!dom.contains("<script"), "no JavaScript");
+    let page = Page::parse(&dom);
+    assert_eq!(page.outlets().len(), 3, "{page:?}");
+    assert!(page.html.contains("<details>"), "the rest is folded away");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for (name, width) in [("story-page.png", 1100), ("story-page-390.png", 390)] {
+        let shot = shots.join(name);
+        let _ = std::fs::remove_file(&shot);
+        let png = run_chromium(
+            &chromium,
+            profile.path(),
+            vec![
+                format!("--screenshot={}", shot.display()),
+                format!("--window-size={width},2200"),
+            ],
+            url.clone(),
+        );
+        common::succeeded(&png.await.unwrap());
+        assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+        eprintln!("story page screenshot: {}", shot.display());
+    }
+    shutdown.trigger();
+}
