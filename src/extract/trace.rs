@@ -70,7 +70,7 @@ impl fmt::Display for Trace {
             }
         }
         writeln!(f, "root text: {} words", self.root_words)?;
-        writeln!(f, "removed: {} blocks", self.removed.len())?;
+        writeln!(f, "removed blocks: {}", self.removed.len())?;
         for r in &self.removed {
             writeln!(f, "  [{}] {}: {:?}", r.rule, r.path, r.text)?;
         }
