@@ -858,4 +858,21 @@ mod tests {
             ("src", "/img/z.jpg")
         ])));
     }
+
+    #[test]
+    fn chrome_reasons_name_the_signal() {
+        let of = |tag: &str, pairs: &'static [(&'static str, &'static str)]| {
+            reason(tag, &|k| {
+                pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
+            })
+        };
+        assert_eq!(of("div", &[("class", "post social-share")]), "share");
+        assert_eq!(of("div", &[("id", "Newsletter-Box")]), "newsletter");
+        assert_eq!(of("div", &[("class", "byline")]), "byline");
+        assert_eq!(of("div", &[("class", "share"), ("hidden", "")]), "hidden");
+        assert_eq!(of("div", &[("style", "display: none")]), "hidden");
+        assert_eq!(of("div", &[("role", "navigation")]), "role=navigation");
+        assert_eq!(of("aside", &[("class", "must-read")]), "aside");
+        assert_eq!(of("iframe", &[]), "iframe");
+    }
 }

@@ -80,3 +80,37 @@ impl fmt::Display for Trace {
         write!(f, "result: {} words", self.words)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Chosen, Removed, Trace};
+
+    #[test]
+    fn the_report_names_root_choice_removals_and_counts() {
+        let trace = Trace {
+            root: Some("body > main > article.story".into()),
+            chosen: Chosen::Scorer {
+                score: 812.4,
+                runners_up: vec![("body > aside.more".into(), 40.0)],
+            },
+            root_words: 120,
+            removed: vec![Removed {
+                rule: "related".into(),
+                path: "body > main > article.story > div.more".into(),
+                text: "Related News Other story".into(),
+            }],
+            words: 110,
+            ..Trace::default()
+        };
+        assert_eq!(
+            trace.to_string(),
+            "root: body > main > article.story\n\
+             chosen by: the scorer, score 812\n\
+             \x20 runner-up: body > aside.more (score 40)\n\
+             root text: 120 words\n\
+             removed blocks: 1\n\
+             \x20 [related] body > main > article.story > div.more: \"Related News Other story\"\n\
+             result: 110 words"
+        );
+    }
+}
