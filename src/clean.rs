@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context as _;
 use url::Url;
 
-use crate::extract::{self, Article, Options};
+use crate::extract::{self, Article, Options, Trace};
 use crate::fetch::{FetchConfig, Fetcher, Validators};
 
 /// One page to clean: its bytes, its URL and the HTTP charset if fetched.
@@ -43,6 +43,11 @@ pub struct CleanArgs {
     /// CSS selector of an element to remove (repeatable; as `remove = [...]`).
     #[arg(long, value_name = "CSS")]
     pub remove: Vec<String>,
+    /// Print, instead of the article, why the root was chosen (the content
+    /// selector, the scorer with its runners-up, or a fallback step) and each
+    /// block removed inside it with the rule that removed it.
+    #[arg(long, conflicts_with_all = ["html", "out_dir"])]
+    pub explain: bool,
     /// Pages (.html or .html.gz files, or http(s) URLs).
     #[arg(required = true, value_name = "FILE_OR_URL")]
     pub inputs: Vec<String>,
@@ -74,17 +79,25 @@ fn to_stdout(args: &CleanArgs, base: Option<&Url>, opts: &Options) -> anyhow::Re
     let mut failed = false;
     let stdout = std::io::stdout();
     for (n, target) in args.inputs.iter().enumerate() {
-        match load(target, base).and_then(|input| clean_one(target, &input, opts)) {
+        let mut trace = args.explain.then(Trace::default);
+        let result =
+            load(target, base).and_then(|input| clean_one(target, &input, opts, trace.as_mut()));
+        let mut out = stdout.lock();
+        if args.inputs.len() > 1 && (result.is_ok() || trace.is_some()) {
+            if n > 0 {
+                writeln!(out)?;
+            }
+            writeln!(out, "==> {target} <==")?;
+        }
+        if let Some(trace) = &trace {
+            writeln!(out, "{trace}")?;
+        }
+        match result {
             Ok(article) => {
                 warn_unmatched(target, &article, opts);
-                let mut out = stdout.lock();
-                if args.inputs.len() > 1 {
-                    if n > 0 {
-                        writeln!(out)?;
-                    }
-                    writeln!(out, "==> {target} <==")?;
+                if trace.is_none() {
+                    writeln!(out, "{}", render(&article, args.html))?;
                 }
-                writeln!(out, "{}", render(&article, args.html))?;
             }
             Err(e) => {
                 failed = true;
@@ -120,7 +133,8 @@ fn to_dir(
                     break;
                 };
                 let out = dir.join(format!("{}.{ext}", stem(target)));
-                let result = load(target, base).and_then(|input| clean_one(target, &input, opts));
+                let result =
+                    load(target, base).and_then(|input| clean_one(target, &input, opts, None));
                 let body = match result {
                     Ok(article) => {
                         warn_unmatched(target, &article, opts);
@@ -187,19 +201,24 @@ fn warn_unmatched(target: &str, article: &Article, opts: &Options) {
 }
 
 /// The article of one page; a feed is refused (its XML text run together is no
-/// article), pointing at the command that reads feeds.
-fn clean_one(target: &str, input: &Input, opts: &Options) -> anyhow::Result<Article> {
+/// article), pointing at the command that reads feeds. With `trace`, the
+/// extractor's decisions go there too.
+fn clean_one(
+    target: &str,
+    input: &Input,
+    opts: &Options,
+    trace: Option<&mut Trace>,
+) -> anyhow::Result<Article> {
     if crate::read::read_feed(&input.body, &input.url).is_ok() {
         anyhow::bail!(
             "this is a feed, not a web page: `feedsieve inspect {target}` shows its entries"
         );
     }
-    Ok(extract::extract(
-        &input.body,
-        &input.url,
-        input.charset.as_deref(),
-        opts,
-    )?)
+    let charset = input.charset.as_deref();
+    Ok(match trace {
+        Some(trace) => extract::extract_traced(&input.body, &input.url, charset, opts, trace)?,
+        None => extract::extract(&input.body, &input.url, charset, opts)?,
+    })
 }
 
 /// Reads a page from a file (`.gz` decompressed) or fetches it from a URL.

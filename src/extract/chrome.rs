@@ -483,6 +483,43 @@ fn hidden_or_labelled(attr: &Attrs<'_>) -> Option<Chrome> {
     None
 }
 
+/// A short name for why an element is chrome, for `clean --explain`: its tag,
+/// `hidden`, its role or label, or the class or id word that names chrome.
+pub fn reason<'a>(tag: &str, attr: &dyn Fn(&str) -> Option<&'a str>) -> String {
+    if hard_tag(tag) {
+        return tag.to_string();
+    }
+    let style = attr("style")
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .replace(' ', "");
+    if attr("hidden").is_some()
+        || attr("aria-hidden") == Some("true")
+        || style.contains("display:none")
+        || style.contains("visibility:hidden")
+    {
+        return "hidden".to_string();
+    }
+    for value in [attr("class"), attr("id")].into_iter().flatten() {
+        for word in value.to_ascii_lowercase().split_ascii_whitespace() {
+            if let Some(p) = CHROME_SUBSTRINGS.iter().find(|p| word.contains(*p)) {
+                return (*p).to_string();
+            }
+            let token = word.split(|c: char| !c.is_ascii_alphanumeric());
+            if let Some(t) = token.into_iter().find(|t| is_chrome_token(t.as_bytes())) {
+                return t.to_string();
+            }
+        }
+    }
+    if let Some(role) = attr("role") {
+        return format!("role={}", role.trim());
+    }
+    if let Some(label) = attr("aria-label") {
+        return format!("aria-label={label:?}");
+    }
+    tag.to_string()
+}
+
 /// Headings that introduce lists of other stories, in several languages.
 const RELATED_HEADINGS: &[&str] = &[
     "must read",
@@ -820,5 +857,22 @@ mod tests {
             ("alt", "Zelensky in Berlin"),
             ("src", "/img/z.jpg")
         ])));
+    }
+
+    #[test]
+    fn chrome_reasons_name_the_signal() {
+        let of = |tag: &str, pairs: &'static [(&'static str, &'static str)]| {
+            reason(tag, &|k| {
+                pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
+            })
+        };
+        assert_eq!(of("div", &[("class", "post social-share")]), "share");
+        assert_eq!(of("div", &[("id", "Newsletter-Box")]), "newsletter");
+        assert_eq!(of("div", &[("class", "byline")]), "byline");
+        assert_eq!(of("div", &[("class", "share"), ("hidden", "")]), "hidden");
+        assert_eq!(of("div", &[("style", "display: none")]), "hidden");
+        assert_eq!(of("div", &[("role", "navigation")]), "role=navigation");
+        assert_eq!(of("aside", &[("class", "must-read")]), "aside");
+        assert_eq!(of("iframe", &[]), "iframe");
     }
 }

@@ -21,6 +21,7 @@ mod charset;
 mod chrome;
 mod content;
 mod meta;
+mod trace;
 
 use std::collections::HashSet;
 
@@ -33,6 +34,7 @@ use crate::sanitize::depth;
 pub use charset::decode_html;
 pub use content::{fingerprint, image_source};
 pub use meta::{parse_date, strip_site_suffix};
+pub use trace::{Chosen, Removed, Trace};
 
 /// The article on a page.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,7 +108,21 @@ pub fn extract(
 
 /// Extracts the article from already decoded HTML.
 pub fn extract_str(html: &str, url: &Url, opts: &Options) -> Result<Article, ExtractError> {
-    extract_nested(html, url, opts, 0)
+    extract_nested(html, url, opts, 0, None)
+}
+
+/// [`extract`], also recording in `trace` why the root was chosen and what the
+/// rules removed (for `clean --explain`; the trace is filled even when no
+/// article comes out).
+pub fn extract_traced(
+    bytes: &[u8],
+    url: &Url,
+    http_charset: Option<&str>,
+    opts: &Options,
+    trace: &mut Trace,
+) -> Result<Article, ExtractError> {
+    let html = decode_html(bytes, http_charset);
+    extract_nested(&html, url, opts, 0, Some(trace))
 }
 
 /// Bytes of article text under which the root is a fragment of the page.
@@ -120,12 +136,13 @@ const SHORT_ROOT_GAIN: usize = 4;
 const MAX_NOSCRIPT_DEPTH: u8 = 2;
 
 /// [`extract_str`] on a page that is itself the `<noscript>` content of
-/// another `depth` levels up.
+/// another `depth` levels up; `trace`, when given, records the decisions.
 fn extract_nested(
     html: &str,
     url: &Url,
     opts: &Options,
     depth: u8,
+    mut trace: Option<&mut Trace>,
 ) -> Result<Article, ExtractError> {
     let strip_attributes = opts.content.is_none() && opts.remove.is_empty();
     let (trimmed, capped) = depth::trim_for_parse(html, strip_attributes);
@@ -148,11 +165,13 @@ fn extract_nested(
         None => tracing::debug!("no article root"),
     }
     let title = meta.title.clone().or_else(|| page.first_h1());
+    let mut hits = trace.as_ref().map(|_| Vec::new());
     let (drop, fingerprints) = page.in_article_rules(
         root.unwrap_or_else(|| page.body()),
         title.as_deref(),
         &opts.known_chrome,
         opts.learn_template,
+        hits.as_mut(),
     );
     // With no root found the body's text after the rules is what the rules
     // missed (menus in plain links, footers): the fallback steps instead.
@@ -160,28 +179,16 @@ fn extract_nested(
         Some(root) => page.render(root, &drop, opts.html),
         None => (String::new(), String::new()),
     };
-    // A few lines of text (an intro, a notice) are not what a page of items
-    // (a list, a shop's category, a thread's first line) is about: its visible
-    // text is, when it holds several times more.
-    let short = opts.content.is_none() && !text.trim().is_empty() && text.len() < SHORT_ROOT;
-    let root = match root {
-        Some(root) if !short => root,
-        _ => page.body(),
-    };
-    let (text, html) = if text.trim().is_empty() || short {
-        let min_len = if short {
-            SHORT_ROOT_GAIN * text.len()
-        } else {
-            0
+    if let Some(t) = trace.as_deref_mut() {
+        let traced = Traced {
+            doc: &doc,
+            page: &page,
+            opts,
+            unmatched: &unmatched,
         };
-        match rescue(&doc, &page, root, url, opts, depth, min_len) {
-            Some(found) => found,
-            None if short => (text, sanitized(&body, url, opts)),
-            None => return Err(ExtractError::NoContent),
-        }
-    } else {
-        (text, sanitized(&body, url, opts))
-    };
+        traced.record(t, root, &drop, &hits.unwrap_or_default(), &text);
+    }
+    let (text, html) = with_fallback(&doc, &page, root, url, opts, depth, text, body, trace)?;
     Ok(Article {
         title,
         html,
@@ -194,6 +201,111 @@ fn extract_nested(
         fingerprints,
         unmatched,
     })
+}
+
+/// The text and HTML of the page: the root's, or the fallback steps' when
+/// the root gave nothing or only a few lines. Records the step in `trace`.
+#[allow(clippy::too_many_arguments)]
+fn with_fallback(
+    doc: &Html,
+    page: &content::Page,
+    root: Option<usize>,
+    url: &Url,
+    opts: &Options,
+    depth: u8,
+    text: String,
+    body: String,
+    trace: Option<&mut Trace>,
+) -> Result<(String, String), ExtractError> {
+    // A few lines of text (an intro, a notice) are not what a page of items
+    // (a list, a shop's category, a thread's first line) is about: its visible
+    // text is, when it holds several times more.
+    let short = opts.content.is_none() && !text.trim().is_empty() && text.len() < SHORT_ROOT;
+    let root = match root {
+        Some(root) if !short => root,
+        _ => page.body(),
+    };
+    let (text, html, step) = if text.trim().is_empty() || short {
+        let min_len = if short {
+            SHORT_ROOT_GAIN * text.len()
+        } else {
+            0
+        };
+        match rescue(doc, page, root, url, opts, depth, min_len) {
+            Some((text, html, step)) => (text, html, Some(step)),
+            None if short => (text, sanitized(&body, url, opts), None),
+            None => return Err(ExtractError::NoContent),
+        }
+    } else {
+        (text, sanitized(&body, url, opts), None)
+    };
+    if let Some(t) = trace {
+        t.fallback = step;
+        t.words = text.split_whitespace().count();
+    }
+    Ok((text, html))
+}
+
+/// What [`Traced::record`] reads the decisions from.
+struct Traced<'p, 'd> {
+    doc: &'d Html,
+    page: &'p content::Page<'d>,
+    opts: &'p Options,
+    unmatched: &'p [String],
+}
+
+impl Traced<'_, '_> {
+    /// Fills `t` with the root, how it was chosen, the blocks removed inside
+    /// it (`drop`, with the in-article rules' `hits`) and its `text`'s words.
+    fn record(
+        &self,
+        t: &mut Trace,
+        root: Option<usize>,
+        drop: &[bool],
+        hits: &[(usize, content::Rule)],
+        text: &str,
+    ) {
+        let page = self.page;
+        t.content_unmatched = self
+            .opts
+            .content
+            .clone()
+            .filter(|css| self.unmatched.contains(css));
+        t.chosen = match (root, &self.opts.content) {
+            (None, _) => Chosen::Nothing,
+            (Some(_), Some(css)) if t.content_unmatched.is_none() => Chosen::Selector(css.clone()),
+            (Some(r), _) => Chosen::Scorer {
+                score: page.score(r),
+                runners_up: page
+                    .runners_up(r, 2)
+                    .into_iter()
+                    .map(|i| (page.path(i), page.score(i)))
+                    .collect(),
+            },
+        };
+        t.root = root.map(|r| page.path(r));
+        t.root_words = text.split_whitespace().count();
+        let mut removed_by = Vec::new();
+        for css in &self.opts.remove {
+            if let Ok(sel) = Selector::parse(css) {
+                for el in self.doc.select(&sel) {
+                    if let Some(i) = page.index_of(el.id()) {
+                        removed_by.push((i, css.clone()));
+                    }
+                }
+            }
+        }
+        let under = root.unwrap_or_else(|| page.body());
+        t.removed = page
+            .removed_blocks(under, drop, hits, &removed_by)
+            .into_iter()
+            .map(|(rule, i)| Removed {
+                rule,
+                path: page.path(i),
+                text: page.text_start(i),
+            })
+            .collect();
+    }
 }
 
 /// The article root: the `content` selector's element, else the automatic
@@ -244,7 +356,7 @@ fn rescue(
     opts: &Options,
     depth: u8,
     min_len: usize,
-) -> Option<(String, String)> {
+) -> Option<(String, String, &'static str)> {
     let own = page
         .fallback(root, opts.html)
         .filter(|(t, _, _)| t.len() > min_len);
@@ -256,7 +368,7 @@ fn rescue(
     match (own, hidden) {
         (own, Some(a)) if own.as_ref().is_none_or(|(t, _, _)| a.text.len() > t.len()) => {
             tracing::debug!("article root gave no text: the <noscript> page instead");
-            Some((a.text, a.html))
+            Some((a.text, a.html, "the page served in its <noscript>"))
         }
         (Some((text, body, step)), _) => {
             tracing::debug!(
@@ -264,7 +376,7 @@ fn rescue(
                 "article root gave no text: fallback"
             );
             let html = sanitized(&body, url, opts);
-            Some((text, html))
+            Some((text, html, step.describe()))
         }
         (None, _) => None,
     }
@@ -279,7 +391,7 @@ fn noscript_article(doc: &Html, url: &Url, opts: &Options, depth: u8) -> Option<
         .map(|el| el.text().collect::<String>())
         .filter(|t| t.len() >= 200 && t.contains('<'))
         .max_by_key(String::len)?;
-    extract_nested(&inner, url, opts, depth + 1).ok()
+    extract_nested(&inner, url, opts, depth + 1, None).ok()
 }
 
 /// Prunes what the `remove` selectors match; returns those that matched nothing.

@@ -255,3 +255,79 @@ fn clean_gives_the_main_content_of_other_kinds_of_page() {
         &["Terms of service", "Privacy"],
     );
 }
+
+/// `feedsieve clean --explain ARGS... FILE`: its standard output.
+fn explain(file: &std::path::Path, args: &[&str]) -> String {
+    let out = common::feedsieve()
+        .args(["clean", "--explain"])
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    common::succeeded(&out)
+}
+
+#[test]
+fn clean_explain_names_the_root_and_the_rule_behind_each_removed_block() {
+    let seed = common::fixture_root().join("site/vue-news/zelenskyy-nato.html");
+    // The scorer's choice, with the inline advertisement removed by its class.
+    let out = explain(&seed, &[]);
+    assert!(
+        out.contains("root: body.single-post > main > article.post > div.entry-content\n"),
+        "{out}"
+    );
+    assert!(out.contains("chosen by: the scorer, score"), "{out}");
+    assert!(
+        out.contains("[ad-slot] body.single-post > main > article.post > div.entry-content > div.ad-slot: \"Advertisement\""),
+        "{out}"
+    );
+    assert!(out.contains("root text: 543 words"), "{out}");
+    // The explanation only, not the article.
+    assert!(
+        !out.contains("Ukrainian President Volodymyr Zelenskyy expressed"),
+        "{out}"
+    );
+
+    // A wider root by the user's selector: the boxes of other stories beside
+    // the article show up with the rule that took each, a `remove` selector too.
+    let out = explain(&seed, &["--content", "main", "--remove", ".newsletter-box"]);
+    assert!(out.contains("root: body.single-post > main\n"), "{out}");
+    assert!(
+        out.contains("chosen by: the content selector \"main\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("[related] body.single-post > main > section.related-news: \"Related News"),
+        "{out}"
+    );
+    assert!(
+        out.contains("body.single-post > main > aside.must-read: \"Must Read"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[title] body.single-post > main > article.post > h1.entry-title"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[remove \".newsletter-box\"] body.single-post > main > article.post > div.newsletter-box"),
+        "{out}"
+    );
+}
+
+#[test]
+fn clean_explain_says_when_the_content_selector_matched_nothing() {
+    let out = explain(&kind_page("list.html"), &["--content", ".no-such-box"]);
+    assert!(
+        out.contains(
+            "content selector \".no-such-box\" matched nothing: the automatic choice stands"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("chosen by: the scorer"), "{out}");
+    // A page whose text comes from a fallback step names the step.
+    let out = explain(&kind_page("noscript-forum.html"), &[]);
+    assert!(
+        out.contains("fallback: the page served in its <noscript>"),
+        "{out}"
+    );
+}

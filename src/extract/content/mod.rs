@@ -16,6 +16,7 @@
 //! have their own files: [`root`] chooses the article root, [`rules`] applies
 //! the in-article chrome rules, [`render`] writes the text and HTML.
 
+mod explain;
 mod fallback;
 mod render;
 mod root;
@@ -29,6 +30,7 @@ use super::chrome::{self, Chrome};
 use crate::sanitize::is_block;
 
 pub use render::image_source;
+pub use rules::Rule;
 
 const NONE: u32 = u32::MAX;
 

@@ -7,7 +7,7 @@ use super::{Page, NONE};
 const CLIMB_PROSE_PER_OTHER: f32 = 0.5;
 
 /// Weight of text outside prose blocks against the prose the root holds.
-const BAD_WEIGHT: f32 = 1.5;
+pub(super) const BAD_WEIGHT: f32 = 1.5;
 
 impl Page<'_> {
     /// The element that holds the article: most prose net of everything else.

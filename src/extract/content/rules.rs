@@ -8,6 +8,43 @@ use scraper::Node;
 use super::{fingerprint, is_heading, Page, NONE};
 use crate::extract::chrome;
 
+/// Which in-article rule removed a block (for `clean --explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// An interface icon, logo or avatar image.
+    Icon,
+    /// A block that is mostly links.
+    Links,
+    /// A grid of teaser cards for other stories.
+    Teasers,
+    /// A related-stories heading and what it heads.
+    Related,
+    /// A sources heading and the list under it.
+    Sources,
+    /// The headline, repeated in the body.
+    Title,
+    /// A byline, dateline, share prompt or "Advertisement".
+    Meta,
+    /// A block the site's template repeats on its other pages.
+    Template,
+}
+
+impl Rule {
+    /// A short stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Icon => "icon",
+            Rule::Links => "links",
+            Rule::Teasers => "teasers",
+            Rule::Related => "related",
+            Rule::Sources => "sources",
+            Rule::Title => "title",
+            Rule::Meta => "byline",
+            Rule::Template => "template",
+        }
+    }
+}
+
 /// A story teaser is short: a headline and a summary of a few lines.
 const CARD_MAX_TEXT: u32 = 800;
 
@@ -40,13 +77,15 @@ impl Page<'_> {
             .is_some_and(|site| host.eq_ignore_ascii_case(site))
     }
     /// Decides which nodes under `root` are chrome by the in-article rules.
-    /// Returns the drop mask and the fingerprints of short blocks page-wide.
+    /// Returns the drop mask and the fingerprints of short blocks page-wide;
+    /// `hits`, when given, gets each element a rule removed and the rule.
     pub fn in_article_rules(
         &self,
         root: usize,
         title: Option<&str>,
         known: &HashSet<u64>,
         learn: bool,
+        mut hits: Option<&mut Vec<(usize, Rule)>>,
     ) -> (Vec<bool>, Vec<u64>) {
         let mut drop = self.pruned.clone();
         let root_end = self.nodes[root].end as usize;
@@ -62,7 +101,12 @@ impl Page<'_> {
                 i += 1;
                 continue;
             }
-            if self.is_chrome_in_article(i, root, norm_title.as_deref(), known, &mut drop) {
+            if let Some(rule) =
+                self.is_chrome_in_article(i, root, norm_title.as_deref(), known, &mut drop)
+            {
+                if let Some(hits) = hits.as_deref_mut() {
+                    hits.push((i, rule));
+                }
                 drop[i] = true;
                 i = node.end as usize;
             } else {
@@ -81,13 +125,14 @@ impl Page<'_> {
         norm_title: Option<&str>,
         known: &HashSet<u64>,
         drop: &mut [bool],
-    ) -> bool {
+    ) -> Option<Rule> {
         let node = &self.nodes[i];
         let s = self.sums[i];
-        let mut dropped = false;
+        let mut dropped = None;
         if node.tag == "img" {
             if let Node::Element(el) = node.node.value() {
-                dropped = chrome::is_icon_image(&|k| el.attr(k).map(str::to_string));
+                dropped = chrome::is_icon_image(&|k| el.attr(k).map(str::to_string))
+                    .then_some(Rule::Icon);
             }
         } else if s.text == 0 {
             // Nothing to read: figures and images stay, empty wrappers are harmless.
@@ -96,28 +141,35 @@ impl Page<'_> {
             "ul" | "ol" | "div" | "section" | "table" | "dl" | "p" | "span"
         ) && s.link * 2 > s.text
             && (node.tag != "p" || s.text < 300))
-            || self.is_teaser_grid(i)
         {
-            dropped = true;
+            dropped = Some(Rule::Links);
+        } else if self.is_teaser_grid(i) {
+            dropped = Some(Rule::Teasers);
         } else if s.text < 200 && !self.same_text_as_child(i) {
             let text = self.element_text(i);
             let heading_like = is_heading(node.tag)
                 || (s.text < 50 && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
             if heading_like && chrome::is_related_heading(&text) {
                 self.drop_related(i, root, drop, false);
-                dropped = true;
+                dropped = Some(Rule::Related);
             } else if heading_like && chrome::is_source_heading(&text) {
                 self.drop_related(i, root, drop, true);
-                dropped = true;
+                dropped = Some(Rule::Sources);
             } else {
                 let is_title = is_heading(node.tag)
                     && norm_title.is_some_and(|t| {
                         let h = normalise(&text);
                         !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
                     });
-                dropped = is_title
-                    || chrome::is_meta_line(&text)
-                    || (node.block && !known.is_empty() && known.contains(&fingerprint(&text)));
+                dropped = if is_title {
+                    Some(Rule::Title)
+                } else if chrome::is_meta_line(&text) {
+                    Some(Rule::Meta)
+                } else if node.block && !known.is_empty() && known.contains(&fingerprint(&text)) {
+                    Some(Rule::Template)
+                } else {
+                    None
+                };
             }
         }
         dropped
