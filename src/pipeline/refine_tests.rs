@@ -185,12 +185,37 @@ fn the_daemon_path_gives_the_stories_cluster_gives_for_the_same_articles() {
     }
     let from_cluster: BTreeSet<BTreeSet<String>> = by_cluster.into_values().collect();
 
-    let (mut s, src) = open();
+    // One source per outlet, as `cluster` sees them: dedup learns each
+    // source's template words, so one source for every outlet would differ.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let outlets: BTreeSet<String> = lines
+        .iter()
+        .map(|v| v["source"].as_str().unwrap().to_string())
+        .collect();
+    let mut s = Store::open_in_memory().unwrap();
+    let specs: Vec<_> = outlets
+        .iter()
+        .map(|name| crate::store::SourceSpec {
+            name: name.clone(),
+            ..source(&format!("http://x.test/{}", name.replace(' ', "-")))
+        })
+        .collect();
+    s.sync_sources(&specs).unwrap();
+    let source_ids: HashMap<String, i64> = s
+        .sources()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.id))
+        .collect();
     let dedup = StoryDedup::restore(&s, config, 100).unwrap();
     let mut ids = Vec::new();
-    for line in std::fs::read_to_string(&fixture).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    for v in &lines {
         let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let src = source_ids[&text("source")];
         let at = chrono::DateTime::parse_from_rfc3339(&text("published"))
             .unwrap()
             .timestamp();
