@@ -42,7 +42,7 @@ impl Engine {
     }
 
     /// The number guard of [`Engine::adjusted`].
-    fn numbers_conflict(p: &Prepared, s: &WindowStory) -> bool {
+    pub(super) fn numbers_conflict(p: &Prepared, s: &WindowStory) -> bool {
         // Only when both sides state figures and share none of them.
         !p.numbers.is_empty()
             && s.titles_with_numbers > 0

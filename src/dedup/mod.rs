@@ -27,13 +27,15 @@
 //! Layout: [`Engine`] and the public types here; `prepare` turns an article
 //! into features (the statistics-free half in [`Analyser`], safe off-lock),
 //! `decide` picks the story, `window` keeps the window and its indexes,
-//! `merge` joins stories found to be one, `vocab` the term statistics and
-//! `vectors` the sparse-vector maths.
+//! `merge` joins stories found to be one, `refine` and `reassign` look at a
+//! cycle's stories again (splits, then moves between stories), `vocab` the
+//! term statistics and `vectors` the sparse-vector maths.
 
 mod decide;
 pub mod embed;
 mod merge;
 mod prepare;
+mod reassign;
 mod refine;
 mod template;
 pub mod text;

@@ -192,6 +192,58 @@ mod tests {
     }
 
     #[test]
+    fn refinement_keeps_templated_items_with_other_flights_apart() {
+        let mut e = Engine::new(DedupConfig::default());
+        let stories: Vec<_> = (0..12)
+            .map(|i| e.assign(&notice(i, &i.to_string())).story)
+            .collect();
+        let r = e.refine();
+        // Items after the first ones (which taught the template) stay alone.
+        let later: Vec<String> = (MIN_SOURCE_ITEMS + 1..12).map(|i| i.to_string()).collect();
+        let moved: Vec<&str> = r.moves.iter().map(|m| m.article.as_str()).collect();
+        assert!(
+            later.iter().all(|id| !moved.contains(&id.as_str())),
+            "{stories:?} {r:?}"
+        );
+    }
+
+    #[test]
+    fn refinement_keeps_apart_items_of_a_source_drawn_from_a_few_hundred_words() {
+        let mut e = Engine::new(DedupConfig::default());
+        let words: Vec<String> = (0..300).map(|i| format!("w{i}x")).collect();
+        let mut seed: u64 = 7;
+        let mut pick = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            words[(seed >> 33) as usize % words.len()].as_str()
+        };
+        let mut online = std::collections::HashSet::new();
+        for i in 0..60usize {
+            let text: Vec<&str> = (0..120).map(|_| pick()).collect();
+            let title: Vec<&str> = (0..8).map(|_| pick()).collect();
+            let a = DedupArticle {
+                id: i.to_string(),
+                source: "Lorem".into(),
+                url: format!("https://lorem.example/{i}"),
+                published: Some(1_765_000_000 + i as i64 * 60),
+                title: title.join(" "),
+                text: text.join(" "),
+            };
+            online.insert(e.assign(&a).story);
+        }
+        let r = e.refine();
+        let joined = r.moves.len();
+        // The template's likeness discounts refinement's scores as the online
+        // pass's: its items do not gather into one story.
+        assert!(
+            joined * 10 <= online.len(),
+            "{} stories, {r:?}",
+            online.len()
+        );
+    }
+
+    #[test]
     fn the_work_per_article_stays_capped_in_a_window_of_look_alikes() {
         let mut e = Engine::new(DedupConfig::default());
         // 3,000 items from 300 sources, all drawn from the same 40 words: every

@@ -748,3 +748,82 @@ fn analysing_off_the_engine_prepares_exactly_like_prepare() {
     assert_eq!(split.vocabulary_len(), whole.vocabulary_len());
     assert_eq!(split.window_len(), whole.window_len());
 }
+
+/// The window's stories as sets of article ids.
+fn partition(e: &Engine) -> std::collections::BTreeSet<std::collections::BTreeSet<String>> {
+    let mut by_story: HashMap<StoryId, std::collections::BTreeSet<String>> = HashMap::new();
+    for m in &e.members {
+        by_story
+            .entry(e.resolve(m.story))
+            .or_default()
+            .insert(m.id.clone());
+    }
+    by_story.into_values().collect()
+}
+
+#[test]
+fn refinement_gives_the_same_stories_whatever_order_the_reports_arrived_in() {
+    let articles = [
+        art(
+            "1",
+            "Alpha",
+            "https://a.example/1",
+            T0,
+            "Elbe floods Dresden old town",
+            FLOOD_DRESDEN,
+        ),
+        art(
+            "2",
+            "Beta",
+            "https://b.example/2",
+            T0 + 60,
+            "Hundreds evacuated in Pirna",
+            FLOOD_PIRNA,
+        ),
+        art(
+            "3",
+            "Gamma",
+            "https://c.example/3",
+            T0 + 120,
+            "Elbe flood: Dresden and Pirna",
+            FLOOD_BOTH,
+        ),
+        art(
+            "4",
+            "Delta",
+            "https://d.example/4",
+            T0 + 180,
+            "Snow closes the pass",
+            OTHER,
+        ),
+    ];
+    let want: std::collections::BTreeSet<std::collections::BTreeSet<String>> =
+        [vec!["1", "2", "3"], vec!["4"]]
+            .iter()
+            .map(|s| s.iter().map(|id| id.to_string()).collect())
+            .collect();
+    // Without the online re-decision, the Dresden report stays alone when it
+    // comes first: only the reassignment of the refinement gathers it.
+    let config = DedupConfig {
+        merge_threshold: 0.0,
+        ..DedupConfig::default()
+    };
+    let mut apart = 0;
+    for order in [
+        [0, 1, 2, 3],
+        [1, 2, 0, 3],
+        [2, 0, 1, 3],
+        [3, 0, 1, 2],
+        [1, 0, 3, 2],
+    ] {
+        let mut e = Engine::new(config.clone());
+        for &i in &order {
+            e.assign(&articles[i]);
+        }
+        apart += usize::from(partition(&e) != want);
+        let r =
+            e.refine_with(|r| Ok::<_, ()>((0..r.new_stories as i64).map(|k| 100 + k).collect()));
+        assert_eq!(partition(&e), want, "order {order:?}: {r:?}");
+    }
+    assert!(apart > 0, "the online pass alone depends on the order");
+}

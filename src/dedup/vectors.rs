@@ -7,7 +7,7 @@ const CENTROID_TERMS: usize = 256;
 /// A story's summed term shares, sorted by term id. A sorted vector rather
 /// than a map: most stories hold one or two articles, and a map per story
 /// costs several times the memory of the terms themselves.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Centroid(pub(super) Vec<(u32, f32)>);
 
 impl Centroid {

@@ -38,6 +38,9 @@ pub(super) struct Member {
     pub(super) embedding: Vec<f32>,
     /// Its publication time and title figures: the refinement's look-alike guards.
     pub(super) guard: super::refine::Guard,
+    /// Its source when it has a template record (items with a body), so that
+    /// refinement discounts a templated source's scores as the online pass does.
+    pub(super) source: Option<Arc<str>>,
 }
 
 /// LSH bands per MinHash signature.
@@ -46,7 +49,7 @@ pub(super) const BANDS: usize = text::MINHASH_SIZE / text::BAND_ROWS;
 pub(super) const NO_MEMBER: u64 = u64::MAX;
 
 /// A story as the window holds it (the store keeps its own record of stories).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct WindowStory {
     /// Summed shares of the members; empty while `single` stands for them.
     pub(super) full: Centroid,
@@ -189,6 +192,10 @@ impl Engine {
         }
         let band_next = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
         let guard = super::refine::Guard::of(&p);
+        let source = self
+            .sources
+            .get_key_value(p.source.as_str())
+            .map(|(name, _)| name.clone());
         self.members.push_back(Member {
             story,
             id: p.id,
@@ -203,6 +210,7 @@ impl Engine {
             clock: p.time.unwrap_or(clock),
             embedding: p.embedding,
             guard,
+            source,
         });
         self.expire();
         self.sweep_postings();
