@@ -50,6 +50,11 @@ pub(super) const LIST_READ: usize = 96;
 pub(super) const NEIGHBOURS: usize = 16;
 /// Pairs scored per refinement at most: bounds its cost whatever the scope.
 pub const MAX_PAIRS: usize = 400_000;
+/// Articles one refinement looks at, at most: each is held with its features
+/// for the pass (a few KB), so a first cycle of 50,000 articles in a few
+/// hundred large stories would otherwise be held whole. The stories of the
+/// earliest new articles come first; the rest wait for a later change.
+pub const MAX_SCOPE: usize = 10_000;
 /// Weight of an unscored pair in the linkage, counted as similarity 0: the
 /// index retrieves the pairs that share distinctive terms, so an unscored
 /// pair is most likely unrelated, but not surely.
@@ -217,7 +222,7 @@ impl Engine {
     /// neighbours, and says how the stories change (nothing changes until
     /// [`Engine::apply_refinement`]).
     pub fn refine(&mut self) -> Refinement {
-        let scope = self.refine_scope();
+        let scope = self.refine_scope(MAX_SCOPE);
         self.mark_refined();
         if scope.is_empty() || !self.config.enabled {
             return Refinement::default();
@@ -239,16 +244,25 @@ impl Engine {
     }
 
     /// The window's sequence numbers of the articles to cluster again: the
-    /// members of the stories that new articles joined or were candidates for.
-    fn refine_scope(&self) -> Vec<u64> {
+    /// members of the stories that new articles joined or were candidates for,
+    /// whole stories up to `cap` articles.
+    pub(super) fn refine_scope(&self, cap: usize) -> Vec<u64> {
         let end = self.first_seq + self.members.len() as u64;
         let mut stories: HashSet<StoryId> = HashSet::new();
+        let mut size = 0;
         for seq in self.refined_upto.max(self.first_seq)..end {
             let Some(m) = self.member(seq) else { continue };
-            stories.insert(self.resolve(m.story));
             let query = self.weighted_terms(&m.full, &m.head, TERMS);
-            for (s, _) in self.rank_candidates(&query, None, NEIGHBOUR_STORIES) {
-                stories.insert(s);
+            let neighbours = self.rank_candidates(&query, None, NEIGHBOUR_STORIES);
+            let own = std::iter::once(self.resolve(m.story));
+            for s in own.chain(neighbours.into_iter().map(|(s, _)| s)) {
+                let members = self.stories.get(&s).map_or(1, |st| st.members);
+                if size + members <= cap && stories.insert(s) {
+                    size += members;
+                }
+            }
+            if size >= cap {
+                break;
             }
         }
         if stories.is_empty() {

@@ -827,3 +827,32 @@ fn refinement_gives_the_same_stories_whatever_order_the_reports_arrived_in() {
     }
     assert!(apart > 0, "the online pass alone depends on the order");
 }
+
+#[test]
+fn one_refinement_looks_at_whole_stories_up_to_its_cap() {
+    let mut e = Engine::new(DedupConfig::default());
+    let texts = [FLOOD_DRESDEN, WIRE, OTHER];
+    for i in 0..30 {
+        let text = texts[i % 3];
+        let url = format!("https://x{i}.example/{i}");
+        e.assign(&art(
+            &i.to_string(),
+            &format!("S{i}"),
+            &url,
+            T0 + i as i64,
+            "Report",
+            text,
+        ));
+    }
+    let whole = e.refine_scope(usize::MAX);
+    assert_eq!(whole.len(), 30, "every new article's story");
+    let capped = e.refine_scope(12);
+    assert!(!capped.is_empty() && capped.len() <= 12, "{}", capped.len());
+    // Whole stories only: each story in the capped scope has all its members.
+    let story_of = |seq: &u64| e.resolve(e.member(*seq).unwrap().story);
+    for seq in &capped {
+        let s = story_of(seq);
+        let members = whole.iter().filter(|q| story_of(q) == s).count();
+        assert_eq!(members, capped.iter().filter(|q| story_of(q) == s).count());
+    }
+}
