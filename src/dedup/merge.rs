@@ -127,24 +127,15 @@ impl Engine {
     /// The features of a stored lone member, weighted by today's IDF, as
     /// `adjusted` reads an arriving article's.
     fn prepared_again(&self, m: &Member, s: &WindowStory) -> Prepared {
-        let weigh = |shares: &[(u32, f32)]| {
-            let mut v: Vec<(u32, f32)> =
-                shares.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
-            let n = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-            if n > 0.0 {
-                v.iter_mut().for_each(|(_, w)| *w /= n);
-            }
-            v
-        };
         let mut numbers: Vec<u32> = s.numbers.iter().copied().collect();
         numbers.sort_unstable();
         Prepared {
             id: m.id.clone(),
             canonical: None,
             fingerprint: None,
-            full: weigh(&m.full),
-            head: weigh(&m.head),
-            names: weigh(&m.names),
+            full: self.weighted(&m.full),
+            head: self.weighted(&m.head),
+            names: self.weighted(&m.names),
             terms: Vec::new(),
             numbers,
             long: m.long,

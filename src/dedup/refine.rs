@@ -308,22 +308,13 @@ impl Engine {
             .iter()
             .filter_map(|&seq| {
                 let m = self.member(seq)?;
-                let weigh = |shares: &[(u32, f32)]| {
-                    let mut v: Vec<(u32, f32)> =
-                        shares.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
-                    let n = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-                    if n > 0.0 {
-                        v.iter_mut().for_each(|(_, w)| *w /= n);
-                    }
-                    v
-                };
                 let prepared = Prepared {
                     id: m.id.clone(),
                     canonical: m.canonical.clone(),
                     fingerprint: None,
-                    full: weigh(&m.full),
-                    head: weigh(&m.head),
-                    names: weigh(&m.names),
+                    full: self.weighted(&m.full),
+                    head: self.weighted(&m.head),
+                    names: self.weighted(&m.names),
                     terms: Vec::new(),
                     numbers: m.guard.numbers.to_vec(),
                     long: m.long,

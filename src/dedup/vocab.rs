@@ -67,6 +67,17 @@ impl Engine {
         self.ln_docs - ln_df + 1.0
     }
 
+    /// Term shares weighted by today's IDF and normalised to unit length: a
+    /// stored article's vector as `adjusted` reads an arriving one's.
+    pub(super) fn weighted(&self, shares: &[(u32, f32)]) -> Vec<(u32, f32)> {
+        let mut v: Vec<(u32, f32)> = shares.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
+        let n = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if n > 0.0 {
+            v.iter_mut().for_each(|(_, w)| *w /= n);
+        }
+        v
+    }
+
     /// A weighted vector back to term shares (weights without IDF), which the
     /// centroids sum so that they can be re-weighted as IDF changes.
     pub(super) fn shares(&self, v: &[(u32, f32)]) -> Vec<(u32, f32)> {
