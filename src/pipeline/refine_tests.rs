@@ -167,37 +167,29 @@ fn a_bridging_report_joined_online_is_split_out_and_the_feed_shows_two_entries()
     assert!(s.integrity_ok().unwrap());
 }
 
-#[test]
-fn the_daemon_path_gives_the_stories_cluster_gives_for_the_same_articles() {
+/// The seed web's articles as `feedsieve cluster` reads them.
+fn seed_articles() -> (std::path::PathBuf, Vec<serde_json::Value>) {
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/seed-story/cluster/articles.jsonl");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("assign.jsonl");
-    let config = DedupConfig::default();
-    crate::dedup_cli::cluster(config.clone(), &fixture, &out, 1).unwrap();
-    let mut by_cluster: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for line in std::fs::read_to_string(&out).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        by_cluster
-            .entry(v["cluster"].as_str().unwrap().into())
-            .or_default()
-            .insert(v["id"].as_str().unwrap().into());
-    }
-    let from_cluster: BTreeSet<BTreeSet<String>> = by_cluster.into_values().collect();
-
-    // One source per outlet, as `cluster` sees them: dedup learns each
-    // source's template words, so one source for every outlet would differ.
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&fixture)
+    let lines = std::fs::read_to_string(&fixture)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let outlets: BTreeSet<String> = lines
+    (fixture, lines)
+}
+
+/// Stores each seed article as one fetch of its outlet's source (as
+/// `cluster` sees them: dedup learns each source's template words), refining
+/// after each as the daemon does, and returns the published stories as sets
+/// of article ids.
+fn through_the_daemon(lines: &[serde_json::Value]) -> BTreeSet<BTreeSet<String>> {
+    let names: BTreeSet<String> = lines
         .iter()
         .map(|v| v["source"].as_str().unwrap().to_string())
         .collect();
     let mut s = Store::open_in_memory().unwrap();
-    let specs: Vec<_> = outlets
+    let specs: Vec<_> = names
         .iter()
         .map(|name| crate::store::SourceSpec {
             name: name.clone(),
@@ -211,9 +203,9 @@ fn the_daemon_path_gives_the_stories_cluster_gives_for_the_same_articles() {
         .into_iter()
         .map(|r| (r.name, r.id))
         .collect();
-    let dedup = StoryDedup::restore(&s, config, 100).unwrap();
+    let dedup = StoryDedup::restore(&s, DedupConfig::default(), 100).unwrap();
     let mut ids = Vec::new();
-    for v in &lines {
+    for v in lines {
         let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         let src = source_ids[&text("source")];
         let at = chrono::DateTime::parse_from_rfc3339(&text("published"))
@@ -235,10 +227,28 @@ fn the_daemon_path_gives_the_stories_cluster_gives_for_the_same_articles() {
         dedup.refine(&mut s, at).unwrap();
         ids.push(text("id"));
     }
-    let from_daemon: BTreeSet<BTreeSet<String>> = published(&s)
+    published(&s)
         .into_iter()
         .map(|(_, m)| m.iter().map(|i| ids[*i as usize - 1].clone()).collect())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_daemon_path_gives_the_stories_cluster_gives_for_the_same_articles() {
+    let (fixture, lines) = seed_articles();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("assign.jsonl");
+    crate::dedup_cli::cluster(DedupConfig::default(), &fixture, &out, 1).unwrap();
+    let mut by_cluster: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for line in std::fs::read_to_string(&out).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        by_cluster
+            .entry(v["cluster"].as_str().unwrap().into())
+            .or_default()
+            .insert(v["id"].as_str().unwrap().into());
+    }
+    let from_cluster: BTreeSet<BTreeSet<String>> = by_cluster.into_values().collect();
+    let from_daemon = through_the_daemon(&lines);
     assert_eq!(from_daemon, from_cluster);
     let zelenskyy: BTreeSet<String> = ["vue-zelenskyy", "wire-zelenskyy", "pressai-zelensky"]
         .map(String::from)
