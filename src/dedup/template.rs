@@ -22,6 +22,16 @@ pub(super) const SOURCE_ITEMS: usize = 8;
 pub(super) const MIN_SOURCE_ITEMS: usize = 4;
 /// Distinct terms remembered per item (a long text's rarest are left out).
 pub(super) const TERMS_PER_ITEM: usize = 512;
+/// Share of an item's distinct terms its source's template must cover, on
+/// average over the recent items, to count: boilerplate is most of a
+/// templated item, while a feed on one topic (a team, a war) shares only a
+/// few topic words across its items, which are evidence, not template.
+pub(super) const MIN_TEMPLATE_SHARE: f64 = 0.3;
+/// The recent items' vocabulary (distinct terms of all of them) over one
+/// item's, at most, for the likeness to count: a template drawing from a few
+/// hundred words reuses them in every item, while a topic feed's items, even
+/// on one event, each bring words of their own.
+pub(super) const MAX_VOCABULARY_RATIO: f64 = 3.5;
 /// Likeness from which a source counts as templated: unrelated news items of
 /// one outlet score a few hundredths against each other, templated ones
 /// several tenths.
@@ -48,6 +58,9 @@ pub(super) struct SourceTerms {
     vectors: VecDeque<Vec<(u32, f32)>>,
     /// Per recent item, its cosine to the sum of the items before it.
     likeness: VecDeque<f64>,
+    /// Whether the recent items draw from a small shared vocabulary
+    /// ([`MAX_VOCABULARY_RATIO`]): only then does the likeness count.
+    small_vocabulary: bool,
 }
 
 impl SourceTerms {
@@ -64,7 +77,7 @@ impl SourceTerms {
     /// The mean cosine of the source's recent items to their predecessors'
     /// sum, once [`MIN_SOURCE_ITEMS`] items had some (else 0).
     pub(super) fn likeness(&self) -> f64 {
-        if self.likeness.len() < MIN_SOURCE_ITEMS {
+        if self.likeness.len() < MIN_SOURCE_ITEMS || !self.small_vocabulary {
             return 0.0;
         }
         self.likeness.iter().sum::<f64>() / self.likeness.len() as f64
@@ -136,7 +149,23 @@ impl SourceTerms {
             .collect();
         template.sort_unstable();
         template.dedup();
+        let covered = |r: &[u32]| {
+            let n = r
+                .iter()
+                .filter(|t| template.binary_search(t).is_ok())
+                .count();
+            n as f64 / r.len().max(1) as f64
+        };
+        let share = self.recent.iter().map(|r| covered(r)).sum::<f64>() / n as f64;
+        if share < MIN_TEMPLATE_SHARE {
+            template.clear();
+        }
         self.template = template;
+        let mut vocabulary: Vec<u32> = self.recent.iter().flat_map(|r| r.iter().copied()).collect();
+        vocabulary.sort_unstable();
+        vocabulary.dedup();
+        let mean = self.recent.iter().map(|r| r.len()).sum::<usize>() as f64 / n as f64;
+        self.small_vocabulary = (vocabulary.len() as f64) <= MAX_VOCABULARY_RATIO * mean.max(1.0);
     }
 }
 
@@ -241,6 +270,33 @@ mod tests {
             "{} stories, {r:?}",
             online.len()
         );
+    }
+
+    #[test]
+    fn a_feed_on_one_topic_has_no_template_and_its_likeness_does_not_count() {
+        // Eight items of a topic feed: three topic words in each, and forty
+        // words of their own.
+        let mut topic = SourceTerms::default();
+        for i in 0..8u32 {
+            let own: Vec<u32> = (0..40).map(|k| 1000 + i * 100 + k).collect();
+            topic.push(&[[1, 2, 3].as_slice(), &own].concat());
+            topic.likeness.push_back(0.4);
+        }
+        assert!(!topic.has_template(), "{:?}", topic.template());
+        assert_eq!(
+            topic.likeness(),
+            0.0,
+            "a topic feed's items bring words of their own"
+        );
+        // Eight items of a template: thirty shared words, three of their own.
+        let mut template = SourceTerms::default();
+        for i in 0..8u32 {
+            let words: Vec<u32> = (0..30).chain((0..3).map(|k| 1000 + i * 100 + k)).collect();
+            template.push(&words);
+            template.likeness.push_back(0.4);
+        }
+        assert!(template.is_template(5));
+        assert!(template.likeness() > 0.3);
     }
 
     #[test]

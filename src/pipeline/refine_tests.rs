@@ -255,3 +255,19 @@ fn the_daemon_path_gives_the_stories_cluster_gives_for_the_same_articles() {
         .into();
     assert!(from_daemon.contains(&zelenskyy), "{from_daemon:?}");
 }
+
+#[test]
+fn an_aggregator_feed_of_several_outlets_still_joins_their_reports_of_one_event() {
+    // One feed carrying every outlet's articles (a news aggregator): three of
+    // its items report one event, so the feed's items are more alike than an
+    // outlet's mixed news, yet that is the event's evidence, not a template.
+    let (_, mut lines) = seed_articles();
+    for v in &mut lines {
+        v["source"] = "Aggregator".into();
+    }
+    let stories = through_the_daemon(&lines);
+    let zelenskyy: BTreeSet<String> = ["vue-zelenskyy", "wire-zelenskyy", "pressai-zelensky"]
+        .map(String::from)
+        .into();
+    assert!(stories.contains(&zelenskyy), "{stories:?}");
+}
