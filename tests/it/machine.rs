@@ -793,6 +793,64 @@ async fn sample(daemon: &Daemon, client: &reqwest::Client, db: &Path) -> Sample 
     }
 }
 
+/// Writes a config of `feeds` churning sources with a 4 s retention, a 1 s
+/// interval and a dedup window of 40 articles; returns it and the database path.
+fn churn_config(web: &FixtureServer, dir: &Path, port: u16, feeds: usize) -> (PathBuf, PathBuf) {
+    let mut sources = String::new();
+    for f in 0..feeds {
+        web.set(
+            &format!("/churn/{f}.xml"),
+            Behaviour::Dynamic(churning_feed(f)),
+        );
+        sources += &format!(
+            "\n[[feed]]\nname = \"Churn {f}\"\nurl = \"{}/churn/{f}.xml\"\n",
+            web.base
+        );
+    }
+    let config = dir.join("feeds.toml");
+    let db = dir.join("feedsieve.sqlite");
+    std::fs::write(
+        &config,
+        format!(
+            "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\nmax_age = \"4s\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n[schedule]\ninterval = \"1s\"\n[dedup]\nwindow_articles = 40\n{sources}",
+            dir.join("feed.xml").display(),
+            db.display()
+        ),
+    )
+    .unwrap();
+    (config, db)
+}
+
+/// After a warm-up of two retention prunes, one sample after each of the
+/// next `n` prunes.
+async fn samples_after_prunes(
+    daemon: &Daemon,
+    client: &reqwest::Client,
+    db: &Path,
+    n: usize,
+) -> Vec<Sample> {
+    let prunes_so_far = || daemon.log().matches("pruned items past retention").count();
+    let mut warm = false;
+    for _ in 0..1200 {
+        if prunes_so_far() >= 2 {
+            warm = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(warm, "retention never ran: {}", daemon.log());
+    let mut samples = Vec::new();
+    let mut prunes = prunes_so_far();
+    while samples.len() < n {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if prunes_so_far() > prunes {
+            prunes = prunes_so_far();
+            samples.push(sample(daemon, client, db).await);
+        }
+    }
+    samples
+}
+
 /// 11. and the soak, short: 50 sources whose items change at every fetch,
 /// fetched every second, with a retention of a few seconds. Cycle after cycle
 /// the daemon holds as many files and about as many sockets, the WAL is
@@ -807,52 +865,10 @@ async fn under_churn_descriptors_wal_items_and_the_dedup_window_stay_bounded() {
     let web = FixtureServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let mut sources = String::new();
-    for f in 0..50 {
-        web.set(
-            &format!("/churn/{f}.xml"),
-            Behaviour::Dynamic(churning_feed(f)),
-        );
-        sources += &format!(
-            "\n[[feed]]\nname = \"Churn {f}\"\nurl = \"{}/churn/{f}.xml\"\n",
-            web.base
-        );
-    }
-    let config = dir.path().join("feeds.toml");
-    let db = dir.path().join("feedsieve.sqlite");
-    std::fs::write(
-        &config,
-        format!(
-            "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\nmax_age = \"4s\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n[schedule]\ninterval = \"1s\"\n[dedup]\nwindow_articles = 40\n{sources}",
-            dir.path().join("feed.xml").display(),
-            db.display()
-        ),
-    )
-    .unwrap();
+    let (config, db) = churn_config(&web, dir.path(), port, 50);
     let daemon = Daemon::start(&config, port, &dir.path().join("daemon.log"));
     let client = http_client();
-
-    // Warm-up: retention has pruned twice.
-    let mut warm = false;
-    for _ in 0..1200 {
-        if daemon.log().matches("pruned items past retention").count() >= 2 {
-            warm = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(warm, "retention never ran: {}", daemon.log());
-    let mut samples = Vec::new();
-    let mut prunes = daemon.log().matches("pruned items past retention").count();
-    // A sample after each of the next four prunes: four more cycles of retention.
-    while samples.len() < 4 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = daemon.log().matches("pruned items past retention").count();
-        if now > prunes {
-            prunes = now;
-            samples.push(sample(&daemon, &client, &db).await);
-        }
-    }
+    let samples = samples_after_prunes(&daemon, &client, &db, 4).await;
     let first = samples[0];
     let last = samples[3];
     for s in &samples {
