@@ -101,6 +101,30 @@ async fn stop_with_sigterm(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
+/// A rejected edit shows on /healthz (still 200 and "ok": it works) and on
+/// /status (the log line comes a moment before the daemon records it).
+async fn the_rejected_edit_is_shown(client: &reqwest::Client, port: u16) {
+    let mut shown = health_and_status(client, port).await;
+    for _ in 0..50 {
+        if shown.1["warnings"] != serde_json::json!([]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        shown = health_and_status(client, port).await;
+    }
+    let (code, health, status) = shown;
+    assert_eq!(code, 200);
+    assert_eq!(health["status"], "ok", "{health}");
+    let warning = health["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("rejected") && warning.contains("not a duration"),
+        "{health}"
+    );
+    assert!(status.contains("not a duration"), "{status}");
+    let up = regex::Regex::new(r"up \d+ (s|min), since <time datetime=\S+>\d\d:\d\d UTC</time>");
+    assert!(up.unwrap().is_match(&status), "uptime in words: {status}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_follows_edits_and_survives_broken_ones() {
     let web = FixtureServer::start().await;
@@ -149,27 +173,7 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
         child.try_wait().unwrap().is_none(),
         "the daemon did not exit"
     );
-    // …and says so on /healthz (still 200 and "ok": it works) and on /status
-    // (the log line comes a moment before the daemon records it).
-    let mut shown = health_and_status(&client, port).await;
-    for _ in 0..50 {
-        if shown.1["warnings"] != serde_json::json!([]) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        shown = health_and_status(&client, port).await;
-    }
-    let (code, health, status) = shown;
-    assert_eq!(code, 200);
-    assert_eq!(health["status"], "ok", "{health}");
-    let warning = health["warnings"][0].as_str().unwrap_or_default();
-    assert!(
-        warning.contains("rejected") && warning.contains("not a duration"),
-        "{health}"
-    );
-    assert!(status.contains("not a duration"), "{status}");
-    let up = regex::Regex::new(r"up \d+ (s|min), since <time datetime=\S+>\d\d:\d\d UTC</time>");
-    assert!(up.unwrap().is_match(&status), "uptime in words: {status}");
+    the_rejected_edit_is_shown(&client, port).await;
 
     // 3. Fixed, with a changed setting: an exclude filter on Wire Copy Daily
     //    applies to the items it already has.
