@@ -112,6 +112,31 @@ async fn cycle(ctx: &Context) {
     run_cycle(ctx, Selection::All, |_, _, _| {}).await.unwrap();
 }
 
+/// The `unique_sentences` that `stories --json` gives the joined members of
+/// `source`.
+fn json_unique_sentences(dir: &std::path::Path, source: &str) -> Vec<String> {
+    let out = common::feedsieve()
+        .arg("--config")
+        .arg(dir.join("feeds.toml"))
+        .args(["stories", "--json"])
+        .output()
+        .unwrap();
+    let stdout = common::succeeded(&out);
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .flat_map(|s| s["members"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m["source"] == source && m["layer"] != "new")
+        .flat_map(|m| {
+            m["unique_sentences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn story_pages_show_what_each_outlet_adds() {
     let web = FixtureServer::start().await;
@@ -172,26 +197,7 @@ async fn story_pages_show_what_each_outlet_adds() {
     assert!(!vue.contains("hundreds of thousands"));
 
     // `stories --json` gives each member's own sentences.
-    let out = common::feedsieve()
-        .arg("--config")
-        .arg(dir.path().join("feeds.toml"))
-        .args(["stories", "--json"])
-        .output()
-        .unwrap();
-    let stdout = common::succeeded(&out);
-    let press_sentences: Vec<String> = stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .flat_map(|s| s["members"].as_array().cloned().unwrap_or_default())
-        .filter(|m| m["source"] == "PRESS AI WORLD" && m["layer"] != "new")
-        .flat_map(|m| {
-            m["unique_sentences"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|s| s.as_str().map(str::to_string))
-        .collect();
+    let press_sentences = json_unique_sentences(dir.path(), "PRESS AI WORLD");
     assert_eq!(press_sentences, press, "the same comparison as the page");
 }
 
