@@ -293,13 +293,7 @@ impl Engine {
             *joined = self.story_of_members(&[first, seq]);
             return;
         }
-        joined.full.add(&self.unit_shares(&m.full), 1.0);
-        joined.head.add(&m.head, 1.0);
-        joined.names.add(&m.names, 1.0);
-        joined.add_embedding(&m.embedding, 1.0);
-        joined.members += 1;
-        joined.long_members += usize::from(m.long);
-        joined.body_members += usize::from(m.body);
+        self.add_member(joined, m, true);
         part.figures[to].apply(joined);
     }
 

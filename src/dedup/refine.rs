@@ -26,10 +26,9 @@
 //! Articles are sorted by a stable key (date, then id), ties are broken by
 //! that order, and full-text centroids weigh each member the same by today's
 //! IDF, so the result for a scope does not depend on the order its articles
-//! arrived in. Measured with `python3 ../shared/eval/score_clusters.py
-//! ../shared/data/stories-dev/SET-dev.jsonl --orders 7 --cmd
-//! 'target/release/feedsieve cluster --input {input} --output {output}'`
-//! (B-cubed F1 over 7 orders, mean and spread, before and after reassignment):
+//! arrived in. Measured on the development story sets (B-cubed F1 over 7
+//! arrival orders, mean and spread, before and after reassignment; the
+//! commands are in `bench/README.md`):
 //! ecbplus-dev 0.907 / 0.084 to 0.923 / 0.068, uci-dev 0.861 / 0.032 to
 //! 0.869 / 0.012; B-cubed precision in the file's order 0.954 to 0.963 and
 //! 0.871 to 0.898.
@@ -37,7 +36,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use super::window::WindowStory;
+use super::window::{Member, WindowStory};
 use super::{text, Engine, Prepared, StoryId};
 
 /// Candidate stories per new article that join the scope (its neighbours).
@@ -795,6 +794,20 @@ impl Engine {
             .map_or_else(Vec::new, |s| s.template().to_vec())
     }
 
+    /// Adds a member's counts and embedding to `s`, and with `centroids` its
+    /// vectors (the full text as unit shares, as refinement weighs members).
+    pub(super) fn add_member(&self, s: &mut WindowStory, m: &Member, centroids: bool) {
+        if centroids {
+            s.full.add(&self.unit_shares(&m.full), 1.0);
+            s.head.add(&m.head, 1.0);
+            s.names.add(&m.names, 1.0);
+        }
+        s.add_embedding(&m.embedding, 1.0);
+        s.members += 1;
+        s.long_members += usize::from(m.long);
+        s.body_members += usize::from(m.body);
+    }
+
     /// A story made of these members: centroids, counts, dates, figures, and
     /// the source of its first member (whose likeness discounts scores).
     pub(super) fn story_of_members(&self, seqs: &[u64]) -> WindowStory {
@@ -812,15 +825,7 @@ impl Engine {
         }
         for &seq in seqs {
             let Some(m) = self.member(seq) else { continue };
-            if seqs.len() > 1 {
-                s.full.add(&self.unit_shares(&m.full), 1.0);
-                s.head.add(&m.head, 1.0);
-                s.names.add(&m.names, 1.0);
-            }
-            s.add_embedding(&m.embedding, 1.0);
-            s.members += 1;
-            s.long_members += usize::from(m.long);
-            s.body_members += usize::from(m.body);
+            self.add_member(&mut s, m, seqs.len() > 1);
             if let Some(t) = m.guard.time {
                 s.dated = Some(s.dated.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
             }
