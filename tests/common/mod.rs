@@ -356,6 +356,17 @@ pub fn feedsieve() -> std::process::Command {
     cmd
 }
 
+/// Runs the binary under test with `--config config` and `args`.
+#[cfg(test)]
+pub fn feedsieve_with(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    feedsieve()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// Asserts that a command exited 0 (showing its stderr if not); returns its stdout.
 pub fn succeeded(out: &std::process::Output) -> String {
     assert!(

@@ -7,14 +7,7 @@ use std::process::Output;
 use crate::common;
 use common::{Behaviour, FixtureServer};
 
-fn feedsieve(config: &Path, args: &[&str]) -> Output {
-    common::feedsieve()
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::feedsieve_with as feedsieve;
 
 async fn run(config: &Path, args: &[&str]) -> Output {
     let config = config.to_path_buf();

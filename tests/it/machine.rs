@@ -157,12 +157,7 @@ fn growing_feed() -> common::Generator {
 }
 
 fn feedsieve(config: &Path, command: &str) -> std::process::Output {
-    common::feedsieve()
-        .arg("--config")
-        .arg(config)
-        .arg(command)
-        .output()
-        .unwrap()
+    common::feedsieve_with(config, &[command])
 }
 
 /// 1. A full database: the daemon still starts and serves the last feed, says

@@ -30,12 +30,13 @@ async fn wait_for(
 }
 
 /// `feedsieve run` on `config`, logging at info level into `log`.
-fn start_daemon(config: &Path, log: &Path) -> Child {
+fn start_daemon(config: &Path, log: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_feedsieve"))
         .env("RUST_LOG", "info")
         .arg("--config")
         .arg(config)
         .arg("run")
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -139,7 +140,7 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     let config = dir.path().join("feeds.toml");
     std::fs::write(&config, &head).unwrap();
     let log = dir.path().join("daemon.log");
-    let mut child = start_daemon(&config, &log);
+    let mut child = start_daemon(&config, &log, &[]);
     let client = http_client();
     assert!(
         wait_for(&client, port, Duration::from_secs(20), |t| t.len() == 4)
@@ -217,17 +218,8 @@ async fn run_listen_outlives_a_reload_and_the_self_links_follow_it() {
     let config = dir.path().join("feeds.toml");
     std::fs::write(&config, &head).unwrap();
     let log = dir.path().join("daemon.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
-        .env("RUST_LOG", "info")
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = start_daemon(&config, &log, &["--listen", &listen]);
     let client = http_client();
     assert!(
         wait_for(&client, port, Duration::from_secs(20), |t| t.len() == 2)

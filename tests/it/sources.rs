@@ -8,14 +8,7 @@ use feedsieve::config::{Config, SourceKind};
 const CONFIG: &str =
     "# My sources, annotated.\n[schedule]\ninterval = \"45m\" # polite\n\n# Nothing below yet.\n";
 
-fn feedsieve(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    common::feedsieve()
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::feedsieve_with as feedsieve;
 
 async fn add(config: &std::path::Path, url: String) -> std::process::Output {
     let config = config.to_path_buf();

@@ -115,12 +115,7 @@ async fn cycle(ctx: &Context) {
 /// The `unique_sentences` that `stories --json` gives the joined members of
 /// `source`.
 fn json_unique_sentences(dir: &std::path::Path, source: &str) -> Vec<String> {
-    let out = common::feedsieve()
-        .arg("--config")
-        .arg(dir.join("feeds.toml"))
-        .args(["stories", "--json"])
-        .output()
-        .unwrap();
+    let out = common::feedsieve_with(&dir.join("feeds.toml"), &["stories", "--json"]);
     let stdout = common::succeeded(&out);
     stdout
         .lines()
