@@ -28,8 +28,9 @@
 //! into features (the statistics-free half in [`Analyser`], safe off-lock),
 //! `decide` picks the story, `window` keeps the window and its indexes,
 //! `merge` joins stories found to be one, `refine` and `reassign` look at a
-//! cycle's stories again (splits, then moves between stories), `vocab` the
-//! term statistics and `vectors` the sparse-vector maths.
+//! cycle's stories again (splits, then moves between stories) over the
+//! articles `scope` gathers, `vocab` the term statistics and `vectors` the
+//! sparse-vector maths.
 
 mod decide;
 pub mod embed;
@@ -37,6 +38,7 @@ mod merge;
 mod prepare;
 mod reassign;
 mod refine;
+mod scope;
 mod template;
 pub mod text;
 pub mod url;

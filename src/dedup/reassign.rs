@@ -17,9 +17,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::refine::{Guard, Node, LIST_READ, NEIGHBOURS, TERMS};
+use super::scope::Node;
+use super::window::Guard;
 use super::window::WindowStory;
-use super::{Engine, StoryId};
+use super::Engine;
 
 /// Rounds over the scope at most: most moves happen in the first.
 const ROUNDS: usize = 3;
@@ -295,61 +296,5 @@ impl Engine {
         }
         self.add_member(joined, m, true);
         part.figures[to].apply(joined);
-    }
-
-    /// Each node's [`NEIGHBOURS`] nearest nodes of the same part (by `part`),
-    /// found through a local index of their heaviest terms: a common term
-    /// reads only the [`LIST_READ`] entries nearest in the nodes' stable order.
-    pub(super) fn nearest_nodes(
-        &self,
-        nodes: &[Node],
-        part: impl Fn(usize) -> StoryId,
-    ) -> Vec<Vec<usize>> {
-        let terms: Vec<Vec<(u32, f32)>> = nodes
-            .iter()
-            .map(|n| self.weighted_terms(&n.prepared.full, &n.prepared.head, TERMS))
-            .collect();
-        let mut index: HashMap<(StoryId, u32), Vec<usize>> = HashMap::new();
-        for (i, ts) in terms.iter().enumerate() {
-            for (t, _) in ts {
-                index.entry((part(i), *t)).or_default().push(i);
-            }
-        }
-        // Dense scratch scores: a map per article cost most of the pass.
-        let mut partial = vec![0.0f32; nodes.len()];
-        let mut touched: Vec<usize> = Vec::new();
-        let mut out = Vec::with_capacity(nodes.len());
-        for (i, ts) in terms.iter().enumerate() {
-            for (t, w) in ts {
-                let Some(list) = index.get(&(part(i), *t)) else {
-                    continue;
-                };
-                // A common term reads the articles nearest in key order.
-                let at = list.partition_point(|&j| j < i);
-                let lo = at.saturating_sub(LIST_READ / 2);
-                let hi = (lo + LIST_READ).min(list.len());
-                for &j in &list[lo.min(hi.saturating_sub(LIST_READ))..hi] {
-                    if j != i {
-                        if partial[j] == 0.0 {
-                            touched.push(j);
-                        }
-                        // Weights are positive: a touched entry never reads 0 again.
-                        partial[j] += w.max(f32::MIN_POSITIVE);
-                    }
-                }
-            }
-            let order = |a: &usize, b: &usize| partial[*b].total_cmp(&partial[*a]).then(a.cmp(b));
-            if touched.len() > NEIGHBOURS {
-                touched.select_nth_unstable_by(NEIGHBOURS, order);
-            }
-            let mut top = touched[..touched.len().min(NEIGHBOURS)].to_vec();
-            top.sort_by(order);
-            out.push(top);
-            for &j in &touched {
-                partial[j] = 0.0;
-            }
-            touched.clear();
-        }
-        out
     }
 }

@@ -7,6 +7,25 @@ use std::sync::Arc;
 use super::vectors::Centroid;
 use super::{embed, text, Engine, Prepared, StoryId};
 
+/// What the look-alike guards need of a member: its date and title figures.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Guard {
+    /// Publication time.
+    pub(super) time: Option<i64>,
+    /// Numbers its title states.
+    pub(super) numbers: Box<[u32]>,
+}
+
+impl Guard {
+    /// The guard data of a prepared article.
+    pub(super) fn of(p: &Prepared) -> Guard {
+        Guard {
+            time: p.time,
+            numbers: p.numbers.clone().into_boxed_slice(),
+        }
+    }
+}
+
 /// One article in the window, with what later arrivals are compared against.
 #[derive(Debug)]
 pub(super) struct Member {
@@ -37,7 +56,7 @@ pub(super) struct Member {
     /// Normalised sentence embedding; empty without a model.
     pub(super) embedding: Vec<f32>,
     /// Its publication time and title figures: the refinement's look-alike guards.
-    pub(super) guard: super::refine::Guard,
+    pub(super) guard: Guard,
     /// Its source when it has a template record (items with a body), so that
     /// refinement discounts a templated source's scores as the online pass does.
     pub(super) source: Option<Arc<str>>,
@@ -191,7 +210,7 @@ impl Engine {
             self.urls.insert(c.clone(), (story, p.id.clone()));
         }
         let band_next = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
-        let guard = super::refine::Guard::of(&p);
+        let guard = Guard::of(&p);
         let source = self
             .sources
             .get_key_value(p.source.as_str())
