@@ -75,6 +75,45 @@ async fn serve_feed(Path(feed): Path<String>, headers: HeaderMap, items: usize) 
         .into_response()
 }
 
+/// Starts one server per loopback host; returns their base URLs.
+async fn serve(hosts: usize, items: usize) -> anyhow::Result<Vec<String>> {
+    let mut bases = Vec::new();
+    for h in 0..hosts {
+        let listener = tokio::net::TcpListener::bind(format!("127.0.1.{}:0", h + 1)).await?;
+        bases.push(format!("http://{}", listener.local_addr()?));
+        let app = Router::new().route("/feeds/{feed}", get(move |p, h| serve_feed(p, h, items)));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+    }
+    Ok(bases)
+}
+
+/// Writes and loads a config of `feeds` feeds spread over `bases`.
+fn write_config(
+    dir: &std::path::Path,
+    bases: &[String],
+    feeds: usize,
+    no_dedup: bool,
+) -> anyhow::Result<Config> {
+    let mut toml = format!(
+        "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\n[dedup]\nenabled = {}\n",
+        dir.join("feed.xml").display(),
+        dir.join("bench.sqlite").display(),
+        !no_dedup
+    );
+    for f in 0..feeds {
+        let _ = write!(
+            toml,
+            "[[feed]]\nname = \"Feed {f}\"\nurl = \"{}/feeds/{f}.xml\"\n",
+            bases[f % bases.len()]
+        );
+    }
+    let config_path = dir.join("feeds.toml");
+    std::fs::write(&config_path, &toml)?;
+    Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let no_dedup = std::env::args().any(|a| a == "--no-dedup");
@@ -87,33 +126,9 @@ async fn main() -> anyhow::Result<()> {
     let items = args.get(1).copied().unwrap_or(50);
     let hosts = args.get(2).copied().unwrap_or(10).clamp(1, 200);
 
-    let mut bases = Vec::new();
-    for h in 0..hosts {
-        let listener = tokio::net::TcpListener::bind(format!("127.0.1.{}:0", h + 1)).await?;
-        bases.push(format!("http://{}", listener.local_addr()?));
-        let app = Router::new().route("/feeds/{feed}", get(move |p, h| serve_feed(p, h, items)));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-    }
-
+    let bases = serve(hosts, items).await?;
     let dir = tempfile::tempdir()?;
-    let mut toml = format!(
-        "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\n[dedup]\nenabled = {}\n",
-        dir.path().join("feed.xml").display(),
-        dir.path().join("bench.sqlite").display(),
-        !no_dedup
-    );
-    for f in 0..feeds {
-        let _ = write!(
-            toml,
-            "[[feed]]\nname = \"Feed {f}\"\nurl = \"{}/feeds/{f}.xml\"\n",
-            bases[f % hosts]
-        );
-    }
-    let config_path = dir.path().join("feeds.toml");
-    std::fs::write(&config_path, &toml)?;
-    let config = Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = write_config(dir.path(), &bases, feeds, no_dedup)?;
     let (concurrency, per_host) = (config.schedule.concurrency, config.schedule.per_host);
     let ctx = Context::open(config.clone())?;
 
