@@ -116,15 +116,7 @@ fn write_config(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let no_dedup = std::env::args().any(|a| a == "--no-dedup");
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--no-dedup")
-        .map(|a| a.parse())
-        .collect::<Result<_, _>>()?;
-    let feeds = args.first().copied().unwrap_or(1000);
-    let items = args.get(1).copied().unwrap_or(50);
-    let hosts = args.get(2).copied().unwrap_or(10).clamp(1, 200);
+    let (feeds, items, hosts, no_dedup) = synthetic::feed_args((1000, 50, 10), 200)?;
 
     let bases = serve(hosts, items).await?;
     let dir = tempfile::tempdir()?;

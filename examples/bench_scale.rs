@@ -140,15 +140,7 @@ async fn start_servers(hosts: usize, editions: Arc<Editions>) -> anyhow::Result<
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let no_dedup = std::env::args().any(|a| a == "--no-dedup");
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--no-dedup")
-        .map(|a| a.parse())
-        .collect::<Result<_, _>>()?;
-    let feeds = args.first().copied().unwrap_or(1000);
-    let items = args.get(1).copied().unwrap_or(20);
-    let hosts = args.get(2).copied().unwrap_or(20).clamp(1, 250);
+    let (feeds, items, hosts, no_dedup) = synthetic::feed_args((1000, 20, 20), 250)?;
     let editions = Arc::new(Editions {
         items,
         edition: (0..feeds).map(|_| AtomicU32::new(0)).collect(),

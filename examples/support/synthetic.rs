@@ -36,3 +36,25 @@ pub fn peak_rss_mb() -> f64 {
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
+
+/// The benchmarks' arguments `[FEEDS] [ITEMS] [HOSTS] [--no-dedup]`, with
+/// these defaults; hosts are clamped to `1..=max_hosts`.
+pub fn feed_args(
+    defaults: (usize, usize, usize),
+    max_hosts: usize,
+) -> anyhow::Result<(usize, usize, usize, bool)> {
+    let no_dedup = std::env::args().any(|a| a == "--no-dedup");
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--no-dedup")
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let feeds = args.first().copied().unwrap_or(defaults.0);
+    let items = args.get(1).copied().unwrap_or(defaults.1);
+    let hosts = args
+        .get(2)
+        .copied()
+        .unwrap_or(defaults.2)
+        .clamp(1, max_hosts);
+    Ok((feeds, items, hosts, no_dedup))
+}
