@@ -342,6 +342,11 @@ fn is_chrome(el: &ElementRef<'_>, scoped: impl Fn() -> bool) -> bool {
     }) {
         return true;
     }
+    // An article's classes name its story's tags, category and author
+    // (`tag-list`, `category-news`): they say what it is about, not that it is chrome.
+    if name == "article" {
+        return false;
+    }
     let names = v
         .attr("class")
         .into_iter()

@@ -265,3 +265,34 @@ fn a_grid_row_of_stories_keeps_every_story() {
     let page = Url::parse("https://town.test/news/").unwrap();
     assert_eq!(article_links(html, &page, None).len(), 4);
 }
+
+/// Paths of the links found on an inline page.
+fn paths(html: &str, page: &str) -> Vec<String> {
+    let page = Url::parse(page).unwrap();
+    article_links(html, &page, None)
+        .iter()
+        .map(|u| u.path().to_string())
+        .collect()
+}
+
+#[test]
+fn a_post_classed_with_its_tags_is_not_chrome() {
+    // Blog engines class a post with its taxonomy: `tag-list` is the post's tag "list".
+    let html = r#"<html><body><main>
+      <article class="entry hentry tag-list tag-guides category-audio"><div class="entry-content"><ul>
+        <li><p><a href="/reviews/alpha-one-review">Alpha One earbuds</a>: the best sound under fifty</p></li>
+        <li><p><a href="/reviews/beta-buds-review">Beta Buds Pro</a>: good all round, weak battery</p></li>
+        <li><p><a href="/reviews/gamma-fit-review">Gamma Fit Sport</a>: for running, not for music</p></li>
+      </ul></div></article>
+      <div class="tag-list"><a href="/reviews/more-from-the-guides">More from the guides section here</a></div>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://ears.test/guide/best-cheap-earbuds"),
+        vec![
+            "/reviews/alpha-one-review",
+            "/reviews/beta-buds-review",
+            "/reviews/gamma-fit-review",
+        ],
+        "the post's list, not the tag-list block"
+    );
+}
