@@ -282,7 +282,9 @@ fn address_key(url: &Url) -> String {
 }
 
 /// Keeps the candidates inside the page's `<main>` (or `role="main"`) element when
-/// it holds some: what lies outside is the site around the list.
+/// it holds some: what lies outside is the site around the list. A `<main>` holding
+/// fewer than half of them wraps a featured block, not the page's list (whose feed
+/// then sits beside it), and is not trusted.
 fn main_region(candidates: Vec<Candidate<'_>>) -> Vec<Candidate<'_>> {
     let in_main = |c: &Candidate<'_>| {
         c.anchor
@@ -291,7 +293,7 @@ fn main_region(candidates: Vec<Candidate<'_>>) -> Vec<Candidate<'_>> {
             .any(|el| el.value().name() == "main" || el.value().attr("role") == Some("main"))
     };
     let inside = candidates.iter().filter(|c| in_main(c)).count();
-    if inside < 2 {
+    if inside < 2 || inside * 2 < candidates.len() {
         return candidates;
     }
     candidates.into_iter().filter(|c| in_main(c)).collect()

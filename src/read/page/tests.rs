@@ -296,3 +296,29 @@ fn a_post_classed_with_its_tags_is_not_chrome() {
         "the post's list, not the tag-list block"
     );
 }
+
+#[test]
+fn a_main_element_around_a_small_featured_block_does_not_hide_the_feed() {
+    let html = r#"<html><body>
+      <main><ul class="featured">
+        <li><a href="/world/2026/3/6/talks-resume-in-geneva">Talks resume in Geneva after a pause</a></li>
+        <li><a href="/world/2026/3/6/ports-reopen-after-strike">Ports reopen after the long strike</a></li>
+      </ul></main>
+      <section class="feed">
+        <article class="card"><h3><a href="/economy/2026/3/5/oil-prices-climb-again">Oil prices climb again on supply fears</a></h3></article>
+        <article class="card"><h3><a href="/economy/2026/3/5/jobs-report-surprises">The jobs report surprises the markets</a></h3></article>
+        <article class="card"><h3><a href="/economy/2026/3/4/central-bank-holds-rates">Central bank holds rates steady for now</a></h3></article>
+      </section>
+      <footer><a href="/economy/about-our-economy-desk">About our economy desk and its team</a></footer>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://wire.test/economy/"),
+        vec![
+            "/world/2026/3/6/talks-resume-in-geneva",
+            "/world/2026/3/6/ports-reopen-after-strike",
+            "/economy/2026/3/5/oil-prices-climb-again",
+            "/economy/2026/3/5/jobs-report-surprises",
+            "/economy/2026/3/4/central-bank-holds-rates",
+        ]
+    );
+}
