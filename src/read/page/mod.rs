@@ -148,7 +148,10 @@ const QUALIFIERS: &[&str] = &[
 
 /// Elements whose links are chrome wherever they appear (`header` and `footer`
 /// only outside articles, sections and list items: there they head a story).
-const CHROME_TAGS: &[&str] = &["nav", "header", "footer", "aside", "button"];
+/// A form's `label` and `fieldset` hold its choices (a product's colours), not stories.
+const CHROME_TAGS: &[&str] = &[
+    "nav", "header", "footer", "aside", "button", "label", "fieldset",
+];
 
 /// Ancestors inside which a header or footer belongs to its block, not the site.
 const SCOPING_TAGS: &[&str] = &["article", "main", "section", "li", "td"];

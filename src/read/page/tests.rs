@@ -322,3 +322,22 @@ fn a_main_element_around_a_small_featured_block_does_not_hide_the_feed() {
         ]
     );
 }
+
+#[test]
+fn a_products_colour_choices_are_not_articles() {
+    // More choices than a card's secondary links: the card rule alone keeps them.
+    let html = r#"<html><body><main><div class="products">
+      <div class="product"><h3><a href="/p/lund-sofa-101">Lund three seat sofa</a></h3>
+        <fieldset class="variants"><label><a href="/p/lund-sofa-102"><img src="g.jpg" alt="Lund sofa in dark grey fabric"></a></label>
+        <label><a href="/p/lund-sofa-103">Option: Lund sofa, light beige</a></label>
+        <label><a href="/p/lund-sofa-104">Option: Lund sofa, forest green</a></label></fieldset></div>
+      <div class="product"><h3><a href="/p/ness-armchair-201">Ness armchair with oak legs</a></h3>
+        <fieldset class="variants"><label><a href="/p/ness-armchair-202">Option: Ness armchair, blue velvet</a></label>
+        <label><a href="/p/ness-armchair-203">Option: Ness armchair, rust red</a></label>
+        <label><a href="/p/ness-armchair-204">Option: Ness armchair, sand linen</a></label></fieldset></div>
+    </div></main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://home.test/cat/sofas/"),
+        vec!["/p/lund-sofa-101", "/p/ness-armchair-201"]
+    );
+}
