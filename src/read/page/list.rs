@@ -5,7 +5,8 @@
 //! card, list item, table row or heading of one story. Items whose blocks have the
 //! same shape path (tags and first classes up to the body) form one structure: a
 //! card grid, a list, a table. Each item gives one link, titled by its anchor text
-//! or, for an image or "Read more" link, by the card's own title; the items whose
+//! or, for an image or "Read more" link, by the card's own title (a picture link in a
+//! block without a title is a banner, a logo or a swatch, whatever its alt text says); the items whose
 //! titles read as headlines (3+ words) are taken from every structure that has at
 //! least two of them. A headline outside any repeated block needs 5+ words.
 //! Measured on real listing pages, keeping only the largest structures lost more
@@ -84,9 +85,6 @@ static TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| {
     )
     .ok()
 });
-
-/// Pictures with a description.
-static IMAGE: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("img[alt]").ok());
 
 /// Words a title needs to read as a headline (titles of lone links need more).
 const HEADLINE_WORDS: usize = 3;
@@ -402,9 +400,7 @@ fn link_title(text: &str, block: &ElementRef<'_>) -> String {
     if word_count(text) > 0 && !is_more(text) {
         return text.to_string();
     }
-    block_title(block)
-        .or_else(|| image_alt(block))
-        .unwrap_or_default()
+    block_title(block).unwrap_or_default()
 }
 
 /// A block's own title: its first heading, or an element named as a title.
@@ -413,14 +409,6 @@ fn block_title(block: &ElementRef<'_>) -> Option<String> {
         .select(TITLE.as_ref()?)
         .map(|el| squash(&el.text().collect::<String>()))
         .find(|t| word_count(t) > 0 && !is_more(t))
-}
-
-fn image_alt(block: &ElementRef<'_>) -> Option<String> {
-    block
-        .select(IMAGE.as_ref()?)
-        .filter_map(|img| img.value().attr("alt"))
-        .map(squash)
-        .find(|t| word_count(t) >= HEADLINE_WORDS)
 }
 
 fn better_title(new: &str, old: &str) -> bool {

@@ -341,3 +341,22 @@ fn a_products_colour_choices_are_not_articles() {
         vec!["/p/lund-sofa-101", "/p/ness-armchair-201"]
     );
 }
+
+#[test]
+fn picture_links_without_a_title_are_banners_not_stories() {
+    let html = r#"<html><body><main>
+      <div class="banners">
+        <div class="banner"><a href="/deals/spring-garden-sale"><img src="a.jpg" alt="Big spring sale on all garden tools"></a></div>
+        <div class="banner"><a href="/deals/free-delivery-week"><img src="b.jpg" alt="Free delivery on every order this week"></a></div>
+      </div>
+      <ul class="stories">
+        <li><a href="/guides/how-to-prune-roses"><img src="r.jpg" alt="Roses"></a><h2>How to prune roses in winter</h2></li>
+        <li><a href="/guides/planting-bulbs-late"><img src="t.jpg" alt="Tulips"></a><h2>Planting bulbs late in the year</h2></li>
+      </ul>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://garden.test/guides/"),
+        vec!["/guides/how-to-prune-roses", "/guides/planting-bulbs-late"],
+        "the titled picture links stay, the untitled banners go"
+    );
+}
