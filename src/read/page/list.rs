@@ -2,7 +2,8 @@
 //!
 //! Each candidate link (on the site, outside chrome, on an article path) sits in an
 //! item: the largest block around it that holds no other candidate address — the
-//! card, list item, table row or heading of one story. Items whose blocks have the
+//! card, list item, table row or heading of one story. Links before the page's
+//! heading (its only `<h1>`) are dropped when most come after it. Items whose blocks have the
 //! same shape path (tags and first classes up to the body) form one structure: a
 //! card grid, a list, a table. Each item gives one link, titled by its anchor text
 //! or, for an image or "Read more" link, by the card's own title (a picture link in a
@@ -12,7 +13,7 @@
 //! Measured on real listing pages, keeping only the largest structures lost more
 //! articles than it saved: sites split one list into differently classed blocks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use ego_tree::NodeId;
@@ -86,6 +87,9 @@ static TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| {
     .ok()
 });
 
+/// The page's heading.
+static H1: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("h1").ok());
+
 /// Words a title needs to read as a headline (titles of lone links need more).
 const HEADLINE_WORDS: usize = 3;
 const LONE_HEADLINE_WORDS: usize = 5;
@@ -117,7 +121,7 @@ struct Item<'a> {
 
 /// The page's article links, found from its repeated structures.
 pub(super) fn find(doc: &Html, page: &Url) -> PageLinks {
-    let candidates = main_region(candidates(doc, page));
+    let candidates = after_heading(doc, main_region(candidates(doc, page)));
     let (lists, lone) = group(one_per_card(items(&candidates)));
     assemble(lists, lone)
 }
@@ -601,4 +605,34 @@ fn titled(item: &Item<'_>) -> bool {
         || TITLE
             .as_ref()
             .is_some_and(|t| item.anchor.select(t).next().is_some())
+}
+
+/// Drops the candidates before the page's heading (its only `<h1>`) when most come
+/// after it: what precedes the heading is the site's masthead and promotions.
+fn after_heading<'a>(doc: &'a Html, candidates: Vec<Candidate<'a>>) -> Vec<Candidate<'a>> {
+    let Some(h1) = H1.as_ref() else {
+        return candidates;
+    };
+    let mut heads = doc.select(h1);
+    let (Some(head), None) = (heads.next(), heads.next()) else {
+        return candidates;
+    };
+    // Document order: every node met before the heading.
+    let before: HashSet<NodeId> = doc
+        .root_element()
+        .descendants()
+        .take_while(|n| n.id() != head.id())
+        .map(|n| n.id())
+        .collect();
+    let early = candidates
+        .iter()
+        .filter(|c| before.contains(&c.anchor.id()))
+        .count();
+    if early == 0 || early * 2 > candidates.len() {
+        return candidates;
+    }
+    candidates
+        .into_iter()
+        .filter(|c| !before.contains(&c.anchor.id()))
+        .collect()
 }

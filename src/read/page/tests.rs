@@ -360,3 +360,27 @@ fn picture_links_without_a_title_are_banners_not_stories() {
         "the titled picture links stay, the untitled banners go"
     );
 }
+
+#[test]
+fn promotions_above_the_page_heading_are_not_its_list() {
+    let html = r#"<html><body>
+      <div class="top-strip">
+        <a href="/offers/join-the-club-and-save-today">Join the club and save today on everything</a>
+        <a href="/offers/gift-cards-for-every-occasion">Gift cards for every occasion this season</a>
+      </div>
+      <h1>Mountain bike trails</h1>
+      <ul class="trails">
+        <li><a href="/trail/101/cedar-creek-loop">Cedar Creek loop trail</a> 9.4 mi</li>
+        <li><a href="/trail/102/memorial-park-ridge">Memorial Park ridge trail</a> 12.6 mi</li>
+        <li><a href="/trail/103/river-bend-trails">River Bend trails system</a> 6.1 mi</li>
+      </ul>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://trails.test/directory/houston"),
+        vec![
+            "/trail/101/cedar-creek-loop",
+            "/trail/102/memorial-park-ridge",
+            "/trail/103/river-bend-trails",
+        ]
+    );
+}
