@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scores `feedsieve links` on the listing pages and on each of their two halves.
 
-usage: bench/links_halves.py [BINARY] [--dump FILE] [--worst N] [--data DIR]
+usage: bench/links_halves.py [BINARY] [--dump FILE] [--worst N] [--data DIR] [--time EXAMPLE]
 
 The pages are split by a hash of their id, so a rule that only suits one half shows.
 Silver labels and page selection are the scorer's own (`score_links.positives`, pages
@@ -9,6 +9,8 @@ of type listing or collection with 5+ silver links); figures are micro P/R/F1 an
 share of pages where nothing was found, as `score_links.py` prints them. `--dump`
 writes per page the silver and returned links (with their anchor text) for reading
 false positives; `--worst N` prints the N pages with the most false positives.
+`--time target/release/examples/links_timing` (`cargo build --release --example
+links_timing`) times link finding alone on the same pages.
 """
 import argparse
 import gzip
@@ -77,8 +79,14 @@ def main():
     ap.add_argument("--data", default=os.path.join(HERE, "../../shared/data/extraction-dev-other"))
     ap.add_argument("--dump")
     ap.add_argument("--worst", type=int, default=0)
+    ap.add_argument("--time", metavar="EXAMPLE")
     a = ap.parse_args()
     pages = load_pages(a.data)
+    if a.time:
+        listing = "".join(f"{url}\t{src}\n" for _, url, src, _ in pages)
+        out = subprocess.run([a.time], input=listing.encode(), capture_output=True, check=True)
+        print(out.stdout.decode().splitlines()[-1])
+        return
     with ThreadPoolExecutor(2) as ex:
         rows = list(ex.map(lambda p: run(a.binary, p), pages))
     print("all   ", figures(rows))

@@ -617,12 +617,14 @@ fn after_heading<'a>(doc: &'a Html, candidates: Vec<Candidate<'a>>) -> Vec<Candi
     let (Some(head), None) = (heads.next(), heads.next()) else {
         return candidates;
     };
-    // Document order: every node met before the heading.
+    // Document order: the candidate anchors met before the heading.
+    let anchors: HashSet<NodeId> = candidates.iter().map(|c| c.anchor.id()).collect();
     let before: HashSet<NodeId> = doc
         .root_element()
         .descendants()
         .take_while(|n| n.id() != head.id())
         .map(|n| n.id())
+        .filter(|id| anchors.contains(id))
         .collect();
     let early = candidates
         .iter()
