@@ -221,7 +221,11 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
-        if !same_site(page, &url) || !article_path(page, &url) || in_chrome(&anchor, &mut chrome) {
+        if !same_site(page, &url)
+            || !article_path(page, &url)
+            || taxonomy_link(&anchor)
+            || in_chrome(&anchor, &mut chrome)
+        {
             continue;
         }
         let text = squash(&anchor.text().collect::<String>());
@@ -238,6 +242,34 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         });
     }
     out
+}
+
+/// Class words of an anchor that files its story rather than names it.
+const TAXONOMY_WORDS: &[&str] = &["tag", "tags", "topic", "topics", "category", "categories"];
+
+/// A link that says what a story is filed under (`rel="tag"`, `class="topic-tag"`):
+/// its own markup says so, whatever its path looks like.
+fn taxonomy_link(anchor: &ElementRef<'_>) -> bool {
+    let v = anchor.value();
+    if v.attr("rel").is_some_and(|r| {
+        r.split_whitespace()
+            .any(|w| w.eq_ignore_ascii_case("tag") || w.eq_ignore_ascii_case("category"))
+    }) {
+        return true;
+    }
+    v.classes()
+        .flat_map(|c| c.split('_'))
+        .map(str::to_ascii_lowercase)
+        .any(|name| {
+            let mut parts = name.split('-');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(a), None, _) => TAXONOMY_WORDS.contains(&a),
+                (Some(a), Some(b), None) => {
+                    TAXONOMY_WORDS.contains(&a) || TAXONOMY_WORDS.contains(&b)
+                }
+                _ => false,
+            }
+        })
 }
 
 /// Query keys that track a click rather than choose a page.

@@ -384,3 +384,25 @@ fn promotions_above_the_page_heading_are_not_its_list() {
         ]
     );
 }
+
+#[test]
+fn links_marked_as_tags_or_topics_are_not_articles() {
+    let html = r#"<html><body><main>
+      <div class="chips">
+        <a class="topic-tag" href="/topics/deep-neural-networks">deep-neural-networks</a>
+        <a class="topic-tag" href="/topics/natural-language-processing">natural-language-processing</a>
+        <a class="topic-tag" href="/topics/scikit-learn-python">scikit-learn-python</a>
+      </div>
+      <p class="filed"><a rel="tag" href="/topics/computer-vision-and-images">Computer vision and images</a>
+        <a rel="tag" href="/topics/speech-and-audio-models">Speech and audio models</a></p>
+      <article><h3><a href="/alice/llm-course-from-scratch">alice / llm-course-from-scratch</a></h3></article>
+      <article><h3><a href="/bob/annotated-paper-implementations">bob / annotated-paper-implementations</a></h3></article>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://code.test/topics/machine-learning"),
+        vec![
+            "/alice/llm-course-from-scratch",
+            "/bob/annotated-paper-implementations"
+        ]
+    );
+}
