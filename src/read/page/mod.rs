@@ -5,8 +5,8 @@
 //! links are found in two steps ([`list`]): find the repeated item blocks of the
 //! page's main region, then take each item's title link. Guards keep out what is
 //! never an article: other sites, navigation, header, footer, aside and
-//! share/tag/trending chrome, and section, tag, author, pagination or utility
-//! paths. `[[page]] links = "selector"` pins the choice instead.
+//! share/tag/trending chrome, a form's labels and fieldsets, anchors marked as
+//! tags, and section, tag, author, pagination or utility paths. `[[page]] links = "selector"` pins the choice instead.
 
 mod list;
 #[cfg(test)]
