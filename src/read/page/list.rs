@@ -20,7 +20,9 @@ use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{article_path, in_chrome, resolve, same_site, PageLink, PageLinks, Structure};
+use super::{
+    article_path, in_chrome, in_navigation, resolve, same_site, PageLink, PageLinks, Structure,
+};
 
 /// Anchor texts that point at a story without naming it.
 const MORE_TEXTS: &[&str] = &[
@@ -216,11 +218,17 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
     };
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut chrome = HashMap::new();
+    let mut navigation = HashMap::new();
+    let mut sections: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for anchor in doc.select(&anchors) {
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
+        if in_navigation(&anchor, &mut navigation) {
+            sections.insert(address_key(&url));
+            continue;
+        }
         if !same_site(page, &url)
             || !article_path(page, &url)
             || taxonomy_link(&anchor)
@@ -240,6 +248,12 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
             url_id,
             text,
         });
+    }
+    // What the site's navigation links to is a section, wherever else it is linked;
+    // unless that is most of the page's links: then the menu mirrors the list.
+    let linked = |c: &Candidate<'_>| sections.contains(&address_key(&c.url));
+    if out.iter().filter(|c| linked(c)).count() * 2 <= out.len() {
+        out.retain(|c| !linked(c));
     }
     out
 }

@@ -406,3 +406,48 @@ fn links_marked_as_tags_or_topics_are_not_articles() {
         ]
     );
 }
+
+#[test]
+fn what_the_sites_menu_links_to_is_a_section_wherever_it_is_linked() {
+    let html = r#"<html><body>
+      <div class="main-menu"><a href="/roses-and-climbers">Roses</a><a href="/fruit-and-vegetables">Fruit</a></div>
+      <main>
+        <div class="tiles">
+          <div class="tile"><a href="/roses-and-climbers">Roses, climbers and ramblers</a></div>
+          <div class="tile"><a href="/fruit-and-vegetables">Fruit and vegetable growing</a></div>
+        </div>
+        <ul class="posts">
+          <li><a href="/2026/03/pruning-climbing-roses">Pruning climbing roses in March</a></li>
+          <li><a href="/2026/03/sowing-early-tomatoes">Sowing early tomatoes indoors</a></li>
+          <li><a href="/2026/02/planning-a-small-orchard">Planning a small orchard at home</a></li>
+        </ul>
+      </main>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://allotment.test/latest"),
+        vec![
+            "/2026/03/pruning-climbing-roses",
+            "/2026/03/sowing-early-tomatoes",
+            "/2026/02/planning-a-small-orchard",
+        ]
+    );
+}
+
+#[test]
+fn a_menu_that_mirrors_the_list_does_not_empty_it() {
+    let html = r#"<html><body>
+      <nav><a href="/programs/data-science-certificate">Data science</a>
+        <a href="/programs/product-management-certificate">Product management</a>
+        <a href="/programs/sustainable-design-certificate">Sustainable design</a></nav>
+      <main><div class="programs">
+        <div class="program"><h3><a href="/programs/data-science-certificate">Certificate in data science</a></h3></div>
+        <div class="program"><h3><a href="/programs/product-management-certificate">Certificate in product management</a></h3></div>
+        <div class="program"><h3><a href="/programs/sustainable-design-certificate">Certificate in sustainable design</a></h3></div>
+      </div></main>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://school.test/certificates").len(),
+        3,
+        "the menu is the list's own index"
+    );
+}
