@@ -6,7 +6,8 @@
 //! page's main region, then take each item's title link. Guards keep out what is
 //! never an article: other sites, navigation, header, footer, aside and
 //! share/tag/trending chrome, a form's labels and fieldsets, anchors marked as
-//! tags, and section, tag, author, pagination or utility paths. `[[page]] links = "selector"` pins the choice instead.
+//! tags, addresses the site's navigation links to, and section, tag, author,
+//! pagination or utility paths. `[[page]] links = "selector"` pins the choice instead.
 
 mod list;
 #[cfg(test)]
