@@ -2,23 +2,27 @@
 //!
 //! Each candidate link (on the site, outside chrome, on an article path) sits in an
 //! item: the largest block around it that holds no other candidate address — the
-//! card, list item, table row or heading of one story. Items whose blocks have the
+//! card, list item, table row or heading of one story. Links before the page's
+//! heading (its only `<h1>`) are dropped when most come after it. Items whose blocks have the
 //! same shape path (tags and first classes up to the body) form one structure: a
 //! card grid, a list, a table. Each item gives one link, titled by its anchor text
-//! or, for an image or "Read more" link, by the card's own title; the items whose
+//! or, for an image or "Read more" link, by the card's own title (a picture link in a
+//! block without a title is a banner, a logo or a swatch, whatever its alt text says); the items whose
 //! titles read as headlines (3+ words) are taken from every structure that has at
 //! least two of them. A headline outside any repeated block needs 5+ words.
 //! Measured on real listing pages, keeping only the largest structures lost more
 //! articles than it saved: sites split one list into differently classed blocks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{article_path, in_chrome, resolve, same_site, PageLink, PageLinks, Structure};
+use super::{
+    article_path, in_chrome, in_navigation, resolve, same_site, PageLink, PageLinks, Structure,
+};
 
 /// Anchor texts that point at a story without naming it.
 const MORE_TEXTS: &[&str] = &[
@@ -85,8 +89,8 @@ static TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| {
     .ok()
 });
 
-/// Pictures with a description.
-static IMAGE: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("img[alt]").ok());
+/// The page's heading.
+static H1: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("h1").ok());
 
 /// Words a title needs to read as a headline (titles of lone links need more).
 const HEADLINE_WORDS: usize = 3;
@@ -119,7 +123,7 @@ struct Item<'a> {
 
 /// The page's article links, found from its repeated structures.
 pub(super) fn find(doc: &Html, page: &Url) -> PageLinks {
-    let candidates = main_region(candidates(doc, page));
+    let candidates = after_heading(doc, main_region(candidates(doc, page)));
     let (lists, lone) = group(one_per_card(items(&candidates)));
     assemble(lists, lone)
 }
@@ -214,12 +218,22 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
     };
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut chrome = HashMap::new();
+    let mut navigation = HashMap::new();
+    let mut sections: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for anchor in doc.select(&anchors) {
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
-        if !same_site(page, &url) || !article_path(page, &url) || in_chrome(&anchor, &mut chrome) {
+        if in_navigation(&anchor, &mut navigation) {
+            sections.insert(address_key(&url));
+            continue;
+        }
+        if !same_site(page, &url)
+            || !article_path(page, &url)
+            || taxonomy_link(&anchor)
+            || in_chrome(&anchor, &mut chrome)
+        {
             continue;
         }
         let text = squash(&anchor.text().collect::<String>());
@@ -235,7 +249,41 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
             text,
         });
     }
+    // What the site's navigation links to is a section, wherever else it is linked;
+    // unless that is most of the page's links: then the menu mirrors the list.
+    let linked = |c: &Candidate<'_>| sections.contains(&address_key(&c.url));
+    if out.iter().filter(|c| linked(c)).count() * 2 <= out.len() {
+        out.retain(|c| !linked(c));
+    }
     out
+}
+
+/// Class words of an anchor that files its story rather than names it.
+const TAXONOMY_WORDS: &[&str] = &["tag", "tags", "topic", "topics", "category", "categories"];
+
+/// A link that says what a story is filed under (`rel="tag"`, `class="topic-tag"`):
+/// its own markup says so, whatever its path looks like.
+fn taxonomy_link(anchor: &ElementRef<'_>) -> bool {
+    let v = anchor.value();
+    if v.attr("rel").is_some_and(|r| {
+        r.split_whitespace()
+            .any(|w| w.eq_ignore_ascii_case("tag") || w.eq_ignore_ascii_case("category"))
+    }) {
+        return true;
+    }
+    v.classes()
+        .flat_map(|c| c.split('_'))
+        .map(str::to_ascii_lowercase)
+        .any(|name| {
+            let mut parts = name.split('-');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(a), None, _) => TAXONOMY_WORDS.contains(&a),
+                (Some(a), Some(b), None) => {
+                    TAXONOMY_WORDS.contains(&a) || TAXONOMY_WORDS.contains(&b)
+                }
+                _ => false,
+            }
+        })
 }
 
 /// Query keys that track a click rather than choose a page.
@@ -282,7 +330,9 @@ fn address_key(url: &Url) -> String {
 }
 
 /// Keeps the candidates inside the page's `<main>` (or `role="main"`) element when
-/// it holds some: what lies outside is the site around the list.
+/// it holds some: what lies outside is the site around the list. A `<main>` holding
+/// fewer than half of them wraps a featured block, not the page's list (whose feed
+/// then sits beside it), and is not trusted.
 fn main_region(candidates: Vec<Candidate<'_>>) -> Vec<Candidate<'_>> {
     let in_main = |c: &Candidate<'_>| {
         c.anchor
@@ -291,7 +341,7 @@ fn main_region(candidates: Vec<Candidate<'_>>) -> Vec<Candidate<'_>> {
             .any(|el| el.value().name() == "main" || el.value().attr("role") == Some("main"))
     };
     let inside = candidates.iter().filter(|c| in_main(c)).count();
-    if inside < 2 {
+    if inside < 2 || inside * 2 < candidates.len() {
         return candidates;
     }
     candidates.into_iter().filter(|c| in_main(c)).collect()
@@ -400,9 +450,7 @@ fn link_title(text: &str, block: &ElementRef<'_>) -> String {
     if word_count(text) > 0 && !is_more(text) {
         return text.to_string();
     }
-    block_title(block)
-        .or_else(|| image_alt(block))
-        .unwrap_or_default()
+    block_title(block).unwrap_or_default()
 }
 
 /// A block's own title: its first heading, or an element named as a title.
@@ -411,14 +459,6 @@ fn block_title(block: &ElementRef<'_>) -> Option<String> {
         .select(TITLE.as_ref()?)
         .map(|el| squash(&el.text().collect::<String>()))
         .find(|t| word_count(t) > 0 && !is_more(t))
-}
-
-fn image_alt(block: &ElementRef<'_>) -> Option<String> {
-    block
-        .select(IMAGE.as_ref()?)
-        .filter_map(|img| img.value().attr("alt"))
-        .map(squash)
-        .find(|t| word_count(t) >= HEADLINE_WORDS)
 }
 
 fn better_title(new: &str, old: &str) -> bool {
@@ -611,4 +651,36 @@ fn titled(item: &Item<'_>) -> bool {
         || TITLE
             .as_ref()
             .is_some_and(|t| item.anchor.select(t).next().is_some())
+}
+
+/// Drops the candidates before the page's heading (its only `<h1>`) when most come
+/// after it: what precedes the heading is the site's masthead and promotions.
+fn after_heading<'a>(doc: &'a Html, candidates: Vec<Candidate<'a>>) -> Vec<Candidate<'a>> {
+    let Some(h1) = H1.as_ref() else {
+        return candidates;
+    };
+    let mut heads = doc.select(h1);
+    let (Some(head), None) = (heads.next(), heads.next()) else {
+        return candidates;
+    };
+    // Document order: the candidate anchors met before the heading.
+    let anchors: HashSet<NodeId> = candidates.iter().map(|c| c.anchor.id()).collect();
+    let before: HashSet<NodeId> = doc
+        .root_element()
+        .descendants()
+        .take_while(|n| n.id() != head.id())
+        .map(|n| n.id())
+        .filter(|id| anchors.contains(id))
+        .collect();
+    let early = candidates
+        .iter()
+        .filter(|c| before.contains(&c.anchor.id()))
+        .count();
+    if early == 0 || early * 2 > candidates.len() {
+        return candidates;
+    }
+    candidates
+        .into_iter()
+        .filter(|c| !before.contains(&c.anchor.id()))
+        .collect()
 }

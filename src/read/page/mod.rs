@@ -5,8 +5,9 @@
 //! links are found in two steps ([`list`]): find the repeated item blocks of the
 //! page's main region, then take each item's title link. Guards keep out what is
 //! never an article: other sites, navigation, header, footer, aside and
-//! share/tag/trending chrome, and section, tag, author, pagination or utility
-//! paths. `[[page]] links = "selector"` pins the choice instead.
+//! share/tag/trending chrome, a form's labels and fieldsets, anchors marked as
+//! tags, addresses the site's navigation links to, and section, tag, author,
+//! pagination or utility paths. `[[page]] links = "selector"` pins the choice instead.
 
 mod list;
 #[cfg(test)]
@@ -121,6 +122,9 @@ const CHROME_WORDS: &[&str] = &[
     "login",
 ];
 
+/// The chrome words that name the site's navigation.
+const NAVIGATION_WORDS: &[&str] = &["nav", "navbar", "navigation", "menu"];
+
 /// Name parts that describe a block rather than make it chrome: `has-sidebar`,
 /// `sticky-header` and `card-header` are not the site's sidebar or header.
 const QUALIFIERS: &[&str] = &[
@@ -148,7 +152,10 @@ const QUALIFIERS: &[&str] = &[
 
 /// Elements whose links are chrome wherever they appear (`header` and `footer`
 /// only outside articles, sections and list items: there they head a story).
-const CHROME_TAGS: &[&str] = &["nav", "header", "footer", "aside", "button"];
+/// A form's `label` and `fieldset` hold its choices (a product's colours), not stories.
+const CHROME_TAGS: &[&str] = &[
+    "nav", "header", "footer", "aside", "button", "label", "fieldset",
+];
 
 /// Ancestors inside which a header or footer belongs to its block, not the site.
 const SCOPING_TAGS: &[&str] = &["article", "main", "section", "li", "td"];
@@ -299,8 +306,37 @@ fn same_site(page: &Url, url: &Url) -> bool {
 /// share/tag/trending chrome. `seen` remembers the answer per element, so a page's
 /// anchors share the walk up their common ancestors.
 fn in_chrome(a: &ElementRef<'_>, seen: &mut HashMap<NodeId, bool>) -> bool {
+    marked_above(a, seen, |el| {
+        let scoped = || {
+            el.ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|o| SCOPING_TAGS.contains(&o.value().name()))
+        };
+        is_chrome(el, scoped)
+    })
+}
+
+/// The element or one of its ancestors is the site's navigation: a `nav`, a
+/// navigation or menu role, or a class or id named as a menu (`main-menu`, `navbar`).
+fn in_navigation(a: &ElementRef<'_>, seen: &mut HashMap<NodeId, bool>) -> bool {
+    marked_above(a, seen, |el| {
+        let v = el.value();
+        v.name() == "nav"
+            || v.attr("role")
+                .is_some_and(|r| matches!(r, "navigation" | "menu" | "menubar"))
+            || class_names(el)
+                .any(|n| chrome_word(&n).is_some_and(|w| NAVIGATION_WORDS.contains(&w)))
+    })
+}
+
+/// Whether `mark` holds for the element or an ancestor, remembered per element in `seen`.
+fn marked_above<'a>(
+    a: &ElementRef<'a>,
+    seen: &mut HashMap<NodeId, bool>,
+    mark: impl Fn(&ElementRef<'a>) -> bool,
+) -> bool {
     // Up to the first element whose answer is known (a loop: pages nest deeply).
-    let mut unknown: Vec<ElementRef<'_>> = Vec::new();
+    let mut unknown: Vec<ElementRef<'a>> = Vec::new();
     let mut above = false;
     for el in std::iter::once(*a).chain(a.ancestors().filter_map(ElementRef::wrap)) {
         if let Some(&known) = seen.get(&el.id()) {
@@ -309,17 +345,22 @@ fn in_chrome(a: &ElementRef<'_>, seen: &mut HashMap<NodeId, bool>) -> bool {
         }
         unknown.push(el);
     }
-    // Then down again: an element is chrome when it or anything above it is.
+    // Then down again: an element is marked when it or anything above it is.
     for el in unknown.into_iter().rev() {
-        let scoped = || {
-            el.ancestors()
-                .filter_map(ElementRef::wrap)
-                .any(|o| SCOPING_TAGS.contains(&o.value().name()))
-        };
-        above = above || is_chrome(&el, scoped);
+        above = above || mark(&el);
         seen.insert(el.id(), above);
     }
     above
+}
+
+/// The lower-cased class and id names of an element (`_` separates names too).
+fn class_names<'a>(el: &ElementRef<'a>) -> impl Iterator<Item = String> + 'a {
+    let v = el.value();
+    v.attr("class")
+        .into_iter()
+        .chain(v.attr("id"))
+        .flat_map(|s| s.split(|c: char| c.is_whitespace() || c == '_'))
+        .map(str::to_ascii_lowercase)
 }
 
 /// Whether this one element is chrome; `scoped` tells whether it sits inside a
@@ -342,13 +383,12 @@ fn is_chrome(el: &ElementRef<'_>, scoped: impl Fn() -> bool) -> bool {
     }) {
         return true;
     }
-    let names = v
-        .attr("class")
-        .into_iter()
-        .chain(v.attr("id"))
-        .flat_map(|s| s.split(|c: char| c.is_whitespace() || c == '_'))
-        .map(str::to_ascii_lowercase);
-    for word in names {
+    // An article's classes name its story's tags, category and author
+    // (`tag-list`, `category-news`): they say what it is about, not that it is chrome.
+    if name == "article" {
+        return false;
+    }
+    for word in class_names(el) {
         let Some(hit) = chrome_word(&word) else {
             continue;
         };

@@ -265,3 +265,189 @@ fn a_grid_row_of_stories_keeps_every_story() {
     let page = Url::parse("https://town.test/news/").unwrap();
     assert_eq!(article_links(html, &page, None).len(), 4);
 }
+
+/// Paths of the links found on an inline page.
+fn paths(html: &str, page: &str) -> Vec<String> {
+    let page = Url::parse(page).unwrap();
+    article_links(html, &page, None)
+        .iter()
+        .map(|u| u.path().to_string())
+        .collect()
+}
+
+#[test]
+fn a_post_classed_with_its_tags_is_not_chrome() {
+    // Blog engines class a post with its taxonomy: `tag-list` is the post's tag "list".
+    let html = r#"<html><body><main>
+      <article class="entry hentry tag-list tag-guides category-audio"><div class="entry-content"><ul>
+        <li><p><a href="/reviews/alpha-one-review">Alpha One earbuds</a>: the best sound under fifty</p></li>
+        <li><p><a href="/reviews/beta-buds-review">Beta Buds Pro</a>: good all round, weak battery</p></li>
+        <li><p><a href="/reviews/gamma-fit-review">Gamma Fit Sport</a>: for running, not for music</p></li>
+      </ul></div></article>
+      <div class="tag-list"><a href="/reviews/more-from-the-guides">More from the guides section here</a></div>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://ears.test/guide/best-cheap-earbuds"),
+        vec![
+            "/reviews/alpha-one-review",
+            "/reviews/beta-buds-review",
+            "/reviews/gamma-fit-review",
+        ],
+        "the post's list, not the tag-list block"
+    );
+}
+
+#[test]
+fn a_main_element_around_a_small_featured_block_does_not_hide_the_feed() {
+    let html = r#"<html><body>
+      <main><ul class="featured">
+        <li><a href="/world/2026/3/6/talks-resume-in-geneva">Talks resume in Geneva after a pause</a></li>
+        <li><a href="/world/2026/3/6/ports-reopen-after-strike">Ports reopen after the long strike</a></li>
+      </ul></main>
+      <section class="feed">
+        <article class="card"><h3><a href="/economy/2026/3/5/oil-prices-climb-again">Oil prices climb again on supply fears</a></h3></article>
+        <article class="card"><h3><a href="/economy/2026/3/5/jobs-report-surprises">The jobs report surprises the markets</a></h3></article>
+        <article class="card"><h3><a href="/economy/2026/3/4/central-bank-holds-rates">Central bank holds rates steady for now</a></h3></article>
+      </section>
+      <footer><a href="/economy/about-our-economy-desk">About our economy desk and its team</a></footer>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://wire.test/economy/"),
+        vec![
+            "/world/2026/3/6/talks-resume-in-geneva",
+            "/world/2026/3/6/ports-reopen-after-strike",
+            "/economy/2026/3/5/oil-prices-climb-again",
+            "/economy/2026/3/5/jobs-report-surprises",
+            "/economy/2026/3/4/central-bank-holds-rates",
+        ]
+    );
+}
+
+#[test]
+fn a_products_colour_choices_are_not_articles() {
+    // More choices than a card's secondary links: the card rule alone keeps them.
+    let html = r#"<html><body><main><div class="products">
+      <div class="product"><h3><a href="/p/lund-sofa-101">Lund three seat sofa</a></h3>
+        <fieldset class="variants"><label><a href="/p/lund-sofa-102"><img src="g.jpg" alt="Lund sofa in dark grey fabric"></a></label>
+        <label><a href="/p/lund-sofa-103">Option: Lund sofa, light beige</a></label>
+        <label><a href="/p/lund-sofa-104">Option: Lund sofa, forest green</a></label></fieldset></div>
+      <div class="product"><h3><a href="/p/ness-armchair-201">Ness armchair with oak legs</a></h3>
+        <fieldset class="variants"><label><a href="/p/ness-armchair-202">Option: Ness armchair, blue velvet</a></label>
+        <label><a href="/p/ness-armchair-203">Option: Ness armchair, rust red</a></label>
+        <label><a href="/p/ness-armchair-204">Option: Ness armchair, sand linen</a></label></fieldset></div>
+    </div></main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://home.test/cat/sofas/"),
+        vec!["/p/lund-sofa-101", "/p/ness-armchair-201"]
+    );
+}
+
+#[test]
+fn picture_links_without_a_title_are_banners_not_stories() {
+    let html = r#"<html><body><main>
+      <div class="banners">
+        <div class="banner"><a href="/deals/spring-garden-sale"><img src="a.jpg" alt="Big spring sale on all garden tools"></a></div>
+        <div class="banner"><a href="/deals/free-delivery-week"><img src="b.jpg" alt="Free delivery on every order this week"></a></div>
+      </div>
+      <ul class="stories">
+        <li><a href="/guides/how-to-prune-roses"><img src="r.jpg" alt="Roses"></a><h2>How to prune roses in winter</h2></li>
+        <li><a href="/guides/planting-bulbs-late"><img src="t.jpg" alt="Tulips"></a><h2>Planting bulbs late in the year</h2></li>
+      </ul>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://garden.test/guides/"),
+        vec!["/guides/how-to-prune-roses", "/guides/planting-bulbs-late"],
+        "the titled picture links stay, the untitled banners go"
+    );
+}
+
+#[test]
+fn promotions_above_the_page_heading_are_not_its_list() {
+    let html = r#"<html><body>
+      <div class="top-strip">
+        <a href="/offers/join-the-club-and-save-today">Join the club and save today on everything</a>
+        <a href="/offers/gift-cards-for-every-occasion">Gift cards for every occasion this season</a>
+      </div>
+      <h1>Mountain bike trails</h1>
+      <ul class="trails">
+        <li><a href="/trail/101/cedar-creek-loop">Cedar Creek loop trail</a> 9.4 mi</li>
+        <li><a href="/trail/102/memorial-park-ridge">Memorial Park ridge trail</a> 12.6 mi</li>
+        <li><a href="/trail/103/river-bend-trails">River Bend trails system</a> 6.1 mi</li>
+      </ul>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://trails.test/directory/houston"),
+        vec![
+            "/trail/101/cedar-creek-loop",
+            "/trail/102/memorial-park-ridge",
+            "/trail/103/river-bend-trails",
+        ]
+    );
+}
+
+#[test]
+fn links_marked_as_tags_or_topics_are_not_articles() {
+    let html = r#"<html><body><main>
+      <div class="chips">
+        <a class="topic-tag" href="/topics/deep-neural-networks">deep-neural-networks</a>
+        <a class="topic-tag" href="/topics/natural-language-processing">natural-language-processing</a>
+        <a class="topic-tag" href="/topics/scikit-learn-python">scikit-learn-python</a>
+      </div>
+      <p class="filed"><a rel="tag" href="/topics/computer-vision-and-images">Computer vision and images</a>
+        <a rel="tag" href="/topics/speech-and-audio-models">Speech and audio models</a></p>
+      <article><h3><a href="/alice/llm-course-from-scratch">alice / llm-course-from-scratch</a></h3></article>
+      <article><h3><a href="/bob/annotated-paper-implementations">bob / annotated-paper-implementations</a></h3></article>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://code.test/topics/machine-learning"),
+        vec![
+            "/alice/llm-course-from-scratch",
+            "/bob/annotated-paper-implementations"
+        ]
+    );
+}
+
+#[test]
+fn what_the_sites_menu_links_to_is_a_section_wherever_it_is_linked() {
+    let html = r#"<html><body>
+      <div class="main-menu"><a href="/roses-and-climbers">Roses</a><a href="/fruit-and-vegetables">Fruit</a></div>
+      <main>
+        <div class="tiles">
+          <div class="tile"><a href="/roses-and-climbers">Roses, climbers and ramblers</a></div>
+          <div class="tile"><a href="/fruit-and-vegetables">Fruit and vegetable growing</a></div>
+        </div>
+        <ul class="posts">
+          <li><a href="/2026/03/pruning-climbing-roses">Pruning climbing roses in March</a></li>
+          <li><a href="/2026/03/sowing-early-tomatoes">Sowing early tomatoes indoors</a></li>
+          <li><a href="/2026/02/planning-a-small-orchard">Planning a small orchard at home</a></li>
+        </ul>
+      </main>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://allotment.test/latest"),
+        vec![
+            "/2026/03/pruning-climbing-roses",
+            "/2026/03/sowing-early-tomatoes",
+            "/2026/02/planning-a-small-orchard",
+        ]
+    );
+}
+
+#[test]
+fn a_menu_that_mirrors_the_list_does_not_empty_it() {
+    let html = r#"<html><body>
+      <nav><a href="/programs/data-science-certificate">Data science</a>
+        <a href="/programs/product-management-certificate">Product management</a>
+        <a href="/programs/sustainable-design-certificate">Sustainable design</a></nav>
+      <main><div class="programs">
+        <div class="program"><h3><a href="/programs/data-science-certificate">Certificate in data science</a></h3></div>
+        <div class="program"><h3><a href="/programs/product-management-certificate">Certificate in product management</a></h3></div>
+        <div class="program"><h3><a href="/programs/sustainable-design-certificate">Certificate in sustainable design</a></h3></div>
+      </div></main>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://school.test/certificates").len(),
+        3,
+        "the menu is the list's own index"
+    );
+}
