@@ -241,6 +241,24 @@ fn teaser_cards_of_the_sites_other_stories_go() {
 }
 
 #[test]
+fn teaser_cards_with_a_kicker_above_the_headline_go() {
+    // A section label or "Sponsored" heading above each linked headline.
+    let cards: String = ["Travel", "Sponsored Content", "Dining"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!(r#"<div class="item"><h5>{k}</h5><h3><a href="/story-{i}">Another story number {i} from the desk</a></h3><p>A summary of the other story, which says what happened, in a sentence or two.</p></div>"#))
+        .collect();
+    let page = format!(
+        r#"<html><body><div><h1>Budget agreed</h1>{}<div class="list">{cards}</div></div></body></html>"#,
+        para(4)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(!a.text.contains("Another story"), "{}", a.text);
+    assert!(!a.text.contains("summary of the other story"), "{}", a.text);
+}
+
+#[test]
 fn a_roundup_of_other_sites_keeps_its_entries() {
     let page = format!(
         r#"<html><body><article><h1>Ten projects</h1>{}<div class="list">{}</div></article></body></html>"#,

@@ -48,6 +48,9 @@ impl Rule {
 /// A story teaser is short: a headline and a summary of a few lines.
 const CARD_MAX_TEXT: u32 = 800;
 
+/// A card's kicker (section name, label, date) is a few words.
+const KICKER_MAX_TEXT: u32 = 30;
+
 impl Page<'_> {
     /// True when `href` leads to another page of the same site.
     fn is_internal(&self, href: &str) -> bool {
@@ -292,6 +295,11 @@ impl Page<'_> {
             if is_heading(self.nodes[h].tag) {
                 let hs = self.sums[h];
                 if !(hs.text >= 15 && hs.link * 5 >= hs.text * 4) {
+                    // A kicker above the headline (its section, "Sponsored
+                    // content", a date) is no headline: the next heading is.
+                    if hs.text < KICKER_MAX_TEXT {
+                        continue;
+                    }
                     return false;
                 }
                 let h_end = self.nodes[h].end as usize;
