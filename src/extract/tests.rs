@@ -284,6 +284,34 @@ fn the_article_element_wins_over_prose_beside_it() {
 }
 
 #[test]
+fn nested_landmarks_narrow_to_the_innermost_body() {
+    // `main` holds the article and a subscription pitch long enough to read
+    // like prose; the article holds its body and its own sign-up box.
+    let pitch = "<p>Join thousands of readers who get our weekly letter, with tips, long reads, and a podcast, every Sunday morning.</p>";
+    let page = format!(
+        r#"<html><body><main><article><div class="post-content">{}</div><div class="box">{pitch}{pitch}</div></article><div class="pitch">{pitch}{pitch}</div></main></body></html>"#,
+        para(5)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 0"), "{}", a.text);
+    assert!(a.text.contains("Paragraph 4"), "{}", a.text);
+    assert!(!a.text.contains("Join thousands"), "{}", a.text);
+}
+
+#[test]
+fn a_body_class_inside_a_body_class_is_not_narrowed_again() {
+    // A marked block is the body: a marked part of it (a quote box) is not.
+    let quote = "<p>A quote from a reader, long enough to read like prose, with commas, and a full stop at its end.</p>";
+    let page = format!(
+        r#"<html><body><div class="entry-content"><div class="rich-text">{}</div><div class="quotes">{quote}{quote}</div></div><div class="side">{quote}</div></body></html>"#,
+        para(4)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(a.text.contains("A quote from a reader"), "{}", a.text);
+}
+
+#[test]
 fn a_block_named_as_the_article_body_wins_unless_the_body_is_split() {
     let other = "<p>An excerpt of another story on the site, long enough to read like prose, with commas, and a full stop.</p>";
     let page = format!(
