@@ -629,8 +629,13 @@ const SOURCE_HEADINGS: &[&str] = &[
     "footnotes",
     "bibliography",
     "works cited",
+    "references",
+    "reference list",
+    "endnotes",
     "quellen",
     "fuentes",
+    "referencias",
+    "références",
 ];
 
 /// True when a heading's text introduces other stories or site furniture.

@@ -375,7 +375,13 @@ fn author_boxes_footnotes_and_disclosures_after_the_story_go() {
 
 #[test]
 fn source_lists_under_the_story_go() {
-    for heading in ["Sources", "Article Sources:", "Citations", "Works cited"] {
+    for heading in [
+        "Sources",
+        "Article Sources:",
+        "Citations",
+        "Works cited",
+        "References",
+    ] {
         let page = format!(
             r#"<html><body><article><h1>Budget agreed</h1>{}<p><strong>{heading}</strong></p><p>Council minutes, 3 March 2025. https://council.test/minutes</p><p>Budget office, annual report 2024, pages 3 to 9, with the tables of spending by department.</p></article></body></html>"#,
             para(4)
