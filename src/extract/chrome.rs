@@ -664,6 +664,30 @@ fn heading_in(text: &str, headings: &[&str]) -> bool {
     })
 }
 
+/// True for a short block that pitches the site's newsletter or social
+/// accounts, or claims its rights: chrome wherever it sits.
+pub fn is_pitch(text: &str) -> bool {
+    let l = text.trim().to_lowercase();
+    const ANYWHERE: &[&str] = &[
+        "straight to your inbox",
+        "right to your inbox",
+        "directly to your inbox",
+        "straight into your inbox",
+        "delivered to your inbox",
+        "follow us on",
+        "all rights reserved",
+    ];
+    let list = ["newsletter", "mailing list", "email list"]
+        .iter()
+        .any(|w| l.contains(w));
+    // The site's own list ("subscribe to our newsletter"), not newsletters
+    // in general (an article on marketing tells readers to sign up for some).
+    let join = ["sign up for our", "subscribe to our", "join our"]
+        .iter()
+        .any(|w| l.contains(w));
+    ANYWHERE.iter().any(|p| l.contains(p)) || (list && join)
+}
+
 /// True for a short line that is a byline, dateline or share prompt, not article text.
 pub fn is_meta_line(text: &str) -> bool {
     let t = text.trim();
@@ -845,6 +869,16 @@ mod tests {
         assert!(is_meta_line("Image credit: Eurogamer"));
         assert!(!is_meta_line("By Sunday the talks had collapsed, and both delegations left Berlin without a joint statement on the guarantees."));
         assert!(!is_meta_line("Prices rose by 5% in the year to March."));
+    }
+
+    #[test]
+    fn pitches_of_the_sites_own_lists() {
+        assert!(is_pitch("Get the best stories delivered to your inbox."));
+        assert!(is_pitch("Subscribe to our newsletter for weekly tips"));
+        assert!(is_pitch("Follow us on LinkedIn"));
+        assert!(is_pitch("© 2025 The Paper. All Rights Reserved."));
+        assert!(!is_pitch("Subscribe to industry newsletters to keep up."));
+        assert!(!is_pitch("Our newsletter readers grew by 20% this year."));
     }
 
     #[test]

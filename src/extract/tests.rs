@@ -636,6 +636,35 @@ fn newsletter_opt_in_boxes_go_but_words_holding_the_letters_stay() {
 }
 
 #[test]
+fn newsletter_and_follow_pitches_in_the_story_go() {
+    let page = format!(
+        r#"<html><body><article>{}<p>Love budgets? Sign up for our Town Hall newsletter, delivered every Friday.</p>{}<p>Follow us on Instagram and Facebook for more local news.</p><p>Copyright 2025 The Town Paper. All rights reserved.</p></article></body></html>"#,
+        para(3),
+        para(2)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(!a.text.contains("Town Hall newsletter"), "{}", a.text);
+    assert!(!a.text.contains("Follow us"), "{}", a.text);
+    assert!(!a.text.contains("rights reserved"), "{}", a.text);
+}
+
+#[test]
+fn advice_to_sign_up_for_newsletters_in_general_stays() {
+    let advice = "<p>Follow the trade press: sign up for industry newsletters, and read them every week.</p>";
+    let page = format!(
+        r#"<html><body><article>{}{advice}</article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(
+        a.text.contains("sign up for industry newsletters"),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
 fn a_heading_whose_anchor_holds_a_chrome_word_stays() {
     let page = format!(
         r#"<html><body><article>{}<h2 id="h-sharing-the-load-with-your-team">Sharing the load with your team</h2>{}

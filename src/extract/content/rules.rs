@@ -27,6 +27,8 @@ pub enum Rule {
     Meta,
     /// A block the site's template repeats on its other pages.
     Template,
+    /// A sign-up, follow or consent line (a pitch, not the story).
+    Pitch,
 }
 
 impl Rule {
@@ -41,12 +43,17 @@ impl Rule {
             Rule::Title => "title",
             Rule::Meta => "byline",
             Rule::Template => "template",
+            Rule::Pitch => "pitch",
         }
     }
 }
 
 /// A story teaser is short: a headline and a summary of a few lines.
 const CARD_MAX_TEXT: u32 = 800;
+
+/// A sign-up or follow pitch is a few lines; a longer block that names a
+/// newsletter is more likely about it.
+const PITCH_MAX_TEXT: u32 = 400;
 
 /// A card's kicker (section name, label, date) is a few words.
 const KICKER_MAX_TEXT: u32 = 30;
@@ -148,27 +155,61 @@ impl Page<'_> {
             dropped = Some(Rule::Links);
         } else if self.is_teaser_grid(i) {
             dropped = Some(Rule::Teasers);
+        } else if s.text < PITCH_MAX_TEXT && node.block && !self.same_text_as_child(i) {
+            let text = self.element_text(i);
+            dropped = if s.text < 200 {
+                self.short_block_rule(i, root, &text, norm_title, known, drop)
+            } else {
+                None
+            };
+            // A pitch is a small part of an article; a root made of one is a
+            // page the scorer misread, and its fallback needs the text.
+            let small = s.text * 2 < self.sums[root].text;
+            if dropped.is_none() && small && chrome::is_pitch(&text) {
+                dropped = Some(Rule::Pitch);
+            }
         } else if s.text < 200 && !self.same_text_as_child(i) {
             let text = self.element_text(i);
+            dropped = self.short_block_rule(i, root, &text, norm_title, known, drop);
+        }
+        dropped
+    }
+
+    /// The rules for a short block (`text` under 200 letters): a related or
+    /// sources heading (which also marks what it heads in `drop`), the
+    /// headline, a byline or a block of the site's template.
+    fn short_block_rule(
+        &self,
+        i: usize,
+        root: usize,
+        text: &str,
+        norm_title: Option<&str>,
+        known: &HashSet<u64>,
+        drop: &mut [bool],
+    ) -> Option<Rule> {
+        let node = &self.nodes[i];
+        let s = self.sums[i];
+        let dropped;
+        {
             let heading_like = is_heading(node.tag)
                 || (s.text < 50 && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
-            if heading_like && chrome::is_related_heading(&text) {
+            if heading_like && chrome::is_related_heading(text) {
                 self.drop_related(i, root, drop, false);
                 dropped = Some(Rule::Related);
-            } else if heading_like && chrome::is_source_heading(&text) {
+            } else if heading_like && chrome::is_source_heading(text) {
                 self.drop_related(i, root, drop, true);
                 dropped = Some(Rule::Sources);
             } else {
                 let is_title = is_heading(node.tag)
                     && norm_title.is_some_and(|t| {
-                        let h = normalise(&text);
+                        let h = normalise(text);
                         !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
                     });
                 dropped = if is_title {
                     Some(Rule::Title)
-                } else if chrome::is_meta_line(&text) {
+                } else if chrome::is_meta_line(text) {
                     Some(Rule::Meta)
-                } else if node.block && !known.is_empty() && known.contains(&fingerprint(&text)) {
+                } else if node.block && !known.is_empty() && known.contains(&fingerprint(text)) {
                     Some(Rule::Template)
                 } else {
                     None
