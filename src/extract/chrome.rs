@@ -667,7 +667,9 @@ fn heading_in(text: &str, headings: &[&str]) -> bool {
 /// True for a short block that pitches the site's newsletter or social
 /// accounts, or claims its rights: chrome wherever it sits.
 pub fn is_pitch(text: &str) -> bool {
-    let l = text.trim().to_lowercase();
+    if !may_be_pitch(text) {
+        return false;
+    }
     const ANYWHERE: &[&str] = &[
         "straight to your inbox",
         "right to your inbox",
@@ -677,15 +679,21 @@ pub fn is_pitch(text: &str) -> bool {
         "follow us on",
         "all rights reserved",
     ];
-    let list = ["newsletter", "mailing list", "email list"]
-        .iter()
-        .any(|w| l.contains(w));
     // The site's own list ("subscribe to our newsletter"), not newsletters
     // in general (an article on marketing tells readers to sign up for some).
-    let join = ["sign up for our", "subscribe to our", "join our"]
+    const LISTS: &[&str] = &["newsletter", "mailing list", "email list"];
+    const JOIN: &[&str] = &["sign up for our", "subscribe to our", "join our"];
+    let l = text.to_lowercase();
+    let has = |ps: &[&str]| ps.iter().any(|p| l.contains(p));
+    has(ANYWHERE) || (has(LISTS) && has(JOIN))
+}
+
+/// Whether `text` holds a word every pitch [`is_pitch`] knows holds (less the
+/// first letter, which may be a capital): a cheap test before lower-casing.
+pub fn may_be_pitch(text: &str) -> bool {
+    ["nbox", "ollow", "eserved", "ewsletter", "ailing", "mail"]
         .iter()
-        .any(|w| l.contains(w));
-    ANYWHERE.iter().any(|p| l.contains(p)) || (list && join)
+        .any(|w| text.contains(w))
 }
 
 /// How bylines, datelines and credits begin.
@@ -753,6 +761,9 @@ pub fn is_meta_line(text: &str) -> bool {
 /// 2025 | 4 min read"), one of them a short byline or reading time. A "by"
 /// part must name someone ("By experts with ..." is a claim, not a byline).
 fn is_meta_row(t: &str) -> bool {
+    if !t.contains(['|', '·', '•']) && !t.contains(" – ") && !t.contains(" - ") {
+        return false;
+    }
     let parts: Vec<&str> = t
         .split(['|', '·', '•'])
         .flat_map(|p| p.split(" – "))

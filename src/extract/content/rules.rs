@@ -155,24 +155,38 @@ impl Page<'_> {
             dropped = Some(Rule::Links);
         } else if self.is_teaser_grid(i) {
             dropped = Some(Rule::Teasers);
-        } else if s.text < PITCH_MAX_TEXT && node.block && !self.same_text_as_child(i) {
-            let text = self.element_text(i);
-            dropped = if s.text < 200 {
-                self.short_block_rule(i, root, &text, norm_title, known, drop)
-            } else {
-                None
-            };
-            // A pitch is a small part of an article; a root made of one is a
-            // page the scorer misread, and its fallback needs the text.
-            let small = s.text * 2 < self.sums[root].text;
-            if dropped.is_none() && small && chrome::is_pitch(&text) {
-                dropped = Some(Rule::Pitch);
-            }
         } else if s.text < 200 && !self.same_text_as_child(i) {
             let text = self.element_text(i);
             dropped = self.short_block_rule(i, root, &text, norm_title, known, drop);
+            if dropped.is_none() && node.block && self.is_pitch(i, root, Some(&text)) {
+                dropped = Some(Rule::Pitch);
+            }
+        } else if s.text < PITCH_MAX_TEXT && node.block && self.is_pitch(i, root, None) {
+            dropped = Some(Rule::Pitch);
         }
         dropped
+    }
+
+    /// A block (its `text` when already built) that pitches the site's lists
+    /// or accounts. A pitch is a small part of an article; a root made of one
+    /// is a page the scorer misread, and its fallback needs the text. The
+    /// text nodes are looked at before the block's text is built: most
+    /// blocks hold none of a pitch's words.
+    fn is_pitch(&self, i: usize, root: usize, text: Option<&str>) -> bool {
+        if self.sums[i].text * 2 >= self.sums[root].text {
+            return false;
+        }
+        match text {
+            Some(t) => chrome::is_pitch(t),
+            None => {
+                let end = self.nodes[i].end as usize;
+                let hint = (i..end).any(|j| match self.nodes[j].node.value() {
+                    Node::Text(t) => !self.pruned[j] && chrome::may_be_pitch(t),
+                    _ => false,
+                });
+                hint && !self.same_text_as_child(i) && chrome::is_pitch(&self.element_text(i))
+            }
+        }
     }
 
     /// The rules for a short block (`text` under 200 letters): a related or
