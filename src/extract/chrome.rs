@@ -629,8 +629,13 @@ const SOURCE_HEADINGS: &[&str] = &[
     "footnotes",
     "bibliography",
     "works cited",
+    "references",
+    "reference list",
+    "endnotes",
     "quellen",
     "fuentes",
+    "referencias",
+    "références",
 ];
 
 /// True when a heading's text introduces other stories or site furniture.
@@ -659,6 +664,74 @@ fn heading_in(text: &str, headings: &[&str]) -> bool {
     })
 }
 
+/// True for a short block that pitches the site's newsletter or social
+/// accounts, or claims its rights: chrome wherever it sits.
+pub fn is_pitch(text: &str) -> bool {
+    if !may_be_pitch(text) {
+        return false;
+    }
+    const ANYWHERE: &[&str] = &[
+        "straight to your inbox",
+        "right to your inbox",
+        "directly to your inbox",
+        "straight into your inbox",
+        "delivered to your inbox",
+        "follow us on",
+        "all rights reserved",
+    ];
+    // The site's own list ("subscribe to our newsletter"), not newsletters
+    // in general (an article on marketing tells readers to sign up for some).
+    const LISTS: &[&str] = &["newsletter", "mailing list", "email list"];
+    const JOIN: &[&str] = &["sign up for our", "subscribe to our", "join our"];
+    let l = text.to_lowercase();
+    let has = |ps: &[&str]| ps.iter().any(|p| l.contains(p));
+    has(ANYWHERE) || (has(LISTS) && has(JOIN))
+}
+
+/// Whether `text` holds a word every pitch [`is_pitch`] knows holds (less the
+/// first letter, which may be a capital): a cheap test before lower-casing.
+pub fn may_be_pitch(text: &str) -> bool {
+    ["nbox", "ollow", "eserved", "ewsletter", "ailing", "mail"]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
+/// How bylines, datelines and credits begin.
+const PREFIXES: &[&str] = &[
+    "by ",
+    "published",
+    "updated",
+    "last updated",
+    "posted on",
+    "posted by",
+    "written by",
+    "share this",
+    "share on",
+    "share:",
+    "follow us",
+    "photo:",
+    "photo credit",
+    "image:",
+    "image credit",
+    "image source",
+    "read time",
+    "reading time",
+    "credit:",
+    "source:",
+    "tags:",
+    "filed under",
+    "von ",
+    "par ",
+    "por ",
+    "di ",
+    "veröffentlicht",
+    "aktualisiert",
+    "publié",
+    "mis à jour",
+    "publicado",
+    "actualizado",
+];
+
 /// True for a short line that is a byline, dateline or share prompt, not article text.
 pub fn is_meta_line(text: &str) -> bool {
     let t = text.trim();
@@ -667,41 +740,10 @@ pub fn is_meta_line(text: &str) -> bool {
         return false;
     }
     let l = t.to_lowercase();
-    const PREFIXES: &[&str] = &[
-        "by ",
-        "published",
-        "updated",
-        "last updated",
-        "posted on",
-        "posted by",
-        "written by",
-        "share this",
-        "share on",
-        "share:",
-        "follow us",
-        "photo:",
-        "photo credit",
-        "image:",
-        "image credit",
-        "image source",
-        "read time",
-        "reading time",
-        "credit:",
-        "source:",
-        "tags:",
-        "filed under",
-        "von ",
-        "par ",
-        "por ",
-        "di ",
-        "veröffentlicht",
-        "aktualisiert",
-        "publié",
-        "mis à jour",
-        "publicado",
-        "actualizado",
-    ];
     if PREFIXES.iter().any(|p| l.starts_with(p)) && n < 80 {
+        return true;
+    }
+    if n <= 160 && is_meta_row(t) {
         return true;
     }
     if matches!(
@@ -713,6 +755,32 @@ pub fn is_meta_line(text: &str) -> bool {
         return true;
     }
     is_relative_time(&l)
+}
+
+/// A byline row: parts joined by separators ("By Ann Lee | Updated May 2,
+/// 2025 | 4 min read"), one of them a short byline or reading time. A "by"
+/// part must name someone ("By experts with ..." is a claim, not a byline).
+fn is_meta_row(t: &str) -> bool {
+    if !t.contains(['|', '·', '•']) && !t.contains(" – ") && !t.contains(" - ") {
+        return false;
+    }
+    let parts: Vec<&str> = t
+        .split(['|', '·', '•'])
+        .flat_map(|p| p.split(" – "))
+        .flat_map(|p| p.split(" - "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.len() >= 2
+        && parts.iter().any(|p| {
+            let words = p.split_whitespace().count();
+            let l = p.to_lowercase();
+            let named = |rest: &str| rest.trim_start().starts_with(char::is_uppercase);
+            let byline = PREFIXES.iter().any(|x| {
+                l.starts_with(x) && (!x.ends_with(' ') || p.get(x.len()..).is_some_and(named))
+            });
+            (words <= 6 && byline) || (words <= 4 && l.ends_with("min read"))
+        })
 }
 
 /// "5 hours ago", "2 days ago", "vor 3 Stunden".
@@ -840,6 +908,26 @@ mod tests {
         assert!(is_meta_line("Image credit: Eurogamer"));
         assert!(!is_meta_line("By Sunday the talks had collapsed, and both delegations left Berlin without a joint statement on the guarantees."));
         assert!(!is_meta_line("Prices rose by 5% in the year to March."));
+        assert!(is_meta_line(
+            "By Ann Lee – Updated Sep 9, 2025 at 1:00 PM EST | Fact-checked by Bo Ray"
+        ));
+        assert!(is_meta_line("March 15, 2022 · 3 min read · Staff"));
+        assert!(!is_meta_line(
+            "Professionally written - By experts with specialised experience."
+        ));
+        assert!(!is_meta_line(
+            "Lee Miller, Tate Britain, October 2, 2025 – February 15, 2026"
+        ));
+    }
+
+    #[test]
+    fn pitches_of_the_sites_own_lists() {
+        assert!(is_pitch("Get the best stories delivered to your inbox."));
+        assert!(is_pitch("Subscribe to our newsletter for weekly tips"));
+        assert!(is_pitch("Follow us on LinkedIn"));
+        assert!(is_pitch("© 2025 The Paper. All Rights Reserved."));
+        assert!(!is_pitch("Subscribe to industry newsletters to keep up."));
+        assert!(!is_pitch("Our newsletter readers grew by 20% this year."));
     }
 
     #[test]

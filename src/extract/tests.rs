@@ -241,6 +241,24 @@ fn teaser_cards_of_the_sites_other_stories_go() {
 }
 
 #[test]
+fn teaser_cards_with_a_kicker_above_the_headline_go() {
+    // A section label or "Sponsored" heading above each linked headline.
+    let cards: String = ["Travel", "Sponsored Content", "Dining"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!(r#"<div class="item"><h5>{k}</h5><h3><a href="/story-{i}">Another story number {i} from the desk</a></h3><p>A summary of the other story, which says what happened, in a sentence or two.</p></div>"#))
+        .collect();
+    let page = format!(
+        r#"<html><body><div><h1>Budget agreed</h1>{}<div class="list">{cards}</div></div></body></html>"#,
+        para(4)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(!a.text.contains("Another story"), "{}", a.text);
+    assert!(!a.text.contains("summary of the other story"), "{}", a.text);
+}
+
+#[test]
 fn a_roundup_of_other_sites_keeps_its_entries() {
     let page = format!(
         r#"<html><body><article><h1>Ten projects</h1>{}<div class="list">{}</div></article></body></html>"#,
@@ -263,6 +281,34 @@ fn the_article_element_wins_over_prose_beside_it() {
     let a = run(&page);
     assert!(a.text.contains("Paragraph 3"), "{}", a.text);
     assert!(!a.text.contains("another story"), "{}", a.text);
+}
+
+#[test]
+fn nested_landmarks_narrow_to_the_innermost_body() {
+    // `main` holds the article and a subscription pitch long enough to read
+    // like prose; the article holds its body and its own sign-up box.
+    let pitch = "<p>Join thousands of readers who get our weekly letter, with tips, long reads, and a podcast, every Sunday morning.</p>";
+    let page = format!(
+        r#"<html><body><main><article><div class="post-content">{}</div><div class="box">{pitch}{pitch}</div></article><div class="pitch">{pitch}{pitch}</div></main></body></html>"#,
+        para(5)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 0"), "{}", a.text);
+    assert!(a.text.contains("Paragraph 4"), "{}", a.text);
+    assert!(!a.text.contains("Join thousands"), "{}", a.text);
+}
+
+#[test]
+fn a_body_class_inside_a_body_class_is_not_narrowed_again() {
+    // A marked block is the body: a marked part of it (a quote box) is not.
+    let quote = "<p>A quote from a reader, long enough to read like prose, with commas, and a full stop at its end.</p>";
+    let page = format!(
+        r#"<html><body><div class="entry-content"><div class="rich-text">{}</div><div class="quotes">{quote}{quote}</div></div><div class="side">{quote}</div></body></html>"#,
+        para(4)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 3"), "{}", a.text);
+    assert!(a.text.contains("A quote from a reader"), "{}", a.text);
 }
 
 #[test]
@@ -329,7 +375,13 @@ fn author_boxes_footnotes_and_disclosures_after_the_story_go() {
 
 #[test]
 fn source_lists_under_the_story_go() {
-    for heading in ["Sources", "Article Sources:", "Citations", "Works cited"] {
+    for heading in [
+        "Sources",
+        "Article Sources:",
+        "Citations",
+        "Works cited",
+        "References",
+    ] {
         let page = format!(
             r#"<html><body><article><h1>Budget agreed</h1>{}<p><strong>{heading}</strong></p><p>Council minutes, 3 March 2025. https://council.test/minutes</p><p>Budget office, annual report 2024, pages 3 to 9, with the tables of spending by department.</p></article></body></html>"#,
             para(4)
@@ -581,6 +633,35 @@ fn newsletter_opt_in_boxes_go_but_words_holding_the_letters_stay() {
         para(1)
     );
     assert!(run(&page).text.contains("Adopting Rust"));
+}
+
+#[test]
+fn newsletter_and_follow_pitches_in_the_story_go() {
+    let page = format!(
+        r#"<html><body><article>{}<p>Love budgets? Sign up for our Town Hall newsletter, delivered every Friday.</p>{}<p>Follow us on Instagram and Facebook for more local news.</p><p>Copyright 2025 The Town Paper. All rights reserved.</p></article></body></html>"#,
+        para(3),
+        para(2)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 2"), "{}", a.text);
+    assert!(!a.text.contains("Town Hall newsletter"), "{}", a.text);
+    assert!(!a.text.contains("Follow us"), "{}", a.text);
+    assert!(!a.text.contains("rights reserved"), "{}", a.text);
+}
+
+#[test]
+fn advice_to_sign_up_for_newsletters_in_general_stays() {
+    let advice = "<p>Follow the trade press: sign up for industry newsletters, and read them every week.</p>";
+    let page = format!(
+        r#"<html><body><article>{}{advice}</article></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(
+        a.text.contains("sign up for industry newsletters"),
+        "{}",
+        a.text
+    );
 }
 
 #[test]

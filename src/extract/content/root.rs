@@ -15,7 +15,20 @@ impl Page<'_> {
         let root = self.most_prose()?;
         let root = self.widen(root);
         let root = self.widen_to_article(root);
-        Some(self.narrow_to_landmark(root))
+        // Landmarks nest (`main` > `article` > `entry-content`): an `<article>`
+        // or `<main>` is a container, so look inside it again for the one that
+        // holds half its prose; a block named as the body is the body itself.
+        let mut root = root;
+        loop {
+            let inner = self.narrow_to_landmark(root);
+            if inner == root {
+                return Some(root);
+            }
+            root = inner;
+            if !matches!(self.nodes[root].tag, "article" | "main") {
+                return Some(root);
+            }
+        }
     }
 
     /// The block with the highest score: its prose net of weighted other text.

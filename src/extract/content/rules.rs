@@ -27,6 +27,8 @@ pub enum Rule {
     Meta,
     /// A block the site's template repeats on its other pages.
     Template,
+    /// A sign-up, follow or consent line (a pitch, not the story).
+    Pitch,
 }
 
 impl Rule {
@@ -41,12 +43,20 @@ impl Rule {
             Rule::Title => "title",
             Rule::Meta => "byline",
             Rule::Template => "template",
+            Rule::Pitch => "pitch",
         }
     }
 }
 
 /// A story teaser is short: a headline and a summary of a few lines.
 const CARD_MAX_TEXT: u32 = 800;
+
+/// A sign-up or follow pitch is a few lines; a longer block that names a
+/// newsletter is more likely about it.
+const PITCH_MAX_TEXT: u32 = 400;
+
+/// A card's kicker (section name, label, date) is a few words.
+const KICKER_MAX_TEXT: u32 = 30;
 
 impl Page<'_> {
     /// True when `href` leads to another page of the same site.
@@ -147,25 +157,73 @@ impl Page<'_> {
             dropped = Some(Rule::Teasers);
         } else if s.text < 200 && !self.same_text_as_child(i) {
             let text = self.element_text(i);
+            dropped = self.short_block_rule(i, root, &text, norm_title, known, drop);
+            if dropped.is_none() && node.block && self.is_pitch(i, root, Some(&text)) {
+                dropped = Some(Rule::Pitch);
+            }
+        } else if s.text < PITCH_MAX_TEXT && node.block && self.is_pitch(i, root, None) {
+            dropped = Some(Rule::Pitch);
+        }
+        dropped
+    }
+
+    /// A block (its `text` when already built) that pitches the site's lists
+    /// or accounts. A pitch is a small part of an article; a root made of one
+    /// is a page the scorer misread, and its fallback needs the text. The
+    /// text nodes are looked at before the block's text is built: most
+    /// blocks hold none of a pitch's words.
+    fn is_pitch(&self, i: usize, root: usize, text: Option<&str>) -> bool {
+        if self.sums[i].text * 2 >= self.sums[root].text {
+            return false;
+        }
+        match text {
+            Some(t) => chrome::is_pitch(t),
+            None => {
+                let end = self.nodes[i].end as usize;
+                let hint = (i..end).any(|j| match self.nodes[j].node.value() {
+                    Node::Text(t) => !self.pruned[j] && chrome::may_be_pitch(t),
+                    _ => false,
+                });
+                hint && !self.same_text_as_child(i) && chrome::is_pitch(&self.element_text(i))
+            }
+        }
+    }
+
+    /// The rules for a short block (`text` under 200 letters): a related or
+    /// sources heading (which also marks what it heads in `drop`), the
+    /// headline, a byline or a block of the site's template.
+    fn short_block_rule(
+        &self,
+        i: usize,
+        root: usize,
+        text: &str,
+        norm_title: Option<&str>,
+        known: &HashSet<u64>,
+        drop: &mut [bool],
+    ) -> Option<Rule> {
+        let node = &self.nodes[i];
+        let s = self.sums[i];
+        let dropped;
+        {
             let heading_like = is_heading(node.tag)
                 || (s.text < 50 && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
-            if heading_like && chrome::is_related_heading(&text) {
+            if heading_like && chrome::is_related_heading(text) {
                 self.drop_related(i, root, drop, false);
                 dropped = Some(Rule::Related);
-            } else if heading_like && chrome::is_source_heading(&text) {
+            } else if heading_like && chrome::is_source_heading(text) {
                 self.drop_related(i, root, drop, true);
                 dropped = Some(Rule::Sources);
             } else {
                 let is_title = is_heading(node.tag)
                     && norm_title.is_some_and(|t| {
-                        let h = normalise(&text);
+                        let h = normalise(text);
                         !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
                     });
                 dropped = if is_title {
                     Some(Rule::Title)
-                } else if chrome::is_meta_line(&text) {
+                } else if chrome::is_meta_line(text) {
                     Some(Rule::Meta)
-                } else if node.block && !known.is_empty() && known.contains(&fingerprint(&text)) {
+                } else if node.block && !known.is_empty() && known.contains(&fingerprint(text)) {
                     Some(Rule::Template)
                 } else {
                     None
@@ -292,6 +350,11 @@ impl Page<'_> {
             if is_heading(self.nodes[h].tag) {
                 let hs = self.sums[h];
                 if !(hs.text >= 15 && hs.link * 5 >= hs.text * 4) {
+                    // A kicker above the headline (its section, "Sponsored
+                    // content", a date) is no headline: the next heading is.
+                    if hs.text < KICKER_MAX_TEXT {
+                        continue;
+                    }
                     return false;
                 }
                 let h_end = self.nodes[h].end as usize;
