@@ -1,6 +1,6 @@
 //! The decision: which story a prepared article joins, by which layer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot};
 use super::window::{top_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
@@ -163,7 +163,7 @@ impl Engine {
     fn near_copy(&self, p: &Prepared) -> Option<Evidence> {
         let sig = p.fingerprint.as_ref()?;
         let mut best: Option<(f64, &Member)> = None;
-        let mut seen = HashSet::new();
+        let mut seen = fxhash::FxHashSet::default();
         let mut read = 0;
         for (band, key) in text::band_keys(sig).enumerate() {
             // Boilerplate shingles make some buckets crowded: the newest suffice.

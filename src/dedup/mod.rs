@@ -274,7 +274,7 @@ pub struct Engine {
     urls: HashMap<String, (StoryId, String)>,
     /// MinHash LSH: band key → the newest member in that bucket (by sequence
     /// number); older ones are chained through `Member::band_next`.
-    bands: HashMap<u64, u64>,
+    bands: FxHashMap<u64, u64>,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
     postings: FxHashMap<u32, Vec<StoryId>>,
@@ -296,7 +296,10 @@ pub struct Engine {
     /// What the last decision read (see [`Engine::last_cost`]).
     cost: std::cell::Cell<Cost>,
     /// Each named source's recent terms and template ([`template`]).
-    sources: HashMap<Arc<str>, template::SourceTerms>,
+    sources: FxHashMap<Arc<str>, template::SourceTerms>,
+    /// [`Engine::rank_candidates`]'s partial scores, kept between calls so
+    /// that each call does not allocate and clear a table of its own.
+    partial: std::cell::RefCell<FxHashMap<StoryId, f32>>,
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).
@@ -320,7 +323,7 @@ impl Engine {
             members: VecDeque::new(),
             stories: FxHashMap::default(),
             urls: HashMap::new(),
-            bands: HashMap::new(),
+            bands: FxHashMap::default(),
             first_seq: 0,
             postings: FxHashMap::default(),
             since_sweep: 0,
@@ -331,8 +334,9 @@ impl Engine {
             embedder: None,
             precomputed: HashMap::new(),
             refined_upto: 0,
-            sources: HashMap::new(),
+            sources: FxHashMap::default(),
             cost: Default::default(),
+            partial: Default::default(),
         }
     }
 

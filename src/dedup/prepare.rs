@@ -2,7 +2,7 @@
 //! statistics ([`Analyser::analyse`], safe on any thread before the engine is
 //! locked), then the weighting against the window ([`Engine::prepare_analysed`]).
 
-use std::collections::HashMap;
+use fxhash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use super::text::{self, Normalizer};
@@ -266,8 +266,8 @@ impl Engine {
     /// Interns an article's terms and counts them. The order of interning
     /// (title, slug, text, names) decides the ids of new terms.
     fn count_terms(&mut self, a: &Analysed) -> TermCounts {
-        let mut full: HashMap<u32, f32> = HashMap::new();
-        let mut head: HashMap<u32, f32> = HashMap::new();
+        let mut full: HashMap<u32, f32> = HashMap::default();
+        let mut head: HashMap<u32, f32> = HashMap::default();
         let mut numbers = Vec::new();
         for (t, number) in &a.title_terms {
             let id = self.term_id(t);
@@ -289,7 +289,7 @@ impl Engine {
                 *head.entry(id).or_default() += in_lead;
             }
         }
-        let mut names: HashMap<u32, f32> = HashMap::new();
+        let mut names: HashMap<u32, f32> = HashMap::default();
         for (t, n) in &a.name_terms {
             let id = self.term_id(t);
             *names.entry(id).or_default() += n;
@@ -333,8 +333,15 @@ impl Engine {
             .iter()
             .map(|(&t, &tf)| (t, (1.0 + tf.ln()) * self.idf(t)))
             .collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v.truncate(VECTOR_TERMS);
+        // Heaviest first, ties by id: a total order (ids are distinct), so
+        // selecting the head before sorting it keeps the same terms in the
+        // same order (the norm below sums in it) without sorting the tail.
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if v.len() > VECTOR_TERMS {
+            v.select_nth_unstable_by(VECTOR_TERMS, order);
+            v.truncate(VECTOR_TERMS);
+        }
+        v.sort_unstable_by(order);
         let n = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
         if n > 0.0 {
             v.iter_mut().for_each(|(_, w)| *w /= n);
@@ -347,7 +354,7 @@ impl Engine {
 /// Distinct terms in the order they first occur, with their counts. Interning
 /// them in this order gives new terms the ids the word-by-word order gives.
 fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
-    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::default();
     let mut out: Vec<(String, f32)> = Vec::new();
     for t in terms {
         match at.get(&t) {
@@ -363,7 +370,7 @@ fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
 
 /// [`counted`] for the body, with each term's count in the first `lead_len` words too.
 fn counted_with_lead(terms: Vec<String>, lead_len: usize) -> Vec<(String, f32, f32)> {
-    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::default();
     let mut out: Vec<(String, f32, f32)> = Vec::new();
     for (i, t) in terms.into_iter().enumerate() {
         let lead = if i < lead_len { 1.0 } else { 0.0 };

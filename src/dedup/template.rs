@@ -88,8 +88,7 @@ impl SourceTerms {
         if !self.vectors.is_empty() {
             // Against the predecessors' sum, as a grown story's centroid would
             // score it: a template's centroid is its whole vocabulary.
-            let mut sum = Centroid::default();
-            self.vectors.iter().for_each(|v| sum.add(v, 1.0));
+            let sum = Centroid::sum(self.vectors.iter().map(Vec::as_slice));
             let norm = dot(&sum.0, &sum.0).sqrt();
             let mean = if norm > 1e-9 {
                 dot(&sum.0, full) / norm

@@ -1,6 +1,9 @@
 //! Text features: normalised terms for the similarity layer and a SimHash
 //! MinHash signature for the near-copy layer.
 
+use std::cell::RefCell;
+
+use fxhash::FxHashMap;
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Common English function words: they say nothing about which event a text is
@@ -161,15 +164,20 @@ const STOPWORDS: &[&str] = &[
 pub fn tokens(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &ch) in chars.iter().enumerate() {
+    // Peeking rather than collecting the chars: no copy of the text per call.
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
         let keep = ch.is_alphanumeric()
             || ((ch == '.' || ch == ',')
                 && cur.chars().last().is_some_and(|c| c.is_ascii_digit())
-                && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()));
+                && chars.peek().is_some_and(|c| c.is_ascii_digit()));
         // An apostrophe ends a word: "Ukraine's" → "ukraine", "s" (a stop word).
         if keep {
-            cur.extend(ch.to_lowercase());
+            if ch.is_ascii() {
+                cur.push(ch.to_ascii_lowercase());
+            } else {
+                cur.extend(ch.to_lowercase());
+            }
         } else if !cur.is_empty() {
             out.push(std::mem::take(&mut cur));
         }
@@ -229,9 +237,37 @@ impl Default for Normalizer {
     }
 }
 
+/// Tokens whose terms a thread remembers before it starts afresh: words
+/// follow Zipf's law, so most tokens are met again soon, and stemming each
+/// anew was a sixth of the dedup work. Bounded per thread (a few MB) because
+/// analysis runs on the blocking pool, which may hold many threads.
+const TERM_CACHE: usize = 1 << 16;
+
+thread_local! {
+    /// Each thread's memory of [`Normalizer::term`], a pure function of the
+    /// token (every normaliser stems English alike), so one cache serves all.
+    static TERMS: RefCell<FxHashMap<Box<str>, Option<Box<str>>>> = RefCell::default();
+}
+
 impl Normalizer {
     /// The term for one token, or `None` for a stop word or noise.
     pub fn term(&self, token: &str) -> Option<String> {
+        TERMS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(term) = cache.get(token) {
+                return term.as_deref().map(String::from);
+            }
+            let term = self.term_uncached(token);
+            if cache.len() >= TERM_CACHE {
+                cache.clear();
+            }
+            cache.insert(token.into(), term.as_deref().map(Box::from));
+            term
+        })
+    }
+
+    /// [`Normalizer::term`] worked out.
+    fn term_uncached(&self, token: &str) -> Option<String> {
         if token.chars().any(|c| c.is_ascii_digit()) {
             // Numbers are kept whole; a lone digit is mostly noise ("2 people").
             return (token.len() >= 2 || token.contains('.')).then(|| token.to_string());
@@ -260,8 +296,13 @@ impl Normalizer {
 
 /// FNV-1a, 64 bit: a stable hash (the fingerprints must not change between runs).
 pub fn fnv64(bytes: &[u8]) -> u64 {
+    fnv64_parts(&[bytes])
+}
+
+/// [`fnv64`] of the concatenated `parts`, without building the concatenation.
+fn fnv64_parts(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
+    for b in parts.iter().flat_map(|p| p.iter()) {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x100000001b3);
     }
@@ -289,7 +330,16 @@ pub fn minhash(tokens: &[String], min_tokens: usize) -> Option<Box<[u32; MINHASH
     }
     let mut sig = Box::new([u32::MAX; MINHASH_SIZE]);
     for w in tokens.windows(4) {
-        let h = fnv64(format!("{} {} {} {}", w[0], w[1], w[2], w[3]).as_bytes());
+        // The hash of "w0 w1 w2 w3", without formatting a string per shingle.
+        let h = fnv64_parts(&[
+            w[0].as_bytes(),
+            b" ",
+            w[1].as_bytes(),
+            b" ",
+            w[2].as_bytes(),
+            b" ",
+            w[3].as_bytes(),
+        ]);
         for (i, slot) in sig.iter_mut().enumerate() {
             // One cheap permutation per slot: mix the shingle hash with the slot.
             let mut x = h ^ (i as u64).wrapping_mul(0x9e3779b97f4a7c15);
@@ -313,10 +363,11 @@ pub fn minhash_similarity(a: &[u32; MINHASH_SIZE], b: &[u32; MINHASH_SIZE]) -> f
 /// The LSH band keys of a signature.
 pub fn band_keys(sig: &[u32; MINHASH_SIZE]) -> impl Iterator<Item = u64> + '_ {
     sig.chunks(BAND_ROWS).enumerate().map(|(b, rows)| {
-        let mut bytes = Vec::with_capacity(4 * BAND_ROWS + 1);
-        bytes.push(b as u8);
-        for r in rows {
-            bytes.extend_from_slice(&r.to_le_bytes());
+        // On the stack: sixteen small allocations per signature otherwise.
+        let mut bytes = [0u8; 4 * BAND_ROWS + 1];
+        bytes[0] = b as u8;
+        for (k, r) in rows.iter().enumerate() {
+            bytes[1 + 4 * k..5 + 4 * k].copy_from_slice(&r.to_le_bytes());
         }
         fnv64(&bytes)
     })
@@ -353,6 +404,32 @@ mod tests {
         ));
         assert!(!sentence_case("Sixers Hire Maurice Cheeks as Head Coach"));
         assert!(!sentence_case("Update"));
+    }
+
+    #[test]
+    fn shingle_and_band_hashes_are_those_of_the_joined_bytes() {
+        let words = ["magnitude", "6.1", "quake", "été"];
+        let joined = format!("{} {} {} {}", words[0], words[1], words[2], words[3]);
+        let parts = words.map(str::as_bytes);
+        let spaced = [parts[0], b" ", parts[1], b" ", parts[2], b" ", parts[3]];
+        assert_eq!(fnv64_parts(&spaced), fnv64(joined.as_bytes()));
+        let sig: [u32; MINHASH_SIZE] = std::array::from_fn(|i| (i as u32).wrapping_mul(2654435761));
+        for (b, key) in band_keys(&sig).enumerate() {
+            let mut bytes = vec![b as u8];
+            for r in &sig[b * BAND_ROWS..(b + 1) * BAND_ROWS] {
+                bytes.extend_from_slice(&r.to_le_bytes());
+            }
+            assert_eq!(key, fnv64(&bytes));
+        }
+    }
+
+    #[test]
+    fn remembered_terms_are_the_worked_out_ones() {
+        let n = Normalizer::default();
+        let text = "Zelenskyy's offers: the 6.1 quake, 1,200 dead; Zelenskyy offers again";
+        for token in tokens(text).iter().chain(tokens(text).iter()) {
+            assert_eq!(n.term(token), n.term_uncached(token), "{token}");
+        }
     }
 
     #[test]

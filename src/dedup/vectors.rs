@@ -13,39 +13,76 @@ pub(super) struct Centroid(pub(super) Vec<(u32, f32)>);
 impl Centroid {
     /// Adds (`sign` 1) or takes away (-1) one member's shares.
     pub(super) fn add(&mut self, v: &[(u32, f32)], sign: f32) {
-        let a = &self.0;
-        let mut out = Vec::with_capacity(a.len() + if sign > 0.0 { v.len() } else { 0 });
-        let (mut i, mut j) = (0, 0);
-        loop {
-            match (a.get(i), v.get(j)) {
-                (Some(&(ta, wa)), Some(&(tb, wb))) if ta == tb => {
-                    out.push((ta, wa + sign * wb));
-                    i += 1;
-                    j += 1;
-                }
-                (Some(&(ta, wa)), Some(&(tb, _))) if ta < tb => {
-                    out.push((ta, wa));
-                    i += 1;
-                }
-                (Some(&(ta, wa)), None) => {
-                    out.push((ta, wa));
-                    i += 1;
-                }
-                // A term pruned from a big centroid stays out when its member leaves.
-                (_, Some(&(tb, wb))) => {
-                    if sign > 0.0 {
-                        out.push((tb, wb));
-                    }
-                    j += 1;
-                }
-                (None, None) => break,
-            }
+        if sign > 0.0 {
+            self.add_in_place(v, sign);
+        } else {
+            self.take_in_place(v, sign);
         }
-        out.retain(|(_, w)| *w >= 1e-6);
-        self.0 = out;
+        self.0.retain(|(_, w)| *w >= 1e-6);
         if self.0.len() > 2 * CENTROID_TERMS {
             self.prune();
         }
+    }
+
+    /// The merge of [`Centroid::add`] for a positive `sign`, from the back
+    /// into the grown vector: no new vector per member.
+    fn add_in_place(&mut self, v: &[(u32, f32)], sign: f32) {
+        let old = self.0.len();
+        let added = v.len() - common(&self.0, v).count();
+        // Exact: a centroid is sized to its terms, as a merged copy was.
+        self.0.reserve_exact(added);
+        self.0.resize(old + added, (0, 0.0));
+        let a = &mut self.0;
+        let (mut i, mut j, mut k) = (old, v.len(), old + added);
+        while j > 0 {
+            k -= 1;
+            let (tb, wb) = v[j - 1];
+            if i > 0 && a[i - 1].0 > tb {
+                a[k] = a[i - 1];
+                i -= 1;
+            } else if i > 0 && a[i - 1].0 == tb {
+                a[k] = (tb, a[i - 1].1 + sign * wb);
+                i -= 1;
+                j -= 1;
+            } else {
+                a[k] = (tb, wb);
+                j -= 1;
+            }
+        }
+    }
+
+    /// The merge of [`Centroid::add`] for a negative `sign`, in place: a term
+    /// pruned from a big centroid stays out when its member leaves.
+    fn take_in_place(&mut self, v: &[(u32, f32)], sign: f32) {
+        let mut j = 0;
+        for (ta, wa) in self.0.iter_mut() {
+            while j < v.len() && v[j].0 < *ta {
+                j += 1;
+            }
+            if j < v.len() && v[j].0 == *ta {
+                *wa += sign * v[j].1;
+                j += 1;
+            }
+        }
+    }
+
+    /// The centroid that adding `vectors` one by one to an empty one gives,
+    /// with the same sums in the same order, merged between two buffers
+    /// rather than into a new vector per addition.
+    pub(super) fn sum<'a>(vectors: impl IntoIterator<Item = &'a [(u32, f32)]>) -> Centroid {
+        let (mut acc, mut next) = (Vec::new(), Vec::new());
+        for v in vectors {
+            next.clear();
+            next.reserve(acc.len() + v.len());
+            merge_added(&acc, v, &mut next);
+            std::mem::swap(&mut acc, &mut next);
+            if acc.len() > 2 * CENTROID_TERMS {
+                let mut big = Centroid(std::mem::take(&mut acc));
+                big.prune();
+                acc = big.0;
+            }
+        }
+        Centroid(acc)
     }
 
     /// Keeps the heaviest terms of a big story, so that scoring against it
@@ -57,6 +94,33 @@ impl Centroid {
         self.0.sort_by_key(|(t, _)| *t);
         self.0.shrink_to_fit();
     }
+}
+
+/// `a` plus `v` (both sorted by term id) into `out`, without the weights
+/// below what [`Centroid::add`] keeps (its arithmetic, with `sign` 1).
+fn merge_added(a: &[(u32, f32)], v: &[(u32, f32)], out: &mut Vec<(u32, f32)>) {
+    let (mut i, mut j) = (0, 0);
+    let mut keep = |t: u32, w: f32| {
+        if w >= 1e-6 {
+            out.push((t, w));
+        }
+    };
+    while i < a.len() && j < v.len() {
+        let ((ta, wa), (tb, wb)) = (a[i], v[j]);
+        if ta == tb {
+            // `Centroid::add` adds `sign * wb`, and `1.0 * wb` is `wb` exactly.
+            keep(ta, wa + wb);
+            i += 1;
+            j += 1;
+        } else if ta < tb {
+            keep(ta, wa);
+            i += 1;
+        } else {
+            keep(tb, wb);
+            j += 1;
+        }
+    }
+    a[i..].iter().chain(&v[j..]).for_each(|&(t, w)| keep(t, w));
 }
 
 /// Cosine of a vector with term shares re-weighted by today's IDF: a story's
@@ -148,4 +212,105 @@ pub(super) fn cosine_shares(a: &[(u32, f32)], b: &[(u32, f32)], idf: impl Fn(u32
 /// Dot product of two vectors (a cosine when both are normalised).
 pub(super) fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
     common(a, b).map(|(x, y)| f64::from(x) * f64::from(y)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Centroid::add` as it was, merging into a new vector: the reference
+    /// the in-place merges must match bit for bit.
+    fn add_by_copy(a: &[(u32, f32)], v: &[(u32, f32)], sign: f32) -> Vec<(u32, f32)> {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (a.get(i), v.get(j)) {
+                (Some(&(ta, wa)), Some(&(tb, wb))) if ta == tb => {
+                    out.push((ta, wa + sign * wb));
+                    (i, j) = (i + 1, j + 1);
+                }
+                (Some(&(ta, wa)), Some(&(tb, _))) if ta < tb => {
+                    out.push((ta, wa));
+                    i += 1;
+                }
+                (Some(&(ta, wa)), None) => {
+                    out.push((ta, wa));
+                    i += 1;
+                }
+                (_, Some(&(tb, wb))) => {
+                    if sign > 0.0 {
+                        out.push((tb, wb));
+                    }
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        out.retain(|(_, w)| *w >= 1e-6);
+        if out.len() > 2 * CENTROID_TERMS {
+            let mut c = Centroid(out);
+            c.prune();
+            out = c.0;
+        }
+        out
+    }
+
+    /// Sorted vectors with distinct terms, some weights tiny or equal.
+    fn vectors(n: usize) -> Vec<Vec<(u32, f32)>> {
+        let mut seed: u64 = 11;
+        // Terms from 1,500: centroids outgrow the pruning bound.
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        (0..n)
+            .map(|_| {
+                let mut v: Vec<(u32, f32)> = (0..1 + next() % 80)
+                    .map(|_| {
+                        let w = match next() % 10 {
+                            0 => 1e-7,
+                            1 => 0.125,
+                            k => k as f32 / 7.0,
+                        };
+                        (next() % 1500, w)
+                    })
+                    .collect();
+                v.sort_by_key(|(t, _)| *t);
+                v.dedup_by_key(|(t, _)| *t);
+                v
+            })
+            .collect()
+    }
+
+    /// Weights as bits: equal sums, not merely close ones.
+    fn bits(v: &[(u32, f32)]) -> Vec<(u32, u32)> {
+        v.iter().map(|&(t, w)| (t, w.to_bits())).collect()
+    }
+
+    #[test]
+    fn in_place_merges_and_sums_match_merging_into_a_copy() {
+        let vs = vectors(40);
+        let (mut c, mut reference) = (Centroid::default(), Vec::new());
+        for (k, v) in vs.iter().enumerate() {
+            c.add(v, 1.0);
+            reference = add_by_copy(&reference, v, 1.0);
+            assert_eq!(bits(&c.0), bits(&reference), "adding {k}");
+            if k % 3 == 2 {
+                let gone = &vs[k - 2];
+                c.add(gone, -1.0);
+                reference = add_by_copy(&reference, gone, -1.0);
+                assert_eq!(bits(&c.0), bits(&reference), "taking {k}");
+            }
+        }
+        for n in 0..vs.len() {
+            let mut one_by_one = Vec::new();
+            vs[..n]
+                .iter()
+                .for_each(|v| one_by_one = add_by_copy(&one_by_one, v, 1.0));
+            let sum = Centroid::sum(vs[..n].iter().map(Vec::as_slice));
+            assert_eq!(bits(&sum.0), bits(&one_by_one), "{n} vectors");
+        }
+    }
 }

@@ -151,7 +151,7 @@ const POSTINGS_READ: usize = 64;
 pub(super) fn top_terms(p: &Prepared, n: usize) -> Vec<(u32, f32)> {
     let mut query: Vec<(u32, f32)> = p.full.iter().chain(&p.head).copied().collect();
     query.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut seen_terms = HashSet::new();
+    let mut seen_terms = fxhash::FxHashSet::default();
     query.retain(|(t, _)| seen_terms.insert(*t));
     query.truncate(n);
     query
@@ -423,7 +423,8 @@ impl Engine {
         exclude: Option<StoryId>,
         n: usize,
     ) -> Vec<(StoryId, f32)> {
-        let mut partial: fxhash::FxHashMap<StoryId, f32> = Default::default();
+        let mut partial = self.partial.borrow_mut();
+        partial.clear();
         partial.reserve(query.len() * POSTINGS_READ / 2);
         let (mut terms, mut postings) = (0, 0);
         for (t, w) in query {
@@ -439,7 +440,9 @@ impl Engine {
             c.terms += terms;
             c.postings += postings;
         });
-        let mut ranked: Vec<(StoryId, f32)> = partial.into_iter().collect();
+        // Table order does not matter: the order below is total (ids are distinct).
+        let mut ranked: Vec<(StoryId, f32)> = partial.drain().collect();
+        drop(partial);
         let order =
             |a: &(StoryId, f32), b: &(StoryId, f32)| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0));
         // Only the head is read: select it and sort it; the rest is sorted
