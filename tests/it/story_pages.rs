@@ -112,16 +112,22 @@ async fn cycle(ctx: &Context) {
     run_cycle(ctx, Selection::All, |_, _, _| {}).await.unwrap();
 }
 
-/// The `unique_sentences` that `stories --json` gives the joined members of
-/// `source`.
+/// The `unique_sentences` that `stories --json` gives the members of
+/// `source` other than a story's representative.
 fn json_unique_sentences(dir: &std::path::Path, source: &str) -> Vec<String> {
     let out = common::feedsieve_with(&dir.join("feeds.toml"), &["stories", "--json"]);
     let stdout = common::succeeded(&out);
     stdout
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .flat_map(|s| s["members"].as_array().cloned().unwrap_or_default())
-        .filter(|m| m["source"] == source && m["layer"] != "new")
+        // The representative comes first and is compared with nothing: skip
+        // it, whichever member opened the story (that one depends on which
+        // outlet's fetch finished first).
+        .flat_map(|s| {
+            let members = s["members"].as_array().cloned().unwrap_or_default();
+            members.into_iter().skip(1)
+        })
+        .filter(|m| m["source"] == source)
         .flat_map(|m| {
             m["unique_sentences"]
                 .as_array()
