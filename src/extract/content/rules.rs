@@ -202,35 +202,31 @@ impl Page<'_> {
         drop: &mut [bool],
     ) -> Option<Rule> {
         let node = &self.nodes[i];
-        let s = self.sums[i];
-        let dropped;
-        {
-            let heading_like = is_heading(node.tag)
-                || (s.text < 50 && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
-            if heading_like && chrome::is_related_heading(text) {
-                self.drop_related(i, root, drop, false);
-                dropped = Some(Rule::Related);
-            } else if heading_like && chrome::is_source_heading(text) {
-                self.drop_related(i, root, drop, true);
-                dropped = Some(Rule::Sources);
-            } else {
-                let is_title = is_heading(node.tag)
-                    && norm_title.is_some_and(|t| {
-                        let h = normalise(text);
-                        !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
-                    });
-                dropped = if is_title {
-                    Some(Rule::Title)
-                } else if chrome::is_meta_line(text) {
-                    Some(Rule::Meta)
-                } else if node.block && !known.is_empty() && known.contains(&fingerprint(text)) {
-                    Some(Rule::Template)
-                } else {
-                    None
-                };
-            }
+        let heading_like = is_heading(node.tag)
+            || (self.sums[i].text < 50
+                && matches!(node.tag, "p" | "div" | "span" | "strong" | "b"));
+        if heading_like && chrome::is_related_heading(text) {
+            self.drop_related(i, root, drop, false);
+            return Some(Rule::Related);
         }
-        dropped
+        if heading_like && chrome::is_source_heading(text) {
+            self.drop_related(i, root, drop, true);
+            return Some(Rule::Sources);
+        }
+        let is_title = is_heading(node.tag)
+            && norm_title.is_some_and(|t| {
+                let h = normalise(text);
+                !h.is_empty() && (t == h || (t.contains(&h) && h.len() * 2 > t.len()))
+            });
+        if is_title {
+            Some(Rule::Title)
+        } else if chrome::is_meta_line(text) {
+            Some(Rule::Meta)
+        } else if node.block && !known.is_empty() && known.contains(&fingerprint(text)) {
+            Some(Rule::Template)
+        } else {
+            None
+        }
     }
 
     /// With `learn`, the fingerprints of the page's short blocks (outside
