@@ -597,40 +597,48 @@ Dresden, where firefighters pumped out cellars. Upstream in Pirna, rescue teams 
 hundreds of residents and volunteers handed out sandbags, and trains to Bad Schandau were \
 suspended.";
 
+/// The Elbe flood reports (Dresden, Pirna, both) and an unrelated one, a
+/// minute apart, from four outlets.
+fn flood_reports() -> [DedupArticle; 4] {
+    [
+        art(
+            "1",
+            "Alpha",
+            "https://a.example/1",
+            T0,
+            "Elbe floods Dresden old town",
+            FLOOD_DRESDEN,
+        ),
+        art(
+            "2",
+            "Beta",
+            "https://b.example/2",
+            T0 + 60,
+            "Hundreds evacuated in Pirna",
+            FLOOD_PIRNA,
+        ),
+        art(
+            "3",
+            "Gamma",
+            "https://c.example/3",
+            T0 + 120,
+            "Elbe flood: Dresden and Pirna",
+            FLOOD_BOTH,
+        ),
+        art(
+            "4",
+            "Delta",
+            "https://d.example/4",
+            T0 + 180,
+            "Snow closes the pass",
+            OTHER,
+        ),
+    ]
+}
+
 #[test]
 fn a_lone_article_moves_into_a_story_that_grows_toward_it() {
-    let dresden = art(
-        "1",
-        "Alpha",
-        "https://a.example/1",
-        T0,
-        "Elbe floods Dresden old town",
-        FLOOD_DRESDEN,
-    );
-    let pirna = art(
-        "2",
-        "Beta",
-        "https://b.example/2",
-        T0 + 60,
-        "Hundreds evacuated in Pirna",
-        FLOOD_PIRNA,
-    );
-    let both = art(
-        "3",
-        "Gamma",
-        "https://c.example/3",
-        T0 + 120,
-        "Elbe flood: Dresden and Pirna",
-        FLOOD_BOTH,
-    );
-    let snow = art(
-        "4",
-        "Delta",
-        "https://d.example/4",
-        T0 + 180,
-        "Snow closes the pass",
-        OTHER,
-    );
+    let [dresden, pirna, both, snow] = flood_reports();
 
     // Without re-deciding, the first report stays alone: on its own the
     // Pirna report is too far from it.
@@ -763,40 +771,7 @@ fn partition(e: &Engine) -> std::collections::BTreeSet<std::collections::BTreeSe
 
 #[test]
 fn refinement_gives_the_same_stories_whatever_order_the_reports_arrived_in() {
-    let articles = [
-        art(
-            "1",
-            "Alpha",
-            "https://a.example/1",
-            T0,
-            "Elbe floods Dresden old town",
-            FLOOD_DRESDEN,
-        ),
-        art(
-            "2",
-            "Beta",
-            "https://b.example/2",
-            T0 + 60,
-            "Hundreds evacuated in Pirna",
-            FLOOD_PIRNA,
-        ),
-        art(
-            "3",
-            "Gamma",
-            "https://c.example/3",
-            T0 + 120,
-            "Elbe flood: Dresden and Pirna",
-            FLOOD_BOTH,
-        ),
-        art(
-            "4",
-            "Delta",
-            "https://d.example/4",
-            T0 + 180,
-            "Snow closes the pass",
-            OTHER,
-        ),
-    ];
+    let articles = flood_reports();
     let want: std::collections::BTreeSet<std::collections::BTreeSet<String>> =
         [vec!["1", "2", "3"], vec!["4"]]
             .iter()
