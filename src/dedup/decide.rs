@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot};
-use super::window::{top_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::window::{top_terms_where, Member, StoryVectors, WindowStory, NO_MEMBER};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -232,7 +232,10 @@ impl Engine {
     /// Layer 3's candidate stories: through the most distinctive terms, ranked
     /// by a partial dot product, then those the embedding's buckets add.
     fn candidates(&self, p: &Prepared) -> Vec<(StoryId, f32)> {
-        let query = top_terms(p, QUERY_TERMS);
+        // Only indexed terms can retrieve a story: a term no story is listed
+        // under, however distinctive (a name new to the window), would take a
+        // query slot from one that can (on a small window, all of them would).
+        let query = top_terms_where(p, QUERY_TERMS, |t| self.postings.contains_key(&t));
         let mut ranked = self.rank_candidates(&query, None, CANDIDATES);
         // Paraphrased headlines may share no distinctive term: their embeddings'
         // buckets add the stories they collide with most.

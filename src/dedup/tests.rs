@@ -831,3 +831,57 @@ fn one_refinement_looks_at_whole_stories_up_to_its_cap() {
         assert_eq!(members, capped.iter().filter(|q| story_of(q) == s).count());
     }
 }
+
+#[test]
+fn a_report_full_of_words_new_to_the_window_still_finds_its_story() {
+    // On a young window (a first cycle) the heaviest words of a report are
+    // often ones no stored article uses: they must not crowd out, as search
+    // terms, the words it shares with the story it belongs to.
+    let mut e = Engine::new(DedupConfig::default());
+    e.assign(&art(
+        "w",
+        "Wire",
+        "https://wire.example/rates",
+        T0,
+        "Norway raises rates",
+        WIRE,
+    ));
+    e.assign(&art(
+        "o",
+        "Roads",
+        "https://roads.example/snow",
+        T0,
+        "Snow closes pass",
+        OTHER,
+    ));
+    let summary = "Russia launched ballistic missiles and 138 attack drones at Ukraine \
+        overnight, the Ukrainian air force said on Monday, hitting substations in at least \
+        four regions of the power grid.";
+    let first = e.assign(&art(
+        "v",
+        "Vue News",
+        "https://vue.example/russia-drones-grid.html",
+        T0 + 3600,
+        "Russia fires 138 drones and ballistic missiles at Ukraine's power grid",
+        summary,
+    ));
+    // The summary twice, and forty places, trades and machines (words the
+    // window has never seen) three times each.
+    let new_words = "Odesa Kharkiv Poltava Sumy Chernihiv Zhytomyr Vinnytsia Rivne Lutsk \
+        Ternopil hospitals generators engineers linemen volunteers transformers cables \
+        pylons bakeries pharmacies laundries cafes candles counters trams trolleybuses \
+        escalators elevators boilers radiators kettles freezers torches batteries \
+        chargers routers shelters blankets thermoses stoves";
+    assert_eq!(new_words.split_whitespace().count(), 40);
+    let text = format!("{new_words}. {summary} {new_words}. {summary} {new_words}.");
+    let report = e.assign(&art(
+        "m",
+        "Metro Herald",
+        "https://metro.example/ukraine-blackouts.html",
+        T0 + 7200,
+        "Hundreds of thousands left in the dark after a night of explosions",
+        &text,
+    ));
+    assert_eq!(report.layer, Layer::Similar, "{report:?}");
+    assert_eq!(report.story, first.story);
+}

@@ -149,11 +149,27 @@ const POSTINGS_READ: usize = 64;
 /// An article's `n` heaviest distinct terms over its full and head vectors:
 /// what it is indexed under and what retrieves its candidates.
 pub(super) fn top_terms(p: &Prepared, n: usize) -> Vec<(u32, f32)> {
-    let mut query: Vec<(u32, f32)> = p.full.iter().chain(&p.head).copied().collect();
-    query.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top_terms_where(p, n, |_| true)
+}
+
+/// An article's `n` heaviest distinct terms among those `keep` accepts.
+pub(super) fn top_terms_where(
+    p: &Prepared,
+    n: usize,
+    keep: impl Fn(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    let mut terms: Vec<(u32, f32)> = p.full.iter().chain(&p.head).copied().collect();
+    terms.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut seen_terms = fxhash::FxHashSet::default();
-    query.retain(|(t, _)| seen_terms.insert(*t));
-    query.truncate(n);
+    let mut query = Vec::with_capacity(n);
+    for (t, w) in terms {
+        if query.len() == n {
+            break;
+        }
+        if seen_terms.insert(t) && keep(t) {
+            query.push((t, w));
+        }
+    }
     query
 }
 
