@@ -209,7 +209,10 @@ fn clean_one(
     opts: &Options,
     trace: Option<&mut Trace>,
 ) -> anyhow::Result<Article> {
-    if crate::read::read_feed(&input.body, &input.url).is_ok() {
+    // Most inputs are pages: only a document that might be a feed is parsed as one.
+    if !crate::read::starts_as_html(&input.body)
+        && crate::read::read_feed(&input.body, &input.url).is_ok()
+    {
         anyhow::bail!(
             "this is a feed, not a web page: `feedsieve inspect {target}` shows its entries"
         );

@@ -114,6 +114,44 @@ pub fn read_feed(body: &[u8], base: &Url) -> Result<ParsedFeed, ReadError> {
     read_feed_as(body, base, None)
 }
 
+/// Whether a document opens as an HTML page: its first markup, after any byte
+/// order mark, XML declaration and comments, is an HTML doctype or an `<html>`,
+/// `<head>` or `<body>` tag. Reads only the start, so a caller that holds a
+/// page can skip [`read_feed`], which parses the whole document, when this says
+/// yes. Says no when unsure (UTF-16, a long prologue): a feed is never an HTML
+/// page by this test.
+pub fn starts_as_html(body: &[u8]) -> bool {
+    /// Bytes of prologue read at most.
+    const SNIFF: usize = 4096;
+    let mut rest = &body[..body.len().min(SNIFF)];
+    rest = rest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(rest);
+    loop {
+        rest = rest.trim_ascii_start();
+        let skip_to = |end: &[u8]| {
+            rest.windows(end.len())
+                .position(|w| w == end)
+                .map(|i| i + end.len())
+        };
+        let skipped = if rest.starts_with(b"<?") {
+            skip_to(b"?>")
+        } else if rest.starts_with(b"<!--") {
+            skip_to(b"-->")
+        } else {
+            break;
+        };
+        match skipped {
+            Some(n) => rest = &rest[n..],
+            None => return false,
+        }
+    }
+    let opens = |tag: &[u8]| {
+        rest.len() > tag.len()
+            && rest[..tag.len()].eq_ignore_ascii_case(tag)
+            && matches!(rest[tag.len()], b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/')
+    };
+    opens(b"<!doctype html") || opens(b"<html") || opens(b"<head") || opens(b"<body")
+}
+
 /// Parses a feed document fetched from `base`, served with HTTP `content_type` (whose
 /// `charset` is the first guess at the encoding).
 pub fn read_feed_as(
@@ -248,6 +286,30 @@ impl From<&ParsedFeed> for InspectFeed {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pages_are_told_from_feeds_by_their_first_markup() {
+        use super::starts_as_html;
+        assert!(starts_as_html(
+            b"\xEF\xBB\xBF\n<!DOCTYPE html>\n<html lang=\"en\">"
+        ));
+        assert!(starts_as_html(b"<!-- cached 12:00 --><HTML><HEAD>"));
+        assert!(starts_as_html(
+            b"<?xml version=\"1.0\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0\">"
+        ));
+        assert!(starts_as_html(b"  <body>\n<p>A fragment"));
+        assert!(!starts_as_html(
+            b"<?xml version=\"1.0\"?><rss version=\"2.0\">"
+        ));
+        assert!(!starts_as_html(
+            b"<feed xmlns=\"http://www.w3.org/2005/Atom\">"
+        ));
+        assert!(!starts_as_html(
+            b"{\"version\": \"https://jsonfeed.org/version/1.1\"}"
+        ));
+        assert!(!starts_as_html(b"<htmlfeed>"));
+        assert!(!starts_as_html(b"<!-- never closed"));
+    }
+
     use super::*;
 
     fn base() -> Url {
