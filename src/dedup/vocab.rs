@@ -61,7 +61,12 @@ impl Engine {
         );
     }
 
-    /// The inverse document frequency of a term today.
+    /// The inverse document frequency of a term today. Counting stories rather
+    /// than articles (the distinct stories among a term's postings), so that a
+    /// big story's own words keep their weight, was measured and left out:
+    /// B-cubed F1 over 7 orders, ecbplus-dev 0.923 to 0.912 and uci-dev 0.869
+    /// to 0.868 (0.919 and 0.866 for the geometric mean of the two), and no
+    /// better with either threshold moved (0.917 at text 0.33, 0.872 at title 0.10).
     pub(super) fn idf(&self, term: u32) -> f32 {
         let ln_df = self.ln_df.get(term as usize).copied().unwrap_or(0.0);
         self.ln_docs - ln_df + 1.0
