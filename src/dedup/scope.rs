@@ -149,10 +149,24 @@ impl Engine {
         nodes: &[Node],
         part: impl Fn(usize) -> StoryId,
     ) -> Vec<Vec<usize>> {
-        let terms: Vec<Vec<(u32, f32)>> = nodes
+        let mut terms: Vec<Vec<(u32, f32)>> = nodes
             .iter()
-            .map(|n| self.weighted_terms(&n.prepared.full, &n.prepared.head, TERMS))
+            .map(|n| self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX))
             .collect();
+        // A term only one article of its part uses links it to no other: its
+        // heaviest terms are often such words (names new to the window), and
+        // would leave no room for those it shares with its own event.
+        let mut users: HashMap<(StoryId, u32), u32> = HashMap::new();
+        for (i, ts) in terms.iter().enumerate() {
+            for (t, _) in ts {
+                *users.entry((part(i), *t)).or_default() += 1;
+            }
+        }
+        for (i, ts) in terms.iter_mut().enumerate() {
+            ts.retain(|(t, _)| users.get(&(part(i), *t)).is_some_and(|&n| n > 1));
+            ts.truncate(TERMS);
+        }
+        drop(users);
         let mut index: HashMap<(StoryId, u32), Vec<usize>> = HashMap::new();
         for (i, ts) in terms.iter().enumerate() {
             for (t, _) in ts {
