@@ -775,3 +775,24 @@ fn repeated_blocks_are_written_once() {
     assert_eq!(a.text.matches("late on Tuesday").count(), 1, "{}", a.text);
     assert!(a.text.contains("early on Wednesday"), "{}", a.text);
 }
+
+#[test]
+fn words_of_a_linked_name_inside_a_sentence_stay() {
+    // Documentation wraps cross-references in spans inside links: the words
+    // are part of the sentence, not a block of links.
+    let page = format!(
+        r#"<html><body><div class="body">{}
+        <p>Transform a method into a property whose value is computed once. Similar to
+        <a class="reference internal" href="functions.html#property"><code class="xref"><span class="pre">property()</span></code></a>,
+        with the addition of caching; see <a href="/faq"><span class="std">How do I cache method calls?</span></a></p>
+        </div></body></html>"#,
+        para(3)
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Similar to property(), with"), "{}", a.text);
+    assert!(
+        a.text.contains("see How do I cache method calls?"),
+        "{}",
+        a.text
+    );
+}

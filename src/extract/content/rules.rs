@@ -148,10 +148,12 @@ impl Page<'_> {
             // Nothing to read: figures and images stay, empty wrappers are harmless.
         } else if (matches!(
             node.tag,
-            "ul" | "ol" | "div" | "section" | "table" | "dl" | "p" | "span"
+            "ul" | "ol" | "div" | "section" | "table" | "dl" | "p"
         ) && s.link * 2 > s.text
             && (node.tag != "p" || s.text < 300))
         {
+            // Blocks only: a span is inline, and one made of a link's words (a
+            // cross-reference in a sentence) is judged with its block.
             dropped = Some(Rule::Links);
         } else if self.is_teaser_grid(i) {
             dropped = Some(Rule::Teasers);
