@@ -459,7 +459,30 @@ fn article_path(page: &Url, url: &Url) -> bool {
     // (`/page/785/forms` listing `/page/1237/divorce`), not a listing marker.
     let own: Vec<&str> = page_path.split('/').collect();
     !path.split('/').enumerate().any(|(i, seg)| {
-        own.get(i) != Some(&seg)
-            && NON_ARTICLE_SEGMENTS.contains(&seg.to_ascii_lowercase().as_str())
+        if own.get(i) == Some(&seg) {
+            return false;
+        }
+        if NON_ARTICLE_SEGMENTS.contains(&seg.to_ascii_lowercase().as_str()) {
+            return true;
+        }
+        // A wiki's `Category:Physics` or `Special:Random` is not an article, unless the
+        // page is itself such a page: a category lists its members, whatever their kind.
+        own.get(i).and_then(|o| namespace(o)).is_none()
+            && namespace(seg).is_some_and(|ns| {
+                NON_ARTICLE_SEGMENTS.contains(&ns.as_str())
+                    || WIKI_NAMESPACES.contains(&ns.as_str())
+            })
     })
+}
+
+/// Wiki namespaces of pages that are not articles (besides [`NON_ARTICLE_SEGMENTS`]).
+const WIKI_NAMESPACES: &[&str] = &[
+    "special", "talk", "file", "image", "media", "template", "help", "portal", "module", "draft",
+];
+
+/// The lower-cased namespace of a wiki path segment (`Category:Physics` gives `category`).
+fn namespace(seg: &str) -> Option<String> {
+    let (ns, title) = seg.split_once(':')?;
+    (!ns.is_empty() && !title.is_empty() && ns.chars().all(|c| c.is_ascii_alphabetic()))
+        .then(|| ns.to_ascii_lowercase())
 }

@@ -451,3 +451,44 @@ fn a_menu_that_mirrors_the_list_does_not_empty_it() {
         "the menu is the list's own index"
     );
 }
+
+#[test]
+fn a_wikis_category_and_special_pages_are_not_articles() {
+    // The categories a list belongs to sit at the bottom of the page, outside any menu.
+    let html = r#"<html><body><main><div class="mw-parser-output"><ul>
+        <li><a href="/wiki/Marie_Curie">Marie Skłodowska Curie</a>, physics and chemistry</li>
+        <li><a href="/wiki/Albert_Michelson">Albert Abraham Michelson</a>, physics</li>
+        <li><a href="/wiki/Dorothy_Hodgkin">Dorothy Crowfoot Hodgkin</a>, chemistry</li>
+      </ul></div>
+      <div id="catlinks"><ul>
+        <li><a href="/wiki/Category:Lists_of_Nobel_laureates">Lists of Nobel laureates</a></li>
+        <li><a href="/wiki/Category:Articles_with_short_description">Articles with short description</a></li>
+        <li><a href="/wiki/Special:Random_page_of_the_day">Random page of the day</a></li>
+      </ul></div></main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://wiki.test/wiki/List_of_laureates"),
+        vec![
+            "/wiki/Marie_Curie",
+            "/wiki/Albert_Michelson",
+            "/wiki/Dorothy_Hodgkin"
+        ]
+    );
+}
+
+#[test]
+fn a_category_page_keeps_its_members() {
+    let html = r#"<html><body><main><div class="mw-category"><ul>
+        <li><a href="/wiki/Category:Functional_programming_languages">Functional programming languages</a></li>
+        <li><a href="/wiki/Category:Object-oriented_programming_languages">Object-oriented programming languages</a></li>
+        <li><a href="/wiki/Template:Programming_languages_sidebar">Template:Programming languages sidebar</a></li>
+      </ul></div></main></body></html>"#;
+    assert_eq!(
+        paths(
+            html,
+            "https://wiki.test/wiki/Category:Programming_languages"
+        )
+        .len(),
+        3,
+        "a category page lists its members, whatever their namespace"
+    );
+}
