@@ -221,7 +221,15 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
     let mut navigation = HashMap::new();
     let mut sections: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
+    let lang = doc
+        .root_element()
+        .value()
+        .attr("lang")
+        .map(primary_language);
     for anchor in doc.select(&anchors) {
+        if other_language(&anchor, lang.as_deref()) {
+            continue;
+        }
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
@@ -256,6 +264,24 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         out.retain(|c| !linked(c));
     }
     out
+}
+
+/// The link leads to the page in another language (`hreflang="de"` on an English
+/// page): a translation of the site, not one of its stories.
+fn other_language(anchor: &ElementRef<'_>, page_lang: Option<&str>) -> bool {
+    anchor
+        .value()
+        .attr("hreflang")
+        .is_some_and(|l| page_lang != Some(primary_language(l).as_str()))
+}
+
+/// `en` for `en-GB` or `EN_us`.
+fn primary_language(tag: &str) -> String {
+    tag.trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Class words of an anchor that files its story rather than names it.

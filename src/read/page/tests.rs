@@ -492,3 +492,24 @@ fn a_category_page_keeps_its_members() {
         "a category page lists its members, whatever their namespace"
     );
 }
+
+#[test]
+fn links_to_the_page_in_other_languages_are_not_articles() {
+    let html = r#"<html lang="en-GB"><body><main>
+      <ul class="posts">
+        <li><a href="/2026/03/pruning-climbing-roses">Pruning climbing roses in March</a></li>
+        <li><a href="/2026/03/sowing-early-tomatoes" hreflang="en">Sowing early tomatoes indoors</a></li>
+      </ul>
+      <ul class="languages">
+        <li><a href="https://de.garden.test/neueste-beitraege-aus-dem-garten" hreflang="de">Deutsch: Neueste Beiträge aus dem Garten</a></li>
+        <li><a href="https://fr.garden.test/derniers-articles-du-jardin" hreflang="fr">Français: Derniers articles du jardin</a></li>
+      </ul>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://garden.test/latest"),
+        vec![
+            "/2026/03/pruning-climbing-roses",
+            "/2026/03/sowing-early-tomatoes"
+        ]
+    );
+}
