@@ -234,7 +234,10 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
             continue;
         };
         if in_navigation(&anchor, &mut navigation) {
-            sections.insert(address_key(&url));
+            // A menu's "trending" entries link stories, which are no sections.
+            if !story_address(&url) {
+                sections.insert(address_key(&url));
+            }
             continue;
         }
         if !same_site(page, &url)
@@ -282,6 +285,14 @@ fn primary_language(tag: &str) -> String {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase()
+}
+
+/// An address that names one story: a dated path (`/2026/03/05/…`).
+fn story_address(url: &Url) -> bool {
+    let segments: Vec<&str> = url.path().split('/').filter(|s| !s.is_empty()).collect();
+    segments.iter().rev().skip(1).any(|s| {
+        s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) && matches!(&s[..2], "19" | "20")
+    })
 }
 
 /// Class words of an anchor that files its story rather than names it.

@@ -513,3 +513,24 @@ fn links_to_the_page_in_other_languages_are_not_articles() {
         ]
     );
 }
+
+#[test]
+fn a_story_the_menu_features_stays_in_the_list() {
+    // A news site's "trending" bar is navigation, but its entries are stories, not sections.
+    let html = r#"<html><body>
+      <nav class="trending"><a href="/2026/03/05/council-votes-on-the-new-bridge">Bridge</a>
+        <a href="/transport">Transport</a></nav>
+      <main><ul class="posts">
+        <li><a href="/2026/03/05/council-votes-on-the-new-bridge">Council votes on the new bridge tonight</a></li>
+        <li><a href="/2026/03/04/buses-to-run-later-on-weekends">Buses to run later on weekends</a></li>
+        <li><a href="/transport">Everything about transport in town</a></li>
+      </ul></main>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://town.test/"),
+        vec![
+            "/2026/03/05/council-votes-on-the-new-bridge",
+            "/2026/03/04/buses-to-run-later-on-weekends"
+        ]
+    );
+}
