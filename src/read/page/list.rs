@@ -226,6 +226,7 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         .value()
         .attr("lang")
         .map(primary_language);
+    let here = current_page_lists(doc);
     for anchor in doc.select(&anchors) {
         if other_language(&anchor, lang.as_deref()) {
             continue;
@@ -233,7 +234,7 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
-        if in_navigation(&anchor, &mut navigation) {
+        if in_navigation(&anchor, &mut navigation) || in_any(&anchor, &here) {
             // A menu's "trending" entries link stories, which are no sections.
             if !story_address(&url) {
                 sections.insert(address_key(&url));
@@ -267,6 +268,37 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         out.retain(|c| !linked(c));
     }
     out
+}
+
+/// The lists that mark one of their entries as the page being read
+/// (`aria-current="page"` or `"location"`): menus, tabs, breadcrumbs and category
+/// trees do, a list of stories never does (a card's chosen colour is `"true"`).
+fn current_page_lists(doc: &Html) -> HashSet<NodeId> {
+    let Some(current) = CURRENT.as_ref() else {
+        return HashSet::new();
+    };
+    doc.select(current)
+        .filter(|el| {
+            el.value().attr("aria-current").is_some_and(|v| {
+                v.eq_ignore_ascii_case("page") || v.eq_ignore_ascii_case("location")
+            })
+        })
+        .filter_map(|el| {
+            el.ancestors()
+                .filter_map(ElementRef::wrap)
+                .find(|a| matches!(a.value().name(), "ul" | "ol" | "menu" | "nav"))
+                .map(|list| list.id())
+        })
+        .collect()
+}
+
+/// Elements marking the page being read.
+static CURRENT: LazyLock<Option<Selector>> =
+    LazyLock::new(|| Selector::parse("[aria-current]").ok());
+
+/// The anchor sits inside one of `blocks`.
+fn in_any(anchor: &ElementRef<'_>, blocks: &HashSet<NodeId>) -> bool {
+    !blocks.is_empty() && anchor.ancestors().any(|a| blocks.contains(&a.id()))
 }
 
 /// The link leads to the page in another language (`hreflang="de"` on an English

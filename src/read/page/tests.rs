@@ -534,3 +534,28 @@ fn a_story_the_menu_features_stays_in_the_list() {
         ]
     );
 }
+
+#[test]
+fn a_list_that_marks_the_page_being_read_is_navigation() {
+    // A category tree beside the best-seller list: it marks "Books" as where the reader is.
+    // A card's chosen colour (`aria-current="true"`) does not make the product list a menu.
+    let html = r#"<html><body><main>
+      <div class="tree"><ul>
+        <li><span aria-current="page">Books</span></li>
+        <li><ul>
+          <li><a href="/best-sellers-books-arts-photography/zgbs/1">Arts &amp; Photography books</a></li>
+          <li><a href="/best-sellers-books-science-fiction/zgbs/25">Science Fiction &amp; Fantasy</a></li>
+        </ul></li>
+      </ul></div>
+      <ul class="grid">
+        <li><a href="/the-long-walk-home/dp/111">The Long Walk Home</a>
+          <button aria-current="true">Paperback</button></li>
+        <li><a href="/a-garden-in-winter/dp/222">A Garden in Winter</a>
+          <button aria-current="true">Hardcover</button></li>
+      </ul>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://shop.test/best-sellers/books"),
+        vec!["/the-long-walk-home/dp/111", "/a-garden-in-winter/dp/222"]
+    );
+}
