@@ -248,7 +248,7 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         {
             continue;
         }
-        let text = squash(&anchor.text().collect::<String>());
+        let text = shown_text(&anchor);
         if is_action(&text) {
             continue;
         }
@@ -526,7 +526,7 @@ fn link_title(text: &str, block: &ElementRef<'_>) -> String {
 fn block_title(block: &ElementRef<'_>) -> Option<String> {
     block
         .select(TITLE.as_ref()?)
-        .map(|el| squash(&el.text().collect::<String>()))
+        .map(|el| shown_text(&el))
         .find(|t| word_count(t) > 0 && !is_more(t))
 }
 
@@ -572,6 +572,24 @@ pub(super) fn word_count(text: &str) -> usize {
             }
         })
         .sum()
+}
+
+/// The text a reader sees in an element, whitespace squashed: without what sits in
+/// `noscript` (a picture's fallback `<img …>` markup, kept as text by the parser),
+/// scripts, styles or templates.
+pub(super) fn shown_text(el: &ElementRef<'_>) -> String {
+    let hidden = |node: &ego_tree::NodeRef<'_, scraper::Node>| {
+        node.ancestors().take_while(|a| a.id() != el.id()).any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| matches!(e.name(), "noscript" | "script" | "style" | "template"))
+        })
+    };
+    let text: String = el
+        .descendants()
+        .filter_map(|n| n.value().as_text().filter(|_| !hidden(&n)).map(|t| &**t))
+        .collect();
+    squash(&text)
 }
 
 /// Whitespace runs as one space, trimmed.

@@ -255,7 +255,7 @@ fn pinned_links(doc: &Html, sel: &Selector, page: &Url, from: &str) -> Vec<PageL
                 continue;
             };
             if !out.iter().any(|l| l.url == url) {
-                let text = list::squash(&a.text().collect::<String>());
+                let text = list::shown_text(&a);
                 out.push(PageLink {
                     url,
                     text,

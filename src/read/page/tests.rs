@@ -559,3 +559,24 @@ fn a_list_that_marks_the_page_being_read_is_navigation() {
         vec!["/the-long-walk-home/dp/111", "/a-garden-in-winter/dp/222"]
     );
 }
+
+#[test]
+fn a_pictures_noscript_fallback_is_not_its_title() {
+    // The parser keeps a noscript's `<img …>` as text; a reader never sees it.
+    let html = r#"<html><body><main><div class="cards">
+      <a class="card" href="/chicken-chili-recipe-1182"><noscript><img src="/thumb/chili.jpg" alt="chili"></noscript>
+        <span class="card__title">Creamy white chicken chili</span></a>
+      <a class="card" href="/hot-honey-cornbread-recipe-1180"><noscript><img src="/thumb/bread.jpg" alt="bread"></noscript>
+        <span class="card__title">Hot honey jalapeño cornbread</span></a>
+    </div></main></body></html>"#;
+    let page = Url::parse("https://recipes.test/dinner/").unwrap();
+    let titles: Vec<String> = find_links(html.as_bytes(), &page, None)
+        .links
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["Creamy white chicken chili", "Hot honey jalapeño cornbread"]
+    );
+}
