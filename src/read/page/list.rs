@@ -435,7 +435,7 @@ fn items<'a>(candidates: &[Candidate<'a>]) -> Vec<Item<'a>> {
     let mut items: Vec<Item<'a>> = Vec::new();
     for (order, c) in candidates.iter().enumerate() {
         let block = story_block(c, &holds);
-        let title = link_title(&c.text, &block);
+        let title = link_title(&c.anchor, &c.text, &block);
         let named = word_count(&c.text) > 0 && !is_more(&c.text);
         match by_block.get(&block.id()) {
             Some(&i) => {
@@ -513,11 +513,15 @@ fn story_block<'a>(c: &Candidate<'a>, holds: &Holdings) -> ElementRef<'a> {
     block
 }
 
-/// The title of a link: its text, or for a picture or "Read more" link the
-/// title of the block it sits in.
-fn link_title(text: &str, block: &ElementRef<'_>) -> String {
+/// The title of a link: the heading inside it, else its text, or for a picture or
+/// "Read more" link the title of the block it sits in.
+fn link_title(anchor: &ElementRef<'_>, text: &str, block: &ElementRef<'_>) -> String {
     if word_count(text) > 0 && !is_more(text) {
-        return text.to_string();
+        // A link around a whole card ("2 hrs ago", headline, blurb, price) is titled
+        // by the card's heading inside it.
+        return block_title(anchor)
+            .filter(|t| word_count(t) >= HEADLINE_WORDS)
+            .unwrap_or_else(|| text.to_string());
     }
     block_title(block).unwrap_or_default()
 }

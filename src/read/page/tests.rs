@@ -580,3 +580,26 @@ fn a_pictures_noscript_fallback_is_not_its_title() {
         vec!["Creamy white chicken chili", "Hot honey jalapeño cornbread"]
     );
 }
+
+#[test]
+fn a_link_around_a_whole_card_is_titled_by_the_cards_heading() {
+    let html = r#"<html><body><main><div class="stories">
+      <div class="story"><a href="/news/articles/c1"><span>2 hrs ago</span>
+        <h2>Drones and AI used to help farmers tackle weeds</h2><p>Researchers tested the sprayers on six farms.</p></a></div>
+      <div class="story"><a href="/news/articles/c2"><span>1 day ago</span>
+        <h2>Robot mice developed to inspect the collider</h2><p>The machines crawl through the tunnels.</p></a></div>
+    </div></main></body></html>"#;
+    let page = Url::parse("https://news.test/news/technology").unwrap();
+    let titles: Vec<String> = find_links(html.as_bytes(), &page, None)
+        .links
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Drones and AI used to help farmers tackle weeds",
+            "Robot mice developed to inspect the collider"
+        ]
+    );
+}
