@@ -6,7 +6,9 @@
 //! page's main region, then take each item's title link. Guards keep out what is
 //! never an article: other sites, navigation, header, footer, aside and
 //! share/tag/trending chrome, a form's labels and fieldsets, anchors marked as
-//! tags, addresses the site's navigation links to, and section, tag, author,
+//! tags, lists marking the page being read (`aria-current`), links to other
+//! languages (`hreflang`), addresses the site's navigation links to (a dated story
+//! excepted), a wiki's `Category:`/`Special:` pages, and section, tag, author,
 //! pagination or utility paths. `[[page]] links = "selector"` pins the choice instead.
 
 mod list;
