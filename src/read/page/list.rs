@@ -221,12 +221,24 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
     let mut navigation = HashMap::new();
     let mut sections: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
+    let lang = doc
+        .root_element()
+        .value()
+        .attr("lang")
+        .map(primary_language);
+    let here = current_page_lists(doc);
     for anchor in doc.select(&anchors) {
+        if other_language(&anchor, lang.as_deref()) {
+            continue;
+        }
         let Some(url) = anchor.value().attr("href").and_then(|h| resolve(page, h)) else {
             continue;
         };
-        if in_navigation(&anchor, &mut navigation) {
-            sections.insert(address_key(&url));
+        if in_navigation(&anchor, &mut navigation) || in_any(&anchor, &here) {
+            // A menu's "trending" entries link stories, which are no sections.
+            if !story_address(&url) {
+                sections.insert(address_key(&url));
+            }
             continue;
         }
         if !same_site(page, &url)
@@ -236,7 +248,7 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         {
             continue;
         }
-        let text = squash(&anchor.text().collect::<String>());
+        let text = shown_text(&anchor);
         if is_action(&text) {
             continue;
         }
@@ -256,6 +268,63 @@ fn candidates<'a>(doc: &'a Html, page: &Url) -> Vec<Candidate<'a>> {
         out.retain(|c| !linked(c));
     }
     out
+}
+
+/// The lists that mark one of their entries as the page being read
+/// (`aria-current="page"` or `"location"`): menus, tabs, breadcrumbs and category
+/// trees do, a list of stories never does (a card's chosen colour is `"true"`).
+fn current_page_lists(doc: &Html) -> HashSet<NodeId> {
+    let Some(current) = CURRENT.as_ref() else {
+        return HashSet::new();
+    };
+    doc.select(current)
+        .filter(|el| {
+            el.value().attr("aria-current").is_some_and(|v| {
+                v.eq_ignore_ascii_case("page") || v.eq_ignore_ascii_case("location")
+            })
+        })
+        .filter_map(|el| {
+            el.ancestors()
+                .filter_map(ElementRef::wrap)
+                .find(|a| matches!(a.value().name(), "ul" | "ol" | "menu" | "nav"))
+                .map(|list| list.id())
+        })
+        .collect()
+}
+
+/// Elements marking the page being read.
+static CURRENT: LazyLock<Option<Selector>> =
+    LazyLock::new(|| Selector::parse("[aria-current]").ok());
+
+/// The anchor sits inside one of `blocks`.
+fn in_any(anchor: &ElementRef<'_>, blocks: &HashSet<NodeId>) -> bool {
+    !blocks.is_empty() && anchor.ancestors().any(|a| blocks.contains(&a.id()))
+}
+
+/// The link leads to the page in another language (`hreflang="de"` on an English
+/// page): a translation of the site, not one of its stories.
+fn other_language(anchor: &ElementRef<'_>, page_lang: Option<&str>) -> bool {
+    anchor
+        .value()
+        .attr("hreflang")
+        .is_some_and(|l| page_lang != Some(primary_language(l).as_str()))
+}
+
+/// `en` for `en-GB` or `EN_us`.
+fn primary_language(tag: &str) -> String {
+    tag.trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// An address that names one story: a dated path (`/2026/03/05/…`).
+fn story_address(url: &Url) -> bool {
+    let segments: Vec<&str> = url.path().split('/').filter(|s| !s.is_empty()).collect();
+    segments.iter().rev().skip(1).any(|s| {
+        s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) && matches!(&s[..2], "19" | "20")
+    })
 }
 
 /// Class words of an anchor that files its story rather than names it.
@@ -366,7 +435,7 @@ fn items<'a>(candidates: &[Candidate<'a>]) -> Vec<Item<'a>> {
     let mut items: Vec<Item<'a>> = Vec::new();
     for (order, c) in candidates.iter().enumerate() {
         let block = story_block(c, &holds);
-        let title = link_title(&c.text, &block);
+        let title = link_title(&c.anchor, &c.text, &block);
         let named = word_count(&c.text) > 0 && !is_more(&c.text);
         match by_block.get(&block.id()) {
             Some(&i) => {
@@ -444,11 +513,15 @@ fn story_block<'a>(c: &Candidate<'a>, holds: &Holdings) -> ElementRef<'a> {
     block
 }
 
-/// The title of a link: its text, or for a picture or "Read more" link the
-/// title of the block it sits in.
-fn link_title(text: &str, block: &ElementRef<'_>) -> String {
+/// The title of a link: the heading inside it, else its text, or for a picture or
+/// "Read more" link the title of the block it sits in.
+fn link_title(anchor: &ElementRef<'_>, text: &str, block: &ElementRef<'_>) -> String {
     if word_count(text) > 0 && !is_more(text) {
-        return text.to_string();
+        // A link around a whole card ("2 hrs ago", headline, blurb, price) is titled
+        // by the card's heading inside it.
+        return block_title(anchor)
+            .filter(|t| word_count(t) >= HEADLINE_WORDS)
+            .unwrap_or_else(|| text.to_string());
     }
     block_title(block).unwrap_or_default()
 }
@@ -457,7 +530,7 @@ fn link_title(text: &str, block: &ElementRef<'_>) -> String {
 fn block_title(block: &ElementRef<'_>) -> Option<String> {
     block
         .select(TITLE.as_ref()?)
-        .map(|el| squash(&el.text().collect::<String>()))
+        .map(|el| shown_text(&el))
         .find(|t| word_count(t) > 0 && !is_more(t))
 }
 
@@ -503,6 +576,24 @@ pub(super) fn word_count(text: &str) -> usize {
             }
         })
         .sum()
+}
+
+/// The text a reader sees in an element, whitespace squashed: without what sits in
+/// `noscript` (a picture's fallback `<img …>` markup, kept as text by the parser),
+/// scripts, styles or templates.
+pub(super) fn shown_text(el: &ElementRef<'_>) -> String {
+    let hidden = |node: &ego_tree::NodeRef<'_, scraper::Node>| {
+        node.ancestors().take_while(|a| a.id() != el.id()).any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| matches!(e.name(), "noscript" | "script" | "style" | "template"))
+        })
+    };
+    let text: String = el
+        .descendants()
+        .filter_map(|n| n.value().as_text().filter(|_| !hidden(&n)).map(|t| &**t))
+        .collect();
+    squash(&text)
 }
 
 /// Whitespace runs as one space, trimmed.

@@ -6,7 +6,9 @@
 //! page's main region, then take each item's title link. Guards keep out what is
 //! never an article: other sites, navigation, header, footer, aside and
 //! share/tag/trending chrome, a form's labels and fieldsets, anchors marked as
-//! tags, addresses the site's navigation links to, and section, tag, author,
+//! tags, lists marking the page being read (`aria-current`), links to other
+//! languages (`hreflang`), addresses the site's navigation links to (a dated story
+//! excepted), a wiki's `Category:`/`Special:` pages, and section, tag, author,
 //! pagination or utility paths. `[[page]] links = "selector"` pins the choice instead.
 
 mod list;
@@ -255,7 +257,7 @@ fn pinned_links(doc: &Html, sel: &Selector, page: &Url, from: &str) -> Vec<PageL
                 continue;
             };
             if !out.iter().any(|l| l.url == url) {
-                let text = list::squash(&a.text().collect::<String>());
+                let text = list::shown_text(&a);
                 out.push(PageLink {
                     url,
                     text,
@@ -459,7 +461,30 @@ fn article_path(page: &Url, url: &Url) -> bool {
     // (`/page/785/forms` listing `/page/1237/divorce`), not a listing marker.
     let own: Vec<&str> = page_path.split('/').collect();
     !path.split('/').enumerate().any(|(i, seg)| {
-        own.get(i) != Some(&seg)
-            && NON_ARTICLE_SEGMENTS.contains(&seg.to_ascii_lowercase().as_str())
+        if own.get(i) == Some(&seg) {
+            return false;
+        }
+        if NON_ARTICLE_SEGMENTS.contains(&seg.to_ascii_lowercase().as_str()) {
+            return true;
+        }
+        // A wiki's `Category:Physics` or `Special:Random` is not an article, unless the
+        // page is itself such a page: a category lists its members, whatever their kind.
+        own.get(i).and_then(|o| namespace(o)).is_none()
+            && namespace(seg).is_some_and(|ns| {
+                NON_ARTICLE_SEGMENTS.contains(&ns.as_str())
+                    || WIKI_NAMESPACES.contains(&ns.as_str())
+            })
     })
+}
+
+/// Wiki namespaces of pages that are not articles (besides [`NON_ARTICLE_SEGMENTS`]).
+const WIKI_NAMESPACES: &[&str] = &[
+    "special", "talk", "file", "image", "media", "template", "help", "portal", "module", "draft",
+];
+
+/// The lower-cased namespace of a wiki path segment (`Category:Physics` gives `category`).
+fn namespace(seg: &str) -> Option<String> {
+    let (ns, title) = seg.split_once(':')?;
+    (!ns.is_empty() && !title.is_empty() && ns.chars().all(|c| c.is_ascii_alphabetic()))
+        .then(|| ns.to_ascii_lowercase())
 }

@@ -451,3 +451,155 @@ fn a_menu_that_mirrors_the_list_does_not_empty_it() {
         "the menu is the list's own index"
     );
 }
+
+#[test]
+fn a_wikis_category_and_special_pages_are_not_articles() {
+    // The categories a list belongs to sit at the bottom of the page, outside any menu.
+    let html = r#"<html><body><main><div class="mw-parser-output"><ul>
+        <li><a href="/wiki/Marie_Curie">Marie Skłodowska Curie</a>, physics and chemistry</li>
+        <li><a href="/wiki/Albert_Michelson">Albert Abraham Michelson</a>, physics</li>
+        <li><a href="/wiki/Dorothy_Hodgkin">Dorothy Crowfoot Hodgkin</a>, chemistry</li>
+      </ul></div>
+      <div id="catlinks"><ul>
+        <li><a href="/wiki/Category:Lists_of_Nobel_laureates">Lists of Nobel laureates</a></li>
+        <li><a href="/wiki/Category:Articles_with_short_description">Articles with short description</a></li>
+        <li><a href="/wiki/Special:Random_page_of_the_day">Random page of the day</a></li>
+      </ul></div></main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://wiki.test/wiki/List_of_laureates"),
+        vec![
+            "/wiki/Marie_Curie",
+            "/wiki/Albert_Michelson",
+            "/wiki/Dorothy_Hodgkin"
+        ]
+    );
+}
+
+#[test]
+fn a_category_page_keeps_its_members() {
+    let html = r#"<html><body><main><div class="mw-category"><ul>
+        <li><a href="/wiki/Category:Functional_programming_languages">Functional programming languages</a></li>
+        <li><a href="/wiki/Category:Object-oriented_programming_languages">Object-oriented programming languages</a></li>
+        <li><a href="/wiki/Template:Programming_languages_sidebar">Template:Programming languages sidebar</a></li>
+      </ul></div></main></body></html>"#;
+    assert_eq!(
+        paths(
+            html,
+            "https://wiki.test/wiki/Category:Programming_languages"
+        )
+        .len(),
+        3,
+        "a category page lists its members, whatever their namespace"
+    );
+}
+
+#[test]
+fn links_to_the_page_in_other_languages_are_not_articles() {
+    let html = r#"<html lang="en-GB"><body><main>
+      <ul class="posts">
+        <li><a href="/2026/03/pruning-climbing-roses">Pruning climbing roses in March</a></li>
+        <li><a href="/2026/03/sowing-early-tomatoes" hreflang="en">Sowing early tomatoes indoors</a></li>
+      </ul>
+      <ul class="languages">
+        <li><a href="https://de.garden.test/neueste-beitraege-aus-dem-garten" hreflang="de">Deutsch: Neueste Beiträge aus dem Garten</a></li>
+        <li><a href="https://fr.garden.test/derniers-articles-du-jardin" hreflang="fr">Français: Derniers articles du jardin</a></li>
+      </ul>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://garden.test/latest"),
+        vec![
+            "/2026/03/pruning-climbing-roses",
+            "/2026/03/sowing-early-tomatoes"
+        ]
+    );
+}
+
+#[test]
+fn a_story_the_menu_features_stays_in_the_list() {
+    // A news site's "trending" bar is navigation, but its entries are stories, not sections.
+    let html = r#"<html><body>
+      <nav class="trending"><a href="/2026/03/05/council-votes-on-the-new-bridge">Bridge</a>
+        <a href="/transport">Transport</a></nav>
+      <main><ul class="posts">
+        <li><a href="/2026/03/05/council-votes-on-the-new-bridge">Council votes on the new bridge tonight</a></li>
+        <li><a href="/2026/03/04/buses-to-run-later-on-weekends">Buses to run later on weekends</a></li>
+        <li><a href="/transport">Everything about transport in town</a></li>
+      </ul></main>
+    </body></html>"#;
+    assert_eq!(
+        paths(html, "https://town.test/"),
+        vec![
+            "/2026/03/05/council-votes-on-the-new-bridge",
+            "/2026/03/04/buses-to-run-later-on-weekends"
+        ]
+    );
+}
+
+#[test]
+fn a_list_that_marks_the_page_being_read_is_navigation() {
+    // A category tree beside the best-seller list: it marks "Books" as where the reader is.
+    // A card's chosen colour (`aria-current="true"`) does not make the product list a menu.
+    let html = r#"<html><body><main>
+      <div class="tree"><ul>
+        <li><span aria-current="page">Books</span></li>
+        <li><ul>
+          <li><a href="/best-sellers-books-arts-photography/zgbs/1">Arts &amp; Photography books</a></li>
+          <li><a href="/best-sellers-books-science-fiction/zgbs/25">Science Fiction &amp; Fantasy</a></li>
+        </ul></li>
+      </ul></div>
+      <ul class="grid">
+        <li><a href="/the-long-walk-home/dp/111">The Long Walk Home</a>
+          <button aria-current="true">Paperback</button></li>
+        <li><a href="/a-garden-in-winter/dp/222">A Garden in Winter</a>
+          <button aria-current="true">Hardcover</button></li>
+      </ul>
+    </main></body></html>"#;
+    assert_eq!(
+        paths(html, "https://shop.test/best-sellers/books"),
+        vec!["/the-long-walk-home/dp/111", "/a-garden-in-winter/dp/222"]
+    );
+}
+
+#[test]
+fn a_pictures_noscript_fallback_is_not_its_title() {
+    // The parser keeps a noscript's `<img …>` as text; a reader never sees it.
+    let html = r#"<html><body><main><div class="cards">
+      <a class="card" href="/chicken-chili-recipe-1182"><noscript><img src="/thumb/chili.jpg" alt="chili"></noscript>
+        <span class="card__title">Creamy white chicken chili</span></a>
+      <a class="card" href="/hot-honey-cornbread-recipe-1180"><noscript><img src="/thumb/bread.jpg" alt="bread"></noscript>
+        <span class="card__title">Hot honey jalapeño cornbread</span></a>
+    </div></main></body></html>"#;
+    let page = Url::parse("https://recipes.test/dinner/").unwrap();
+    let titles: Vec<String> = find_links(html.as_bytes(), &page, None)
+        .links
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["Creamy white chicken chili", "Hot honey jalapeño cornbread"]
+    );
+}
+
+#[test]
+fn a_link_around_a_whole_card_is_titled_by_the_cards_heading() {
+    let html = r#"<html><body><main><div class="stories">
+      <div class="story"><a href="/news/articles/c1"><span>2 hrs ago</span>
+        <h2>Drones and AI used to help farmers tackle weeds</h2><p>Researchers tested the sprayers on six farms.</p></a></div>
+      <div class="story"><a href="/news/articles/c2"><span>1 day ago</span>
+        <h2>Robot mice developed to inspect the collider</h2><p>The machines crawl through the tunnels.</p></a></div>
+    </div></main></body></html>"#;
+    let page = Url::parse("https://news.test/news/technology").unwrap();
+    let titles: Vec<String> = find_links(html.as_bytes(), &page, None)
+        .links
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Drones and AI used to help farmers tackle weeds",
+            "Robot mice developed to inspect the collider"
+        ]
+    );
+}
