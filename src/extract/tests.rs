@@ -796,3 +796,27 @@ fn words_of_a_linked_name_inside_a_sentence_stay() {
         a.text
     );
 }
+
+#[test]
+fn a_section_named_after_its_own_heading_is_content_whatever_the_words() {
+    // Documentation generators give each section its heading's anchor as id:
+    // "more-on-lists" and "cookies" name the subject, not a "more" box or a banner.
+    let prose = |topic: &str| {
+        format!("<p>The {topic} type has several methods that the examples below use in turn, and each returns a new value rather than changing the old one.</p>")
+            .repeat(3)
+    };
+    let page = format!(
+        r#"<html><body><div class="body"><h1>Data structures</h1>{}
+        <section id="more-on-lists"><h2>5.1. More on Lists</h2>{}</section>
+        <section id="cookies"><h2>Cookies</h2>{}</section>
+        <div id="comments"><h3>Comments (2)</h3><p>Great post, thanks a lot for sharing this with all of us here today!</p></div>
+        </div></body></html>"#,
+        prose("dictionary"),
+        prose("list"),
+        prose("cookie")
+    );
+    let a = run(&page);
+    assert!(a.text.contains("The list type"), "{}", a.text);
+    assert!(a.text.contains("The cookie type"), "{}", a.text);
+    assert!(!a.text.contains("Great post"), "{}", a.text);
+}

@@ -105,6 +105,23 @@ fn is_heading(tag: &str) -> bool {
     matches!(tag, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
 }
 
+/// Whether `id` is an anchor made from `heading`: its words, lower-cased,
+/// after any section number ("5.1."), begin the id's words.
+fn anchor_of(id: &str, heading: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let id = words(id);
+    let heading: Vec<String> = words(heading)
+        .into_iter()
+        .skip_while(|w| w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    !heading.is_empty() && id.starts_with(&heading)
+}
+
 /// Letters and digits plus one per word: a length that ignores markup whitespace.
 fn text_len(s: &str) -> (u32, u32) {
     let mut len = 0u32;
@@ -240,6 +257,7 @@ impl<'a> Page<'a> {
             own_pruned: vec![false; n],
             pruned: vec![false; n],
         };
+        page.unflag_heading_anchors();
         for (i, node) in page.nodes.iter().enumerate() {
             page.pruned[i] = node.chrome == Some(Chrome::Hard);
         }
@@ -249,6 +267,36 @@ impl<'a> Page<'a> {
         page.own_pruned.clone_from(&page.pruned);
         page.propagate_pruned();
         page
+    }
+
+    /// A section whose id is its own heading's anchor ("more-on-lists" for "5.1.
+    /// More on Lists", "cookies" for "Cookies") is named after its subject, as a
+    /// heading's own id is: documentation generators do this for every section.
+    /// Such an id says nothing of the section's role; its class still does.
+    fn unflag_heading_anchors(&mut self) {
+        /// Elements read from a section's start for its heading.
+        const HEADING_WITHIN: usize = 4;
+        for i in 0..self.nodes.len() {
+            let node = &self.nodes[i];
+            if node.chrome != Some(Chrome::Soft) || !matches!(node.tag, "section" | "div") {
+                continue;
+            }
+            let Node::Element(el) = node.node.value() else {
+                continue;
+            };
+            let Some(id) = el.id() else { continue };
+            let heading = (i + 1..node.end as usize)
+                .filter(|&j| !self.nodes[j].tag.is_empty())
+                .take(HEADING_WITHIN)
+                .find(|&j| is_heading(self.nodes[j].tag));
+            let Some(h) = heading else { continue };
+            if !anchor_of(id, &self.element_text(h)) {
+                continue;
+            }
+            let attrs = chrome::Attrs::collect(el.attrs().filter(|(k, _)| *k != "id"));
+            let (_, chrome) = chrome::signals(node.tag, &attrs, &mut chrome::ClassWords::default());
+            self.nodes[i].chrome = chrome;
+        }
     }
 
     /// Soft chrome goes, except on the path to the prose core found so far: a
