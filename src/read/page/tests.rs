@@ -275,6 +275,16 @@ fn paths(html: &str, page: &str) -> Vec<String> {
         .collect()
 }
 
+/// The titles of the links found on `html` at `page`.
+fn titles(html: &str, page: &str) -> Vec<String> {
+    let page = Url::parse(page).unwrap();
+    find_links(html.as_bytes(), &page, None)
+        .links
+        .into_iter()
+        .map(|l| l.text)
+        .collect()
+}
+
 #[test]
 fn a_post_classed_with_its_tags_is_not_chrome() {
     // Blog engines class a post with its taxonomy: `tag-list` is the post's tag "list".
@@ -569,14 +579,8 @@ fn a_pictures_noscript_fallback_is_not_its_title() {
       <a class="card" href="/hot-honey-cornbread-recipe-1180"><noscript><img src="/thumb/bread.jpg" alt="bread"></noscript>
         <span class="card__title">Hot honey jalapeño cornbread</span></a>
     </div></main></body></html>"#;
-    let page = Url::parse("https://recipes.test/dinner/").unwrap();
-    let titles: Vec<String> = find_links(html.as_bytes(), &page, None)
-        .links
-        .into_iter()
-        .map(|l| l.text)
-        .collect();
     assert_eq!(
-        titles,
+        titles(html, "https://recipes.test/dinner/"),
         vec!["Creamy white chicken chili", "Hot honey jalapeño cornbread"]
     );
 }
@@ -589,14 +593,8 @@ fn a_link_around_a_whole_card_is_titled_by_the_cards_heading() {
       <div class="story"><a href="/news/articles/c2"><span>1 day ago</span>
         <h2>Robot mice developed to inspect the collider</h2><p>The machines crawl through the tunnels.</p></a></div>
     </div></main></body></html>"#;
-    let page = Url::parse("https://news.test/news/technology").unwrap();
-    let titles: Vec<String> = find_links(html.as_bytes(), &page, None)
-        .links
-        .into_iter()
-        .map(|l| l.text)
-        .collect();
     assert_eq!(
-        titles,
+        titles(html, "https://news.test/news/technology"),
         vec![
             "Drones and AI used to help farmers tackle weeds",
             "Robot mice developed to inspect the collider"
