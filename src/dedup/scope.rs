@@ -142,31 +142,14 @@ impl Engine {
     }
 
     /// Each node's [`NEIGHBOURS`] nearest nodes of the same part (by `part`),
-    /// found through a local index of their heaviest terms: a common term
+    /// found through a local index of their [`Engine::linking_terms`]: a common term
     /// reads only the [`LIST_READ`] entries nearest in the nodes' stable order.
     pub(super) fn nearest_nodes(
         &self,
         nodes: &[Node],
         part: impl Fn(usize) -> StoryId,
     ) -> Vec<Vec<usize>> {
-        let mut terms: Vec<Vec<(u32, f32)>> = nodes
-            .iter()
-            .map(|n| self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX))
-            .collect();
-        // A term only one article of its part uses links it to no other: its
-        // heaviest terms are often such words (names new to the window), and
-        // would leave no room for those it shares with its own event.
-        let mut users: HashMap<(StoryId, u32), u32> = HashMap::new();
-        for (i, ts) in terms.iter().enumerate() {
-            for (t, _) in ts {
-                *users.entry((part(i), *t)).or_default() += 1;
-            }
-        }
-        for (i, ts) in terms.iter_mut().enumerate() {
-            ts.retain(|(t, _)| users.get(&(part(i), *t)).is_some_and(|&n| n > 1));
-            ts.truncate(TERMS);
-        }
-        drop(users);
+        let terms = self.linking_terms(nodes, &part);
         let mut index: HashMap<(StoryId, u32), Vec<usize>> = HashMap::new();
         for (i, ts) in terms.iter().enumerate() {
             for (t, _) in ts {
@@ -211,6 +194,31 @@ impl Engine {
         out
     }
 
+    /// Each node's [`TERMS`] heaviest terms among those another node of its
+    /// part also uses. A term only one article of its part uses links it to no
+    /// other: its heaviest terms are often such words (names new to the
+    /// window), and would leave no room for those it shares with its own event.
+    fn linking_terms(
+        &self,
+        nodes: &[Node],
+        part: &impl Fn(usize) -> StoryId,
+    ) -> Vec<Vec<(u32, f32)>> {
+        let mut terms: Vec<Vec<(u32, f32)>> = nodes
+            .iter()
+            .map(|n| self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX))
+            .collect();
+        let mut users: HashMap<(StoryId, u32), u32> = HashMap::new();
+        for (i, ts) in terms.iter().enumerate() {
+            for (t, _) in ts {
+                *users.entry((part(i), *t)).or_default() += 1;
+            }
+        }
+        for (i, ts) in terms.iter_mut().enumerate() {
+            ts.retain(|(t, _)| users.get(&(part(i), *t)).is_some_and(|&n| n > 1));
+            ts.truncate(TERMS);
+        }
+        terms
+    }
     /// Shares scaled so that, weighted by today's IDF, they have length 1:
     /// each member weighs the same in a full-text centroid whatever the IDF
     /// was when it arrived (stored shares keep the scale of their admission),
