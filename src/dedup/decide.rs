@@ -224,7 +224,7 @@ impl Engine {
         if p.template.is_empty() && likeness < template::TEMPLATED_LIKENESS {
             return true;
         }
-        let theirs = without(&m.full, &p.template);
+        let theirs = without(m.full(), &p.template);
         let cos = cosine_idf(&theirs, &p.full, |t| self.idf(t));
         template::discount(cos, likeness) >= self.config.text_threshold
     }

@@ -101,7 +101,7 @@ impl Engine {
         let mut size = 0;
         for seq in self.refined_upto.max(self.first_seq)..end {
             let Some(m) = self.member(seq) else { continue };
-            let query = self.weighted_terms(&m.full, &m.head, TERMS);
+            let query = self.weighted_terms(m.full(), m.head(), TERMS);
             let neighbours = self.rank_candidates(&query, None, NEIGHBOUR_STORIES);
             let own = std::iter::once(self.resolve(m.story));
             for s in own.chain(neighbours.into_iter().map(|(s, _)| s)) {
@@ -154,9 +154,9 @@ impl Engine {
                     id: m.id.clone(),
                     canonical: m.canonical.clone(),
                     fingerprint: None,
-                    full: self.weighted(&m.full),
-                    head: self.weighted(&m.head),
-                    names: self.weighted(&m.names),
+                    full: self.weighted(m.full()),
+                    head: self.weighted(m.head()),
+                    names: self.weighted(m.names()),
                     terms: Vec::new(),
                     numbers: m.guard.numbers.to_vec(),
                     long: m.long,
@@ -281,9 +281,9 @@ impl Engine {
     /// vectors (the full text as unit shares, as refinement weighs members).
     pub(super) fn add_member(&self, s: &mut WindowStory, m: &Member, centroids: bool) {
         if centroids {
-            s.full.add(&self.unit_shares(&m.full), 1.0);
-            s.head.add(&m.head, 1.0);
-            s.names.add(&m.names, 1.0);
+            s.full.add(&self.unit_shares(m.full()), 1.0);
+            s.head.add(m.head(), 1.0);
+            s.names.add(m.names(), 1.0);
         }
         s.add_embedding(&m.embedding, 1.0);
         s.members += 1;

@@ -41,12 +41,12 @@ pub(super) struct Member {
     /// bucket (`NO_MEMBER` for none): buckets are chains through the members,
     /// so a unique text costs no bucket allocation.
     pub(super) band_next: Option<Box<[u64; BANDS]>>,
-    /// Term shares (weights without IDF) of title and text.
-    pub(super) full: Vec<(u32, f32)>,
-    /// Term shares of title and lead.
-    pub(super) head: Vec<(u32, f32)>,
-    /// Term shares of names and numbers.
-    pub(super) names: Vec<(u32, f32)>,
+    /// Term shares (weights without IDF) of title and text, of title and
+    /// lead, and of names and numbers, one after another ([`Member::full`],
+    /// [`Member::head`], [`Member::names`]): one allocation, not three.
+    shares: Box<[(u32, f32)]>,
+    /// Where the full and the head shares end in `shares`.
+    ends: [u32; 2],
     /// Compared on its whole text.
     pub(super) long: bool,
     /// Has any body text.
@@ -60,6 +60,23 @@ pub(super) struct Member {
     /// Its source when it has a template record (items with a body), so that
     /// refinement discounts a templated source's scores as the online pass does.
     pub(super) source: Option<Arc<str>>,
+}
+
+impl Member {
+    /// Term shares (weights without IDF) of title and text.
+    pub(super) fn full(&self) -> &[(u32, f32)] {
+        &self.shares[..self.ends[0] as usize]
+    }
+
+    /// Term shares of title and lead.
+    pub(super) fn head(&self) -> &[(u32, f32)] {
+        &self.shares[self.ends[0] as usize..self.ends[1] as usize]
+    }
+
+    /// Term shares of names and numbers.
+    pub(super) fn names(&self) -> &[(u32, f32)] {
+        &self.shares[self.ends[1] as usize..]
+    }
 }
 
 /// LSH bands per MinHash signature.
@@ -180,11 +197,12 @@ impl Engine {
         let story = self.resolve(story);
         // Shares are taken with the IDF the vectors were weighted by, before
         // this article counts in the document frequencies.
-        let (full, head, names) = (
-            self.shares(&p.full),
-            self.shares(&p.head),
-            self.shares(&p.names),
-        );
+        let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
+        for v in [&p.full, &p.head, &p.names] {
+            shares.extend(self.shares(v));
+        }
+        // Vectors hold at most `VECTOR_TERMS` (64) terms each.
+        let ends = [p.full.len() as u32, (p.full.len() + p.head.len()) as u32];
         self.count_document(&p.terms);
         // Only items with a body teach a template: headlines are too short to
         // tell one from a run of reports on one event (measured on uci-dev).
@@ -204,7 +222,9 @@ impl Engine {
         };
         self.clock = clock;
         let seq = self.first_seq + self.members.len() as u64;
-        self.join_story(story, seq, &p, [&full, &head, &names]);
+        let (full, rest) = shares.split_at(ends[0] as usize);
+        let (head, names) = rest.split_at(ends[1] as usize - ends[0] as usize);
+        self.join_story(story, seq, &p, [full, head, names]);
         self.index_story(story, &p);
         if let Some(c) = &p.canonical {
             self.urls.insert(c.clone(), (story, p.id.clone()));
@@ -221,9 +241,8 @@ impl Engine {
             canonical: p.canonical,
             fingerprint: p.fingerprint,
             band_next,
-            full,
-            head,
-            names,
+            shares: shares.into_boxed_slice(),
+            ends,
             long: p.long,
             body: p.body,
             clock: p.time.unwrap_or(clock),
@@ -247,7 +266,7 @@ impl Engine {
             .get(&story)
             .and_then(|s| s.single)
             .and_then(|seq| self.member(seq))
-            .map(|m| (m.full.clone(), m.head.clone(), m.names.clone()));
+            .map(|m| (m.full().to_vec(), m.head().to_vec(), m.names().to_vec()));
         let source = match self.sources.get_key_value(p.source.as_str()) {
             Some((name, _)) => name.clone(),
             None => Arc::from(""),
@@ -374,9 +393,9 @@ impl Engine {
             let story = self.resolve(m.story);
             if let Some(s) = self.stories.get_mut(&story) {
                 if s.single != Some(seq) {
-                    s.full.add(&m.full, -1.0);
-                    s.head.add(&m.head, -1.0);
-                    s.names.add(&m.names, -1.0);
+                    s.full.add(m.full(), -1.0);
+                    s.head.add(m.head(), -1.0);
+                    s.names.add(m.names(), -1.0);
                 }
                 s.add_embedding(&m.embedding, -1.0);
                 s.members -= 1;
@@ -407,9 +426,9 @@ impl Engine {
     pub(super) fn story_vectors<'a>(&'a self, s: &'a WindowStory) -> StoryVectors<'a> {
         match s.single.and_then(|seq| self.member(seq)) {
             Some(m) => StoryVectors {
-                full: &m.full,
-                head: &m.head,
-                names: &m.names,
+                full: m.full(),
+                head: m.head(),
+                names: m.names(),
             },
             None => StoryVectors {
                 full: &s.full.0,
