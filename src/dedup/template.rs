@@ -129,25 +129,25 @@ impl SourceTerms {
             return;
         }
         let needed = (3 * n).div_ceil(4);
-        let count = |t: u32| {
-            self.recent
-                .iter()
-                .filter(|r| r.binary_search(&t).is_ok())
-                .count()
-        };
         // The first time, every remembered term is a candidate.
         let first = n == MIN_SOURCE_ITEMS;
         let newest = self.recent.back().map_or(&[][..], |r| &r[..]);
         let everything = self.recent.iter().take(if first { n } else { 0 });
-        let mut template: Vec<u32> = newest
+        let mut candidates: Vec<u32> = newest
             .iter()
             .chain(&self.template)
             .chain(everything.flat_map(|r| r.iter()))
             .copied()
-            .filter(|&t| count(t) >= needed)
             .collect();
-        template.sort_unstable();
-        template.dedup();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let counts = occurrences(&candidates, &self.recent);
+        let mut template = candidates;
+        let mut k = 0;
+        template.retain(|_| {
+            k += 1;
+            counts[k - 1] >= needed
+        });
         let covered = |r: &[u32]| {
             let n = r
                 .iter()
@@ -166,6 +166,24 @@ impl SourceTerms {
         let mean = self.recent.iter().map(|r| r.len()).sum::<usize>() as f64 / n as f64;
         self.small_vocabulary = (vocabulary.len() as f64) <= MAX_VOCABULARY_RATIO * mean.max(1.0);
     }
+}
+
+/// How many of the `lists` hold each of the `terms` (all sorted, distinct):
+/// one walk along each list rather than a binary search per term and list.
+fn occurrences(terms: &[u32], lists: &VecDeque<Box<[u32]>>) -> Vec<usize> {
+    let mut counts = vec![0; terms.len()];
+    for list in lists {
+        let mut j = 0;
+        for (count, &t) in counts.iter_mut().zip(terms) {
+            while j < list.len() && list[j] < t {
+                j += 1;
+            }
+            if j < list.len() && list[j] == t {
+                *count += 1;
+            }
+        }
+    }
+    counts
 }
 
 #[cfg(test)]
