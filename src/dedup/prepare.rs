@@ -369,21 +369,28 @@ fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
 }
 
 /// [`counted`] for the body, with each term's count in the first `lead_len` words too.
-fn counted_with_lead(terms: Vec<String>, lead_len: usize) -> Vec<(String, f32, f32)> {
-    let mut at: HashMap<String, usize> = HashMap::default();
-    let mut out: Vec<(String, f32, f32)> = Vec::new();
-    for (i, t) in terms.into_iter().enumerate() {
-        let lead = if i < lead_len { 1.0 } else { 0.0 };
-        match at.get(&t) {
-            Some(&j) => {
-                out[j].1 += 1.0;
-                out[j].2 += lead;
-            }
-            None => {
-                at.insert(t.clone(), out.len());
-                out.push((t, 1.0, lead));
+fn counted_with_lead(mut terms: Vec<String>, lead_len: usize) -> Vec<(String, f32, f32)> {
+    // Each distinct term's first position and counts; the strings are moved
+    // out of `terms` afterwards rather than copied as keys.
+    let mut firsts: Vec<(usize, f32, f32)> = Vec::new();
+    {
+        let mut at: HashMap<&str, usize> = HashMap::default();
+        for (i, t) in terms.iter().enumerate() {
+            let lead = if i < lead_len { 1.0 } else { 0.0 };
+            match at.get(t.as_str()) {
+                Some(&j) => {
+                    firsts[j].1 += 1.0;
+                    firsts[j].2 += lead;
+                }
+                None => {
+                    at.insert(t, firsts.len());
+                    firsts.push((i, 1.0, lead));
+                }
             }
         }
     }
-    out
+    firsts
+        .into_iter()
+        .map(|(i, n, lead)| (std::mem::take(&mut terms[i]), n, lead))
+        .collect()
 }
