@@ -146,50 +146,50 @@ impl Engine {
 
     /// The scope's articles in stable order (date, then id), with their features.
     pub(super) fn nodes(&self, scope: &[u64]) -> Vec<Node> {
-        let mut nodes: Vec<Node> = scope
-            .iter()
-            .filter_map(|&seq| {
-                let m = self.member(seq)?;
-                let prepared = Prepared {
-                    id: m.id.clone(),
-                    canonical: m.canonical.clone(),
-                    fingerprint: None,
-                    full: self.weighted(m.full()),
-                    head: self.weighted(m.head()),
-                    names: self.weighted(m.names()),
-                    terms: Vec::new(),
-                    numbers: m.guard.numbers.to_vec(),
-                    long: m.long,
-                    body: m.body,
-                    time: m.guard.time,
-                    embedding: m.embedding.clone(),
-                    embedding_keys: Vec::new(),
-                    // Scored as the online pass scores: without its source's
-                    // template, and discounted by its likeness.
-                    source: m.source.as_deref().unwrap_or_default().to_string(),
-                    template: self.template_of(m.source.as_deref()),
-                };
-                let mut single = WindowStory {
-                    single: Some(seq),
-                    members: 1,
-                    long_members: usize::from(m.long),
-                    body_members: usize::from(m.body),
-                    dated: m.guard.time.map(|t| (t, t)),
-                    titles_with_numbers: usize::from(!m.guard.numbers.is_empty()),
-                    numbers: m.guard.numbers.iter().copied().collect(),
-                    source: m.source.clone().unwrap_or_default(),
-                    ..WindowStory::default()
-                };
-                single.add_embedding(&m.embedding, 1.0);
-                Some(Node {
-                    seq,
-                    story: self.resolve(m.story),
-                    headline: !m.body,
-                    prepared,
-                    single,
-                })
+        // Sized to the scope: collecting through a filter doubles the vector
+        // as it grows, and a node is several hundred bytes.
+        let mut nodes: Vec<Node> = Vec::with_capacity(scope.len());
+        nodes.extend(scope.iter().filter_map(|&seq| {
+            let m = self.member(seq)?;
+            let prepared = Prepared {
+                id: m.id.clone(),
+                canonical: m.canonical.clone(),
+                fingerprint: None,
+                full: self.weighted(m.full()),
+                head: self.weighted(m.head()),
+                names: self.weighted(m.names()),
+                terms: Vec::new(),
+                numbers: m.guard.numbers.to_vec(),
+                long: m.long,
+                body: m.body,
+                time: m.guard.time,
+                embedding: m.embedding.clone(),
+                embedding_keys: Vec::new(),
+                // Scored as the online pass scores: without its source's
+                // template, and discounted by its likeness.
+                source: m.source.as_deref().unwrap_or_default().to_string(),
+                template: self.template_of(m.source.as_deref()),
+            };
+            let mut single = WindowStory {
+                single: Some(seq),
+                members: 1,
+                long_members: usize::from(m.long),
+                body_members: usize::from(m.body),
+                dated: m.guard.time.map(|t| (t, t)),
+                titles_with_numbers: usize::from(!m.guard.numbers.is_empty()),
+                numbers: m.guard.numbers.iter().copied().collect(),
+                source: m.source.clone().unwrap_or_default(),
+                ..WindowStory::default()
+            };
+            single.add_embedding(&m.embedding, 1.0);
+            Some(Node {
+                seq,
+                story: self.resolve(m.story),
+                headline: !m.body,
+                prepared,
+                single,
             })
-            .collect();
+        }));
         nodes.sort_by(|a, b| {
             (a.prepared.time, &a.prepared.id).cmp(&(b.prepared.time, &b.prepared.id))
         });
