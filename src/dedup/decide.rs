@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot};
-use super::window::{top_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::window::{prefetch_head, top_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -268,10 +268,23 @@ impl Engine {
     ) -> Evidence {
         let mut best: Option<(f64, f64, StoryId)> = None;
         self.count(|c| c.candidates += ranked.len());
-        for (sid, _) in ranked {
-            let Some(story) = self.stories.get(&sid) else {
-                continue;
-            };
+        // Find every candidate and ask its vectors into the cache before
+        // scoring any: they are scattered over the heap.
+        let stories: Vec<(StoryId, &WindowStory)> = ranked
+            .iter()
+            .filter_map(|&(sid, _)| {
+                let story = self.stories.get(&sid)?;
+                let v = self.story_vectors(story);
+                let compared = if p.long && story.long_members > 0 {
+                    v.full
+                } else {
+                    v.head
+                };
+                prefetch_head(compared);
+                Some((sid, story))
+            })
+            .collect();
+        for (sid, story) in stories {
             let Some((score, threshold)) = self.adjusted(p, story) else {
                 continue;
             };

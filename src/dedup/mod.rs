@@ -300,6 +300,10 @@ pub struct Engine {
     /// [`Engine::rank_candidates`]'s partial scores, kept between calls so
     /// that each call does not allocate and clear a table of its own.
     partial: std::cell::RefCell<FxHashMap<StoryId, f32>>,
+    /// [`Engine::rank_candidates`]'s stories in rank order, kept between calls
+    /// too: a fresh vector of a few thousand entries per call was a large
+    /// allocation each time, and freeing it made the allocator consolidate.
+    ranked: std::cell::RefCell<Vec<(StoryId, f32)>>,
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).
@@ -337,6 +341,7 @@ impl Engine {
             sources: FxHashMap::default(),
             cost: Default::default(),
             partial: Default::default(),
+            ranked: Default::default(),
         }
     }
 

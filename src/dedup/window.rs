@@ -174,6 +174,25 @@ pub(super) fn top_terms(p: &Prepared, n: usize) -> Vec<(u32, f32)> {
     query
 }
 
+/// Reads one element per cache line of the last four lines of `v` (read
+/// first when it is walked newest first) and ignores it: the loads of several
+/// lists overlap, where reading each list in turn waits for each. A plain
+/// read, not a prefetch instruction (those need `unsafe`); no effect on results.
+pub(super) fn prefetch_tail<T: Copy>(v: &[T]) {
+    let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    for x in v.iter().rev().step_by(per_line).take(4) {
+        std::hint::black_box(*x);
+    }
+}
+
+/// [`prefetch_tail`] for the first four lines of `v`.
+pub(super) fn prefetch_head<T: Copy>(v: &[T]) {
+    let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    for x in v.iter().step_by(per_line).take(4) {
+        std::hint::black_box(*x);
+    }
+}
+
 /// Follows merge aliases to the story that holds an id's members now.
 pub(super) fn resolve_in(aliases: &HashMap<StoryId, StoryId>, mut story: StoryId) -> StoryId {
     if aliases.is_empty() {
@@ -451,14 +470,23 @@ impl Engine {
         let mut partial = self.partial.borrow_mut();
         partial.clear();
         partial.reserve(query.len() * POSTINGS_READ / 2);
-        let (mut terms, mut postings) = (0, 0);
-        for (t, w) in query {
-            if let Some(list) = self.postings.get(t) {
-                terms += 1;
-                for s in list.iter().rev().take(POSTINGS_READ) {
-                    postings += 1;
-                    *partial.entry(*s).or_default() += w;
-                }
+        // The lists first, each asked into the cache, then read: the lists
+        // are scattered over the heap, and waiting for one before asking for
+        // the next was a third of this function's time.
+        let lists: Vec<(&[StoryId], f32)> = query
+            .iter()
+            .filter_map(|(t, w)| {
+                let list = self.postings.get(t)?;
+                let newest = &list[list.len().saturating_sub(POSTINGS_READ)..];
+                prefetch_tail(newest);
+                Some((newest, *w))
+            })
+            .collect();
+        let (terms, mut postings) = (lists.len(), 0);
+        for (list, w) in lists {
+            for s in list.iter().rev() {
+                postings += 1;
+                *partial.entry(*s).or_default() += w;
             }
         }
         self.count(|c| {
@@ -466,7 +494,9 @@ impl Engine {
             c.postings += postings;
         });
         // Table order does not matter: the order below is total (ids are distinct).
-        let mut ranked: Vec<(StoryId, f32)> = partial.drain().collect();
+        let mut ranked = self.ranked.borrow_mut();
+        ranked.clear();
+        ranked.extend(partial.drain());
         drop(partial);
         let order =
             |a: &(StoryId, f32), b: &(StoryId, f32)| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0));
