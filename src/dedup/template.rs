@@ -84,14 +84,16 @@ impl SourceTerms {
     }
 
     /// Remembers an admitted item's full vector and how like its predecessors it is.
-    pub(super) fn push_vector(&mut self, full: &[(u32, f32)]) {
+    /// `buffers` are scratch space for the sum, kept by the caller.
+    pub(super) fn push_vector(&mut self, full: &[(u32, f32)], buffers: &mut [Vec<(u32, f32)>; 2]) {
         if !self.vectors.is_empty() {
             // Against the predecessors' sum, as a grown story's centroid would
             // score it: a template's centroid is its whole vocabulary.
-            let sum = Centroid::sum(self.vectors.iter().map(Vec::as_slice));
-            let norm = dot(&sum.0, &sum.0).sqrt();
+            Centroid::sum_in(self.vectors.iter().map(Vec::as_slice), buffers);
+            let sum = &buffers[0];
+            let norm = dot(sum, sum).sqrt();
             let mean = if norm > 1e-9 {
-                dot(&sum.0, full) / norm
+                dot(sum, full) / norm
             } else {
                 0.0
             };

@@ -232,7 +232,7 @@ impl Engine {
             }
             if let Some(source) = self.sources.get_mut(p.source.as_str()) {
                 source.push(&p.terms);
-                source.push_vector(&p.full);
+                source.push_vector(&p.full, &mut self.sum_buffers);
             }
         }
         let clock = match p.time {
