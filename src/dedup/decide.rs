@@ -52,6 +52,12 @@ impl Engine {
     /// An article's score against a story after the name, time and number
     /// adjustments, and the threshold it must reach; `None` beyond the window.
     pub(super) fn adjusted(&self, p: &Prepared, s: &WindowStory) -> Option<(f64, f64)> {
+        self.adjusted_with(p, s, self.likeness(&p.source))
+    }
+
+    /// [`Engine::adjusted`] with the likeness of the article's source looked
+    /// up once by a caller that scores it against many stories.
+    fn adjusted_with(&self, p: &Prepared, s: &WindowStory, own: f64) -> Option<(f64, f64)> {
         let days = self.days_apart(p, s);
         let window_days = self.config.window.as_secs_f64() / 86_400.0;
         if days.is_some_and(|d| d > window_days) {
@@ -111,7 +117,7 @@ impl Engine {
             }
         }
         // Against a templated source, only what goes beyond the template counts.
-        let likeness = self.likeness(&p.source).max(self.likeness(&s.source));
+        let likeness = own.max(self.likeness(&s.source));
         score = template::discount(score, likeness);
         tracing::trace!(id = %p.id, cos, names, likeness, "candidate");
         // Two days are free: outlets (and aggregators) follow an event up to a
@@ -284,8 +290,9 @@ impl Engine {
                 Some((sid, story))
             })
             .collect();
+        let own = self.likeness(&p.source);
         for (sid, story) in stories {
-            let Some((score, threshold)) = self.adjusted(p, story) else {
+            let Some((score, threshold)) = self.adjusted_with(p, story, own) else {
                 continue;
             };
             // Compare margins so a text pair and a headline pair rank fairly.
