@@ -255,17 +255,25 @@ thread_local! {
 impl Normalizer {
     /// The term for one token, or `None` for a stop word or noise.
     pub fn term(&self, token: &str) -> Option<String> {
+        self.with_term(token, |term| term.map(String::from))
+    }
+
+    /// Calls `f` with the term for one token, borrowed from this thread's
+    /// memory of terms: no copy of the term for a caller that only looks at
+    /// it. `f` must not ask for another term (the memory is borrowed).
+    pub fn with_term<R>(&self, token: &str, f: impl FnOnce(Option<&str>) -> R) -> R {
         TERMS.with(|cache| {
             let mut cache = cache.borrow_mut();
             if let Some(term) = cache.get(token) {
-                return term.as_deref().map(String::from);
+                return f(term.as_deref());
             }
             let term = self.term_uncached(token);
             if cache.len() >= TERM_CACHE {
                 cache.clear();
             }
-            cache.insert(token.into(), term.as_deref().map(Box::from));
-            term
+            let r = f(term.as_deref());
+            cache.insert(token.into(), term.map(String::into_boxed_str));
+            r
         })
     }
 
