@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot};
-use super::window::{prefetch_head, top_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::window::{heaviest_terms, prefetch_head, Member, StoryVectors, WindowStory, NO_MEMBER};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -238,7 +238,7 @@ impl Engine {
     /// Layer 3's candidate stories: through the most distinctive terms, ranked
     /// by a partial dot product, then those the embedding's buckets add.
     fn candidates(&self, p: &Prepared) -> Vec<(StoryId, f32)> {
-        let query = top_terms(p, QUERY_TERMS);
+        let query = heaviest_terms(p, QUERY_TERMS);
         let mut ranked = self.rank_candidates(&query, None, CANDIDATES);
         // Paraphrased headlines may share no distinctive term: their embeddings'
         // buckets add the stories they collide with most.

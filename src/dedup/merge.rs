@@ -145,6 +145,7 @@ impl Engine {
             embedding_keys: Vec::new(),
             source: String::new(),
             template: Vec::new(),
+            heaviest: None,
         }
     }
 

@@ -169,6 +169,7 @@ impl Engine {
                 // template, and discounted by its likeness.
                 source: m.source.as_deref().unwrap_or_default().to_string(),
                 template: self.template_of(m.source.as_deref()),
+                heaviest: None,
             };
             let mut single = WindowStory {
                 single: Some(seq),

@@ -1,6 +1,7 @@
 //! The window: its members, stories and indexes (URLs, MinHash bands, term
 //! postings, embedding buckets), and how articles enter and leave it.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -159,7 +160,7 @@ pub(super) struct StoryVectors<'a> {
 
 /// Terms under which a stored article is indexed: more than are queried, so
 /// that two reports whose top terms differ in order still meet.
-const INDEX_TERMS: usize = 48;
+pub(super) const INDEX_TERMS: usize = 48;
 /// Newest postings read per query term: bounds the cost per article.
 const POSTINGS_READ: usize = 64;
 
@@ -190,6 +191,16 @@ pub(super) fn prefetch_head<T: Copy>(v: &[T]) {
     let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
     for x in v.iter().step_by(per_line).take(4) {
         std::hint::black_box(*x);
+    }
+}
+
+/// [`top_terms`] of `p` for `n` up to [`INDEX_TERMS`]: a prefix of those
+/// `prepare` worked out (ranking and dropping repeats do not depend on `n`),
+/// so that deciding and admitting an article sort its terms once.
+pub(super) fn heaviest_terms(p: &Prepared, n: usize) -> Cow<'_, [(u32, f32)]> {
+    match &p.heaviest {
+        Some(top) if n <= INDEX_TERMS => Cow::Borrowed(&top[..n.min(top.len())]),
+        _ => Cow::Owned(top_terms(p, n)),
     }
 }
 
@@ -328,7 +339,7 @@ impl Engine {
     /// Lists `story` under the article's heaviest terms and its embedding's
     /// LSH buckets, where later articles look for candidates.
     fn index_story(&mut self, story: StoryId, p: &Prepared) {
-        for (t, _) in top_terms(p, INDEX_TERMS) {
+        for &(t, _) in heaviest_terms(p, INDEX_TERMS).iter() {
             let list = self.postings.entry(t).or_default();
             if list.last() != Some(&story) {
                 // A full list takes one more entry, not twice its size: it is
