@@ -268,7 +268,12 @@ impl Engine {
         self.members.push_back(Member {
             story,
             id: p.id,
-            canonical: p.canonical,
+            // Built by pushing parts: without the slack, 2.4 MB less in
+            // bench_cycle's window of 50,000.
+            canonical: p.canonical.map(|mut c| {
+                c.shrink_to_fit();
+                c
+            }),
             fingerprint: p.fingerprint,
             band_next,
             shares: shares.into_boxed_slice(),
