@@ -159,6 +159,11 @@ const STOPWORDS: &[&str] = &[
     "yourself",
 ];
 
+/// [`STOPWORDS`] as a set: a token not yet remembered was checked by binary
+/// search, eight string comparisons for most words.
+static STOPWORD_SET: std::sync::LazyLock<fxhash::FxHashSet<&'static str>> =
+    std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
+
 /// Splits text into lower-case word and number tokens. Numbers keep an inner
 /// `.` or `,` ("6.1", "1,200") because they tell look-alike events apart.
 pub fn tokens(text: &str) -> Vec<String> {
@@ -283,7 +288,7 @@ impl Normalizer {
             // Numbers are kept whole; a lone digit is mostly noise ("2 people").
             return (token.len() >= 2 || token.contains('.')).then(|| token.to_string());
         }
-        if token.chars().count() < 2 || STOPWORDS.binary_search(&token).is_ok() {
+        if token.chars().count() < 2 || STOPWORD_SET.contains(token) {
             return None;
         }
         // Collapse doubled letters first, then stem, so that both spellings
