@@ -229,7 +229,8 @@ impl Engine {
         // this article counts in the document frequencies.
         let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
         for v in [&p.full, &p.head, &p.names] {
-            shares.extend(self.shares(v));
+            // `Engine::shares`, without a vector of its own per part.
+            shares.extend(v.iter().map(|&(t, w)| (t, w / self.idf(t))));
         }
         // Vectors hold at most `VECTOR_TERMS` (64) terms each.
         let ends = [p.full.len() as u32, (p.full.len() + p.head.len()) as u32];
