@@ -102,10 +102,15 @@ impl SourceTerms {
             }
             self.likeness.push_back(mean);
         }
-        if self.vectors.len() == SOURCE_ITEMS {
-            self.vectors.pop_front();
-        }
-        self.vectors.push_back(full.to_vec());
+        // The oldest vector's allocation takes the newest one.
+        let mut kept = if self.vectors.len() == SOURCE_ITEMS {
+            self.vectors.pop_front().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        kept.clear();
+        kept.extend_from_slice(full);
+        self.vectors.push_back(kept);
     }
 
     /// True when some term is template for this source.
