@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot};
-use super::window::{top_terms_where, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::window::{
+    heaviest_terms, prefetch_head, top_terms_where, Member, StoryVectors, WindowStory, INDEX_TERMS,
+    NO_MEMBER,
+};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -52,6 +55,12 @@ impl Engine {
     /// An article's score against a story after the name, time and number
     /// adjustments, and the threshold it must reach; `None` beyond the window.
     pub(super) fn adjusted(&self, p: &Prepared, s: &WindowStory) -> Option<(f64, f64)> {
+        self.adjusted_with(p, s, self.likeness(&p.source))
+    }
+
+    /// [`Engine::adjusted`] with the likeness of the article's source looked
+    /// up once by a caller that scores it against many stories.
+    fn adjusted_with(&self, p: &Prepared, s: &WindowStory, own: f64) -> Option<(f64, f64)> {
         let days = self.days_apart(p, s);
         let window_days = self.config.window.as_secs_f64() / 86_400.0;
         if days.is_some_and(|d| d > window_days) {
@@ -111,7 +120,7 @@ impl Engine {
             }
         }
         // Against a templated source, only what goes beyond the template counts.
-        let likeness = self.likeness(&p.source).max(self.likeness(&s.source));
+        let likeness = own.max(self.likeness(&s.source));
         score = template::discount(score, likeness);
         tracing::trace!(id = %p.id, cos, names, likeness, "candidate");
         // Two days are free: outlets (and aggregators) follow an event up to a
@@ -224,18 +233,35 @@ impl Engine {
         if p.template.is_empty() && likeness < template::TEMPLATED_LIKENESS {
             return true;
         }
-        let theirs = without(&m.full, &p.template);
+        let theirs = without(m.full(), &p.template);
         let cos = cosine_idf(&theirs, &p.full, |t| self.idf(t));
         template::discount(cos, likeness) >= self.config.text_threshold
+    }
+
+    /// The terms that retrieve an article's candidates: its [`QUERY_TERMS`]
+    /// heaviest among those some story is listed under. A term no story is
+    /// listed under, however distinctive (a name new to the window), would take
+    /// a query slot from one that can (on a small window, all of them would).
+    fn query_terms(&self, p: &Prepared) -> Vec<(u32, f32)> {
+        let indexed = |t: u32| self.postings.contains_key(&t);
+        let top = heaviest_terms(p, INDEX_TERMS);
+        let query: Vec<(u32, f32)> = top
+            .iter()
+            .filter(|&&(t, _)| indexed(t))
+            .take(QUERY_TERMS)
+            .copied()
+            .collect();
+        // The heaviest terms are a prefix of the ranking: past them, read on.
+        if query.len() == QUERY_TERMS || top.len() < INDEX_TERMS {
+            return query;
+        }
+        top_terms_where(p, QUERY_TERMS, indexed)
     }
 
     /// Layer 3's candidate stories: through the most distinctive terms, ranked
     /// by a partial dot product, then those the embedding's buckets add.
     fn candidates(&self, p: &Prepared) -> Vec<(StoryId, f32)> {
-        // Only indexed terms can retrieve a story: a term no story is listed
-        // under, however distinctive (a name new to the window), would take a
-        // query slot from one that can (on a small window, all of them would).
-        let query = top_terms_where(p, QUERY_TERMS, |t| self.postings.contains_key(&t));
+        let query = self.query_terms(p);
         let mut ranked = self.rank_candidates(&query, None, CANDIDATES);
         // Paraphrased headlines may share no distinctive term: their embeddings'
         // buckets add the stories they collide with most.
@@ -271,11 +297,25 @@ impl Engine {
     ) -> Evidence {
         let mut best: Option<(f64, f64, StoryId)> = None;
         self.count(|c| c.candidates += ranked.len());
-        for (sid, _) in ranked {
-            let Some(story) = self.stories.get(&sid) else {
-                continue;
-            };
-            let Some((score, threshold)) = self.adjusted(p, story) else {
+        // Find every candidate and ask its vectors into the cache before
+        // scoring any: they are scattered over the heap.
+        let stories: Vec<(StoryId, &WindowStory)> = ranked
+            .iter()
+            .filter_map(|&(sid, _)| {
+                let story = self.stories.get(&sid)?;
+                let v = self.story_vectors(story);
+                let compared = if p.long && story.long_members > 0 {
+                    v.full
+                } else {
+                    v.head
+                };
+                prefetch_head(compared);
+                Some((sid, story))
+            })
+            .collect();
+        let own = self.likeness(&p.source);
+        for (sid, story) in stories {
+            let Some((score, threshold)) = self.adjusted_with(p, story, own) else {
                 continue;
             };
             // Compare margins so a text pair and a headline pair rank fairly.

@@ -133,9 +133,9 @@ impl Engine {
             id: m.id.clone(),
             canonical: None,
             fingerprint: None,
-            full: self.weighted(&m.full),
-            head: self.weighted(&m.head),
-            names: self.weighted(&m.names),
+            full: self.weighted(m.full()),
+            head: self.weighted(m.head()),
+            names: self.weighted(m.names()),
             terms: Vec::new(),
             numbers,
             long: m.long,
@@ -145,6 +145,7 @@ impl Engine {
             embedding_keys: Vec::new(),
             source: String::new(),
             template: Vec::new(),
+            heaviest: None,
         }
     }
 

@@ -300,6 +300,14 @@ pub struct Engine {
     /// [`Engine::rank_candidates`]'s partial scores, kept between calls so
     /// that each call does not allocate and clear a table of its own.
     partial: std::cell::RefCell<FxHashMap<StoryId, f32>>,
+    /// [`Engine::rank_candidates`]'s stories in rank order, kept between calls
+    /// too: a fresh vector of a few thousand entries per call was a large
+    /// allocation each time, and freeing it made the allocator consolidate.
+    ranked: std::cell::RefCell<Vec<(StoryId, f32)>>,
+    /// Scratch of the sum each admission with a body computes over its
+    /// source's recent items ([`template::SourceTerms::push_vector`]): a few
+    /// KB that were allocated and freed per article.
+    sum_buffers: [Vec<(u32, f32)>; 2],
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).
@@ -337,6 +345,8 @@ impl Engine {
             sources: FxHashMap::default(),
             cost: Default::default(),
             partial: Default::default(),
+            ranked: Default::default(),
+            sum_buffers: Default::default(),
         }
     }
 

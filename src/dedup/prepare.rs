@@ -6,6 +6,7 @@ use fxhash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use super::text::{self, Normalizer};
+use super::window::{top_terms, INDEX_TERMS};
 use super::{embed, url, DedupArticle, DedupConfig, Engine};
 
 /// Terms kept per article vector.
@@ -52,6 +53,9 @@ pub struct Prepared {
     /// The source's template terms left out of the vectors, sorted (usually
     /// none): stories are compared without them too.
     pub(super) template: Vec<u32>,
+    /// Its heaviest terms ([`super::window::heaviest_terms`]), worked out
+    /// once by `prepare` for both the decision and the admission.
+    pub(super) heaviest: Option<Vec<(u32, f32)>>,
 }
 
 impl Prepared {
@@ -123,7 +127,6 @@ impl Analyser {
     pub fn analyse(&self, a: &DedupArticle) -> Analysed {
         let norm = &self.norm;
         let text_tokens = text::tokens(&a.text);
-        let text_terms: Vec<String> = text_tokens.iter().filter_map(|t| norm.term(t)).collect();
         let title_terms = norm
             .terms(&a.title)
             .into_iter()
@@ -154,9 +157,7 @@ impl Analyser {
                 .chain(title_names)
                 .filter_map(|t| norm.term(&t)),
         );
-        let text_len = text_terms.len();
-        let lead_len = text_len.min(LEAD_WORDS);
-        let text_terms = counted_with_lead(text_terms, lead_len);
+        let (text_terms, text_len) = counted_body(norm, &text_tokens);
         Analysed {
             id: a.id.clone(),
             source: a.source.clone(),
@@ -231,7 +232,7 @@ impl Engine {
             Vec::new()
         };
         let embedding = self.embedding_of(&a);
-        Prepared {
+        let mut p = Prepared {
             full: self.vector(&counts.full),
             head: self.vector(&counts.head),
             names: self.vector(&counts.names),
@@ -247,7 +248,10 @@ impl Engine {
             fingerprint: a.fingerprint,
             source: a.source,
             template,
-        }
+            heaviest: None,
+        };
+        p.heaviest = Some(top_terms(&p, INDEX_TERMS));
+        p
     }
 
     /// Leaves the source's template terms out of an article's counts (see
@@ -368,22 +372,39 @@ fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
     out
 }
 
-/// [`counted`] for the body, with each term's count in the first `lead_len` words too.
-fn counted_with_lead(terms: Vec<String>, lead_len: usize) -> Vec<(String, f32, f32)> {
-    let mut at: HashMap<String, usize> = HashMap::default();
-    let mut out: Vec<(String, f32, f32)> = Vec::new();
-    for (i, t) in terms.into_iter().enumerate() {
-        let lead = if i < lead_len { 1.0 } else { 0.0 };
-        match at.get(&t) {
-            Some(&j) => {
-                out[j].1 += 1.0;
-                out[j].2 += lead;
+/// [`counted`] for the body's terms (and how many there are), with each
+/// term's count in the first `LEAD_WORDS` terms too. Terms are looked at where
+/// the normaliser keeps them and copied once per distinct term, not once per
+/// word.
+fn counted_body(norm: &Normalizer, tokens: &[String]) -> (Vec<(String, f32, f32)>, usize) {
+    let mut at: HashMap<Box<str>, usize> = HashMap::default();
+    let mut counts: Vec<(f32, f32)> = Vec::new();
+    let mut words = 0;
+    for token in tokens {
+        norm.with_term(token, |term| {
+            let Some(term) = term else { return };
+            let lead = if words < LEAD_WORDS { 1.0 } else { 0.0 };
+            words += 1;
+            match at.get(term) {
+                Some(&j) => {
+                    counts[j].0 += 1.0;
+                    counts[j].1 += lead;
+                }
+                None => {
+                    at.insert(term.into(), counts.len());
+                    counts.push((1.0, lead));
+                }
             }
-            None => {
-                at.insert(t.clone(), out.len());
-                out.push((t, 1.0, lead));
-            }
-        }
+        });
     }
-    out
+    let mut terms: Vec<String> = vec![String::new(); counts.len()];
+    for (term, j) in at {
+        terms[j] = term.into_string();
+    }
+    let out = terms
+        .into_iter()
+        .zip(counts)
+        .map(|(t, (n, lead))| (t, n, lead))
+        .collect();
+    (out, words)
 }

@@ -264,9 +264,9 @@ impl Engine {
             return self.story_of_members(&others);
         };
         let mut rest = s.clone();
-        rest.full.add(&self.unit_shares(&m.full), -1.0);
-        rest.head.add(&m.head, -1.0);
-        rest.names.add(&m.names, -1.0);
+        rest.full.add(&self.unit_shares(m.full()), -1.0);
+        rest.head.add(m.head(), -1.0);
+        rest.names.add(m.names(), -1.0);
         rest.add_embedding(&m.embedding, -1.0);
         rest.members = rest.members.saturating_sub(1);
         rest.long_members = rest.long_members.saturating_sub(usize::from(m.long));

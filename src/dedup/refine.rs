@@ -600,7 +600,7 @@ impl Engine {
         if self.resolve(m.story) == sid && m.story == sid {
             return;
         }
-        let terms = self.weighted_terms(&m.full, &m.head, TERMS);
+        let terms = self.weighted_terms(m.full(), m.head(), TERMS);
         let keys = super::embed::lsh_keys(&m.embedding);
         if let Some(c) = &m.canonical {
             if let Some(entry) = self.urls.get_mut(c) {

@@ -3,7 +3,7 @@
 //! articles, and stories built from them. Shared by the split (`refine`) and
 //! reassignment (`reassign`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::window::{Member, WindowStory};
 use super::{Engine, Prepared, StoryId};
@@ -21,6 +21,61 @@ pub(super) const NEIGHBOURS: usize = 16;
 /// hundred large stories would otherwise be held whole. The stories of the
 /// earliest new articles come first; the rest wait for a later change.
 pub const MAX_SCOPE: usize = 10_000;
+
+/// The local term index of [`Engine::nearest_nodes`]: per (part, term), the
+/// nodes listing the term, in increasing order. Keys and nodes sit in one
+/// sorted vector, each list a run of it: a map of one vector per key held
+/// most of a 10,000-article refinement's memory (32 MB of 66 in
+/// `bench_cycle`'s first cycle).
+struct TermIndex {
+    /// (part, term), sorted, with the end of each key's run in `nodes`.
+    keys: Vec<(StoryId, u32, u32)>,
+    /// The nodes of each key, in increasing order.
+    nodes: Vec<u32>,
+}
+
+impl TermIndex {
+    /// The index of node i's `terms[ends[i - 1]..ends[i]]` under `part(i)`.
+    fn new(terms: &[(u32, f32)], ends: &[usize], part: impl Fn(usize) -> StoryId) -> TermIndex {
+        let mut entries: Vec<(StoryId, u32, u32)> = Vec::with_capacity(terms.len());
+        let mut start = 0;
+        for (i, &end) in ends.iter().enumerate() {
+            let p = part(i);
+            // Scopes hold at most `MAX_SCOPE` nodes: an index fits in u32.
+            entries.extend(terms[start..end].iter().map(|&(t, _)| (p, t, i as u32)));
+            start = end;
+        }
+        entries.sort_unstable();
+        let mut keys: Vec<(StoryId, u32, u32)> = Vec::new();
+        let nodes = entries
+            .iter()
+            .enumerate()
+            .map(|(k, &(p, t, i))| {
+                match keys.last_mut() {
+                    Some(last) if (last.0, last.1) == (p, t) => last.2 = k as u32 + 1,
+                    _ => keys.push((p, t, k as u32 + 1)),
+                }
+                i
+            })
+            .collect();
+        keys.shrink_to_fit();
+        TermIndex { keys, nodes }
+    }
+
+    /// The nodes listing `term` under `part`, in increasing order.
+    fn list(&self, part: StoryId, term: u32) -> &[u32] {
+        let k = self
+            .keys
+            .partition_point(|&(p, t, _)| (p, t) < (part, term));
+        match self.keys.get(k) {
+            Some(&(p, t, end)) if (p, t) == (part, term) => {
+                let start = k.checked_sub(1).map_or(0, |b| self.keys[b].2);
+                &self.nodes[start as usize..end as usize]
+            }
+            _ => &[],
+        }
+    }
+}
 
 /// One article of the scope, with what scoring needs.
 pub(super) struct Node {
@@ -46,7 +101,7 @@ impl Engine {
         let mut size = 0;
         for seq in self.refined_upto.max(self.first_seq)..end {
             let Some(m) = self.member(seq) else { continue };
-            let query = self.weighted_terms(&m.full, &m.head, TERMS);
+            let query = self.weighted_terms(m.full(), m.head(), TERMS);
             let neighbours = self.rank_candidates(&query, None, NEIGHBOUR_STORIES);
             let own = std::iter::once(self.resolve(m.story));
             for s in own.chain(neighbours.into_iter().map(|(s, _)| s)) {
@@ -91,50 +146,51 @@ impl Engine {
 
     /// The scope's articles in stable order (date, then id), with their features.
     pub(super) fn nodes(&self, scope: &[u64]) -> Vec<Node> {
-        let mut nodes: Vec<Node> = scope
-            .iter()
-            .filter_map(|&seq| {
-                let m = self.member(seq)?;
-                let prepared = Prepared {
-                    id: m.id.clone(),
-                    canonical: m.canonical.clone(),
-                    fingerprint: None,
-                    full: self.weighted(&m.full),
-                    head: self.weighted(&m.head),
-                    names: self.weighted(&m.names),
-                    terms: Vec::new(),
-                    numbers: m.guard.numbers.to_vec(),
-                    long: m.long,
-                    body: m.body,
-                    time: m.guard.time,
-                    embedding: m.embedding.clone(),
-                    embedding_keys: Vec::new(),
-                    // Scored as the online pass scores: without its source's
-                    // template, and discounted by its likeness.
-                    source: m.source.as_deref().unwrap_or_default().to_string(),
-                    template: self.template_of(m.source.as_deref()),
-                };
-                let mut single = WindowStory {
-                    single: Some(seq),
-                    members: 1,
-                    long_members: usize::from(m.long),
-                    body_members: usize::from(m.body),
-                    dated: m.guard.time.map(|t| (t, t)),
-                    titles_with_numbers: usize::from(!m.guard.numbers.is_empty()),
-                    numbers: m.guard.numbers.iter().copied().collect(),
-                    source: m.source.clone().unwrap_or_default(),
-                    ..WindowStory::default()
-                };
-                single.add_embedding(&m.embedding, 1.0);
-                Some(Node {
-                    seq,
-                    story: self.resolve(m.story),
-                    headline: !m.body,
-                    prepared,
-                    single,
-                })
+        // Sized to the scope: collecting through a filter doubles the vector
+        // as it grows, and a node is several hundred bytes.
+        let mut nodes: Vec<Node> = Vec::with_capacity(scope.len());
+        nodes.extend(scope.iter().filter_map(|&seq| {
+            let m = self.member(seq)?;
+            let prepared = Prepared {
+                id: m.id.clone(),
+                canonical: m.canonical.clone(),
+                fingerprint: None,
+                full: self.weighted(m.full()),
+                head: self.weighted(m.head()),
+                names: self.weighted(m.names()),
+                terms: Vec::new(),
+                numbers: m.guard.numbers.to_vec(),
+                long: m.long,
+                body: m.body,
+                time: m.guard.time,
+                embedding: m.embedding.clone(),
+                embedding_keys: Vec::new(),
+                // Scored as the online pass scores: without its source's
+                // template, and discounted by its likeness.
+                source: m.source.as_deref().unwrap_or_default().to_string(),
+                template: self.template_of(m.source.as_deref()),
+                heaviest: None,
+            };
+            let mut single = WindowStory {
+                single: Some(seq),
+                members: 1,
+                long_members: usize::from(m.long),
+                body_members: usize::from(m.body),
+                dated: m.guard.time.map(|t| (t, t)),
+                titles_with_numbers: usize::from(!m.guard.numbers.is_empty()),
+                numbers: m.guard.numbers.iter().copied().collect(),
+                source: m.source.clone().unwrap_or_default(),
+                ..WindowStory::default()
+            };
+            single.add_embedding(&m.embedding, 1.0);
+            Some(Node {
+                seq,
+                story: self.resolve(m.story),
+                headline: !m.body,
+                prepared,
+                single,
             })
-            .collect();
+        }));
         nodes.sort_by(|a, b| {
             (a.prepared.time, &a.prepared.id).cmp(&(b.prepared.time, &b.prepared.id))
         });
@@ -149,27 +205,22 @@ impl Engine {
         nodes: &[Node],
         part: impl Fn(usize) -> StoryId,
     ) -> Vec<Vec<usize>> {
-        let terms = self.linking_terms(nodes, &part);
-        let mut index: HashMap<(StoryId, u32), Vec<usize>> = HashMap::new();
-        for (i, ts) in terms.iter().enumerate() {
-            for (t, _) in ts {
-                index.entry((part(i), *t)).or_default().push(i);
-            }
-        }
+        let (terms, ends) = self.linking_terms(nodes, &part);
+        let index = TermIndex::new(&terms, &ends, &part);
         // Dense scratch scores: a map per article cost most of the pass.
         let mut partial = vec![0.0f32; nodes.len()];
         let mut touched: Vec<usize> = Vec::new();
         let mut out = Vec::with_capacity(nodes.len());
-        for (i, ts) in terms.iter().enumerate() {
-            for (t, w) in ts {
-                let Some(list) = index.get(&(part(i), *t)) else {
-                    continue;
-                };
+        for (i, &end) in ends.iter().enumerate() {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            for &(t, w) in &terms[start..end] {
+                let list = index.list(part(i), t);
                 // A common term reads the articles nearest in key order.
-                let at = list.partition_point(|&j| j < i);
+                let at = list.partition_point(|&j| (j as usize) < i);
                 let lo = at.saturating_sub(LIST_READ / 2);
                 let hi = (lo + LIST_READ).min(list.len());
                 for &j in &list[lo.min(hi.saturating_sub(LIST_READ))..hi] {
+                    let j = j as usize;
                     if j != i {
                         if partial[j] == 0.0 {
                             touched.push(j);
@@ -195,30 +246,36 @@ impl Engine {
     }
 
     /// Each node's [`TERMS`] heaviest terms among those another node of its
-    /// part also uses. A term only one article of its part uses links it to no
-    /// other: its heaviest terms are often such words (names new to the
-    /// window), and would leave no room for those it shares with its own event.
+    /// part also uses, one node's after another (`ends[i]` closes node i's).
+    /// A term only one article of its part uses links it to no other: its
+    /// heaviest terms are often such words (names new to the window), and
+    /// would leave no room for those it shares with its own event.
     fn linking_terms(
         &self,
         nodes: &[Node],
         part: &impl Fn(usize) -> StoryId,
-    ) -> Vec<Vec<(u32, f32)>> {
-        let mut terms: Vec<Vec<(u32, f32)>> = nodes
-            .iter()
-            .map(|n| self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX))
-            .collect();
-        let mut users: HashMap<(StoryId, u32), u32> = HashMap::new();
-        for (i, ts) in terms.iter().enumerate() {
-            for (t, _) in ts {
-                *users.entry((part(i), *t)).or_default() += 1;
-            }
+    ) -> (Vec<(u32, f32)>, Vec<usize>) {
+        let mut all: Vec<(u32, f32)> = Vec::with_capacity(nodes.len() * 2 * TERMS);
+        let mut all_ends = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            all.extend(self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX));
+            all_ends.push(all.len());
         }
-        for (i, ts) in terms.iter_mut().enumerate() {
-            ts.retain(|(t, _)| users.get(&(part(i), *t)).is_some_and(|&n| n > 1));
-            ts.truncate(TERMS);
+        let users = TermIndex::new(&all, &all_ends, part);
+        let mut terms = Vec::with_capacity(nodes.len() * TERMS);
+        let mut ends = Vec::with_capacity(nodes.len());
+        let mut start = 0;
+        for (i, &end) in all_ends.iter().enumerate() {
+            let shared = all[start..end]
+                .iter()
+                .filter(|&&(t, _)| users.list(part(i), t).len() > 1);
+            terms.extend(shared.take(TERMS));
+            ends.push(terms.len());
+            start = end;
         }
-        terms
+        (terms, ends)
     }
+
     /// Shares scaled so that, weighted by today's IDF, they have length 1:
     /// each member weighs the same in a full-text centroid whatever the IDF
     /// was when it arrived (stored shares keep the scale of their admission),
@@ -250,9 +307,9 @@ impl Engine {
     /// vectors (the full text as unit shares, as refinement weighs members).
     pub(super) fn add_member(&self, s: &mut WindowStory, m: &Member, centroids: bool) {
         if centroids {
-            s.full.add(&self.unit_shares(&m.full), 1.0);
-            s.head.add(&m.head, 1.0);
-            s.names.add(&m.names, 1.0);
+            s.full.add(&self.unit_shares(m.full()), 1.0);
+            s.head.add(m.head(), 1.0);
+            s.names.add(m.names(), 1.0);
         }
         s.add_embedding(&m.embedding, 1.0);
         s.members += 1;

@@ -159,6 +159,11 @@ const STOPWORDS: &[&str] = &[
     "yourself",
 ];
 
+/// [`STOPWORDS`] as a set: a token not yet remembered was checked by binary
+/// search, eight string comparisons for most words.
+static STOPWORD_SET: std::sync::LazyLock<fxhash::FxHashSet<&'static str>> =
+    std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
+
 /// Splits text into lower-case word and number tokens. Numbers keep an inner
 /// `.` or `,` ("6.1", "1,200") because they tell look-alike events apart.
 pub fn tokens(text: &str) -> Vec<String> {
@@ -255,17 +260,25 @@ thread_local! {
 impl Normalizer {
     /// The term for one token, or `None` for a stop word or noise.
     pub fn term(&self, token: &str) -> Option<String> {
+        self.with_term(token, |term| term.map(String::from))
+    }
+
+    /// Calls `f` with the term for one token, borrowed from this thread's
+    /// memory of terms: no copy of the term for a caller that only looks at
+    /// it. `f` must not ask for another term (the memory is borrowed).
+    pub fn with_term<R>(&self, token: &str, f: impl FnOnce(Option<&str>) -> R) -> R {
         TERMS.with(|cache| {
             let mut cache = cache.borrow_mut();
             if let Some(term) = cache.get(token) {
-                return term.as_deref().map(String::from);
+                return f(term.as_deref());
             }
             let term = self.term_uncached(token);
             if cache.len() >= TERM_CACHE {
                 cache.clear();
             }
-            cache.insert(token.into(), term.as_deref().map(Box::from));
-            term
+            let r = f(term.as_deref());
+            cache.insert(token.into(), term.map(String::into_boxed_str));
+            r
         })
     }
 
@@ -275,7 +288,7 @@ impl Normalizer {
             // Numbers are kept whole; a lone digit is mostly noise ("2 people").
             return (token.len() >= 2 || token.contains('.')).then(|| token.to_string());
         }
-        if token.chars().count() < 2 || STOPWORDS.binary_search(&token).is_ok() {
+        if token.chars().count() < 2 || STOPWORD_SET.contains(token) {
             return None;
         }
         // Collapse doubled letters first, then stem, so that both spellings

@@ -66,23 +66,37 @@ impl Centroid {
         }
     }
 
+    /// [`Centroid::sum_in`] into a new centroid (the tests' reference).
+    #[cfg(test)]
+    pub(super) fn sum<'a>(vectors: impl IntoIterator<Item = &'a [(u32, f32)]>) -> Centroid {
+        let mut buffers = Default::default();
+        Centroid::sum_in(vectors, &mut buffers);
+        let [acc, _] = buffers;
+        Centroid(acc)
+    }
+
     /// The centroid that adding `vectors` one by one to an empty one gives,
     /// with the same sums in the same order, merged between two buffers
-    /// rather than into a new vector per addition.
-    pub(super) fn sum<'a>(vectors: impl IntoIterator<Item = &'a [(u32, f32)]>) -> Centroid {
-        let (mut acc, mut next) = (Vec::new(), Vec::new());
+    /// rather than into a new vector per addition: into `buffers[0]`
+    /// (`buffers[1]` is scratch), whose capacity is reused, so a caller
+    /// summing on every admission allocates nothing once they have grown.
+    pub(super) fn sum_in<'a>(
+        vectors: impl IntoIterator<Item = &'a [(u32, f32)]>,
+        buffers: &mut [Vec<(u32, f32)>; 2],
+    ) {
+        let [acc, next] = buffers;
+        acc.clear();
         for v in vectors {
             next.clear();
             next.reserve(acc.len() + v.len());
-            merge_added(&acc, v, &mut next);
-            std::mem::swap(&mut acc, &mut next);
+            merge_added(acc, v, next);
+            std::mem::swap(acc, next);
             if acc.len() > 2 * CENTROID_TERMS {
-                let mut big = Centroid(std::mem::take(&mut acc));
+                let mut big = Centroid(std::mem::take(acc));
                 big.prune();
-                acc = big.0;
+                *acc = big.0;
             }
         }
-        Centroid(acc)
     }
 
     /// Keeps the heaviest terms of a big story, so that scoring against it
