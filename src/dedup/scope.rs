@@ -3,7 +3,7 @@
 //! articles, and stories built from them. Shared by the split (`refine`) and
 //! reassignment (`reassign`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::window::{Member, WindowStory};
 use super::{Engine, Prepared, StoryId};
@@ -255,23 +255,34 @@ impl Engine {
         nodes: &[Node],
         part: &impl Fn(usize) -> StoryId,
     ) -> (Vec<(u32, f32)>, Vec<usize>) {
-        let mut all: Vec<(u32, f32)> = Vec::with_capacity(nodes.len() * 2 * TERMS);
-        let mut all_ends = Vec::with_capacity(nodes.len());
-        for n in nodes {
-            all.extend(self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX));
-            all_ends.push(all.len());
+        let candidates =
+            |n: &Node| self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX);
+        // Every (part, term) a node uses, as one sorted u64 each (parts
+        // numbered densely): a few MB where a map would take tens.
+        let mut numbers: HashMap<StoryId, u64> = HashMap::new();
+        let parts: Vec<u64> = (0..nodes.len())
+            .map(|i| {
+                let next = numbers.len() as u64;
+                *numbers.entry(part(i)).or_insert(next)
+            })
+            .collect();
+        let mut uses: Vec<u64> = Vec::with_capacity(nodes.len() * 3 * TERMS);
+        for (n, &p) in nodes.iter().zip(&parts) {
+            uses.extend(candidates(n).iter().map(|&(t, _)| p << 32 | u64::from(t)));
         }
-        let users = TermIndex::new(&all, &all_ends, part);
+        uses.sort_unstable();
+        let shared = |key: u64| {
+            let at = uses.partition_point(|&k| k < key);
+            uses.get(at + 1) == Some(&key)
+        };
         let mut terms = Vec::with_capacity(nodes.len() * TERMS);
         let mut ends = Vec::with_capacity(nodes.len());
-        let mut start = 0;
-        for (i, &end) in all_ends.iter().enumerate() {
-            let shared = all[start..end]
-                .iter()
-                .filter(|&&(t, _)| users.list(part(i), t).len() > 1);
-            terms.extend(shared.take(TERMS));
+        for (n, &p) in nodes.iter().zip(&parts) {
+            let linking = candidates(n)
+                .into_iter()
+                .filter(|&(t, _)| shared(p << 32 | u64::from(t)));
+            terms.extend(linking.take(TERMS));
             ends.push(terms.len());
-            start = end;
         }
         (terms, ends)
     }
