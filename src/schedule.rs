@@ -167,11 +167,13 @@ pub fn with_jitter(delay: Duration) -> Duration {
     delay.mul_f64(factor)
 }
 
-/// Per-host fetch slots: at most `per_host` requests in flight to one host.
+/// Per-host fetch slots: at most `per_host` requests in flight to one host, of
+/// which article pages take at most half.
 #[derive(Clone)]
 pub struct HostSlots {
     per_host: usize,
     slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    page_slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl HostSlots {
@@ -180,24 +182,61 @@ impl HostSlots {
         HostSlots {
             per_host: per_host.max(1),
             slots: Arc::default(),
+            page_slots: Arc::default(),
         }
     }
 
     /// Waits for a slot for `host`; the slot is freed when the permit drops.
     pub async fn acquire(&self, host: &str) -> Option<OwnedSemaphorePermit> {
-        let sem = {
-            let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry(host.to_ascii_lowercase())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-                .clone()
-        };
+        let sem = Self::semaphore(&self.slots, host, self.per_host);
         sem.acquire_owned().await.ok()
+    }
+
+    /// Waits for an article page's share of `host` (take [`HostSlots::acquire`]
+    /// after it): pages take at most half the host's slots, so one source's
+    /// hanging pages never hold every slot that the feeds of that host need.
+    pub async fn acquire_page_share(&self, host: &str) -> Option<OwnedSemaphorePermit> {
+        let sem = Self::semaphore(&self.page_slots, host, (self.per_host / 2).max(1));
+        sem.acquire_owned().await.ok()
+    }
+
+    /// The semaphore of `host` in `map`, made with `permits` on first use.
+    fn semaphore(
+        map: &Mutex<HashMap<String, Arc<Semaphore>>>,
+        host: &str,
+        permits: usize,
+    ) -> Arc<Semaphore> {
+        let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(host.to_ascii_lowercase())
+            .or_insert_with(|| Arc::new(Semaphore::new(permits)))
+            .clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn article_pages_leave_a_host_half_its_slots() {
+        let slots = HostSlots::new(4);
+        let wait = std::time::Duration::from_millis(50);
+        let mut held = Vec::new();
+        // Two pages hang, each with its share and a slot of the host.
+        for _ in 0..2 {
+            held.push(slots.acquire_page_share("news.test").await);
+            held.push(slots.acquire("news.test").await);
+        }
+        let third = tokio::time::timeout(wait, slots.acquire_page_share("NEWS.test")).await;
+        assert!(third.is_err(), "a third page of the host started");
+        // The host's feeds still get its other two slots; other hosts their own.
+        for _ in 0..2 {
+            let feed = tokio::time::timeout(wait, slots.acquire("news.test")).await;
+            held.push(feed.expect("a feed of the host waits behind its pages"));
+        }
+        let other = tokio::time::timeout(wait, slots.acquire_page_share("other.test")).await;
+        assert!(other.is_ok());
+    }
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2025-12-15T10:00:00Z")

@@ -156,6 +156,7 @@ pub async fn fetch_article(
     let url = Url::parse(link).with_context(|| format!("invalid article URL {link}"))?;
     let host = url.host_str().unwrap_or("").to_string();
     let fetched = {
+        let _page = ctx.hosts.acquire_page_share(&host).await;
         let _global = ctx.global.acquire().await.ok();
         let _host = ctx.hosts.acquire(&host).await;
         // Queued downloads do not start once feedsieve stops; running ones
