@@ -3,10 +3,7 @@
 use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot};
-use super::window::{
-    heaviest_terms, prefetch_head, top_terms_where, Member, StoryVectors, WindowStory, INDEX_TERMS,
-    NO_MEMBER,
-};
+use super::window::{heaviest_terms, prefetch, Member, StoryVectors, WindowStory, NO_MEMBER};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -243,19 +240,12 @@ impl Engine {
     /// listed under, however distinctive (a name new to the window), would take
     /// a query slot from one that can (on a small window, all of them would).
     fn query_terms(&self, p: &Prepared) -> Vec<(u32, f32)> {
-        let indexed = |t: u32| self.postings.contains_key(&t);
-        let top = heaviest_terms(p, INDEX_TERMS);
-        let query: Vec<(u32, f32)> = top
+        heaviest_terms(p, usize::MAX)
             .iter()
-            .filter(|&&(t, _)| indexed(t))
+            .filter(|&&(t, _)| self.postings.contains_key(&t))
             .take(QUERY_TERMS)
             .copied()
-            .collect();
-        // The heaviest terms are a prefix of the ranking: past them, read on.
-        if query.len() == QUERY_TERMS || top.len() < INDEX_TERMS {
-            return query;
-        }
-        top_terms_where(p, QUERY_TERMS, indexed)
+            .collect()
     }
 
     /// Layer 3's candidate stories: through the most distinctive terms, ranked
@@ -309,7 +299,7 @@ impl Engine {
                 } else {
                     v.head
                 };
-                prefetch_head(compared);
+                prefetch(compared.iter());
                 Some((sid, story))
             })
             .collect();

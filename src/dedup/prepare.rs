@@ -6,7 +6,7 @@ use fxhash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use super::text::{self, Normalizer};
-use super::window::{top_terms, INDEX_TERMS};
+use super::window::top_terms;
 use super::{embed, url, DedupArticle, DedupConfig, Engine};
 
 /// Terms kept per article vector.
@@ -53,8 +53,8 @@ pub struct Prepared {
     /// The source's template terms left out of the vectors, sorted (usually
     /// none): stories are compared without them too.
     pub(super) template: Vec<u32>,
-    /// Its heaviest terms ([`super::window::heaviest_terms`]), worked out
-    /// once by `prepare` for both the decision and the admission.
+    /// Its distinct terms, heaviest first ([`super::window::heaviest_terms`]),
+    /// ranked once by `prepare` for both the decision and the admission.
     pub(super) heaviest: Option<Vec<(u32, f32)>>,
 }
 
@@ -250,7 +250,7 @@ impl Engine {
             template,
             heaviest: None,
         };
-        p.heaviest = Some(top_terms(&p, INDEX_TERMS));
+        p.heaviest = Some(top_terms(&p, usize::MAX));
         p
     }
 

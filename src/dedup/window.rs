@@ -160,63 +160,40 @@ pub(super) struct StoryVectors<'a> {
 
 /// Terms under which a stored article is indexed: more than are queried, so
 /// that two reports whose top terms differ in order still meet.
-pub(super) const INDEX_TERMS: usize = 48;
+const INDEX_TERMS: usize = 48;
 /// Newest postings read per query term: bounds the cost per article.
 const POSTINGS_READ: usize = 64;
 
 /// An article's `n` heaviest distinct terms over its full and head vectors:
 /// what it is indexed under and what retrieves its candidates.
 pub(super) fn top_terms(p: &Prepared, n: usize) -> Vec<(u32, f32)> {
-    top_terms_where(p, n, |_| true)
-}
-
-/// An article's `n` heaviest distinct terms among those `keep` accepts.
-pub(super) fn top_terms_where(
-    p: &Prepared,
-    n: usize,
-    keep: impl Fn(u32) -> bool,
-) -> Vec<(u32, f32)> {
     let mut terms: Vec<(u32, f32)> = p.full.iter().chain(&p.head).copied().collect();
     terms.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut seen_terms = fxhash::FxHashSet::default();
-    let mut query = Vec::with_capacity(n);
-    for (t, w) in terms {
-        if query.len() == n {
-            break;
-        }
-        if seen_terms.insert(t) && keep(t) {
-            query.push((t, w));
-        }
-    }
-    query
+    terms.retain(|(t, _)| seen_terms.insert(*t));
+    terms.truncate(n);
+    terms
 }
 
-/// Reads one element per cache line of the last four lines of `v` (read
-/// first when it is walked newest first) and ignores it: the loads of several
-/// lists overlap, where reading each list in turn waits for each. A plain
-/// read, not a prefetch instruction (those need `unsafe`); no effect on results.
-pub(super) fn prefetch_tail<T: Copy>(v: &[T]) {
+/// Reads one element per cache line of the first four lines `items` walks
+/// (a list's newest entries when walked from its end) and ignores it: the
+/// loads of several lists overlap, where reading each list in turn waits for
+/// each. A plain read, not a prefetch instruction (those need `unsafe`); no
+/// effect on results.
+pub(super) fn prefetch<'a, T: Copy + 'a>(items: impl Iterator<Item = &'a T>) {
     let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
-    for x in v.iter().rev().step_by(per_line).take(4) {
+    for x in items.step_by(per_line).take(4) {
         std::hint::black_box(*x);
     }
 }
 
-/// [`prefetch_tail`] for the first four lines of `v`.
-pub(super) fn prefetch_head<T: Copy>(v: &[T]) {
-    let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
-    for x in v.iter().step_by(per_line).take(4) {
-        std::hint::black_box(*x);
-    }
-}
-
-/// [`top_terms`] of `p` for `n` up to [`INDEX_TERMS`]: a prefix of those
-/// `prepare` worked out (ranking and dropping repeats do not depend on `n`),
-/// so that deciding and admitting an article sort its terms once.
+/// [`top_terms`] of `p`: a prefix of the ranking `prepare` worked out
+/// (ranking and dropping repeats do not depend on `n`), so that deciding and
+/// admitting an article sort its terms once.
 pub(super) fn heaviest_terms(p: &Prepared, n: usize) -> Cow<'_, [(u32, f32)]> {
     match &p.heaviest {
-        Some(top) if n <= INDEX_TERMS => Cow::Borrowed(&top[..n.min(top.len())]),
-        _ => Cow::Owned(top_terms(p, n)),
+        Some(ranked) => Cow::Borrowed(&ranked[..n.min(ranked.len())]),
+        None => Cow::Owned(top_terms(p, n)),
     }
 }
 
@@ -511,7 +488,7 @@ impl Engine {
             .filter_map(|(t, w)| {
                 let list = self.postings.get(t)?;
                 let newest = &list[list.len().saturating_sub(POSTINGS_READ)..];
-                prefetch_tail(newest);
+                prefetch(newest.iter().rev());
                 Some((newest, *w))
             })
             .collect();
