@@ -34,6 +34,7 @@
 
 mod decide;
 pub mod embed;
+mod gap;
 mod merge;
 mod prepare;
 mod reassign;

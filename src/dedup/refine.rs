@@ -14,7 +14,10 @@
 //!    (a look-alike event joined through a bridging article) are clustered
 //!    again, within themselves. Re-clustering the whole scope
 //!    ([`RECLUSTER_ALL`]) was measured and lost recall on both dev sets.
-//! 2. **Reassign** (`reassign.rs`). Every article of the scope, headlines
+//! 2. **Gap split** (`gap.rs`). A story of body-text articles that falls
+//!    into two groups much closer within than across (two look-alike events
+//!    with no dates to tell them apart) is split in two.
+//! 3. **Reassign** (`reassign.rs`). Every article of the scope, headlines
 //!    included, is scored against the stories of its nearest articles, its
 //!    own without it, by the online rule (a story's centroid against its
 //!    threshold), and moves where it scores clearly better; never to a story
@@ -192,6 +195,7 @@ impl Engine {
         let nodes = self.nodes(&scope);
         let pairs = self.score_pairs(&nodes);
         let clusters = self.link(&nodes, &pairs);
+        let clusters = self.split_gaps(&nodes, clusters);
         let (clusters, scores) = self.reassign(&nodes, clusters);
         let mut r = self.reconcile(&nodes, &pairs, clusters, &scores);
         r.scope = nodes.len();
