@@ -21,6 +21,10 @@
 //! `bench_dedup`'s synthetic stream (stories of one to four articles, so any
 //! story of six is two joined) precision rose 0.956 to 0.973, recall 0.988
 //! to 0.987.
+//!
+//! Headline-only stories are not examined: an average over pairs of
+//! headlines says little (uci-dev over 7 orders: precision 0.885 to 0.900
+//! but F1 0.864 to 0.843 and 0.915 to 0.903 on its two halves).
 
 use super::scope::Node;
 use super::Engine;
