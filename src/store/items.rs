@@ -420,16 +420,17 @@ impl Relinked {
         else {
             return Ok(None);
         };
-        let existing = tx
-            .query_row(
-                "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
-                params![source_id, old_key],
-                Existing::from_row,
-            )
-            .optional()?;
+        let existing = super::one_row(
+            tx,
+            "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
+            params![source_id, old_key],
+            Existing::from_row,
+        )
+        .optional()?;
         if let Some(old) = &existing {
             tracing::debug!(old_key = %old_key, new_key = %key, "the feed changed the item's GUID; same link, same item");
-            tx.execute(
+            super::exec(
+                tx,
                 "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
                 params![old.item_id, key, item.guid],
             )?;
@@ -503,7 +504,8 @@ pub(super) fn ingest_items(
             Some(old) if old.content_hash == hash && old.filtered == filtered => {}
             Some(old) if old.content_hash == hash => {
                 // Same content, but the filters changed their verdict.
-                tx.execute(
+                super::exec(
+                    tx,
                     "UPDATE items SET filtered = ?2 WHERE id = ?1",
                     params![old.item_id, filtered],
                 )?;
@@ -551,7 +553,8 @@ fn update_item(
     now: i64,
 ) -> Result<(), StoreError> {
     let (categories, enclosures) = json_lists(item);
-    tx.execute(
+    super::exec(
+        tx,
         "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
             author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,
             enclosures = ?11, content_hash = ?12, changed_at = ?13, filtered = ?14,
@@ -591,7 +594,8 @@ fn insert_item(
     let (story_id, joined) = stories::place(tx, new, decision.as_ref(), now)?;
     let item = new.item;
     let (categories, enclosures) = json_lists(item);
-    tx.execute(
+    super::exec(
+        tx,
         "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
             published_at, updated_at, categories, enclosures, content_hash,
             first_seen_at, changed_at, story_id, filtered)

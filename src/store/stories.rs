@@ -326,7 +326,8 @@ impl StoryDecider for OneStoryPerItem {
 /// Marks a story changed: a member was updated or joined. Its GUID and place
 /// stay; once it has been published, the change is one its readers see.
 pub(super) fn touch(tx: &Transaction<'_>, story_id: i64, now: i64) -> Result<(), StoreError> {
-    tx.execute(
+    super::exec(
+        tx,
         "UPDATE stories SET updated_at = ?2,
             changed_at = CASE WHEN published_at IS NULL THEN changed_at ELSE ?2 END
          WHERE id = ?1",
@@ -353,13 +354,13 @@ pub(super) fn place(
         }
         _ => {
             // Never an id given out before (see migration 5).
-            let id: i64 = tx.query_row(
+            let id: i64 = super::one_row(tx,
                 "UPDATE story_ids SET last = MAX(last, (SELECT COALESCE(MAX(id), 0) FROM stories)) + 1
                  RETURNING last",
                 [],
                 |r| r.get(0),
             )?;
-            tx.execute(
+            super::exec(tx,
                 "INSERT INTO stories (id, guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?3, ?3, ?4)",
                 params![id, story_guid(new.source_url, new.key), now, new.sort_at],
             )?;
@@ -380,7 +381,8 @@ pub(super) fn record_decision(
     stories: &mut dyn StoryDecider,
 ) -> Result<(), StoreError> {
     let layer = if joined { decision.layer } else { "new" };
-    tx.execute(
+    super::exec(
+        tx,
         "UPDATE items SET canonical_url = ?2, dedup_layer = ?3, dedup_score = ?4,
             dedup_match = ?5, body_words = ?6 WHERE id = ?1",
         params![
@@ -415,24 +417,27 @@ fn merge_stories(
         return Ok(());
     }
     // The item that opened the absorbed story now says how it joined.
-    tx.execute(
+    super::exec(
+        tx,
         "UPDATE items SET dedup_layer = 'merge', dedup_score = ?2
          WHERE story_id = ?1 AND dedup_layer = 'new'",
         params![absorbed, merge.score],
     )?;
-    tx.execute(
+    super::exec(
+        tx,
         "UPDATE items SET story_id = ?2 WHERE story_id = ?1",
         params![absorbed, survivor],
     )?;
     // The merged entry sorts by the earlier of the two dates.
-    tx.execute(
+    super::exec(
+        tx,
         "UPDATE stories SET
             sort_at = MIN(sort_at, COALESCE((SELECT sort_at FROM stories WHERE id = ?1), sort_at))
          WHERE id = ?2",
         params![absorbed, survivor],
     )?;
     touch(tx, survivor, now)?;
-    tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
+    super::exec(tx, "DELETE FROM stories WHERE id = ?1", [absorbed])?;
     update_representative(tx, survivor, None, stories)?;
     tracing::info!(absorbed, survivor, "stories merged");
     Ok(())
@@ -458,7 +463,8 @@ pub(super) fn update_representative(
         .representative(&members)
         .and_then(|i| members.get(i))
     {
-        tx.execute(
+        super::exec(
+            tx,
             "UPDATE stories SET representative_id = ?2 WHERE id = ?1",
             params![story_id, chosen.item_id],
         )?;
@@ -477,7 +483,8 @@ fn contenders(
     story_id: i64,
     item: i64,
 ) -> Result<Option<Vec<StoryMember>>, StoreError> {
-    let (representative, unknown, longest): (Option<i64>, i64, Option<i64>) = tx.query_row(
+    let (representative, unknown, longest): (Option<i64>, i64, Option<i64>) = super::one_row(
+        tx,
         "SELECT representative_id,
                 (SELECT COUNT(*) FROM items WHERE story_id = ?1 AND body_words IS NULL),
                 (SELECT MAX(body_words) FROM items WHERE story_id = ?1 AND id != ?2)
@@ -488,13 +495,16 @@ fn contenders(
     let (Some(representative), 0, Some(longest)) = (representative, unknown, longest) else {
         return Ok(None);
     };
-    let own: i64 = tx.query_row("SELECT body_words FROM items WHERE id = ?1", [item], |r| {
-        r.get(0)
-    })?;
+    let own: i64 = super::one_row(
+        tx,
+        "SELECT body_words FROM items WHERE id = ?1",
+        [item],
+        |r| r.get(0),
+    )?;
     if own > longest {
         return Ok(None);
     }
-    let longest_member: i64 = tx.query_row(
+    let longest_member: i64 = super::one_row(tx,
         "SELECT id FROM items WHERE story_id = ?1 AND id != ?2 AND body_words = ?3 ORDER BY id LIMIT 1",
         params![story_id, item, longest],
         |r| r.get(0),
