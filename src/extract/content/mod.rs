@@ -210,7 +210,9 @@ fn ascii8_len(w: u64, in_word: bool) -> (u32, u32, bool) {
 /// Every node of the document in pre-order, with its subtree end, its own text
 /// length and chrome signal.
 fn index_nodes(doc: &Html) -> Vec<N<'_>> {
-    let mut nodes: Vec<N<'_>> = Vec::with_capacity(1024);
+    // The arena's size (orphans included): growing by doubling copied the
+    // table of a large page several times.
+    let mut nodes: Vec<N<'_>> = Vec::with_capacity(doc.tree.nodes().len());
     let mut stack: Vec<u32> = Vec::with_capacity(64);
     let mut class_words = chrome::ClassWords::default();
     for edge in doc.tree.root().traverse() {
