@@ -732,9 +732,15 @@ pub fn is_pitch(text: &str) -> bool {
 /// Whether `text` holds a word every pitch [`is_pitch`] knows holds (less the
 /// first letter, which may be a capital): a cheap test before lower-casing.
 pub fn may_be_pitch(text: &str) -> bool {
-    ["nbox", "ollow", "eserved", "ewsletter", "ailing", "mail"]
-        .iter()
-        .any(|w| text.contains(w))
+    // Searchers built once: `str::contains` builds one per call, which cost
+    // more than the search on the short text nodes this is asked about.
+    static HINTS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 6]> =
+        std::sync::LazyLock::new(|| {
+            ["nbox", "ollow", "eserved", "ewsletter", "ailing", "mail"]
+                .map(memchr::memmem::Finder::new)
+        });
+    let t = text.as_bytes();
+    HINTS.iter().any(|f| f.find(t).is_some())
 }
 
 /// How bylines, datelines and credits begin.
