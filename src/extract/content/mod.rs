@@ -535,7 +535,10 @@ impl<'a> Page<'a> {
 
     /// The element's words (outside chrome), one space between.
     fn element_text(&self, i: usize) -> String {
-        let mut out = String::new();
+        // Its letters plus one per word are about its bytes (once summed):
+        // growing the string from empty reallocated it several times.
+        let estimate = self.sums.get(i).map_or(0, |s| s.text as usize);
+        let mut out = String::with_capacity(estimate.min(1 << 16));
         // Whitespace since the last word: a word may span two text nodes
         // ("<b>Rel</b>ated").
         let mut space = false;
