@@ -320,37 +320,78 @@ struct Words {
 impl Words {
     /// Reads the words of a class or id value.
     fn read(value: &str) -> Words {
-        let mut w = Words::default();
-        for word in ascii_lower(value).split_ascii_whitespace() {
+        ascii_lower(value)
+            .split_ascii_whitespace()
+            .map(Words::of_word)
+            .fold(Words::default(), Words::or)
+    }
+
+    /// What one lower-cased word says; a value says what any of its words says.
+    fn of_word(word: &str) -> Words {
+        let mut w = Words {
             // Tailwind's `not-prose` opts a box (a call to action, a product card)
             // out of the article's typography: it names what is not the article.
-            w.content |= !word.starts_with("not-") && contains_any(word, &CONTENT_INDEX);
-            if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
+            content: !word.starts_with("not-") && contains_any(word, &CONTENT_INDEX),
+            ..Words::default()
+        };
+        if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
+            w.chrome = true;
+            w.chrome_on_heading = true;
+        }
+        for t in word.as_bytes().split(|c| !c.is_ascii_alphanumeric()) {
+            if is_chrome_token(t) {
                 w.chrome = true;
-                w.chrome_on_heading = true;
-            }
-            for t in word.as_bytes().split(|c| !c.is_ascii_alphanumeric()) {
-                if is_chrome_token(t) {
-                    w.chrome = true;
-                    w.chrome_on_heading |= t != b"header";
-                }
+                w.chrome_on_heading |= t != b"header";
             }
         }
         w
     }
+
+    /// What either says.
+    fn or(self, other: Words) -> Words {
+        Words {
+            content: self.content || other.content,
+            chrome: self.chrome || other.chrome,
+            chrome_on_heading: self.chrome_on_heading || other.chrome_on_heading,
+        }
+    }
 }
 
 /// Class values read once per page: menu items, cards and list entries
-/// repeat theirs, and reading one costs more than looking it up.
+/// repeat theirs, and reading one costs more than looking it up. Their words
+/// too: utility classes ("flex", "wp-block-paragraph") recur in values that
+/// differ, and ids are read word by word through the same table.
 #[derive(Default)]
 pub struct ClassWords<'a> {
     seen: std::collections::HashMap<&'a str, Words, fxhash::FxBuildHasher>,
+    words: std::collections::HashMap<&'a str, Words, fxhash::FxBuildHasher>,
 }
 
 impl<'a> ClassWords<'a> {
     /// The words of `class`, read on first sight.
     fn get(&mut self, class: &'a str) -> Words {
-        *self.seen.entry(class).or_insert_with(|| Words::read(class))
+        if let Some(&w) = self.seen.get(class) {
+            return w;
+        }
+        let w = self.read(class);
+        self.seen.insert(class, w);
+        w
+    }
+
+    /// [`Words::read`], each word looked up before it is read.
+    fn read(&mut self, value: &'a str) -> Words {
+        if value.bytes().any(|b| b.is_ascii_uppercase()) {
+            // Its lower-cased words live no longer than this call.
+            return Words::read(value);
+        }
+        let mut w = Words::default();
+        for word in value.split_ascii_whitespace() {
+            w = w.or(*self
+                .words
+                .entry(word)
+                .or_insert_with(|| Words::of_word(word)));
+        }
+        w
     }
 }
 
@@ -383,7 +424,7 @@ pub fn signals<'a>(
     class_words: &mut ClassWords<'a>,
 ) -> (bool, Option<Chrome>) {
     let class = attr.class.map(|c| class_words.get(c)).unwrap_or_default();
-    let id = attr.id.map(Words::read).unwrap_or_default();
+    let id = attr.id.map(|id| class_words.read(id)).unwrap_or_default();
     let marked = class.content || id.content;
     (marked, chrome_signal(tag, attr, marked, class, id))
 }
@@ -691,9 +732,15 @@ pub fn is_pitch(text: &str) -> bool {
 /// Whether `text` holds a word every pitch [`is_pitch`] knows holds (less the
 /// first letter, which may be a capital): a cheap test before lower-casing.
 pub fn may_be_pitch(text: &str) -> bool {
-    ["nbox", "ollow", "eserved", "ewsletter", "ailing", "mail"]
-        .iter()
-        .any(|w| text.contains(w))
+    // Searchers built once: `str::contains` builds one per call, which cost
+    // more than the search on the short text nodes this is asked about.
+    static HINTS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 6]> =
+        std::sync::LazyLock::new(|| {
+            ["nbox", "ollow", "eserved", "ewsletter", "ailing", "mail"]
+                .map(memchr::memmem::Finder::new)
+        });
+    let t = text.as_bytes();
+    HINTS.iter().any(|f| f.find(t).is_some())
 }
 
 /// How bylines, datelines and credits begin.

@@ -244,12 +244,13 @@ fn write_open_tag(out: &mut String, tag: &str, el: &scraper::node::Element) {
 struct TextOut {
     s: String,
     block_start: usize,
-    /// Fingerprints of the blocks written so far that have one.
-    seen: HashSet<u64>,
+    /// Fingerprints of the blocks written so far that have one (FxHash: the
+    /// keys are already hashes, and SipHash showed in the profile).
+    seen: HashSet<u64, fxhash::FxBuildHasher>,
     /// Blocks written so far and not yet fingerprinted, by number of words: a
     /// block can only repeat one with as many words, so most blocks are never
     /// fingerprinted.
-    unhashed: HashMap<usize, Vec<(usize, usize)>>,
+    unhashed: HashMap<usize, Vec<(usize, usize)>, fxhash::FxBuildHasher>,
     /// Words written since the block started.
     block_words: usize,
     /// 0 nothing, 1 space, 2 newline, 3 blank line
