@@ -98,8 +98,8 @@ impl Similarities {
 }
 
 impl Engine {
-    /// Splits every cluster of body-text articles that has a gap (see the
-    /// module docs), recursively; other clusters are returned as they are.
+    /// Splits every cluster that has a gap by its [`GapRule`] (see the module
+    /// docs), recursively; other clusters are returned as they are.
     pub(super) fn split_gaps(&self, nodes: &[Node], clusters: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
         let mut out = Vec::with_capacity(clusters.len());
         let mut budget = MAX_PAIRS;
