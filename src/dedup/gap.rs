@@ -1,11 +1,12 @@
-//! The gap split of a refinement: a story with body text that is two groups
-//! of articles, each close within itself and distant from the other, is two
-//! stories. That is the shape two look-alike events take once bridging
-//! articles joined them online (the same navy, sea and kind of raid in two
-//! different years): every pair across is similar enough for the absolute
-//! thresholds, but far less similar than the articles of either event are
-//! among themselves. One event told from several angles has no such gap: its
-//! least cohesive group is no closer within than it is to the rest.
+//! The gap split of a refinement: a story that is two groups of articles,
+//! each close within itself and distant from the other, is two stories. That
+//! is the shape two look-alike events take once bridging articles joined them
+//! online (the same navy, sea and kind of raid in two different years): every
+//! pair across is similar enough for the absolute thresholds, but far less
+//! similar than the articles of either event are among themselves. Runs of
+//! headlines chained through one that named both take it too. One event told
+//! from several angles has no such gap: its least cohesive group is no closer
+//! within than it is to the rest.
 //!
 //! The test is relative, so it needs no threshold tuned to a set's scores:
 //! the split of a story's articles into two by average linkage is kept when
