@@ -260,7 +260,7 @@ impl Engine {
             known_threshold: default_threshold,
             ..Edge::default()
         };
-        let (score, threshold) = match self.adjusted(&x.prepared, &y.single) {
+        let (score, threshold) = match self.node_pair(nodes, a, b) {
             Some(st) => st,
             None => {
                 // Beyond the window: never one story.

@@ -144,6 +144,15 @@ impl Engine {
         v
     }
 
+    /// The online score of two nodes and its threshold (`None` beyond the
+    /// window): the earlier node in the scope's stable order is scored as an
+    /// arriving article against the later one alone, so every step of a
+    /// refinement scores a pair alike.
+    pub(super) fn node_pair(&self, nodes: &[Node], a: usize, b: usize) -> Option<(f64, f64)> {
+        let (x, y) = (a.min(b), a.max(b));
+        self.adjusted(&nodes[x].prepared, &nodes[y].single)
+    }
+
     /// The scope's articles in stable order (date, then id), with their features.
     pub(super) fn nodes(&self, scope: &[u64]) -> Vec<Node> {
         // Sized to the scope: collecting through a filter doubles the vector
