@@ -286,9 +286,10 @@ impl From<&ParsedFeed> for InspectFeed {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn pages_are_told_from_feeds_by_their_first_markup() {
-        use super::starts_as_html;
         assert!(starts_as_html(
             b"\xEF\xBB\xBF\n<!DOCTYPE html>\n<html lang=\"en\">"
         ));
@@ -309,8 +310,6 @@ mod tests {
         assert!(!starts_as_html(b"<htmlfeed>"));
         assert!(!starts_as_html(b"<!-- never closed"));
     }
-
-    use super::*;
 
     fn base() -> Url {
         Url::parse("http://example.test/news/feed.xml").unwrap()
