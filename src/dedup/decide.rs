@@ -333,12 +333,17 @@ impl Engine {
             members: 1,
             ..WindowStory::default()
         };
-        single.full.add(&self.shares(&pa.full), 1.0);
-        single.head.add(&self.shares(&pa.head), 1.0);
-        single.names.add(&self.shares(&pa.names), 1.0);
+        single.add_shares(
+            [
+                &self.shares(&pa.full),
+                &self.shares(&pa.head),
+                &self.shares(&pa.names),
+            ],
+            1.0,
+        );
         single.add_embedding(&pa.embedding, 1.0);
-        single.long_members = usize::from(pa.long);
-        single.body_members = usize::from(pa.body);
+        single.long_members = u32::from(pa.long);
+        single.body_members = u32::from(pa.body);
         single.dated = pa.time.map(|t| (t, t));
         if !pa.numbers.is_empty() {
             single.titles_with_numbers = 1;

@@ -2,7 +2,7 @@
 //! into a story that has grown toward it.
 
 use super::vectors::{cosine_shares, Centroid};
-use super::window::{Member, WindowStory};
+use super::window::{Member, Sums, WindowStory};
 use super::{Engine, Merge, Prepared, StoryId};
 
 /// A story's heaviest terms that retrieve merge candidates, and the candidates
@@ -164,9 +164,11 @@ impl Engine {
             return;
         };
         if let Some([f, h, n]) = kept_single {
-            s.full = Centroid(f);
-            s.head = Centroid(h);
-            s.names = Centroid(n);
+            s.sums = Some(Box::new(Sums {
+                full: Centroid(f),
+                head: Centroid(h),
+                names: Centroid(n),
+            }));
             s.single = None;
         }
         let [f, h, n] = gone_vectors;
@@ -194,9 +196,7 @@ impl Engine {
         let Some(s) = self.stories.get_mut(&survivor) else {
             return;
         };
-        s.full.add(&f, 1.0);
-        s.head.add(&h, 1.0);
-        s.names.add(&n, 1.0);
+        s.add_shares([&f, &h, &n], 1.0);
         if !gone.embedding.is_empty() {
             if s.embedding.len() == gone.embedding.len() {
                 s.embedding

@@ -105,7 +105,7 @@ impl Engine {
             let neighbours = self.rank_candidates(&query, None, NEIGHBOUR_STORIES);
             let own = std::iter::once(self.resolve(m.story));
             for s in own.chain(neighbours.into_iter().map(|(s, _)| s)) {
-                let members = self.stories.get(&s).map_or(1, |st| st.members);
+                let members = self.stories.get(&s).map_or(1, |st| st.members as usize);
                 if size + members <= cap && stories.insert(s) {
                     size += members;
                 }
@@ -183,10 +183,10 @@ impl Engine {
             let mut single = WindowStory {
                 single: Some(seq),
                 members: 1,
-                long_members: usize::from(m.long),
-                body_members: usize::from(m.body),
+                long_members: u32::from(m.long),
+                body_members: u32::from(m.body),
                 dated: m.guard.time.map(|t| (t, t)),
-                titles_with_numbers: usize::from(!m.guard.numbers.is_empty()),
+                titles_with_numbers: u32::from(!m.guard.numbers.is_empty()),
                 numbers: m.guard.numbers.iter().copied().collect(),
                 source: m.source.clone().unwrap_or_default(),
                 ..WindowStory::default()
@@ -331,14 +331,12 @@ impl Engine {
     /// vectors (the full text as unit shares, as refinement weighs members).
     pub(super) fn add_member(&self, s: &mut WindowStory, m: &Member, centroids: bool) {
         if centroids {
-            s.full.add(&self.unit_shares(m.full()), 1.0);
-            s.head.add(m.head(), 1.0);
-            s.names.add(m.names(), 1.0);
+            s.add_shares([&self.unit_shares(m.full()), m.head(), m.names()], 1.0);
         }
         s.add_embedding(&m.embedding, 1.0);
         s.members += 1;
-        s.long_members += usize::from(m.long);
-        s.body_members += usize::from(m.body);
+        s.long_members += u32::from(m.long);
+        s.body_members += u32::from(m.body);
     }
 
     /// A story made of these members: centroids, counts, dates, figures, and
