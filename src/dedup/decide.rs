@@ -152,12 +152,13 @@ impl Engine {
 
     /// Layer 1: a live story holds an article with the same canonical URL.
     fn same_url(&self, p: &Prepared) -> Option<Evidence> {
-        let (story, id) = p.canonical.as_ref().and_then(|c| self.urls.get(c))?;
-        let story = self.resolve(*story);
+        let &(story, seq) = p.canonical.as_deref().and_then(|c| self.urls.get(c))?;
+        let m = self.member(seq)?;
+        let story = self.resolve(story);
         self.stories.contains_key(&story).then(|| Evidence {
             layer: Layer::Url,
             story: Some(story),
-            matched: Some(id.clone()),
+            matched: Some(m.id.to_string()),
             score: 1.0,
             best_similarity: 0.0,
             merged: None,
@@ -178,14 +179,17 @@ impl Engine {
                 let Some(m) = self.member(next) else { break };
                 read += 1;
                 let seq = next;
-                next = m.band_next.as_ref().map_or(NO_MEMBER, |links| links[band]);
+                next = m
+                    .fingerprint
+                    .as_ref()
+                    .map_or(NO_MEMBER, |f| f.next(seq, band));
                 if !seen.insert(seq) {
                     continue;
                 }
                 let Some(other) = &m.fingerprint else {
                     continue;
                 };
-                let sim = text::minhash_similarity(sig, other);
+                let sim = text::minhash_similarity(sig, &other.sig);
                 if sim >= self.config.copy_similarity
                     && best.is_none_or(|b| sim > b.0)
                     && self.same_beyond_template(p, m)
@@ -200,7 +204,7 @@ impl Engine {
         self.stories.contains_key(&story).then(|| Evidence {
             layer: Layer::NearCopy,
             story: Some(story),
-            matched: Some(m.id.clone()),
+            matched: Some(m.id.to_string()),
             score: sim,
             best_similarity: 0.0,
             merged: None,

@@ -130,7 +130,7 @@ impl Engine {
         let mut numbers: Vec<u32> = s.numbers.iter().copied().collect();
         numbers.sort_unstable();
         Prepared {
-            id: m.id.clone(),
+            id: m.id.to_string(),
             canonical: None,
             fingerprint: None,
             full: self.weighted(m.full()),
@@ -141,7 +141,7 @@ impl Engine {
             long: m.long,
             body: m.body,
             time: s.dated.map(|(lo, _)| lo),
-            embedding: m.embedding.clone(),
+            embedding: m.embedding.to_vec(),
             embedding_keys: Vec::new(),
             source: String::new(),
             template: Vec::new(),

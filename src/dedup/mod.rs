@@ -272,9 +272,11 @@ pub struct Engine {
     ln_docs: f32,
     members: VecDeque<Member>,
     stories: FxHashMap<StoryId, WindowStory>,
-    urls: HashMap<String, (StoryId, String)>,
+    /// Canonical URL → the story and sequence number of the newest member
+    /// with it (whose id the layer reports).
+    urls: HashMap<Arc<str>, (StoryId, u64)>,
     /// MinHash LSH: band key → the newest member in that bucket (by sequence
-    /// number); older ones are chained through `Member::band_next`.
+    /// number); older ones are chained through `Fingerprint::next`.
     bands: FxHashMap<u64, u64>,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,

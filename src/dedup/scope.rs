@@ -161,8 +161,8 @@ impl Engine {
         nodes.extend(scope.iter().filter_map(|&seq| {
             let m = self.member(seq)?;
             let prepared = Prepared {
-                id: m.id.clone(),
-                canonical: m.canonical.clone(),
+                id: m.id.to_string(),
+                canonical: m.canonical.as_deref().map(String::from),
                 fingerprint: None,
                 full: self.weighted(m.full()),
                 head: self.weighted(m.head()),
@@ -172,7 +172,7 @@ impl Engine {
                 long: m.long,
                 body: m.body,
                 time: m.guard.time,
-                embedding: m.embedding.clone(),
+                embedding: m.embedding.to_vec(),
                 embedding_keys: Vec::new(),
                 // Scored as the online pass scores: without its source's
                 // template, and discounted by its likeness.

@@ -33,15 +33,11 @@ pub(super) struct Member {
     /// The story it joined (an absorbed story's id until resolved).
     pub(super) story: StoryId,
     /// The caller's article id.
-    pub(super) id: String,
-    /// Its canonical URL, if any.
-    pub(super) canonical: Option<String>,
-    /// Its MinHash signature, when the text is long enough.
-    pub(super) fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
-    /// Per LSH band, the sequence number of the previous member in that band's
-    /// bucket (`NO_MEMBER` for none): buckets are chains through the members,
-    /// so a unique text costs no bucket allocation.
-    pub(super) band_next: Option<Box<[u64; BANDS]>>,
+    pub(super) id: Box<str>,
+    /// Its canonical URL, if any: shared with the window's URL index.
+    pub(super) canonical: Option<Arc<str>>,
+    /// Its MinHash signature and band links, when the text is long enough.
+    pub(super) fingerprint: Option<Box<Fingerprint>>,
     /// Term shares (weights without IDF) of title and text, of title and
     /// lead, and of names and numbers, one after another ([`Member::full`],
     /// [`Member::head`], [`Member::names`]): one allocation, not three.
@@ -55,12 +51,36 @@ pub(super) struct Member {
     /// The window clock when admitted (expiry).
     pub(super) clock: i64,
     /// Normalised sentence embedding; empty without a model.
-    pub(super) embedding: Vec<f32>,
+    pub(super) embedding: Box<[f32]>,
     /// Its publication time and title figures: the refinement's look-alike guards.
     pub(super) guard: Guard,
     /// Its source when it has a template record (items with a body), so that
     /// refinement discounts a templated source's scores as the online pass does.
     pub(super) source: Option<Arc<str>>,
+}
+
+/// A member's MinHash signature with its places in the LSH band buckets:
+/// one allocation for both.
+#[derive(Debug)]
+pub(super) struct Fingerprint {
+    /// The MinHash signature.
+    pub(super) sig: [u32; text::MINHASH_SIZE],
+    /// Per LSH band, how many sequence numbers back the previous member in
+    /// that band's bucket is (0: none): buckets are chains through the
+    /// members, so a unique text costs no bucket allocation. A distance, not
+    /// the number itself, to fit 32 bits (a window never holds 2^32 members).
+    next: [u32; BANDS],
+}
+
+impl Fingerprint {
+    /// The sequence number of the member before member `seq` (whose
+    /// fingerprint this is) in `band`'s bucket, `NO_MEMBER` for none.
+    pub(super) fn next(&self, seq: u64, band: usize) -> u64 {
+        match self.next.get(band) {
+            Some(&d) if d > 0 => seq.checked_sub(u64::from(d)).unwrap_or(NO_MEMBER),
+            _ => NO_MEMBER,
+        }
+    }
 }
 
 impl Member {
@@ -317,10 +337,11 @@ impl Engine {
         let (head, names) = rest.split_at(ends[1] as usize - ends[0] as usize);
         self.join_story(story, seq, &p, [full, head, names]);
         self.index_story(story, &p);
-        if let Some(c) = &p.canonical {
-            self.urls.insert(c.clone(), (story, p.id.clone()));
+        let canonical: Option<Arc<str>> = p.canonical.as_deref().map(Arc::from);
+        if let Some(c) = &canonical {
+            self.urls.insert(c.clone(), (story, seq));
         }
-        let band_next = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
+        let fingerprint = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
         let guard = Guard::of(&p);
         let source = self
             .sources
@@ -328,21 +349,15 @@ impl Engine {
             .map(|(name, _)| name.clone());
         self.members.push_back(Member {
             story,
-            id: p.id,
-            // Built by pushing parts: without the slack, 2.4 MB less in
-            // bench_cycle's window of 50,000.
-            canonical: p.canonical.map(|mut c| {
-                c.shrink_to_fit();
-                c
-            }),
-            fingerprint: p.fingerprint,
-            band_next,
+            id: p.id.into_boxed_str(),
+            canonical,
+            fingerprint,
             shares: shares.into_boxed_slice(),
             ends,
             long: p.long,
             body: p.body,
             clock: p.time.unwrap_or(clock),
-            embedding: p.embedding,
+            embedding: p.embedding.into_boxed_slice(),
             guard,
             source,
         });
@@ -428,14 +443,20 @@ impl Engine {
         }
     }
 
-    /// Makes member `seq` the newest of its MinHash band buckets; returns the
-    /// links to the members it displaced.
-    fn link_bands(&mut self, sig: &[u32; text::MINHASH_SIZE], seq: u64) -> Box<[u64; BANDS]> {
-        let mut links = Box::new([NO_MEMBER; BANDS]);
+    /// Makes member `seq` the newest of its MinHash band buckets; returns its
+    /// fingerprint, linked to the members it displaced.
+    fn link_bands(&mut self, sig: &[u32; text::MINHASH_SIZE], seq: u64) -> Box<Fingerprint> {
+        let mut links = [0; BANDS];
         for (band, key) in text::band_keys(sig).enumerate() {
-            links[band] = self.bands.insert(key, seq).unwrap_or(NO_MEMBER);
+            if let Some(prev) = self.bands.insert(key, seq) {
+                // Out of 32 bits is out of any window: no link.
+                links[band] = u32::try_from(seq - prev.min(seq)).unwrap_or(0);
+            }
         }
-        links
+        Box::new(Fingerprint {
+            sig: *sig,
+            next: links,
+        })
     }
 
     /// Drops posting lists that only name stories gone from the window, once
@@ -496,14 +517,19 @@ impl Engine {
                 }
             }
             if let Some(c) = &m.canonical {
-                if self.urls.get(c).is_some_and(|(_, id)| *id == m.id) {
+                // The entry names this member or a live one: it goes when
+                // its article id is this member's.
+                let same_id = |&(_, at): &(StoryId, u64)| {
+                    at == seq || self.member(at).is_some_and(|o| o.id == m.id)
+                };
+                if self.urls.get(c).is_some_and(same_id) {
                     self.urls.remove(c);
                 }
             }
-            if let Some(sig) = &m.fingerprint {
+            if let Some(f) = &m.fingerprint {
                 // Older members of a bucket left before this one: a bucket whose
                 // newest member leaves is empty.
-                for key in text::band_keys(sig) {
+                for key in text::band_keys(&f.sig) {
                     if self.bands.get(&key) == Some(&seq) {
                         self.bands.remove(&key);
                     }
