@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::vectors::{common, cosine_idf, dot};
-use super::window::{heaviest_terms, prefetch, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::vectors::{common, cosine_idf, dot, Terms};
+use super::window::{heaviest_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -20,10 +20,9 @@ const MIN_SHARED_HEADLINE_TERMS: usize = 2;
 const CANDIDATES: usize = 24;
 
 /// A vector without the (sorted) `template` terms.
-fn without(v: &[(u32, f32)], template: &[u32]) -> Vec<(u32, f32)> {
-    v.iter()
+fn without(v: impl Terms, template: &[u32]) -> Vec<(u32, f32)> {
+    v.terms()
         .filter(|(t, _)| template.binary_search(t).is_err())
-        .copied()
         .collect()
 }
 
@@ -69,7 +68,11 @@ impl Engine {
         let stripped = (!p.template.is_empty())
             .then(|| [vectors.full, vectors.head, vectors.names].map(|v| without(v, &p.template)));
         let vectors = match &stripped {
-            Some([full, head, names]) => StoryVectors { full, head, names },
+            Some([full, head, names]) => StoryVectors {
+                full: full.into(),
+                head: head.into(),
+                names: names.into(),
+            },
             None => vectors,
         };
         let cos = if p.long && s.long_members > 0 {
@@ -303,7 +306,7 @@ impl Engine {
                 } else {
                     v.head
                 };
-                prefetch(compared.iter());
+                compared.prefetch();
                 Some((sid, story))
             })
             .collect();
@@ -339,9 +342,9 @@ impl Engine {
         };
         single.add_shares(
             [
-                &self.shares(&pa.full),
-                &self.shares(&pa.head),
-                &self.shares(&pa.names),
+                (&self.shares(&pa.full)).into(),
+                (&self.shares(&pa.head)).into(),
+                (&self.shares(&pa.names)).into(),
             ],
             1.0,
         );

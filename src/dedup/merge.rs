@@ -1,7 +1,7 @@
 //! Merging: two headline stories found to be one, or a lone article moved
 //! into a story that has grown toward it.
 
-use super::vectors::{cosine_shares, Centroid};
+use super::vectors::{cosine_shares, Centroid, Terms};
 use super::window::{Member, Sums, WindowStory};
 use super::{Engine, Merge, Prepared, StoryId};
 
@@ -79,9 +79,9 @@ impl Engine {
 
     /// The stories other than `story` that the heaviest terms of its centroid
     /// `shares` lead to (the candidates of both kinds of merge).
-    fn stories_near(&self, shares: &[(u32, f32)], story: StoryId) -> Vec<(StoryId, f32)> {
+    fn stories_near(&self, shares: impl Terms, story: StoryId) -> Vec<(StoryId, f32)> {
         let mut query: Vec<(u32, f32)> =
-            shares.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
+            shares.terms().map(|(t, c)| (t, c * self.idf(t))).collect();
         query.sort_by(|a, b| b.1.total_cmp(&a.1));
         query.truncate(MERGE_QUERY_TERMS);
         self.rank_candidates(&query, Some(story), MERGE_CANDIDATES)
@@ -196,7 +196,7 @@ impl Engine {
         let Some(s) = self.stories.get_mut(&survivor) else {
             return;
         };
-        s.add_shares([&f, &h, &n], 1.0);
+        s.add_shares([(&f).into(), (&h).into(), (&n).into()], 1.0);
         if !gone.embedding.is_empty() {
             if s.embedding.len() == gone.embedding.len() {
                 s.embedding

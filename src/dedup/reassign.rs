@@ -264,7 +264,8 @@ impl Engine {
             return self.story_of_members(&others);
         };
         let mut rest = s.clone();
-        rest.add_shares([&self.unit_shares(m.full()), m.head(), m.names()], -1.0);
+        let full = self.unit_shares(m.full());
+        rest.add_shares([(&full).into(), m.head().into(), m.names().into()], -1.0);
         rest.add_embedding(&m.embedding, -1.0);
         rest.members = rest.members.saturating_sub(1);
         rest.long_members = rest.long_members.saturating_sub(u32::from(m.long));

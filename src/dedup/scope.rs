@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::vectors::Terms;
 use super::window::{Member, WindowStory};
 use super::{Engine, Prepared, StoryId};
 
@@ -126,16 +127,11 @@ impl Engine {
     }
 
     /// The `n` heaviest distinct terms of two share vectors, weighted by IDF.
-    pub(super) fn weighted_terms(
-        &self,
-        a: &[(u32, f32)],
-        b: &[(u32, f32)],
-        n: usize,
-    ) -> Vec<(u32, f32)> {
+    pub(super) fn weighted_terms(&self, a: impl Terms, b: impl Terms, n: usize) -> Vec<(u32, f32)> {
         let mut v: Vec<(u32, f32)> = a
-            .iter()
-            .chain(b)
-            .map(|&(t, c)| (t, c * self.idf(t)))
+            .terms()
+            .chain(b.terms())
+            .map(|(t, c)| (t, c * self.idf(t)))
             .collect();
         v.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         let mut seen = HashSet::new();
@@ -307,16 +303,16 @@ impl Engine {
     /// in. Headline and name centroids keep the online pass's sums: scaling
     /// them too was measured slightly worse on uci-dev (B-cubed F1 of one
     /// half 0.916 to 0.914).
-    pub(super) fn unit_shares(&self, shares: &[(u32, f32)]) -> Vec<(u32, f32)> {
+    pub(super) fn unit_shares(&self, shares: impl Terms) -> Vec<(u32, f32)> {
         let norm = shares
-            .iter()
-            .map(|&(t, c)| (c * self.idf(t)).powi(2))
+            .terms()
+            .map(|(t, c)| (c * self.idf(t)).powi(2))
             .sum::<f32>()
             .sqrt();
         if norm <= 0.0 {
             return shares.to_vec();
         }
-        shares.iter().map(|&(t, c)| (t, c / norm)).collect()
+        shares.terms().map(|(t, c)| (t, c / norm)).collect()
     }
 
     /// The template terms of a source (sorted; none for an unknown source).
@@ -331,7 +327,8 @@ impl Engine {
     /// vectors (the full text as unit shares, as refinement weighs members).
     pub(super) fn add_member(&self, s: &mut WindowStory, m: &Member, centroids: bool) {
         if centroids {
-            s.add_shares([&self.unit_shares(m.full()), m.head(), m.names()], 1.0);
+            let full = self.unit_shares(m.full());
+            s.add_shares([(&full).into(), m.head().into(), m.names().into()], 1.0);
         }
         s.add_embedding(&m.embedding, 1.0);
         s.members += 1;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::vectors::Centroid;
+use super::vectors::{bf16, Centroid, Shares, Terms, Vector};
 use super::{embed, text, Engine, Prepared, StoryId};
 
 /// What the look-alike guards need of a member: its date and title figures.
@@ -40,10 +40,11 @@ pub(super) struct Member {
     pub(super) fingerprint: Option<Box<Fingerprint>>,
     /// Term shares (weights without IDF) of title and text, of title and
     /// lead, and of names and numbers, one after another ([`Member::full`],
-    /// [`Member::head`], [`Member::names`]): one allocation, not three.
-    shares: Box<[(u32, f32)]>,
-    /// Where the full and the head shares end in `shares`.
-    ends: [u32; 2],
+    /// [`Member::head`], [`Member::names`]): one allocation, not three, as
+    /// [`Shares::pack`] lays them out (the window's largest part).
+    shares: Box<[u32]>,
+    /// Where the full, the head and the name shares end in `shares`.
+    ends: [u32; 3],
     /// Compared on its whole text.
     pub(super) long: bool,
     /// Has any body text.
@@ -85,18 +86,24 @@ impl Fingerprint {
 
 impl Member {
     /// Term shares (weights without IDF) of title and text.
-    pub(super) fn full(&self) -> &[(u32, f32)] {
-        &self.shares[..self.ends[0] as usize]
+    pub(super) fn full(&self) -> Shares<'_> {
+        self.part(0, self.ends[0])
     }
 
     /// Term shares of title and lead.
-    pub(super) fn head(&self) -> &[(u32, f32)] {
-        &self.shares[self.ends[0] as usize..self.ends[1] as usize]
+    pub(super) fn head(&self) -> Shares<'_> {
+        self.part(self.ends[0], self.ends[1])
     }
 
     /// Term shares of names and numbers.
-    pub(super) fn names(&self) -> &[(u32, f32)] {
-        &self.shares[self.ends[1] as usize..]
+    pub(super) fn names(&self) -> Shares<'_> {
+        self.part(self.ends[1], self.ends[2])
+    }
+
+    /// The shares from `start` to `end` of all parts.
+    fn part(&self, start: u32, end: u32) -> Shares<'_> {
+        let n = self.ends[2] as usize;
+        Shares::part(&self.shares, n, start as usize, end as usize)
     }
 }
 
@@ -194,7 +201,7 @@ pub(super) struct Sums {
 impl WindowStory {
     /// Adds (`sign` 1) or takes away (-1) one member's full, head and name
     /// shares to the centroids (taking from none leaves none).
-    pub(super) fn add_shares(&mut self, shares: [&[(u32, f32)]; 3], sign: f32) {
+    pub(super) fn add_shares(&mut self, shares: [Vector<'_>; 3], sign: f32) {
         let [full, head, names] = shares;
         let sums = match &mut self.sums {
             Some(sums) => sums,
@@ -238,11 +245,11 @@ impl WindowStory {
 /// The three vectors a story is compared on.
 pub(super) struct StoryVectors<'a> {
     /// Title and text.
-    pub(super) full: &'a [(u32, f32)],
+    pub(super) full: Vector<'a>,
     /// Title and lead.
-    pub(super) head: &'a [(u32, f32)],
+    pub(super) head: Vector<'a>,
     /// Names and numbers.
-    pub(super) names: &'a [(u32, f32)],
+    pub(super) names: Vector<'a>,
 }
 
 /// Terms under which a stored article is indexed: more than are queried, so
@@ -309,11 +316,12 @@ impl Engine {
         // this article counts in the document frequencies.
         let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
         for v in [&p.full, &p.head, &p.names] {
-            // `Engine::shares`, without a vector of its own per part.
-            shares.extend(v.iter().map(|&(t, w)| (t, w / self.idf(t))));
+            // `Engine::shares`, without a vector of its own per part, at the
+            // precision stored: the centroids sum what leaves them later.
+            shares.extend(v.iter().map(|&(t, w)| (t, bf16(w / self.idf(t)))));
         }
         // Vectors hold at most `VECTOR_TERMS` (64) terms each.
-        let ends = [p.full.len() as u32, (p.full.len() + p.head.len()) as u32];
+        let ends = [p.full.len(), p.full.len() + p.head.len()];
         self.count_document(&p.terms);
         // Only items with a body teach a template: headlines are too short to
         // tell one from a run of reports on one event (measured on uci-dev).
@@ -333,9 +341,10 @@ impl Engine {
         };
         self.clock = clock;
         let seq = self.first_seq + self.members.len() as u64;
-        let (full, rest) = shares.split_at(ends[0] as usize);
-        let (head, names) = rest.split_at(ends[1] as usize - ends[0] as usize);
+        let (full, rest) = shares.split_at(ends[0]);
+        let (head, names) = rest.split_at(ends[1] - ends[0]);
         self.join_story(story, seq, &p, [full, head, names]);
+        let (shares, ends) = Shares::pack([full, head, names]);
         self.index_story(story, &p);
         let canonical: Option<Arc<str>> = p.canonical.as_deref().map(Arc::from);
         if let Some(c) = &canonical {
@@ -352,7 +361,7 @@ impl Engine {
             id: p.id.into_boxed_str(),
             canonical,
             fingerprint,
-            shares: shares.into_boxed_slice(),
+            shares,
             ends,
             long: p.long,
             body: p.body,
@@ -377,7 +386,7 @@ impl Engine {
             .get(&story)
             .and_then(|s| s.single)
             .and_then(|seq| self.member(seq))
-            .map(|m| (m.full().to_vec(), m.head().to_vec(), m.names().to_vec()));
+            .map(|m| [m.full().to_vec(), m.head().to_vec(), m.names().to_vec()]);
         let source = match self.sources.get_key_value(p.source.as_str()) {
             Some((name, _)) => name.clone(),
             None => Arc::from(""),
@@ -387,11 +396,11 @@ impl Engine {
             s.single = Some(seq);
             s.source = source;
         } else {
-            if let Some((f, h, n)) = first {
-                s.add_shares([&f, &h, &n], 1.0);
+            if let Some([f, h, n]) = &first {
+                s.add_shares([f.into(), h.into(), n.into()], 1.0);
             }
             s.single = None;
-            s.add_shares([full, head, names], 1.0);
+            s.add_shares([full, head, names].map(Vector::from), 1.0);
         }
         s.add_embedding(&p.embedding, 1.0);
         s.members += 1;
@@ -506,7 +515,7 @@ impl Engine {
             let story = self.resolve(m.story);
             if let Some(s) = self.stories.get_mut(&story) {
                 if s.single != Some(seq) {
-                    s.add_shares([m.full(), m.head(), m.names()], -1.0);
+                    s.add_shares([m.full(), m.head(), m.names()].map(Vector::from), -1.0);
                 }
                 s.add_embedding(&m.embedding, -1.0);
                 s.members -= 1;
@@ -542,20 +551,20 @@ impl Engine {
     pub(super) fn story_vectors<'a>(&'a self, s: &'a WindowStory) -> StoryVectors<'a> {
         match s.single.and_then(|seq| self.member(seq)) {
             Some(m) => StoryVectors {
-                full: m.full(),
-                head: m.head(),
-                names: m.names(),
+                full: m.full().into(),
+                head: m.head().into(),
+                names: m.names().into(),
             },
             None => match &s.sums {
                 Some(sums) => StoryVectors {
-                    full: &sums.full.0,
-                    head: &sums.head.0,
-                    names: &sums.names.0,
+                    full: (&sums.full.0).into(),
+                    head: (&sums.head.0).into(),
+                    names: (&sums.names.0).into(),
                 },
                 None => StoryVectors {
-                    full: &[],
-                    head: &[],
-                    names: &[],
+                    full: Vector::Summed(&[]),
+                    head: Vector::Summed(&[]),
+                    names: Vector::Summed(&[]),
                 },
             },
         }
