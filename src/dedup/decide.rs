@@ -177,7 +177,8 @@ impl Engine {
         let mut read = 0;
         for (band, key) in text::band_keys(sig).enumerate() {
             // Boilerplate shingles make some buckets crowded: the newest suffice.
-            let mut next = self.bands.get(&key).copied().unwrap_or(NO_MEMBER);
+            let end = self.first_seq + self.members.len() as u64;
+            let mut next = self.bands.get(key, end).unwrap_or(NO_MEMBER);
             for _ in 0..BUCKET_READ {
                 let Some(m) = self.member(next) else { break };
                 read += 1;

@@ -277,7 +277,7 @@ pub struct Engine {
     urls: HashMap<Arc<str>, (StoryId, u64)>,
     /// MinHash LSH: band key → the newest member in that bucket (by sequence
     /// number); older ones are chained through `Fingerprint::next`.
-    bands: FxHashMap<u64, u64>,
+    bands: window::BandTable,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
     postings: FxHashMap<u32, Vec<StoryId>>,
@@ -334,7 +334,7 @@ impl Engine {
             members: VecDeque::new(),
             stories: FxHashMap::default(),
             urls: HashMap::new(),
-            bands: FxHashMap::default(),
+            bands: window::BandTable::default(),
             first_seq: 0,
             postings: FxHashMap::default(),
             since_sweep: 0,

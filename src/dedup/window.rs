@@ -107,6 +107,48 @@ impl Member {
     }
 }
 
+/// MinHash LSH: band key → the newest member in that bucket (by sequence
+/// number), the key as two halves and the number as its low 32 bits: 12
+/// bytes an entry, not 16 (bench_cycle's window holds 800,000). Exact: an
+/// entry's member is in the window (it goes when that member leaves), and
+/// a window never spans 2^32 numbers.
+#[derive(Debug, Default)]
+pub(super) struct BandTable(fxhash::FxHashMap<[u32; 2], u32>);
+
+impl BandTable {
+    /// A key as the table holds it.
+    fn halves(key: u64) -> [u32; 2] {
+        [key as u32, (key >> 32) as u32]
+    }
+
+    /// The number below `end` whose low 32 bits are `low`.
+    fn widen(low: u32, end: u64) -> u64 {
+        end.saturating_sub(u64::from((end as u32).wrapping_sub(low)))
+    }
+
+    /// The newest member of `key`'s bucket; `end` is past the newest member
+    /// of the window.
+    pub(super) fn get(&self, key: u64, end: u64) -> Option<u64> {
+        let low = *self.0.get(&Self::halves(key))?;
+        Some(Self::widen(low, end))
+    }
+
+    /// Makes `seq` the newest member of `key`'s bucket; returns the one it
+    /// displaced.
+    fn insert(&mut self, key: u64, seq: u64) -> Option<u64> {
+        let low = self.0.insert(Self::halves(key), seq as u32)?;
+        Some(Self::widen(low, seq))
+    }
+
+    /// Empties `key`'s bucket if `seq` is its newest member.
+    fn remove_if(&mut self, key: u64, seq: u64) {
+        let k = Self::halves(key);
+        if self.0.get(&k) == Some(&(seq as u32)) {
+            self.0.remove(&k);
+        }
+    }
+}
+
 /// LSH bands per MinHash signature.
 pub(super) const BANDS: usize = text::MINHASH_SIZE / text::BAND_ROWS;
 /// The end of a band chain.
@@ -539,9 +581,7 @@ impl Engine {
                 // Older members of a bucket left before this one: a bucket whose
                 // newest member leaves is empty.
                 for key in text::band_keys(&f.sig) {
-                    if self.bands.get(&key) == Some(&seq) {
-                        self.bands.remove(&key);
-                    }
+                    self.bands.remove_if(key, seq);
                 }
             }
         }
@@ -644,5 +684,24 @@ impl Engine {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BandTable;
+
+    #[test]
+    fn band_numbers_widen_across_32_bit_wraps() {
+        let mut t = BandTable::default();
+        let old = (1u64 << 32) - 3;
+        assert_eq!(t.insert(7, old), None);
+        assert_eq!(t.get(7, old + 10), Some(old));
+        assert_eq!(t.insert(7, old + 5), Some(old));
+        assert_eq!(t.get(7, (1 << 33) + 1), Some(old + 5));
+        t.remove_if(7, old);
+        assert_eq!(t.get(7, old + 6), Some(old + 5));
+        t.remove_if(7, old + 5);
+        assert_eq!(t.get(7, old + 6), None);
     }
 }
