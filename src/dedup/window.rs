@@ -65,7 +65,7 @@ pub(super) struct Member {
 #[derive(Debug)]
 pub(super) struct Fingerprint {
     /// The MinHash signature.
-    pub(super) sig: [u32; text::MINHASH_SIZE],
+    pub(super) sig: [u16; text::MINHASH_SIZE],
     /// Per LSH band, how many sequence numbers back the previous member in
     /// that band's bucket is (0: none): buckets are chains through the
     /// members, so a unique text costs no bucket allocation. A distance, not
@@ -496,7 +496,7 @@ impl Engine {
 
     /// Makes member `seq` the newest of its MinHash band buckets; returns its
     /// fingerprint, linked to the members it displaced.
-    fn link_bands(&mut self, sig: &[u32; text::MINHASH_SIZE], seq: u64) -> Box<Fingerprint> {
+    fn link_bands(&mut self, sig: &[u16; text::MINHASH_SIZE], seq: u64) -> Box<Fingerprint> {
         let mut links = [0; BANDS];
         for (band, key) in text::band_keys(sig).enumerate() {
             if let Some(prev) = self.bands.insert(key, seq) {
