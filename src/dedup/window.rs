@@ -42,7 +42,7 @@ pub(super) struct Member {
     /// lead, and of names and numbers, one after another ([`Member::full`],
     /// [`Member::head`], [`Member::names`]): one allocation, not three, as
     /// [`Shares::pack`] lays them out (the window's largest part).
-    shares: Box<[u32]>,
+    shares: Box<[u8]>,
     /// Where the full, the head and the name shares end in `shares`.
     ends: [u32; 3],
     /// Compared on its whole text.
