@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::vectors::{common, cosine_idf, dot};
-use super::window::{heaviest_terms, prefetch, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::vectors::{common, cosine_idf, dot, Terms};
+use super::window::{heaviest_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -20,10 +20,9 @@ const MIN_SHARED_HEADLINE_TERMS: usize = 2;
 const CANDIDATES: usize = 24;
 
 /// A vector without the (sorted) `template` terms.
-fn without(v: &[(u32, f32)], template: &[u32]) -> Vec<(u32, f32)> {
-    v.iter()
+fn without(v: impl Terms, template: &[u32]) -> Vec<(u32, f32)> {
+    v.terms()
         .filter(|(t, _)| template.binary_search(t).is_err())
-        .copied()
         .collect()
 }
 
@@ -69,7 +68,11 @@ impl Engine {
         let stripped = (!p.template.is_empty())
             .then(|| [vectors.full, vectors.head, vectors.names].map(|v| without(v, &p.template)));
         let vectors = match &stripped {
-            Some([full, head, names]) => StoryVectors { full, head, names },
+            Some([full, head, names]) => StoryVectors {
+                full: full.into(),
+                head: head.into(),
+                names: names.into(),
+            },
             None => vectors,
         };
         let cos = if p.long && s.long_members > 0 {
@@ -152,12 +155,13 @@ impl Engine {
 
     /// Layer 1: a live story holds an article with the same canonical URL.
     fn same_url(&self, p: &Prepared) -> Option<Evidence> {
-        let (story, id) = p.canonical.as_ref().and_then(|c| self.urls.get(c))?;
-        let story = self.resolve(*story);
+        let &(story, seq) = p.canonical.as_deref().and_then(|c| self.urls.get(c))?;
+        let m = self.member(seq)?;
+        let story = self.resolve(story);
         self.stories.contains_key(&story).then(|| Evidence {
             layer: Layer::Url,
             story: Some(story),
-            matched: Some(id.clone()),
+            matched: Some(m.id.to_string()),
             score: 1.0,
             best_similarity: 0.0,
             merged: None,
@@ -173,19 +177,23 @@ impl Engine {
         let mut read = 0;
         for (band, key) in text::band_keys(sig).enumerate() {
             // Boilerplate shingles make some buckets crowded: the newest suffice.
-            let mut next = self.bands.get(&key).copied().unwrap_or(NO_MEMBER);
+            let end = self.first_seq + self.members.len() as u64;
+            let mut next = self.bands.get(key, end).unwrap_or(NO_MEMBER);
             for _ in 0..BUCKET_READ {
                 let Some(m) = self.member(next) else { break };
                 read += 1;
                 let seq = next;
-                next = m.band_next.as_ref().map_or(NO_MEMBER, |links| links[band]);
+                next = m
+                    .fingerprint
+                    .as_ref()
+                    .map_or(NO_MEMBER, |f| f.next(seq, band));
                 if !seen.insert(seq) {
                     continue;
                 }
                 let Some(other) = &m.fingerprint else {
                     continue;
                 };
-                let sim = text::minhash_similarity(sig, other);
+                let sim = text::minhash_similarity(sig, &other.sig);
                 if sim >= self.config.copy_similarity
                     && best.is_none_or(|b| sim > b.0)
                     && self.same_beyond_template(p, m)
@@ -200,7 +208,7 @@ impl Engine {
         self.stories.contains_key(&story).then(|| Evidence {
             layer: Layer::NearCopy,
             story: Some(story),
-            matched: Some(m.id.clone()),
+            matched: Some(m.id.to_string()),
             score: sim,
             best_similarity: 0.0,
             merged: None,
@@ -299,7 +307,7 @@ impl Engine {
                 } else {
                     v.head
                 };
-                prefetch(compared.iter());
+                compared.prefetch();
                 Some((sid, story))
             })
             .collect();
@@ -333,12 +341,17 @@ impl Engine {
             members: 1,
             ..WindowStory::default()
         };
-        single.full.add(&self.shares(&pa.full), 1.0);
-        single.head.add(&self.shares(&pa.head), 1.0);
-        single.names.add(&self.shares(&pa.names), 1.0);
+        single.add_shares(
+            [
+                (&self.shares(&pa.full)).into(),
+                (&self.shares(&pa.head)).into(),
+                (&self.shares(&pa.names)).into(),
+            ],
+            1.0,
+        );
         single.add_embedding(&pa.embedding, 1.0);
-        single.long_members = usize::from(pa.long);
-        single.body_members = usize::from(pa.body);
+        single.long_members = u32::from(pa.long);
+        single.body_members = u32::from(pa.body);
         single.dated = pa.time.map(|t| (t, t));
         if !pa.numbers.is_empty() {
             single.titles_with_numbers = 1;

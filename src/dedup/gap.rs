@@ -266,7 +266,7 @@ mod tests {
         for m in &e.members {
             by.entry(e.resolve(m.story))
                 .or_default()
-                .insert(m.id.clone());
+                .insert(m.id.to_string());
         }
         by.into_values().collect()
     }

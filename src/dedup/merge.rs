@@ -1,8 +1,8 @@
 //! Merging: two headline stories found to be one, or a lone article moved
 //! into a story that has grown toward it.
 
-use super::vectors::{cosine_shares, Centroid};
-use super::window::{Member, WindowStory};
+use super::vectors::{cosine_shares, Centroid, Terms};
+use super::window::{Member, Sums, WindowStory};
 use super::{Engine, Merge, Prepared, StoryId};
 
 /// A story's heaviest terms that retrieve merge candidates, and the candidates
@@ -79,9 +79,9 @@ impl Engine {
 
     /// The stories other than `story` that the heaviest terms of its centroid
     /// `shares` lead to (the candidates of both kinds of merge).
-    fn stories_near(&self, shares: &[(u32, f32)], story: StoryId) -> Vec<(StoryId, f32)> {
+    fn stories_near(&self, shares: impl Terms, story: StoryId) -> Vec<(StoryId, f32)> {
         let mut query: Vec<(u32, f32)> =
-            shares.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
+            shares.terms().map(|(t, c)| (t, c * self.idf(t))).collect();
         query.sort_by(|a, b| b.1.total_cmp(&a.1));
         query.truncate(MERGE_QUERY_TERMS);
         self.rank_candidates(&query, Some(story), MERGE_CANDIDATES)
@@ -130,7 +130,7 @@ impl Engine {
         let mut numbers: Vec<u32> = s.numbers.iter().copied().collect();
         numbers.sort_unstable();
         Prepared {
-            id: m.id.clone(),
+            id: m.id.to_string(),
             canonical: None,
             fingerprint: None,
             full: self.weighted(m.full()),
@@ -141,7 +141,7 @@ impl Engine {
             long: m.long,
             body: m.body,
             time: s.dated.map(|(lo, _)| lo),
-            embedding: m.embedding.clone(),
+            embedding: m.embedding.to_vec(),
             embedding_keys: Vec::new(),
             source: String::new(),
             template: Vec::new(),
@@ -164,9 +164,11 @@ impl Engine {
             return;
         };
         if let Some([f, h, n]) = kept_single {
-            s.full = Centroid(f);
-            s.head = Centroid(h);
-            s.names = Centroid(n);
+            s.sums = Some(Box::new(Sums {
+                full: Centroid(f),
+                head: Centroid(h),
+                names: Centroid(n),
+            }));
             s.single = None;
         }
         let [f, h, n] = gone_vectors;
@@ -194,9 +196,7 @@ impl Engine {
         let Some(s) = self.stories.get_mut(&survivor) else {
             return;
         };
-        s.full.add(&f, 1.0);
-        s.head.add(&h, 1.0);
-        s.names.add(&n, 1.0);
+        s.add_shares([(&f).into(), (&h).into(), (&n).into()], 1.0);
         if !gone.embedding.is_empty() {
             if s.embedding.len() == gone.embedding.len() {
                 s.embedding

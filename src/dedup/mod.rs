@@ -272,10 +272,12 @@ pub struct Engine {
     ln_docs: f32,
     members: VecDeque<Member>,
     stories: FxHashMap<StoryId, WindowStory>,
-    urls: HashMap<String, (StoryId, String)>,
+    /// Canonical URL → the story and sequence number of the newest member
+    /// with it (whose id the layer reports).
+    urls: HashMap<Arc<str>, (StoryId, u64)>,
     /// MinHash LSH: band key → the newest member in that bucket (by sequence
-    /// number); older ones are chained through `Member::band_next`.
-    bands: FxHashMap<u64, u64>,
+    /// number); older ones are chained through `Fingerprint::next`.
+    bands: window::BandTable,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
     postings: FxHashMap<u32, Vec<StoryId>>,
@@ -332,7 +334,7 @@ impl Engine {
             members: VecDeque::new(),
             stories: FxHashMap::default(),
             urls: HashMap::new(),
-            bands: FxHashMap::default(),
+            bands: window::BandTable::default(),
             first_seq: 0,
             postings: FxHashMap::default(),
             since_sweep: 0,

@@ -27,7 +27,7 @@ pub struct Prepared {
     /// Its canonical URL, if any.
     pub(super) canonical: Option<String>,
     /// Its MinHash signature, when the text is long enough.
-    pub(super) fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    pub(super) fingerprint: Option<Box<[u16; text::MINHASH_SIZE]>>,
     /// TF-IDF over title and text, L2-normalised, sorted by term id.
     pub(super) full: Vec<(u32, f32)>,
     /// The same over title and lead: compared when one side is short.
@@ -97,7 +97,7 @@ pub struct Analysed {
     title: String,
     text: String,
     canonical: Option<String>,
-    fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
+    fingerprint: Option<Box<[u16; text::MINHASH_SIZE]>>,
     /// Title terms, each with whether it states a number.
     title_terms: Vec<(String, bool)>,
     /// Terms of the URL slug.

@@ -97,7 +97,7 @@ impl Figures {
             .zip(self.times.last_key_value())
             .map(|((lo, _), (hi, _))| (*lo, *hi));
         s.numbers = self.numbers.keys().copied().collect();
-        s.titles_with_numbers = self.titled;
+        s.titles_with_numbers = u32::try_from(self.titled).unwrap_or(u32::MAX);
     }
 }
 
@@ -264,13 +264,12 @@ impl Engine {
             return self.story_of_members(&others);
         };
         let mut rest = s.clone();
-        rest.full.add(&self.unit_shares(m.full()), -1.0);
-        rest.head.add(m.head(), -1.0);
-        rest.names.add(m.names(), -1.0);
+        let full = self.unit_shares(m.full());
+        rest.add_shares([(&full).into(), m.head().into(), m.names().into()], -1.0);
         rest.add_embedding(&m.embedding, -1.0);
         rest.members = rest.members.saturating_sub(1);
-        rest.long_members = rest.long_members.saturating_sub(usize::from(m.long));
-        rest.body_members = rest.body_members.saturating_sub(usize::from(m.body));
+        rest.long_members = rest.long_members.saturating_sub(u32::from(m.long));
+        rest.body_members = rest.body_members.saturating_sub(u32::from(m.body));
         let mut less = figures.clone();
         less.count(&m.guard, false);
         less.apply(&mut rest);

@@ -249,7 +249,9 @@ impl Engine {
             x.prepared.canonical.is_some() && x.prepared.canonical == y.prepared.canonical;
         let copy = match (self.member(x.seq), self.member(y.seq)) {
             (Some(mx), Some(my)) => match (&mx.fingerprint, &my.fingerprint) {
-                (Some(f), Some(g)) => text::minhash_similarity(f, g) >= self.config.copy_similarity,
+                (Some(f), Some(g)) => {
+                    text::minhash_similarity(&f.sig, &g.sig) >= self.config.copy_similarity
+                }
                 _ => false,
             },
             _ => false,
@@ -607,8 +609,9 @@ impl Engine {
         let terms = self.weighted_terms(m.full(), m.head(), TERMS);
         let keys = super::embed::lsh_keys(&m.embedding);
         if let Some(c) = &m.canonical {
-            if let Some(entry) = self.urls.get_mut(c) {
-                if entry.1 == m.id {
+            let owner = self.urls.get(c).and_then(|&(_, at)| self.member(at));
+            if owner.is_some_and(|o| o.id == m.id) {
+                if let Some(entry) = self.urls.get_mut(c) {
                     entry.0 = sid;
                 }
             }

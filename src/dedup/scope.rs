@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::vectors::Terms;
 use super::window::{Member, WindowStory};
 use super::{Engine, Prepared, StoryId};
 
@@ -105,7 +106,7 @@ impl Engine {
             let neighbours = self.rank_candidates(&query, None, NEIGHBOUR_STORIES);
             let own = std::iter::once(self.resolve(m.story));
             for s in own.chain(neighbours.into_iter().map(|(s, _)| s)) {
-                let members = self.stories.get(&s).map_or(1, |st| st.members);
+                let members = self.stories.get(&s).map_or(1, |st| st.members as usize);
                 if size + members <= cap && stories.insert(s) {
                     size += members;
                 }
@@ -126,16 +127,11 @@ impl Engine {
     }
 
     /// The `n` heaviest distinct terms of two share vectors, weighted by IDF.
-    pub(super) fn weighted_terms(
-        &self,
-        a: &[(u32, f32)],
-        b: &[(u32, f32)],
-        n: usize,
-    ) -> Vec<(u32, f32)> {
+    pub(super) fn weighted_terms(&self, a: impl Terms, b: impl Terms, n: usize) -> Vec<(u32, f32)> {
         let mut v: Vec<(u32, f32)> = a
-            .iter()
-            .chain(b)
-            .map(|&(t, c)| (t, c * self.idf(t)))
+            .terms()
+            .chain(b.terms())
+            .map(|(t, c)| (t, c * self.idf(t)))
             .collect();
         v.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         let mut seen = HashSet::new();
@@ -161,8 +157,8 @@ impl Engine {
         nodes.extend(scope.iter().filter_map(|&seq| {
             let m = self.member(seq)?;
             let prepared = Prepared {
-                id: m.id.clone(),
-                canonical: m.canonical.clone(),
+                id: m.id.to_string(),
+                canonical: m.canonical.as_deref().map(String::from),
                 fingerprint: None,
                 full: self.weighted(m.full()),
                 head: self.weighted(m.head()),
@@ -172,7 +168,7 @@ impl Engine {
                 long: m.long,
                 body: m.body,
                 time: m.guard.time,
-                embedding: m.embedding.clone(),
+                embedding: m.embedding.to_vec(),
                 embedding_keys: Vec::new(),
                 // Scored as the online pass scores: without its source's
                 // template, and discounted by its likeness.
@@ -183,10 +179,10 @@ impl Engine {
             let mut single = WindowStory {
                 single: Some(seq),
                 members: 1,
-                long_members: usize::from(m.long),
-                body_members: usize::from(m.body),
+                long_members: u32::from(m.long),
+                body_members: u32::from(m.body),
                 dated: m.guard.time.map(|t| (t, t)),
-                titles_with_numbers: usize::from(!m.guard.numbers.is_empty()),
+                titles_with_numbers: u32::from(!m.guard.numbers.is_empty()),
                 numbers: m.guard.numbers.iter().copied().collect(),
                 source: m.source.clone().unwrap_or_default(),
                 ..WindowStory::default()
@@ -307,16 +303,16 @@ impl Engine {
     /// in. Headline and name centroids keep the online pass's sums: scaling
     /// them too was measured slightly worse on uci-dev (B-cubed F1 of one
     /// half 0.916 to 0.914).
-    pub(super) fn unit_shares(&self, shares: &[(u32, f32)]) -> Vec<(u32, f32)> {
+    pub(super) fn unit_shares(&self, shares: impl Terms) -> Vec<(u32, f32)> {
         let norm = shares
-            .iter()
-            .map(|&(t, c)| (c * self.idf(t)).powi(2))
+            .terms()
+            .map(|(t, c)| (c * self.idf(t)).powi(2))
             .sum::<f32>()
             .sqrt();
         if norm <= 0.0 {
             return shares.to_vec();
         }
-        shares.iter().map(|&(t, c)| (t, c / norm)).collect()
+        shares.terms().map(|(t, c)| (t, c / norm)).collect()
     }
 
     /// The template terms of a source (sorted; none for an unknown source).
@@ -331,14 +327,13 @@ impl Engine {
     /// vectors (the full text as unit shares, as refinement weighs members).
     pub(super) fn add_member(&self, s: &mut WindowStory, m: &Member, centroids: bool) {
         if centroids {
-            s.full.add(&self.unit_shares(m.full()), 1.0);
-            s.head.add(m.head(), 1.0);
-            s.names.add(m.names(), 1.0);
+            let full = self.unit_shares(m.full());
+            s.add_shares([(&full).into(), m.head().into(), m.names().into()], 1.0);
         }
         s.add_embedding(&m.embedding, 1.0);
         s.members += 1;
-        s.long_members += usize::from(m.long);
-        s.body_members += usize::from(m.body);
+        s.long_members += u32::from(m.long);
+        s.body_members += u32::from(m.body);
     }
 
     /// A story made of these members: centroids, counts, dates, figures, and

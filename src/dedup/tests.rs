@@ -764,7 +764,7 @@ fn partition(e: &Engine) -> std::collections::BTreeSet<std::collections::BTreeSe
         by_story
             .entry(e.resolve(m.story))
             .or_default()
-            .insert(m.id.clone());
+            .insert(m.id.to_string());
     }
     by_story.into_values().collect()
 }

@@ -340,11 +340,15 @@ pub const BAND_ROWS: usize = 4;
 /// near-copies share them in order). Robust to added page chrome: a copy with
 /// a menu and a footer keeps most of its shingles. `None` when the text is too
 /// short: two short summaries are not "copies" of each other.
-pub fn minhash(tokens: &[String], min_tokens: usize) -> Option<Box<[u32; MINHASH_SIZE]>> {
+///
+/// Each slot keeps the low 16 bits of its minimum (b-bit MinHash): unequal
+/// minima agree by chance once in 65,536 slots, far below what moves an
+/// estimate across a threshold, and the window stores half the bytes.
+pub fn minhash(tokens: &[String], min_tokens: usize) -> Option<Box<[u16; MINHASH_SIZE]>> {
     if tokens.len() < min_tokens.max(4) {
         return None;
     }
-    let mut sig = Box::new([u32::MAX; MINHASH_SIZE]);
+    let mut sig = [u32::MAX; MINHASH_SIZE];
     for w in tokens.windows(4) {
         // The hash of "w0 w1 w2 w3", without formatting a string per shingle.
         let h = fnv64_parts(&[
@@ -368,22 +372,22 @@ pub fn minhash(tokens: &[String], min_tokens: usize) -> Option<Box<[u32; MINHASH
             }
         }
     }
-    Some(sig)
+    Some(Box::new(sig.map(|v| v as u16)))
 }
 
 /// The share of equal slots: an estimate of the Jaccard similarity of the shingle sets.
-pub fn minhash_similarity(a: &[u32; MINHASH_SIZE], b: &[u32; MINHASH_SIZE]) -> f64 {
+pub fn minhash_similarity(a: &[u16; MINHASH_SIZE], b: &[u16; MINHASH_SIZE]) -> f64 {
     a.iter().zip(b.iter()).filter(|(x, y)| x == y).count() as f64 / MINHASH_SIZE as f64
 }
 
 /// The LSH band keys of a signature.
-pub fn band_keys(sig: &[u32; MINHASH_SIZE]) -> impl Iterator<Item = u64> + '_ {
+pub fn band_keys(sig: &[u16; MINHASH_SIZE]) -> impl Iterator<Item = u64> + '_ {
     sig.chunks(BAND_ROWS).enumerate().map(|(b, rows)| {
         // On the stack: sixteen small allocations per signature otherwise.
-        let mut bytes = [0u8; 4 * BAND_ROWS + 1];
+        let mut bytes = [0u8; 2 * BAND_ROWS + 1];
         bytes[0] = b as u8;
         for (k, r) in rows.iter().enumerate() {
-            bytes[1 + 4 * k..5 + 4 * k].copy_from_slice(&r.to_le_bytes());
+            bytes[1 + 2 * k..3 + 2 * k].copy_from_slice(&r.to_le_bytes());
         }
         fnv64(&bytes)
     })
@@ -429,7 +433,7 @@ mod tests {
         let parts = words.map(str::as_bytes);
         let spaced = [parts[0], b" ", parts[1], b" ", parts[2], b" ", parts[3]];
         assert_eq!(fnv64_parts(&spaced), fnv64(joined.as_bytes()));
-        let sig: [u32; MINHASH_SIZE] = std::array::from_fn(|i| (i as u32).wrapping_mul(2654435761));
+        let sig: [u16; MINHASH_SIZE] = std::array::from_fn(|i| (i as u16).wrapping_mul(40503));
         for (b, key) in band_keys(&sig).enumerate() {
             let mut bytes = vec![b as u8];
             for r in &sig[b * BAND_ROWS..(b + 1) * BAND_ROWS] {

@@ -1,5 +1,6 @@
 //! The vocabulary: term ids, document frequencies and IDF.
 
+use super::vectors::Terms;
 use super::Engine;
 
 /// Vocabulary size below which idle terms are not swept.
@@ -74,8 +75,8 @@ impl Engine {
 
     /// Term shares weighted by today's IDF and normalised to unit length: a
     /// stored article's vector as `adjusted` reads an arriving one's.
-    pub(super) fn weighted(&self, shares: &[(u32, f32)]) -> Vec<(u32, f32)> {
-        let mut v: Vec<(u32, f32)> = shares.iter().map(|&(t, c)| (t, c * self.idf(t))).collect();
+    pub(super) fn weighted(&self, shares: impl Terms) -> Vec<(u32, f32)> {
+        let mut v: Vec<(u32, f32)> = shares.terms().map(|(t, c)| (t, c * self.idf(t))).collect();
         let n = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
         if n > 0.0 {
             v.iter_mut().for_each(|(_, w)| *w /= n);

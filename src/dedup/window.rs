@@ -2,10 +2,10 @@
 //! postings, embedding buckets), and how articles enter and leave it.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::vectors::Centroid;
+use super::vectors::{bf16, Centroid, Shares, Terms, Vector};
 use super::{embed, text, Engine, Prepared, StoryId};
 
 /// What the look-alike guards need of a member: its date and title figures.
@@ -33,21 +33,18 @@ pub(super) struct Member {
     /// The story it joined (an absorbed story's id until resolved).
     pub(super) story: StoryId,
     /// The caller's article id.
-    pub(super) id: String,
-    /// Its canonical URL, if any.
-    pub(super) canonical: Option<String>,
-    /// Its MinHash signature, when the text is long enough.
-    pub(super) fingerprint: Option<Box<[u32; text::MINHASH_SIZE]>>,
-    /// Per LSH band, the sequence number of the previous member in that band's
-    /// bucket (`NO_MEMBER` for none): buckets are chains through the members,
-    /// so a unique text costs no bucket allocation.
-    pub(super) band_next: Option<Box<[u64; BANDS]>>,
+    pub(super) id: Box<str>,
+    /// Its canonical URL, if any: shared with the window's URL index.
+    pub(super) canonical: Option<Arc<str>>,
+    /// Its MinHash signature and band links, when the text is long enough.
+    pub(super) fingerprint: Option<Box<Fingerprint>>,
     /// Term shares (weights without IDF) of title and text, of title and
     /// lead, and of names and numbers, one after another ([`Member::full`],
-    /// [`Member::head`], [`Member::names`]): one allocation, not three.
-    shares: Box<[(u32, f32)]>,
-    /// Where the full and the head shares end in `shares`.
-    ends: [u32; 2],
+    /// [`Member::head`], [`Member::names`]): one allocation, not three, as
+    /// [`Shares::pack`] lays them out (the window's largest part).
+    shares: Box<[u8]>,
+    /// Where the full, the head and the name shares end in `shares`.
+    ends: [u32; 3],
     /// Compared on its whole text.
     pub(super) long: bool,
     /// Has any body text.
@@ -55,7 +52,7 @@ pub(super) struct Member {
     /// The window clock when admitted (expiry).
     pub(super) clock: i64,
     /// Normalised sentence embedding; empty without a model.
-    pub(super) embedding: Vec<f32>,
+    pub(super) embedding: Box<[f32]>,
     /// Its publication time and title figures: the refinement's look-alike guards.
     pub(super) guard: Guard,
     /// Its source when it has a template record (items with a body), so that
@@ -63,20 +60,92 @@ pub(super) struct Member {
     pub(super) source: Option<Arc<str>>,
 }
 
+/// A member's MinHash signature with its places in the LSH band buckets:
+/// one allocation for both.
+#[derive(Debug)]
+pub(super) struct Fingerprint {
+    /// The MinHash signature.
+    pub(super) sig: [u16; text::MINHASH_SIZE],
+    /// Per LSH band, how many sequence numbers back the previous member in
+    /// that band's bucket is (0: none): buckets are chains through the
+    /// members, so a unique text costs no bucket allocation. A distance, not
+    /// the number itself, to fit 32 bits (a window never holds 2^32 members).
+    next: [u32; BANDS],
+}
+
+impl Fingerprint {
+    /// The sequence number of the member before member `seq` (whose
+    /// fingerprint this is) in `band`'s bucket, `NO_MEMBER` for none.
+    pub(super) fn next(&self, seq: u64, band: usize) -> u64 {
+        match self.next.get(band) {
+            Some(&d) if d > 0 => seq.checked_sub(u64::from(d)).unwrap_or(NO_MEMBER),
+            _ => NO_MEMBER,
+        }
+    }
+}
+
 impl Member {
     /// Term shares (weights without IDF) of title and text.
-    pub(super) fn full(&self) -> &[(u32, f32)] {
-        &self.shares[..self.ends[0] as usize]
+    pub(super) fn full(&self) -> Shares<'_> {
+        self.part(0, self.ends[0])
     }
 
     /// Term shares of title and lead.
-    pub(super) fn head(&self) -> &[(u32, f32)] {
-        &self.shares[self.ends[0] as usize..self.ends[1] as usize]
+    pub(super) fn head(&self) -> Shares<'_> {
+        self.part(self.ends[0], self.ends[1])
     }
 
     /// Term shares of names and numbers.
-    pub(super) fn names(&self) -> &[(u32, f32)] {
-        &self.shares[self.ends[1] as usize..]
+    pub(super) fn names(&self) -> Shares<'_> {
+        self.part(self.ends[1], self.ends[2])
+    }
+
+    /// The shares from `start` to `end` of all parts.
+    fn part(&self, start: u32, end: u32) -> Shares<'_> {
+        let n = self.ends[2] as usize;
+        Shares::part(&self.shares, n, start as usize, end as usize)
+    }
+}
+
+/// MinHash LSH: band key → the newest member in that bucket (by sequence
+/// number), the key as two halves and the number as its low 32 bits: 12
+/// bytes an entry, not 16 (bench_cycle's window holds 800,000). Exact: an
+/// entry's member is in the window (it goes when that member leaves), and
+/// a window never spans 2^32 numbers.
+#[derive(Debug, Default)]
+pub(super) struct BandTable(fxhash::FxHashMap<[u32; 2], u32>);
+
+impl BandTable {
+    /// A key as the table holds it.
+    fn halves(key: u64) -> [u32; 2] {
+        [key as u32, (key >> 32) as u32]
+    }
+
+    /// The number below `end` whose low 32 bits are `low`.
+    fn widen(low: u32, end: u64) -> u64 {
+        end.saturating_sub(u64::from((end as u32).wrapping_sub(low)))
+    }
+
+    /// The newest member of `key`'s bucket; `end` is past the newest member
+    /// of the window.
+    pub(super) fn get(&self, key: u64, end: u64) -> Option<u64> {
+        let low = *self.0.get(&Self::halves(key))?;
+        Some(Self::widen(low, end))
+    }
+
+    /// Makes `seq` the newest member of `key`'s bucket; returns the one it
+    /// displaced.
+    fn insert(&mut self, key: u64, seq: u64) -> Option<u64> {
+        let low = self.0.insert(Self::halves(key), seq as u32)?;
+        Some(Self::widen(low, seq))
+    }
+
+    /// Empties `key`'s bucket if `seq` is its newest member.
+    fn remove_if(&mut self, key: u64, seq: u64) {
+        let k = Self::halves(key);
+        if self.0.get(&k) == Some(&(seq as u32)) {
+            self.0.remove(&k);
+        }
     }
 }
 
@@ -88,44 +157,111 @@ pub(super) const NO_MEMBER: u64 = u64::MAX;
 /// A story as the window holds it (the store keeps its own record of stories).
 #[derive(Debug, Default, Clone)]
 pub(super) struct WindowStory {
-    /// Summed shares of the members; empty while `single` stands for them.
+    /// Summed shares of the members; `None` (empty) while `single` stands
+    /// for them: boxed, as most stories in a window have one member.
+    pub(super) sums: Option<Box<Sums>>,
+    /// The only member (by sequence number) of a story nobody has joined yet:
+    /// its vectors are the centroid, so they are not stored twice.
+    pub(super) single: Option<u64>,
+    /// Members in the window. Counts are `u32`, the numbers a boxed slice
+    /// and the embedding boxed: the window holds one story per article at
+    /// worst, and these took 112 of its 240 bytes (52 now).
+    pub(super) members: u32,
+    /// Members compared on their whole text.
+    pub(super) long_members: u32,
+    /// Members with body text.
+    pub(super) body_members: u32,
+    /// Earliest and latest publication dates of dated members.
+    pub(super) dated: Option<(i64, i64)>,
+    /// The numbers the members' titles state.
+    pub(super) numbers: Numbers,
+    /// Members whose title states a number.
+    pub(super) titles_with_numbers: u32,
+    /// Members counted in `embedding`.
+    pub(super) embedded_members: u32,
+    /// The source of its first member (empty: unknown), whose likeness
+    /// discounts scores against the story ([`super::template::discount`]).
+    pub(super) source: Arc<str>,
+    /// Sum of the members' embeddings (empty until one has an embedding).
+    pub(super) embedding: Box<[f32]>,
+}
+
+/// A set of title numbers, sorted: most stories have none or a few, where a
+/// hash set costs 48 bytes even empty.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct Numbers(Box<[u32]>);
+
+impl Numbers {
+    /// Whether `n` is in the set.
+    pub(super) fn contains(&self, n: &u32) -> bool {
+        self.0.binary_search(n).is_ok()
+    }
+
+    /// The numbers, ascending.
+    pub(super) fn iter(&self) -> std::slice::Iter<'_, u32> {
+        self.0.iter()
+    }
+}
+
+impl Extend<u32> for Numbers {
+    fn extend<I: IntoIterator<Item = u32>>(&mut self, iter: I) {
+        let mut all = std::mem::take(&mut self.0).into_vec();
+        all.extend(iter);
+        all.sort_unstable();
+        all.dedup();
+        self.0 = all.into_boxed_slice();
+    }
+}
+
+impl FromIterator<u32> for Numbers {
+    fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Numbers {
+        let mut set = Numbers::default();
+        set.extend(iter);
+        set
+    }
+}
+
+impl IntoIterator for Numbers {
+    type Item = u32;
+    type IntoIter = std::vec::IntoIter<u32>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_vec().into_iter()
+    }
+}
+
+/// A story's summed shares: what [`WindowStory::sums`] holds.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Sums {
+    /// Summed shares of title and text.
     pub(super) full: Centroid,
     /// Summed title and lead shares.
     pub(super) head: Centroid,
     /// Summed name and number shares.
     pub(super) names: Centroid,
-    /// The only member (by sequence number) of a story nobody has joined yet:
-    /// its vectors are the centroid, so they are not stored twice.
-    pub(super) single: Option<u64>,
-    /// Members in the window.
-    pub(super) members: usize,
-    /// Members compared on their whole text.
-    pub(super) long_members: usize,
-    /// Members with body text.
-    pub(super) body_members: usize,
-    /// Earliest and latest publication dates of dated members.
-    pub(super) dated: Option<(i64, i64)>,
-    /// The numbers the members' titles state.
-    pub(super) numbers: HashSet<u32>,
-    /// Members whose title states a number.
-    pub(super) titles_with_numbers: usize,
-    /// The source of its first member (empty: unknown), whose likeness
-    /// discounts scores against the story ([`super::template::discount`]).
-    pub(super) source: Arc<str>,
-    /// Sum of the members' embeddings (empty until one has an embedding).
-    pub(super) embedding: Vec<f32>,
-    /// Members counted in `embedding`.
-    pub(super) embedded_members: usize,
 }
 
 impl WindowStory {
+    /// Adds (`sign` 1) or takes away (-1) one member's full, head and name
+    /// shares to the centroids (taking from none leaves none).
+    pub(super) fn add_shares(&mut self, shares: [Vector<'_>; 3], sign: f32) {
+        let [full, head, names] = shares;
+        let sums = match &mut self.sums {
+            Some(sums) => sums,
+            None if sign > 0.0 => self.sums.insert(Box::default()),
+            None => return,
+        };
+        sums.full.add(full, sign);
+        sums.head.add(head, sign);
+        sums.names.add(names, sign);
+    }
+
     /// Adds (`sign` 1) or takes away (-1) one member's embedding.
     pub(super) fn add_embedding(&mut self, e: &[f32], sign: f32) {
         if e.is_empty() {
             return;
         }
         if self.embedding.len() != e.len() {
-            self.embedding = vec![0.0; e.len()];
+            self.embedding = vec![0.0; e.len()].into_boxed_slice();
         }
         self.embedding
             .iter_mut()
@@ -151,11 +287,11 @@ impl WindowStory {
 /// The three vectors a story is compared on.
 pub(super) struct StoryVectors<'a> {
     /// Title and text.
-    pub(super) full: &'a [(u32, f32)],
+    pub(super) full: Vector<'a>,
     /// Title and lead.
-    pub(super) head: &'a [(u32, f32)],
+    pub(super) head: Vector<'a>,
     /// Names and numbers.
-    pub(super) names: &'a [(u32, f32)],
+    pub(super) names: Vector<'a>,
 }
 
 /// Terms under which a stored article is indexed: more than are queried, so
@@ -222,11 +358,12 @@ impl Engine {
         // this article counts in the document frequencies.
         let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
         for v in [&p.full, &p.head, &p.names] {
-            // `Engine::shares`, without a vector of its own per part.
-            shares.extend(v.iter().map(|&(t, w)| (t, w / self.idf(t))));
+            // `Engine::shares`, without a vector of its own per part, at the
+            // precision stored: the centroids sum what leaves them later.
+            shares.extend(v.iter().map(|&(t, w)| (t, bf16(w / self.idf(t)))));
         }
         // Vectors hold at most `VECTOR_TERMS` (64) terms each.
-        let ends = [p.full.len() as u32, (p.full.len() + p.head.len()) as u32];
+        let ends = [p.full.len(), p.full.len() + p.head.len()];
         self.count_document(&p.terms);
         // Only items with a body teach a template: headlines are too short to
         // tell one from a run of reports on one event (measured on uci-dev).
@@ -246,14 +383,16 @@ impl Engine {
         };
         self.clock = clock;
         let seq = self.first_seq + self.members.len() as u64;
-        let (full, rest) = shares.split_at(ends[0] as usize);
-        let (head, names) = rest.split_at(ends[1] as usize - ends[0] as usize);
+        let (full, rest) = shares.split_at(ends[0]);
+        let (head, names) = rest.split_at(ends[1] - ends[0]);
         self.join_story(story, seq, &p, [full, head, names]);
+        let (shares, ends) = Shares::pack([full, head, names]);
         self.index_story(story, &p);
-        if let Some(c) = &p.canonical {
-            self.urls.insert(c.clone(), (story, p.id.clone()));
+        let canonical: Option<Arc<str>> = p.canonical.as_deref().map(Arc::from);
+        if let Some(c) = &canonical {
+            self.urls.insert(c.clone(), (story, seq));
         }
-        let band_next = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
+        let fingerprint = p.fingerprint.as_ref().map(|sig| self.link_bands(sig, seq));
         let guard = Guard::of(&p);
         let source = self
             .sources
@@ -261,21 +400,15 @@ impl Engine {
             .map(|(name, _)| name.clone());
         self.members.push_back(Member {
             story,
-            id: p.id,
-            // Built by pushing parts: without the slack, 2.4 MB less in
-            // bench_cycle's window of 50,000.
-            canonical: p.canonical.map(|mut c| {
-                c.shrink_to_fit();
-                c
-            }),
-            fingerprint: p.fingerprint,
-            band_next,
-            shares: shares.into_boxed_slice(),
+            id: p.id.into_boxed_str(),
+            canonical,
+            fingerprint,
+            shares,
             ends,
             long: p.long,
             body: p.body,
             clock: p.time.unwrap_or(clock),
-            embedding: p.embedding,
+            embedding: p.embedding.into_boxed_slice(),
             guard,
             source,
         });
@@ -295,7 +428,7 @@ impl Engine {
             .get(&story)
             .and_then(|s| s.single)
             .and_then(|seq| self.member(seq))
-            .map(|m| (m.full().to_vec(), m.head().to_vec(), m.names().to_vec()));
+            .map(|m| [m.full().to_vec(), m.head().to_vec(), m.names().to_vec()]);
         let source = match self.sources.get_key_value(p.source.as_str()) {
             Some((name, _)) => name.clone(),
             None => Arc::from(""),
@@ -305,15 +438,11 @@ impl Engine {
             s.single = Some(seq);
             s.source = source;
         } else {
-            if let Some((f, h, n)) = first {
-                s.full.add(&f, 1.0);
-                s.head.add(&h, 1.0);
-                s.names.add(&n, 1.0);
+            if let Some([f, h, n]) = &first {
+                s.add_shares([f.into(), h.into(), n.into()], 1.0);
             }
             s.single = None;
-            s.full.add(full, 1.0);
-            s.head.add(head, 1.0);
-            s.names.add(names, 1.0);
+            s.add_shares([full, head, names].map(Vector::from), 1.0);
         }
         s.add_embedding(&p.embedding, 1.0);
         s.members += 1;
@@ -365,14 +494,20 @@ impl Engine {
         }
     }
 
-    /// Makes member `seq` the newest of its MinHash band buckets; returns the
-    /// links to the members it displaced.
-    fn link_bands(&mut self, sig: &[u32; text::MINHASH_SIZE], seq: u64) -> Box<[u64; BANDS]> {
-        let mut links = Box::new([NO_MEMBER; BANDS]);
+    /// Makes member `seq` the newest of its MinHash band buckets; returns its
+    /// fingerprint, linked to the members it displaced.
+    fn link_bands(&mut self, sig: &[u16; text::MINHASH_SIZE], seq: u64) -> Box<Fingerprint> {
+        let mut links = [0; BANDS];
         for (band, key) in text::band_keys(sig).enumerate() {
-            links[band] = self.bands.insert(key, seq).unwrap_or(NO_MEMBER);
+            if let Some(prev) = self.bands.insert(key, seq) {
+                // Out of 32 bits is out of any window: no link.
+                links[band] = u32::try_from(seq - prev.min(seq)).unwrap_or(0);
+            }
         }
-        links
+        Box::new(Fingerprint {
+            sig: *sig,
+            next: links,
+        })
     }
 
     /// Drops posting lists that only name stories gone from the window, once
@@ -422,30 +557,31 @@ impl Engine {
             let story = self.resolve(m.story);
             if let Some(s) = self.stories.get_mut(&story) {
                 if s.single != Some(seq) {
-                    s.full.add(m.full(), -1.0);
-                    s.head.add(m.head(), -1.0);
-                    s.names.add(m.names(), -1.0);
+                    s.add_shares([m.full(), m.head(), m.names()].map(Vector::from), -1.0);
                 }
                 s.add_embedding(&m.embedding, -1.0);
                 s.members -= 1;
-                s.long_members -= usize::from(m.long);
-                s.body_members -= usize::from(m.body);
+                s.long_members -= u32::from(m.long);
+                s.body_members -= u32::from(m.body);
                 if s.members == 0 {
                     self.stories.remove(&story);
                 }
             }
             if let Some(c) = &m.canonical {
-                if self.urls.get(c).is_some_and(|(_, id)| *id == m.id) {
+                // The entry names this member or a live one: it goes when
+                // its article id is this member's.
+                let same_id = |&(_, at): &(StoryId, u64)| {
+                    at == seq || self.member(at).is_some_and(|o| o.id == m.id)
+                };
+                if self.urls.get(c).is_some_and(same_id) {
                     self.urls.remove(c);
                 }
             }
-            if let Some(sig) = &m.fingerprint {
+            if let Some(f) = &m.fingerprint {
                 // Older members of a bucket left before this one: a bucket whose
                 // newest member leaves is empty.
-                for key in text::band_keys(sig) {
-                    if self.bands.get(&key) == Some(&seq) {
-                        self.bands.remove(&key);
-                    }
+                for key in text::band_keys(&f.sig) {
+                    self.bands.remove_if(key, seq);
                 }
             }
         }
@@ -455,14 +591,21 @@ impl Engine {
     pub(super) fn story_vectors<'a>(&'a self, s: &'a WindowStory) -> StoryVectors<'a> {
         match s.single.and_then(|seq| self.member(seq)) {
             Some(m) => StoryVectors {
-                full: m.full(),
-                head: m.head(),
-                names: m.names(),
+                full: m.full().into(),
+                head: m.head().into(),
+                names: m.names().into(),
             },
-            None => StoryVectors {
-                full: &s.full.0,
-                head: &s.head.0,
-                names: &s.names.0,
+            None => match &s.sums {
+                Some(sums) => StoryVectors {
+                    full: (&sums.full.0).into(),
+                    head: (&sums.head.0).into(),
+                    names: (&sums.names.0).into(),
+                },
+                None => StoryVectors {
+                    full: Vector::Summed(&[]),
+                    head: Vector::Summed(&[]),
+                    names: Vector::Summed(&[]),
+                },
             },
         }
     }
@@ -541,5 +684,24 @@ impl Engine {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BandTable;
+
+    #[test]
+    fn band_numbers_widen_across_32_bit_wraps() {
+        let mut t = BandTable::default();
+        let old = (1u64 << 32) - 3;
+        assert_eq!(t.insert(7, old), None);
+        assert_eq!(t.get(7, old + 10), Some(old));
+        assert_eq!(t.insert(7, old + 5), Some(old));
+        assert_eq!(t.get(7, (1 << 33) + 1), Some(old + 5));
+        t.remove_if(7, old);
+        assert_eq!(t.get(7, old + 6), Some(old + 5));
+        t.remove_if(7, old + 5);
+        assert_eq!(t.get(7, old + 6), None);
     }
 }
