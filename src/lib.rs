@@ -19,7 +19,7 @@
 /// crate (daemon, CLI, examples, tests), so that benchmarks measure what the
 /// daemon runs: the dedup window allocates and frees many small vectors across
 /// the runtime's worker threads, where jemalloc costs about a fifth less CPU
-/// than glibc's malloc (and 5-10 MB more peak memory).
+/// than glibc's malloc (and about 10 MB more peak memory).
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
