@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-// Linked for its global allocator only, so that the floor is measured with the
-// allocator `feedsieve clean` runs on.
+// Linked for its global allocator only (with the `jemalloc` feature), so that the
+// floor is measured with the allocator `feedsieve clean` runs on.
 use feedsieve as _;
 
 fn main() {
