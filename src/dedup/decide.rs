@@ -178,7 +178,8 @@ impl Engine {
         for (band, key) in text::band_keys(sig).enumerate() {
             // Boilerplate shingles make some buckets crowded: the newest suffice.
             let end = self.first_seq + self.members.len() as u64;
-            let mut next = self.bands.get(key, end).unwrap_or(NO_MEMBER);
+            let sigs = |seq: u64| self.signature(seq);
+            let mut next = self.bands.get(band, key, end, &sigs).unwrap_or(NO_MEMBER);
             for _ in 0..BUCKET_READ {
                 let Some(m) = self.member(next) else { break };
                 read += 1;

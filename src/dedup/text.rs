@@ -397,15 +397,23 @@ pub fn minhash_similarity(a: &[u16; MINHASH_SIZE], b: &[u16; MINHASH_SIZE]) -> f
 
 /// The LSH band keys of a signature.
 pub fn band_keys(sig: &[u16; MINHASH_SIZE]) -> impl Iterator<Item = u64> + '_ {
-    sig.chunks(BAND_ROWS).enumerate().map(|(b, rows)| {
-        // On the stack: sixteen small allocations per signature otherwise.
-        let mut bytes = [0u8; 2 * BAND_ROWS + 1];
-        bytes[0] = b as u8;
-        for (k, r) in rows.iter().enumerate() {
-            bytes[1 + 2 * k..3 + 2 * k].copy_from_slice(&r.to_le_bytes());
-        }
-        fnv64(&bytes)
-    })
+    (0..MINHASH_SIZE / BAND_ROWS).map(|band| band_key(sig, band))
+}
+
+/// The key of one LSH band of a signature.
+pub fn band_key(sig: &[u16; MINHASH_SIZE], band: usize) -> u64 {
+    // On the stack: sixteen small allocations per signature otherwise.
+    let mut bytes = [0u8; 2 * BAND_ROWS + 1];
+    bytes[0] = band as u8;
+    for (k, r) in sig
+        .iter()
+        .skip(band * BAND_ROWS)
+        .take(BAND_ROWS)
+        .enumerate()
+    {
+        bytes[1 + 2 * k..3 + 2 * k].copy_from_slice(&r.to_le_bytes());
+    }
+    fnv64(&bytes)
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! postings, embedding buckets), and how articles enter and leave it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+
+use hashbrown::hash_table::{Entry, HashTable};
 
 use super::vectors::{bf16, Centroid, Shares, Terms, Vector};
 use super::{embed, text, Engine, Prepared, StoryId};
@@ -107,44 +109,65 @@ impl Member {
     }
 }
 
-/// MinHash LSH: band key → the newest member in that bucket (by sequence
-/// number), the key as two halves and the number as its low 32 bits: 12
-/// bytes an entry, not 16 (bench_cycle's window holds 800,000). Exact: an
-/// entry's member is in the window (it goes when that member leaves), and
-/// a window never spans 2^32 numbers.
+/// MinHash LSH: per band, the newest member of each bucket (by sequence
+/// number), as the number's low 32 bits alone. A bucket's key is not stored:
+/// it is worked out again from that member's signature when a probe meets the
+/// entry, so an entry takes 4 bytes, not 12 with its key (bench_cycle's
+/// window holds 800,000, most in buckets of one). Exact: an entry's member is
+/// in the window (it goes when that member leaves), and a window never spans
+/// 2^32 numbers.
 #[derive(Debug, Default)]
-pub(super) struct BandTable(fxhash::FxHashMap<[u32; 2], u32>);
+pub(super) struct BandTable([HashTable<u32>; BANDS]);
+
+/// The signature of a window member, by sequence number.
+pub(super) type Signatures<'a> = &'a dyn Fn(u64) -> Option<&'a [u16; text::MINHASH_SIZE]>;
 
 impl BandTable {
-    /// A key as the table holds it.
-    fn halves(key: u64) -> [u32; 2] {
-        [key as u32, (key >> 32) as u32]
-    }
-
     /// The number below `end` whose low 32 bits are `low`.
     fn widen(low: u32, end: u64) -> u64 {
         end.saturating_sub(u64::from((end as u32).wrapping_sub(low)))
     }
 
-    /// The newest member of `key`'s bucket; `end` is past the newest member
-    /// of the window.
-    pub(super) fn get(&self, key: u64, end: u64) -> Option<u64> {
-        let low = *self.0.get(&Self::halves(key))?;
-        Some(Self::widen(low, end))
+    /// The key in `band` of the member an entry names (0 when it has none,
+    /// which a member in the table always has).
+    fn key_of(sigs: Signatures<'_>, band: usize, low: u32, end: u64) -> u64 {
+        sigs(Self::widen(low, end)).map_or(0, |sig| text::band_key(sig, band))
     }
 
-    /// Makes `seq` the newest member of `key`'s bucket; returns the one it
-    /// displaced.
-    fn insert(&mut self, key: u64, seq: u64) -> Option<u64> {
-        let low = self.0.insert(Self::halves(key), seq as u32)?;
-        Some(Self::widen(low, seq))
+    /// The newest member of `key`'s bucket in `band`; `end` is past the newest
+    /// member of the window.
+    pub(super) fn get(&self, band: usize, key: u64, end: u64, sigs: Signatures<'_>) -> Option<u64> {
+        let table = self.0.get(band)?;
+        // Band keys are avalanched hashes already: one serves as the table's hash.
+        let low = table.find(key, |&low| Self::key_of(sigs, band, low, end) == key)?;
+        Some(Self::widen(*low, end))
     }
 
-    /// Empties `key`'s bucket if `seq` is its newest member.
-    fn remove_if(&mut self, key: u64, seq: u64) {
-        let k = Self::halves(key);
-        if self.0.get(&k) == Some(&(seq as u32)) {
-            self.0.remove(&k);
+    /// Makes `seq` (newer than every member in the table) the newest member
+    /// of `key`'s bucket in `band`; returns the one it displaced.
+    fn insert(&mut self, band: usize, key: u64, seq: u64, sigs: Signatures<'_>) -> Option<u64> {
+        let table = self.0.get_mut(band)?;
+        let same = |&low: &u32| Self::key_of(sigs, band, low, seq) == key;
+        let hash = |&low: &u32| Self::key_of(sigs, band, low, seq);
+        match table.entry(key, same, hash) {
+            Entry::Occupied(mut e) => {
+                let low = std::mem::replace(e.get_mut(), seq as u32);
+                Some(Self::widen(low, seq))
+            }
+            Entry::Vacant(e) => {
+                e.insert(seq as u32);
+                None
+            }
+        }
+    }
+
+    /// Empties `key`'s bucket in `band` if `seq` is its newest member (an
+    /// entry of `seq`'s in `band` can only be under its own key).
+    fn remove_if(&mut self, band: usize, key: u64, seq: u64) {
+        if let Some(table) = self.0.get_mut(band) {
+            if let Ok(e) = table.find_entry(key, |&low| low == seq as u32) {
+                e.remove();
+            }
         }
     }
 }
@@ -498,8 +521,10 @@ impl Engine {
     /// fingerprint, linked to the members it displaced.
     fn link_bands(&mut self, sig: &[u16; text::MINHASH_SIZE], seq: u64) -> Box<Fingerprint> {
         let mut links = [0; BANDS];
+        let (members, first) = (&self.members, self.first_seq);
+        let sigs = |at: u64| signature_in(members, first, at);
         for (band, key) in text::band_keys(sig).enumerate() {
-            if let Some(prev) = self.bands.insert(key, seq) {
+            if let Some(prev) = self.bands.insert(band, key, seq, &sigs) {
                 // Out of 32 bits is out of any window: no link.
                 links[band] = u32::try_from(seq - prev.min(seq)).unwrap_or(0);
             }
@@ -541,6 +566,11 @@ impl Engine {
         self.members.get(i)
     }
 
+    /// The MinHash signature of member `seq`, if it is in the window and has one.
+    pub(super) fn signature(&self, seq: u64) -> Option<&[u16; text::MINHASH_SIZE]> {
+        signature_in(&self.members, self.first_seq, seq)
+    }
+
     /// Drops the members older than the window, and the oldest past
     /// `window_articles`, from their stories and indexes.
     pub(super) fn expire(&mut self) {
@@ -580,8 +610,8 @@ impl Engine {
             if let Some(f) = &m.fingerprint {
                 // Older members of a bucket left before this one: a bucket whose
                 // newest member leaves is empty.
-                for key in text::band_keys(&f.sig) {
-                    self.bands.remove_if(key, seq);
+                for (band, key) in text::band_keys(&f.sig).enumerate() {
+                    self.bands.remove_if(band, key, seq);
                 }
             }
         }
@@ -687,21 +717,74 @@ impl Engine {
     }
 }
 
+/// The MinHash signature of member `seq` of a window whose first member is `first`.
+fn signature_in(
+    members: &VecDeque<Member>,
+    first: u64,
+    seq: u64,
+) -> Option<&[u16; text::MINHASH_SIZE]> {
+    let i = usize::try_from(seq.checked_sub(first)?).ok()?;
+    Some(&members.get(i)?.fingerprint.as_ref()?.sig)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::BandTable;
+    use super::{text, BandTable, Signatures};
+    use crate::dedup::text::{BAND_ROWS, MINHASH_SIZE};
+
+    /// Signatures whose every band key differs, by number.
+    fn sig(n: u64) -> [u16; MINHASH_SIZE] {
+        std::array::from_fn(|i| (n as u16).wrapping_mul(31).wrapping_add(i as u16))
+    }
 
     #[test]
     fn band_numbers_widen_across_32_bit_wraps() {
-        let mut t = BandTable::default();
         let old = (1u64 << 32) - 3;
-        assert_eq!(t.insert(7, old), None);
-        assert_eq!(t.get(7, old + 10), Some(old));
-        assert_eq!(t.insert(7, old + 5), Some(old));
-        assert_eq!(t.get(7, (1 << 33) + 1), Some(old + 5));
-        t.remove_if(7, old);
-        assert_eq!(t.get(7, old + 6), Some(old + 5));
-        t.remove_if(7, old + 5);
-        assert_eq!(t.get(7, old + 6), None);
+        let newer = old + 5;
+        let (a, b) = (sig(1), sig(2));
+        // Member `newer` shares band 7 with `old`, not band 3.
+        let mut c = b;
+        c[7 * BAND_ROWS..8 * BAND_ROWS].copy_from_slice(&a[7 * BAND_ROWS..8 * BAND_ROWS]);
+        let lookup = |seq: u64| match seq {
+            s if s == old => Some(&a),
+            s if s == newer => Some(&c),
+            _ => None,
+        };
+        let sigs: Signatures<'_> = &lookup;
+        let mut t = BandTable::default();
+        let key = |s: &[u16; MINHASH_SIZE], band| text::band_key(s, band);
+        assert_eq!(t.insert(7, key(&a, 7), old, sigs), None);
+        assert_eq!(t.insert(3, key(&a, 3), old, sigs), None);
+        assert_eq!(t.get(7, key(&a, 7), old + 10, sigs), Some(old));
+        assert_eq!(t.insert(7, key(&c, 7), newer, sigs), Some(old));
+        assert_eq!(t.insert(3, key(&c, 3), newer, sigs), None);
+        // The newest number widens from far past a wrap of its low bits.
+        assert_eq!(t.get(7, key(&a, 7), (1 << 33) + 1, sigs), Some(newer));
+        let end = newer + 1;
+        assert_eq!(t.get(7, key(&a, 7), end, sigs), Some(newer));
+        assert_eq!(t.get(3, key(&a, 3), end, sigs), Some(old));
+        assert_eq!(t.get(3, key(&c, 3), end, sigs), Some(newer));
+        // A key nobody has, and a known key asked of another band.
+        assert_eq!(t.get(3, key(&sig(9), 3), end, sigs), None);
+        assert_eq!(t.get(4, key(&a, 3), end, sigs), None);
+        t.remove_if(7, key(&a, 7), old);
+        assert_eq!(t.get(7, key(&a, 7), newer + 1, sigs), Some(newer));
+        t.remove_if(7, key(&c, 7), newer);
+        assert_eq!(t.get(7, key(&a, 7), newer + 1, sigs), None);
+        assert_eq!(t.get(3, key(&a, 3), newer + 1, sigs), Some(old));
+    }
+
+    #[test]
+    fn band_buckets_stay_found_as_the_table_grows() {
+        let sigs_of: Vec<[u16; MINHASH_SIZE]> = (0..5000).map(sig).collect();
+        let lookup = |seq: u64| sigs_of.get(seq as usize);
+        let sigs: Signatures<'_> = &lookup;
+        let mut t = BandTable::default();
+        for (seq, s) in sigs_of.iter().enumerate() {
+            assert_eq!(t.insert(0, text::band_key(s, 0), seq as u64, sigs), None);
+        }
+        for (seq, s) in sigs_of.iter().enumerate() {
+            assert_eq!(t.get(0, text::band_key(s, 0), 5000, sigs), Some(seq as u64));
+        }
     }
 }
