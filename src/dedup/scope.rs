@@ -23,58 +23,45 @@ pub(super) const NEIGHBOURS: usize = 16;
 /// earliest new articles come first; the rest wait for a later change.
 pub const MAX_SCOPE: usize = 10_000;
 
-/// The local term index of [`Engine::nearest_nodes`]: per (part, term), the
-/// nodes listing the term, in increasing order. Keys and nodes sit in one
-/// sorted vector, each list a run of it: a map of one vector per key held
-/// most of a 10,000-article refinement's memory (32 MB of 66 in
-/// `bench_cycle`'s first cycle).
-struct TermIndex {
-    /// (part, term), sorted, with the end of each key's run in `nodes`.
-    keys: Vec<(StoryId, u32, u32)>,
-    /// The nodes of each key, in increasing order.
-    nodes: Vec<u32>,
-}
+/// The local term index of [`Engine::nearest_nodes`]: every (part, term,
+/// node) of the nodes' linking terms packed in one u64, sorted, so that the
+/// nodes of a (part, term) are one run of it, in increasing order. 8 bytes an
+/// entry: keys and lists apart took 16 and more (the index was most of a
+/// 10,000-article refinement's memory in `bench_cycle`'s first cycle).
+struct TermIndex(Vec<u64>);
+
+/// Parts and nodes of a scope are numbered in 16 bits each in the index.
+const _: () = assert!(MAX_SCOPE <= 1 << 16);
 
 impl TermIndex {
-    /// The index of node i's `terms[ends[i - 1]..ends[i]]` under `part(i)`.
-    fn new(terms: &[(u32, f32)], ends: &[usize], part: impl Fn(usize) -> StoryId) -> TermIndex {
-        let mut entries: Vec<(StoryId, u32, u32)> = Vec::with_capacity(terms.len());
+    /// The entry of `node` under (`part`, `term`).
+    fn entry(part: u32, term: u32, node: usize) -> u64 {
+        u64::from(part) << 48 | u64::from(term) << 16 | node as u64
+    }
+
+    /// The node an entry names.
+    fn node(entry: u64) -> usize {
+        (entry & 0xffff) as usize
+    }
+
+    /// The index of node i's `terms[ends[i - 1]..ends[i]]` under part
+    /// `parts[i]` (both below 2^16: scopes hold at most [`MAX_SCOPE`] nodes).
+    fn new(terms: &[(u32, f32)], ends: &[usize], parts: &[u32]) -> TermIndex {
+        let mut entries = Vec::with_capacity(terms.len());
         let mut start = 0;
-        for (i, &end) in ends.iter().enumerate() {
-            let p = part(i);
-            // Scopes hold at most `MAX_SCOPE` nodes: an index fits in u32.
-            entries.extend(terms[start..end].iter().map(|&(t, _)| (p, t, i as u32)));
+        for ((i, &end), &p) in ends.iter().enumerate().zip(parts) {
+            entries.extend(terms[start..end].iter().map(|&(t, _)| Self::entry(p, t, i)));
             start = end;
         }
         entries.sort_unstable();
-        let mut keys: Vec<(StoryId, u32, u32)> = Vec::new();
-        let nodes = entries
-            .iter()
-            .enumerate()
-            .map(|(k, &(p, t, i))| {
-                match keys.last_mut() {
-                    Some(last) if (last.0, last.1) == (p, t) => last.2 = k as u32 + 1,
-                    _ => keys.push((p, t, k as u32 + 1)),
-                }
-                i
-            })
-            .collect();
-        keys.shrink_to_fit();
-        TermIndex { keys, nodes }
+        TermIndex(entries)
     }
 
-    /// The nodes listing `term` under `part`, in increasing order.
-    fn list(&self, part: StoryId, term: u32) -> &[u32] {
-        let k = self
-            .keys
-            .partition_point(|&(p, t, _)| (p, t) < (part, term));
-        match self.keys.get(k) {
-            Some(&(p, t, end)) if (p, t) == (part, term) => {
-                let start = k.checked_sub(1).map_or(0, |b| self.keys[b].2);
-                &self.nodes[start as usize..end as usize]
-            }
-            _ => &[],
-        }
+    /// The entries of `term` under `part`, in increasing order of node.
+    fn list(&self, part: u32, term: u32) -> &[u64] {
+        let lo = self.0.partition_point(|&e| e < Self::entry(part, term, 0));
+        let hi = lo + self.0[lo..].partition_point(|&e| e <= Self::entry(part, term, 0xffff));
+        &self.0[lo..hi]
     }
 }
 
@@ -210,8 +197,17 @@ impl Engine {
         nodes: &[Node],
         part: impl Fn(usize) -> StoryId,
     ) -> Vec<Vec<usize>> {
-        let (terms, ends) = self.linking_terms(nodes, &part);
-        let index = TermIndex::new(&terms, &ends, &part);
+        // Parts numbered densely, in order of first appearance.
+        let mut numbers: HashMap<StoryId, u32> = HashMap::new();
+        let parts: Vec<u32> = (0..nodes.len())
+            .map(|i| {
+                let next = numbers.len() as u32;
+                *numbers.entry(part(i)).or_insert(next)
+            })
+            .collect();
+        drop(numbers);
+        let (terms, ends) = self.linking_terms(nodes, &parts);
+        let index = TermIndex::new(&terms, &ends, &parts);
         // Dense scratch scores: a map per article cost most of the pass.
         let mut partial = vec![0.0f32; nodes.len()];
         let mut touched: Vec<usize> = Vec::new();
@@ -219,13 +215,13 @@ impl Engine {
         for (i, &end) in ends.iter().enumerate() {
             let start = if i == 0 { 0 } else { ends[i - 1] };
             for &(t, w) in &terms[start..end] {
-                let list = index.list(part(i), t);
+                let list = index.list(parts[i], t);
                 // A common term reads the articles nearest in key order.
-                let at = list.partition_point(|&j| (j as usize) < i);
+                let at = list.partition_point(|&e| TermIndex::node(e) < i);
                 let lo = at.saturating_sub(LIST_READ / 2);
                 let hi = (lo + LIST_READ).min(list.len());
-                for &j in &list[lo.min(hi.saturating_sub(LIST_READ))..hi] {
-                    let j = j as usize;
+                for &e in &list[lo.min(hi.saturating_sub(LIST_READ))..hi] {
+                    let j = TermIndex::node(e);
                     if j != i {
                         if partial[j] == 0.0 {
                             touched.push(j);
@@ -255,42 +251,29 @@ impl Engine {
     /// A term only one article of its part uses links it to no other: its
     /// heaviest terms are often such words (names new to the window), and
     /// would leave no room for those it shares with its own event.
-    fn linking_terms(
-        &self,
-        nodes: &[Node],
-        part: &impl Fn(usize) -> StoryId,
-    ) -> (Vec<(u32, f32)>, Vec<usize>) {
+    fn linking_terms(&self, nodes: &[Node], parts: &[u32]) -> (Vec<(u32, f32)>, Vec<usize>) {
         // Each node's ranking is worked out twice (to count, then to choose)
         // rather than held for the whole scope: refinement is the first
         // cycle's memory peak (indexing every term of the scope took it from
         // 202 to 227 MB in bench_cycle).
         let candidates =
             |n: &Node| self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX);
-        // Every (part, term) a node uses, as one sorted u64 each (parts
-        // numbered densely): a few MB where a map would take tens.
-        let mut numbers: HashMap<StoryId, u64> = HashMap::new();
-        let parts: Vec<u64> = (0..nodes.len())
-            .map(|i| {
-                let next = numbers.len() as u64;
-                *numbers.entry(part(i)).or_insert(next)
-            })
-            .collect();
-        let mut uses: Vec<u64> = Vec::with_capacity(nodes.len() * 3 * TERMS);
-        for (n, &p) in nodes.iter().zip(&parts) {
-            uses.extend(candidates(n).iter().map(|&(t, _)| p << 32 | u64::from(t)));
-        }
-        uses.sort_unstable();
-        let shared = |key: u64| {
-            let at = uses.partition_point(|&k| k < key);
-            uses.get(at + 1) == Some(&key)
+        let shared = shared_keys(nodes, parts, candidates);
+        let key = |p: u32, t: u32| u64::from(p) << 32 | u64::from(t);
+        // A part with no shared term links none of its nodes: not ranked again.
+        let links = |p: u32| {
+            let at = shared.partition_point(|&k| k < key(p, 0));
+            shared.get(at).is_some_and(|&k| k >> 32 == u64::from(p))
         };
         let mut terms = Vec::with_capacity(nodes.len() * TERMS);
         let mut ends = Vec::with_capacity(nodes.len());
-        for (n, &p) in nodes.iter().zip(&parts) {
-            let linking = candidates(n)
-                .into_iter()
-                .filter(|&(t, _)| shared(p << 32 | u64::from(t)));
-            terms.extend(linking.take(TERMS));
+        for (n, &p) in nodes.iter().zip(parts) {
+            if links(p) {
+                let linking = candidates(n)
+                    .into_iter()
+                    .filter(|&(t, _)| shared.binary_search(&key(p, t)).is_ok());
+                terms.extend(linking.take(TERMS));
+            }
             ends.push(terms.len());
         }
         (terms, ends)
@@ -363,5 +346,73 @@ impl Engine {
             }
         }
         s
+    }
+}
+
+/// The (part, term) keys, `part << 32 | term`, sorted, of the terms that two
+/// or more nodes of a part list among `terms_of`. One part at a time, as bare
+/// terms: the scope's every key at once took 8 bytes a use, the first cycle's
+/// memory peak in `bench_cycle`.
+fn shared_keys<N>(
+    nodes: &[N],
+    parts: &[u32],
+    terms_of: impl Fn(&N) -> Vec<(u32, f32)>,
+) -> Vec<u64> {
+    let mut order: Vec<usize> = (0..nodes.len().min(parts.len())).collect();
+    order.sort_by_key(|&i| parts[i]);
+    let mut shared = Vec::new();
+    let mut used: Vec<u32> = Vec::new();
+    // A node lists each term once: a part of one node shares none.
+    for group in order
+        .chunk_by(|&a, &b| parts[a] == parts[b])
+        .filter(|g| g.len() > 1)
+    {
+        used.clear();
+        for &i in group {
+            used.extend(terms_of(&nodes[i]).iter().map(|&(t, _)| t));
+        }
+        used.sort_unstable();
+        let part = u64::from(parts[group[0]]) << 32;
+        let twice = used.chunk_by(|a, b| a == b).filter(|run| run.len() > 1);
+        shared.extend(twice.map(|run| part | u64::from(run[0])));
+    }
+    // Sorted: parts in turn, each part's terms in order.
+    shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{shared_keys, TermIndex};
+
+    #[test]
+    fn term_lists_hold_the_nodes_of_their_own_part_in_order() {
+        // Nodes 0, 2 and 3 in part 0, node 1 in part 1; term 7 everywhere.
+        let terms = [(7, 1.0), (9, 1.0), (7, 1.0), (7, 1.0), (9, 1.0), (7, 1.0)];
+        let ends = [2, 3, 5, 6];
+        let parts = [0, 1, 0, 0];
+        let index = TermIndex::new(&terms, &ends, &parts);
+        let nodes = |l: &[u64]| l.iter().map(|&e| TermIndex::node(e)).collect::<Vec<_>>();
+        assert_eq!(nodes(index.list(0, 7)), [0, 2, 3]);
+        assert_eq!(nodes(index.list(1, 7)), [1]);
+        assert_eq!(nodes(index.list(0, 9)), [0, 2]);
+        assert!(index.list(1, 9).is_empty());
+        assert!(index.list(0, 8).is_empty());
+    }
+
+    #[test]
+    fn shared_terms_are_those_two_nodes_of_one_part_list() {
+        let lists: Vec<Vec<(u32, f32)>> = vec![
+            vec![(1, 0.5), (2, 0.5), (3, 0.1)],
+            vec![(2, 0.5), (4, 0.5)],
+            vec![(1, 0.5), (5, 0.5)],
+            vec![(2, 0.5), (3, 0.5)],
+            vec![(2, 0.9)],
+        ];
+        // Part 1 holds nodes 0, 3 and 4; part 0 nodes 1 and 2; part 2 none.
+        let parts = [1, 0, 0, 1, 1];
+        let shared = shared_keys(&lists, &parts, |l| l.clone());
+        let key = |p: u64, t: u64| p << 32 | t;
+        // Term 1 is used in two parts once each: shared in neither.
+        assert_eq!(shared, [key(1, 2), key(1, 3)]);
     }
 }
