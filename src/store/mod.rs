@@ -168,10 +168,10 @@ impl Store {
     }
 
     fn init(conn: Connection) -> Result<Store, StoreError> {
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL keeps readers (inspecting tools) from blocking the writer; NORMAL sync
         // is durable against process crashes, which is what a daemon meets.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        enable_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // The ingest path alone runs about twenty statements per item: with
@@ -283,6 +283,28 @@ impl SharedStore {
 
 /// Prepared statements the connection keeps parsed.
 const STATEMENT_CACHE: usize = 64;
+
+/// How long a statement waits for another process's lock on the file.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Switches the file to WAL. The switch needs the file to itself, and SQLite
+/// answers "database is locked" at once instead of waiting out the busy
+/// timeout while another process reads it (measured: one of four processes
+/// opening a new file together failed about every other time on a loaded
+/// machine), so it is tried again for as long as the timeout.
+fn enable_wal(conn: &Connection) -> Result<(), StoreError> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::DatabaseBusy && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done => return Ok(done?),
+        }
+    }
+}
 
 /// Runs one statement through the connection's statement cache: the ingest
 /// path runs the same statements for every item, and parsing them each time
