@@ -594,12 +594,18 @@ fn insert_item(
     let (story_id, joined) = stories::place(tx, new, decision.as_ref(), now)?;
     let item = new.item;
     let (categories, enclosures) = json_lists(item);
+    // How dedup placed it goes in with the row: an update after the insert
+    // wrote the row and two of its indexes twice.
+    let placed = decision.as_ref();
+    let layer = placed.map(|d| if joined { d.layer } else { "new" });
     super::exec(
         tx,
         "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
             published_at, updated_at, categories, enclosures, content_hash,
-            first_seen_at, changed_at, story_id, filtered)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16)",
+            first_seen_at, changed_at, story_id, filtered,
+            canonical_url, dedup_layer, dedup_score, dedup_match, body_words)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16,
+            ?17, ?18, ?19, ?20, ?21)",
         params![
             new.source_id,
             new.key,
@@ -616,12 +622,17 @@ fn insert_item(
             hash,
             now,
             story_id,
-            filtered
+            filtered,
+            placed.and_then(|d| d.canonical_url.as_deref()),
+            layer,
+            placed.and_then(|d| d.score),
+            placed.and_then(|d| d.matched),
+            placed.and_then(|d| d.body_words),
         ],
     )?;
     let item_id = tx.last_insert_rowid();
-    if let Some(decision) = decision {
-        stories::record_decision(tx, item_id, story_id, joined, decision, now, stories)?;
+    if decision.is_some() {
+        stories::record_decision(tx, item_id, story_id, joined, now, stories)?;
     }
     Ok(())
 }

@@ -369,31 +369,17 @@ pub(super) fn place(
     }
 }
 
-/// Records how a new item was assigned, updates its story's representative
-/// when it joined one, and carries out the merge its arrival caused.
+/// After a new item's row went in with how it was assigned: updates its
+/// story's representative when it joined one, and carries out the merge its
+/// arrival caused.
 pub(super) fn record_decision(
     tx: &Transaction<'_>,
     item_id: i64,
     story_id: i64,
     joined: bool,
-    decision: StoryDecision,
     now: i64,
     stories: &mut dyn StoryDecider,
 ) -> Result<(), StoreError> {
-    let layer = if joined { decision.layer } else { "new" };
-    super::exec(
-        tx,
-        "UPDATE items SET canonical_url = ?2, dedup_layer = ?3, dedup_score = ?4,
-            dedup_match = ?5, body_words = ?6 WHERE id = ?1",
-        params![
-            item_id,
-            decision.canonical_url,
-            layer,
-            decision.score,
-            decision.matched,
-            decision.body_words
-        ],
-    )?;
     if joined {
         update_representative(tx, story_id, Some(item_id), &*stories)?;
     }
