@@ -958,3 +958,68 @@ fn next_permutation(v: &mut [usize]) -> bool {
     v[i..].reverse();
     true
 }
+
+/// A text of made-up words that no other `round` shares.
+fn words_of_round(round: i64) -> String {
+    let letter = |n: i64| char::from(b'a' + (n % 26) as u8);
+    (0..80)
+        .map(|i| {
+            format!(
+                "{}{}{}o{}",
+                letter(round),
+                letter(round / 26),
+                letter(i),
+                letter(i / 26)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn copies_are_found_while_their_original_is_in_the_window_and_not_after() {
+    // A window of a few articles turns its band tables over many times.
+    let config = DedupConfig {
+        window_articles: 4,
+        ..DedupConfig::default()
+    };
+    let mut e = Engine::new(config);
+    for round in 0..30 {
+        let text = words_of_round(round);
+        let at = T0 + 600 * round;
+        let original = e.assign(&art(
+            &format!("o{round}"),
+            "Wire",
+            &format!("https://wire.example/{round}"),
+            at,
+            &format!("Report {round}"),
+            &text,
+        ));
+        let copy = e.assign(&art(
+            &format!("c{round}"),
+            "Daily Paper",
+            &format!("https://paper.example/{round}"),
+            at + 60,
+            &format!("Paper {round}"),
+            &text,
+        ));
+        assert_eq!(copy.layer, Layer::NearCopy, "round {round}");
+        assert_eq!(copy.story, original.story, "round {round}");
+    }
+    // Members that left took their bucket entries with them.
+    assert!(
+        e.bands.len() <= 4 * super::window::BANDS,
+        "{}",
+        e.bands.len()
+    );
+    // Round 0's articles left the window long ago: its text opens a new story.
+    let late = e.assign(&art(
+        "late",
+        "Late Wire",
+        "https://late.example/0",
+        T0 + 600 * 30,
+        "Report 0",
+        &words_of_round(0),
+    ));
+    assert_eq!(late.layer, Layer::New);
+}

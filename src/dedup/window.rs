@@ -161,6 +161,12 @@ impl BandTable {
         }
     }
 
+    /// Entries over all bands.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.0.iter().map(HashTable::len).sum()
+    }
+
     /// Empties `key`'s bucket in `band` if `seq` is its newest member (an
     /// entry of `seq`'s in `band` can only be under its own key).
     fn remove_if(&mut self, band: usize, key: u64, seq: u64) {
