@@ -302,6 +302,9 @@ fn template_mix(args: &[String]) {
     let (mut t_secs, mut t_n, mut n_secs, mut n_n) = (0.0f64, 0u64, 0.0f64, 0u64);
     let mut template_stories: std::collections::HashMap<i64, usize> = Default::default();
     let mut normal_i = 0u64;
+    // Every decision (story and layer) in one number: two builds that print the
+    // same digest decided the whole stream alike.
+    let mut digest = 0xcbf2_9ce4_8422_2325u64;
     for f in 0..feeds {
         let is_template = f % every == 0 && f / every < templated;
         for i in 0..ITEMS {
@@ -315,6 +318,9 @@ fn template_mix(args: &[String]) {
             let start = Instant::now();
             let ev = engine.assign(&a);
             let secs = start.elapsed().as_secs_f64();
+            for x in [ev.story.unwrap_or(-1) as u64, ev.layer as u64] {
+                digest = (digest ^ x).wrapping_mul(0x0100_0000_01b3);
+            }
             if is_template {
                 (t_secs, t_n) = (t_secs + secs, t_n + 1);
                 if let Some(s) = ev.story {
@@ -346,4 +352,5 @@ fn template_mix(args: &[String]) {
         "templated articles made {} stories (largest {largest} articles)",
         template_stories.len()
     );
+    println!("decisions digest: {digest:016x}");
 }
