@@ -83,7 +83,8 @@ impl SourceTerms {
         self.likeness.iter().sum::<f64>() / self.likeness.len() as f64
     }
 
-    /// Remembers an admitted item's full vector and how like its predecessors it is.
+    /// Remembers an admitted item's full vector and how like its predecessors
+    /// it is; called after [`SourceTerms::push`] with the same item.
     /// `buffers` are scratch space for the sum, kept by the caller.
     pub(super) fn push_vector(&mut self, full: &[(u32, f32)], buffers: &mut [Vec<(u32, f32)>; 2]) {
         if !self.vectors.is_empty() {
@@ -111,6 +112,7 @@ impl SourceTerms {
         kept.clear();
         kept.extend_from_slice(full);
         self.vectors.push_back(kept);
+        self.update_vocabulary();
     }
 
     /// True when some term is template for this source.
@@ -167,6 +169,20 @@ impl SourceTerms {
             template.clear();
         }
         self.template = template;
+    }
+
+    /// Works out whether the recent items draw from a small shared vocabulary
+    /// ([`MAX_VOCABULARY_RATIO`]), after an item's terms and vector went in.
+    /// Only when their likeness would count: any likeness below
+    /// [`TEMPLATED_LIKENESS`] leaves every score as it is, and sorting the
+    /// recent items' terms was a fifth of the cost of admitting an item.
+    fn update_vocabulary(&mut self) {
+        let n = self.recent.len();
+        let mean_likeness = self.likeness.iter().sum::<f64>() / self.likeness.len().max(1) as f64;
+        if n == 0 || self.likeness.len() < MIN_SOURCE_ITEMS || mean_likeness < TEMPLATED_LIKENESS {
+            self.small_vocabulary = false;
+            return;
+        }
         let mut vocabulary: Vec<u32> = self.recent.iter().flat_map(|r| r.iter().copied()).collect();
         vocabulary.sort_unstable();
         vocabulary.dedup();
@@ -305,6 +321,7 @@ mod tests {
             let own: Vec<u32> = (0..40).map(|k| 1000 + i * 100 + k).collect();
             topic.push(&[[1, 2, 3].as_slice(), &own].concat());
             topic.likeness.push_back(0.4);
+            topic.update_vocabulary();
         }
         assert!(!topic.has_template(), "{:?}", topic.template());
         assert_eq!(
@@ -318,6 +335,7 @@ mod tests {
             let words: Vec<u32> = (0..30).chain((0..3).map(|k| 1000 + i * 100 + k)).collect();
             template.push(&words);
             template.likeness.push_back(0.4);
+            template.update_vocabulary();
         }
         assert!(template.is_template(5));
         assert!(template.likeness() > 0.3);
