@@ -120,9 +120,12 @@ impl Engine {
             .chain(b.terms())
             .map(|(t, c)| (t, c * self.idf(t)))
             .collect();
-        v.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-        let mut seen = HashSet::new();
-        v.retain(|(t, _)| seen.insert(*t));
+        // Each term once, at its heaviest: by term, heaviest first, keeping the
+        // first of each run (sorting twice costs less than a set of seen terms).
+        v.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)));
+        v.dedup_by_key(|(t, _)| *t);
+        // A total order: the terms are distinct now.
+        v.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         v.truncate(n);
         v
     }
@@ -252,13 +255,23 @@ impl Engine {
     /// heaviest terms are often such words (names new to the window), and
     /// would leave no room for those it shares with its own event.
     fn linking_terms(&self, nodes: &[Node], parts: &[u32]) -> (Vec<(u32, f32)>, Vec<usize>) {
-        // Each node's ranking is worked out twice (to count, then to choose)
+        // Each node's terms are listed to count and ranked again to choose,
         // rather than held for the whole scope: refinement is the first
         // cycle's memory peak (indexing every term of the scope took it from
         // 202 to 227 MB in bench_cycle).
         let candidates =
             |n: &Node| self.weighted_terms(&n.prepared.full, &n.prepared.head, usize::MAX);
-        let shared = shared_keys(nodes, parts, candidates);
+        // Sharing asks only which terms a node lists, not their ranking.
+        let listed = |n: &Node| {
+            let mut terms: Vec<u32> = (n.prepared.full.terms())
+                .chain(n.prepared.head.terms())
+                .map(|(t, _)| t)
+                .collect();
+            terms.sort_unstable();
+            terms.dedup();
+            terms
+        };
+        let shared = shared_keys(nodes, parts, listed);
         let key = |p: u32, t: u32| u64::from(p) << 32 | u64::from(t);
         // A part with no shared term links none of its nodes: not ranked again.
         let links = |p: u32| {
@@ -350,14 +363,10 @@ impl Engine {
 }
 
 /// The (part, term) keys, `part << 32 | term`, sorted, of the terms that two
-/// or more nodes of a part list among `terms_of`. One part at a time, as bare
+/// or more nodes of a part list among `terms_of` (each node's distinct terms). One part at a time, as bare
 /// terms: the scope's every key at once took 8 bytes a use, the first cycle's
 /// memory peak in `bench_cycle`.
-fn shared_keys<N>(
-    nodes: &[N],
-    parts: &[u32],
-    terms_of: impl Fn(&N) -> Vec<(u32, f32)>,
-) -> Vec<u64> {
+fn shared_keys<N>(nodes: &[N], parts: &[u32], terms_of: impl Fn(&N) -> Vec<u32>) -> Vec<u64> {
     let mut order: Vec<usize> = (0..nodes.len().min(parts.len())).collect();
     order.sort_by_key(|&i| parts[i]);
     let mut shared = Vec::new();
@@ -369,7 +378,7 @@ fn shared_keys<N>(
     {
         used.clear();
         for &i in group {
-            used.extend(terms_of(&nodes[i]).iter().map(|&(t, _)| t));
+            used.extend(terms_of(&nodes[i]));
         }
         used.sort_unstable();
         let part = u64::from(parts[group[0]]) << 32;
@@ -401,13 +410,7 @@ mod tests {
 
     #[test]
     fn shared_terms_are_those_two_nodes_of_one_part_list() {
-        let lists: Vec<Vec<(u32, f32)>> = vec![
-            vec![(1, 0.5), (2, 0.5), (3, 0.1)],
-            vec![(2, 0.5), (4, 0.5)],
-            vec![(1, 0.5), (5, 0.5)],
-            vec![(2, 0.5), (3, 0.5)],
-            vec![(2, 0.9)],
-        ];
+        let lists: Vec<Vec<u32>> = vec![vec![1, 2, 3], vec![2, 4], vec![1, 5], vec![2, 3], vec![2]];
         // Part 1 holds nodes 0, 3 and 4; part 0 nodes 1 and 2; part 2 none.
         let parts = [1, 0, 0, 1, 1];
         let shared = shared_keys(&lists, &parts, |l| l.clone());
