@@ -780,7 +780,8 @@ pub fn may_be_pitch(text: &str) -> bool {
                 .map(memchr::memmem::Finder::new)
         });
     let t = text.as_bytes();
-    HINTS.iter().any(|f| f.find(t).is_some())
+    // Shorter than every hint (the whitespace between tags, mostly).
+    t.len() >= 4 && HINTS.iter().any(|f| f.find(t).is_some())
 }
 
 /// How bylines, datelines and credits begin.
@@ -827,7 +828,13 @@ pub fn is_meta_line(text: &str) -> bool {
         return false;
     }
     let l = t.to_lowercase();
-    if PREFIXES.iter().any(|p| l.starts_with(p)) && n < 80 {
+    // A first-byte test before each comparison, as in `heading_in`.
+    let first = l.as_bytes().first();
+    if n < 80
+        && PREFIXES
+            .iter()
+            .any(|p| p.as_bytes().first() == first && l.starts_with(p))
+    {
         return true;
     }
     if n <= 160 && is_meta_row(t) {
@@ -872,9 +879,16 @@ fn is_meta_row(t: &str) -> bool {
 
 /// "5 hours ago", "2 days ago", "vor 3 Stunden".
 fn is_relative_time(l: &str) -> bool {
-    let words: Vec<&str> = l.split_whitespace().collect();
-    matches!(words.as_slice(), [num, unit, "ago"] if num.chars().all(|c| c.is_ascii_digit()) && unit.starts_with(['s', 'm', 'h', 'd', 'w', 'y']))
-        || matches!(words.as_slice(), ["vor", num, _] if num.chars().all(|c| c.is_ascii_digit()))
+    // Three words exactly, read without collecting them: every short block
+    // of an article is asked, and the vector was most of the rule's cost.
+    let mut words = l.split_whitespace();
+    let [Some(first), Some(second), Some(third), None] = std::array::from_fn(|_| words.next())
+    else {
+        return false;
+    };
+    let number = |w: &str| w.chars().all(|c| c.is_ascii_digit());
+    (third == "ago" && number(first) && second.starts_with(['s', 'm', 'h', 'd', 'w', 'y']))
+        || (first == "vor" && number(second))
 }
 
 /// Images that are interface icons, not article pictures.
@@ -899,8 +913,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heading_phrases_are_not_empty() {
-        for h in RELATED_HEADINGS.iter().chain(SOURCE_HEADINGS) {
+    fn phrases_are_not_empty() {
+        for h in RELATED_HEADINGS
+            .iter()
+            .chain(SOURCE_HEADINGS)
+            .chain(PREFIXES)
+        {
             assert!(!h.is_empty());
         }
     }
@@ -1035,6 +1053,9 @@ mod tests {
         assert!(is_meta_line("Published: Tuesday, December 16"));
         assert!(is_meta_line("Updated: Tuesday, December 16"));
         assert!(is_meta_line("5 hours ago"));
+        assert!(is_meta_line("vor 3 Stunden"));
+        assert!(!is_meta_line("5 hours ago now"));
+        assert!(!is_meta_line("hours ago"));
         assert!(is_meta_line("Advertisement"));
         assert!(is_meta_line("6 min read"));
         assert!(is_meta_line("Image credit: Eurogamer"));
