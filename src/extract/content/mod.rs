@@ -571,7 +571,7 @@ impl<'a> Page<'a> {
             }
             if let Node::Text(t) = self.nodes[j].node.value() {
                 space |= t.starts_with(char::is_whitespace);
-                for (k, word) in t.split_whitespace().enumerate() {
+                for (k, word) in words(t).enumerate() {
                     if !out.is_empty() && (space || k > 0) {
                         out.push(' ');
                     }
@@ -603,7 +603,7 @@ pub fn fingerprint(text: &str) -> u64 {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     };
-    for word in text.split_whitespace() {
+    for word in words(text) {
         if word.is_ascii() {
             // Same bytes as the general path below, without per-char case mapping.
             for &b in word.as_bytes() {
@@ -619,6 +619,81 @@ pub fn fingerprint(text: &str) -> u64 {
         eat(b' ');
     }
     h
+}
+
+/// The words of `s`, as `str::split_whitespace` gives them: ASCII bytes are
+/// tested without decoding a char (that iterator's char-by-char search was
+/// most of the text writer's time).
+pub(super) fn words(s: &str) -> Words<'_> {
+    Words { s, at: 0 }
+}
+
+/// The iterator of [`words`].
+pub(super) struct Words<'a> {
+    s: &'a str,
+    /// Where the search for the next word starts.
+    at: usize,
+}
+
+impl Words<'_> {
+    /// The byte length of the whitespace char that starts at `i` with the
+    /// non-ASCII byte `lead`, `None` for another char or a byte inside one.
+    #[inline]
+    fn wide_space(&self, i: usize, lead: u8) -> Option<usize> {
+        // Non-ASCII whitespace (U+0085, U+00A0, U+1680, U+2000 to U+205F,
+        // U+3000) starts with one of these bytes.
+        if !matches!(lead, 0xc2 | 0xe1 | 0xe2 | 0xe3) {
+            return None;
+        }
+        let c = self.s.get(i..)?.chars().next()?;
+        c.is_whitespace().then(|| c.len_utf8())
+    }
+}
+
+/// `char::is_whitespace` on ASCII: tab to carriage return, and space.
+#[inline]
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let mut i = self.at;
+        // Past the whitespace before the word.
+        let start = loop {
+            match b.get(i) {
+                None => {
+                    self.at = i;
+                    return None;
+                }
+                Some(&c) if c.is_ascii() && ascii_space(c) => i += 1,
+                Some(&c) if c.is_ascii() => break i,
+                Some(&c) => match self.wide_space(i, c) {
+                    Some(n) => i += n,
+                    None => break i,
+                },
+            }
+        };
+        // To the whitespace after it; bytes inside a char (0x80 to 0xbf) are
+        // stepped over one at a time, they start no whitespace.
+        while let Some(&c) = b.get(i) {
+            let space = if c.is_ascii() {
+                ascii_space(c)
+            } else {
+                self.wide_space(i, c).is_some()
+            };
+            if space {
+                break;
+            }
+            i += 1;
+        }
+        self.at = i;
+        self.s.get(start..i)
+    }
 }
 
 #[cfg(test)]
@@ -639,6 +714,25 @@ mod tests {
             punct += u32::from(matches!(c, '.' | ',' | ';' | '!' | '?' | '。' | '、' | '،'));
         }
         (len, punct)
+    }
+
+    #[test]
+    fn words_are_split_whitespace() {
+        let alphabet: Vec<char> =
+            "ab Z\t\n\u{b}\u{c}\r\u{85}\u{a0}\u{2009}\u{3000}é€\u{1f600}\u{1c}"
+                .chars()
+                .collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for n in 0..4000usize {
+            let mut s = String::new();
+            for _ in 0..n % 41 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                s.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            let ours: Vec<&str> = super::words(&s).collect();
+            let std: Vec<&str> = s.split_whitespace().collect();
+            assert_eq!(ours, std, "{s:?}");
+        }
     }
 
     #[test]
