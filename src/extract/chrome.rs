@@ -374,11 +374,24 @@ impl Words {
             w.chrome = true;
             w.chrome_on_heading = true;
         }
-        for t in word.as_bytes().split(|c| !c.is_ascii_alphanumeric()) {
+        // A chrome substring already says all a token could.
+        if w.chrome_on_heading {
+            return w;
+        }
+        // The word's tokens between non-alphanumeric bytes, by hand: the
+        // slice `split` iterator cost as much as the substring search.
+        let b = word.as_bytes();
+        let mut start = 0;
+        for end in 0..=b.len() {
+            if b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+                continue;
+            }
+            let t = &b[start..end];
             if is_chrome_token(t) {
                 w.chrome = true;
                 w.chrome_on_heading |= t != b"header";
             }
+            start = end + 1;
         }
         w
     }
@@ -404,6 +417,17 @@ pub struct ClassWords<'a> {
 }
 
 impl<'a> ClassWords<'a> {
+    /// Tables sized for a page of `nodes` nodes: growing them rehashed every
+    /// entry several times over (a page holds about one new class value or
+    /// class word per ten nodes).
+    pub fn for_nodes(nodes: usize) -> ClassWords<'a> {
+        let cap = nodes / 8;
+        ClassWords {
+            seen: std::collections::HashMap::with_capacity_and_hasher(cap, Default::default()),
+            words: std::collections::HashMap::with_capacity_and_hasher(cap, Default::default()),
+        }
+    }
+
     /// The words of `class`, read on first sight.
     fn get(&mut self, class: &'a str) -> Words {
         if let Some(&w) = self.seen.get(class) {

@@ -222,7 +222,7 @@ fn index_nodes(doc: &Html) -> Vec<N<'_>> {
     // table of a large page several times.
     let mut nodes: Vec<N<'_>> = Vec::with_capacity(doc.tree.nodes().len());
     let mut stack: Vec<u32> = Vec::with_capacity(64);
-    let mut class_words = chrome::ClassWords::default();
+    let mut class_words = chrome::ClassWords::for_nodes(nodes.capacity());
     // The walk of `Tree::traverse` by hand: its iterator, not inlined, cost a
     // call per edge. The stack holds the open nodes, the parent on top.
     let root = doc.tree.root();
