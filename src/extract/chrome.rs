@@ -230,46 +230,81 @@ const CONTENT_TOKENS: &[&str] = &[
     "prose",
 ];
 
-/// Patterns by first byte, so one pass over a class name tests them all; `second`
-/// holds, per first byte, a bit per possible second byte (mod 64), which rejects
-/// most positions without comparing any pattern.
+/// What a class or id pattern names: the article body ([`CONTENT_TOKENS`]).
+const NAMES_CONTENT: u8 = 1;
+/// What a class or id pattern names: chrome ([`CHROME_SUBSTRINGS`]).
+const NAMES_CHROME: u8 = 2;
+
+/// The patterns of both lists by their first two bytes, so one pass over a
+/// word tests them all: a bit per ASCII byte pair rejects most positions
+/// without comparing any pattern. (By first byte alone, most vowels after an
+/// 's' or a 'c' led to a dozen comparisons.) Every pattern is ASCII and two
+/// bytes or more (a test checks).
 struct Index {
-    by_first: [Vec<&'static [u8]>; 128],
-    second: [u64; 128],
+    /// A bit per byte pair (`first << 7 | second`) that begins a pattern.
+    pairs: [u64; 256],
+    /// Pair, pattern and what it names, sorted by pair.
+    patterns: Vec<(u16, &'static [u8], u8)>,
+}
+
+/// The index key of two ASCII bytes.
+#[inline]
+fn pair_key(first: u8, second: u8) -> u16 {
+    (u16::from(first) << 7) | u16::from(second)
 }
 
 impl Index {
-    fn new(patterns: &[&'static str]) -> Index {
-        let mut by_first: [Vec<&'static [u8]>; 128] = std::array::from_fn(|_| Vec::new());
-        let mut second = [0u64; 128];
-        for p in patterns {
-            let b = p.as_bytes();
-            if let Some(&first) = b.first() {
-                let f = usize::from(first & 0x7f);
-                by_first[f].push(b);
-                // A one-byte pattern matches whatever follows it.
-                second[f] |= b.get(1).map_or(u64::MAX, |&c| 1u64 << (c & 63));
+    fn new() -> Index {
+        let mut pairs = [0u64; 256];
+        let mut patterns = Vec::new();
+        let lists = [
+            (CONTENT_TOKENS, NAMES_CONTENT),
+            (CHROME_SUBSTRINGS, NAMES_CHROME),
+        ];
+        for (list, names) in lists {
+            for p in list {
+                if let [first, second, ..] = *p.as_bytes() {
+                    let key = pair_key(first & 0x7f, second & 0x7f);
+                    pairs[usize::from(key >> 6)] |= 1 << (key & 63);
+                    patterns.push((key, p.as_bytes(), names));
+                }
             }
         }
-        Index { by_first, second }
+        patterns.sort_by_key(|&(key, _, _)| key);
+        Index { pairs, patterns }
+    }
+
+    /// What the patterns found in `text` name ([`NAMES_CONTENT`] and
+    /// [`NAMES_CHROME`] bits).
+    fn names_in(&self, text: &str) -> u8 {
+        let t = text.as_bytes();
+        let mut found = 0;
+        for (i, w) in t.windows(2).enumerate() {
+            if w[0] >= 128 || w[1] >= 128 {
+                continue;
+            }
+            let key = pair_key(w[0], w[1]);
+            if self.pairs[usize::from(key >> 6)] & (1 << (key & 63)) == 0 {
+                continue;
+            }
+            let from = self.patterns.partition_point(|&(k, _, _)| k < key);
+            for &(k, p, names) in &self.patterns[from..] {
+                if k != key {
+                    break;
+                }
+                if found & names == 0 && t[i..].starts_with(p) {
+                    found |= names;
+                }
+            }
+            if found == NAMES_CONTENT | NAMES_CHROME {
+                break;
+            }
+        }
+        found
     }
 }
 
-static CHROME_INDEX: std::sync::LazyLock<Index> =
-    std::sync::LazyLock::new(|| Index::new(CHROME_SUBSTRINGS));
-static CONTENT_INDEX: std::sync::LazyLock<Index> =
-    std::sync::LazyLock::new(|| Index::new(CONTENT_TOKENS));
-
-/// True when `text` contains any pattern of the index.
-fn contains_any(text: &str, index: &Index) -> bool {
-    let t = text.as_bytes();
-    (0..t.len()).any(|i| {
-        let f = usize::from(t[i]);
-        f < 128
-            && index.second[f] & t.get(i + 1).map_or(u64::MAX, |&c| 1u64 << (c & 63)) != 0
-            && index.by_first[f].iter().any(|p| t[i..].starts_with(p))
-    })
-}
+static INDEX: std::sync::LazyLock<Index> = std::sync::LazyLock::new(Index::new);
 
 /// The attributes chrome rules read, gathered in one pass over an element's
 /// attributes (looking each name up separately interns it every time).
@@ -328,21 +363,35 @@ impl Words {
 
     /// What one lower-cased word says; a value says what any of its words says.
     fn of_word(word: &str) -> Words {
+        let names = INDEX.names_in(word);
         let mut w = Words {
             // Tailwind's `not-prose` opts a box (a call to action, a product card)
             // out of the article's typography: it names what is not the article.
-            content: !word.starts_with("not-") && contains_any(word, &CONTENT_INDEX),
+            content: names & NAMES_CONTENT != 0 && !word.starts_with("not-"),
             ..Words::default()
         };
-        if contains_any(word, &CHROME_INDEX) && !word.contains("commentary") {
+        if names & NAMES_CHROME != 0 && !word.contains("commentary") {
             w.chrome = true;
             w.chrome_on_heading = true;
         }
-        for t in word.as_bytes().split(|c| !c.is_ascii_alphanumeric()) {
+        // A chrome substring already says all a token could.
+        if w.chrome_on_heading {
+            return w;
+        }
+        // The word's tokens between non-alphanumeric bytes, by hand: the
+        // slice `split` iterator cost as much as the substring search.
+        let b = word.as_bytes();
+        let mut start = 0;
+        for end in 0..=b.len() {
+            if b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+                continue;
+            }
+            let t = &b[start..end];
             if is_chrome_token(t) {
                 w.chrome = true;
                 w.chrome_on_heading |= t != b"header";
             }
+            start = end + 1;
         }
         w
     }
@@ -368,6 +417,17 @@ pub struct ClassWords<'a> {
 }
 
 impl<'a> ClassWords<'a> {
+    /// Tables sized for a page of `nodes` nodes: growing them rehashed every
+    /// entry several times over (a page holds about one new class value or
+    /// class word per ten nodes).
+    pub fn for_nodes(nodes: usize) -> ClassWords<'a> {
+        let cap = nodes / 8;
+        ClassWords {
+            seen: std::collections::HashMap::with_capacity_and_hasher(cap, Default::default()),
+            words: std::collections::HashMap::with_capacity_and_hasher(cap, Default::default()),
+        }
+    }
+
     /// The words of `class`, read on first sight.
     fn get(&mut self, class: &'a str) -> Words {
         if let Some(&w) = self.seen.get(class) {
@@ -696,12 +756,16 @@ fn heading_in(text: &str, headings: &[&str]) -> bool {
         return false;
     }
     // "Related News", "More from Vue News": the phrase plus at most three words.
+    // Most phrases begin with another byte: one compare spares their memcmp
+    // (every phrase has one, a test checks).
+    let first = t.as_bytes().first();
     headings.iter().any(|h| {
-        t == *h
-            || t.strip_prefix(h).is_some_and(|rest| {
-                !rest.starts_with(|c: char| c.is_alphanumeric())
-                    && rest.split_whitespace().count() <= 3
-            })
+        h.as_bytes().first() == first
+            && (t == *h
+                || t.strip_prefix(h).is_some_and(|rest| {
+                    !rest.starts_with(|c: char| c.is_alphanumeric())
+                        && rest.split_whitespace().count() <= 3
+                }))
     })
 }
 
@@ -740,7 +804,8 @@ pub fn may_be_pitch(text: &str) -> bool {
                 .map(memchr::memmem::Finder::new)
         });
     let t = text.as_bytes();
-    HINTS.iter().any(|f| f.find(t).is_some())
+    // Shorter than every hint (the whitespace between tags, mostly).
+    t.len() >= 4 && HINTS.iter().any(|f| f.find(t).is_some())
 }
 
 /// How bylines, datelines and credits begin.
@@ -787,7 +852,13 @@ pub fn is_meta_line(text: &str) -> bool {
         return false;
     }
     let l = t.to_lowercase();
-    if PREFIXES.iter().any(|p| l.starts_with(p)) && n < 80 {
+    // A first-byte test before each comparison, as in `heading_in`.
+    let first = l.as_bytes().first();
+    if n < 80
+        && PREFIXES
+            .iter()
+            .any(|p| p.as_bytes().first() == first && l.starts_with(p))
+    {
         return true;
     }
     if n <= 160 && is_meta_row(t) {
@@ -832,9 +903,16 @@ fn is_meta_row(t: &str) -> bool {
 
 /// "5 hours ago", "2 days ago", "vor 3 Stunden".
 fn is_relative_time(l: &str) -> bool {
-    let words: Vec<&str> = l.split_whitespace().collect();
-    matches!(words.as_slice(), [num, unit, "ago"] if num.chars().all(|c| c.is_ascii_digit()) && unit.starts_with(['s', 'm', 'h', 'd', 'w', 'y']))
-        || matches!(words.as_slice(), ["vor", num, _] if num.chars().all(|c| c.is_ascii_digit()))
+    // Three words exactly, read without collecting them: every short block
+    // of an article is asked, and the vector was most of the rule's cost.
+    let mut words = l.split_whitespace();
+    let [Some(first), Some(second), Some(third), None] = std::array::from_fn(|_| words.next())
+    else {
+        return false;
+    };
+    let number = |w: &str| w.chars().all(|c| c.is_ascii_digit());
+    (third == "ago" && number(first) && second.starts_with(['s', 'm', 'h', 'd', 'w', 'y']))
+        || (first == "vor" && number(second))
 }
 
 /// Images that are interface icons, not article pictures.
@@ -857,6 +935,55 @@ pub fn is_icon_image(attr: &dyn Fn(&str) -> Option<String>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrases_are_not_empty() {
+        for h in RELATED_HEADINGS
+            .iter()
+            .chain(SOURCE_HEADINGS)
+            .chain(PREFIXES)
+        {
+            assert!(!h.is_empty());
+        }
+    }
+
+    #[test]
+    fn patterns_are_ascii_pairs_or_longer() {
+        for p in CONTENT_TOKENS.iter().chain(CHROME_SUBSTRINGS) {
+            assert!(p.len() >= 2 && p.is_ascii(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn index_finds_what_contains_finds() {
+        let naive = |w: &str| {
+            let any = |list: &[&str]| list.iter().any(|p| w.contains(p));
+            u8::from(any(CONTENT_TOKENS)) * NAMES_CONTENT
+                + u8::from(any(CHROME_SUBSTRINGS)) * NAMES_CHROME
+        };
+        let words = [
+            "",
+            "a",
+            "ad",
+            "entry-content",
+            "sidebar-related",
+            "x-post-content-share",
+            "prose",
+            "not-prose",
+            "héader-sharé",
+            "shar",
+            "wp-block-group",
+            "c-comments-",
+            "dfp",
+            "sr-onl",
+            "é",
+            "article-bodysocial",
+            "gform_validation_container",
+        ];
+        for w in words {
+            assert_eq!(INDEX.names_in(w), naive(w), "{w:?}");
+        }
+    }
 
     fn attrs<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |k| {
@@ -950,6 +1077,9 @@ mod tests {
         assert!(is_meta_line("Published: Tuesday, December 16"));
         assert!(is_meta_line("Updated: Tuesday, December 16"));
         assert!(is_meta_line("5 hours ago"));
+        assert!(is_meta_line("vor 3 Stunden"));
+        assert!(!is_meta_line("5 hours ago now"));
+        assert!(!is_meta_line("hours ago"));
         assert!(is_meta_line("Advertisement"));
         assert!(is_meta_line("6 min read"));
         assert!(is_meta_line("Image credit: Eurogamer"));

@@ -149,7 +149,7 @@ fn extract_nested(
     if capped {
         tracing::debug!(url = %url, "nesting capped at {} levels", depth::MAX_DEPTH);
     }
-    let doc = Html::parse_document(trimmed.as_deref().unwrap_or(html));
+    let doc = parse_document(trimmed.as_deref().unwrap_or(html));
     let meta = meta::read_meta(&doc, url);
     let mut page = content::Page::new(&doc);
     let canonical_host = meta
@@ -201,6 +201,18 @@ fn extract_nested(
         fingerprints,
         unmatched,
     })
+}
+
+/// [`Html::parse_document`] with the node arena sized up front: grown by
+/// doubling, it was copied several times over on a large page.
+fn parse_document(html: &str) -> Html {
+    use html5ever::tendril::TendrilSink as _;
+    // Real pages hold about one node per '<' (elements, and the text between
+    // tags), rarely 1.4: a half more spares most pages any copy.
+    let lt = memchr::memchr_iter(b'<', html.as_bytes()).count();
+    let mut doc = Html::new_document();
+    doc.tree = ego_tree::Tree::with_capacity(scraper::Node::Document, lt + lt / 2 + 16);
+    html5ever::driver::parse_document(scraper::HtmlTreeSink::new(doc), Default::default()).one(html)
 }
 
 /// The text and HTML of the page: the root's, or the fallback steps' when

@@ -263,7 +263,7 @@ impl TextOut {
         if t.starts_with(char::is_whitespace) && self.pending == 0 {
             self.pending = 1;
         }
-        for w in t.split_whitespace() {
+        for w in super::words(t) {
             if !first && self.pending == 0 {
                 self.pending = 1;
             }

@@ -181,12 +181,17 @@ impl Page<'_> {
         match text {
             Some(t) => chrome::is_pitch(t),
             None => {
+                // A wrapper is judged by its child (which holds all its text):
+                // asked first, it spares the wrapper's scan of the same nodes.
+                if self.same_text_as_child(i) {
+                    return false;
+                }
                 let end = self.nodes[i].end as usize;
                 let hint = (i..end).any(|j| match self.nodes[j].node.value() {
                     Node::Text(t) => !self.pruned[j] && chrome::may_be_pitch(t),
                     _ => false,
                 });
-                hint && !self.same_text_as_child(i) && chrome::is_pitch(&self.element_text(i))
+                hint && chrome::is_pitch(&self.element_text(i))
             }
         }
     }

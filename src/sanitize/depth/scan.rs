@@ -34,6 +34,13 @@ impl Tag {
     pub(super) fn name(&self) -> &[u8] {
         &self.name_buf[..self.name_len]
     }
+
+    /// The name zero-padded to the buffer's size: a key for comparing names
+    /// without their lengths.
+    #[inline]
+    pub(super) fn key(&self) -> [u8; 24] {
+        self.name_buf
+    }
 }
 
 /// Scans the tag that starts at `at` (`<` or `</`, then a letter) by the

@@ -20,8 +20,7 @@ struct Context {
 /// `None` when it no longer does.
 fn follow(cx: &mut Context, tag: &Tag) -> Option<bool> {
     let name = tag.name();
-    let mut key = [0u8; 24];
-    key[..name.len()].copy_from_slice(name);
+    let key = tag.key();
     if let Some(top) = cx.foreign.last() {
         if tag.long_name {
             // Cut names could match the wrong open element.
