@@ -175,7 +175,7 @@ impl SourceTerms {
     /// ([`MAX_VOCABULARY_RATIO`]), after an item's terms and vector went in.
     /// Only when their likeness would count: any likeness below
     /// [`TEMPLATED_LIKENESS`] leaves every score as it is, and sorting the
-    /// recent items' terms was a fifth of the cost of admitting an item.
+    /// recent items' terms was a third of the cost of admitting an item.
     fn update_vocabulary(&mut self) {
         let n = self.recent.len();
         let mean_likeness = self.likeness.iter().sum::<f64>() / self.likeness.len().max(1) as f64;
