@@ -752,41 +752,48 @@ mod tests {
         h
     }
 
+    /// 4,000 strings of 0 to `longest - 1` chars of `alphabet`, the same every
+    /// run (a fixed linear congruential sequence from `seed`). Of each
+    /// `weight` draws, `weight - 1` take one of the first `common` chars:
+    /// mostly ASCII, as pages are, so that the fast paths run.
+    fn random_strings(
+        alphabet: &str,
+        seed: u64,
+        longest: usize,
+        weight: usize,
+        common: usize,
+    ) -> Vec<String> {
+        let chars: Vec<char> = alphabet.chars().collect();
+        let mut x = seed;
+        (0..4000usize)
+            .map(|n| {
+                (0..n % longest)
+                    .map(|_| {
+                        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                        let k = (x >> 33) as usize % (chars.len() * weight);
+                        chars[if k < chars.len() * (weight - 1) {
+                            k % common
+                        } else {
+                            k % chars.len()
+                        }]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     #[test]
     fn fingerprints_equal_word_by_word() {
-        let alphabet: Vec<char> = "aB z\t\n\u{b}\u{c}\r.\u{a0}É€".chars().collect();
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for n in 0..4000usize {
-            let mut s = String::new();
-            for _ in 0..n % 37 {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                // Mostly ASCII, so that both paths run.
-                let k = (x >> 33) as usize % (alphabet.len() * 4);
-                s.push(
-                    alphabet[if k < alphabet.len() * 3 {
-                        k % 10
-                    } else {
-                        k % alphabet.len()
-                    }],
-                );
-            }
+        let alphabet = "aB z\t\n\u{b}\u{c}\r.\u{a0}É€";
+        for s in random_strings(alphabet, 0x9e37_79b9_7f4a_7c15, 37, 4, 10) {
             assert_eq!(super::fingerprint(&s), fingerprint_by_words(&s), "{s:?}");
         }
     }
 
     #[test]
     fn words_are_split_whitespace() {
-        let alphabet: Vec<char> =
-            "ab Z\t\n\u{b}\u{c}\r\u{85}\u{a0}\u{2009}\u{3000}é€\u{1f600}\u{1c}"
-                .chars()
-                .collect();
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for n in 0..4000usize {
-            let mut s = String::new();
-            for _ in 0..n % 41 {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                s.push(alphabet[(x >> 33) as usize % alphabet.len()]);
-            }
+        let alphabet = "ab Z\t\n\u{b}\u{c}\r\u{85}\u{a0}\u{2009}\u{3000}é€\u{1f600}\u{1c}";
+        for s in random_strings(alphabet, 0x2545_f491_4f6c_dd1d, 41, 1, 1) {
             let ours: Vec<&str> = super::words(&s).collect();
             let std: Vec<&str> = s.split_whitespace().collect();
             assert_eq!(ours, std, "{s:?}");
@@ -795,25 +802,8 @@ mod tests {
 
     #[test]
     fn text_len_by_words_equals_by_chars() {
-        let alphabet: Vec<char> = "ab Z9.,;!?\t\n\u{b}\u{c}\r-_<é。、،\u{a0}\u{3000}€\u{1f600}"
-            .chars()
-            .collect();
-        // A fixed linear congruential sequence: the same strings every run.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for n in 0..4000usize {
-            let mut s = String::new();
-            for _ in 0..n % 67 {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                // Mostly ASCII, as pages are, so the eight-byte path runs.
-                let k = (x >> 33) as usize % (alphabet.len() * 3);
-                s.push(
-                    alphabet[if k < alphabet.len() * 2 {
-                        k % 12
-                    } else {
-                        k % alphabet.len()
-                    }],
-                );
-            }
+        let alphabet = "ab Z9.,;!?\t\n\u{b}\u{c}\r-_<é。、،\u{a0}\u{3000}€\u{1f600}";
+        for s in random_strings(alphabet, 0x2545_f491_4f6c_dd1d, 67, 3, 12) {
             assert_eq!(text_len(&s), text_len_by_char(&s), "{s:?}");
         }
         assert_eq!(text_len("  Hello, world.  Again  "), (20, 2));
