@@ -275,7 +275,8 @@ impl Engine {
         // differing figures are a penalty only (the same event's reports state
         // other tolls and counts: as a cannot-link it split ecbplus-dev stories).
         let guarded = self
-            .days_apart(&x.prepared, &y.single)
+            .single_story(y)
+            .and_then(|single| self.days_apart(&x.prepared, &single))
             .is_some_and(|d| d > 2.0);
         if guarded && score < threshold {
             edge.cannot = 1;

@@ -75,8 +75,6 @@ pub(super) struct Node {
     pub(super) headline: bool,
     /// Its features, weighted by today's IDF, as an arriving article's.
     pub(super) prepared: Prepared,
-    /// A story of this article alone.
-    pub(super) single: WindowStory,
 }
 
 impl Engine {
@@ -136,7 +134,27 @@ impl Engine {
     /// refinement scores a pair alike.
     pub(super) fn node_pair(&self, nodes: &[Node], a: usize, b: usize) -> Option<(f64, f64)> {
         let (x, y) = (a.min(b), a.max(b));
-        self.adjusted(&nodes[x].prepared, &nodes[y].single)
+        self.adjusted(&nodes[x].prepared, &self.single_story(&nodes[y])?)
+    }
+
+    /// A story of node `n`'s article alone (`None` once it left the window).
+    /// Made when a pair is scored, not held per node: a scope holds 10,000
+    /// nodes at the first cycle's memory peak, and pairs are a few per node.
+    pub(super) fn single_story(&self, n: &Node) -> Option<WindowStory> {
+        let m = self.member(n.seq)?;
+        let mut single = WindowStory {
+            single: Some(n.seq),
+            members: 1,
+            long_members: u32::from(m.long),
+            body_members: u32::from(m.body),
+            dated: m.guard.time.map(|t| (t, t)),
+            titles_with_numbers: u32::from(!m.guard.numbers.is_empty()),
+            numbers: m.guard.numbers.iter().copied().collect(),
+            source: m.source.clone().unwrap_or_default(),
+            ..WindowStory::default()
+        };
+        single.add_embedding(&m.embedding, 1.0);
+        Some(single)
     }
 
     /// The scope's articles in stable order (date, then id), with their features.
@@ -166,24 +184,11 @@ impl Engine {
                 template: self.template_of(m.source.as_deref()),
                 heaviest: None,
             };
-            let mut single = WindowStory {
-                single: Some(seq),
-                members: 1,
-                long_members: u32::from(m.long),
-                body_members: u32::from(m.body),
-                dated: m.guard.time.map(|t| (t, t)),
-                titles_with_numbers: u32::from(!m.guard.numbers.is_empty()),
-                numbers: m.guard.numbers.iter().copied().collect(),
-                source: m.source.clone().unwrap_or_default(),
-                ..WindowStory::default()
-            };
-            single.add_embedding(&m.embedding, 1.0);
             Some(Node {
                 seq,
                 story: self.resolve(m.story),
                 headline: !m.body,
                 prepared,
-                single,
             })
         }));
         nodes.sort_by(|a, b| {
