@@ -196,7 +196,7 @@ impl Engine {
         i: usize,
     ) -> Option<(usize, f64)> {
         let own = part.of[i];
-        let p = &nodes[i].prepared;
+        let p = &self.prepared(&nodes[i])?;
         let mut best: Option<(f64, f64, usize)> = None;
         let mut seen: Vec<usize> = Vec::with_capacity(near.len());
         for c in near.iter().map(|&j| part.of[j]) {
@@ -219,7 +219,7 @@ impl Engine {
             }
         }
         let (margin, score, c) = best?;
-        let stay = self.own_margin(nodes, part, i);
+        let stay = self.own_margin(nodes, part, i, p);
         (margin > stay + MOVE_MARGIN).then_some((c, score))
     }
 
@@ -234,14 +234,14 @@ impl Engine {
         far > MAX_DAYS_APART || Self::numbers_conflict(p, s)
     }
 
-    /// Node `i`'s margin over the threshold in its own cluster without it
+    /// Node `i`'s (features `p`) margin over the threshold in its own cluster without it
     /// (minus infinity alone: any story it would join is better).
-    fn own_margin(&self, nodes: &[Node], part: &Partition, i: usize) -> f64 {
+    fn own_margin(&self, nodes: &[Node], part: &Partition, i: usize, p: &super::Prepared) -> f64 {
         if part.members[part.of[i]].len() < 2 {
             return f64::NEG_INFINITY;
         }
         let rest = self.without(nodes, part, i);
-        self.adjusted(&nodes[i].prepared, &rest)
+        self.adjusted(p, &rest)
             .map_or(f64::NEG_INFINITY, |(score, threshold)| score - threshold)
     }
 

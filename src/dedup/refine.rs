@@ -245,8 +245,8 @@ impl Engine {
     /// One pair's similarity, margin and constraints.
     fn score_pair(&self, nodes: &[Node], a: usize, b: usize) -> Scored {
         let (x, y) = (&nodes[a], &nodes[b]);
-        let same_url =
-            x.prepared.canonical.is_some() && x.prepared.canonical == y.prepared.canonical;
+        let canonical = |n: &Node| self.member(n.seq).and_then(|m| m.canonical.as_deref());
+        let same_url = canonical(x).is_some() && canonical(x) == canonical(y);
         let copy = match (self.member(x.seq), self.member(y.seq)) {
             (Some(mx), Some(my)) => match (&mx.fingerprint, &my.fingerprint) {
                 (Some(f), Some(g)) => {
@@ -276,7 +276,7 @@ impl Engine {
         // other tolls and counts: as a cannot-link it split ecbplus-dev stories).
         let guarded = self
             .single_story(y)
-            .and_then(|single| self.days_apart(&x.prepared, &single))
+            .and_then(|single| Self::days_between(x.time, &single))
             .is_some_and(|d| d > 2.0);
         if guarded && score < threshold {
             edge.cannot = 1;
@@ -551,11 +551,11 @@ impl Engine {
                         None => best[n].map_or((0.0, None), |(j, s)| (s, Some(j))),
                     };
                     r.moves.push(Move {
-                        article: nodes[n].prepared.id.clone(),
+                        article: nodes[n].id.clone(),
                         from: nodes[n].story,
                         to: t,
                         score,
-                        matched: matched.map(|j| nodes[j].prepared.id.clone()),
+                        matched: matched.map(|j| nodes[j].id.clone()),
                     });
                 }
             }
