@@ -29,12 +29,7 @@ fn without(v: impl Terms, template: &[u32]) -> Vec<(u32, f32)> {
 impl Engine {
     /// Days between an article's date and the nearest of a story's dates.
     pub(super) fn days_apart(&self, p: &Prepared, s: &WindowStory) -> Option<f64> {
-        Self::days_between(p.time, s)
-    }
-
-    /// Days between a time and a story's dates (0 within them).
-    pub(super) fn days_between(time: Option<i64>, s: &WindowStory) -> Option<f64> {
-        let (t, (lo, hi)) = (time?, s.dated?);
+        let (t, (lo, hi)) = (p.time?, s.dated?);
         let gap = if t < lo {
             lo - t
         } else if t > hi {

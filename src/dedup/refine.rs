@@ -274,10 +274,11 @@ impl Engine {
         // Days apart is the guard that holds between two single articles;
         // differing figures are a penalty only (the same event's reports state
         // other tolls and counts: as a cannot-link it split ecbplus-dev stories).
-        let guarded = self
-            .single_story(y)
-            .and_then(|single| Self::days_between(x.time, &single))
-            .is_some_and(|d| d > 2.0);
+        let days = x
+            .time
+            .zip(y.time)
+            .map(|(a, b)| (a - b).abs() as f64 / 86_400.0);
+        let guarded = days.is_some_and(|d| d > 2.0);
         if guarded && score < threshold {
             edge.cannot = 1;
         }
