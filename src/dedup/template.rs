@@ -80,7 +80,12 @@ impl SourceTerms {
         if self.likeness.len() < MIN_SOURCE_ITEMS || !self.small_vocabulary {
             return 0.0;
         }
-        self.likeness.iter().sum::<f64>() / self.likeness.len() as f64
+        self.mean_likeness()
+    }
+
+    /// The mean of the recent likenesses, whatever the vocabulary (0 for none).
+    fn mean_likeness(&self) -> f64 {
+        self.likeness.iter().sum::<f64>() / self.likeness.len().max(1) as f64
     }
 
     /// Remembers an admitted item's full vector and how like its predecessors
@@ -178,8 +183,10 @@ impl SourceTerms {
     /// recent items' terms was a third of the cost of admitting an item.
     fn update_vocabulary(&mut self) {
         let n = self.recent.len();
-        let mean_likeness = self.likeness.iter().sum::<f64>() / self.likeness.len().max(1) as f64;
-        if n == 0 || self.likeness.len() < MIN_SOURCE_ITEMS || mean_likeness < TEMPLATED_LIKENESS {
+        if n == 0
+            || self.likeness.len() < MIN_SOURCE_ITEMS
+            || self.mean_likeness() < TEMPLATED_LIKENESS
+        {
             self.small_vocabulary = false;
             return;
         }
