@@ -196,6 +196,10 @@ impl Engine {
         i: usize,
     ) -> Option<(usize, f64)> {
         let own = part.of[i];
+        // Its features are made only when a neighbour sits in another cluster.
+        if near.iter().all(|&j| part.of[j] == own) {
+            return None;
+        }
         let p = &self.prepared(&nodes[i])?;
         let mut best: Option<(f64, f64, usize)> = None;
         let mut seen: Vec<usize> = Vec::with_capacity(near.len());
