@@ -169,6 +169,7 @@ async fn read_page_links(
         ttl_seconds: None,
         items,
         admitted: Vec::new(),
+        hashes: Vec::new(),
     };
     FetchedSource::read(record, interval, hint, bytes)
 }
@@ -223,6 +224,7 @@ async fn read_feed_items(
         items,
         // Judged once full text is in (see the filters step).
         admitted: Vec::new(),
+        hashes: Vec::new(),
     };
     FetchedSource::read(record, interval, hint, bytes)
 }

@@ -9,8 +9,9 @@
 //!    teasers, become extracted articles;
 //! 3. [`filters`]: the include/exclude rules judge the text subscribers would get;
 //! 4. [`embedding`]: new items are embedded, when a model is configured;
-//! 5. the store write, in one transaction, where the [`dedup`] step decides which
-//!    story each new item joins.
+//! 5. [`store_write`]: the store write, in one savepoint of a transaction shared
+//!    with the other writes queued by then, where the [`dedup`] step decides
+//!    which story each new item joins.
 //!
 //! A failed store write backs off like a failed fetch (and pauses every fetch
 //! while the disk is full); once [`stop`] says the daemon stops, nothing new
@@ -25,6 +26,7 @@ pub mod page_articles;
 #[cfg(test)]
 mod refine_tests;
 pub mod stop;
+mod store_write;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -41,14 +43,14 @@ use crate::metrics::{FetchResult, Metrics};
 use crate::publish::{render_with, FeedIds, Publication, StoryPages};
 use crate::schedule::{HostSlots, StoreBackoff};
 use crate::store::{
-    FetchRecord, IngestStats, OneStoryPerItem, SharedStore, SourceRecord, SourceSpec, Store,
-    StoreError,
+    FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError,
 };
 
 pub use self::dedup::StoryDedup;
 pub use fetch_read::FetchedSource;
 pub use full_text::{fetch_article, is_teaser};
 pub use stop::Stopping;
+use store_write::{store_fetch, StoreWrite, WriteQueue};
 
 /// Everything a cycle needs, shared by all fetch tasks.
 #[derive(Clone)]
@@ -59,6 +61,8 @@ pub struct Context {
     pub fetcher: Fetcher,
     /// The one database.
     pub store: SharedStore,
+    /// Store writes waiting for the database, written together.
+    writes: Arc<WriteQueue>,
     /// Fetches in flight overall.
     pub global: Arc<Semaphore>,
     /// Sources between the start of their fetch and the end of their store
@@ -171,6 +175,7 @@ impl Context {
             config: Arc::new(config),
             fetcher,
             store: SharedStore::new(store),
+            writes: Arc::default(),
         })
     }
 }
@@ -288,6 +293,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     let outcome = fetch_outcome(source, &record, next, detail.as_deref());
     embedding::embed_new_items(ctx, source.id, &record).await;
     let analysed = dedup::analyse_new_items(ctx, source, &record, now).await;
+    store_write::hash_items(&mut record);
     let write = StoreWrite {
         source_id: source.id,
         record,
@@ -377,61 +383,6 @@ fn fetch_outcome(
         FetchRecord::Unchanged { .. } => Outcome::Unchanged,
         FetchRecord::Parsed { .. } => Outcome::Stored(IngestStats::default()),
     }
-}
-
-/// What one source's store write holds.
-struct StoreWrite {
-    source_id: i64,
-    record: FetchRecord,
-    /// When the fetch is stored (Unix seconds).
-    now: i64,
-    /// When the source is due again (Unix seconds).
-    next_fetch_at: i64,
-    /// Items that now hold the extracted article.
-    full_text_keys: Vec<String>,
-}
-
-/// Writes the fetch in one transaction, with the dedup step deciding stories
-/// (from the items analysed before), and marks the items that now hold full text.
-async fn store_fetch(
-    ctx: &Context,
-    write: StoreWrite,
-    analysed: dedup::AnalysedItems,
-) -> Result<IngestStats, StoreError> {
-    let dedup = ctx.dedup.clone();
-    ctx.store
-        .call(move |s| {
-            let StoreWrite {
-                source_id,
-                record,
-                now,
-                next_fetch_at,
-                full_text_keys,
-            } = write;
-            // Only a parsed fetch with new items needs the engine (and, the
-            // first time, its window read back from the store).
-            let deciding = matches!(record, FetchRecord::Parsed { .. }) && !analysed.none_new();
-            let stats = match &dedup {
-                Some(dedup) if deciding => {
-                    let mut decider = dedup.decider(s, analysed, now)?;
-                    s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)
-                }
-                _ => s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem),
-            };
-            if let (Err(_), Some(dedup), FetchRecord::Parsed { .. }) = (&stats, &dedup, &record) {
-                // The engine admitted items the rolled-back transaction did not
-                // keep: without this, every retry on a full disk grew the window.
-                if let Err(e) = dedup.rebuild(s, now) {
-                    tracing::error!("could not rebuild the story dedup window: {e:#}");
-                }
-            }
-            let stats = stats?;
-            if !full_text_keys.is_empty() {
-                s.mark_full_text(source_id, &full_text_keys)?;
-            }
-            Ok(stats)
-        })
-        .await
 }
 
 /// The source's outcome once the store write is done (or failed), logged, and

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::stories::{self, NewItem, StoryDecider};
 use super::{Store, StoreError};
@@ -72,7 +72,7 @@ impl Store {
 
     /// Marks items (by key) as holding the extracted article.
     pub fn mark_full_text(&mut self, source_id: i64, keys: &[String]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         {
             let mut stmt = tx.prepare_cached(
                 "UPDATE items SET full_text = 1 WHERE source_id = ?1 AND item_key = ?2",
@@ -180,6 +180,12 @@ pub fn item_key(item: &RawItem) -> Option<String> {
 
 /// What counts as a real change of an item. Dates are left out: many feeds stamp
 /// every item with the time of the request, which would rewrite the feed forever.
+/// The content hash of each item, for [`FetchRecord::Parsed`](super::FetchRecord)'s
+/// `hashes`: the text is serialised and hashed before the store's lock.
+pub fn content_hashes(items: &[RawItem]) -> Vec<String> {
+    items.iter().map(content_hash).collect()
+}
+
 fn content_hash(item: &RawItem) -> String {
     let basis = serde_json::json!([
         item.title,
@@ -399,7 +405,7 @@ impl Relinked {
     /// The stored item `item` (new under `key`) is, moved to `key`.
     fn find(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         source_id: i64,
         item: &RawItem,
         key: &str,
@@ -441,10 +447,7 @@ impl Relinked {
 }
 
 /// A source's stored items by link (the newest item for a link that several share).
-fn stored_links(
-    tx: &Transaction<'_>,
-    source_id: i64,
-) -> Result<HashMap<String, String>, StoreError> {
+fn stored_links(tx: &Connection, source_id: i64) -> Result<HashMap<String, String>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "SELECT item_key, link FROM items WHERE source_id = ?1 AND link IS NOT NULL ORDER BY id",
     )?;
@@ -463,10 +466,10 @@ fn stored_links(
 /// story `stories` decides, changed ones are updated in place, and the rest
 /// (keyless, repeated in the document, pruned before, unchanged) are skipped.
 pub(super) fn ingest_items(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     source_id: i64,
     (source_url, source_name): (&str, &str),
-    (items, admitted): (&[RawItem], &[bool]),
+    (items, admitted, hashes): (&[RawItem], &[bool], &[String]),
     now: i64,
     stories: &mut dyn StoryDecider,
 ) -> Result<IngestStats, StoreError> {
@@ -493,7 +496,10 @@ pub(super) fn ingest_items(
             stats.skipped += 1;
             continue;
         }
-        let hash = content_hash(item);
+        let hash = match hashes.get(index) {
+            Some(hash) => hash.clone(),
+            None => content_hash(item),
+        };
         let existing = match find.query_row(params![source_id, key], Existing::from_row) {
             Err(rusqlite::Error::QueryReturnedNoRows) => {
                 relinked.find(tx, source_id, item, &key)?
@@ -545,7 +551,7 @@ fn json_lists(item: &RawItem) -> (String, String) {
 
 /// Rewrites a stored item whose content changed; it keeps its row and story.
 fn update_item(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     old: &Existing,
     item: &RawItem,
     hash: &str,
@@ -583,7 +589,7 @@ fn update_item(
 /// Stores a new item in the story `stories` decides (a new one when it
 /// decides none, or the one it names is gone), and records the decision.
 fn insert_item(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     new: &NewItem<'_>,
     hash: &str,
     filtered: bool,

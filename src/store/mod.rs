@@ -29,7 +29,9 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 pub use file::{DbFile, DbLock};
-pub use items::{item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem};
+pub use items::{
+    content_hashes, item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem,
+};
 pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{DueSources, FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
@@ -102,6 +104,17 @@ impl StoreError {
                 | ErrorCode::ReadOnly
                 | ErrorCode::CannotOpen
         )
+    }
+
+    /// The same failure again, for each of the writes that one failed commit
+    /// held: SQLite's code is kept, so a full disk still reads as one.
+    pub fn same_again(&self) -> StoreError {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, message)) => {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(*e, message.clone()))
+            }
+            other => StoreError::Task(other.to_string()),
+        }
     }
 }
 
@@ -218,6 +231,36 @@ impl Store {
         tx.commit()?;
         tracing::info!(from = current, to = known, "applied database migrations");
         Ok(())
+    }
+
+    /// Runs `f` inside one transaction and commits it: several writes, each in
+    /// its own savepoint (as [`Store::record_fetch`] is), then pay for one
+    /// commit (and its share of WAL checkpoints) instead of one each. Returns
+    /// what `f` returns and whether the commit held; when it did not, nothing
+    /// `f` wrote is kept. A write that failed inside was rolled back alone.
+    pub fn write_together<T>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> T,
+    ) -> (T, Result<(), StoreError>) {
+        if let Err(e) = self.conn.execute_batch("BEGIN") {
+            // The writes still run, each in its own transaction.
+            tracing::debug!("could not open a shared transaction: {e}");
+            return (f(self), Ok(()));
+        }
+        // A panic inside must not leave the transaction open on the one
+        // connection: every later write would fail.
+        let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(out) => out,
+            Err(panic) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                std::panic::resume_unwind(panic);
+            }
+        };
+        let committed = self.conn.execute_batch("COMMIT").map_err(StoreError::from);
+        if committed.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        (out, committed)
     }
 
     /// The schema version in force.

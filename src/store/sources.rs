@@ -1,7 +1,7 @@
 //! Sources and their fetch state: the configured list, validators, failure
 //! counts and due times, and the record of each fetch.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::items::{ingest_items, IngestStats};
 use super::stories::StoryDecider;
@@ -91,6 +91,10 @@ pub enum FetchRecord {
         items: Vec<RawItem>,
         /// Per item: passes the include/exclude filters (missing entries count as true).
         admitted: Vec<bool>,
+        /// Per item: its content hash ([`content_hashes`](super::content_hashes)),
+        /// worked out before the store's lock; missing entries are worked out in
+        /// the write. Set it last: it must match the items as stored.
+        hashes: Vec<String>,
     },
     /// The fetch or the parse failed.
     Failed {
@@ -243,7 +247,9 @@ impl Store {
         next_fetch_at: i64,
         stories: &mut dyn StoryDecider,
     ) -> Result<IngestStats, StoreError> {
-        let tx = self.conn.transaction()?;
+        // A savepoint: its own transaction, or a part of a batch's
+        // ([`Store::write_together`]) that fails alone.
+        let tx = self.conn.savepoint()?;
         let mut stats = IngestStats::default();
         match record {
             FetchRecord::Unchanged {
@@ -312,7 +318,7 @@ fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {
 
 /// Stores a parsed feed's items and its new fetch state.
 fn record_parsed(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     source_id: i64,
     record: &FetchRecord,
     now: i64,
@@ -328,6 +334,7 @@ fn record_parsed(
         ttl_seconds,
         items,
         admitted,
+        hashes,
     } = record
     else {
         return Ok(IngestStats::default());
@@ -341,7 +348,7 @@ fn record_parsed(
         tx,
         source_id,
         (&source_url, &source_name),
-        (items, admitted),
+        (items, admitted, hashes),
         now,
         stories,
     )?;

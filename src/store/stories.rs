@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection};
 
 use super::{Store, StoreError};
 use crate::read::{Enclosure, RawItem};
@@ -325,7 +325,7 @@ impl StoryDecider for OneStoryPerItem {
 
 /// Marks a story changed: a member was updated or joined. Its GUID and place
 /// stay; once it has been published, the change is one its readers see.
-pub(super) fn touch(tx: &Transaction<'_>, story_id: i64, now: i64) -> Result<(), StoreError> {
+pub(super) fn touch(tx: &Connection, story_id: i64, now: i64) -> Result<(), StoreError> {
     super::exec(
         tx,
         "UPDATE stories SET updated_at = ?2,
@@ -339,7 +339,7 @@ pub(super) fn touch(tx: &Transaction<'_>, story_id: i64, now: i64) -> Result<(),
 /// The story a new item goes into: the decided one if it still exists, else a
 /// new story. Returns its id and whether the item joined an existing story.
 pub(super) fn place(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     new: &NewItem<'_>,
     decision: Option<&StoryDecision>,
     now: i64,
@@ -373,7 +373,7 @@ pub(super) fn place(
 /// story's representative when it joined one, and carries out the merge its
 /// arrival caused.
 pub(super) fn record_decision(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     item_id: i64,
     story_id: i64,
     joined: bool,
@@ -393,7 +393,7 @@ pub(super) fn record_decision(
 /// story: the survivor (the older story) keeps its GUID and is updated, so a
 /// reader sees the story once, now crediting both stories' outlets.
 fn merge_stories(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     merge: StoryMerge,
     now: i64,
     stories: &dyn StoryDecider,
@@ -432,7 +432,7 @@ fn merge_stories(
 /// Records the member the decider picks as the story's representative, after
 /// `joined` joined it (or after a merge: `None`).
 pub(super) fn update_representative(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     story_id: i64,
     joined: Option<i64>,
     stories: &dyn StoryDecider,
@@ -465,7 +465,7 @@ pub(super) fn update_representative(
 /// that does not hold: no representative yet, a length unknown (rows stored
 /// before lengths were recorded, or edited since), or `item` is the new longest.
 fn contenders(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     story_id: i64,
     item: i64,
 ) -> Result<Option<Vec<StoryMember>>, StoreError> {
@@ -507,7 +507,7 @@ fn contenders(
 /// A story's members in id order (only those in `only`, when given), with
 /// their recorded lengths, and their text where the length is unknown.
 fn members(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     story_id: i64,
     only: Option<&[i64; 3]>,
 ) -> Result<Vec<StoryMember>, StoreError> {
@@ -535,6 +535,6 @@ fn members(
 
 /// Every member of a story, as the representative choice reads them (for tests).
 #[cfg(test)]
-pub(super) fn tests_members(tx: &Transaction<'_>, story_id: i64) -> Vec<StoryMember> {
+pub(super) fn tests_members(tx: &Connection, story_id: i64) -> Vec<StoryMember> {
     members(tx, story_id, None).unwrap_or_default()
 }

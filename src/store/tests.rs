@@ -35,6 +35,7 @@ pub(crate) fn parsed(items: Vec<RawItem>) -> FetchRecord {
         ttl_seconds: None,
         items,
         admitted: Vec::new(),
+        hashes: Vec::new(),
     }
 }
 
@@ -165,6 +166,7 @@ fn filtered_items_are_stored_but_not_published() {
         ttl_seconds: None,
         items: vec![item("a", "Kept"), item("b", "Dropped")],
         admitted: vec![true, false],
+        hashes: Vec::new(),
     };
     let stats = s
         .record_fetch(id, &record, 100, 200, &mut OneStoryPerItem)
@@ -526,4 +528,97 @@ fn a_capped_database_fails_like_a_full_disk_and_says_so() {
     assert!(err.to_string().contains("full"), "{err}");
     // Nothing of the failed write is stored.
     assert!(s.latest_stories(10).unwrap().is_empty());
+}
+
+#[test]
+fn writes_sharing_a_transaction_keep_theirs_when_another_fails() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/a"), source("http://x.test/b")])
+        .unwrap();
+    let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+    let missing_source = ids.iter().max().unwrap() + 100;
+    let (stored, committed) = s.write_together(|s| {
+        let mut one =
+            |id, items| s.record_fetch(id, &parsed(items), 100, 200, &mut OneStoryPerItem);
+        [
+            one(ids[0], vec![item("a1", "One"), item("a2", "Two")]),
+            // Fails half way (no such source): rolled back alone.
+            one(missing_source, vec![item("x", "Lost")]),
+            one(ids[1], vec![item("b1", "Three")]),
+        ]
+    });
+    committed.unwrap();
+    assert_eq!(stored[0].as_ref().unwrap().new, 2);
+    assert!(stored[1].is_err());
+    assert_eq!(stored[2].as_ref().unwrap().new, 1);
+    assert_eq!(s.item_count().unwrap(), 3);
+    // The connection is out of the shared transaction: a lone write commits.
+    s.record_fetch(
+        ids[1],
+        &parsed(vec![item("b2", "Four")]),
+        300,
+        400,
+        &mut OneStoryPerItem,
+    )
+    .unwrap();
+    assert_eq!(s.item_count().unwrap(), 4);
+}
+
+#[test]
+fn a_panic_inside_a_shared_transaction_rolls_it_back() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/a")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.write_together(|s| {
+            s.record_fetch(
+                id,
+                &parsed(vec![item("a1", "One")]),
+                100,
+                200,
+                &mut OneStoryPerItem,
+            )
+            .unwrap();
+            panic!("a bug in a write");
+        })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(s.item_count().unwrap(), 0);
+    s.record_fetch(
+        id,
+        &parsed(vec![item("a2", "Two")]),
+        300,
+        400,
+        &mut OneStoryPerItem,
+    )
+    .unwrap();
+    assert_eq!(s.item_count().unwrap(), 1);
+}
+
+#[test]
+fn hashes_worked_out_before_the_write_match_the_writes_own() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let items = vec![item("a", "A"), item("b", "B")];
+    let mut ahead = parsed(items.clone());
+    if let FetchRecord::Parsed { hashes, items, .. } = &mut ahead {
+        *hashes = content_hashes(items);
+    }
+    s.record_fetch(id, &ahead, 100, 200, &mut OneStoryPerItem)
+        .unwrap();
+    // The same items without hashes: nothing changed.
+    let again = s
+        .record_fetch(id, &parsed(items), 300, 400, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!(again, IngestStats::default());
+    // An edited item with its hash given ahead is an update.
+    let mut edited = parsed(vec![item("a", "A, corrected")]);
+    if let FetchRecord::Parsed { hashes, items, .. } = &mut edited {
+        *hashes = content_hashes(items);
+    }
+    let changed = s
+        .record_fetch(id, &edited, 500, 600, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!(changed.updated, 1);
 }
