@@ -299,6 +299,13 @@ pub struct EngineDecider<'a> {
     pending: Option<Prepared>,
 }
 
+impl EngineDecider<'_> {
+    /// The outlets the config prefers as a story's representative.
+    pub(super) fn prefer(&self) -> &[String] {
+        &self.window.engine.config().prefer
+    }
+}
+
 impl StoryDecider for EngineDecider<'_> {
     fn decide(&mut self, new: &NewItem<'_>) -> Option<StoryDecision> {
         let engine = &mut self.window.engine;
@@ -321,6 +328,7 @@ impl StoryDecider for EngineDecider<'_> {
             matched: evidence.matched.as_deref().and_then(|m| m.parse().ok()),
             canonical_url: dedup::url::canonical_url(new.item.link.as_deref().unwrap_or("")),
             body_words: i64::try_from(words).ok(),
+            ids: None,
         })
     }
 
@@ -376,7 +384,7 @@ impl StoryDecider for Representative {
 }
 
 /// The representative of a story by the dedup rule, with `prefer`red outlets.
-fn choose_representative(members: &[StoryMember], prefer: &[String]) -> Option<usize> {
+pub(super) fn choose_representative(members: &[StoryMember], prefer: &[String]) -> Option<usize> {
     // Lengths are recorded with each decision; older rows are measured.
     let words: Vec<usize> = members
         .iter()

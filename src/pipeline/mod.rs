@@ -9,14 +9,15 @@
 //!    teasers, become extracted articles;
 //! 3. [`filters`]: the include/exclude rules judge the text subscribers would get;
 //! 4. [`embedding`]: new items are embedded, when a model is configured;
-//! 5. [`store_write`]: the store write, in one savepoint of a transaction shared
-//!    with the other writes queued by then, where the [`dedup`] step decides
-//!    which story each new item joins.
+//! 5. `store_write`: the store write, in one savepoint of a transaction shared
+//!    with the other writes queued by then, while the [`dedup`] step decides
+//!    which story each new item joins on another thread (`decide_ahead`).
 //!
 //! A failed store write backs off like a failed fetch (and pauses every fetch
 //! while the disk is full); once [`stop`] says the daemon stops, nothing new
 //! starts and what is in flight gets a grace period.
 
+mod decide_ahead;
 pub mod dedup;
 pub mod embedding;
 pub mod fetch_read;

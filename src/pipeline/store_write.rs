@@ -7,6 +7,8 @@
 //! transaction ([`Store::write_together`]): a batch of writes pays for one
 //! commit and its share of WAL checkpoints instead of one each. A write that
 //! fails is rolled back alone; a commit that fails fails every write it held.
+//! Within a write, the engine decides the new items beside the inserts
+//! ([`super::decide_ahead`]).
 
 use std::sync::Mutex;
 
@@ -141,10 +143,18 @@ fn write_one(
     // Only a parsed fetch with new items needs the engine (and, the first
     // time, its window read back from the store).
     let deciding = matches!(record, FetchRecord::Parsed { .. }) && !analysed.none_new();
-    let stats = match dedup {
-        Some(dedup) if deciding => {
-            let mut decider = dedup.decider(s, analysed, now)?;
-            s.record_fetch(source_id, &record, now, next_fetch_at, &mut decider)
+    let stats = match (dedup, &record) {
+        (Some(dedup), FetchRecord::Parsed { items, .. }) if deciding => {
+            let (stats, agrees) = dedup.decide_beside(s, analysed, now, items, |s, decider| {
+                s.record_fetch(source_id, &record, now, next_fetch_at, decider)
+            })?;
+            if stats.is_ok() && !agrees {
+                // Kept, but the window no longer mirrors the store.
+                if let Err(e) = dedup.rebuild(s, now) {
+                    tracing::error!("could not rebuild the story dedup window: {e:#}");
+                }
+            }
+            stats
         }
         _ => s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem),
     };

@@ -462,9 +462,11 @@ fn stored_links(tx: &Connection, source_id: i64) -> Result<HashMap<String, Strin
     Ok(by_link)
 }
 
-/// Stores one fetch's items in document order: new ones are inserted into the
-/// story `stories` decides, changed ones are updated in place, and the rest
-/// (keyless, repeated in the document, pruned before, unchanged) are skipped.
+/// Stores one fetch's items: changed ones are updated in place, the rest
+/// (keyless, repeated in the document, pruned before, unchanged) are skipped,
+/// and then the new ones are inserted, in document order, into the stories
+/// `stories` decides (told first which items those are and the ids they will
+/// take, so it may decide them while the inserts run).
 pub(super) fn ingest_items(
     tx: &Connection,
     source_id: i64,
@@ -474,6 +476,8 @@ pub(super) fn ingest_items(
     stories: &mut dyn StoryDecider,
 ) -> Result<IngestStats, StoreError> {
     let mut stats = IngestStats::default();
+    // New items, by their place in the document: inserted after the loop.
+    let mut fresh = Vec::new();
     let mut seen = HashSet::new();
     let mut relinked = Relinked::new(items);
     let mut find = tx.prepare_cached(
@@ -523,22 +527,63 @@ pub(super) fn ingest_items(
                 stories::touch(tx, old.story_id, now)?;
                 stats.updated += 1;
             }
-            None => {
-                let new = NewItem {
-                    index,
-                    item,
-                    key: &key,
-                    source_id,
-                    source_url,
-                    source_name,
-                    sort_at: sort_time(item.date().map(|d| d.timestamp()), now),
-                };
-                insert_item(tx, &new, &hash, filtered, now, stories)?;
-                stats.new += 1;
-            }
+            None => fresh.push(Fresh {
+                index,
+                key,
+                hash,
+                filtered,
+            }),
         }
     }
+    let source = (source_id, source_url, source_name);
+    stats.new = insert_fresh(tx, source, items, &fresh, now, stories)?;
     Ok(stats)
+}
+
+/// A new item of a fetch, found by [`ingest_items`].
+struct Fresh {
+    index: usize,
+    key: String,
+    hash: String,
+    filtered: bool,
+}
+
+/// Inserts a fetch's new items in document order, into the stories `stories`
+/// decides once told which they are ([`StoryDecider::ahead`]). Returns how
+/// many were inserted.
+fn insert_fresh(
+    tx: &Connection,
+    (source_id, source_url, source_name): (i64, &str, &str),
+    items: &[RawItem],
+    fresh: &[Fresh],
+    now: i64,
+    stories: &mut dyn StoryDecider,
+) -> Result<usize, StoreError> {
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    let news: Vec<(NewItem<'_>, &Fresh)> = fresh
+        .iter()
+        .filter_map(|f| {
+            let item = items.get(f.index)?;
+            let new = NewItem {
+                index: f.index,
+                item,
+                key: &f.key,
+                source_id,
+                source_url,
+                source_name,
+                sort_at: sort_time(item.date().map(|d| d.timestamp()), now),
+            };
+            Some((new, f))
+        })
+        .collect();
+    let announced: Vec<NewItem<'_>> = news.iter().map(|(new, _)| *new).collect();
+    stories.ahead(&announced, stories::next_ids(tx)?);
+    for (new, f) in &news {
+        insert_item(tx, new, &f.hash, f.filtered, now, stories)?;
+    }
+    Ok(news.len())
 }
 
 /// The item's categories and enclosures as stored (JSON arrays).
@@ -609,9 +654,9 @@ fn insert_item(
         "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
             published_at, updated_at, categories, enclosures, content_hash,
             first_seen_at, changed_at, story_id, filtered,
-            canonical_url, dedup_layer, dedup_score, dedup_match, body_words)
+            canonical_url, dedup_layer, dedup_score, dedup_match, body_words, id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16,
-            ?17, ?18, ?19, ?20, ?21)",
+            ?17, ?18, ?19, ?20, ?21, ?22)",
         params![
             new.source_id,
             new.key,
@@ -634,6 +679,8 @@ fn insert_item(
             placed.and_then(|d| d.score),
             placed.and_then(|d| d.matched),
             placed.and_then(|d| d.body_words),
+            // NULL: SQLite gives the next id, as the decider was told.
+            placed.and_then(|d| d.ids).map(|ids| ids.item),
         ],
     )?;
     let item_id = tx.last_insert_rowid();

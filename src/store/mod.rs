@@ -35,7 +35,7 @@ pub use items::{
 pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{DueSources, FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
-    JoinRecord, NewItem, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem,
+    JoinRecord, NewItem, NextIds, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem,
     StoryMember, StoryMerge,
 };
 

@@ -260,6 +260,35 @@ pub struct StoryDecision {
     pub canonical_url: Option<String>,
     /// Words of its text, kept for choosing a story's representative.
     pub body_words: Option<i64>,
+    /// The ids the decider gave the item (and the story it opens) when it
+    /// decided ahead of the insert ([`StoryDecider::ahead`]); the store then
+    /// uses them. `None`: the store gives the ids.
+    pub ids: Option<NextIds>,
+}
+
+/// The row ids the next new item and the next new story of a write take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextIds {
+    /// The item's id.
+    pub item: i64,
+    /// The id of the story it opens (unused when it joins one).
+    pub story: i64,
+}
+
+/// The ids the next new item and story would take now. One process writes
+/// the file (see [`super::DbLock`]) and a write holds the connection, so
+/// they hold until the write inserts them.
+pub(super) fn next_ids(tx: &Connection) -> Result<NextIds, StoreError> {
+    let item = super::one_row(tx, "SELECT COALESCE(MAX(id), 0) + 1 FROM items", [], |r| {
+        r.get(0)
+    })?;
+    let story = super::one_row(
+        tx,
+        "SELECT MAX(last, (SELECT COALESCE(MAX(id), 0) FROM stories)) + 1 FROM story_ids",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(NextIds { item, story })
 }
 
 /// Two stories that turned out to be one: `absorbed` moves into `survivor`.
@@ -303,6 +332,10 @@ pub trait StoryDecider {
     fn stored(&mut self, item_id: i64, story_id: i64) -> Option<StoryMerge>;
     /// Which member represents a story (an index into `members`), if any.
     fn representative(&self, members: &[StoryMember]) -> Option<usize>;
+    /// Told before a write's inserts which items are new, in the order they
+    /// will be decided, and the ids the first of them (and the first new
+    /// story) will take: a decider may decide them ahead, beside the inserts.
+    fn ahead(&mut self, _new: &[NewItem<'_>], _ids: NextIds) {}
 }
 
 /// Every item is its own story (dedup turned off).
@@ -353,13 +386,23 @@ pub(super) fn place(
             Ok((id, true))
         }
         _ => {
-            // Never an id given out before (see migration 5).
-            let id: i64 = super::one_row(tx,
+            let id: i64 = match decision.and_then(|d| d.ids) {
+                // The id the decider gave the story, which the counter below
+                // would give too; or, for a story that left the store since
+                // (retention), that story's own id, as the decider knows it.
+                Some(ids) => {
+                    let id = decision.and_then(|d| d.story).unwrap_or(ids.story);
+                    super::exec(tx, "UPDATE story_ids SET last = MAX(last, ?1)", [id])?;
+                    id
+                }
+                // Never an id given out before (see migration 5).
+                None => super::one_row(tx,
                 "UPDATE story_ids SET last = MAX(last, (SELECT COALESCE(MAX(id), 0) FROM stories)) + 1
                  RETURNING last",
                 [],
                 |r| r.get(0),
-            )?;
+            )?,
+            };
             super::exec(tx,
                 "INSERT INTO stories (id, guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?3, ?3, ?4)",
                 params![id, story_guid(new.source_url, new.key), now, new.sort_at],

@@ -248,6 +248,7 @@ impl StoryDecider for OneStory {
             matched: None,
             canonical_url: None,
             body_words: Some(words as i64),
+            ids: None,
         })
     }
 

@@ -1,0 +1,289 @@
+//! The dedup step deciding beside the store write, not inside it.
+//!
+//! A fetch's store write alternates two kinds of work per new item: the
+//! engine's (decide, then admit to the window) and SQLite's (insert the row,
+//! place it in its story). Neither needs the other's result once the store
+//! has said which items are new and which ids they will take
+//! ([`StoryDecider::ahead`]): the engine gives each item its id as SQLite
+//! would, and the store inserts it with that id. So the write runs on a
+//! second thread while the engine decides on this one, each item's decision
+//! handed over as soon as it is made: the serial part of a big cycle is then
+//! the longer of the two, not their sum. The decisions, ids and rows are the
+//! same as when the engine decides inside the write.
+
+use std::sync::mpsc;
+
+use super::dedup::{choose_representative, AnalysedItems, EngineDecider, StoryDedup};
+use crate::read::RawItem;
+use crate::store::{
+    NewItem, NextIds, Store, StoreError, StoryDecider, StoryDecision, StoryMember, StoryMerge,
+};
+
+/// A fetch's new items, as the store announced them to the engine.
+struct Announced {
+    items: Vec<(usize, String, i64)>,
+    source_id: i64,
+    source_url: String,
+    source_name: String,
+    ids: NextIds,
+}
+
+/// One item decided and admitted by the engine, for the store to insert.
+struct Decided {
+    decision: StoryDecision,
+    /// The story it was admitted to.
+    story: i64,
+    merge: Option<StoryMerge>,
+}
+
+impl StoryDedup {
+    /// Runs `write` (the store write of `items`' fetch, given a decider) on a
+    /// second thread, with the engine deciding its new items on this one.
+    /// Returns what `write` returned and whether the engine still agrees with
+    /// the store (if not, rebuild the window from the store).
+    pub(super) fn decide_beside<R: Send>(
+        &self,
+        store: &mut Store,
+        ahead: AnalysedItems,
+        now: i64,
+        items: &[RawItem],
+        write: impl FnOnce(&mut Store, &mut dyn StoryDecider) -> R + Send,
+    ) -> Result<(R, bool), StoreError> {
+        let mut engine = self.decider(store, ahead, now)?;
+        let prefer = engine.prefer().to_vec();
+        let (announce, announced) = mpsc::channel();
+        let (hand, handed) = mpsc::channel();
+        std::thread::scope(|scope| {
+            let writer = std::thread::Builder::new()
+                .name("feedsieve-store".into())
+                .spawn_scoped(scope, move || {
+                    let mut inserter = Inserter {
+                        announce: Some(announce),
+                        handed,
+                        prefer,
+                        merge: None,
+                        agrees: true,
+                    };
+                    let out = write(store, &mut inserter);
+                    (out, inserter.agrees)
+                })
+                // Nothing was written or decided: the write fails and is retried.
+                .map_err(|e| StoreError::Task(format!("cannot start the store's thread: {e}")))?;
+            decide_announced(&mut engine, items, &announced, &hand);
+            drop(hand);
+            match writer.join() {
+                Ok(done) => Ok(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+}
+
+/// Decides the items the store announces, in its order, handing each
+/// decision over as soon as it is made; stops when the store stops listening.
+fn decide_announced(
+    engine: &mut EngineDecider<'_>,
+    items: &[RawItem],
+    announced: &mpsc::Receiver<Announced>,
+    hand: &mpsc::Sender<Decided>,
+) {
+    while let Ok(fetch) = announced.recv() {
+        let mut next = fetch.ids;
+        for (index, key, sort_at) in &fetch.items {
+            let Some(item) = items.get(*index) else {
+                return;
+            };
+            let new = NewItem {
+                index: *index,
+                item,
+                key,
+                source_id: fetch.source_id,
+                source_url: &fetch.source_url,
+                source_name: &fetch.source_name,
+                sort_at: *sort_at,
+            };
+            let Some(mut decision) = engine.decide(&new) else {
+                return;
+            };
+            decision.ids = Some(next);
+            let story = decision.story.unwrap_or(next.story);
+            if decision.story.is_none() {
+                next.story += 1;
+            }
+            let merge = engine.stored(next.item, story);
+            next.item += 1;
+            let decided = Decided {
+                decision,
+                story,
+                merge,
+            };
+            if hand.send(decided).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The store's side: decisions made on the engine's thread.
+struct Inserter {
+    announce: Option<mpsc::Sender<Announced>>,
+    handed: mpsc::Receiver<Decided>,
+    prefer: Vec<String>,
+    /// The merge the item last decided caused.
+    merge: Option<(i64, i64, Option<StoryMerge>)>,
+    /// False once the store placed an item otherwise than the engine did.
+    agrees: bool,
+}
+
+impl StoryDecider for Inserter {
+    fn ahead(&mut self, new: &[NewItem<'_>], ids: NextIds) {
+        let (Some(first), Some(announce)) = (new.first(), &self.announce) else {
+            return;
+        };
+        let fetch = Announced {
+            items: new
+                .iter()
+                .map(|n| (n.index, n.key.to_string(), n.sort_at))
+                .collect(),
+            source_id: first.source_id,
+            source_url: first.source_url.to_string(),
+            source_name: first.source_name.to_string(),
+            ids,
+        };
+        if announce.send(fetch).is_err() {
+            self.agrees = false;
+        }
+    }
+
+    fn decide(&mut self, _: &NewItem<'_>) -> Option<StoryDecision> {
+        match self.handed.recv() {
+            Ok(decided) => {
+                let ids = decided.decision.ids;
+                self.merge = ids.map(|ids| (ids.item, decided.story, decided.merge));
+                Some(decided.decision)
+            }
+            Err(_) => {
+                // The engine stopped (it found nothing to decide with): the
+                // item opens its own story, which the engine does not know.
+                self.agrees = false;
+                None
+            }
+        }
+    }
+
+    fn stored(&mut self, item_id: i64, story_id: i64) -> Option<StoryMerge> {
+        let (item, story, merge) = self.merge.take()?;
+        if (item, story) != (item_id, story_id) {
+            tracing::warn!(
+                item_id,
+                story_id,
+                engine_item = item,
+                engine_story = story,
+                "the store placed an item otherwise than story dedup did"
+            );
+            self.agrees = false;
+        }
+        merge
+    }
+
+    fn representative(&self, members: &[StoryMember]) -> Option<usize> {
+        choose_representative(members, &self.prefer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN, FLOOD_PIRNA};
+    use crate::dedup::DedupConfig;
+    use crate::store::tests::{item, parsed, source};
+    use crate::store::{FetchRecord, ItemAssignment};
+
+    /// Three outlets' fetches: the flood told three ways (and copied), and
+    /// stories that have nothing to do with it.
+    fn fetches() -> Vec<(usize, Vec<RawItem>)> {
+        let report = |guid: &str, title: &str, text: &str| RawItem {
+            content: Some(format!("<p>{text}</p>")),
+            ..item(guid, title)
+        };
+        vec![
+            (0, vec![
+                report("a1", "Elbe floods Dresden old town", FLOOD_DRESDEN),
+                report("a2", "Council approves new tram depot", "The city council approved a new tram depot in the northern district after a long debate about noise and cost."),
+            ]),
+            (1, vec![
+                report("b1", "Pirna evacuates as the Elbe rises", FLOOD_PIRNA),
+                report("b2", "Elbe flood reaches Dresden", FLOOD_DRESDEN),
+                report("b3", "Chess club wins the regional cup", "The chess club won the regional cup on Sunday after a tense final round against last year's champions."),
+            ]),
+            (2, vec![
+                report("c1", "Dresden and Pirna under water", FLOOD_BOTH),
+                report("c2", "Pirna residents leave their homes", FLOOD_PIRNA),
+            ]),
+            (0, vec![report("a3", "Flood: Dresden opens shelters", FLOOD_DRESDEN)]),
+        ]
+    }
+
+    /// Stores every fetch, deciding inside the write or beside it, and returns
+    /// each stored item as the store kept it.
+    fn store_all(beside: bool) -> Vec<ItemAssignment> {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[
+            source("http://a.test/"),
+            source("http://b.test/"),
+            source("http://c.test/"),
+        ])
+        .unwrap();
+        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        for (n, (outlet, items)) in fetches().into_iter().enumerate() {
+            let at = 1_000 + 60 * n as i64;
+            let record = parsed(items);
+            let FetchRecord::Parsed { items, .. } = &record else {
+                unreachable!()
+            };
+            let stored = if beside {
+                let (stored, agrees) = dedup
+                    .decide_beside(&mut s, AnalysedItems::default(), at, items, |s, d| {
+                        s.record_fetch(ids[outlet], &record, at, at + 600, d)
+                    })
+                    .unwrap();
+                assert!(agrees);
+                stored
+            } else {
+                let mut decider = dedup.decider(&s, AnalysedItems::default(), at).unwrap();
+                s.record_fetch(ids[outlet], &record, at, at + 600, &mut decider)
+            };
+            stored.unwrap();
+        }
+        let count = s.item_count().unwrap();
+        (1..=count)
+            .map(|id| s.item_assignment(id).unwrap().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn deciding_beside_the_write_stores_what_deciding_inside_it_does() {
+        let inside = store_all(false);
+        let beside = store_all(true);
+        assert_eq!(beside.len(), 8);
+        let placed = |a: &[ItemAssignment]| -> Vec<_> {
+            a.iter()
+                .map(|i| {
+                    (
+                        i.item_id,
+                        i.story_id,
+                        i.story_guid.clone(),
+                        i.layer.clone(),
+                        i.score,
+                        i.matched,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(placed(&beside), placed(&inside));
+        // The flood reports share stories; the others stand alone.
+        let stories: std::collections::HashSet<i64> = beside.iter().map(|i| i.story_id).collect();
+        assert!(stories.len() < beside.len(), "{:?}", placed(&beside));
+    }
+}
