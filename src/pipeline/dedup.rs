@@ -270,23 +270,24 @@ pub async fn analyse_new_items(
     }
     let analyser = dedup.analyser.clone();
     let source_name = source.name.clone();
-    let analysed = tokio::task::spawn_blocking(move || {
-        let by_index = fresh.into_iter().map(|(i, item)| {
-            let sort_at = sort_time(item.date().map(|d| d.timestamp()), now);
-            let article = item_article(&item, &source_name, sort_at);
-            let ahead = AnalysedItem {
-                sort_at,
-                words: article.text.split_whitespace().count(),
-                analysed: analyser.analyse(&article),
-            };
-            (i, ahead)
-        });
-        AnalysedItems {
-            by_index: by_index.collect(),
-            complete: true,
-        }
-    })
-    .await;
+    let analysed = ctx
+        .text_work(move || {
+            let by_index = fresh.into_iter().map(|(i, item)| {
+                let sort_at = sort_time(item.date().map(|d| d.timestamp()), now);
+                let article = item_article(&item, &source_name, sort_at);
+                let ahead = AnalysedItem {
+                    sort_at,
+                    words: article.text.split_whitespace().count(),
+                    analysed: analyser.analyse(&article),
+                };
+                (i, ahead)
+            });
+            AnalysedItems {
+                by_index: by_index.collect(),
+                complete: true,
+            }
+        })
+        .await;
     analysed.unwrap_or_default()
 }
 

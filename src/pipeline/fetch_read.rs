@@ -187,10 +187,9 @@ async fn read_feed_items(
     let final_url = fetched.final_url.clone();
     let body = fetched.body.clone();
     let content_type = fetched.headers.content_type.clone();
-    let parsed = tokio::task::spawn_blocking(move || {
-        read_feed_as(&body, &final_url, content_type.as_deref())
-    })
-    .await;
+    let parsed = ctx
+        .text_work(move || read_feed_as(&body, &final_url, content_type.as_deref()))
+        .await;
     let feed = match parsed {
         Ok(Ok(feed)) => feed,
         Ok(Err(e)) => {

@@ -178,11 +178,10 @@ pub async fn fetch_article(
         .await
         .unwrap_or_default();
     let final_url = fetched.final_url.clone();
-    let article = tokio::task::spawn_blocking(move || {
-        extract(&fetched.body, &final_url, charset.as_deref(), &opts)
-    })
-    .await
-    .context("the extractor crashed")??;
+    let article = ctx
+        .text_work(move || extract(&fetched.body, &final_url, charset.as_deref(), &opts))
+        .await
+        .context("the extractor crashed")??;
     let prints = article.fingerprints.clone();
     let now = Utc::now().timestamp();
     if let Err(e) = ctx

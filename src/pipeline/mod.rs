@@ -74,6 +74,9 @@ pub struct Context {
     pub in_flight: Arc<Semaphore>,
     /// Fetches in flight per host.
     pub hosts: HostSlots,
+    /// Text work (parsing, extracting, analysing for dedup) running at once
+    /// ([`Context::text_work`]).
+    text_work: Arc<Semaphore>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Story dedup over the recent window; `None`: every item is its own story.
@@ -165,6 +168,7 @@ impl Context {
             global: Arc::new(Semaphore::new(config.schedule.concurrency)),
             in_flight: Arc::new(Semaphore::new(in_flight_limit(config.schedule.concurrency))),
             hosts: HostSlots::new(config.schedule.per_host),
+            text_work: Arc::new(Semaphore::new(text_work_limit(config.dedup.enabled))),
             metrics: Arc::default(),
             dedup,
             clock: Clock::default(),
@@ -231,6 +235,34 @@ impl SourceOutcome {
     /// True when stored items changed, so the feed should be republished.
     pub fn changed(&self) -> bool {
         matches!(&self.outcome, Outcome::Stored(s) if s.changed())
+    }
+}
+
+/// Text work allowed at once: with story dedup, one thread fewer than the
+/// cores (at least one), so that the store's write, which decides stories one
+/// item after another and bounds a big cycle, keeps a core to itself instead of
+/// sharing it with the parses and analyses that only fill its queue further.
+/// Measured on 2 cores, 1,000 feeds: 16 of them at once made the first cycle
+/// last about 6 % longer.
+fn text_work_limit(dedup: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if dedup {
+        cores.saturating_sub(1).max(1)
+    } else {
+        cores
+    }
+}
+
+impl Context {
+    /// Runs CPU-bound text work `f` on a blocking thread, once one of the
+    /// `text_work_limit` slots is free.
+    pub async fn text_work<R, F>(&self, f: F) -> Result<R, tokio::task::JoinError>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let _slot = self.text_work.acquire().await.ok();
+        tokio::task::spawn_blocking(f).await
     }
 }
 
