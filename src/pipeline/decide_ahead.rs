@@ -21,6 +21,8 @@ use crate::store::{
 
 /// A fetch's new items, as the store announced them to the engine.
 struct Announced {
+    /// The write's place in the batch.
+    write: usize,
     items: Vec<(usize, String, i64)>,
     source_id: i64,
     source_url: String,
@@ -37,19 +39,22 @@ struct Decided {
 }
 
 impl StoryDedup {
-    /// Runs `write` (the store write of `items`' fetch, given a decider) on a
-    /// second thread, with the engine deciding its new items on this one.
-    /// Returns what `write` returned and whether the engine still agrees with
-    /// the store (if not, rebuild the window from the store).
+    /// Runs `write` (the store writes of a batch of fetches, whose items are
+    /// `items` and were analysed as `ahead`, in that order, given a decider it
+    /// tells which write it is at) on a second thread, with the engine
+    /// deciding their new items on this one; the engine goes on to the next
+    /// write while the store finishes one. Returns what `write` returned and
+    /// whether the engine still agrees with the store (if not, rebuild the
+    /// window from the store).
     pub(super) fn decide_beside<R: Send>(
         &self,
         store: &mut Store,
-        ahead: AnalysedItems,
+        mut ahead: Vec<AnalysedItems>,
         now: i64,
-        items: &[RawItem],
-        write: impl FnOnce(&mut Store, &mut dyn StoryDecider) -> R + Send,
+        items: &[&[RawItem]],
+        write: impl FnOnce(&mut Store, &mut Inserter) -> R + Send,
     ) -> Result<(R, bool), StoreError> {
-        let mut engine = self.decider(store, ahead, now)?;
+        let mut engine = self.decider(store, AnalysedItems::default(), now)?;
         let prefer = engine.prefer().to_vec();
         let (announce, announced) = mpsc::channel();
         let (hand, handed) = mpsc::channel();
@@ -61,6 +66,7 @@ impl StoryDedup {
                         announce: Some(announce),
                         handed,
                         prefer,
+                        write: 0,
                         merge: None,
                         agrees: true,
                     };
@@ -69,7 +75,7 @@ impl StoryDedup {
                 })
                 // Nothing was written or decided: the write fails and is retried.
                 .map_err(|e| StoreError::Task(format!("cannot start the store's thread: {e}")))?;
-            decide_announced(&mut engine, items, &announced, &hand);
+            decide_announced(&mut engine, items, &mut ahead, &announced, &hand);
             drop(hand);
             match writer.join() {
                 Ok(done) => Ok(done),
@@ -83,11 +89,17 @@ impl StoryDedup {
 /// decision over as soon as it is made; stops when the store stops listening.
 fn decide_announced(
     engine: &mut EngineDecider<'_>,
-    items: &[RawItem],
+    items: &[&[RawItem]],
+    ahead: &mut [AnalysedItems],
     announced: &mpsc::Receiver<Announced>,
     hand: &mpsc::Sender<Decided>,
 ) {
     while let Ok(fetch) = announced.recv() {
+        let (Some(items), Some(analysed)) = (items.get(fetch.write), ahead.get_mut(fetch.write))
+        else {
+            return;
+        };
+        engine.analysed_ahead(std::mem::take(analysed));
         let mut next = fetch.ids;
         for (index, key, sort_at) in &fetch.items {
             let Some(item) = items.get(*index) else {
@@ -125,14 +137,32 @@ fn decide_announced(
 }
 
 /// The store's side: decisions made on the engine's thread.
-struct Inserter {
+pub(super) struct Inserter {
+    /// `None` once a write failed: the rest of the batch is not decided.
     announce: Option<mpsc::Sender<Announced>>,
     handed: mpsc::Receiver<Decided>,
     prefer: Vec<String>,
+    /// The place in the batch of the write under way.
+    write: usize,
     /// The merge the item last decided caused.
     merge: Option<(i64, i64, Option<StoryMerge>)>,
     /// False once the store placed an item otherwise than the engine did.
     agrees: bool,
+}
+
+impl Inserter {
+    /// The writes that follow are the batch's `write`th.
+    pub(super) fn at(&mut self, write: usize) {
+        self.write = write;
+    }
+
+    /// A write failed and was rolled back, but the engine kept its items and
+    /// may have decided more: the rest of the batch's new items open stories
+    /// of their own, and the window is rebuilt from the store afterwards.
+    pub(super) fn halt(&mut self) {
+        self.announce = None;
+        self.agrees = false;
+    }
 }
 
 impl StoryDecider for Inserter {
@@ -141,6 +171,7 @@ impl StoryDecider for Inserter {
             return;
         };
         let fetch = Announced {
+            write: self.write,
             items: new
                 .iter()
                 .map(|n| (n.index, n.key.to_string(), n.sort_at))
@@ -156,6 +187,8 @@ impl StoryDecider for Inserter {
     }
 
     fn decide(&mut self, _: &NewItem<'_>) -> Option<StoryDecision> {
+        // Halted: what is left in the channel belongs to a rolled-back write.
+        self.announce.as_ref()?;
         match self.handed.recv() {
             Ok(decided) => {
                 let ids = decided.decision.ids;
@@ -224,37 +257,73 @@ mod tests {
         ]
     }
 
-    /// Stores every fetch, deciding inside the write or beside it, and returns
-    /// each stored item as the store kept it.
-    fn store_all(beside: bool) -> Vec<ItemAssignment> {
+    /// How the engine decides while the fetches are stored.
+    #[derive(Clone, Copy)]
+    enum Mode {
+        /// Inside each write, item after item.
+        Inside,
+        /// Beside each write, one write at a time.
+        BesideEach,
+        /// Beside all of them, written as one batch.
+        BesideBatch,
+    }
+
+    /// A store with the three outlets, and their source ids.
+    fn outlets() -> (Store, Vec<i64>) {
         let mut s = Store::open_in_memory().unwrap();
-        s.sync_sources(&[
-            source("http://a.test/"),
-            source("http://b.test/"),
-            source("http://c.test/"),
-        ])
-        .unwrap();
-        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+        let urls = ["http://a.test/", "http://b.test/", "http://c.test/"];
+        s.sync_sources(&urls.map(source)).unwrap();
+        let ids = s.sources().unwrap().iter().map(|r| r.id).collect();
+        (s, ids)
+    }
+
+    /// Stores every fetch and returns each stored item as the store kept it.
+    fn store_all(mode: Mode) -> Vec<ItemAssignment> {
+        let (mut s, ids) = outlets();
         let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
-        for (n, (outlet, items)) in fetches().into_iter().enumerate() {
-            let at = 1_000 + 60 * n as i64;
-            let record = parsed(items);
-            let FetchRecord::Parsed { items, .. } = &record else {
-                unreachable!()
+        let fetches: Vec<(i64, i64, FetchRecord)> = fetches()
+            .into_iter()
+            .enumerate()
+            .map(|(n, (outlet, items))| (ids[outlet], 1_000 + 60 * n as i64, parsed(items)))
+            .collect();
+        let items_of = |r: &FetchRecord| match r {
+            FetchRecord::Parsed { items, .. } => items.clone(),
+            _ => Vec::new(),
+        };
+        let all_items: Vec<Vec<RawItem>> = fetches.iter().map(|(_, _, r)| items_of(r)).collect();
+        let write =
+            |s: &mut Store, (id, at, r): &(i64, i64, FetchRecord), d: &mut dyn StoryDecider| {
+                s.record_fetch(*id, r, *at, at + 600, d).unwrap();
             };
-            let stored = if beside {
-                let (stored, agrees) = dedup
-                    .decide_beside(&mut s, AnalysedItems::default(), at, items, |s, d| {
-                        s.record_fetch(ids[outlet], &record, at, at + 600, d)
+        match mode {
+            Mode::Inside => {
+                for f in &fetches {
+                    let mut decider = dedup.decider(&s, AnalysedItems::default(), f.1).unwrap();
+                    write(&mut s, f, &mut decider);
+                }
+            }
+            Mode::BesideEach => {
+                for (f, items) in fetches.iter().zip(&all_items) {
+                    let ahead = vec![AnalysedItems::default()];
+                    let (_, agrees) = dedup
+                        .decide_beside(&mut s, ahead, f.1, &[items], |s, d| write(s, f, d))
+                        .unwrap();
+                    assert!(agrees);
+                }
+            }
+            Mode::BesideBatch => {
+                let items: Vec<&[RawItem]> = all_items.iter().map(Vec::as_slice).collect();
+                let ahead = fetches.iter().map(|_| AnalysedItems::default()).collect();
+                let (_, agrees) = dedup
+                    .decide_beside(&mut s, ahead, 1_000, &items, |s, d| {
+                        for (i, f) in fetches.iter().enumerate() {
+                            d.at(i);
+                            write(s, f, d);
+                        }
                     })
                     .unwrap();
                 assert!(agrees);
-                stored
-            } else {
-                let mut decider = dedup.decider(&s, AnalysedItems::default(), at).unwrap();
-                s.record_fetch(ids[outlet], &record, at, at + 600, &mut decider)
-            };
-            stored.unwrap();
+            }
         }
         let count = s.item_count().unwrap();
         (1..=count)
@@ -264,8 +333,9 @@ mod tests {
 
     #[test]
     fn deciding_beside_the_write_stores_what_deciding_inside_it_does() {
-        let inside = store_all(false);
-        let beside = store_all(true);
+        let inside = store_all(Mode::Inside);
+        let beside = store_all(Mode::BesideEach);
+        let batch = store_all(Mode::BesideBatch);
         assert_eq!(beside.len(), 8);
         let placed = |a: &[ItemAssignment]| -> Vec<_> {
             a.iter()
@@ -282,6 +352,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(placed(&beside), placed(&inside));
+        assert_eq!(placed(&batch), placed(&inside));
         // The flood reports share stories; the others stand alone.
         let stories: std::collections::HashSet<i64> = beside.iter().map(|i| i.story_id).collect();
         assert!(stories.len() < beside.len(), "{:?}", placed(&beside));

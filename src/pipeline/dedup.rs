@@ -305,6 +305,11 @@ impl EngineDecider<'_> {
     pub(super) fn prefer(&self) -> &[String] {
         &self.window.engine.config().prefer
     }
+
+    /// The items of the next write to decide, as analysed before the lock.
+    pub(super) fn analysed_ahead(&mut self, ahead: AnalysedItems) {
+        self.ahead = ahead;
+    }
 }
 
 impl StoryDecider for EngineDecider<'_> {

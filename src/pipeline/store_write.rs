@@ -16,7 +16,8 @@ use tokio::sync::oneshot;
 
 use super::dedup::{AnalysedItems, StoryDedup};
 use super::Context;
-use crate::store::{FetchRecord, IngestStats, OneStoryPerItem, Store, StoreError};
+use crate::read::RawItem;
+use crate::store::{FetchRecord, IngestStats, OneStoryPerItem, Store, StoreError, StoryDecider};
 
 /// What one source's store write holds.
 pub(super) struct StoreWrite {
@@ -96,78 +97,197 @@ pub(super) async fn store_fetch(
 }
 
 /// Writes `batch` in one transaction and hands each write its result.
-fn write_queued(store: &mut Store, dedup: Option<&StoryDedup>, batch: Vec<Queued>) {
-    if batch.is_empty() {
+fn write_queued(store: &mut Store, dedup: Option<&StoryDedup>, mut batch: Vec<Queued>) {
+    let Some(now) = batch.first().map(|q| q.write.now) else {
         return;
-    }
-    let (written, committed) = store.write_together(|s| {
-        batch
-            .into_iter()
-            .map(|q| {
-                let now = q.write.now;
-                (q.done, write_one(s, dedup, q.write, q.analysed), now)
-            })
-            .collect::<Vec<_>>()
-    });
-    if let (Err(e), Some(dedup), Some((_, _, now))) = (&committed, dedup, written.first()) {
-        tracing::error!("could not commit {} store writes: {e}", written.len());
+    };
+    let (written, committed) = store.write_together(|s| write_batch(s, dedup, &mut batch));
+    if let (Err(e), Some(dedup)) = (&committed, dedup) {
+        tracing::error!("could not commit {} store writes: {e}", batch.len());
         // The engine admitted items that the rolled-back transaction did not keep.
-        if let Err(e) = dedup.rebuild(store, *now) {
+        if let Err(e) = dedup.rebuild(store, now) {
             tracing::error!("could not rebuild the story dedup window: {e:#}");
         }
     }
-    for (done, stored, _) in written {
+    for (q, stored) in batch.into_iter().zip(written) {
         let stored = match (&committed, stored) {
             (Err(e), Ok(_)) => Err(e.same_again()),
             (_, stored) => stored,
         };
         // The source's task may have been cancelled; its write stands.
-        let _ = done.send(stored);
+        let _ = q.done.send(stored);
+    }
+}
+
+/// The batch's writes, in order, each in its own savepoint; when one has new
+/// items, with the engine deciding beside them (see [`super::decide_ahead`]).
+fn write_batch(
+    s: &mut Store,
+    dedup: Option<&StoryDedup>,
+    batch: &mut [Queued],
+) -> Vec<Result<IngestStats, StoreError>> {
+    // Only a parsed fetch with new items needs the engine (and, the first
+    // time, its window read back from the store).
+    let deciding = batch
+        .iter()
+        .any(|q| matches!(q.write.record, FetchRecord::Parsed { .. }) && !q.analysed.none_new());
+    let (Some(dedup), true, Some(now)) = (dedup, deciding, batch.first().map(|q| q.write.now))
+    else {
+        return batch
+            .iter()
+            .map(|q| write_one(s, &q.write, &mut OneStoryPerItem))
+            .collect();
+    };
+    let ahead = batch
+        .iter_mut()
+        .map(|q| std::mem::take(&mut q.analysed))
+        .collect();
+    let items: Vec<&[RawItem]> = batch
+        .iter()
+        .map(|q| match &q.write.record {
+            FetchRecord::Parsed { items, .. } => items.as_slice(),
+            _ => &[],
+        })
+        .collect();
+    let writes: Vec<&StoreWrite> = batch.iter().map(|q| &q.write).collect();
+    let beside = dedup.decide_beside(s, ahead, now, &items, |s, inserter| {
+        let mut written = Vec::with_capacity(writes.len());
+        for (i, write) in writes.iter().enumerate() {
+            inserter.at(i);
+            let stored = write_one(s, write, inserter);
+            if stored.is_err() {
+                inserter.halt();
+            }
+            written.push(stored);
+        }
+        written
+    });
+    match beside {
+        Ok((written, agrees)) => {
+            if !agrees {
+                // A write failed (its items stayed in the window), or the
+                // store placed an item otherwise than the engine did.
+                if let Err(e) = dedup.rebuild(s, now) {
+                    tracing::error!("could not rebuild the story dedup window: {e:#}");
+                }
+            }
+            written
+        }
+        Err(e) => writes.iter().map(|_| Err(e.same_again())).collect(),
     }
 }
 
 /// One fetch's write, in its own savepoint.
 fn write_one(
     s: &mut Store,
-    dedup: Option<&StoryDedup>,
-    write: StoreWrite,
-    analysed: AnalysedItems,
+    write: &StoreWrite,
+    decider: &mut dyn StoryDecider,
 ) -> Result<IngestStats, StoreError> {
-    let StoreWrite {
-        source_id,
-        record,
-        now,
-        next_fetch_at,
-        full_text_keys,
-    } = write;
-    // Only a parsed fetch with new items needs the engine (and, the first
-    // time, its window read back from the store).
-    let deciding = matches!(record, FetchRecord::Parsed { .. }) && !analysed.none_new();
-    let stats = match (dedup, &record) {
-        (Some(dedup), FetchRecord::Parsed { items, .. }) if deciding => {
-            let (stats, agrees) = dedup.decide_beside(s, analysed, now, items, |s, decider| {
-                s.record_fetch(source_id, &record, now, next_fetch_at, decider)
-            })?;
-            if stats.is_ok() && !agrees {
-                // Kept, but the window no longer mirrors the store.
-                if let Err(e) = dedup.rebuild(s, now) {
-                    tracing::error!("could not rebuild the story dedup window: {e:#}");
-                }
-            }
-            stats
-        }
-        _ => s.record_fetch(source_id, &record, now, next_fetch_at, &mut OneStoryPerItem),
-    };
-    if let (Err(_), Some(dedup), FetchRecord::Parsed { .. }) = (&stats, dedup, &record) {
-        // The engine admitted items the rolled-back savepoint did not keep:
-        // without this, every retry on a full disk grew the window.
-        if let Err(e) = dedup.rebuild(s, now) {
-            tracing::error!("could not rebuild the story dedup window: {e:#}");
-        }
-    }
-    let stats = stats?;
-    if !full_text_keys.is_empty() {
-        s.mark_full_text(source_id, &full_text_keys)?;
+    let stats = s.record_fetch(
+        write.source_id,
+        &write.record,
+        write.now,
+        write.next_fetch_at,
+        decider,
+    )?;
+    if !write.full_text_keys.is_empty() {
+        s.mark_full_text(write.source_id, &write.full_text_keys)?;
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::tests::{FLOOD_DRESDEN, FLOOD_PIRNA};
+    use crate::dedup::DedupConfig;
+    use crate::store::tests::{item, parsed, source};
+
+    fn report(guid: &str, title: &str, text: &str) -> RawItem {
+        RawItem {
+            content: Some(format!("<p>{text}</p>")),
+            ..item(guid, title)
+        }
+    }
+
+    /// A queued write of `items` for source `source_id`, and where its result goes.
+    fn queued(
+        source_id: i64,
+        items: Vec<RawItem>,
+        now: i64,
+    ) -> (Queued, oneshot::Receiver<Result<IngestStats, StoreError>>) {
+        let (done, result) = oneshot::channel();
+        let write = StoreWrite {
+            source_id,
+            record: parsed(items),
+            now,
+            next_fetch_at: now + 600,
+            full_text_keys: Vec::new(),
+        };
+        let analysed = AnalysedItems::default();
+        (
+            Queued {
+                write,
+                analysed,
+                done,
+            },
+            result,
+        )
+    }
+
+    #[test]
+    fn a_write_that_fails_in_a_batch_loses_nothing_of_the_others() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://a.test/"), source("http://b.test/")])
+            .unwrap();
+        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        let (first, first_done) = queued(
+            ids[0],
+            vec![report("a1", "Elbe floods Dresden", FLOOD_DRESDEN)],
+            1_000,
+        );
+        // No such source: this write fails after the first was decided.
+        let (lost, lost_done) = queued(
+            ids[1] + 100,
+            vec![report("x1", "Pirna evacuates", FLOOD_PIRNA)],
+            1_000,
+        );
+        let (last, last_done) = queued(
+            ids[1],
+            vec![report("b1", "Flood reaches Dresden", FLOOD_DRESDEN)],
+            1_000,
+        );
+        write_queued(&mut s, Some(&dedup), vec![first, lost, last]);
+        assert_eq!(first_done.blocking_recv().unwrap().unwrap().new, 1);
+        assert!(lost_done.blocking_recv().unwrap().is_err());
+        assert_eq!(last_done.blocking_recv().unwrap().unwrap().new, 1);
+        assert_eq!(s.item_count().unwrap(), 2);
+        // The window was rebuilt from the store: it holds the two kept items.
+        assert_eq!(dedup.window_len(), Some(2));
+    }
+
+    #[test]
+    fn writes_batched_together_are_decided_as_one_after_another() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://a.test/"), source("http://b.test/")])
+            .unwrap();
+        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        let (first, first_done) = queued(
+            ids[0],
+            vec![report("a1", "Elbe floods Dresden", FLOOD_DRESDEN)],
+            1_000,
+        );
+        let (second, second_done) = queued(
+            ids[1],
+            vec![report("b1", "Flood reaches Dresden", FLOOD_DRESDEN)],
+            1_000,
+        );
+        write_queued(&mut s, Some(&dedup), vec![first, second]);
+        assert_eq!(first_done.blocking_recv().unwrap().unwrap().new, 1);
+        assert_eq!(second_done.blocking_recv().unwrap().unwrap().new, 1);
+        // The second outlet's copy joined the first one's story.
+        assert_eq!(s.story_count().unwrap(), 1);
+    }
 }
