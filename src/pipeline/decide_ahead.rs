@@ -5,11 +5,12 @@
 //! place it in its story). Neither needs the other's result once the store
 //! has said which items are new and which ids they will take
 //! ([`StoryDecider::ahead`]): the engine gives each item its id as SQLite
-//! would, and the store inserts it with that id. So the write runs on a
-//! second thread while the engine decides on this one, each item's decision
-//! handed over as soon as it is made: the serial part of a big cycle is then
-//! the longer of the two, not their sum. The decisions, ids and rows are the
-//! same as when the engine decides inside the write.
+//! would, and the store inserts it with that id. So a batch of writes runs on
+//! a second thread while the engine decides on this one, each item's decision
+//! handed over as soon as it is made, and the engine goes on to the next
+//! write's items while the store finishes the last: the serial part of a big
+//! cycle is then about the longer of the two, not their sum. The decisions,
+//! ids and rows are the same as when the engine decides inside each write.
 
 use std::sync::mpsc;
 

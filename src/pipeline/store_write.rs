@@ -151,6 +151,8 @@ fn write_batch(
         .collect();
     let writes: Vec<&StoreWrite> = batch.iter().map(|q| &q.write).collect();
     let beside = dedup.decide_beside(s, ahead, now, &items, |s, inserter| {
+        // The engine's thread holds the engine's lock until this returns:
+        // nothing here may take it (no `dedup` call).
         let mut written = Vec::with_capacity(writes.len());
         for (i, write) in writes.iter().enumerate() {
             inserter.at(i);

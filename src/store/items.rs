@@ -178,14 +178,14 @@ pub fn item_key(item: &RawItem) -> Option<String> {
     Some(format!("hash:{}", &sha256_hex(basis.as_bytes())[..32]))
 }
 
-/// What counts as a real change of an item. Dates are left out: many feeds stamp
-/// every item with the time of the request, which would rewrite the feed forever.
 /// The content hash of each item, for [`FetchRecord::Parsed`](super::FetchRecord)'s
 /// `hashes`: the text is serialised and hashed before the store's lock.
 pub fn content_hashes(items: &[RawItem]) -> Vec<String> {
     items.iter().map(content_hash).collect()
 }
 
+/// What counts as a real change of an item. Dates are left out: many feeds stamp
+/// every item with the time of the request, which would rewrite the feed forever.
 fn content_hash(item: &RawItem) -> String {
     let basis = serde_json::json!([
         item.title,
