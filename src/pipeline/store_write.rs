@@ -237,13 +237,18 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_write_that_fails_in_a_batch_loses_nothing_of_the_others() {
+    /// A store with two outlets (their ids) and a dedup engine.
+    fn two_outlets() -> (Store, Vec<i64>, StoryDedup) {
         let mut s = Store::open_in_memory().unwrap();
         s.sync_sources(&[source("http://a.test/"), source("http://b.test/")])
             .unwrap();
-        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
-        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        let ids = s.sources().unwrap().iter().map(|r| r.id).collect();
+        (s, ids, StoryDedup::open(DedupConfig::default()).unwrap())
+    }
+
+    #[test]
+    fn a_write_that_fails_in_a_batch_loses_nothing_of_the_others() {
+        let (mut s, ids, dedup) = two_outlets();
         let (first, first_done) = queued(
             ids[0],
             vec![report("a1", "Elbe floods Dresden", FLOOD_DRESDEN)],
@@ -271,11 +276,7 @@ mod tests {
 
     #[test]
     fn writes_batched_together_are_decided_as_one_after_another() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.sync_sources(&[source("http://a.test/"), source("http://b.test/")])
-            .unwrap();
-        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
-        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        let (mut s, ids, dedup) = two_outlets();
         let (first, first_done) = queued(
             ids[0],
             vec![report("a1", "Elbe floods Dresden", FLOOD_DRESDEN)],
