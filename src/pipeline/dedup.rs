@@ -18,7 +18,7 @@ use crate::read::RawItem;
 use crate::sanitize::plain_text;
 use crate::store::{
     item_key, sort_time, FetchRecord, NewItem, RefinedMove, RefinedTarget, SourceRecord, Store,
-    StoreError, StoryDecider, StoryDecision, StoryMember, StoryMerge, StoryRefinement,
+    StoreError, StoryDecider, StoryDecision, StoryMember, StoryMerge, StoryRefinement, WindowItem,
 };
 
 /// The engine of a running pipeline, shared by every source's store write.
@@ -41,25 +41,77 @@ impl Window {
     /// re-clustering), so a restart resumes with the same stories.
     fn restore(&mut self, store: &Store, now: i64) -> Result<(), StoreError> {
         let engine = &mut self.engine;
+        let analyser = engine.analyser();
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
+        let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
         let n = store.window_items(since, |item| {
-            let article = DedupArticle {
-                id: item.item_id.to_string(),
-                source: item.source,
-                url: item.link.unwrap_or_default(),
-                published: Some(item.assigned_at),
-                title: item.title.unwrap_or_default(),
-                text: body_text(item.content, item.summary),
-            };
-            let prepared = engine.prepare(&article);
-            engine.admit(prepared, item.story_id);
+            chunk.push(item);
+            if chunk.len() == RESTORE_CHUNK {
+                admit_restored(engine, &analyser, &mut chunk);
+            }
         })?;
+        admit_restored(engine, &analyser, &mut chunk);
         // The stored stories are the last refinement's: only later arrivals
         // (and their neighbours) are refined again.
         engine.mark_refined();
         self.restored = true;
         tracing::info!(items = n, "story dedup window restored");
         Ok(())
+    }
+}
+
+/// Stored items read back per round of [`admit_restored`]: small, so that
+/// little is in flight between threads (a worker's freed memory stays with
+/// its malloc arena).
+const RESTORE_CHUNK: usize = 64;
+
+/// Admits stored items to the window in their order, their text analysed on
+/// every core first (the analysis needs no window statistics).
+fn admit_restored(engine: &mut Engine, analyser: &Analyser, chunk: &mut Vec<WindowItem>) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = chunk.len().div_ceil(cores).max(1);
+    let analyse = |part: &[WindowItem]| -> Vec<Analysed> {
+        part.iter()
+            .map(|item| analyser.analyse(&window_article(item)))
+            .collect()
+    };
+    let analysed: Vec<Analysed> = std::thread::scope(|scope| {
+        let mut parts = chunk.chunks(per_thread);
+        let first = parts.next().unwrap_or_default();
+        // The other parts on threads of their own, the first on this one.
+        let others: Vec<_> = parts
+            .map(|part| {
+                let thread = std::thread::Builder::new().spawn_scoped(scope, move || analyse(part));
+                (part, thread.ok())
+            })
+            .collect();
+        let mut analysed = analyse(first);
+        for (part, thread) in others {
+            analysed.extend(match thread {
+                Some(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had: this one does the part.
+                None => analyse(part),
+            });
+        }
+        analysed
+    });
+    for (item, analysed) in chunk.drain(..).zip(analysed) {
+        let prepared = engine.prepare_analysed(analysed);
+        engine.admit(prepared, item.story_id);
+    }
+}
+
+/// A stored item as dedup reads it back.
+fn window_article(item: &WindowItem) -> DedupArticle {
+    DedupArticle {
+        id: item.item_id.to_string(),
+        source: item.source.clone(),
+        url: item.link.clone().unwrap_or_default(),
+        published: Some(item.assigned_at),
+        title: item.title.clone().unwrap_or_default(),
+        text: body_text(item.content.clone(), item.summary.clone()),
     }
 }
 
@@ -456,6 +508,7 @@ mod tests {
     use super::*;
     use crate::read::RawItem;
     use crate::store::tests::{item, parsed, source};
+    use crate::store::OneStoryPerItem;
 
     /// Stores one fetch of `source` holding `item`, at `at`, due again at `next`.
     fn store_item(
@@ -469,6 +522,72 @@ mod tests {
         let mut decider = dedup.decider(s, AnalysedItems::default(), at).unwrap();
         s.record_fetch(source, &parsed(vec![item]), at, next, &mut decider)
             .unwrap();
+    }
+
+    /// A paragraph of made-up words that no other `seed` shares.
+    fn distinct_text(seed: u64) -> String {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let words: Vec<String> = (0..60)
+            .map(|_| {
+                (0..3)
+                    .map(|_| {
+                        x = x
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let syllable = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "vo", "pe", "du"];
+                        syllable[(x >> 33) as usize % syllable.len()]
+                    })
+                    .collect::<String>()
+            })
+            .collect();
+        words.join(" ")
+    }
+
+    #[test]
+    fn a_restored_window_holds_every_stored_item_under_its_own_story() {
+        // More items than one round of the restore reads, so that rounds and
+        // the threads within them must keep each item with its own features.
+        let count = 2 * RESTORE_CHUNK + 7;
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let items: Vec<RawItem> = (0..count)
+            .map(|i| RawItem {
+                content: Some(format!("<p>{}</p>", distinct_text(i as u64))),
+                ..item(&format!("g{i}"), &format!("Report {i}"))
+            })
+            .collect();
+        s.record_fetch(id, &parsed(items), 1_000, 2_000, &mut OneStoryPerItem)
+            .unwrap();
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 1_000).unwrap();
+        assert_eq!(dedup.window_len(), Some(count));
+        let mut engine = dedup.engine();
+        for i in [
+            0,
+            RESTORE_CHUNK - 1,
+            RESTORE_CHUNK,
+            RESTORE_CHUNK + 33,
+            count - 1,
+        ] {
+            let stored = s.item_assignment(i as i64 + 1).unwrap().unwrap();
+            let copy = DedupArticle {
+                id: "probe".into(),
+                source: "Another outlet".into(),
+                url: "http://y.test/copy".into(),
+                published: Some(1_100),
+                title: format!("Report {i}, again"),
+                text: distinct_text(i as u64),
+            };
+            let prepared = engine.prepare(&copy);
+            let evidence = engine.decide(&prepared);
+            assert_eq!(
+                evidence.story,
+                Some(stored.story_id),
+                "item {i}: {evidence:?}"
+            );
+        }
     }
 
     #[test]
