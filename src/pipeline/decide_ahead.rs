@@ -10,7 +10,8 @@
 //! handed over as soon as it is made, and the engine goes on to the next
 //! write's items while the store finishes the last: the serial part of a big
 //! cycle is then about the longer of the two, not their sum. The decisions,
-//! ids and rows are the same as when the engine decides inside each write.
+//! ids and rows are the same as when the engine decides inside each write
+//! (unless a write in the batch fails: see [`Inserter::halt`]).
 
 use std::sync::mpsc;
 
@@ -33,10 +34,18 @@ struct Announced {
 
 /// One item decided and admitted by the engine, for the store to insert.
 struct Decided {
+    /// Always with the ids the engine admitted it under.
     decision: StoryDecision,
-    /// The story it was admitted to.
-    story: i64,
     merge: Option<StoryMerge>,
+}
+
+impl Decided {
+    /// The (item, story) the engine admitted the item as: the story it joins,
+    /// else the one it opens.
+    fn admitted_as(&self) -> Option<(i64, i64)> {
+        let ids = self.decision.ids?;
+        Some((ids.item, self.decision.story.unwrap_or(ids.story)))
+    }
 }
 
 impl StoryDedup {
@@ -125,11 +134,7 @@ fn decide_announced(
             }
             let merge = engine.stored(next.item, story);
             next.item += 1;
-            let decided = Decided {
-                decision,
-                story,
-                merge,
-            };
+            let decided = Decided { decision, merge };
             if hand.send(decided).is_err() {
                 return;
             }
@@ -145,8 +150,9 @@ pub(super) struct Inserter {
     prefer: Vec<String>,
     /// The place in the batch of the write under way.
     write: usize,
-    /// The merge the item last decided caused.
-    merge: Option<(i64, i64, Option<StoryMerge>)>,
+    /// The item last decided: as what the engine admitted it, and the merge
+    /// that caused.
+    merge: Option<((i64, i64), Option<StoryMerge>)>,
     /// False once the store placed an item otherwise than the engine did.
     agrees: bool,
 }
@@ -192,8 +198,9 @@ impl StoryDecider for Inserter {
         self.announce.as_ref()?;
         match self.handed.recv() {
             Ok(decided) => {
-                let ids = decided.decision.ids;
-                self.merge = ids.map(|ids| (ids.item, decided.story, decided.merge));
+                self.merge = decided
+                    .admitted_as()
+                    .map(|admitted| (admitted, decided.merge));
                 Some(decided.decision)
             }
             Err(_) => {
@@ -206,7 +213,7 @@ impl StoryDecider for Inserter {
     }
 
     fn stored(&mut self, item_id: i64, story_id: i64) -> Option<StoryMerge> {
-        let (item, story, merge) = self.merge.take()?;
+        let ((item, story), merge) = self.merge.take()?;
         if (item, story) != (item_id, story_id) {
             tracing::warn!(
                 item_id,

@@ -55,8 +55,9 @@ impl WriteQueue {
     }
 }
 
-/// Hashes the items of a parsed fetch, as they will be stored, so the store's
-/// write (which compares them with the stored hashes) need not under its lock.
+/// Hashes the items of a parsed fetch, as they will be stored, so that the
+/// store's write (which compares them with the stored hashes) need not hash
+/// them under its lock.
 pub(super) fn hash_items(record: &mut FetchRecord) {
     if let FetchRecord::Parsed { items, hashes, .. } = record {
         *hashes = crate::store::content_hashes(items);
