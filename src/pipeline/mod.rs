@@ -147,6 +147,8 @@ impl Context {
         }
         let health = Arc::new(Health::default());
         let mut store = store;
+        // The daemon's writes are the serial part of a big cycle.
+        store.checkpoint_in_background();
         let mut sources_removed = false;
         match store.sync_sources(&source_specs(&config.sources)) {
             Ok(removed) => sources_removed = removed > 0,

@@ -12,6 +12,7 @@
 //! fetch of one source is a single transaction. The file itself (which file it
 //! is, and the lock one writing process holds on it) is [`file`]'s.
 
+pub mod checkpoint;
 pub mod file;
 pub mod items;
 pub mod meta;
@@ -125,6 +126,8 @@ pub struct Store {
     created: bool,
     /// The file it was opened on (None in memory).
     file: Option<DbFile>,
+    /// Checkpoints the WAL off the write path, once started.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -175,6 +178,21 @@ impl Store {
         Ok(())
     }
 
+    /// Has a thread of its own checkpoint the WAL after this store's shared
+    /// transactions ([`Store::write_together`]), so that the writer seldom
+    /// does (see [`checkpoint`]). For a long-running writer; not in memory.
+    pub fn checkpoint_in_background(&mut self) {
+        if let (None, Some(file)) = (&self.checkpointer, &self.file) {
+            self.checkpointer = checkpoint::Checkpointer::start(file.path());
+            if self.checkpointer.is_some() {
+                let pages = checkpoint::WRITER_PAGES;
+                if let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", pages) {
+                    tracing::debug!("the writer keeps checkpointing at 1,000 pages: {e}");
+                }
+            }
+        }
+    }
+
     /// An in-memory database, for tests and dry runs.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Store::init(Connection::open_in_memory()?)
@@ -194,6 +212,7 @@ impl Store {
             conn,
             created: false,
             file: None,
+            checkpointer: None,
         };
         store.migrate()?;
         Ok(store)
@@ -259,6 +278,9 @@ impl Store {
         let committed = self.conn.execute_batch("COMMIT").map_err(StoreError::from);
         if committed.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        if let (Ok(()), Some(checkpointer)) = (&committed, &self.checkpointer) {
+            checkpointer.nudge();
         }
         (out, committed)
     }

@@ -597,6 +597,37 @@ fn a_panic_inside_a_shared_transaction_rolls_it_back() {
 }
 
 #[test]
+fn a_daemons_commits_reach_the_database_file_without_the_writer_checkpointing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feedsieve.sqlite");
+    let wal = dir.path().join("feedsieve.sqlite-wal");
+    let mut s = Store::open(&path).unwrap();
+    s.checkpoint_in_background();
+    s.sync_sources(&[source("http://x.test/a")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let before = std::fs::metadata(&path).unwrap().len();
+    let items = (0..50)
+        .map(|i| item(&format!("g{i}"), &format!("Story number {i} ").repeat(20)))
+        .collect();
+    let (stored, committed) =
+        s.write_together(|s| s.record_fetch(id, &parsed(items), 100, 200, &mut OneStoryPerItem));
+    committed.unwrap();
+    assert_eq!(stored.unwrap().new, 50);
+    // A few pages in the WAL, far below any automatic checkpoint: only the
+    // background thread copies them into the file.
+    let copied = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::fs::metadata(&path).unwrap().len() > before
+    });
+    assert!(copied, "the database file stayed at {before} bytes");
+    // Closing the store ends the thread and its connection: the last one to
+    // close folds the WAL in and removes it, as before.
+    drop(s);
+    assert!(!wal.exists(), "the WAL outlived the store");
+    assert_eq!(Store::open(&path).unwrap().item_count().unwrap(), 50);
+}
+
+#[test]
 fn hashes_worked_out_before_the_write_match_the_writes_own() {
     let mut s = Store::open_in_memory().unwrap();
     s.sync_sources(&[source("http://x.test/feed")]).unwrap();
