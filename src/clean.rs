@@ -146,7 +146,7 @@ fn to_dir(
                         String::new()
                     }
                 };
-                if let Err(e) = std::fs::write(&out, body) {
+                if let Err(e) = write_if_changed(&out, &body) {
                     failures.fetch_add(1, Ordering::Relaxed);
                     eprintln!("{}: {e}", out.display());
                 }
@@ -159,6 +159,20 @@ fn to_dir(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `body` to `path`, unless the file there holds it already: a file
+/// whose article did not change keeps its time, so `ls -t` shows what a new
+/// `--remove` rule changed. Rewriting every file was also slow: on ext4,
+/// closing a truncated and rewritten file writes it out at once (the
+/// `auto_da_alloc` safeguard), and 786 pages took 0.81–0.84 s run over their
+/// own output against 0.69–0.70 s into a new directory (`/usr/bin/time`).
+fn write_if_changed(path: &Path, body: &str) -> std::io::Result<()> {
+    let same_size = std::fs::metadata(path).is_ok_and(|m| m.len() == body.len() as u64);
+    if same_size && std::fs::read(path).is_ok_and(|old| old == body.as_bytes()) {
+        return Ok(());
+    }
+    std::fs::write(path, body)
 }
 
 /// `dir/0001.html.gz` → `0001`; a URL → its last path segment.

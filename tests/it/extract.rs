@@ -133,6 +133,50 @@ fn clean_prints_and_writes_the_seed_articles() {
 }
 
 #[test]
+fn clean_run_again_over_its_output_rewrites_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let files: Vec<_> = expectations()
+        .iter()
+        .map(|e| {
+            let file = dir.path().join(e.path.rsplit('/').next().unwrap());
+            std::fs::write(&file, page(&e.path)).unwrap();
+            file
+        })
+        .collect();
+    let clean = || {
+        let out = common::feedsieve()
+            .args(["clean", "--text", "--out-dir"])
+            .arg(&out_dir)
+            .args(&files)
+            .output()
+            .unwrap();
+        common::succeeded(&out);
+    };
+    clean();
+    let outputs: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(outputs.len(), files.len());
+    // Every output dated a day back; one of them no longer holds its article.
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    for path in &outputs {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(day_ago).unwrap();
+    }
+    let article = std::fs::read(&outputs[0]).unwrap();
+    std::fs::write(&outputs[0], "stale").unwrap();
+    clean();
+    assert_eq!(std::fs::read(&outputs[0]).unwrap(), article);
+    let modified = |p: &std::path::PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
+    assert!(modified(&outputs[0]) > day_ago);
+    for path in &outputs[1..] {
+        assert_eq!(modified(path), day_ago, "{} was rewritten", path.display());
+    }
+}
+
+#[test]
 fn clean_html_mode_is_sanitised() {
     let dir = tempfile::tempdir().unwrap();
     let path = "vue-news/zelenskyy-nato.html";
