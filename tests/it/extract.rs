@@ -118,18 +118,23 @@ fn clean_prints_and_writes_the_seed_articles() {
         common::succeeded(&out);
         check_text(&e, &String::from_utf8_lossy(&out.stdout));
     }
-    let out = common::feedsieve()
-        .args(["clean", "--text", "--out-dir"])
-        .arg(&out_dir)
-        .args(&files)
-        .output()
-        .unwrap();
-    common::succeeded(&out);
+    clean_to_dir(&out_dir, &files);
     for e in expectations() {
         let stem = e.path.rsplit('/').next().unwrap().trim_end_matches(".html");
         let text = std::fs::read_to_string(out_dir.join(format!("{stem}.txt"))).unwrap();
         check_text(&e, &text);
     }
+}
+
+/// `feedsieve clean --text --out-dir OUT FILES…`, which must succeed.
+fn clean_to_dir(out_dir: &std::path::Path, files: &[std::path::PathBuf]) {
+    let out = common::feedsieve()
+        .args(["clean", "--text", "--out-dir"])
+        .arg(out_dir)
+        .args(files)
+        .output()
+        .unwrap();
+    common::succeeded(&out);
 }
 
 #[test]
@@ -144,16 +149,7 @@ fn clean_run_again_over_its_output_rewrites_only_what_changed() {
             file
         })
         .collect();
-    let clean = || {
-        let out = common::feedsieve()
-            .args(["clean", "--text", "--out-dir"])
-            .arg(&out_dir)
-            .args(&files)
-            .output()
-            .unwrap();
-        common::succeeded(&out);
-    };
-    clean();
+    clean_to_dir(&out_dir, &files);
     let outputs: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|f| f.unwrap().path())
@@ -167,7 +163,7 @@ fn clean_run_again_over_its_output_rewrites_only_what_changed() {
     }
     let article = std::fs::read(&outputs[0]).unwrap();
     std::fs::write(&outputs[0], "stale").unwrap();
-    clean();
+    clean_to_dir(&out_dir, &files);
     assert_eq!(std::fs::read(&outputs[0]).unwrap(), article);
     let modified = |p: &std::path::PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
     assert!(modified(&outputs[0]) > day_ago);
