@@ -28,7 +28,7 @@ const PAUSE: Duration = Duration::from_millis(100);
 /// The log's size in pages at which the writer checkpoints itself (SQLite's
 /// default is 1,000, 4 MB): so the log stays under about 16 MB plus one
 /// transaction, and starts over once this thread has copied it.
-pub(super) const WRITER_PAGES: i64 = 4_000;
+pub const WRITER_PAGES: i64 = 4_000;
 
 /// A thread that checkpoints the WAL of one database file after commits.
 /// Dropping it stops the thread and waits for its checkpoint under way.

@@ -10,7 +10,7 @@
 //! One connection, one writer: the async side reaches it through [`SharedStore::call`],
 //! which runs the closure on a blocking thread under a mutex. Every write for one
 //! fetch of one source stands or falls alone (a savepoint). The file itself (which
-//! file it is, and the lock one writing process holds on it) is [`file`]'s; a
+//! file it is, and the lock one writing process holds on it) is [`file`](mod@file)'s; a
 //! daemon's WAL checkpoints run beside the writer, in [`checkpoint`].
 
 pub mod checkpoint;
