@@ -38,14 +38,19 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// True when the file at `path` holds exactly `bytes` (a file of another size
+/// is not read).
+pub fn holds(path: &Path, bytes: &[u8]) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|old| old == bytes)
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers only
 /// ever see a complete file. Returns false (and writes nothing) when the file
 /// already holds exactly these bytes.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    if let Ok(existing) = std::fs::read(path) {
-        if existing == bytes {
-            return Ok(false);
-        }
+    if holds(path, bytes) {
+        return Ok(false);
     }
     let dir = path
         .parent()
