@@ -42,19 +42,17 @@ impl Checkpointer {
     /// (the writer then checkpoints as before) when either cannot be had.
     pub fn start(path: &Path) -> Option<Checkpointer> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = match Connection::open_with_flags(path, flags) {
-            Ok(conn) => conn,
-            Err(e) => {
-                tracing::warn!("no background WAL checkpoints (the writer checkpoints): {e}");
-                return None;
-            }
-        };
         // One pending nudge is enough: it means "there was a commit since".
         let (nudge, nudged) = mpsc::sync_channel(1);
-        let thread = std::thread::Builder::new()
-            .name("feedsieve-checkpoint".into())
-            .spawn(move || checkpoint_when_nudged(&conn, &nudged));
-        match thread {
+        let started = Connection::open_with_flags(path, flags)
+            .map_err(|e| e.to_string())
+            .and_then(|conn| {
+                std::thread::Builder::new()
+                    .name("feedsieve-checkpoint".into())
+                    .spawn(move || checkpoint_when_nudged(&conn, &nudged))
+                    .map_err(|e| e.to_string())
+            });
+        match started {
             Ok(thread) => Some(Checkpointer {
                 nudge: Some(nudge),
                 thread: Some(thread),
