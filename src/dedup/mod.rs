@@ -307,10 +307,6 @@ pub struct Engine {
     /// too: a fresh vector of a few thousand entries per call was a large
     /// allocation each time, and freeing it made the allocator consolidate.
     ranked: std::cell::RefCell<Vec<(StoryId, f32)>>,
-    /// Scratch of the sum each admission with a body computes over its
-    /// source's recent items ([`template::SourceTerms::push_vector`]): a few
-    /// KB that were allocated and freed per article.
-    sum_buffers: [Vec<(u32, f32)>; 2],
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).
@@ -349,7 +345,6 @@ impl Engine {
             cost: Default::default(),
             partial: Default::default(),
             ranked: Default::default(),
-            sum_buffers: Default::default(),
         }
     }
 

@@ -252,39 +252,6 @@ impl Centroid {
         }
     }
 
-    /// [`Centroid::sum_in`] into a new centroid (the tests' reference).
-    #[cfg(test)]
-    pub(super) fn sum<'a>(vectors: impl IntoIterator<Item = &'a [(u32, f32)]>) -> Centroid {
-        let mut buffers = Default::default();
-        Centroid::sum_in(vectors, &mut buffers);
-        let [acc, _] = buffers;
-        Centroid(acc)
-    }
-
-    /// The centroid that adding `vectors` one by one to an empty one gives,
-    /// with the same sums in the same order, merged between two buffers
-    /// rather than into a new vector per addition: into `buffers[0]`
-    /// (`buffers[1]` is scratch), whose capacity is reused, so a caller
-    /// summing on every admission allocates nothing once they have grown.
-    pub(super) fn sum_in<'a>(
-        vectors: impl IntoIterator<Item = &'a [(u32, f32)]>,
-        buffers: &mut [Vec<(u32, f32)>; 2],
-    ) {
-        let [acc, next] = buffers;
-        acc.clear();
-        for v in vectors {
-            next.clear();
-            next.reserve(acc.len() + v.len());
-            merge_added(acc, v, next);
-            std::mem::swap(acc, next);
-            if acc.len() > 2 * CENTROID_TERMS {
-                let mut big = Centroid(std::mem::take(acc));
-                big.prune();
-                *acc = big.0;
-            }
-        }
-    }
-
     /// Keeps the heaviest terms of a big story, so that scoring against it
     /// costs the same however many articles it has.
     fn prune(&mut self) {
@@ -294,33 +261,6 @@ impl Centroid {
         self.0.sort_by_key(|(t, _)| *t);
         self.0.shrink_to_fit();
     }
-}
-
-/// `a` plus `v` (both sorted by term id) into `out`, without the weights
-/// below what [`Centroid::add`] keeps (its arithmetic, with `sign` 1).
-fn merge_added(a: &[(u32, f32)], v: &[(u32, f32)], out: &mut Vec<(u32, f32)>) {
-    let (mut i, mut j) = (0, 0);
-    let mut keep = |t: u32, w: f32| {
-        if w >= 1e-6 {
-            out.push((t, w));
-        }
-    };
-    while i < a.len() && j < v.len() {
-        let ((ta, wa), (tb, wb)) = (a[i], v[j]);
-        if ta == tb {
-            // `Centroid::add` adds `sign * wb`, and `1.0 * wb` is `wb` exactly.
-            keep(ta, wa + wb);
-            i += 1;
-            j += 1;
-        } else if ta < tb {
-            keep(ta, wa);
-            i += 1;
-        } else {
-            keep(tb, wb);
-            j += 1;
-        }
-    }
-    a[i..].iter().chain(&v[j..]).for_each(|&(t, w)| keep(t, w));
 }
 
 /// Cosine of a vector with term shares re-weighted by today's IDF: a story's
@@ -509,7 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn in_place_merges_and_sums_match_merging_into_a_copy() {
+    fn in_place_merges_match_merging_into_a_copy() {
         let vs = vectors(40);
         let (mut c, mut reference) = (Centroid::default(), Vec::new());
         for (k, v) in vs.iter().enumerate() {
@@ -522,14 +462,6 @@ mod tests {
                 reference = add_by_copy(&reference, gone, -1.0);
                 assert_eq!(bits(&c.0), bits(&reference), "taking {k}");
             }
-        }
-        for n in 0..vs.len() {
-            let mut one_by_one = Vec::new();
-            vs[..n]
-                .iter()
-                .for_each(|v| one_by_one = add_by_copy(&one_by_one, v, 1.0));
-            let sum = Centroid::sum(vs[..n].iter().map(Vec::as_slice));
-            assert_eq!(bits(&sum.0), bits(&one_by_one), "{n} vectors");
         }
     }
 }

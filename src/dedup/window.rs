@@ -403,7 +403,7 @@ impl Engine {
             }
             if let Some(source) = self.sources.get_mut(p.source.as_str()) {
                 source.push(&p.terms);
-                source.push_vector(&p.full, &mut self.sum_buffers);
+                source.push_vector(&p.full);
             }
         }
         let clock = match p.time {
