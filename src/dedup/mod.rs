@@ -241,7 +241,7 @@ pub struct Cost {
     pub terms: usize,
     /// Postings read over those lists (at most 64 per term).
     pub postings: usize,
-    /// Stories scored exactly (at most 24, and 24 more from embedding buckets).
+    /// Stories scored exactly (at most 8, and 24 more from embedding buckets).
     pub candidates: usize,
     /// Members whose MinHash signature was compared (at most 32 per LSH band).
     pub signatures: usize,
