@@ -20,14 +20,14 @@ const MIN_SHARED_HEADLINE_TERMS: usize = 2;
 /// ranking already puts an article's story first or close to it (of the joins
 /// with 24 scored: uci-dev 83 % first, 99 % in the first 8; ecbplus-dev all in
 /// the first 4); scoring further down mostly offers look-alikes a chance to
-/// win on margin. Measured
-/// against 24 (B-cubed F1 over 7 orders; precision on the 20,000-article
-/// synthetic stream): uci-dev 0.8714 to 0.8729, ecbplus-dev 0.9433 to 0.9442,
-/// synthetic precision 0.973 to 0.982 (recall 0.987 to 0.989), each half of
-/// both sets unchanged or within 0.001, uci-dev's spread over orders 0.014 to
-/// 0.016, and a tenth less of the engine's time. 4 scored higher still on all
-/// three, but leaves an article's story little room among look-alikes in a
-/// big window, and widened uci-dev's spread to 0.022.
+/// win on margin. Measured against 24 (B-cubed F1 over 7 orders; precision on
+/// the 20,000-article synthetic stream): uci-dev 0.8714 to 0.8729,
+/// ecbplus-dev 0.9433 to 0.9442, synthetic precision 0.973 to 0.982 (recall
+/// 0.987 to 0.989), each half of both sets unchanged or within 0.001,
+/// uci-dev's spread over orders 0.014 to 0.016, and a tenth less of the
+/// engine's time. 4 scored higher still on all three, but leaves an article's
+/// story little room among look-alikes in a big window, and widened uci-dev's
+/// spread to 0.022.
 const CANDIDATES: usize = 8;
 /// Candidates an embedding's LSH buckets add, with a model (calibrated with
 /// this many; not re-measured with fewer).
