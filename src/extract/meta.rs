@@ -21,7 +21,14 @@ pub struct Meta {
     pub site_name: Option<String>,
     /// Lead image, absolute.
     pub image: Option<String>,
+    /// The page says it is a discussion (JSON-LD or microdata type
+    /// `DiscussionForumPosting` or `QAPage`): its posts are its content.
+    pub discussion: bool,
 }
+
+/// Schema.org types of a page whose posts are its content (a forum thread,
+/// a question with its answers).
+const DISCUSSION_TYPES: &[&str] = &["DiscussionForumPosting", "QAPage"];
 
 /// JSON-LD types that describe an article.
 const ARTICLE_TYPES: &[&str] = &[
@@ -43,8 +50,10 @@ const ARTICLE_TYPES: &[&str] = &[
 pub fn read_meta(doc: &Html, base: &Url) -> Meta {
     let mut m = Meta::default();
     let page = Collected::from_page(doc, base);
+    m.discussion = page.discussion_itemtype;
     for raw in &page.ld_json {
         if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
+            m.discussion |= has_type(&v, DISCUSSION_TYPES, 0);
             let mut found = Vec::new();
             collect_articles(&v, &mut found, 0);
             for a in found {
@@ -93,6 +102,8 @@ struct Collected {
     h1: Option<String>,
     /// The `<title>`.
     title: Option<String>,
+    /// Some element's microdata `itemtype` is a [`DISCUSSION_TYPES`] one.
+    discussion_itemtype: bool,
 }
 
 impl Collected {
@@ -104,6 +115,10 @@ impl Collected {
                 continue;
             };
             let v = el.value();
+            if let Some(t) = v.attr("itemtype") {
+                let name = t.trim_end_matches('/').rsplit('/').next();
+                c.discussion_itemtype |= name.is_some_and(|n| DISCUSSION_TYPES.contains(&n));
+            }
             match v.name() {
                 "meta" => {
                     let key = v
@@ -235,11 +250,35 @@ impl MetaTags {
 }
 
 fn is_article_type(v: &Value) -> bool {
+    is_type(v, ARTICLE_TYPES)
+}
+
+/// Whether the object's `@type` (a string or a list) is one of `types`.
+fn is_type(v: &Value, types: &[&str]) -> bool {
     match v.get("@type") {
-        Some(Value::String(t)) => ARTICLE_TYPES.contains(&t.as_str()),
+        Some(Value::String(t)) => types.contains(&t.as_str()),
         Some(Value::Array(ts)) => ts
             .iter()
-            .any(|t| t.as_str().is_some_and(|t| ARTICLE_TYPES.contains(&t))),
+            .any(|t| t.as_str().is_some_and(|t| types.contains(&t))),
+        _ => false,
+    }
+}
+
+/// Whether a JSON-LD document, its `@graph` or a `mainEntity` holds an
+/// object of one of `types`.
+fn has_type(v: &Value, types: &[&str], depth: usize) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    match v {
+        Value::Array(items) => items.iter().any(|i| has_type(i, types, depth + 1)),
+        Value::Object(o) => {
+            is_type(v, types)
+                || ["@graph", "mainEntity"]
+                    .iter()
+                    .filter_map(|k| o.get(*k))
+                    .any(|g| has_type(g, types, depth + 1))
+        }
         _ => false,
     }
 }

@@ -151,7 +151,7 @@ fn extract_nested(
     }
     let doc = parse_document(trimmed.as_deref().unwrap_or(html));
     let meta = meta::read_meta(&doc, url);
-    let mut page = content::Page::new(&doc);
+    let mut page = content::Page::new(&doc, meta.discussion);
     let canonical_host = meta
         .canonical
         .as_deref()

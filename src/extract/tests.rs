@@ -820,3 +820,55 @@ fn a_section_named_after_its_own_heading_is_content_whatever_the_words() {
     assert!(a.text.contains("The cookie type"), "{}", a.text);
     assert!(!a.text.contains("Great post"), "{}", a.text);
 }
+
+/// A thread of `posts` posts, each in a block named like a comment
+/// ("comment-101_wrap"), as forum software writes them, after `head`.
+fn thread(head: &str, posts: usize) -> String {
+    let post = |i: usize| {
+        format!(
+            r#"<article id="elComment_{i}"><aside class="author">Member{i} 120 posts</aside>
+            <div id="comment-{i}_wrap" class="post-wrap"><p>Post {i}: I have had this case for a year now, and the two little slots are for the cable ties that come in the box, as the manual says on its last page.</p></div></article>"#,
+            i = 100 + i
+        )
+    };
+    let posts: String = (0..posts).map(post).collect();
+    format!(
+        r#"<html><head>{head}</head><body><nav><a href="/">Forums</a> <a href="/new">New posts</a></nav>
+        <main><h1>What are these two slots for?</h1><div id="comments">{posts}</div></main>
+        <aside class="sidebar"><p>Welcome to the forums! Please read the rules before you post, and be kind to each other at all times.</p></aside></body></html>"#
+    )
+}
+
+#[test]
+fn a_page_that_says_it_is_a_forum_thread_keeps_its_posts() {
+    let ld = r#"<script type="application/ld+json">{"@context":"https://schema.org","@type":"DiscussionForumPosting","headline":"What are these two slots for?"}</script>"#;
+    for posts in [2, 4] {
+        let a = run(&thread(ld, posts));
+        for i in 0..posts {
+            assert!(a.text.contains(&format!("Post {}:", 100 + i)), "{}", a.text);
+        }
+        assert!(!a.text.contains("Welcome to the forums"), "{}", a.text);
+    }
+    // Microdata says so too.
+    let page = thread("", 3).replace(
+        "<main>",
+        r#"<main itemscope itemtype="https://schema.org/DiscussionForumPosting">"#,
+    );
+    assert!(run(&page).text.contains("Post 102:"));
+}
+
+#[test]
+fn comments_under_an_article_stay_out_even_when_they_outweigh_it() {
+    // The same blocks under an article on a page that does not say it is a
+    // discussion: a comment section, however long.
+    let page = thread("", 6).replace(
+        r#"<div id="comments">"#,
+        &format!(
+            r#"<article class="story">{}</article><div class="thread">"#,
+            para(3)
+        ),
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Paragraph 1"), "{}", a.text);
+    assert!(!a.text.contains("Post 100:"), "{}", a.text);
+}

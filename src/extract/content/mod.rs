@@ -37,6 +37,9 @@ const NONE: u32 = u32::MAX;
 /// judged wrong about the page.
 const ARTICLE_LOST_SHARE: f32 = 0.8;
 
+/// Blocks of one shape that make a discussion's posts ([`Page::unflag_repeated_posts`]).
+const MIN_POSTS: usize = 2;
+
 /// Share of the core's prose that brings a block back when the rules were wrong.
 const CORE_SHARE_KEPT: f32 = 0.3;
 
@@ -313,8 +316,9 @@ fn open_node<'a>(
 }
 
 impl<'a> Page<'a> {
-    /// Indexes the document and scores every element.
-    pub fn new(doc: &'a Html) -> Page<'a> {
+    /// Indexes the document and scores every element; `discussion`: the page
+    /// says it is a forum thread or a question with answers.
+    pub fn new(doc: &'a Html, discussion: bool) -> Page<'a> {
         let nodes = index_nodes(doc);
         let n = nodes.len();
         let mut page = Page {
@@ -329,6 +333,9 @@ impl<'a> Page<'a> {
             page.pruned[i] = node.chrome == Some(Chrome::Hard);
         }
         page.sum_up();
+        if discussion {
+            page.unflag_repeated_posts();
+        }
         page.prune_soft_chrome();
         page.sum_up();
         page.own_pruned.clone_from(&page.pruned);
@@ -363,6 +370,57 @@ impl<'a> Page<'a> {
             let attrs = chrome::Attrs::collect(el.attrs().filter(|(k, _)| *k != "id"));
             let (_, chrome) = chrome::signals(node.tag, &attrs, &mut chrome::ClassWords::default());
             self.nodes[i].chrome = chrome;
+        }
+    }
+
+    /// The posts of a discussion (a forum thread, a page of answers) are soft
+    /// chrome by name ("comment-4398546_wrap", "reply"), but they are what the
+    /// page is for: on a page that says it is one, blocks of one shape (tag,
+    /// class, id without its numbers), at least [`MIN_POSTS`] of them, that
+    /// together hold most of the page's prose are its content. Only there:
+    /// without that gate, three of extraction-dev's articles took in their
+    /// comments, which outweighed them.
+    fn unflag_repeated_posts(&mut self) {
+        /// The blocks of one shape, outermost only.
+        #[derive(Default)]
+        struct Shape {
+            members: Vec<usize>,
+            good: u32,
+            /// Where the last member's subtree ends.
+            end: usize,
+        }
+        let total_good = self.sums.first().map_or(0, |s| s.good);
+        let mut shapes: std::collections::HashMap<String, Shape> = Default::default();
+        for i in 0..self.nodes.len() {
+            let node = &self.nodes[i];
+            if node.chrome != Some(Chrome::Soft) || chrome::soft_tag(node.tag) {
+                continue;
+            }
+            let Node::Element(el) = node.node.value() else {
+                continue;
+            };
+            let id: String = el
+                .id()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect();
+            let key = format!("{}.{}#{id}", node.tag, el.attr("class").unwrap_or(""));
+            let shape = shapes.entry(key).or_default();
+            // A reply nested in a post of the same shape is counted with it.
+            if i < shape.end {
+                continue;
+            }
+            shape.members.push(i);
+            shape.good += self.sums[i].good;
+            shape.end = node.end as usize;
+        }
+        for shape in shapes.into_values() {
+            if shape.members.len() >= MIN_POSTS && shape.good as f32 >= 0.5 * total_good as f32 {
+                for i in shape.members {
+                    self.nodes[i].chrome = None;
+                }
+            }
         }
     }
 
