@@ -498,7 +498,7 @@ fn chrome_signal(
     class: Words,
     id: Words,
 ) -> Option<Chrome> {
-    if hard_tag(tag) {
+    if hard_tag(tag) || attr.id.is_some_and(consent_manager) {
         return Some(Chrome::Hard);
     }
     if let Some(signal) = hidden_or_labelled(attr) {
@@ -525,6 +525,27 @@ fn chrome_signal(
         return Some(Chrome::Soft);
     }
     None
+}
+
+/// Id prefixes of the dialogs that consent managers (OneTrust, Cookiebot,
+/// Didomi, Quantcast, Usercentrics, Sourcepoint, TrustArc, Complianz) put on
+/// thousands of sites. Their preference centre holds more prose than a short
+/// page (purposes, vendors, legal text) and was chosen as the article of
+/// forum threads and front pages; it is never content.
+const CONSENT_MANAGER_IDS: &[&str] = &[
+    "onetrust-",
+    "CybotCookiebot",
+    "didomi-",
+    "qc-cmp",
+    "usercentrics-",
+    "sp_message_container",
+    "truste-consent",
+    "cmplz-",
+];
+
+/// Whether an element's id names a consent manager's dialog.
+fn consent_manager(id: &str) -> bool {
+    CONSENT_MANAGER_IDS.iter().any(|p| id.starts_with(p))
 }
 
 /// Soft chrome by the element's attributes alone: hidden (unless a script

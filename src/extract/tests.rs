@@ -872,3 +872,23 @@ fn comments_under_an_article_stay_out_even_when_they_outweigh_it() {
     assert!(a.text.contains("Paragraph 1"), "{}", a.text);
     assert!(!a.text.contains("Post 100:"), "{}", a.text);
 }
+
+#[test]
+fn a_consent_managers_preference_centre_is_never_the_article() {
+    // Its purposes and legal text outweigh a short article.
+    let legal = "<p>When you visit any website, it may store or retrieve information on your browser, mostly in the form of cookies, which you can choose not to allow.</p>".repeat(6);
+    for id in [
+        "onetrust-consent-sdk",
+        "CybotCookiebotDialog",
+        "didomi-host",
+    ] {
+        let page = format!(
+            r#"<html><body><div class="main"><h1>Budget agreed</h1><div class="body">{}</div></div>
+            <div id="{id}"><div class="pc-content"><h2>Privacy Preference Center</h2>{legal}</div></div></body></html>"#,
+            para(2)
+        );
+        let a = run(&page);
+        assert!(a.text.contains("Paragraph 1"), "{id}: {}", a.text);
+        assert!(!a.text.contains("retrieve information"), "{id}: {}", a.text);
+    }
+}
