@@ -214,7 +214,10 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
     filters(&mut h, &sources, &categories);
     h.push_str("<main>\n");
     if entries.is_empty() {
-        h.push_str("<p class=\"empty\">No stories yet: the first fetch is still running, or no source has answered.</p>\n");
+        // The first hour's question: the status page (a relative link, so it
+        // works behind a proxy's sub-path too) says what each source answered.
+        h.push_str("<p class=\"empty\">No stories yet: the first fetch is still running, or no source has answered. \
+                    While the daemon runs, its <a href=\"status\">status page</a> shows each source's last fetch and error.</p>\n");
     }
     for e in entries {
         let classes = story_classes(e, &sources, &categories);
@@ -298,6 +301,20 @@ mod tests {
             .select(&sel("link[rel=alternate][href='atom.xml']"))
             .next()
             .is_some());
+    }
+
+    #[test]
+    fn an_empty_front_page_points_to_the_status_page() {
+        let page = render_all(&out(), &feed_ids(), &[]).html;
+        let html = String::from_utf8(page.body.to_vec()).unwrap();
+        let doc = scraper::Html::parse_document(&html);
+        let sel = scraper::Selector::parse("main p.empty a").unwrap();
+        let link = doc.select(&sel).next().expect("a link on the empty page");
+        assert_eq!(link.value().attr("href"), Some("status"));
+        // With stories there is nothing to explain.
+        let page = render_all(&out(), &feed_ids(), &stories()).html;
+        let html = String::from_utf8(page.body.to_vec()).unwrap();
+        assert!(!html.contains("class=\"empty\""), "{html}");
     }
 
     #[test]
