@@ -14,9 +14,10 @@
 //!    (a look-alike event joined through a bridging article) are clustered
 //!    again, within themselves. Re-clustering the whole scope
 //!    ([`RECLUSTER_ALL`]) was measured and lost recall on both dev sets.
-//! 2. **Gap split** (`gap.rs`). A story of body-text articles that falls
-//!    into two groups much closer within than across (two look-alike events
-//!    with no dates to tell them apart) is split in two.
+//! 2. **Gap split** (`gap.rs`). A story that falls into two groups much
+//!    closer within than across (two look-alike events with no dates to tell
+//!    them apart, judged by their full texts when there are enough) is split
+//!    in two.
 //! 3. **Reassign** (`reassign.rs`). Every article of the scope, headlines
 //!    included, is scored against the stories of its nearest articles, its
 //!    own without it, by the online rule (a story's centroid against its
