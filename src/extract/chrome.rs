@@ -158,6 +158,16 @@ const CHROME_SUBSTRINGS: &[&str] = &[
     // ("nocontent", "robots-nocontent") and for text-to-speech readers.
     "nocontent",
     "speechify-ignore",
+    // A forum post's furniture: its author's card (name, rank, post count),
+    // its signature, its vote counter.
+    "signature",
+    "user-info",
+    "userinfo",
+    "user-details",
+    "userdetails",
+    "user-card",
+    "votecell",
+    "vote-count",
     // Widget areas that themes and plugins put after the story.
     "after-content",
     "after-entry",

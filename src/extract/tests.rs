@@ -892,3 +892,25 @@ fn a_consent_managers_preference_centre_is_never_the_article() {
         assert!(!a.text.contains("retrieve information"), "{id}: {}", a.text);
     }
 }
+
+#[test]
+fn a_posts_author_card_signature_and_votes_go() {
+    let post = |i: usize| {
+        format!(
+            r#"<div class="post"><div class="votecell"><span class="js-vote-count">{i}7</span></div>
+            <div class="post-text"><p>Answer {i}: the neutral carries the return current, so it is at about the ground's potential while the circuit is closed.</p></div>
+            <div class="user-info"><a href="/u/{i}">member{i}</a> 2,360 reputation 6 gold badges</div>
+            <div class="signature">My rig: a Ryzen box, two screens and far too many cables under the desk.</div></div>"#
+        )
+    };
+    let page = format!(
+        r#"<html><head><script type="application/ld+json">{{"@type":"QAPage"}}</script></head>
+        <body><main>{}</main></body></html>"#,
+        (0..3).map(post).collect::<String>()
+    );
+    let a = run(&page);
+    assert!(a.text.contains("Answer 2:"), "{}", a.text);
+    assert!(!a.text.contains("reputation"), "{}", a.text);
+    assert!(!a.text.contains("My rig"), "{}", a.text);
+    assert!(!a.text.contains("27"), "{}", a.text);
+}
