@@ -273,6 +273,8 @@ fn spectral_groups(sim: &Similarities, items: &[usize]) -> (Vec<usize>, Vec<usiz
         .map(|x| scale[x / k] * w[x] * scale[x % k])
         .collect();
     let top = normalised(degree.iter().map(|d| d.sqrt()).collect());
+    // A fixed start (the result depends on the items' order only), along no
+    // particular eigenvector.
     let mut v = normalised(
         (0..k)
             .map(|i| (i as f64 * 0.7).sin() + 0.01 * i as f64)

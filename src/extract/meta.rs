@@ -53,9 +53,11 @@ pub fn read_meta(doc: &Html, base: &Url) -> Meta {
     m.discussion = page.discussion_itemtype;
     for raw in &page.ld_json {
         if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
-            m.discussion |= has_type(&v, DISCUSSION_TYPES, 0);
+            let mut discussions = Vec::new();
+            collect_typed(&v, DISCUSSION_TYPES, &mut discussions, 0);
+            m.discussion |= !discussions.is_empty();
             let mut found = Vec::new();
-            collect_articles(&v, &mut found, 0);
+            collect_typed(&v, ARTICLE_TYPES, &mut found, 0);
             for a in found {
                 fill_from_jsonld(&mut m, a, base);
             }
@@ -249,10 +251,6 @@ impl MetaTags {
     }
 }
 
-fn is_article_type(v: &Value) -> bool {
-    is_type(v, ARTICLE_TYPES)
-}
-
 /// Whether the object's `@type` (a string or a list) is one of `types`.
 fn is_type(v: &Value, types: &[&str]) -> bool {
     match v.get("@type") {
@@ -264,42 +262,25 @@ fn is_type(v: &Value, types: &[&str]) -> bool {
     }
 }
 
-/// Whether a JSON-LD document, its `@graph` or a `mainEntity` holds an
-/// object of one of `types`.
-fn has_type(v: &Value, types: &[&str], depth: usize) -> bool {
-    if depth > 6 {
-        return false;
-    }
-    match v {
-        Value::Array(items) => items.iter().any(|i| has_type(i, types, depth + 1)),
-        Value::Object(o) => {
-            is_type(v, types)
-                || ["@graph", "mainEntity"]
-                    .iter()
-                    .filter_map(|k| o.get(*k))
-                    .any(|g| has_type(g, types, depth + 1))
-        }
-        _ => false,
-    }
-}
-
-fn collect_articles<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
+/// The objects of one of `types` in a JSON-LD document, its `@graph` lists
+/// and `mainEntity` objects.
+fn collect_typed<'a>(v: &'a Value, types: &[&str], out: &mut Vec<&'a Value>, depth: usize) {
     if depth > 6 {
         return;
     }
     match v {
         Value::Array(items) => items
             .iter()
-            .for_each(|i| collect_articles(i, out, depth + 1)),
+            .for_each(|i| collect_typed(i, types, out, depth + 1)),
         Value::Object(o) => {
-            if is_article_type(v) {
+            if is_type(v, types) {
                 out.push(v);
             }
             if let Some(g) = o.get("@graph") {
-                collect_articles(g, out, depth + 1);
+                collect_typed(g, types, out, depth + 1);
             }
             if let Some(g) = o.get("mainEntity") {
-                collect_articles(g, out, depth + 1);
+                collect_typed(g, types, out, depth + 1);
             }
         }
         _ => {}
