@@ -270,7 +270,10 @@ impl Engine {
     /// Interns an article's terms and counts them. The order of interning
     /// (title, slug, text, names) decides the ids of new terms.
     fn count_terms(&mut self, a: &Analysed) -> TermCounts {
-        let mut full: HashMap<u32, f32> = HashMap::default();
+        // Every term at most once: `full` never grows (the maps' order is never read).
+        let terms = a.title_terms.len() + a.slug_terms.len() + a.text_terms.len();
+        let mut full: HashMap<u32, f32> =
+            HashMap::with_capacity_and_hasher(terms, Default::default());
         let mut head: HashMap<u32, f32> = HashMap::default();
         let mut numbers = Vec::new();
         for (t, number) in &a.title_terms {
@@ -377,8 +380,10 @@ fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
 /// the normaliser keeps them and copied once per distinct term, not once per
 /// word.
 fn counted_body(norm: &Normalizer, tokens: &[String]) -> (Vec<(String, f32, f32)>, usize) {
-    let mut at: HashMap<Box<str>, usize> = HashMap::default();
-    let mut counts: Vec<(f32, f32)> = Vec::new();
+    // Sized for every token distinct, so that neither grows while counting.
+    let mut at: HashMap<Box<str>, usize> =
+        HashMap::with_capacity_and_hasher(tokens.len(), Default::default());
+    let mut counts: Vec<(f32, f32)> = Vec::with_capacity(tokens.len());
     let mut words = 0;
     for token in tokens {
         norm.with_term(token, |term| {

@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 
-use super::vectors::dot;
+use super::vectors::{dot, DotWith};
 
 /// Recent items per source whose terms are remembered.
 pub(super) const SOURCE_ITEMS: usize = 8;
@@ -100,8 +100,9 @@ impl SourceTerms {
         // the sum of their Gram matrix, so the vectors are never summed.
         let n = self.vectors.len();
         let mut row = [0.0; SOURCE_ITEMS];
+        let item = DotWith::new(full);
         for (k, v) in self.vectors.iter().enumerate() {
-            row[k] = dot(v, full);
+            row[k] = item.dot(v);
         }
         if n > 0 {
             let norm = self.gram.iter().flat_map(|r| &r[..n]).sum::<f64>().sqrt();
