@@ -175,12 +175,14 @@ impl Engine {
         // The absorbed story's members were indexed under terms of its centroid:
         // their postings now name the survivor, so candidate search need not
         // resolve aliases (terms pruned from a big centroid keep the old id).
+        let entries = super::window::posting(absorbed).zip(super::window::posting(survivor));
         for (t, _) in f.iter().chain(&h) {
-            let Some(list) = self.postings.get_mut(t) else {
+            let (Some((gone_entry, kept_entry)), Some(list)) = (entries, self.postings.get_mut(t))
+            else {
                 continue;
             };
             // One entry for the merged story, at the newer place (lists are read newest first).
-            let ours = |id: &StoryId| *id == absorbed || *id == survivor;
+            let ours = |id: &u32| *id == gone_entry || *id == kept_entry;
             let Some(last) = list.iter().rposition(ours) else {
                 continue;
             };
@@ -189,8 +191,8 @@ impl Engine {
                 i += 1;
                 i - 1 == last || !ours(id)
             });
-            if let Some(id) = list.iter_mut().rev().find(|id| **id == absorbed) {
-                *id = survivor;
+            if let Some(id) = list.iter_mut().rev().find(|id| **id == gone_entry) {
+                *id = kept_entry;
             }
         }
         let Some(s) = self.stories.get_mut(&survivor) else {

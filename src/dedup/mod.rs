@@ -280,7 +280,8 @@ pub struct Engine {
     bands: window::BandTable,
     /// Sequence number of the oldest member in `members`.
     first_seq: u64,
-    postings: FxHashMap<u32, Vec<StoryId>>,
+    /// Term → the stories indexed under it ([`window::posting`]), newest last.
+    postings: FxHashMap<u32, Vec<u32>>,
     /// Admissions since posting lists of expired stories were last dropped.
     since_sweep: usize,
     /// Embedding LSH: bucket key → stories, newest last.
@@ -302,11 +303,11 @@ pub struct Engine {
     sources: FxHashMap<Arc<str>, template::SourceTerms>,
     /// [`Engine::rank_candidates`]'s partial scores, kept between calls so
     /// that each call does not allocate and clear a table of its own.
-    partial: std::cell::RefCell<FxHashMap<StoryId, f32>>,
+    partial: std::cell::RefCell<FxHashMap<u32, f32>>,
     /// [`Engine::rank_candidates`]'s stories in rank order, kept between calls
     /// too: a fresh vector of a few thousand entries per call was a large
     /// allocation each time, and freeing it made the allocator consolidate.
-    ranked: std::cell::RefCell<Vec<(StoryId, f32)>>,
+    ranked: std::cell::RefCell<Vec<(u32, f32)>>,
 }
 
 /// Precomputed embeddings kept at most (left-overs are dropped past it).

@@ -620,9 +620,12 @@ impl Engine {
             }
         }
         for (t, _) in terms {
+            let Some(entry) = super::window::posting(sid) else {
+                break;
+            };
             let list = self.postings.entry(t).or_default();
-            if !list.iter().rev().take(8).any(|s| *s == sid) {
-                list.push(sid);
+            if !list.iter().rev().take(8).any(|s| *s == entry) {
+                list.push(entry);
             }
         }
         for key in keys {
