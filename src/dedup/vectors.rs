@@ -347,10 +347,11 @@ pub(super) fn cosine_shares(a: impl Terms, b: impl Terms, idf: impl Fn(u32) -> f
     dot / (na.sqrt() * nb.sqrt())
 }
 
-/// Dot product of two vectors (a cosine when both are normalised).
-/// The positions step without a branch on which term is smaller, a coin
-/// toss the processor mispredicts half the time between two vectors of
-/// similar length (a source's recent items, [`super::template`]).
+/// Dot product of two vectors (a cosine when both are normalised). The
+/// positions step without a branch on which term is smaller: between two
+/// articles' vectors, of similar length, that is a coin toss the processor
+/// mispredicts half the time. ([`DotWith`] is quicker for one vector
+/// against many.)
 pub(super) fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
     let (mut i, mut j) = (0, 0);
     let mut sum = 0.0f64;
