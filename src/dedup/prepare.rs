@@ -380,10 +380,8 @@ fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
 /// the normaliser keeps them and copied once per distinct term, not once per
 /// word.
 fn counted_body(norm: &Normalizer, tokens: &[String]) -> (Vec<(String, f32, f32)>, usize) {
-    // Sized for every token distinct, so that neither grows while counting.
-    let mut at: HashMap<Box<str>, usize> =
-        HashMap::with_capacity_and_hasher(tokens.len(), Default::default());
-    let mut counts: Vec<(f32, f32)> = Vec::with_capacity(tokens.len());
+    let mut at: HashMap<Box<str>, usize> = HashMap::default();
+    let mut counts: Vec<(f32, f32)> = Vec::new();
     let mut words = 0;
     for token in tokens {
         norm.with_term(token, |term| {
