@@ -149,15 +149,13 @@ impl Analyser {
         let title_names = if a.text.trim().is_empty() && text::sentence_case(&a.title) {
             text::entity_tokens(&a.title)
         } else {
-            Vec::new()
+            text::Tokens::default()
         };
-        let name_terms = counted(
-            text::entity_tokens(&a.text)
-                .into_iter()
-                .chain(title_names)
-                .filter_map(|t| norm.term(&t)),
-        );
-        let (text_terms, text_len) = counted_body(norm, &text_tokens);
+        let text_names = text::entity_tokens(&a.text);
+        let names = text_names.iter().chain(title_names.iter());
+        let name_terms = counted(norm, names).0;
+        let name_terms = name_terms.into_iter().map(|(t, n, _)| (t, n)).collect();
+        let (text_terms, text_len) = counted(norm, text_tokens.iter());
         Analysed {
             id: a.id.clone(),
             source: a.source.clone(),
@@ -358,28 +356,15 @@ impl Engine {
     }
 }
 
-/// Distinct terms in the order they first occur, with their counts. Interning
-/// them in this order gives new terms the ids the word-by-word order gives.
-fn counted(terms: impl Iterator<Item = String>) -> Vec<(String, f32)> {
-    let mut at: HashMap<String, usize> = HashMap::default();
-    let mut out: Vec<(String, f32)> = Vec::new();
-    for t in terms {
-        match at.get(&t) {
-            Some(&i) => out[i].1 += 1.0,
-            None => {
-                at.insert(t.clone(), out.len());
-                out.push((t, 1.0));
-            }
-        }
-    }
-    out
-}
-
-/// [`counted`] for the body's terms (and how many there are), with each
-/// term's count in the first `LEAD_WORDS` terms too. Terms are looked at where
-/// the normaliser keeps them and copied once per distinct term, not once per
-/// word.
-fn counted_body(norm: &Normalizer, tokens: &[String]) -> (Vec<(String, f32, f32)>, usize) {
+/// The distinct terms of some tokens in the order they first occur (interning
+/// them in this order gives new terms the ids the word-by-word order gives),
+/// each with its count and its count in the first `LEAD_WORDS` terms; and how
+/// many of the tokens are terms. Terms are looked at where the normaliser
+/// keeps them and copied once per distinct term, not once per word.
+fn counted<'a>(
+    norm: &Normalizer,
+    tokens: impl Iterator<Item = &'a str>,
+) -> (Vec<(String, f32, f32)>, usize) {
     let mut at: HashMap<Box<str>, usize> = HashMap::default();
     let mut counts: Vec<(f32, f32)> = Vec::new();
     let mut words = 0;

@@ -164,43 +164,93 @@ const STOPWORDS: &[&str] = &[
 static STOPWORD_SET: std::sync::LazyLock<fxhash::FxHashSet<&'static str>> =
     std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
 
-/// Splits text into lower-case word and number tokens. Numbers keep an inner
-/// `.` or `,` ("6.1", "1,200") because they tell look-alike events apart.
-pub fn tokens(text: &str) -> Vec<String> {
-    // About one token per six bytes of English prose.
-    let mut out = Vec::with_capacity(text.len() / 6);
-    let mut cur = String::new();
-    // Peeking rather than collecting the chars: no copy of the text per call.
-    let mut chars = text.chars().peekable();
-    while let Some(ch) = chars.next() {
-        let keep = ch.is_alphanumeric()
-            || ((ch == '.' || ch == ',')
-                && cur.chars().last().is_some_and(|c| c.is_ascii_digit())
-                && chars.peek().is_some_and(|c| c.is_ascii_digit()));
-        // An apostrophe ends a word: "Ukraine's" → "ukraine", "s" (a stop word).
-        if keep {
-            if ch.is_ascii() {
-                cur.push(ch.to_ascii_lowercase());
+/// An article's tokens, kept end to end in one buffer: splitting a text costs
+/// a few allocations, not one per word.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    buf: String,
+    /// Where each token ends in `buf`.
+    ends: Vec<u32>,
+}
+
+impl Tokens {
+    /// How many tokens there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`-th token.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.buf[start..self.ends[i] as usize]
+    }
+
+    /// The tokens in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Appends the tokens of `text` (see [`tokens`]).
+    fn push_text(&mut self, text: &str) {
+        let mut start = self.buf.len();
+        // Peeking rather than collecting the chars: no copy of the text per call.
+        let mut chars = text.chars().peekable();
+        while let Some(ch) = chars.next() {
+            let keep = ch.is_alphanumeric()
+                || ((ch == '.' || ch == ',')
+                    && self.buf[start..].ends_with(|c: char| c.is_ascii_digit())
+                    && chars.peek().is_some_and(|c| c.is_ascii_digit()));
+            // An apostrophe ends a word: "Ukraine's" → "ukraine", "s" (a stop word).
+            if keep {
+                if ch.is_ascii() {
+                    self.buf.push(ch.to_ascii_lowercase());
+                } else {
+                    self.buf.extend(ch.to_lowercase());
+                }
             } else {
-                cur.extend(ch.to_lowercase());
+                self.end_token(&mut start);
             }
-        } else if !cur.is_empty() {
-            // A copy of its length, and `cur` keeps its buffer: one allocation
-            // per token, where taking it made the next token grow a new one.
-            out.push(cur.clone());
-            cur.clear();
+        }
+        self.end_token(&mut start);
+    }
+
+    /// Closes the token that began at `start`, if it has any text.
+    fn end_token(&mut self, start: &mut usize) {
+        if self.buf.len() > *start {
+            self.ends.push(self.buf.len() as u32);
+            *start = self.buf.len();
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
+}
+
+/// Splits text into lower-case word and number tokens. Numbers keep an inner
+/// `.` or `,` ("6.1", "1,200") because they tell look-alike events apart.
+pub fn tokens(text: &str) -> Tokens {
+    // Offsets are 32-bit, and lower-casing grows a text by at most half: a
+    // text is read to its first GiB (none that reaches dedup is near it).
+    let mut end = text.len().min(1 << 30);
+    while !text.is_char_boundary(end) {
+        end -= 1;
     }
+    let text = &text[..end];
+    let mut out = Tokens {
+        // Lower-casing keeps most lengths; about one token per six bytes of prose.
+        buf: String::with_capacity(text.len()),
+        ends: Vec::with_capacity(text.len() / 6),
+    };
+    out.push_text(text);
     out
 }
 
 /// Names and figures: capitalised words that do not open a sentence, and
 /// numbers. These tell look-alike events apart (another place, another toll).
-pub fn entity_tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+pub fn entity_tokens(text: &str) -> Tokens {
+    let mut out = Tokens::default();
     let mut sentence_start = true;
     for raw in text.split_whitespace() {
         let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
@@ -208,7 +258,7 @@ pub fn entity_tokens(text: &str) -> Vec<String> {
         let is_name = first.is_some_and(|c| c.is_uppercase()) && !sentence_start;
         let is_number = first.is_some_and(|c| c.is_ascii_digit());
         if is_name || is_number {
-            out.extend(tokens(word));
+            out.push_text(word);
         }
         sentence_start =
             raw.ends_with(['.', '!', '?', ':', '"', '“', '”']) || word.is_empty() && sentence_start;
@@ -363,12 +413,13 @@ pub const BAND_ROWS: usize = 4;
 /// Each slot keeps the low 16 bits of its minimum (b-bit MinHash): unequal
 /// minima agree by chance once in 65,536 slots, far below what moves an
 /// estimate across a threshold, and the window stores half the bytes.
-pub fn minhash(tokens: &[String], min_tokens: usize) -> Option<Box<[u16; MINHASH_SIZE]>> {
+pub fn minhash(tokens: &Tokens, min_tokens: usize) -> Option<Box<[u16; MINHASH_SIZE]>> {
     if tokens.len() < min_tokens.max(4) {
         return None;
     }
     let mut sig = [u32::MAX; MINHASH_SIZE];
-    for w in tokens.windows(4) {
+    let words: Vec<&str> = tokens.iter().collect();
+    for w in words.windows(4) {
         // The hash of "w0 w1 w2 w3", without formatting a string per shingle.
         let h = fnv64_parts(&[
             w[0].as_bytes(),
@@ -496,6 +547,28 @@ mod tests {
 
     #[test]
     fn possessives_do_not_make_new_words() {
-        assert_eq!(tokens("Ukraine's grid"), vec!["ukraine", "s", "grid"]);
+        assert_eq!(
+            tokens("Ukraine's grid").iter().collect::<Vec<_>>(),
+            vec!["ukraine", "s", "grid"]
+        );
+    }
+
+    #[test]
+    fn tokens_end_where_words_end_and_names_are_cut_alike() {
+        let text = "Mayor Müller said 1,200 homes, 6.1 km away, lost power. Again,3 times.";
+        assert_eq!(
+            tokens(text).iter().collect::<Vec<_>>(),
+            vec![
+                "mayor", "müller", "said", "1,200", "homes", "6.1", "km", "away", "lost", "power",
+                "again", "3", "times"
+            ]
+        );
+        // Names are split one word at a time into one buffer: a number never
+        // runs on into the next word.
+        assert_eq!(
+            entity_tokens(text).iter().collect::<Vec<_>>(),
+            vec!["müller", "1,200", "6.1"]
+        );
+        assert!(tokens(" ,. ").is_empty());
     }
 }
