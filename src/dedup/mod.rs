@@ -68,7 +68,8 @@ pub type StoryId = i64;
 pub struct DedupConfig {
     /// When false, every article is its own story.
     pub enabled: bool,
-    /// Only stories with an article this recent can gain new members.
+    /// Only stories with an article this recent (by its date, or by when it
+    /// was fetched: [`Engine::set_now`]) can gain new members.
     pub window: Duration,
     /// The most articles the window holds: past it the oldest leave early, so
     /// memory stays bounded when sources publish faster than the window expects.
@@ -286,7 +287,12 @@ pub struct Engine {
     since_sweep: usize,
     /// Embedding LSH: bucket key → stories, newest last.
     embedding_buckets: HashMap<u64, Vec<StoryId>>,
+    /// The newest article date seen, or [`Engine::now`] if later: the window
+    /// ends a window's length before it.
     clock: i64,
+    /// The time the caller last said it is ([`Engine::set_now`]); no article
+    /// admitted after that leaves the window before a window past it.
+    now: i64,
     next_story: StoryId,
     /// Stories absorbed by a merge → the story that absorbed them (see
     /// [`Engine::merge_similar`]); members and postings keep the old id.
@@ -337,6 +343,7 @@ impl Engine {
             since_sweep: 0,
             embedding_buckets: HashMap::new(),
             clock: i64::MIN,
+            now: i64::MIN,
             next_story: 1,
             aliases: HashMap::new(),
             embedder: None,

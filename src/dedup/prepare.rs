@@ -209,10 +209,7 @@ impl Engine {
         // Time moves on with each dated article: what left the window can no
         // longer be matched, by any layer.
         if let Some(t) = a.published {
-            if t > self.clock {
-                self.clock = t;
-                self.expire();
-            }
+            self.advance_clock(t);
         }
         let mut counts = self.count_terms(&a);
         let mut terms: Vec<u32> = counts

@@ -51,7 +51,7 @@ pub(super) struct Member {
     pub(super) long: bool,
     /// Has any body text.
     pub(super) body: bool,
-    /// The window clock when admitted (expiry).
+    /// Its date, or the time now if later ([`Engine::set_now`]): when it expires.
     pub(super) clock: i64,
     /// Normalised sentence embedding; empty without a model.
     pub(super) embedding: Box<[f32]>,
@@ -444,7 +444,7 @@ impl Engine {
             ends,
             long: p.long,
             body: p.body,
-            clock: p.time.unwrap_or(clock),
+            clock: p.time.unwrap_or(clock).max(self.now),
             embedding: p.embedding.into_boxed_slice(),
             guard,
             source,
@@ -585,6 +585,27 @@ impl Engine {
     /// The MinHash signature of member `seq`, if it is in the window and has one.
     pub(super) fn signature(&self, seq: u64) -> Option<&[u16; text::MINHASH_SIZE]> {
         signature_in(&self.members, self.first_seq, seq)
+    }
+
+    /// Tells the window the time now (the daemon does, with each fetch's
+    /// time): the clock moves on to it, and articles admitted afterwards stay
+    /// in the window at least a window's length past it, whatever their own
+    /// dates. An old report (a backlog, last week's news) then stays
+    /// matchable as long as a current one fetched with it, and whether two
+    /// old reports meet does not depend on a current one arriving between
+    /// them. Without it (`feedsieve cluster`), the articles' dates are the clock.
+    pub fn set_now(&mut self, now: i64) {
+        self.now = self.now.max(now);
+        self.advance_clock(now);
+    }
+
+    /// Moves the clock on to `t` (if later), and lets out what then lies
+    /// beyond the window.
+    pub(super) fn advance_clock(&mut self, t: i64) {
+        if t > self.clock {
+            self.clock = t;
+            self.expire();
+        }
     }
 
     /// Drops the members older than the window, and the oldest past

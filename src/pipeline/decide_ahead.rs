@@ -26,6 +26,8 @@ struct Announced {
     /// The write's place in the batch.
     write: usize,
     items: Vec<(usize, String, i64)>,
+    /// The fetch's time.
+    seen_at: i64,
     source_id: i64,
     source_url: String,
     source_name: String,
@@ -161,6 +163,7 @@ fn decide_fetch(
             source_url: &fetch.source_url,
             source_name: &fetch.source_name,
             sort_at: *sort_at,
+            seen_at: fetch.seen_at,
         };
         let Some(mut decision) = engine.decide(&new) else {
             return false;
@@ -222,6 +225,7 @@ impl StoryDecider for Inserter {
                 .iter()
                 .map(|n| (n.index, n.key.to_string(), n.sort_at))
                 .collect(),
+            seen_at: first.seen_at,
             source_id: first.source_id,
             source_url: first.source_url.to_string(),
             source_name: first.source_name.to_string(),

@@ -98,6 +98,8 @@ fn admit_restored(engine: &mut Engine, analyser: &Analyser, chunk: &mut Vec<Wind
         analysed
     });
     for (item, analysed) in chunk.drain(..).zip(analysed) {
+        // As when it was fetched (see `EngineDecider::decide`).
+        engine.set_now(item.first_seen_at);
         let prepared = engine.prepare_analysed(analysed);
         engine.admit(prepared, item.story_id);
     }
@@ -367,6 +369,7 @@ impl EngineDecider<'_> {
 impl StoryDecider for EngineDecider<'_> {
     fn decide(&mut self, new: &NewItem<'_>) -> Option<StoryDecision> {
         let engine = &mut self.window.engine;
+        engine.set_now(new.seen_at);
         let (prepared, words) = match self.ahead.by_index.remove(&new.index) {
             Some(ahead) if ahead.sort_at == new.sort_at => {
                 (engine.prepare_analysed(ahead.analysed), ahead.words)

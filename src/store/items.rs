@@ -230,6 +230,8 @@ pub struct WindowItem {
     pub link: Option<String>,
     /// The date it was assigned with ([`sort_time`] when it was first seen).
     pub assigned_at: i64,
+    /// When it was first seen (the window holds it at least a window past that).
+    pub first_seen_at: i64,
     /// Title.
     pub title: Option<String>,
     /// Summary HTML.
@@ -285,7 +287,7 @@ impl Store {
             // columns are the items' alone: `sources` has none of those names.)
             &format!(
                 "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
-                    i.title, i.summary, i.content, i.story_id
+                    i.title, i.summary, i.content, i.story_id, i.first_seen_at
                  FROM items i JOIN sources s ON s.id = i.source_id
                  WHERE i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1
                  ORDER BY i.first_seen_at, i.id"
@@ -301,6 +303,7 @@ impl Store {
                 summary: r.get(5)?,
                 content: r.get(6)?,
                 story_id: r.get(7)?,
+                first_seen_at: r.get(8)?,
             })
         })?;
         let mut n = 0;
@@ -574,6 +577,7 @@ fn insert_fresh(
                 source_url,
                 source_name,
                 sort_at: sort_time(item.date().map(|d| d.timestamp()), now),
+                seen_at: now,
             };
             Some((new, f))
         })

@@ -243,6 +243,8 @@ pub struct NewItem<'a> {
     pub source_name: &'a str,
     /// The time it sorts by ([`super::sort_time`]).
     pub sort_at: i64,
+    /// The time of the fetch that found it (its `first_seen_at`).
+    pub seen_at: i64,
 }
 
 /// The story a new item joins, and the evidence for it.

@@ -150,6 +150,80 @@ async fn the_seed_web_gives_the_four_expected_stories_whatever_order_the_outlets
     }
 }
 
+/// Old reports of one event (the seed web is dated December 2025) meet
+/// whatever the order, also when a current item (undated: it takes the time
+/// it is fetched) arrives between them and moves the window's clock on a year.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_reports_meet_when_a_current_item_arrives_between_them() {
+    let web = FixtureServer::start().await;
+    web.set(
+        "/today/feed.xml",
+        Behaviour::Body(
+            "application/rss+xml",
+            format!(
+                "<rss version=\"2.0\"><channel><title>Today</title><item>\
+                 <title>Council approves next year's budget</title>\
+                 <link>{}/today/budget.html</link>\
+                 <description>The council approved the budget on a show of hands.</description>\
+                 </item></channel></rss>",
+                web.base
+            ),
+        ),
+    );
+    let extra = "[[feed]]\nname = \"Today\"\nurl = \"{base}/today/feed.xml\"\n"
+        .replace("{base}", &web.base);
+    let drones = set(&[
+        "/vue-news/russia-drones-grid.html",
+        "/metro-herald/ukraine-blackouts.html",
+    ]);
+    let orders = [
+        [
+            "/metro-herald/atom.xml",
+            "/today/feed.xml",
+            "/vue-news/rss.xml",
+        ],
+        [
+            "/vue-news/rss.xml",
+            "/today/feed.xml",
+            "/metro-herald/atom.xml",
+        ],
+        [
+            "/today/feed.xml",
+            "/metro-herald/atom.xml",
+            "/vue-news/rss.xml",
+        ],
+        [
+            "/metro-herald/atom.xml",
+            "/vue-news/rss.xml",
+            "/today/feed.xml",
+        ],
+    ];
+    // Each outlet in a cycle of its own; with a restart before the last one
+    // too, so that the window restored from the store is tested as well.
+    for (order, restart) in orders.iter().flat_map(|o| [(o, false), (o, true)]) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+        for (i, path) in order.iter().enumerate() {
+            if restart && i == order.len() - 1 {
+                drop(ctx);
+                ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+            }
+            let url = format!("{}{path}", web.base);
+            run_cycle(&ctx, Selection::Url(url), |_, _, _| {})
+                .await
+                .unwrap();
+        }
+        let got: Vec<BTreeSet<String>> = published(dir.path(), &web.base)
+            .into_iter()
+            .map(|(_, _, members)| members)
+            .collect();
+        assert!(
+            got.contains(&drones),
+            "in the order {order:?} (restart before the last: {restart}): {got:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stories_keep_their_guid_as_outlets_join_across_a_restart() {
     let web = FixtureServer::start().await;
