@@ -16,6 +16,45 @@ mod sources;
 mod validate;
 mod values;
 
+/// The text with every `[feed]` / `[page]` header written `[[feed]]` /
+/// `[[page]]`, and those headers' lines (1-based) and kinds, when the file
+/// also has the list form of one of them; `None` otherwise.
+fn with_source_lists(text: &str) -> Option<(String, Vec<(usize, &'static str)>)> {
+    let header = |line: &str, open: &str, kind: &str| {
+        let rest = line.trim_start().strip_prefix(open)?.trim_start();
+        let rest = rest.strip_prefix(kind)?.trim_start();
+        let close = &open.replace('[', "]");
+        let after = rest.strip_prefix(close.as_str())?.trim_start();
+        (after.is_empty() || after.starts_with('#')).then_some(())
+    };
+    let mut single = Vec::new();
+    let mut fixed = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let kind = ["feed", "page"]
+            .into_iter()
+            .find(|kind| header(line, "[", kind).is_some());
+        match kind {
+            Some(kind) => {
+                single.push((i + 1, kind));
+                let at = line.find('[').unwrap_or(0);
+                fixed.push_str(&line[..at]);
+                fixed.push('[');
+                let close = line.find(']').unwrap_or(line.len());
+                fixed.push_str(&line[at..close]);
+                fixed.push(']');
+                fixed.push_str(&line[close..]);
+            }
+            None => fixed.push_str(line),
+        }
+    }
+    let listed = |kind: &str| text.lines().any(|l| header(l, "[[", kind).is_some());
+    // Every single header is an error; only a list beside one hides the rest.
+    single
+        .iter()
+        .any(|(_, kind)| listed(kind))
+        .then_some((fixed, single))
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -239,6 +278,27 @@ impl Config {
 
     /// Parses and validates config text; `path` locates relative paths and names errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        // A `[feed]` above `[[feed]]` stops the parser at every later source
+        // ("duplicate key"): the file is checked as if each were `[[feed]]`,
+        // so that the sources' own errors are reported too, not only that one.
+        if let Some((fixed, single)) = with_source_lists(text) {
+            let mut errors = match Config::parse(&fixed, path) {
+                Ok(_) => Vec::new(),
+                Err(ConfigErrors(errors)) => errors,
+            };
+            for (line, kind) in single {
+                errors.push(ConfigError {
+                    path: path.to_path_buf(),
+                    line: Some(line),
+                    column: Some(1),
+                    message: format!(
+                        "each source is `[[{kind}]]`, with two brackets (`[{kind}]` is a single table)"
+                    ),
+                });
+            }
+            errors.sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
+            return Err(ConfigErrors(errors));
+        }
         let ctx = Ctx {
             text,
             path,

@@ -394,6 +394,15 @@ impl Ctx<'_> {
                          single table, so a second one is an error"
                     ),
                 );
+            } else if line.starts_with("[[") {
+                self.error_at(
+                    span,
+                    format!(
+                        "`{line}` makes a list of tables, but that name is already set \
+                         above; only sources are lists (`[[feed]]`, `[[page]]`): write other \
+                         sections once, with one bracket"
+                    ),
+                );
             } else if line.starts_with('[') {
                 self.error_at(
                     span,

@@ -176,6 +176,39 @@ fn all_errors_are_reported_at_once() {
 }
 
 #[test]
+fn a_one_bracket_feed_above_listed_ones_hides_none_of_their_errors() {
+    let errs = parse(concat!(
+        "[feed]\nname = \"A\"\nurl = \"https://a.test/rss\"\n",
+        "\n[[feed]]\nname = \"B\"\nurl = \"not a url\"\n",
+        "\n[[feed]]\nname = \"C\"\nurl = \"https://c.test/rss\"\nfulltext = true\n",
+        "\n[ page ]  # a comment\nname = \"P\"\nurl = \"https://p.test/\"\n",
+    ))
+    .unwrap_err();
+    let got: Vec<(Option<usize>, &str)> = errs
+        .0
+        .iter()
+        .map(|e| (e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(got.len(), 4, "{errs}");
+    assert!(
+        got[0].0 == Some(1) && got[0].1.contains("`[[feed]]`"),
+        "{errs}"
+    );
+    assert!(
+        got[1].0 == Some(7) && got[1].1.contains("not a valid URL"),
+        "{errs}"
+    );
+    assert!(
+        got[2].0 == Some(12) && got[2].1.contains("full_text"),
+        "{errs}"
+    );
+    assert!(
+        got[3].0 == Some(14) && got[3].1.contains("`[[page]]`"),
+        "{errs}"
+    );
+}
+
+#[test]
 fn syntax_errors_have_a_location() {
     let e = first_error("[output\ntitle = 1\n");
     assert_eq!(e.line, Some(1), "{e}");
