@@ -305,6 +305,25 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
     Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The config for a command that only looks: what is valid of it, with a
+/// warning (and true) when the file has errors, for that is when a user
+/// most needs `status`: the daemon goes on with its last good config.
+pub(crate) fn load_to_look(path: &std::path::Path) -> anyhow::Result<(Config, bool)> {
+    let (config, errors) = Config::load_lenient(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(errors) = &errors {
+        let n = errors.0.len();
+        eprintln!(
+            "warning: {} has {n} error{} (`feedsieve check` lists {}); showing what it \
+             names without {}. A running daemon keeps its last good config.",
+            path.display(),
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it" } else { "them" },
+            if n == 1 { "it" } else { "them" },
+        );
+    }
+    Ok((config, errors.is_some()))
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -599,7 +618,7 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
 }
 
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
-    let cfg = load(path)?;
+    let (cfg, has_errors) = load_to_look(path)?;
     // Looking must not create (or migrate) a database.
     if !cfg.database.path.exists() {
         println!(
@@ -614,7 +633,11 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     }
     let mut store = crate::store::Store::open(&cfg.database.path)
         .with_context(|| format!("opening {}", cfg.database.path.display()))?;
-    store.sync_sources(&crate::pipeline::source_specs(&cfg.sources))?;
+    // Sources added to the file show before the daemon fetches them; not from a
+    // file with errors, whose broken sources would look removed.
+    if !has_errors {
+        store.sync_sources(&crate::pipeline::source_specs(&cfg.sources))?;
+    }
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,
         stories: store.story_count()?,

@@ -273,7 +273,7 @@ fn article_of(line: &str) -> Result<(serde_json::Value, DedupArticle), String> {
 /// The config, its database, and the ids stories are published under (so the
 /// commands show the ids readers see); `None` when there is no database yet.
 fn open_store(path: &Path) -> anyhow::Result<Option<(Config, crate::store::Store, FeedIds)>> {
-    let config = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (config, _) = crate::cli::load_to_look(path)?;
     if !config.database.path.exists() {
         return Ok(None);
     }

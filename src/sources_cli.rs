@@ -6,13 +6,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::config::{url_key, Config, SourceConfig};
+use crate::config::{url_key, Config, SourceConfig, SourceKind};
 use crate::util::{write_atomically, write_stdout};
 
 /// `feedsieve sources`: one line per configured source, in file order, with its
 /// state from the database (which is read, never created).
 pub fn list(path: &Path) -> anyhow::Result<()> {
-    let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (cfg, _) = crate::cli::load_to_look(path)?;
     let rows = if cfg.database.path.exists() {
         let store = crate::store::Store::open(&cfg.database.path)
             .with_context(|| format!("opening {}", cfg.database.path.display()))?;
@@ -89,35 +89,67 @@ pub fn find<'a>(cfg: &'a Config, target: &str) -> anyhow::Result<&'a SourceConfi
 pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let cfg =
-        Config::parse(&text, path).map_err(|e| anyhow::anyhow!("fix the config first:\n{e}"))?;
-    let source = find(&cfg, target)?;
-    let new_text = without_source(&text, source).with_context(|| {
-        format!(
-            "cannot find the table of {:?} in {}",
-            source.name,
-            path.display()
-        )
-    })?;
-    let left = Config::parse(&new_text, path)
+    // A file with errors can still lose a source: that may be the fix (a
+    // duplicate), and a running daemon goes on with its last good config.
+    let (cfg, errors) = Config::parse_lenient(&text, path)
+        .map_err(|e| anyhow::anyhow!("fix the config first:\n{e}"))?;
+    let errors_before = errors.map_or(0, |e| e.0.len());
+    let (kind, label, new_text) = match find(&cfg, target) {
+        Ok(source) => {
+            let new_text = without_source(&text, source.kind, &source.url).with_context(|| {
+                format!(
+                    "cannot find the table of {:?} in {}",
+                    source.name,
+                    path.display()
+                )
+            })?;
+            let label = format!("\"{}\" <{}>", source.name, source.url);
+            (source.kind, label, new_text)
+        }
+        // A duplicate is not among the valid sources, but its table can go by URL.
+        Err(not_found) => {
+            let url = url::Url::parse(target.trim())
+                .ok()
+                .filter(|_| errors_before > 0);
+            let table = url.as_ref().and_then(|url| {
+                [SourceKind::Feed, SourceKind::Page]
+                    .into_iter()
+                    .find_map(|kind| Some((kind, without_source(&text, kind, url)?)))
+            });
+            match (url, table) {
+                (Some(url), Some((kind, new_text))) => (kind, format!("<{url}>"), new_text),
+                _ => return Err(not_found),
+            }
+        }
+    };
+    let (left, errors_left) = Config::parse_lenient(&new_text, path)
         .map_err(|e| anyhow::anyhow!("the edited config would not be valid:\n{e}"))?;
+    if let Some(errors) = errors_left.as_ref().filter(|e| e.0.len() > errors_before) {
+        anyhow::bail!("the edited config would not be valid:\n{errors}");
+    }
     write_atomically(path, new_text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     println!(
-        "removed [[{}]] \"{}\" <{}> from {} ({} sources left; its stored items stay until retention)",
-        source.kind.as_str(),
-        source.name,
-        source.url,
+        "removed [[{}]] {label} from {} ({} sources left; its stored items stay until retention)",
+        kind.as_str(),
         path.display(),
         left.sources.len()
     );
+    if let Some(errors) = errors_left {
+        let n = errors.0.len();
+        eprintln!(
+            "warning: {} still has {n} error{}:\n{errors}",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        );
+    }
     Ok(())
 }
 
-/// `text` without the `[[feed]]`/`[[page]]` table whose `url` is the source's.
-fn without_source(text: &str, source: &SourceConfig) -> Option<String> {
+/// `text` without the first `[[feed]]`/`[[page]]` table (`kind`) whose `url` is `url`.
+fn without_source(text: &str, kind: SourceKind, url: &url::Url) -> Option<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let header = format!("[[{}]]", source.kind.as_str());
+    let header = format!("[[{}]]", kind.as_str());
     for start in 0..lines.len() {
         let l = lines[start].trim();
         let is_header = l
@@ -128,11 +160,11 @@ fn without_source(text: &str, source: &SourceConfig) -> Option<String> {
         }
         let end = crate::sources::table_end(&lines, start);
         let body: String = lines[start + 1..=end].concat();
-        let url = toml::from_str::<toml::Table>(&body)
+        let table_url = toml::from_str::<toml::Table>(&body)
             .ok()
             .and_then(|t| t.get("url").and_then(|u| u.as_str()).map(str::to_string))
             .and_then(|u| url::Url::parse(u.trim()).ok());
-        if url.is_some_and(|u| url_key(&u) == url_key(&source.url)) {
+        if table_url.is_some_and(|u| url_key(&u) == url_key(url)) {
             // One blank line after the table goes with it.
             let mut to = end + 1;
             if lines.get(to).is_some_and(|l| l.trim().is_empty()) {

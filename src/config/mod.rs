@@ -16,6 +16,18 @@ mod sources;
 mod validate;
 mod values;
 
+/// A config file's text, or the error that says why it cannot be read.
+fn read_config(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: format!("cannot read the config file: {e}"),
+        }])
+    })
+}
+
 /// The text with every `[feed]` / `[page]` header written `[[feed]]` /
 /// `[[page]]`, and those headers' lines (1-based) and kinds, when the file
 /// also has the list form of one of them; `None` otherwise.
@@ -265,27 +277,45 @@ impl Config {
 
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                path: path.to_path_buf(),
-                line: None,
-                column: None,
-                message: format!("cannot read the config file: {e}"),
-            }])
-        })?;
-        Config::parse(&text, path)
+        Config::parse(&read_config(path)?, path)
     }
 
     /// Parses and validates config text; `path` locates relative paths and names errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        match Config::build(text, path) {
+            (Some(config), errors) if errors.0.is_empty() => Ok(config),
+            (_, errors) => Err(errors),
+        }
+    }
+
+    /// Reads a config file for a command that only looks (`status`, `sources`,
+    /// `stories`) or that may be the fix (`remove`): what is valid, and the
+    /// errors, if any. The daemon goes on with its last good config while the
+    /// file is wrong, and these commands are how a user sees it. Errs only
+    /// when the file cannot be read or is not tables at all.
+    pub fn load_lenient(path: &Path) -> Result<(Config, Option<ConfigErrors>), ConfigErrors> {
+        Config::parse_lenient(&read_config(path)?, path)
+    }
+
+    /// [`Config::load_lenient`] for config text.
+    pub fn parse_lenient(
+        text: &str,
+        path: &Path,
+    ) -> Result<(Config, Option<ConfigErrors>), ConfigErrors> {
+        match Config::build(text, path) {
+            (Some(config), errors) if errors.0.is_empty() => Ok((config, None)),
+            (Some(config), errors) => Ok((config, Some(errors))),
+            (None, errors) => Err(errors),
+        }
+    }
+
+    /// Builds what is valid of config text, and every error.
+    fn build(text: &str, path: &Path) -> (Option<Config>, ConfigErrors) {
         // A `[feed]` above `[[feed]]` stops the parser at every later source
         // ("duplicate key"): the file is checked as if each were `[[feed]]`,
         // so that the sources' own errors are reported too, not only that one.
         if let Some((fixed, single)) = with_source_lists(text) {
-            let mut errors = match Config::parse(&fixed, path) {
-                Ok(_) => Vec::new(),
-                Err(ConfigErrors(errors)) => errors,
-            };
+            let (config, ConfigErrors(mut errors)) = Config::build(&fixed, path);
             for (line, kind) in single {
                 errors.push(ConfigError {
                     path: path.to_path_buf(),
@@ -297,13 +327,13 @@ impl Config {
                 });
             }
             errors.sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
-            return Err(ConfigErrors(errors));
+            return (config, ConfigErrors(errors));
         }
         let ctx = Ctx {
             text,
             path,
             errors: Vec::new(),
         };
-        ctx.parse()
+        ctx.build()
     }
 }

@@ -39,10 +39,12 @@ pub(super) fn default_link(listen: SocketAddr) -> String {
 }
 
 impl Ctx<'_> {
-    /// Parses the text and builds every section; all errors (in file order) or the config.
-    pub(super) fn parse(mut self) -> Result<Config, ConfigErrors> {
+    /// Builds every section, leaving out or defaulting what is wrong: the
+    /// config (`None` when the text cannot be read as tables at all) and all
+    /// errors, in file order.
+    pub(super) fn build(mut self) -> (Option<Config>, ConfigErrors) {
         let Some(raw) = self.raw() else {
-            return Err(self.finish());
+            return (None, self.finish());
         };
         let server = self.server(raw.server.unwrap_or_default());
         let output = self.output(raw.output.unwrap_or_default(), server.listen);
@@ -53,10 +55,7 @@ impl Ctx<'_> {
         let raw_filters = raw.filters.unwrap_or_default();
         let filters = self.filters(raw_filters.include, raw_filters.exclude);
         let dedup = self.dedup(raw.dedup.unwrap_or_default());
-        if !self.errors.is_empty() {
-            return Err(self.finish());
-        }
-        Ok(Config {
+        let config = Config {
             path: self.path.to_path_buf(),
             output,
             server,
@@ -67,7 +66,8 @@ impl Ctx<'_> {
             filters,
             dedup,
             by_url: super::SourceIndex::default(),
-        })
+        };
+        (Some(config), self.finish())
     }
 
     /// The file as written: syntax errors and shape errors are reported, and what

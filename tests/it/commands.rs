@@ -324,3 +324,45 @@ async fn a_reader_that_closes_the_pipe_early_gets_no_error() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looking_and_removing_work_while_the_config_has_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+    common::succeeded(&run(&config, &["fetch"]).await);
+    let good = std::fs::read_to_string(&config).unwrap();
+    // A pasted source that repeats a name, and a broken URL in another source.
+    let mut broken: String = good
+        .lines()
+        .map(|l| match l.contains("/metro/atom.xml") {
+            true => "url = \"metro/atom.xml\"\n".to_string(),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    broken.push_str("\n[[feed]]\nname = \"Vue News\"\nurl = \"https://elsewhere.test/rss\"\n");
+    std::fs::write(&config, &broken).unwrap();
+    assert!(!run(&config, &["check"]).await.status.success());
+
+    // The commands that look still answer, and say the file has errors.
+    for args in [&["status"][..], &["sources"], &["stories"]] {
+        let out = run(&config, args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("has 2 errors"), "{args:?}: {stderr}");
+        let stdout = common::succeeded(&out);
+        assert!(stdout.contains("Vue News"), "{args:?}: {stdout}");
+    }
+    // Looking did not take the source with a broken URL out of the database.
+    let status = common::succeeded(&run(&config, &["status"]).await);
+    assert!(status.contains("Metro Herald"), "{status}");
+
+    // Removing the pasted duplicate, by its URL, is the fix; the typo remains.
+    let out = run(&config, &["remove", "https://elsewhere.test/rss"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = common::succeeded(&out);
+    assert!(stdout.contains("removed [[feed]]"), "{stdout}");
+    assert!(stderr.contains("still has 1 error"), "{stderr}");
+    assert!(stderr.contains("metro/atom.xml"), "{stderr}");
+    let left = std::fs::read_to_string(&config).unwrap();
+    assert!(!left.contains("elsewhere.test"), "{left}");
+    assert!(left.contains("name = \"Vue News\"\nurl = \""), "{left}");
+}
