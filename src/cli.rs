@@ -136,7 +136,7 @@ pub enum Command {
         /// Articles, JSON Lines (`-` reads standard input).
         #[arg(long)]
         input: PathBuf,
-        /// Assignments, JSON Lines.
+        /// Assignments, JSON Lines (`-` writes standard output).
         #[arg(long)]
         output: PathBuf,
         /// Refine the stories every N articles (as the daemon does after each
@@ -546,6 +546,7 @@ fn add(
         url: found.url.clone(),
         category,
     };
+    let created = !path.exists();
     let (added, skipped) = append_sources(path, std::slice::from_ref(&source))?;
     if !skipped.is_empty() {
         anyhow::bail!("{} is already in {}", source.url, path.display());
@@ -560,7 +561,22 @@ fn add(
             found.how
         );
     }
+    say_created(path, created);
     Ok(())
+}
+
+/// After a command wrote sources to a config file that was not there: says
+/// so, for a user who meant another file (a daemon's `--config`) would
+/// otherwise believe the daemon got them.
+fn say_created(path: &std::path::Path, created: bool) {
+    if created {
+        eprintln!(
+            "note: {} did not exist, so it was created with only these sources (database and \
+             feeds in db/ beside it). If your config is elsewhere, pass --config PATH (or set \
+             FEEDSIEVE_CONFIG) and add them there; `feedsieve init` writes a commented config.",
+            path.display()
+        );
+    }
 }
 
 fn import_opml(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<()> {
@@ -568,7 +584,9 @@ fn import_opml(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let opml =
         crate::sources::parse_opml(&xml).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let created = !path.exists();
     let (added, skipped) = crate::sources::append_sources(path, &opml.sources)?;
+    say_created(path, created && !added.is_empty());
     println!(
         "{}: {} sources read, {} added to {}, {} already there, {} outlines skipped",
         file.display(),

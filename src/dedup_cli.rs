@@ -74,8 +74,15 @@ pub fn cluster(
     batch: usize,
 ) -> anyhow::Result<usize> {
     let articles = read_articles(input)?;
-    let out =
-        std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
+    // `-` writes to standard output, as `--input -` reads standard input.
+    let out: Box<dyn Write> = if output == Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(
+            std::fs::File::create(output)
+                .with_context(|| format!("creating {}", output.display()))?,
+        )
+    };
     let mut out = BufWriter::new(out);
     let mut engine = Engine::open(config).context("starting the dedup engine")?;
     let mut replay = Replay::default();

@@ -333,6 +333,17 @@ fn cluster_merges_the_seed_pair_and_its_syndicated_copy_and_nothing_else() {
     assert_ne!(of["wire-cycle-lanes"], of["vue-zelenskyy"]);
     assert_ne!(of["wire-cycle-lanes"], of["metro-blackouts"]);
     assert_ne!(of["metro-blackouts"], of["vue-zelenskyy"]);
+
+    // `-` is standard input and standard output, like other tools' `-`.
+    let piped = common::feedsieve()
+        .current_dir(dir.path())
+        .env_remove("FEEDSIEVE_CONFIG")
+        .args(["cluster", "--input", "-", "--output", "-"])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(common::succeeded(&piped), lines);
+    assert!(!dir.path().join("-").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,6 +56,17 @@ async fn add_finds_the_right_source_and_keeps_comments() {
     let out = add(&config, format!("{}/wirecopy/feed.rss", announced.base)).await;
     common::succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("is a feed"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("did not exist"));
+    // Into a file that is not there (a forgotten --config): it is made, and said.
+    let elsewhere = dir.path().join("other.toml");
+    let out = add(&elsewhere, format!("{}/wirecopy/feed.rss", announced.base)).await;
+    common::succeeded(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("other.toml did not exist") && stderr.contains("--config"),
+        "{stderr}"
+    );
+    assert_eq!(Config::load(&elsewhere).unwrap().sources.len(), 1);
     // 2. A page announcing its feed (the comments feed is not chosen).
     let out = add(&config, format!("{}/home.html", announced.base)).await;
     common::succeeded(&out);
