@@ -16,7 +16,8 @@ pub struct LinksArgs {
     /// {"links":[{"url","text","from"}],"structures":[{"selector","links"}]}.
     #[arg(long)]
     pub json: bool,
-    /// The page's address, for resolving links in files (default: the file's own URL).
+    /// The page's address, for resolving links in files (default: the address the
+    /// page gives as canonical, `og:url` or `<base>`, else the file's own URL).
     #[arg(long, value_name = "BASE_URL")]
     pub url: Option<String>,
     /// CSS selector of the article links (as `links =` in feeds.toml) instead of finding them.
@@ -41,11 +42,31 @@ pub fn run(args: &LinksArgs) -> anyhow::Result<ExitCode> {
     }
     let mut failed = false;
     for (n, target) in args.inputs.iter().enumerate() {
-        let found = crate::clean::load(target, base.as_ref())
-            .map(|input| find_links(&input.body, &input.url, args.links.as_deref()));
+        let is_file = !target.starts_with("http://") && !target.starts_with("https://");
+        let found = crate::clean::load(target, base.as_ref()).map(|input| {
+            // A saved page's links are relative to where it was saved from,
+            // which it usually says; its file:// address finds none of them.
+            let page = match (is_file && base.is_none(), page_address(&input.body)) {
+                (true, Some(address)) => address,
+                _ => input.url,
+            };
+            let file_url = page.scheme() == "file";
+            (
+                find_links(&input.body, &page, args.links.as_deref()),
+                file_url,
+            )
+        });
         let text = match &found {
-            Ok(links) => {
-                if links.links.is_empty() {
+            Ok((links, file_url)) => {
+                if let (true, Some(css)) = (links.links.is_empty(), &args.links) {
+                    eprintln!("warning: {target}: --links {css:?} matches no links on the page");
+                } else if links.links.is_empty() && *file_url {
+                    eprintln!(
+                        "warning: {target}: no article links found; a saved page's links are \
+                         relative to its web address, which it does not say: pass it as \
+                         --url https://..."
+                    );
+                } else if links.links.is_empty() {
                     eprintln!("warning: {target}: {}", links.summary());
                 } else {
                     eprintln!("{target}: {}", links.summary());
@@ -71,6 +92,26 @@ pub fn run(args: &LinksArgs) -> anyhow::Result<ExitCode> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The absolute address a saved page gives for itself: `<base href>`, the
+/// canonical link, or `og:url`.
+fn page_address(body: &[u8]) -> Option<Url> {
+    let doc = scraper::Html::parse_document(&String::from_utf8_lossy(body));
+    [
+        "base[href]",
+        "link[rel~=canonical][href]",
+        "meta[property='og:url'][content]",
+    ]
+    .iter()
+    .filter_map(|css| scraper::Selector::parse(css).ok())
+    .find_map(|sel| {
+        let el = doc.select(&sel).next()?;
+        let value = el.attr("href").or_else(|| el.attr("content"))?;
+        Url::parse(value.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
     })
 }
 

@@ -260,9 +260,41 @@ async fn links_reads_a_served_page_and_warns_when_it_finds_nothing() {
     common::succeeded(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
+        stderr.contains("warning:") && stderr.contains("--url https://"),
+        "a saved page without its address: asks for it: {stderr}"
+    );
+    let out = links_command(vec![
+        "--url".into(),
+        "https://news.test/".into(),
+        empty.display().to_string(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
         stderr.contains("warning:") && stderr.contains("links = "),
         "advises pinning: {stderr}"
     );
+    let out = links_command(vec![
+        "--links".into(),
+        "h9 a".into(),
+        empty.display().to_string(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("\"h9 a\" matches no links"), "{stderr}");
+
+    // A saved page that names its address is read as if fetched from there.
+    let listings = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/listings");
+    let blog = std::fs::read_to_string(listings.join("blog.html")).unwrap();
+    let saved = dir.path().join("saved.html");
+    let canonical = "<head><link rel=\"canonical\" href=\"https://workshop.test/blog/\">";
+    std::fs::write(&saved, blog.replacen("<head>", canonical, 1)).unwrap();
+    let stdout = common::succeeded(&links_command(vec![saved.display().to_string()]).await);
+    assert!(
+        stdout.starts_with("https://workshop.test/blog/cedar-canoe-in-twelve-weekends  "),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
 }
 
 /// `feedsieve --config CONFIG ARGS…`, run off the async workers.
