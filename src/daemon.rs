@@ -191,11 +191,12 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         );
         new.database.path = old.database.path.clone();
     }
-    let added = new
+    let added: Vec<String> = new
         .sources
         .iter()
         .filter(|n| !old.sources.iter().any(|o| o.url == n.url))
-        .count();
+        .map(|n| n.url.to_string())
+        .collect();
     let removed = old
         .sources
         .iter()
@@ -223,7 +224,9 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         ctx.hosts = crate::schedule::HostSlots::new(new.schedule.per_host);
     }
     let sources = new.sources.clone();
-    let due = changed.clone();
+    // A source removed and added again keeps its row, and with it the next
+    // fetch it had: it is made due like a changed one.
+    let due: Vec<String> = changed.iter().chain(&added).cloned().collect();
     let synced = ctx
         .store
         .call(move |s| {
@@ -238,7 +241,7 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     ctx.health.sources_unrecorded(None);
     tracing::info!(
         sources = new.sources.len(),
-        added,
+        added = added.len(),
         removed,
         changed = changed.len(),
         "reloaded {}",

@@ -195,7 +195,38 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     assert_eq!(health["warnings"], serde_json::json!([]), "{health}");
     assert!(!status.contains("not a duration"), "{status}");
 
-    // 4. SIGTERM stops it cleanly.
+    // 4. A source removed and added again is fetched at once, like a new one
+    //    (its row, and the next fetch it had, outlived the removal).
+    let metro = "/metro-herald/atom.xml";
+    let without_metro = fixed.replace(
+        &format!(
+            "[[feed]]\nname = \"Metro Herald\"\nurl = \"{}{metro}\"\n",
+            web.base
+        ),
+        "",
+    );
+    assert_ne!(without_metro, fixed);
+    std::fs::write(&config, &without_metro).unwrap();
+    assert!(
+        wait_for(&client, port, Duration::from_secs(15), |t| {
+            !t.iter().any(|x| x.starts_with("Overnight barrage"))
+        })
+        .await
+        .is_some(),
+        "the removed source leaves the feed"
+    );
+    let fetched = web.hits(metro).len();
+    std::fs::write(&config, &fixed).unwrap();
+    let start = Instant::now();
+    while web.hits(metro).len() == fetched && start.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        web.hits(metro).len() > fetched,
+        "the re-added source is fetched"
+    );
+
+    // 5. SIGTERM stops it cleanly.
     let status = stop_with_sigterm(&mut child).await;
     assert!(status.success(), "exit status {status:?}");
     let logged = std::fs::read_to_string(&log).unwrap();
