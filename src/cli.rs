@@ -55,7 +55,7 @@ pub enum Command {
     /// it over HTTP (GET /feed.xml, GET /healthz) until SIGINT or SIGTERM.
     Run {
         /// Listen on this address instead of `[server] listen` (e.g. 127.0.0.1:9000).
-        #[arg(long, value_name = "ADDR")]
+        #[arg(long, value_name = "ADDR", value_parser = crate::config::parse_listen)]
         listen: Option<std::net::SocketAddr>,
     },
     /// Run one full cycle over every source (due or not), publish, and exit.
@@ -340,14 +340,17 @@ fn check(path: &std::path::Path) -> ExitCode {
                 .filter(|s| s.kind == crate::config::SourceKind::Feed)
                 .count();
             println!(
-                "{}: ok ({} feeds, {} pages; database {}; feed {})",
+                "{}: ok ({}, {}; database {}; feed {})",
                 path.display(),
-                feeds,
-                cfg.sources.len() - feeds,
+                crate::util::count(feeds, "feed"),
+                crate::util::count(cfg.sources.len() - feeds, "page"),
                 cfg.database.path.display(),
                 cfg.output.path.display()
             );
             note_missing_database(&cfg);
+            if cfg.sources.is_empty() {
+                eprintln!("note: no sources yet: add one with `feedsieve add URL`");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -430,6 +433,12 @@ fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> a
             "feedsieve {} starting",
             env!("CARGO_PKG_VERSION")
         );
+        if ctx.config.sources.is_empty() {
+            tracing::warn!(
+                "no sources in {}: add one with `feedsieve add URL` (the daemon picks it up at once)",
+                ctx.config.path.display()
+            );
+        }
         let shutdown = Shutdown::new();
         daemon::stop_on_signals(shutdown.clone());
         daemon::run(ctx, shutdown).await
@@ -439,6 +448,12 @@ fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> a
 /// One cycle; the exit code says whether every source, some or none failed.
 fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
+    if config.sources.is_empty() {
+        eprintln!(
+            "note: no sources in {}: add one with `feedsieve add URL`",
+            path.display()
+        );
+    }
     let selection = match only {
         None => Selection::All,
         Some(target) => {
@@ -481,8 +496,8 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
             }
         }
         println!(
-            "{} sources: {ok} read ({new} new items, {updated} updated), {unchanged} unchanged, {} failed",
-            report.outcomes.len(),
+            "{}: {ok} read ({new} new items, {updated} updated), {unchanged} unchanged, {} failed",
+            crate::util::count(report.outcomes.len(), "source"),
             failed.len()
         );
         for (name, url, e) in &failed {
@@ -514,7 +529,13 @@ fn add(
     category: Option<String>,
 ) -> anyhow::Result<()> {
     use crate::sources::{append_sources, discover, NewSource};
-    let url = Url::parse(url.trim()).with_context(|| format!("{url} is not a valid URL"))?;
+    let url = Url::parse(url.trim()).with_context(|| match url.contains("://") {
+        true => format!("{url} is not a valid URL"),
+        false => format!(
+            "{url} is not a valid URL: did you mean https://{}?",
+            url.trim()
+        ),
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         anyhow::bail!("only http and https sources can be added");
     }
@@ -640,8 +661,8 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     // Looking must not create (or migrate) a database.
     if !cfg.database.path.exists() {
         println!(
-            "{} sources configured; no database yet at {} (`feedsieve fetch` or `feedsieve run` creates it)",
-            cfg.sources.len(),
+            "{} configured; no database yet at {} (`feedsieve fetch` or `feedsieve run` creates it)",
+            crate::util::count(cfg.sources.len(), "source"),
             cfg.database.path.display()
         );
         for s in &cfg.sources {
@@ -663,9 +684,12 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     };
     let rows = crate::server::status_rows(&gauges);
     println!(
-        "{} sources, {} stories stored ({})",
-        rows.len(),
-        gauges.stories,
+        "{}, {} stored ({})",
+        crate::util::count(rows.len(), "source"),
+        match gauges.stories {
+            1 => "1 story".to_string(),
+            n => format!("{n} stories"),
+        },
         cfg.database.path.display()
     );
     for r in rows {
@@ -741,7 +765,10 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
         if let Some(link) = &view.link {
             let _ = writeln!(out, "{link}");
         }
-        let _ = writeln!(out, "{} entries", view.entries.len());
+        let _ = match view.entries.len() {
+            1 => writeln!(out, "1 entry"),
+            n => writeln!(out, "{n} entries"),
+        };
         for e in &view.entries {
             let _ = writeln!(
                 out,

@@ -286,33 +286,46 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
-/// Triggers `shutdown` on SIGINT or SIGTERM.
+/// Triggers `shutdown` on SIGINT or SIGTERM; a second one exits at once.
 pub fn stop_on_signals(shutdown: Shutdown) {
     tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = ctrl_c => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!("cannot listen for SIGTERM: {e}");
-                    let _ = ctrl_c.await;
+        stop_signal().await;
+        tracing::info!(
+            "stopping: nothing new starts; in-flight fetches get the grace period \
+             ([server] shutdown_grace) to finish (Ctrl-C again stops at once)"
+        );
+        shutdown.trigger();
+        stop_signal().await;
+        // What is stored is committed or rolled back by SQLite; an interrupted
+        // fetch is fetched again by the next run.
+        tracing::warn!("second signal: exiting now, without waiting for in-flight fetches");
+        std::process::exit(130);
+    });
+}
+
+/// The next SIGINT or SIGTERM.
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
                 }
             }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                let _ = ctrl_c.await;
+            }
         }
-        #[cfg(not(unix))]
-        {
-            let _ = ctrl_c.await;
-        }
-        tracing::info!("stopping: nothing new starts; in-flight fetches get the grace period ([server] shutdown_grace) to finish");
-        shutdown.trigger();
-    });
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }
 
 /// Binds `[server] listen` and runs the daemon until `shutdown` fires.

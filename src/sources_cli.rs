@@ -130,10 +130,10 @@ pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
     write_atomically(path, new_text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     println!(
-        "removed [[{}]] {label} from {} ({} sources left; its stored items stay until retention)",
+        "removed [[{}]] {label} from {} ({} left; its stored items stay until retention)",
         kind.as_str(),
         path.display(),
-        left.sources.len()
+        crate::util::count(left.sources.len(), "source")
     );
     if let Some(errors) = errors_left {
         let n = errors.0.len();

@@ -23,7 +23,13 @@ fn read_config(path: &Path) -> Result<String, ConfigErrors> {
             path: path.to_path_buf(),
             line: None,
             column: None,
-            message: format!("cannot read the config file: {e}"),
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "cannot read the config file: {e} (`feedsieve init` writes a commented \
+                     one there; or name yours with --config PATH or FEEDSIEVE_CONFIG)"
+                ),
+                _ => format!("cannot read the config file: {e}"),
+            },
         }])
     })
 }
@@ -80,7 +86,7 @@ use crate::fetch::FetchConfig;
 use crate::publish::OutputConfig;
 pub use error::{ConfigError, ConfigErrors};
 use validate::Ctx;
-pub use values::{parse_duration, url_key};
+pub use values::{parse_duration, parse_listen, url_key};
 
 /// Default fetch interval for sources that do not set their own.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);

@@ -134,16 +134,10 @@ impl Ctx<'_> {
     /// `[server]`.
     fn server(&mut self, server: RawServer) -> ServerConfig {
         let listen = match server.listen {
-            Some(listen) => match listen.get_ref().parse::<SocketAddr>() {
+            Some(listen) => match super::parse_listen(listen.get_ref()) {
                 Ok(addr) => addr,
-                Err(_) => {
-                    self.error_at(
-                        Some(listen.span()),
-                        format!(
-                            "`listen` {:?} is not an address with a port (expected e.g. \"127.0.0.1:8080\")",
-                            listen.get_ref()
-                        ),
-                    );
+                Err(e) => {
+                    self.error_at(Some(listen.span()), format!("`listen` {e}"));
                     SocketAddr::from(DEFAULT_LISTEN)
                 }
             },

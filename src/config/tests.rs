@@ -209,6 +209,19 @@ fn a_one_bracket_feed_above_listed_ones_hides_none_of_their_errors() {
 }
 
 #[test]
+fn listen_takes_ip_addresses_and_localhost() {
+    let cfg = parse("[server]\nlisten = \"localhost:9000\"\n").unwrap();
+    assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:9000");
+    let cfg = parse("[server]\nlisten = \"[::1]:9000\"\n").unwrap();
+    assert_eq!(cfg.server.listen.to_string(), "[::1]:9000");
+    let e = first_error("[server]\nlisten = \"news.example.org:80\"\n");
+    assert!(e.message.contains("give an IP address"), "{e}");
+    assert!(e.message.contains("0.0.0.0:80"), "{e}");
+    let e = first_error("[server]\nlisten = \"8080\"\n");
+    assert!(e.message.contains("not an address with a port"), "{e}");
+}
+
+#[test]
 fn syntax_errors_have_a_location() {
     let e = first_error("[output\ntitle = 1\n");
     assert_eq!(e.line, Some(1), "{e}");

@@ -19,6 +19,28 @@ pub(super) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The units a duration takes, in seconds: the ones the README lists.
 const UNITS: &[(&str, u64)] = &[("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)];
 
+/// Parses a listening address: an IP address with a port, or `localhost:PORT`
+/// (the loopback address; other host names are refused, with what to write).
+pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let (host, port) = text.rsplit_once(':').unwrap_or((text, ""));
+    let Ok(port) = port.parse::<u16>() else {
+        return Err(format!(
+            "{text:?} is not an address with a port (expected e.g. \"127.0.0.1:8080\")"
+        ));
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    Err(format!(
+        "{text:?}: host names other than localhost are not looked up; give an IP address, \
+         e.g. \"127.0.0.1:{port}\" (this machine only) or \"0.0.0.0:{port}\" (every interface)"
+    ))
+}
+
 /// Parses a duration such as "90s", "30m", "1h 30m" or "7d": whole numbers,
 /// each followed by `s`, `m` (minutes), `h` or `d`. Anything else is refused
 /// with what to write instead, never read as something the user did not mean.

@@ -84,7 +84,7 @@ pub enum StoreError {
     #[error("the database task failed: {0}")]
     Task(String),
     /// Another process holds the database's lock.
-    #[error("another feedsieve process (a running daemon, or a `feedsieve fetch`) owns the database {path}; stop it first, or point [database] path at another file")]
+    #[error("another feedsieve process (a running daemon, or a `feedsieve fetch`) owns the database {path}; a daemon fetches each source when due by itself (`kill -HUP` makes it reread the config): stop it first to run another, or point [database] path at another file")]
     InUse {
         /// The database path.
         path: String,

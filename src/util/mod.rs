@@ -8,6 +8,14 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+/// "1 feed", "2 feeds": a count with its noun, for messages.
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 /// Hex SHA-256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

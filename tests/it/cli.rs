@@ -41,7 +41,7 @@ fn check_reports_the_line_of_a_broken_config() {
         .output()
         .unwrap();
     common::succeeded(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 feeds"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 feed,"));
 }
 
 #[test]

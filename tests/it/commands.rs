@@ -92,7 +92,7 @@ async fn sources_lists_state_and_disabled_sources_are_not_fetched() {
 
     // One source now, by name (case aside).
     let one = common::succeeded(&run(&config, &["fetch", "--source", "metro herald"]).await);
-    assert!(one.starts_with("1 sources"), "{one}");
+    assert!(one.starts_with("1 source:"), "{one}");
     let refused = run(&config, &["fetch", "--source", "Wire Copy"]).await;
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("enabled = false"));

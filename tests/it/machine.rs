@@ -507,6 +507,59 @@ async fn sigterm_with_hanging_sources_stops_within_the_grace_period_and_keeps_wh
     assert_eq!(slow_errors, 0);
 }
 
+/// 4b. A second Ctrl-C does not wait for the grace period: the daemon exits
+/// at once (status 130), as terminal programs do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_stops_at_once() {
+    let web = FixtureServer::start().await;
+    web.set("/slow/feed.xml", Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let config = dir.path().join("feeds.toml");
+    let extra = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace = \"5m\"\n[fetch]\ntimeout = \"5m\"\n\n\
+         [[feed]]\nname = \"Slow\"\nurl = \"{b}/slow/feed.xml\"\n",
+        b = web.base
+    );
+    std::fs::write(&config, web.config_text(dir.path(), &extra)).unwrap();
+    let mut daemon = Daemon::start(&config, port, &dir.path().join("daemon.log"));
+    let start = Instant::now();
+    while web.hits("/slow/feed.xml").is_empty() && start.elapsed() < Duration::from_secs(45) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!web.hits("/slow/feed.xml").is_empty(), "{}", daemon.log());
+    let pid = daemon.child.id().to_string();
+    let interrupt = || {
+        let int = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(int.success());
+    };
+    interrupt();
+    assert!(
+        daemon.logged("Ctrl-C again", Duration::from_secs(30)).await,
+        "the first one says how to stop at once: {}",
+        daemon.log()
+    );
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "waits for the grace period"
+    );
+    interrupt();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = daemon.child.try_wait().unwrap() {
+            break s;
+        }
+        // Far below the 5 min grace the first signal would wait for.
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(130), "{}", daemon.log());
+}
+
 /// 5. Two processes, one database: a second daemon and a `fetch` are refused
 /// with a message that says why; after the daemon stops, `fetch` runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
