@@ -2,7 +2,7 @@
 //! disk), publishing that fails, a database file that vanished, a stop in
 //! progress. `/healthz`, `/readyz` and `/status` show it; monitoring alerts on it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -38,6 +38,8 @@ struct State {
     database_lost: Option<String>,
     /// Why the edited config file is not applied.
     config_rejected: Option<String>,
+    /// Each source's last fetch: `None` when it worked, else its name and error.
+    fetches: HashMap<i64, Option<(String, String)>>,
     stopping: bool,
 }
 
@@ -54,7 +56,7 @@ pub struct HealthReport {
     /// What is wrong, one sentence each.
     pub problems: Vec<String>,
     /// What needs attention but leaves the daemon working (it stays ready):
-    /// an edited config that was rejected.
+    /// an edited config that was rejected, every source failing.
     pub warnings: Vec<String>,
 }
 
@@ -130,6 +132,14 @@ impl Health {
         self.state().config_rejected = why;
     }
 
+    /// A source was fetched (and stored): `failure` is its name and error when
+    /// that failed. When every source fails, the network (or DNS, or a proxy)
+    /// is the likelier culprit than the sources, and that is worth a warning.
+    pub fn fetched(&self, source: i64, failure: Option<(&str, &str)>) {
+        let failure = failure.map(|(name, e)| (name.to_string(), e.to_string()));
+        self.state().fetches.insert(source, failure);
+    }
+
     /// The daemon was asked to stop.
     pub fn stopping(&self) {
         self.state().stopping = true;
@@ -162,13 +172,21 @@ impl Health {
         } else {
             "degraded"
         };
-        let warnings = s
+        let mut warnings: Vec<String> = s
             .config_rejected
             .iter()
             .map(|why| {
                 format!("the edited config was rejected, still running on the last good one: {why}")
             })
             .collect();
+        let mut failing = s.fetches.values().map(Option::as_ref);
+        if let Some(Some((name, e))) = failing.next().filter(|_| failing.all(|f| f.is_some())) {
+            warnings.push(format!(
+                "every source failed its last fetch ({}; {name}: {e}): check this machine's \
+                 network, DNS and proxy",
+                crate::util::count(s.fetches.len(), "source")
+            ));
+        }
         HealthReport {
             status,
             problems,
@@ -220,5 +238,22 @@ mod tests {
         assert!(r.warnings[0].contains("intervall"), "{r:?}");
         h.config_rejected(None);
         assert!(h.report().warnings.is_empty());
+    }
+
+    #[test]
+    fn every_source_failing_warns_and_one_success_clears_it() {
+        let h = Health::default();
+        h.fetched(1, Some(("NPR", "cannot resolve host feeds.npr.org")));
+        let r = h.report();
+        assert!(r.ready(), "{r:?}");
+        assert!(r.warnings[0].contains("every source failed"), "{r:?}");
+        assert!(
+            r.warnings[0].contains("1 source; NPR: cannot resolve"),
+            "{r:?}"
+        );
+        h.fetched(2, None);
+        assert!(h.report().warnings.is_empty(), "one source works");
+        h.fetched(2, Some(("BBC", "timed out")));
+        assert!(h.report().warnings[0].contains("(2 sources; "));
     }
 }

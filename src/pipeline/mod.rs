@@ -340,6 +340,11 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     }
     let (outcome, next_fetch_at) = stored_outcome(ctx, source, outcome, stored, next_fetch_at);
     record_metrics(ctx, source, &outcome, clock.elapsed(), bytes);
+    match &outcome {
+        Outcome::Failed(e) => ctx.health.fetched(source.id, Some((&source.name, e))),
+        Outcome::Cancelled => {}
+        _ => ctx.health.fetched(source.id, None),
+    }
     source_outcome(source, outcome, next_fetch_at)
 }
 
