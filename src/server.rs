@@ -80,8 +80,22 @@ pub fn router(state: ServerState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .fallback(not_found)
         .layer(CompressionLayer::new().gzip(true))
         .with_state(state)
+}
+
+/// Any other path: a page that says where the feeds are, not an empty 404.
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
+         <body><p>Nothing here. The stories are on the <a href=\"/\">front page</a>; the feeds are \
+         <a href=\"/feed.xml\">/feed.xml</a> (RSS), <a href=\"/atom.xml\">/atom.xml</a> and \
+         <a href=\"/feed.json\">/feed.json</a>.</p></body></html>\n",
+    )
+        .into_response()
 }
 
 fn etag_matches(if_none_match: &str, etag: &str) -> bool {

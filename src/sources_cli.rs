@@ -25,12 +25,8 @@ pub fn list(path: &Path) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<5} {:<24} {:<14} {:>6}  {:<20}  URL",
-        "KIND", "NAME", "LAST RESULT", "ITEMS", "NEXT FETCH"
-    );
+    let mut table: Vec<[String; 6]> =
+        vec![["KIND", "NAME", "LAST RESULT", "ITEMS", "NEXT FETCH", "URL"].map(String::from)];
     for s in &cfg.sources {
         let row = rows.iter().find(|r| r.url == s.url.as_str());
         let (result, items, next) = match (s.enabled, row) {
@@ -38,15 +34,36 @@ pub fn list(path: &Path) -> anyhow::Result<()> {
             (true, Some(r)) => (r.result.clone(), r.items.to_string(), r.next_fetch.clone()),
             (true, None) => ("never fetched".into(), "0".into(), "at the next run".into()),
         };
+        let name = crate::util::fit(&s.name, 24);
+        let kind = s.kind.as_str().to_string();
+        table.push([kind, name, result, items, next, s.url.to_string()]);
+    }
+    // Each column as wide as its widest cell: results ("warning: no links")
+    // and times vary in length.
+    let width = |c: usize| {
+        table
+            .iter()
+            .map(|r| r[c].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let w: [usize; 5] = std::array::from_fn(width);
+    let mut out = String::new();
+    for r in &table {
         let _ = writeln!(
             out,
-            "{:<5} {:<24} {:<14} {:>6}  {:<20}  {}",
-            s.kind.as_str(),
-            crate::util::fit(&s.name, 24),
-            result,
-            items,
-            next,
-            s.url
+            "{:<w0$} {:<w1$} {:<w2$} {:>w3$}  {:<w4$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4],
         );
     }
     if !cfg.database.path.exists() {

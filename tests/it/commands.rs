@@ -89,6 +89,13 @@ async fn sources_lists_state_and_disabled_sources_are_not_fetched() {
     assert!(vue.contains(" ok "), "{after}");
     assert!(!vue.contains(" 0 "), "items are counted: {after}");
     assert!(row(&after, "Wire Copy").contains("disabled"), "{after}");
+    // The URL column starts at the same place on every line (times are wider
+    // than "at the next run").
+    let url_at: Vec<Option<usize>> = after
+        .lines()
+        .map(|l| l.find("http").or_else(|| l.find("URL")))
+        .collect();
+    assert!(url_at.windows(2).all(|w| w[0] == w[1]), "{after}");
 
     // One source now, by name (case aside).
     let one = common::succeeded(&run(&config, &["fetch", "--source", "metro herald"]).await);

@@ -366,6 +366,11 @@ async fn the_daemon_serves_story_pages_the_front_page_and_feeds_link() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+    // Any other path says where the feeds are.
+    let elsewhere = client.get(format!("{base}/rss")).send().await.unwrap();
+    assert_eq!(elsewhere.status(), 404);
+    let body = elsewhere.text().await.unwrap();
+    assert!(body.contains("href=\"/feed.xml\""), "{body}");
     shutdown.trigger();
 }
 
