@@ -447,7 +447,26 @@ pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
         println!("different stories");
     }
     print_evidence(&ev, engine.config());
+    print_pair_note(&ev, same);
     Ok(())
+}
+
+/// Why the pair's verdict can differ from where the two were stored: the pair
+/// is scored alone; the daemon scored each article against whole stories, in
+/// the window as it was then.
+fn print_pair_note(ev: &crate::dedup::PairEvidence, same: bool) {
+    let pair_joins = ev.layer != crate::dedup::Layer::New;
+    if pair_joins && !same {
+        println!(
+            "  (alone, the two would be one story; each was judged against the stories in the \
+             window when it arrived, whole stories with their other members, and the story it \
+             would have joined may have left the window or scored lower)"
+        );
+    } else if !pair_joins && same {
+        println!(
+            "  (alone, the two would stay apart; they are one story through its other members)"
+        );
+    }
 }
 
 /// An item's recorded moves between stories, one line each.
