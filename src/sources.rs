@@ -163,13 +163,10 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
             });
         }
     }
-    for path in COMMON_FEED_PATHS {
-        let Ok(candidate) = page.join(path) else {
-            continue;
-        };
+    for candidate in common_feed_urls(&page) {
         if let Some(found) = probe(fetcher, &candidate).await {
             return Ok(Discovered {
-                how: format!("found at {path} on the site"),
+                how: format!("found at {} on the site", candidate.path()),
                 ..found
             });
         }
@@ -199,6 +196,25 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
         title: page_title(&html),
         how,
     })
+}
+
+/// Where a feed often is, for a page that announces none: the common paths in
+/// the page's own folder first (a section's feed sits beside its pages, as
+/// `/world/rss.xml`), then at the site's root.
+fn common_feed_urls(page: &Url) -> Vec<Url> {
+    let in_folder = page.path().trim_start_matches('/').contains('/');
+    let beside = COMMON_FEED_PATHS
+        .iter()
+        .filter(|_| in_folder)
+        .filter_map(|p| page.join(p.trim_start_matches('/')).ok());
+    let at_root = COMMON_FEED_PATHS.iter().filter_map(|p| page.join(p).ok());
+    let mut urls: Vec<Url> = Vec::new();
+    for url in beside.chain(at_root) {
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    urls
 }
 
 /// The page says it is one article (`og:type` article, or article structured
@@ -701,6 +717,26 @@ fn outline(attrs: &std::collections::HashMap<String, String>, is_empty: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_feed_paths_are_tried_beside_the_page_then_at_the_root() {
+        let page = Url::parse("https://news.test/world/2025/story.html").unwrap();
+        let urls: Vec<String> = common_feed_urls(&page)
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(urls[0], "https://news.test/world/2025/feed");
+        assert_eq!(urls[1], "https://news.test/world/2025/rss.xml");
+        let root = COMMON_FEED_PATHS.len();
+        assert_eq!(urls[root], "https://news.test/feed");
+        assert_eq!(urls.len(), 2 * root);
+        let home = Url::parse("https://news.test/").unwrap();
+        assert_eq!(
+            common_feed_urls(&home).len(),
+            root,
+            "no folder: the root only"
+        );
+    }
 
     #[test]
     fn announced_feeds_are_found_in_page_order_comments_last() {

@@ -345,6 +345,20 @@ async fn add_on_an_article_offers_its_section_page_and_adds_nothing() {
         stdout.contains("added [[page]]") && stdout.contains("2 links from"),
         "{stdout}"
     );
+
+    // An article whose section has a feed beside it (/vue-news/rss.xml, not
+    // announced): the feed is found in the article's folder and added.
+    let out = feedsieve_with(
+        &config,
+        &["add", &format!("{}/vue-news/zelenskyy-nato.html", web.base)],
+    )
+    .await;
+    let stdout = common::succeeded(&out);
+    assert!(
+        stdout.contains(&format!("<{}/vue-news/rss.xml>", web.base))
+            && stdout.contains("found at /vue-news/rss.xml"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
