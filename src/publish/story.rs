@@ -175,7 +175,7 @@ impl<'a> Member<'a> {
             .filter(|c| !c.trim().is_empty())
             .or(item.summary.as_deref())
             .unwrap_or("");
-        let mut text = plain_text(body);
+        let mut text = plain_text(&crate::sanitize::strip_trailing_promo(body));
         let has_article = item
             .content
             .as_deref()

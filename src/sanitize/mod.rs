@@ -92,10 +92,79 @@ pub fn bound_html(html: &str, max_bytes: usize) -> Cow<'_, str> {
     }
 }
 
+/// What the links that feeds append to an item's text say ("Subscribe to …",
+/// "Read more", WordPress's "The post … appeared first on …"): the site's
+/// furniture, not the story.
+const PROMO_PHRASES: &[&str] = &[
+    "subscribe",
+    "newsletter",
+    "sign up",
+    "follow us",
+    "continue reading",
+    "read more",
+    "read the full",
+    "appeared first on",
+];
+
+/// A paragraph of furniture is short: a longer one is the story's own text.
+const PROMO_MAX_WORDS: usize = 12;
+
+/// `html` without the paragraphs of furniture that end it (at most three):
+/// short paragraphs that are all link, and say one of [`PROMO_PHRASES`].
+pub fn strip_trailing_promo(html: &str) -> Cow<'_, str> {
+    let full = html.trim_end().len();
+    let mut end = full;
+    for _ in 0..3 {
+        let body = &html[..end];
+        let lower = body.to_ascii_lowercase();
+        if !lower.ends_with("</p>") {
+            break;
+        }
+        // The last paragraph's start: `<p>` or `<p ` (not `<pre`, `<param`).
+        let start = lower.rmatch_indices("<p").map(|(i, _)| i).find(|&i| {
+            matches!(
+                lower.as_bytes().get(i + 2),
+                Some(b'>' | b' ' | b'\t' | b'\n')
+            )
+        });
+        match start {
+            Some(start) if is_promo(&body[start..]) => end = html[..start].trim_end().len(),
+            _ => break,
+        }
+    }
+    if end == full {
+        Cow::Borrowed(html)
+    } else {
+        Cow::Owned(html[..end].to_string())
+    }
+}
+
+/// Whether a paragraph is furniture (see [`strip_trailing_promo`]).
+fn is_promo(block: &str) -> bool {
+    let doc = scraper::Html::parse_fragment(block);
+    let all: String = doc.root_element().text().collect();
+    let lower = all.to_lowercase();
+    if all.split_whitespace().count() > PROMO_MAX_WORDS
+        || !PROMO_PHRASES.iter().any(|p| lower.contains(p))
+    {
+        return false;
+    }
+    let Ok(links) = scraper::Selector::parse("a") else {
+        return false;
+    };
+    let linked: String = doc.select(&links).flat_map(|a| a.text()).collect();
+    let bare = |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).collect() };
+    bare(&linked) == bare(&all)
+        || (lower.trim_start().starts_with("the post ") && lower.contains("appeared first on"))
+}
+
 /// Sanitises an HTML fragment for publication; relative URLs resolve against `base`.
+/// Furniture that a feed appends to the text ([`strip_trailing_promo`]) is left out.
 pub fn clean_html(html: &str, base: Option<&Url>) -> String {
     let capped = depth::cap_depth(html);
     let html = capped.as_deref().unwrap_or(html);
+    let stripped = strip_trailing_promo(html);
+    let html = stripped.as_ref();
     let pixels = tracking_pixel_sources(html);
     let mut builder = Builder::default();
     builder
@@ -381,6 +450,35 @@ mod tests {
             "{clean}"
         );
         assert!(clean.contains("abc") && clean.contains("kan"), "{clean}");
+    }
+
+    #[test]
+    fn the_furniture_a_feed_appends_is_left_out_and_the_story_kept() {
+        let story = "<p>Ukraine reported 138 drones overnight.</p>";
+        let pixel = "<p><img src=\"https://t.test/o.gif\" width=\"1\" height=\"1\"></p>";
+        let with = format!(
+            "{story}{pixel}\n<p><a href=\"/subscribe\">Subscribe to Wire Copy Daily</a></p>\n"
+        );
+        let cleaned = clean_html(&with, None);
+        assert!(!cleaned.contains("Subscribe"), "{cleaned}");
+        assert!(cleaned.contains("138 drones"), "{cleaned}");
+        let wordpress = "<p>The post <a href=\"https://b.test/x\">X</a> appeared first on \
+                         <a href=\"https://b.test/\">B</a>.</p>";
+        let both = format!("{story}<p><a href=\"/x\">Continue reading →</a></p>{wordpress}");
+        assert_eq!(strip_trailing_promo(&both), story);
+        // Kept: a link paragraph that says something else, a long one, a
+        // sentence with a link in it, and furniture that is not at the end.
+        for kept in [
+            "<p><a href=\"/x\">Full statement of the ministry</a></p>",
+            "<p><a href=\"/x\">Read more about how the council voted on the budget, \
+             line by line, and what it means for next year</a></p>",
+            "<p>Readers can <a href=\"/s\">subscribe</a> to the council's minutes.</p>",
+        ] {
+            let text = format!("{story}{kept}");
+            assert_eq!(strip_trailing_promo(&text), text.as_str());
+        }
+        let inside = format!("<p><a href=\"/s\">Subscribe</a></p>{story}");
+        assert_eq!(strip_trailing_promo(&inside), inside.as_str());
     }
 
     #[test]
