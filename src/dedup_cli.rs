@@ -341,15 +341,16 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
                 serde_json::json!({ "guid": ids.story_id(&story.guid), "sort_at": story.sort_at, "members": m })
             )?;
         } else {
-            let title = story
-                .items
-                .first()
+            let representative = story.items.first();
+            let title = representative
                 .and_then(|i| i.title.as_deref())
                 .unwrap_or("(untitled)");
+            // The representative's date, as the feeds and the front page show it.
+            let shown = representative.map_or(story.sort_at, crate::publish::shown_date);
             writeln!(
                 out,
                 "{}  {}  [{}]",
-                date(Some(story.sort_at)),
+                date(Some(shown)),
                 crate::util::fit(title, 200),
                 ids.story_id(&story.guid)
             )?;

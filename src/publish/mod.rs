@@ -224,9 +224,15 @@ fn plausible(date: Option<i64>, stored_at: i64) -> Option<i64> {
     date.filter(|d| (EARLIEST_DATE..=stored_at).contains(d))
 }
 
+/// The date an item is published with: its own if plausible, else when it
+/// was first seen.
+pub fn shown_date(item: &StoryItem) -> i64 {
+    plausible(item.published_at, item.first_seen_at).unwrap_or(item.first_seen_at)
+}
+
 /// A story's publication and last-change times, from stored data only.
 fn entry_times(story: &Story, rep: &StoryItem) -> (i64, i64) {
-    let date = plausible(rep.published_at, rep.first_seen_at).unwrap_or(rep.first_seen_at);
+    let date = shown_date(rep);
     let own_updated = plausible(rep.updated_at, rep.changed_at).map_or(date, |u| u.max(date));
     (
         date,

@@ -412,8 +412,15 @@ async fn stories_and_explain_show_who_joined_and_why() {
     let text = run(&["explain", &a, &c]);
     assert!(text.contains("different stories"), "{text}");
     assert!(text.contains("pair verdict    new"), "{text}");
-    // The plain listing marks representatives.
-    assert!(run(&["stories"]).contains("  * #"));
+    // The plain listing marks representatives, and dates each story as the
+    // feeds do: by its representative (Vue News, 07:10; Metro Herald opened
+    // the story at 09:00).
+    let plain = run(&["stories"]);
+    assert!(plain.contains("  * #"), "{plain}");
+    assert!(
+        plain.contains("2025-12-15 07:10  Russia fires 138 drones"),
+        "{plain}"
+    );
 }
 
 #[test]
