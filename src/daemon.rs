@@ -164,6 +164,35 @@ impl Hangup {
     }
 }
 
+/// How a reload changes the sources.
+struct SourceChanges {
+    /// URLs of the sources that are new (or back after a removal).
+    added: Vec<String>,
+    /// How many sources went.
+    removed: usize,
+    /// URLs of the sources whose settings changed.
+    changed: Vec<String>,
+}
+
+impl SourceChanges {
+    /// What changes from the `old` config's sources to the `new` one's.
+    fn between(old: &Config, new: &Config) -> SourceChanges {
+        SourceChanges {
+            added: (new.sources.iter())
+                .filter(|n| !old.sources.iter().any(|o| o.url == n.url))
+                .map(|n| n.url.to_string())
+                .collect(),
+            removed: (old.sources.iter())
+                .filter(|o| !new.sources.iter().any(|n| n.url == o.url))
+                .count(),
+            changed: (new.sources.iter())
+                .filter(|n| old.sources.iter().any(|o| o.url == n.url && o != *n))
+                .map(|n| n.url.to_string())
+                .collect(),
+        }
+    }
+}
+
 /// Switches the running daemon to `new`: added sources become due at once,
 /// removed ones stop, changed ones are fetched again with their new settings.
 /// Returns true when the feeds should be republished.
@@ -191,23 +220,11 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         );
         new.database.path = old.database.path.clone();
     }
-    let added: Vec<String> = new
-        .sources
-        .iter()
-        .filter(|n| !old.sources.iter().any(|o| o.url == n.url))
-        .map(|n| n.url.to_string())
-        .collect();
-    let removed = old
-        .sources
-        .iter()
-        .filter(|o| !new.sources.iter().any(|n| n.url == o.url))
-        .count();
-    let changed: Vec<String> = new
-        .sources
-        .iter()
-        .filter(|n| old.sources.iter().any(|o| o.url == n.url && o != *n))
-        .map(|n| n.url.to_string())
-        .collect();
+    let SourceChanges {
+        added,
+        removed,
+        changed,
+    } = SourceChanges::between(&old, &new);
     if new.fetch != old.fetch {
         match Fetcher::new(&new.fetch) {
             Ok(f) => ctx.fetcher = f,
