@@ -502,6 +502,7 @@ mod tests {
     fn spelling_variants_of_names_meet() {
         let n = Normalizer::default();
         assert_eq!(n.term("zelenskyy"), n.term("zelensky"));
+        assert_eq!(n.term("müüller"), n.term("müller"));
         assert_eq!(n.term("offers"), n.term("offer"));
         assert_eq!(n.term("the"), None);
         assert_eq!(
