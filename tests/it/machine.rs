@@ -411,6 +411,58 @@ async fn a_deleted_database_is_reported_rescued_and_never_empties_the_feed() {
         .contains("published stories from an earlier database"));
 }
 
+/// 3b. Only the database file deleted (`rm db/feedsieve.sqlite`), its journal
+/// left beside it: the README's recovery (stop, move the rescued copy into
+/// place) gives a sound database with the history, not the lost file's
+/// journal replayed over the copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rescued_copy_moved_into_place_is_a_sound_database() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let config = dir.path().join("feeds.toml");
+    let extra = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
+    std::fs::write(&config, web.config_text(dir.path(), &extra)).unwrap();
+    let client = http_client();
+    let mut daemon = Daemon::start(&config, port, &dir.path().join("daemon.log"));
+    let stories = daemon
+        .titles_until(&client, Duration::from_secs(20), |t| t.len() == 3)
+        .await;
+    assert!(stories.is_some(), "{}", daemon.log());
+    let db = dir.path().join("feedsieve.sqlite");
+    let wal = dir.path().join("feedsieve.sqlite-wal");
+    assert!(wal.exists(), "the daemon writes a journal");
+    std::fs::remove_file(&db).unwrap();
+    assert!(
+        daemon.logged("is saved in", Duration::from_secs(20)).await,
+        "{}",
+        daemon.log()
+    );
+    assert!(daemon.stop().await.0.success());
+    assert!(
+        !wal.exists(),
+        "the lost file's journal is gone: {}",
+        daemon.log()
+    );
+
+    let rescued = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains(".rescued-"))
+        .unwrap();
+    std::fs::rename(&rescued, &db).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let items: i64 = conn
+        .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 5);
+}
+
 /// `/teasers/feed.xml`: ten teaser items whose article pages never answer.
 fn serve_teasers_with_hanging_pages(web: &FixtureServer) {
     let mut teasers = String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Teasers</title><link>{base}/teasers/</link><description>d</description>");
