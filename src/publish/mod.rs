@@ -24,7 +24,7 @@ use url::Url;
 
 use crate::read::Enclosure;
 use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
-use crate::store::{JoinRecord, Story, StoryItem};
+use crate::store::{JoinRecord, Story, StoryItem, EARLIEST_DATE};
 use crate::util::{escape, write_atomically};
 
 pub use ids::FeedIds;
@@ -212,10 +212,6 @@ pub struct Entry {
 
 /// Longest front-page lead, in characters.
 const LEAD_CHARS: usize = 320;
-
-/// The earliest date published as an article's own (1990-01-01): earlier ones
-/// come from broken feeds (a zero timestamp) and readers take them as errors.
-const EARLIEST_DATE: i64 = 631_152_000;
 
 /// A date an article gives itself, unless it is implausible: before
 /// [`EARLIEST_DATE`], or later than `stored_at`, when feedsieve stored that

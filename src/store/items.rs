@@ -203,18 +203,25 @@ fn content_hash(item: &RawItem) -> String {
 /// still be believed (clock skew, time zones), in seconds.
 pub const FUTURE_MARGIN: i64 = 3600;
 
+/// The earliest date believed as an item's own (1990-01-01): earlier ones come
+/// from broken feeds (a zero timestamp), and readers take them as errors.
+pub const EARLIEST_DATE: i64 = 631_152_000;
+
 /// [`sort_time`] of a stored item, in SQL over the `items` columns.
 pub(super) const SORT_TIME_SQL: &str =
-    "(CASE WHEN published_at IS NOT NULL AND published_at <= first_seen_at + 3600
+    "(CASE WHEN published_at IS NOT NULL AND published_at >= 631152000
+        AND published_at <= first_seen_at + 3600
       THEN published_at ELSE first_seen_at END)";
 
 /// The time a new item sorts by, is published with, and the date dedup and
-/// retention go by: its own date, unless missing or in the future (bad clocks,
+/// retention go by: its own date, unless missing, in the future (bad clocks,
 /// time zones, "9999-12-31"), which would pin the story to the top of the feed
-/// and out of retention; then the time it was first seen.
+/// and out of retention, or before [`EARLIEST_DATE`] ("1970-01-01", which
+/// would sink it below every cut and into the next prune); then the time it
+/// was first seen.
 pub fn sort_time(date: Option<i64>, now: i64) -> i64 {
     match date {
-        Some(d) if d <= now.saturating_add(FUTURE_MARGIN) => d,
+        Some(d) if (EARLIEST_DATE..=now.saturating_add(FUTURE_MARGIN)).contains(&d) => d,
         _ => now,
     }
 }

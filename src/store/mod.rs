@@ -33,6 +33,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub use file::{DbFile, DbLock};
 pub use items::{
     content_hashes, item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem,
+    EARLIEST_DATE,
 };
 pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{DueSources, FetchRecord, SourceRecord, SourceSpec};

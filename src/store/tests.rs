@@ -485,7 +485,8 @@ fn retention_counts_by_first_sight_and_never_past_the_newest_fetch() {
     s.prune(0, 1_000, 0).unwrap();
     assert!(s.known_keys(id).unwrap().is_empty());
     assert!(
-        items::SORT_TIME_SQL.contains(&format!("+ {}", items::FUTURE_MARGIN)),
+        items::SORT_TIME_SQL.contains(&format!("+ {}", items::FUTURE_MARGIN))
+            && items::SORT_TIME_SQL.contains(&format!(">= {}", items::EARLIEST_DATE)),
         "the SQL and Rust rules agree"
     );
 }

@@ -173,6 +173,34 @@ async fn future_dates_show_the_fetch_time_and_a_clock_jump_loses_nothing() {
     assert_eq!(dates(&ctx), Vec::new(), "retention removed every item");
 }
 
+/// A zero timestamp (1970) sorts as when the item was fetched, like a future
+/// date: it was sinking below the feed's cut, never to be published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_dated_1970_sorts_as_when_it_was_fetched() {
+    let feed = rss(
+        "<item><title>Yesterday</title><link>https://faulty.test/c</link>\
+         <pubDate>Sun, 20 Sep 2026 12:00:00 GMT</pubDate></item>\
+         <item><title>Last week</title><link>https://faulty.test/w</link>\
+         <pubDate>Sun, 13 Sep 2026 12:00:00 GMT</pubDate></item>\
+         <item><title>Epoch</title><link>https://faulty.test/d</link>\
+         <pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>",
+    );
+    let web = FixtureServer::start().await;
+    web.set(FEED, Behaviour::Body("application/rss+xml", feed));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    let text = config_text(&web, dir.path()).replace("max_items = 1000", "max_items = 2");
+    std::fs::write(&path, text).unwrap();
+    let mut ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+    ctx.clock = Clock::fixed(T0);
+    cycle(&ctx).await;
+    let titles: Vec<String> = published(&ctx)
+        .iter()
+        .map(|i| i.title().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(titles, vec!["Epoch", "Yesterday"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_guids_keep_one_entry_per_link() {
     // First no GUIDs at all; then a new GUID for each link on every fetch.
