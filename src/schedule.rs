@@ -93,6 +93,17 @@ pub fn delay_after_failure(failures: u32, retry_after: Option<Duration>) -> Dura
     }
 }
 
+/// [`delay_after_failure`] spread by [`with_jitter`], but never sooner than
+/// the server's `Retry-After` nor later than [`MAX_BACKOFF`]: the jitter
+/// spreads the backoff, not the wait a server asked for.
+pub fn retry_delay(failures: u32, retry_after: Option<Duration>) -> Duration {
+    let backoff = with_jitter(delay_after_failure(failures, None)).min(MAX_BACKOFF);
+    match retry_after {
+        Some(r) => backoff.max(r.min(MAX_BACKOFF)),
+        None => backoff,
+    }
+}
+
 /// The first pause of every fetch after the database could not be written at all.
 pub const STORE_PAUSE_BASE: Duration = Duration::from_secs(60);
 /// The longest such pause; one fetch then tries the database again.
@@ -121,7 +132,7 @@ impl StoreBackoff {
     pub fn failed(&self, source: i64, machine: bool, now: Instant) -> Duration {
         let mut s = self.state();
         let failures = s.sources.get(&source).map_or(0, |f| f.0) + 1;
-        let mut wait = with_jitter(delay_after_failure(failures, None));
+        let mut wait = retry_delay(failures, None);
         if machine {
             wait = match s.all {
                 // Several fetches fail together when the disk fills: one pause.
@@ -304,6 +315,16 @@ mod tests {
             delay_after_failure(1, Some(Duration::from_secs(10 * 86400))),
             MAX_BACKOFF
         );
+    }
+
+    #[test]
+    fn a_retry_never_comes_before_retry_after_nor_after_a_day() {
+        for _ in 0..200 {
+            let wait = retry_delay(1, Some(Duration::from_secs(900)));
+            assert!(wait >= Duration::from_secs(900), "{wait:?}");
+            assert!(retry_delay(40, None) <= MAX_BACKOFF);
+            assert!(retry_delay(1, Some(10 * MAX_BACKOFF)) == MAX_BACKOFF);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::config::{SourceConfig, SourceKind};
 use crate::fetch::{FetchError, Fetched, Validators};
 use crate::read::{read_feed_as, RawItem};
 use crate::schedule::{
-    delay_after_failure, delay_after_success, parse_retry_after, publisher_hint, with_jitter,
+    delay_after_success, parse_retry_after, publisher_hint, retry_delay, with_jitter,
 };
 use crate::store::{FetchRecord, SourceRecord};
 use crate::util::sha256_hex;
@@ -35,7 +35,7 @@ impl FetchedSource {
         let n = u32::try_from(failures.max(1)).unwrap_or(u32::MAX);
         FetchedSource {
             record: FetchRecord::Failed { error, gone },
-            next: with_jitter(delay_after_failure(n, retry_after)),
+            next: retry_delay(n, retry_after),
             bytes: 0,
             detail: None,
         }
