@@ -600,7 +600,11 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
             let ids = FeedIds::load_or_init(s, &out, now)?;
             let stories = s.latest_stories(limit)?;
             let shown: Vec<i64> = stories.iter().map(|st| st.id).collect();
-            s.mark_published(&shown, now)?;
+            // A database that cannot be written (full, read-only) still has
+            // its stories served; the marks are made by the next publish.
+            if let Err(e) = s.mark_published(&shown, now) {
+                tracing::warn!("could not mark the published stories: {e}");
+            }
             let members: Vec<i64> = stories
                 .iter()
                 .flat_map(|st| &st.items)

@@ -12,6 +12,20 @@ impl Store {
         &mut self,
         proposed: &[(&str, &str)],
     ) -> Result<Vec<String>, StoreError> {
+        // Read first: once set, the values come back without a write, also
+        // from a database that cannot be written (a full disk, read-only).
+        let stored: Result<Vec<String>, rusqlite::Error> = {
+            let mut select = self
+                .conn
+                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
+            proposed
+                .iter()
+                .map(|(key, _)| select.query_row([key], |r| r.get(0)))
+                .collect()
+        };
+        if let Ok(values) = stored {
+            return Ok(values);
+        }
         let tx = self.conn.transaction()?;
         let mut values = Vec::with_capacity(proposed.len());
         {
@@ -31,6 +45,17 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_values_are_read_without_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        s.settings_or_init(&[("a", "1")]).unwrap();
+        // Writes now fail, as on a full disk or a read-only file.
+        s.conn.pragma_update(None, "query_only", true).unwrap();
+        assert_eq!(s.settings_or_init(&[("a", "9")]).unwrap(), ["1"]);
+        assert!(s.settings_or_init(&[("new", "2")]).is_err());
+    }
 
     #[test]
     fn the_first_value_stays() {
