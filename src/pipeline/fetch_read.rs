@@ -151,7 +151,7 @@ async fn read_page_links(
     } else {
         tracing::debug!(source = %source.name, "{}", found.summary());
     }
-    let items = found
+    let items: Vec<RawItem> = found
         .links
         .into_iter()
         .map(|l| RawItem {
@@ -167,6 +167,7 @@ async fn read_page_links(
         feed_title: None,
         feed_link: None,
         ttl_seconds: None,
+        found: items.len(),
         items,
         admitted: Vec::new(),
         hashes: Vec::new(),
@@ -220,6 +221,7 @@ async fn read_feed_items(
         feed_title: feed.title,
         feed_link: feed.link,
         ttl_seconds: feed.ttl.map(secs),
+        found: items.len(),
         items,
         // Judged once full text is in (see the filters step).
         admitted: Vec::new(),

@@ -89,6 +89,9 @@ pub enum FetchRecord {
         ttl_seconds: Option<i64>,
         /// Items in document order.
         items: Vec<RawItem>,
+        /// How many items (for a page: article links) the document gave:
+        /// a page's `items` are then narrowed to its new articles.
+        found: usize,
         /// Per item: passes the include/exclude filters (missing entries count as true).
         admitted: Vec<bool>,
         /// Per item: its content hash ([`content_hashes`](super::content_hashes)),
@@ -333,6 +336,7 @@ fn record_parsed(
         feed_link,
         ttl_seconds,
         items,
+        found,
         admitted,
         hashes,
     } = record
@@ -370,7 +374,7 @@ fn record_parsed(
             feed_title,
             feed_link,
             ttl_seconds,
-            i64::try_from(items.len()).unwrap_or(i64::MAX)
+            i64::try_from(*found).unwrap_or(i64::MAX)
         ],
     )?;
     Ok(stats)

@@ -33,6 +33,7 @@ pub(crate) fn parsed(items: Vec<RawItem>) -> FetchRecord {
         feed_title: None,
         feed_link: None,
         ttl_seconds: None,
+        found: items.len(),
         items,
         admitted: Vec::new(),
         hashes: Vec::new(),
@@ -165,6 +166,7 @@ fn filtered_items_are_stored_but_not_published() {
         feed_link: None,
         ttl_seconds: None,
         items: vec![item("a", "Kept"), item("b", "Dropped")],
+        found: 2,
         admitted: vec![true, false],
         hashes: Vec::new(),
     };

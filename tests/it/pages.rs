@@ -401,3 +401,31 @@ async fn a_page_source_without_links_is_a_warning_in_status() {
         .all(|b| !b.contains("warning"));
     assert!(feeds_ok, "feeds with items are not warned about: {stdout}");
 }
+
+/// A listing whose markup changes without a new article (a clock, a rotated
+/// teaser) still has its links: no "no links" warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_listing_without_new_articles_is_not_a_warning() {
+    let web = FixtureServer::start().await;
+    let index = std::fs::read_to_string(common::fixture_root().join(format!("site{INDEX}")))
+        .unwrap()
+        .replace("{base}", &web.base);
+    web.set(INDEX, Behaviour::Body("text/html", index.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = web.config_with_page(dir.path(), "[dedup]\nenabled = false\n");
+    let config = dir.path().join("feeds.toml");
+    let ctx = Context::open(cfg).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    let changed = index.replacen("</body>", "<!-- rendered 12:05 --></body>", 1);
+    assert_ne!(changed, index);
+    web.set(INDEX, Behaviour::Body("text/html", changed));
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    drop(ctx);
+    let stdout = common::succeeded(&feedsieve_with(&config, &["status"]).await);
+    let page = stdout
+        .split("\n\n")
+        .find(|block| block.starts_with("PRESS AI WORLD"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(!page.contains("warning"), "{page}");
+    assert!(page.contains("result: ok"), "{page}");
+}
