@@ -109,6 +109,50 @@ pub const STORE_PAUSE_BASE: Duration = Duration::from_secs(60);
 /// The longest such pause; one fetch then tries the database again.
 pub const MAX_STORE_PAUSE: Duration = Duration::from_secs(30 * 60);
 
+/// Article links a page source remembers at most; past it, those whose wait
+/// is over are forgotten first (a link gone from its listing is never asked for).
+const MAX_ARTICLE_BACKOFFS: usize = 10_000;
+
+/// Backoff for article pages that failed (too large, timed out, no text), kept
+/// in memory: a page source leaves such a link for the next fetch, and
+/// without it every cycle downloaded the same doomed pages again.
+#[derive(Debug, Default)]
+pub struct ArticleBackoff(Mutex<HashMap<String, (u32, Instant)>>);
+
+impl ArticleBackoff {
+    fn links(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True while `link` waits after a failure.
+    pub fn waiting(&self, link: &str, now: Instant) -> bool {
+        self.links()
+            .get(link)
+            .is_some_and(|(_, until)| *until > now)
+    }
+
+    /// Records a failure of `link`; returns how long it now waits (the
+    /// backoff of a failed source: 5 min, doubling, at most a day).
+    pub fn failed(&self, link: &str, now: Instant) -> Duration {
+        let mut links = self.links();
+        if links.len() >= MAX_ARTICLE_BACKOFFS && !links.contains_key(link) {
+            links.retain(|_, (_, until)| *until > now);
+            if links.len() >= MAX_ARTICLE_BACKOFFS {
+                links.clear();
+            }
+        }
+        let failures = links.get(link).map_or(0, |f| f.0) + 1;
+        let wait = retry_delay(failures, None);
+        links.insert(link.to_string(), (failures, now + wait));
+        wait
+    }
+
+    /// `link` worked: it is forgotten.
+    pub fn succeeded(&self, link: &str) {
+        self.links().remove(link);
+    }
+}
+
 /// Backoff after failed store writes, kept in memory (a full disk cannot record
 /// it): per source, and for every source while the machine fails.
 #[derive(Debug, Default)]
@@ -315,6 +359,22 @@ mod tests {
             delay_after_failure(1, Some(Duration::from_secs(10 * 86400))),
             MAX_BACKOFF
         );
+    }
+
+    #[test]
+    fn a_failing_article_link_waits_longer_each_time_until_it_works() {
+        let b = ArticleBackoff::default();
+        let now = Instant::now();
+        let link = "https://news.test/huge.html";
+        assert!(!b.waiting(link, now));
+        let first = b.failed(link, now);
+        assert!(b.waiting(link, now + first / 2));
+        assert!(!b.waiting(link, now + first + Duration::from_secs(1)));
+        let second = b.failed(link, now + first);
+        assert!(second > first, "{second:?} after {first:?}");
+        assert!(!b.waiting("https://news.test/other.html", now));
+        b.succeeded(link);
+        assert!(!b.waiting(link, now + first));
     }
 
     #[test]

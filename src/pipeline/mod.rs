@@ -85,6 +85,8 @@ pub struct Context {
     pub health: Arc<Health>,
     /// Backoff after failed store writes.
     pub store_backoff: Arc<StoreBackoff>,
+    /// Article pages of page sources that failed, and when to try them again.
+    pub article_backoff: Arc<crate::schedule::ArticleBackoff>,
     /// Set when the daemon stops: nothing new starts.
     pub stop: Stopping,
     /// The time fetches are stored and retention counts at.
@@ -176,6 +178,7 @@ impl Context {
             clock: Clock::default(),
             health,
             store_backoff: Arc::default(),
+            article_backoff: Arc::default(),
             stop: Stopping::default(),
             sources_removed,
             story_pages: Arc::default(),

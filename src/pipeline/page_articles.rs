@@ -27,12 +27,20 @@ pub async fn fill_page_articles(
             return false;
         }
     };
-    let mut fresh: Vec<String> = items
+    let now = std::time::Instant::now();
+    let new_links: Vec<String> = items
         .iter()
         .filter(|i| item_key(i).is_some_and(|k| !known.contains(&k)))
         .filter_map(|i| i.link.clone())
         .collect();
-    let mut complete = fresh.len() <= cfg.max_new;
+    // Links whose page failed lately wait their turn (and take no place in
+    // `max_new`); the listing is read again so that they get it.
+    let all_new = new_links.len();
+    let mut fresh: Vec<String> = new_links
+        .into_iter()
+        .filter(|link| !ctx.article_backoff.waiting(link, now))
+        .collect();
+    let mut complete = fresh.len() == all_new && fresh.len() <= cfg.max_new;
     fresh.truncate(cfg.max_new);
     let opts = article_options(cfg);
     let mut tasks = JoinSet::new();
@@ -52,6 +60,7 @@ pub async fn fill_page_articles(
         };
         match result {
             Ok(article) if !article.text.trim().is_empty() => {
+                ctx.article_backoff.succeeded(&link);
                 articles.push((
                     i,
                     RawItem {
@@ -65,11 +74,13 @@ pub async fn fill_page_articles(
                 ));
             }
             Ok(_) => {
-                tracing::warn!(source = %cfg.name, %link, "no article text on the page; trying again next time");
+                let retry_in = retry_in(ctx.article_backoff.failed(&link, now));
+                tracing::warn!(source = %cfg.name, %link, %retry_in, "no article text on the page");
                 complete = false;
             }
             Err(e) => {
-                tracing::warn!(source = %cfg.name, %link, detail = fetch_detail(&e), "article unavailable, trying again next time: {e:#}");
+                let retry_in = retry_in(ctx.article_backoff.failed(&link, now));
+                tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable: {e:#}");
                 complete = false;
             }
         }
@@ -77,4 +88,9 @@ pub async fn fill_page_articles(
     articles.sort_by_key(|(i, _)| *i);
     *items = articles.into_iter().map(|(_, item)| item).collect();
     complete
+}
+
+/// A wait in words ("5m 12s"), for the log.
+fn retry_in(wait: std::time::Duration) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(wait.as_secs())).to_string()
 }

@@ -429,3 +429,28 @@ async fn a_changed_listing_without_new_articles_is_not_a_warning() {
     assert!(!page.contains("warning"), "{page}");
     assert!(page.contains("result: ok"), "{page}");
 }
+
+/// An article page that fails is not downloaded again at the next fetch of
+/// its listing: it waits a backoff, as a failing source does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_article_page_waits_before_it_is_tried_again() {
+    let web = FixtureServer::start().await;
+    web.set(MERZ, Behaviour::Status(503));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = web.config_with_page(dir.path(), "[dedup]\nenabled = false\n");
+    let ctx = Context::open(cfg).unwrap();
+    let page = format!("{}{INDEX}", web.base);
+    run_cycle(&ctx, Selection::Url(page.clone()), |_, _, _| {})
+        .await
+        .unwrap();
+    assert_eq!(web.hits(MERZ).len(), 1);
+    assert_eq!(web.hits(ZELENSKY).len(), 1);
+    for _ in 0..2 {
+        run_cycle(&ctx, Selection::Url(page.clone()), |_, _, _| {})
+            .await
+            .unwrap();
+    }
+    assert!(web.hits(INDEX).len() >= 3, "the listing is read again");
+    assert_eq!(web.hits(MERZ).len(), 1, "the failed page waits its turn");
+    assert_eq!(web.hits(ZELENSKY).len(), 1, "the stored one is known");
+}
