@@ -221,10 +221,17 @@ fn read_document(
             feed_url: feed::discover_feed(&doc, Some(base)),
         });
     }
+    // A binary body "parses" to an element named by its bytes: not worth quoting.
+    let readable = root.chars().count() <= 40
+        && root
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.'));
     Err(ReadError::Parse(if root.is_empty() {
         "no XML elements found".to_string()
-    } else {
+    } else if readable {
         format!("the document is <{root}>, not RSS, Atom or JSON Feed")
+    } else {
+        "the document is not RSS, Atom or JSON Feed (nor readable text)".to_string()
     }))
 }
 
@@ -287,6 +294,16 @@ impl From<&ParsedFeed> for InspectFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_that_is_not_a_feed_is_named_only_when_readable() {
+        let base = Url::parse("https://x.test/feed").unwrap();
+        let e = read_feed(b"<catalog><book/></catalog>", &base).unwrap_err();
+        assert!(e.to_string().contains("<catalog>"), "{e}");
+        let binary = b"\x1f\x8b<\xc3\x9ew\x01\xff>\x00\x10";
+        let e = read_feed(binary, &base).unwrap_err().to_string();
+        assert!(e.is_ascii() && !e.contains('<'), "{e}");
+    }
 
     #[test]
     fn pages_are_told_from_feeds_by_their_first_markup() {

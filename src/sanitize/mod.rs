@@ -194,12 +194,41 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
         }
     }
     let cleaned = builder.clean(html).to_string();
-    // An image whose only attribute was a tracking-pixel source is now empty noise.
-    if cleaned.contains("<img>") {
-        cleaned.replace("<img>", "")
-    } else {
-        cleaned
+    without_sourceless_images(cleaned)
+}
+
+/// `html` without its `<img>` tags that have no `src` (a tracking pixel's was
+/// taken out; its `width="1" height="1"` are noise). Ammonia's output puts
+/// every attribute value in double quotes (a `>` in one would not end the tag).
+fn without_sourceless_images(html: String) -> String {
+    if !html.contains("<img") {
+        return html;
     }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<img") {
+        let mut quoted = false;
+        let end = rest[start..].char_indices().find_map(|(i, c)| match c {
+            '"' => {
+                quoted = !quoted;
+                None
+            }
+            '>' if !quoted => Some(start + i),
+            _ => None,
+        });
+        let Some(end) = end else {
+            break;
+        };
+        let tag = &rest[start..=end];
+        out.push_str(&rest[..start]);
+        let has_source = tag.contains(" src=\"");
+        if has_source {
+            out.push_str(tag);
+        }
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// True when a URL is relative or uses http, https or mailto.
@@ -489,6 +518,16 @@ mod tests {
         );
         assert!(!clean.contains("pixel.test"), "{clean}");
         assert!(clean.contains("photo.jpg"), "{clean}");
+        // Nor is a bare <img width="1" height="1"> left behind.
+        assert_eq!(clean.matches("<img").count(), 1, "{clean}");
+        let quoted = clean_html(
+            r#"<img alt="a > b" src="https://pixel.test/p.gif" width="1" height="1"><img alt="x > y" src="https://news.test/p.jpg">"#,
+            Some(&base()),
+        );
+        assert_eq!(
+            quoted, r#"<img alt="x &gt; y" src="https://news.test/p.jpg">"#,
+            "{quoted}"
+        );
     }
 
     #[test]
