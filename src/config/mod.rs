@@ -16,63 +16,6 @@ mod sources;
 mod validate;
 mod values;
 
-/// A config file's text, or the error that says why it cannot be read.
-fn read_config(path: &Path) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            path: path.to_path_buf(),
-            line: None,
-            column: None,
-            message: match e.kind() {
-                std::io::ErrorKind::NotFound => format!(
-                    "cannot read the config file: {e} (`feedsieve init` writes a commented \
-                     one there; or name yours with --config PATH or FEEDSIEVE_CONFIG)"
-                ),
-                _ => format!("cannot read the config file: {e}"),
-            },
-        }])
-    })
-}
-
-/// The text with every `[feed]` / `[page]` header written `[[feed]]` /
-/// `[[page]]`, and those headers' lines (1-based) and kinds, when the file
-/// also has the list form of one of them; `None` otherwise.
-fn with_source_lists(text: &str) -> Option<(String, Vec<(usize, &'static str)>)> {
-    let header = |line: &str, open: &str, kind: &str| {
-        let rest = line.trim_start().strip_prefix(open)?.trim_start();
-        let rest = rest.strip_prefix(kind)?.trim_start();
-        let close = &open.replace('[', "]");
-        let after = rest.strip_prefix(close.as_str())?.trim_start();
-        (after.is_empty() || after.starts_with('#')).then_some(())
-    };
-    let mut single = Vec::new();
-    let mut fixed = String::with_capacity(text.len() + 16);
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let kind = ["feed", "page"]
-            .into_iter()
-            .find(|kind| header(line, "[", kind).is_some());
-        match kind {
-            Some(kind) => {
-                single.push((i + 1, kind));
-                let at = line.find('[').unwrap_or(0);
-                fixed.push_str(&line[..at]);
-                fixed.push('[');
-                let close = line.find(']').unwrap_or(line.len());
-                fixed.push_str(&line[at..close]);
-                fixed.push(']');
-                fixed.push_str(&line[close..]);
-            }
-            None => fixed.push_str(line),
-        }
-    }
-    let listed = |kind: &str| text.lines().any(|l| header(l, "[[", kind).is_some());
-    // Every single header is an error; only a list beside one hides the rest.
-    single
-        .iter()
-        .any(|(_, kind)| listed(kind))
-        .then_some((fixed, single))
-}
-
 #[cfg(test)]
 mod tests;
 
@@ -342,4 +285,61 @@ impl Config {
         };
         ctx.build()
     }
+}
+
+/// A config file's text, or the error that says why it cannot be read.
+fn read_config(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "cannot read the config file: {e} (`feedsieve init` writes a commented \
+                     one there; or name yours with --config PATH or FEEDSIEVE_CONFIG)"
+                ),
+                _ => format!("cannot read the config file: {e}"),
+            },
+        }])
+    })
+}
+
+/// The text with every `[feed]` / `[page]` header written `[[feed]]` /
+/// `[[page]]`, and those headers' lines (1-based) and kinds, when the file
+/// also has the list form of one of them; `None` otherwise.
+fn with_source_lists(text: &str) -> Option<(String, Vec<(usize, &'static str)>)> {
+    let header = |line: &str, open: &str, kind: &str| {
+        let rest = line.trim_start().strip_prefix(open)?.trim_start();
+        let rest = rest.strip_prefix(kind)?.trim_start();
+        let close = &open.replace('[', "]");
+        let after = rest.strip_prefix(close.as_str())?.trim_start();
+        (after.is_empty() || after.starts_with('#')).then_some(())
+    };
+    let mut single = Vec::new();
+    let mut fixed = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let kind = ["feed", "page"]
+            .into_iter()
+            .find(|kind| header(line, "[", kind).is_some());
+        match kind {
+            Some(kind) => {
+                single.push((i + 1, kind));
+                let at = line.find('[').unwrap_or(0);
+                fixed.push_str(&line[..at]);
+                fixed.push('[');
+                let close = line.find(']').unwrap_or(line.len());
+                fixed.push_str(&line[at..close]);
+                fixed.push(']');
+                fixed.push_str(&line[close..]);
+            }
+            None => fixed.push_str(line),
+        }
+    }
+    let listed = |kind: &str| text.lines().any(|l| header(l, "[[", kind).is_some());
+    // Every single header is an error; only a list beside one hides the rest.
+    single
+        .iter()
+        .any(|(_, kind)| listed(kind))
+        .then_some((fixed, single))
 }

@@ -287,8 +287,8 @@ pub struct Engine {
     since_sweep: usize,
     /// Embedding LSH: bucket key → stories, newest last.
     embedding_buckets: HashMap<u64, Vec<StoryId>>,
-    /// The newest article date seen, or [`Engine::now`] if later: the window
-    /// ends a window's length before it.
+    /// The newest article date seen, or `now` if later: the window ends a
+    /// window's length before it.
     clock: i64,
     /// The time the caller last said it is ([`Engine::set_now`]); no article
     /// admitted after that leaves the window before a window past it.
