@@ -311,14 +311,12 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
 pub(crate) fn load_to_look(path: &std::path::Path) -> anyhow::Result<(Config, bool)> {
     let (config, errors) = Config::load_lenient(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(errors) = &errors {
-        let n = errors.0.len();
+        let it = if errors.0.len() == 1 { "it" } else { "them" };
         eprintln!(
-            "warning: {} has {n} error{} (`feedsieve check` lists {}); showing what it \
-             names without {}. A running daemon keeps its last good config.",
+            "warning: {} has {} (`feedsieve check` lists {it}); showing what it names \
+             without {it}. A running daemon keeps its last good config.",
             path.display(),
-            if n == 1 { "" } else { "s" },
-            if n == 1 { "it" } else { "them" },
-            if n == 1 { "it" } else { "them" },
+            crate::util::count(errors.0.len(), "error"),
         );
     }
     Ok((config, errors.is_some()))

@@ -153,12 +153,8 @@ pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
         crate::util::count(left.sources.len(), "source")
     );
     if let Some(errors) = errors_left {
-        let n = errors.0.len();
-        eprintln!(
-            "warning: {} still has {n} error{}:\n{errors}",
-            path.display(),
-            if n == 1 { "" } else { "s" }
-        );
+        let n = crate::util::count(errors.0.len(), "error");
+        eprintln!("warning: {} still has {n}:\n{errors}", path.display());
     }
     Ok(())
 }
