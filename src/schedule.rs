@@ -109,8 +109,9 @@ pub const STORE_PAUSE_BASE: Duration = Duration::from_secs(60);
 /// The longest such pause; one fetch then tries the database again.
 pub const MAX_STORE_PAUSE: Duration = Duration::from_secs(30 * 60);
 
-/// Article links a page source remembers at most; past it, those whose wait
-/// is over are forgotten first (a link gone from its listing is never asked for).
+/// Failed article links remembered at most, over all page sources; past it,
+/// those whose wait is over are forgotten first (a link gone from its listing
+/// is never asked about again).
 const MAX_ARTICLE_BACKOFFS: usize = 10_000;
 
 /// Backoff for article pages that failed (too large, timed out, no text), kept
