@@ -566,7 +566,7 @@ async fn check_database_file(ctx: &Context) {
     let to = copy.clone();
     match ctx.store.call(move |s| s.save_copy(&to)).await {
         Ok(()) => {
-            forget_lost_journal(&path);
+            crate::store::file::remove_lost_journal(&path);
             tracing::error!(
                 "{problem}: nothing is fetched or stored any more. What this daemon held is saved in {}; \
                  stop feedsieve and move that file to {} to keep the history",
@@ -578,29 +578,6 @@ async fn check_database_file(ctx: &Context) {
             "{problem}: nothing is fetched or stored any more, and saving a copy to {} failed: {e}",
             copy.display()
         ),
-    }
-}
-
-/// Removes the `-wal` and `-shm` files beside a lost database's path once its
-/// content is saved: they belong to the lost file (this daemon's connection
-/// keeps them open), and SQLite would replay that journal over whatever file is
-/// put at the path next (the saved copy, laid out anew, then reads as corrupt).
-fn forget_lost_journal(db: &std::path::Path) {
-    for suffix in ["-wal", "-shm"] {
-        let mut name = db.as_os_str().to_owned();
-        name.push(suffix);
-        match std::fs::remove_file(&name) {
-            Ok(()) => tracing::info!(
-                "removed {}, the lost database's journal",
-                name.to_string_lossy()
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::error!(
-                "could not remove {} ({e}): delete it before putting a database at {}",
-                name.to_string_lossy(),
-                db.display()
-            ),
-        }
     }
 }
 

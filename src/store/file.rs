@@ -113,11 +113,36 @@ impl DbLock {
     }
 }
 
+/// A file beside the database at `db`: its path with `suffix` added.
+fn beside(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The lock file of the database at `db`.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
+    beside(db, ".lock")
+}
+
+/// Removes SQLite's journal (`-wal`, `-shm`) beside the path of a database
+/// that was lost (deleted or replaced) once its content is saved: they belong
+/// to the lost file (the open connection keeps them open), and SQLite would
+/// replay that journal over whatever file is put at the path next (a saved
+/// copy, laid out anew, then reads as corrupt).
+pub fn remove_lost_journal(db: &Path) {
+    for suffix in ["-wal", "-shm"] {
+        let name = beside(db, suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => tracing::info!("removed {}, the lost database's journal", name.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::error!(
+                "could not remove {} ({e}): delete it before putting a database at {}",
+                name.display(),
+                db.display()
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
