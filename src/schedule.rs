@@ -217,6 +217,11 @@ impl StoreBackoff {
     }
 }
 
+/// A wait in words to whole seconds ("4m 33s"), for the log.
+pub fn in_words(wait: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(wait.as_secs())).to_string()
+}
+
 /// Spreads a delay by ±10 %.
 pub fn with_jitter(delay: Duration) -> Duration {
     let factor = rand::rng().random_range(0.9..=1.1);

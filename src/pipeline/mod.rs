@@ -42,7 +42,7 @@ use crate::fetch::Fetcher;
 use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
 use crate::publish::{render_with, FeedIds, Publication, StoryPages};
-use crate::schedule::{HostSlots, StoreBackoff};
+use crate::schedule::{in_words, HostSlots, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError,
 };
@@ -414,7 +414,7 @@ fn fetch_outcome(
             if *gone {
                 tracing::error!(source = %source.name, url = %source.url, "{error}; the source is gone and will not be fetched again: remove it from the config");
             } else {
-                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %humantime::format_duration(Duration::from_secs(next.as_secs())), detail, "fetch failed: {error}");
+                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %in_words(next), detail, "fetch failed: {error}");
             }
             Outcome::Failed(error.clone())
         }
@@ -459,7 +459,7 @@ fn store_failed(ctx: &Context, source: &SourceRecord, e: &StoreError) -> (Outcom
     let wait = ctx
         .store_backoff
         .failed(source.id, machine, std::time::Instant::now());
-    let retry_in = humantime::format_duration(Duration::from_secs(wait.as_secs()));
+    let retry_in = in_words(wait);
     if machine {
         tracing::error!(source = %source.name, %retry_in, "could not store the fetch: {e}; every fetch pauses until the database can be written again");
     } else {

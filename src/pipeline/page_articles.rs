@@ -7,6 +7,7 @@ use super::full_text::{article_options, fetch_article, fetch_detail};
 use super::Context;
 use crate::config::SourceConfig;
 use crate::read::RawItem;
+use crate::schedule::in_words;
 use crate::store::item_key;
 
 /// Turns a page source's links into articles: links not stored before are
@@ -74,12 +75,12 @@ pub async fn fill_page_articles(
                 ));
             }
             Ok(_) => {
-                let retry_in = retry_in(ctx.article_backoff.failed(&link, now));
+                let retry_in = in_words(ctx.article_backoff.failed(&link, now));
                 tracing::warn!(source = %cfg.name, %link, %retry_in, "no article text on the page");
                 complete = false;
             }
             Err(e) => {
-                let retry_in = retry_in(ctx.article_backoff.failed(&link, now));
+                let retry_in = in_words(ctx.article_backoff.failed(&link, now));
                 tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable: {e:#}");
                 complete = false;
             }
@@ -88,9 +89,4 @@ pub async fn fill_page_articles(
     articles.sort_by_key(|(i, _)| *i);
     *items = articles.into_iter().map(|(_, item)| item).collect();
     complete
-}
-
-/// A wait in words ("5m 12s"), for the log.
-fn retry_in(wait: std::time::Duration) -> String {
-    humantime::format_duration(std::time::Duration::from_secs(wait.as_secs())).to_string()
 }
