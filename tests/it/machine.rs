@@ -328,6 +328,25 @@ fn items_in_rescued_copy(dir: &Path) -> i64 {
         .unwrap()
 }
 
+/// A daemon on the seed web's three feeds with its database in `dir`, once it
+/// serves their three stories; with its config, port and an HTTP client.
+async fn serving_the_seed_web(
+    web: &FixtureServer,
+    dir: &Path,
+) -> (Daemon, PathBuf, u16, reqwest::Client) {
+    let port = common::free_port();
+    let config = dir.join("feeds.toml");
+    let extra = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
+    std::fs::write(&config, web.config_text(dir, &extra)).unwrap();
+    let client = http_client();
+    let daemon = Daemon::start(&config, port, &dir.join("first.log"));
+    let stories = daemon
+        .titles_until(&client, Duration::from_secs(20), |t| t.len() == 3)
+        .await;
+    assert!(stories.is_some(), "{}", daemon.log());
+    (daemon, config, port, client)
+}
+
 /// 3. The database file deleted under the daemon: noticed, reported, writes
 /// stop and a copy is saved; the restart on a new database says so loudly and
 /// keeps the published feed.
@@ -335,16 +354,7 @@ fn items_in_rescued_copy(dir: &Path) -> i64 {
 async fn a_deleted_database_is_reported_rescued_and_never_empties_the_feed() {
     let web = FixtureServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    let config = dir.path().join("feeds.toml");
-    let extra = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
-    std::fs::write(&config, web.config_text(dir.path(), &extra)).unwrap();
-    let client = http_client();
-    let mut daemon = Daemon::start(&config, port, &dir.path().join("first.log"));
-    let stories = daemon
-        .titles_until(&client, Duration::from_secs(20), |t| t.len() == 3)
-        .await;
-    assert!(stories.is_some(), "{}", daemon.log());
+    let (mut daemon, config, port, client) = serving_the_seed_web(&web, dir.path()).await;
 
     // `rm db/feedsieve.sqlite*` while it runs.
     remove_files_starting_with(dir.path(), "feedsieve.sqlite");
@@ -419,16 +429,7 @@ async fn a_deleted_database_is_reported_rescued_and_never_empties_the_feed() {
 async fn the_rescued_copy_moved_into_place_is_a_sound_database() {
     let web = FixtureServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    let config = dir.path().join("feeds.toml");
-    let extra = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
-    std::fs::write(&config, web.config_text(dir.path(), &extra)).unwrap();
-    let client = http_client();
-    let mut daemon = Daemon::start(&config, port, &dir.path().join("daemon.log"));
-    let stories = daemon
-        .titles_until(&client, Duration::from_secs(20), |t| t.len() == 3)
-        .await;
-    assert!(stories.is_some(), "{}", daemon.log());
+    let (mut daemon, _, _, _) = serving_the_seed_web(&web, dir.path()).await;
     let db = dir.path().join("feedsieve.sqlite");
     let wal = dir.path().join("feedsieve.sqlite-wal");
     assert!(wal.exists(), "the daemon writes a journal");
