@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::pipeline::{self, Context, SourceOutcome};
 use crate::server::{router, ServerState};
+use crate::store::DueSource;
 
 /// The longest the scheduler sleeps before looking at the sources again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
@@ -233,6 +234,7 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     }
     if new.schedule.concurrency != old.schedule.concurrency {
         ctx.global = std::sync::Arc::new(tokio::sync::Semaphore::new(new.schedule.concurrency));
+        ctx.slow_lane = std::sync::Arc::new(tokio::sync::Semaphore::new(new.schedule.concurrency));
         ctx.in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(
             pipeline::in_flight_limit(new.schedule.concurrency),
         ));
@@ -625,7 +627,11 @@ async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Durati
     }
     let now = Utc::now().timestamp();
     let (due, mut next_due) = ctx.store.call(move |s| s.due_sources(now)).await?;
-    for (id, next_fetch_at) in due {
+    let due = crate::schedule::fetch_order(due, |s| &s.url, |s| s.failing);
+    for DueSource {
+        id, next_fetch_at, ..
+    } in due
+    {
         if l.queued.contains(&id) {
             continue;
         }

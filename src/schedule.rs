@@ -28,6 +28,41 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(5 * 60);
 /// The longest backoff, however many failures in a row.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 
+/// The order to start due sources in: hosts take turns (one source of each
+/// host, then a second of each, ...), and sources whose last fetch failed come
+/// after the others. Sources are listed grouped by site, and a site's sources
+/// beyond its `per_host` slots would otherwise fill every place a started fetch
+/// may take while they wait for that site, and every other site wait with them.
+/// Within a host and failing or not, the given order (oldest due first) stays.
+pub fn fetch_order<T>(
+    due: Vec<T>,
+    url: impl Fn(&T) -> &str,
+    failing: impl Fn(&T) -> bool,
+) -> Vec<T> {
+    let mut turns: HashMap<(bool, String), usize> = HashMap::new();
+    let mut keyed: Vec<((bool, usize, usize), T)> = due
+        .into_iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let failed = failing(&source);
+            let turn = turns.entry((failed, host_of(url(&source)))).or_default();
+            *turn += 1;
+            ((failed, *turn, i), source)
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|(key, _)| *key);
+    keyed.into_iter().map(|(_, source)| source).collect()
+}
+
+/// The host of `url` in lower case, as [`HostSlots`] counts it; the whole
+/// string when it does not parse (such a source fails at once).
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_else(|| url.to_string())
+}
+
 /// `max-age` from a `Cache-Control` header.
 pub fn cache_max_age(cache_control: &str) -> Option<Duration> {
     cache_control.split(',').find_map(|part| {
@@ -297,6 +332,35 @@ mod tests {
         }
         let other = tokio::time::timeout(wait, slots.acquire_page_share("other.test")).await;
         assert!(other.is_ok());
+    }
+
+    #[test]
+    fn hosts_take_turns_and_failing_sources_go_last() {
+        let due = [
+            ("https://big.test/a", false),
+            ("https://big.test/b", false),
+            ("https://BIG.test/c", false),
+            ("https://down.test/feed", true),
+            ("https://small.test/feed", false),
+            ("https://big.test/d", true),
+            ("https://other.test/feed", false),
+        ];
+        let order: Vec<&str> = fetch_order(due.to_vec(), |s| s.0, |s| s.1)
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "https://big.test/a",
+                "https://small.test/feed",
+                "https://other.test/feed",
+                "https://big.test/b",
+                "https://BIG.test/c",
+                "https://down.test/feed",
+                "https://big.test/d",
+            ]
+        );
     }
 
     fn now() -> DateTime<Utc> {

@@ -76,19 +76,14 @@ pub async fn fetch_and_read(
         }
     };
     let host = url.host_str().unwrap_or("").to_string();
-    // Permits are taken in this order everywhere (global, then host), so no deadlock.
-    let _global = ctx.global.acquire().await.ok();
-    let _host = ctx.hosts.acquire(&host).await;
     let validators = Validators {
         etag: source.etag.clone(),
         last_modified: source.last_modified.clone(),
     };
-    if ctx.stop.is_stopping() {
-        return None;
-    }
-    let fetched = tokio::select! {
-        fetched = ctx.fetcher.fetch(&url, &validators) => fetched,
-        () = ctx.stop.grace_over() => {
+    let fetched = match within_limits(ctx, &host, ctx.fetcher.fetch(&url, &validators)).await {
+        Ok(fetched) => fetched,
+        Err(Stopped::BeforeStart) => return None,
+        Err(Stopped::CutShort) => {
             tracing::warn!(source = %source.name, "fetch cut short: feedsieve is stopping");
             return None;
         }
@@ -126,6 +121,54 @@ pub async fn fetch_and_read(
         return Some(read_page_links(source, fetched, body_hash, selector, interval, now).await);
     }
     Some(read_feed_items(ctx, source, fetched, body_hash, interval, now).await)
+}
+
+/// Why [`within_limits`] gave no result: feedsieve began stopping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stopped {
+    /// Before the fetch started: it never did.
+    BeforeStart,
+    /// While it ran, past the grace period.
+    CutShort,
+}
+
+/// Runs `fetch` once `host` has a free slot and then the global limit does
+/// (always in that order, so no deadlock: a fetch waiting for its busy host
+/// holds no global place that other hosts' fetches could use). A fetch still
+/// running after [`Context::slow_after`] gives its global place back as soon
+/// as the slow lane has room, so a few servers that hang until the timeout
+/// never hold every place; at most twice `concurrency` fetches are in flight.
+pub(super) async fn within_limits<F: std::future::Future>(
+    ctx: &Context,
+    host: &str,
+    fetch: F,
+) -> Result<F::Output, Stopped> {
+    let _host = ctx.hosts.acquire(host).await;
+    let global = ctx.global.clone().acquire_owned().await.ok();
+    // Queued fetches do not start once feedsieve stops; running ones get the
+    // grace period.
+    if ctx.stop.is_stopping() {
+        return Err(Stopped::BeforeStart);
+    }
+    let run = async {
+        tokio::pin!(fetch);
+        tokio::select! {
+            out = &mut fetch => return out,
+            () = tokio::time::sleep(ctx.slow_after()) => {}
+        }
+        tokio::select! {
+            out = &mut fetch => out,
+            slow = ctx.slow_lane.clone().acquire_owned() => {
+                drop(global);
+                let _slow = slow.ok();
+                fetch.await
+            }
+        }
+    };
+    tokio::select! {
+        out = run => Ok(out),
+        () = ctx.stop.grace_over() => Err(Stopped::CutShort),
+    }
 }
 
 /// A page without a feed: its article links, as items to fetch after the
@@ -228,4 +271,69 @@ async fn read_feed_items(
         hashes: Vec::new(),
     };
     FetchedSource::read(record, interval, hint, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::pending;
+
+    /// A context allowing 2 fetches at once overall and 1 per host.
+    fn context(dir: &std::path::Path) -> Context {
+        let text = format!(
+            "[database]\npath = \"{}\"\n[output]\npath = \"{}\"\n[schedule]\nconcurrency = 2\nper_host = 1\n[dedup]\nenabled = false\n",
+            dir.join("db.sqlite").display(),
+            dir.join("feed.xml").display()
+        );
+        let config = crate::config::Config::parse(&text, &dir.join("feeds.toml")).unwrap();
+        Context::open(config).unwrap()
+    }
+
+    /// Starts a fetch from `host` that never ends.
+    async fn hang(ctx: &Context, host: &'static str) -> tokio::task::JoinHandle<()> {
+        let ctx = ctx.clone();
+        let task = tokio::spawn(async move {
+            let _ = within_limits(&ctx, host, pending::<()>()).await;
+        });
+        // Let it take what it can before the next one asks.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        task
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fetch_waiting_for_its_busy_host_leaves_its_place_to_other_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let _running = hang(&ctx, "busy.test").await;
+        let _waiting = hang(&ctx, "busy.test").await;
+        let other = within_limits(&ctx, "other.test", async { "fetched" });
+        // Well before the hanging fetch could move to the slow lane.
+        let other = tokio::time::timeout(Duration::from_secs(1), other).await;
+        assert_eq!(other, Ok(Ok("fetched")));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hanging_fetches_give_their_places_back_up_to_the_slow_lanes_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        let slow_after = ctx.slow_after();
+        let _first = hang(&ctx, "a.test").await;
+        let _second = hang(&ctx, "b.test").await;
+        let healthy = || within_limits(&ctx, "healthy.test", async { "fetched" });
+        // Both places are taken until the hanging fetches move to the slow lane.
+        let early = tokio::time::timeout(slow_after / 2, healthy()).await;
+        assert!(early.is_err(), "a third fetch ran beside two hanging ones");
+        let later = tokio::time::timeout(slow_after, healthy()).await;
+        assert_eq!(later, Ok(Ok("fetched")));
+        // The slow lane is full now: two more hanging fetches keep their places.
+        let _third = hang(&ctx, "c.test").await;
+        let _fourth = hang(&ctx, "d.test").await;
+        let blocked = tokio::time::timeout(slow_after * 10, healthy()).await;
+        assert!(
+            blocked.is_err(),
+            "more than twice `concurrency` fetches ran"
+        );
+    }
 }

@@ -7,6 +7,7 @@ use chrono::Utc;
 use tokio::task::JoinSet;
 use url::Url;
 
+use super::fetch_read::{within_limits, Stopped};
 use super::Context;
 use crate::config::SourceConfig;
 use crate::extract::{extract, Article, Options};
@@ -156,18 +157,14 @@ pub async fn fetch_article(
     let url = Url::parse(link).with_context(|| format!("invalid article URL {link}"))?;
     let host = url.host_str().unwrap_or("").to_string();
     let fetched = {
+        // A page's share of its host first, then the host and global limits.
         let _page = ctx.hosts.acquire_page_share(&host).await;
-        let _global = ctx.global.acquire().await.ok();
-        let _host = ctx.hosts.acquire(&host).await;
-        // Queued downloads do not start once feedsieve stops; running ones
-        // get the grace period. The feed's own text is stored instead.
-        if ctx.stop.is_stopping() {
-            anyhow::bail!("not fetched: feedsieve is stopping");
-        }
         let validators = Validators::default();
-        tokio::select! {
-            fetched = ctx.fetcher.fetch(&url, &validators) => fetched?,
-            () = ctx.stop.grace_over() => anyhow::bail!("cut short: feedsieve is stopping"),
+        // The feed's own text is stored instead when feedsieve stops.
+        match within_limits(ctx, &host, ctx.fetcher.fetch(&url, &validators)).await {
+            Ok(fetched) => fetched?,
+            Err(Stopped::BeforeStart) => anyhow::bail!("not fetched: feedsieve is stopping"),
+            Err(Stopped::CutShort) => anyhow::bail!("cut short: feedsieve is stopping"),
         }
     };
     let charset = fetched.headers.charset();

@@ -66,6 +66,9 @@ pub struct Context {
     writes: Arc<WriteQueue>,
     /// Fetches in flight overall.
     pub global: Arc<Semaphore>,
+    /// Fetches that outran [`Context::slow_after`] and gave their `global`
+    /// place back ([`fetch_read::within_limits`]), as many as `global` has.
+    pub slow_lane: Arc<Semaphore>,
     /// Sources between the start of their fetch and the end of their store
     /// write. Taken before `global`: a fetched feed waits for the one database
     /// writer holding its items, and without this bound a burst of a thousand
@@ -170,6 +173,7 @@ impl Context {
         };
         Ok(Context {
             global: Arc::new(Semaphore::new(config.schedule.concurrency)),
+            slow_lane: Arc::new(Semaphore::new(config.schedule.concurrency)),
             in_flight: Arc::new(Semaphore::new(in_flight_limit(config.schedule.concurrency))),
             hosts: HostSlots::new(config.schedule.per_host),
             text_work: Arc::new(Semaphore::new(text_work_limit(config.dedup.enabled))),
@@ -187,6 +191,12 @@ impl Context {
             store: SharedStore::new(store),
             writes: Arc::default(),
         })
+    }
+
+    /// How long a fetch runs before it moves to the slow lane: a sixth of the
+    /// fetch timeout (5 s by default), long past what a healthy feed takes.
+    pub fn slow_after(&self) -> Duration {
+        self.config.fetch.timeout / 6
     }
 
     /// Runs CPU-bound text work `f` on a blocking thread, once one of the
@@ -541,6 +551,7 @@ pub async fn run_cycle(
         .store
         .call(move |s| sources_to_fetch(s, selection, now))
         .await?;
+    let sources = crate::schedule::fetch_order(sources, |s| &s.url, |s| s.error_count > 0);
     let total = sources.len();
     let mut tasks = JoinSet::new();
     // Tasks are started as others end, a few more than may run at once: a

@@ -36,7 +36,7 @@ pub use items::{
     EARLIEST_DATE,
 };
 pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
-pub use sources::{DueSources, FetchRecord, SourceRecord, SourceSpec};
+pub use sources::{DueSource, DueSources, FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
     JoinRecord, NewItem, NextIds, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem,
     StoryMember, StoryMerge,

@@ -108,8 +108,21 @@ pub enum FetchRecord {
     },
 }
 
-/// Due sources as (id, next fetch time), and the next due time of the others.
-pub type DueSources = (Vec<(i64, i64)>, Option<i64>);
+/// Due sources, and the next due time of the others.
+pub type DueSources = (Vec<DueSource>, Option<i64>);
+
+/// A source due for a fetch, with what orders it among the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSource {
+    /// The source's row id.
+    pub id: i64,
+    /// When it was due (Unix seconds).
+    pub next_fetch_at: i64,
+    /// Its URL, whose host it shares fetch slots with.
+    pub url: String,
+    /// Whether its last fetch failed.
+    pub failing: bool,
+}
 
 impl Store {
     /// Makes the source table match the config: new sources are added and due now,
@@ -220,16 +233,23 @@ impl Store {
             .optional()?)
     }
 
-    /// The sources due at `now` as (id, next fetch time), and when the next
-    /// of the others is due: what the scheduler asks each time it wakes,
-    /// answered from an index, so its cost follows the due sources, not all.
+    /// The sources due at `now`, oldest due first, and when the next of the
+    /// others is due: what the scheduler asks each time it wakes, answered
+    /// from an index, so its cost follows the due sources, not all.
     pub fn due_sources(&self, now: i64) -> Result<DueSources, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, next_fetch_at FROM sources
+            "SELECT id, next_fetch_at, url, error_count > 0 FROM sources
              WHERE active = 1 AND gone = 0 AND next_fetch_at <= ?1 ORDER BY next_fetch_at",
         )?;
         let due = stmt
-            .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([now], |r| {
+                Ok(DueSource {
+                    id: r.get(0)?,
+                    next_fetch_at: r.get(1)?,
+                    url: r.get(2)?,
+                    failing: r.get(3)?,
+                })
+            })?
             .collect::<Result<_, _>>()?;
         let next = self.conn.query_row(
             "SELECT MIN(next_fetch_at) FROM sources WHERE active = 1 AND gone = 0 AND next_fetch_at > ?1",

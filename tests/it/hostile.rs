@@ -660,3 +660,46 @@ async fn the_daemon_keeps_serving_while_sources_misbehave() {
     let stopped = tokio::time::timeout(Duration::from_secs(10), daemon).await;
     assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
 }
+
+// One thread: the sources reach the fetch limits in their order, hanging ones first.
+#[tokio::test]
+async fn sources_that_hang_do_not_hold_every_fetch_place() {
+    let web = FixtureServer::start().await;
+    let hang = raw_server(|mut sock| async move {
+        let mut buf = [0u8; 1024];
+        let _ = sock.read(&mut buf).await;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    })
+    .await;
+    // As many hanging sources as fetches may run at once, listed first. A
+    // fetch moves to the slow lane after a sixth of the timeout (1 s here).
+    let extra = format!(
+        "[fetch]\ntimeout = \"6s\"\n[schedule]\nconcurrency = 2\nper_host = 8\n[dedup]\nenabled = false\n\
+         [[feed]]\nname = \"Hang 1\"\nurl = \"{hang}/1.xml\"\n[[feed]]\nname = \"Hang 2\"\nurl = \"{hang}/2.xml\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+    let mut finished = Vec::new();
+    let report = run_cycle(&ctx, Selection::All, |o, _, _| {
+        finished.push(o.name.clone())
+    })
+    .await
+    .unwrap();
+    for o in &report.outcomes {
+        match &o.outcome {
+            Outcome::Failed(e) if o.name.starts_with("Hang") => {
+                assert!(e.contains("timed out"), "{e}")
+            }
+            Outcome::Failed(e) => panic!("healthy source {} failed: {e}", o.name),
+            _ => assert!(!o.name.starts_with("Hang"), "{o:?}"),
+        }
+    }
+    // The healthy sources were stored while the hanging ones still hung, not
+    // after their timeout.
+    let (healthy, hanging) = finished.split_at(finished.len() - 2);
+    assert!(healthy.len() >= 3, "{finished:?}");
+    assert!(
+        hanging.iter().all(|n| n.starts_with("Hang")),
+        "{finished:?}"
+    );
+}
