@@ -382,9 +382,8 @@ pub async fn serve(
     let app = router(state.clone());
     let server_stop = shutdown.subscribe();
     let mut server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stopped(server_stop))
-            .await
+        let limits = crate::server::HttpLimits::default();
+        crate::server::serve_http(listener, app, limits, stopped(server_stop)).await
     });
     let grace = ctx.config.server.shutdown_grace;
     let result = schedule_loop(ctx, &state, shutdown).await;
