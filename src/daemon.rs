@@ -250,14 +250,19 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         .store
         .call(move |s| {
             s.sync_sources(&pipeline::source_specs(&sources))?;
-            s.make_due(&due)
+            s.make_due(&due)?;
+            s.sources()
         })
         .await;
-    if let Err(e) = synced {
-        tracing::error!("could not apply the new config to the database: {e}");
-        return false;
-    }
+    let active = match synced {
+        Ok(active) => active.into_iter().map(|s| s.id).collect(),
+        Err(e) => {
+            tracing::error!("could not apply the new config to the database: {e}");
+            return false;
+        }
+    };
     ctx.health.sources_unrecorded(None);
+    ctx.health.keep_sources(&active);
     tracing::info!(
         sources = new.sources.len(),
         added = added.len(),

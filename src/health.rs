@@ -140,6 +140,19 @@ impl Health {
         self.state().fetches.insert(source, failure);
     }
 
+    /// Forgets what was recorded about sources no longer in `active` (removed
+    /// from the config): a removed source that still worked no longer hides
+    /// that every other one fails, and its failed writes no longer count.
+    pub fn keep_sources(&self, active: &std::collections::HashSet<i64>) {
+        let mut s = self.state();
+        s.fetches.retain(|id, _| active.contains(id));
+        let had_failing = !s.store_failing.is_empty();
+        s.store_failing.retain(|id| active.contains(id));
+        if had_failing && s.store_failing.is_empty() {
+            s.store = None;
+        }
+    }
+
     /// The daemon was asked to stop.
     pub fn stopping(&self) {
         self.state().stopping = true;
@@ -255,5 +268,18 @@ mod tests {
         assert!(h.report().warnings.is_empty(), "one source works");
         h.fetched(2, Some(("BBC", "timed out")));
         assert!(h.report().warnings[0].contains("(2 sources; "));
+        // The one that still works is removed from the config.
+        h.fetched(2, None);
+        h.keep_sources(&[1].into());
+        assert!(h.report().warnings[0].contains("(1 source; NPR"));
+    }
+
+    #[test]
+    fn a_removed_sources_failed_writes_no_longer_count() {
+        let h = Health::default();
+        h.store_failed(7, "database is locked");
+        assert!(!h.report().ready());
+        h.keep_sources(&[1, 2].into());
+        assert!(h.report().ready(), "{:?}", h.report());
     }
 }
