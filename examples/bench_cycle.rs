@@ -7,7 +7,11 @@
 //!   from cron pays: opening, and any dedup window it reads back),
 //! - the process's peak resident memory.
 //!
-//!     cargo run --release --example bench_cycle -- [FEEDS] [ITEMS] [HOSTS] [--no-dedup]
+//!     cargo run --release --example bench_cycle -- [FEEDS] [ITEMS] [HOSTS] [--no-dedup] [--grouped] [--latency=MS]
+//!
+//! `--grouped` lists each host's feeds together, as people list a site's
+//! sections, instead of taking turns; `--latency=MS` makes every answer wait
+//! MS milliseconds, as a server across the network would.
 //!
 //! Defaults: 1000 feeds, 50 items, 10 hosts, with the default `[schedule]`
 //! limits (concurrency 8, per_host 2) and story dedup on, as in a default
@@ -18,7 +22,7 @@
 mod synthetic;
 
 use std::fmt::Write as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -76,12 +80,18 @@ async fn serve_feed(Path(feed): Path<String>, headers: HeaderMap, items: usize) 
 }
 
 /// Starts one server per loopback host; returns their base URLs.
-async fn serve(hosts: usize, items: usize) -> anyhow::Result<Vec<String>> {
+async fn serve(hosts: usize, items: usize, latency: Duration) -> anyhow::Result<Vec<String>> {
     let mut bases = Vec::new();
     for h in 0..hosts {
         let listener = tokio::net::TcpListener::bind(format!("127.0.1.{}:0", h + 1)).await?;
         bases.push(format!("http://{}", listener.local_addr()?));
-        let app = Router::new().route("/feeds/{feed}", get(move |p, h| serve_feed(p, h, items)));
+        let app = Router::new().route(
+            "/feeds/{feed}",
+            get(move |p, h| async move {
+                tokio::time::sleep(latency).await;
+                serve_feed(p, h, items).await
+            }),
+        );
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -95,6 +105,7 @@ fn write_config(
     bases: &[String],
     feeds: usize,
     no_dedup: bool,
+    grouped: bool,
 ) -> anyhow::Result<Config> {
     let mut toml = format!(
         "[output]\npath = \"{}\"\n[database]\npath = \"{}\"\n[dedup]\nenabled = {}\n",
@@ -106,7 +117,10 @@ fn write_config(
         let _ = write!(
             toml,
             "[[feed]]\nname = \"Feed {f}\"\nurl = \"{}/feeds/{f}.xml\"\n",
-            bases[f % bases.len()]
+            match grouped {
+                true => &bases[f * bases.len() / feeds],
+                false => &bases[f % bases.len()],
+            }
         );
     }
     let config_path = dir.join("feeds.toml");
@@ -117,10 +131,14 @@ fn write_config(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (feeds, items, hosts, no_dedup) = synthetic::feed_args((1000, 50, 10), 200)?;
+    let grouped = std::env::args().any(|a| a == "--grouped");
+    let latency_ms: u64 = std::env::args()
+        .find_map(|a| a.strip_prefix("--latency=").map(str::to_string))
+        .map_or(Ok(0), |ms| ms.parse())?;
 
-    let bases = serve(hosts, items).await?;
+    let bases = serve(hosts, items, Duration::from_millis(latency_ms)).await?;
     let dir = tempfile::tempdir()?;
-    let config = write_config(dir.path(), &bases, feeds, no_dedup)?;
+    let config = write_config(dir.path(), &bases, feeds, no_dedup, grouped)?;
     let (concurrency, per_host) = (config.schedule.concurrency, config.schedule.per_host);
     let ctx = Context::open(config.clone())?;
 
@@ -161,7 +179,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|o| o.outcome == Outcome::NotModified)
         .count();
 
-    println!("feeds: {feeds}, items per feed: {items}, hosts: {hosts}, concurrency: {concurrency}, per_host: {per_host}, story dedup: {}", if no_dedup { "off" } else { "on" });
+    println!("feeds: {feeds}, items per feed: {items}, hosts: {hosts}{}, concurrency: {concurrency}, per_host: {per_host}, latency: {latency_ms} ms, story dedup: {}", if grouped { " (grouped)" } else { "" }, if no_dedup { "off" } else { "on" });
     println!("first cycle: {first_s:.2} s ({new_items} new items, {failed} failed)");
     println!("items/s: {:.0}", new_items as f64 / first_s);
     println!("all-304 cycle: {second_s:.2} s ({not_modified} not modified)");

@@ -44,9 +44,10 @@ pub fn feed_args(
     max_hosts: usize,
 ) -> anyhow::Result<(usize, usize, usize, bool)> {
     let no_dedup = std::env::args().any(|a| a == "--no-dedup");
+    // Other flags (`--name` or `--name=value`) are the example's own.
     let args: Vec<usize> = std::env::args()
         .skip(1)
-        .filter(|a| a != "--no-dedup")
+        .filter(|a| !a.starts_with("--"))
         .map(|a| a.parse())
         .collect::<Result<_, _>>()?;
     let feeds = args.first().copied().unwrap_or(defaults.0);
