@@ -33,6 +33,9 @@ pub struct HttpLimits {
     /// start its next request on a kept-alive connection: one that opens
     /// connections and trickles bytes (slowloris) or sends nothing is cut off.
     pub header_read_timeout: Duration,
+    /// The longest an answer may wait for the client to take more of it: a
+    /// client that asks and never reads is cut off.
+    pub write_timeout: Duration,
     /// Connections served at once; more wait in the kernel's queue until one
     /// ends, so clients cannot spend every file descriptor the fetches need.
     pub max_connections: usize,
@@ -42,6 +45,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
             header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             max_connections: 256,
         }
     }
@@ -69,28 +73,37 @@ pub async fn serve_http(
         };
         let app = app.clone();
         let closed = closed.clone();
-        let timeout = limits.header_read_timeout;
-        connections.spawn(serve_connection(socket, app, timeout, closed, place));
+        connections.spawn(serve_connection(socket, app, limits, closed, place));
         while connections.try_join_next().is_some() {}
     }
+    // New connections are refused at once, not left waiting for the drain.
+    drop(listener);
     let _ = closing.send(true);
     while connections.join_next().await.is_some() {}
     Ok(())
 }
 
-/// The next connection, once a place in `places` is free. None
-/// when accepting failed (out of descriptors, a connection reset before it was
-/// accepted): the error is logged and accepting resumes after a pause.
+/// The next connection, once a place in `places` is free. None when accepting
+/// failed: a connection reset before it was accepted is passed over; any other
+/// error (out of descriptors) is logged and accepting resumes after a second.
 async fn accept_within(
     listener: &TcpListener,
     places: &Arc<Semaphore>,
 ) -> Option<(tokio::net::TcpStream, OwnedSemaphorePermit)> {
+    use std::io::ErrorKind;
     let place = places.clone().acquire_owned().await.ok()?;
     match listener.accept().await {
         Ok((socket, _)) => Some((socket, place)),
         Err(e) => {
-            tracing::warn!("accepting an HTTP connection failed: {e}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let gone = [
+                ErrorKind::ConnectionAborted,
+                ErrorKind::ConnectionReset,
+                ErrorKind::ConnectionRefused,
+            ];
+            if !gone.contains(&e.kind()) {
+                tracing::warn!("accepting an HTTP connection failed: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
             None
         }
     }
@@ -101,15 +114,17 @@ async fn accept_within(
 async fn serve_connection(
     socket: tokio::net::TcpStream,
     app: Router,
-    header_read_timeout: Duration,
+    limits: HttpLimits,
     mut closed: watch::Receiver<bool>,
     _place: OwnedSemaphorePermit,
 ) {
     let service = hyper_util::service::TowerToHyperService::new(app);
+    let mut socket = tokio_io_timeout::TimeoutStream::new(socket);
+    socket.set_write_timeout(Some(limits.write_timeout));
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
-        .serve_connection(hyper_util::rt::TokioIo::new(socket), service);
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(Box::pin(socket)), service);
     tokio::pin!(connection);
     let closing = async {
         let _ = closed.wait_for(|closed| *closed).await;
@@ -602,6 +617,7 @@ mod tests {
         let limits = HttpLimits {
             header_read_timeout: Duration::from_millis(300),
             max_connections: 2,
+            ..HttpLimits::default()
         };
         let app = Router::new().route("/", get(|| async { "hello" }));
         tokio::spawn(serve_http(listener, app, limits, std::future::pending()));
@@ -631,6 +647,89 @@ mod tests {
         read.await.unwrap().unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with("hello"), "{answer}");
+    }
+
+    /// Serves a 50 MB answer at `/big` and a small one at `/` with `limits`.
+    async fn big_and_small(limits: HttpLimits) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new()
+            .route("/", get(|| async { "hello" }))
+            .route("/big", get(|| async { vec![b'x'; 50_000_000] }));
+        tokio::spawn(serve_http(listener, app, limits, std::future::pending()));
+        addr
+    }
+
+    async fn get_small(addr: std::net::SocketAddr) -> String {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        let _ = client.read_to_string(&mut answer).await;
+        answer
+    }
+
+    #[tokio::test]
+    async fn a_client_that_asks_and_never_reads_frees_its_place() {
+        let limits = HttpLimits {
+            write_timeout: Duration::from_millis(300),
+            max_connections: 1,
+            ..HttpLimits::default()
+        };
+        let addr = big_and_small(limits).await;
+        let mut stalled = TcpStream::connect(addr).await.unwrap();
+        stalled
+            .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(20), get_small(addr)).await;
+        assert!(answer
+            .expect("the stalled client kept the only place")
+            .ends_with("hello"));
+    }
+
+    #[tokio::test]
+    async fn once_stopping_new_connections_are_refused_while_others_finish() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route("/", get(|| async { "hello" }));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let server = tokio::spawn(serve_http(listener, app, HttpLimits::default(), stopped));
+        // A request half sent keeps the server draining.
+        let mut half = TcpStream::connect(addr).await.unwrap();
+        half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!server.is_finished());
+        let refused = TcpStream::connect(addr).await;
+        assert!(
+            refused.is_err(),
+            "a new connection was accepted while draining"
+        );
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_limit_wait_for_a_place() {
+        let limits = HttpLimits {
+            max_connections: 1,
+            ..HttpLimits::default()
+        };
+        let addr = big_and_small(limits).await;
+        let silent = TcpStream::connect(addr).await.unwrap();
+        let waiting = tokio::spawn(get_small(addr));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!waiting.is_finished(), "a second connection was served");
+        drop(silent);
+        let answer = tokio::time::timeout(Duration::from_secs(20), waiting).await;
+        assert!(answer.unwrap().unwrap().ends_with("hello"));
     }
 
     #[test]
