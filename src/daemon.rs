@@ -262,7 +262,7 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         }
     };
     ctx.health.sources_unrecorded(None);
-    ctx.health.keep_sources(&active);
+    ctx.health.keep_sources(active);
     tracing::info!(
         sources = new.sources.len(),
         added = added.len(),

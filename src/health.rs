@@ -40,6 +40,9 @@ struct State {
     config_rejected: Option<String>,
     /// Each source's last fetch: `None` when it worked, else its name and error.
     fetches: HashMap<i64, Option<(String, String)>>,
+    /// The sources of the config in force, once a reload said which; what a
+    /// removed source's fetch still running reports afterwards is ignored.
+    active: Option<HashSet<i64>>,
     stopping: bool,
 }
 
@@ -77,6 +80,14 @@ fn failed(slot: &mut Option<Repeated>, message: &str) {
     entry.last = message.to_string();
 }
 
+impl State {
+    /// Whether `source` is in the config in force (any source before the
+    /// first reload).
+    fn is_active(&self, source: i64) -> bool {
+        self.active.as_ref().is_none_or(|a| a.contains(&source))
+    }
+}
+
 impl Health {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
@@ -85,6 +96,9 @@ impl Health {
     /// A fetch of `source` could not be stored.
     pub fn store_failed(&self, source: i64, message: &str) {
         let mut s = self.state();
+        if !s.is_active(source) {
+            return;
+        }
         failed(&mut s.store, message);
         s.store_failing.insert(source);
     }
@@ -137,13 +151,16 @@ impl Health {
     /// is the likelier culprit than the sources, and that is worth a warning.
     pub fn fetched(&self, source: i64, failure: Option<(&str, &str)>) {
         let failure = failure.map(|(name, e)| (name.to_string(), e.to_string()));
-        self.state().fetches.insert(source, failure);
+        let mut s = self.state();
+        if s.is_active(source) {
+            s.fetches.insert(source, failure);
+        }
     }
 
     /// Forgets what was recorded about sources no longer in `active` (removed
     /// from the config): a removed source that still worked no longer hides
     /// that every other one fails, and its failed writes no longer count.
-    pub fn keep_sources(&self, active: &std::collections::HashSet<i64>) {
+    pub fn keep_sources(&self, active: HashSet<i64>) {
         let mut s = self.state();
         s.fetches.retain(|id, _| active.contains(id));
         let had_failing = !s.store_failing.is_empty();
@@ -151,6 +168,7 @@ impl Health {
         if had_failing && s.store_failing.is_empty() {
             s.store = None;
         }
+        s.active = Some(active);
     }
 
     /// The daemon was asked to stop.
@@ -270,7 +288,10 @@ mod tests {
         assert!(h.report().warnings[0].contains("(2 sources; "));
         // The one that still works is removed from the config.
         h.fetched(2, None);
-        h.keep_sources(&[1].into());
+        h.keep_sources([1].into());
+        assert!(h.report().warnings[0].contains("(1 source; NPR"));
+        // Its fetch that was still running reports after the reload.
+        h.fetched(2, None);
         assert!(h.report().warnings[0].contains("(1 source; NPR"));
     }
 
@@ -279,7 +300,9 @@ mod tests {
         let h = Health::default();
         h.store_failed(7, "database is locked");
         assert!(!h.report().ready());
-        h.keep_sources(&[1, 2].into());
+        h.keep_sources([1, 2].into());
         assert!(h.report().ready(), "{:?}", h.report());
+        h.store_failed(7, "database is locked");
+        assert!(h.report().ready(), "a removed source's late write counted");
     }
 }
