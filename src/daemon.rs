@@ -7,7 +7,7 @@
 //! stops every write (and a copy of what it holds is saved); a config file
 //! emptied, half-written or deleted is not applied.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::pipeline::{self, Context, SourceOutcome};
+use crate::schedule::StartQueue;
 use crate::server::{router, ServerState};
 use crate::store::DueSource;
 
@@ -405,16 +406,17 @@ pub async fn serve(
     result
 }
 
-/// Task id → source id of the fetches running now.
-type InFlight = HashMap<tokio::task::Id, i64>;
+/// Task id → source id and host of the fetches running now.
+type InFlight = HashMap<tokio::task::Id, (i64, String)>;
 
 /// The scheduler's running state.
 struct Loop {
     tasks: JoinSet<SourceOutcome>,
     in_flight: InFlight,
-    /// Due sources not started yet, oldest due first: tasks start as others
-    /// end, a few more than may fetch at once (a waiting task holds kilobytes).
-    queue: VecDeque<i64>,
+    /// Due sources not started yet, oldest due first with hosts taking
+    /// turns: tasks start as others end, a few more than may fetch at once (a
+    /// waiting task holds kilobytes), and a host's at most as many as may fetch.
+    queue: StartQueue<i64>,
     /// Sources queued or running, which a scan passes over.
     queued: HashSet<i64>,
     /// When to ask the store again which sources are due.
@@ -438,7 +440,7 @@ async fn schedule_loop(
     let mut l = Loop {
         tasks: JoinSet::new(),
         in_flight: HashMap::new(),
-        queue: VecDeque::new(),
+        queue: StartQueue::default(),
         queued: HashSet::new(),
         next_scan: tokio::time::Instant::now(),
         dirty: false,
@@ -495,8 +497,9 @@ async fn schedule_loop(
 /// scan comes no later than when it is due again.
 fn task_done(l: &mut Loop, done: Result<(tokio::task::Id, SourceOutcome), tokio::task::JoinError>) {
     let task = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
-    if let Some(source) = l.in_flight.remove(&task) {
+    if let Some((source, host)) = l.in_flight.remove(&task) {
         l.queued.remove(&source);
+        l.queue.finished(&host);
     }
     match done {
         Ok((_, outcome)) => {
@@ -631,9 +634,12 @@ async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Durati
     }
     let now = Utc::now().timestamp();
     let (due, mut next_due) = ctx.store.call(move |s| s.due_sources(now)).await?;
-    let due = crate::schedule::fetch_order(due, |s| &s.url, |s| s.failing);
+    let due = crate::schedule::failing_last(due, |s| s.failing);
     for DueSource {
-        id, next_fetch_at, ..
+        id,
+        next_fetch_at,
+        url,
+        ..
     } in due
     {
         if l.queued.contains(&id) {
@@ -642,7 +648,7 @@ async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Durati
         let waits = ctx.store_backoff.source_waits_for(id, clock);
         let due_at = waits.map_or(next_fetch_at, |w| next_fetch_at.max(now + pipeline_secs(w)));
         if due_at <= now {
-            l.queue.push_back(id);
+            l.queue.push(&url, id);
             l.queued.insert(id);
         } else {
             next_due = Some(next_due.map_or(due_at, |d| d.min(due_at)));
@@ -659,24 +665,26 @@ async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Durati
 /// write pauses or the database file is gone.
 async fn start_queued(ctx: &Context, l: &mut Loop) -> anyhow::Result<()> {
     let most = pipeline::in_flight_limit(ctx.config.schedule.concurrency) * 2;
+    let per_host = pipeline::started_per_host(&ctx.config.schedule);
     let paused = || {
         let now = std::time::Instant::now();
         ctx.health.is_database_lost() || ctx.store_backoff.paused_for(now).is_some()
     };
     while l.tasks.len() < most && !paused() {
-        let Some(id) = l.queue.pop_front() else {
+        let Some((host, id)) = l.queue.next(per_host) else {
             break;
         };
         // Removed, disabled or gone since it was queued: not fetched.
         let Some(source) = ctx.store.call(move |s| s.fetchable_source(id)).await? else {
             l.queued.remove(&id);
+            l.queue.finished(&host);
             continue;
         };
         let task_ctx = ctx.clone();
         let handle = l
             .tasks
             .spawn(async move { pipeline::process_source(&task_ctx, &source).await });
-        l.in_flight.insert(handle.id(), id);
+        l.in_flight.insert(handle.id(), (id, host));
     }
     Ok(())
 }

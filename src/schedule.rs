@@ -11,7 +11,7 @@
 //!   source, and a pause of every fetch while the machine itself fails (a full
 //!   disk), since fetching what cannot be stored only loads the sources.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,30 +28,101 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(5 * 60);
 /// The longest backoff, however many failures in a row.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 
-/// The order to start due sources in: hosts take turns (one source of each
-/// host, then a second of each, ...), and sources whose last fetch failed come
-/// after the others. Sources are listed grouped by site, and a site's sources
-/// beyond its `per_host` slots would otherwise fill every place a started fetch
-/// may take while they wait for that site, and every other site wait with them.
-/// Within a host and failing or not, the given order (oldest due first) stays.
-pub fn fetch_order<T>(
-    due: Vec<T>,
-    url: impl Fn(&T) -> &str,
-    failing: impl Fn(&T) -> bool,
-) -> Vec<T> {
-    let mut turns: HashMap<(bool, String), usize> = HashMap::new();
-    let mut keyed: Vec<((bool, usize, usize), T)> = due
-        .into_iter()
-        .enumerate()
-        .map(|(i, source)| {
-            let failed = failing(&source);
-            let turn = turns.entry((failed, host_of(url(&source)))).or_default();
-            *turn += 1;
-            ((failed, *turn, i), source)
-        })
-        .collect();
-    keyed.sort_unstable_by_key(|(key, _)| *key);
-    keyed.into_iter().map(|(_, source)| source).collect()
+/// The due sources with those whose last fetch failed after the others, and
+/// otherwise in the given order (oldest due first): on a restart, healthy
+/// sources do not wait behind sources that time out. Hosts take turns in the
+/// [`StartQueue`] they go to.
+pub fn failing_last<T>(mut due: Vec<T>, failing: impl Fn(&T) -> bool) -> Vec<T> {
+    due.sort_by_key(|source| failing(source));
+    due
+}
+
+/// Due sources waiting to start, handed out with hosts taking turns and at
+/// most `cap` started sources per host. A started source waiting for its busy
+/// host holds one of the places between fetch and store that every host's
+/// sources share: without the cap, a site with many feeds that hangs would
+/// hold them all, and the other sites would wait for its timeouts.
+#[derive(Debug)]
+pub struct StartQueue<T> {
+    /// Each host's waiting sources, in the order they came.
+    waiting: HashMap<String, VecDeque<T>>,
+    /// The hosts with waiting sources, in turn.
+    turns: VecDeque<String>,
+    /// Sources handed out and not finished, per host.
+    started: HashMap<String, usize>,
+    len: usize,
+}
+
+impl<T> Default for StartQueue<T> {
+    fn default() -> Self {
+        StartQueue {
+            waiting: HashMap::new(),
+            turns: VecDeque::new(),
+            started: HashMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> StartQueue<T> {
+    /// Queues `source`, whose URL is `url`.
+    pub fn push(&mut self, url: &str, source: T) {
+        let host = host_of(url);
+        let queue = self.waiting.entry(host.clone()).or_default();
+        if queue.is_empty() {
+            self.turns.push_back(host);
+        }
+        queue.push_back(source);
+        self.len += 1;
+    }
+
+    /// The next source to start, with its host: the first in turn whose host
+    /// has fewer than `cap` started. None when none waits, or every host that
+    /// has waiting sources is at its cap.
+    pub fn next(&mut self, cap: usize) -> Option<(String, T)> {
+        for _ in 0..self.turns.len() {
+            let host = self.turns.pop_front()?;
+            if self.started.get(&host).copied().unwrap_or(0) >= cap.max(1) {
+                self.turns.push_back(host);
+                continue;
+            }
+            let Some(queue) = self.waiting.get_mut(&host) else {
+                continue;
+            };
+            let Some(source) = queue.pop_front() else {
+                continue;
+            };
+            if queue.is_empty() {
+                self.waiting.remove(&host);
+            } else {
+                self.turns.push_back(host.clone());
+            }
+            *self.started.entry(host.clone()).or_default() += 1;
+            self.len -= 1;
+            return Some((host, source));
+        }
+        None
+    }
+
+    /// A source of `host` that [`StartQueue::next`] handed out has ended.
+    pub fn finished(&mut self, host: &str) {
+        if let Some(n) = self.started.get_mut(host) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.started.remove(host);
+            }
+        }
+    }
+
+    /// Sources waiting.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no source waits.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// The host of `url` in lower case, as [`HostSlots`] counts it; the whole
@@ -335,32 +406,46 @@ mod tests {
     }
 
     #[test]
-    fn hosts_take_turns_and_failing_sources_go_last() {
+    fn failing_sources_start_after_the_others_in_their_own_order() {
         let due = [
-            ("https://big.test/a", false),
-            ("https://big.test/b", false),
-            ("https://BIG.test/c", false),
-            ("https://down.test/feed", true),
-            ("https://small.test/feed", false),
-            ("https://big.test/d", true),
-            ("https://other.test/feed", false),
+            ("a", false),
+            ("b", true),
+            ("c", false),
+            ("d", true),
+            ("e", false),
         ];
-        let order: Vec<&str> = fetch_order(due.to_vec(), |s| s.0, |s| s.1)
+        let order: Vec<&str> = failing_last(due.to_vec(), |s| s.1)
             .into_iter()
             .map(|s| s.0)
             .collect();
-        assert_eq!(
-            order,
-            [
-                "https://big.test/a",
-                "https://small.test/feed",
-                "https://other.test/feed",
-                "https://big.test/b",
-                "https://BIG.test/c",
-                "https://down.test/feed",
-                "https://big.test/d",
-            ]
-        );
+        assert_eq!(order, ["a", "c", "e", "b", "d"]);
+    }
+
+    #[test]
+    fn no_host_has_more_than_its_cap_started_and_hosts_take_turns() {
+        let mut queue = StartQueue::default();
+        for n in 0..5 {
+            queue.push(&format!("https://busy.test/{n}"), format!("busy {n}"));
+        }
+        queue.push("https://quiet.test/feed", "quiet".to_string());
+        queue.push("https://BUSY.test/late", "busy late".to_string());
+        let mut started = Vec::new();
+        while let Some((_, source)) = queue.next(2) {
+            started.push(source);
+        }
+        assert_eq!(started, ["busy 0", "quiet", "busy 1"]);
+        assert_eq!(queue.len(), 4, "busy.test is at its cap");
+        // A source arriving later for another host starts at once.
+        queue.push("https://other.test/feed", "other".to_string());
+        assert_eq!(queue.next(2).map(|(_, s)| s).as_deref(), Some("other"));
+        assert!(queue.next(2).is_none());
+        queue.finished("busy.test");
+        assert_eq!(queue.next(2), Some(("busy.test".into(), "busy 2".into())));
+        queue.finished("busy.test");
+        queue.finished("busy.test");
+        let rest: Vec<String> = std::iter::from_fn(|| queue.next(2).map(|(_, s)| s)).collect();
+        assert_eq!(rest, ["busy 3", "busy 4"]);
+        assert!(queue.next(2).is_none() && !queue.is_empty());
     }
 
     fn now() -> DateTime<Utc> {

@@ -29,6 +29,7 @@ mod refine_tests;
 pub mod stop;
 mod store_write;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +43,7 @@ use crate::fetch::Fetcher;
 use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
 use crate::publish::{render_with, FeedIds, Publication, StoryPages};
-use crate::schedule::{in_words, HostSlots, StoreBackoff};
+use crate::schedule::{in_words, HostSlots, StartQueue, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError,
 };
@@ -285,6 +286,13 @@ pub fn in_flight_limit(concurrency: usize) -> usize {
     concurrency.saturating_mul(2).max(1)
 }
 
+/// Sources of one host started at once: as many as may fetch at once (or
+/// `per_host`, if more), so one host's sources waiting for its slots hold at
+/// most half the places between fetch and store ([`in_flight_limit`]).
+pub fn started_per_host(schedule: &crate::config::ScheduleConfig) -> usize {
+    schedule.concurrency.max(schedule.per_host)
+}
+
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }
@@ -309,7 +317,8 @@ pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
 /// [`Outcome::Failed`]. Once the pipeline stops, a source that has not started
 /// is not fetched, and a fetch cut short is not stored ([`Outcome::Cancelled`]).
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
-    // Held until the fetch is stored (permits: in_flight, then global, then host).
+    // Held until the fetch is stored (permits: in_flight, then the host, then
+    // global, then perhaps the slow lane; see `fetch_read::within_limits`).
     let _in_flight = ctx.in_flight.clone().acquire_owned().await.ok();
     let started = ctx.clock.now_utc();
     let clock = std::time::Instant::now();
@@ -539,6 +548,38 @@ pub struct CycleReport {
     pub published: Option<Publication>,
 }
 
+/// A cycle's running sources, with the host each was started for.
+#[derive(Default)]
+struct Started {
+    tasks: JoinSet<SourceOutcome>,
+    hosts: HashMap<tokio::task::Id, String>,
+}
+
+impl Started {
+    /// Starts queued sources while fewer run than a few more than may run at
+    /// once: a waiting task holds its future (kilobytes), and 100,000 of them
+    /// at once took 700 MB.
+    fn start(&mut self, ctx: &Context, queue: &mut StartQueue<SourceRecord>) {
+        let most = in_flight_limit(ctx.config.schedule.concurrency) * 2;
+        while self.tasks.len() < most {
+            let Some((host, source)) = queue.next(started_per_host(&ctx.config.schedule)) else {
+                break;
+            };
+            let ctx = ctx.clone();
+            let task = self
+                .tasks
+                .spawn(async move { process_source(&ctx, &source).await });
+            self.hosts.insert(task.id(), host);
+        }
+    }
+
+    async fn join_next_with_id(
+        &mut self,
+    ) -> Option<Result<(tokio::task::Id, SourceOutcome), tokio::task::JoinError>> {
+        self.tasks.join_next_with_id().await
+    }
+}
+
 /// Fetches the selected sources concurrently (within the configured limits),
 /// then republishes when anything changed. `on_done` sees each source as it ends.
 pub async fn run_cycle(
@@ -551,27 +592,22 @@ pub async fn run_cycle(
         .store
         .call(move |s| sources_to_fetch(s, selection, now))
         .await?;
-    let sources = crate::schedule::fetch_order(sources, |s| &s.url, |s| s.error_count > 0);
     let total = sources.len();
-    let mut tasks = JoinSet::new();
-    // Tasks are started as others end, a few more than may run at once: a
-    // waiting task holds its future (kilobytes), and 100,000 of them at once
-    // took 700 MB.
-    let started = in_flight_limit(ctx.config.schedule.concurrency) * 2;
-    let mut sources = sources.into_iter();
-    let spawn = |tasks: &mut JoinSet<SourceOutcome>, source: SourceRecord| {
-        let ctx = ctx.clone();
-        tasks.spawn(async move { process_source(&ctx, &source).await });
-    };
-    for source in sources.by_ref().take(started) {
-        spawn(&mut tasks, source);
+    let mut queue = StartQueue::default();
+    for source in crate::schedule::failing_last(sources, |s| s.error_count > 0) {
+        let url = source.url.clone();
+        queue.push(&url, source);
     }
+    let mut tasks = Started::default();
+    tasks.start(ctx, &mut queue);
     let mut report = CycleReport::default();
-    while let Some(res) = tasks.join_next().await {
-        if let Some(source) = sources.next() {
-            spawn(&mut tasks, source);
+    while let Some(res) = tasks.join_next_with_id().await {
+        let task = res.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
+        if let Some(host) = tasks.hosts.remove(&task) {
+            queue.finished(&host);
         }
-        match res {
+        tasks.start(ctx, &mut queue);
+        match res.map(|(_, outcome)| outcome) {
             Ok(outcome) => {
                 on_done(&outcome, report.outcomes.len() + 1, total);
                 report.outcomes.push(outcome);

@@ -703,3 +703,32 @@ async fn sources_that_hang_do_not_hold_every_fetch_place() {
         "{finished:?}"
     );
 }
+
+// One thread: the sources reach the fetch limits in their order, hanging ones first.
+#[tokio::test]
+async fn a_hanging_site_with_several_feeds_does_not_hold_up_other_sites() {
+    let web = FixtureServer::start().await;
+    let hang = raw_server(|mut sock| async move {
+        let mut buf = [0u8; 1024];
+        let _ = sock.read(&mut buf).await;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    })
+    .await;
+    // Another host name for the hanging site than the healthy feeds' 127.0.0.1.
+    let hang = hang.replace("127.0.0.1", "localhost");
+    let extra = format!(
+        "[fetch]\ntimeout = \"3s\"\n[schedule]\nconcurrency = 1\nper_host = 1\n[dedup]\nenabled = false\n\
+         [[feed]]\nname = \"Hang 1\"\nurl = \"{hang}/1.xml\"\n[[feed]]\nname = \"Hang 2\"\nurl = \"{hang}/2.xml\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
+    let mut finished = Vec::new();
+    run_cycle(&ctx, Selection::All, |o, _, _| finished.push(o.name.clone()))
+        .await
+        .unwrap();
+    // The second hanging feed, waiting for its site, held no place that the
+    // other site's feeds needed: they ended before the first timeout.
+    let (healthy, hanging) = finished.split_at(finished.len() - 2);
+    assert_eq!(healthy.len(), 3, "{finished:?}");
+    assert!(hanging.iter().all(|n| n.starts_with("Hang")), "{finished:?}");
+}
