@@ -723,12 +723,17 @@ async fn a_hanging_site_with_several_feeds_does_not_hold_up_other_sites() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
     let mut finished = Vec::new();
-    run_cycle(&ctx, Selection::All, |o, _, _| finished.push(o.name.clone()))
-        .await
-        .unwrap();
+    run_cycle(&ctx, Selection::All, |o, _, _| {
+        finished.push(o.name.clone())
+    })
+    .await
+    .unwrap();
     // The second hanging feed, waiting for its site, held no place that the
     // other site's feeds needed: they ended before the first timeout.
     let (healthy, hanging) = finished.split_at(finished.len() - 2);
     assert_eq!(healthy.len(), 3, "{finished:?}");
-    assert!(hanging.iter().all(|n| n.starts_with("Hang")), "{finished:?}");
+    assert!(
+        hanging.iter().all(|n| n.starts_with("Hang")),
+        "{finished:?}"
+    );
 }
