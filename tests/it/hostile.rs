@@ -181,12 +181,7 @@ async fn connection_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepts_then_never_answers() {
-    let base = raw_server(|mut sock| async move {
-        let mut buf = [0u8; 1024];
-        let _ = sock.read(&mut buf).await;
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    })
-    .await;
+    let base = hanging_server().await;
     let run = Run::new(&format!("{base}/feed.xml"), |_| {}).await;
     run.expect_failure("timed out", MIN_BACKOFF).await;
 }
@@ -615,12 +610,7 @@ async fn private_addresses_are_refused_when_not_allowed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_keeps_serving_while_sources_misbehave() {
     let web = FixtureServer::start().await;
-    let hang = raw_server(|mut sock| async move {
-        let mut buf = [0u8; 1024];
-        let _ = sock.read(&mut buf).await;
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    })
-    .await;
+    let hang = hanging_server().await;
     web.set("/h/500.xml", Behaviour::Status(500));
     web.set("/h/huge.xml", Behaviour::Endless(u64::MAX / 2));
     let dir = tempfile::tempdir().unwrap();
@@ -661,20 +651,22 @@ async fn the_daemon_keeps_serving_while_sources_misbehave() {
     assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
 }
 
-// One thread: the sources reach the fetch limits in their order, hanging ones first.
-#[tokio::test]
-async fn sources_that_hang_do_not_hold_every_fetch_place() {
-    let web = FixtureServer::start().await;
-    let hang = raw_server(|mut sock| async move {
+/// A server that reads the request and never answers; its base URL.
+async fn hanging_server() -> String {
+    raw_server(|mut sock| async move {
         let mut buf = [0u8; 1024];
         let _ = sock.read(&mut buf).await;
         tokio::time::sleep(Duration::from_secs(3600)).await;
     })
-    .await;
-    // As many hanging sources as fetches may run at once, listed first. A
-    // fetch moves to the slow lane after a sixth of the timeout (1 s here).
+    .await
+}
+
+/// One cycle over two feeds at `hang` (listed first) and the healthy feeds,
+/// with `limits`; the sources' names in the order they ended.
+async fn two_hanging_feeds_first(hang: &str, limits: &str) -> Vec<String> {
+    let web = FixtureServer::start().await;
     let extra = format!(
-        "[fetch]\ntimeout = \"6s\"\n[schedule]\nconcurrency = 2\nper_host = 8\n[dedup]\nenabled = false\n\
+        "{limits}\n[dedup]\nenabled = false\n\
          [[feed]]\nname = \"Hang 1\"\nurl = \"{hang}/1.xml\"\n[[feed]]\nname = \"Hang 2\"\nurl = \"{hang}/2.xml\"\n"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -694,40 +686,33 @@ async fn sources_that_hang_do_not_hold_every_fetch_place() {
             _ => assert!(!o.name.starts_with("Hang"), "{o:?}"),
         }
     }
+    finished
+}
+
+// One thread (in both tests below): the sources reach the fetch limits in
+// their order, hanging ones first.
+#[tokio::test]
+async fn sources_that_hang_do_not_hold_every_fetch_place() {
+    // As many hanging sources as fetches may run at once. A fetch moves to
+    // the slow lane after a sixth of the timeout (1 s here).
+    let limits = "[fetch]\ntimeout = \"6s\"\n[schedule]\nconcurrency = 2\nper_host = 8";
+    let finished = two_hanging_feeds_first(&hanging_server().await, limits).await;
     // The healthy sources were stored while the hanging ones still hung, not
     // after their timeout.
     let (healthy, hanging) = finished.split_at(finished.len() - 2);
-    assert!(healthy.len() >= 3, "{finished:?}");
+    assert_eq!(healthy.len(), 3, "{finished:?}");
     assert!(
         hanging.iter().all(|n| n.starts_with("Hang")),
         "{finished:?}"
     );
 }
 
-// One thread: the sources reach the fetch limits in their order, hanging ones first.
 #[tokio::test]
 async fn a_hanging_site_with_several_feeds_does_not_hold_up_other_sites() {
-    let web = FixtureServer::start().await;
-    let hang = raw_server(|mut sock| async move {
-        let mut buf = [0u8; 1024];
-        let _ = sock.read(&mut buf).await;
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    })
-    .await;
     // Another host name for the hanging site than the healthy feeds' 127.0.0.1.
-    let hang = hang.replace("127.0.0.1", "localhost");
-    let extra = format!(
-        "[fetch]\ntimeout = \"3s\"\n[schedule]\nconcurrency = 1\nper_host = 1\n[dedup]\nenabled = false\n\
-         [[feed]]\nname = \"Hang 1\"\nurl = \"{hang}/1.xml\"\n[[feed]]\nname = \"Hang 2\"\nurl = \"{hang}/2.xml\"\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
-    let mut finished = Vec::new();
-    run_cycle(&ctx, Selection::All, |o, _, _| {
-        finished.push(o.name.clone())
-    })
-    .await
-    .unwrap();
+    let hang = hanging_server().await.replace("127.0.0.1", "localhost");
+    let limits = "[fetch]\ntimeout = \"3s\"\n[schedule]\nconcurrency = 1\nper_host = 1";
+    let finished = two_hanging_feeds_first(&hang, limits).await;
     // The second hanging feed, waiting for its site, held no place that the
     // other site's feeds needed: they ended before the first timeout.
     let (healthy, hanging) = finished.split_at(finished.len() - 2);
