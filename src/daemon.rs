@@ -634,12 +634,11 @@ async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Durati
     }
     let now = Utc::now().timestamp();
     let (due, mut next_due) = ctx.store.call(move |s| s.due_sources(now)).await?;
-    let due = crate::schedule::failing_last(due, |s| s.failing);
     for DueSource {
         id,
         next_fetch_at,
         url,
-        ..
+        failing,
     } in due
     {
         if l.queued.contains(&id) {
@@ -648,7 +647,7 @@ async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Durati
         let waits = ctx.store_backoff.source_waits_for(id, clock);
         let due_at = waits.map_or(next_fetch_at, |w| next_fetch_at.max(now + pipeline_secs(w)));
         if due_at <= now {
-            l.queue.push(&url, id);
+            l.queue.push(&url, failing, id);
             l.queued.insert(id);
         } else {
             next_due = Some(next_due.map_or(due_at, |d| d.min(due_at)));

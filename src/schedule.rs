@@ -28,26 +28,20 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(5 * 60);
 /// The longest backoff, however many failures in a row.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 
-/// The due sources with those whose last fetch failed after the others, and
-/// otherwise in the given order (oldest due first): on a restart, healthy
-/// sources do not wait behind sources that time out. Hosts take turns in the
-/// [`StartQueue`] they go to.
-pub fn failing_last<T>(mut due: Vec<T>, failing: impl Fn(&T) -> bool) -> Vec<T> {
-    due.sort_by_key(|source| failing(source));
-    due
-}
-
 /// Due sources waiting to start, handed out with hosts taking turns and at
 /// most `cap` started sources per host. A started source waiting for its busy
 /// host holds one of the places between fetch and store that every host's
 /// sources share: without the cap, a site with many feeds that hangs would
-/// hold them all, and the other sites would wait for its timeouts.
+/// hold them all, and the other sites would wait for its timeouts. Sources
+/// whose last fetch failed start after every other waiting source: on a
+/// restart, healthy sources do not wait behind sources that time out.
 #[derive(Debug)]
 pub struct StartQueue<T> {
-    /// Each host's waiting sources, in the order they came.
-    waiting: HashMap<String, VecDeque<T>>,
-    /// The hosts with waiting sources, in turn.
-    turns: VecDeque<String>,
+    /// The waiting sources of each host, healthy (`false`) or failing, in the
+    /// order they came.
+    waiting: HashMap<(bool, String), VecDeque<T>>,
+    /// The hosts with waiting sources, in turn: healthy ones, then failing.
+    turns: [VecDeque<String>; 2],
     /// Sources handed out and not finished, per host.
     started: HashMap<String, usize>,
     len: usize,
@@ -57,7 +51,7 @@ impl<T> Default for StartQueue<T> {
     fn default() -> Self {
         StartQueue {
             waiting: HashMap::new(),
-            turns: VecDeque::new(),
+            turns: [VecDeque::new(), VecDeque::new()],
             started: HashMap::new(),
             len: 0,
         }
@@ -65,45 +59,56 @@ impl<T> Default for StartQueue<T> {
 }
 
 impl<T> StartQueue<T> {
-    /// Queues `source`, whose URL is `url`.
-    pub fn push(&mut self, url: &str, source: T) {
+    /// Queues `source`, whose URL is `url`; `failing` when its last fetch failed.
+    pub fn push(&mut self, url: &str, failing: bool, source: T) {
         let host = host_of(url);
-        let queue = self.waiting.entry(host.clone()).or_default();
+        let queue = self.waiting.entry((failing, host.clone())).or_default();
         if queue.is_empty() {
-            self.turns.push_back(host);
+            self.turns[usize::from(failing)].push_back(host);
         }
         queue.push_back(source);
         self.len += 1;
     }
 
-    /// The next source to start, with its host: the first in turn whose host
-    /// has fewer than `cap` started. None when none waits, or every host that
-    /// has waiting sources is at its cap.
+    /// The next source to start, with its host: the first healthy one in turn
+    /// whose host has fewer than `cap` started, else the first failing one.
+    /// None when none waits, or every host with waiting sources is at its cap.
     pub fn next(&mut self, cap: usize) -> Option<(String, T)> {
-        for _ in 0..self.turns.len() {
-            let host = self.turns.pop_front()?;
-            if self.started.get(&host).copied().unwrap_or(0) >= cap.max(1) {
-                self.turns.push_back(host);
+        for failing in [false, true] {
+            if let Some(next) = self.next_of(failing, cap.max(1)) {
+                return Some(next);
+            }
+        }
+        None
+    }
+
+    fn next_of(&mut self, failing: bool, cap: usize) -> Option<(String, T)> {
+        let turns = &mut self.turns[usize::from(failing)];
+        for _ in 0..turns.len() {
+            let host = turns.pop_front()?;
+            if self.started.get(&host).copied().unwrap_or(0) >= cap {
+                turns.push_back(host);
                 continue;
             }
-            let Some(queue) = self.waiting.get_mut(&host) else {
+            let key = (failing, host);
+            let Some(queue) = self.waiting.get_mut(&key) else {
                 continue;
             };
             let Some(source) = queue.pop_front() else {
                 continue;
             };
             if queue.is_empty() {
-                self.waiting.remove(&host);
+                self.waiting.remove(&key);
             } else {
-                self.turns.push_back(host.clone());
+                turns.push_back(key.1.clone());
             }
+            let (_, host) = key;
             *self.started.entry(host.clone()).or_default() += 1;
             self.len -= 1;
             return Some((host, source));
         }
         None
     }
-
     /// A source of `host` that [`StartQueue::next`] handed out has ended.
     pub fn finished(&mut self, host: &str) {
         if let Some(n) = self.started.get_mut(host) {
@@ -406,29 +411,47 @@ mod tests {
     }
 
     #[test]
-    fn failing_sources_start_after_the_others_in_their_own_order() {
+    fn failing_sources_start_after_every_healthy_one() {
         let due = [
-            ("a", false),
-            ("b", true),
-            ("c", false),
-            ("d", true),
-            ("e", false),
+            ("https://big.test/a", false),
+            ("https://big.test/b", false),
+            ("https://BIG.test/c", false),
+            ("https://down.test/feed", true),
+            ("https://small.test/feed", false),
+            ("https://big.test/d", true),
+            ("https://other.test/feed", false),
         ];
-        let order: Vec<&str> = failing_last(due.to_vec(), |s| s.1)
-            .into_iter()
-            .map(|s| s.0)
-            .collect();
-        assert_eq!(order, ["a", "c", "e", "b", "d"]);
+        let mut queue = StartQueue::default();
+        for (url, failing) in due {
+            queue.push(url, failing, url);
+        }
+        let order: Vec<&str> = std::iter::from_fn(|| queue.next(8).map(|(_, s)| s)).collect();
+        assert_eq!(
+            order,
+            [
+                "https://big.test/a",
+                "https://small.test/feed",
+                "https://other.test/feed",
+                "https://big.test/b",
+                "https://BIG.test/c",
+                "https://down.test/feed",
+                "https://big.test/d",
+            ]
+        );
     }
 
     #[test]
     fn no_host_has_more_than_its_cap_started_and_hosts_take_turns() {
         let mut queue = StartQueue::default();
         for n in 0..5 {
-            queue.push(&format!("https://busy.test/{n}"), format!("busy {n}"));
+            queue.push(
+                &format!("https://busy.test/{n}"),
+                false,
+                format!("busy {n}"),
+            );
         }
-        queue.push("https://quiet.test/feed", "quiet".to_string());
-        queue.push("https://BUSY.test/late", "busy late".to_string());
+        queue.push("https://quiet.test/feed", false, "quiet".to_string());
+        queue.push("https://BUSY.test/late", false, "busy late".to_string());
         let mut started = Vec::new();
         while let Some((_, source)) = queue.next(2) {
             started.push(source);
@@ -436,7 +459,7 @@ mod tests {
         assert_eq!(started, ["busy 0", "quiet", "busy 1"]);
         assert_eq!(queue.len(), 4, "busy.test is at its cap");
         // A source arriving later for another host starts at once.
-        queue.push("https://other.test/feed", "other".to_string());
+        queue.push("https://other.test/feed", false, "other".to_string());
         assert_eq!(queue.next(2).map(|(_, s)| s).as_deref(), Some("other"));
         assert!(queue.next(2).is_none());
         queue.finished("busy.test");

@@ -286,9 +286,11 @@ pub fn in_flight_limit(concurrency: usize) -> usize {
     concurrency.saturating_mul(2).max(1)
 }
 
-/// Sources of one host started at once: as many as may fetch at once (or
-/// `per_host`, if more), so one host's sources waiting for its slots hold at
-/// most half the places between fetch and store ([`in_flight_limit`]).
+/// Sources of one host started at once: as many as may fetch at once, so one
+/// host's sources waiting for its slots hold at most half the places between
+/// fetch and store ([`in_flight_limit`]). A `per_host` above that raises it to
+/// `per_host`, which the host may then all fetch at once: a config whose
+/// sources share one server still fetches past the ones that hang there.
 pub fn started_per_host(schedule: &crate::config::ScheduleConfig) -> usize {
     schedule.concurrency.max(schedule.per_host)
 }
@@ -594,9 +596,9 @@ pub async fn run_cycle(
         .await?;
     let total = sources.len();
     let mut queue = StartQueue::default();
-    for source in crate::schedule::failing_last(sources, |s| s.error_count > 0) {
-        let url = source.url.clone();
-        queue.push(&url, source);
+    for source in sources {
+        let (url, failing) = (source.url.clone(), source.error_count > 0);
+        queue.push(&url, failing, source);
     }
     let mut tasks = Started::default();
     tasks.start(ctx, &mut queue);
