@@ -1,4 +1,5 @@
-//! When to fetch a source next, and how many fetches may run at once per host.
+//! When to fetch a source next, in what order due sources start
+//! ([`StartQueue`]), and how many fetches may run at once per host.
 //!
 //! The policy is pure (time in, delay out) so it can be tested without a clock:
 //! - after a success: the source interval, lengthened (never shortened) by what the
@@ -82,6 +83,7 @@ impl<T> StartQueue<T> {
         None
     }
 
+    /// The next source of the healthy or the failing turns.
     fn next_of(&mut self, failing: bool, cap: usize) -> Option<(String, T)> {
         let turns = &mut self.turns[usize::from(failing)];
         for _ in 0..turns.len() {
@@ -109,6 +111,7 @@ impl<T> StartQueue<T> {
         }
         None
     }
+
     /// A source of `host` that [`StartQueue::next`] handed out has ended.
     pub fn finished(&mut self, host: &str) {
         if let Some(n) = self.started.get_mut(host) {
