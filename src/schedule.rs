@@ -230,7 +230,8 @@ const MAX_ARTICLE_BACKOFFS: usize = 10_000;
 
 /// Backoff for article pages that failed (too large, timed out, no text), kept
 /// in memory: a page source leaves such a link for the next fetch, and
-/// without it every cycle downloaded the same doomed pages again.
+/// without it every cycle downloaded the same doomed pages again. Keyed by
+/// link, or by host for the hosts that leave article pages unanswered.
 #[derive(Debug, Default)]
 pub struct ArticleBackoff(Mutex<HashMap<String, (u32, Instant)>>);
 

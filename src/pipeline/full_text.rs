@@ -2,6 +2,8 @@
 //! become the articles their links point to, extracted with the host's learnt
 //! template.
 
+use std::time::Instant;
+
 use anyhow::Context as _;
 use chrono::Utc;
 use tokio::task::JoinSet;
@@ -11,9 +13,10 @@ use super::fetch_read::{within_limits, Stopped};
 use super::Context;
 use crate::config::SourceConfig;
 use crate::extract::{extract, Article, Options};
-use crate::fetch::Validators;
+use crate::fetch::{FetchError, Validators};
 use crate::read::RawItem;
 use crate::sanitize::plain_text;
+use crate::schedule::in_words;
 use crate::store::{item_key, link_key};
 
 /// Article pages fetched per source per fetch at most; the rest wait for the next one.
@@ -121,6 +124,9 @@ pub async fn fill_full_text(
                 }
                 keys.push(key);
             }
+            Err(e) if e.is::<HostResting>() => {
+                tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "keeping the feed's content: {e}");
+            }
             Err(e) => {
                 tracing::warn!(source = %cfg.name, link = item.link.as_deref().map(display), detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
             }
@@ -147,6 +153,12 @@ pub(super) fn fetch_detail(e: &anyhow::Error) -> Option<&str> {
         .and_then(crate::fetch::FetchError::detail)
 }
 
+/// An article page not asked for: its host left one unanswered lately (a
+/// timeout, a refused connection), and each page would wait the whole timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("not fetched: {0} left an article page unanswered lately")]
+pub struct HostResting(pub String);
+
 /// Fetches one article page (within the global and per-host limits), extracts it
 /// with the host's learnt template, and records what the page showed of the template.
 pub async fn fetch_article(
@@ -159,10 +171,23 @@ pub async fn fetch_article(
     let fetched = {
         // A page's share of its host first, then the host and global limits.
         let _page = ctx.hosts.acquire_page_share(&host).await;
+        if ctx.resting_hosts.waiting(&host, Instant::now()) {
+            return Err(HostResting(host).into());
+        }
         let validators = Validators::default();
         // The feed's own text is stored instead when feedsieve stops.
         match within_limits(ctx, &host, ctx.fetcher.fetch(&url, &validators)).await {
-            Ok(fetched) => fetched?,
+            Ok(Ok(fetched)) => {
+                ctx.resting_hosts.succeeded(&host);
+                fetched
+            }
+            Ok(Err(e)) => {
+                if matches!(e, FetchError::Timeout(_) | FetchError::Connect { .. }) {
+                    let wait = ctx.resting_hosts.failed(&host, Instant::now());
+                    tracing::warn!(%host, rest = %in_words(wait), "no other article page of this host is asked for until the rest is over: {e}");
+                }
+                return Err(e.into());
+            }
             Err(Stopped::BeforeStart) => anyhow::bail!("not fetched: feedsieve is stopping"),
             Err(Stopped::CutShort) => anyhow::bail!("cut short: feedsieve is stopping"),
         }

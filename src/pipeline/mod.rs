@@ -91,6 +91,10 @@ pub struct Context {
     pub store_backoff: Arc<StoreBackoff>,
     /// Article pages of page sources that failed, and when to try them again.
     pub article_backoff: Arc<crate::schedule::ArticleBackoff>,
+    /// Hosts that left an article page unanswered (a timeout, a refused
+    /// connection), and until when no other article page of theirs is asked
+    /// for: a feed keeps its own text instead of waiting out every page.
+    pub resting_hosts: Arc<crate::schedule::ArticleBackoff>,
     /// Set when the daemon stops: nothing new starts.
     pub stop: Stopping,
     /// The time fetches are stored and retention counts at.
@@ -184,6 +188,7 @@ impl Context {
             health,
             store_backoff: Arc::default(),
             article_backoff: Arc::default(),
+            resting_hosts: Arc::default(),
             stop: Stopping::default(),
             sources_removed,
             story_pages: Arc::default(),

@@ -79,6 +79,10 @@ pub async fn fill_page_articles(
                 tracing::warn!(source = %cfg.name, %link, %retry_in, "no article text on the page");
                 complete = false;
             }
+            Err(e) if e.is::<super::full_text::HostResting>() => {
+                tracing::debug!(source = %cfg.name, %link, "{e}; tried at a later fetch");
+                complete = false;
+            }
             Err(e) => {
                 let retry_in = in_words(ctx.article_backoff.failed(&link, now));
                 tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable: {e:#}");

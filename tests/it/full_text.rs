@@ -104,3 +104,24 @@ fn teasers_are_recognised() {
         "{long} Prices rose by a third and more."
     ))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_leaves_an_article_page_unanswered_is_not_asked_for_the_next() {
+    let web = FixtureServer::start().await;
+    web.set(ARTICLE, Behaviour::Hang);
+    web.set(OTHER, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let limits = "[fetch]\ntimeout = \"2s\"\n[dedup]\nenabled = false\n";
+    let ctx = Context::open(web.config(dir.path(), limits)).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    // One page waited out the timeout; the other was not asked for, and both
+    // items are stored with the feed's teaser.
+    let asked = web.hits(ARTICLE).len() + web.hits(OTHER).len();
+    assert_eq!(asked, 1, "article pages asked of a host that did not answer");
+    for page in [ARTICLE, OTHER] {
+        let (_, flag) = stored(&ctx, &format!("{}{page}", web.base));
+        assert_eq!(flag, 0, "{page} holds full text");
+    }
+    let published = std::fs::read_to_string(dir.path().join("feed.xml")).unwrap();
+    assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
+}
