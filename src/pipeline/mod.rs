@@ -555,35 +555,60 @@ pub struct CycleReport {
     pub published: Option<Publication>,
 }
 
-/// A cycle's running sources, with the host each was started for.
-#[derive(Default)]
-struct Started {
-    tasks: JoinSet<SourceOutcome>,
+/// A cycle's sources: those waiting to start, and those running with the host
+/// each was started for.
+struct CycleTasks {
+    queue: StartQueue<SourceRecord>,
+    running: JoinSet<SourceOutcome>,
     hosts: HashMap<tokio::task::Id, String>,
 }
 
-impl Started {
+impl CycleTasks {
+    /// The sources, queued; none started yet.
+    fn new(sources: Vec<SourceRecord>) -> Self {
+        let mut queue = StartQueue::default();
+        for source in sources {
+            let (url, failing) = (source.url.clone(), source.error_count > 0);
+            queue.push(&url, failing, source);
+        }
+        CycleTasks {
+            queue,
+            running: JoinSet::new(),
+            hosts: HashMap::new(),
+        }
+    }
+
     /// Starts queued sources while fewer run than a few more than may run at
     /// once: a waiting task holds its future (kilobytes), and 100,000 of them
     /// at once took 700 MB.
-    fn start(&mut self, ctx: &Context, queue: &mut StartQueue<SourceRecord>) {
+    fn start(&mut self, ctx: &Context) {
         let most = in_flight_limit(ctx.config.schedule.concurrency) * 2;
-        while self.tasks.len() < most {
-            let Some((host, source)) = queue.next(started_per_host(&ctx.config.schedule)) else {
+        let per_host = started_per_host(&ctx.config.schedule);
+        while self.running.len() < most {
+            let Some((host, source)) = self.queue.next(per_host) else {
                 break;
             };
             let ctx = ctx.clone();
             let task = self
-                .tasks
+                .running
                 .spawn(async move { process_source(&ctx, &source).await });
             self.hosts.insert(task.id(), host);
         }
     }
 
-    async fn join_next_with_id(
+    /// The next source to end, with others started in its place; None once
+    /// every source has ended.
+    async fn next_done(
         &mut self,
-    ) -> Option<Result<(tokio::task::Id, SourceOutcome), tokio::task::JoinError>> {
-        self.tasks.join_next_with_id().await
+        ctx: &Context,
+    ) -> Option<Result<SourceOutcome, tokio::task::JoinError>> {
+        let done = self.running.join_next_with_id().await?;
+        let task = done.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
+        if let Some(host) = self.hosts.remove(&task) {
+            self.queue.finished(&host);
+        }
+        self.start(ctx);
+        Some(done.map(|(_, outcome)| outcome))
     }
 }
 
@@ -600,21 +625,11 @@ pub async fn run_cycle(
         .call(move |s| sources_to_fetch(s, selection, now))
         .await?;
     let total = sources.len();
-    let mut queue = StartQueue::default();
-    for source in sources {
-        let (url, failing) = (source.url.clone(), source.error_count > 0);
-        queue.push(&url, failing, source);
-    }
-    let mut tasks = Started::default();
-    tasks.start(ctx, &mut queue);
+    let mut tasks = CycleTasks::new(sources);
+    tasks.start(ctx);
     let mut report = CycleReport::default();
-    while let Some(res) = tasks.join_next_with_id().await {
-        let task = res.as_ref().map_or_else(|e| e.id(), |(id, _)| *id);
-        if let Some(host) = tasks.hosts.remove(&task) {
-            queue.finished(&host);
-        }
-        tasks.start(ctx, &mut queue);
-        match res.map(|(_, outcome)| outcome) {
+    while let Some(res) = tasks.next_done(ctx).await {
+        match res {
             Ok(outcome) => {
                 on_done(&outcome, report.outcomes.len() + 1, total);
                 report.outcomes.push(outcome);

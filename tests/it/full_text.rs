@@ -117,7 +117,10 @@ async fn a_host_that_leaves_an_article_page_unanswered_is_not_asked_for_the_next
     // One page waited out the timeout; the other was not asked for, and both
     // items are stored with the feed's teaser.
     let asked = web.hits(ARTICLE).len() + web.hits(OTHER).len();
-    assert_eq!(asked, 1, "article pages asked of a host that did not answer");
+    assert_eq!(
+        asked, 1,
+        "article pages asked of a host that did not answer"
+    );
     for page in [ARTICLE, OTHER] {
         let (_, flag) = stored(&ctx, &format!("{}{page}", web.base));
         assert_eq!(flag, 0, "{page} holds full text");
