@@ -413,9 +413,10 @@ type InFlight = HashMap<tokio::task::Id, (i64, String)>;
 struct Loop {
     tasks: JoinSet<SourceOutcome>,
     in_flight: InFlight,
-    /// Due sources not started yet, oldest due first with hosts taking
-    /// turns: tasks start as others end, a few more than may fetch at once (a
-    /// waiting task holds kilobytes), and a host's at most as many as may fetch.
+    /// Due sources not started yet, oldest due first with hosts taking turns
+    /// and failing sources last: tasks start as others end, a few more than
+    /// may fetch at once (a waiting task holds kilobytes), and of one host at
+    /// most [`pipeline::started_per_host`].
     queue: StartQueue<i64>,
     /// Sources queued or running, which a scan passes over.
     queued: HashSet<i64>,
