@@ -248,9 +248,14 @@ impl ArticleBackoff {
     }
 
     /// Records a failure of `link`; returns how long it now waits (the
-    /// backoff of a failed source: 5 min, doubling, at most a day).
+    /// backoff of a failed source: 5 min, doubling, at most a day). Failures
+    /// while it already waits (pages of one host that failed together) are
+    /// one: the wait is not doubled again.
     pub fn failed(&self, link: &str, now: Instant) -> Duration {
         let mut links = self.links();
+        if let Some((_, until)) = links.get(link).filter(|(_, until)| *until > now) {
+            return *until - now;
+        }
         if links.len() >= MAX_ARTICLE_BACKOFFS && !links.contains_key(link) {
             links.retain(|_, (_, until)| *until > now);
             if links.len() >= MAX_ARTICLE_BACKOFFS {
@@ -557,6 +562,12 @@ mod tests {
         assert!(!b.waiting("https://news.test/other.html", now));
         b.succeeded(link);
         assert!(!b.waiting(link, now + first));
+        // Failures while it already waits (a host's pages failing together)
+        // are one: the wait is not doubled again.
+        let host = "slow.test";
+        let wait = b.failed(host, now);
+        assert!(b.failed(host, now + Duration::from_secs(1)) < wait);
+        assert!(!b.waiting(host, now + wait + Duration::from_secs(1)));
     }
 
     #[test]

@@ -153,6 +153,17 @@ pub(super) fn fetch_detail(e: &anyhow::Error) -> Option<&str> {
         .and_then(crate::fetch::FetchError::detail)
 }
 
+/// Puts the link's host to rest when its article page got no answer at all (a
+/// timeout, a connection that could not be made). The link's host, not the
+/// one a redirect led to, which reqwest's errors do not name: a redirector
+/// whose targets hang rests too, and its links keep the feed's text meanwhile.
+fn rest_if_unanswered(ctx: &Context, host: &str, e: &FetchError) {
+    if matches!(e, FetchError::Timeout(_) | FetchError::Connect { .. }) {
+        let wait = ctx.resting_hosts.failed(host, Instant::now());
+        tracing::warn!(%host, rest = %in_words(wait), "no other article page of this host is asked for until the rest is over: {e}");
+    }
+}
+
 /// An article page not asked for: its host left one unanswered lately (a
 /// timeout, a refused connection), and each page would wait the whole timeout.
 #[derive(Debug, thiserror::Error)]
@@ -177,16 +188,13 @@ pub async fn fetch_article(
         let validators = Validators::default();
         // The feed's own text is stored instead when feedsieve stops.
         match within_limits(ctx, &host, ctx.fetcher.fetch(&url, &validators)).await {
-            Ok(Ok(fetched)) => {
-                ctx.resting_hosts.succeeded(&host);
-                fetched
-            }
-            Ok(Err(e)) => {
-                if matches!(e, FetchError::Timeout(_) | FetchError::Connect { .. }) {
-                    let wait = ctx.resting_hosts.failed(&host, Instant::now());
-                    tracing::warn!(%host, rest = %in_words(wait), "no other article page of this host is asked for until the rest is over: {e}");
+            Ok(fetched) => {
+                match &fetched {
+                    // Any answer, an error status too, shows the host answers.
+                    Ok(_) | Err(FetchError::Status { .. }) => ctx.resting_hosts.succeeded(&host),
+                    Err(e) => rest_if_unanswered(ctx, &host, e),
                 }
-                return Err(e.into());
+                fetched?
             }
             Err(Stopped::BeforeStart) => anyhow::bail!("not fetched: feedsieve is stopping"),
             Err(Stopped::CutShort) => anyhow::bail!("cut short: feedsieve is stopping"),

@@ -10,6 +10,30 @@ use crate::read::RawItem;
 use crate::schedule::in_words;
 use crate::store::item_key;
 
+/// The new links to fetch now, at most `max_new`, and whether they are all of
+/// them. Links whose page failed lately, or whose host rests, wait their turn
+/// and take no place in `max_new`; the listing is read again so that they get it.
+fn links_to_fetch(
+    ctx: &Context,
+    new_links: Vec<String>,
+    max_new: usize,
+    now: std::time::Instant,
+) -> (Vec<String>, bool) {
+    let all_new = new_links.len();
+    let resting = |link: &str| {
+        let host = url::Url::parse(link).ok()?.host_str()?.to_string();
+        Some(ctx.resting_hosts.waiting(&host, now))
+    };
+    let mut fresh: Vec<String> = new_links
+        .into_iter()
+        .filter(|link| !ctx.article_backoff.waiting(link, now))
+        .filter(|link| resting(link) != Some(true))
+        .collect();
+    let complete = fresh.len() == all_new && fresh.len() <= max_new;
+    fresh.truncate(max_new);
+    (fresh, complete)
+}
+
 /// Turns a page source's links into articles: links not stored before are
 /// fetched and extracted, at most `max_new`; links whose page fails are left for
 /// the next fetch. `items` keeps only the new articles. Returns false when links
@@ -34,15 +58,7 @@ pub async fn fill_page_articles(
         .filter(|i| item_key(i).is_some_and(|k| !known.contains(&k)))
         .filter_map(|i| i.link.clone())
         .collect();
-    // Links whose page failed lately wait their turn (and take no place in
-    // `max_new`); the listing is read again so that they get it.
-    let all_new = new_links.len();
-    let mut fresh: Vec<String> = new_links
-        .into_iter()
-        .filter(|link| !ctx.article_backoff.waiting(link, now))
-        .collect();
-    let mut complete = fresh.len() == all_new && fresh.len() <= cfg.max_new;
-    fresh.truncate(cfg.max_new);
+    let (fresh, mut complete) = links_to_fetch(ctx, new_links, cfg.max_new, now);
     let opts = article_options(cfg);
     let mut tasks = JoinSet::new();
     for (i, link) in fresh.into_iter().enumerate() {
