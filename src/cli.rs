@@ -245,7 +245,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::ExportOpml => report(crate::sources_cli::export_opml(&cli.config)),
         Command::Init { force } => report(init(&cli.config, force)),
         Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
-        Command::Sources => report(crate::sources_cli::list(&cli.config)),
+        Command::Sources => {
+            report(load_to_look(&cli.config).and_then(|(cfg, _)| crate::sources_cli::list(&cfg)))
+        }
         Command::Remove { source } => report(crate::sources_cli::remove(&cli.config, &source)),
         Command::Run { listen } => report(run_daemon(&cli.config, listen)),
         Command::Fetch { source } => report_code(fetch_once(&cli.config, source.as_deref())),
@@ -257,14 +259,18 @@ pub fn main_with(cli: Cli) -> ExitCode {
             crate::dedup_cli::dedup_config(&cli.config, config_given())
                 .and_then(|cfg| crate::dedup_cli::cluster(cfg, &input, &output, batch).map(|_| ())),
         ),
-        Command::Stories { limit, json } => {
-            report(crate::dedup_cli::stories(&cli.config, limit, json))
-        }
+        Command::Stories { limit, json } => report(
+            load_to_look(&cli.config)
+                .and_then(|(cfg, _)| crate::dedup_cli::stories(cfg, limit, json)),
+        ),
         Command::Explain {
             json,
             item_a,
             item_b,
-        } => report(crate::dedup_cli::explain(&cli.config, item_a, item_b, json)),
+        } => report(
+            load_to_look(&cli.config)
+                .and_then(|(cfg, _)| crate::dedup_cli::explain(cfg, item_a, item_b, json)),
+        ),
         Command::Links(args) => report_code(crate::links_cli::run(&args)),
         Command::Clean(args) => match crate::clean::run(&args) {
             Ok(code) => code,
@@ -308,7 +314,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
 /// The config for a command that only looks: what is valid of it, with a
 /// warning (and true) when the file has errors, for that is when a user
 /// most needs `status`: the daemon goes on with its last good config.
-pub(crate) fn load_to_look(path: &std::path::Path) -> anyhow::Result<(Config, bool)> {
+fn load_to_look(path: &std::path::Path) -> anyhow::Result<(Config, bool)> {
     let (config, errors) = Config::load_lenient(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(errors) = &errors {
         let it = if errors.0.len() == 1 { "it" } else { "them" };

@@ -279,8 +279,7 @@ fn article_of(line: &str) -> Result<(serde_json::Value, DedupArticle), String> {
 
 /// The config, its database, and the ids stories are published under (so the
 /// commands show the ids readers see); `None` when there is no database yet.
-fn open_store(path: &Path) -> anyhow::Result<Option<(Config, crate::store::Store, FeedIds)>> {
-    let (config, _) = crate::cli::load_to_look(path)?;
+fn open_store(config: Config) -> anyhow::Result<Option<(Config, crate::store::Store, FeedIds)>> {
     if !config.database.path.exists() {
         return Ok(None);
     }
@@ -299,8 +298,8 @@ fn date(t: Option<i64>) -> String {
 
 /// `feedsieve stories`: the newest stories with their members, representative
 /// first, and how each member joined.
-pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
-    let Some((_, store, ids)) = open_store(path)? else {
+pub fn stories(config: Config, limit: usize, json: bool) -> anyhow::Result<()> {
+    let Some((_, store, ids)) = open_store(config)? else {
         println!("no stories: there is no database yet (run `feedsieve fetch` first)");
         return Ok(());
     };
@@ -382,8 +381,8 @@ pub fn stories(path: &Path, limit: usize, json: bool) -> anyhow::Result<()> {
 
 /// `feedsieve explain A B`: the evidence between two stored items, and which
 /// layer decided (or would decide) whether they are one story.
-pub fn explain(path: &Path, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
-    let Some((config, store, ids)) = open_store(path)? else {
+pub fn explain(config: Config, a: i64, b: i64, json: bool) -> anyhow::Result<()> {
+    let Some((config, store, ids)) = open_store(config)? else {
         anyhow::bail!(
             "there is no database yet, so no items to explain (run `feedsieve fetch` first)"
         );

@@ -11,8 +11,7 @@ use crate::util::{write_atomically, write_stdout};
 
 /// `feedsieve sources`: one line per configured source, in file order, with its
 /// state from the database (which is read, never created).
-pub fn list(path: &Path) -> anyhow::Result<()> {
-    let (cfg, _) = crate::cli::load_to_look(path)?;
+pub fn list(cfg: &Config) -> anyhow::Result<()> {
     let rows = if cfg.database.path.exists() {
         let store = crate::store::Store::open(&cfg.database.path)
             .with_context(|| format!("opening {}", cfg.database.path.display()))?;
