@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use hashbrown::hash_table::{Entry, HashTable};
 
-use super::vectors::{bf16, Centroid, Shares, Terms, Vector};
+use super::vectors::{bf16, prefetch, Centroid, Shares, Terms, Vector};
 use super::{embed, text, Engine, Prepared, StoryId};
 
 /// What the look-alike guards need of a member: its date and title figures.
@@ -346,18 +346,6 @@ pub(super) fn top_terms(p: &Prepared, n: usize) -> Vec<(u32, f32)> {
     terms.retain(|(t, _)| seen_terms.insert(*t));
     terms.truncate(n);
     terms
-}
-
-/// Reads one element per cache line of the first four lines `items` walks
-/// (a list's newest entries when walked from its end) and ignores it: the
-/// loads of several lists overlap, where reading each list in turn waits for
-/// each. A plain read, not a prefetch instruction (those need `unsafe`); no
-/// effect on results.
-pub(super) fn prefetch<'a, T: Copy + 'a>(items: impl Iterator<Item = &'a T>) {
-    let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
-    for x in items.step_by(per_line).take(4) {
-        std::hint::black_box(*x);
-    }
 }
 
 /// [`top_terms`] of `p`: a prefix of the ranking `prepare` worked out
