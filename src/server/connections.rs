@@ -160,14 +160,8 @@ mod tests {
             );
         }
         // Their places are free again: a third client is served.
-        let mut third = TcpStream::connect(addr).await.unwrap();
-        third
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = String::new();
-        let read = tokio::time::timeout(Duration::from_secs(20), third.read_to_string(&mut answer));
-        read.await.unwrap().unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(20), get_small(addr)).await;
+        let answer = answer.expect("the third client was not served");
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with("hello"), "{answer}");
     }
@@ -183,6 +177,7 @@ mod tests {
         addr
     }
 
+    /// Asks for `/` on a new connection; the whole answer.
     async fn get_small(addr: std::net::SocketAddr) -> String {
         let mut client = TcpStream::connect(addr).await.unwrap();
         client
