@@ -690,10 +690,7 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     println!(
         "{}, {} stored ({})",
         crate::util::count(rows.len(), "source"),
-        match gauges.stories {
-            1 => "1 story".to_string(),
-            n => format!("{n} stories"),
-        },
+        crate::util::count(usize::try_from(gauges.stories).unwrap_or(0), "story"),
         cfg.database.path.display()
     );
     for r in rows {
@@ -769,10 +766,7 @@ fn inspect(target: &str, json: bool) -> anyhow::Result<()> {
         if let Some(link) = &view.link {
             let _ = writeln!(out, "{link}");
         }
-        let _ = match view.entries.len() {
-            1 => writeln!(out, "1 entry"),
-            n => writeln!(out, "{n} entries"),
-        };
+        let _ = writeln!(out, "{}", crate::util::count(view.entries.len(), "entry"));
         for e in &view.entries {
             let _ = writeln!(
                 out,

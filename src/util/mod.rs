@@ -8,10 +8,14 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-/// "1 feed", "2 feeds": a count with its noun, for messages.
+/// "1 feed", "2 feeds", "2 stories": a count with its noun, for messages.
 pub fn count(n: usize, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    // A consonant and a y make "-ies" ("story", "entry"); "day" takes an s.
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{n} {stem}ies"),
         _ => format!("{n} {noun}s"),
     }
 }
@@ -110,6 +114,15 @@ pub fn fit(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_their_plural() {
+        assert_eq!(count(1, "story"), "1 story");
+        assert_eq!(count(2, "story"), "2 stories");
+        assert_eq!(count(0, "entry"), "0 entries");
+        assert_eq!(count(3, "day"), "3 days");
+        assert_eq!(count(2, "feed"), "2 feeds");
+    }
 
     #[test]
     fn hashes_are_the_standard_lowercase_hex_digests() {
