@@ -115,20 +115,19 @@ pub fn strip_trailing_promo(html: &str) -> Cow<'_, str> {
     let full = html.trim_end().len();
     let mut end = full;
     for _ in 0..3 {
-        let body = &html[..end];
-        let lower = body.to_ascii_lowercase();
-        if !lower.ends_with("</p>") {
+        // Bytes, not a lower-cased copy: this runs on every item and article.
+        let body = &html.as_bytes()[..end];
+        if body.len() < 4 || !body[body.len() - 4..].eq_ignore_ascii_case(b"</p>") {
             break;
         }
         // The last paragraph's start: `<p>` or `<p ` (not `<pre`, `<param`).
-        let start = lower.rmatch_indices("<p").map(|(i, _)| i).find(|&i| {
-            matches!(
-                lower.as_bytes().get(i + 2),
-                Some(b'>' | b' ' | b'\t' | b'\n')
-            )
+        let start = (0..body.len().saturating_sub(2)).rev().find(|&i| {
+            body[i] == b'<'
+                && body[i + 1].eq_ignore_ascii_case(&b'p')
+                && matches!(body[i + 2], b'>' | b' ' | b'\t' | b'\n')
         });
         match start {
-            Some(start) if is_promo(&body[start..]) => end = html[..start].trim_end().len(),
+            Some(start) if is_promo(&html[start..end]) => end = html[..start].trim_end().len(),
             _ => break,
         }
     }
