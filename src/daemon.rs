@@ -233,15 +233,9 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
             Err(e) => tracing::error!("keeping the old [fetch] settings: {e}"),
         }
     }
-    if new.schedule.concurrency != old.schedule.concurrency {
-        ctx.global = std::sync::Arc::new(tokio::sync::Semaphore::new(new.schedule.concurrency));
-        ctx.slow_lane = std::sync::Arc::new(tokio::sync::Semaphore::new(new.schedule.concurrency));
-        ctx.in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(
-            pipeline::in_flight_limit(new.schedule.concurrency),
-        ));
-    }
-    if new.schedule.per_host != old.schedule.per_host {
-        ctx.hosts = crate::schedule::HostSlots::new(new.schedule.per_host);
+    let limits = |s: &crate::config::ScheduleConfig| (s.concurrency, s.per_host);
+    if limits(&new.schedule) != limits(&old.schedule) {
+        ctx.limits = pipeline::FetchLimits::new(&new.schedule);
     }
     let sources = new.sources.clone();
     // A source removed and added again keeps its row, and with it the next

@@ -143,8 +143,8 @@ pub(super) async fn within_limits<F: std::future::Future>(
     host: &str,
     fetch: F,
 ) -> Result<F::Output, Stopped> {
-    let _host = ctx.hosts.acquire(host).await;
-    let global = ctx.global.clone().acquire_owned().await.ok();
+    let _host = ctx.limits.hosts.acquire(host).await;
+    let global = ctx.limits.global.clone().acquire_owned().await.ok();
     // Queued fetches do not start once feedsieve stops; running ones get the
     // grace period.
     if ctx.stop.is_stopping() {
@@ -158,7 +158,7 @@ pub(super) async fn within_limits<F: std::future::Future>(
         }
         tokio::select! {
             out = &mut fetch => out,
-            slow = ctx.slow_lane.clone().acquire_owned() => {
+            slow = ctx.limits.slow_lane.clone().acquire_owned() => {
                 drop(global);
                 let _slow = slow.ok();
                 fetch.await

@@ -181,7 +181,7 @@ pub async fn fetch_article(
     let host = url.host_str().unwrap_or("").to_string();
     let fetched = {
         // A page's share of its host first, then the host and global limits.
-        let _page = ctx.hosts.acquire_page_share(&host).await;
+        let _page = ctx.limits.hosts.acquire_page_share(&host).await;
         if ctx.resting_hosts.waiting(&host, Instant::now()) {
             return Err(HostResting(host).into());
         }

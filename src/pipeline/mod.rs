@@ -65,19 +65,8 @@ pub struct Context {
     pub store: SharedStore,
     /// Store writes waiting for the database, written together.
     writes: Arc<WriteQueue>,
-    /// Fetches in flight overall.
-    pub global: Arc<Semaphore>,
-    /// Fetches that outran [`Context::slow_after`] and gave their `global`
-    /// place back ([`fetch_read::within_limits`]), as many as `global` has.
-    pub slow_lane: Arc<Semaphore>,
-    /// Sources between the start of their fetch and the end of their store
-    /// write. Taken before `global`: a fetched feed waits for the one database
-    /// writer holding its items, and without this bound a burst of a thousand
-    /// feeds would all be fetched and parsed, each waiting on its own blocking
-    /// thread (measured: 515 threads and 364 MiB in the 1000-feed benchmark).
-    pub in_flight: Arc<Semaphore>,
-    /// Fetches in flight per host.
-    pub hosts: HostSlots,
+    /// How many fetches and sources may run at once.
+    pub limits: FetchLimits,
     /// Text work (parsing, extracting, analysing for dedup) running at once
     /// ([`Context::text_work`]).
     text_work: Arc<Semaphore>,
@@ -105,6 +94,38 @@ pub struct Context {
     /// The story pages last written: a story that did not change keeps its page
     /// (neither rendered nor written again).
     pub story_pages: Arc<std::sync::Mutex<Option<StoryPages>>>,
+}
+
+/// How many fetches and sources may run at once, from `[schedule]`. A reload
+/// that changes them puts new ones in place; fetches already running keep
+/// the permits they hold.
+#[derive(Clone)]
+pub struct FetchLimits {
+    /// Fetches in flight overall.
+    pub global: Arc<Semaphore>,
+    /// Fetches that outran [`Context::slow_after`] and gave their `global`
+    /// place back ([`fetch_read::within_limits`]), as many as `global` has.
+    pub slow_lane: Arc<Semaphore>,
+    /// Sources between the start of their fetch and the end of their store
+    /// write. Taken before `global`: a fetched feed waits for the one database
+    /// writer holding its items, and without this bound a burst of a thousand
+    /// feeds would all be fetched and parsed, each waiting on its own blocking
+    /// thread (measured: 515 threads and 364 MiB in the 1000-feed benchmark).
+    pub in_flight: Arc<Semaphore>,
+    /// Fetches in flight per host.
+    pub hosts: HostSlots,
+}
+
+impl FetchLimits {
+    /// The limits `schedule` sets.
+    pub fn new(schedule: &crate::config::ScheduleConfig) -> Self {
+        FetchLimits {
+            global: Arc::new(Semaphore::new(schedule.concurrency)),
+            slow_lane: Arc::new(Semaphore::new(schedule.concurrency)),
+            in_flight: Arc::new(Semaphore::new(in_flight_limit(schedule.concurrency))),
+            hosts: HostSlots::new(schedule.per_host),
+        }
+    }
 }
 
 /// Where the pipeline reads the time: the system clock, or one a test sets
@@ -177,10 +198,7 @@ impl Context {
             None
         };
         Ok(Context {
-            global: Arc::new(Semaphore::new(config.schedule.concurrency)),
-            slow_lane: Arc::new(Semaphore::new(config.schedule.concurrency)),
-            in_flight: Arc::new(Semaphore::new(in_flight_limit(config.schedule.concurrency))),
-            hosts: HostSlots::new(config.schedule.per_host),
+            limits: FetchLimits::new(&config.schedule),
             text_work: Arc::new(Semaphore::new(text_work_limit(config.dedup.enabled))),
             metrics: Arc::default(),
             dedup,
@@ -326,7 +344,7 @@ pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
 pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutcome {
     // Held until the fetch is stored (permits: in_flight, then the host, then
     // global, then perhaps the slow lane; see `fetch_read::within_limits`).
-    let _in_flight = ctx.in_flight.clone().acquire_owned().await.ok();
+    let _in_flight = ctx.limits.in_flight.clone().acquire_owned().await.ok();
     let started = ctx.clock.now_utc();
     let clock = std::time::Instant::now();
     let cfg = ctx.config.source(&source.url);
