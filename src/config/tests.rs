@@ -189,23 +189,19 @@ fn a_one_bracket_feed_above_listed_ones_hides_none_of_their_errors() {
         .iter()
         .map(|e| (e.line, e.message.as_str()))
         .collect();
-    assert_eq!(got.len(), 4, "{errs}");
-    assert!(
-        got[0].0 == Some(1) && got[0].1.contains("`[[feed]]`"),
-        "{errs}"
-    );
-    assert!(
-        got[1].0 == Some(7) && got[1].1.contains("not a valid URL"),
-        "{errs}"
-    );
-    assert!(
-        got[2].0 == Some(12) && got[2].1.contains("full_text"),
-        "{errs}"
-    );
-    assert!(
-        got[3].0 == Some(14) && got[3].1.contains("`[[page]]`"),
-        "{errs}"
-    );
+    let want = [
+        (1, "`[[feed]]`"),
+        (7, "not a valid URL"),
+        (12, "full_text"),
+        (14, "`[[page]]`"),
+    ];
+    assert_eq!(got.len(), want.len(), "{errs}");
+    for ((line, message), (want_line, fragment)) in got.iter().zip(want) {
+        assert!(
+            *line == Some(want_line) && message.contains(fragment),
+            "{errs}"
+        );
+    }
 }
 
 #[test]

@@ -12,6 +12,21 @@ async fn cycle(ctx: &Context) {
     run_cycle(ctx, Selection::All, |_, _, _| {}).await.unwrap();
 }
 
+/// A cycle over the one source at `path` on `base`.
+async fn cycle_of(ctx: &Context, base: &str, path: &str) {
+    let url = format!("{base}{path}");
+    run_cycle(ctx, Selection::Url(url), |_, _, _| {})
+        .await
+        .unwrap();
+}
+
+/// The articles of each published story.
+fn member_sets(dir: &std::path::Path, base: &str) -> impl Iterator<Item = BTreeSet<String>> {
+    published(dir, base)
+        .into_iter()
+        .map(|(_, _, members)| members)
+}
+
 /// The published feed as (guid, representative link, every linked article path).
 fn published(dir: &std::path::Path, base: &str) -> Vec<(String, String, BTreeSet<String>)> {
     let bytes = std::fs::read(dir.join("feed.xml")).unwrap();
@@ -137,15 +152,9 @@ async fn the_seed_web_gives_the_four_expected_stories_whatever_order_the_outlets
         let dir = tempfile::tempdir().unwrap();
         let ctx = Context::open(web.config_with_page(dir.path(), "")).unwrap();
         for path in order {
-            let url = format!("{}{path}", web.base);
-            run_cycle(&ctx, Selection::Url(url), |_, _, _| {})
-                .await
-                .unwrap();
+            cycle_of(&ctx, &web.base, path).await;
         }
-        let got: BTreeSet<BTreeSet<String>> = published(dir.path(), &web.base)
-            .into_iter()
-            .map(|(_, _, members)| members)
-            .collect();
+        let got: BTreeSet<BTreeSet<String>> = member_sets(dir.path(), &web.base).collect();
         assert_eq!(got, want, "outlets in the order {order:?}");
     }
 }
@@ -208,15 +217,9 @@ async fn old_reports_meet_when_a_current_item_arrives_between_them() {
                 drop(ctx);
                 ctx = Context::open(web.config(dir.path(), &extra)).unwrap();
             }
-            let url = format!("{}{path}", web.base);
-            run_cycle(&ctx, Selection::Url(url), |_, _, _| {})
-                .await
-                .unwrap();
+            cycle_of(&ctx, &web.base, path).await;
         }
-        let got: Vec<BTreeSet<String>> = published(dir.path(), &web.base)
-            .into_iter()
-            .map(|(_, _, members)| members)
-            .collect();
+        let got: Vec<BTreeSet<String>> = member_sets(dir.path(), &web.base).collect();
         assert!(
             got.contains(&drones),
             "in the order {order:?} (restart before the last: {restart}): {got:?}"

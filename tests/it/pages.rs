@@ -263,24 +263,17 @@ async fn links_reads_a_served_page_and_warns_when_it_finds_nothing() {
         stderr.contains("warning:") && stderr.contains("--url https://"),
         "a saved page without its address: asks for it: {stderr}"
     );
-    let out = links_command(vec![
-        "--url".into(),
-        "https://news.test/".into(),
-        empty.display().to_string(),
-    ])
-    .await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The warning for the empty page, given an option and its value.
+    let warned = |option: &str, value: &str| {
+        let args = vec![option.into(), value.into(), empty.display().to_string()];
+        async move { String::from_utf8_lossy(&links_command(args).await.stderr).into_owned() }
+    };
+    let stderr = warned("--url", "https://news.test/").await;
     assert!(
         stderr.contains("warning:") && stderr.contains("links = "),
         "advises pinning: {stderr}"
     );
-    let out = links_command(vec![
-        "--links".into(),
-        "h9 a".into(),
-        empty.display().to_string(),
-    ])
-    .await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = warned("--links", "h9 a").await;
     assert!(stderr.contains("\"h9 a\" matches no links"), "{stderr}");
 
     // A saved page that names its address is read as if fetched from there.
