@@ -42,6 +42,7 @@ fn member(s: usize, o: usize, content: String) -> StoryItem {
         first_seen_at: 1_765_000_000 + (s * 600 + o * 60) as i64 + 30,
         changed_at: 1_765_000_000 + (s * 600 + o * 60) as i64 + 30,
         categories: Vec::new(),
+        source_category: None,
         enclosures: Vec::new(),
     }
 }

@@ -84,6 +84,7 @@ fn main() {
                 first_seen_at: 1,
                 changed_at: 1,
                 categories: Vec::new(),
+                source_category: None,
                 enclosures: Vec::new(),
             }],
         };

@@ -150,7 +150,7 @@ pub struct SourceConfig {
     pub content: Option<String>,
     /// CSS selectors of elements to remove from this source's articles.
     pub remove: Vec<String>,
-    /// A category added to every item of this source in the published feeds.
+    /// A category given to every story this source told or also covered.
     pub category: Option<String>,
     /// Which of this source's items are published.
     pub filters: Filters,

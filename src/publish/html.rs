@@ -75,7 +75,8 @@ fn ids<'a>(names: impl Iterator<Item = &'a str>, prefix: &str) -> BTreeMap<Strin
 }
 
 /// The classes of a story's `<article>`: one per outlet that covered it (so
-/// an outlet's filter shows the stories it also covered) and per category.
+/// an outlet's filter shows the stories it also covered) and per configured
+/// category of those outlets.
 fn story_classes(
     e: &Entry,
     sources: &BTreeMap<String, String>,
@@ -84,7 +85,7 @@ fn story_classes(
     let outlets = std::iter::once(&e.source_name).chain(e.also.iter().map(|a| &a.0));
     let ids: Vec<&str> = outlets
         .filter_map(|name| sources.get(name))
-        .chain(e.categories.iter().filter_map(|c| categories.get(c)))
+        .chain(e.sections.iter().filter_map(|c| categories.get(c)))
         .map(String::as_str)
         .collect();
     let mut classes = String::from("story");
@@ -180,7 +181,7 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
     let categories = ids(
         entries
             .iter()
-            .flat_map(|e| e.categories.iter().map(String::as_str)),
+            .flat_map(|e| e.sections.iter().map(String::as_str)),
         "category",
     );
     let title = escape(&out.title);
@@ -315,6 +316,35 @@ mod tests {
         let page = render_all(&out(), &feed_ids(), &stories()).html;
         let html = String::from_utf8(page.body.to_vec()).unwrap();
         assert!(!html.contains("class=\"empty\""), "{html}");
+    }
+
+    #[test]
+    fn a_configured_category_filters_every_story_its_outlets_covered() {
+        // "one" represents the story with a feed tag of its own; "two" only
+        // also covered it, from a source configured with `category = "City"`.
+        let mut stories = stories();
+        stories[0].items[0].categories = vec!["Misc & stuff".into()];
+        stories[0].items[1].source_category = Some("City".into());
+        let page = render_all(&out(), &feed_ids(), &stories).html;
+        let html = String::from_utf8(page.body.to_vec()).unwrap();
+        let doc = scraper::Html::parse_document(&html);
+        let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+        let chips: Vec<String> = doc
+            .select(&sel("nav.filters[aria-label='Filter by category'] a"))
+            .map(|a| a.text().collect())
+            .collect();
+        // A feed's own tags are not filters: real feeds bring hundreds.
+        assert_eq!(chips, ["City"]);
+        let story = doc.select(&sel("article.story")).next().unwrap();
+        assert!(story.value().classes().any(|c| c == "category-city"));
+        // The feeds carry both: the representative's tag and the outlet's category.
+        let rss =
+            String::from_utf8(render_all(&out(), &feed_ids(), &stories).rss.body.to_vec()).unwrap();
+        assert!(
+            rss.contains("<category>Misc &amp; stuff</category>"),
+            "{rss}"
+        );
+        assert!(rss.contains("<category>City</category>"), "{rss}");
     }
 
     #[test]

@@ -195,8 +195,12 @@ pub struct Entry {
     pub source_name: String,
     /// The representative's feed URL.
     pub source_url: String,
-    /// Category terms, plain text.
+    /// Category terms, plain text: the representative's, then the configured
+    /// category of each other outlet that covered the story.
     pub categories: Vec<String>,
+    /// The configured categories of the outlets that covered the story (the
+    /// front page's filters; feeds' own tags are too many to be filters).
+    pub sections: Vec<String>,
     /// The first attachment.
     pub enclosure: Option<Enclosure>,
     /// Author names, plain text.
@@ -277,6 +281,10 @@ fn entry(ids: &FeedIds, story: &Story, site: Option<&Url>) -> Option<Entry> {
         html.push_str(&also_covered_by(&also, compare.as_ref()));
     }
     let lead = lead(rep.summary.as_deref(), body);
+    let sections = story
+        .items
+        .iter()
+        .filter_map(|i| i.source_category.as_ref());
     Some(Entry {
         guid,
         page,
@@ -294,12 +302,8 @@ fn entry(ids: &FeedIds, story: &Story, site: Option<&Url>) -> Option<Entry> {
         updated,
         source_name: plain_title(&rep.source_name),
         source_url: rep.source_url.clone(),
-        categories: rep
-            .categories
-            .iter()
-            .map(|c| plain_title(c))
-            .filter(|c| !c.is_empty())
-            .collect(),
+        categories: unique_plain(rep.categories.iter().chain(sections.clone())),
+        sections: unique_plain(sections),
         enclosure: rep.enclosures.iter().find_map(enclosure),
         author: rep
             .author
@@ -308,6 +312,17 @@ fn entry(ids: &FeedIds, story: &Story, site: Option<&Url>) -> Option<Entry> {
             .filter(|a| !a.is_empty()),
         also,
     })
+}
+
+/// The non-empty plain-text forms of `terms`, each once, in order.
+fn unique_plain<'a>(terms: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in terms.map(|t| plain_title(t)) {
+        if !t.is_empty() && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// The front-page lead: the summary, unless it is a teaser (cut short with an
@@ -540,6 +555,7 @@ pub(crate) mod tests {
             first_seen_at: 1_765_737_100,
             changed_at: 1_765_737_100,
             categories: vec!["World".into()],
+            source_category: None,
             enclosures: vec![Enclosure {
                 url: "https://a.test/a.mp3".into(),
                 mime_type: Some("audio/mpeg".into()),

@@ -36,8 +36,10 @@ pub struct StoryItem {
     pub first_seen_at: i64,
     /// When its current version was stored (Unix seconds).
     pub changed_at: i64,
-    /// Category terms.
+    /// Category terms: the source's configured category first, then the feed's.
     pub categories: Vec<String>,
+    /// The source's configured `category`, if any.
+    pub source_category: Option<String>,
     /// Attachments.
     pub enclosures: Vec<Enclosure>,
 }
@@ -191,9 +193,9 @@ fn story_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoryItem)> {
     let enclosures: String = r.get(12)?;
     let source_category: Option<String> = r.get(13)?;
     let mut categories: Vec<String> = serde_json::from_str(&categories).unwrap_or_default();
-    if let Some(c) = source_category {
-        if !categories.contains(&c) {
-            categories.insert(0, c);
+    if let Some(c) = &source_category {
+        if !categories.contains(c) {
+            categories.insert(0, c.clone());
         }
     }
     Ok((
@@ -212,6 +214,7 @@ fn story_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, StoryItem)> {
             first_seen_at: r.get(10)?,
             changed_at: r.get(15)?,
             categories,
+            source_category,
             enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
         },
     ))
