@@ -679,7 +679,7 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     // Sources added to the file show before the daemon fetches them; not from a
     // file with errors, whose broken sources would look removed.
     if !has_errors {
-        store.sync_sources(&crate::pipeline::source_specs(&cfg.sources))?;
+        store.sync_sources(&crate::pipeline::source_specs(&cfg))?;
     }
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,

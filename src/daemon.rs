@@ -187,8 +187,12 @@ impl SourceChanges {
             removed: (old.sources.iter())
                 .filter(|o| !new.sources.iter().any(|n| n.url == o.url))
                 .count(),
+            // A change of the global [filters] changes what every source stores.
             changed: (new.sources.iter())
-                .filter(|n| old.sources.iter().any(|o| o.url == n.url && o != *n))
+                .filter(|n| {
+                    (old.sources.iter())
+                        .any(|o| o.url == n.url && (o != *n || old.filters != new.filters))
+                })
                 .map(|n| n.url.to_string())
                 .collect(),
         }
@@ -237,14 +241,14 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     if limits(&new.schedule) != limits(&old.schedule) {
         ctx.limits = pipeline::FetchLimits::new(&new.schedule);
     }
-    let sources = new.sources.clone();
+    let sources = pipeline::source_specs(&new);
     // A source removed and added again keeps its row, and with it the next
     // fetch it had: it is made due like a changed one.
     let due: Vec<String> = changed.iter().chain(&added).cloned().collect();
     let synced = ctx
         .store
         .call(move |s| {
-            s.sync_sources(&pipeline::source_specs(&sources))?;
+            s.sync_sources(&sources)?;
             s.make_due(&due)?;
             s.sources()
         })
@@ -707,5 +711,31 @@ async fn publish_to(ctx: &Context, state: &ServerState) {
             tracing::error!("publishing failed: {e:#}");
             ctx.health.publish_failed(&format!("{e:#}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "{extra}\n[[feed]]\nname = \"A\"\nurl = \"http://a.test/feed\"\n\
+             [[feed]]\nname = \"B\"\nurl = \"http://b.test/feed\"\nexclude = \"sport\"\n"
+        );
+        Config::parse(&text, std::path::Path::new("feeds.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_global_filter_edit_changes_every_source() {
+        let old = config("");
+        let changes = SourceChanges::between(&old, &config("[filters]\nexclude = \"(?i)ads\"\n"));
+        assert_eq!(changes.changed.len(), 2, "{:?}", changes.changed);
+        assert!(changes.added.is_empty() && changes.removed == 0);
+        // Only one source's own filter: only that source.
+        let mut new = config("");
+        new.sources[1].filters = Default::default();
+        let changes = SourceChanges::between(&old, &new);
+        assert_eq!(changes.changed, ["http://b.test/feed"]);
     }
 }

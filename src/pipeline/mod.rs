@@ -88,9 +88,10 @@ pub struct Context {
     pub stop: Stopping,
     /// The time fetches are stored and retention counts at.
     pub clock: Clock,
-    /// Sources were removed from the config since the last run: the first cycle
-    /// publishes even when nothing new came, so their items leave the feeds.
-    pub sources_removed: bool,
+    /// The published files are older than the config (sources removed,
+    /// renamed or recategorised, or `[output]` edited since the last publish):
+    /// the first cycle publishes even when nothing new came.
+    pub publish_first: bool,
     /// The story pages last written: a story that did not change keeps its page
     /// (neither rendered nor written again).
     pub story_pages: Arc<std::sync::Mutex<Option<StoryPages>>>,
@@ -180,9 +181,12 @@ impl Context {
         let mut store = store;
         // The daemon's writes are the serial part of a big cycle.
         store.checkpoint_in_background();
-        let mut sources_removed = false;
-        match store.sync_sources(&source_specs(&config.sources)) {
-            Ok(removed) => sources_removed = removed > 0,
+        let mut publish_first = false;
+        match store.sync_sources(&source_specs(&config)) {
+            Ok(removed) => {
+                let published = store.setting(PUBLISHED_SETTINGS_KEY).ok().flatten();
+                publish_first = removed > 0 || published != Some(published_settings(&config));
+            }
             // Start anyway and serve what is stored: the sources already
             // recorded are fetched, and writes back off until space returns.
             Err(e) if e.is_machine_fault() => {
@@ -208,7 +212,7 @@ impl Context {
             article_backoff: Arc::default(),
             resting_hosts: Arc::default(),
             stop: Stopping::default(),
-            sources_removed,
+            publish_first,
             story_pages: Arc::default(),
             config: Arc::new(config),
             fetcher,
@@ -323,8 +327,9 @@ fn secs(d: Duration) -> i64 {
 }
 
 /// The sources as the store records them.
-pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
-    sources
+pub fn source_specs(config: &Config) -> Vec<SourceSpec> {
+    config
+        .sources
         .iter()
         // A disabled source is left inactive, like a removed one: not fetched.
         .filter(|s| s.enabled)
@@ -333,8 +338,32 @@ pub fn source_specs(sources: &[SourceConfig]) -> Vec<SourceSpec> {
             kind: s.kind.as_str().to_string(),
             name: s.name.clone(),
             category: s.category.clone(),
+            reading: reading(s, &config.filters),
         })
         .collect()
+}
+
+/// A hash of what decides which of a source's items are stored and published,
+/// and with what text: its own settings and the global `[filters]`.
+fn reading(s: &SourceConfig, global: &crate::config::Filters) -> String {
+    let patterns = |f: &crate::config::Filters| {
+        let list = |v: &[regex::Regex]| v.iter().map(|r| r.as_str().to_owned()).collect::<Vec<_>>();
+        (list(&f.include), list(&f.exclude))
+    };
+    let settings = format!(
+        "{:?}",
+        (
+            s.kind,
+            s.full_text,
+            &s.content,
+            &s.remove,
+            patterns(&s.filters),
+            patterns(global),
+            &s.links,
+            s.max_new,
+        )
+    );
+    crate::util::sha256_hex(settings.as_bytes())[..16].to_string()
 }
 
 /// Fetches, reads and stores one source, and records its next due time.
@@ -656,7 +685,7 @@ pub async fn run_cycle(
         }
     }
     let changed = report.outcomes.iter().any(SourceOutcome::changed);
-    if changed || ctx.sources_removed || !ctx.config.output.path.exists() {
+    if changed || ctx.publish_first || !ctx.config.output.path.exists() {
         report.published = Some(publish(ctx).await?);
     }
     Ok(report)
@@ -667,6 +696,20 @@ pub async fn publish(ctx: &Context) -> anyhow::Result<Publication> {
     let publication = render(ctx).await?;
     let (served, written) = write_publication(ctx, publication).await;
     written.map(|()| served)
+}
+
+/// The `meta` key of [`published_settings`] at the last publish.
+const PUBLISHED_SETTINGS_KEY: &str = "published_settings";
+
+/// A hash of the settings the published files show: `[output]`, and each
+/// published source's name and category.
+fn published_settings(config: &Config) -> String {
+    let sources: Vec<_> = (config.sources.iter())
+        .filter(|s| s.enabled)
+        .map(|s| (s.url.as_str(), &s.name, &s.category))
+        .collect();
+    let settings = format!("{:?}", (&config.output, sources));
+    crate::util::sha256_hex(settings.as_bytes())[..16].to_string()
 }
 
 /// Renders the newest stories in every format.
@@ -754,6 +797,13 @@ pub async fn write_publication(
                 Some(served.stories.clone());
             if changed {
                 ping_hub(ctx);
+            }
+            let settings = published_settings(&ctx.config);
+            let recorded = (ctx.store)
+                .call(move |s| s.set_setting(PUBLISHED_SETTINGS_KEY, &settings))
+                .await;
+            if let Err(e) = recorded {
+                tracing::debug!("could not record the published settings: {e}");
             }
             (served, Ok(()))
         }

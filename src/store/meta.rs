@@ -1,7 +1,8 @@
-//! Settings fixed once and kept with the database (table `meta`): the first
-//! value written for a key stays, whatever later callers propose.
+//! Settings kept with the database (table `meta`): some fixed once (the first
+//! value written for a key stays, whatever later callers propose), others
+//! overwritten (what the last publish showed).
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError};
 
@@ -39,6 +40,25 @@ impl Store {
         }
         tx.commit()?;
         Ok(values)
+    }
+
+    /// The stored value of `key`, if any.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Stores `value` for `key`, replacing any value it had.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
     }
 }
 

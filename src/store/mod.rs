@@ -57,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../db/migrations/0007_body_words.sql")),
     (8, include_str!("../../db/migrations/0008_story_moves.sql")),
     (9, include_str!("../../db/migrations/0009_due_index.sql")),
+    (
+        10,
+        include_str!("../../db/migrations/0010_source_reading.sql"),
+    ),
 ];
 
 /// A storage failure.

@@ -19,6 +19,9 @@ pub struct SourceSpec {
     pub name: String,
     /// The category every item of the source is filed under.
     pub category: Option<String>,
+    /// A hash of the settings that decide what is stored from a fetch: when it
+    /// differs from the stored one, the source is read again in full.
+    pub reading: String,
 }
 
 /// A source row with its fetch state.
@@ -124,10 +127,16 @@ pub struct DueSource {
     pub failing: bool,
 }
 
+/// Makes a source due now with no validators, so its next fetch reads it in full.
+const FORGET_VALIDATORS: &str = "next_fetch_at = 0, etag = NULL, last_modified = NULL,
+    body_hash = NULL, gone = 0, error_count = 0";
+
 impl Store {
     /// Makes the source table match the config: new sources are added and due now,
     /// changed names are updated, sources no longer configured are deactivated
-    /// (their items stay until retention prunes them, out of the published feeds).
+    /// (their items stay until retention prunes them, out of the published feeds),
+    /// and sources whose reading settings changed since they were last recorded
+    /// are made due and read in full (see [`Store::make_due`]).
     /// Returns how many sources were active and are no longer configured.
     pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
@@ -141,11 +150,20 @@ impl Store {
             .count();
         tx.execute("UPDATE sources SET active = 0", [])?;
         for s in sources {
+            // A row from before readings were recorded (NULL) just takes one.
             tx.execute(
-                "INSERT INTO sources (url, kind, name, active, category) VALUES (?1, ?2, ?3, 1, ?4)
+                &format!(
+                    "UPDATE sources SET {FORGET_VALIDATORS}
+                     WHERE url = ?1 AND reading IS NOT NULL AND reading != ?2"
+                ),
+                params![s.url, s.reading],
+            )?;
+            tx.execute(
+                "INSERT INTO sources (url, kind, name, active, category, reading)
+                    VALUES (?1, ?2, ?3, 1, ?4, ?5)
                  ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name,
-                    category = excluded.category, active = 1",
-                params![s.url, s.kind, s.name, s.category],
+                    category = excluded.category, reading = excluded.reading, active = 1",
+                params![s.url, s.kind, s.name, s.category, s.reading],
             )?;
         }
         tx.commit()?;
@@ -197,9 +215,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         for url in urls {
             tx.execute(
-                "UPDATE sources SET next_fetch_at = 0, etag = NULL, last_modified = NULL,
-                    body_hash = NULL, gone = 0, error_count = 0
-                 WHERE url = ?1",
+                &format!("UPDATE sources SET {FORGET_VALIDATORS} WHERE url = ?1"),
                 [url],
             )?;
         }

@@ -11,6 +11,7 @@ pub(crate) fn source(url: &str) -> SourceSpec {
         kind: "feed".into(),
         name: "Outlet".into(),
         category: None,
+        reading: String::new(),
     }
 }
 

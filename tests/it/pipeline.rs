@@ -374,6 +374,45 @@ async fn filters_hold_items_back_and_categories_reach_the_feed() {
     assert_eq!(wire_stories, 1);
 }
 
+/// Edits between two `feedsieve fetch` runs (each a new process, with the
+/// sources answering as before) show in the files the second run writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_between_two_fetch_runs_reach_the_published_feed() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    let text = web.config_text(dir.path(), "[dedup]\nenabled = false\n");
+    std::fs::write(&path, &text).unwrap();
+    let run = || async {
+        let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+        cycle(&ctx).await;
+        let bytes = std::fs::read(dir.path().join("feed.xml")).unwrap();
+        rss::Channel::read_from(&bytes[..]).unwrap()
+    };
+    let has_cycle_lanes = |c: &rss::Channel| {
+        (c.items().iter()).any(|i| i.title().is_some_and(|t| t.contains("cycle lanes")))
+    };
+    let first = run().await;
+    assert!(has_cycle_lanes(&first));
+    // A global filter and a new title; the sources' answers are the same bytes.
+    let edited = text.replacen(
+        "[dedup]",
+        "[filters]\nexclude = \"(?i)cycle lanes\"\n[dedup]",
+        1,
+    );
+    let renamed = |t: &str| t.replacen("title = \"Seed news\"", "title = \"Renamed\"", 1);
+    let edited = renamed(&edited);
+    assert_ne!(edited, text);
+    std::fs::write(&path, &edited).unwrap();
+    let second = run().await;
+    assert_eq!(second.title(), "Renamed");
+    assert!(!has_cycle_lanes(&second), "the global filter applied");
+    assert_eq!(second.items().len(), first.items().len() - 1);
+    // The filter taken away again, the item comes back.
+    std::fs::write(&path, renamed(&text)).unwrap();
+    assert!(has_cycle_lanes(&run().await));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_feeds_are_stored_and_html_pages_name_their_feed() {
     let web = FixtureServer::start().await;
