@@ -45,7 +45,7 @@ pub(super) struct RawOutput {
     pub(super) title: Option<String>,
     pub(super) link: Option<Spanned<String>>,
     pub(super) description: Option<String>,
-    pub(super) path: Option<String>,
+    pub(super) path: Option<Spanned<String>>,
     pub(super) max_items: Option<Spanned<i64>>,
     pub(super) hub: Option<Spanned<String>>,
 }

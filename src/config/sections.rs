@@ -47,8 +47,11 @@ impl Ctx<'_> {
             return (None, self.finish());
         };
         let server = self.server(raw.server.unwrap_or_default());
-        let output = self.output(raw.output.unwrap_or_default(), server.listen);
+        let raw_output = raw.output.unwrap_or_default();
+        let output_span = raw_output.path.as_ref().map(Spanned::span);
+        let output = self.output(raw_output, server.listen);
         let database = self.database(raw.database.unwrap_or_default());
+        self.output_clashes(&output, output_span, &database);
         let schedule = self.schedule(raw.schedule.unwrap_or_default());
         let fetch = self.fetch(raw.fetch.unwrap_or_default());
         let sources = self.sources(raw.feed, raw.page, schedule.interval);
@@ -117,7 +120,7 @@ impl Ctx<'_> {
             description: out
                 .description
                 .unwrap_or_else(|| "Combined news, one entry per story".to_string()),
-            path: self.resolve_path(out.path.as_deref().unwrap_or("db/feed.xml")),
+            path: self.resolve_path(out.path.as_ref().map_or("db/feed.xml", |p| p.get_ref())),
             max_items: self.positive(out.max_items, "max_items", 200),
             hub: out
                 .hub
@@ -128,6 +131,52 @@ impl Ctx<'_> {
                         None
                     }
                 }),
+        }
+    }
+
+    /// Publishing replaces its files: none may be the database, one of its
+    /// companion files, this config file, or another of the published files.
+    fn output_clashes(
+        &mut self,
+        out: &OutputConfig,
+        span: Option<std::ops::Range<usize>>,
+        db: &DatabaseConfig,
+    ) {
+        let db_file = |suffix: &str| {
+            let mut name = db.path.clone().into_os_string();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        let mut taken: Vec<(PathBuf, &str)> = vec![
+            (db.path.clone(), "the database ([database] path)"),
+            (self.path.to_path_buf(), "this config file"),
+        ];
+        for suffix in ["-wal", "-shm", "-journal", ".lock", ".lock-journal"] {
+            taken.push((db_file(suffix), "one of the database's own files"));
+        }
+        let files = crate::publish::output_files(out);
+        for (file, kind) in &files[1..] {
+            taken.push((file.clone(), kind));
+        }
+        let shown = out.path.display();
+        for (file, what) in taken {
+            if same_path(&out.path, &file) {
+                let sibling = match what {
+                    "atom" => Some("the Atom feed"),
+                    "json" => Some("the JSON Feed"),
+                    "html" => Some("the front page"),
+                    "css" => Some("the feeds' stylesheet"),
+                    _ => None,
+                };
+                let message = match sibling {
+                    Some(sibling) => format!(
+                        "`path` {shown} is where {sibling} is written beside the RSS feed: give the RSS file another name, e.g. \"db/feed.xml\""
+                    ),
+                    None => format!("`path` {shown} is {what}: publishing would overwrite it"),
+                };
+                self.error_at(span.clone(), message);
+                return;
+            }
         }
     }
 
@@ -306,4 +355,14 @@ impl Ctx<'_> {
         }
         Some(dir)
     }
+}
+
+/// Whether two paths name the same file: by their real paths when both exist
+/// (symbolic links, `..`), else by their absolute forms.
+fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
+    if let (Ok(a), Ok(b)) = (a.canonicalize(), b.canonicalize()) {
+        return a == b;
+    }
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    absolute(a) == absolute(b)
 }

@@ -354,3 +354,28 @@ fn without_a_link_the_feeds_are_where_the_daemon_listens() {
     let set = "[output]\nlink = \"https://me.test/\"\n[server]\nlisten = \"127.0.0.1:1\"\n";
     assert_eq!(link(set), "https://me.test/");
 }
+
+#[test]
+fn the_feed_may_not_overwrite_the_database_the_config_or_its_siblings() {
+    let feed = "\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n";
+    let cases = [
+        ("db/feedsieve.sqlite", "is the database"),
+        (
+            "/etc/feedsieve/db/./feedsieve.sqlite-wal",
+            "database's own files",
+        ),
+        ("db/feedsieve.sqlite.lock", "database's own files"),
+        ("feeds.toml", "is this config file"),
+        ("db/atom.xml", "the Atom feed"),
+        ("index.html", "the front page"),
+    ];
+    for (path, says) in cases {
+        let e = first_error(&format!("[output]\npath = \"{path}\"\n{feed}"));
+        assert_eq!(e.line, Some(2), "{path}: {e}");
+        assert!(e.message.contains(says), "{path}: {e}");
+    }
+    // Moved together, or apart, they are fine.
+    let moved = "[output]\npath = \"db/feedsieve.sqlite\"\n[database]\npath = \"data/db.sqlite\"\n";
+    assert!(parse(&format!("{moved}{feed}")).is_ok());
+    assert!(parse(&format!("[output]\npath = \"www/news.rss\"\n{feed}")).is_ok());
+}
