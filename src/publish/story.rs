@@ -482,8 +482,9 @@ pub fn joined_how(record: Option<&JoinRecord>, matched: Option<&str>) -> String 
 
 /// Writes the pages into `dir/story/`: a page rendered by this publish when its
 /// bytes differ from the file, a carried-over page only when its file is
-/// missing; files of stories no longer published are removed. Returns how
-/// many files changed.
+/// missing; files of stories no longer published are removed (only files
+/// named like a page: the folder may be in a web root with pages of its own).
+/// Returns how many files changed.
 pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
     let folder = dir.join(STORY_DIR);
     let mut changed = 0;
@@ -504,7 +505,7 @@ pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
         let Some(id) = name.strip_suffix(".html") else {
             continue;
         };
-        if !name.starts_with('.') && pages.get(id).is_none() {
+        if is_page_id(id) && pages.get(id).is_none() {
             std::fs::remove_file(file.path())?;
             changed += 1;
         }
@@ -512,11 +513,31 @@ pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
     Ok(changed)
 }
 
+/// Whether a file name (without `.html`) is one a story page could have: a
+/// hash of at least 16 hexadecimal digits.
+fn is_page_id(name: &str) -> bool {
+    name.len() >= 16 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::{feed_ids, item, out};
     use super::super::{render_with, StoryPages};
     use super::*;
+
+    #[test]
+    fn only_pages_of_stories_that_left_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join(STORY_DIR);
+        std::fs::create_dir_all(&folder).unwrap();
+        let gone = folder.join("0123456789abcdef0123456789abcdef.html");
+        let mine = folder.join("my-trip-to-rome.html");
+        std::fs::write(&gone, "old page").unwrap();
+        std::fs::write(&mine, "the user's own page").unwrap();
+        assert_eq!(write_pages(dir.path(), &StoryPages::default()).unwrap(), 1);
+        assert!(!gone.exists());
+        assert!(mine.exists(), "a file feedsieve did not write stays");
+    }
 
     fn story(items: Vec<StoryItem>) -> Story {
         Story {
@@ -649,10 +670,11 @@ mod tests {
             third.stories.iter().all(|(_, p)| p.fresh),
             "a changed story is"
         );
-        std::fs::write(dir.path().join("story/gone.html"), "old").unwrap();
+        let gone = dir.path().join("story/00bb00bb00bb00bb00bb00bb00bb00bb.html");
+        std::fs::write(&gone, "old").unwrap();
         third.write(&cfg).unwrap();
         assert!(std::fs::read_to_string(&file).unwrap().contains("two"));
-        assert!(!dir.path().join("story/gone.html").exists());
+        assert!(!gone.exists());
         assert_eq!(StoryPages::read_back(&dir.path().join("story"), 0).len(), 1);
     }
 }
