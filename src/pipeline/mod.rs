@@ -90,8 +90,8 @@ pub struct Context {
     pub clock: Clock,
     /// The published files are older than the config (sources removed,
     /// renamed or recategorised, or `[output]` edited since the last publish):
-    /// the first cycle publishes even when nothing new came.
-    pub publish_first: bool,
+    /// the next cycle publishes even when nothing new came. Cleared by a publish.
+    pub publish_first: Arc<std::sync::atomic::AtomicBool>,
     /// The story pages last written: a story that did not change keeps its page
     /// (neither rendered nor written again).
     pub story_pages: Arc<std::sync::Mutex<Option<StoryPages>>>,
@@ -212,7 +212,7 @@ impl Context {
             article_backoff: Arc::default(),
             resting_hosts: Arc::default(),
             stop: Stopping::default(),
-            publish_first,
+            publish_first: Arc::new(publish_first.into()),
             story_pages: Arc::default(),
             config: Arc::new(config),
             fetcher,
@@ -685,7 +685,8 @@ pub async fn run_cycle(
         }
     }
     let changed = report.outcomes.iter().any(SourceOutcome::changed);
-    if changed || ctx.publish_first || !ctx.config.output.path.exists() {
+    let publish_first = ctx.publish_first.load(std::sync::atomic::Ordering::Relaxed);
+    if changed || publish_first || !ctx.config.output.path.exists() {
         report.published = Some(publish(ctx).await?);
     }
     Ok(report)
@@ -805,6 +806,7 @@ pub async fn write_publication(
             if let Err(e) = recorded {
                 tracing::debug!("could not record the published settings: {e}");
             }
+            (ctx.publish_first).store(false, std::sync::atomic::Ordering::Relaxed);
             (served, Ok(()))
         }
         Ok((served, Err(e))) => (served, Err(e)),

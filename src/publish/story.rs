@@ -670,7 +670,9 @@ mod tests {
             third.stories.iter().all(|(_, p)| p.fresh),
             "a changed story is"
         );
-        let gone = dir.path().join("story/00bb00bb00bb00bb00bb00bb00bb00bb.html");
+        let gone = dir
+            .path()
+            .join("story/00bb00bb00bb00bb00bb00bb00bb00bb.html");
         std::fs::write(&gone, "old").unwrap();
         third.write(&cfg).unwrap();
         assert!(std::fs::read_to_string(&file).unwrap().contains("two"));
