@@ -101,7 +101,7 @@ fn to_stdout(args: &CleanArgs, base: Option<&Url>, opts: &Options) -> anyhow::Re
             }
             Err(e) => {
                 failed = true;
-                eprintln!("{target}: {e:#}");
+                eprintln!("{target}: {}", crate::util::error_text(&e));
             }
         }
     }
@@ -142,7 +142,7 @@ fn to_dir(
                     }
                     Err(e) => {
                         failures.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("{target}: {e:#}");
+                        eprintln!("{target}: {}", crate::util::error_text(&e));
                         String::new()
                     }
                 };

@@ -226,9 +226,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
             for target in &targets {
                 if let Err(e) = inspect(target, json) {
                     if json {
-                        println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+                        println!(
+                            "{}",
+                            serde_json::json!({ "error": crate::util::error_text(&e) })
+                        );
                     } else {
-                        eprintln!("error: {target}: {e:#}");
+                        eprintln!("error: {target}: {}", crate::util::error_text(&e));
                     }
                     code = ExitCode::FAILURE;
                 }
@@ -275,7 +278,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Clean(args) => match crate::clean::run(&args) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", crate::util::error_text(&e));
                 ExitCode::FAILURE
             }
         },
@@ -284,7 +287,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
 
 fn report_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", crate::util::error_text(&e));
         ExitCode::FAILURE
     })
 }
@@ -301,7 +304,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::util::error_text(&e));
             ExitCode::FAILURE
         }
     }
@@ -816,7 +819,8 @@ fn inspect_to_dir(targets: &[String], dir: &std::path::Path) -> anyhow::Result<E
                             Ok(feed) => serde_json::to_string(&InspectFeed::from(&feed))?,
                             Err(e) => {
                                 failed.fetch_add(1, Ordering::Relaxed);
-                                serde_json::json!({ "error": format!("{e:#}") }).to_string()
+                                serde_json::json!({ "error": crate::util::error_text(&e) })
+                                    .to_string()
                             }
                         };
                         let out = dir.join(format!("{}.json", stem_of(target)));

@@ -698,8 +698,8 @@ async fn publish_to(ctx: &Context, state: &ServerState) {
     let rendered = match pipeline::render(ctx).await {
         Ok(p) => p,
         Err(e) => {
-            tracing::error!("publishing failed: {e:#}");
-            ctx.health.publish_failed(&format!("{e:#}"));
+            tracing::error!("publishing failed: {}", crate::util::error_text(&e));
+            ctx.health.publish_failed(&crate::util::error_text(&e));
             return;
         }
     };
@@ -708,8 +708,8 @@ async fn publish_to(ctx: &Context, state: &ServerState) {
     match written {
         Ok(()) => ctx.health.publish_ok(),
         Err(e) => {
-            tracing::error!("publishing failed: {e:#}");
-            ctx.health.publish_failed(&format!("{e:#}"));
+            tracing::error!("publishing failed: {}", crate::util::error_text(&e));
+            ctx.health.publish_failed(&crate::util::error_text(&e));
         }
     }
 }

@@ -79,11 +79,14 @@ pub fn run(args: &LinksArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 failed = true;
-                eprintln!("error: {target}: {e:#}");
+                eprintln!("error: {target}: {}", crate::util::error_text(e));
                 if !args.json {
                     continue;
                 }
-                format!("{}\n", serde_json::json!({ "error": format!("{e:#}") }))
+                format!(
+                    "{}\n",
+                    serde_json::json!({ "error": crate::util::error_text(e) })
+                )
             }
         };
         write_stdout(&text).context("writing to standard output")?;

@@ -111,9 +111,35 @@ pub fn fit(text: &str, width: usize) -> String {
     cut
 }
 
+/// An error with its causes, as `{:#}` shows it, except that a cause whose
+/// text the message already holds is not said again (many errors put their
+/// cause in their own message: "cannot create db: No such file…: No such file…").
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(io).context("cannot create db: No such file");
+        assert_eq!(error_text(&e), "cannot create db: No such file");
+        let e = anyhow::anyhow!("disk full").context("storing the fetch");
+        assert_eq!(error_text(&e), "storing the fetch: disk full");
+    }
 
     #[test]
     fn counts_take_their_plural() {
