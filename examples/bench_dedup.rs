@@ -75,7 +75,7 @@ fn article(rng: &mut Rng, i: u64, at: i64) -> DedupArticle {
             n
         })
         .collect();
-    let long = rng.next() % 10 == 0;
+    let long = rng.next().is_multiple_of(10);
     let words = if long { 150 } else { 40 };
     let mut text = String::new();
     for k in 0..words {

@@ -371,14 +371,18 @@ fn check(path: &std::path::Path) -> ExitCode {
 /// new, empty one, and warns when a published feed says there was one.
 fn note_missing_database(cfg: &Config) {
     let db = &cfg.database.path;
-    if db.exists() {
-        return;
+    match std::fs::metadata(db) {
+        Ok(m) if m.len() > 0 => return,
+        Ok(_) => println!(
+            "note: the database {} is an empty file: a new database is made of it on the first run or fetch",
+            db.display()
+        ),
+        Err(_) => println!(
+            "note: there is no database at {}: a new database is created at {} on the first run or fetch",
+            db.display(),
+            db.display()
+        ),
     }
-    println!(
-        "note: there is no database at {}: a new database is created at {} on the first run or fetch",
-        db.display(),
-        db.display()
-    );
     if let Some(n) = crate::publish::published_items(&cfg.output).filter(|&n| n > 0) {
         eprintln!(
             "warning: {} holds {n} published stories, but their database {} is missing: was it deleted or moved? \

@@ -151,7 +151,7 @@ impl Ctx<'_> {
             (db.path.clone(), "the database ([database] path)"),
             (self.path.to_path_buf(), "this config file"),
         ];
-        for suffix in ["-wal", "-shm", "-journal", ".lock", ".lock-journal"] {
+        for suffix in ["-wal", "-shm", "-journal"] {
             taken.push((db_file(suffix), "one of the database's own files"));
         }
         let files = crate::publish::output_files(out);

@@ -364,7 +364,7 @@ fn the_feed_may_not_overwrite_the_database_the_config_or_its_siblings() {
             "/etc/feedsieve/db/./feedsieve.sqlite-wal",
             "database's own files",
         ),
-        ("db/feedsieve.sqlite.lock", "database's own files"),
+        ("db/feedsieve.sqlite-shm", "database's own files"),
         ("feeds.toml", "is this config file"),
         ("db/atom.xml", "the Atom feed"),
         ("index.html", "the front page"),

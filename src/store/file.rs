@@ -3,9 +3,6 @@
 //! keeps a second feedsieve process from writing to it at the same time.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use rusqlite::{Connection, ErrorCode};
 
 use super::StoreError;
 
@@ -77,38 +74,50 @@ impl DbFile {
 }
 
 /// An exclusive lock on a database, held by the one process that may write to
-/// it (the daemon, or a `fetch`) until it is dropped. The lock is SQLite's own
-/// on a small file beside the database (`<database>.lock`), so it is released
-/// by the operating system when the process ends, even by `kill -9`.
+/// it (the daemon, or a `fetch`) until it is dropped. The lock is the
+/// operating system's (`flock`) on the database file itself, so it holds
+/// however the file is named (a symbolic link, another path), writes nothing
+/// (it is taken on a full disk too), and is released when the process ends,
+/// even by `kill -9`. Drop it only after the process's connections to the
+/// database are closed: closing a file releases the process's POSIX locks on
+/// it, SQLite's own included (`flock` locks are separate from those on Linux).
 pub struct DbLock {
-    _conn: Connection,
+    _file: std::fs::File,
 }
 
 impl DbLock {
-    /// Takes the lock for the database at `db`, or says who holds it.
+    /// Takes the lock for the database at `db` (creating an empty file when
+    /// there is none, which SQLite then makes a new database of), or says who
+    /// holds it.
     pub fn acquire(db: &Path) -> Result<DbLock, StoreError> {
-        let path = lock_path(db);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
-        let conn = Connection::open(&path)?;
-        conn.busy_timeout(Duration::ZERO)?;
-        // An exclusive transaction that is never committed: it holds the
-        // file's lock for the connection's life and writes nothing (so it is
-        // taken on a full disk too).
-        match conn.execute_batch("BEGIN EXCLUSIVE") {
-            Ok(()) => Ok(DbLock { _conn: conn }),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
-            {
-                Err(StoreError::InUse {
-                    path: db.display().to_string(),
-                })
-            }
-            Err(e) => Err(e.into()),
+        let lock_error = |source| StoreError::Lock {
+            path: db.display().to_string(),
+            source,
+        };
+        // Read-only is enough to lock; a database that cannot be written is
+        // still locked, and the store says what is wrong when it writes.
+        let file = match std::fs::File::open(db) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(db),
+            opened => opened,
+        }
+        .map_err(lock_error)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DbLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+                path: db.display().to_string(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(lock_error(e)),
         }
     }
 }
@@ -118,11 +127,6 @@ fn beside(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
-}
-
-/// The lock file of the database at `db`.
-pub fn lock_path(db: &Path) -> PathBuf {
-    beside(db, ".lock")
 }
 
 /// Removes SQLite's journal (`-wal`, `-shm`) beside the path of a database
@@ -162,6 +166,35 @@ mod tests {
         );
         drop(first);
         assert!(DbLock::acquire(&db).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_holds_through_another_name_for_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("feedsieve.sqlite");
+        let link = dir.path().join("link.sqlite");
+        let _first = DbLock::acquire(&db).unwrap();
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        assert!(matches!(
+            DbLock::acquire(&link),
+            Err(StoreError::InUse { .. })
+        ));
+        // Nothing beside the database stands for the lock, to be deleted as stale.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|f| f.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_lock_on_a_new_database_leaves_an_empty_file_the_store_calls_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sub/feedsieve.sqlite");
+        let _lock = DbLock::acquire(&db).unwrap();
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+        assert!(super::super::Store::open(&db).unwrap().created());
     }
 
     #[test]

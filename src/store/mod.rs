@@ -88,6 +88,14 @@ pub enum StoreError {
     /// The blocking task running the query died.
     #[error("the database task failed: {0}")]
     Task(String),
+    /// The database file could not be opened to lock it.
+    #[error("cannot open the database {path} to lock it: {source}")]
+    Lock {
+        /// The database path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Another process holds the database's lock.
     #[error("another feedsieve process (a running daemon, or a `feedsieve fetch`) owns the database {path}; a daemon fetches each source when due by itself (`kill -HUP` makes it reread the config): stop it first to run another, or point [database] path at another file")]
     InUse {
@@ -145,7 +153,9 @@ impl Store {
                 source,
             })?;
         }
-        let created = !path.exists();
+        // An empty file is what SQLite makes a new database of (and what the
+        // lock leaves where there was none).
+        let created = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
         let conn = Connection::open(path)?;
         let mut store = Store::init(conn)?;
         store.created = created;
