@@ -38,6 +38,19 @@ pub(super) fn default_link(listen: SocketAddr) -> String {
     format!("http://{addr}/")
 }
 
+/// `[output] link` as the folder the files are served from: a last path
+/// segment without a dot is a folder (`https://example.org/news` is
+/// `…/news/`, not a page whose siblings are at `…/`); one with a dot is a page
+/// in that folder (`…/news/index.html`).
+fn site_folder(mut url: Url) -> String {
+    let last = url.path_segments().and_then(|mut s| s.next_back());
+    if last.is_some_and(|l| !l.is_empty() && !l.contains('.')) {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.into()
+}
+
 impl Ctx<'_> {
     /// Builds every section, leaving out or defaulting what is wrong: the
     /// config (`None` when the text cannot be read as tables at all) and all
@@ -100,8 +113,9 @@ impl Ctx<'_> {
     /// `[output]`; without `link`, the feeds are where this daemon serves them.
     fn output(&mut self, out: RawOutput, listen: SocketAddr) -> OutputConfig {
         let link = match out.link {
-            Some(link) => {
-                if Url::parse(link.get_ref()).is_err() {
+            Some(link) => match Url::parse(link.get_ref()) {
+                Ok(url) => site_folder(url),
+                Err(_) => {
                     self.error_at(
                         Some(link.span()),
                         format!(
@@ -109,9 +123,9 @@ impl Ctx<'_> {
                             link.get_ref()
                         ),
                     );
+                    link.into_inner()
                 }
-                link.into_inner()
-            }
+            },
             None => default_link(listen),
         };
         OutputConfig {

@@ -356,6 +356,24 @@ fn without_a_link_the_feeds_are_where_the_daemon_listens() {
 }
 
 #[test]
+fn a_link_to_a_sub_path_is_the_folder_the_files_are_in() {
+    let link = |l: &str| {
+        parse(&format!("[output]\nlink = \"{l}\"\n"))
+            .unwrap()
+            .output
+            .link
+    };
+    // Without the slash, the feeds' self links lost `/news` (…/feed.xml).
+    assert_eq!(link("https://me.test/news"), "https://me.test/news/");
+    assert_eq!(link("https://me.test/news/"), "https://me.test/news/");
+    assert_eq!(
+        link("https://me.test/news/index.html"),
+        "https://me.test/news/index.html"
+    );
+    assert_eq!(link("https://me.test"), "https://me.test/");
+}
+
+#[test]
 fn the_feed_may_not_overwrite_the_database_the_config_or_its_siblings() {
     let feed = "\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n";
     let cases = [
