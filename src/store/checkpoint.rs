@@ -47,6 +47,8 @@ impl Checkpointer {
         let started = Connection::open_with_flags(path, flags)
             .map_err(|e| e.to_string())
             .and_then(|conn| {
+                // Whichever connection closes last decides what is kept.
+                super::keep_wal_files(&conn);
                 std::thread::Builder::new()
                     .name("feedsieve-checkpoint".into())
                     .spawn(move || checkpoint_when_nudged(&conn, &nudged))

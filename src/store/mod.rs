@@ -219,6 +219,7 @@ impl Store {
         // WAL keeps readers (inspecting tools) from blocking the writer; NORMAL sync
         // is durable against process crashes, which is what a daemon meets.
         enable_wal(&conn)?;
+        keep_wal_files(&conn);
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // The ingest path alone runs about twenty statements per item: with
@@ -386,6 +387,35 @@ fn enable_wal(conn: &Connection) -> Result<(), StoreError> {
         }
     }
 }
+
+/// Keeps the `-wal` and `-shm` files when the process's last connection
+/// closes: opening a WAL database whose `-shm` is missing must create and size
+/// it, which fails on a full disk, and the daemon is meant to start there and
+/// serve what it has. A size limit on the log makes that close truncate the
+/// `-wal` to nothing (a kept log must not hold pages a later database could
+/// take for its own).
+pub(crate) fn keep_wal_files(conn: &Connection) {
+    if let Err(e) = conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT) {
+        tracing::debug!("could not limit the WAL's size: {e}");
+    }
+    let mut on: std::ffi::c_int = 1;
+    // SAFETY: the handle is the live connection's own, "main" is a
+    // NUL-terminated name, and this file control reads and writes one int.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&mut on as *mut std::ffi::c_int).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        tracing::debug!("could not keep the WAL files between runs (SQLite code {rc})");
+    }
+}
+
+/// What a checkpointed `-wal` file is cut back to (bytes); on close, to nothing.
+const WAL_SIZE_LIMIT: i64 = 16 << 20;
 
 /// Runs one statement through the connection's statement cache: the ingest
 /// path runs the same statements for every item, and parsing them each time

@@ -658,3 +658,22 @@ fn hashes_worked_out_before_the_write_match_the_writes_own() {
         .unwrap();
     assert_eq!(changed.updated, 1);
 }
+
+#[test]
+fn a_closed_database_keeps_its_shared_memory_file_and_an_empty_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut s = Store::open(&path).unwrap();
+    s.sync_sources(&[source("http://a.test/feed")]).unwrap();
+    drop(s);
+    let size = |suffix: &str| {
+        let mut name = path.clone().into_os_string();
+        name.push(suffix);
+        std::fs::metadata(name).map(|m| m.len()).ok()
+    };
+    // A start on a full disk could not create and size the -shm file.
+    assert!(size("-shm").is_some_and(|n| n > 0), "{:?}", size("-shm"));
+    // The log is emptied: nothing in it for a later database to replay.
+    assert_eq!(size("-wal"), Some(0));
+    assert_eq!(Store::open(&path).unwrap().sources().unwrap().len(), 1);
+}
