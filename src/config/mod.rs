@@ -144,8 +144,8 @@ pub struct SourceConfig {
     pub url: Url,
     /// Own interval, else the `[schedule]` default.
     pub interval: Option<Duration>,
-    /// Fetch and clean each item's page instead of trusting the feed's content.
-    pub full_text: bool,
+    /// Which items' pages are fetched and cleaned instead of trusting the feed's content.
+    pub full_text: FullText,
     /// CSS selector of the element that holds the article on this source's pages.
     pub content: Option<String>,
     /// CSS selectors of elements to remove from this source's articles.
@@ -160,6 +160,29 @@ pub struct SourceConfig {
     pub max_new: usize,
     /// `enabled = false`: kept in the file, but neither fetched nor published.
     pub enabled: bool,
+}
+
+/// `full_text`: which of a feed's items get their article page fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FullText {
+    /// Unset: the teasers (a summary cut short, "Read more"), not full items.
+    #[default]
+    Teasers,
+    /// `true`: every item, whatever the feed gives.
+    Always,
+    /// `false`: none; the feed's text is published as it is.
+    Never,
+}
+
+impl FullText {
+    /// Whether an item (a teaser or not) gets its page fetched.
+    pub fn wants(self, teaser: bool) -> bool {
+        match self {
+            FullText::Teasers => teaser,
+            FullText::Always => true,
+            FullText::Never => false,
+        }
+    }
 }
 
 /// Default for `[[page]] max_new`.

@@ -103,8 +103,7 @@ pub(super) struct RawSource {
     pub(super) name: Option<Spanned<String>>,
     pub(super) url: Option<Spanned<String>>,
     pub(super) interval: Option<Spanned<String>>,
-    #[serde(default)]
-    pub(super) full_text: bool,
+    pub(super) full_text: Option<bool>,
     pub(super) enabled: Option<bool>,
     pub(super) content: Option<Spanned<String>>,
     #[serde(default)]

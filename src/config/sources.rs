@@ -10,7 +10,7 @@ use super::error::line_col;
 use super::raw::RawSource;
 use super::validate::Ctx;
 use super::values::{parse_source_url, url_key, MAX_INTERVAL};
-use super::{SourceConfig, SourceKind, DEFAULT_MAX_NEW};
+use super::{FullText, SourceConfig, SourceKind, DEFAULT_MAX_NEW};
 
 impl Ctx<'_> {
     /// Every source in file order; `fallback_interval` stands in for an invalid `interval`.
@@ -118,7 +118,11 @@ impl Ctx<'_> {
             name: name.filter(|n| !n.is_empty())?,
             url: url?,
             interval,
-            full_text: src.full_text,
+            full_text: match src.full_text {
+                None => FullText::Teasers,
+                Some(true) => FullText::Always,
+                Some(false) => FullText::Never,
+            },
             category,
             filters,
             links,
@@ -137,7 +141,7 @@ impl Ctx<'_> {
         src: &RawSource,
         table_span: Range<usize>,
     ) {
-        if kind == SourceKind::Page && src.full_text {
+        if kind == SourceKind::Page && src.full_text.is_some() {
             self.error_at(
                 Some(table_span),
                 "`full_text` applies to [[feed]] only: a [[page]] is always read in full".into(),

@@ -84,7 +84,7 @@ url = "https://p.test/news/"
     assert_eq!(cfg.fetch.max_items_per_feed, 30);
     assert!(!cfg.fetch.allow_private);
     assert_eq!(cfg.sources[0].interval, Some(Duration::from_secs(900)));
-    assert!(cfg.sources[0].full_text);
+    assert_eq!(cfg.sources[0].full_text, FullText::Always);
     assert_eq!(cfg.sources[1].kind, SourceKind::Page);
 }
 

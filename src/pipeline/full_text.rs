@@ -83,7 +83,7 @@ pub async fn fill_full_text(
                 item.author.clone_from(author);
             }
             keys.push(key);
-        } else if item.link.is_some() && (cfg.full_text || is_teaser(item)) {
+        } else if item.link.is_some() && cfg.full_text.wants(is_teaser(item)) {
             wanted.push((i, key));
         }
     }

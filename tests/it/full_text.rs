@@ -128,3 +128,25 @@ async fn a_host_that_leaves_an_article_page_unanswered_is_not_asked_for_the_next
     let published = std::fs::read_to_string(dir.path().join("feed.xml")).unwrap();
     assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
 }
+
+/// `full_text = false` opts a feed out: not even its teasers' pages are
+/// fetched (a paywalled site, or one that refuses scrapers), while unset the
+/// teasers' pages are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_text_false_fetches_no_article_page_and_unset_fetches_the_teasers() {
+    for (setting, pages) in [("full_text = false", 0), ("", 2)] {
+        let web = FixtureServer::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let text = web
+            .config_text(dir.path(), "[dedup]\nenabled = false\n")
+            .replace("full_text = true", setting);
+        let path = dir.path().join("feeds.toml");
+        std::fs::write(&path, text).unwrap();
+        let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+        run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+        let asked = web.hits(ARTICLE).len() + web.hits(OTHER).len();
+        assert_eq!(asked, pages, "{setting:?}");
+        let published = std::fs::read_to_string(dir.path().join("feed.xml")).unwrap();
+        assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
+    }
+}

@@ -201,7 +201,12 @@ async fn added_sources_go_after_the_commented_options_of_the_last_one() {
     let full_text: Vec<(&str, bool)> = cfg
         .sources
         .iter()
-        .map(|s| (s.name.as_str(), s.full_text))
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.full_text == feedsieve::config::FullText::Always,
+            )
+        })
         .filter(|(n, _)| ["Deutsche Welle", "Wire Copy Daily", "Late"].contains(n))
         .collect();
     assert_eq!(
