@@ -187,11 +187,18 @@ impl SourceChanges {
             removed: (old.sources.iter())
                 .filter(|o| !new.sources.iter().any(|n| n.url == o.url))
                 .count(),
-            // A change of the global [filters] changes what every source stores.
+            // A change of the global [filters] changes what every source
+            // stores; one of [schedule] interval, when sources without their
+            // own are fetched.
             changed: (new.sources.iter())
                 .filter(|n| {
-                    (old.sources.iter())
-                        .any(|o| o.url == n.url && (o != *n || old.filters != new.filters))
+                    (old.sources.iter()).any(|o| {
+                        o.url == n.url
+                            && (o != *n
+                                || old.filters != new.filters
+                                || (n.interval.is_none()
+                                    && old.schedule.interval != new.schedule.interval))
+                    })
                 })
                 .map(|n| n.url.to_string())
                 .collect(),
@@ -727,7 +734,7 @@ mod tests {
     }
 
     #[test]
-    fn a_global_filter_edit_changes_every_source() {
+    fn a_global_edit_changes_the_sources_it_applies_to() {
         let old = config("");
         let changes = SourceChanges::between(&old, &config("[filters]\nexclude = \"(?i)ads\"\n"));
         assert_eq!(changes.changed.len(), 2, "{:?}", changes.changed);
@@ -737,5 +744,12 @@ mod tests {
         new.sources[1].filters = Default::default();
         let changes = SourceChanges::between(&old, &new);
         assert_eq!(changes.changed, ["http://b.test/feed"]);
+        // The default interval: the sources without one of their own.
+        let mut new = config("[schedule]\ninterval = \"5m\"\n");
+        new.sources[1].interval = Some(std::time::Duration::from_secs(60));
+        let mut old = config("");
+        old.sources[1].interval = Some(std::time::Duration::from_secs(60));
+        let changes = SourceChanges::between(&old, &new);
+        assert_eq!(changes.changed, ["http://a.test/feed"]);
     }
 }
