@@ -150,7 +150,8 @@ impl Store {
 }
 
 /// The key that identifies an item within its source: the GUID, else the link,
-/// else a hash of title and date. `None` when the item has none of these.
+/// else a hash of title and date (the store also finds such an item again
+/// under a new date by its title and text). `None` when the item has none of these.
 pub fn item_key(item: &RawItem) -> Option<String> {
     if let Some(guid) = item.guid.as_deref().filter(|g| !g.is_empty()) {
         return Some(format!("guid:{guid}"));
@@ -456,6 +457,31 @@ impl Relinked {
     }
 }
 
+/// An item without GUID or link that is stored under another date: the same
+/// title and content (the content hash leaves dates out). Such an item's key
+/// holds its date, and feeds without GUIDs and links are the ones that stamp
+/// every item with the time of the request: each fetch stored it again.
+fn redated(
+    tx: &Connection,
+    source_id: i64,
+    item: &RawItem,
+    key: &str,
+    hash: &str,
+) -> Result<Option<Existing>, StoreError> {
+    if !key.starts_with("hash:") || item.date().is_none() {
+        return Ok(None);
+    }
+    Ok(super::one_row(
+        tx,
+        "SELECT id, content_hash, story_id, filtered FROM items
+         WHERE source_id = ?1 AND item_key LIKE 'hash:%' AND title IS ?2 AND content_hash = ?3
+         ORDER BY id DESC LIMIT 1",
+        params![source_id, item.title, hash],
+        Existing::from_row,
+    )
+    .optional()?)
+}
+
 /// A source's stored items by link (the newest item for a link that several share).
 fn stored_links(tx: &Connection, source_id: i64) -> Result<HashMap<String, String>, StoreError> {
     let mut stmt = tx.prepare_cached(
@@ -516,7 +542,10 @@ pub(super) fn ingest_items(
         };
         let existing = match find.query_row(params![source_id, key], Existing::from_row) {
             Err(rusqlite::Error::QueryReturnedNoRows) => {
-                relinked.find(tx, source_id, item, &key)?
+                match relinked.find(tx, source_id, item, &key)? {
+                    None => redated(tx, source_id, item, &key, &hash)?,
+                    found => found,
+                }
             }
             found => Some(found?),
         };

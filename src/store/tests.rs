@@ -677,3 +677,39 @@ fn a_closed_database_keeps_its_shared_memory_file_and_an_empty_log() {
     assert_eq!(size("-wal"), Some(0));
     assert_eq!(Store::open(&path).unwrap().sources().unwrap().len(), 1);
 }
+
+#[test]
+fn items_without_guid_or_link_are_not_stored_again_for_a_new_date() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    // The feed stamps every item with the time of the request.
+    let fetch = |at: i64, texts: &[&str]| {
+        let items = ["Turnout record", "Budget passed"]
+            .iter()
+            .zip(texts)
+            .map(|(title, text)| RawItem {
+                title: Some(title.to_string()),
+                summary: Some(text.to_string()),
+                published: chrono::DateTime::from_timestamp(at, 0),
+                ..Default::default()
+            })
+            .collect();
+        parsed(items)
+    };
+    let mut stored = 0;
+    for (at, texts) in [
+        (1000, ["Officials said.", "The council agreed."]),
+        (2000, ["Officials said.", "The council agreed."]),
+        (3000, ["Officials said.", "The council agreed."]),
+        // A new text under an old title on a new date is a new item.
+        (4000, ["Officials said.", "A second budget."]),
+    ] {
+        let stats = s
+            .record_fetch(id, &fetch(at, &texts), at, at + 60, &mut OneStoryPerItem)
+            .unwrap();
+        stored += stats.new;
+    }
+    assert_eq!(stored, 3);
+    assert_eq!(s.item_count().unwrap(), 3);
+}
