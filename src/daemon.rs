@@ -430,6 +430,8 @@ struct Loop {
     dirty: bool,
     last_publish: tokio::time::Instant,
     last_prune: Option<tokio::time::Instant>,
+    /// The database file was lost and no copy of it is saved yet: when to try again.
+    rescue_due: Option<tokio::time::Instant>,
 }
 
 async fn schedule_loop(
@@ -452,6 +454,7 @@ async fn schedule_loop(
         dirty: false,
         last_publish: tokio::time::Instant::now(),
         last_prune: None,
+        rescue_due: None,
     };
     loop {
         if *stop.borrow() {
@@ -470,7 +473,7 @@ async fn schedule_loop(
             Some(done) = l.tasks.join_next_with_id(), if !l.tasks.is_empty() => task_done(&mut l, done),
             _ = tokio::time::sleep_until(l.next_scan) => {}
             _ = reload_tick.tick() => {
-                check_database_file(&ctx).await;
+                check_database_file(&ctx, &mut l.rescue_due).await;
                 let running = ctx.config.sources.len();
                 if let Some(new) = watch.changed(running, true) {
                     l.dirty |= apply_reload(&mut ctx, new).await;
@@ -558,41 +561,75 @@ async fn finish(ctx: &Context, state: &ServerState, mut l: Loop) {
     if l.dirty && !ctx.health.is_database_lost() {
         publish_to(ctx, state).await;
     }
+    // A lost database not saved yet: the last chance before its history goes.
+    if l.rescue_due.is_some() && rescue(ctx).await.is_some() {
+        tracing::error!("stopped with the lost database unsaved: its history is gone");
+    }
 }
 
 /// Notices once that the database file was deleted or replaced: from then on
 /// nothing is fetched or written, `/healthz` says so, and a copy of what the
-/// open database still holds is saved beside the lost file.
-async fn check_database_file(ctx: &Context) {
+/// open database still holds is saved beside the lost file; while saving
+/// fails (the folder deleted too, a full disk), it is tried every minute.
+async fn check_database_file(ctx: &Context, rescue_due: &mut Option<tokio::time::Instant>) {
     if ctx.health.is_database_lost() {
+        if rescue_due.is_some_and(|due| tokio::time::Instant::now() >= due) {
+            *rescue_due = rescue(ctx).await;
+        }
         return;
     }
     let Some(problem) = ctx.store.file_problem() else {
         return;
     };
     ctx.health.database_lost(&problem);
-    let Some(path) = ctx.store.path().map(std::path::Path::to_path_buf) else {
-        return;
-    };
+    tracing::error!("{problem}: nothing is fetched or stored any more");
+    *rescue_due = rescue(ctx).await;
+}
+
+/// How long a failed copy of a lost database waits before the next try.
+const RESCUE_RETRY: Duration = Duration::from_secs(60);
+
+/// Saves a copy of the lost database beside its path (its folder made again if
+/// it went too); on failure, returns when to try again.
+async fn rescue(ctx: &Context) -> Option<tokio::time::Instant> {
+    let path = ctx.store.path().map(std::path::Path::to_path_buf)?;
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut copy = path.clone().into_os_string();
     copy.push(format!(".rescued-{stamp}"));
     let copy = std::path::PathBuf::from(copy);
     let to = copy.clone();
-    match ctx.store.call(move |s| s.save_copy(&to)).await {
+    let saved = ctx
+        .store
+        .call(move |s| {
+            if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| crate::store::StoreError::Dir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            s.save_copy(&to)
+        })
+        .await;
+    match saved {
         Ok(()) => {
             crate::store::file::remove_lost_journal(&path);
+            ctx.health.rescue_failed(None);
             tracing::error!(
-                "{problem}: nothing is fetched or stored any more. What this daemon held is saved in {}; \
-                 stop feedsieve and move that file to {} to keep the history",
+                "what this daemon held is saved in {}; stop feedsieve and move that file to {} to keep the history",
                 copy.display(),
                 path.display()
-            )
+            );
+            None
         }
-        Err(e) => tracing::error!(
-            "{problem}: nothing is fetched or stored any more, and saving a copy to {} failed: {e}",
-            copy.display()
-        ),
+        Err(e) => {
+            tracing::error!(
+                "saving a copy of the lost database to {} failed: {e}; the history is only in this process now: \
+                 do not stop it, make room or restore the folder, and a copy is tried again in a minute",
+                copy.display()
+            );
+            ctx.health.rescue_failed(Some(e.to_string()));
+            Some(tokio::time::Instant::now() + RESCUE_RETRY)
+        }
     }
 }
 

@@ -36,6 +36,8 @@ struct State {
     sources_unrecorded: Option<String>,
     publish: Option<Repeated>,
     database_lost: Option<String>,
+    /// Why saving a copy of the lost database failed, while it has not worked.
+    rescue_failed: Option<String>,
     /// Why the edited config file is not applied.
     config_rejected: Option<String>,
     /// Each source's last fetch: `None` when it worked, else its name and error.
@@ -135,6 +137,11 @@ impl Health {
         self.state().database_lost = Some(why.to_string());
     }
 
+    /// Saving a copy of the lost database failed (`Some(why)`), or worked.
+    pub fn rescue_failed(&self, why: Option<String>) {
+        self.state().rescue_failed = why;
+    }
+
     /// True once the database file was found gone.
     pub fn is_database_lost(&self) -> bool {
         self.state().database_lost.is_some()
@@ -181,9 +188,13 @@ impl Health {
         let s = self.state();
         let mut problems = Vec::new();
         if let Some(why) = &s.database_lost {
-            problems.push(format!(
-                "{why}; nothing is fetched or stored until feedsieve is restarted"
-            ));
+            problems.push(match &s.rescue_failed {
+                None => format!("{why}; nothing is fetched or stored until feedsieve is restarted"),
+                Some(e) => format!(
+                    "{why}, and saving a copy failed ({e}): the history is only in this process now, \
+                     so do not stop it; make room or restore the database's folder, and a copy is tried again every minute"
+                ),
+            });
         }
         if let Some(why) = &s.sources_unrecorded {
             problems.push(format!(
@@ -255,6 +266,10 @@ mod tests {
             "a write that grew the database clears it"
         );
         h.database_lost("the database file x was deleted");
+        assert!(h.report().problems[0].contains("restarted"));
+        h.rescue_failed(Some("No such file or directory".into()));
+        assert!(h.report().problems[0].contains("do not stop it"));
+        h.rescue_failed(None);
         assert!(h.report().problems[0].contains("restarted"));
         h.stopping();
         assert_eq!(h.report().status, "stopping");

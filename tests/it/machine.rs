@@ -421,6 +421,41 @@ async fn a_deleted_database_is_reported_rescued_and_never_empties_the_feed() {
         .contains("published stories from an earlier database"));
 }
 
+/// 3a. The database's whole folder deleted under the daemon (someone cleaning
+/// the output folder, which the database shares by default): the folder is
+/// made again for the rescued copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_database_folder_is_made_again_for_the_rescued_copy() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let config = dir.path().join("feeds.toml");
+    let db = dir.path().join("db");
+    let extra = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n");
+    let text = web.config_text(dir.path(), &extra).replace(
+        &dir.path().join("feedsieve.sqlite").display().to_string(),
+        &db.join("feedsieve.sqlite").display().to_string(),
+    );
+    std::fs::write(&config, text).unwrap();
+    let client = http_client();
+    let daemon = Daemon::start(&config, port, &dir.path().join("daemon.log"));
+    let stories = daemon
+        .titles_until(&client, Duration::from_secs(20), |t| t.len() == 3)
+        .await;
+    assert!(stories.is_some(), "{}", daemon.log());
+    std::fs::remove_dir_all(&db).unwrap();
+    assert!(
+        daemon.logged("is saved in", Duration::from_secs(15)).await,
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(
+        items_in_rescued_copy(&db),
+        5,
+        "the history is in the rescued copy"
+    );
+}
+
 /// 3b. Only the database file deleted (`rm db/feedsieve.sqlite`), its journal
 /// left beside it: the README's recovery (stop, move the rescued copy into
 /// place) gives a sound database with the history, not the lost file's
