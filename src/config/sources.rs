@@ -31,10 +31,15 @@ impl Ctx<'_> {
         // Report in file order, whatever the table kind.
         raws.sort_by_key(|(_, s)| s.span().start);
         for (kind, spanned) in raws {
+            // Names first: a source with another error still takes its name.
+            let unique_name = match &spanned.get_ref().name {
+                Some(name) => self.unique_name(&mut names, name),
+                None => true,
+            };
             let Some(found) = self.source(kind, spanned, fallback_interval) else {
                 continue;
             };
-            let (source, url_span, name_span) = found;
+            let (source, url_span) = found;
             let key = url_key(&source.url);
             if let Some(first_line) = urls.get(&key) {
                 self.error_at(
@@ -47,26 +52,37 @@ impl Ctx<'_> {
                 continue;
             }
             urls.insert(key, line_col(self.text, url_span.start).0);
-            let name_key = source.name.to_lowercase();
-            if let Some(first_line) = names.get(&name_key) {
-                self.error_at(
-                    Some(name_span),
-                    format!(
-                        "duplicate name: {:?} is already the name of the source on line \
-                         {first_line}; give each source its own name (it labels its rows \
-                         in `status` and /metrics)",
-                        source.name
-                    ),
-                );
-                continue;
+            if unique_name {
+                sources.push(source);
             }
-            names.insert(name_key, line_col(self.text, name_span.start).0);
-            sources.push(source);
         }
         sources
     }
 
-    /// One source with the spans of its `url` and `name`; `None` when the URL is
+    /// Records a source's name; false (and an error) when an earlier source
+    /// has it already, case aside.
+    fn unique_name(&mut self, names: &mut HashMap<String, usize>, name: &Spanned<String>) -> bool {
+        let shown = name.get_ref().trim();
+        if shown.is_empty() {
+            return true;
+        }
+        let line = line_col(self.text, name.span().start).0;
+        if let Some(first_line) = names.get(&shown.to_lowercase()) {
+            self.error_at(
+                Some(name.span()),
+                format!(
+                    "duplicate name: {shown:?} is already the name of the source on line \
+                     {first_line}; give each source its own name (it labels its rows \
+                     in `status` and /metrics)"
+                ),
+            );
+            return false;
+        }
+        names.insert(shown.to_lowercase(), line);
+        true
+    }
+
+    /// One source with the span of its `url`; `None` when the URL is
     /// invalid or a required key is missing (the shape check reported that).
     /// Every key is checked either way, so all its errors are reported.
     fn source(
@@ -74,7 +90,7 @@ impl Ctx<'_> {
         kind: SourceKind,
         spanned: Spanned<RawSource>,
         fallback_interval: Duration,
-    ) -> Option<(SourceConfig, Range<usize>, Range<usize>)> {
+    ) -> Option<(SourceConfig, Range<usize>)> {
         let table_span = spanned.span();
         let src = spanned.into_inner();
         let name = src.name.as_ref().map(|n| n.get_ref().trim().to_string());
@@ -112,7 +128,8 @@ impl Ctx<'_> {
             .into_iter()
             .filter_map(|css| self.selector(css))
             .collect();
-        let (url_span, name_span) = (src.url?.span(), src.name?.span());
+        let url_span = src.url?.span();
+        src.name.as_ref()?;
         let source = SourceConfig {
             kind,
             name: name.filter(|n| !n.is_empty())?,
@@ -131,7 +148,7 @@ impl Ctx<'_> {
             remove,
             enabled: src.enabled.unwrap_or(true),
         };
-        Some((source, url_span, name_span))
+        Some((source, url_span))
     }
 
     /// Keys that only one kind of table takes, set on the other kind.

@@ -397,3 +397,13 @@ fn the_feed_may_not_overwrite_the_database_the_config_or_its_siblings() {
     assert!(parse(&format!("{moved}{feed}")).is_ok());
     assert!(parse(&format!("[output]\npath = \"www/news.rss\"\n{feed}")).is_ok());
 }
+
+#[test]
+fn a_duplicate_name_is_reported_beside_the_first_sources_other_error() {
+    let text = "[[feed]]\nname = \"Two\"\nurl = \"example.org/feed\"\n\
+                [[feed]]\nname = \"two\"\nurl = \"http://example.org/b\"\n";
+    let errors = parse(text).unwrap_err().0;
+    let lines: Vec<_> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [Some(3), Some(5)], "{errors:?}");
+    assert!(errors[1].message.contains("duplicate name"), "{errors:?}");
+}
