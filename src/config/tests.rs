@@ -215,6 +215,18 @@ fn listen_takes_ip_addresses_and_localhost() {
     assert!(e.message.contains("0.0.0.0:80"), "{e}");
     let e = first_error("[server]\nlisten = \"8080\"\n");
     assert!(e.message.contains("not an address with a port"), "{e}");
+    // What people type instead, each told what to write.
+    for (typed, says) in [
+        (":9000", "no address before the port: \"127.0.0.1:9000\""),
+        (
+            "http://127.0.0.1:9000/",
+            "without http://, e.g. \"127.0.0.1:9000\"",
+        ),
+        ("127.0.0.1:99999", "port 99999 is out of range"),
+    ] {
+        let e = first_error(&format!("[server]\nlisten = \"{typed}\"\n"));
+        assert!(e.message.contains(says), "{typed}: {e}");
+    }
 }
 
 #[test]

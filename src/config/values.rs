@@ -26,14 +26,31 @@ pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
     if let Ok(addr) = text.parse() {
         return Ok(addr);
     }
+    if let Some((scheme, rest)) = text.split_once("://") {
+        let rest = rest.trim_end_matches('/');
+        return Err(format!(
+            "{text:?} is a URL; give the address alone, without {scheme}://, e.g. \"{rest}\""
+        ));
+    }
     let (host, port) = text.rsplit_once(':').unwrap_or((text, ""));
     let Ok(port) = port.parse::<u16>() else {
+        if port.parse::<u64>().is_ok() {
+            return Err(format!(
+                "{text:?}: port {port} is out of range (1 to 65535)"
+            ));
+        }
         return Err(format!(
             "{text:?} is not an address with a port (expected e.g. \"127.0.0.1:8080\")"
         ));
     };
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if host.is_empty() {
+        return Err(format!(
+            "{text:?} has no address before the port: \"127.0.0.1:{port}\" (this machine only) \
+             or \"0.0.0.0:{port}\" (every interface)"
+        ));
     }
     Err(format!(
         "{text:?}: host names other than localhost are not looked up; give an IP address, \
