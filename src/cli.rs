@@ -620,13 +620,13 @@ fn import_opml(path: &std::path::Path, file: &std::path::Path) -> anyhow::Result
     let (added, skipped) = crate::sources::append_sources(path, &opml.sources)?;
     say_created(path, created && !added.is_empty());
     println!(
-        "{}: {} sources read, {} added to {}, {} already there, {} outlines skipped",
+        "{}: {} read, {} added to {}, {} already there, {} skipped",
         file.display(),
-        opml.sources.len(),
+        crate::util::count(opml.sources.len(), "source"),
         added.len(),
         path.display(),
         skipped.len(),
-        opml.skipped.len()
+        crate::util::count(opml.skipped.len(), "outline")
     );
     for s in &opml.skipped {
         println!("  skipped \"{}\": {}", s.name, s.reason);
