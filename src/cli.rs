@@ -434,9 +434,11 @@ fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> a
     if let Some(addr) = listen {
         config.override_listen(addr);
     }
+    let listener = daemon::bind(config.server.listen)?;
     let _lock = lock_database(&config)?;
     let rt = runtime()?;
     rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let ctx = Context::open(config)?;
         tracing::info!(
             sources = ctx.config.sources.len(),
@@ -452,7 +454,7 @@ fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> a
         }
         let shutdown = Shutdown::new();
         daemon::stop_on_signals(shutdown.clone());
-        daemon::run(ctx, shutdown).await
+        daemon::serve(ctx, listener, shutdown).await
     })
 }
 

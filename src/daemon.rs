@@ -358,17 +358,15 @@ async fn stop_signal() {
     }
 }
 
-/// Binds `[server] listen` and runs the daemon until `shutdown` fires.
-pub async fn run(ctx: Context, shutdown: Shutdown) -> anyhow::Result<()> {
-    let listen = ctx.config.server.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {listen} (is another feedsieve running? change [server] listen)"
-            )
-        })?;
-    serve(ctx, listener, shutdown).await
+/// Binds `[server] listen`, before anything else is done: a port in use is
+/// said at once, before a database is created or a source fetched. Call
+/// [`serve`] with `tokio::net::TcpListener::from_std` of it.
+pub fn bind(listen: std::net::SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(listen).with_context(|| {
+        format!("cannot listen on {listen} (is another feedsieve running? change [server] listen)")
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
 }
 
 /// Runs the scheduler and serves the feed on `listener` until `shutdown` fires.

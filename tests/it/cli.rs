@@ -454,7 +454,7 @@ async fn fetch_exit_code_says_whether_some_or_all_sources_failed() {
 }
 
 #[test]
-fn looking_at_a_config_never_fetched_creates_no_database() {
+fn looking_at_a_config_or_a_port_in_use_creates_no_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("feeds.toml");
     std::fs::write(
@@ -490,6 +490,18 @@ fn looking_at_a_config_never_fetched_creates_no_database() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+
+    // `run` on a port in use says so before it creates anything.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let out = run(&["run", "--listen", &listen]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {listen}")),
+        "{stderr}"
+    );
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }
 
