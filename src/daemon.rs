@@ -441,7 +441,7 @@ async fn schedule_loop(
     let mut reload_tick = tokio::time::interval(RELOAD_POLL);
     reload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hangup = Hangup::new();
-    warn_about_gone_sources(&ctx).await?;
+    warn_about_gone_sources(&ctx).await;
     let mut stop = shutdown.subscribe();
     let mut l = Loop {
         tasks: JoinSet::new(),
@@ -462,10 +462,10 @@ async fn schedule_loop(
             l.dirty |= prune_when_due(&ctx, &mut l.last_prune).await;
         }
         if tokio::time::Instant::now() >= l.next_scan {
-            let sleep_for = queue_due_sources(&ctx, &mut l).await?;
+            let sleep_for = queue_due_sources(&ctx, &mut l).await;
             l.next_scan = tokio::time::Instant::now() + sleep_for;
         }
-        start_queued(&ctx, &mut l).await?;
+        start_queued(&ctx, &mut l).await;
         tokio::select! {
             _ = stop.changed() => {}
             Some(done) = l.tasks.join_next_with_id(), if !l.tasks.is_empty() => task_done(&mut l, done),
@@ -632,13 +632,14 @@ async fn rescue(ctx: &Context) -> Option<tokio::time::Instant> {
 }
 
 /// Reminds the operator of sources that answered 410 Gone and are no longer fetched.
-async fn warn_about_gone_sources(ctx: &Context) -> anyhow::Result<()> {
-    for s in ctx.store.call(|s| s.sources()).await? {
-        if s.gone {
-            tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
-        }
+async fn warn_about_gone_sources(ctx: &Context) {
+    let sources = match ctx.store.call(|s| s.sources()).await {
+        Ok(sources) => sources,
+        Err(e) => return tracing::error!("could not read the sources: {e}"),
+    };
+    for s in sources.iter().filter(|s| s.gone) {
+        tracing::warn!(source = %s.name, url = %s.url, "this source answered 410 Gone earlier and is not fetched; remove it from the config");
     }
-    Ok(())
 }
 
 /// Prunes past retention every quarter of `max_age` (within [`PRUNE_EVERY_SHORTEST`]
@@ -665,16 +666,24 @@ async fn prune_when_due(ctx: &Context, last_prune: &mut Option<tokio::time::Inst
 /// to sleep before the next one is due. Nothing is queued while the database
 /// file is gone or every write pauses (a full disk), and a source whose last
 /// store failed waits its backoff.
-async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Duration> {
+async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> Duration {
     if ctx.health.is_database_lost() {
-        return Ok(MAX_SLEEP);
+        return MAX_SLEEP;
     }
     let clock = std::time::Instant::now();
     if let Some(pause) = ctx.store_backoff.paused_for(clock) {
-        return Ok(pause.clamp(MIN_SLEEP, MAX_SLEEP));
+        return pause.clamp(MIN_SLEEP, MAX_SLEEP);
     }
     let now = Utc::now().timestamp();
-    let (due, mut next_due) = ctx.store.call(move |s| s.due_sources(now)).await?;
+    // A database that cannot be read now (locked past the busy timeout, a bad
+    // page) is asked again later; the daemon keeps serving meanwhile.
+    let (due, mut next_due) = match ctx.store.call(move |s| s.due_sources(now)).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::error!("could not read which sources are due: {e}; asking again in a minute");
+            return MAX_SLEEP;
+        }
+    };
     for DueSource {
         id,
         next_fetch_at,
@@ -694,16 +703,16 @@ async fn queue_due_sources(ctx: &Context, l: &mut Loop) -> anyhow::Result<Durati
             next_due = Some(next_due.map_or(due_at, |d| d.min(due_at)));
         }
     }
-    Ok(next_due
+    next_due
         .map(|d| Duration::from_secs(u64::try_from(d - now).unwrap_or(0)))
         .unwrap_or(MAX_SLEEP)
-        .clamp(MIN_SLEEP, MAX_SLEEP))
+        .clamp(MIN_SLEEP, MAX_SLEEP)
 }
 
 /// Starts queued sources while fewer tasks run than a few more than may fetch
 /// at once (twice the sources allowed between fetch and store), unless every
 /// write pauses or the database file is gone.
-async fn start_queued(ctx: &Context, l: &mut Loop) -> anyhow::Result<()> {
+async fn start_queued(ctx: &Context, l: &mut Loop) {
     let most = pipeline::in_flight_limit(ctx.config.schedule.concurrency) * 2;
     let per_host = pipeline::started_per_host(&ctx.config.schedule);
     let paused = || {
@@ -714,10 +723,16 @@ async fn start_queued(ctx: &Context, l: &mut Loop) -> anyhow::Result<()> {
         let Some((host, id)) = l.queue.next(per_host) else {
             break;
         };
-        // Removed, disabled or gone since it was queued: not fetched.
-        let Some(source) = ctx.store.call(move |s| s.fetchable_source(id)).await? else {
+        // Removed, disabled or gone since it was queued: not fetched; one
+        // that cannot be read now is queued again by a later scan.
+        let source = ctx.store.call(move |s| s.fetchable_source(id)).await;
+        let Ok(Some(source)) = source else {
             l.queued.remove(&id);
             l.queue.finished(&host);
+            if let Err(e) = source {
+                tracing::error!("could not read a queued source: {e}");
+                break;
+            }
             continue;
         };
         let task_ctx = ctx.clone();
@@ -726,7 +741,6 @@ async fn start_queued(ctx: &Context, l: &mut Loop) -> anyhow::Result<()> {
             .spawn(async move { pipeline::process_source(&task_ctx, &source).await });
         l.in_flight.insert(handle.id(), (id, host));
     }
-    Ok(())
 }
 
 fn pipeline_secs(d: Duration) -> i64 {
