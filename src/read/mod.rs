@@ -96,7 +96,7 @@ pub enum ReadError {
     #[error("not a readable feed: {0}")]
     Parse(String),
     /// The body is an HTML page rather than a feed; it may advertise its feed.
-    #[error("this is an HTML page, not a feed{}", .feed_url.as_ref().map(|u| format!("; the page names its feed at {u}: subscribe to that URL instead")).unwrap_or_default())]
+    #[error("this is an HTML page, not a feed; {}", .feed_url.as_ref().map_or_else(|| "it names no feed: `feedsieve add URL` looks for one at the usual paths, and a page without one can be a [[page]] source".to_string(), |u| format!("the page names its feed at {u}: subscribe to that URL instead")))]
     Html {
         /// The feed URL the page announces with `<link rel="alternate">`, if any.
         feed_url: Option<String>,

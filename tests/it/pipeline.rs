@@ -244,7 +244,7 @@ async fn failing_sources_back_off_while_the_others_publish() {
         ("/bad/huge.xml", "larger than the 262144-byte limit", 270),
         ("/bad/429.xml", "HTTP 429", 7200 * 9 / 10),
         ("/bad/410.xml", "HTTP 410", 270),
-        ("/bad/page.html", "HTML page, not a feed", 270),
+        ("/bad/page.html", "can be a [[page]] source", 270),
     ];
     for (path, error, min_delay) in expect {
         let url = format!("{}{path}", web.base);
