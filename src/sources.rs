@@ -653,7 +653,7 @@ pub fn parse_opml(xml: &str) -> Result<Opml, String> {
         let category = folders.iter().rev().flatten().next().cloned();
         match outline(&attrs, is_empty) {
             Outline::Folder => {
-                folders.push(name);
+                folders.push(name.filter(|n| !means_no_category(n)));
                 continue;
             }
             Outline::Source(kind, url) => out.sources.push(NewSource {
@@ -675,6 +675,15 @@ pub fn parse_opml(xml: &str) -> Result<Opml, String> {
         return Err("not an OPML file: it has no <opml> element".into());
     }
     Ok(out)
+}
+
+/// Folder names readers give feeds that have no category (Miniflux's "All",
+/// FreshRSS's and Feedly's "Uncategorized"): imported as none, not as a
+/// category that every story would carry.
+fn means_no_category(folder: &str) -> bool {
+    ["all", "uncategorized", "uncategorised", "unsorted", "no category"]
+        .iter()
+        .any(|n| folder.eq_ignore_ascii_case(n))
 }
 
 /// What an outline with these (lower-cased) attributes is.
@@ -770,6 +779,7 @@ mod tests {
               <outline text="Deep"><outline title="D" xmlUrl="https://d.test/atom"/></outline></outline>
             <outline text="Page" type="link" url="https://p.test/news/"/>
             <outline text="Bad" xmlUrl="ftp://x.test/"/>
+            <outline text="Uncategorized"><outline text="U" xmlUrl="https://u.test/rss"/></outline>
             </body></opml>"#;
         let got = parse_opml(opml).unwrap();
         assert_eq!(got.skipped.len(), 1, "{:?}", got.skipped);
@@ -798,6 +808,7 @@ mod tests {
                 ),
                 (SourceKind::Feed, "D", "https://d.test/atom", Some("Deep")),
                 (SourceKind::Page, "Page", "https://p.test/news/", None),
+                (SourceKind::Feed, "U", "https://u.test/rss", None),
             ]
         );
         let err = parse_opml("<opml><body><outline text=\"x\"></body></opml>").unwrap_err();
