@@ -681,9 +681,15 @@ pub fn parse_opml(xml: &str) -> Result<Opml, String> {
 /// FreshRSS's and Feedly's "Uncategorized"): imported as none, not as a
 /// category that every story would carry.
 fn means_no_category(folder: &str) -> bool {
-    ["all", "uncategorized", "uncategorised", "unsorted", "no category"]
-        .iter()
-        .any(|n| folder.eq_ignore_ascii_case(n))
+    [
+        "all",
+        "uncategorized",
+        "uncategorised",
+        "unsorted",
+        "no category",
+    ]
+    .iter()
+    .any(|n| folder.eq_ignore_ascii_case(n))
 }
 
 /// What an outline with these (lower-cased) attributes is.
