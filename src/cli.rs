@@ -505,7 +505,11 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
                     updated += s.updated;
                 }
                 Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled => unchanged += 1,
-                Outcome::Failed(e) => failed.push((o.name.clone(), o.url.clone(), e.clone())),
+                Outcome::Failed(e) => failed.push((
+                    o.name.clone(),
+                    crate::util::http::masked_password(&o.url),
+                    e.clone(),
+                )),
             }
         }
         println!(

@@ -27,7 +27,9 @@ pub fn list(cfg: &Config) -> anyhow::Result<()> {
     let mut table: Vec<[String; 6]> =
         vec![["KIND", "NAME", "LAST RESULT", "ITEMS", "NEXT FETCH", "URL"].map(String::from)];
     for s in &cfg.sources {
-        let row = rows.iter().find(|r| r.url == s.url.as_str());
+        // The status rows show a private feed's URL with its password masked.
+        let url = crate::util::http::masked_password(s.url.as_str());
+        let row = rows.iter().find(|r| r.url == url);
         let (result, items, next) = match (s.enabled, row) {
             (false, _) => ("disabled".to_string(), "-".to_string(), "-".to_string()),
             (true, Some(r)) => (r.result.clone(), r.items.to_string(), r.next_fetch.clone()),
@@ -35,7 +37,7 @@ pub fn list(cfg: &Config) -> anyhow::Result<()> {
         };
         let name = crate::util::fit(&s.name, 24);
         let kind = s.kind.as_str().to_string();
-        table.push([kind, name, result, items, next, s.url.to_string()]);
+        table.push([kind, name, result, items, next, url]);
     }
     // Each column as wide as its widest cell: results ("warning: no links")
     // and times vary in length.

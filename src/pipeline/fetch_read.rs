@@ -190,7 +190,7 @@ async fn read_page_links(
     .await
     .unwrap_or_default();
     if found.links.is_empty() {
-        tracing::warn!(source = %source.name, url = %source.url, "{}", found.summary());
+        tracing::warn!(source = %source.name, url = %crate::util::http::masked_password(&source.url), "{}", found.summary());
     } else {
         tracing::debug!(source = %source.name, "{}", found.summary());
     }

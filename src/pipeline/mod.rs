@@ -485,9 +485,9 @@ fn fetch_outcome(
     match record {
         FetchRecord::Failed { error, gone } => {
             if *gone {
-                tracing::error!(source = %source.name, url = %source.url, "{error}; the source is gone and will not be fetched again: remove it from the config");
+                tracing::error!(source = %source.name, url = %crate::util::http::masked_password(&source.url), "{error}; the source is gone and will not be fetched again: remove it from the config");
             } else {
-                tracing::warn!(source = %source.name, url = %source.url, failures = source.error_count + 1, retry_in = %in_words(next), detail, "fetch failed: {error}");
+                tracing::warn!(source = %source.name, url = %crate::util::http::masked_password(&source.url), failures = source.error_count + 1, retry_in = %in_words(next), detail, "fetch failed: {error}");
             }
             Outcome::Failed(error.clone())
         }

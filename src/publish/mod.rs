@@ -301,7 +301,7 @@ fn entry(ids: &FeedIds, story: &Story, site: Option<&Url>) -> Option<Entry> {
         date,
         updated,
         source_name: plain_title(&rep.source_name),
-        source_url: rep.source_url.clone(),
+        source_url: crate::util::http::without_credentials(&rep.source_url),
         categories: unique_plain(rep.categories.iter().chain(sections.clone())),
         sections: unique_plain(sections),
         enclosure: rep.enclosures.iter().find_map(enclosure),
@@ -593,6 +593,25 @@ pub(crate) mod tests {
             vec![("two".to_string(), Some("https://two.test/b".to_string()))]
         );
         assert_eq!(e.lead, "Sum");
+    }
+
+    #[test]
+    fn a_private_feeds_credentials_are_not_published() {
+        let mut stories = stories();
+        stories[0].items[0].source_url = "https://alice:s3cret@one.test/private.xml".into();
+        let p = render_all(&out(), &feed_ids(), &stories);
+        for doc in [&p.rss, &p.atom, &p.json, &p.html] {
+            let text = String::from_utf8_lossy(&doc.body);
+            assert!(
+                !text.contains("s3cret") && !text.contains("alice@"),
+                "{text}"
+            );
+        }
+        let rss = String::from_utf8_lossy(&p.rss.body).into_owned();
+        assert!(
+            rss.contains("url=\"https://one.test/private.xml\""),
+            "{rss}"
+        );
     }
 
     #[test]

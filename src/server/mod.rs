@@ -379,7 +379,7 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
         .iter()
         .map(|(rec, items)| StatusRow {
             name: rec.name.clone(),
-            url: rec.url.clone(),
+            url: crate::util::http::masked_password(&rec.url),
             last_fetch: when(rec.last_fetch_at),
             result: if rec.gone {
                 "gone".into()
@@ -401,7 +401,9 @@ pub fn status_rows(g: &StoredGauges) -> Vec<StatusRow> {
             },
             errors: rec.error_count,
             last_error: match rec.last_status.as_deref() {
-                Some(NO_LINKS) if !rec.gone => no_links_advice(&rec.url),
+                Some(NO_LINKS) if !rec.gone => {
+                    no_links_advice(&crate::util::http::masked_password(&rec.url))
+                }
                 _ => rec.last_error.clone().unwrap_or_default(),
             },
         })

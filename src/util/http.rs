@@ -1,5 +1,6 @@
 //! HTTP header values that several stages read: dates, the charset of a
-//! `Content-Type`, and the response headers that steer parsing and scheduling.
+//! `Content-Type`, and the response headers that steer parsing and scheduling;
+//! and source URLs as they may be shown (a private feed's credentials are not).
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -86,8 +87,49 @@ impl ResponseHints {
     }
 }
 
+/// `url` without the user name and password it may carry (`https://me:pw@…`,
+/// a private feed's credentials): what the published feeds may show of a source.
+pub fn without_credentials(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.into()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// `url` with its password, if any, shown as `***`: for the operator's status
+/// pages, which say which account a source uses but not its secret.
+pub fn masked_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.into()
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_are_left_out_of_what_is_shown() {
+        let url = "https://alice:s3cret@feeds.test/private.xml";
+        assert_eq!(
+            super::without_credentials(url),
+            "https://feeds.test/private.xml"
+        );
+        assert_eq!(
+            super::masked_password(url),
+            "https://alice:***@feeds.test/private.xml"
+        );
+        let plain = "https://feeds.test/rss?x=1";
+        assert_eq!(super::without_credentials(plain), plain);
+        assert_eq!(super::masked_password(plain), plain);
+    }
+
     use super::*;
 
     #[test]

@@ -144,6 +144,53 @@ async fn fetch_runs_one_cycle_and_writes_the_feed() {
     assert!(stdout.contains("nothing changed"), "{stdout}");
 }
 
+/// A private feed (`https://user:password@…`) is fetched with its credentials,
+/// which never reach the published files, the logs or the status commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_feeds_password_is_shown_nowhere() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    let private = web.base.replacen("http://", "http://alice:s3cret@", 1);
+    let text = web.config_text(dir.path(), "").replace(
+        &format!("{}/wirecopy/", web.base),
+        &format!("{private}/wirecopy/"),
+    );
+    // And one that fails, whose error is logged and listed.
+    let text = format!("{text}\n[[feed]]\nname = \"Down\"\nurl = \"{private}/nowhere.xml\"\n");
+    std::fs::write(&path, text).unwrap();
+    let run = |command: &'static str| {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            feedsieve()
+                .arg("--config")
+                .arg(path)
+                .arg(command)
+                .output()
+                .unwrap()
+        })
+    };
+    let mut shown = String::new();
+    for command in ["fetch", "status", "sources"] {
+        let out = run(command).await.unwrap();
+        shown.push_str(&String::from_utf8_lossy(&out.stdout));
+        shown.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        shown.contains("alice:***@") && shown.contains("HTTP 404"),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cret"), "{shown}");
+    for file in ["feed.xml", "atom.xml", "feed.json", "index.html"] {
+        let published = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(published.contains("Wire Copy Daily"), "{file}");
+        assert!(
+            !published.contains("s3cret") && !published.contains("alice"),
+            "{file}"
+        );
+    }
+}
+
 #[test]
 fn init_writes_a_valid_starter_config_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
