@@ -155,8 +155,9 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
     }
     let html = String::from_utf8_lossy(&fetched.body).into_owned();
     let page = fetched.final_url.clone();
-    for candidate in announced_feeds(&html, &page) {
-        if let Some(found) = probe(fetcher, &candidate).await {
+    let announced = announced_feeds(&html, &page);
+    for candidate in &announced {
+        if let Some(found) = probe(fetcher, candidate).await {
             return Ok(Discovered {
                 how: format!("announced by {page} (<link rel=\"alternate\">)"),
                 ..found
@@ -179,14 +180,22 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
             offer,
         });
     }
+    // A feed the page announces but that cannot be read is worth a word: the
+    // site may fix it, and then the feed is the better source.
+    let broken = match announced.first() {
+        Some(feed) => format!(
+            "the feed it announces, {feed}, could not be read as a feed (it may be broken for now: try `feedsieve add {feed}` later); "
+        ),
+        None => String::new(),
+    };
     let how = if found.links.is_empty() {
         format!(
-            "{url} has no feed: it is added as a page source, but no article links were found on it; \
+            "{broken}{url} has no feed: it is added as a page source, but no article links were found on it; \
              check it with `feedsieve links {url}` and pin them with `links = \"css selector\"`"
         )
     } else {
         format!(
-            "{url} has no feed: it is added as a page source; {}",
+            "{broken}{url} has no feed: it is added as a page source; {}",
             found.summary()
         )
     };

@@ -23,7 +23,8 @@ fn html(head: &str) -> String {
 
 /// Three sites on separate servers, so the common-path probe of one cannot find
 /// another's feed: one announcing its feeds (and a comments feed), one with a feed
-/// at the common path `/feed` only, and one with no feed at all.
+/// at the common path `/feed` only, and one with no feed at all (the one it
+/// announces is not there).
 async fn three_sites() -> (FixtureServer, FixtureServer, FixtureServer) {
     let announced = FixtureServer::start().await;
     announced.set(
@@ -40,7 +41,13 @@ async fn three_sites() -> (FixtureServer, FixtureServer, FixtureServer) {
         .replace("{base}", &common_path.base);
     common_path.set("/feed", Behaviour::Body("application/rss+xml", vue));
     let nothing = FixtureServer::start().await;
-    nothing.set("/home.html", Behaviour::Body("text/html", html("")));
+    nothing.set(
+        "/home.html",
+        Behaviour::Body(
+            "text/html",
+            html("<link rel=\"alternate\" type=\"application/rss+xml\" href=\"/gone.xml\">"),
+        ),
+    );
     (announced, common_path, nothing)
 }
 
@@ -73,10 +80,15 @@ async fn add_finds_the_right_source_and_keeps_comments() {
     // 3. A page with nothing announced but a feed at /feed.
     let out = add(&config, format!("{}/home.html", common_path.base)).await;
     common::succeeded(&out);
-    // 4. A page with no feed at all.
+    // 4. A page with no feed at all: the one it announces cannot be read, and
+    //    `add` says so.
     let out = add(&config, format!("{}/home.html", nothing.base)).await;
-    common::succeeded(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[[page]]"));
+    let stdout = common::succeeded(&out);
+    assert!(stdout.contains("[[page]]"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{}/gone.xml, could not be read", nothing.base)),
+        "{stdout}"
+    );
     // A duplicate is refused and changes nothing.
     let before = std::fs::read_to_string(&config).unwrap();
     let out = add(&config, format!("{}/wirecopy/feed.rss", announced.base)).await;
