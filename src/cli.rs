@@ -676,7 +676,7 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
     let (cfg, has_errors) = load_to_look(path)?;
     // Looking must not create (or migrate) a database.
-    if !cfg.database.path.exists() {
+    if !crate::store::database_exists(&cfg.database.path) {
         println!(
             "{} configured; no database yet at {} (`feedsieve fetch` or `feedsieve run` creates it)",
             crate::util::count(cfg.sources.len(), "source"),

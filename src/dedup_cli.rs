@@ -280,7 +280,7 @@ fn article_of(line: &str) -> Result<(serde_json::Value, DedupArticle), String> {
 /// The config, its database, and the ids stories are published under (so the
 /// commands show the ids readers see); `None` when there is no database yet.
 fn open_store(config: Config) -> anyhow::Result<Option<(Config, crate::store::Store, FeedIds)>> {
-    if !config.database.path.exists() {
+    if !crate::store::database_exists(&config.database.path) {
         return Ok(None);
     }
     let mut store = crate::store::Store::open(&config.database.path)

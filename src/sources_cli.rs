@@ -12,7 +12,7 @@ use crate::util::{write_atomically, write_stdout};
 /// `feedsieve sources`: one line per configured source, in file order, with its
 /// state from the database (which is read, never created).
 pub fn list(cfg: &Config) -> anyhow::Result<()> {
-    let rows = if cfg.database.path.exists() {
+    let rows = if crate::store::database_exists(&cfg.database.path) {
         let store = crate::store::Store::open(&cfg.database.path)
             .with_context(|| format!("opening {}", cfg.database.path.display()))?;
         let gauges = crate::metrics::StoredGauges {
@@ -67,7 +67,7 @@ pub fn list(cfg: &Config) -> anyhow::Result<()> {
             w4 = w[4],
         );
     }
-    if !cfg.database.path.exists() {
+    if !crate::store::database_exists(&cfg.database.path) {
         let _ = writeln!(
             out,
             "(no database yet at {}: nothing fetched so far)",
@@ -196,7 +196,7 @@ fn without_source(text: &str, kind: SourceKind, url: &url::Url) -> Option<String
 /// `htmlUrl` where a fetch has learnt it (the database is read, never created).
 pub fn export_opml(path: &Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let links = if cfg.database.path.exists() {
+    let links = if crate::store::database_exists(&cfg.database.path) {
         crate::store::Store::open(&cfg.database.path)
             .with_context(|| format!("opening {}", cfg.database.path.display()))?
             .site_links()?

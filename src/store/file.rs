@@ -74,15 +74,20 @@ impl DbFile {
 }
 
 /// An exclusive lock on a database, held by the one process that may write to
-/// it (the daemon, or a `fetch`) until it is dropped. The lock is the
-/// operating system's (`flock`) on the database file itself, so it holds
-/// however the file is named (a symbolic link, another path), writes nothing
-/// (it is taken on a full disk too), and is released when the process ends,
+/// it (the daemon, or a `fetch`) until it is dropped: the operating system's
+/// (`flock`) on two files. One is the database file itself, so the lock holds
+/// however the file is named (a symbolic link, another path). The other is
+/// `<database>.lock` beside it, so the lock also holds for the path when the
+/// database file is deleted or replaced under a running daemon (SQLite finds
+/// the `-wal` and `-shm` by path: a second writer there would share them).
+/// Neither writes anything (taken on a full disk too, where the `.lock` file
+/// is there from an earlier run); both are released when the process ends,
 /// even by `kill -9`. Drop it only after the process's connections to the
 /// database are closed: closing a file releases the process's POSIX locks on
 /// it, SQLite's own included (`flock` locks are separate from those on Linux).
 pub struct DbLock {
-    _file: std::fs::File,
+    _database: std::fs::File,
+    _beside: Option<std::fs::File>,
 }
 
 impl DbLock {
@@ -96,34 +101,73 @@ impl DbLock {
                 source,
             })?;
         }
-        let lock_error = |source| StoreError::Lock {
-            path: db.display().to_string(),
-            source,
+        let beside = match lock_file(&beside(db, ".lock")) {
+            Ok(file) => Some(file),
+            // A full disk may not take a new file: the database's own lock
+            // still keeps a second writer out while the file stays.
+            Err(LockFailure::Open(e)) => {
+                tracing::warn!(
+                    "cannot create {} ({e}): locking the database file alone",
+                    beside(db, ".lock").display()
+                );
+                None
+            }
+            Err(failure) => return Err(failure.into_store_error(db)),
         };
-        // Read-only is enough to lock; a database that cannot be written is
-        // still locked, and the store says what is wrong when it writes.
-        let file = match std::fs::File::open(db) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(db),
-            opened => opened,
-        }
-        .map_err(lock_error)?;
-        match file.try_lock() {
-            Ok(()) => Ok(DbLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
-                path: db.display().to_string(),
-            }),
-            Err(std::fs::TryLockError::Error(e)) => Err(lock_error(e)),
+        let database = lock_file(db).map_err(|f| f.into_store_error(db))?;
+        Ok(DbLock {
+            _database: database,
+            _beside: beside,
+        })
+    }
+}
+
+/// Why a file could not be locked.
+enum LockFailure {
+    /// It could not be opened or created.
+    Open(std::io::Error),
+    /// Another process holds it.
+    Held,
+    /// Locking failed otherwise.
+    Lock(std::io::Error),
+}
+
+impl LockFailure {
+    fn into_store_error(self, db: &Path) -> StoreError {
+        let path = db.display().to_string();
+        match self {
+            LockFailure::Held => StoreError::InUse { path },
+            LockFailure::Open(source) | LockFailure::Lock(source) => {
+                StoreError::Lock { path, source }
+            }
         }
     }
 }
 
+/// Opens (creating it empty, as SQLite would, when there is none) and locks
+/// the file at `path`. Read-only is enough to lock: a database that cannot be
+/// written is still locked, and the store says what is wrong when it writes.
+fn lock_file(path: &Path) -> Result<std::fs::File, LockFailure> {
+    let file = match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut options = std::fs::File::options();
+            options.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
+            options.open(path)
+        }
+        opened => opened,
+    }
+    .map_err(LockFailure::Open)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LockFailure::Held),
+        Err(std::fs::TryLockError::Error(e)) => Err(LockFailure::Lock(e)),
+    }
+}
+
 /// A file beside the database at `db`: its path with `suffix` added.
-fn beside(db: &Path, suffix: &str) -> PathBuf {
+pub(super) fn beside(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
@@ -180,12 +224,26 @@ mod tests {
             DbLock::acquire(&link),
             Err(StoreError::InUse { .. })
         ));
-        // Nothing beside the database stands for the lock, to be deleted as stale.
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|f| f.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
+        // Its `.lock` file deleted as if stale, the database's own lock holds.
+        std::fs::remove_file(dir.path().join("feedsieve.sqlite.lock")).unwrap();
+        assert!(matches!(
+            DbLock::acquire(&db),
+            Err(StoreError::InUse { .. })
+        ));
+    }
+
+    #[test]
+    fn the_lock_holds_for_the_path_when_the_database_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("feedsieve.sqlite");
+        let _first = DbLock::acquire(&db).unwrap();
+        // A backup restored over the path while the daemon runs.
+        std::fs::remove_file(&db).unwrap();
+        std::fs::write(&db, b"").unwrap();
+        assert!(matches!(
+            DbLock::acquire(&db),
+            Err(StoreError::InUse { .. })
+        ));
     }
 
     #[test]

@@ -133,6 +133,13 @@ impl StoreError {
     }
 }
 
+/// Whether there is a database at `path`: a file with something in it (an
+/// empty file is what a lock or an interrupted first start leaves, and SQLite
+/// makes a new database of it).
+pub fn database_exists(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
+}
+
 /// The database.
 pub struct Store {
     conn: Connection,
@@ -155,7 +162,7 @@ impl Store {
         }
         // An empty file is what SQLite makes a new database of (and what the
         // lock leaves where there was none).
-        let created = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+        let created = !database_exists(path);
         let conn = Connection::open(path)?;
         let mut store = Store::init(conn)?;
         store.created = created;
