@@ -196,8 +196,20 @@ impl Store {
     /// Writes a consistent copy of the whole database to `to` (which must not
     /// exist): what a daemon still holds after its file was deleted.
     pub fn save_copy(&self, to: &Path) -> Result<(), StoreError> {
-        self.conn
-            .execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()])?;
+        let existed = to.exists();
+        let saved = self
+            .conn
+            .execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()]);
+        if let Err(e) = saved {
+            // A copy cut short (a full disk) is no copy: it would hold the
+            // space freed for the next try, and could be taken for the history.
+            if !existed {
+                for partial in [to.to_path_buf(), file::beside(to, "-journal")] {
+                    let _ = std::fs::remove_file(partial);
+                }
+            }
+            return Err(e.into());
+        }
         Ok(())
     }
 
