@@ -168,46 +168,52 @@ impl Hangup {
 
 /// How a reload changes the sources.
 struct SourceChanges {
-    /// URLs of the sources that are new (or back after a removal).
+    /// URLs of the sources that are new, back after a removal, or enabled again.
     added: Vec<String>,
     /// How many sources went.
     removed: usize,
-    /// URLs of the sources whose settings changed.
+    /// URLs of the sources whose settings changed (their own, or the global
+    /// `[filters]` or default interval they follow). Those that change what a
+    /// fetch stores are read again in full by [`crate::store::Store::sync_sources`].
     changed: Vec<String>,
+    /// URLs of the sources whose interval changed: fetched at once (with their
+    /// validators), then at the new interval.
+    rescheduled: Vec<String>,
 }
 
 impl SourceChanges {
     /// What changes from the `old` config's sources to the `new` one's.
     fn between(old: &Config, new: &Config) -> SourceChanges {
-        SourceChanges {
-            added: (new.sources.iter())
-                .filter(|n| !old.sources.iter().any(|o| o.url == n.url))
+        let before = |url: &url::Url| old.sources.iter().find(|o| &o.url == url);
+        let interval =
+            |c: &Config, s: &crate::config::SourceConfig| s.interval.unwrap_or(c.schedule.interval);
+        let urls = |f: &dyn Fn(&crate::config::SourceConfig) -> bool| -> Vec<String> {
+            (new.sources.iter())
+                .filter(|n| f(n))
                 .map(|n| n.url.to_string())
-                .collect(),
+                .collect()
+        };
+        SourceChanges {
+            added: urls(&|n| n.enabled && before(&n.url).is_none_or(|o| !o.enabled)),
             removed: (old.sources.iter())
                 .filter(|o| !new.sources.iter().any(|n| n.url == o.url))
                 .count(),
-            // A change of the global [filters] changes what every source
-            // stores; one of [schedule] interval, when sources without their
-            // own are fetched.
-            changed: (new.sources.iter())
-                .filter(|n| {
-                    (old.sources.iter()).any(|o| {
-                        o.url == n.url
-                            && (o != *n
-                                || old.filters != new.filters
-                                || (n.interval.is_none()
-                                    && old.schedule.interval != new.schedule.interval))
-                    })
+            changed: urls(&|n| {
+                before(&n.url).is_some_and(|o| {
+                    o != n || old.filters != new.filters || interval(old, o) != interval(new, n)
                 })
-                .map(|n| n.url.to_string())
-                .collect(),
+            }),
+            rescheduled: urls(&|n| {
+                before(&n.url).is_some_and(|o| interval(old, o) != interval(new, n))
+            }),
         }
     }
 }
 
 /// Switches the running daemon to `new`: added sources become due at once,
-/// removed ones stop, changed ones are fetched again with their new settings.
+/// removed ones stop, changed ones are fetched again with their new settings
+/// (in full when those change what is stored), and names and categories show
+/// at the republish this asks for.
 /// Returns true when the feeds should be republished.
 async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     if ctx.health.is_database_lost() {
@@ -237,6 +243,7 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         added,
         removed,
         changed,
+        rescheduled,
     } = SourceChanges::between(&old, &new);
     if new.fetch != old.fetch {
         match Fetcher::new(&new.fetch) {
@@ -250,13 +257,14 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     }
     let sources = pipeline::source_specs(&new);
     // A source removed and added again keeps its row, and with it the next
-    // fetch it had: it is made due like a changed one.
-    let due: Vec<String> = changed.iter().chain(&added).cloned().collect();
+    // fetch it had: it is made due like a new one.
+    let (added_count, changed_count) = (added.len(), changed.len());
     let synced = ctx
         .store
         .call(move |s| {
             s.sync_sources(&sources)?;
-            s.make_due(&due)?;
+            s.make_due(&added)?;
+            s.reschedule(&rescheduled)?;
             s.sources()
         })
         .await;
@@ -271,9 +279,9 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     ctx.health.keep_sources(active);
     tracing::info!(
         sources = new.sources.len(),
-        added = added.len(),
+        added = added_count,
         removed,
-        changed = changed.len(),
+        changed = changed_count,
         "reloaded {}",
         new.path.display()
     );
@@ -788,6 +796,10 @@ mod tests {
         let changes = SourceChanges::between(&old, &config("[filters]\nexclude = \"(?i)ads\"\n"));
         assert_eq!(changes.changed.len(), 2, "{:?}", changes.changed);
         assert!(changes.added.is_empty() && changes.removed == 0);
+        assert!(
+            changes.rescheduled.is_empty(),
+            "a filter is no reason to fetch now"
+        );
         // Only one source's own filter: only that source.
         let mut new = config("");
         new.sources[1].filters = Default::default();
@@ -800,5 +812,11 @@ mod tests {
         old.sources[1].interval = Some(std::time::Duration::from_secs(60));
         let changes = SourceChanges::between(&old, &new);
         assert_eq!(changes.changed, ["http://a.test/feed"]);
+        assert_eq!(changes.rescheduled, ["http://a.test/feed"]);
+        // Enabled again: like an added source, fetched at once.
+        let mut off = config("");
+        off.sources[0].enabled = false;
+        let changes = SourceChanges::between(&off, &config(""));
+        assert_eq!(changes.added, ["http://a.test/feed"]);
     }
 }

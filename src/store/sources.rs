@@ -223,6 +223,21 @@ impl Store {
         Ok(())
     }
 
+    /// Makes these sources due now, keeping their validators (a conditional
+    /// fetch), unless they are backing off after failures: their interval
+    /// changed, and the next fetch at the new one is worked out from this one.
+    pub fn reschedule(&mut self, urls: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for url in urls {
+            tx.execute(
+                "UPDATE sources SET next_fetch_at = 0 WHERE url = ?1 AND error_count = 0",
+                [url],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// One source by its URL.
     pub fn source_by_url(&self, url: &str) -> Result<Option<SourceRecord>, StoreError> {
         Ok(self

@@ -717,3 +717,31 @@ fn items_without_guid_or_link_are_not_stored_again_for_a_new_date() {
     assert_eq!(stored, 3);
     assert_eq!(s.item_count().unwrap(), 3);
 }
+
+#[test]
+fn a_rescheduled_source_keeps_its_validators_and_a_failing_one_its_backoff() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/ok"), source("http://x.test/bad")])
+        .unwrap();
+    let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+    let mut ok = parsed(vec![item("a", "A")]);
+    if let FetchRecord::Parsed { etag, .. } = &mut ok {
+        *etag = Some("\"v1\"".into());
+    }
+    s.record_fetch(ids[0], &ok, 10, 1000, &mut OneStoryPerItem)
+        .unwrap();
+    let fail = FetchRecord::Failed {
+        error: "HTTP 500".into(),
+        gone: false,
+    };
+    s.record_fetch(ids[1], &fail, 10, 2000, &mut OneStoryPerItem)
+        .unwrap();
+    s.reschedule(&["http://x.test/ok".into(), "http://x.test/bad".into()])
+        .unwrap();
+    let recs = s.sources().unwrap();
+    assert_eq!(
+        (recs[0].next_fetch_at, recs[0].etag.as_deref()),
+        (0, Some("\"v1\""))
+    );
+    assert_eq!(recs[1].next_fetch_at, 2000, "the backoff stands");
+}
