@@ -71,13 +71,13 @@ impl StoryPages {
         let mut pages = BTreeMap::new();
         for file in std::fs::read_dir(folder).into_iter().flatten().flatten() {
             let name = file.file_name().to_string_lossy().into_owned();
-            let (Some(id), Ok(body)) = (name.strip_suffix(".html"), std::fs::read(file.path()))
-            else {
+            // Only pages feedsieve writes: the folder may hold others.
+            let Some(id) = name.strip_suffix(".html").filter(|id| is_page_id(id)) else {
                 continue;
             };
-            if name.starts_with('.') {
+            let Ok(body) = std::fs::read(file.path()) else {
                 continue;
-            }
+            };
             let doc = PublishedFeed::new(body, last_modified, 1, "text/html; charset=utf-8");
             let page = StoryPage {
                 fingerprint: String::new(),
@@ -537,12 +537,16 @@ mod tests {
         assert_eq!(write_pages(dir.path(), &StoryPages::default()).unwrap(), 1);
         assert!(!gone.exists());
         assert!(mine.exists(), "a file feedsieve did not write stays");
+        // Nor is it served as a story page.
+        assert!(StoryPages::read_back(&folder, 0)
+            .get("my-trip-to-rome")
+            .is_none());
     }
 
     fn story(items: Vec<StoryItem>) -> Story {
         Story {
             id: 1,
-            guid: "feedsieve:story:00aa".into(),
+            guid: "feedsieve:story:00aa00aa00aa00aa00aa00aa00aa00aa".into(),
             sort_at: 1,
             updated_at: 2,
             changed_at: None,
@@ -647,7 +651,9 @@ mod tests {
         let joins = HashMap::new();
         let first = render_with(&cfg, &feed_ids(), std::slice::from_ref(&s), &joins, None);
         first.write(&cfg).unwrap();
-        let file = dir.path().join("story/00aa.html");
+        let file = dir
+            .path()
+            .join("story/00aa00aa00aa00aa00aa00aa00aa00aa.html");
         assert!(file.is_file());
         let again = render_with(
             &cfg,
