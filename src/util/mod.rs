@@ -111,16 +111,16 @@ pub fn fit(text: &str, width: usize) -> String {
     cut
 }
 
-/// An error with its causes, as `{:#}` shows it, except that a cause whose
-/// text the message already holds is not said again (many errors put their
-/// cause in their own message: "cannot create db: No such file…: No such file…").
+/// An error with its causes, as `{:#}` shows it, except that a cause the
+/// message already ends with is not said again (many errors put their cause
+/// at the end of their own message: "cannot create db: No such file…: No such file…").
 pub fn error_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let cause = cause.to_string();
         if text.is_empty() {
             text = cause;
-        } else if !text.contains(&cause) {
+        } else if !text.ends_with(&cause) {
             text.push_str(": ");
             text.push_str(&cause);
         }
@@ -139,6 +139,9 @@ mod tests {
         assert_eq!(error_text(&e), "cannot create db: No such file");
         let e = anyhow::anyhow!("disk full").context("storing the fetch");
         assert_eq!(error_text(&e), "storing the fetch: disk full");
+        // A cause that only occurs inside the message is still said.
+        let e = anyhow::anyhow!("feed").context("reading the feed list");
+        assert_eq!(error_text(&e), "reading the feed list: feed");
     }
 
     #[test]
