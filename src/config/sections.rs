@@ -156,40 +156,42 @@ impl Ctx<'_> {
         span: Option<std::ops::Range<usize>>,
         db: &DatabaseConfig,
     ) {
-        let db_file = |suffix: &str| {
-            let mut name = db.path.clone().into_os_string();
-            name.push(suffix);
-            PathBuf::from(name)
-        };
+        let shown = out.path.display();
+        let written = crate::publish::output_files(out);
+        for (file, kind) in &written[1..] {
+            if same_path(&out.path, file) {
+                let sibling = match *kind {
+                    "atom" => "the Atom feed",
+                    "json" => "the JSON Feed",
+                    "html" => "the front page",
+                    _ => "the feeds' stylesheet",
+                };
+                let message = format!(
+                    "`path` {shown} is where {sibling} is written beside the RSS feed: give the RSS file another name, e.g. \"db/feed.xml\""
+                );
+                return self.error_at(span, message);
+            }
+        }
         let mut taken: Vec<(PathBuf, &str)> = vec![
             (db.path.clone(), "the database ([database] path)"),
             (self.path.to_path_buf(), "this config file"),
         ];
-        for suffix in ["-wal", "-shm", "-journal"] {
-            taken.push((db_file(suffix), "one of the database's own files"));
+        for suffix in ["-wal", "-shm", "-journal", ".lock"] {
+            let mut name = db.path.clone().into_os_string();
+            name.push(suffix);
+            taken.push((PathBuf::from(name), "one of the database's own files"));
         }
-        let files = crate::publish::output_files(out);
-        for (file, kind) in &files[1..] {
-            taken.push((file.clone(), kind));
-        }
-        let shown = out.path.display();
-        for (file, what) in taken {
-            if same_path(&out.path, &file) {
-                let sibling = match what {
-                    "atom" => Some("the Atom feed"),
-                    "json" => Some("the JSON Feed"),
-                    "html" => Some("the front page"),
-                    "css" => Some("the feeds' stylesheet"),
-                    _ => None,
+        for (file, _) in &written {
+            if let Some((_, what)) = taken.iter().find(|(t, _)| same_path(file, t)) {
+                let message = if file == &out.path {
+                    format!("`path` {shown} is {what}: publishing would overwrite it")
+                } else {
+                    format!(
+                        "`path` {shown} puts {} beside it, which is {what}: publishing would overwrite it",
+                        file.display()
+                    )
                 };
-                let message = match sibling {
-                    Some(sibling) => format!(
-                        "`path` {shown} is where {sibling} is written beside the RSS feed: give the RSS file another name, e.g. \"db/feed.xml\""
-                    ),
-                    None => format!("`path` {shown} is {what}: publishing would overwrite it"),
-                };
-                self.error_at(span.clone(), message);
-                return;
+                return self.error_at(span, message);
             }
         }
     }
@@ -372,11 +374,24 @@ impl Ctx<'_> {
 }
 
 /// Whether two paths name the same file: by their real paths when both exist
-/// (symbolic links, `..`), else by their absolute forms.
+/// (symbolic links), else by their absolute forms with `.` and `..` folded.
 fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
     if let (Ok(a), Ok(b)) = (a.canonicalize(), b.canonicalize()) {
         return a == b;
     }
-    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    absolute(a) == absolute(b)
+    let folded = |p: &std::path::Path| {
+        let absolute = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut out = PathBuf::new();
+        for part in absolute.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    folded(a) == folded(b)
 }

@@ -398,12 +398,22 @@ fn the_feed_may_not_overwrite_the_database_the_config_or_its_siblings() {
         ("feeds.toml", "is this config file"),
         ("db/atom.xml", "the Atom feed"),
         ("index.html", "the front page"),
+        ("db/../db/feedsieve.sqlite", "is the database"),
     ];
     for (path, says) in cases {
         let e = first_error(&format!("[output]\npath = \"{path}\"\n{feed}"));
         assert_eq!(e.line, Some(2), "{path}: {e}");
         assert!(e.message.contains(says), "{path}: {e}");
     }
+    // A sibling written onto the database.
+    let e = first_error(&format!(
+        "[output]\npath = \"data/news.rss\"\n[database]\npath = \"data/index.html\"\n{feed}"
+    ));
+    assert!(
+        e.message
+            .contains("puts /etc/feedsieve/data/index.html beside it"),
+        "{e}"
+    );
     // Moved together, or apart, they are fine.
     let moved = "[output]\npath = \"db/feedsieve.sqlite\"\n[database]\npath = \"data/db.sqlite\"\n";
     assert!(parse(&format!("{moved}{feed}")).is_ok());
