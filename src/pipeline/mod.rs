@@ -409,6 +409,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         now,
         next_fetch_at,
         full_text_keys,
+        reading: cfg.map(|c| reading(c, &ctx.config.filters)),
     };
     let stored = store_fetch(ctx, write, analysed).await;
     if let Some(articles) = ctx.dedup.as_ref().and_then(|d| d.window_len()) {

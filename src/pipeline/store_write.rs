@@ -29,6 +29,9 @@ pub(super) struct StoreWrite {
     pub next_fetch_at: i64,
     /// Items that now hold the extracted article.
     pub full_text_keys: Vec<String>,
+    /// The source's reading settings the fetch was made with (see
+    /// [`super::source_specs`]); `None` for a source no longer configured.
+    pub reading: Option<String>,
 }
 
 /// Store writes waiting for the store's lock, in the order they came.
@@ -196,6 +199,9 @@ fn write_one(
     if !write.full_text_keys.is_empty() {
         s.mark_full_text(write.source_id, &write.full_text_keys)?;
     }
+    if let Some(reading) = &write.reading {
+        s.read_again_unless_read_as(write.source_id, reading)?;
+    }
     Ok(stats)
 }
 
@@ -226,6 +232,7 @@ mod tests {
             now,
             next_fetch_at: now + 600,
             full_text_keys: Vec::new(),
+            reading: None,
         };
         let analysed = AnalysedItems::default();
         (

@@ -238,6 +238,20 @@ impl Store {
         Ok(())
     }
 
+    /// Makes the source due and read in full when its recorded reading settings
+    /// are not `reading`, the ones a fetch just stored was made with: the config
+    /// was reloaded while it ran, and what it stored follows the old settings.
+    pub fn read_again_unless_read_as(&mut self, id: i64, reading: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            &format!(
+                "UPDATE sources SET {FORGET_VALIDATORS}
+                 WHERE id = ?1 AND reading IS NOT NULL AND reading != ?2"
+            ),
+            params![id, reading],
+        )?;
+        Ok(())
+    }
+
     /// One source by its URL.
     pub fn source_by_url(&self, url: &str) -> Result<Option<SourceRecord>, StoreError> {
         Ok(self

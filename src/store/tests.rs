@@ -745,3 +745,28 @@ fn a_rescheduled_source_keeps_its_validators_and_a_failing_one_its_backoff() {
     );
     assert_eq!(recs[1].next_fetch_at, 2000, "the backoff stands");
 }
+
+#[test]
+fn a_fetch_made_with_settings_since_replaced_leaves_its_source_to_read_again() {
+    let mut s = Store::open_in_memory().unwrap();
+    let mut spec = source("http://x.test/feed");
+    spec.reading = "new".into();
+    s.sync_sources(&[spec]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let mut fetched = parsed(vec![item("a", "A")]);
+    if let FetchRecord::Parsed { etag, .. } = &mut fetched {
+        *etag = Some("\"v1\"".into());
+    }
+    s.record_fetch(id, &fetched, 10, 1000, &mut OneStoryPerItem)
+        .unwrap();
+    s.read_again_unless_read_as(id, "new").unwrap();
+    let rec = s.sources().unwrap().remove(0);
+    assert_eq!(
+        (rec.next_fetch_at, rec.etag.as_deref()),
+        (1000, Some("\"v1\""))
+    );
+    // Started before a reload changed its filters: stored, then read again.
+    s.read_again_unless_read_as(id, "old").unwrap();
+    let rec = s.sources().unwrap().remove(0);
+    assert_eq!((rec.next_fetch_at, rec.etag), (0, None));
+}
