@@ -587,7 +587,20 @@ fn add(
     let created = !path.exists();
     let (added, skipped) = append_sources(path, std::slice::from_ref(&source))?;
     if !skipped.is_empty() {
-        anyhow::bail!("{} is already in {}", source.url, path.display());
+        // Found through the page (its feed, a section): say how, and as what.
+        let known = Config::load(path).ok().and_then(|c| {
+            let key = crate::config::url_key(&source.url);
+            (c.sources.into_iter()).find(|s| crate::config::url_key(&s.url) == key)
+        });
+        let named = known
+            .map(|k| format!(" (as \"{}\")", k.name))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "{} is already in {}{named}: {}",
+            source.url,
+            path.display(),
+            found.how
+        );
     }
     for s in added {
         println!(

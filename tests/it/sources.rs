@@ -95,6 +95,17 @@ async fn add_finds_the_right_source_and_keeps_comments() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already in"));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+    // Found through a page: how it was found, and under which name it is there.
+    let out = add(&config, format!("{}/home.html?again", announced.base)).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is already in")
+            && stderr.contains("(as \"")
+            && stderr.contains("announced by"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
 
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.starts_with("# My sources, annotated.\n"), "{text}");
