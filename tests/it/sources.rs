@@ -51,6 +51,25 @@ async fn three_sites() -> (FixtureServer, FixtureServer, FixtureServer) {
     (announced, common_path, nothing)
 }
 
+/// Adding a feed of `base` that `config` has already is refused and changes
+/// nothing; found through a page, the refusal says how and under which name.
+async fn duplicates_are_refused(config: &std::path::Path, base: &str) {
+    let before = std::fs::read_to_string(config).unwrap();
+    let out = add(config, format!("{base}/wirecopy/feed.rss")).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already in"));
+    let out = add(config, format!("{base}/home.html?again")).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is already in")
+            && stderr.contains("(as \"")
+            && stderr.contains("announced by"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(config).unwrap(), before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_finds_the_right_source_and_keeps_comments() {
     let (announced, common_path, nothing) = three_sites().await;
@@ -89,23 +108,7 @@ async fn add_finds_the_right_source_and_keeps_comments() {
         stdout.contains(&format!("{}/gone.xml, could not be read", nothing.base)),
         "{stdout}"
     );
-    // A duplicate is refused and changes nothing.
-    let before = std::fs::read_to_string(&config).unwrap();
-    let out = add(&config, format!("{}/wirecopy/feed.rss", announced.base)).await;
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already in"));
-    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
-    // Found through a page: how it was found, and under which name it is there.
-    let out = add(&config, format!("{}/home.html?again", announced.base)).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains("is already in")
-            && stderr.contains("(as \"")
-            && stderr.contains("announced by"),
-        "{stderr}"
-    );
-    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+    duplicates_are_refused(&config, &announced.base).await;
 
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.starts_with("# My sources, annotated.\n"), "{text}");
