@@ -101,14 +101,16 @@ impl DbLock {
                 source,
             })?;
         }
-        let beside = match lock_file(&beside(db, ".lock")) {
+        // Beside the file the path leads to, whatever links lead there.
+        let path_lock = beside(&real_path(db), ".lock");
+        let beside = match lock_file(&path_lock) {
             Ok(file) => Some(file),
             // A full disk may not take a new file: the database's own lock
             // still keeps a second writer out while the file stays.
             Err(LockFailure::Open(e)) => {
                 tracing::warn!(
                     "cannot create {} ({e}): locking the database file alone",
-                    beside(db, ".lock").display()
+                    path_lock.display()
                 );
                 None
             }
@@ -119,6 +121,28 @@ impl DbLock {
             _database: database,
             _beside: beside,
         })
+    }
+}
+
+/// The path `db` leads to: symbolic links followed (also one that leads
+/// nowhere now, as to a deleted database) and the folder made absolute.
+fn real_path(db: &Path) -> PathBuf {
+    let mut path = db.to_path_buf();
+    // A bounded number of links: a loop of them is not followed for ever.
+    for _ in 0..16 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => dir
+            .canonicalize()
+            .map_or_else(|_| path.clone(), |dir| dir.join(name)),
+        _ => path,
     }
 }
 
@@ -228,6 +252,23 @@ mod tests {
         std::fs::remove_file(dir.path().join("feedsieve.sqlite.lock")).unwrap();
         assert!(matches!(
             DbLock::acquire(&db),
+            Err(StoreError::InUse { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_deleted_database_is_still_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("db")).unwrap();
+        let db = dir.path().join("db/feedsieve.sqlite");
+        let link = dir.path().join("link.sqlite");
+        std::os::unix::fs::symlink("db/feedsieve.sqlite", &link).unwrap();
+        let _first = DbLock::acquire(&db).unwrap();
+        // The file gone, the link leads nowhere: the path's lock still holds.
+        std::fs::remove_file(&db).unwrap();
+        assert!(matches!(
+            DbLock::acquire(&link),
             Err(StoreError::InUse { .. })
         ));
     }
