@@ -199,7 +199,9 @@ fn write_one(
     if !write.full_text_keys.is_empty() {
         s.mark_full_text(write.source_id, &write.full_text_keys)?;
     }
-    if let Some(reading) = &write.reading {
+    // A failed fetch stored nothing read with the old settings (and keeps its backoff).
+    let stored = !matches!(write.record, FetchRecord::Failed { .. });
+    if let (Some(reading), true) = (&write.reading, stored) {
         s.read_again_unless_read_as(write.source_id, reading)?;
     }
     Ok(stats)

@@ -127,9 +127,16 @@ pub struct DueSource {
     pub failing: bool,
 }
 
-/// Makes a source due now with no validators, so its next fetch reads it in full.
-const FORGET_VALIDATORS: &str = "next_fetch_at = 0, etag = NULL, last_modified = NULL,
+/// Makes a source due now with no validators and no failures, so its next
+/// fetch reads it in full: for a source (re)added to the config.
+const START_AFRESH: &str = "next_fetch_at = 0, etag = NULL, last_modified = NULL,
     body_hash = NULL, gone = 0, error_count = 0";
+
+/// Forgets a source's validators, so its next fetch reads it in full, and makes
+/// it due now unless it is backing off after failures (or answered 410 Gone):
+/// for a source whose reading settings changed.
+const READ_AGAIN: &str = "etag = NULL, last_modified = NULL, body_hash = NULL,
+    next_fetch_at = CASE WHEN error_count = 0 THEN 0 ELSE next_fetch_at END";
 
 impl Store {
     /// Makes the source table match the config: new sources are added and due now,
@@ -153,7 +160,7 @@ impl Store {
             // A row from before readings were recorded (NULL) just takes one.
             tx.execute(
                 &format!(
-                    "UPDATE sources SET {FORGET_VALIDATORS}
+                    "UPDATE sources SET {READ_AGAIN}
                      WHERE url = ?1 AND reading IS NOT NULL AND reading != ?2"
                 ),
                 params![s.url, s.reading],
@@ -215,7 +222,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         for url in urls {
             tx.execute(
-                &format!("UPDATE sources SET {FORGET_VALIDATORS} WHERE url = ?1"),
+                &format!("UPDATE sources SET {START_AFRESH} WHERE url = ?1"),
                 [url],
             )?;
         }
@@ -244,7 +251,7 @@ impl Store {
     pub fn read_again_unless_read_as(&mut self, id: i64, reading: &str) -> Result<(), StoreError> {
         self.conn.execute(
             &format!(
-                "UPDATE sources SET {FORGET_VALIDATORS}
+                "UPDATE sources SET {READ_AGAIN}
                  WHERE id = ?1 AND reading IS NOT NULL AND reading != ?2"
             ),
             params![id, reading],

@@ -770,3 +770,24 @@ fn a_fetch_made_with_settings_since_replaced_leaves_its_source_to_read_again() {
     let rec = s.sources().unwrap().remove(0);
     assert_eq!((rec.next_fetch_at, rec.etag), (0, None));
 }
+
+#[test]
+fn new_reading_settings_keep_a_failing_sources_backoff() {
+    let mut s = Store::open_in_memory().unwrap();
+    let spec = |reading: &str| {
+        let mut spec = source("http://x.test/feed");
+        spec.reading = reading.into();
+        spec
+    };
+    s.sync_sources(&[spec("a")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let fail = FetchRecord::Failed {
+        error: "HTTP 500".into(),
+        gone: false,
+    };
+    s.record_fetch(id, &fail, 10, 2000, &mut OneStoryPerItem)
+        .unwrap();
+    s.sync_sources(&[spec("b")]).unwrap();
+    let rec = s.sources().unwrap().remove(0);
+    assert_eq!((rec.next_fetch_at, rec.error_count), (2000, 1));
+}
