@@ -173,12 +173,11 @@ struct SourceChanges {
     /// How many sources went.
     removed: usize,
     /// URLs of the sources whose settings changed (their own, or the global
-    /// `[filters]` or default interval they follow). Those that change what a
-    /// fetch stores are read again in full by [`crate::store::Store::sync_sources`].
+    /// `[filters]` or default interval they follow). What that changes, the
+    /// store works out ([`crate::store::Store::sync_sources`]): a source is read
+    /// again in full when what a fetch stores changed, its next fetch comes
+    /// sooner when its interval got shorter, and names show at the republish.
     changed: Vec<String>,
-    /// URLs of the sources whose interval changed: fetched at once (with their
-    /// validators), then at the new interval.
-    rescheduled: Vec<String>,
 }
 
 impl SourceChanges {
@@ -202,9 +201,6 @@ impl SourceChanges {
                 before(&n.url).is_some_and(|o| {
                     o != n || old.filters != new.filters || interval(old, o) != interval(new, n)
                 })
-            }),
-            rescheduled: urls(&|n| {
-                before(&n.url).is_some_and(|o| interval(old, o) != interval(new, n))
             }),
         }
     }
@@ -243,7 +239,6 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         added,
         removed,
         changed,
-        rescheduled,
     } = SourceChanges::between(&old, &new);
     if new.fetch != old.fetch {
         match Fetcher::new(&new.fetch) {
@@ -264,7 +259,6 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         .call(move |s| {
             s.sync_sources(&sources)?;
             s.make_due(&added)?;
-            s.reschedule(&rescheduled)?;
             s.sources()
         })
         .await;
@@ -796,10 +790,6 @@ mod tests {
         let changes = SourceChanges::between(&old, &config("[filters]\nexclude = \"(?i)ads\"\n"));
         assert_eq!(changes.changed.len(), 2, "{:?}", changes.changed);
         assert!(changes.added.is_empty() && changes.removed == 0);
-        assert!(
-            changes.rescheduled.is_empty(),
-            "a filter is no reason to fetch now"
-        );
         // Only one source's own filter: only that source.
         let mut new = config("");
         new.sources[1].filters = Default::default();
@@ -812,7 +802,6 @@ mod tests {
         old.sources[1].interval = Some(std::time::Duration::from_secs(60));
         let changes = SourceChanges::between(&old, &new);
         assert_eq!(changes.changed, ["http://a.test/feed"]);
-        assert_eq!(changes.rescheduled, ["http://a.test/feed"]);
         // Enabled again: like an added source, fetched at once.
         let mut off = config("");
         off.sources[0].enabled = false;

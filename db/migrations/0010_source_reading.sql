@@ -3,3 +3,6 @@
 -- that finds it changed reads the source again in full, so an edit made between
 -- two `feedsieve fetch` runs applies at the next one, not only in a running daemon.
 ALTER TABLE sources ADD COLUMN reading TEXT;
+-- The source's fetch interval in force (seconds): a shorter one brings its next
+-- fetch forward, also when it is recorded while a fetch made with the old one runs.
+ALTER TABLE sources ADD COLUMN interval_secs INTEGER;

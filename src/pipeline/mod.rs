@@ -339,6 +339,7 @@ pub fn source_specs(config: &Config) -> Vec<SourceSpec> {
             name: s.name.clone(),
             category: s.category.clone(),
             reading: reading(s, &config.filters),
+            interval_secs: secs(config.interval_of(s)),
         })
         .collect()
 }
@@ -409,7 +410,10 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         now,
         next_fetch_at,
         full_text_keys,
-        reading: cfg.map(|c| reading(c, &ctx.config.filters)),
+        settings: cfg.map(|c| {
+            let interval = secs(ctx.config.interval_of(c));
+            (reading(c, &ctx.config.filters), interval)
+        }),
     };
     let stored = store_fetch(ctx, write, analysed).await;
     if let Some(articles) = ctx.dedup.as_ref().and_then(|d| d.window_len()) {

@@ -29,9 +29,10 @@ pub(super) struct StoreWrite {
     pub next_fetch_at: i64,
     /// Items that now hold the extracted article.
     pub full_text_keys: Vec<String>,
-    /// The source's reading settings the fetch was made with (see
-    /// [`super::source_specs`]); `None` for a source no longer configured.
-    pub reading: Option<String>,
+    /// The source's reading settings and interval (seconds) the fetch was
+    /// made with (see [`super::source_specs`]); `None` for a source no longer
+    /// configured.
+    pub settings: Option<(String, i64)>,
 }
 
 /// Store writes waiting for the store's lock, in the order they came.
@@ -201,8 +202,8 @@ fn write_one(
     }
     // A failed fetch stored nothing read with the old settings (and keeps its backoff).
     let stored = !matches!(write.record, FetchRecord::Failed { .. });
-    if let (Some(reading), true) = (&write.reading, stored) {
-        s.read_again_unless_read_as(write.source_id, reading)?;
+    if let (Some((reading, interval)), true) = (&write.settings, stored) {
+        s.settle_after_reload(write.source_id, reading, *interval, write.now)?;
     }
     Ok(stats)
 }
@@ -234,7 +235,7 @@ mod tests {
             now,
             next_fetch_at: now + 600,
             full_text_keys: Vec::new(),
-            reading: None,
+            settings: None,
         };
         let analysed = AnalysedItems::default();
         (

@@ -22,6 +22,9 @@ pub struct SourceSpec {
     /// A hash of the settings that decide what is stored from a fetch: when it
     /// differs from the stored one, the source is read again in full.
     pub reading: String,
+    /// The fetch interval in force (seconds): a shorter one than recorded
+    /// brings the next fetch forward.
+    pub interval_secs: i64,
 }
 
 /// A source row with its fetch state.
@@ -142,8 +145,8 @@ impl Store {
     /// Makes the source table match the config: new sources are added and due now,
     /// changed names are updated, sources no longer configured are deactivated
     /// (their items stay until retention prunes them, out of the published feeds),
-    /// and sources whose reading settings changed since they were last recorded
-    /// are made due and read in full (see [`Store::make_due`]).
+    /// sources whose reading settings changed since they were last recorded
+    /// are read in full at their next fetch, and a shorter interval brings it forward.
     /// Returns how many sources were active and are no longer configured.
     pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
@@ -165,12 +168,29 @@ impl Store {
                 ),
                 params![s.url, s.reading],
             )?;
+            // Another interval: the next fetch no later than one new interval
+            // after the last (a longer one applies from the next fetch on; a
+            // failing source keeps its backoff).
             tx.execute(
-                "INSERT INTO sources (url, kind, name, active, category, reading)
-                    VALUES (?1, ?2, ?3, 1, ?4, ?5)
+                "UPDATE sources SET next_fetch_at = MIN(next_fetch_at, COALESCE(last_fetch_at, 0) + ?2)
+                 WHERE url = ?1 AND error_count = 0 AND interval_secs IS NOT NULL
+                    AND interval_secs != ?2",
+                params![s.url, s.interval_secs],
+            )?;
+            tx.execute(
+                "INSERT INTO sources (url, kind, name, active, category, reading, interval_secs)
+                    VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
                  ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name,
-                    category = excluded.category, reading = excluded.reading, active = 1",
-                params![s.url, s.kind, s.name, s.category, s.reading],
+                    category = excluded.category, reading = excluded.reading,
+                    interval_secs = excluded.interval_secs, active = 1",
+                params![
+                    s.url,
+                    s.kind,
+                    s.name,
+                    s.category,
+                    s.reading,
+                    s.interval_secs
+                ],
             )?;
         }
         tx.commit()?;
@@ -230,31 +250,30 @@ impl Store {
         Ok(())
     }
 
-    /// Makes these sources due now, keeping their validators (a conditional
-    /// fetch), unless they are backing off after failures: their interval
-    /// changed, and the next fetch at the new one is worked out from this one.
-    pub fn reschedule(&mut self, urls: &[String]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        for url in urls {
-            tx.execute(
-                "UPDATE sources SET next_fetch_at = 0 WHERE url = ?1 AND error_count = 0",
-                [url],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Makes the source due and read in full when its recorded reading settings
-    /// are not `reading`, the ones a fetch just stored was made with: the config
-    /// was reloaded while it ran, and what it stored follows the old settings.
-    pub fn read_again_unless_read_as(&mut self, id: i64, reading: &str) -> Result<(), StoreError> {
+    /// Settles a source after a fetch that was made with `reading` settings
+    /// and an interval of `interval_secs`, stored at `now`: when a reload
+    /// recorded others while it ran, what it stored follows the old settings
+    /// (the source is read again in full) and its next fetch the old interval
+    /// (brought forward to the new one when that is shorter).
+    pub fn settle_after_reload(
+        &mut self,
+        id: i64,
+        reading: &str,
+        interval_secs: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             &format!(
                 "UPDATE sources SET {READ_AGAIN}
                  WHERE id = ?1 AND reading IS NOT NULL AND reading != ?2"
             ),
             params![id, reading],
+        )?;
+        self.conn.execute(
+            "UPDATE sources SET next_fetch_at = MIN(next_fetch_at, ?3 + interval_secs)
+             WHERE id = ?1 AND error_count = 0 AND interval_secs IS NOT NULL
+                AND interval_secs != ?2",
+            params![id, interval_secs, now],
         )?;
         Ok(())
     }

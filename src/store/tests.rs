@@ -12,6 +12,7 @@ pub(crate) fn source(url: &str) -> SourceSpec {
         name: "Outlet".into(),
         category: None,
         reading: String::new(),
+        interval_secs: 1800,
     }
 }
 
@@ -719,31 +720,43 @@ fn items_without_guid_or_link_are_not_stored_again_for_a_new_date() {
 }
 
 #[test]
-fn a_rescheduled_source_keeps_its_validators_and_a_failing_one_its_backoff() {
+fn a_shorter_interval_brings_the_next_fetch_forward_but_not_past_a_backoff() {
     let mut s = Store::open_in_memory().unwrap();
-    s.sync_sources(&[source("http://x.test/ok"), source("http://x.test/bad")])
-        .unwrap();
+    let spec = |url: &str, interval_secs: i64| SourceSpec {
+        interval_secs,
+        ..source(url)
+    };
+    let urls = ["http://x.test/ok", "http://x.test/bad"];
+    s.sync_sources(&urls.map(|u| spec(u, 3600))).unwrap();
     let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
     let mut ok = parsed(vec![item("a", "A")]);
     if let FetchRecord::Parsed { etag, .. } = &mut ok {
         *etag = Some("\"v1\"".into());
     }
-    s.record_fetch(ids[0], &ok, 10, 1000, &mut OneStoryPerItem)
+    s.record_fetch(ids[0], &ok, 1000, 4600, &mut OneStoryPerItem)
         .unwrap();
     let fail = FetchRecord::Failed {
         error: "HTTP 500".into(),
         gone: false,
     };
-    s.record_fetch(ids[1], &fail, 10, 2000, &mut OneStoryPerItem)
+    s.record_fetch(ids[1], &fail, 1000, 9000, &mut OneStoryPerItem)
         .unwrap();
-    s.reschedule(&["http://x.test/ok".into(), "http://x.test/bad".into()])
-        .unwrap();
+    // Longer: from the next fetch on.
+    s.sync_sources(&urls.map(|u| spec(u, 7200))).unwrap();
+    assert_eq!(s.sources().unwrap()[0].next_fetch_at, 4600);
+    // Shorter: one new interval after the last fetch, validators kept.
+    s.sync_sources(&urls.map(|u| spec(u, 600))).unwrap();
     let recs = s.sources().unwrap();
     assert_eq!(
         (recs[0].next_fetch_at, recs[0].etag.as_deref()),
-        (0, Some("\"v1\""))
+        (1600, Some("\"v1\""))
     );
-    assert_eq!(recs[1].next_fetch_at, 2000, "the backoff stands");
+    assert_eq!(recs[1].next_fetch_at, 9000, "the backoff stands");
+    // A fetch made with the old interval, stored after the new one was recorded.
+    s.record_fetch(ids[0], &ok, 2000, 9200, &mut OneStoryPerItem)
+        .unwrap();
+    s.settle_after_reload(ids[0], "", 7200, 2000).unwrap();
+    assert_eq!(s.sources().unwrap()[0].next_fetch_at, 2600);
 }
 
 #[test]
@@ -759,14 +772,14 @@ fn a_fetch_made_with_settings_since_replaced_leaves_its_source_to_read_again() {
     }
     s.record_fetch(id, &fetched, 10, 1000, &mut OneStoryPerItem)
         .unwrap();
-    s.read_again_unless_read_as(id, "new").unwrap();
+    s.settle_after_reload(id, "new", 1800, 10).unwrap();
     let rec = s.sources().unwrap().remove(0);
     assert_eq!(
         (rec.next_fetch_at, rec.etag.as_deref()),
         (1000, Some("\"v1\""))
     );
     // Started before a reload changed its filters: stored, then read again.
-    s.read_again_unless_read_as(id, "old").unwrap();
+    s.settle_after_reload(id, "old", 1800, 10).unwrap();
     let rec = s.sources().unwrap().remove(0);
     assert_eq!((rec.next_fetch_at, rec.etag), (0, None));
 }
