@@ -435,11 +435,14 @@ fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> a
         config.override_listen(addr);
     }
     let listener = daemon::bind(config.server.listen)?;
-    let _lock = lock_database(&config)?;
+    // Dropped last, after the runtime and every connection (see DbLock).
+    let lock = std::sync::Arc::new(std::sync::Mutex::new(lock_database(&config)?));
+    let daemon_lock = lock.clone();
     let rt = runtime()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let ctx = Context::open(config)?;
+        let mut ctx = Context::open(config)?;
+        ctx.db_lock = Some(daemon_lock);
         tracing::info!(
             sources = ctx.config.sources.len(),
             database = %ctx.config.database.path.display(),

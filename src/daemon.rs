@@ -432,6 +432,8 @@ struct Loop {
     last_prune: Option<tokio::time::Instant>,
     /// The database file was lost and no copy of it is saved yet: when to try again.
     rescue_due: Option<tokio::time::Instant>,
+    /// Another process holds the lock on the database's path (said once).
+    path_lost: bool,
 }
 
 async fn schedule_loop(
@@ -455,6 +457,7 @@ async fn schedule_loop(
         last_publish: tokio::time::Instant::now(),
         last_prune: None,
         rescue_due: None,
+        path_lost: false,
     };
     loop {
         if *stop.borrow() {
@@ -474,6 +477,7 @@ async fn schedule_loop(
             _ = tokio::time::sleep_until(l.next_scan) => {}
             _ = reload_tick.tick() => {
                 check_database_file(&ctx, &mut l.rescue_due).await;
+                hold_database_path(&ctx, &mut l.path_lost);
                 let running = ctx.config.sources.len();
                 if let Some(new) = watch.changed(running, true) {
                     l.dirty |= apply_reload(&mut ctx, new).await;
@@ -584,6 +588,21 @@ async fn check_database_file(ctx: &Context, rescue_due: &mut Option<tokio::time:
     ctx.health.database_lost(&problem);
     tracing::error!("{problem}: nothing is fetched or stored any more");
     *rescue_due = rescue(ctx).await;
+}
+
+/// Takes the lock on the database's path again when its `.lock` file was
+/// deleted; says so once when another process took it meanwhile.
+fn hold_database_path(ctx: &Context, path_lost: &mut bool) {
+    let Some(lock) = &ctx.db_lock else { return };
+    let held = lock.lock().map_or(true, |mut l| l.hold_path());
+    if !held && !*path_lost {
+        tracing::error!(
+            "another process took the lock beside {} after its .lock file was deleted: stop it, \
+             as two writers on one database path lose writes",
+            ctx.config.database.path.display()
+        );
+    }
+    *path_lost = !held;
 }
 
 /// How long a failed copy of a lost database waits before the next try.

@@ -92,6 +92,9 @@ pub struct Context {
     /// renamed or recategorised, or `[output]` edited since the last publish):
     /// the next cycle publishes even when nothing new came. Cleared by a publish.
     pub publish_first: Arc<std::sync::atomic::AtomicBool>,
+    /// The lock this process holds on the database (the daemon's, which takes
+    /// its path's lock again when the `.lock` file is deleted); `None` in tests.
+    pub db_lock: Option<Arc<std::sync::Mutex<crate::store::DbLock>>>,
     /// The story pages last written: a story that did not change keeps its page
     /// (neither rendered nor written again).
     pub story_pages: Arc<std::sync::Mutex<Option<StoryPages>>>,
@@ -213,6 +216,7 @@ impl Context {
             resting_hosts: Arc::default(),
             stop: Stopping::default(),
             publish_first: Arc::new(publish_first.into()),
+            db_lock: None,
             story_pages: Arc::default(),
             config: Arc::new(config),
             fetcher,

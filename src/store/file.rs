@@ -87,7 +87,9 @@ impl DbFile {
 /// it, SQLite's own included (`flock` locks are separate from those on Linux).
 pub struct DbLock {
     _database: std::fs::File,
-    _beside: Option<std::fs::File>,
+    /// The `.lock` file's path, and the file locked there (with its identity).
+    path_lock: PathBuf,
+    beside: Option<(std::fs::File, Option<FileIdentity>)>,
 }
 
 impl DbLock {
@@ -104,7 +106,7 @@ impl DbLock {
         // Beside the file the path leads to, whatever links lead there.
         let path_lock = beside(&real_path(db), ".lock");
         let beside = match lock_file(&path_lock) {
-            Ok(file) => Some(file),
+            Ok(file) => Some((file, FileIdentity::of(&path_lock))),
             // A full disk may not take a new file: the database's own lock
             // still keeps a second writer out while the file stays.
             Err(LockFailure::Open(e)) => {
@@ -119,8 +121,29 @@ impl DbLock {
         let database = lock_file(db).map_err(|f| f.into_store_error(db))?;
         Ok(DbLock {
             _database: database,
-            _beside: beside,
+            path_lock,
+            beside,
         })
+    }
+
+    /// Takes the path's lock again when its `.lock` file was deleted or
+    /// replaced (it looks stale, and people delete such files): false when
+    /// another process holds the new one, so that the path is no longer ours.
+    pub fn hold_path(&mut self) -> bool {
+        let now = FileIdentity::of(&self.path_lock);
+        if now.is_some() && self.beside.as_ref().is_some_and(|(_, held)| *held == now) {
+            return true;
+        }
+        match lock_file(&self.path_lock) {
+            Ok(file) => {
+                let identity = FileIdentity::of(&self.path_lock);
+                self.beside = Some((file, identity));
+                true
+            }
+            Err(LockFailure::Held) => false,
+            // Not creatable now (a full disk): the database's own lock stands.
+            Err(_) => true,
+        }
     }
 }
 
@@ -269,6 +292,24 @@ mod tests {
         std::fs::remove_file(&db).unwrap();
         assert!(matches!(
             DbLock::acquire(&link),
+            Err(StoreError::InUse { .. })
+        ));
+    }
+
+    #[test]
+    fn a_deleted_lock_file_is_taken_again_by_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("feedsieve.sqlite");
+        let lock = dir.path().join("feedsieve.sqlite.lock");
+        let mut first = DbLock::acquire(&db).unwrap();
+        std::fs::remove_file(&lock).unwrap();
+        assert!(first.hold_path());
+        assert!(lock.exists(), "made and locked again");
+        // Then the database replaced: the path is still held.
+        std::fs::remove_file(&db).unwrap();
+        std::fs::write(&db, b"").unwrap();
+        assert!(matches!(
+            DbLock::acquire(&db),
             Err(StoreError::InUse { .. })
         ));
     }

@@ -456,6 +456,33 @@ async fn a_deleted_database_folder_is_made_again_for_the_rescued_copy() {
     );
 }
 
+/// 3c. The `.lock` file deleted as if stale, then the database replaced: the
+/// daemon took the path's lock again, so a `fetch` there is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_lock_file_is_taken_again_and_keeps_a_second_writer_out() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_daemon, config, _, _) = serving_the_seed_web(&web, dir.path()).await;
+    let lock = dir.path().join("feedsieve.sqlite.lock");
+    std::fs::remove_file(&lock).unwrap();
+    let start = Instant::now();
+    while !lock.exists() && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A backup put in place of the database while the daemon runs.
+    let db = dir.path().join("feedsieve.sqlite");
+    std::fs::copy(&db, dir.path().join("backup.sqlite")).unwrap();
+    std::fs::rename(dir.path().join("backup.sqlite"), &db).unwrap();
+    let out = tokio::task::spawn_blocking(move || feedsieve(&config, "fetch"))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("owns the database"),
+        "{stderr}"
+    );
+}
+
 /// 3b. Only the database file deleted (`rm db/feedsieve.sqlite`), its journal
 /// left beside it: the README's recovery (stop, move the rescued copy into
 /// place) gives a sound database with the history, not the lost file's
