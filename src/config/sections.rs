@@ -373,10 +373,17 @@ impl Ctx<'_> {
     }
 }
 
-/// Whether two paths name the same file: by their real paths when both exist
-/// (symbolic links), else by their absolute forms with `.` and `..` folded.
+/// Whether two paths name the same file: by their real paths (symbolic links
+/// followed, for a file not written yet those of its folder), else by their
+/// absolute forms with `.` and `..` folded.
 fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
-    if let (Ok(a), Ok(b)) = (a.canonicalize(), b.canonicalize()) {
+    let real = |p: &std::path::Path| {
+        p.canonicalize().ok().or_else(|| {
+            let dir = p.parent()?.canonicalize().ok()?;
+            Some(dir.join(p.file_name()?))
+        })
+    };
+    if let (Some(a), Some(b)) = (real(a), real(b)) {
         return a == b;
     }
     let folded = |p: &std::path::Path| {
