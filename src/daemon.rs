@@ -432,8 +432,10 @@ struct Loop {
     last_prune: Option<tokio::time::Instant>,
     /// The database file was lost and no copy of it is saved yet: when to try again.
     rescue_due: Option<tokio::time::Instant>,
-    /// Another process holds the lock on the database's path (said once).
-    path_lost: bool,
+    /// How many checks in a row found another process holding the lock on the
+    /// database's path (said once, at the second: a `fetch` that is refused
+    /// holds a new `.lock` for a moment before it gives up).
+    path_lost: u8,
 }
 
 async fn schedule_loop(
@@ -457,7 +459,7 @@ async fn schedule_loop(
         last_publish: tokio::time::Instant::now(),
         last_prune: None,
         rescue_due: None,
-        path_lost: false,
+        path_lost: 0,
     };
     loop {
         if *stop.borrow() {
@@ -592,17 +594,17 @@ async fn check_database_file(ctx: &Context, rescue_due: &mut Option<tokio::time:
 
 /// Takes the lock on the database's path again when its `.lock` file was
 /// deleted; says so once when another process took it meanwhile.
-fn hold_database_path(ctx: &Context, path_lost: &mut bool) {
+fn hold_database_path(ctx: &Context, path_lost: &mut u8) {
     let Some(lock) = &ctx.db_lock else { return };
     let held = lock.lock().map_or(true, |mut l| l.hold_path());
-    if !held && !*path_lost {
+    *path_lost = if held { 0 } else { path_lost.saturating_add(1) };
+    if *path_lost == 2 {
         tracing::error!(
             "another process took the lock beside {} after its .lock file was deleted: stop it, \
              as two writers on one database path lose writes",
             ctx.config.database.path.display()
         );
     }
-    *path_lost = !held;
 }
 
 /// How long a failed copy of a lost database waits before the next try.
@@ -631,12 +633,15 @@ async fn rescue(ctx: &Context) -> Option<tokio::time::Instant> {
         .await;
     match saved {
         Ok(()) => {
-            crate::store::file::remove_lost_journal(&path);
+            // Beside the file the path led to (through any symbolic link):
+            // where SQLite kept its journal, and where the copy goes back.
+            let real = crate::store::file::real_path(&path);
+            crate::store::file::remove_lost_journal(&real);
             ctx.health.rescue_failed(None);
             tracing::error!(
                 "what this daemon held is saved in {}; stop feedsieve and move that file to {} to keep the history",
                 copy.display(),
-                path.display()
+                real.display()
             );
             None
         }

@@ -172,12 +172,14 @@ impl Ctx<'_> {
                 return self.error_at(span, message);
             }
         }
+        // SQLite and the lock put their files beside the file the path leads to.
+        let real_db = crate::store::file::real_path(&db.path);
         let mut taken: Vec<(PathBuf, &str)> = vec![
-            (db.path.clone(), "the database ([database] path)"),
+            (real_db.clone(), "the database ([database] path)"),
             (self.path.to_path_buf(), "this config file"),
         ];
         for suffix in ["-wal", "-shm", "-journal", ".lock"] {
-            let mut name = db.path.clone().into_os_string();
+            let mut name = real_db.clone().into_os_string();
             name.push(suffix);
             taken.push((PathBuf::from(name), "one of the database's own files"));
         }
@@ -373,21 +375,13 @@ impl Ctx<'_> {
     }
 }
 
-/// Whether two paths name the same file: by their real paths (symbolic links
-/// followed, for a file not written yet those of its folder), else by their
-/// absolute forms with `.` and `..` folded.
+/// Whether two paths name the same file: their real paths (symbolic links
+/// followed as far as they lead, also to a file not written yet) compared
+/// with `.` and `..` folded.
 fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
-    let real = |p: &std::path::Path| {
-        p.canonicalize().ok().or_else(|| {
-            let dir = p.parent()?.canonicalize().ok()?;
-            Some(dir.join(p.file_name()?))
-        })
-    };
-    if let (Some(a), Some(b)) = (real(a), real(b)) {
-        return a == b;
-    }
     let folded = |p: &std::path::Path| {
-        let absolute = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let real = crate::store::file::real_path(p);
+        let absolute = std::path::absolute(&real).unwrap_or(real);
         let mut out = PathBuf::new();
         for part in absolute.components() {
             match part {

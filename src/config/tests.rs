@@ -429,3 +429,31 @@ fn a_duplicate_name_is_reported_beside_the_first_sources_other_error() {
     assert_eq!(lines, [Some(3), Some(5)], "{errors:?}");
     assert!(errors[1].message.contains("duplicate name"), "{errors:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_linked_database_s_own_files_are_found_beside_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("db")).unwrap();
+    std::fs::create_dir_all(dir.path().join("real")).unwrap();
+    // The target not created yet, as before a first run.
+    std::os::unix::fs::symlink(
+        "../real/data.sqlite",
+        dir.path().join("db/feedsieve.sqlite"),
+    )
+    .unwrap();
+    for path in [
+        "real/data.sqlite-wal",
+        "real/data.sqlite",
+        "real/data.sqlite.lock",
+    ] {
+        let text = format!(
+            "[output]\npath = \"{path}\"\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n"
+        );
+        let errors = Config::parse(&text, &dir.path().join("feeds.toml")).unwrap_err();
+        assert!(
+            errors.0[0].message.contains("the database"),
+            "{path}: {errors}"
+        );
+    }
+}

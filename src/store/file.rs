@@ -147,12 +147,16 @@ impl DbLock {
     }
 }
 
-/// The path `db` leads to: symbolic links followed (also one that leads
-/// nowhere now, as to a deleted database) and the folder made absolute.
-fn real_path(db: &Path) -> PathBuf {
+/// The path `db` leads to, where SQLite puts its `-wal` and `-shm`: symbolic
+/// links followed (also one that leads nowhere now, as to a deleted database)
+/// and the folder made absolute.
+pub fn real_path(db: &Path) -> PathBuf {
+    if let Ok(real) = db.canonicalize() {
+        return real;
+    }
     let mut path = db.to_path_buf();
-    // A bounded number of links: a loop of them is not followed for ever.
-    for _ in 0..16 {
+    // As many links as the kernel follows (40 on Linux): a loop ends too.
+    for _ in 0..40 {
         let Ok(target) = std::fs::read_link(&path) else {
             break;
         };
