@@ -301,35 +301,23 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_lock_file_is_taken_again_by_its_holder() {
+    fn the_path_stays_locked_when_its_files_are_deleted_or_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("feedsieve.sqlite");
         let lock = dir.path().join("feedsieve.sqlite.lock");
+        let replaced_then_refused = || {
+            // A backup restored over the path while the daemon runs.
+            std::fs::remove_file(&db).unwrap();
+            std::fs::write(&db, b"").unwrap();
+            matches!(DbLock::acquire(&db), Err(StoreError::InUse { .. }))
+        };
         let mut first = DbLock::acquire(&db).unwrap();
+        assert!(replaced_then_refused());
+        // The `.lock` deleted as stale: its holder takes a new one.
         std::fs::remove_file(&lock).unwrap();
         assert!(first.hold_path());
         assert!(lock.exists(), "made and locked again");
-        // Then the database replaced: the path is still held.
-        std::fs::remove_file(&db).unwrap();
-        std::fs::write(&db, b"").unwrap();
-        assert!(matches!(
-            DbLock::acquire(&db),
-            Err(StoreError::InUse { .. })
-        ));
-    }
-
-    #[test]
-    fn the_lock_holds_for_the_path_when_the_database_file_is_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("feedsieve.sqlite");
-        let _first = DbLock::acquire(&db).unwrap();
-        // A backup restored over the path while the daemon runs.
-        std::fs::remove_file(&db).unwrap();
-        std::fs::write(&db, b"").unwrap();
-        assert!(matches!(
-            DbLock::acquire(&db),
-            Err(StoreError::InUse { .. })
-        ));
+        assert!(replaced_then_refused());
     }
 
     #[test]
