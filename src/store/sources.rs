@@ -170,9 +170,10 @@ impl Store {
             )?;
             // Another interval: the next fetch no later than one new interval
             // after the last (a longer one applies from the next fetch on; a
-            // failing source keeps its backoff).
+            // failing source keeps its backoff; the feed's <ttl> still stands).
             tx.execute(
-                "UPDATE sources SET next_fetch_at = MIN(next_fetch_at, COALESCE(last_fetch_at, 0) + ?2)
+                "UPDATE sources SET next_fetch_at = MIN(next_fetch_at,
+                    COALESCE(last_fetch_at, 0) + MAX(?2, COALESCE(ttl_seconds, 0)))
                  WHERE url = ?1 AND error_count = 0 AND interval_secs IS NOT NULL
                     AND interval_secs != ?2",
                 params![s.url, s.interval_secs],
@@ -270,7 +271,8 @@ impl Store {
             params![id, reading],
         )?;
         self.conn.execute(
-            "UPDATE sources SET next_fetch_at = MIN(next_fetch_at, ?3 + interval_secs)
+            "UPDATE sources SET next_fetch_at = MIN(next_fetch_at,
+                ?3 + MAX(interval_secs, COALESCE(ttl_seconds, 0)))
              WHERE id = ?1 AND error_count = 0 AND interval_secs IS NOT NULL
                 AND interval_secs != ?2",
             params![id, interval_secs, now],

@@ -730,8 +730,13 @@ fn a_shorter_interval_brings_the_next_fetch_forward_but_not_past_a_backoff() {
     s.sync_sources(&urls.map(|u| spec(u, 3600))).unwrap();
     let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
     let mut ok = parsed(vec![item("a", "A")]);
-    if let FetchRecord::Parsed { etag, .. } = &mut ok {
+    if let FetchRecord::Parsed {
+        etag, ttl_seconds, ..
+    } = &mut ok
+    {
         *etag = Some("\"v1\"".into());
+        // The feed asks for 15 minutes between fetches.
+        *ttl_seconds = Some(900);
     }
     s.record_fetch(ids[0], &ok, 1000, 4600, &mut OneStoryPerItem)
         .unwrap();
@@ -744,19 +749,20 @@ fn a_shorter_interval_brings_the_next_fetch_forward_but_not_past_a_backoff() {
     // Longer: from the next fetch on.
     s.sync_sources(&urls.map(|u| spec(u, 7200))).unwrap();
     assert_eq!(s.sources().unwrap()[0].next_fetch_at, 4600);
-    // Shorter: one new interval after the last fetch, validators kept.
+    // Shorter: one new interval (or the feed's <ttl>, if longer) after the
+    // last fetch, validators kept.
     s.sync_sources(&urls.map(|u| spec(u, 600))).unwrap();
     let recs = s.sources().unwrap();
     assert_eq!(
         (recs[0].next_fetch_at, recs[0].etag.as_deref()),
-        (1600, Some("\"v1\""))
+        (1900, Some("\"v1\""))
     );
     assert_eq!(recs[1].next_fetch_at, 9000, "the backoff stands");
     // A fetch made with the old interval, stored after the new one was recorded.
     s.record_fetch(ids[0], &ok, 2000, 9200, &mut OneStoryPerItem)
         .unwrap();
     s.settle_after_reload(ids[0], "", 7200, 2000).unwrap();
-    assert_eq!(s.sources().unwrap()[0].next_fetch_at, 2600);
+    assert_eq!(s.sources().unwrap()[0].next_fetch_at, 2900);
 }
 
 #[test]
