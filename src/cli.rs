@@ -699,7 +699,8 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
             cfg.database.path.display()
         );
         for s in &cfg.sources {
-            println!("\n{}  <{}>\n  last fetch: never", s.name, s.url);
+            let url = crate::util::http::masked_password(s.url.as_str());
+            println!("\n{}  <{url}>\n  last fetch: never", s.name);
         }
         return Ok(());
     }
@@ -708,7 +709,15 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     // Sources added to the file show before the daemon fetches them; not from a
     // file with errors, whose broken sources would look removed.
     if !has_errors {
-        store.sync_sources(&crate::pipeline::source_specs(&cfg))?;
+        match store.sync_sources(&crate::pipeline::source_specs(&cfg)) {
+            // A read-only copy (a backup) or a full disk: what is recorded is shown.
+            Err(e) if e.is_machine_fault() => eprintln!(
+                "note: the configured sources could not be recorded ({e}); showing the sources as recorded"
+            ),
+            done => {
+                done?;
+            }
+        }
     }
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,
