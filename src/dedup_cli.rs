@@ -285,7 +285,9 @@ fn open_store(config: Config) -> anyhow::Result<Option<(Config, crate::store::St
     }
     let mut store = crate::store::Store::open(&config.database.path)
         .with_context(|| format!("opening the database {}", config.database.path.display()))?;
-    let ids = FeedIds::load_or_init(&mut store, &config.output, chrono::Utc::now().timestamp())
+    // Looking fixes no ids: that is the first publish's to do.
+    let now = chrono::Utc::now().timestamp();
+    let ids = FeedIds::load_or_init(&mut store, &config.output, now, false)
         .context("reading the feed ids")?;
     Ok(Some((config, store, ids)))
 }

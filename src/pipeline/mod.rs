@@ -740,8 +740,8 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
                     tracing::error!("refining the stories failed: {e}");
                 }
             }
-            let ids = FeedIds::load_or_init(s, &out, now)?;
             let stories = s.latest_stories(limit)?;
+            let ids = FeedIds::load_or_init(s, &out, now, !stories.is_empty())?;
             let shown: Vec<i64> = stories.iter().map(|st| st.id).collect();
             // A database that cannot be written (full, read-only) still has
             // its stories served; the marks are made by the next publish.

@@ -36,15 +36,26 @@ impl FeedIds {
         }
     }
 
-    /// The ids stored with the database; at the first call, made from the host
-    /// of `[output] link` and the day of `now`, and stored.
+    /// The ids stored with the database; until they are, made from the host of
+    /// `[output] link` and the day of `now`, and stored when `publishing`
+    /// stories: a first start with nothing to publish (before the user set
+    /// `link`, as the service's install steps go) fixes nothing.
     pub fn load_or_init(
         store: &mut Store,
         out: &OutputConfig,
         now: i64,
+        publishing: bool,
     ) -> Result<FeedIds, StoreError> {
         let authority = authority(&out.link);
         let date = ts(now).format("%Y-%m-%d").to_string();
+        if !publishing {
+            return Ok(
+                match (store.setting(AUTHORITY_KEY)?, store.setting(DATE_KEY)?) {
+                    (Some(authority), Some(date)) => FeedIds::new(&authority, &date),
+                    _ => FeedIds::new(&authority, &date),
+                },
+            );
+        }
         let stored = store.settings_or_init(&[(AUTHORITY_KEY, &authority), (DATE_KEY, &date)])?;
         match stored.as_slice() {
             [authority, date] => Ok(FeedIds::new(authority, date)),
@@ -134,10 +145,15 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let mut cfg = out();
         // 2026-12-06T06:44:36Z
-        let first = FeedIds::load_or_init(&mut store, &cfg, 1_796_539_476).unwrap();
+        // A first start with nothing to publish fixes nothing.
+        let empty = FeedIds::load_or_init(&mut store, &cfg, 1_700_000_000, false).unwrap();
+        assert_eq!(empty.feed_id(), "tag:127.0.0.1,2023-11-14:feed");
+        let first = FeedIds::load_or_init(&mut store, &cfg, 1_796_539_476, true).unwrap();
         assert_eq!(first.feed_id(), "tag:127.0.0.1,2026-12-06:feed");
         cfg.link = "https://news.example.org/".into();
-        let later = FeedIds::load_or_init(&mut store, &cfg, 1_899_000_000).unwrap();
-        assert_eq!(later, first, "a new link or day changes no id");
+        for publishing in [true, false] {
+            let later = FeedIds::load_or_init(&mut store, &cfg, 1_899_000_000, publishing).unwrap();
+            assert_eq!(later, first, "a new link or day changes no id");
+        }
     }
 }
