@@ -9,7 +9,7 @@ use url::Url;
 use crate::config::{url_key, Config, SourceKind};
 use crate::fetch::{Fetcher, Validators};
 use crate::read::read_feed;
-use crate::util::{escape, write_atomically};
+use crate::util::{escape, rewrite_kept_file};
 
 /// Media types of feeds announced with `<link rel="alternate">`.
 const FEED_TYPES: &[&str] = &[
@@ -408,7 +408,7 @@ pub fn append_sources(
     let new_text = with_sources(&text, &added);
     Config::parse(&new_text, path)
         .map_err(|e| AddError::Config(format!("the edited config would not be valid:\n{e}")))?;
-    write_atomically(path, new_text.as_bytes())
+    rewrite_kept_file(path, new_text.as_bytes())
         .map_err(|e| AddError::Config(format!("cannot write {}: {e}", path.display())))?;
     Ok((added, skipped))
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::config::{url_key, Config, SourceConfig, SourceKind};
-use crate::util::{write_atomically, write_stdout};
+use crate::util::{rewrite_kept_file, write_stdout};
 
 /// `feedsieve sources`: one line per configured source, in file order, with its
 /// state from the database (which is read, never created).
@@ -145,7 +145,7 @@ pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
     if let Some(errors) = errors_left.as_ref().filter(|e| e.0.len() > errors_before) {
         anyhow::bail!("the edited config would not be valid:\n{errors}");
     }
-    write_atomically(path, new_text.as_bytes())
+    rewrite_kept_file(path, new_text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     println!(
         "removed [[{}]] {label} from {} ({} left; its stored items stay until retention)",

@@ -61,6 +61,26 @@ pub fn holds(path: &Path, bytes: &[u8]) -> bool {
 /// ever see a complete file. Returns false (and writes nothing) when the file
 /// already holds exactly these bytes.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    write_through_temp(path, bytes, None)
+}
+
+/// Like [`write_atomically`], for a file a person keeps (`feeds.toml`): written
+/// to the file a symbolic link leads to (the link stays, as configuration tools
+/// expect), with the mode and owner the file had (a config holding a private
+/// feed's password stays private; one edited by root stays the service's).
+pub fn rewrite_kept_file(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let before = std::fs::metadata(&target).ok();
+    write_through_temp(&target, bytes, before.as_ref())
+}
+
+/// Writes `bytes` to `path` through a temporary file given `keep`'s mode and
+/// owner (when it can: only root gives a file to another user), then a rename.
+fn write_through_temp(
+    path: &Path,
+    bytes: &[u8],
+    keep: Option<&std::fs::Metadata>,
+) -> std::io::Result<bool> {
     if holds(path, bytes) {
         return Ok(false);
     }
@@ -77,6 +97,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     // A failed write (a full disk) leaves no partial temporary file behind.
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;
+        if let Some(meta) = keep {
+            f.set_permissions(meta.permissions())?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt as _;
+                let _ = std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()));
+            }
+        }
         f.sync_all()
     });
     written
@@ -131,6 +159,26 @@ pub fn error_text(e: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_kept_file_is_rewritten_through_its_link_with_its_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("v2.toml");
+        let link = dir.path().join("feeds.toml");
+        std::fs::write(&target, "old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::symlink("v2.toml", &link).unwrap();
+        assert!(rewrite_kept_file(&link, b"new").unwrap());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
 
     #[test]
     fn a_cause_already_in_the_message_is_said_once() {
