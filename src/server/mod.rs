@@ -89,15 +89,25 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// Any other path: a page that says where the feeds are, not an empty 404.
-async fn not_found() -> Response {
+/// Any other path: a page that says where the feeds are, not an empty 404. Its
+/// links are relative, so they also lead home behind a proxy's sub-path.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    let depth = uri.path().matches('/').count().saturating_sub(1);
+    let home = if depth == 0 {
+        "./".to_string()
+    } else {
+        "../".repeat(depth)
+    };
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
+         <body><p>Nothing here. The stories are on the <a href=\"{home}\">front page</a>; the feeds are \
+         <a href=\"{home}feed.xml\">feed.xml</a> (RSS), <a href=\"{home}atom.xml\">atom.xml</a> and \
+         <a href=\"{home}feed.json\">feed.json</a>.</p></body></html>\n"
+    );
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\
-         <body><p>Nothing here. The stories are on the <a href=\"/\">front page</a>; the feeds are \
-         <a href=\"/feed.xml\">/feed.xml</a> (RSS), <a href=\"/atom.xml\">/atom.xml</a> and \
-         <a href=\"/feed.json\">/feed.json</a>.</p></body></html>\n",
+        page,
     )
         .into_response()
 }
@@ -338,7 +348,8 @@ async fn status(State(s): State<ServerState>) -> Response {
             error = short_cell(&row.last_error),
         );
     }
-    h.push_str("</tbody></table><p><a href=\"/metrics\">metrics</a> · <a href=\"/\">front page</a></p></body></html>\n");
+    // Relative: served at /status, also under a proxy's sub-path.
+    h.push_str("</tbody></table><p><a href=\"metrics\">metrics</a> · <a href=\"./\">front page</a></p></body></html>\n");
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], h).into_response()
 }
 

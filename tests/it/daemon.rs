@@ -280,6 +280,20 @@ async fn check_status_page(client: &reqwest::Client, addr: std::net::SocketAddr)
     );
     let vue = rows.iter().find(|r| r.contains("Vue News")).unwrap();
     assert!(vue.contains("|ok|") && vue.contains("|2|"), "{vue}");
+    // Behind a proxy's sub-path (`/news/status`), the links still lead home:
+    // every link of the server's own pages is relative.
+    let missing = get("/no/such/page").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let missing = missing.text_lossy().await;
+    for page in [&status, &missing] {
+        let doc = scraper::Html::parse_document(page);
+        let links = scraper::Selector::parse("a[href]").unwrap();
+        for a in doc.select(&links) {
+            let href = a.value().attr("href").unwrap_or_default();
+            assert!(!href.starts_with('/'), "{href} in {page}");
+        }
+    }
+    assert!(missing.contains("href=\"../../feed.xml\""), "{missing}");
 }
 
 /// The Prometheus metrics count fetches, errors, items and entries per source.
