@@ -610,7 +610,7 @@ fn add(
             "added [[{}]] \"{}\" <{}> to {} ({})",
             s.kind.as_str(),
             s.name,
-            s.url,
+            crate::util::http::masked_password(s.url.as_str()),
             path.display(),
             found.how
         );

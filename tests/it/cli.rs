@@ -565,4 +565,13 @@ fn the_systemd_example_reloads_instead_of_restarting() {
     );
     assert!(unit.contains("systemctl reload feedsieve"), "{unit}");
     assert!(!unit.contains("Reload after editing feeds.toml: sudo systemctl restart"));
+    // A file with errors fails the reload first (systemd runs the lines in turn).
+    let reloads: Vec<&str> = (unit.lines())
+        .filter_map(|l| l.trim().strip_prefix("ExecReload="))
+        .collect();
+    assert!(
+        reloads.len() == 2 && reloads[0].ends_with(" check"),
+        "{reloads:?}"
+    );
+    assert!(unit.lines().any(|l| l.trim() == "UMask=0027"), "{unit}");
 }
