@@ -42,7 +42,7 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
 use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
-use crate::publish::{render_with, FeedIds, Publication, StoryPages};
+use crate::publish::{render_since, FeedIds, Publication, StoryPages};
 use crate::schedule::{in_words, HostSlots, StartQueue, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError,
@@ -711,6 +711,31 @@ pub async fn publish(ctx: &Context) -> anyhow::Result<Publication> {
 /// The `meta` key of [`published_settings`] at the last publish.
 const PUBLISHED_SETTINGS_KEY: &str = "published_settings";
 
+/// The `meta` key of when those settings were first published (Unix seconds).
+const PUBLISHED_SETTINGS_AT_KEY: &str = "published_settings_at";
+
+/// When the files' settings `settings` were first published: `now` when they
+/// are not the recorded ones (this publish is the first with them).
+fn settings_changed_at(s: &Store, settings: &str, now: i64) -> i64 {
+    let recorded = s.setting(PUBLISHED_SETTINGS_KEY).ok().flatten();
+    let at = s.setting(PUBLISHED_SETTINGS_AT_KEY).ok().flatten();
+    match (recorded, at.and_then(|t| t.parse().ok())) {
+        (Some(r), Some(at)) if r == settings => at,
+        // Settings recorded by a build that kept no time: nothing to compare.
+        (Some(r), None) if r == settings => 0,
+        _ => now,
+    }
+}
+
+/// Records `settings` as the published ones, since `now` when they are new.
+fn record_published_settings(s: &mut Store, settings: &str, now: i64) -> Result<(), StoreError> {
+    if s.setting(PUBLISHED_SETTINGS_KEY)?.as_deref() != Some(settings) {
+        s.set_setting(PUBLISHED_SETTINGS_KEY, settings)?;
+        s.set_setting(PUBLISHED_SETTINGS_AT_KEY, &now.to_string())?;
+    }
+    Ok(())
+}
+
 /// A hash of the settings the published files show: `[output]`, and each
 /// published source's name and category.
 fn published_settings(config: &Config) -> String {
@@ -730,7 +755,8 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
     // Read and marked published under one lock: a member joining in between
     // would otherwise be missing from the document and not count as a change.
     let dedup = ctx.dedup.clone();
-    let (ids, stories, joins) = ctx
+    let settings = published_settings(&ctx.config);
+    let (ids, stories, joins, settings_changed) = ctx
         .store
         .call(move |s| {
             // The stories that changed since the last publish are refined
@@ -742,6 +768,7 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
             }
             let stories = s.latest_stories(limit)?;
             let ids = FeedIds::load_or_init(s, &out, now, !stories.is_empty())?;
+            let settings_changed = settings_changed_at(s, &settings, now);
             let shown: Vec<i64> = stories.iter().map(|st| st.id).collect();
             // A database that cannot be written (full, read-only) still has
             // its stories served; the marks are made by the next publish.
@@ -754,7 +781,7 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
                 .map(|i| i.id)
                 .collect();
             let joins = s.join_records(&members)?;
-            Ok((ids, stories, joins))
+            Ok((ids, stories, joins, settings_changed))
         })
         .await?;
     let out = ctx.config.output.clone();
@@ -764,7 +791,8 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     Ok(tokio::task::spawn_blocking(move || {
-        render_with(&out, &ids, &stories, &joins, previous.as_ref())
+        let previous = previous.as_ref();
+        render_since(&out, &ids, &stories, &joins, previous, settings_changed)
     })
     .await?)
 }
@@ -809,8 +837,9 @@ pub async fn write_publication(
                 ping_hub(ctx);
             }
             let settings = published_settings(&ctx.config);
+            let now = Utc::now().timestamp();
             let recorded = (ctx.store)
-                .call(move |s| s.set_setting(PUBLISHED_SETTINGS_KEY, &settings))
+                .call(move |s| record_published_settings(s, &settings, now))
                 .await;
             if let Err(e) = recorded {
                 tracing::debug!("could not record the published settings: {e}");

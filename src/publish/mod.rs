@@ -460,6 +460,20 @@ pub fn render_with(
     joins: &HashMap<i64, JoinRecord>,
     previous: Option<&StoryPages>,
 ) -> Publication {
+    render_since(out, ids, stories, joins, previous, 0)
+}
+
+/// [`render_with`], last modified no earlier than `settings_changed` (Unix
+/// seconds): an edit of what the files show (a title, a link, a source's
+/// name) changes them as a new story does, for readers asking If-Modified-Since.
+pub fn render_since(
+    out: &OutputConfig,
+    ids: &FeedIds,
+    stories: &[Story],
+    joins: &HashMap<i64, JoinRecord>,
+    previous: Option<&StoryPages>,
+    settings_changed: i64,
+) -> Publication {
     let site = Url::parse(&out.link).ok();
     let pairs: Vec<(Entry, &Story)> = stories
         .iter()
@@ -473,6 +487,7 @@ pub fn render_with(
         .iter()
         .map(|s| s.updated_at)
         .chain(entries.iter().map(|e| e.updated))
+        .chain(std::iter::once(settings_changed))
         .max()
         .unwrap_or(0);
     Publication {

@@ -410,7 +410,23 @@ async fn edits_between_two_fetch_runs_reach_the_published_feed() {
     assert_eq!(second.items().len(), first.items().len() - 1);
     // The filter taken away again, the item comes back.
     std::fs::write(&path, renamed(&text)).unwrap();
-    assert!(has_cycle_lanes(&run().await));
+    let third = run().await;
+    assert!(has_cycle_lanes(&third));
+    // A title alone: no story changed, yet the files are newer, so readers that
+    // ask If-Modified-Since get them (the clock moves on a second first).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let retitled = text.replacen("title = \"Seed news\"", "title = \"Again\"", 1);
+    std::fs::write(&path, retitled).unwrap();
+    let fourth = run().await;
+    let built = |c: &rss::Channel| {
+        chrono::DateTime::parse_from_rfc2822(c.last_build_date().unwrap()).unwrap()
+    };
+    assert_eq!(fourth.title(), "Again");
+    assert!(
+        built(&fourth) > built(&third),
+        "{:?}",
+        fourth.last_build_date()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
