@@ -38,6 +38,19 @@ pub(super) fn default_link(listen: SocketAddr) -> String {
     format!("http://{addr}/")
 }
 
+/// Whether a link's last segment is a feed file (`…/feed.xml`), which readers
+/// would open as the site.
+fn names_a_feed_file(url: &Url) -> bool {
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
+    let lower = last.to_ascii_lowercase();
+    [".xml", ".rss", ".atom", ".json"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
 /// `[output] link` as the folder the files are served from: a last path
 /// segment without a dot is a folder (`https://example.org/news` is
 /// `…/news/`, not a page whose siblings are at `…/`); one with a dot is a page
@@ -114,6 +127,17 @@ impl Ctx<'_> {
     fn output(&mut self, out: RawOutput, listen: SocketAddr) -> OutputConfig {
         let link = match out.link {
             Some(link) => match Url::parse(link.get_ref()) {
+                Ok(url) if names_a_feed_file(&url) => {
+                    self.error_at(
+                        Some(link.span()),
+                        format!(
+                            "`link` {:?} names a feed file: give the address of the folder the feeds are served from, e.g. {:?} (readers open it as the site)",
+                            link.get_ref(),
+                            url.join("./").map_or_else(|_| url.to_string(), String::from)
+                        ),
+                    );
+                    link.into_inner()
+                }
                 Ok(url) => site_folder(url),
                 Err(_) => {
                     self.error_at(

@@ -383,6 +383,12 @@ fn a_link_to_a_sub_path_is_the_folder_the_files_are_in() {
         "https://me.test/news/index.html"
     );
     assert_eq!(link("https://me.test"), "https://me.test/");
+    // A feed file is not the site: said, with the folder to give instead.
+    let e = first_error("[output]\nlink = \"https://me.test/news/feed.xml\"\n");
+    assert!(
+        e.message.contains("names a feed file") && e.message.contains("\"https://me.test/news/\""),
+        "{e}"
+    );
 }
 
 #[test]
