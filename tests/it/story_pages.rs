@@ -370,7 +370,7 @@ async fn the_daemon_serves_story_pages_the_front_page_and_feeds_link() {
     let elsewhere = client.get(format!("{base}/rss")).send().await.unwrap();
     assert_eq!(elsewhere.status(), 404);
     let body = elsewhere.text().await.unwrap();
-    assert!(body.contains("href=\"/feed.xml\""), "{body}");
+    assert!(body.contains("href=\"./feed.xml\""), "{body}");
     shutdown.trigger();
 }
 
