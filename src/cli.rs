@@ -29,7 +29,7 @@ pub struct Cli {
         env = "FEEDSIEVE_CONFIG"
     )]
     pub config: PathBuf,
-    /// Log format on standard error: text, or json (one object per line).
+    /// Log format on standard error: text, json (one object per line), or journald (text with syslog priorities, for a systemd service).
     // Possible values are named in the line above: every subcommand's help shows
     // this option, and a block per value would repeat there.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, hide_possible_values = true)]
@@ -44,8 +44,11 @@ pub struct Cli {
 pub enum LogFormat {
     /// Human-readable lines.
     Text,
-    /// One JSON object per line (for journald, Loki, Elasticsearch…).
+    /// One JSON object per line (for Loki, Elasticsearch…).
     Json,
+    /// Lines for the systemd journal: no time (the journal adds it), each
+    /// starting with its syslog priority, so `journalctl -p warning` works.
+    Journald,
 }
 
 /// The commands.

@@ -235,6 +235,40 @@ fn init_writes_a_valid_starter_config_and_refuses_to_overwrite() {
     assert!(out.status.success());
 }
 
+/// Under systemd, `--log-format journald` lines carry their syslog priority,
+/// which journald reads (`journalctl -p warning`), and no time of their own.
+#[test]
+fn journald_log_lines_start_with_their_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(
+        &path,
+        "[output]\npath = \"db/feed.xml\"\n[[feed]]\nname = \"Down\"\nurl = \"http://127.0.0.1:1/feed.xml\"\n",
+    )
+    .unwrap();
+    let out = feedsieve()
+        .env_remove("RUST_LOG")
+        .args(["--log-format", "journald", "--config"])
+        .arg(&path)
+        .arg("fetch")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with('<')).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<4>") && l.contains("fetch failed")),
+        "{stderr}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("<6>")), "{stderr}");
+    let year = chrono::Utc::now().format("%Y-").to_string();
+    assert!(
+        !stderr.contains(&year),
+        "the journal adds the time: {stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_each_source_and_json_logs_are_json() {
     let web = FixtureServer::start().await;
