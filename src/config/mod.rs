@@ -199,13 +199,19 @@ pub struct Filters {
 
 impl PartialEq for Filters {
     fn eq(&self, other: &Self) -> bool {
-        let pats =
-            |v: &[regex::Regex]| v.iter().map(|r| r.as_str().to_string()).collect::<Vec<_>>();
-        pats(&self.include) == pats(&other.include) && pats(&self.exclude) == pats(&other.exclude)
+        self.patterns() == other.patterns()
     }
 }
 
 impl Filters {
+    /// The include and exclude patterns as written: what tells two filters apart.
+    pub fn patterns(&self) -> (Vec<&str>, Vec<&str>) {
+        fn list(v: &[regex::Regex]) -> Vec<&str> {
+            v.iter().map(regex::Regex::as_str).collect()
+        }
+        (list(&self.include), list(&self.exclude))
+    }
+
     /// True when the text passes: matches an include (if any) and no exclude.
     pub fn admits(&self, text: &str) -> bool {
         (self.include.is_empty() || self.include.iter().any(|r| r.is_match(text)))

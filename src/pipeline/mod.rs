@@ -351,10 +351,6 @@ pub fn source_specs(config: &Config) -> Vec<SourceSpec> {
 /// A hash of what decides which of a source's items are stored and published,
 /// and with what text: its own settings and the global `[filters]`.
 fn reading(s: &SourceConfig, global: &crate::config::Filters) -> String {
-    let patterns = |f: &crate::config::Filters| {
-        let list = |v: &[regex::Regex]| v.iter().map(|r| r.as_str().to_owned()).collect::<Vec<_>>();
-        (list(&f.include), list(&f.exclude))
-    };
     let settings = format!(
         "{:?}",
         (
@@ -362,8 +358,8 @@ fn reading(s: &SourceConfig, global: &crate::config::Filters) -> String {
             s.full_text,
             &s.content,
             &s.remove,
-            patterns(&s.filters),
-            patterns(global),
+            s.filters.patterns(),
+            global.patterns(),
             &s.links,
             s.max_new,
         )
