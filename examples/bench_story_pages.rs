@@ -99,14 +99,14 @@ fn main() {
     let (mut stories, joins) = stories();
     for round in 1..=3 {
         let t = Instant::now();
-        let first = render_with(&out, &ids, &stories, &joins, None);
+        let first = render_with(&out, &ids, &stories, &joins, None, 0);
         let all = t.elapsed();
         let t = Instant::now();
-        let again = render_with(&out, &ids, &stories, &joins, Some(&first.stories));
+        let again = render_with(&out, &ids, &stories, &joins, Some(&first.stories), 0);
         let reused = t.elapsed();
         stories[0].updated_at += 1;
         let t = Instant::now();
-        let one = render_with(&out, &ids, &stories, &joins, Some(&again.stories));
+        let one = render_with(&out, &ids, &stories, &joins, Some(&again.stories), 0);
         let changed = t.elapsed();
         let fresh = one.stories.iter().filter(|(_, p)| p.fresh).count();
         println!(

@@ -42,7 +42,7 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
 use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
-use crate::publish::{render_since, FeedIds, Publication, StoryPages};
+use crate::publish::{render_with, FeedIds, Publication, StoryPages};
 use crate::schedule::{in_words, HostSlots, StartQueue, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError,
@@ -788,7 +788,7 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
         .clone();
     Ok(tokio::task::spawn_blocking(move || {
         let previous = previous.as_ref();
-        render_since(&out, &ids, &stories, &joins, previous, settings_changed)
+        render_with(&out, &ids, &stories, &joins, previous, settings_changed)
     })
     .await?)
 }

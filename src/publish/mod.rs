@@ -447,26 +447,16 @@ fn rss_file_name(out: &OutputConfig) -> String {
 /// Renders every format from the stories, with the ids of `ids`, and their
 /// pages without the recorded evidence of how members joined.
 pub fn render_all(out: &OutputConfig, ids: &FeedIds, stories: &[Story]) -> Publication {
-    render_with(out, ids, stories, &HashMap::new(), None)
+    render_with(out, ids, stories, &HashMap::new(), None, 0)
 }
 
 /// Renders every format and every story page; `joins` says how each member
 /// joined its story, and a page of `previous` whose story did not change is
-/// reused as it is.
+/// reused as it is. The files are last modified no earlier than
+/// `settings_changed` (Unix seconds): an edit of what they show (a title, a
+/// link, a source's name) changes them as a new story does, for readers
+/// asking If-Modified-Since.
 pub fn render_with(
-    out: &OutputConfig,
-    ids: &FeedIds,
-    stories: &[Story],
-    joins: &HashMap<i64, JoinRecord>,
-    previous: Option<&StoryPages>,
-) -> Publication {
-    render_since(out, ids, stories, joins, previous, 0)
-}
-
-/// [`render_with`], last modified no earlier than `settings_changed` (Unix
-/// seconds): an edit of what the files show (a title, a link, a source's
-/// name) changes them as a new story does, for readers asking If-Modified-Since.
-pub fn render_since(
     out: &OutputConfig,
     ids: &FeedIds,
     stories: &[Story],

@@ -597,6 +597,7 @@ mod tests {
             &[story(vec![rep, other, bare])],
             &joins,
             None,
+            0,
         );
         let html = page(&p);
         assert!(!html.contains("<script"), "{html}");
@@ -649,7 +650,7 @@ mod tests {
             "A sentence of several words here.",
         )]);
         let joins = HashMap::new();
-        let first = render_with(&cfg, &feed_ids(), std::slice::from_ref(&s), &joins, None);
+        let first = render_with(&cfg, &feed_ids(), std::slice::from_ref(&s), &joins, None, 0);
         first.write(&cfg).unwrap();
         let file = dir
             .path()
@@ -661,6 +662,7 @@ mod tests {
             std::slice::from_ref(&s),
             &joins,
             Some(&first.stories),
+            0,
         );
         assert!(
             again.stories.iter().all(|(_, p)| !p.fresh),
@@ -671,7 +673,7 @@ mod tests {
         grown
             .items
             .push(with_text("two", 2, "Another sentence of several words."));
-        let third = render_with(&cfg, &feed_ids(), &[grown], &joins, Some(&again.stories));
+        let third = render_with(&cfg, &feed_ids(), &[grown], &joins, Some(&again.stories), 0);
         assert!(
             third.stories.iter().all(|(_, p)| p.fresh),
             "a changed story is"
