@@ -779,21 +779,21 @@ fn pipeline_secs(d: Duration) -> i64 {
 async fn publish_to(ctx: &Context, state: &ServerState) {
     let rendered = match pipeline::render(ctx).await {
         Ok(p) => p,
-        Err(e) => {
-            tracing::error!("publishing failed: {}", crate::util::error_text(&e));
-            ctx.health.publish_failed(&crate::util::error_text(&e));
-            return;
-        }
+        Err(e) => return publish_failed(ctx, &e),
     };
     let (served, written) = pipeline::write_publication(ctx, rendered).await;
     state.set_publication(served);
     match written {
         Ok(()) => ctx.health.publish_ok(),
-        Err(e) => {
-            tracing::error!("publishing failed: {}", crate::util::error_text(&e));
-            ctx.health.publish_failed(&crate::util::error_text(&e));
-        }
+        Err(e) => publish_failed(ctx, &e),
     }
+}
+
+/// Logs a failed publish and shows it on `/healthz`.
+fn publish_failed(ctx: &Context, e: &anyhow::Error) {
+    let why = crate::util::error_text(e);
+    tracing::error!("publishing failed: {why}");
+    ctx.health.publish_failed(&why);
 }
 
 #[cfg(test)]
