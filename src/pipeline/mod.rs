@@ -88,10 +88,6 @@ pub struct Context {
     pub stop: Stopping,
     /// The time fetches are stored and retention counts at.
     pub clock: Clock,
-    /// The published files are older than the config (sources removed,
-    /// renamed or recategorised, or `[output]` edited since the last publish):
-    /// the next cycle publishes even when nothing new came. Cleared by a publish.
-    pub publish_first: Arc<std::sync::atomic::AtomicBool>,
     /// The lock this process holds on the database (the daemon's, which takes
     /// its path's lock again when the `.lock` file is deleted); `None` in tests.
     pub db_lock: Option<Arc<std::sync::Mutex<crate::store::DbLock>>>,
@@ -184,12 +180,8 @@ impl Context {
         let mut store = store;
         // The daemon's writes are the serial part of a big cycle.
         store.checkpoint_in_background();
-        let mut publish_first = false;
         match store.sync_sources(&source_specs(&config)) {
-            Ok(removed) => {
-                let published = store.setting(PUBLISHED_SETTINGS_KEY).ok().flatten();
-                publish_first = removed > 0 || published != Some(published_settings(&config));
-            }
+            Ok(()) => {}
             // Start anyway and serve what is stored: the sources already
             // recorded are fetched, and writes back off until space returns.
             Err(e) if e.is_machine_fault() => {
@@ -215,7 +207,6 @@ impl Context {
             article_backoff: Arc::default(),
             resting_hosts: Arc::default(),
             stop: Stopping::default(),
-            publish_first: Arc::new(publish_first.into()),
             db_lock: None,
             story_pages: Arc::default(),
             config: Arc::new(config),
@@ -690,8 +681,7 @@ pub async fn run_cycle(
         }
     }
     let changed = report.outcomes.iter().any(SourceOutcome::changed);
-    let publish_first = ctx.publish_first.load(std::sync::atomic::Ordering::Relaxed);
-    if changed || publish_first || !ctx.config.output.path.exists() {
+    if changed || files_outdated(ctx).await || !ctx.config.output.path.exists() {
         report.published = Some(publish(ctx).await?);
     }
     Ok(report)
@@ -709,6 +699,18 @@ const PUBLISHED_SETTINGS_KEY: &str = "published_settings";
 
 /// The `meta` key of when those settings were first published (Unix seconds).
 const PUBLISHED_SETTINGS_AT_KEY: &str = "published_settings_at";
+
+/// Whether the published files are older than the config: sources removed,
+/// renamed or recategorised, or `[output]` edited since the last publish.
+async fn files_outdated(ctx: &Context) -> bool {
+    let settings = published_settings(&ctx.config);
+    (ctx.store)
+        .call(move |s| s.setting(PUBLISHED_SETTINGS_KEY))
+        .await
+        .map_or(true, |recorded| {
+            recorded.as_deref() != Some(settings.as_str())
+        })
+}
 
 /// When the files' settings `settings` were first published: `now` when they
 /// are not the recorded ones (this publish is the first with them).
@@ -840,7 +842,6 @@ pub async fn write_publication(
             if let Err(e) = recorded {
                 tracing::debug!("could not record the published settings: {e}");
             }
-            (ctx.publish_first).store(false, std::sync::atomic::Ordering::Relaxed);
             (served, Ok(()))
         }
         Ok((served, Err(e))) => (served, Err(e)),

@@ -147,38 +147,33 @@ impl Store {
     /// (their items stay until retention prunes them, out of the published feeds),
     /// sources whose reading settings changed since they were last recorded
     /// are read in full at their next fetch, and a shorter interval brings it forward.
-    /// Returns how many sources were active and are no longer configured.
-    pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<usize, StoreError> {
+    /// (Whether the published files must change for it is the publisher's to
+    /// tell, from the settings they were last published with.)
+    pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let was_active: Vec<String> = tx
-            .prepare("SELECT url FROM sources WHERE active = 1")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let removed = was_active
-            .iter()
-            .filter(|url| !sources.iter().any(|s| &s.url == *url))
-            .count();
         tx.execute("UPDATE sources SET active = 0", [])?;
+        // Three statements a source, each parsed once (`exec`): a start with
+        // many sources pays for this before its first fetch.
+        let read_again = format!(
+            "UPDATE sources SET {READ_AGAIN}
+             WHERE url = ?1 AND reading IS NOT NULL AND reading != ?2"
+        );
         for s in sources {
             // A row from before readings were recorded (NULL) just takes one.
-            tx.execute(
-                &format!(
-                    "UPDATE sources SET {READ_AGAIN}
-                     WHERE url = ?1 AND reading IS NOT NULL AND reading != ?2"
-                ),
-                params![s.url, s.reading],
-            )?;
+            super::exec(&tx, &read_again, params![s.url, s.reading])?;
             // Another interval: the next fetch no later than one new interval
             // after the last (a longer one applies from the next fetch on; a
             // failing source keeps its backoff; the feed's <ttl> still stands).
-            tx.execute(
+            super::exec(
+                &tx,
                 "UPDATE sources SET next_fetch_at = MIN(next_fetch_at,
                     COALESCE(last_fetch_at, 0) + MAX(?2, COALESCE(ttl_seconds, 0)))
                  WHERE url = ?1 AND error_count = 0 AND interval_secs IS NOT NULL
                     AND interval_secs != ?2",
                 params![s.url, s.interval_secs],
             )?;
-            tx.execute(
+            super::exec(
+                &tx,
                 "INSERT INTO sources (url, kind, name, active, category, reading, interval_secs)
                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
                  ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name,
@@ -195,7 +190,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(removed)
+        Ok(())
     }
 
     /// Active sources, in id order.
@@ -263,14 +258,17 @@ impl Store {
         interval_secs: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        // Run for every stored fetch: through the statement cache (`exec`).
+        super::exec(
+            &self.conn,
             &format!(
                 "UPDATE sources SET {READ_AGAIN}
                  WHERE id = ?1 AND reading IS NOT NULL AND reading != ?2"
             ),
             params![id, reading],
         )?;
-        self.conn.execute(
+        super::exec(
+            &self.conn,
             "UPDATE sources SET next_fetch_at = MIN(next_fetch_at,
                 ?3 + MAX(interval_secs, COALESCE(ttl_seconds, 0)))
              WHERE id = ?1 AND error_count = 0 AND interval_secs IS NOT NULL
