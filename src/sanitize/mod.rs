@@ -46,24 +46,36 @@ pub fn is_tracking_param(name: &str) -> bool {
 }
 
 /// Removes tracking parameters from an absolute URL; other URLs are returned as-is.
+/// Only the tracking pairs go: the rest of the URL keeps its exact spelling, so
+/// the same link with and without `utm_*` is one item key (re-encoding the query
+/// turned `a=b/c` into `a=b%2Fc`).
 pub fn strip_tracking(url: &str) -> Cow<'_, str> {
-    let Ok(mut parsed) = Url::parse(url) else {
+    if Url::parse(url).is_err() {
+        return Cow::Borrowed(url);
+    }
+    let Some(start) = url.find('?') else {
         return Cow::Borrowed(url);
     };
-    if !parsed.query_pairs().any(|(k, _)| is_tracking_param(&k)) {
+    let end = url[start..].find('#').map_or(url.len(), |i| start + i);
+    let is_tracking_pair = |pair: &str| {
+        url::form_urlencoded::parse(pair.as_bytes())
+            .next()
+            .is_some_and(|(name, _)| is_tracking_param(&name))
+    };
+    let pairs = url[start + 1..end].split('&');
+    if !pairs.clone().any(is_tracking_pair) {
         return Cow::Borrowed(url);
     }
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(k, _)| !is_tracking_param(k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    let kept: Vec<&str> = pairs
+        .filter(|pair| !pair.is_empty() && !is_tracking_pair(pair))
         .collect();
-    if kept.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    let mut stripped = url[..start].to_string();
+    if !kept.is_empty() {
+        stripped.push('?');
+        stripped.push_str(&kept.join("&"));
     }
-    Cow::Owned(parsed.to_string())
+    stripped.push_str(&url[end..]);
+    Cow::Owned(stripped)
 }
 
 /// A feed item's HTML as later stages may parse it: at most `max_bytes` (cut
@@ -465,6 +477,32 @@ mod tests {
             "{clean}"
         );
         assert!(clean.contains(r#"href="https://x.test/""#), "{clean}");
+    }
+
+    #[test]
+    fn tracking_pairs_go_and_the_rest_of_the_link_keeps_its_spelling() {
+        let cases = [
+            (
+                "https://n.test/a.php?section=world/europe&id=7&utm_source=rss",
+                "https://n.test/a.php?section=world/europe&id=7",
+            ),
+            (
+                "https://n.test/a?utm_source=rss&utm_medium=feed#live-3",
+                "https://n.test/a#live-3",
+            ),
+            (
+                "https://n.test/a?q=two+words&&fbclid=x&b=%2C",
+                "https://n.test/a?q=two+words&b=%2C",
+            ),
+            (
+                "https://n.test/a?section=world/europe",
+                "https://n.test/a?section=world/europe",
+            ),
+            ("/relative?utm_source=rss", "/relative?utm_source=rss"),
+        ];
+        for (link, expected) in cases {
+            assert_eq!(strip_tracking(link), expected, "{link}");
+        }
     }
 
     #[test]

@@ -188,9 +188,12 @@ pub fn content_hashes(items: &[RawItem]) -> Vec<String> {
 /// What counts as a real change of an item. Dates are left out: many feeds stamp
 /// every item with the time of the request, which would rewrite the feed forever.
 fn content_hash(item: &RawItem) -> String {
+    // A link's tracking parameters are no change: feeds that rotate `utm_*` values
+    // would otherwise mark every item updated at every fetch.
+    let link = item.link.as_deref().map(crate::sanitize::strip_tracking);
     let basis = serde_json::json!([
         item.title,
-        item.link,
+        link,
         item.summary,
         item.content,
         item.author,

@@ -472,6 +472,49 @@ fn a_new_guid_for_a_known_link_is_the_same_item() {
 }
 
 #[test]
+fn rotating_tracking_parameters_neither_add_nor_update_an_item() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let item = |guid: Option<&str>, link: String| RawItem {
+        guid: guid.map(str::to_string),
+        title: Some(format!("Story {}", guid.unwrap_or("without GUID"))),
+        link: Some(link),
+        ..Default::default()
+    };
+    let mut fetch = |campaign: &str, now: i64| {
+        let keyed = item(
+            Some("g1"),
+            format!("http://x.test/a?utm_campaign={campaign}"),
+        );
+        let linked_only = item(
+            None,
+            format!("http://x.test/b.php?section=world/europe&utm_campaign={campaign}"),
+        );
+        s.record_fetch(
+            id,
+            &parsed(vec![keyed, linked_only]),
+            now,
+            0,
+            &mut OneStoryPerItem,
+        )
+        .unwrap()
+    };
+    assert_eq!(fetch("c1", 100).new, 2);
+    assert_eq!(fetch("c2", 200), IngestStats::default());
+    let without = item(None, "http://x.test/b.php?section=world/europe".into());
+    let plain = s
+        .record_fetch(id, &parsed(vec![without]), 300, 0, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!(
+        plain,
+        IngestStats::default(),
+        "the link without tracking is the same item"
+    );
+    assert_eq!(s.item_count().unwrap(), 2);
+}
+
+#[test]
 fn retention_counts_by_first_sight_and_never_past_the_newest_fetch() {
     let mut s = Store::open_in_memory().unwrap();
     s.sync_sources(&[source("http://x.test/feed")]).unwrap();
