@@ -15,7 +15,7 @@ mod rss;
 mod settings;
 mod story;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -205,7 +205,8 @@ pub struct Entry {
     pub enclosure: Option<Enclosure>,
     /// Author names, plain text.
     pub author: Option<String>,
-    /// Other outlets that covered the story: (outlet, article link).
+    /// Other outlets that covered the story, each once: (outlet, link of its
+    /// first article in the story). Not the representative's own outlet.
     pub also: Vec<(String, Option<String>)>,
     /// The id of the story's page (`story/<page>.html`).
     pub page: String,
@@ -259,13 +260,17 @@ fn entry(ids: &FeedIds, story: &Story, site: Option<&Url>) -> Option<Entry> {
         .filter(|c| !c.trim().is_empty())
         .or(rep.summary.as_deref())
         .unwrap_or("");
+    // Outlets, not articles: an outlet's second article (an update under a new
+    // URL, a syndicated copy) is not another outlet, and the entry's own outlet
+    // is not "also".
+    let mut outlets = HashSet::from([plain_title(&rep.source_name)]);
     let also: Vec<(String, Option<String>)> = story.items[1..]
         .iter()
-        .map(|i| {
-            (
-                plain_title(&i.source_name),
-                i.link.as_deref().and_then(http_url),
-            )
+        .filter_map(|i| {
+            let name = plain_title(&i.source_name);
+            outlets
+                .insert(name.clone())
+                .then(|| (name, i.link.as_deref().and_then(http_url)))
         })
         .collect();
     let mut html = if body.is_empty() {
@@ -598,6 +603,25 @@ pub(crate) mod tests {
             vec![("two".to_string(), Some("https://two.test/b".to_string()))]
         );
         assert_eq!(e.lead, "Sum");
+    }
+
+    #[test]
+    fn each_other_outlet_is_named_once_and_the_entrys_own_never() {
+        let mut stories = stories();
+        stories[0].items = vec![
+            item("Alpha", "https://alpha.test/a"),
+            item("Beta", "https://beta.test/b"),
+            item("Alpha", "https://alpha.test/a-republished"),
+            item("Beta", "https://beta.test/b-update"),
+            item("Delta", "https://delta.test/d"),
+        ];
+        let e = &entries(&feed_ids(), &stories)[0];
+        let named: Vec<&str> = e.also.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(named, ["Beta", "Delta"]);
+        assert_eq!(e.also[0].1.as_deref(), Some("https://beta.test/b"));
+        let p = render_all(&out(), &feed_ids(), &stories);
+        let front = String::from_utf8_lossy(&p.html.body);
+        assert!(front.contains(">3 outlets</a>"), "{front}");
     }
 
     #[test]

@@ -248,7 +248,7 @@ pub fn render_page(
     let members: Vec<Member<'_>> = story.items.iter().map(Member::new).collect();
     let diffs = diffs(&members);
     let mut h = String::with_capacity(8192);
-    head(&mut h, out, entry, members.len());
+    head(&mut h, out, entry, entry.also.len() + 1);
     representative(&mut h, entry, &members[0]);
     versions(&mut h, &members, &diffs);
     headline_only(&mut h, &members, &diffs);
