@@ -170,6 +170,94 @@ fn rest_if_unanswered(ctx: &Context, host: &str, e: &FetchError) {
 #[error("not fetched: {0} left an article page unanswered lately")]
 pub struct HostResting(pub String);
 
+/// An article link that answered with something other than the article: a
+/// sign-in, consent or subscription page it was sent to, the site's home page,
+/// or a document that is not a web page (a PDF, an image). Failing the page
+/// keeps the feed's own text and tries the link again later.
+#[derive(Debug, thiserror::Error)]
+#[error("not the article: {0}")]
+pub struct NotAnArticle(pub String);
+
+/// Path segments and host labels of the pages a site sends a reader to instead
+/// of an article they may not read (yet).
+const WALL_WORDS: &[&str] = &[
+    "login",
+    "log-in",
+    "logon",
+    "signin",
+    "sign-in",
+    "sign_in",
+    "auth",
+    "oauth",
+    "sso",
+    "consent",
+    "gdpr",
+    "paywall",
+    "subscribe",
+    "subscription",
+    "register",
+    "registration",
+];
+
+/// Host labels of consent and sign-in services (consent.example, guce.yahoo.com).
+const WALL_HOSTS: &[&str] = &[
+    "consent", "guce", "login", "signin", "auth", "accounts", "sso",
+];
+
+/// Why the answer to `requested` is not its article, if it is not: see [`NotAnArticle`].
+pub fn not_an_article(requested: &Url, fetched: &crate::fetch::Fetched) -> Option<NotAnArticle> {
+    let media_type = fetched
+        .headers
+        .content_type
+        .as_deref()
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &media_type {
+        // Servers that know no better say octet-stream: the body decides then.
+        let web_page = t.starts_with("text/") || t.contains("html") || t.contains("xml");
+        if !web_page && t != "application/octet-stream" {
+            return Some(NotAnArticle(format!("the link gives {t}, not a web page")));
+        }
+    }
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"%PDF", "a PDF"),
+        (b"\x89PNG", "a PNG image"),
+        (b"GIF8", "a GIF image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"PK\x03\x04", "a ZIP archive"),
+    ];
+    if let Some((_, what)) = MAGIC.iter().find(|(m, _)| fetched.body.starts_with(m)) {
+        return Some(NotAnArticle(format!(
+            "the link gives {what}, not a web page"
+        )));
+    }
+    let to = &fetched.final_url;
+    if to.host_str() == requested.host_str() && to.path() == requested.path() {
+        return None;
+    }
+    let home =
+        to.path().trim_matches('/').is_empty() && !requested.path().trim_matches('/').is_empty();
+    let wall_host = to
+        .host_str()
+        .and_then(|h| h.split('.').next())
+        .is_some_and(|label| WALL_HOSTS.contains(&label.to_ascii_lowercase().as_str()));
+    let wall_path = to.path_segments().into_iter().flatten().any(|segment| {
+        let stem = segment.split('.').next().unwrap_or("").to_ascii_lowercase();
+        WALL_WORDS.contains(&stem.as_str())
+    });
+    (home || wall_host || wall_path).then(|| {
+        NotAnArticle(format!(
+            "the link redirects to {}",
+            if home {
+                "the site's home page".to_string()
+            } else {
+                to.to_string()
+            }
+        ))
+    })
+}
+
 /// Fetches one article page (within the global and per-host limits), extracts it
 /// with the host's learnt template, and records what the page showed of the template.
 pub async fn fetch_article(
@@ -200,6 +288,9 @@ pub async fn fetch_article(
             Err(Stopped::CutShort) => anyhow::bail!("cut short: feedsieve is stopping"),
         }
     };
+    if let Some(refused) = not_an_article(&url, &fetched) {
+        return Err(refused.into());
+    }
     let charset = fetched.headers.charset();
     let h = host.clone();
     opts.known_chrome = ctx
@@ -222,4 +313,68 @@ pub async fn fetch_article(
         tracing::warn!("cannot record the site template: {e}");
     }
     Ok(article)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::Fetched;
+    use crate::util::http::ResponseHints;
+
+    fn answer(final_url: &str, content_type: &str, body: &'static [u8]) -> Fetched {
+        Fetched {
+            status: 200,
+            headers: ResponseHints {
+                content_type: Some(content_type.into()),
+                ..ResponseHints::default()
+            },
+            body: body.into(),
+            final_url: Url::parse(final_url).unwrap(),
+        }
+    }
+
+    #[test]
+    fn walls_home_pages_and_documents_are_not_the_article() {
+        let link = Url::parse("http://news.test/world/2026/quake-toll-rises").unwrap();
+        let html = "text/html; charset=utf-8";
+        let page = b"<html><p>The toll rose.</p></html>".as_slice();
+        let refused = [
+            answer("http://news.test/account/login?next=/world", html, page),
+            answer("https://consent.news.test/collect?sessionId=1", html, page),
+            answer("http://news.test/subscribe.html", html, page),
+            answer("http://news.test/", html, page),
+            answer(link.as_str(), "application/pdf", b"%PDF-1.4"),
+            answer(link.as_str(), "application/octet-stream", b"\x89PNG\r\n"),
+            answer(link.as_str(), "", b"%PDF-1.4"),
+        ];
+        for fetched in &refused {
+            assert!(
+                not_an_article(&link, fetched).is_some(),
+                "{}",
+                fetched.final_url
+            );
+        }
+        let accepted = [
+            answer(link.as_str(), html, page),
+            answer("https://news.test/world/2026/quake-toll-rises", html, page),
+            answer(
+                "https://www.news.test/world/2026/quake-toll-rises/",
+                html,
+                page,
+            ),
+            answer(
+                "http://cdn.news.test/amp/quake-toll-rises",
+                "application/xhtml+xml",
+                page,
+            ),
+            answer(link.as_str(), "application/octet-stream", page),
+        ];
+        for fetched in &accepted {
+            assert!(
+                not_an_article(&link, fetched).is_none(),
+                "{}",
+                fetched.final_url
+            );
+        }
+    }
 }

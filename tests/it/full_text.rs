@@ -150,3 +150,56 @@ async fn full_text_false_fetches_no_article_page_and_unset_fetches_the_teasers()
         assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
     }
 }
+
+/// A link that sends the reader to a sign-in page, or gives a PDF, is not the
+/// article: the feed's teaser stays, and neither page's text is published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_wall_or_a_pdf_never_replaces_the_teaser() {
+    let web = FixtureServer::start().await;
+    web.set(
+        ARTICLE,
+        Behaviour::Raw {
+            status: 302,
+            headers: vec![("location", format!("{}/account/login?next=/x", web.base))],
+            body: Vec::new(),
+        },
+    );
+    web.set(
+        "/account/login",
+        Behaviour::Body(
+            "text/html",
+            format!(
+                "<html><body><main><h1>Sign in to continue reading</h1>{}</main></body></html>",
+                "<p>Subscribers get unlimited access to every article, the archive and the \
+                 daily newsletter. Sign in with your account or start a free trial today, \
+                 and cancel at any time from your account settings.</p>"
+                    .repeat(12)
+            ),
+        ),
+    );
+    web.set(
+        OTHER,
+        Behaviour::Raw {
+            status: 200,
+            headers: vec![("content-type", "application/pdf".into())],
+            body: format!(
+                "%PDF-1.4\n{}",
+                "1 0 obj << /Type /Page /Contents (Russia grid report, annual figures) >> endobj\n"
+                    .repeat(60)
+            )
+            .into_bytes(),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "[dedup]\nenabled = false\n")).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 1);
+    for page in [ARTICLE, OTHER] {
+        let (_, flag) = stored(&ctx, &format!("{}{page}", web.base));
+        assert_eq!(flag, 0, "{page} holds what the link gave as full text");
+    }
+    let published = std::fs::read_to_string(dir.path().join("feed.xml")).unwrap();
+    assert!(!published.contains("Sign in to continue"), "{published}");
+    assert!(!published.contains("endobj"), "{published}");
+    assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
+}
