@@ -254,12 +254,20 @@ async fn read_feed_items(
     let mut items = feed.items;
     let limit = ctx.config.fetch.max_items_per_feed;
     if items.len() > limit {
-        tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the first {limit}");
-        items.truncate(limit);
+        tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the newest {limit}");
+        keep_newest(&mut items, limit);
     }
+    // The server's validators name the whole document, not the part that came:
+    // kept, they would answer 304 while the items after the cut are still unread.
+    let (etag, last_modified) = if feed.cut_short {
+        tracing::warn!(source = %source.name, items = items.len(), %bytes, "the feed document ends before its last element closes (cut short?); storing the items that came complete and reading it again in full next time");
+        (None, None)
+    } else {
+        (fetched.headers.etag, fetched.headers.last_modified)
+    };
     let record = FetchRecord::Parsed {
-        etag: fetched.headers.etag,
-        last_modified: fetched.headers.last_modified,
+        etag,
+        last_modified,
         body_hash,
         feed_title: feed.title,
         feed_link: feed.link,
@@ -271,6 +279,31 @@ async fn read_feed_items(
         hashes: Vec::new(),
     };
     FetchedSource::read(record, interval, hint, bytes)
+}
+
+/// Keeps the `limit` newest items by their dates, in document order; without
+/// dates on most items, the first `limit` (feeds list the newest first).
+fn keep_newest(items: &mut Vec<RawItem>, limit: usize) {
+    let dates: Vec<Option<i64>> = items
+        .iter()
+        .map(|i| i.date().map(|d| d.timestamp()))
+        .collect();
+    if dates.iter().filter(|d| d.is_some()).count() * 2 <= items.len() {
+        items.truncate(limit);
+        return;
+    }
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    // Newest first; undated items after dated ones; ties by document order.
+    order.sort_by_key(|&i| (std::cmp::Reverse(dates[i]), i));
+    let mut kept = vec![false; items.len()];
+    for &i in order.iter().take(limit) {
+        kept[i] = true;
+    }
+    let mut index = 0;
+    items.retain(|_| {
+        index += 1;
+        kept[index - 1]
+    });
 }
 
 #[cfg(test)]
@@ -300,6 +333,32 @@ mod tests {
             tokio::task::yield_now().await;
         }
         task
+    }
+
+    #[test]
+    fn a_long_feed_keeps_its_newest_items_whichever_way_it_is_sorted() {
+        let dated = |day: u32| RawItem {
+            title: Some(format!("day {day}")),
+            published: chrono::DateTime::from_timestamp(1_796_000_000 + i64::from(day) * 86_400, 0),
+            ..RawItem::default()
+        };
+        let titles = |items: &[RawItem]| -> Vec<String> {
+            items.iter().filter_map(|i| i.title.clone()).collect()
+        };
+        let mut oldest_first: Vec<RawItem> = (1..=6).map(dated).collect();
+        keep_newest(&mut oldest_first, 3);
+        assert_eq!(titles(&oldest_first), ["day 4", "day 5", "day 6"]);
+        let mut newest_first: Vec<RawItem> = (1..=6).rev().map(dated).collect();
+        keep_newest(&mut newest_first, 3);
+        assert_eq!(titles(&newest_first), ["day 6", "day 5", "day 4"]);
+        let mut undated: Vec<RawItem> = (1..=6)
+            .map(|n| RawItem {
+                title: Some(format!("item {n}")),
+                ..RawItem::default()
+            })
+            .collect();
+        keep_newest(&mut undated, 2);
+        assert_eq!(titles(&undated), ["item 1", "item 2"]);
     }
 
     #[tokio::test(start_paused = true)]

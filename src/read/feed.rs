@@ -76,7 +76,12 @@ pub fn read(doc: &Document, base: Option<&Url>) -> Reading {
             walk(root, &mut feed, Some(&mut entries), base.as_ref());
         }
     }
-    let items = entries.into_iter().map(into_item).collect();
+    let mut items: Vec<RawItem> = entries.into_iter().map(into_item).collect();
+    // An item the text ended in may have lost any field, its link or GUID too
+    // (a key that would store it twice once the whole document comes).
+    if doc.open_at_end.iter().any(|e| e == "item" || e == "entry") {
+        items.pop();
+    }
     Reading {
         feed: ParsedFeed {
             title: feed.title,
@@ -86,6 +91,7 @@ pub fn read(doc: &Document, base: Option<&Url>) -> Reading {
                 .filter(|m| *m > 0)
                 .map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
             items,
+            cut_short: !doc.open_at_end.is_empty(),
         },
         recognised,
     }

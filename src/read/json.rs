@@ -123,6 +123,7 @@ fn convert(feed: Feed, base: &Url) -> ParsedFeed {
             .into_iter()
             .map(|e| convert_entry(e, base))
             .collect(),
+        cut_short: false,
     }
 }
 

@@ -35,6 +35,10 @@ pub struct ParsedFeed {
     pub ttl: Option<Duration>,
     /// Items in document order.
     pub items: Vec<RawItem>,
+    /// The document ended before its root element closed (a connection cut
+    /// short, or a server that never finishes it): items may be missing, and an
+    /// item cut in the middle has been left out.
+    pub cut_short: bool,
 }
 
 /// One feed item, before dedup and storage.
@@ -372,8 +376,21 @@ mod tests {
             Err(ReadError::Empty)
         ));
         assert!(read_feed(b"\xff\xfe\x00<<<>>>&&&", &base()).is_err());
-        // A truncated document is read as far as it goes.
-        let cut = read_feed(b"<rss version=\"2.0\"><channel><item><title>x", &base()).unwrap();
-        assert_eq!(cut.items[0].title.as_deref(), Some("x"));
+        // A truncated document is read as far as it goes, but not the item it
+        // ended in: its link or GUID may be cut too.
+        let cut = read_feed(
+            b"<rss version=\"2.0\"><channel><item><title>x</title></item><item><link>http://a.test/artic",
+            &base(),
+        )
+        .unwrap();
+        assert!(cut.cut_short);
+        let titles: Vec<_> = cut.items.iter().map(|i| i.title.as_deref()).collect();
+        assert_eq!(titles, [Some("x")]);
+        let whole = read_feed(
+            b"<rss version=\"2.0\"><channel><item><title>x</title></item></channel></rss>",
+            &base(),
+        )
+        .unwrap();
+        assert!(!whole.cut_short);
     }
 }

@@ -154,6 +154,9 @@ pub struct Document {
     pub damaged: bool,
     /// The `<!DOCTYPE` name, lower-case, if any.
     pub doctype: Option<String>,
+    /// The canonical names of the elements still open where the text ended,
+    /// outermost first: empty for a complete document.
+    pub open_at_end: Vec<String>,
 }
 
 impl Document {
@@ -465,6 +468,7 @@ impl Builder<'_> {
     fn finish(mut self) -> Document {
         if !self.stack.is_empty() {
             self.doc.damaged = true;
+            self.doc.open_at_end = self.stack.iter().map(|(e, _)| e.name.clone()).collect();
         }
         while !self.stack.is_empty() {
             self.close_top();

@@ -722,3 +722,39 @@ async fn a_hanging_site_with_several_feeds_does_not_hold_up_other_sites() {
         "{finished:?}"
     );
 }
+
+/// A body that ends before the document closes (no Content-Length, the
+/// connection closed early) is read as far as it goes, but the item it ended
+/// in is left out and the server's validators are not kept: the next fetch
+/// reads the whole document instead of hearing "304 Not Modified".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_cut_short_keeps_neither_its_cut_item_nor_its_validators() {
+    let whole = rss_with_items((0..4).map(|i| item(&format!("g{i}"), &format!("Title {i}"))));
+    let cut_at = whole.find("<guid>g3").unwrap() + "<guid>g".len();
+    let cut = whole[..cut_at].to_string();
+    let run = Run::new("/h/cut.xml", move |w| {
+        w.set(
+            "/h/cut.xml",
+            Behaviour::Raw {
+                status: 200,
+                headers: vec![
+                    ("content-type", "application/rss+xml".into()),
+                    ("etag", "\"whole\"".into()),
+                ],
+                body: cut.into_bytes(),
+            },
+        )
+    })
+    .await;
+    run.cycle().await;
+    assert_eq!(run.hostile_items(), 3, "{:?}", run.hostile_titles());
+    assert_eq!(run.record().etag, None);
+    run.web.set(
+        "/h/cut.xml",
+        Behaviour::Body("application/rss+xml", whole.clone()),
+    );
+    run.cycle().await;
+    let mut titles = run.hostile_titles();
+    titles.sort();
+    assert_eq!(titles, ["Title 0", "Title 1", "Title 2", "Title 3"]);
+}
