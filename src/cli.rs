@@ -61,7 +61,7 @@ pub enum Command {
         #[arg(long, value_name = "ADDR", value_parser = crate::config::parse_listen)]
         listen: Option<std::net::SocketAddr>,
     },
-    /// Run one full cycle over every source (due or not), publish, and exit.
+    /// Run one full cycle over every source (due or not; a source backing off after a failure waits, unless named by --source), prune past retention, publish, and exit.
     /// Shows progress when standard output is a terminal. Exits 3 when some
     /// sources failed, 4 when every source failed.
     Fetch {
@@ -464,6 +464,27 @@ fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> a
     })
 }
 
+/// The sources `selection` leaves out because they wait out a backoff: (name,
+/// how long they still wait).
+async fn backing_off(
+    ctx: &Context,
+    selection: &Selection,
+) -> anyhow::Result<Vec<(String, String)>> {
+    if !matches!(selection, Selection::AllButBackingOff) {
+        return Ok(Vec::new());
+    }
+    let now = ctx.clock.now();
+    let sources = ctx.store.call(|s| s.sources()).await?;
+    Ok(sources
+        .into_iter()
+        .filter(|s| !s.gone && s.error_count > 0 && s.next_fetch_at > now)
+        .map(|s| {
+            let wait = std::time::Duration::from_secs((s.next_fetch_at - now).unsigned_abs());
+            (s.name, crate::schedule::in_words(wait))
+        })
+        .collect())
+}
+
 /// One cycle; the exit code says whether every source, some or none failed.
 fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
@@ -474,7 +495,7 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
         );
     }
     let selection = match only {
-        None => Selection::All,
+        None => Selection::AllButBackingOff,
         Some(target) => {
             let source = crate::sources_cli::find(&config, target)?;
             if !source.enabled {
@@ -494,7 +515,8 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
     let tty = std::io::stdout().is_terminal();
     rt.block_on(async move {
         let ctx = Context::open(config)?;
-        let report = pipeline::run_cycle(&ctx, selection, |o, done, total| {
+        let resting = backing_off(&ctx, &selection).await?;
+        let mut report = pipeline::run_cycle(&ctx, selection, |o, done, total| {
             if tty {
                 println!("[{done}/{total}] {}: {}", o.name, describe(&o.outcome));
             }
@@ -525,6 +547,18 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
         );
         for (name, url, e) in &failed {
             println!("  failed: {name} <{url}>: {e}");
+        }
+        for (name, wait) in &resting {
+            println!("  not fetched: {name} failed lately and waits {wait} more (`feedsieve fetch --source \"{name}\"` tries it now)");
+        }
+        // Retention, as the daemon applies it (after the fetches: it counts
+        // to the newest one), and the feeds without what it took.
+        let pruned = pipeline::prune(&ctx)
+            .await
+            .context("cannot prune items past retention")?;
+        if pruned > 0 {
+            tracing::info!(items = pruned, "pruned items past retention");
+            report.published = Some(pipeline::publish(&ctx).await?);
         }
         match &report.published {
             Some(publication) => println!(

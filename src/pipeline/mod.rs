@@ -563,8 +563,12 @@ fn record_metrics(
 /// Which sources a cycle visits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
-    /// Every active source (what `feedsieve fetch` does).
+    /// Every active source.
     All,
+    /// Every active source but those waiting out a backoff after a failure
+    /// (a server's `Retry-After` among them): what `feedsieve fetch` does, so
+    /// a fetch from cron is no harder on a failing server than the daemon.
+    AllButBackingOff,
     /// Only sources whose next fetch time has come.
     Due,
     /// The one active source with this URL, due or not (`fetch --source`).
@@ -583,6 +587,7 @@ pub fn sources_to_fetch(
         .filter(|s| !s.gone)
         .filter(|s| match &selection {
             Selection::All => true,
+            Selection::AllButBackingOff => s.error_count == 0 || s.next_fetch_at <= now,
             Selection::Due => s.next_fetch_at <= now,
             Selection::Url(url) => &s.url == url,
         })

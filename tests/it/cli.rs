@@ -530,8 +530,16 @@ async fn fetch_exit_code_says_whether_some_or_all_sources_failed() {
 
     web.set("/vue-news/rss.xml", common::Behaviour::Status(500));
     web.set("/wirecopy/feed.rss", common::Behaviour::Status(500));
-    let out = fetch(path).await.unwrap();
+    let out = fetch(path.clone()).await.unwrap();
     assert_eq!(out.status.code(), Some(4), "all failed");
+    // The source that failed first waits out its backoff: a fetch from cron
+    // does not ask a failing server again at once.
+    assert_eq!(web.hits("/metro-herald/atom.xml").len(), 1);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("not fetched: Metro Herald failed lately and waits"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -608,4 +616,31 @@ fn the_systemd_example_reloads_instead_of_restarting() {
         "{reloads:?}"
     );
     assert!(unit.lines().any(|l| l.trim() == "UMask=0027"), "{unit}");
+}
+
+/// A `fetch` from cron applies `max_age` as the daemon does: items past
+/// retention leave the database and the published feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_prunes_items_past_retention() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    let text = web
+        .config_text(dir.path(), "")
+        .replace("[database]\n", "[database]\nmax_age = \"1s\"\n");
+    std::fs::write(&path, text).unwrap();
+    let fetch = |path: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || common::feedsieve_with(&path, &["fetch"]))
+    };
+    common::succeeded(&fetch(path.clone()).await.unwrap());
+    let published = || std::fs::read_to_string(dir.path().join("feed.xml")).unwrap();
+    assert_eq!(published().matches("<item>").count(), 3);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let stdout = common::succeeded(&fetch(path).await.unwrap());
+    assert_eq!(published().matches("<item>").count(), 0, "{stdout}");
+    let db = rusqlite::Connection::open(dir.path().join("feedsieve.sqlite")).unwrap();
+    let items: i64 = db
+        .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(items, 0);
 }
