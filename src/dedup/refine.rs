@@ -498,7 +498,9 @@ impl Clusters {
 impl Engine {
     /// Gives each cluster the story it shares most members with (the older
     /// story on a tie; each story at most once), a new story otherwise, and
-    /// lists the moves.
+    /// lists the moves. Members a story holds through a merge count after its
+    /// own: when a refinement undoes a merge, the story keeps its GUID with the
+    /// articles it had, rather than with the larger story it absorbed.
     fn reconcile(
         &self,
         nodes: &[Node],
@@ -510,18 +512,26 @@ impl Engine {
         for n in nodes {
             *story_size.entry(n.story).or_default() += 1;
         }
-        let mut overlaps: Vec<(usize, StoryId, usize)> = Vec::new();
+        // (own members, all members, story, cluster), best first.
+        let mut overlaps: Vec<(usize, usize, StoryId, usize)> = Vec::new();
         for (c, members) in clusters.iter().enumerate() {
-            let mut count: HashMap<StoryId, usize> = HashMap::new();
+            let mut count: HashMap<StoryId, (usize, usize)> = HashMap::new();
             for &n in members {
-                *count.entry(nodes[n].story).or_default() += 1;
+                let shared = count.entry(nodes[n].story).or_default();
+                shared.0 += usize::from(nodes[n].origin == nodes[n].story);
+                shared.1 += 1;
             }
-            overlaps.extend(count.into_iter().map(|(s, k)| (k, s, c)));
+            overlaps.extend(count.into_iter().map(|(s, (own, all))| (own, all, s, c)));
         }
-        overlaps.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        overlaps.sort_by(|x, y| {
+            (y.0, y.1)
+                .cmp(&(x.0, x.1))
+                .then(x.2.cmp(&y.2))
+                .then(x.3.cmp(&y.3))
+        });
         let mut target: Vec<Option<Target>> = vec![None; clusters.len()];
         let mut taken: HashSet<StoryId> = HashSet::new();
-        for (_, s, c) in overlaps {
+        for (_, _, s, c) in overlaps {
             if target[c].is_none() && taken.insert(s) {
                 target[c] = Some(Target::Story(s));
             }
@@ -651,4 +661,44 @@ fn best_partners(cluster_of: &[usize], pairs: &[Scored]) -> Vec<Option<(usize, f
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::DedupConfig;
+
+    fn node(seq: u64, story: StoryId, origin: StoryId) -> Node {
+        Node {
+            seq,
+            story,
+            origin,
+            headline: true,
+            id: format!("a{seq}"),
+            time: Some(seq as i64),
+        }
+    }
+
+    /// Story 39 (two articles) absorbed story 50 (five) through a merge; a
+    /// refinement that parts them again leaves 39 with its own two articles,
+    /// and the five open a new story, however many they are.
+    #[test]
+    fn a_story_parted_from_one_it_absorbed_keeps_its_own_articles() {
+        let engine = Engine::new(DedupConfig::default());
+        let mut nodes = vec![node(0, 39, 39), node(1, 39, 39)];
+        nodes.extend((2..7).map(|seq| node(seq, 39, 50)));
+        let clusters = vec![vec![2, 3, 4, 5, 6], vec![0, 1]];
+        let r = engine.reconcile(&nodes, &[], clusters, &HashMap::new());
+        let target_of = |seq: u64| {
+            r.clusters
+                .iter()
+                .find(|(_, seqs)| seqs.contains(&seq))
+                .map(|(t, _)| *t)
+        };
+        assert_eq!(target_of(0), Some(Target::Story(39)));
+        assert_eq!(target_of(2), Some(Target::New(0)));
+        assert_eq!(r.new_stories, 1);
+        assert!(r.moves.iter().all(|m| m.to == Target::New(0)));
+        assert_eq!(r.moves.len(), 5);
+    }
 }

@@ -73,6 +73,9 @@ pub(super) struct Node {
     pub(super) seq: u64,
     /// The story it is in before this pass.
     pub(super) story: StoryId,
+    /// The story it joined or was last moved to, before merges: a story that
+    /// absorbed another holds the other's members under the other's id.
+    pub(super) origin: StoryId,
     /// Headline only (no body): the pair threshold is the title threshold.
     pub(super) headline: bool,
     /// The article's id.
@@ -169,6 +172,7 @@ impl Engine {
             Some(Node {
                 seq,
                 story: self.resolve(m.story),
+                origin: m.story,
                 headline: !m.body,
                 id: m.id.to_string(),
                 time: m.guard.time,
