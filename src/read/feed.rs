@@ -77,9 +77,7 @@ pub fn read(doc: &Document, base: Option<&Url>) -> Reading {
         }
     }
     let mut items: Vec<RawItem> = entries.into_iter().map(into_item).collect();
-    // An item the text ended in may have lost any field, its link or GUID too
-    // (a key that would store it twice once the whole document comes).
-    if doc.open_at_end.iter().any(|e| e == "item" || e == "entry") {
+    if cut_in_its_key(&doc.open_at_end, items.last()) {
         items.pop();
     }
     Reading {
@@ -94,6 +92,25 @@ pub fn read(doc: &Document, base: Option<&Url>) -> Reading {
             cut_short: !doc.open_at_end.is_empty(),
         },
         recognised,
+    }
+}
+
+/// Whether the item a document ended in may have a cut key: the text ended
+/// inside its GUID, id or link, or between its fields before it had either (a
+/// key made from what came would store it a second time once the whole
+/// document comes). An item cut in its description is kept: its key is whole,
+/// and the next fetch completes its text.
+fn cut_in_its_key(open_at_end: &[String], last: Option<&RawItem>) -> bool {
+    let Some(at) = open_at_end
+        .iter()
+        .rposition(|e| e == "item" || e == "entry")
+    else {
+        return false;
+    };
+    match open_at_end.get(at + 1).map(String::as_str) {
+        Some("guid" | "id" | "link") => true,
+        Some(_) => false,
+        None => last.is_some_and(|i| i.guid.is_none() && i.link.is_none()),
     }
 }
 
