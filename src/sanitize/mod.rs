@@ -412,14 +412,16 @@ fn breaks_text(name: &str) -> bool {
 
 /// A title as plain text that stays plain even in readers that render titles as
 /// HTML: entity-escaped markup (`&amp;lt;script&amp;gt;`) is decoded and stripped
-/// until nothing tag-like is left.
+/// until nothing tag-like is left. A bare tag that is no markup a title would
+/// carry (`std::vector<int>`, "the <details> element") stays as text: without
+/// attributes it can do nothing in a reader that renders it.
 pub fn plain_title(html: &str) -> String {
-    let mut text = plain_text(html);
+    let mut text = plain_text(&escape_bare_words(html));
     for _ in 0..3 {
         if !looks_like_markup(&text) {
             return text;
         }
-        text = plain_text(&text);
+        text = plain_text(&escape_bare_words(&text));
     }
     if looks_like_markup(&text) {
         text.retain(|c| c != '<' && c != '>');
@@ -427,11 +429,137 @@ pub fn plain_title(html: &str) -> String {
     text
 }
 
+/// Elements a feed's title may carry as markup (formatting, wrappers), and
+/// those that could harm or swallow text in a reader that renders titles:
+/// these are markup in a title even without attributes.
+const TITLE_MARKUP: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "applet",
+    "b",
+    "base",
+    "big",
+    "blink",
+    "body",
+    "br",
+    "button",
+    "center",
+    "cite",
+    "code",
+    "del",
+    "dfn",
+    "div",
+    "em",
+    "embed",
+    "font",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "link",
+    "mark",
+    "marquee",
+    "math",
+    "meta",
+    "noembed",
+    "noframes",
+    "noscript",
+    "object",
+    "p",
+    "plaintext",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "select",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "sup",
+    "svg",
+    "template",
+    "textarea",
+    "title",
+    "tt",
+    "u",
+    "var",
+    "wbr",
+    "xmp",
+];
+
+/// Whether the `<` at `at` opens markup: a comment, declaration or processing
+/// instruction, an end tag, a tag with attributes, or a tag of [`TITLE_MARKUP`].
+fn opens_markup(b: &[u8], at: usize) -> bool {
+    let mut i = at + 1;
+    // An end tag is markup: a bare tag kept as text has none.
+    if matches!(b.get(i), Some(b'!' | b'?' | b'/')) {
+        return true;
+    }
+    let start = i;
+    if !b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    while b
+        .get(i)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    {
+        i += 1;
+    }
+    let name = String::from_utf8_lossy(&b[start..i]).to_ascii_lowercase();
+    b.get(i) != Some(&b'>') || TITLE_MARKUP.contains(&name.as_str())
+}
+
+/// `text` with the `<` of each bare tag that is not markup escaped, so that
+/// parsing it as HTML keeps the tag as text.
+fn escape_bare_words(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let bare: Vec<usize> = (0..b.len())
+        .filter(|&i| {
+            b[i] == b'<'
+                && b.get(i + 1)
+                    .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/')
+        })
+        .filter(|&i| !opens_markup(b, i))
+        .collect();
+    if bare.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 3 * bare.len());
+    let mut from = 0;
+    for i in bare {
+        out.push_str(&text[from..i]);
+        out.push_str("&lt;");
+        from = i + 1;
+    }
+    out.push_str(&text[from..]);
+    Cow::Owned(out)
+}
+
 fn looks_like_markup(text: &str) -> bool {
     let b = text.as_bytes();
-    b.windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
-        || (text.contains('&') && text.contains(';') && plain_text(text) != text)
+    (0..b.len()).any(|i| {
+        b[i] == b'<'
+            && opens_markup(b, i)
+            && b.get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?'))
+    }) || (text.contains('&') && text.contains(';') && plain_text(text) != text)
 }
 
 #[cfg(test)]
@@ -583,6 +711,17 @@ mod tests {
         );
         assert_eq!(plain_title("<img src=x onerror=alert(1)>Hi"), "Hi");
         assert!(!plain_title("&amp;amp;lt;b&amp;amp;gt;x").contains('<'));
+        // A bare tag no title carries as markup is text; one with attributes is not.
+        assert_eq!(
+            plain_title("The <details> element and std::vector<int> in 5 < 6 steps"),
+            "The <details> element and std::vector<int> in 5 < 6 steps"
+        );
+        assert_eq!(
+            plain_title("Use Vec&lt;String&gt; <b>now</b>"),
+            "Use Vec<String> now"
+        );
+        assert_eq!(plain_title("<x onmouseover=alert(1)>Hi</x>"), "Hi");
+        assert_eq!(plain_title("&lt;textarea&gt;swallowed"), "swallowed");
     }
 
     #[test]
