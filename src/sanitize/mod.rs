@@ -175,11 +175,17 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
     let capped = depth::cap_depth(html);
     let html = capped.as_deref().unwrap_or(html);
     let stripped = strip_trailing_promo(html);
-    let html = stripped.as_ref();
+    let unwrapped = without_noscript_tags(stripped.as_ref());
+    let html = unwrapped.as_ref();
     let pixels = tracking_pixel_sources(html);
     let mut builder = Builder::default();
     builder
         .link_rel(Some("noopener noreferrer"))
+        // Their content is raw text to an HTML parser: kept, it would show as
+        // escaped markup ("&lt;img src=…&gt;", an iframe's fallback text).
+        .clean_content_tags(HashSet::from([
+            "script", "style", "iframe", "noembed", "noframes", "textarea", "xmp", "template",
+        ]))
         // Feed validators call these unsafe; their text stays.
         .rm_tags(["bdo", "rtc"])
         .add_generic_attributes(["lang", "dir"])
@@ -206,6 +212,40 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
     }
     let cleaned = builder.clean(html).to_string();
     without_sourceless_images(cleaned)
+}
+
+/// `html` with its `<noscript>` tags removed and their content kept as markup:
+/// lazy-loading pages put the real `<img>` there, and a feed reader runs no
+/// script to load the placeholder's.
+fn without_noscript_tags(html: &str) -> Cow<'_, str> {
+    let lower = html.to_ascii_lowercase();
+    if !lower.contains("<noscript") {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut from = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find("noscript") {
+        let at = search + found;
+        search = at + "noscript".len();
+        let open = at.checked_sub(1).filter(|&i| &lower[i..at] == "<");
+        let close = at.checked_sub(2).filter(|&i| &lower[i..at] == "</");
+        let Some(start) = open.or(close) else {
+            continue;
+        };
+        let after = lower.as_bytes().get(search);
+        if !after.is_some_and(|c| matches!(c, b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/')) {
+            continue;
+        }
+        let Some(end) = lower[search..].find('>').map(|i| search + i + 1) else {
+            break;
+        };
+        out.push_str(&html[from..start]);
+        from = end;
+        search = end;
+    }
+    out.push_str(&html[from..]);
+    Cow::Owned(out)
 }
 
 /// `html` without its `<img>` tags that have no `src` (a tracking pixel's was
@@ -631,6 +671,24 @@ mod tests {
         for (link, expected) in cases {
             assert_eq!(strip_tracking(link), expected, "{link}");
         }
+    }
+
+    #[test]
+    fn raw_text_elements_never_show_as_escaped_markup() {
+        let clean = clean_html(
+            r#"<p>Before</p><img data-src="a.jpg"><noscript><img src="/img/a.jpg" alt="pier"></noscript><iframe src="https://v.test/e/1">Your browser cannot show <a href="https://v.test/1">this</a></iframe><textarea><b>x</b></textarea><p>After</p>"#,
+            Some(&base()),
+        );
+        assert!(!clean.contains("&lt;"), "{clean}");
+        assert!(!clean.contains("Your browser"), "{clean}");
+        assert!(
+            clean.contains(r#"<img src="https://news.test/img/a.jpg" alt="pier">"#),
+            "{clean}"
+        );
+        assert!(
+            clean.contains("Before") && clean.contains("After"),
+            "{clean}"
+        );
     }
 
     #[test]
