@@ -115,11 +115,22 @@ fn entry(e: &Entry) -> AtomEntry {
             links: vec![link("self", safe(&e.source_url), None)],
             ..Default::default()
         }),
-        content: (!e.html.is_empty()).then(|| Content {
-            value: Some(safe(&e.html)),
-            content_type: Some("html".into()),
-            ..Default::default()
-        }),
+        content: if !e.html.is_empty() {
+            Some(Content {
+                value: Some(safe(&e.html)),
+                content_type: Some("html".into()),
+                ..Default::default()
+            })
+        } else if e.link.is_none() {
+            // RFC 4287 4.1.1: an entry without content has an alternate link.
+            Some(Content {
+                value: Some(safe(if e.lead.is_empty() { &e.title } else { &e.lead })),
+                content_type: Some("text".into()),
+                ..Default::default()
+            })
+        } else {
+            None
+        },
         // An entry without any text is one feed validators warn about: a
         // headline-only article's summary is its headline.
         summary: (!e.lead.is_empty() || e.html.is_empty()).then(|| Text {
@@ -156,5 +167,22 @@ mod tests {
         // Readable by feed-rs as well.
         let parsed = feed_rs::parser::parse(&all.atom.body[..]).unwrap();
         assert_eq!(parsed.entries.len(), 1);
+    }
+
+    /// RFC 4287 4.1.1: an entry without content needs an alternate link, so a
+    /// headline without link or text carries its headline as text content.
+    #[test]
+    fn an_entry_without_link_or_text_still_has_content() {
+        let mut stories = stories();
+        stories[0].items.truncate(1);
+        let only = &mut stories[0].items[0];
+        (only.link, only.summary, only.content) = (None, None, None);
+        let all = render_all(&out(), &feed_ids(), &stories);
+        let feed = atom_syndication::Feed::read_from(&all.atom.body[..]).unwrap();
+        let e = &feed.entries()[0];
+        assert!(e.links().iter().all(|l| l.rel() != "alternate"));
+        let content = e.content().expect("content or an alternate link");
+        assert_eq!(content.content_type(), Some("text"));
+        assert_eq!(content.value(), Some("Title bold"));
     }
 }
