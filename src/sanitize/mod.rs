@@ -395,7 +395,12 @@ pub fn plain_text(html: &str) -> String {
     } else {
         html.to_string()
     };
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Control characters part words like spaces: JSON would carry them
+    // as they are, and XML cannot.
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Elements that start a new block of text (the extractor scores by these too).
@@ -793,6 +798,14 @@ mod tests {
         let bounded = bound_html(&deep, 1 << 20);
         assert_eq!(bounded.matches("<i>").count(), depth::MAX_DEPTH);
         assert_eq!(plain_text(&deep), "x");
+    }
+
+    #[test]
+    fn control_characters_part_words_and_never_reach_a_title() {
+        assert_eq!(
+            plain_title("Control\u{1}chars\u{b}in\u{1f}title"),
+            "Control chars in title"
+        );
     }
 
     #[test]
