@@ -24,7 +24,7 @@ use url::Url;
 
 use crate::read::Enclosure;
 use crate::sanitize::{clean_html, plain_text, plain_title, strip_tracking};
-use crate::store::{JoinRecord, Story, StoryItem, EARLIEST_DATE};
+use crate::store::{JoinRecord, Story, StoryItem, EARLIEST_DATE, FUTURE_MARGIN};
 use crate::util::{escape, write_atomically};
 
 pub use ids::FeedIds;
@@ -220,9 +220,10 @@ const LEAD_CHARS: usize = 320;
 
 /// A date an article gives itself, unless it is implausible: before
 /// [`EARLIEST_DATE`], or later than `stored_at`, when feedsieve stored that
-/// version (a date in the future then is a wrong clock or time zone).
+/// version, by more than [`FUTURE_MARGIN`] (clock skew, time zones): the
+/// margin the store sorts items by too.
 fn plausible(date: Option<i64>, stored_at: i64) -> Option<i64> {
-    date.filter(|d| (EARLIEST_DATE..=stored_at).contains(d))
+    date.filter(|d| (EARLIEST_DATE..=stored_at.saturating_add(FUTURE_MARGIN)).contains(d))
 }
 
 /// The date an item is published with: its own if plausible, else when it
@@ -689,12 +690,17 @@ pub(crate) mod tests {
             dated(Some(day), Some(day + 60), Some(1_766_000_000)),
             (day, 1_766_000_000)
         );
-        // A zero timestamp, a date from before 1990 or from the future of when
-        // the article was stored is not published as its own.
+        // A zero timestamp, a date from before 1990 or from more than an hour
+        // after the article was stored is not published as its own; within
+        // the hour (clock skew) it is, as the store sorts it.
         assert_eq!(dated(Some(0), None, None), (1_765_800_000, 1_765_800_000));
         assert_eq!(
-            dated(Some(1_765_800_001), None, None),
+            dated(Some(1_765_803_601), None, None),
             (1_765_800_000, 1_765_800_000)
+        );
+        assert_eq!(
+            dated(Some(1_765_801_800), None, None),
+            (1_765_801_800, 1_765_801_800)
         );
         assert_eq!(dated(Some(day), Some(i64::MAX), None), (day, day));
         assert_eq!(dated(None, None, None), (1_765_800_000, 1_765_800_000));
