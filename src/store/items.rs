@@ -485,6 +485,119 @@ fn redated(
     .optional()?)
 }
 
+/// Whether the stored item `old` is another article than `item`, which the
+/// feed lists under the same key: a feed that numbers its GUIDs by position
+/// (`pos-0` is whatever is newest) or reuses them. Both links and titles must
+/// differ: a permalink changed with an edited headline (WordPress keeps the
+/// GUID `?p=123`) is the same article, and so is a link whose query alone
+/// changes (a session id).
+fn reused_key(tx: &Connection, old: &Existing, item: &RawItem) -> Result<bool, StoreError> {
+    let (Some(link), Some(title)) = (item.link.as_deref(), item.title.as_deref()) else {
+        return Ok(false);
+    };
+    let stored: Option<(Option<String>, Option<String>)> = tx
+        .query_row(
+            "SELECT link, title FROM items WHERE id = ?1",
+            [old.item_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((Some(old_link), Some(old_title))) = stored else {
+        return Ok(false);
+    };
+    Ok(page_of(&old_link) != page_of(link) && !similar_titles(&old_title, title))
+}
+
+/// A link's host (without `www.`) and path (without a final `/`), lower-cased.
+fn page_of(link: &str) -> String {
+    match url::Url::parse(link.trim()) {
+        Ok(u) => format!(
+            "{}{}",
+            u.host_str().unwrap_or("").trim_start_matches("www."),
+            u.path().trim_end_matches('/')
+        )
+        .to_lowercase(),
+        Err(_) => link.trim().to_lowercase(),
+    }
+}
+
+/// Whether two headlines share at least half the words of the shorter.
+fn similar_titles(a: &str, b: &str) -> bool {
+    let words = |t: &str| -> HashSet<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    let shorter = a.len().min(b.len());
+    shorter == 0 || 2 * a.intersection(&b).count() >= shorter
+}
+
+/// Moves a stored item off `key`, which the feed now gives another article:
+/// to its link's key, or, when that is taken, a key of its own. It keeps its
+/// row, story and place in the feed.
+fn displace(tx: &Connection, old: &Existing, key: &str) -> Result<(), StoreError> {
+    let link: Option<String> =
+        tx.query_row("SELECT link FROM items WHERE id = ?1", [old.item_id], |r| {
+            r.get(0)
+        })?;
+    let free = |k: &str| -> Result<bool, StoreError> {
+        Ok(tx
+            .query_row(
+                "SELECT 1 FROM items WHERE item_key = ?1 AND source_id = (SELECT source_id FROM items WHERE id = ?2)",
+                params![k, old.item_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_none())
+    };
+    let by_link = link.as_deref().map(link_key).filter(|k| k != key);
+    let new_key = match by_link {
+        Some(k) if free(&k)? => k,
+        _ => format!("displaced:{}:{key}", old.item_id),
+    };
+    tracing::debug!(%key, %new_key, "the feed gives this key to another article; the stored one keeps its row");
+    super::exec(
+        tx,
+        "UPDATE items SET item_key = ?2 WHERE id = ?1",
+        params![old.item_id, new_key],
+    )?;
+    Ok(())
+}
+
+/// The stored item `item` is under its link's key (displaced there from a key
+/// the feed has since given another article), moved to `key`.
+fn under_link_key(
+    tx: &Connection,
+    source_id: i64,
+    item: &RawItem,
+    key: &str,
+) -> Result<Option<Existing>, StoreError> {
+    let Some(link) = item.link.as_deref() else {
+        return Ok(None);
+    };
+    let by_link = link_key(link);
+    if by_link == key {
+        return Ok(None);
+    }
+    let found = super::one_row(
+        tx,
+        "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
+        params![source_id, by_link],
+        Existing::from_row,
+    )
+    .optional()?;
+    if let Some(old) = &found {
+        super::exec(
+            tx,
+            "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
+            params![old.item_id, key, item.guid],
+        )?;
+    }
+    Ok(found)
+}
+
 /// A source's stored items by link (the newest item for a link that several share).
 fn stored_links(tx: &Connection, source_id: i64) -> Result<HashMap<String, String>, StoreError> {
     let mut stmt = tx.prepare_cached(
@@ -549,6 +662,10 @@ pub(super) fn ingest_items(
                     None => redated(tx, source_id, item, &key, &hash)?,
                     found => found,
                 }
+            }
+            Ok(old) if old.content_hash != hash && reused_key(tx, &old, item)? => {
+                displace(tx, &old, &key)?;
+                under_link_key(tx, source_id, item, &key)?
             }
             found => Some(found?),
         };

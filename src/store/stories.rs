@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreError};
 use crate::read::{Enclosure, RawItem};
@@ -408,9 +408,20 @@ pub(super) fn place(
                 |r| r.get(0),
             )?,
             };
+            let mut guid = story_guid(new.source_url, new.key);
+            let taken = tx
+                .query_row("SELECT 1 FROM stories WHERE guid = ?1", [&guid], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if taken {
+                // The key's first article opened a story still stored: the feed
+                // gives keys to other articles (GUIDs numbered by position).
+                let link = new.item.link.as_deref().unwrap_or_default();
+                guid = story_guid(new.source_url, &format!("{}\n{link}\n{id}", new.key));
+            }
             super::exec(tx,
                 "INSERT INTO stories (id, guid, created_at, updated_at, sort_at) VALUES (?1, ?2, ?3, ?3, ?4)",
-                params![id, story_guid(new.source_url, new.key), now, new.sort_at],
+                params![id, guid, now, new.sort_at],
             )?;
             Ok((id, false))
         }

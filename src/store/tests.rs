@@ -514,6 +514,64 @@ fn rotating_tracking_parameters_neither_add_nor_update_an_item() {
     assert_eq!(s.item_count().unwrap(), 2);
 }
 
+/// A feed that numbers its GUIDs by position (`pos-0` is the newest article)
+/// gives every key to another article when one is added: each fetch adds the
+/// new article, and none overwrites a stored one.
+#[test]
+fn guids_numbered_by_position_neither_overwrite_nor_hide_articles() {
+    const HEADLINES: [&str; 8] = [
+        "Harbour crane collapses onto container ship",
+        "Council delays vote on tram extension",
+        "Heatwave warning issued for the weekend",
+        "Museum reopens its Roman gallery",
+        "Striking bus drivers accept new pay offer",
+        "Rare owl spotted in city park",
+        "Bridge closed after barge strikes pillar",
+        "Library extends opening hours in exam season",
+    ];
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let mut news = Vec::new();
+    for first in 0..4 {
+        // Newest first: position 0 holds article first + 4.
+        let items: Vec<RawItem> = (0..5)
+            .map(|pos| {
+                let article = first + 4 - pos;
+                RawItem {
+                    guid: Some(format!("pos-{pos}")),
+                    title: Some(HEADLINES[article].into()),
+                    link: Some(format!("http://x.test/a/{article}")),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let stats = s
+            .record_fetch(
+                id,
+                &parsed(items),
+                100 * (first as i64 + 1),
+                0,
+                &mut OneStoryPerItem,
+            )
+            .unwrap();
+        news.push(stats.new);
+    }
+    assert_eq!(news, [5, 1, 1, 1]);
+    assert_eq!(s.item_count().unwrap(), 8);
+    // An edited headline under a new permalink is the same article.
+    let edited = RawItem {
+        guid: Some("pos-0".into()),
+        title: Some("Library extends opening hours for exam season".into()),
+        link: Some("http://x.test/a/7-library-hours".into()),
+        ..Default::default()
+    };
+    let stats = s
+        .record_fetch(id, &parsed(vec![edited]), 500, 0, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!((stats.new, stats.updated), (0, 1));
+}
+
 #[test]
 fn retention_counts_by_first_sight_and_never_past_the_newest_fetch() {
     let mut s = Store::open_in_memory().unwrap();
