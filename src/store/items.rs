@@ -108,6 +108,7 @@ impl Store {
             ),
             params![cutoff, now],
         )?;
+        remember_other_keys(&tx, &expired, cutoff, now)?;
         // A story that loses members may lose its longest one, and a shorter
         // member may then be complete enough to represent it: its lengths are
         // forgotten, so its next join looks at every member again.
@@ -147,6 +148,52 @@ impl Store {
             .conn
             .query_row("SELECT COUNT(*) FROM items", [], |r| r.get(0))?)
     }
+}
+
+/// Remembers the expired items under the other keys they could come back by: a
+/// feed that changes an item's GUID at every fetch lists it under a new key
+/// (its link is the same), and one without GUIDs or links that re-dates it
+/// under a new date (its title and text are the same).
+fn remember_other_keys(
+    tx: &Connection,
+    expired: &str,
+    cutoff: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare(&format!(
+        "SELECT source_id, item_key, link, title, content_hash FROM items WHERE {expired}"
+    ))?;
+    let rows = stmt.query_map([cutoff], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut remember = tx.prepare(
+        "INSERT OR IGNORE INTO pruned_items (source_id, item_key, pruned_at) VALUES (?1, ?2, ?3)",
+    )?;
+    for row in rows {
+        let (source_id, key, link, title, hash) = row?;
+        let other = match link {
+            Some(link) => link_key(&link),
+            None if key.starts_with("hash:") => text_key(title.as_deref(), &hash),
+            None => continue,
+        };
+        if other != key {
+            remember.execute(params![source_id, other, now])?;
+        }
+    }
+    Ok(())
+}
+
+/// The key an item without GUID or link is remembered by once pruned: its
+/// title and content, not its date (see [`redated`]).
+fn text_key(title: Option<&str>, content_hash: &str) -> String {
+    let basis = format!("{}\n{content_hash}", title.unwrap_or(""));
+    format!("text:{}", &sha256_hex(basis.as_bytes())[..32])
 }
 
 /// The key that identifies an item within its source: the GUID, else the link,
@@ -416,6 +463,11 @@ impl Relinked {
         }
     }
 
+    /// Whether exactly one item of the document has this link.
+    fn unique_link(&self, link: &str) -> bool {
+        self.in_document.get(&link_identity(link)) == Some(&1)
+    }
+
     /// The stored item `item` (new under `key`) is, moved to `key`.
     fn find(
         &mut self,
@@ -648,14 +700,26 @@ pub(super) fn ingest_items(
             stats.skipped += 1;
             continue;
         }
-        if pruned.exists(params![source_id, key])? {
-            stats.skipped += 1;
-            continue;
-        }
         let hash = match hashes.get(index) {
             Some(hash) => hash.clone(),
             None => content_hash(item),
         };
+        let other_key = match item.link.as_deref() {
+            // Only a link no other item of the document has names one item.
+            Some(link) if relinked.unique_link(link) => Some(link_key(link)),
+            Some(_) => None,
+            None => key
+                .starts_with("hash:")
+                .then(|| text_key(item.title.as_deref(), &hash)),
+        };
+        let mut was_pruned = pruned.exists(params![source_id, key])?;
+        if let (false, Some(other)) = (was_pruned, &other_key) {
+            was_pruned = pruned.exists(params![source_id, other])?;
+        }
+        if was_pruned {
+            stats.skipped += 1;
+            continue;
+        }
         let existing = match find.query_row(params![source_id, key], Existing::from_row) {
             Err(rusqlite::Error::QueryReturnedNoRows) => {
                 match relinked.find(tx, source_id, item, &key)? {
