@@ -458,8 +458,8 @@ fn breaks_text(name: &str) -> bool {
 /// A title as plain text that stays plain even in readers that render titles as
 /// HTML: entity-escaped markup (`&amp;lt;script&amp;gt;`) is decoded and stripped
 /// until nothing tag-like is left. A bare tag that is no markup a title would
-/// carry (`std::vector<int>`, "the <details> element") stays as text: without
-/// attributes it can do nothing in a reader that renders it.
+/// carry (`std::vector<int>`, `Option<T>`) stays as text: without attributes
+/// it can do nothing in a reader that renders it.
 pub fn plain_title(html: &str) -> String {
     let mut text = plain_text(&escape_bare_words(html));
     for _ in 0..3 {
@@ -475,9 +475,49 @@ pub fn plain_title(html: &str) -> String {
 }
 
 /// Elements a feed's title may carry as markup (formatting, wrappers), and
-/// those that could harm or swallow text in a reader that renders titles:
-/// these are markup in a title even without attributes.
+/// those that could harm, hide or swallow text or break the layout in a reader
+/// that renders titles: these are markup in a title even without attributes.
 const TITLE_MARKUP: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "caption",
+    "col",
+    "colgroup",
+    "dd",
+    "details",
+    "dialog",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "header",
+    "hr",
+    "image",
+    "isindex",
+    "keygen",
+    "label",
+    "legend",
+    "li",
+    "listing",
+    "nav",
+    "ol",
+    "optgroup",
+    "option",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
     "a",
     "abbr",
     "acronym",
@@ -776,9 +816,11 @@ mod tests {
         assert!(!plain_title("&amp;amp;lt;b&amp;amp;gt;x").contains('<'));
         // A bare tag no title carries as markup is text; one with attributes is not.
         assert_eq!(
-            plain_title("The <details> element and std::vector<int> in 5 < 6 steps"),
-            "The <details> element and std::vector<int> in 5 < 6 steps"
+            plain_title("Use std::vector<int> or Option<T> in 5 < 6 steps"),
+            "Use std::vector<int> or Option<T> in 5 < 6 steps"
         );
+        // An element that would hide or swallow the rest in a reader is markup.
+        assert_eq!(plain_title("The <details> element"), "The element");
         assert_eq!(
             plain_title("Use Vec&lt;String&gt; <b>now</b>"),
             "Use Vec<String> now"
