@@ -52,23 +52,36 @@ pub fn is_teaser(item: &RawItem) -> bool {
     truncated || text.chars().count() < 120
 }
 
+/// The items that hold full text after [`fill_full_text`], and whether every
+/// page wanted was tried: a page that failed, waits out its backoff or did not
+/// fit in this fetch is tried again at a later one.
+#[derive(Debug, Default)]
+pub struct FullText {
+    /// Keys of the items that now hold full text.
+    pub keys: Vec<String>,
+    /// False when some wanted page is left for a later fetch.
+    pub complete: bool,
+}
+
 /// Replaces teasers with the extracted article pages (for `full_text` sources, or
 /// items that are evidently teasers). Items already extracted keep their stored
-/// article; a page that fails to fetch or extract keeps the feed's content.
-/// Returns the keys of the items that now hold full text.
+/// article; a page that fails to fetch or extract keeps the feed's content, and
+/// is tried again after its backoff.
 pub async fn fill_full_text(
     ctx: &Context,
     source_id: i64,
     cfg: &SourceConfig,
     items: &mut [RawItem],
-) -> Vec<String> {
+) -> FullText {
     let stored = match ctx.store.call(move |s| s.full_text_items(source_id)).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(source = %cfg.name, "cannot read stored full text: {e}");
-            return Vec::new();
+            return FullText::default();
         }
     };
+    let now = Instant::now();
+    let mut complete = true;
     let mut keys = Vec::new();
     let mut wanted = Vec::new();
     for (i, item) in items.iter_mut().enumerate() {
@@ -84,10 +97,16 @@ pub async fn fill_full_text(
             }
             keys.push(key);
         } else if item.link.is_some() && cfg.full_text.wants(is_teaser(item)) {
-            wanted.push((i, key));
+            let link = item.link.as_deref().unwrap_or_default();
+            if ctx.article_backoff.waiting(link, now) {
+                complete = false;
+            } else {
+                wanted.push((i, key));
+            }
         }
     }
     if wanted.len() > MAX_ARTICLES_PER_FETCH {
+        complete = false;
         tracing::debug!(source = %cfg.name, waiting = wanted.len() - MAX_ARTICLES_PER_FETCH, "more articles than one fetch takes; the rest come next time");
         wanted.truncate(MAX_ARTICLES_PER_FETCH);
     }
@@ -106,6 +125,9 @@ pub async fn fill_full_text(
         let item = &mut items[i];
         match result {
             Ok(article) => {
+                if let Some(link) = &item.link {
+                    ctx.article_backoff.succeeded(link);
+                }
                 let feed_len = plain_text(
                     item.content
                         .as_deref()
@@ -125,14 +147,18 @@ pub async fn fill_full_text(
                 keys.push(key);
             }
             Err(e) if e.is::<HostResting>() => {
+                complete = false;
                 tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "keeping the feed's content: {e}");
             }
             Err(e) => {
-                tracing::warn!(source = %cfg.name, link = item.link.as_deref().map(display), detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
+                complete = false;
+                let link = item.link.as_deref().unwrap_or_default();
+                let retry_in = in_words(ctx.article_backoff.failed(link, now));
+                tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
             }
         }
     }
-    keys
+    FullText { keys, complete }
 }
 
 /// How a source's article pages are extracted: its `content`/`remove` rules, as

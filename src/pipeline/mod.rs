@@ -452,16 +452,19 @@ async fn articles_then_filters(
         return Vec::new();
     };
     let mut full_text_keys = Vec::new();
-    if cfg.kind == SourceKind::Page {
-        if !page_articles::fill_page_articles(ctx, source_id, cfg, items).await {
-            // Links are left for later: read the index again next time even
-            // if it has not changed.
-            *etag = None;
-            *last_modified = None;
-            body_hash.clear();
-        }
+    let complete = if cfg.kind == SourceKind::Page {
+        page_articles::fill_page_articles(ctx, source_id, cfg, items).await
     } else {
-        full_text_keys = full_text::fill_full_text(ctx, source_id, cfg, items).await;
+        let full = full_text::fill_full_text(ctx, source_id, cfg, items).await;
+        full_text_keys = full.keys;
+        full.complete
+    };
+    if !complete {
+        // Pages are left for later: read the document again next time even
+        // if it has not changed.
+        *etag = None;
+        *last_modified = None;
+        body_hash.clear();
     }
     // Article pages fill fields too: they get the same caps as the feed's.
     for item in items.iter_mut() {

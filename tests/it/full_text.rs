@@ -76,6 +76,10 @@ async fn full_text_feed_publishes_the_cleaned_article_once() {
         Behaviour::Body("application/rss+xml", feed),
     );
     web.set(OTHER, Behaviour::Normal);
+    // A later fetch, past the failed page's backoff (a new process).
+    let config = ctx.config.as_ref().clone();
+    drop(ctx);
+    let ctx = Context::open(config).unwrap();
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
     assert_eq!(web.hits(ARTICLE).len(), 1, "fetched once");
     assert_eq!(stored(&ctx, &link).0.as_deref(), Some(content.as_str()));
@@ -202,4 +206,30 @@ async fn a_sign_in_wall_or_a_pdf_never_replaces_the_teaser() {
     assert!(!published.contains("Sign in to continue"), "{published}");
     assert!(!published.contains("endobj"), "{published}");
     assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
+}
+
+/// A page that failed is tried again at a later fetch even when the feed has
+/// not changed since (it answers 304): its item gets the article then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_page_is_tried_again_while_the_feed_is_unchanged() {
+    let web = FixtureServer::start().await;
+    web.set(ARTICLE, Behaviour::Status(500));
+    let dir = tempfile::tempdir().unwrap();
+    let config = web.config(dir.path(), "[dedup]\nenabled = false\n");
+    let first = Context::open(config.clone()).unwrap();
+    run_cycle(&first, Selection::All, |_, _, _| {})
+        .await
+        .unwrap();
+    let link = format!("{}{ARTICLE}", web.base);
+    assert_eq!(stored(&first, &link).1, 0);
+    drop(first);
+    // The next run (a `feedsieve fetch` from cron: the page's backoff is over).
+    web.set(ARTICLE, Behaviour::Normal);
+    let next = Context::open(config).unwrap();
+    run_cycle(&next, Selection::All, |_, _, _| {})
+        .await
+        .unwrap();
+    let (content, flag) = stored(&next, &link);
+    assert_eq!(flag, 1, "{content:?}");
+    assert_eq!(web.hits(ARTICLE).len(), 2);
 }
