@@ -170,7 +170,19 @@ impl Engine {
         &mut self,
         commit: impl FnOnce(&Refinement) -> Result<Vec<StoryId>, E>,
     ) -> Result<Refinement, E> {
-        let r = self.refine();
+        self.refine_anchored(|_| HashMap::new(), commit)
+    }
+
+    /// [`Engine::refine_with`], told by `anchors` which article each story of
+    /// the scope shows its readers (its representative, by article id): a
+    /// story that is split keeps its id with that article, so the entry a
+    /// subscriber read keeps showing it under its GUID.
+    pub fn refine_anchored<E>(
+        &mut self,
+        anchors: impl FnOnce(&[StoryId]) -> HashMap<StoryId, String>,
+        commit: impl FnOnce(&Refinement) -> Result<Vec<StoryId>, E>,
+    ) -> Result<Refinement, E> {
+        let r = self.refine_by(anchors);
         if r.is_empty() {
             return Ok(r);
         }
@@ -188,6 +200,14 @@ impl Engine {
     /// neighbours, and says how the stories change (nothing changes until
     /// [`Engine::apply_refinement`]).
     pub fn refine(&mut self) -> Refinement {
+        self.refine_by(|_| HashMap::new())
+    }
+
+    /// [`Engine::refine`] with the stories' anchors ([`Engine::refine_anchored`]).
+    fn refine_by(
+        &mut self,
+        anchors: impl FnOnce(&[StoryId]) -> HashMap<StoryId, String>,
+    ) -> Refinement {
         let scope = self.refine_scope(MAX_SCOPE);
         self.mark_refined();
         if scope.is_empty() || !self.config.enabled {
@@ -198,7 +218,11 @@ impl Engine {
         let clusters = self.link(&nodes, &pairs);
         let clusters = self.split_gaps(&nodes, clusters);
         let (clusters, scores) = self.reassign(&nodes, clusters);
-        let mut r = self.reconcile(&nodes, &pairs, clusters, &scores);
+        let mut stories: Vec<StoryId> = nodes.iter().map(|n| n.story).collect();
+        stories.sort_unstable();
+        stories.dedup();
+        let anchors = anchors(&stories);
+        let mut r = self.reconcile(&nodes, &pairs, clusters, &scores, &anchors);
         r.scope = nodes.len();
         r.pairs = pairs.len();
         tracing::debug!(
@@ -498,40 +522,39 @@ impl Clusters {
 impl Engine {
     /// Gives each cluster the story it shares most members with (the older
     /// story on a tie; each story at most once), a new story otherwise, and
-    /// lists the moves. Members a story holds through a merge count after its
-    /// own: when a refinement undoes a merge, the story keeps its GUID with the
-    /// articles it had, rather than with the larger story it absorbed.
+    /// lists the moves. A story stays first with the cluster holding its
+    /// anchor (the article its entry shows); members it holds through a merge
+    /// count after its own: when a refinement undoes a merge, the story keeps
+    /// its GUID with the articles it had, not with the larger story it absorbed.
     fn reconcile(
         &self,
         nodes: &[Node],
         pairs: &[Scored],
         clusters: Vec<Vec<usize>>,
         reassigned: &super::reassign::Reassigned,
+        anchors: &HashMap<StoryId, String>,
     ) -> Refinement {
         let mut story_size: HashMap<StoryId, usize> = HashMap::new();
         for n in nodes {
             *story_size.entry(n.story).or_default() += 1;
         }
-        // (own members, all members, story, cluster), best first.
-        let mut overlaps: Vec<(usize, usize, StoryId, usize)> = Vec::new();
+        // ((holds its anchor, own members, all members), story, cluster), best first.
+        let mut overlaps: Vec<((bool, usize, usize), StoryId, usize)> = Vec::new();
         for (c, members) in clusters.iter().enumerate() {
-            let mut count: HashMap<StoryId, (usize, usize)> = HashMap::new();
+            let mut count: HashMap<StoryId, (bool, usize, usize)> = HashMap::new();
             for &n in members {
-                let shared = count.entry(nodes[n].story).or_default();
-                shared.0 += usize::from(nodes[n].origin == nodes[n].story);
-                shared.1 += 1;
+                let node = &nodes[n];
+                let shared = count.entry(node.story).or_default();
+                shared.0 |= anchors.get(&node.story) == Some(&node.id);
+                shared.1 += usize::from(node.origin == node.story);
+                shared.2 += 1;
             }
-            overlaps.extend(count.into_iter().map(|(s, (own, all))| (own, all, s, c)));
+            overlaps.extend(count.into_iter().map(|(s, k)| (k, s, c)));
         }
-        overlaps.sort_by(|x, y| {
-            (y.0, y.1)
-                .cmp(&(x.0, x.1))
-                .then(x.2.cmp(&y.2))
-                .then(x.3.cmp(&y.3))
-        });
+        overlaps.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
         let mut target: Vec<Option<Target>> = vec![None; clusters.len()];
         let mut taken: HashSet<StoryId> = HashSet::new();
-        for (_, _, s, c) in overlaps {
+        for (_, s, c) in overlaps {
             if target[c].is_none() && taken.insert(s) {
                 target[c] = Some(Target::Story(s));
             }
@@ -688,7 +711,7 @@ mod tests {
         let mut nodes = vec![node(0, 39, 39), node(1, 39, 39)];
         nodes.extend((2..7).map(|seq| node(seq, 39, 50)));
         let clusters = vec![vec![2, 3, 4, 5, 6], vec![0, 1]];
-        let r = engine.reconcile(&nodes, &[], clusters, &HashMap::new());
+        let r = engine.reconcile(&nodes, &[], clusters, &HashMap::new(), &HashMap::new());
         let target_of = |seq: u64| {
             r.clusters
                 .iter()
@@ -700,5 +723,20 @@ mod tests {
         assert_eq!(r.new_stories, 1);
         assert!(r.moves.iter().all(|m| m.to == Target::New(0)));
         assert_eq!(r.moves.len(), 5);
+    }
+
+    /// A story split in two keeps its id with the article its entry shows,
+    /// even in the smaller part.
+    #[test]
+    fn a_split_story_keeps_its_id_with_the_article_its_entry_shows() {
+        let engine = Engine::new(DedupConfig::default());
+        let nodes: Vec<Node> = (0..5).map(|seq| node(seq, 7, 7)).collect();
+        let clusters = vec![vec![0, 1, 2], vec![3, 4]];
+        let anchors = HashMap::from([(7, "a4".to_string())]);
+        let r = engine.reconcile(&nodes, &[], clusters, &HashMap::new(), &anchors);
+        assert_eq!(r.new_stories, 1);
+        let moved: Vec<&str> = r.moves.iter().map(|m| m.article.as_str()).collect();
+        assert_eq!(moved, ["a0", "a1", "a2"]);
+        assert!(r.moves.iter().all(|m| m.to == Target::New(0)));
     }
 }

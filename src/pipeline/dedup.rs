@@ -200,13 +200,28 @@ impl StoryDedup {
             return Ok(0);
         }
         let chooser = Representative(window.engine.config().prefer.clone());
-        let r = window.engine.refine_with(|r| {
+        // Both steps need the store, one after the other.
+        let store = std::cell::RefCell::new(store);
+        let anchors = |stories: &[i64]| match store.borrow().representatives(stories) {
+            Ok(found) => found
+                .into_iter()
+                .map(|(story, item)| (story, item.to_string()))
+                .collect(),
+            Err(e) => {
+                tracing::warn!("cannot read the stories' representatives: {e}");
+                HashMap::new()
+            }
+        };
+        let r = window.engine.refine_anchored(anchors, |r| {
             let refinement = StoryRefinement {
                 moves: r.moves.iter().filter_map(refined_move).collect(),
                 new_stories: r.new_stories,
             };
-            store.apply_refinement(&refinement, now, &chooser)
+            store
+                .borrow_mut()
+                .apply_refinement(&refinement, now, &chooser)
         });
+        let store = store.into_inner();
         match r {
             Ok(r) => {
                 if !r.moves.is_empty() {

@@ -2,7 +2,7 @@
 //! refinement pass, new stories for split-off clusters, emptied stories
 //! dropped (as a merge drops the absorbed story), and each move recorded.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::{params, OptionalExtension};
 
@@ -133,6 +133,21 @@ impl Store {
         }
         tx.commit()?;
         Ok(new_ids)
+    }
+
+    /// The representative item of each of `stories` that has one (as the
+    /// anchors of a refinement: the article each entry shows).
+    pub fn representatives(&self, stories: &[i64]) -> Result<HashMap<i64, i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT representative_id FROM stories WHERE id = ?1 AND representative_id IS NOT NULL",
+        )?;
+        let mut out = HashMap::with_capacity(stories.len());
+        for &story in stories {
+            if let Some(item) = stmt.query_row([story], |r| r.get(0)).optional()? {
+                out.insert(story, item);
+            }
+        }
+        Ok(out)
     }
 
     /// The moves recorded for an item, oldest first.
