@@ -91,14 +91,10 @@ fn entry(e: &Entry) -> AtomEntry {
         id: safe(&e.guid),
         updated: when(e.updated),
         published: Some(when(e.date)),
-        authors: e
-            .author
-            .iter()
-            .map(|a| Person {
-                name: safe(a),
-                ..Default::default()
-            })
-            .collect(),
+        authors: vec![Person {
+            name: safe(e.byline()),
+            ..Default::default()
+        }],
         categories: e
             .categories
             .iter()

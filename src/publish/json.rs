@@ -115,7 +115,7 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
                 summary: (!e.lead.is_empty()).then_some(e.lead.as_str()),
                 date_published: ts(e.date).to_rfc3339(),
                 date_modified: ts(e.updated).to_rfc3339(),
-                authors: e.author.iter().map(|a| Author { name: a }).collect(),
+                authors: vec![Author { name: e.byline() }],
                 tags: e.categories.iter().map(String::as_str).collect(),
                 attachments: e
                     .enclosure

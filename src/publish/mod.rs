@@ -215,6 +215,15 @@ pub struct Entry {
     pub body_len: usize,
 }
 
+impl Entry {
+    /// Who the feeds name as the entry's author: the article's author, else its
+    /// outlet, so that a reader shows where an entry comes from rather than
+    /// the combined feed's own title.
+    pub fn byline(&self) -> &str {
+        self.author.as_deref().unwrap_or(&self.source_name)
+    }
+}
+
 /// Longest front-page lead, in characters.
 const LEAD_CHARS: usize = 320;
 
@@ -623,6 +632,18 @@ pub(crate) mod tests {
         let p = render_all(&out(), &feed_ids(), &stories);
         let front = String::from_utf8_lossy(&p.html.body);
         assert!(front.contains(">3 outlets</a>"), "{front}");
+    }
+
+    #[test]
+    fn an_entry_without_an_author_names_its_outlet_as_one() {
+        let mut stories = stories();
+        stories[0].items[0].author = None;
+        let p = render_all(&out(), &feed_ids(), &stories);
+        let text = |doc: &PublishedFeed| String::from_utf8_lossy(&doc.body).into_owned();
+        assert!(text(&p.rss).contains("<dc:creator>one</dc:creator>"));
+        assert!(text(&p.atom).contains("<author><name>one</name></author>"));
+        let json: serde_json::Value = serde_json::from_slice(&p.json.body).unwrap();
+        assert_eq!(json["items"][0]["authors"][0]["name"], "one");
     }
 
     #[test]

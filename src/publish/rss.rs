@@ -86,8 +86,8 @@ fn item(e: &Entry) -> Item {
                 .clone()
                 .unwrap_or_else(|| "application/octet-stream".into()),
         }),
-        dublin_core_ext: e.author.as_deref().map(|a| DublinCoreExtension {
-            creators: vec![safe(a)],
+        dublin_core_ext: Some(DublinCoreExtension {
+            creators: vec![safe(e.byline())],
             ..Default::default()
         }),
         ..Default::default()
