@@ -1023,3 +1023,77 @@ fn copies_are_found_while_their_original_is_in_the_window_and_not_after() {
     ));
     assert_eq!(late.layer, Layer::New);
 }
+
+/// Chinese has no spaces between words: its character pairs are its tokens,
+/// so a copy is a near-copy, a report of the same quake in other words joins,
+/// and other events stay apart.
+#[test]
+fn text_written_without_spaces_is_matched_by_its_character_pairs() {
+    let quake = "四川省雅安市芦山县今天早上八点发生七级地震，震源深度十三公里。\
+        地震造成至少一百人死亡，数千人受伤，大量房屋倒塌。当地政府已经启动一级应急响应，\
+        数千名消防员和解放军官兵正在废墟中搜寻幸存者，医疗队伍也已连夜赶往灾区。";
+    let retold = "雅安芦山县今天早上发生七级强烈地震，死亡人数已超过一百人，另有数千人受伤。\
+        大批救援队伍和解放军官兵连夜在倒塌的房屋废墟中搜救被困群众，医疗队伍也赶到灾区。";
+    // Other news of the day, so that what every report says weighs little.
+    let others = [
+        (
+            "上海股市大幅下跌 银行股领跌",
+            "上海证券交易所今天股市大幅下跌，上证综合指数收盘下跌百分之三，\
+            银行股和地产股领跌，成交量明显放大。分析人士认为，投资者担心经济增长放缓，\
+            海外市场的波动也加剧了市场的恐慌情绪，预计短期内市场仍将震荡。",
+        ),
+        (
+            "北京今年首场降雪 交通受影响",
+            "北京今天迎来今年第一场降雪，市区积雪厚度达到五厘米，\
+            多条高速公路临时封闭，首都机场部分航班延误。气象部门预计降雪将持续到明天上午，\
+            提醒市民出行注意安全，学校和幼儿园照常上课。",
+        ),
+        (
+            "国家队三比一战胜日本队",
+            "在今天晚上举行的亚洲杯小组赛中，中国国家队以三比一战胜日本队，\
+            取得小组赛两连胜。主教练在赛后表示，球队的防守和进攻都发挥出色，\
+            下一场比赛将全力争取小组第一，球迷们在现场为球队加油助威。",
+        ),
+    ];
+    let mut e = Engine::new(DedupConfig::default());
+    let mut stories = Vec::new();
+    for (i, (title, text)) in others.iter().enumerate() {
+        let a = art(
+            &format!("o{i}"),
+            "Xinhua",
+            &format!("https://x.example/o{i}"),
+            T0 - 3600,
+            title,
+            text,
+        );
+        stories.push(e.assign(&a).story);
+    }
+    let first = e.assign(&art(
+        "z1",
+        "Xinhua",
+        "https://x.example/1",
+        T0,
+        "四川芦山发生七级地震 至少一百人死亡",
+        quake,
+    ));
+    assert!(!stories.contains(&first.story));
+    let copy = e.assign(&art(
+        "z2",
+        "Sina",
+        "https://s.example/9",
+        T0 + 600,
+        "四川芦山发生七级地震 至少一百人死亡",
+        &format!("{quake}（新华社）"),
+    ));
+    assert_eq!(copy.story, first.story, "{copy:?}");
+    assert_eq!(copy.layer, Layer::NearCopy, "{copy:?}");
+    let same = e.assign(&art(
+        "z3",
+        "People",
+        "https://p.example/3",
+        T0 + 3600,
+        "芦山七级地震死亡人数超过一百人",
+        retold,
+    ));
+    assert_eq!(same.story, first.story, "{same:?}");
+}
