@@ -434,7 +434,10 @@ pub fn explain(config: Config, a: i64, b: i64, json: bool) -> anyhow::Result<()>
             ids.story_id(&i.story_guid),
             i.layer.as_deref().unwrap_or("stored before dedup"),
         );
-        print_moves(moves);
+        print_moves(moves, |row| match store.story_guid(row) {
+            Ok(Some(guid)) => ids.story_id(&guid),
+            _ => format!("a story no longer stored (row {row})"),
+        });
     }
     if same {
         println!(
@@ -466,20 +469,26 @@ fn print_pair_note(ev: &crate::dedup::PairEvidence, same: bool) {
         );
     } else if !pair_joins && same {
         println!(
-            "  (alone, the two would stay apart; they are one story through its other members)"
+            "  (alone, the two would stay apart today; they are one story through its other \
+             members, or one of them changed after it joined)"
         );
     }
 }
 
 /// An item's recorded moves between stories, one line each.
-fn print_moves(moves: &[crate::store::StoryMove]) {
+/// `story` names a story by its row id: its id in the feeds while it is stored.
+fn print_moves(moves: &[crate::store::StoryMove], story: impl Fn(i64) -> String) {
     for m in moves {
         println!(
-            "    {} {}: moved from story row {} to {}{}{}",
+            "    {} {}: moved from {} to {}{}{}",
             date(Some(m.moved_at)),
-            m.layer,
-            m.from_story,
-            m.to_story,
+            match m.layer.as_str() {
+                "merge" => "its story merged into another",
+                "refined" => "refined",
+                other => other,
+            },
+            story(m.from_story),
+            story(m.to_story),
             m.score
                 .map(|s| format!(", similarity {s:.3}"))
                 .unwrap_or_default(),

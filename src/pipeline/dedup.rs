@@ -708,6 +708,11 @@ mod tests {
         assert_eq!(s.story_count().unwrap(), 1, "the absorbed story is gone");
         let moved = s.item_assignment(2).unwrap().unwrap();
         assert_eq!(moved.layer.as_deref(), Some("merge"));
+        // Its history says where it went (`feedsieve explain`).
+        let moves = s.item_moves(2).unwrap();
+        assert_eq!(moves.len(), 1, "{moves:?}");
+        assert_eq!((moves[0].from_story, moves[0].to_story), (2, 1));
+        assert_eq!(moves[0].layer, "merge");
         assert!(s.integrity_ok().unwrap());
 
         // The absorbed story was the newest: its id is not handed out again, so

@@ -150,6 +150,16 @@ impl Store {
         Ok(out)
     }
 
+    /// The GUID of the story with this row id, while it is stored.
+    pub fn story_guid(&self, story: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT guid FROM stories WHERE id = ?1", [story], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
     /// The moves recorded for an item, oldest first.
     pub fn item_moves(&self, item_id: i64) -> Result<Vec<StoryMove>, StoreError> {
         let mut stmt = self.conn.prepare_cached(

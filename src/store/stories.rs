@@ -468,6 +468,13 @@ fn merge_stories(
          WHERE story_id = ?1 AND dedup_layer = 'new'",
         params![absorbed, merge.score],
     )?;
+    // Each moved item's history says so (`feedsieve explain`), as a refinement's moves do.
+    super::exec(
+        tx,
+        "INSERT INTO story_moves (item_id, from_story, to_story, layer, score, matched, moved_at)
+         SELECT id, ?1, ?2, 'merge', ?3, NULL, ?4 FROM items WHERE story_id = ?1",
+        params![absorbed, survivor, merge.score, now],
+    )?;
     super::exec(
         tx,
         "UPDATE items SET story_id = ?2 WHERE story_id = ?1",
