@@ -22,6 +22,11 @@ use crate::store::{item_key, link_key};
 /// Article pages fetched per source per fetch at most; the rest wait for the next one.
 const MAX_ARTICLES_PER_FETCH: usize = 30;
 
+/// Failures after which a page no longer keeps its feed read in full at every
+/// fetch: it is tried again only when the feed changes (a site that refuses
+/// every scraper would otherwise cost a full download for good).
+const PENDING_FAILURES: u32 = 3;
+
 /// A block seen on this many pages of a host is part of its template.
 const TEMPLATE_MIN_PAGES: i64 = 3;
 
@@ -53,8 +58,9 @@ pub fn is_teaser(item: &RawItem) -> bool {
 }
 
 /// The items that hold full text after [`fill_full_text`], and whether every
-/// page wanted was tried: a page that failed, waits out its backoff or did not
-/// fit in this fetch is tried again at a later one.
+/// page wanted was tried: a page that failed (fewer than [`PENDING_FAILURES`]
+/// times), waits out its backoff or did not fit in this fetch is tried again at
+/// a later one.
 #[derive(Debug, Default)]
 pub struct FullText {
     /// Keys of the items that now hold full text.
@@ -99,7 +105,7 @@ pub async fn fill_full_text(
         } else if item.link.is_some() && cfg.full_text.wants(is_teaser(item)) {
             let link = item.link.as_deref().unwrap_or_default();
             if ctx.article_backoff.waiting(link, now) {
-                complete = false;
+                complete &= ctx.article_backoff.failures(link) >= PENDING_FAILURES;
             } else {
                 wanted.push((i, key));
             }
@@ -151,9 +157,9 @@ pub async fn fill_full_text(
                 tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "keeping the feed's content: {e}");
             }
             Err(e) => {
-                complete = false;
                 let link = item.link.as_deref().unwrap_or_default();
                 let retry_in = in_words(ctx.article_backoff.failed(link, now));
+                complete &= ctx.article_backoff.failures(link) >= PENDING_FAILURES;
                 tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
             }
         }
