@@ -664,7 +664,7 @@ async fn warn_about_gone_sources(ctx: &Context) {
         Err(e) => return tracing::error!("could not read the sources: {e}"),
     };
     for s in sources.iter().filter(|s| s.gone) {
-        tracing::warn!(source = %s.name, url = %crate::util::http::masked_password(&s.url), "this source answered 410 Gone earlier and is not fetched; remove it from the config");
+        tracing::warn!(source = %s.name, url = %crate::util::http::masked_password(&s.url), "this source answered 410 Gone earlier and is not fetched; remove it from the config (or, if it is back, `feedsieve fetch --source` reads it again once the daemon is stopped)");
     }
 }
 

@@ -100,6 +100,18 @@ pub async fn fetch_and_read(
             return Some(FetchedSource { detail, ..failed });
         }
     };
+    if fetched.not_modified() && validators.etag.is_none() && validators.last_modified.is_none() {
+        // Nothing was asked to compare: taken as "unchanged", a source that
+        // answers so would show nothing, without an error, for good.
+        let error =
+            "HTTP 304 Not Modified to a request without validators (a broken server or cache)";
+        return Some(FetchedSource::failed(
+            error.to_string(),
+            source.error_count + 1,
+            None,
+            false,
+        ));
+    }
     let bytes = fetched.body.len() as u64;
     let body_hash = sha256_hex(&fetched.body);
     let unchanged = fetched.not_modified() || source.body_hash.as_deref() == Some(&body_hash);
@@ -252,6 +264,10 @@ async fn read_feed_items(
     };
     let hint = publisher_hint(&fetched.headers, feed.ttl, now);
     let mut items = feed.items;
+    if items.is_empty() {
+        // Logged when the body changed only: an empty feed read again is skipped.
+        tracing::warn!(source = %source.name, "the feed lists no items (a broken template, or nothing published yet); what was stored stays");
+    }
     let limit = ctx.config.fetch.max_items_per_feed;
     if items.len() > limit {
         tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the newest {limit}");

@@ -578,7 +578,9 @@ pub enum Selection {
     Url(String),
 }
 
-/// Sources the cycle would fetch now. Sources that answered 410 are left out.
+/// Sources the cycle would fetch now. Sources that answered 410 are left out,
+/// unless named (`fetch --source`): a source that is back is then read again,
+/// and its 410 forgotten.
 pub fn sources_to_fetch(
     store: &mut Store,
     selection: Selection,
@@ -587,7 +589,7 @@ pub fn sources_to_fetch(
     Ok(store
         .sources()?
         .into_iter()
-        .filter(|s| !s.gone)
+        .filter(|s| !s.gone || matches!(&selection, Selection::Url(url) if &s.url == url))
         .filter(|s| match &selection {
             Selection::All => true,
             Selection::AllButBackingOff => s.error_count == 0 || s.next_fetch_at <= now,

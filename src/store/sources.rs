@@ -360,7 +360,7 @@ impl Store {
                 tx.execute(
                     "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2,
                         last_status = CASE last_status WHEN 'no-links' THEN 'no-links' ELSE ?3 END,
-                        last_error = NULL, error_count = 0, next_fetch_at = ?4,
+                        last_error = NULL, error_count = 0, gone = 0, next_fetch_at = ?4,
                         etag = COALESCE(?5, etag), last_modified = COALESCE(?6, last_modified)
                      WHERE id = ?1",
                     params![source_id, now, status, next_fetch_at, etag, last_modified],
@@ -450,7 +450,7 @@ fn record_parsed(
     tx.execute(
         "UPDATE sources SET last_fetch_at = ?2, last_success_at = ?2,
             last_status = CASE WHEN kind = 'page' AND ?10 = 0 THEN 'no-links' ELSE 'ok' END,
-            last_error = NULL, error_count = 0, next_fetch_at = ?3,
+            last_error = NULL, error_count = 0, gone = 0, next_fetch_at = ?3,
             etag = ?4, last_modified = ?5, body_hash = ?6,
             feed_title = COALESCE(?7, feed_title), feed_link = COALESCE(?8, feed_link),
             ttl_seconds = ?9

@@ -328,6 +328,19 @@ async fn gone_stops_fetching() {
         .unwrap();
     assert!(report.outcomes.iter().all(|o| o.name != "Hostile"));
     assert_eq!(run.web.hits("/h/gone.xml").len(), 1, "never asked again");
+    // Named (`fetch --source`), a source that is back is read again, for good.
+    run.web.set(
+        "/h/gone.xml",
+        Behaviour::Body(
+            "application/rss+xml",
+            rss_with_items([item("back", "Back again")]),
+        ),
+    );
+    run_cycle(&run.ctx, Selection::Url(run.bad_url.clone()), |_, _, _| {})
+        .await
+        .unwrap();
+    assert!(!run.record().gone);
+    assert_eq!(run.hostile_titles(), ["Back again"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -544,8 +557,18 @@ async fn content_that_changes_on_every_request_is_not_republished_endlessly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_ignores_conditional_get() {
-    // Sends an ETag but answers every request with 200 and the full body.
-    let body = rss_with_items([item("i1", "One"), item("i2", "Two")]);
+    // Sends an ETag but answers every request with 200 and the full body. The
+    // items are whole (no teasers whose pages would be tried again).
+    let whole = |guid: &str, title: &str| {
+        item(guid, title).replace(
+            &format!("About {title}"),
+            &format!(
+                "{title}: {}",
+                "the whole story, told in the feed itself. ".repeat(5)
+            ),
+        )
+    };
+    let body = rss_with_items([whole("i1", "One"), whole("i2", "Two")]);
     let run = Run::new("/h/ignores.xml", move |w| {
         w.set(
             "/h/ignores.xml",
@@ -757,4 +780,19 @@ async fn a_document_cut_short_keeps_neither_its_cut_item_nor_its_validators() {
     let mut titles = run.hostile_titles();
     titles.sort();
     assert_eq!(titles, ["Title 0", "Title 1", "Title 2", "Title 3"]);
+}
+
+/// A 304 to a request that asked nothing to be compared is an error the
+/// status shows, not "unchanged" with nothing stored, for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_modified_to_an_unconditional_request() {
+    let run = Run::new("/h/304.xml", |w| {
+        w.set("/h/304.xml", Behaviour::Status(304))
+    })
+    .await;
+    run.expect_failure(
+        "304 Not Modified to a request without validators",
+        MIN_BACKOFF,
+    )
+    .await;
 }
