@@ -370,16 +370,44 @@ fn is_teaser(summary: &str, body: &str) -> bool {
 /// An attachment as published: at an http(s) URL without tracking parameters,
 /// with a media type only when it is one (`type/subtype`).
 fn enclosure(e: &Enclosure) -> Option<Enclosure> {
+    let url = http_url(&e.url)?;
+    let given = e
+        .mime_type
+        .as_deref()
+        .and_then(|m| m.split(';').next())
+        .map(str::trim)
+        .filter(|m| is_media_type(m) && !m.eq_ignore_ascii_case("application/octet-stream"));
     Some(Enclosure {
-        url: http_url(&e.url)?,
-        mime_type: e
-            .mime_type
-            .as_deref()
-            .and_then(|m| m.split(';').next())
-            .map(str::trim)
-            .filter(|m| is_media_type(m))
-            .map(str::to_string),
+        // Podcast apps may refuse to play "application/octet-stream", which is
+        // what a missing type would be published as: the file's extension says more.
+        mime_type: given.or_else(|| media_type_of(&url)).map(str::to_string),
+        url,
         length: e.length,
+    })
+}
+
+/// The media type a file's extension names, for the common attachments.
+fn media_type_of(url: &str) -> Option<&'static str> {
+    let path = Url::parse(url).ok()?.path().to_ascii_lowercase();
+    let ext = path.rsplit_once('.')?.1;
+    Some(match ext {
+        "mp3" => "audio/mpeg",
+        "m4a" | "m4b" => "audio/mp4",
+        "aac" => "audio/aac",
+        "ogg" | "oga" => "audio/ogg",
+        "opus" => "audio/opus",
+        "wav" => "audio/wav",
+        "flac" => "audio/flac",
+        "mp4" | "m4v" => "video/mp4",
+        "webm" => "video/webm",
+        "mov" => "video/quicktime",
+        "pdf" => "application/pdf",
+        "epub" => "application/epub+zip",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        _ => return None,
     })
 }
 
@@ -751,10 +779,12 @@ pub(crate) mod tests {
         let e = with("https://a.test/a.mp3?utm_source=x", Some("audio/mpeg; q=1")).unwrap();
         assert_eq!(e.url, "https://a.test/a.mp3");
         assert_eq!(e.mime_type.as_deref(), Some("audio/mpeg"));
-        assert_eq!(
-            with("https://a.test/a.mp3", Some("mp3")).unwrap().mime_type,
-            None
-        );
+        // Not a media type, none, or octet-stream: the extension says what it is.
+        for given in [Some("mp3"), None, Some("application/octet-stream")] {
+            let e = with("https://a.test/ep-12.MP3", given).unwrap();
+            assert_eq!(e.mime_type.as_deref(), Some("audio/mpeg"), "{given:?}");
+        }
+        assert_eq!(with("https://a.test/ep-12", None).unwrap().mime_type, None);
     }
 
     #[test]
