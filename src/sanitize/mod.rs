@@ -176,7 +176,8 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
     let html = capped.as_deref().unwrap_or(html);
     let stripped = strip_trailing_promo(html);
     let unwrapped = without_noscript_tags(stripped.as_ref());
-    let html = unwrapped.as_ref();
+    let linked = with_embed_links(unwrapped.as_ref());
+    let html = linked.as_ref();
     let pixels = tracking_pixel_sources(html);
     let mut builder = Builder::default();
     builder
@@ -246,6 +247,88 @@ fn without_noscript_tags(html: &str) -> Cow<'_, str> {
     }
     out.push_str(&html[from..]);
     Cow::Owned(out)
+}
+
+/// `html` with a link before each `<iframe>` to what it embeds (a video, a
+/// map): the sanitiser drops the frame, and the reader keeps the way to it. A
+/// YouTube player links its watch page.
+fn with_embed_links(html: &str) -> Cow<'_, str> {
+    let lower = html.to_ascii_lowercase();
+    if !lower.contains("<iframe") {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len() + 128);
+    let mut from = 0;
+    for (at, _) in lower.match_indices("<iframe") {
+        let Some(end) = tag_end(html, at) else { break };
+        out.push_str(&html[from..at]);
+        if let Some(link) = attribute(&html[at..end], "src").and_then(|src| embedded_page(&src)) {
+            let host = Url::parse(&link)
+                .ok()
+                .and_then(|u| {
+                    u.host_str()
+                        .map(|h| h.trim_start_matches("www.").to_string())
+                })
+                .unwrap_or_default();
+            let link = link.replace('&', "&amp;").replace('"', "&quot;");
+            out.push_str(&format!(
+                "<p><a href=\"{link}\">Embedded content ({host})</a></p>"
+            ));
+        }
+        from = at;
+    }
+    out.push_str(&html[from..]);
+    Cow::Owned(out)
+}
+
+/// Where the tag that opens at `at` ends (after its `>`), quotes respected.
+fn tag_end(html: &str, at: usize) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in html[at..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some(at + i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The value of attribute `name` in one tag's text, entities decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let doc = scraper::Html::parse_fragment(&format!("{tag}</iframe>"));
+    let value = doc.root_element().descendants().find_map(|n| {
+        n.value()
+            .as_element()
+            .and_then(|e| e.attr(name))
+            .map(str::to_string)
+    });
+    value
+}
+
+/// The page a frame's address stands for, if it is a web address: a YouTube
+/// or Vimeo player's video page, else the address itself.
+fn embedded_page(src: &str) -> Option<String> {
+    let src = src.trim();
+    let url = Url::parse(src)
+        .or_else(|_| Url::parse(&format!("https:{src}")))
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let host = url.host_str().unwrap_or("").trim_start_matches("www.");
+    let id = url
+        .path_segments()
+        .and_then(|mut s| s.nth(1))
+        .filter(|id| !id.is_empty());
+    let page = match (host, url.path_segments().and_then(|mut s| s.next()), id) {
+        ("youtube.com" | "youtube-nocookie.com", Some("embed"), Some(id)) => {
+            format!("https://www.youtube.com/watch?v={id}")
+        }
+        ("player.vimeo.com", Some("video"), Some(id)) => format!("https://vimeo.com/{id}"),
+        _ => strip_tracking(url.as_str()).into_owned(),
+    };
+    Some(page)
 }
 
 /// `html` without its `<img>` tags that have no `src` (a tracking pixel's was
@@ -716,6 +799,26 @@ mod tests {
         for (link, expected) in cases {
             assert_eq!(strip_tracking(link), expected, "{link}");
         }
+    }
+
+    #[test]
+    fn an_embedded_player_leaves_a_link_to_its_page() {
+        let clean = clean_html(
+            r#"<p>Watch:</p><iframe width="560" src="https://www.youtube.com/embed/dQw4w9WgXcQ?si=x&amp;rel=0" allowfullscreen></iframe><iframe src="//player.vimeo.com/video/76979871"></iframe><iframe src="javascript:alert(1)"></iframe>"#,
+            Some(&base()),
+        );
+        assert!(
+            clean.contains(r#"<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ" rel="noopener noreferrer">Embedded content (youtube.com)</a>"#),
+            "{clean}"
+        );
+        assert!(
+            clean.contains(r#"href="https://vimeo.com/76979871""#),
+            "{clean}"
+        );
+        assert!(
+            !clean.contains("javascript") && !clean.contains("<iframe"),
+            "{clean}"
+        );
     }
 
     #[test]
