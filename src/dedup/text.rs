@@ -198,26 +198,9 @@ impl Tokens {
     /// Appends the tokens of `text` (see [`tokens`]).
     fn push_text(&mut self, text: &str) {
         let mut start = self.buf.len();
-        // The run of characters of a script written without spaces: its last
-        // character and whether it was alone so far.
-        let mut unspaced: Option<(char, bool)> = None;
         // Peeking rather than collecting the chars: no copy of the text per call.
         let mut chars = text.chars().peekable();
         while let Some(ch) = chars.next() {
-            if is_unspaced(ch) {
-                self.end_token(&mut start);
-                if let Some((previous, _)) = unspaced {
-                    self.buf.push(previous);
-                    self.buf.push(ch);
-                    self.end_token(&mut start);
-                }
-                unspaced = Some((ch, unspaced.is_none()));
-                continue;
-            }
-            if let Some((alone, true)) = unspaced.take() {
-                self.buf.push(alone);
-                self.end_token(&mut start);
-            }
             let keep = ch.is_alphanumeric()
                 || ((ch == '.' || ch == ',')
                     && self.buf[start..].ends_with(|c: char| c.is_ascii_digit())
@@ -233,9 +216,6 @@ impl Tokens {
                 self.end_token(&mut start);
             }
         }
-        if let Some((alone, true)) = unspaced {
-            self.buf.push(alone);
-        }
         self.end_token(&mut start);
     }
 
@@ -248,24 +228,8 @@ impl Tokens {
     }
 }
 
-/// Whether `ch` belongs to a script written without spaces between words
-/// (Chinese, Japanese kana, Thai, Lao, Khmer, Myanmar): such text has no words
-/// to split, so each pair of neighbouring characters is a token instead.
-fn is_unspaced(ch: char) -> bool {
-    matches!(u32::from(ch),
-        0x0E00..=0x0EFF // Thai, Lao
-        | 0x1000..=0x109F // Myanmar
-        | 0x1780..=0x17FF // Khmer
-        | 0x3040..=0x30FF // Hiragana, Katakana
-        | 0x3400..=0x4DBF // CJK extension A
-        | 0x4E00..=0x9FFF // CJK unified ideographs
-        | 0xF900..=0xFAFF // CJK compatibility ideographs
-        | 0x20000..=0x2FA1F) // CJK extensions B and on
-}
-
 /// Splits text into lower-case word and number tokens. Numbers keep an inner
-/// `.` or `,` ("6.1", "1,200") because they tell look-alike events apart. Text
-/// of a script written without spaces gives its character pairs ([`is_unspaced`]).
+/// `.` or `,` ("6.1", "1,200") because they tell look-alike events apart.
 pub fn tokens(text: &str) -> Tokens {
     // Offsets are 32-bit, and lower-casing grows a text by at most half: a
     // text is read to its first GiB (none that reaches dedup is near it).
