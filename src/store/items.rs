@@ -152,8 +152,8 @@ impl Store {
 
 /// Remembers the expired items under the other keys they could come back by: a
 /// feed that changes an item's GUID at every fetch lists it under a new key
-/// (its link is the same), and one without GUIDs or links that re-dates it
-/// under a new date (its title and text are the same).
+/// (its link and headline are the same), and one without GUIDs or links that
+/// re-dates it under a new date (its title and text are the same).
 fn remember_other_keys(
     tx: &Connection,
     expired: &str,
@@ -178,7 +178,7 @@ fn remember_other_keys(
     for row in rows {
         let (source_id, key, link, title, hash) = row?;
         let other = match link {
-            Some(link) => link_key(&link),
+            Some(link) => link_title_key(&link, title.as_deref()),
             None if key.starts_with("hash:") => text_key(title.as_deref(), &hash),
             None => continue,
         };
@@ -187,6 +187,15 @@ fn remember_other_keys(
         }
     }
     Ok(())
+}
+
+/// The key a pruned item with a link is also remembered by: its link and
+/// headline. A feed that makes a new GUID at every fetch lists the item under
+/// both again; a new item at the same address (a weekly roundup at `/weekly`)
+/// has another headline, and is new.
+fn link_title_key(link: &str, title: Option<&str>) -> String {
+    let basis = format!("{}\n{}", link_identity(link), title.unwrap_or(""));
+    format!("seen:{}", &sha256_hex(basis.as_bytes())[..32])
 }
 
 /// The key an item without GUID or link is remembered by once pruned: its
@@ -706,7 +715,9 @@ pub(super) fn ingest_items(
         };
         let other_key = match item.link.as_deref() {
             // Only a link no other item of the document has names one item.
-            Some(link) if relinked.unique_link(link) => Some(link_key(link)),
+            Some(link) if relinked.unique_link(link) => {
+                Some(link_title_key(link, item.title.as_deref()))
+            }
             Some(_) => None,
             None => key
                 .starts_with("hash:")

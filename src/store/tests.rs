@@ -157,6 +157,13 @@ fn pruned_items_do_not_come_back_under_a_new_guid_or_date() {
     assert_eq!(s.prune(2_000, 3_000, 0).unwrap(), 2);
     assert_eq!(fetch(&mut s, 4_000).new, 0);
     assert_eq!(s.item_count().unwrap(), 0);
+    // A new item at the same address (a weekly roundup) is new.
+    let mut next_week = linked("week-2", "http://x.test/evergreen");
+    next_week.title = Some("This week: the harbour reopens".into());
+    let stats = s
+        .record_fetch(id, &parsed(vec![next_week]), 5_000, 0, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!(stats.new, 1);
 }
 
 #[test]
