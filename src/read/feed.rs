@@ -96,10 +96,11 @@ pub fn read(doc: &Document, base: Option<&Url>) -> Reading {
 }
 
 /// Whether the item a document ended in may have a cut key: the text ended
-/// inside its GUID, id or link, or between its fields before it had either (a
-/// key made from what came would store it a second time once the whole
-/// document comes). An item cut in its description is kept: its key is whole,
-/// and the next fetch completes its text.
+/// inside its GUID, id, link or title (an item without GUID or link is keyed
+/// by its title), or between its fields before it had a GUID or link (a key
+/// made from what came would store it a second time once the whole document
+/// comes). An item cut in its description is kept: its key is whole, and the
+/// next fetch completes its text.
 fn cut_in_its_key(open_at_end: &[String], last: Option<&RawItem>) -> bool {
     let Some(at) = open_at_end
         .iter()
@@ -108,7 +109,7 @@ fn cut_in_its_key(open_at_end: &[String], last: Option<&RawItem>) -> bool {
         return false;
     };
     match open_at_end.get(at + 1).map(String::as_str) {
-        Some("guid" | "id" | "link") => true,
+        Some("guid" | "id" | "link" | "title") => true,
         Some(_) => false,
         None => last.is_some_and(|i| i.guid.is_none() && i.link.is_none()),
     }

@@ -386,6 +386,13 @@ mod tests {
         assert!(cut.cut_short);
         let titles: Vec<_> = cut.items.iter().map(|i| i.title.as_deref()).collect();
         assert_eq!(titles, [Some("x")]);
+        // Cut in its title: an item without GUID or link is keyed by it.
+        let in_title = read_feed(
+            b"<rss version=\"2.0\"><channel><item><title>x</title></item><item><title>Second story is cu",
+            &base(),
+        )
+        .unwrap();
+        assert_eq!(in_title.items.len(), 1);
         let whole = read_feed(
             b"<rss version=\"2.0\"><channel><item><title>x</title></item></channel></rss>",
             &base(),

@@ -470,8 +470,8 @@ async fn broken_feeds_are_stored_and_html_pages_name_their_feed() {
     let want = format!("{}/sloppy/cafe.html", web.base);
     assert_eq!(cafe.link(), Some(want.as_str()));
     assert!(
-        channel.items().iter().any(|i| i.title() == Some("Cut off")),
-        "the truncated item is kept"
+        channel.items().iter().all(|i| i.title() != Some("Cut off")),
+        "an item cut in its title is left out: its key may be cut"
     );
 
     let rec = ctx.store.with(|s| {
