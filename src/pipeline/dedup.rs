@@ -321,14 +321,28 @@ pub async fn analyse_new_items(
         return AnalysedItems::default();
     };
     let source_id = source.id;
-    let Ok(known) = ctx.store.call(move |s| s.known_keys(source_id)).await else {
+    let known = ctx
+        .store
+        .call(move |s| Ok::<_, StoreError>((s.known_keys(source_id)?, s.known_links(source_id)?)))
+        .await;
+    let Ok((known, links)) = known else {
         // The store's write decides these items without help.
         return AnalysedItems::default();
+    };
+    // New keys, and known keys with a link never stored: a feed that reuses
+    // its GUIDs gives them to new articles (see the store's `reused_key`).
+    let maybe_new = |item: &RawItem| match item_key(item) {
+        Some(k) if !known.contains(&k) => true,
+        Some(_) => item
+            .link
+            .as_deref()
+            .is_some_and(|l| !links.contains(crate::sanitize::strip_tracking(l.trim()).as_ref())),
+        None => false,
     };
     let fresh: Vec<(usize, RawItem)> = items
         .iter()
         .enumerate()
-        .filter(|(_, item)| item_key(item).is_some_and(|k| !known.contains(&k)))
+        .filter(|(_, item)| maybe_new(item))
         .map(|(i, item)| (i, item.clone()))
         .collect();
     if fresh.is_empty() {

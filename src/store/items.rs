@@ -70,6 +70,13 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The links of a source's stored items, as items are told apart by them
+    /// (without tracking parameters): an item under a known key with a link
+    /// not among them may be another article (a GUID the feed reuses).
+    pub fn known_links(&self, source_id: i64) -> Result<HashSet<String>, StoreError> {
+        Ok(stored_links(&self.conn, source_id)?.into_keys().collect())
+    }
+
     /// Marks items (by key) as holding the extracted article.
     pub fn mark_full_text(&mut self, source_id: i64, keys: &[String]) -> Result<(), StoreError> {
         let tx = self.conn.savepoint()?;
@@ -457,6 +464,8 @@ struct Relinked {
     document_keys: HashSet<String>,
     /// Link → key of the newest stored item with it; read on first need.
     stored: Option<HashMap<String, String>>,
+    /// Whether the document gives stored items other keys ([`Relinked::shuffled`]).
+    shuffled: Option<bool>,
 }
 
 impl Relinked {
@@ -469,7 +478,32 @@ impl Relinked {
             in_document,
             document_keys: items.iter().filter_map(item_key).collect(),
             stored: None,
+            shuffled: None,
         }
+    }
+
+    /// Whether the document lists a stored item's link under another key than
+    /// the one it is stored under: the feed gives its keys out anew (GUIDs
+    /// numbered by position), so a key's new article is not an edit of its
+    /// old one. Worked out once per document, before any item moves.
+    fn shuffled(
+        &mut self,
+        tx: &Connection,
+        source_id: i64,
+        items: &[RawItem],
+    ) -> Result<bool, StoreError> {
+        if let Some(shuffled) = self.shuffled {
+            return Ok(shuffled);
+        }
+        let stored = stored_links(tx, source_id)?;
+        let shuffled = items.iter().any(|item| {
+            let (Some(link), Some(key)) = (item.link.as_deref(), item_key(item)) else {
+                return false;
+            };
+            self.unique_link(link) && stored.get(&link_identity(link)).is_some_and(|k| *k != key)
+        });
+        self.shuffled = Some(shuffled);
+        Ok(shuffled)
     }
 
     /// Whether exactly one item of the document has this link.
@@ -546,12 +580,13 @@ fn redated(
     .optional()?)
 }
 
-/// Whether the stored item `old` is another article than `item`, which the
-/// feed lists under the same key: a feed that numbers its GUIDs by position
-/// (`pos-0` is whatever is newest) or reuses them. Both links and titles must
-/// differ: a permalink changed with an edited headline (WordPress keeps the
-/// GUID `?p=123`) is the same article, and so is a link whose query alone
-/// changes (a session id).
+/// Whether the stored item `old` may be another article than `item`, which
+/// the feed lists under the same key: a feed that numbers its GUIDs by
+/// position (`pos-0` is whatever is newest) or reuses them. Both links and
+/// titles must differ (a link whose query alone changes, a session id, is the
+/// same page), and the caller asks too whether the document moves stored
+/// items to other keys ([`Relinked::shuffled`]): a permalink and headline
+/// rewritten under a kept GUID (WordPress's `?p=123`) is an edit.
 fn reused_key(tx: &Connection, old: &Existing, item: &RawItem) -> Result<bool, StoreError> {
     let (Some(link), Some(title)) = (item.link.as_deref(), item.title.as_deref()) else {
         return Ok(false);
@@ -734,11 +769,18 @@ pub(super) fn ingest_items(
         let existing = match find.query_row(params![source_id, key], Existing::from_row) {
             Err(rusqlite::Error::QueryReturnedNoRows) => {
                 match relinked.find(tx, source_id, item, &key)? {
-                    None => redated(tx, source_id, item, &key, &hash)?,
+                    None => match under_link_key(tx, source_id, item, &key)? {
+                        None => redated(tx, source_id, item, &key, &hash)?,
+                        found => found,
+                    },
                     found => found,
                 }
             }
-            Ok(old) if old.content_hash != hash && reused_key(tx, &old, item)? => {
+            Ok(old)
+                if old.content_hash != hash
+                    && reused_key(tx, &old, item)?
+                    && relinked.shuffled(tx, source_id, items)? =>
+            {
                 displace(tx, &old, &key)?;
                 under_link_key(tx, source_id, item, &key)?
             }

@@ -594,17 +594,23 @@ fn guids_numbered_by_position_neither_overwrite_nor_hide_articles() {
     }
     assert_eq!(news, [5, 1, 1, 1]);
     assert_eq!(s.item_count().unwrap(), 8);
-    // An edited headline under a new permalink is the same article.
-    let edited = RawItem {
-        guid: Some("pos-0".into()),
-        title: Some("Library extends opening hours for exam season".into()),
-        link: Some("http://x.test/a/7-library-hours".into()),
-        ..Default::default()
-    };
+    // A headline and permalink rewritten under a kept GUID (WordPress's
+    // `?p=123`), the other items where they were, is an edit.
+    let mut edited: Vec<RawItem> = (0..5)
+        .map(|pos| RawItem {
+            guid: Some(format!("pos-{pos}")),
+            title: Some(HEADLINES[7 - pos].into()),
+            link: Some(format!("http://x.test/a/{}", 7 - pos)),
+            ..Default::default()
+        })
+        .collect();
+    edited[0].title = Some("Exam season: city libraries to stay open until midnight".into());
+    edited[0].link = Some("http://x.test/a/libraries-open-until-midnight".into());
     let stats = s
-        .record_fetch(id, &parsed(vec![edited]), 500, 0, &mut OneStoryPerItem)
+        .record_fetch(id, &parsed(edited), 500, 0, &mut OneStoryPerItem)
         .unwrap();
     assert_eq!((stats.new, stats.updated), (0, 1));
+    assert_eq!(s.item_count().unwrap(), 8);
 }
 
 #[test]
