@@ -210,16 +210,22 @@ pub struct HostResting(pub String);
 #[error("not the article: {0}")]
 pub struct NotAnArticle(pub String);
 
-/// Path segments and host labels of the pages a site sends a reader to instead
-/// of an article they may not read (yet).
-const WALL_WORDS: &[&str] = &[
+/// Last path segments (without extension) of the pages a site sends a reader
+/// to instead of an article they may not read (yet). Only the last: a section
+/// may be named "gdpr" or "register" above an article.
+const WALL_PAGES: &[&str] = &[
     "login",
     "log-in",
     "logon",
     "signin",
     "sign-in",
     "sign_in",
+    "wp-login",
+    "signup",
+    "sign-up",
+    "sign_up",
     "auth",
+    "authorize",
     "oauth",
     "sso",
     "consent",
@@ -265,20 +271,34 @@ pub fn not_an_article(requested: &Url, fetched: &crate::fetch::Fetched) -> Optio
         )));
     }
     let to = &fetched.final_url;
-    if to.host_str() == requested.host_str() && to.path() == requested.path() {
+    let site = |u: &Url| {
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+    };
+    if site(to) == site(requested) && to.path() == requested.path() {
         return None;
     }
-    let home =
-        to.path().trim_matches('/').is_empty() && !requested.path().trim_matches('/').is_empty();
+    // The site's own front page (a link to another site's front page, from a
+    // shortener or a link blog, may be the article).
+    let front = |path: &str| {
+        let path = path.trim_matches('/').to_ascii_lowercase();
+        path.is_empty()
+            || matches!(path.as_str(), "index.html" | "index.php" | "index.htm")
+            || (path.len() == 2 && path.bytes().all(|b| b.is_ascii_alphabetic()))
+    };
+    let home = site(to) == site(requested) && front(to.path()) && !front(requested.path());
     let wall_host = to
         .host_str()
         .and_then(|h| h.split('.').next())
         .is_some_and(|label| WALL_HOSTS.contains(&label.to_ascii_lowercase().as_str()));
-    let wall_path = to.path_segments().into_iter().flatten().any(|segment| {
-        let stem = segment.split('.').next().unwrap_or("").to_ascii_lowercase();
-        WALL_WORDS.contains(&stem.as_str())
-    });
-    (home || wall_host || wall_path).then(|| {
+    let wall_page = to
+        .path_segments()
+        .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
+        .is_some_and(|last| {
+            let stem = last.split('.').next().unwrap_or("").to_ascii_lowercase();
+            WALL_PAGES.contains(&stem.as_str())
+        });
+    (home || wall_host || wall_page).then(|| {
         NotAnArticle(format!(
             "the link redirects to {}",
             if home {
@@ -374,7 +394,10 @@ mod tests {
             answer("http://news.test/account/login?next=/world", html, page),
             answer("https://consent.news.test/collect?sessionId=1", html, page),
             answer("http://news.test/subscribe.html", html, page),
+            answer("http://news.test/wp-login.php?redirect_to=x", html, page),
+            answer("https://www.news.test/signup?next=/world", html, page),
             answer("http://news.test/", html, page),
+            answer("https://www.news.test/en/", html, page),
             answer(link.as_str(), "application/pdf", b"%PDF-1.4"),
             answer(link.as_str(), "application/octet-stream", b"\x89PNG\r\n"),
             answer(link.as_str(), "", b"%PDF-1.4"),
@@ -400,6 +423,14 @@ mod tests {
                 page,
             ),
             answer(link.as_str(), "application/octet-stream", page),
+            // A section named like a wall, above the article.
+            answer(
+                "http://news.test/news/gdpr/regulator-fines-big-tech/",
+                html,
+                page,
+            ),
+            // A shortener or link blog pointing at another site's front page.
+            answer("https://project.example/", html, page),
         ];
         for fetched in &accepted {
             assert!(
