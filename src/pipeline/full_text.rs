@@ -159,12 +159,25 @@ pub async fn fill_full_text(
             Err(e) => {
                 let link = item.link.as_deref().unwrap_or_default();
                 let retry_in = in_words(ctx.article_backoff.failed(link, now));
-                complete &= ctx.article_backoff.failures(link) >= PENDING_FAILURES;
+                // A page that will not change by asking again (gone, refused,
+                // not an article) waits for the feed to change, as one that
+                // failed too often: `fetch` from cron keeps no backoff.
+                complete &=
+                    lasting_failure(&e) || ctx.article_backoff.failures(link) >= PENDING_FAILURES;
                 tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
             }
         }
     }
     FullText { keys, complete }
+}
+
+/// Whether a page's failure will last: a client error (404, 403, 410…, not a
+/// timeout or "too many requests") or an answer that is not the article.
+fn lasting_failure(e: &anyhow::Error) -> bool {
+    e.is::<NotAnArticle>()
+        || e.downcast_ref::<FetchError>()
+            .and_then(FetchError::status)
+            .is_some_and(|s| (400..500).contains(&s) && !matches!(s, 408 | 425 | 429))
 }
 
 /// How a source's article pages are extracted: its `content`/`remove` rules, as

@@ -206,6 +206,11 @@ async fn a_sign_in_wall_or_a_pdf_never_replaces_the_teaser() {
     assert!(!published.contains("Sign in to continue"), "{published}");
     assert!(!published.contains("endobj"), "{published}");
     assert!(published.contains("Russia launched ballistic missiles and 138 attack drones"));
+    // Such pages will not change by asking again: the feed's validators are
+    // kept, and its next fetch is a conditional one.
+    let feed = format!("{}/vue-news/rss.xml", web.base);
+    let record = ctx.store.with(|s| s.source_by_url(&feed).unwrap().unwrap());
+    assert!(record.etag.is_some(), "{record:?}");
 }
 
 /// A page that failed is tried again at a later fetch even when the feed has
