@@ -571,9 +571,11 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
                 ctx.config.output.path.display()
             ),
         }
-        Ok(match failed.len() {
+        // A source left out while it backs off is still failing: cron hears of it.
+        let failing = failed.len() + resting.len();
+        Ok(match failing {
             0 => ExitCode::SUCCESS,
-            n if n == report.outcomes.len() => ExitCode::from(EXIT_ALL_FAILED),
+            n if n == report.outcomes.len() + resting.len() => ExitCode::from(EXIT_ALL_FAILED),
             _ => ExitCode::from(EXIT_SOME_FAILED),
         })
     })
