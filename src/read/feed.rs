@@ -328,7 +328,8 @@ pub fn html_to_text(html: &str) -> String {
             last = i;
             continue;
         }
-        if next.is_ascii_alphabetic() || next == b'/' || next == b'!' || next == b'?' {
+        let markup = next.is_ascii_alphabetic() || next == b'/' || next == b'!' || next == b'?';
+        if markup && crate::sanitize::opens_markup(b, lt) {
             if let Some(gt) = memchr::memchr(b'>', &b[lt..]) {
                 out.push_str(&html[last..lt]);
                 out.push(' ');

@@ -184,8 +184,10 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
         .link_rel(Some("noopener noreferrer"))
         // Their content is raw text to an HTML parser: kept, it would show as
         // escaped markup ("&lt;img src=…&gt;", an iframe's fallback text).
+        // Not <xmp> and <textarea>: browsers show theirs as text, and so do we
+        // (code samples).
         .clean_content_tags(HashSet::from([
-            "script", "style", "iframe", "noembed", "noframes", "textarea", "xmp", "template",
+            "script", "style", "iframe", "noembed", "noframes", "template",
         ]))
         // Feed validators call these unsafe; their text stays.
         .rm_tags(["bdo", "rtc"])
@@ -561,6 +563,26 @@ pub fn plain_title(html: &str) -> String {
 /// those that could harm, hide or swallow text or break the layout in a reader
 /// that renders titles: these are markup in a title even without attributes.
 const TITLE_MARKUP: &[&str] = &[
+    "area",
+    "audio",
+    "bgsound",
+    "canvas",
+    "datalist",
+    "dir",
+    "map",
+    "menu",
+    "meter",
+    "output",
+    "param",
+    "picture",
+    "progress",
+    "rp",
+    "rt",
+    "ruby",
+    "slot",
+    "source",
+    "track",
+    "video",
     "address",
     "article",
     "aside",
@@ -674,7 +696,8 @@ const TITLE_MARKUP: &[&str] = &[
 
 /// Whether the `<` at `at` opens markup: a comment, declaration or processing
 /// instruction, an end tag, a tag with attributes, or a tag of [`TITLE_MARKUP`].
-fn opens_markup(b: &[u8], at: usize) -> bool {
+/// A bare tag of another name (`vector<int>`) is text in a title.
+pub fn opens_markup(b: &[u8], at: usize) -> bool {
     let mut i = at + 1;
     // An end tag is markup: a bare tag kept as text has none.
     if matches!(b.get(i), Some(b'!' | b'?' | b'/')) {
@@ -824,11 +847,16 @@ mod tests {
     #[test]
     fn raw_text_elements_never_show_as_escaped_markup() {
         let clean = clean_html(
-            r#"<p>Before</p><img data-src="a.jpg"><noscript><img src="/img/a.jpg" alt="pier"></noscript><iframe src="https://v.test/e/1">Your browser cannot show <a href="https://v.test/1">this</a></iframe><textarea><b>x</b></textarea><p>After</p>"#,
+            r#"<p>Before</p><img data-src="a.jpg"><noscript><img src="/img/a.jpg" alt="pier"></noscript><iframe src="https://v.test/e/1">Your browser cannot show <a href="https://v.test/1">this</a></iframe><p>After</p><xmp><b>bold</b> is written so</xmp>"#,
             Some(&base()),
         );
-        assert!(!clean.contains("&lt;"), "{clean}");
         assert!(!clean.contains("Your browser"), "{clean}");
+        // A code sample in <xmp> shows as the text it is, as in a browser.
+        assert!(
+            clean.contains("&lt;b&gt;bold&lt;/b&gt; is written so"),
+            "{clean}"
+        );
+        assert!(!clean.contains("&lt;img"), "{clean}");
         assert!(
             clean.contains(r#"<img src="https://news.test/img/a.jpg" alt="pier">"#),
             "{clean}"
