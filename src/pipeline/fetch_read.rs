@@ -271,7 +271,7 @@ async fn read_feed_items(
     let limit = ctx.config.fetch.max_items_per_feed;
     if items.len() > limit {
         tracing::warn!(source = %source.name, items = items.len(), limit, "the feed has more items than max_items_per_feed; keeping the newest {limit}");
-        keep_newest(&mut items, limit);
+        keep_newest(&mut items, limit, now.timestamp());
     }
     // The server's validators name the whole document, not the part that came:
     // kept, they would answer 304 while the items after the cut are still unread.
@@ -299,10 +299,12 @@ async fn read_feed_items(
 
 /// Keeps the `limit` newest items by their dates, in document order; without
 /// dates on most items, the first `limit` (feeds list the newest first).
-fn keep_newest(items: &mut Vec<RawItem>, limit: usize) {
+fn keep_newest(items: &mut Vec<RawItem>, limit: usize, now: i64) {
+    // A date far ahead (a wrong clock, "9999") is no date: it would always win.
+    let latest = now.saturating_add(crate::store::FUTURE_MARGIN);
     let dates: Vec<Option<i64>> = items
         .iter()
-        .map(|i| i.date().map(|d| d.timestamp()))
+        .map(|i| i.date().map(|d| d.timestamp()).filter(|d| *d <= latest))
         .collect();
     if dates.iter().filter(|d| d.is_some()).count() * 2 <= items.len() {
         items.truncate(limit);
@@ -353,6 +355,7 @@ mod tests {
 
     #[test]
     fn a_long_feed_keeps_its_newest_items_whichever_way_it_is_sorted() {
+        const NOW: i64 = 1_797_000_000;
         let dated = |day: u32| RawItem {
             title: Some(format!("day {day}")),
             published: chrono::DateTime::from_timestamp(1_796_000_000 + i64::from(day) * 86_400, 0),
@@ -362,18 +365,23 @@ mod tests {
             items.iter().filter_map(|i| i.title.clone()).collect()
         };
         let mut oldest_first: Vec<RawItem> = (1..=6).map(dated).collect();
-        keep_newest(&mut oldest_first, 3);
+        keep_newest(&mut oldest_first, 3, NOW);
         assert_eq!(titles(&oldest_first), ["day 4", "day 5", "day 6"]);
         let mut newest_first: Vec<RawItem> = (1..=6).rev().map(dated).collect();
-        keep_newest(&mut newest_first, 3);
+        keep_newest(&mut newest_first, 3, NOW);
         assert_eq!(titles(&newest_first), ["day 6", "day 5", "day 4"]);
+        // A date years ahead is no reason to keep an item.
+        let mut skewed: Vec<RawItem> = (1..=4).map(dated).collect();
+        skewed[0].published = chrono::DateTime::from_timestamp(253_402_300_799, 0);
+        keep_newest(&mut skewed, 2, NOW);
+        assert_eq!(titles(&skewed), ["day 3", "day 4"]);
         let mut undated: Vec<RawItem> = (1..=6)
             .map(|n| RawItem {
                 title: Some(format!("item {n}")),
                 ..RawItem::default()
             })
             .collect();
-        keep_newest(&mut undated, 2);
+        keep_newest(&mut undated, 2, NOW);
         assert_eq!(titles(&undated), ["item 1", "item 2"]);
     }
 
