@@ -2,6 +2,7 @@
 //! before), their keys, the full-text marks, retention, and the rows the dedup
 //! step reads back.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -254,6 +255,20 @@ fn content_hash(item: &RawItem) -> String {
     // A link's tracking parameters are no change: feeds that rotate `utm_*` values
     // would otherwise mark every item updated at every fetch.
     let link = item.link.as_deref().map(crate::sanitize::strip_tracking);
+    hash_with_link(item, link.as_deref())
+}
+
+/// The content hash earlier builds stored: with the link's tracking
+/// parameters. An item stored then whose hash is this one has not changed (a
+/// reader would see it "updated" once after the upgrade); `None` when its link
+/// has none (both hashes are the same).
+pub(super) fn hash_before_tracking_was_left_out(item: &RawItem) -> Option<String> {
+    let link = item.link.as_deref()?;
+    matches!(crate::sanitize::strip_tracking(link), Cow::Owned(_))
+        .then(|| hash_with_link(item, Some(link)))
+}
+
+fn hash_with_link(item: &RawItem, link: Option<&str>) -> String {
     let basis = serde_json::json!([
         item.title,
         link,
@@ -788,6 +803,18 @@ pub(super) fn ingest_items(
         };
         match existing {
             Some(old) if old.content_hash == hash && old.filtered == filtered => {}
+            Some(old)
+                if old.filtered == filtered
+                    && hash_before_tracking_was_left_out(item).as_ref()
+                        == Some(&old.content_hash) =>
+            {
+                // Stored by an older release: the same content, the hash of today.
+                super::exec(
+                    tx,
+                    "UPDATE items SET content_hash = ?2 WHERE id = ?1",
+                    params![old.item_id, hash],
+                )?;
+            }
             Some(old) if old.content_hash == hash => {
                 // Same content, but the filters changed their verdict.
                 super::exec(

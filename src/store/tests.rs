@@ -547,6 +547,20 @@ fn rotating_tracking_parameters_neither_add_nor_update_an_item() {
         "the link without tracking is the same item"
     );
     assert_eq!(s.item_count().unwrap(), 2);
+    // An item stored by an earlier build (its hash with the tracking) is not
+    // "updated" by the upgrade.
+    let tracked = item(Some("g1"), "http://x.test/a?utm_campaign=c3".into());
+    let earlier = items::hash_before_tracking_was_left_out(&tracked).unwrap();
+    s.conn
+        .execute(
+            "UPDATE items SET content_hash = ?1 WHERE guid = 'g1'",
+            [&earlier],
+        )
+        .unwrap();
+    let upgraded = s
+        .record_fetch(id, &parsed(vec![tracked]), 400, 0, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!(upgraded, IngestStats::default());
 }
 
 /// A feed that numbers its GUIDs by position (`pos-0` is the newest article)
