@@ -176,8 +176,7 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
     let html = capped.as_deref().unwrap_or(html);
     let stripped = strip_trailing_promo(html);
     let unwrapped = without_noscript_tags(stripped.as_ref());
-    let linked = with_embed_links(unwrapped.as_ref());
-    let html = linked.as_ref();
+    let html = unwrapped.as_ref();
     let pixels = tracking_pixel_sources(html);
     let mut builder = Builder::default();
     builder
@@ -187,8 +186,11 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
         // Not <xmp> and <textarea>: browsers show theirs as text, and so do we
         // (code samples).
         .clean_content_tags(HashSet::from([
-            "script", "style", "iframe", "noembed", "noframes", "template",
+            "script", "style", "noembed", "noframes", "template",
         ]))
+        // Kept with its address only, to become a link below.
+        .add_tags(["iframe"])
+        .add_tag_attributes("iframe", ["src"])
         // Feed validators call these unsafe; their text stays.
         .rm_tags(["bdo", "rtc"])
         .add_generic_attributes(["lang", "dir"])
@@ -214,7 +216,7 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
         }
     }
     let cleaned = builder.clean(html).to_string();
-    without_sourceless_images(cleaned)
+    without_sourceless_images(frames_as_links(cleaned))
 }
 
 /// `html` with its `<noscript>` tags removed and their content kept as markup:
@@ -251,20 +253,30 @@ fn without_noscript_tags(html: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `html` with a link before each `<iframe>` to what it embeds (a video, a
-/// map): the sanitiser drops the frame, and the reader keeps the way to it. A
-/// YouTube player links its watch page.
-fn with_embed_links(html: &str) -> Cow<'_, str> {
-    let lower = html.to_ascii_lowercase();
-    if !lower.contains("<iframe") {
-        return Cow::Borrowed(html);
+/// The sanitised `html` with each `<iframe>` (its address vetted by the
+/// sanitiser, its fallback text escaped) replaced by a link to what it embeds
+/// (a video, a map): readers show no frames, and the reader keeps the way to
+/// it. Ammonia's output quotes every attribute and escapes every `<` in text
+/// and attributes, so each `<iframe` found is a frame, and one pass is linear.
+fn frames_as_links(html: String) -> String {
+    if !html.contains("<iframe") {
+        return html;
     }
-    let mut out = String::with_capacity(html.len() + 128);
-    let mut from = 0;
-    for (at, _) in lower.match_indices("<iframe") {
-        let Some(end) = tag_end(html, at) else { break };
-        out.push_str(&html[from..at]);
-        if let Some(link) = attribute(&html[at..end], "src").and_then(|src| embedded_page(&src)) {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<iframe") {
+        out.push_str(&rest[..start]);
+        let frame = &rest[start..];
+        let open_end = frame.find('>').map_or(frame.len(), |i| i + 1);
+        let end = frame
+            .find("</iframe>")
+            .map_or(frame.len(), |i| i + "</iframe>".len())
+            .max(open_end);
+        let src = frame[..open_end]
+            .split_once(" src=\"")
+            .and_then(|(_, v)| v.split_once('"'))
+            .map(|(v, _)| v.replace("&amp;", "&"));
+        if let Some(link) = src.as_deref().and_then(embedded_page) {
             let host = Url::parse(&link)
                 .ok()
                 .and_then(|u| {
@@ -274,40 +286,13 @@ fn with_embed_links(html: &str) -> Cow<'_, str> {
                 .unwrap_or_default();
             let link = link.replace('&', "&amp;").replace('"', "&quot;");
             out.push_str(&format!(
-                "<p><a href=\"{link}\">Embedded content ({host})</a></p>"
+                "<a href=\"{link}\" rel=\"noopener noreferrer\">Embedded content ({host})</a>"
             ));
         }
-        from = at;
+        rest = &frame[end..];
     }
-    out.push_str(&html[from..]);
-    Cow::Owned(out)
-}
-
-/// Where the tag that opens at `at` ends (after its `>`), quotes respected.
-fn tag_end(html: &str, at: usize) -> Option<usize> {
-    let mut quote = None;
-    for (i, c) in html[at..].char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '>') => return Some(at + i + 1),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The value of attribute `name` in one tag's text, entities decoded.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let doc = scraper::Html::parse_fragment(&format!("{tag}</iframe>"));
-    let value = doc.root_element().descendants().find_map(|n| {
-        n.value()
-            .as_element()
-            .and_then(|e| e.attr(name))
-            .map(str::to_string)
-    });
-    value
+    out.push_str(rest);
+    out
 }
 
 /// The page a frame's address stands for, if it is a web address: a YouTube
@@ -842,6 +827,16 @@ mod tests {
             !clean.contains("javascript") && !clean.contains("<iframe"),
             "{clean}"
         );
+        // Frame-like text in an attribute or a code sample is no frame.
+        let clean = clean_html(
+            r#"<img alt="<iframe src=https://evil.test/x>" src="https://good.test/pic.jpg"><xmp><iframe src="https://v.test/1"></iframe></xmp>"#,
+            Some(&base()),
+        );
+        assert!(
+            clean.contains(r#"src="https://good.test/pic.jpg""#),
+            "{clean}"
+        );
+        assert!(!clean.contains("Embedded content"), "{clean}");
     }
 
     #[test]
