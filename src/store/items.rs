@@ -479,8 +479,6 @@ struct Relinked {
     document_keys: HashSet<String>,
     /// Link → key of the newest stored item with it; read on first need.
     stored: Option<HashMap<String, String>>,
-    /// Whether the document gives stored items other keys ([`Relinked::shuffled`]).
-    shuffled: Option<bool>,
 }
 
 impl Relinked {
@@ -493,32 +491,7 @@ impl Relinked {
             in_document,
             document_keys: items.iter().filter_map(item_key).collect(),
             stored: None,
-            shuffled: None,
         }
-    }
-
-    /// Whether the document lists a stored item's link under another key than
-    /// the one it is stored under: the feed gives its keys out anew (GUIDs
-    /// numbered by position), so a key's new article is not an edit of its
-    /// old one. Worked out once per document, before any item moves.
-    fn shuffled(
-        &mut self,
-        tx: &Connection,
-        source_id: i64,
-        items: &[RawItem],
-    ) -> Result<bool, StoreError> {
-        if let Some(shuffled) = self.shuffled {
-            return Ok(shuffled);
-        }
-        let stored = stored_links(tx, source_id)?;
-        let shuffled = items.iter().any(|item| {
-            let (Some(link), Some(key)) = (item.link.as_deref(), item_key(item)) else {
-                return false;
-            };
-            self.unique_link(link) && stored.get(&link_identity(link)).is_some_and(|k| *k != key)
-        });
-        self.shuffled = Some(shuffled);
-        Ok(shuffled)
     }
 
     /// Whether exactly one item of the document has this link.
@@ -599,9 +572,9 @@ fn redated(
 /// the feed lists under the same key: a feed that numbers its GUIDs by
 /// position (`pos-0` is whatever is newest) or reuses them. Both links and
 /// titles must differ (a link whose query alone changes, a session id, is the
-/// same page), and the caller asks too whether the document moves stored
-/// items to other keys ([`Relinked::shuffled`]): a permalink and headline
-/// rewritten under a kept GUID (WordPress's `?p=123`) is an edit.
+/// same page), and the document as a whole must reuse its keys
+/// ([`document_keys`]): a permalink and headline rewritten under a kept GUID
+/// (WordPress's `?p=123`) among unchanged posts is an edit.
 fn reused_key(tx: &Connection, old: &Existing, item: &RawItem) -> Result<bool, StoreError> {
     let (Some(link), Some(title)) = (item.link.as_deref(), item.title.as_deref()) else {
         return Ok(false);
@@ -677,36 +650,104 @@ fn displace(tx: &Connection, old: &Existing, key: &str) -> Result<(), StoreError
     Ok(())
 }
 
-/// The stored item `item` is under its link's key (displaced there from a key
-/// the feed has since given another article), moved to `key`.
-fn under_link_key(
+/// What a document says of its keys, read before any stored item moves.
+struct DocumentKeys {
+    /// Each key of the document, with the link (its identity) of its item.
+    links: HashMap<String, Option<String>>,
+    /// The feed gives keys to other articles ([`document_keys`]).
+    reused: bool,
+}
+
+/// Reads the document's keys against the store: the feed gives its keys to
+/// other articles when it lists a stored item's link under another key of
+/// the document (GUIDs numbered by position: items shift, swap), or when most
+/// of its known keys now hold another page and headline ([`reused_key`]: the
+/// whole feed turned over). One rewritten post among unchanged ones (a
+/// WordPress edit under its GUID `?p=123`) is an edit.
+fn document_keys(
+    tx: &Connection,
+    source_id: i64,
+    items: &[RawItem],
+) -> Result<DocumentKeys, StoreError> {
+    let links: HashMap<String, Option<String>> = items
+        .iter()
+        .filter_map(|i| Some((item_key(i)?, i.link.as_deref().map(link_identity))))
+        .collect();
+    let stored = stored_links(tx, source_id)?;
+    let shuffled = items.iter().any(|item| {
+        let (Some(link), Some(key)) = (item.link.as_deref().map(link_identity), item_key(item))
+        else {
+            return false;
+        };
+        stored.get(&link).is_some_and(|elsewhere| {
+            *elsewhere != key
+                && links
+                    .get(elsewhere)
+                    .is_some_and(|there| there.as_deref() != Some(link.as_str()))
+        })
+    });
+    let (mut known, mut reused) = (0, 0);
+    if !shuffled {
+        for item in items {
+            let Some(key) = item_key(item) else { continue };
+            let found = super::one_row(
+                tx,
+                "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
+                params![source_id, key],
+                Existing::from_row,
+            )
+            .optional()?;
+            if let Some(old) = found {
+                known += 1;
+                reused += usize::from(reused_key(tx, &old, item)?);
+            }
+        }
+    }
+    Ok(DocumentKeys {
+        links,
+        reused: shuffled || (reused > 0 && 2 * reused > known),
+    })
+}
+
+/// The stored item with `item`'s link under another key, moved to `key`: an
+/// article the feed now lists under another GUID (its own was given to
+/// another article, or it was moved off one). Not one the document still
+/// lists under its own key with that link (several items may share a link).
+fn take_by_link(
     tx: &Connection,
     source_id: i64,
     item: &RawItem,
     key: &str,
+    document: &DocumentKeys,
 ) -> Result<Option<Existing>, StoreError> {
     let Some(link) = item.link.as_deref() else {
         return Ok(None);
     };
-    let by_link = link_key(link);
-    if by_link == key {
-        return Ok(None);
-    }
     let found = super::one_row(
         tx,
-        "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
-        params![source_id, by_link],
-        Existing::from_row,
+        "SELECT id, content_hash, story_id, filtered, item_key FROM items
+         WHERE source_id = ?1 AND link = ?2 AND item_key != ?3 ORDER BY id DESC LIMIT 1",
+        params![source_id, link, key],
+        |r| Ok((Existing::from_row(r)?, r.get::<_, String>(4)?)),
     )
     .optional()?;
-    if let Some(old) = &found {
-        super::exec(
-            tx,
-            "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
-            params![old.item_id, key, item.guid],
-        )?;
+    let Some((old, elsewhere)) = found else {
+        return Ok(None);
+    };
+    let identity = link_identity(link);
+    if document
+        .links
+        .get(&elsewhere)
+        .is_some_and(|there| there.as_deref() == Some(identity.as_str()))
+    {
+        return Ok(None);
     }
-    Ok(found)
+    super::exec(
+        tx,
+        "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
+        params![old.item_id, key, item.guid],
+    )?;
+    Ok(Some(old))
 }
 
 /// A source's stored items by link (the newest item for a link that several share).
@@ -743,6 +784,7 @@ pub(super) fn ingest_items(
     let mut fresh = Vec::new();
     let mut seen = HashSet::new();
     let mut relinked = Relinked::new(items);
+    let document = document_keys(tx, source_id, items)?;
     let mut find = tx.prepare_cached(
         "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
     )?;
@@ -784,7 +826,7 @@ pub(super) fn ingest_items(
         let existing = match find.query_row(params![source_id, key], Existing::from_row) {
             Err(rusqlite::Error::QueryReturnedNoRows) => {
                 match relinked.find(tx, source_id, item, &key)? {
-                    None => match under_link_key(tx, source_id, item, &key)? {
+                    None => match take_by_link(tx, source_id, item, &key, &document)? {
                         None => redated(tx, source_id, item, &key, &hash)?,
                         found => found,
                     },
@@ -792,12 +834,10 @@ pub(super) fn ingest_items(
                 }
             }
             Ok(old)
-                if old.content_hash != hash
-                    && reused_key(tx, &old, item)?
-                    && relinked.shuffled(tx, source_id, items)? =>
+                if document.reused && old.content_hash != hash && reused_key(tx, &old, item)? =>
             {
                 displace(tx, &old, &key)?;
-                under_link_key(tx, source_id, item, &key)?
+                take_by_link(tx, source_id, item, &key, &document)?
             }
             found => Some(found?),
         };

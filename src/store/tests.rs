@@ -627,6 +627,76 @@ fn guids_numbered_by_position_neither_overwrite_nor_hide_articles() {
     assert_eq!(s.item_count().unwrap(), 8);
 }
 
+/// Keys given out anew in other ways: items that shift to lower numbers,
+/// swap, or a whole feed that turns over; and an edit beside a GUID change.
+#[test]
+fn keys_given_out_anew_never_duplicate_or_overwrite_articles() {
+    let article = |key: &str, n: usize| RawItem {
+        guid: Some(key.into()),
+        title: Some(
+            [
+                "Storm hits the coast of Norway",
+                "Parliament vote on the budget delayed",
+                "Football final ends in a draw",
+                "Earthquake strikes a copper mine in Chile",
+                "Museum returns looted bronzes",
+            ][n]
+                .into(),
+        ),
+        link: Some(format!("http://x.test/a/{n}")),
+        ..Default::default()
+    };
+    let run = |fetches: &[&[(&str, usize)]]| -> (Vec<IngestStats>, i64) {
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let stats = fetches
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| {
+                let items = doc.iter().map(|&(k, n)| article(k, n)).collect();
+                s.record_fetch(
+                    id,
+                    &parsed(items),
+                    100 * (i as i64 + 1),
+                    0,
+                    &mut OneStoryPerItem,
+                )
+                .unwrap()
+            })
+            .collect();
+        (stats, s.item_count().unwrap())
+    };
+    // Shift: the newest dropped off the top.
+    let (stats, count) = run(&[&[("p0", 0), ("p1", 1), ("p2", 2)], &[("p0", 1), ("p1", 2)]]);
+    assert_eq!((stats[1].new, count), (0, 3), "{stats:?}");
+    // Swap.
+    let (stats, count) = run(&[&[("g1", 0), ("g2", 1)], &[("g1", 1), ("g2", 0)]]);
+    assert_eq!((stats[1].new, count), (0, 2), "{stats:?}");
+    // The whole feed turned over between two fetches.
+    let (stats, count) = run(&[&[("p0", 0), ("p1", 1)], &[("p0", 3), ("p1", 2)]]);
+    assert_eq!((stats[1].new, count), (2, 4), "{stats:?}");
+    // One moved to a new number, another new under an old one.
+    let (stats, count) = run(&[&[("p1", 0), ("p2", 1), ("p3", 2)], &[("p0", 2), ("p1", 3)]]);
+    assert_eq!((stats[1].new, count), (1, 4), "{stats:?}");
+    // A post rewritten under its GUID while another's GUID changes: an edit.
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let posts = vec![article("?p=1", 0), article("?p=2", 1), article("?p=3", 2)];
+    s.record_fetch(id, &parsed(posts.clone()), 100, 0, &mut OneStoryPerItem)
+        .unwrap();
+    let mut next = posts;
+    next[1].title = Some("Heatwave warning issued for the south".into());
+    next[1].link = Some("http://x.test/a/heatwave-warning".into());
+    next[2].guid = Some("https://x.test/?p=3".into());
+    let stats = s
+        .record_fetch(id, &parsed(next), 200, 0, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!((stats.new, stats.updated), (0, 1), "{stats:?}");
+    assert_eq!(s.item_count().unwrap(), 3);
+}
+
 #[test]
 fn retention_counts_by_first_sight_and_never_past_the_newest_fetch() {
     let mut s = Store::open_in_memory().unwrap();
