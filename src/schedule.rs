@@ -272,11 +272,6 @@ impl ArticleBackoff {
     pub fn succeeded(&self, link: &str) {
         self.links().remove(link);
     }
-
-    /// How many times in a row `link` failed (0: never, or it worked since).
-    pub fn failures(&self, link: &str) -> u32 {
-        self.links().get(link).map_or(0, |(n, _)| *n)
-    }
 }
 
 /// Backoff after failed store writes, kept in memory (a full disk cannot record

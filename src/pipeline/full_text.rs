@@ -22,11 +22,6 @@ use crate::store::{item_key, link_key};
 /// Article pages fetched per source per fetch at most; the rest wait for the next one.
 const MAX_ARTICLES_PER_FETCH: usize = 30;
 
-/// Failures after which a page no longer keeps its feed read in full at every
-/// fetch: it is tried again only when the feed changes (a site that refuses
-/// every scraper would otherwise cost a full download for good).
-const PENDING_FAILURES: u32 = 3;
-
 /// A block seen on this many pages of a host is part of its template.
 const TEMPLATE_MIN_PAGES: i64 = 3;
 
@@ -58,9 +53,13 @@ pub fn is_teaser(item: &RawItem) -> bool {
 }
 
 /// The items that hold full text after [`fill_full_text`], and whether every
-/// page wanted was tried: a page that failed (fewer than [`PENDING_FAILURES`]
-/// times), waits out its backoff or did not fit in this fetch is tried again at
-/// a later one.
+/// page wanted was tried. The page of an item new in this fetch that failed
+/// for a while (a timeout, a 5xx, its host resting), waits out its backoff or
+/// did not fit in this fetch leaves the feed to be read again at the next
+/// fetch, where it is tried once more; after that, and for a page that fails
+/// for good (a 404, not an article), only when the feed changes: a dead host
+/// would otherwise keep its feed downloaded in full for good (cron keeps no
+/// backoff between runs).
 #[derive(Debug, Default)]
 pub struct FullText {
     /// Keys of the items that now hold full text.
@@ -79,7 +78,16 @@ pub async fn fill_full_text(
     cfg: &SourceConfig,
     items: &mut [RawItem],
 ) -> FullText {
-    let stored = match ctx.store.call(move |s| s.full_text_items(source_id)).await {
+    let read = ctx
+        .store
+        .call(move |s| {
+            Ok::<_, crate::store::StoreError>((
+                s.full_text_items(source_id)?,
+                s.known_keys(source_id)?,
+            ))
+        })
+        .await;
+    let (stored, stored_keys) = match read {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(source = %cfg.name, "cannot read stored full text: {e}");
@@ -105,14 +113,16 @@ pub async fn fill_full_text(
         } else if item.link.is_some() && cfg.full_text.wants(is_teaser(item)) {
             let link = item.link.as_deref().unwrap_or_default();
             if ctx.article_backoff.waiting(link, now) {
-                complete &= ctx.article_backoff.failures(link) >= PENDING_FAILURES;
+                complete &= stored_keys.contains(&key);
             } else {
                 wanted.push((i, key));
             }
         }
     }
     if wanted.len() > MAX_ARTICLES_PER_FETCH {
-        complete = false;
+        complete &= wanted[MAX_ARTICLES_PER_FETCH..]
+            .iter()
+            .all(|(_, key)| stored_keys.contains(key));
         tracing::debug!(source = %cfg.name, waiting = wanted.len() - MAX_ARTICLES_PER_FETCH, "more articles than one fetch takes; the rest come next time");
         wanted.truncate(MAX_ARTICLES_PER_FETCH);
     }
@@ -153,17 +163,16 @@ pub async fn fill_full_text(
                 keys.push(key);
             }
             Err(e) if e.is::<HostResting>() => {
-                complete = false;
+                complete &= stored_keys.contains(&key);
                 tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "keeping the feed's content: {e}");
             }
             Err(e) => {
                 let link = item.link.as_deref().unwrap_or_default();
                 let retry_in = in_words(ctx.article_backoff.failed(link, now));
                 // A page that will not change by asking again (gone, refused,
-                // not an article) waits for the feed to change, as one that
-                // failed too often: `fetch` from cron keeps no backoff.
-                complete &=
-                    lasting_failure(&e) || ctx.article_backoff.failures(link) >= PENDING_FAILURES;
+                // not an article), or an item's second try, waits for the feed
+                // to change.
+                complete &= lasting_failure(&e) || stored_keys.contains(&key);
                 tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
             }
         }

@@ -238,3 +238,32 @@ async fn a_failed_page_is_tried_again_while_the_feed_is_unchanged() {
     assert_eq!(flag, 1, "{content:?}");
     assert_eq!(web.hits(ARTICLE).len(), 2);
 }
+
+/// A page that still fails at the next fetch (a server error, a dead host)
+/// waits for the feed to change: the feed is not downloaded in full at every
+/// run of `feedsieve fetch` for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_fails_twice_waits_for_its_feed_to_change() {
+    let web = FixtureServer::start().await;
+    web.set(ARTICLE, Behaviour::Status(503));
+    let dir = tempfile::tempdir().unwrap();
+    let config = web.config(dir.path(), "[dedup]\nenabled = false\n");
+    let feed = format!("{}/vue-news/rss.xml", web.base);
+    for run in 0..3 {
+        // Each run a new process, as `feedsieve fetch` from cron.
+        let ctx = Context::open(config.clone()).unwrap();
+        run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+        let etag = ctx
+            .store
+            .with(|s| s.source_by_url(&feed).unwrap().unwrap().etag);
+        assert_eq!(etag.is_some(), run > 0, "run {run}");
+    }
+    // Asked at the first fetch and once more at the second, then no more.
+    assert_eq!(web.hits(ARTICLE).len(), 2);
+    let asked: Vec<bool> = web
+        .hits("/vue-news/rss.xml")
+        .iter()
+        .map(|h| h.contains_key("if-none-match"))
+        .collect();
+    assert_eq!(asked, [false, false, true]);
+}
