@@ -464,8 +464,8 @@ fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> a
     })
 }
 
-/// The sources `selection` leaves out because they wait out a backoff: (name,
-/// how long they still wait).
+/// The sources `selection` leaves out, each still failing: those waiting out a
+/// backoff and those that answered 410 Gone: (name, why, in words).
 async fn backing_off(
     ctx: &Context,
     selection: &Selection,
@@ -477,10 +477,18 @@ async fn backing_off(
     let sources = ctx.store.call(|s| s.sources()).await?;
     Ok(sources
         .into_iter()
-        .filter(|s| !s.gone && s.error_count > 0 && s.next_fetch_at > now)
+        .filter(|s| s.gone || (s.error_count > 0 && s.next_fetch_at > now))
         .map(|s| {
-            let wait = std::time::Duration::from_secs((s.next_fetch_at - now).unsigned_abs());
-            (s.name, crate::schedule::in_words(wait))
+            let why = if s.gone {
+                "answered 410 Gone and is not fetched again: remove it from the config".to_string()
+            } else {
+                let wait = std::time::Duration::from_secs((s.next_fetch_at - now).unsigned_abs());
+                format!(
+                    "failed lately and waits {} more",
+                    crate::schedule::in_words(wait)
+                )
+            };
+            (s.name, why)
         })
         .collect())
 }
@@ -548,8 +556,10 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
         for (name, url, e) in &failed {
             println!("  failed: {name} <{url}>: {e}");
         }
-        for (name, wait) in &resting {
-            println!("  not fetched: {name} failed lately and waits {wait} more (`feedsieve fetch --source \"{name}\"` tries it now)");
+        for (name, why) in &resting {
+            println!(
+                "  not fetched: {name} {why} (`feedsieve fetch --source \"{name}\"` tries it now)"
+            );
         }
         // Retention, as the daemon applies it (after the fetches: it counts
         // to the newest one), and the feeds without what it took.
