@@ -493,6 +493,43 @@ async fn backing_off(
         .collect())
 }
 
+/// Prints what a `fetch` cycle did: counts, then each failed source and each
+/// left out (`resting`: name, why). Returns how many failed.
+fn print_summary(report: &pipeline::CycleReport, resting: &[(String, String)]) -> usize {
+    let mut ok = 0;
+    let (mut new, mut updated, mut unchanged) = (0, 0, 0);
+    let mut failed = Vec::new();
+    for o in &report.outcomes {
+        match &o.outcome {
+            Outcome::Stored(s) => {
+                ok += 1;
+                new += s.new;
+                updated += s.updated;
+            }
+            Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled => unchanged += 1,
+            Outcome::Failed(e) => failed.push((
+                o.name.clone(),
+                crate::util::http::masked_password(&o.url),
+                e.clone(),
+            )),
+        }
+    }
+    println!(
+        "{}: {ok} read ({new} new items, {updated} updated), {unchanged} unchanged, {} failed",
+        crate::util::count(report.outcomes.len(), "source"),
+        failed.len()
+    );
+    for (name, url, e) in &failed {
+        println!("  failed: {name} <{url}>: {e}");
+    }
+    for (name, why) in resting {
+        println!(
+            "  not fetched: {name} {why} (`feedsieve fetch --source \"{name}\"` tries it now)"
+        );
+    }
+    failed.len()
+}
+
 /// One cycle; the exit code says whether every source, some or none failed.
 fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = load(path)?;
@@ -530,37 +567,7 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
             }
         })
         .await?;
-        let mut ok = 0;
-        let (mut new, mut updated, mut unchanged) = (0, 0, 0);
-        let mut failed = Vec::new();
-        for o in &report.outcomes {
-            match &o.outcome {
-                Outcome::Stored(s) => {
-                    ok += 1;
-                    new += s.new;
-                    updated += s.updated;
-                }
-                Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled => unchanged += 1,
-                Outcome::Failed(e) => failed.push((
-                    o.name.clone(),
-                    crate::util::http::masked_password(&o.url),
-                    e.clone(),
-                )),
-            }
-        }
-        println!(
-            "{}: {ok} read ({new} new items, {updated} updated), {unchanged} unchanged, {} failed",
-            crate::util::count(report.outcomes.len(), "source"),
-            failed.len()
-        );
-        for (name, url, e) in &failed {
-            println!("  failed: {name} <{url}>: {e}");
-        }
-        for (name, why) in &resting {
-            println!(
-                "  not fetched: {name} {why} (`feedsieve fetch --source \"{name}\"` tries it now)"
-            );
-        }
+        let failed = print_summary(&report, &resting);
         // Retention, as the daemon applies it (after the fetches: it counts
         // to the newest one), and the feeds without what it took.
         let pruned = pipeline::prune(&ctx)
@@ -582,7 +589,7 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
             ),
         }
         // A source left out while it backs off is still failing: cron hears of it.
-        let failing = failed.len() + resting.len();
+        let failing = failed + resting.len();
         Ok(match failing {
             0 => ExitCode::SUCCESS,
             n if n == report.outcomes.len() + resting.len() => ExitCode::from(EXIT_ALL_FAILED),

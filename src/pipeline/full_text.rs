@@ -138,46 +138,58 @@ pub async fn fill_full_text(
     }
     while let Some(done) = tasks.join_next().await {
         let Ok((i, key, result)) = done else { continue };
-        let item = &mut items[i];
-        match result {
-            Ok(article) => {
-                if let Some(link) = &item.link {
-                    ctx.article_backoff.succeeded(link);
-                }
-                let feed_len = plain_text(
-                    item.content
-                        .as_deref()
-                        .or(item.summary.as_deref())
-                        .unwrap_or(""),
-                )
-                .len();
-                if article.text.len() <= feed_len {
-                    tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "the page holds no more than the feed; keeping the feed's text");
-                    continue;
-                }
-                item.content = Some(article.html);
-                // The feed's own fields win; the page fills what the feed left out.
-                if item.author.is_none() {
-                    item.author = article.author;
-                }
-                keys.push(key);
-            }
-            Err(e) if e.is::<HostResting>() => {
-                complete &= stored_keys.contains(&key);
-                tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "keeping the feed's content: {e}");
-            }
-            Err(e) => {
-                let link = item.link.as_deref().unwrap_or_default();
-                let retry_in = in_words(ctx.article_backoff.failed(link, now));
-                // A page that will not change by asking again (gone, refused,
-                // not an article), or an item's second try, waits for the feed
-                // to change.
-                complete &= lasting_failure(&e) || stored_keys.contains(&key);
-                tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
-            }
+        let new_here = !stored_keys.contains(&key);
+        let (took, settled) = settle_page(ctx, cfg, &mut items[i], result, new_here, now);
+        complete &= settled;
+        if took {
+            keys.push(key);
         }
     }
     FullText { keys, complete }
+}
+
+/// Takes a fetched page's article into its item when it holds more than the
+/// feed's text. Returns (taken, settled): settled is false when the page is
+/// to be tried again at the next fetch (the item is `new_here` and the
+/// failure may pass), which leaves the feed to be read again.
+fn settle_page(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    item: &mut RawItem,
+    result: anyhow::Result<Article>,
+    new_here: bool,
+    now: Instant,
+) -> (bool, bool) {
+    match result {
+        Ok(article) => {
+            if let Some(link) = &item.link {
+                ctx.article_backoff.succeeded(link);
+            }
+            let feed_text = item.content.as_deref().or(item.summary.as_deref());
+            if article.text.len() <= plain_text(feed_text.unwrap_or("")).len() {
+                tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "the page holds no more than the feed; keeping the feed's text");
+                return (false, true);
+            }
+            item.content = Some(article.html);
+            // The feed's own fields win; the page fills what the feed left out.
+            if item.author.is_none() {
+                item.author = article.author;
+            }
+            (true, true)
+        }
+        Err(e) if e.is::<HostResting>() => {
+            tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "keeping the feed's content: {e}");
+            (false, !new_here)
+        }
+        Err(e) => {
+            let link = item.link.as_deref().unwrap_or_default();
+            let retry_in = in_words(ctx.article_backoff.failed(link, now));
+            tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
+            // A page that will not change by asking again (gone, refused, not
+            // an article), or an item's second try, waits for the feed to change.
+            (false, lasting_failure(&e) || !new_here)
+        }
+    }
 }
 
 /// Whether a page's failure will last: a client error (404, 403, 410…, not a

@@ -805,70 +805,21 @@ pub(super) fn ingest_items(
             Some(hash) => hash.clone(),
             None => content_hash(item),
         };
-        let other_key = match item.link.as_deref() {
-            // Only a link no other item of the document has names one item.
-            Some(link) if relinked.unique_link(link) => {
-                Some(link_title_key(link, item.title.as_deref()))
-            }
-            Some(_) => None,
-            None => key
-                .starts_with("hash:")
-                .then(|| text_key(item.title.as_deref(), &hash)),
-        };
-        let mut was_pruned = pruned.exists(params![source_id, key])?;
-        if let (false, Some(other)) = (was_pruned, &other_key) {
-            was_pruned = pruned.exists(params![source_id, other])?;
-        }
-        if was_pruned {
+        if pruned_before(&mut pruned, source_id, item, &key, &hash, &relinked)? {
             stats.skipped += 1;
             continue;
         }
-        let existing = match find.query_row(params![source_id, key], Existing::from_row) {
-            Err(rusqlite::Error::QueryReturnedNoRows) => {
-                match relinked.find(tx, source_id, item, &key)? {
-                    None => match take_by_link(tx, source_id, item, &key, &document)? {
-                        None => redated(tx, source_id, item, &key, &hash)?,
-                        found => found,
-                    },
-                    found => found,
-                }
-            }
-            Ok(old)
-                if document.reused && old.content_hash != hash && reused_key(tx, &old, item)? =>
-            {
-                displace(tx, &old, &key)?;
-                take_by_link(tx, source_id, item, &key, &document)?
-            }
+        let found = find.query_row(params![source_id, key], Existing::from_row);
+        let existing = match found {
+            Err(rusqlite::Error::QueryReturnedNoRows) => None,
             found => Some(found?),
         };
-        match existing {
-            Some(old) if old.content_hash == hash && old.filtered == filtered => {}
-            Some(old)
-                if old.filtered == filtered
-                    && hash_before_tracking_was_left_out(item).as_ref()
-                        == Some(&old.content_hash) =>
-            {
-                // Stored by an older release: the same content, the hash of today.
-                super::exec(
-                    tx,
-                    "UPDATE items SET content_hash = ?2 WHERE id = ?1",
-                    params![old.item_id, hash],
-                )?;
-            }
-            Some(old) if old.content_hash == hash => {
-                // Same content, but the filters changed their verdict.
-                super::exec(
-                    tx,
-                    "UPDATE items SET filtered = ?2 WHERE id = ?1",
-                    params![old.item_id, filtered],
-                )?;
-                stories::touch(tx, old.story_id, now)?;
-                stats.updated += 1;
-            }
+        let lookup = (source_id, item, key.as_str(), hash.as_str());
+        match stored_item(tx, lookup, existing, &mut relinked, &document)? {
             Some(old) => {
-                update_item(tx, &old, item, &hash, filtered, now)?;
-                stories::touch(tx, old.story_id, now)?;
-                stats.updated += 1;
+                if update_stored(tx, &old, item, &hash, filtered, now)? {
+                    stats.updated += 1;
+                }
             }
             None => fresh.push(Fresh {
                 index,
@@ -881,6 +832,100 @@ pub(super) fn ingest_items(
     let source = (source_id, source_url, source_name);
     stats.new = insert_fresh(tx, source, items, &fresh, now, stories)?;
     Ok(stats)
+}
+
+/// Whether `item` was pruned before: under its key, or the other key it is
+/// remembered by ([`remember_other_keys`]).
+fn pruned_before(
+    pruned: &mut rusqlite::CachedStatement<'_>,
+    source_id: i64,
+    item: &RawItem,
+    key: &str,
+    hash: &str,
+    relinked: &Relinked,
+) -> Result<bool, StoreError> {
+    let other_key = match item.link.as_deref() {
+        // Only a link no other item of the document has names one item.
+        Some(link) if relinked.unique_link(link) => {
+            Some(link_title_key(link, item.title.as_deref()))
+        }
+        Some(_) => None,
+        None => key
+            .starts_with("hash:")
+            .then(|| text_key(item.title.as_deref(), hash)),
+    };
+    if pruned.exists(params![source_id, key])? {
+        return Ok(true);
+    }
+    match other_key {
+        Some(other) => Ok(pruned.exists(params![source_id, other])?),
+        None => Ok(false),
+    }
+}
+
+/// The stored item `item` (under `key`, with content `hash`) is, given what
+/// its key holds (`existing`): found again under a new GUID, at its link,
+/// under another date; or, when the feed gave its key to another article,
+/// the stored one moved off it first. `None`: a new item.
+fn stored_item(
+    tx: &Connection,
+    (source_id, item, key, hash): (i64, &RawItem, &str, &str),
+    existing: Option<Existing>,
+    relinked: &mut Relinked,
+    document: &DocumentKeys,
+) -> Result<Option<Existing>, StoreError> {
+    let Some(old) = existing else {
+        if let Some(found) = relinked.find(tx, source_id, item, key)? {
+            return Ok(Some(found));
+        }
+        if let Some(found) = take_by_link(tx, source_id, item, key, document)? {
+            return Ok(Some(found));
+        }
+        return redated(tx, source_id, item, key, hash);
+    };
+    if document.reused && old.content_hash != hash && reused_key(tx, &old, item)? {
+        displace(tx, &old, key)?;
+        return take_by_link(tx, source_id, item, key, document);
+    }
+    Ok(Some(old))
+}
+
+/// Brings a stored item up to date with its new fetch; true when a reader
+/// would see a change (content, or the filters' verdict).
+fn update_stored(
+    tx: &Connection,
+    old: &Existing,
+    item: &RawItem,
+    hash: &str,
+    filtered: bool,
+    now: i64,
+) -> Result<bool, StoreError> {
+    if old.content_hash == hash && old.filtered == filtered {
+        return Ok(false);
+    }
+    if old.filtered == filtered
+        && hash_before_tracking_was_left_out(item).as_deref() == Some(old.content_hash.as_str())
+    {
+        // Stored by an older build: the same content, the hash of today.
+        super::exec(
+            tx,
+            "UPDATE items SET content_hash = ?2 WHERE id = ?1",
+            params![old.item_id, hash],
+        )?;
+        return Ok(false);
+    }
+    if old.content_hash == hash {
+        // Same content, but the filters changed their verdict.
+        super::exec(
+            tx,
+            "UPDATE items SET filtered = ?2 WHERE id = ?1",
+            params![old.item_id, filtered],
+        )?;
+    } else {
+        update_item(tx, old, item, hash, filtered, now)?;
+    }
+    stories::touch(tx, old.story_id, now)?;
+    Ok(true)
 }
 
 /// A new item of a fetch, found by [`ingest_items`].
