@@ -477,8 +477,9 @@ struct Relinked {
     in_document: HashMap<String, usize>,
     /// The keys the document lists.
     document_keys: HashSet<String>,
-    /// Link → key of the newest stored item with it; read on first need.
-    stored: Option<HashMap<String, String>>,
+    /// Link → (key of the newest stored item with it, how many have it);
+    /// read on first need.
+    stored: Option<HashMap<String, (String, usize)>>,
 }
 
 impl Relinked {
@@ -517,9 +518,12 @@ impl Relinked {
             self.stored = Some(stored_links(tx, source_id)?);
         }
         let stored = self.stored.get_or_insert_with(HashMap::new);
+        // A link several stored items share (episodes linking to the show)
+        // names none of them.
         let Some(old_key) = stored
             .get(&link)
-            .filter(|k| !self.document_keys.contains(*k))
+            .filter(|(k, n)| *n == 1 && !self.document_keys.contains(k))
+            .map(|(k, _)| k.clone())
         else {
             return Ok(None);
         };
@@ -537,7 +541,7 @@ impl Relinked {
                 "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
                 params![old.item_id, key, item.guid],
             )?;
-            stored.insert(link, key.to_string());
+            stored.insert(link, (key.to_string(), 1));
         }
         Ok(existing)
     }
@@ -575,8 +579,14 @@ fn redated(
 /// same page), and the document as a whole must reuse its keys
 /// ([`document_keys`]): a permalink and headline rewritten under a kept GUID
 /// (WordPress's `?p=123`) among unchanged posts is an edit.
-fn reused_key(tx: &Connection, old: &Existing, item: &RawItem) -> Result<bool, StoreError> {
-    let (Some(link), Some(title)) = (item.link.as_deref(), item.title.as_deref()) else {
+fn reused_key(
+    tx: &Connection,
+    old: &Existing,
+    item: &RawItem,
+    key: &str,
+    document: &DocumentKeys,
+) -> Result<bool, StoreError> {
+    let Some(link) = item.link.as_deref() else {
         return Ok(false);
     };
     let stored: Option<(Option<String>, Option<String>)> = tx
@@ -586,10 +596,20 @@ fn reused_key(tx: &Connection, old: &Existing, item: &RawItem) -> Result<bool, S
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some((Some(old_link), Some(old_title))) = stored else {
+    let Some((Some(old_link), old_title)) = stored else {
         return Ok(false);
     };
-    Ok(page_of(&old_link) != page_of(link) && !similar_titles(&old_title, title))
+    // The stored article is listed under another key now: this key was given away.
+    let identity = link_identity(&old_link);
+    let moved = document.in_document.get(&identity) == Some(&1)
+        && document
+            .links
+            .iter()
+            .any(|(k, l)| k != key && l.as_deref() == Some(identity.as_str()));
+    let title = item.title.as_deref().unwrap_or("");
+    Ok(moved
+        || (page_of(&old_link) != page_of(link)
+            && !similar_titles(old_title.as_deref().unwrap_or(""), title)))
 }
 
 /// A link's host (without `www.`) and path (without a final `/`), lower-cased.
@@ -650,69 +670,109 @@ fn displace(tx: &Connection, old: &Existing, key: &str) -> Result<(), StoreError
     Ok(())
 }
 
-/// What a document says of its keys, read before any stored item moves.
+/// What a document says of its keys against the store, read before any
+/// stored item moves.
 struct DocumentKeys {
     /// Each key of the document, with the link (its identity) of its item.
     links: HashMap<String, Option<String>>,
+    /// How many of the document's items have each link (identity).
+    in_document: HashMap<String, usize>,
+    /// Link (identity) → the key of the one stored item with it; links that
+    /// several stored items share (episodes linking to the show) name none.
+    sole: HashMap<String, String>,
     /// The feed gives keys to other articles ([`document_keys`]).
     reused: bool,
 }
 
-/// Reads the document's keys against the store: the feed gives its keys to
-/// other articles when it lists a stored item's link under another key of
-/// the document (GUIDs numbered by position: items shift, swap), or when most
-/// of its known keys now hold another page and headline ([`reused_key`]: the
-/// whole feed turned over). One rewritten post among unchanged ones (a
-/// WordPress edit under its GUID `?p=123`) is an edit.
+impl DocumentKeys {
+    /// The key `item`'s article is stored under, when it is another than
+    /// `key` and the document does not list it there any more: the article
+    /// lives elsewhere. Only a link one item of the document and one stored
+    /// item have names an article.
+    fn elsewhere(&self, item: &RawItem, key: &str) -> Option<&str> {
+        let identity = link_identity(item.link.as_deref()?);
+        if self.in_document.get(&identity) != Some(&1) {
+            return None;
+        }
+        let stored = self.sole.get(&identity)?;
+        let listed_there = self.links.get(stored) == Some(&Some(identity.clone()));
+        (stored != key && !listed_there).then_some(stored.as_str())
+    }
+}
+
+/// Reads the document's keys against the store. The feed gives its keys to
+/// other articles when a key holding one stored article is now given to an
+/// article stored under another key (GUIDs numbered by position: items shift,
+/// swap, drop out), or when most of its known keys now hold another page and
+/// headline ([`reused_key`]: the whole feed turned over). One rewritten post
+/// among unchanged ones (a WordPress edit under its GUID `?p=123`) is an edit.
 fn document_keys(
     tx: &Connection,
     source_id: i64,
     items: &[RawItem],
 ) -> Result<DocumentKeys, StoreError> {
-    let links: HashMap<String, Option<String>> = items
-        .iter()
-        .filter_map(|i| Some((item_key(i)?, i.link.as_deref().map(link_identity))))
-        .collect();
-    let stored = stored_links(tx, source_id)?;
-    let shuffled = items.iter().any(|item| {
-        let (Some(link), Some(key)) = (item.link.as_deref().map(link_identity), item_key(item))
-        else {
-            return false;
-        };
-        stored.get(&link).is_some_and(|elsewhere| {
-            *elsewhere != key
-                && links
-                    .get(elsewhere)
-                    .is_some_and(|there| there.as_deref() != Some(link.as_str()))
-        })
-    });
-    let (mut known, mut reused) = (0, 0);
-    if !shuffled {
-        for item in items {
-            let Some(key) = item_key(item) else { continue };
-            let found = super::one_row(
-                tx,
-                "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
-                params![source_id, key],
-                Existing::from_row,
-            )
-            .optional()?;
-            if let Some(old) = found {
-                known += 1;
-                reused += usize::from(reused_key(tx, &old, item)?);
-            }
-        }
+    let mut document = DocumentKeys {
+        links: items
+            .iter()
+            .filter_map(|i| Some((item_key(i)?, i.link.as_deref().map(link_identity))))
+            .collect(),
+        in_document: HashMap::new(),
+        sole: HashMap::new(),
+        reused: false,
+    };
+    for link in items.iter().filter_map(|i| i.link.as_deref()) {
+        *document.in_document.entry(link_identity(link)).or_insert(0) += 1;
     }
-    Ok(DocumentKeys {
-        links,
-        reused: shuffled || (reused > 0 && 2 * reused > known),
-    })
+    let mut stmt = tx.prepare_cached(
+        "SELECT item_key, link, title FROM items WHERE source_id = ?1 AND link IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([source_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    // Key → (link, title) of its stored item; link → (a key, how many).
+    let mut by_key: HashMap<String, (String, Option<String>)> = HashMap::new();
+    let mut by_link: HashMap<String, (String, usize)> = HashMap::new();
+    for row in rows {
+        let (key, link, title) = row?;
+        let entry = by_link
+            .entry(link_identity(&link))
+            .or_insert((key.clone(), 0));
+        entry.1 += 1;
+        by_key.insert(key, (link, title));
+    }
+    document.sole = by_link
+        .into_iter()
+        .filter(|(_, (_, n))| *n == 1)
+        .map(|(link, (key, _))| (link, key))
+        .collect();
+    let (mut known, mut other_article, mut shuffled) = (0, 0, false);
+    for item in items {
+        let (Some(key), Some(link)) = (item_key(item), item.link.as_deref()) else {
+            continue;
+        };
+        let Some((stored_link, stored_title)) = by_key.get(&key) else {
+            continue;
+        };
+        known += 1;
+        let moved = link_identity(stored_link) != link_identity(link);
+        shuffled |= moved && document.elsewhere(item, &key).is_some();
+        let title = item.title.as_deref().unwrap_or("");
+        other_article += usize::from(
+            page_of(stored_link) != page_of(link)
+                && !similar_titles(stored_title.as_deref().unwrap_or(""), title),
+        );
+    }
+    document.reused = shuffled || (other_article > 0 && 2 * other_article > known);
+    Ok(document)
 }
 
-/// The stored item with `item`'s link under another key, moved to `key`: an
-/// article the feed now lists under another GUID (its own was given to
-/// another article, or it was moved off one). Not one the document still
-/// lists under its own key with that link (several items may share a link).
+/// The stored item of `item`'s article under another key, moved to `key`
+/// ([`DocumentKeys::elsewhere`]), or under its link's key (where
+/// [`displace`] put it).
 fn take_by_link(
     tx: &Connection,
     source_id: i64,
@@ -723,45 +783,56 @@ fn take_by_link(
     let Some(link) = item.link.as_deref() else {
         return Ok(None);
     };
-    let found = super::one_row(
-        tx,
-        "SELECT id, content_hash, story_id, filtered, item_key FROM items
-         WHERE source_id = ?1 AND link = ?2 AND item_key != ?3 ORDER BY id DESC LIMIT 1",
-        params![source_id, link, key],
-        |r| Ok((Existing::from_row(r)?, r.get::<_, String>(4)?)),
-    )
-    .optional()?;
-    let Some((old, elsewhere)) = found else {
-        return Ok(None);
-    };
     let identity = link_identity(link);
-    if document
-        .links
-        .get(&elsewhere)
-        .is_some_and(|there| there.as_deref() == Some(identity.as_str()))
-    {
+    if document.in_document.get(&identity) != Some(&1) {
         return Ok(None);
     }
-    super::exec(
-        tx,
-        "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
-        params![old.item_id, key, item.guid],
-    )?;
-    Ok(Some(old))
+    let by_link = link_key(link);
+    let candidates = [document.elsewhere(item, key), Some(by_link.as_str())];
+    for candidate in candidates.into_iter().flatten().filter(|c| *c != key) {
+        if document.links.get(candidate) == Some(&Some(identity.clone())) {
+            continue;
+        }
+        let found = super::one_row(
+            tx,
+            "SELECT id, content_hash, story_id, filtered, link FROM items
+             WHERE source_id = ?1 AND item_key = ?2",
+            params![source_id, candidate],
+            |r| Ok((Existing::from_row(r)?, r.get::<_, Option<String>>(4)?)),
+        )
+        .optional()?;
+        let Some((old, Some(stored_link))) = found else {
+            continue;
+        };
+        if link_identity(&stored_link) != identity {
+            continue;
+        }
+        super::exec(
+            tx,
+            "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
+            params![old.item_id, key, item.guid],
+        )?;
+        return Ok(Some(old));
+    }
+    Ok(None)
 }
 
 /// A source's stored items by link (the newest item for a link that several share).
-fn stored_links(tx: &Connection, source_id: i64) -> Result<HashMap<String, String>, StoreError> {
+fn stored_links(
+    tx: &Connection,
+    source_id: i64,
+) -> Result<HashMap<String, (String, usize)>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "SELECT item_key, link FROM items WHERE source_id = ?1 AND link IS NOT NULL ORDER BY id",
     )?;
     let rows = stmt.query_map([source_id], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })?;
-    let mut by_link = HashMap::new();
+    let mut by_link: HashMap<String, (String, usize)> = HashMap::new();
     for row in rows {
         let (key, link) = row?;
-        by_link.insert(link_identity(&link), key);
+        let entry = by_link.entry(link_identity(&link)).or_default();
+        *entry = (key, entry.1 + 1);
     }
     Ok(by_link)
 }
@@ -883,7 +954,12 @@ fn stored_item(
         }
         return redated(tx, source_id, item, key, hash);
     };
-    if document.reused && old.content_hash != hash && reused_key(tx, &old, item)? {
+    // Its article stored under another key decides; else a page and headline
+    // both other than the stored ones.
+    if document.reused
+        && old.content_hash != hash
+        && (document.elsewhere(item, key).is_some() || reused_key(tx, &old, item, key, document)?)
+    {
         displace(tx, &old, key)?;
         return take_by_link(tx, source_id, item, key, document);
     }
