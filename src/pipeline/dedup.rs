@@ -321,9 +321,18 @@ pub async fn analyse_new_items(
         return AnalysedItems::default();
     };
     let source_id = source.id;
+    let keys: Vec<Option<String>> = items.iter().map(item_key).collect();
     let known = ctx
         .store
-        .call(move |s| Ok::<_, StoreError>((s.known_keys(source_id)?, s.known_links(source_id)?)))
+        .call(move |s| {
+            let known = s.known_keys(source_id)?;
+            // Links matter only for keys already known (see below).
+            let links = match keys.iter().flatten().any(|k| known.contains(k)) {
+                true => s.known_links(source_id)?,
+                false => Default::default(),
+            };
+            Ok::<_, StoreError>((known, links))
+        })
         .await;
     let Ok((known, links)) = known else {
         // The store's write decides these items without help.

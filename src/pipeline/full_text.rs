@@ -53,10 +53,10 @@ pub fn is_teaser(item: &RawItem) -> bool {
 }
 
 /// The items that hold full text after [`fill_full_text`], and whether every
-/// page wanted was tried. The page of an item new in this fetch that failed
-/// for a while (a timeout, a 5xx, its host resting), waits out its backoff or
-/// did not fit in this fetch leaves the feed to be read again at the next
-/// fetch, where it is tried once more; after that, and for a page that fails
+/// page wanted was tried. Pages that did not fit in this fetch, and the page
+/// of an item new in this fetch that failed for a while (a timeout, a 5xx, its
+/// host resting) or waits out its backoff, leave the feed to be read again at
+/// the next fetch, where they are tried; after that, and for a page that fails
 /// for good (a 404, not an article), only when the feed changes: a dead host
 /// would otherwise keep its feed downloaded in full for good (cron keeps no
 /// backoff between runs).
@@ -100,10 +100,13 @@ pub async fn fill_full_text(
     let mut wanted = Vec::new();
     for (i, item) in items.iter_mut().enumerate() {
         let Some(key) = item_key(item) else { continue };
-        // By key, else by link: a feed that changed the item's GUID links to the same page.
-        let known = stored
-            .get(&key)
-            .or_else(|| stored.get(&link_key(item.link.as_deref()?)));
+        // By link: the full text is its page's. By key only without a link: a
+        // feed that gives its keys to other articles (GUIDs numbered by
+        // position) would give an item another article's text.
+        let known = match item.link.as_deref() {
+            Some(link) => stored.get(&link_key(link)),
+            None => stored.get(&key),
+        };
         if let Some((content, author)) = known {
             item.content = Some(content.clone());
             if item.author.is_none() {
@@ -120,9 +123,8 @@ pub async fn fill_full_text(
         }
     }
     if wanted.len() > MAX_ARTICLES_PER_FETCH {
-        complete &= wanted[MAX_ARTICLES_PER_FETCH..]
-            .iter()
-            .all(|(_, key)| stored_keys.contains(key));
+        // Pages never asked for yet: the next fetch reads the feed again for them.
+        complete = false;
         tracing::debug!(source = %cfg.name, waiting = wanted.len() - MAX_ARTICLES_PER_FETCH, "more articles than one fetch takes; the rest come next time");
         wanted.truncate(MAX_ARTICLES_PER_FETCH);
     }

@@ -275,7 +275,14 @@ fn frames_as_links(html: String) -> String {
         let src = frame[..open_end]
             .split_once(" src=\"")
             .and_then(|(_, v)| v.split_once('"'))
-            .map(|(v, _)| v.replace("&amp;", "&"));
+            .map(|(v, _)| {
+                // Ammonia's escapes in an attribute value, undone (`&amp;` last).
+                v.replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&#39;", "'")
+                    .replace("&amp;", "&")
+            });
         if let Some(link) = src.as_deref().and_then(embedded_page) {
             let host = Url::parse(&link)
                 .ok()
