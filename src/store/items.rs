@@ -495,11 +495,6 @@ impl Relinked {
         }
     }
 
-    /// Whether exactly one item of the document has this link.
-    fn unique_link(&self, link: &str) -> bool {
-        self.in_document.get(&link_identity(link)) == Some(&1)
-    }
-
     /// The stored item `item` (new under `key`) is, moved to `key`.
     fn find(
         &mut self,
@@ -627,9 +622,10 @@ fn page_of(link: &str) -> String {
 
 /// Whether two headlines share at least half the words of the shorter.
 fn similar_titles(a: &str, b: &str) -> bool {
+    // Words of more than three letters: "to", "in", "the" are in every headline.
     let words = |t: &str| -> HashSet<String> {
         t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
+            .filter(|w| w.chars().count() > 3)
             .map(str::to_lowercase)
             .collect()
     };
@@ -703,9 +699,11 @@ impl DocumentKeys {
 /// Reads the document's keys against the store. The feed gives its keys to
 /// other articles when a key holding one stored article is now given to an
 /// article stored under another key (GUIDs numbered by position: items shift,
-/// swap, drop out), or when most of its known keys now hold another page and
-/// headline ([`reused_key`]: the whole feed turned over). One rewritten post
-/// among unchanged ones (a WordPress edit under its GUID `?p=123`) is an edit.
+/// swap, drop out). Without that evidence a key keeps its article: a post
+/// rewritten under its GUID (a WordPress edit under `?p=123`, also in a
+/// one-item feed) is an edit, and a feed that turned over whole between two
+/// fetches, under GUIDs numbered by position, overwrites its articles (the
+/// two cannot be told apart).
 fn document_keys(
     tx: &Connection,
     source_id: i64,
@@ -724,49 +722,35 @@ fn document_keys(
         *document.in_document.entry(link_identity(link)).or_insert(0) += 1;
     }
     let mut stmt = tx.prepare_cached(
-        "SELECT item_key, link, title FROM items WHERE source_id = ?1 AND link IS NOT NULL",
+        "SELECT item_key, link FROM items WHERE source_id = ?1 AND link IS NOT NULL",
     )?;
     let rows = stmt.query_map([source_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-        ))
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })?;
-    // Key → (link, title) of its stored item; link → (a key, how many).
-    let mut by_key: HashMap<String, (String, Option<String>)> = HashMap::new();
+    // Key → link (identity) of its stored item; link → (a key, how many).
+    let mut by_key: HashMap<String, String> = HashMap::new();
     let mut by_link: HashMap<String, (String, usize)> = HashMap::new();
     for row in rows {
-        let (key, link, title) = row?;
-        let entry = by_link
-            .entry(link_identity(&link))
-            .or_insert((key.clone(), 0));
+        let (key, link) = row?;
+        let identity = link_identity(&link);
+        let entry = by_link.entry(identity.clone()).or_insert((key.clone(), 0));
         entry.1 += 1;
-        by_key.insert(key, (link, title));
+        by_key.insert(key, identity);
     }
     document.sole = by_link
         .into_iter()
         .filter(|(_, (_, n))| *n == 1)
         .map(|(link, (key, _))| (link, key))
         .collect();
-    let (mut known, mut other_article, mut shuffled) = (0, 0, false);
-    for item in items {
+    document.reused = items.iter().any(|item| {
         let (Some(key), Some(link)) = (item_key(item), item.link.as_deref()) else {
-            continue;
+            return false;
         };
-        let Some((stored_link, stored_title)) = by_key.get(&key) else {
-            continue;
-        };
-        known += 1;
-        let moved = link_identity(stored_link) != link_identity(link);
-        shuffled |= moved && document.elsewhere(item, &key).is_some();
-        let title = item.title.as_deref().unwrap_or("");
-        other_article += usize::from(
-            page_of(stored_link) != page_of(link)
-                && !similar_titles(stored_title.as_deref().unwrap_or(""), title),
-        );
-    }
-    document.reused = shuffled || (other_article > 0 && 2 * other_article > known);
+        let moved = by_key
+            .get(&key)
+            .is_some_and(|stored| *stored != link_identity(link));
+        moved && document.elsewhere(item, &key).is_some()
+    });
     Ok(document)
 }
 
@@ -876,7 +860,7 @@ pub(super) fn ingest_items(
             Some(hash) => hash.clone(),
             None => content_hash(item),
         };
-        if pruned_before(&mut pruned, source_id, item, &key, &hash, &relinked)? {
+        if pruned_before(&mut pruned, source_id, item, &key, &hash)? {
             stats.skipped += 1;
             continue;
         }
@@ -913,14 +897,10 @@ fn pruned_before(
     item: &RawItem,
     key: &str,
     hash: &str,
-    relinked: &Relinked,
 ) -> Result<bool, StoreError> {
     let other_key = match item.link.as_deref() {
-        // Only a link no other item of the document has names one item.
-        Some(link) if relinked.unique_link(link) => {
-            Some(link_title_key(link, item.title.as_deref()))
-        }
-        Some(_) => None,
+        // With its headline, a link names one item even where several share it.
+        Some(link) => Some(link_title_key(link, item.title.as_deref())),
         None => key
             .starts_with("hash:")
             .then(|| text_key(item.title.as_deref(), hash)),
