@@ -567,13 +567,14 @@ fn redated(
     .optional()?)
 }
 
-/// Whether the stored item `old` may be another article than `item`, which
-/// the feed lists under the same key: a feed that numbers its GUIDs by
-/// position (`pos-0` is whatever is newest) or reuses them. Both links and
-/// titles must differ (a link whose query alone changes, a session id, is the
-/// same page), and the document as a whole must reuse its keys
-/// ([`document_keys`]): a permalink and headline rewritten under a kept GUID
-/// (WordPress's `?p=123`) among unchanged posts is an edit.
+/// Whether the stored item `old` is another article than `item`, which the
+/// feed lists under the same key (a feed that numbers its GUIDs by position:
+/// `pos-0` is whatever is newest): the stored article is listed under another
+/// key of the document now, or both its page and headline differ (a link whose
+/// query alone changes, a session id, is the same page). The caller asks only
+/// when the document as a whole gives its keys away ([`document_keys`]): a
+/// permalink and headline rewritten under a kept GUID (WordPress's `?p=123`)
+/// is an edit otherwise.
 fn reused_key(
     tx: &Connection,
     old: &Existing,
