@@ -722,18 +722,10 @@ fn document_keys(
     for link in items.iter().filter_map(|i| i.link.as_deref()) {
         *document.in_document.entry(link_identity(link)).or_insert(0) += 1;
     }
-    let mut stmt = tx.prepare_cached(
-        "SELECT item_key, link FROM items WHERE source_id = ?1 AND link IS NOT NULL",
-    )?;
-    let rows = stmt.query_map([source_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
     // Key → link (identity) of its stored item; link → (a key, how many).
     let mut by_key: HashMap<String, String> = HashMap::new();
     let mut by_link: HashMap<String, (String, usize)> = HashMap::new();
-    for row in rows {
-        let (key, link) = row?;
-        let identity = link_identity(&link);
+    for (key, identity) in stored_link_rows(tx, source_id)? {
         let entry = by_link.entry(identity.clone()).or_insert((key.clone(), 0));
         entry.1 += 1;
         by_key.insert(key, identity);
@@ -807,19 +799,28 @@ fn stored_links(
     tx: &Connection,
     source_id: i64,
 ) -> Result<HashMap<String, (String, usize)>, StoreError> {
+    let mut by_link: HashMap<String, (String, usize)> = HashMap::new();
+    for (key, identity) in stored_link_rows(tx, source_id)? {
+        let entry = by_link.entry(identity).or_default();
+        *entry = (key, entry.1 + 1);
+    }
+    Ok(by_link)
+}
+
+/// (key, link identity) of a source's stored items with a link, oldest first.
+fn stored_link_rows(tx: &Connection, source_id: i64) -> Result<Vec<(String, String)>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "SELECT item_key, link FROM items WHERE source_id = ?1 AND link IS NOT NULL ORDER BY id",
     )?;
     let rows = stmt.query_map([source_id], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })?;
-    let mut by_link: HashMap<String, (String, usize)> = HashMap::new();
+    let mut out = Vec::new();
     for row in rows {
         let (key, link) = row?;
-        let entry = by_link.entry(link_identity(&link)).or_default();
-        *entry = (key, entry.1 + 1);
+        out.push((key, link_identity(&link)));
     }
-    Ok(by_link)
+    Ok(out)
 }
 
 /// Stores one fetch's items: changed ones are updated in place, the rest
