@@ -75,7 +75,8 @@ impl Store {
     /// (without tracking parameters): an item under a known key with a link
     /// not among them may be another article (a GUID the feed reuses).
     pub fn known_links(&self, source_id: i64) -> Result<HashSet<String>, StoreError> {
-        Ok(stored_links(&self.conn, source_id)?.into_keys().collect())
+        let rows = stored_link_rows(&self.conn, source_id)?;
+        Ok(rows.into_iter().map(|(_, identity)| identity).collect())
     }
 
     /// Marks items (by key) as holding the extracted article.
@@ -466,82 +467,6 @@ pub fn link_key(link: &str) -> String {
     format!("link:{}", link_identity(link))
 }
 
-/// Finds the stored item a new key stands for when a feed changed its GUIDs
-/// (`…#0` on one fetch, `…#3` on the next) or started or stopped giving any:
-/// within one source the same link is the same item. Only a link that one
-/// item of the document has, stored under a key the document no longer
-/// lists, counts: a feed whose episodes all link to its home page keeps them
-/// apart.
-struct Relinked {
-    /// How many of the document's items have each link.
-    in_document: HashMap<String, usize>,
-    /// The keys the document lists.
-    document_keys: HashSet<String>,
-    /// Link → (key of the newest stored item with it, how many have it);
-    /// read on first need.
-    stored: Option<HashMap<String, (String, usize)>>,
-}
-
-impl Relinked {
-    fn new(items: &[RawItem]) -> Relinked {
-        let mut in_document = HashMap::new();
-        for link in items.iter().filter_map(|i| i.link.as_deref()) {
-            *in_document.entry(link_identity(link)).or_insert(0) += 1;
-        }
-        Relinked {
-            in_document,
-            document_keys: items.iter().filter_map(item_key).collect(),
-            stored: None,
-        }
-    }
-
-    /// The stored item `item` (new under `key`) is, moved to `key`.
-    fn find(
-        &mut self,
-        tx: &Connection,
-        source_id: i64,
-        item: &RawItem,
-        key: &str,
-    ) -> Result<Option<Existing>, StoreError> {
-        let Some(link) = item.link.as_deref().map(link_identity) else {
-            return Ok(None);
-        };
-        if self.in_document.get(&link) != Some(&1) {
-            return Ok(None);
-        }
-        if self.stored.is_none() {
-            self.stored = Some(stored_links(tx, source_id)?);
-        }
-        let stored = self.stored.get_or_insert_with(HashMap::new);
-        // A link several stored items share (episodes linking to the show)
-        // names none of them.
-        let Some(old_key) = stored
-            .get(&link)
-            .filter(|(k, n)| *n == 1 && !self.document_keys.contains(k))
-            .map(|(k, _)| k.clone())
-        else {
-            return Ok(None);
-        };
-        let existing = super::one_row(
-            tx,
-            "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
-            params![source_id, old_key],
-            Existing::from_row,
-        )
-        .optional()?;
-        if let Some(old) = &existing {
-            tracing::debug!(old_key = %old_key, new_key = %key, "the feed changed the item's GUID; same link, same item");
-            super::exec(
-                tx,
-                "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
-                params![old.item_id, key, item.guid],
-            )?;
-            stored.insert(link, (key.to_string(), 1));
-        }
-        Ok(existing)
-    }
-}
-
 /// An item without GUID or link that is stored under another date: the same
 /// title and content (the content hash leaves dates out). Such an item's key
 /// holds its date, and feeds without GUIDs and links are the ones that stamp
@@ -748,8 +673,9 @@ fn document_keys(
 }
 
 /// The stored item of `item`'s article under another key, moved to `key`
-/// ([`DocumentKeys::elsewhere`]), or under its link's key (where
-/// [`displace`] put it).
+/// ([`DocumentKeys::elsewhere`]: a feed that changed its GUIDs, `…#0` on one
+/// fetch and `…#3` on the next, or started or stopped giving any, or gives its
+/// keys out anew), or under its link's key (where [`displace`] put it).
 fn take_by_link(
     tx: &Connection,
     source_id: i64,
@@ -784,6 +710,7 @@ fn take_by_link(
         if link_identity(&stored_link) != identity {
             continue;
         }
+        tracing::debug!(old_key = %candidate, new_key = %key, "the feed lists the item under another key; same link, same item");
         super::exec(
             tx,
             "UPDATE items SET item_key = ?2, guid = ?3 WHERE id = ?1",
@@ -792,19 +719,6 @@ fn take_by_link(
         return Ok(Some(old));
     }
     Ok(None)
-}
-
-/// A source's stored items by link (the newest item for a link that several share).
-fn stored_links(
-    tx: &Connection,
-    source_id: i64,
-) -> Result<HashMap<String, (String, usize)>, StoreError> {
-    let mut by_link: HashMap<String, (String, usize)> = HashMap::new();
-    for (key, identity) in stored_link_rows(tx, source_id)? {
-        let entry = by_link.entry(identity).or_default();
-        *entry = (key, entry.1 + 1);
-    }
-    Ok(by_link)
 }
 
 /// (key, link identity) of a source's stored items with a link, oldest first.
@@ -840,7 +754,6 @@ pub(super) fn ingest_items(
     // New items, by their place in the document: inserted after the loop.
     let mut fresh = Vec::new();
     let mut seen = HashSet::new();
-    let mut relinked = Relinked::new(items);
     let document = document_keys(tx, source_id, items)?;
     let mut find = tx.prepare_cached(
         "SELECT id, content_hash, story_id, filtered FROM items WHERE source_id = ?1 AND item_key = ?2",
@@ -872,7 +785,7 @@ pub(super) fn ingest_items(
             found => Some(found?),
         };
         let lookup = (source_id, item, key.as_str(), hash.as_str());
-        match stored_item(tx, lookup, existing, &mut relinked, &document)? {
+        match stored_item(tx, lookup, existing, &document)? {
             Some(old) => {
                 if update_stored(tx, &old, item, &hash, filtered, now)? {
                     stats.updated += 1;
@@ -924,13 +837,9 @@ fn stored_item(
     tx: &Connection,
     (source_id, item, key, hash): (i64, &RawItem, &str, &str),
     existing: Option<Existing>,
-    relinked: &mut Relinked,
     document: &DocumentKeys,
 ) -> Result<Option<Existing>, StoreError> {
     let Some(old) = existing else {
-        if let Some(found) = relinked.find(tx, source_id, item, key)? {
-            return Ok(Some(found));
-        }
         if let Some(found) = take_by_link(tx, source_id, item, key, document)? {
             return Ok(Some(found));
         }
