@@ -78,16 +78,7 @@ pub async fn fill_full_text(
     cfg: &SourceConfig,
     items: &mut [RawItem],
 ) -> FullText {
-    let read = ctx
-        .store
-        .call(move |s| {
-            Ok::<_, crate::store::StoreError>((
-                s.full_text_items(source_id)?,
-                s.known_keys(source_id)?,
-            ))
-        })
-        .await;
-    let (stored, stored_keys) = match read {
+    let stored = match ctx.store.call(move |s| s.full_text_items(source_id)).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(source = %cfg.name, "cannot read stored full text: {e}");
@@ -98,6 +89,8 @@ pub async fn fill_full_text(
     let mut complete = true;
     let mut keys = Vec::new();
     let mut wanted = Vec::new();
+    // Items whose page is to be tried at the next fetch if they are new here.
+    let mut retry = Vec::new();
     for (i, item) in items.iter_mut().enumerate() {
         let Some(key) = item_key(item) else { continue };
         // By link: the full text is its page's. By key only without a link: a
@@ -116,7 +109,7 @@ pub async fn fill_full_text(
         } else if item.link.is_some() && cfg.full_text.wants(is_teaser(item)) {
             let link = item.link.as_deref().unwrap_or_default();
             if ctx.article_backoff.waiting(link, now) {
-                complete &= stored_keys.contains(&key);
+                retry.push(key);
             } else {
                 wanted.push((i, key));
             }
@@ -140,28 +133,40 @@ pub async fn fill_full_text(
     }
     while let Some(done) = tasks.join_next().await {
         let Ok((i, key, result)) = done else { continue };
-        let new_here = !stored_keys.contains(&key);
-        let (took, settled) = settle_page(ctx, cfg, &mut items[i], result, new_here, now);
-        complete &= settled;
-        if took {
-            keys.push(key);
+        match settle_page(ctx, cfg, &mut items[i], result, now) {
+            Page::Taken => keys.push(key),
+            Page::Kept => {}
+            Page::Retry => retry.push(key),
         }
+    }
+    if complete && !retry.is_empty() {
+        // Asked only when a page failed: most fetches have none.
+        let known = ctx.store.call(move |s| s.known_keys(source_id)).await;
+        complete = known.is_ok_and(|known| retry.iter().all(|k| known.contains(k)));
     }
     FullText { keys, complete }
 }
 
+/// What became of one fetched article page.
+enum Page {
+    /// Its article replaced the item's text.
+    Taken,
+    /// The item keeps the feed's text (the page holds no more, or fails for good).
+    Kept,
+    /// The item keeps the feed's text; the page is tried again at the next
+    /// fetch if the item is new here (the failure may pass).
+    Retry,
+}
+
 /// Takes a fetched page's article into its item when it holds more than the
-/// feed's text. Returns (taken, settled): settled is false when the page is
-/// to be tried again at the next fetch (the item is `new_here` and the
-/// failure may pass), which leaves the feed to be read again.
+/// feed's text.
 fn settle_page(
     ctx: &Context,
     cfg: &SourceConfig,
     item: &mut RawItem,
     result: anyhow::Result<Article>,
-    new_here: bool,
     now: Instant,
-) -> (bool, bool) {
+) -> Page {
     match result {
         Ok(article) => {
             if let Some(link) = &item.link {
@@ -170,26 +175,29 @@ fn settle_page(
             let feed_text = item.content.as_deref().or(item.summary.as_deref());
             if article.text.len() <= plain_text(feed_text.unwrap_or("")).len() {
                 tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "the page holds no more than the feed; keeping the feed's text");
-                return (false, true);
+                return Page::Kept;
             }
             item.content = Some(article.html);
             // The feed's own fields win; the page fills what the feed left out.
             if item.author.is_none() {
                 item.author = article.author;
             }
-            (true, true)
+            Page::Taken
         }
         Err(e) if e.is::<HostResting>() => {
             tracing::debug!(source = %cfg.name, link = item.link.as_deref().map(display), "keeping the feed's content: {e}");
-            (false, !new_here)
+            Page::Retry
         }
         Err(e) => {
             let link = item.link.as_deref().unwrap_or_default();
             let retry_in = in_words(ctx.article_backoff.failed(link, now));
             tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "full text unavailable, keeping the feed's content: {e:#}");
             // A page that will not change by asking again (gone, refused, not
-            // an article), or an item's second try, waits for the feed to change.
-            (false, lasting_failure(&e) || !new_here)
+            // an article) waits for the feed to change.
+            match lasting_failure(&e) {
+                true => Page::Kept,
+                false => Page::Retry,
+            }
         }
     }
 }
