@@ -477,7 +477,7 @@ async fn backing_off(
     let sources = ctx.store.call(|s| s.sources()).await?;
     Ok(sources
         .into_iter()
-        .filter(|s| s.gone || (s.error_count > 0 && s.next_fetch_at > now))
+        .filter(|s| s.gone || s.backing_off(now))
         .map(|s| {
             let why = if s.gone {
                 "answered 410 Gone and is not fetched again: remove it from the config".to_string()

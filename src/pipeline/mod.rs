@@ -592,7 +592,7 @@ pub fn sources_to_fetch(
         .filter(|s| !s.gone || matches!(&selection, Selection::Url(url) if &s.url == url))
         .filter(|s| match &selection {
             Selection::All => true,
-            Selection::AllButBackingOff => s.error_count == 0 || s.next_fetch_at <= now,
+            Selection::AllButBackingOff => !s.backing_off(now),
             Selection::Due => s.next_fetch_at <= now,
             Selection::Url(url) => &s.url == url,
         })

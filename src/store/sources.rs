@@ -67,6 +67,13 @@ pub struct SourceRecord {
     pub gone: bool,
 }
 
+impl SourceRecord {
+    /// Waits out a backoff after failing (its own, or a server's `Retry-After`) at `now`.
+    pub fn backing_off(&self, now: i64) -> bool {
+        self.error_count > 0 && self.next_fetch_at > now
+    }
+}
+
 /// What one fetch of a source produced, written in one transaction.
 #[derive(Debug, Clone)]
 pub enum FetchRecord {
