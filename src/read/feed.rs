@@ -322,7 +322,7 @@ pub fn html_to_text(html: &str) -> String {
         };
         if let Some(close) = raw_text {
             out.push_str(&html[last..lt]);
-            i = find_ascii_ci(&b[lt..], close)
+            i = crate::util::find_ascii_ci(&b[lt..], close)
                 .and_then(|e| memchr::memchr(b'>', &b[lt + e..]).map(|g| lt + e + g + 1))
                 .unwrap_or(b.len());
             last = i;
@@ -347,14 +347,6 @@ pub fn html_to_text(html: &str) -> String {
         out
     };
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Position of `needle` (starting with `<`) in `hay`, ASCII case-insensitive.
-fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'<', hay).find(|&p| {
-        hay.get(p..p + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-    })
 }
 
 /// The element's own character data (not that of child elements: markup inside a

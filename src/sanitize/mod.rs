@@ -223,31 +223,31 @@ pub fn clean_html(html: &str, base: Option<&Url>) -> String {
 /// lazy-loading pages put the real `<img>` there, and a feed reader runs no
 /// script to load the placeholder's.
 fn without_noscript_tags(html: &str) -> Cow<'_, str> {
-    let lower = html.to_ascii_lowercase();
-    if !lower.contains("<noscript") {
+    let b = html.as_bytes();
+    // Most items have none: no copy of the text is made for them.
+    if crate::util::find_ascii_ci(b, b"<noscript").is_none() {
         return Cow::Borrowed(html);
     }
     let mut out = String::with_capacity(html.len());
     let mut from = 0;
-    let mut search = 0;
-    while let Some(found) = lower[search..].find("noscript") {
-        let at = search + found;
-        search = at + "noscript".len();
-        let open = at.checked_sub(1).filter(|&i| &lower[i..at] == "<");
-        let close = at.checked_sub(2).filter(|&i| &lower[i..at] == "</");
-        let Some(start) = open.or(close) else {
-            continue;
-        };
-        let after = lower.as_bytes().get(search);
-        if !after.is_some_and(|c| matches!(c, b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/')) {
+    for lt in memchr::memchr_iter(b'<', b) {
+        if lt < from {
             continue;
         }
-        let Some(end) = lower[search..].find('>').map(|i| search + i + 1) else {
+        let name = lt + 1 + usize::from(b.get(lt + 1) == Some(&b'/'));
+        let is_tag = b
+            .get(name..name + 8)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"noscript"))
+            && b.get(name + 8)
+                .is_some_and(|c| matches!(c, b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/'));
+        if !is_tag {
+            continue;
+        }
+        let Some(end) = memchr::memchr(b'>', &b[name..]).map(|i| name + i + 1) else {
             break;
         };
-        out.push_str(&html[from..start]);
+        out.push_str(&html[from..lt]);
         from = end;
-        search = end;
     }
     out.push_str(&html[from..]);
     Cow::Owned(out)

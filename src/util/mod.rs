@@ -8,6 +8,15 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+/// Position of `needle` (starting with `<`) in `hay`, ASCII case-insensitive:
+/// a tag in markup, found without a lower-cased copy of it.
+pub fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'<', hay).find(|&p| {
+        hay.get(p..p + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
 /// "1 feed", "2 feeds", "2 stories": a count with its noun, for messages.
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
