@@ -345,7 +345,7 @@ pub async fn analyse_new_items(
         Some(_) => item
             .link
             .as_deref()
-            .is_some_and(|l| !links.contains(crate::sanitize::strip_tracking(l.trim()).as_ref())),
+            .is_some_and(|l| !links.contains(&crate::store::link_identity(l))),
         None => false,
     };
     let fresh: Vec<(usize, RawItem)> = items

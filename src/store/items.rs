@@ -457,7 +457,7 @@ impl Existing {
 
 /// A link as an item's identity within its source: without tracking
 /// parameters (the fragment stays: a live blog's posts differ only there).
-fn link_identity(link: &str) -> String {
+pub fn link_identity(link: &str) -> String {
     crate::sanitize::strip_tracking(link.trim()).into_owned()
 }
 

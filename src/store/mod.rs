@@ -32,8 +32,8 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 pub use file::{DbFile, DbLock};
 pub use items::{
-    content_hashes, item_key, link_key, sort_time, IngestStats, ItemAssignment, WindowItem,
-    EARLIEST_DATE, FUTURE_MARGIN,
+    content_hashes, item_key, link_identity, link_key, sort_time, IngestStats, ItemAssignment,
+    WindowItem, EARLIEST_DATE, FUTURE_MARGIN,
 };
 pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{DueSource, DueSources, FetchRecord, SourceRecord, SourceSpec};
