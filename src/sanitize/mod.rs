@@ -705,21 +705,20 @@ pub fn opens_markup(b: &[u8], at: usize) -> bool {
     {
         i += 1;
     }
-    let name = String::from_utf8_lossy(&b[start..i]).to_ascii_lowercase();
-    b.get(i) != Some(&b'>') || TITLE_MARKUP.contains(&name.as_str())
+    let name = &b[start..i];
+    b.get(i) != Some(&b'>')
+        || TITLE_MARKUP
+            .iter()
+            .any(|m| m.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// `text` with the `<` of each bare tag that is not markup escaped, so that
 /// parsing it as HTML keeps the tag as text.
 fn escape_bare_words(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
-    let bare: Vec<usize> = (0..b.len())
-        .filter(|&i| {
-            b[i] == b'<'
-                && b.get(i + 1)
-                    .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'/')
-        })
-        .filter(|&i| !opens_markup(b, i))
+    // A bare tag opens with a letter; `opens_markup` says which are markup.
+    let bare: Vec<usize> = memchr::memchr_iter(b'<', b)
+        .filter(|&i| b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) && !opens_markup(b, i))
         .collect();
     if bare.is_empty() {
         return Cow::Borrowed(text);
@@ -737,12 +736,8 @@ fn escape_bare_words(text: &str) -> Cow<'_, str> {
 
 fn looks_like_markup(text: &str) -> bool {
     let b = text.as_bytes();
-    (0..b.len()).any(|i| {
-        b[i] == b'<'
-            && opens_markup(b, i)
-            && b.get(i + 1)
-                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?'))
-    }) || (text.contains('&') && text.contains(';') && plain_text(text) != text)
+    memchr::memchr_iter(b'<', b).any(|i| opens_markup(b, i))
+        || (text.contains('&') && text.contains(';') && plain_text(text) != text)
 }
 
 #[cfg(test)]
