@@ -42,10 +42,10 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
 use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
-use crate::publish::{render_with, FeedIds, Publication, StoryPages};
+use crate::publish::{page_id, render_with, FeedIds, Publication, StoryPages};
 use crate::schedule::{in_words, HostSlots, StartQueue, StoreBackoff};
 use crate::store::{
-    FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError,
+    FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError, Story,
 };
 
 pub use self::dedup::StoryDedup;
@@ -764,7 +764,7 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
     // would otherwise be missing from the document and not count as a change.
     let dedup = ctx.dedup.clone();
     let settings = published_settings(&ctx.config);
-    let (ids, stories, joins, settings_changed) = ctx
+    let (ids, stories, joins, settings_changed, moved) = ctx
         .store
         .call(move |s| {
             // The stories that changed since the last publish are refined
@@ -789,7 +789,8 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
                 .map(|i| i.id)
                 .collect();
             let joins = s.join_records(&members)?;
-            Ok((ids, stories, joins, settings_changed))
+            let moved = moved_pages(&ids, &stories, s.story_aliases(&shown)?);
+            Ok((ids, stories, joins, settings_changed, moved))
         })
         .await?;
     let out = ctx.config.output.clone();
@@ -800,9 +801,28 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
         .clone();
     Ok(tokio::task::spawn_blocking(move || {
         let previous = previous.as_ref();
-        render_with(&out, &ids, &stories, &joins, previous, settings_changed)
+        let publication = render_with(&out, &ids, &stories, &joins, previous, settings_changed);
+        Publication {
+            stories: publication.stories.with_moved(moved),
+            ..publication
+        }
     })
     .await?)
+}
+
+/// The page ids of merged stories (`aliases`: their GUIDs, each with the id of
+/// the story that took it over), each with its heir's page id.
+fn moved_pages(
+    ids: &FeedIds,
+    stories: &[Story],
+    aliases: Vec<(String, i64)>,
+) -> Vec<(String, String)> {
+    let guids: HashMap<i64, &str> = stories.iter().map(|s| (s.id, s.guid.as_str())).collect();
+    let page = |guid: &str| page_id(&ids.story_id(guid)).to_string();
+    aliases
+        .into_iter()
+        .filter_map(|(old, heir)| Some((page(&old), page(guids.get(&heir)?))))
+        .collect()
 }
 
 /// Writes the files of `publication` that changed (and pings the hub when any

@@ -42,28 +42,60 @@ pub struct StoryPage {
 
 /// Every story page of one publish, by page id (the hash of the story's id).
 #[derive(Debug, Clone, Default)]
-pub struct StoryPages(Arc<BTreeMap<String, StoryPage>>);
+pub struct StoryPages {
+    pages: Arc<BTreeMap<String, StoryPage>>,
+    /// The page ids of merged stories readers may still have, each with the
+    /// page id of the published story that took it over.
+    moved: Arc<BTreeMap<String, String>>,
+}
 
 impl StoryPages {
+    /// Pages without moved ones.
+    fn of(pages: BTreeMap<String, StoryPage>) -> StoryPages {
+        StoryPages {
+            pages: Arc::new(pages),
+            moved: Arc::default(),
+        }
+    }
+
     /// The page of story `id` (with or without `.html`).
     pub fn get(&self, id: &str) -> Option<&PublishedFeed> {
         let id = id.strip_suffix(".html").unwrap_or(id);
-        self.0.get(id).map(|p| &p.doc)
+        self.pages.get(id).map(|p| &p.doc)
+    }
+
+    /// These pages, with `moved` (old page id → page id) for the merged
+    /// stories whose heir has a page; a page id in use is never moved.
+    pub fn with_moved(mut self, moved: impl IntoIterator<Item = (String, String)>) -> StoryPages {
+        let moved = moved
+            .into_iter()
+            .filter(|(old, new)| {
+                is_page_id(old) && !self.pages.contains_key(old) && self.pages.contains_key(new)
+            })
+            .collect();
+        self.moved = Arc::new(moved);
+        self
+    }
+
+    /// The page id a merged story's page `id` (with or without `.html`) leads to.
+    pub fn moved_to(&self, id: &str) -> Option<&str> {
+        let id = id.strip_suffix(".html").unwrap_or(id);
+        self.moved.get(id).map(String::as_str)
     }
 
     /// The pages, by id.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &StoryPage)> {
-        self.0.iter()
+        self.pages.iter()
     }
 
     /// How many pages there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pages.len()
     }
 
     /// True when there is none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pages.is_empty()
     }
 
     /// The pages last written in `folder`, to serve beside a kept front page.
@@ -86,7 +118,7 @@ impl StoryPages {
             };
             pages.insert(id.to_string(), page);
         }
-        StoryPages(Arc::new(pages))
+        StoryPages::of(pages)
     }
 }
 
@@ -113,7 +145,7 @@ pub fn render_pages(
         let id = page_id(&entry.guid).to_string();
         let fingerprint = fingerprint(out, story, joins);
         let kept = previous
-            .and_then(|p| p.0.get(&id))
+            .and_then(|p| p.pages.get(&id))
             .filter(|p| p.fingerprint == fingerprint);
         let page = match kept {
             Some(p) => StoryPage {
@@ -128,7 +160,7 @@ pub fn render_pages(
         };
         pages.insert(id, page);
     }
-    StoryPages(Arc::new(pages))
+    StoryPages::of(pages)
 }
 
 /// What a story page depends on, hashed: without rendering, a publish sees
@@ -482,7 +514,8 @@ pub fn joined_how(record: Option<&JoinRecord>, matched: Option<&str>) -> String 
 
 /// Writes the pages into `dir/story/`: a page rendered by this publish when its
 /// bytes differ from the file, a carried-over page only when its file is
-/// missing; files of stories no longer published are removed (only files
+/// missing; a merged story's page leads to its heir's ([`moved_page`]);
+/// files of stories no longer published are removed (only files
 /// named like a page: the folder may be in a web root with pages of its own).
 /// Returns how many files changed.
 pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
@@ -497,6 +530,14 @@ pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
             changed += 1;
         }
     }
+    for (old, new) in pages.moved.iter() {
+        if write_atomically(
+            &folder.join(format!("{old}.html")),
+            moved_page(new).as_bytes(),
+        )? {
+            changed += 1;
+        }
+    }
     let Ok(listing) = std::fs::read_dir(&folder) else {
         return Ok(changed);
     };
@@ -505,12 +546,23 @@ pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
         let Some(id) = name.strip_suffix(".html") else {
             continue;
         };
-        if is_page_id(id) && pages.get(id).is_none() {
+        if is_page_id(id) && pages.get(id).is_none() && pages.moved_to(id).is_none() {
             std::fs::remove_file(file.path())?;
             changed += 1;
         }
     }
     Ok(changed)
+}
+
+/// The page left at a merged story's address, for static hosting: it sends
+/// the browser on to the page of the story that took it over (page id `to`).
+pub fn moved_page(to: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Story moved</title><meta http-equiv=\"refresh\" content=\"0; url={to}.html\">\
+         <link rel=\"canonical\" href=\"{to}.html\"></head>\
+         <body><p>This story is now told with another: <a href=\"{to}.html\">its page</a>.</p></body></html>\n"
+    )
 }
 
 /// Whether a file name (without `.html`) is one a story page could have: a

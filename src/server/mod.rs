@@ -192,7 +192,8 @@ async fn json(State(s): State<ServerState>, h: HeaderMap) -> Response {
 }
 
 /// A story's page (`/story/<id>`, or `/story/<id>.html` as the static files
-/// are named); 404 for a story not in the feed.
+/// are named); a merged story's page redirects to its heir's; 404 for a
+/// story not in the feed.
 async fn story(
     State(s): State<ServerState>,
     axum::extract::Path(id): axum::extract::Path<String>,
@@ -201,6 +202,16 @@ async fn story(
     let Some(p) = s.publication() else {
         return serve_doc(&s, &h, |p| &p.html);
     };
+    if let Some(to) = p.stories.moved_to(&id) {
+        // A merged story's page: on to the story that took it over (relative,
+        // as the static files link; `.html` kept when it was asked for).
+        let suffix = if id.ends_with(".html") { ".html" } else { "" };
+        return (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, format!("{to}{suffix}"))],
+        )
+            .into_response();
+    }
     match p.stories.get(&id) {
         Some(doc) => conditional(doc, &h),
         None => (

@@ -133,6 +133,11 @@ impl Store {
             "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id)",
             [],
         )?;
+        // Aliases of stories retention removed lead nowhere.
+        tx.execute(
+            "DELETE FROM story_aliases WHERE story_id NOT IN (SELECT id FROM stories)",
+            [],
+        )?;
         tx.execute(
             "DELETE FROM pruned_items WHERE pruned_at < ?1 OR pruned_at > ?2",
             params![tombstone_cutoff, now + FUTURE_MARGIN],

@@ -61,6 +61,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../db/migrations/0010_source_reading.sql"),
     ),
+    (
+        11,
+        include_str!("../../db/migrations/0011_story_aliases.sql"),
+    ),
 ];
 
 /// A storage failure.

@@ -2,11 +2,11 @@
 //! refinement pass, new stories for split-off clusters, emptied stories
 //! dropped (as a merge drops the absorbed story), and each move recorded.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::{params, OptionalExtension};
 
-use super::stories::{story_guid, touch, update_representative};
+use super::stories::{keep_alias, story_guid, touch, update_representative};
 use super::{Store, StoreError, StoryDecider};
 
 /// Where a refined item goes.
@@ -76,6 +76,9 @@ impl Store {
         // The stories that lost, then also those that gained, members.
         let mut left = BTreeSet::new();
         let mut gained = BTreeSet::new();
+        // How many items each story gave to each other: an emptied story's
+        // alias names the one that took most of them.
+        let mut given: HashMap<i64, BTreeMap<i64, usize>> = HashMap::new();
         for m in &r.moves {
             let to = match m.to {
                 RefinedTarget::Story(s) => s,
@@ -104,6 +107,7 @@ impl Store {
             )?;
             left.insert(m.from);
             gained.insert(to);
+            *given.entry(m.from).or_default().entry(to).or_default() += 1;
         }
         for id in &new_ids {
             // A new story sorts by its earliest member; one that received no
@@ -124,6 +128,14 @@ impl Store {
                 |r| r.get(0),
             )?;
             if members == 0 {
+                let heir = given.get(id).and_then(|to| {
+                    // The most items; of equals, the oldest story.
+                    let most = to.values().copied().max()?;
+                    to.iter().find(|(_, &n)| n == most).map(|(&s, _)| s)
+                });
+                if let Some(heir) = heir {
+                    keep_alias(&tx, *id, heir, now)?;
+                }
                 tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
                 tracing::info!(story = id, "story emptied by refinement");
                 continue;

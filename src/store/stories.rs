@@ -161,6 +161,21 @@ impl Store {
         Ok(out)
     }
 
+    /// The GUIDs of merged stories that now lead to one of `story_ids`, each
+    /// with that story's id (see migration 11).
+    pub fn story_aliases(&self, story_ids: &[i64]) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT guid FROM story_aliases WHERE story_id = ?1")?;
+        let mut out = Vec::new();
+        for &id in story_ids {
+            for guid in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+                out.push((guid?, id));
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of stored stories.
     pub fn story_count(&self) -> Result<i64, StoreError> {
         Ok(self
@@ -361,6 +376,30 @@ impl StoryDecider for OneStoryPerItem {
     }
 }
 
+/// Keeps the GUID of story `absorbed`, about to be deleted, as an alias of
+/// `survivor`, which also takes over the aliases `absorbed` held: readers keep
+/// its entry, and its page then leads to the story that tells it now. Only a
+/// story that was published (one readers can know) gets one.
+pub(super) fn keep_alias(
+    tx: &Connection,
+    absorbed: i64,
+    survivor: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    super::exec(
+        tx,
+        "UPDATE story_aliases SET story_id = ?2 WHERE story_id = ?1",
+        params![absorbed, survivor],
+    )?;
+    super::exec(
+        tx,
+        "INSERT OR REPLACE INTO story_aliases (guid, story_id, merged_at)
+         SELECT guid, ?2, ?3 FROM stories WHERE id = ?1 AND published_at IS NOT NULL",
+        params![absorbed, survivor, now],
+    )?;
+    Ok(())
+}
+
 /// Marks a story changed: a member was updated or joined. Its GUID and place
 /// stay; once it has been published, the change is one its readers see.
 pub(super) fn touch(tx: &Connection, story_id: i64, now: i64) -> Result<(), StoreError> {
@@ -489,6 +528,7 @@ fn merge_stories(
         params![absorbed, survivor],
     )?;
     touch(tx, survivor, now)?;
+    keep_alias(tx, absorbed, survivor, now)?;
     super::exec(tx, "DELETE FROM stories WHERE id = ?1", [absorbed])?;
     update_representative(tx, survivor, None, stories)?;
     tracing::info!(absorbed, survivor, "stories merged");

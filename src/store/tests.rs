@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::read::RawItem;
+use std::collections::HashMap;
 
 /// A feed source at `url`.
 pub(crate) fn source(url: &str) -> SourceSpec {
@@ -1159,4 +1160,63 @@ fn new_reading_settings_keep_a_failing_sources_backoff() {
     s.sync_sources(&[spec("b")]).unwrap();
     let rec = s.sources().unwrap().remove(0);
     assert_eq!((rec.next_fetch_at, rec.error_count), (2000, 1));
+}
+
+#[test]
+fn a_published_story_that_is_merged_away_leads_to_the_story_that_took_it_over() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let src = s.sources().unwrap()[0].id;
+    let items = ["a", "b", "c", "d"].map(|g| item(g, &format!("Story {g}")));
+    s.record_fetch(src, &parsed(items.to_vec()), 100, 200, &mut OneStoryPerItem)
+        .unwrap();
+    let by_title = |s: &Store| -> HashMap<String, (i64, String, i64)> {
+        let stories = s.latest_stories(10).unwrap();
+        let row = |st: &Story| (st.id, st.guid.clone(), st.items[0].id);
+        let title = |st: &Story| st.items[0].title.clone().unwrap_or_default();
+        stories.iter().map(|st| (title(st), row(st))).collect()
+    };
+    let stories = by_title(&s);
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|g| stories[&format!("Story {g}")].clone());
+    // Readers have seen a, b and c; d was never published.
+    s.mark_published(&[a.0, b.0, c.0], 300).unwrap();
+    let move_to = |item: &(i64, String, i64), from: i64, to: i64| RefinedMove {
+        item_id: item.2,
+        from,
+        to: RefinedTarget::Story(to),
+        score: 0.5,
+        matched: None,
+    };
+    let refine = |s: &mut Store, moves: Vec<RefinedMove>, now: i64| {
+        let r = StoryRefinement {
+            moves,
+            new_stories: 0,
+        };
+        s.apply_refinement(&r, now, &OneStoryPerItem).unwrap();
+    };
+    // a is emptied into b, then b (holding a's item) into c: both lead to c.
+    refine(&mut s, vec![move_to(&a, a.0, b.0)], 400);
+    assert_eq!(s.story_aliases(&[b.0]).unwrap(), vec![(a.1.clone(), b.0)]);
+    refine(
+        &mut s,
+        vec![move_to(&a, b.0, c.0), move_to(&b, b.0, c.0)],
+        500,
+    );
+    let mut aliases = s.story_aliases(&[c.0]).unwrap();
+    aliases.sort();
+    let mut expected = vec![(a.1.clone(), c.0), (b.1.clone(), c.0)];
+    expected.sort();
+    assert_eq!(aliases, expected);
+    assert!(s.story_aliases(&[b.0]).unwrap().is_empty());
+    // A story nobody saw leaves no alias.
+    refine(&mut s, vec![move_to(&d, d.0, c.0)], 600);
+    assert_eq!(s.story_aliases(&[c.0]).unwrap().len(), 2);
+    // Retention removes c, and what led to it.
+    assert_eq!(s.prune(2_000, 3_000, 0).unwrap(), 4);
+    assert!(s.story_aliases(&[c.0]).unwrap().is_empty());
+    let left: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM story_aliases", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
 }

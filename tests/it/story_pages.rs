@@ -375,6 +375,109 @@ async fn the_daemon_serves_story_pages_the_front_page_and_feeds_link() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    let page_of = |href: String| {
+        href.trim_start_matches("story/")
+            .trim_end_matches(".html")
+            .to_string()
+    };
+    let nato = page_of(linked_page(dir.path(), "NATO").0);
+    let drones = page_of(linked_page(dir.path(), "drones").0);
+    // Refinement empties the drones story into the NATO one (as a merge
+    // would): readers keep the drones entry and its "Compare coverage" link.
+    ctx.store
+        .call(|s| {
+            let stories = s.latest_stories(10)?;
+            let about = |w: &str| {
+                let title = |st: &&feedsieve::store::Story| {
+                    st.items
+                        .iter()
+                        .any(|i| i.title.as_deref().unwrap_or_default().contains(w))
+                };
+                stories.iter().find(title).unwrap()
+            };
+            let (from, to) = (about("drones"), about("NATO"));
+            let moves = from
+                .items
+                .iter()
+                .map(|i| feedsieve::store::RefinedMove {
+                    item_id: i.id,
+                    from: from.id,
+                    to: feedsieve::store::RefinedTarget::Story(to.id),
+                    score: 0.4,
+                    matched: None,
+                })
+                .collect();
+            let r = feedsieve::store::StoryRefinement {
+                moves,
+                new_stories: 0,
+            };
+            s.apply_refinement(
+                &r,
+                chrono::Utc::now().timestamp(),
+                &feedsieve::store::OneStoryPerItem,
+            )
+        })
+        .await
+        .unwrap();
+    pipeline::publish(&ctx).await.unwrap();
+    // The static file sends a browser on to the NATO story's page.
+    let file = std::fs::read_to_string(dir.path().join(format!("story/{drones}.html"))).unwrap();
+    assert!(
+        file.contains(&format!("url={nato}.html")) && !file.contains("Why these are one story"),
+        "{file}"
+    );
+    // The daemon answers with a redirect.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = Shutdown::new();
+    tokio::spawn(serve(ctx, listener, shutdown.clone()));
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut answer = None;
+    for _ in 0..100 {
+        if let Ok(r) = plain
+            .get(format!("{base}/story/{drones}.html"))
+            .send()
+            .await
+        {
+            answer = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = answer.expect("the daemon answers");
+    assert_eq!(r.status(), 301);
+    assert_eq!(r.headers()["location"], format!("{nato}.html").as_str());
+    let bare = plain
+        .get(format!("{base}/story/{drones}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.headers()["location"], nato.as_str());
+    // Followed, it is the page of the story that tells it now.
+    let followed = http_client()
+        .get(format!("{base}/story/{drones}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(followed.status(), 200);
+    let page = Page::parse(&followed.text().await.unwrap());
+    assert!(
+        page.html.contains("drones") && page.html.contains("NATO"),
+        "{}",
+        page.html
+    );
+    shutdown.trigger();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_renders_a_story_page() {
     let Some(chromium) = tool("chromium", "apt-get install chromium") else {
         return;
