@@ -485,6 +485,7 @@ fn print_moves(moves: &[crate::store::StoryMove], story: impl Fn(i64) -> String)
             match m.layer.as_str() {
                 "merge" => "its story merged into another",
                 "refined" => "refined",
+                "revised" => "judged again after its text changed",
                 other => other,
             },
             story(m.from_story),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot, Terms};
-use super::window::{heaviest_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
+use super::window::{heaviest_terms, Member, StoryVectors, WindowStory, NO_MEMBER, WITHDRAWN};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -205,7 +205,8 @@ impl Engine {
                 if !seen.insert(seq) {
                     continue;
                 }
-                let Some(other) = &m.fingerprint else {
+                // A withdrawn member (its text changed) links its chain only.
+                let Some(other) = m.fingerprint.as_ref().filter(|_| m.story != WITHDRAWN) else {
                     continue;
                 };
                 let sim = text::minhash_similarity(sig, &other.sig);

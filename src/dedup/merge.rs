@@ -146,6 +146,8 @@ impl Engine {
             source: String::new(),
             template: Vec::new(),
             heaviest: None,
+            // Compared, never admitted.
+            text_hash: 0,
         }
     }
 

@@ -39,6 +39,7 @@ mod merge;
 mod prepare;
 mod reassign;
 mod refine;
+mod revise;
 mod scope;
 mod template;
 pub mod text;
@@ -57,6 +58,7 @@ use serde::Serialize;
 
 pub use prepare::{Analysed, Analyser, Prepared};
 pub use refine::{Move, Refinement, Target, MAX_PAIRS};
+pub use revise::Revision;
 use vocab::{MIN_IDLE_DOCS, MIN_SWEEP_VOCAB};
 use window::{Member, WindowStory};
 
@@ -272,6 +274,9 @@ pub struct Engine {
     /// ln(docs + 1), kept with `docs` (read for every IDF).
     ln_docs: f32,
     members: VecDeque<Member>,
+    /// Members of `members` withdrawn since ([`Engine::revise`]), waiting for
+    /// their turn to leave.
+    withdrawn: usize,
     stories: FxHashMap<StoryId, WindowStory>,
     /// Canonical URL → the story and sequence number of the newest member
     /// with it (whose id the layer reports).
@@ -335,6 +340,7 @@ impl Engine {
             docs: 0,
             ln_docs: 0.0,
             members: VecDeque::new(),
+            withdrawn: 0,
             stories: FxHashMap::default(),
             urls: HashMap::new(),
             bands: window::BandTable::default(),
@@ -400,7 +406,7 @@ impl Engine {
 
     /// Articles in the window.
     pub fn window_len(&self) -> usize {
-        self.members.len()
+        self.members.len() - self.withdrawn
     }
 
     /// Terms the engine currently remembers.

@@ -56,6 +56,9 @@ pub struct Prepared {
     /// Its distinct terms, heaviest first ([`super::window::heaviest_terms`]),
     /// ranked once by `prepare` for both the decision and the admission.
     pub(super) heaviest: Option<Vec<(u32, f32)>>,
+    /// A hash of its title and text ([`super::revise::article_hash`]): an
+    /// edit that changes neither is not one dedup needs to hear of.
+    pub(super) text_hash: u64,
 }
 
 impl Prepared {
@@ -111,6 +114,8 @@ pub struct Analysed {
     text_len: usize,
     /// Distinct terms of the names and figures, first occurrence first, with counts.
     name_terms: Vec<(String, f32)>,
+    /// [`Prepared::text_hash`].
+    text_hash: u64,
 }
 
 impl Analyser {
@@ -177,6 +182,7 @@ impl Analyser {
             text_terms,
             text_len,
             name_terms,
+            text_hash: super::revise::article_hash(&a.title, &a.text),
         }
     }
 }
@@ -244,6 +250,7 @@ impl Engine {
             source: a.source,
             template,
             heaviest: None,
+            text_hash: a.text_hash,
         };
         p.heaviest = Some(top_terms(&p, usize::MAX));
         p

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::vectors::Terms;
-use super::window::{Member, WindowStory};
+use super::window::{Member, WindowStory, WITHDRAWN};
 use super::{Engine, Prepared, StoryId};
 
 /// Candidate stories per new article that join the scope (its neighbours).
@@ -93,7 +93,9 @@ impl Engine {
         let mut stories: HashSet<StoryId> = HashSet::new();
         let mut size = 0;
         for seq in self.refined_upto.max(self.first_seq)..end {
-            let Some(m) = self.member(seq) else { continue };
+            let Some(m) = self.member(seq).filter(|m| m.story != WITHDRAWN) else {
+                continue;
+            };
             let query = self.weighted_terms(m.full(), m.head(), TERMS);
             let neighbours = self.rank_candidates(&query, None, NEIGHBOUR_STORIES);
             let own = std::iter::once(self.resolve(m.story));
@@ -205,6 +207,8 @@ impl Engine {
             source: m.source.as_deref().unwrap_or_default().to_string(),
             template: self.template_of(m.source.as_deref()),
             heaviest: None,
+            // Compared, never admitted.
+            text_hash: 0,
         })
     }
 

@@ -1023,3 +1023,64 @@ fn copies_are_found_while_their_original_is_in_the_window_and_not_after() {
     ));
     assert_eq!(late.layer, Layer::New);
 }
+
+#[test]
+fn a_member_whose_text_changed_is_decided_again_and_its_old_text_leaves() {
+    let config = DedupConfig {
+        window_articles: 3,
+        ..DedupConfig::default()
+    };
+    let mut e = Engine::new(config);
+    let [dresden, _, both, _] = flood_reports();
+    let first = e.assign(&dresden).story;
+    assert_eq!(e.assign(&both).story, first);
+    let never = |_: &Revision| -> Result<StoryId, ()> { panic!("nothing moves") };
+    // The same text again changes nothing.
+    assert_eq!(e.revise_with(&both, never), Ok((false, None)));
+    // An article the window does not hold is not revised.
+    let stranger = DedupArticle {
+        id: "elsewhere".into(),
+        ..both.clone()
+    };
+    assert_eq!(e.revise_with(&stranger, never), Ok((false, None)));
+    // The joint report is rewritten about snow in Norway: it leaves the
+    // flood story for one of its own, numbered by the caller.
+    let snow = DedupArticle {
+        title: "Snow closes the pass between Bergen and Oslo".into(),
+        text: "Heavy snow closed the mountain pass between Bergen and Oslo, and \
+               ploughs cleared drifts two metres high while lorries waited."
+            .into(),
+        ..both.clone()
+    };
+    let mut asked = None;
+    let (changed, moved) = e
+        .revise_with(&snow, |r| {
+            asked = Some(r.to);
+            Ok::<_, ()>(500)
+        })
+        .unwrap();
+    assert!(changed);
+    assert_eq!(asked, Some(Target::New(0)));
+    assert_eq!(moved.map(|m| m.from), first);
+    assert_eq!(e.window_len(), 2, "its old text is no member any more");
+    // A flood report now finds the Dresden story alone, and the snow report
+    // finds the story the caller named.
+    let again = art(
+        "9",
+        "Gamma",
+        "https://g.example/9",
+        T0 + 300,
+        "Elbe floods Dresden",
+        FLOOD_DRESDEN,
+    );
+    assert_eq!(e.assign(&again).story, first);
+    let snow_copy = DedupArticle {
+        id: "10".into(),
+        source: "Delta".into(),
+        url: "https://d.example/10".into(),
+        ..snow
+    };
+    assert_eq!(e.assign(&snow_copy).story, Some(500));
+    // The cap counts articles, not withdrawn texts: three stay.
+    assert_eq!(e.window_len(), 3);
+}

@@ -60,7 +60,13 @@ pub(super) struct Member {
     /// Its source when it has a template record (items with a body), so that
     /// refinement discounts a templated source's scores as the online pass does.
     pub(super) source: Option<Arc<str>>,
+    /// [`Prepared::text_hash`] of what it was admitted with.
+    pub(super) text_hash: u64,
 }
+
+/// The story of a member withdrawn because its text changed
+/// ([`Engine::revise`]): it is in no story, and leaves the window in its turn.
+pub(super) const WITHDRAWN: StoryId = StoryId::MIN;
 
 /// A member's MinHash signature with its places in the LSH band buckets:
 /// one allocation for both.
@@ -359,6 +365,29 @@ pub(super) fn heaviest_terms(p: &Prepared, n: usize) -> Cow<'_, [(u32, f32)]> {
 }
 
 /// Follows merge aliases to the story that holds an id's members now.
+/// Takes member `m` (number `seq`) out of its story's centroids and counts
+/// (`stories`, after the merges of `aliases`); a story left without members goes.
+pub(super) fn leave_story(
+    stories: &mut fxhash::FxHashMap<StoryId, WindowStory>,
+    aliases: &HashMap<StoryId, StoryId>,
+    m: &Member,
+    seq: u64,
+) {
+    let story = resolve_in(aliases, m.story);
+    if let Some(s) = stories.get_mut(&story) {
+        if s.single != Some(seq) {
+            s.add_shares([m.full(), m.head(), m.names()].map(Vector::from), -1.0);
+        }
+        s.add_embedding(&m.embedding, -1.0);
+        s.members -= 1;
+        s.long_members -= u32::from(m.long);
+        s.body_members -= u32::from(m.body);
+        if s.members == 0 {
+            stories.remove(&story);
+        }
+    }
+}
+
 pub(super) fn resolve_in(aliases: &HashMap<StoryId, StoryId>, mut story: StoryId) -> StoryId {
     if aliases.is_empty() {
         return story;
@@ -377,6 +406,12 @@ impl Engine {
     /// Adds a prepared article to the window as a member of `story`, and drops
     /// articles that have left the window.
     pub fn admit(&mut self, p: Prepared, story: StoryId) {
+        self.admit_as(p, story, true);
+    }
+
+    /// [`Engine::admit`]; `learn`: whether the article teaches its source's
+    /// template (not when it is one already admitted, with a new text).
+    pub(super) fn admit_as(&mut self, p: Prepared, story: StoryId, learn: bool) {
         self.next_story = self.next_story.max(story + 1);
         let story = self.resolve(story);
         // Shares are taken with the IDF the vectors were weighted by, before
@@ -392,7 +427,7 @@ impl Engine {
         self.count_document(&p.terms);
         // Only items with a body teach a template: headlines are too short to
         // tell one from a run of reports on one event (measured on uci-dev).
-        if !p.source.is_empty() && p.body {
+        if learn && !p.source.is_empty() && p.body {
             if !self.sources.contains_key(p.source.as_str()) {
                 self.sources
                     .insert(p.source.as_str().into(), Default::default());
@@ -436,6 +471,7 @@ impl Engine {
             embedding: p.embedding.into_boxed_slice(),
             guard,
             source,
+            text_hash: p.text_hash,
         });
         self.expire();
         self.sweep_postings();
@@ -603,24 +639,17 @@ impl Engine {
             .clock
             .saturating_sub(self.config.window.as_secs() as i64);
         let cap = self.config.window_articles.max(1);
-        while self.members.len() > cap || self.members.front().is_some_and(|m| m.clock < horizon) {
+        let live = |e: &Engine| e.members.len().saturating_sub(e.withdrawn);
+        while live(self) > cap || self.members.front().is_some_and(|m| m.clock < horizon) {
             let Some(m) = self.members.pop_front() else {
                 break;
             };
             let seq = self.first_seq;
             self.first_seq += 1;
-            let story = self.resolve(m.story);
-            if let Some(s) = self.stories.get_mut(&story) {
-                if s.single != Some(seq) {
-                    s.add_shares([m.full(), m.head(), m.names()].map(Vector::from), -1.0);
-                }
-                s.add_embedding(&m.embedding, -1.0);
-                s.members -= 1;
-                s.long_members -= u32::from(m.long);
-                s.body_members -= u32::from(m.body);
-                if s.members == 0 {
-                    self.stories.remove(&story);
-                }
+            if m.story == WITHDRAWN {
+                self.withdrawn -= 1;
+            } else {
+                leave_story(&mut self.stories, &self.aliases, &m, seq);
             }
             if let Some(c) = &m.canonical {
                 // The entry names this member or a live one: it goes when

@@ -34,7 +34,14 @@ pub struct StoryDedup {
 struct Window {
     engine: Engine,
     restored: bool,
+    /// The last stored change (time, item id) the window has taken in: items
+    /// changed after it are revised ([`Window::revise_changed`]).
+    revised_upto: (i64, i64),
 }
+
+/// Changed items revised per refinement at most (the rest wait for the next):
+/// the cost of a pass follows what changed, within a bound.
+const REVISIONS_PER_PASS: usize = 500;
 
 impl Window {
     /// Rebuilds the window from the stored items and their stored stories (no
@@ -43,6 +50,9 @@ impl Window {
         let engine = &mut self.engine;
         let analyser = engine.analyser();
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
+        // The items are read with their text as it is now; a change made in
+        // the same second as the last one is read again (and found the same).
+        self.revised_upto = (store.last_item_change()?.saturating_sub(1), i64::MAX);
         let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
         let n = store.window_items(since, |item| {
             chunk.push(item);
@@ -57,6 +67,54 @@ impl Window {
         self.restored = true;
         tracing::info!(items = n, "story dedup window restored");
         Ok(())
+    }
+
+    /// Gives the engine the new text of window items changed since it last
+    /// looked ([`Engine::revise_with`]): a member whose title or text changed
+    /// is decided again, and a move is recorded in `store` (layer `revised`).
+    /// Returns how many moved.
+    fn revise_changed(&mut self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
+        let since = now.saturating_sub(self.engine.config().window.as_secs() as i64);
+        let changed = store.window_items_changed(since, self.revised_upto, REVISIONS_PER_PASS)?;
+        let chooser = Representative(self.engine.config().prefer.clone());
+        let (mut revised, mut moves) = (0, 0);
+        for (at, item) in changed {
+            self.revised_upto = (at, item.item_id);
+            let commit = |r: &dedup::Revision| {
+                let new = matches!(r.to, dedup::Target::New(_));
+                let moved = RefinedMove {
+                    item_id: item.item_id,
+                    // The store's story: the window's may be an absorbed one's id.
+                    from: item.story_id,
+                    to: match r.to {
+                        dedup::Target::Story(s) => RefinedTarget::Story(s),
+                        dedup::Target::New(k) => RefinedTarget::New(k),
+                    },
+                    score: r.evidence.score,
+                    matched: r.evidence.matched.as_deref().and_then(|id| id.parse().ok()),
+                };
+                let r = StoryRefinement {
+                    moves: vec![moved],
+                    new_stories: usize::from(new),
+                };
+                let opened = store.apply_moves(&r, "revised", now, &chooser)?;
+                Ok::<_, StoreError>(match (opened.first(), r.moves[0].to) {
+                    (Some(&id), _) => id,
+                    (None, RefinedTarget::Story(s)) => s,
+                    (None, RefinedTarget::New(_)) => item.story_id,
+                })
+            };
+            let (changed, moved) = self.engine.revise_with(&window_article(&item), commit)?;
+            revised += usize::from(changed);
+            if let Some(m) = moved {
+                moves += 1;
+                tracing::info!(item = item.item_id, from = m.from, to = ?m.to, "changed item judged again");
+            }
+        }
+        if revised > 0 {
+            tracing::debug!(revised, moves, "changed items judged again");
+        }
+        Ok(moves)
     }
 }
 
@@ -145,6 +203,7 @@ impl StoryDedup {
             window: Mutex::new(Window {
                 engine,
                 restored: false,
+                revised_upto: (0, 0),
             }),
         })
     }
@@ -196,8 +255,15 @@ impl StoryDedup {
     /// items moved. Take it inside the store's lock, like the engine.
     pub fn refine(&self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
         let mut window = self.lock_window();
-        if !window.restored || window.engine.unrefined() == 0 {
+        if !window.restored {
             return Ok(0);
+        }
+        let revised = window.revise_changed(store, now).unwrap_or_else(|e| {
+            tracing::warn!("cannot judge the changed items again: {e}");
+            0
+        });
+        if window.engine.unrefined() == 0 {
+            return Ok(revised);
         }
         let chooser = Representative(window.engine.config().prefer.clone());
         // Both steps need the store, one after the other.
@@ -234,7 +300,7 @@ impl StoryDedup {
                         "stories refined"
                     );
                 }
-                Ok(r.moves.len())
+                Ok(revised + r.moves.len())
             }
             Err(e) => {
                 drop(window);
@@ -629,6 +695,73 @@ mod tests {
                 "item {i}: {evidence:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_live_blog_that_moves_on_to_another_event_leaves_its_story() {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
+        let mut s = Store::open_in_memory().unwrap();
+        let outlet = |name: &str| crate::store::SourceSpec {
+            name: name.into(),
+            ..source(&format!("http://{name}.test/feed"))
+        };
+        s.sync_sources(&[outlet("alpha"), outlet("beta")]).unwrap();
+        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 100).unwrap();
+        let report = |guid: &str, title: &str, text: &str| RawItem {
+            content: Some(format!("<p>{text}</p>")),
+            ..item(guid, title)
+        };
+        let dresden = report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN);
+        store_item(&mut s, &dedup, ids[0], dresden, 100, 200);
+        let blog = |title: &str, text: &str| report("live", title, text);
+        let flood_blog = blog("Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        store_item(&mut s, &dedup, ids[1], flood_blog.clone(), 160, 200);
+        dedup.refine(&mut s, 170).unwrap();
+        let members = |s: &Store| -> Vec<Vec<i64>> {
+            let stories = s.latest_stories(10).unwrap();
+            let mut m: Vec<Vec<i64>> = stories
+                .iter()
+                .map(|st| {
+                    let mut ids: Vec<i64> = st.items.iter().map(|i| i.id).collect();
+                    ids.sort();
+                    ids
+                })
+                .collect();
+            m.sort();
+            m
+        };
+        assert_eq!(members(&s), [vec![1, 2]], "one story of two outlets");
+
+        // The same blog fetched again with a new date only: nothing to judge.
+        let redated = RawItem {
+            published: chrono::DateTime::from_timestamp(250, 0),
+            ..flood_blog
+        };
+        store_item(&mut s, &dedup, ids[1], redated, 250, 300);
+        assert_eq!(dedup.refine(&mut s, 260).unwrap(), 0);
+        assert_eq!(dedup.window_len(), Some(2));
+
+        // By evening the blog (same GUID and link) follows another event.
+        let snow = "Heavy snow closed the mountain pass between Bergen and Oslo on \
+            Tuesday, and the road authority stranded lorries at Haugastol while ploughs \
+            cleared drifts two metres high. The railway added carriages for drivers who \
+            left their cars, and avalanche warnings stay in force until Thursday.";
+        let snow_blog = blog("Live: snow closes the Bergen pass", snow);
+        store_item(&mut s, &dedup, ids[1], snow_blog, 400, 500);
+        assert!(dedup.refine(&mut s, 410).unwrap() > 0);
+        assert_eq!(
+            members(&s),
+            [vec![1], vec![2]],
+            "the blog left the flood story"
+        );
+        assert_eq!(dedup.window_len(), Some(2), "its old text left the window");
+        // A flood report arriving now joins the Dresden story, not the blog's.
+        let pirna = report("p", "Dresden flood reaches the old town", FLOOD_DRESDEN);
+        store_item(&mut s, &dedup, ids[0], pirna, 420, 500);
+        dedup.refine(&mut s, 430).unwrap();
+        assert_eq!(members(&s), [vec![1, 3], vec![2]]);
+        assert!(s.integrity_ok().unwrap());
     }
 
     #[test]

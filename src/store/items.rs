@@ -388,25 +388,47 @@ impl Store {
                  ORDER BY i.first_seen_at, i.id"
             ),
         )?;
-        let rows = stmt.query_map([since], |r| {
-            Ok(WindowItem {
-                item_id: r.get(0)?,
-                source: r.get(1)?,
-                link: r.get(2)?,
-                assigned_at: r.get(3)?,
-                title: r.get(4)?,
-                summary: r.get(5)?,
-                content: r.get(6)?,
-                story_id: r.get(7)?,
-                first_seen_at: r.get(8)?,
-            })
-        })?;
+        let rows = stmt.query_map([since], window_item)?;
         let mut n = 0;
         for row in rows {
             each(row?);
             n += 1;
         }
         Ok(n)
+    }
+
+    /// The items of the window that [`Store::window_items`] reads from `since`
+    /// that changed after their first store, later than `after` (a change
+    /// time and an item id), in that order, at most `limit`; each with its
+    /// change time.
+    pub fn window_items_changed(
+        &self,
+        since: i64,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<(i64, WindowItem)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
+                i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.changed_at
+             FROM items i JOIN sources s ON s.id = i.source_id
+             WHERE (i.changed_at, i.id) > (?2, ?3) AND i.changed_at > i.first_seen_at
+                AND (i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1)
+             ORDER BY i.changed_at, i.id LIMIT ?4"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![since, after.0, after.1, limit], |r| {
+            Ok((r.get(9)?, window_item(r)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// When a stored item was last stored or changed (0 without items).
+    pub fn last_item_change(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(changed_at), 0) FROM items", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// One stored item with its story and how it was assigned.
@@ -438,6 +460,21 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+/// A row of [`Store::window_items`]' columns.
+fn window_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<WindowItem> {
+    Ok(WindowItem {
+        item_id: r.get(0)?,
+        source: r.get(1)?,
+        link: r.get(2)?,
+        assigned_at: r.get(3)?,
+        title: r.get(4)?,
+        summary: r.get(5)?,
+        content: r.get(6)?,
+        story_id: r.get(7)?,
+        first_seen_at: r.get(8)?,
+    })
 }
 
 /// What is already stored under an item's key.

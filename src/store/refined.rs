@@ -71,6 +71,18 @@ impl Store {
         now: i64,
         stories: &dyn StoryDecider,
     ) -> Result<Vec<i64>, StoreError> {
+        self.apply_moves(r, "refined", now, stories)
+    }
+
+    /// [`Store::apply_refinement`], the moves recorded under `layer`
+    /// (`revised`: an item judged again after its text changed).
+    pub fn apply_moves(
+        &mut self,
+        r: &StoryRefinement,
+        layer: &str,
+        now: i64,
+        stories: &dyn StoryDecider,
+    ) -> Result<Vec<i64>, StoreError> {
         let tx = self.conn.transaction()?;
         let new_ids = open_stories(&tx, r.new_stories, now)?;
         // The stories that lost, then also those that gained, members.
@@ -93,17 +105,17 @@ impl Store {
             // An item pruned since, or a story retention removed: nothing to move.
             let moved = exists.is_some()
                 && tx.execute(
-                    "UPDATE items SET story_id = ?2, dedup_layer = 'refined', dedup_score = ?3,
+                    "UPDATE items SET story_id = ?2, dedup_layer = ?6, dedup_score = ?3,
                         dedup_match = ?4 WHERE id = ?1 AND story_id = ?5",
-                    params![m.item_id, to, m.score, m.matched, m.from],
+                    params![m.item_id, to, m.score, m.matched, m.from, layer],
                 )? > 0;
             if !moved {
                 continue;
             }
             tx.execute(
                 "INSERT INTO story_moves (item_id, from_story, to_story, layer, score, matched, moved_at)
-                 VALUES (?1, ?2, ?3, 'refined', ?4, ?5, ?6)",
-                params![m.item_id, m.from, to, m.score, m.matched, now],
+                 VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6)",
+                params![m.item_id, m.from, to, m.score, m.matched, now, layer],
             )?;
             left.insert(m.from);
             gained.insert(to);
