@@ -148,6 +148,78 @@ const START_AFRESH: &str = "next_fetch_at = 0, etag = NULL, last_modified = NULL
 const READ_AGAIN: &str = "etag = NULL, last_modified = NULL, body_hash = NULL,
     next_fetch_at = CASE WHEN error_count = 0 THEN 0 ELSE next_fetch_at END";
 
+/// Gives a configured source whose URL no row has the row of the source it
+/// was before its URL changed (the site moved, `http` became `https`, a slash
+/// was added): a row that no configured source claims by URL, of the same
+/// kind, with the same URL but for scheme, `www.`, fragment and trailing
+/// slash, or else with the same name. Its items, their stories and its
+/// pruned keys stay its own, so nothing is stored or published twice; its
+/// validators and failures are the old URL's, so they are dropped.
+fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), StoreError> {
+    /// A stored source, as the move looks at it.
+    struct Row {
+        id: i64,
+        url: String,
+        name: String,
+        kind: String,
+    }
+    let mut stmt = tx.prepare("SELECT id, url, name, kind FROM sources")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            url: r.get(1)?,
+            name: r.get(2)?,
+            kind: r.get(3)?,
+        })
+    })?;
+    let rows: Vec<Row> = rows.collect::<Result<_, _>>()?;
+    let configured: std::collections::HashSet<&str> =
+        sources.iter().map(|s| s.url.as_str()).collect();
+    let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.url.as_str()).collect();
+    let mut free: Vec<&Row> = rows
+        .iter()
+        .filter(|r| !configured.contains(r.url.as_str()))
+        .collect();
+    for s in sources.iter().filter(|s| !known.contains(s.url.as_str())) {
+        let key = loose_url_key(&s.url);
+        let same = |f: &dyn Fn(&Row) -> bool| free.iter().position(|r| r.kind == s.kind && f(r));
+        let Some(i) =
+            same(&|r| loose_url_key(&r.url) == key).or_else(|| same(&|r| r.name == s.name))
+        else {
+            continue;
+        };
+        let old = free.remove(i);
+        super::exec(
+            tx,
+            "UPDATE sources SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,
+                error_count = 0, last_error = NULL, next_fetch_at = 0, gone = 0
+             WHERE id = ?1",
+            params![old.id, s.url],
+        )?;
+        tracing::info!(
+            source = %s.name,
+            from = %old.url,
+            to = %s.url,
+            "source moved to a new URL: it keeps its items and stories"
+        );
+    }
+    Ok(())
+}
+
+/// A URL without what a move of the same feed often changes: the scheme, a
+/// leading `www.`, the fragment and a trailing slash.
+fn loose_url_key(url: &str) -> String {
+    let Ok(u) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    let host = u.host_str().unwrap_or_default();
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = u.path().trim_end_matches('/');
+    let query = u.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{host}{port}{path}{query}")
+}
+
 impl Store {
     /// Makes the source table match the config: new sources are added and due now,
     /// changed names are updated, sources no longer configured are deactivated
@@ -158,6 +230,7 @@ impl Store {
     /// tell, from the settings they were last published with.)
     pub fn sync_sources(&mut self, sources: &[SourceSpec]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        adopt_moved_sources(&tx, sources)?;
         tx.execute("UPDATE sources SET active = 0", [])?;
         // Three statements a source, each parsed once (`exec`): a start with
         // many sources pays for this before its first fetch.

@@ -1220,3 +1220,76 @@ fn a_published_story_that_is_merged_away_leads_to_the_story_that_took_it_over() 
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[test]
+fn a_source_whose_url_changed_keeps_its_row_items_and_stories() {
+    let mut s = Store::open_in_memory().unwrap();
+    let spec = |url: &str, name: &str| SourceSpec {
+        name: name.into(),
+        ..source(url)
+    };
+    s.sync_sources(&[
+        spec("http://a.test/feed", "Alpha"),
+        spec("http://b.test/rss", "Beta"),
+    ])
+    .unwrap();
+    let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+    s.record_fetch(
+        ids[0],
+        &parsed(vec![item("a1", "One"), item("a2", "Two")]),
+        100,
+        200,
+        &mut OneStoryPerItem,
+    )
+    .unwrap();
+    let guids = |s: &Store| -> Vec<String> {
+        let mut g: Vec<String> = s
+            .latest_stories(10)
+            .unwrap()
+            .into_iter()
+            .map(|st| st.guid)
+            .collect();
+        g.sort();
+        g
+    };
+    let before = guids(&s);
+    // The site moved to https with a trailing slash, and Beta to another host
+    // under the same name: both keep their rows, due now, validators dropped.
+    s.sync_sources(&[
+        spec("https://www.a.test/feed/", "Alpha"),
+        spec("http://beta.example/rss", "Beta"),
+    ])
+    .unwrap();
+    let rows = s.sources().unwrap();
+    assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert_eq!(rows[0].url, "https://www.a.test/feed/");
+    assert_eq!(rows[1].url, "http://beta.example/rss");
+    assert!(rows
+        .iter()
+        .all(|r| r.next_fetch_at == 0 && r.etag.is_none()));
+    // The same items fetched from the new address are the ones stored.
+    let again = s
+        .record_fetch(
+            ids[0],
+            &parsed(vec![item("a1", "One"), item("a2", "Two")]),
+            300,
+            400,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+    assert_eq!(again.new, 0);
+    assert_eq!(guids(&s), before);
+    // A new source beside a configured one is a new source, not a move.
+    s.sync_sources(&[
+        spec("https://www.a.test/feed/", "Alpha"),
+        spec("http://a.test/feed", "Alpha again"),
+        spec("http://beta.example/rss", "Beta"),
+    ])
+    .unwrap();
+    let rows = s.sources().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        &rows.iter().map(|r| r.id).collect::<Vec<_>>()[..2],
+        &ids[..]
+    );
+}
