@@ -250,6 +250,16 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     if limits(&new.schedule) != limits(&old.schedule) {
         ctx.limits = pipeline::FetchLimits::new(&new.schedule);
     }
+    if new.dedup != old.dedup {
+        reload_dedup(ctx, &mut new, &old);
+    }
+    if new.database.max_size != old.database.max_size {
+        // Without a cap, SQLite's own (far larger than any disk) stands.
+        let bytes = new.database.max_size.unwrap_or(u64::MAX);
+        if let Err(e) = ctx.store.call(move |s| s.limit_size(bytes)).await {
+            tracing::error!("could not apply [database] max_size: {e}");
+        }
+    }
     let sources = pipeline::source_specs(&new);
     // A source removed and added again keeps its row, and with it the next
     // fetch it had: it is made due like a new one.
@@ -281,6 +291,30 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     );
     ctx.config = std::sync::Arc::new(new);
     true
+}
+
+/// Applies an edited `[dedup]`: a new engine with the new settings, whose
+/// window is read back from the store when the next new item needs it (the
+/// stories stored so far stay as they are; new items are decided with the
+/// new settings). Fetches running now finish with the old one. An engine that
+/// cannot start (an embedding model that does not load) keeps the old
+/// settings, said in the log.
+fn reload_dedup(ctx: &mut Context, new: &mut Config, old: &Config) {
+    if !new.dedup.enabled {
+        ctx.dedup = None;
+        tracing::info!("[dedup] turned off: every new item is a story of its own");
+        return;
+    }
+    match pipeline::StoryDedup::open(new.dedup.clone()) {
+        Ok(dedup) => {
+            ctx.dedup = Some(std::sync::Arc::new(dedup));
+            tracing::info!("[dedup] changed: new items are decided with the new settings");
+        }
+        Err(e) => {
+            tracing::error!("keeping the old [dedup] settings: {e:#}");
+            new.dedup = old.dedup.clone();
+        }
+    }
 }
 
 /// A handle that asks a running daemon to stop.

@@ -290,3 +290,46 @@ async fn run_listen_outlives_a_reload_and_the_self_links_follow_it() {
         "the file's listen did not change, so no restart is asked for: {logged}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_dedup_section_applies_to_the_next_items() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let head = format!(
+        "[output]\npath = \"{out}\"\n[database]\npath = \"{db}\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n\n[[feed]]\nname = \"Vue News\"\nurl = \"{b}/vue-news/rss.xml\"\n\n[[feed]]\nname = \"Wire Copy Daily\"\nurl = \"{b}/wirecopy/feed.rss\"\n",
+        out = dir.path().join("feed.xml").display(),
+        db = dir.path().join("db.sqlite").display(),
+        b = web.base
+    );
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, &head).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut child = start_daemon(&config, &log, &[]);
+    let client = http_client();
+    // With dedup on, the syndicated copy joins Vue News's report: 3 entries.
+    assert!(
+        wait_for(&client, port, Duration::from_secs(20), |t| t.len() == 3)
+            .await
+            .is_some(),
+        "the first cycle publishes three stories"
+    );
+    // Dedup turned off with Metro Herald added: its drone report, which
+    // joins Vue News's story with dedup on (see the seed web's expected
+    // stories), is an entry of its own.
+    let edited = format!(
+        "{head}\n[[feed]]\nname = \"Metro Herald\"\nurl = \"{}/metro-herald/atom.xml\"\n\n[dedup]\nenabled = false\n",
+        web.base
+    );
+    std::fs::write(&config, &edited).unwrap();
+    assert!(
+        wait_for(&client, port, Duration::from_secs(15), |t| t.len() == 4)
+            .await
+            .is_some(),
+        "the new item is not merged: {:?}",
+        common::served_titles(&client, &format!("http://127.0.0.1:{port}/feed.xml")).await
+    );
+    stop_with_sigterm(&mut child).await;
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("[dedup] turned off"), "{logged}");
+}
