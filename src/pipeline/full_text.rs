@@ -17,7 +17,7 @@ use crate::fetch::{FetchError, Validators};
 use crate::read::RawItem;
 use crate::sanitize::plain_text;
 use crate::schedule::in_words;
-use crate::store::{item_key, link_key};
+use crate::store::{item_key, link_key, StoredArticle};
 
 /// Article pages fetched per source per fetch at most; the rest wait for the next one.
 const MAX_ARTICLES_PER_FETCH: usize = 30;
@@ -68,6 +68,14 @@ pub struct FullText {
     pub complete: bool,
 }
 
+/// Gives `item` the article stored for it.
+fn take_stored(item: &mut RawItem, article: &StoredArticle) {
+    item.content = Some(article.content.clone());
+    if item.author.is_none() {
+        item.author.clone_from(&article.author);
+    }
+}
+
 /// Replaces teasers with the extracted article pages (for `full_text` sources, or
 /// items that are evidently teasers). Items already extracted keep their stored
 /// article; a page that fails to fetch or extract keeps the feed's content, and
@@ -91,6 +99,9 @@ pub async fn fill_full_text(
     let mut wanted = Vec::new();
     // Items whose page is to be tried at the next fetch if they are new here.
     let mut retry = Vec::new();
+    // Articles extracted with earlier settings, by item: kept unless the
+    // page answers now.
+    let mut stale = Vec::new();
     for (i, item) in items.iter_mut().enumerate() {
         let Some(key) = item_key(item) else { continue };
         // By link: the full text is its page's. By key only without a link: a
@@ -100,13 +111,22 @@ pub async fn fill_full_text(
             Some(link) => stored.get(&link_key(link)),
             None => stored.get(&key),
         };
-        if let Some((content, author)) = known {
-            item.content = Some(content.clone());
-            if item.author.is_none() {
-                item.author.clone_from(author);
+        let wanted_page = item.link.is_some() && cfg.full_text.wants(is_teaser(item));
+        match known {
+            // Extracted with the current settings: kept.
+            Some(article) if !article.stale => {
+                take_stored(item, article);
+                keys.push(key);
+                continue;
             }
-            keys.push(key);
-        } else if item.link.is_some() && cfg.full_text.wants(is_teaser(item)) {
+            // Extracted with earlier ones: read again, the stored article
+            // kept until the page answers (it may fail, or wait for a later
+            // fetch). Not wanted any more (`full_text = false`), the feed's
+            // own text stands.
+            Some(article) if wanted_page => stale.push((i, article)),
+            _ => {}
+        }
+        if wanted_page {
             let link = item.link.as_deref().unwrap_or_default();
             if ctx.article_backoff.waiting(link, now) {
                 retry.push(key);
@@ -131,12 +151,21 @@ pub async fn fill_full_text(
         let opts = opts.clone();
         tasks.spawn(async move { (i, key, fetch_article(&ctx, &link, opts).await) });
     }
+    let mut answered = std::collections::HashSet::new();
     while let Some(done) = tasks.join_next().await {
         let Ok((i, key, result)) = done else { continue };
+        if result.is_ok() {
+            answered.insert(i);
+        }
         match settle_page(ctx, cfg, &mut items[i], result, now) {
             Page::Taken => keys.push(key),
             Page::Kept => {}
             Page::Retry => retry.push(key),
+        }
+    }
+    for (i, article) in stale {
+        if !answered.contains(&i) {
+            take_stored(&mut items[i], article);
         }
     }
     if complete && !retry.is_empty() {

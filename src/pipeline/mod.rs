@@ -333,28 +333,35 @@ pub fn source_specs(config: &Config) -> Vec<SourceSpec> {
             kind: s.kind.as_str().to_string(),
             name: s.name.clone(),
             category: s.category.clone(),
-            reading: reading(s, &config.filters),
+            reading: reading(s, config),
+            extraction: extraction(s),
             interval_secs: secs(config.interval_of(s)),
         })
         .collect()
 }
 
 /// A hash of what decides which of a source's items are stored and published,
-/// and with what text: its own settings and the global `[filters]`.
-fn reading(s: &SourceConfig, global: &crate::config::Filters) -> String {
+/// and with what text: its own settings, the global `[filters]`, and how many
+/// items of a feed are read (`[fetch] max_items_per_feed`).
+fn reading(s: &SourceConfig, config: &Config) -> String {
     let settings = format!(
         "{:?}",
         (
-            s.kind,
-            s.full_text,
-            &s.content,
-            &s.remove,
+            extraction(s),
             s.filters.patterns(),
-            global.patterns(),
+            config.filters.patterns(),
             &s.links,
             s.max_new,
+            config.fetch.max_items_per_feed,
         )
     );
+    crate::util::sha256_hex(settings.as_bytes())[..16].to_string()
+}
+
+/// A hash of how a source's articles are extracted: when it changes, the
+/// stored ones are extracted again.
+fn extraction(s: &SourceConfig) -> String {
+    let settings = format!("{:?}", (s.kind, s.full_text, &s.content, &s.remove));
     crate::util::sha256_hex(settings.as_bytes())[..16].to_string()
 }
 
@@ -403,7 +410,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
         full_text_keys,
         settings: cfg.map(|c| {
             let interval = secs(ctx.config.interval_of(c));
-            (reading(c, &ctx.config.filters), interval)
+            (reading(c, &ctx.config), interval)
         }),
     };
     let stored = store_fetch(ctx, write, analysed).await;

@@ -30,6 +30,22 @@ impl IngestStats {
     }
 }
 
+/// An article page's text as stored with its item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredArticle {
+    /// The cleaned article (HTML).
+    pub content: String,
+    /// Its byline, if the page gave one.
+    pub author: Option<String>,
+    /// Extracted with settings (`full_text`, `content`, `remove`) the source
+    /// no longer has: its page is to be read again.
+    pub stale: bool,
+}
+
+/// `items.full_text` of an article extracted under a source's earlier
+/// `full_text`, `content` or `remove` (1: under the current ones).
+pub(super) const STALE_FULL_TEXT: i64 = 2;
+
 impl Store {
     /// Stored content and author of this source's items that already hold the
     /// extracted article, by item key and by [`link_key`] (an item whose GUID
@@ -38,15 +54,20 @@ impl Store {
     pub fn full_text_items(
         &self,
         source_id: i64,
-    ) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
+    ) -> Result<HashMap<String, StoredArticle>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT item_key, link, content, author FROM items WHERE source_id = ?1 AND full_text = 1 AND content IS NOT NULL",
+            "SELECT item_key, link, content, author, full_text FROM items
+             WHERE source_id = ?1 AND full_text != 0 AND content IS NOT NULL",
         )?;
         let rows = stmt.query_map([source_id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,
-                (r.get(2)?, r.get(3)?),
+                StoredArticle {
+                    content: r.get(2)?,
+                    author: r.get(3)?,
+                    stale: r.get::<_, i64>(4)? == STALE_FULL_TEXT,
+                },
             ))
         })?;
         let mut out = HashMap::new();

@@ -17,6 +17,9 @@ pub struct SourceSpec {
     pub kind: String,
     /// Outlet name.
     pub name: String,
+    /// A hash of how its articles are extracted (`full_text`, `content`,
+    /// `remove`): when it changes, stored articles are extracted again.
+    pub extraction: String,
     /// The category every item of the source is filed under.
     pub category: Option<String>,
     /// A hash of the settings that decide what is stored from a fetch: when it
@@ -239,6 +242,15 @@ impl Store {
              WHERE url = ?1 AND reading IS NOT NULL AND reading != ?2"
         );
         for s in sources {
+            // Articles extracted with other rules are extracted again; kept
+            // until then (a page that fails keeps its article).
+            super::exec(
+                &tx,
+                "UPDATE items SET full_text = ?3 WHERE full_text = 1 AND source_id =
+                    (SELECT id FROM sources WHERE url = ?1 AND extraction IS NOT NULL
+                        AND extraction != ?2)",
+                params![s.url, s.extraction, super::items::STALE_FULL_TEXT],
+            )?;
             // A row from before readings were recorded (NULL) just takes one.
             super::exec(&tx, &read_again, params![s.url, s.reading])?;
             // Another interval: the next fetch no later than one new interval
@@ -254,18 +266,21 @@ impl Store {
             )?;
             super::exec(
                 &tx,
-                "INSERT INTO sources (url, kind, name, active, category, reading, interval_secs)
-                    VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
+                "INSERT INTO sources (url, kind, name, active, category, reading, interval_secs,
+                    extraction)
+                    VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)
                  ON CONFLICT(url) DO UPDATE SET kind = excluded.kind, name = excluded.name,
                     category = excluded.category, reading = excluded.reading,
-                    interval_secs = excluded.interval_secs, active = 1",
+                    interval_secs = excluded.interval_secs, extraction = excluded.extraction,
+                    active = 1",
                 params![
                     s.url,
                     s.kind,
                     s.name,
                     s.category,
                     s.reading,
-                    s.interval_secs
+                    s.interval_secs,
+                    s.extraction
                 ],
             )?;
         }

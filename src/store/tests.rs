@@ -13,6 +13,7 @@ pub(crate) fn source(url: &str) -> SourceSpec {
         name: "Outlet".into(),
         category: None,
         reading: String::new(),
+        extraction: String::new(),
         interval_secs: 1800,
     }
 }

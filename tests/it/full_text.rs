@@ -267,3 +267,55 @@ async fn a_page_that_fails_twice_waits_for_its_feed_to_change() {
         .collect();
     assert_eq!(asked, [false, false, true]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_extraction_rules_reach_the_articles_already_stored() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dedup_off = "[dedup]\nenabled = false\n";
+    let ctx = Context::open(web.config(dir.path(), dedup_off)).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    let link = format!("{}{ARTICLE}", web.base);
+    let merz = "a key figure in European backing";
+    let recent = "In recent developments";
+    assert!(stored(&ctx, &link).0.unwrap().contains(merz));
+    // A new process after each edit of Vue News's table, as `fetch` from cron.
+    let text = web.config_text(dir.path(), dedup_off);
+    let again = |ctx: Context, edit: &str| {
+        drop(ctx);
+        let path = dir.path().join("feeds.toml");
+        let edited = text.replacen("full_text = true", edit, 1);
+        assert_ne!(edited, text);
+        std::fs::write(&path, edited).unwrap();
+        Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap()
+    };
+
+    // A `remove` rule tuned with `feedsieve clean`: the stored article is
+    // extracted again, the feed unchanged.
+    let rule =
+        |n: u8| format!("full_text = true\nremove = [\".entry-content p:nth-of-type({n})\"]");
+    let ctx = again(ctx, &rule(9));
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 2, "the page is read again");
+    let (content, flag) = stored(&ctx, &link);
+    let content = content.unwrap();
+    assert!(
+        !content.contains(merz) && content.contains(recent),
+        "{content}"
+    );
+    assert_eq!(flag, 1);
+
+    // Another rule while the page is down: the stored article stays.
+    web.set(ARTICLE, Behaviour::Status(500));
+    let ctx = again(ctx, &rule(10));
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 3);
+    assert_eq!(stored(&ctx, &link).0.as_deref(), Some(content.as_str()));
+
+    // `full_text = false`: the feed's own teaser is published again.
+    web.set(ARTICLE, Behaviour::Normal);
+    let ctx = again(ctx, "full_text = false");
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 3, "no page with full_text = false");
+    assert_eq!(stored(&ctx, &link).0, None);
+}
