@@ -509,13 +509,22 @@ fn end_of_last_table(text: &str, key: &str) -> Option<usize> {
 }
 
 /// The index of the last line of the table whose header is `lines[start]`: its
-/// last key line, or a comment line that follows it directly.
+/// last key line, or a comment line that follows it directly (commented
+/// options), unless those comments run straight into the next table's header:
+/// then they are that table's heading ([`table_heading`]).
 pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
     let mut last = start;
+    let mut last_key = start;
     for (i, line) in lines.iter().enumerate().skip(start + 1) {
         let l = line.trim();
         if l.starts_with('[') {
+            if last == i - 1 && last != last_key {
+                last = last_key;
+            }
             break;
+        }
+        if !l.is_empty() && !l.starts_with('#') {
+            last_key = i;
         }
         if l.is_empty() {
             continue;
@@ -527,6 +536,17 @@ pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
         }
     }
     last
+}
+
+/// The first line of the comment lines directly above the header
+/// `lines[start]` (a table's heading, such as "# Beta: the German service"),
+/// or `start` without any.
+pub(crate) fn table_heading(lines: &[&str], start: usize) -> usize {
+    let mut first = start;
+    while first > 0 && lines[first - 1].trim_start().starts_with('#') {
+        first -= 1;
+    }
+    first
 }
 
 /// The config's sources as OPML 2.0; categories become folders. `site_links`

@@ -114,13 +114,16 @@ pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
     let errors_before = errors.map_or(0, |e| e.0.len());
     let (kind, label, new_text) = match find(&cfg, target) {
         Ok(source) => {
-            let new_text = without_source(&text, source.kind, &source.url).with_context(|| {
-                format!(
-                    "cannot find the table of {:?} in {}",
-                    source.name,
-                    path.display()
-                )
-            })?;
+            // With errors, a table given twice is a paste: the later one goes.
+            let last = errors_before > 0;
+            let new_text =
+                without_source(&text, source.kind, &source.url, last).with_context(|| {
+                    format!(
+                        "cannot find the table of {:?} in {}",
+                        source.name,
+                        path.display()
+                    )
+                })?;
             let label = format!("\"{}\" <{}>", source.name, source.url);
             (source.kind, label, new_text)
         }
@@ -132,7 +135,7 @@ pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
             let table = url.as_ref().and_then(|url| {
                 [SourceKind::Feed, SourceKind::Page]
                     .into_iter()
-                    .find_map(|kind| Some((kind, without_source(&text, kind, url)?)))
+                    .find_map(|kind| Some((kind, without_source(&text, kind, url, true)?)))
             });
             match (url, table) {
                 (Some(url), Some((kind, new_text))) => (kind, format!("<{url}>"), new_text),
@@ -160,11 +163,17 @@ pub fn remove(path: &Path, target: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `text` without the first `[[feed]]`/`[[page]]` table (`kind`) whose `url` is `url`.
-fn without_source(text: &str, kind: SourceKind, url: &url::Url) -> Option<String> {
+/// `text` without a `[[feed]]`/`[[page]]` table (`kind`) whose `url` is
+/// `url`: the first, or with `last` the last (of a duplicate, the one pasted
+/// later).
+fn without_source(text: &str, kind: SourceKind, url: &url::Url, last: bool) -> Option<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let header = format!("[[{}]]", kind.as_str());
-    for start in 0..lines.len() {
+    let order: Box<dyn Iterator<Item = usize>> = match last {
+        true => Box::new((0..lines.len()).rev()),
+        false => Box::new(0..lines.len()),
+    };
+    for start in order {
         let l = lines[start].trim();
         let is_header = l
             .strip_prefix(&header)
@@ -184,7 +193,7 @@ fn without_source(text: &str, kind: SourceKind, url: &url::Url) -> Option<String
             if lines.get(to).is_some_and(|l| l.trim().is_empty()) {
                 to += 1;
             }
-            let mut out: String = lines[..start].concat();
+            let mut out: String = lines[..crate::sources::table_heading(&lines, start)].concat();
             out.push_str(&lines[to..].concat());
             return Some(out);
         }

@@ -45,7 +45,8 @@ async fn three_sources(dir: &Path) -> (FixtureServer, std::path::PathBuf) {
     let text = format!(
         "# My sources.\n[database]\npath = \"{db}\"\n[output]\npath = \"{out}\"\n\n\
          [[feed]]\nname = \"Vue News\"\nurl = \"{base}/vue/rss.xml\"\n# full_text = true\n\n\
-         [[feed]] # the wire\nname = \"Wire Copy\"\nurl = \"{base}/wire/feed.rss\"\nenabled = false\n\n\
+         # The wire goes with its heading; Metro's heading, straight after, stays.\n\
+         [[feed]] # the wire\nname = \"Wire Copy\"\nurl = \"{base}/wire/feed.rss\"\nenabled = false\n\
          # Metro keeps its comment.\n[[feed]]\nname = \"Metro Herald\"\nurl = \"{base}/metro/atom.xml\"\ncategory = \"City\"\n",
         db = dir.join("db.sqlite").display(),
         out = dir.join("feed.xml").display(),
@@ -372,4 +373,22 @@ async fn looking_and_removing_work_while_the_config_has_errors() {
     let left = std::fs::read_to_string(&config).unwrap();
     assert!(!left.contains("elsewhere.test"), "{left}");
     assert!(left.contains("name = \"Vue News\"\nurl = \""), "{left}");
+
+    // A table pasted twice (the same URL) loses the copy below, not the
+    // original with its comments.
+    let wire = left.find("# The wire goes").unwrap();
+    let copy = "\n[[feed]]\nname = \"Wire again\"\nurl = \"WIRE\"\n";
+    let url_line = left[wire..]
+        .lines()
+        .find(|l| l.starts_with("url = "))
+        .unwrap();
+    let url = url_line
+        .trim_start_matches("url = \"")
+        .trim_end_matches('"');
+    let pasted = format!("{left}{}", copy.replace("WIRE", url));
+    std::fs::write(&config, &pasted).unwrap();
+    common::succeeded(&run(&config, &["remove", url]).await);
+    let left_now = std::fs::read_to_string(&config).unwrap();
+    assert!(!left_now.contains("Wire again"), "{left_now}");
+    assert!(left_now.contains("# The wire goes"), "{left_now}");
 }
