@@ -674,11 +674,14 @@ pub fn parse_opml(xml: &str) -> Result<Opml, String> {
                 .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
             attrs.insert(key, value.trim().to_string());
         }
+        // Readers escape titles twice ("Joe&amp;#8217;s") or use HTML's
+        // entities ("Caf&eacute;"), which XML does not know: what is left
+        // after the XML's own escapes is read as a headline is.
         let name = attrs
             .get("title")
             .or_else(|| attrs.get("text"))
-            .filter(|n| !n.is_empty())
-            .cloned();
+            .map(|n| crate::sanitize::plain_title(n))
+            .filter(|n| !n.is_empty());
         let category = folders.iter().rev().flatten().next().cloned();
         match outline(&attrs, is_empty) {
             Outline::Folder => {
@@ -815,6 +818,8 @@ mod tests {
             <outline text="Page" type="link" url="https://p.test/news/"/>
             <outline text="Bad" xmlUrl="ftp://x.test/"/>
             <outline text="Uncategorized"><outline text="U" xmlUrl="https://u.test/rss"/></outline>
+            <outline text="Tech &amp;amp; Science"><outline title="Joe&amp;#8217;s Blog" xmlUrl="https://j.test/rss"/>
+              <outline text="Caf&eacute; News" xmlUrl="https://c.test/rss"/></outline>
             </body></opml>"#;
         let got = parse_opml(opml).unwrap();
         assert_eq!(got.skipped.len(), 1, "{:?}", got.skipped);
@@ -844,6 +849,19 @@ mod tests {
                 (SourceKind::Feed, "D", "https://d.test/atom", Some("Deep")),
                 (SourceKind::Page, "Page", "https://p.test/news/", None),
                 (SourceKind::Feed, "U", "https://u.test/rss", None),
+                // Escaped twice, or with HTML's entities: read as written.
+                (
+                    SourceKind::Feed,
+                    "Joe\u{2019}s Blog",
+                    "https://j.test/rss",
+                    Some("Tech & Science")
+                ),
+                (
+                    SourceKind::Feed,
+                    "Caf\u{e9} News",
+                    "https://c.test/rss",
+                    Some("Tech & Science")
+                ),
             ]
         );
         let err = parse_opml("<opml><body><outline text=\"x\"></body></opml>").unwrap_err();
