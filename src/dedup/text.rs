@@ -200,7 +200,14 @@ impl Tokens {
         let mut start = self.buf.len();
         // Peeking rather than collecting the chars: no copy of the text per call.
         let mut chars = text.chars().peekable();
+        // Whether the token so far is digits grouped by spaces ("300 000").
+        let mut grouped = false;
         while let Some(ch) = chars.next() {
+            let space = matches!(ch, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}');
+            if space && self.space_groups_digits(start, grouped, chars.clone()) {
+                grouped = true;
+                continue;
+            }
             let keep = ch.is_alphanumeric()
                 || ((ch == '.' || ch == ',')
                     && self.buf[start..].ends_with(|c: char| c.is_ascii_digit())
@@ -214,9 +221,30 @@ impl Tokens {
                 }
             } else {
                 self.end_token(&mut start);
+                grouped = false;
             }
         }
         self.end_token(&mut start);
+    }
+
+    /// Whether a space after the token begun at `start` sets thousands apart
+    /// ("300 000", "1 200 000"): the token is one to three digits, or digits
+    /// `grouped` so already (not a year before a count: "2014 500"), and
+    /// exactly three digits follow, then no letter or digit.
+    fn space_groups_digits(
+        &self,
+        start: usize,
+        grouped: bool,
+        next: impl Iterator<Item = char>,
+    ) -> bool {
+        let token = &self.buf[start..];
+        let digits = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
+        if !digits || !(grouped || token.len() <= 3) {
+            return false;
+        }
+        let mut next = next.peekable();
+        let group = (0..3).all(|_| next.next().is_some_and(|c| c.is_ascii_digit()));
+        group && next.peek().is_none_or(|c| !c.is_alphanumeric())
     }
 
     /// Closes the token that began at `start`, if it has any text.
@@ -279,6 +307,85 @@ pub fn sentence_case(title: &str) -> bool {
         .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
         .count();
     !words.is_empty() && upper * 2 < words.len()
+}
+
+/// A lower-case word spelled as its variants share it: combining marks
+/// dropped after Unicode decomposition (accents, the Greek tonos, Arabic
+/// vowel signs: "zürich" is "zurich", "ёлка" is "елка"), and the letters that
+/// carry theirs built in written plainly ("łódź" is "lodz", "straße" is
+/// "strasse", a final "ς" is "σ" as an all-caps Greek headline lower-cases).
+pub fn folded(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.is_ascii() {
+        return std::borrow::Cow::Borrowed(token);
+    }
+    let nfd = icu_normalizer::DecomposingNormalizerBorrowed::new_nfd();
+    let mut out = String::with_capacity(token.len());
+    for c in nfd.normalize_iter(token.chars()) {
+        match c {
+            '\u{300}'..='\u{36f}'
+            | '\u{1ab0}'..='\u{1aff}'
+            | '\u{1dc0}'..='\u{1dff}'
+            | '\u{20d0}'..='\u{20ff}'
+            | '\u{fe20}'..='\u{fe2f}'
+            | '\u{591}'..='\u{5c7}'
+            | '\u{610}'..='\u{61a}'
+            | '\u{64b}'..='\u{65f}'
+            | '\u{670}'
+            | '\u{640}' => {}
+            'ł' => out.push('l'),
+            'đ' => out.push('d'),
+            'ø' => out.push('o'),
+            'ı' => out.push('i'),
+            'ħ' => out.push('h'),
+            'ς' => out.push('σ'),
+            'ß' => out.push_str("ss"),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A number token written as its value, whatever the separators its locale
+/// uses: "1,200", "1.200", "1.200.000" and "1200" are "1200", "5,4" and "5.4"
+/// are "5.4". A separator before exactly three digits sets thousands apart
+/// (one kind repeated, or before the other kind: "1,234.5"); any other is the
+/// decimal sign. `None` for a token that is not digits and separators alone
+/// ("1990s", "a380").
+pub fn number_value(token: &str) -> Option<String> {
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+    {
+        return None;
+    }
+    let seps: Vec<(usize, u8)> = token
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| !b.is_ascii_digit())
+        .collect();
+    let decimal = match seps.as_slice() {
+        [] => return Some(token.to_string()),
+        [.., (i, last)] => {
+            let same = seps.iter().filter(|(_, b)| b == last).count();
+            // "0.125" is no thousand.
+            let thousands_after = token.len() - i - 1 == 3 && !token.starts_with('0');
+            // "1,200" and "1.200.000" group; "5,4", "3.14", "1,234.5" do not
+            // end in a group.
+            let grouping = (same == 1 && seps.len() == 1 && thousands_after) || same > 1;
+            (!grouping).then_some(*i)
+        }
+    };
+    let mut out = String::with_capacity(token.len());
+    for (i, b) in token.bytes().enumerate() {
+        if b.is_ascii_digit() {
+            out.push(b as char);
+        } else if Some(i) == decimal {
+            out.push('.');
+        }
+    }
+    Some(out)
 }
 
 /// Turns tokens into comparable terms: stop words dropped, English stems,
@@ -355,8 +462,10 @@ impl Normalizer {
     fn term_uncached(&self, token: &str) -> Option<String> {
         if token.chars().any(|c| c.is_ascii_digit()) {
             // Numbers are kept whole; a lone digit is mostly noise ("2 people").
-            return (token.len() >= 2 || token.contains('.')).then(|| token.to_string());
+            let token = number_value(token).unwrap_or_else(|| token.to_string());
+            return (token.len() >= 2 || token.contains('.')).then_some(token);
         }
+        let token = &*folded(token);
         if token.chars().count() < 2 || STOPWORD_SET.contains(token) {
             return None;
         }
@@ -507,7 +616,7 @@ mod tests {
         assert_eq!(n.term("the"), None);
         assert_eq!(
             n.terms("Magnitude 6.1 quake, 1,200 dead"),
-            vec!["magnitud", "6.1", "quak", "1,200", "dead"]
+            vec!["magnitud", "6.1", "quak", "1200", "dead"]
         );
     }
 
@@ -544,6 +653,44 @@ mod tests {
         for token in tokens(text).iter().chain(tokens(text).iter()) {
             assert_eq!(n.term(token), n.term_uncached(token), "{token}");
         }
+    }
+
+    #[test]
+    fn spellings_with_and_without_accents_meet() {
+        let n = Normalizer::default();
+        for (a, b) in [
+            ("Zürich", "Zurich"),
+            ("Łódź", "Lodz"),
+            ("Straße", "Strasse"),
+            ("ΣΕΙΣΜΟΣ", "σεισμός"),
+            ("İzmir", "Izmir"),
+            ("ёлка", "елка"),
+            ("المَدِينَة", "المدينة"),
+        ] {
+            assert_eq!(n.terms(a), n.terms(b), "{a} / {b}");
+        }
+        assert_ne!(n.terms("Köln"), n.terms("Kiel"));
+    }
+
+    #[test]
+    fn numbers_meet_whatever_their_separators() {
+        let n = Normalizer::default();
+        for (a, b) in [
+            ("1,200 people", "1.200 people"),
+            ("1200 people", "1 200 people"),
+            ("1,200,000", "1.200.000"),
+            ("300 000", "300\u{a0}000"),
+            ("5,4 magnitude", "5.4 magnitude"),
+            ("1,234.5", "1.234,5"),
+        ] {
+            assert_eq!(n.terms(a), n.terms(b), "{a} / {b}");
+        }
+        assert_eq!(n.terms("0.125"), ["0.125"]);
+        assert_eq!(n.terms("3.14"), ["3.14"]);
+        // A year next to a count stays two numbers; so do figures in a list.
+        assert_eq!(n.terms("2014 500"), ["2014", "500"]);
+        assert_eq!(n.terms("12 1234"), ["12", "1234"]);
+        assert_eq!(number_value("1990s"), None);
     }
 
     #[test]
