@@ -403,6 +403,51 @@ impl Default for Normalizer {
     }
 }
 
+/// The languages whose function words are known besides English (NLTK's
+/// lists, by ISO 639-1 code), each a bit of a token's stop-word mask after
+/// bit 0, English's ([`STOPWORDS`]). Chinese has no spaces to split words
+/// at, and Hinglish's words are English's too.
+const OTHER_LANGUAGES: [&str; 30] = [
+    "sq", "ar", "az", "eu", "be", "bn", "ca", "da", "nl", "fi", "fr", "de", "el", "he", "hu", "id",
+    "it", "kk", "ne", "no", "pt", "ro", "ru", "sl", "es", "sv", "ta", "tg", "tr", "uz",
+];
+
+/// Each function word of [`OTHER_LANGUAGES`] (as [`folded`] spells it) with
+/// the bits of the languages that have it; English's own are left out, so
+/// that they tell no language but English (folded Romanian "în" is "in"):
+/// short English headlines then are not taken for another language's.
+static OTHER_STOPWORDS: std::sync::LazyLock<FxHashMap<String, u32>> =
+    std::sync::LazyLock::new(|| {
+        let mut words: FxHashMap<String, u32> = FxHashMap::default();
+        for (i, code) in OTHER_LANGUAGES.iter().enumerate() {
+            for w in stop_words::lookup(code).unwrap_or_default() {
+                let word = folded(&w.trim().to_lowercase()).into_owned();
+                if !STOPWORD_SET.contains(word.as_str()) {
+                    *words.entry(word).or_default() |= 1 << (i + 1);
+                }
+            }
+        }
+        words
+    });
+
+/// Which language's function words an article's are, if not English's: a
+/// stop-word mask bit (0 for English alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Language(u32);
+
+impl Language {
+    /// English: only its function words are left out.
+    pub const ENGLISH: Language = Language(0);
+
+    /// The ISO 639-1 code of the language (`en` for English alone).
+    pub fn code(self) -> &'static str {
+        match self.0.trailing_zeros() as usize {
+            0 | 32.. => "en",
+            bit => OTHER_LANGUAGES[bit - 1],
+        }
+    }
+}
+
 /// Tokens whose terms a thread keeps in its newer half of memory before that
 /// half becomes the older one (and the older is forgotten): words follow
 /// Zipf's law, so the few hundred commonest make up much of any text, and
@@ -420,9 +465,13 @@ const TERM_CACHE: usize = 1 << 8;
 /// newer half's turnover (emptying one map when full forgot them all).
 #[derive(Default)]
 struct TermMemory {
-    newer: FxHashMap<Box<str>, Option<Box<str>>>,
-    older: FxHashMap<Box<str>, Option<Box<str>>>,
+    newer: FxHashMap<Box<str>, Remembered>,
+    older: FxHashMap<Box<str>, Remembered>,
 }
+
+/// A token's term, and the languages whose function word it is (bit 0:
+/// English, see [`Language`]).
+type Remembered = (Option<Box<str>>, u32);
 
 thread_local! {
     /// Each thread's memory of [`Normalizer::term`], a pure function of the
@@ -440,34 +489,85 @@ impl Normalizer {
     /// memory of terms: no copy of the term for a caller that only looks at
     /// it. `f` must not ask for another term (the memory is borrowed).
     pub fn with_term<R>(&self, token: &str, f: impl FnOnce(Option<&str>) -> R) -> R {
+        self.with_term_in(token, Language::ENGLISH, f)
+    }
+
+    /// [`Normalizer::with_term`] for a text in `language`: its function
+    /// words are no terms either.
+    pub fn with_term_in<R>(
+        &self,
+        token: &str,
+        language: Language,
+        f: impl FnOnce(Option<&str>) -> R,
+    ) -> R {
+        self.with_remembered(token, |(term, stops)| {
+            f(term.filter(|_| stops & language.0 == 0))
+        })
+    }
+
+    /// The language of a text with these tokens, judged by its function
+    /// words: another language's when at least two of them are that
+    /// language's, and more than are English's (of equals, the first in
+    /// [`OTHER_LANGUAGES`]).
+    pub fn language<'a>(&self, tokens: impl Iterator<Item = &'a str>) -> Language {
+        let mut hits = [0u32; 32];
+        for token in tokens {
+            self.with_remembered(token, |(_, stops)| {
+                let mut bits = stops;
+                while bits != 0 {
+                    hits[bits.trailing_zeros() as usize] += 1;
+                    bits &= bits - 1;
+                }
+            });
+        }
+        let (best, n) = (1..=OTHER_LANGUAGES.len())
+            .map(|i| (i, hits[i]))
+            .fold((0, 0), |b, x| if x.1 > b.1 { x } else { b });
+        match n >= 2 && n > hits[0] {
+            true => Language(1 << best),
+            false => Language::ENGLISH,
+        }
+    }
+
+    /// Calls `f` with the token's term and stop-word mask, from this thread's
+    /// memory (see [`Normalizer::with_term`]).
+    fn with_remembered<R>(&self, token: &str, f: impl FnOnce((Option<&str>, u32)) -> R) -> R {
         TERMS.with(|memory| {
             let mut memory = memory.borrow_mut();
-            if let Some(term) = memory.newer.get(token) {
-                return f(term.as_deref());
+            if let Some((term, stops)) = memory.newer.get(token) {
+                return f((term.as_deref(), *stops));
             }
-            let term = match memory.older.remove(token) {
-                Some(term) => term,
-                None => self.term_uncached(token).map(String::into_boxed_str),
+            let remembered = match memory.older.remove(token) {
+                Some(r) => r,
+                None => {
+                    let (term, stops) = self.term_uncached(token);
+                    (term.map(String::into_boxed_str), stops)
+                }
             };
             if memory.newer.len() >= TERM_CACHE {
                 memory.older = std::mem::take(&mut memory.newer);
             }
-            let r = f(term.as_deref());
-            memory.newer.insert(token.into(), term);
+            let r = f((remembered.0.as_deref(), remembered.1));
+            memory.newer.insert(token.into(), remembered);
             r
         })
     }
 
-    /// [`Normalizer::term`] worked out.
-    fn term_uncached(&self, token: &str) -> Option<String> {
+    /// [`Normalizer::term`] worked out, with the token's stop-word mask.
+    fn term_uncached(&self, token: &str) -> (Option<String>, u32) {
         if token.chars().any(|c| c.is_ascii_digit()) {
             // Numbers are kept whole; a lone digit is mostly noise ("2 people").
             let token = number_value(token).unwrap_or_else(|| token.to_string());
-            return (token.len() >= 2 || token.contains('.')).then_some(token);
+            return (
+                (token.len() >= 2 || token.contains('.')).then_some(token),
+                0,
+            );
         }
         let token = &*folded(token);
-        if token.chars().count() < 2 || STOPWORD_SET.contains(token) {
-            return None;
+        let english = STOPWORD_SET.contains(token);
+        let stops = OTHER_STOPWORDS.get(token).copied().unwrap_or(0) | u32::from(english);
+        if token.chars().count() < 2 || english {
+            return (None, stops);
         }
         // Collapse doubled letters first, then stem, so that both spellings
         // take the same path through the stemmer.
@@ -479,12 +579,19 @@ impl Normalizer {
             }
             last = Some(c);
         }
-        Some(self.stemmer.stem(&single).into_owned())
+        (Some(self.stemmer.stem(&single).into_owned()), stops)
     }
 
     /// All terms of a text, in order.
     pub fn terms(&self, text: &str) -> Vec<String> {
-        tokens(text).iter().filter_map(|t| self.term(t)).collect()
+        self.terms_in(text, Language::ENGLISH)
+    }
+
+    /// All terms of a text in `language`, in order.
+    pub fn terms_in(&self, text: &str, language: Language) -> Vec<String> {
+        let terms = tokens(text);
+        let term = |t: &str| self.with_term_in(t, language, |term| term.map(String::from));
+        terms.iter().filter_map(term).collect()
     }
 }
 
@@ -592,9 +699,9 @@ mod tests {
         for i in 0..5 * TERM_CACHE {
             for token in [format!("runnings{i}x"), format!("walkers{}", i % 7)] {
                 let fresh = n.term_uncached(&token);
-                assert_eq!(n.term(&token), fresh, "{token}");
+                assert_eq!(n.term(&token), fresh.0, "{token}");
             }
-            assert_eq!(n.term("reports"), n.term_uncached("reports"));
+            assert_eq!(n.term("reports"), n.term_uncached("reports").0);
             assert_eq!(n.term("the"), None);
         }
     }
@@ -651,7 +758,7 @@ mod tests {
         let n = Normalizer::default();
         let text = "Zelenskyy's offers: the 6.1 quake, 1,200 dead; Zelenskyy offers again";
         for token in tokens(text).iter().chain(tokens(text).iter()) {
-            assert_eq!(n.term(token), n.term_uncached(token), "{token}");
+            assert_eq!(n.term(token), n.term_uncached(token).0, "{token}");
         }
     }
 
@@ -670,6 +777,38 @@ mod tests {
             assert_eq!(n.terms(a), n.terms(b), "{a} / {b}");
         }
         assert_ne!(n.terms("Köln"), n.terms("Kiel"));
+    }
+
+    #[test]
+    fn another_languages_function_words_are_no_terms_in_its_texts() {
+        let n = Normalizer::default();
+        let terms = |text: &str| {
+            let language = n.language(tokens(text).iter());
+            (language.code(), n.terms_in(text, language))
+        };
+        let (fr, a) = terms("Le prix de la baguette augmente dans les boulangeries de Lyon");
+        assert_eq!(fr, "fr");
+        assert!(
+            !a.iter()
+                .any(|t| ["le", "de", "la", "dan", "les"].contains(&t.as_str())),
+            "{a:?}"
+        );
+        let (nl, b) = terms("Code oranje voor het noorden van het land door de storm");
+        assert_eq!(nl, "nl");
+        assert!(
+            !b.iter()
+                .any(|t| ["het", "voor", "van", "door", "de"].contains(&t.as_str())),
+            "{b:?}"
+        );
+        // English stays English: its own words of other lists still count.
+        let (en, c) = terms("Dozens die in floods as the war in the north goes on");
+        assert_eq!(en, "en");
+        assert!(
+            c.contains(&"die".to_string()) && c.contains(&"war".to_string()),
+            "{c:?}"
+        );
+        // One foreign function word is not enough to tell.
+        assert_eq!(terms("Die Hard actor honoured").0, "en");
     }
 
     #[test]
