@@ -240,26 +240,7 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         removed,
         changed,
     } = SourceChanges::between(&old, &new);
-    if new.fetch != old.fetch {
-        match Fetcher::new(&new.fetch) {
-            Ok(f) => ctx.fetcher = f,
-            Err(e) => tracing::error!("keeping the old [fetch] settings: {e}"),
-        }
-    }
-    let limits = |s: &crate::config::ScheduleConfig| (s.concurrency, s.per_host);
-    if limits(&new.schedule) != limits(&old.schedule) {
-        ctx.limits = pipeline::FetchLimits::new(&new.schedule);
-    }
-    if new.dedup != old.dedup {
-        reload_dedup(ctx, &mut new, &old);
-    }
-    if new.database.max_size != old.database.max_size {
-        // Without a cap, SQLite's own (far larger than any disk) stands.
-        let bytes = new.database.max_size.unwrap_or(u64::MAX);
-        if let Err(e) = ctx.store.call(move |s| s.limit_size(bytes)).await {
-            tracing::error!("could not apply [database] max_size: {e}");
-        }
-    }
+    apply_settings(ctx, &mut new, &old).await;
     let sources = pipeline::source_specs(&new);
     // A source removed and added again keeps its row, and with it the next
     // fetch it had: it is made due like a new one.
@@ -291,6 +272,31 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
     );
     ctx.config = std::sync::Arc::new(new);
     true
+}
+
+/// Applies the edited settings that the context holds beyond the config:
+/// the HTTP client, the fetch limits, the dedup engine, the database's cap.
+async fn apply_settings(ctx: &mut Context, new: &mut Config, old: &Config) {
+    if new.fetch != old.fetch {
+        match Fetcher::new(&new.fetch) {
+            Ok(f) => ctx.fetcher = f,
+            Err(e) => tracing::error!("keeping the old [fetch] settings: {e}"),
+        }
+    }
+    let limits = |s: &crate::config::ScheduleConfig| (s.concurrency, s.per_host);
+    if limits(&new.schedule) != limits(&old.schedule) {
+        ctx.limits = pipeline::FetchLimits::new(&new.schedule);
+    }
+    if new.dedup != old.dedup {
+        reload_dedup(ctx, new, old);
+    }
+    if new.database.max_size != old.database.max_size {
+        // Without a cap, SQLite's own (far larger than any disk) stands.
+        let bytes = new.database.max_size.unwrap_or(u64::MAX);
+        if let Err(e) = ctx.store.call(move |s| s.limit_size(bytes)).await {
+            tracing::error!("could not apply [database] max_size: {e}");
+        }
+    }
 }
 
 /// Applies an edited `[dedup]`: a new engine with the new settings, whose

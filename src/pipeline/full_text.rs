@@ -2,6 +2,7 @@
 //! become the articles their links point to, extracted with the host's learnt
 //! template.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -76,6 +77,66 @@ fn take_stored(item: &mut RawItem, article: &StoredArticle) {
     }
 }
 
+/// What a fetch does with each item's page.
+#[derive(Default)]
+struct PagePlan<'a> {
+    /// Keys of items that keep their stored article.
+    keys: Vec<String>,
+    /// Items whose page is fetched now (index, key).
+    wanted: Vec<(usize, String)>,
+    /// Keys of items whose page waits out its backoff.
+    retry: Vec<String>,
+    /// Items whose stored article was extracted with earlier settings: kept
+    /// unless the page answers now.
+    stale: Vec<(usize, &'a StoredArticle)>,
+}
+
+/// Sorts a fetch's items: those that keep their stored article (which they
+/// take), those whose page is wanted now or later.
+fn plan_pages<'a>(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    stored: &'a HashMap<String, StoredArticle>,
+    items: &mut [RawItem],
+    now: Instant,
+) -> PagePlan<'a> {
+    let mut plan = PagePlan::default();
+    for (i, item) in items.iter_mut().enumerate() {
+        let Some(key) = item_key(item) else { continue };
+        // By link: the full text is its page's. By key only without a link: a
+        // feed that gives its keys to other articles (GUIDs numbered by
+        // position) would give an item another article's text.
+        let known = match item.link.as_deref() {
+            Some(link) => stored.get(&link_key(link)),
+            None => stored.get(&key),
+        };
+        let wanted_page = item.link.is_some() && cfg.full_text.wants(is_teaser(item));
+        match known {
+            // Extracted with the current settings: kept.
+            Some(article) if !article.stale => {
+                take_stored(item, article);
+                plan.keys.push(key);
+                continue;
+            }
+            // Extracted with earlier ones: read again, the stored article
+            // kept until the page answers (it may fail, or wait for a later
+            // fetch). Not wanted any more (`full_text = false`), the feed's
+            // own text stands.
+            Some(article) if wanted_page => plan.stale.push((i, article)),
+            _ => {}
+        }
+        if wanted_page {
+            let link = item.link.as_deref().unwrap_or_default();
+            if ctx.article_backoff.waiting(link, now) {
+                plan.retry.push(key);
+            } else {
+                plan.wanted.push((i, key));
+            }
+        }
+    }
+    plan
+}
+
 /// Replaces teasers with the extracted article pages (for `full_text` sources, or
 /// items that are evidently teasers). Items already extracted keep their stored
 /// article; a page that fails to fetch or extract keeps the feed's content, and
@@ -95,46 +156,12 @@ pub async fn fill_full_text(
     };
     let now = Instant::now();
     let mut complete = true;
-    let mut keys = Vec::new();
-    let mut wanted = Vec::new();
-    // Items whose page is to be tried at the next fetch if they are new here.
-    let mut retry = Vec::new();
-    // Articles extracted with earlier settings, by item: kept unless the
-    // page answers now.
-    let mut stale = Vec::new();
-    for (i, item) in items.iter_mut().enumerate() {
-        let Some(key) = item_key(item) else { continue };
-        // By link: the full text is its page's. By key only without a link: a
-        // feed that gives its keys to other articles (GUIDs numbered by
-        // position) would give an item another article's text.
-        let known = match item.link.as_deref() {
-            Some(link) => stored.get(&link_key(link)),
-            None => stored.get(&key),
-        };
-        let wanted_page = item.link.is_some() && cfg.full_text.wants(is_teaser(item));
-        match known {
-            // Extracted with the current settings: kept.
-            Some(article) if !article.stale => {
-                take_stored(item, article);
-                keys.push(key);
-                continue;
-            }
-            // Extracted with earlier ones: read again, the stored article
-            // kept until the page answers (it may fail, or wait for a later
-            // fetch). Not wanted any more (`full_text = false`), the feed's
-            // own text stands.
-            Some(article) if wanted_page => stale.push((i, article)),
-            _ => {}
-        }
-        if wanted_page {
-            let link = item.link.as_deref().unwrap_or_default();
-            if ctx.article_backoff.waiting(link, now) {
-                retry.push(key);
-            } else {
-                wanted.push((i, key));
-            }
-        }
-    }
+    let PagePlan {
+        mut keys,
+        mut wanted,
+        mut retry,
+        stale,
+    } = plan_pages(ctx, cfg, &stored, items, now);
     if wanted.len() > MAX_ARTICLES_PER_FETCH {
         // Pages never asked for yet: the next fetch reads the feed again for them.
         complete = false;
@@ -151,7 +178,7 @@ pub async fn fill_full_text(
         let opts = opts.clone();
         tasks.spawn(async move { (i, key, fetch_article(&ctx, &link, opts).await) });
     }
-    let mut answered = std::collections::HashSet::new();
+    let mut answered = HashSet::new();
     while let Some(done) = tasks.join_next().await {
         let Ok((i, key, result)) = done else { continue };
         if result.is_ok() {

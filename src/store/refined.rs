@@ -133,28 +133,7 @@ impl Store {
             left.insert(*id);
         }
         left.extend(gained);
-        for id in &left {
-            let members: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM items WHERE story_id = ?1",
-                [id],
-                |r| r.get(0),
-            )?;
-            if members == 0 {
-                let heir = given.get(id).and_then(|to| {
-                    // The most items; of equals, the oldest story.
-                    let most = to.values().copied().max()?;
-                    to.iter().find(|(_, &n)| n == most).map(|(&s, _)| s)
-                });
-                if let Some(heir) = heir {
-                    keep_alias(&tx, *id, heir, now)?;
-                }
-                tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
-                tracing::info!(story = id, "story emptied by refinement");
-                continue;
-            }
-            touch(&tx, *id, now)?;
-            update_representative(&tx, *id, None, stories)?;
-        }
+        settle_changed(&tx, &left, &given, now, stories)?;
         tx.commit()?;
         Ok(new_ids)
     }
@@ -206,6 +185,41 @@ impl Store {
 
 /// Opens `n` stories for split-off clusters: ids never given out before, GUIDs
 /// of their own.
+/// After a refinement's moves: each story in `changed` left empty goes (its
+/// GUID kept as an alias of the story that took most of its items, per
+/// `given`), the others are touched and get their representative again.
+fn settle_changed(
+    tx: &rusqlite::Transaction<'_>,
+    changed: &BTreeSet<i64>,
+    given: &HashMap<i64, BTreeMap<i64, usize>>,
+    now: i64,
+    stories: &dyn StoryDecider,
+) -> Result<(), StoreError> {
+    for id in changed {
+        let members: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM items WHERE story_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if members == 0 {
+            let heir = given.get(id).and_then(|to| {
+                // The most items; of equals, the oldest story.
+                let most = to.values().copied().max()?;
+                to.iter().find(|(_, &n)| n == most).map(|(&s, _)| s)
+            });
+            if let Some(heir) = heir {
+                keep_alias(tx, *id, heir, now)?;
+            }
+            tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
+            tracing::info!(story = id, "story emptied by refinement");
+            continue;
+        }
+        touch(tx, *id, now)?;
+        update_representative(tx, *id, None, stories)?;
+    }
+    Ok(())
+}
+
 fn open_stories(
     tx: &rusqlite::Transaction<'_>,
     n: usize,

@@ -374,33 +374,23 @@ async fn the_daemon_serves_story_pages_the_front_page_and_feeds_link() {
     shutdown.trigger();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
-    let web = FixtureServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
-    cycle(&ctx).await;
-    let page_of = |href: String| {
-        href.trim_start_matches("story/")
-            .trim_end_matches(".html")
-            .to_string()
-    };
-    let nato = page_of(linked_page(dir.path(), "NATO").0);
-    let drones = page_of(linked_page(dir.path(), "drones").0);
-    // Refinement empties the drones story into the NATO one (as a merge
-    // would): readers keep the drones entry and its "Compare coverage" link.
+/// Moves every item of the story with a member titled like `from` into the
+/// story with a member titled like `to`, as a refinement that empties one
+/// story into another does.
+async fn empty_into(ctx: &Context, from: &'static str, to: &'static str) {
     ctx.store
-        .call(|s| {
+        .call(move |s| {
             let stories = s.latest_stories(10)?;
             let about = |w: &str| {
                 let title = |st: &&feedsieve::store::Story| {
-                    st.items
-                        .iter()
-                        .any(|i| i.title.as_deref().unwrap_or_default().contains(w))
+                    let t = |i: &feedsieve::store::StoryItem| {
+                        i.title.as_deref().unwrap_or_default().contains(w)
+                    };
+                    st.items.iter().any(t)
                 };
                 stories.iter().find(title).unwrap()
             };
-            let (from, to) = (about("drones"), about("NATO"));
+            let (from, to) = (about(from), about(to));
             let moves = from
                 .items
                 .iter()
@@ -416,14 +406,27 @@ async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
                 moves,
                 new_stories: 0,
             };
-            s.apply_refinement(
-                &r,
-                chrono::Utc::now().timestamp(),
-                &feedsieve::store::OneStoryPerItem,
-            )
+            let now = chrono::Utc::now().timestamp();
+            s.apply_refinement(&r, now, &feedsieve::store::OneStoryPerItem)
         })
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    let page_of = |href: String| {
+        let id = href.trim_start_matches("story/").trim_end_matches(".html");
+        id.to_string()
+    };
+    let nato = page_of(linked_page(dir.path(), "NATO").0);
+    let drones = page_of(linked_page(dir.path(), "drones").0);
+    // Readers keep the drones entry and its "Compare coverage" link.
+    empty_into(&ctx, "drones", "NATO").await;
     pipeline::publish(&ctx).await.unwrap();
     // The static file sends a browser on to the NATO story's page.
     let file = std::fs::read_to_string(dir.path().join(format!("story/{drones}.html"))).unwrap();
