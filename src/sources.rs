@@ -510,43 +510,70 @@ fn end_of_last_table(text: &str, key: &str) -> Option<usize> {
 
 /// The index of the last line of the table whose header is `lines[start]`: its
 /// last key line, or a comment line that follows it directly (commented
-/// options), unless those comments run straight into the next table's header:
-/// then they are that table's heading ([`table_heading`]).
+/// options), except prose comments after the last of those that run straight
+/// into the next table's header: they are that table's heading
+/// ([`table_heading`]).
 pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
     let mut last = start;
-    let mut last_key = start;
+    // The last key line or commented option ("# full_text = true").
+    let mut last_option = start;
     for (i, line) in lines.iter().enumerate().skip(start + 1) {
         let l = line.trim();
         if l.starts_with('[') {
-            if last == i - 1 && last != last_key {
-                last = last_key;
+            if last == i - 1 {
+                last = last_option;
             }
             break;
-        }
-        if !l.is_empty() && !l.starts_with('#') {
-            last_key = i;
         }
         if l.is_empty() {
             continue;
         }
         // A key (or a continuation line) belongs to the table even after a blank
         // line; a comment only when it follows on directly.
-        if !l.starts_with('#') || i == last + 1 {
+        let comment = l.starts_with('#');
+        if !comment || i == last + 1 {
             last = i;
+            if !comment || is_commented_toml(l) {
+                last_option = i;
+            }
         }
     }
     last
 }
 
-/// The first line of the comment lines directly above the header
+/// The first line of the prose comment lines directly above the header
 /// `lines[start]` (a table's heading, such as "# Beta: the German service"),
-/// or `start` without any.
+/// or `start` without any. Commented-out TOML (`# [[feed]]`, `# name = …`)
+/// is no heading, nor is a comment that opens the file (the file's own).
 pub(crate) fn table_heading(lines: &[&str], start: usize) -> usize {
     let mut first = start;
-    while first > 0 && lines[first - 1].trim_start().starts_with('#') {
+    while first > 0 {
+        let l = lines[first - 1].trim();
+        if !l.starts_with('#') || is_commented_toml(l) {
+            break;
+        }
         first -= 1;
     }
+    if first == 0 {
+        return start;
+    }
     first
+}
+
+/// Whether a comment line is commented-out TOML: a key with a value or a
+/// table header ("# full_text = true", "# [[page]]").
+fn is_commented_toml(comment: &str) -> bool {
+    let body = comment.trim_start_matches('#').trim();
+    if body.starts_with('[') {
+        return true;
+    }
+    body.split_once('=').is_some_and(|(key, _)| {
+        let key = key.trim();
+        !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"'))
+    })
 }
 
 /// The config's sources as OPML 2.0; categories become folders. `site_links`
@@ -674,13 +701,10 @@ pub fn parse_opml(xml: &str) -> Result<Opml, String> {
                 .unwrap_or_else(|_| String::from_utf8_lossy(&a.value).into_owned());
             attrs.insert(key, value.trim().to_string());
         }
-        // Readers escape titles twice ("Joe&amp;#8217;s") or use HTML's
-        // entities ("Caf&eacute;"), which XML does not know: what is left
-        // after the XML's own escapes is read as a headline is.
         let name = attrs
             .get("title")
             .or_else(|| attrs.get("text"))
-            .map(|n| crate::sanitize::plain_title(n))
+            .map(|n| without_entities(n))
             .filter(|n| !n.is_empty());
         let category = folders.iter().rev().flatten().next().cloned();
         match outline(&attrs, is_empty) {
@@ -707,6 +731,23 @@ pub fn parse_opml(xml: &str) -> Result<Opml, String> {
         return Err("not an OPML file: it has no <opml> element".into());
     }
     Ok(out)
+}
+
+/// An outline's name without the entities left after the XML's own escapes:
+/// readers escape titles twice ("Joe&amp;#8217;s") or use HTML's entities
+/// ("Caf&eacute;"), which XML does not know. Angle brackets are text ("C++
+/// <template> Weekly"), never markup.
+fn without_entities(name: &str) -> String {
+    let mut text = name.to_string();
+    // Escaped twice, or three times: each round undoes one.
+    for _ in 0..3 {
+        let decoded = crate::read::xml::decode_entities(&text, &Default::default());
+        if decoded == text {
+            break;
+        }
+        text = decoded;
+    }
+    text
 }
 
 /// Folder names readers give feeds that have no category (Miniflux's "All",
@@ -819,7 +860,8 @@ mod tests {
             <outline text="Bad" xmlUrl="ftp://x.test/"/>
             <outline text="Uncategorized"><outline text="U" xmlUrl="https://u.test/rss"/></outline>
             <outline text="Tech &amp;amp; Science"><outline title="Joe&amp;#8217;s Blog" xmlUrl="https://j.test/rss"/>
-              <outline text="Caf&eacute; News" xmlUrl="https://c.test/rss"/></outline>
+              <outline text="Caf&eacute; News" xmlUrl="https://c.test/rss"/>
+              <outline text="C++ &lt;template&gt; &amp;amp; more" xmlUrl="https://t.test/rss"/></outline>
             </body></opml>"#;
         let got = parse_opml(opml).unwrap();
         assert_eq!(got.skipped.len(), 1, "{:?}", got.skipped);
@@ -862,10 +904,44 @@ mod tests {
                     "https://c.test/rss",
                     Some("Tech & Science")
                 ),
+                // Angle brackets are text, also beside an entity.
+                (
+                    SourceKind::Feed,
+                    "C++ <template> & more",
+                    "https://t.test/rss",
+                    Some("Tech & Science")
+                ),
             ]
         );
         let err = parse_opml("<opml><body><outline text=\"x\"></body></opml>").unwrap_err();
         assert!(err.contains("not valid OPML"), "{err}");
+    }
+
+    #[test]
+    fn a_table_keeps_its_commented_options_and_its_heading() {
+        let text = "# My feedsieve config\n[[feed]]\nname = \"A\"\nurl = \"https://a.test/\"\n\
+                    # full_text = true\n# remove = [\".x\"]\n# B is the German service\n\
+                    [[feed]]\nname = \"B\"\nurl = \"https://b.test/\"\n\n\
+                    # Old, disabled\n# [[feed]]\n# name = \"Old\"\n[[page]]\nname = \"P\"\n";
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let header = |name: &str| {
+            let at = lines
+                .iter()
+                .position(|l| l.contains(&format!("name = \"{name}\"")))
+                .unwrap();
+            at - 1
+        };
+        let (a, b, p) = (header("A"), header("B"), header("P"));
+        // A's commented options stay with it; the prose after them is B's heading.
+        assert_eq!(lines[table_end(&lines, a)], "# remove = [\".x\"]\n");
+        assert_eq!(
+            lines[table_heading(&lines, b)],
+            "# B is the German service\n"
+        );
+        // The file's own comment is no heading; commented-out TOML neither.
+        assert_eq!(table_heading(&lines, a), a);
+        assert_eq!(table_heading(&lines, p), p);
+        assert_eq!(lines[table_end(&lines, b)], "url = \"https://b.test/\"\n");
     }
 
     #[test]
