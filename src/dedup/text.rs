@@ -203,8 +203,15 @@ impl Tokens {
         // Whether the token so far is digits grouped by spaces ("300 000").
         let mut grouped = false;
         while let Some(ch) = chars.next() {
-            let space = matches!(ch, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}');
-            if space && self.space_groups_digits(start, grouped, chars.clone()) {
+            // A no-break or thin space groups digits; a plain one only in a
+            // run of groups ("1 200 000", not "May 9 200 migrants").
+            let plain = match ch {
+                '\u{a0}' | '\u{202f}' | '\u{2009}' => Some(false),
+                ' ' => Some(true),
+                _ => None,
+            };
+            let groups = |plain| self.space_groups_digits(start, grouped, plain, chars.clone());
+            if plain.is_some_and(groups) {
                 grouped = true;
                 continue;
             }
@@ -230,11 +237,13 @@ impl Tokens {
     /// Whether a space after the token begun at `start` sets thousands apart
     /// ("300 000", "1 200 000"): the token is one to three digits, or digits
     /// `grouped` so already (not a year before a count: "2014 500"), and
-    /// exactly three digits follow, then no letter or digit.
+    /// exactly three digits follow, then no letter or digit. After a `plain`
+    /// space, a lone group needs another group after it ("1 200 000").
     fn space_groups_digits(
         &self,
         start: usize,
         grouped: bool,
+        plain: bool,
         next: impl Iterator<Item = char>,
     ) -> bool {
         let token = &self.buf[start..];
@@ -243,8 +252,20 @@ impl Tokens {
             return false;
         }
         let mut next = next.peekable();
-        let group = (0..3).all(|_| next.next().is_some_and(|c| c.is_ascii_digit()));
-        group && next.peek().is_none_or(|c| !c.is_alphanumeric())
+        let group = |next: &mut std::iter::Peekable<_>| {
+            (0..3).all(|_| next.next().is_some_and(|c: char| c.is_ascii_digit()))
+        };
+        if !group(&mut next) {
+            return false;
+        }
+        let after = next.next();
+        // A plain space after a lone group: another group must follow.
+        if plain && !grouped {
+            return after == Some(' ')
+                && group(&mut next)
+                && next.next().is_none_or(|c| !c.is_alphanumeric());
+        }
+        after.is_none_or(|c| !c.is_alphanumeric())
     }
 
     /// Closes the token that began at `start`, if it has any text.
@@ -347,12 +368,13 @@ pub fn folded(token: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// A number token written as its value, whatever the separators its locale
-/// uses: "1,200", "1.200", "1.200.000" and "1200" are "1200", "5,4" and "5.4"
-/// are "5.4". A separator before exactly three digits sets thousands apart
-/// (one kind repeated, or before the other kind: "1,234.5"); any other is the
-/// decimal sign. `None` for a token that is not digits and separators alone
-/// ("1990s", "a380").
+/// A number token written as its value where its separators say so
+/// unambiguously: thousands grouped by commas or dots ("1,200", "1.200.000",
+/// "1.234,5", "1,234.5" are 1200, 1200000, 1234.5, 1234.5) and a decimal
+/// comma ("5,4" is 5.4). A lone dot is a decimal point, kept ("1.125" is an
+/// English rate as often as a German thousand), and so are separators in
+/// groups of other sizes ("17.1.2", "1.12.2024"). `None` for a token that is
+/// not digits and separators alone ("1990s", "a380").
 pub fn number_value(token: &str) -> Option<String> {
     if !token
         .bytes()
@@ -360,32 +382,37 @@ pub fn number_value(token: &str) -> Option<String> {
     {
         return None;
     }
-    let seps: Vec<(usize, u8)> = token
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| !b.is_ascii_digit())
-        .collect();
-    let decimal = match seps.as_slice() {
-        [] => return Some(token.to_string()),
-        [.., (i, last)] => {
-            let same = seps.iter().filter(|(_, b)| b == last).count();
-            // "0.125" is no thousand.
-            let thousands_after = token.len() - i - 1 == 3 && !token.starts_with('0');
-            // "1,200" and "1.200.000" group; "5,4", "3.14", "1,234.5" do not
-            // end in a group.
-            let grouping = (same == 1 && seps.len() == 1 && thousands_after) || same > 1;
-            (!grouping).then_some(*i)
-        }
+    let groups: Vec<&str> = token.split(['.', ',']).collect();
+    let seps: Vec<u8> = token.bytes().filter(|b| !b.is_ascii_digit()).collect();
+    // Thousands groups: the first of one to three digits, the others of three.
+    let grouped = |groups: &[&str]| {
+        groups
+            .first()
+            .is_some_and(|g| (1..=3).contains(&g.len()) && !g.starts_with('0'))
+            && groups[1..].iter().all(|g| g.len() == 3)
     };
-    let mut out = String::with_capacity(token.len());
-    for (i, b) in token.bytes().enumerate() {
-        if b.is_ascii_digit() {
-            out.push(b as char);
-        } else if Some(i) == decimal {
-            out.push('.');
+    let Some((last, others)) = seps.split_last() else {
+        return Some(token.to_string());
+    };
+    let (whole, fraction) = groups.split_at(groups.len() - 1);
+    let value = if others.is_empty() {
+        // One separator: a comma before three digits groups, another comma
+        // is a decimal one; a dot stays a decimal point.
+        match *last {
+            b',' if grouped(&groups) => groups.concat(),
+            b',' => groups.join("."),
+            _ => token.to_string(),
         }
-    }
-    Some(out)
+    } else if others.iter().all(|b| b != last) && grouped(whole) {
+        // The last separator the decimal sign, the others of the other kind.
+        format!("{}.{}", whole.concat(), fraction[0])
+    } else if others.iter().all(|b| b == last) && grouped(&groups) {
+        // One kind throughout: thousands when every group is one.
+        groups.concat()
+    } else {
+        token.to_string()
+    };
+    Some(value)
 }
 
 /// Turns tokens into comparable terms: stop words dropped, English stems,
@@ -815,18 +842,24 @@ mod tests {
     fn numbers_meet_whatever_their_separators() {
         let n = Normalizer::default();
         for (a, b) in [
-            ("1,200 people", "1.200 people"),
-            ("1200 people", "1 200 people"),
+            ("1,200 people", "1200 people"),
+            ("1200 people", "1\u{a0}200 people"),
             ("1,200,000", "1.200.000"),
-            ("300 000", "300\u{a0}000"),
+            ("1 200 000", "1200000"),
+            ("300\u{202f}000", "300\u{a0}000"),
             ("5,4 magnitude", "5.4 magnitude"),
             ("1,234.5", "1.234,5"),
         ] {
             assert_eq!(n.terms(a), n.terms(b), "{a} / {b}");
         }
-        assert_eq!(n.terms("0.125"), ["0.125"]);
-        assert_eq!(n.terms("3.14"), ["3.14"]);
-        // A year next to a count stays two numbers; so do figures in a list.
+        // A lone dot is a decimal point; groups of other sizes are kept.
+        for kept in ["0.125", "3.14", "1.125", "17.1.2", "1.12.2024"] {
+            assert_eq!(number_value(kept).as_deref(), Some(kept));
+        }
+        assert_eq!(number_value("0,125").as_deref(), Some("0.125"));
+        assert_ne!(n.terms("Firefox 17.1.2"), n.terms("Firefox 1.71.2"));
+        // Numbers next to each other stay apart: a date and a count, a year.
+        assert_eq!(n.terms("May 9 200 migrants"), ["200", "migrant"]);
         assert_eq!(n.terms("2014 500"), ["2014", "500"]);
         assert_eq!(n.terms("12 1234"), ["12", "1234"]);
         assert_eq!(number_value("1990s"), None);
