@@ -240,6 +240,10 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         removed,
         changed,
     } = SourceChanges::between(&old, &new);
+    // Applied before the sources are recorded (a raised max_size is what lets
+    // a full database record them), undone if they cannot be: the next edit
+    // is compared with the config in force, so nothing of this one may stay.
+    let before = (ctx.fetcher.clone(), ctx.limits.clone(), ctx.dedup.clone());
     apply_settings(ctx, &mut new, &old).await;
     let sources = pipeline::source_specs(&new);
     // A source removed and added again keeps its row, and with it the next
@@ -257,6 +261,13 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         Ok(active) => active.into_iter().map(|s| s.id).collect(),
         Err(e) => {
             tracing::error!("could not apply the new config to the database: {e}");
+            (ctx.fetcher, ctx.limits, ctx.dedup) = before;
+            if new.database.max_size != old.database.max_size {
+                let bytes = old.database.max_size.unwrap_or(u64::MAX);
+                if let Err(e) = ctx.store.call(move |s| s.limit_size(bytes)).await {
+                    tracing::error!("could not restore [database] max_size: {e}");
+                }
+            }
             return false;
         }
     };
