@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::vectors::{common, cosine_idf, dot, Terms};
-use super::window::{heaviest_terms, Member, StoryVectors, WindowStory, NO_MEMBER, WITHDRAWN};
+use super::window::{heaviest_terms, Member, StoryVectors, WindowStory, NO_MEMBER};
 use super::{
     embed, template, text, Cost, DedupArticle, Engine, Evidence, Layer, PairEvidence, Prepared,
     StoryId,
@@ -205,8 +205,9 @@ impl Engine {
                 if !seen.insert(seq) {
                     continue;
                 }
-                // A withdrawn member (its text changed) links its chain only.
-                let Some(other) = m.fingerprint.as_ref().filter(|_| m.story != WITHDRAWN) else {
+                // A revised member's signature is its old text's: it links
+                // its chains only.
+                let Some(other) = m.fingerprint.as_ref().filter(|_| !m.revised) else {
                     continue;
                 };
                 let sim = text::minhash_similarity(sig, &other.sig);

@@ -274,9 +274,9 @@ pub struct Engine {
     /// ln(docs + 1), kept with `docs` (read for every IDF).
     ln_docs: f32,
     members: VecDeque<Member>,
-    /// Members of `members` withdrawn since ([`Engine::revise`]), waiting for
-    /// their turn to leave.
-    withdrawn: usize,
+    /// Members whose text was replaced since the last refinement
+    /// ([`Engine::revise_with`]), by sequence number: refined with the new ones.
+    revised: Vec<u64>,
     stories: FxHashMap<StoryId, WindowStory>,
     /// Canonical URL → the story and sequence number of the newest member
     /// with it (whose id the layer reports).
@@ -340,7 +340,7 @@ impl Engine {
             docs: 0,
             ln_docs: 0.0,
             members: VecDeque::new(),
-            withdrawn: 0,
+            revised: Vec::new(),
             stories: FxHashMap::default(),
             urls: HashMap::new(),
             bands: window::BandTable::default(),
@@ -406,7 +406,7 @@ impl Engine {
 
     /// Articles in the window.
     pub fn window_len(&self) -> usize {
-        self.members.len() - self.withdrawn
+        self.members.len()
     }
 
     /// Terms the engine currently remembers.

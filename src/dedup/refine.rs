@@ -154,12 +154,13 @@ impl Engine {
     /// stored stories are the last refinement's).
     pub fn mark_refined(&mut self) {
         self.refined_upto = self.first_seq + self.members.len() as u64;
+        self.revised.clear();
     }
 
-    /// Articles admitted since the last refinement.
+    /// Articles admitted, or whose text was replaced, since the last refinement.
     pub fn unrefined(&self) -> usize {
         let end = self.first_seq + self.members.len() as u64;
-        (end - self.refined_upto.clamp(self.first_seq, end)) as usize
+        (end - self.refined_upto.clamp(self.first_seq, end)) as usize + self.revised.len()
     }
 
     /// Refines ([`Engine::refine`]), lets `commit` record the result (it

@@ -1,14 +1,16 @@
 //! Members whose text changed after they joined: a live blog that moved on
 //! to another event, a corrected report, a teaser replaced by its article.
-//! The member's old features leave its story and the article is decided
-//! again as an arrival, against every story as it stands now (its own
-//! without it): it stays, or goes to the story it now matches, or to a story
-//! of its own. The refinement after it sees it as a new article.
+//! The member leaves its story and is decided again as an arrival, against
+//! every story as it stands now (its own without it): it stays, or goes to
+//! the story it now matches, or to a story of its own. It keeps its place in
+//! the window (its sequence number, its expiry); its features are replaced,
+//! and the next refinement looks at it as at a new article.
 
 use std::hash::{Hash, Hasher};
 
-use super::window::{leave_story, resolve_in, WITHDRAWN};
-use super::{DedupArticle, Engine, Evidence, StoryId, Target};
+use super::vectors::{bf16, Shares};
+use super::window::{leave_story, resolve_in, Guard, WITHDRAWN};
+use super::{DedupArticle, Engine, Evidence, Prepared, StoryId, Target};
 
 /// A hash of an article's title and text, as dedup reads them (in-process
 /// only: never stored).
@@ -33,25 +35,25 @@ pub struct Revision {
 
 impl Engine {
     /// Takes in the new title and text of article `a`, a member of the
-    /// window. When they changed, its features are replaced and it is decided
-    /// again; when that moves it to another story, `commit` records the move
-    /// and returns the story's id (the new one's, for `Target::New`). Returns
-    /// whether the member's text changed (the window counts it as
-    /// unrefined), and the move if there was one. When `commit` fails the
-    /// article stays in its story, with its new features.
+    /// window. When they changed, it leaves its story and is decided again;
+    /// when that moves it to another story, `commit` records the move and
+    /// returns the story's id (the new one's, for `Target::New`). Returns
+    /// whether the member's text changed (it then counts as unrefined), and
+    /// the move if there was one. When `commit` fails the article stays in
+    /// its story, with its new features.
     pub fn revise_with<E>(
         &mut self,
         a: &DedupArticle,
         commit: impl FnOnce(&Revision) -> Result<StoryId, E>,
     ) -> Result<(bool, Option<Revision>), E> {
-        let Some(seq) = self.live_member(&a.id) else {
+        let Some(seq) = self.member_with_id(&a.id) else {
             return Ok((false, None));
         };
         let hash = article_hash(&a.title, &a.text);
         if self.member(seq).is_none_or(|m| m.text_hash == hash) {
             return Ok((false, None));
         }
-        let from = self.withdraw(seq);
+        let from = self.leave(seq);
         let p = self.prepare(a);
         let evidence = self.decide(&p);
         // Alone in its story, it has no story to leave.
@@ -60,8 +62,9 @@ impl Engine {
             None if self.stories.contains_key(&from) => Target::New(0),
             None => Target::Story(from),
         };
+        self.revised.push(seq);
         if to == Target::Story(from) {
-            self.admit_as(p, from, false);
+            self.rejoin(seq, p, from);
             return Ok((true, None));
         }
         let revision = Revision {
@@ -72,35 +75,36 @@ impl Engine {
         };
         match commit(&revision) {
             Ok(story) => {
-                self.admit_as(p, story, false);
+                self.rejoin(seq, p, story);
                 Ok((true, Some(revision)))
             }
             Err(e) => {
-                self.admit_as(p, from, false);
+                self.rejoin(seq, p, from);
                 Err(e)
             }
         }
     }
 
-    /// The newest member with article id `id` that is in a story.
-    fn live_member(&self, id: &str) -> Option<u64> {
-        let (i, _) = (self.members.iter().enumerate().rev())
-            .find(|(_, m)| m.story != WITHDRAWN && &*m.id == id)?;
+    /// Makes the text of article `id`, if the window holds it, count as
+    /// changed at the next [`Engine::revise_with`] (read back from a store
+    /// that changed it before the window saw the change).
+    pub fn mark_changed(&mut self, id: &str) {
+        if let Some(seq) = self.member_with_id(id) {
+            let i = (seq - self.first_seq) as usize;
+            self.members[i].text_hash = 0;
+        }
+    }
+
+    /// The newest member with article id `id`.
+    fn member_with_id(&self, id: &str) -> Option<u64> {
+        let (i, _) = (self.members.iter().enumerate().rev()).find(|(_, m)| &*m.id == id)?;
         Some(self.first_seq + i as u64)
     }
 
-    /// Takes member `seq` out of its story and the URL index, and returns
-    /// that story. It stays in the window until its turn to leave, and its
-    /// MinHash bands stay as links of their chains (near-copy lookups pass
-    /// over it).
-    fn withdraw(&mut self, seq: u64) -> StoryId {
-        let Some(i) = seq
-            .checked_sub(self.first_seq)
-            .and_then(|i| usize::try_from(i).ok())
-            .filter(|&i| i < self.members.len())
-        else {
-            return WITHDRAWN;
-        };
+    /// Takes member `seq` out of its story and the URL index while its new
+    /// text is decided; returns that story.
+    fn leave(&mut self, seq: u64) -> StoryId {
+        let i = (seq - self.first_seq) as usize;
         let m = &self.members[i];
         let story = resolve_in(&self.aliases, m.story);
         leave_story(&mut self.stories, &self.aliases, m, seq);
@@ -110,7 +114,42 @@ impl Engine {
             }
         }
         self.members[i].story = WITHDRAWN;
-        self.withdrawn += 1;
         story
+    }
+
+    /// Gives member `seq` the features `p` of its new text and puts it in
+    /// `story`: centroids, counts, the story's index and the URL index. Its
+    /// place in the window and its expiry stay; its old MinHash signature
+    /// stays a link of its band chains, passed over by near-copy lookups.
+    /// The vocabulary's document counts and its source's template are not
+    /// taught the same article twice.
+    fn rejoin(&mut self, seq: u64, p: Prepared, story: StoryId) {
+        self.next_story = self.next_story.max(story + 1);
+        let story = self.resolve(story);
+        let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
+        for v in [&p.full, &p.head, &p.names] {
+            shares.extend(v.iter().map(|&(t, w)| (t, bf16(w / self.idf(t)))));
+        }
+        let ends = [p.full.len(), p.full.len() + p.head.len()];
+        let (full, rest) = shares.split_at(ends[0]);
+        let (head, names) = rest.split_at(ends[1] - ends[0]);
+        let (packed, packed_ends) = Shares::pack([full, head, names]);
+        let i = (seq - self.first_seq) as usize;
+        {
+            let m = &mut self.members[i];
+            m.story = story;
+            m.set_shares(packed, packed_ends);
+            m.long = p.long;
+            m.body = p.body;
+            m.embedding = p.embedding.clone().into_boxed_slice();
+            m.guard = Guard::of(&p);
+            m.text_hash = p.text_hash;
+            m.revised = true;
+        }
+        self.join_story(story, seq, &p, [full, head, names]);
+        self.index_story(story, &p);
+        if let Some(c) = self.members[i].canonical.clone() {
+            self.urls.insert(c, (story, seq));
+        }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::vectors::Terms;
-use super::window::{Member, WindowStory, WITHDRAWN};
+use super::window::{Member, WindowStory};
 use super::{Engine, Prepared, StoryId};
 
 /// Candidate stories per new article that join the scope (its neighbours).
@@ -92,8 +92,10 @@ impl Engine {
         let end = self.first_seq + self.members.len() as u64;
         let mut stories: HashSet<StoryId> = HashSet::new();
         let mut size = 0;
-        for seq in self.refined_upto.max(self.first_seq)..end {
-            let Some(m) = self.member(seq).filter(|m| m.story != WITHDRAWN) else {
+        // The articles admitted since, and those whose text was replaced.
+        let fresh = self.refined_upto.max(self.first_seq)..end;
+        for seq in fresh.chain(self.revised.iter().copied()) {
+            let Some(m) = self.member(seq) else {
                 continue;
             };
             let query = self.weighted_terms(m.full(), m.head(), TERMS);

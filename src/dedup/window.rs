@@ -60,12 +60,15 @@ pub(super) struct Member {
     /// Its source when it has a template record (items with a body), so that
     /// refinement discounts a templated source's scores as the online pass does.
     pub(super) source: Option<Arc<str>>,
-    /// [`Prepared::text_hash`] of what it was admitted with.
+    /// [`Prepared::text_hash`] of its text.
     pub(super) text_hash: u64,
+    /// Its text was replaced ([`Engine::revise_with`]): its MinHash signature
+    /// is the old text's, kept only as a link of its band chains.
+    pub(super) revised: bool,
 }
 
-/// The story of a member withdrawn because its text changed
-/// ([`Engine::revise`]): it is in no story, and leaves the window in its turn.
+/// The story of a member while its new text is decided
+/// ([`Engine::revise_with`]): in no story, so no lookup finds it.
 pub(super) const WITHDRAWN: StoryId = StoryId::MIN;
 
 /// A member's MinHash signature with its places in the LSH band buckets:
@@ -93,6 +96,12 @@ impl Fingerprint {
 }
 
 impl Member {
+    /// Replaces its term shares, packed by [`Shares::pack`].
+    pub(super) fn set_shares(&mut self, shares: Box<[u8]>, ends: [u32; 3]) {
+        self.shares = shares;
+        self.ends = ends;
+    }
+
     /// Term shares (weights without IDF) of title and text.
     pub(super) fn full(&self) -> Shares<'_> {
         self.part(0, self.ends[0])
@@ -472,6 +481,7 @@ impl Engine {
             guard,
             source,
             text_hash: p.text_hash,
+            revised: false,
         });
         self.expire();
         self.sweep_postings();
@@ -480,7 +490,13 @@ impl Engine {
 
     /// Counts member `seq` (article `p`, with term `shares` full, head, names)
     /// in `story`: centroids, counts, dates and title numbers.
-    fn join_story(&mut self, story: StoryId, seq: u64, p: &Prepared, shares: [&[(u32, f32)]; 3]) {
+    pub(super) fn join_story(
+        &mut self,
+        story: StoryId,
+        seq: u64,
+        p: &Prepared,
+        shares: [&[(u32, f32)]; 3],
+    ) {
         let [full, head, names] = shares;
         // A story's first member stands for its centroid; the centroid is
         // built when a second one joins.
@@ -527,7 +543,7 @@ impl Engine {
 
     /// Lists `story` under the article's heaviest terms and its embedding's
     /// LSH buckets, where later articles look for candidates.
-    fn index_story(&mut self, story: StoryId, p: &Prepared) {
+    pub(super) fn index_story(&mut self, story: StoryId, p: &Prepared) {
         for &(t, _) in heaviest_terms(p, INDEX_TERMS).iter() {
             let Some(entry) = posting(story) else { break };
             let list = self.postings.entry(t).or_default();
@@ -639,18 +655,13 @@ impl Engine {
             .clock
             .saturating_sub(self.config.window.as_secs() as i64);
         let cap = self.config.window_articles.max(1);
-        let live = |e: &Engine| e.members.len().saturating_sub(e.withdrawn);
-        while live(self) > cap || self.members.front().is_some_and(|m| m.clock < horizon) {
+        while self.members.len() > cap || self.members.front().is_some_and(|m| m.clock < horizon) {
             let Some(m) = self.members.pop_front() else {
                 break;
             };
             let seq = self.first_seq;
             self.first_seq += 1;
-            if m.story == WITHDRAWN {
-                self.withdrawn -= 1;
-            } else {
-                leave_story(&mut self.stories, &self.aliases, &m, seq);
-            }
+            leave_story(&mut self.stories, &self.aliases, &m, seq);
             if let Some(c) = &m.canonical {
                 // The entry names this member or a live one: it goes when
                 // its article id is this member's.

@@ -17,8 +17,9 @@ use crate::dedup::{self, Analysed, Analyser, DedupArticle, DedupConfig, Engine, 
 use crate::read::RawItem;
 use crate::sanitize::plain_text;
 use crate::store::{
-    item_key, sort_time, FetchRecord, NewItem, RefinedMove, RefinedTarget, SourceRecord, Store,
-    StoreError, StoryDecider, StoryDecision, StoryMember, StoryMerge, StoryRefinement, WindowItem,
+    item_key, sort_time, FetchRecord, MoveKind, NewItem, RefinedMove, RefinedTarget, SourceRecord,
+    Store, StoreError, StoryDecider, StoryDecision, StoryMember, StoryMerge, StoryRefinement,
+    WindowItem,
 };
 
 /// The engine of a running pipeline, shared by every source's store write.
@@ -39,6 +40,25 @@ struct Window {
     revised_upto: (i64, i64),
 }
 
+/// The `meta` key of the last stored change (time, item id) a dedup window
+/// judged ([`Window::revise_changed`]): a process that reads the window back
+/// judges the changes after it.
+const REVISED_UPTO_KEY: &str = "dedup_revised_upto";
+
+/// The last change a window judged: as recorded, else (a first start, or a
+/// database from before changes were judged) the last change stored, a
+/// change in its second read again (and found the same).
+fn revised_upto(store: &Store) -> Result<(i64, i64), StoreError> {
+    let recorded = store.setting(REVISED_UPTO_KEY)?.and_then(|v| {
+        let (at, item) = v.split_once(' ')?;
+        Some((at.parse().ok()?, item.parse().ok()?))
+    });
+    match recorded {
+        Some(upto) => Ok(upto),
+        None => Ok((store.last_item_change()?.saturating_sub(1), i64::MAX)),
+    }
+}
+
 /// Changed items revised per refinement at most (the rest wait for the next):
 /// the cost of a pass follows what changed, within a bound.
 const REVISIONS_PER_PASS: usize = 500;
@@ -50,9 +70,7 @@ impl Window {
         let engine = &mut self.engine;
         let analyser = engine.analyser();
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
-        // The items are read with their text as it is now; a change made in
-        // the same second as the last one is read again (and found the same).
-        self.revised_upto = (store.last_item_change()?.saturating_sub(1), i64::MAX);
+        self.revised_upto = revised_upto(store)?;
         let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
         let n = store.window_items(since, |item| {
             chunk.push(item);
@@ -61,6 +79,13 @@ impl Window {
             }
         })?;
         admit_restored(engine, &analyser, &mut chunk);
+        // Items whose text changed since a window last judged changes are
+        // read back with their new text in their old story: judged at the
+        // next pass, as if the window had seen the change.
+        let changed = store.window_items_changed(since, self.revised_upto, usize::MAX)?;
+        for (_, item) in &changed {
+            engine.mark_changed(&item.item_id.to_string());
+        }
         // The stored stories are the last refinement's: only later arrivals
         // (and their neighbours) are refined again.
         engine.mark_refined();
@@ -78,8 +103,8 @@ impl Window {
         let changed = store.window_items_changed(since, self.revised_upto, REVISIONS_PER_PASS)?;
         let chooser = Representative(self.engine.config().prefer.clone());
         let (mut revised, mut moves) = (0, 0);
+        let from = self.revised_upto;
         for (at, item) in changed {
-            self.revised_upto = (at, item.item_id);
             let commit = |r: &dedup::Revision| {
                 let new = matches!(r.to, dedup::Target::New(_));
                 let moved = RefinedMove {
@@ -97,7 +122,7 @@ impl Window {
                     moves: vec![moved],
                     new_stories: usize::from(new),
                 };
-                let opened = store.apply_moves(&r, "revised", now, &chooser)?;
+                let opened = store.apply_moves(&r, MoveKind::Revised, now, &chooser)?;
                 Ok::<_, StoreError>(match (opened.first(), r.moves[0].to) {
                     (Some(&id), _) => id,
                     (None, RefinedTarget::Story(s)) => s,
@@ -105,6 +130,8 @@ impl Window {
                 })
             };
             let (changed, moved) = self.engine.revise_with(&window_article(&item), commit)?;
+            // Past this item only once its move is stored.
+            self.revised_upto = (at, item.item_id);
             revised += usize::from(changed);
             if let Some(m) = moved {
                 moves += 1;
@@ -113,6 +140,10 @@ impl Window {
         }
         if revised > 0 {
             tracing::debug!(revised, moves, "changed items judged again");
+        }
+        if self.revised_upto != from {
+            let (at, item) = self.revised_upto;
+            store.set_setting(REVISED_UPTO_KEY, &format!("{at} {item}"))?;
         }
         Ok(moves)
     }
@@ -761,6 +792,40 @@ mod tests {
         store_item(&mut s, &dedup, ids[0], pirna, 420, 500);
         dedup.refine(&mut s, 430).unwrap();
         assert_eq!(members(&s), [vec![1, 3], vec![2]]);
+        let guid_of = |s: &Store, item: i64| s.item_assignment(item).unwrap().unwrap().story_guid;
+        let blog_guid = guid_of(&s, 2);
+
+        // Back to the flood and on to the snow again (copies out of sync):
+        // the blog's own story comes back under the same GUID.
+        let flood_again = blog("Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        store_item(&mut s, &dedup, ids[1], flood_again.clone(), 500, 600);
+        dedup.refine(&mut s, 510).unwrap();
+        assert_eq!(members(&s), [vec![1, 2, 3]]);
+        store_item(
+            &mut s,
+            &dedup,
+            ids[1],
+            blog("Live: snow closes the Bergen pass", snow),
+            600,
+            700,
+        );
+        dedup.refine(&mut s, 610).unwrap();
+        assert_eq!(members(&s), [vec![1, 3], vec![2]]);
+        assert_eq!(guid_of(&s, 2), blog_guid);
+
+        // A change stored by a process whose window was never read (a `fetch`
+        // with nothing new) is judged by the next one that reads it.
+        s.record_fetch(
+            ids[1],
+            &parsed(vec![flood_again]),
+            700,
+            800,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        let next = StoryDedup::restore(&s, DedupConfig::default(), 710).unwrap();
+        next.refine(&mut s, 720).unwrap();
+        assert_eq!(members(&s), [vec![1, 2, 3]]);
         assert!(s.integrity_ok().unwrap());
     }
 

@@ -35,7 +35,7 @@ pub use items::{
     content_hashes, item_key, link_identity, link_key, sort_time, IngestStats, ItemAssignment,
     StoredArticle, WindowItem, EARLIEST_DATE, FUTURE_MARGIN,
 };
-pub use refined::{RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
+pub use refined::{MoveKind, RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{DueSource, DueSources, FetchRecord, SourceRecord, SourceSpec};
 pub use stories::{
     JoinRecord, NewItem, NextIds, OneStoryPerItem, Story, StoryDecider, StoryDecision, StoryItem,

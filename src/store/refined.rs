@@ -18,6 +18,28 @@ pub enum RefinedTarget {
     New(usize),
 }
 
+/// What moved items between stories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveKind {
+    /// The refinement after a cycle.
+    Refined,
+    /// An item judged again after its text changed: a story it opens takes
+    /// the item's own GUID when no story has it (an article that changes
+    /// back and forth keeps one entry), and a story it leaves empty is no
+    /// alias of the one it joins.
+    Revised,
+}
+
+impl MoveKind {
+    /// The layer recorded with the item and its move.
+    pub fn layer(self) -> &'static str {
+        match self {
+            MoveKind::Refined => "refined",
+            MoveKind::Revised => "revised",
+        }
+    }
+}
+
 /// One item moved by the refinement, with its evidence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefinedMove {
@@ -71,20 +93,25 @@ impl Store {
         now: i64,
         stories: &dyn StoryDecider,
     ) -> Result<Vec<i64>, StoreError> {
-        self.apply_moves(r, "refined", now, stories)
+        self.apply_moves(r, MoveKind::Refined, now, stories)
     }
 
-    /// [`Store::apply_refinement`], the moves recorded under `layer`
-    /// (`revised`: an item judged again after its text changed).
+    /// [`Store::apply_refinement`] for moves of another `kind`.
     pub fn apply_moves(
         &mut self,
         r: &StoryRefinement,
-        layer: &str,
+        kind: MoveKind,
         now: i64,
         stories: &dyn StoryDecider,
     ) -> Result<Vec<i64>, StoreError> {
+        let layer = kind.layer();
         let tx = self.conn.transaction()?;
         let new_ids = open_stories(&tx, r.new_stories, now)?;
+        if kind == MoveKind::Revised {
+            for (m, id) in r.moves.iter().zip(&new_ids) {
+                take_own_guid(&tx, *id, m.item_id)?;
+            }
+        }
         // The stories that lost, then also those that gained, members.
         let mut left = BTreeSet::new();
         let mut gained = BTreeSet::new();
@@ -133,7 +160,13 @@ impl Store {
             left.insert(*id);
         }
         left.extend(gained);
-        settle_changed(&tx, &left, &given, now, stories)?;
+        // A story emptied because an article's text changed is no other
+        // story's alias: readers' entry was about what the article said then.
+        let heirs = match kind {
+            MoveKind::Refined => given,
+            MoveKind::Revised => HashMap::new(),
+        };
+        settle_changed(&tx, &left, &heirs, now, stories)?;
         tx.commit()?;
         Ok(new_ids)
     }
@@ -216,6 +249,35 @@ fn settle_changed(
         }
         touch(tx, *id, now)?;
         update_representative(tx, *id, None, stories)?;
+    }
+    Ok(())
+}
+
+/// Gives the new story `story` the GUID item `item_id` would have opened
+/// it with, when no other story has that GUID (which then is no alias).
+fn take_own_guid(
+    tx: &rusqlite::Transaction<'_>,
+    story: i64,
+    item_id: i64,
+) -> Result<(), StoreError> {
+    let own: Option<(String, String)> = tx
+        .query_row(
+            "SELECT s.url, i.item_key FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
+            [item_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((url, key)) = own else {
+        return Ok(());
+    };
+    let guid = story_guid(&url, &key);
+    let taken = tx.execute(
+        "UPDATE stories SET guid = ?1 WHERE id = ?2
+            AND NOT EXISTS (SELECT 1 FROM stories WHERE guid = ?1)",
+        params![guid, story],
+    )? > 0;
+    if taken {
+        tx.execute("DELETE FROM story_aliases WHERE guid = ?1", [&guid])?;
     }
     Ok(())
 }
