@@ -1,6 +1,8 @@
 //! Sources and their fetch state: the configured list, validators, failure
 //! counts and due times, and the record of each fetch.
 
+use std::collections::HashSet;
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::items::{ingest_items, IngestStats};
@@ -151,62 +153,111 @@ const START_AFRESH: &str = "next_fetch_at = 0, etag = NULL, last_modified = NULL
 const READ_AGAIN: &str = "etag = NULL, last_modified = NULL, body_hash = NULL,
     next_fetch_at = CASE WHEN error_count = 0 THEN 0 ELSE next_fetch_at END";
 
-/// Gives a configured source whose URL no row has the row of the source it
-/// was before its URL changed (the site moved, `http` became `https`, a slash
-/// was added): a row that no configured source claims by URL, of the same
-/// kind, with the same URL but for scheme, `www.`, fragment and trailing
-/// slash, or else with the same name. Its items, their stories and its
-/// pruned keys stay its own, so nothing is stored or published twice; its
-/// validators and failures are the old URL's, so they are dropped.
+/// Gives each configured source the row it had before its URL changed (the
+/// site moved, `http` became `https`, a slash was added), so that its items,
+/// their stories and its pruned keys stay its own and nothing is stored or
+/// published twice. A source keeps the row of its URL unless that row's
+/// name is another configured source's; else it takes the row of a source
+/// configured until now (active) with its name and kind, else a row of its
+/// kind with the same URL but for scheme, `www.`, fragment and trailing
+/// slash, else the row of its URL. A moved row's validators and failures are
+/// the old URL's: they are dropped. URLs may pass from row to row (Alpha
+/// takes Beta's old URL while Beta moves on).
 fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), StoreError> {
-    /// A stored source, as the move looks at it.
-    struct Row {
-        id: i64,
-        url: String,
-        name: String,
-        kind: String,
+    let rows = stored_rows(tx)?;
+    let names: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let mut row_of: Vec<Option<usize>> = vec![None; sources.len()];
+    let mut taken: HashSet<usize> = HashSet::new();
+    let loose: Vec<String> = rows.iter().map(|r| loose_url_key(&r.url)).collect();
+    let steps: [&MatchStep; 4] = [
+        &|s, _, i| {
+            let r = &rows[i];
+            r.url == s.url && (r.name == s.name || !names.contains(r.name.as_str()))
+        },
+        &|s, _, i| rows[i].active && rows[i].kind == s.kind && rows[i].name == s.name,
+        &|s, key, i| rows[i].kind == s.kind && loose[i] == key,
+        &|s, _, i| rows[i].url == s.url,
+    ];
+    for step in steps {
+        for (k, s) in sources.iter().enumerate() {
+            if row_of[k].is_some() {
+                continue;
+            }
+            let key = loose_url_key(&s.url);
+            let found = (0..rows.len()).find(|i| !taken.contains(i) && step(s, &key, *i));
+            if let Some(i) = found {
+                taken.insert(i);
+                row_of[k] = Some(i);
+            }
+        }
     }
-    let mut stmt = tx.prepare("SELECT id, url, name, kind FROM sources")?;
+    let mut moves: Vec<(&SourceSpec, &Row)> = sources
+        .iter()
+        .zip(&row_of)
+        .filter_map(|(s, i)| Some((s, &rows[(*i)?])))
+        .filter(|(s, r)| r.url != s.url)
+        .collect();
+    // A URL still held by a row that does not move is not taken from it.
+    let moving: HashSet<i64> = moves.iter().map(|(_, r)| r.id).collect();
+    moves.retain(|(s, _)| {
+        !rows
+            .iter()
+            .any(|r| r.url == s.url && !moving.contains(&r.id))
+    });
+    // Through a placeholder, so that rows can pass URLs on.
+    for (_, r) in &moves {
+        let placeholder = format!("\u{1}moving {}", r.id);
+        super::exec(
+            tx,
+            "UPDATE sources SET url = ?2 WHERE id = ?1",
+            params![r.id, placeholder],
+        )?;
+    }
+    for (s, r) in &moves {
+        super::exec(
+            tx,
+            "UPDATE sources SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,
+                error_count = 0, last_error = NULL, next_fetch_at = 0, gone = 0
+             WHERE id = ?1",
+            params![r.id, s.url],
+        )?;
+        tracing::info!(
+            source = %s.name,
+            from = %r.url,
+            to = %s.url,
+            "source moved to a new URL: it keeps its items and stories"
+        );
+    }
+    Ok(())
+}
+
+/// One rule of [`adopt_moved_sources`]: whether a configured source (with
+/// its loose URL key) may take stored row number `i`.
+type MatchStep<'a> = dyn Fn(&SourceSpec, &str, usize) -> bool + 'a;
+
+/// A stored source, as [`adopt_moved_sources`] looks at it.
+struct Row {
+    id: i64,
+    url: String,
+    name: String,
+    kind: String,
+    /// Configured until now.
+    active: bool,
+}
+
+/// Every stored source, oldest first.
+fn stored_rows(tx: &Connection) -> Result<Vec<Row>, StoreError> {
+    let mut stmt = tx.prepare("SELECT id, url, name, kind, active FROM sources ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
         Ok(Row {
             id: r.get(0)?,
             url: r.get(1)?,
             name: r.get(2)?,
             kind: r.get(3)?,
+            active: r.get::<_, i64>(4)? != 0,
         })
     })?;
-    let rows: Vec<Row> = rows.collect::<Result<_, _>>()?;
-    let configured: std::collections::HashSet<&str> =
-        sources.iter().map(|s| s.url.as_str()).collect();
-    let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.url.as_str()).collect();
-    let mut free: Vec<&Row> = rows
-        .iter()
-        .filter(|r| !configured.contains(r.url.as_str()))
-        .collect();
-    for s in sources.iter().filter(|s| !known.contains(s.url.as_str())) {
-        let key = loose_url_key(&s.url);
-        let same = |f: &dyn Fn(&Row) -> bool| free.iter().position(|r| r.kind == s.kind && f(r));
-        let Some(i) =
-            same(&|r| loose_url_key(&r.url) == key).or_else(|| same(&|r| r.name == s.name))
-        else {
-            continue;
-        };
-        let old = free.remove(i);
-        super::exec(
-            tx,
-            "UPDATE sources SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,
-                error_count = 0, last_error = NULL, next_fetch_at = 0, gone = 0
-             WHERE id = ?1",
-            params![old.id, s.url],
-        )?;
-        tracing::info!(
-            source = %s.name,
-            from = %old.url,
-            to = %s.url,
-            "source moved to a new URL: it keeps its items and stories"
-        );
-    }
-    Ok(())
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// A URL without what a move of the same feed often changes: the scheme, a

@@ -1293,4 +1293,30 @@ fn a_source_whose_url_changed_keeps_its_row_items_and_stories() {
         &rows.iter().map(|r| r.id).collect::<Vec<_>>()[..2],
         &ids[..]
     );
+    let id_of = |s: &Store, name: &str| {
+        let rows = s.sources().unwrap();
+        rows.into_iter().find(|r| r.name == name).map(|r| r.id)
+    };
+    let again_id = id_of(&s, "Alpha again");
+
+    // A chain: Alpha takes Beta's address while Beta moves on; each keeps its row.
+    s.sync_sources(&[
+        spec("http://beta.example/rss", "Alpha"),
+        spec("http://b3.example/rss", "Beta"),
+    ])
+    .unwrap();
+    assert_eq!(id_of(&s, "Alpha"), Some(ids[0]));
+    assert_eq!(id_of(&s, "Beta"), Some(ids[1]));
+
+    // A new source that reuses the name of one removed earlier is new: the
+    // removed one's items do not come back under it.
+    s.sync_sources(&[spec("http://beta.example/rss", "Alpha")])
+        .unwrap();
+    s.sync_sources(&[
+        spec("http://beta.example/rss", "Alpha"),
+        spec("http://gamma.example/feed", "Beta"),
+    ])
+    .unwrap();
+    let beta = id_of(&s, "Beta").unwrap();
+    assert!(!ids.contains(&beta) && Some(beta) != again_id, "{beta}");
 }
