@@ -178,21 +178,30 @@ pub async fn fill_full_text(
         let opts = opts.clone();
         tasks.spawn(async move { (i, key, fetch_article(&ctx, &link, opts).await) });
     }
-    let mut answered = HashSet::new();
+    let mut taken = HashSet::new();
+    let mut kept = HashMap::new();
     while let Some(done) = tasks.join_next().await {
         let Ok((i, key, result)) = done else { continue };
-        if result.is_ok() {
-            answered.insert(i);
-        }
         match settle_page(ctx, cfg, &mut items[i], result, now) {
-            Page::Taken => keys.push(key),
-            Page::Kept => {}
+            Page::Taken => {
+                taken.insert(i);
+                keys.push(key);
+            }
+            Page::Kept => {
+                kept.insert(i, key);
+            }
             Page::Retry => retry.push(key),
         }
     }
     for (i, article) in stale {
-        if !answered.contains(&i) {
-            take_stored(&mut items[i], article);
+        if taken.contains(&i) {
+            continue;
+        }
+        take_stored(&mut items[i], article);
+        // A page gone for good, or no better than the feed (a cookie wall):
+        // the stored article stands, and is not asked for again.
+        if let Some(key) = kept.remove(&i) {
+            keys.push(key);
         }
     }
     if complete && !retry.is_empty() {

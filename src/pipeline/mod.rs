@@ -404,13 +404,14 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     store_write::hash_items(&mut record);
     let write = StoreWrite {
         source_id: source.id,
+        url: source.url.clone(),
         record,
         now,
         next_fetch_at,
         full_text_keys,
         settings: cfg.map(|c| {
             let interval = secs(ctx.config.interval_of(c));
-            (reading(c, &ctx.config), interval)
+            (reading(c, &ctx.config), interval, extraction(c))
         }),
     };
     let stored = store_fetch(ctx, write, analysed).await;

@@ -22,6 +22,9 @@ use crate::store::{FetchRecord, IngestStats, OneStoryPerItem, Store, StoreError,
 /// What one source's store write holds.
 pub(super) struct StoreWrite {
     pub source_id: i64,
+    /// The URL fetched: a source that moved to another meanwhile stores
+    /// nothing of it.
+    pub url: String,
     pub record: FetchRecord,
     /// When the fetch is stored (Unix seconds).
     pub now: i64,
@@ -29,10 +32,10 @@ pub(super) struct StoreWrite {
     pub next_fetch_at: i64,
     /// Items that now hold the extracted article.
     pub full_text_keys: Vec<String>,
-    /// The source's reading settings and interval (seconds) the fetch was
-    /// made with (see [`super::source_specs`]); `None` for a source no longer
-    /// configured.
-    pub settings: Option<(String, i64)>,
+    /// The source's reading settings, interval (seconds) and extraction
+    /// settings the fetch was made with (see [`super::source_specs`]); `None`
+    /// for a source no longer configured.
+    pub settings: Option<(String, i64, String)>,
 }
 
 /// Store writes waiting for the store's lock, in the order they came.
@@ -190,6 +193,11 @@ fn write_one(
     write: &StoreWrite,
     decider: &mut dyn StoryDecider,
 ) -> Result<IngestStats, StoreError> {
+    if !s.source_has_url(write.source_id, &write.url)? {
+        // Its timeout or its items are the old address's, not the new one's.
+        tracing::info!(source = write.source_id, url = %write.url, "the source moved to another URL during this fetch: its result is not kept");
+        return Ok(IngestStats::default());
+    }
     let stats = s.record_fetch(
         write.source_id,
         &write.record,
@@ -198,11 +206,13 @@ fn write_one(
         decider,
     )?;
     if !write.full_text_keys.is_empty() {
-        s.mark_full_text(write.source_id, &write.full_text_keys)?;
+        // Pages extracted with rules edited since stay to be extracted again.
+        let extraction = write.settings.as_ref().map(|(_, _, e)| e.as_str());
+        s.mark_full_text(write.source_id, &write.full_text_keys, extraction)?;
     }
     // A failed fetch stored nothing read with the old settings (and keeps its backoff).
     let stored = !matches!(write.record, FetchRecord::Failed { .. });
-    if let (Some((reading, interval)), true) = (&write.settings, stored) {
+    if let (Some((reading, interval, _)), true) = (&write.settings, stored) {
         s.settle_after_reload(write.source_id, reading, *interval, write.now)?;
     }
     Ok(stats)
@@ -224,13 +234,14 @@ mod tests {
 
     /// A queued write of `items` for source `source_id`, and where its result goes.
     fn queued(
-        source_id: i64,
+        (source_id, url): (i64, &str),
         items: Vec<RawItem>,
         now: i64,
     ) -> (Queued, oneshot::Receiver<Result<IngestStats, StoreError>>) {
         let (done, result) = oneshot::channel();
         let write = StoreWrite {
             source_id,
+            url: url.into(),
             record: parsed(items),
             now,
             next_fetch_at: now + 600,
@@ -261,18 +272,18 @@ mod tests {
     fn a_write_that_fails_in_a_batch_loses_nothing_of_the_others() {
         let (mut s, ids, dedup) = two_outlets();
         let (first, first_done) = queued(
-            ids[0],
+            (ids[0], "http://a.test/"),
             vec![report("a1", "Elbe floods Dresden", FLOOD_DRESDEN)],
             1_000,
         );
         // No such source: this write fails after the first was decided.
         let (lost, lost_done) = queued(
-            ids[1] + 100,
+            (ids[1] + 100, "http://x.test/"),
             vec![report("x1", "Pirna evacuates", FLOOD_PIRNA)],
             1_000,
         );
         let (last, last_done) = queued(
-            ids[1],
+            (ids[1], "http://b.test/"),
             vec![report("b1", "Flood reaches Dresden", FLOOD_DRESDEN)],
             1_000,
         );
@@ -289,12 +300,12 @@ mod tests {
     fn writes_batched_together_are_decided_as_one_after_another() {
         let (mut s, ids, dedup) = two_outlets();
         let (first, first_done) = queued(
-            ids[0],
+            (ids[0], "http://a.test/"),
             vec![report("a1", "Elbe floods Dresden", FLOOD_DRESDEN)],
             1_000,
         );
         let (second, second_done) = queued(
-            ids[1],
+            (ids[1], "http://b.test/"),
             vec![report("b1", "Flood reaches Dresden", FLOOD_DRESDEN)],
             1_000,
         );

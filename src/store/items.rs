@@ -100,15 +100,26 @@ impl Store {
         Ok(rows.into_iter().map(|(_, identity)| identity).collect())
     }
 
-    /// Marks items (by key) as holding the extracted article.
-    pub fn mark_full_text(&mut self, source_id: i64, keys: &[String]) -> Result<(), StoreError> {
+    /// Marks items (by key) as holding the extracted article: extracted with
+    /// the source's current settings, unless `extraction` (those the fetch
+    /// used) is not what the source records now (an edit made during the
+    /// fetch): then they are to be extracted again.
+    pub fn mark_full_text(
+        &mut self,
+        source_id: i64,
+        keys: &[String],
+        extraction: Option<&str>,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.savepoint()?;
         {
             let mut stmt = tx.prepare_cached(
-                "UPDATE items SET full_text = 1 WHERE source_id = ?1 AND item_key = ?2",
+                "UPDATE items SET full_text = CASE WHEN ?3 IS NULL
+                    OR COALESCE((SELECT extraction FROM sources WHERE id = ?1), ?3) = ?3
+                    THEN 1 ELSE ?4 END
+                 WHERE source_id = ?1 AND item_key = ?2",
             )?;
             for k in keys {
-                stmt.execute(params![source_id, k])?;
+                stmt.execute(params![source_id, k, extraction, STALE_FULL_TEXT])?;
             }
         }
         tx.commit()?;

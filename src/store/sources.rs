@@ -339,6 +339,16 @@ impl Store {
         Ok(())
     }
 
+    /// Whether source `id` is still at `url` (it moves when its URL is edited).
+    pub fn source_has_url(&self, id: i64, url: &str) -> Result<bool, StoreError> {
+        let at: Option<String> = self
+            .conn
+            .query_row("SELECT url FROM sources WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        // A row that is gone stores nothing either way (see record_fetch).
+        Ok(at.is_none_or(|at| at == url))
+    }
+
     /// Active sources, in id order.
     pub fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(

@@ -1320,3 +1320,43 @@ fn a_source_whose_url_changed_keeps_its_row_items_and_stories() {
     let beta = id_of(&s, "Beta").unwrap();
     assert!(!ids.contains(&beta) && Some(beta) != again_id, "{beta}");
 }
+
+#[test]
+fn an_article_extracted_with_rules_edited_meanwhile_stays_to_be_extracted_again() {
+    let mut s = Store::open_in_memory().unwrap();
+    let spec = |extraction: &str| SourceSpec {
+        extraction: extraction.into(),
+        ..source("http://x.test/feed")
+    };
+    s.sync_sources(&[spec("rules-1")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let article = |guid: &str| RawItem {
+        content: Some("<p>The article.</p>".into()),
+        ..item(guid, guid)
+    };
+    let items = parsed(vec![article("a"), article("b")]);
+    s.record_fetch(id, &items, 100, 200, &mut OneStoryPerItem)
+        .unwrap();
+    // "a" was extracted by a fetch made with today's rules, "b" by one that
+    // started before an edit.
+    s.mark_full_text(id, &["guid:a".into()], Some("rules-1"))
+        .unwrap();
+    s.mark_full_text(id, &["guid:b".into()], Some("rules-0"))
+        .unwrap();
+    let stored = s.full_text_items(id).unwrap();
+    assert!(
+        !stored["guid:a"].stale && stored["guid:b"].stale,
+        "{stored:?}"
+    );
+    // An edit marks the current ones stale in turn.
+    s.sync_sources(&[spec("rules-2")]).unwrap();
+    assert!(s.full_text_items(id).unwrap()["guid:a"].stale);
+    // A source that moved during a fetch is no longer at the fetched URL.
+    assert!(s.source_has_url(id, "http://x.test/feed").unwrap());
+    s.sync_sources(&[SourceSpec {
+        extraction: "rules-2".into(),
+        ..source("https://x.test/feed")
+    }])
+    .unwrap();
+    assert!(!s.source_has_url(id, "http://x.test/feed").unwrap());
+}

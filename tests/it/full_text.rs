@@ -312,10 +312,19 @@ async fn edited_extraction_rules_reach_the_articles_already_stored() {
     assert_eq!(web.hits(ARTICLE).len(), 3);
     assert_eq!(stored(&ctx, &link).0.as_deref(), Some(content.as_str()));
 
+    // Another while the page answers with a cookie wall, shorter than the
+    // feed's teaser: the stored article stays, and is not asked for again.
+    let wall = "<html><body><p>Please enable cookies.</p></body></html>";
+    web.set(ARTICLE, Behaviour::Body("text/html", wall.into()));
+    let ctx = again(ctx, &rule(11));
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 4);
+    assert_eq!(stored(&ctx, &link), (Some(content.clone()), 1));
+
     // `full_text = false`: the feed's own teaser is published again.
     web.set(ARTICLE, Behaviour::Normal);
     let ctx = again(ctx, "full_text = false");
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
-    assert_eq!(web.hits(ARTICLE).len(), 3, "no page with full_text = false");
+    assert_eq!(web.hits(ARTICLE).len(), 4, "no page with full_text = false");
     assert_eq!(stored(&ctx, &link).0, None);
 }
