@@ -262,6 +262,10 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         Err(e) => {
             tracing::error!("could not apply the new config to the database: {e}");
             (ctx.fetcher, ctx.limits, ctx.dedup) = before;
+            // An engine that took the new [dedup] in place takes the old back.
+            if let Some(dedup) = ctx.dedup.as_ref().filter(|_| new.dedup != old.dedup) {
+                dedup.reconfigure(old.dedup.clone());
+            }
             if new.database.max_size != old.database.max_size {
                 let bytes = old.database.max_size.unwrap_or(u64::MAX);
                 if let Err(e) = ctx.store.call(move |s| s.limit_size(bytes)).await {
@@ -310,17 +314,25 @@ async fn apply_settings(ctx: &mut Context, new: &mut Config, old: &Config) {
     }
 }
 
-/// Applies an edited `[dedup]`: a new engine with the new settings, whose
+/// Applies an edited `[dedup]`: an engine with the new settings, whose
 /// window is read back from the store when the next new item needs it (the
 /// stories stored so far stay as they are; new items are decided with the
-/// new settings). Fetches running now finish with the old one. An engine that
-/// cannot start (an embedding model that does not load) keeps the old
-/// settings, said in the log.
+/// new settings). The running engine takes them in place, so that fetches
+/// running now store into the new window too; a new engine is started when
+/// dedup was off, or its text analysis or model changed. One that cannot
+/// start (an embedding model that does not load) keeps the old settings,
+/// said in the log.
 fn reload_dedup(ctx: &mut Context, new: &mut Config, old: &Config) {
     if !new.dedup.enabled {
         ctx.dedup = None;
         tracing::info!("[dedup] turned off: every new item is a story of its own");
         return;
+    }
+    if let Some(running) = &ctx.dedup {
+        if running.reconfigure(new.dedup.clone()) {
+            tracing::info!("[dedup] changed: new items are decided with the new settings");
+            return;
+        }
     }
     match pipeline::StoryDedup::open(new.dedup.clone()) {
         Ok(dedup) => {

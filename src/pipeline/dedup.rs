@@ -249,6 +249,29 @@ impl StoryDedup {
         Ok(dedup)
     }
 
+    /// Takes an edited `[dedup]` in place: the engine starts anew with
+    /// `config`, its window read back from the store when the next new item
+    /// needs it. Fetches running now share this value, so what they store
+    /// reaches the new window too. False (nothing changed) when the text
+    /// analysis (`copy_min_words`) or the embedding model changed, which this
+    /// value's analyser holds: a new one is needed.
+    pub fn reconfigure(&self, config: DedupConfig) -> bool {
+        let mut window = self.lock_window();
+        let old = window.engine.config();
+        if old.copy_min_words != config.copy_min_words
+            || old.embedding_model != config.embedding_model
+        {
+            return false;
+        }
+        let mut fresh = Engine::new(config);
+        if let Some(embedder) = window.engine.embedder().cloned() {
+            fresh = fresh.with_embedder(embedder);
+        }
+        window.engine = fresh;
+        window.restored = false;
+        true
+    }
+
     fn lock_window(&self) -> MutexGuard<'_, Window> {
         self.window.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -726,6 +749,41 @@ mod tests {
                 "item {i}: {evidence:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_edited_dedup_section_is_taken_in_place_by_the_running_engine() {
+        use crate::dedup::tests::FLOOD_DRESDEN;
+        let mut s = Store::open_in_memory().unwrap();
+        let outlet = |name: &str| crate::store::SourceSpec {
+            name: name.into(),
+            ..source(&format!("http://{name}.test/feed"))
+        };
+        s.sync_sources(&[outlet("alpha"), outlet("beta")]).unwrap();
+        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 100).unwrap();
+        let report = |guid: &str| RawItem {
+            content: Some(format!("<p>{FLOOD_DRESDEN}</p>")),
+            ..item(guid, "Elbe floods Dresden old town")
+        };
+        store_item(&mut s, &dedup, ids[0], report("a"), 100, 200);
+        // A fetch holding this engine stores after the edit: its copy meets
+        // the report stored before, read back into the new window.
+        let edited = DedupConfig {
+            text_threshold: 0.31,
+            ..DedupConfig::default()
+        };
+        assert!(dedup.reconfigure(edited.clone()));
+        assert_eq!(dedup.window_len(), None);
+        assert_eq!(dedup.engine().config().text_threshold, 0.31);
+        store_item(&mut s, &dedup, ids[1], report("b"), 160, 200);
+        assert_eq!(s.story_count().unwrap(), 1);
+        // Another text analysis needs another engine.
+        let analysis = DedupConfig {
+            copy_min_words: 10,
+            ..edited
+        };
+        assert!(!dedup.reconfigure(analysis));
     }
 
     #[test]
