@@ -449,7 +449,11 @@ static OTHER_STOPWORDS: std::sync::LazyLock<FxHashMap<String, u32>> =
         for (i, code) in OTHER_LANGUAGES.iter().enumerate() {
             for w in stop_words::lookup(code).unwrap_or_default() {
                 let word = folded(&w.trim().to_lowercase()).into_owned();
-                if !STOPWORD_SET.contains(word.as_str()) {
+                // A Latin letter alone is no evidence of a language: initials
+                // and names have them ("Jim O'Brien" is no Slovenian). Greek
+                // or Cyrillic ones are ("ο", "и").
+                let initial = word.len() == 1;
+                if !initial && !STOPWORD_SET.contains(word.as_str()) {
                     *words.entry(word).or_default() |= 1 << (i + 1);
                 }
             }
