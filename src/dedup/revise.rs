@@ -80,6 +80,8 @@ impl Engine {
             }
             Err(e) => {
                 self.rejoin(seq, p, from);
+                // Judged again at the next pass.
+                self.members[(seq - self.first_seq) as usize].text_hash = 0;
                 Err(e)
             }
         }
@@ -102,15 +104,22 @@ impl Engine {
     }
 
     /// Takes member `seq` out of its story and the URL index while its new
-    /// text is decided; returns that story.
+    /// text is decided; returns that story. The URL index then names the
+    /// newest other member with its URL, if any (it keeps one a URL).
     fn leave(&mut self, seq: u64) -> StoryId {
         let i = (seq - self.first_seq) as usize;
         let m = &self.members[i];
         let story = resolve_in(&self.aliases, m.story);
         leave_story(&mut self.stories, &self.aliases, m, seq);
-        if let Some(c) = &m.canonical {
-            if self.urls.get(c).is_some_and(|&(_, at)| at == seq) {
-                self.urls.remove(c);
+        if let Some(c) = m.canonical.clone() {
+            if self.urls.get(&c).is_some_and(|&(_, at)| at == seq) {
+                let other = (self.members.iter().enumerate().rev()).find(|(j, o)| {
+                    *j != i && o.story != WITHDRAWN && o.canonical.as_deref() == Some(&*c)
+                });
+                match other.map(|(j, o)| (o.story, self.first_seq + j as u64)) {
+                    Some(entry) => self.urls.insert(c, entry),
+                    None => self.urls.remove(&c),
+                };
             }
         }
         self.members[i].story = WITHDRAWN;
@@ -145,6 +154,8 @@ impl Engine {
             m.guard = Guard::of(&p);
             m.text_hash = p.text_hash;
             m.revised = true;
+            // Its link may have changed with its text.
+            m.canonical = p.canonical.as_deref().map(std::sync::Arc::from);
         }
         self.join_story(story, seq, &p, [full, head, names]);
         self.index_story(story, &p);

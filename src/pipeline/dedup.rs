@@ -104,6 +104,8 @@ impl Window {
         let chooser = Representative(self.engine.config().prefer.clone());
         let (mut revised, mut moves) = (0, 0);
         let from = self.revised_upto;
+        let caught_up = changed.len() < REVISIONS_PER_PASS;
+        let mut failed = None;
         for (at, item) in changed {
             let commit = |r: &dedup::Revision| {
                 let new = matches!(r.to, dedup::Target::New(_));
@@ -129,7 +131,13 @@ impl Window {
                     (None, RefinedTarget::New(_)) => item.story_id,
                 })
             };
-            let (changed, moved) = self.engine.revise_with(&window_article(&item), commit)?;
+            let (changed, moved) = match self.engine.revise_with(&window_article(&item), commit) {
+                Ok(judged) => judged,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            };
             // Past this item only once its move is stored.
             self.revised_upto = (at, item.item_id);
             revised += usize::from(changed);
@@ -141,11 +149,20 @@ impl Window {
         if revised > 0 {
             tracing::debug!(revised, moves, "changed items judged again");
         }
+        if caught_up && failed.is_none() {
+            // A change stored later in the same second may have a smaller
+            // item id: the last second is read again (a text judged is found
+            // the same).
+            self.revised_upto = (self.revised_upto.0.saturating_sub(1), i64::MAX).max(from);
+        }
         if self.revised_upto != from {
             let (at, item) = self.revised_upto;
             store.set_setting(REVISED_UPTO_KEY, &format!("{at} {item}"))?;
         }
-        Ok(moves)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(moves),
+        }
     }
 }
 
@@ -310,6 +327,12 @@ impl StoryDedup {
     pub fn refine(&self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
         let mut window = self.lock_window();
         if !window.restored {
+            // Changes stored from now on are judged by the first window read
+            // back, whichever process reads it.
+            if store.setting(REVISED_UPTO_KEY)?.is_none() {
+                let (at, item) = revised_upto(store)?;
+                store.set_setting(REVISED_UPTO_KEY, &format!("{at} {item}"))?;
+            }
             return Ok(0);
         }
         let revised = window.revise_changed(store, now).unwrap_or_else(|e| {

@@ -508,7 +508,7 @@ pub fn joined_how(record: Option<&JoinRecord>, matched: Option<&str>) -> String 
         ("merge", Some(s)) => format!("its story merged into this one, similarity {s:.2}"),
         ("merge", None) => "its story merged into this one".into(),
         ("revised", Some(s)) if s > 0.0 => {
-            format!("judged again after its text changed: same event, similarity {s:.2}")
+            format!("judged again after its text changed, score {s:.2}")
         }
         ("revised", _) => "judged again after its text changed".into(),
         (other, Some(s)) => format!("joined by the “{other}” step, score {s:.2}"),

@@ -254,7 +254,8 @@ fn settle_changed(
 }
 
 /// Gives the new story `story` the GUID item `item_id` would have opened
-/// it with, when no other story has that GUID (which then is no alias).
+/// it with, or a second one made from its key, when no other story has it
+/// (which then is no alias).
 fn take_own_guid(
     tx: &rusqlite::Transaction<'_>,
     story: i64,
@@ -270,14 +271,19 @@ fn take_own_guid(
     let Some((url, key)) = own else {
         return Ok(());
     };
-    let guid = story_guid(&url, &key);
-    let taken = tx.execute(
-        "UPDATE stories SET guid = ?1 WHERE id = ?2
-            AND NOT EXISTS (SELECT 1 FROM stories WHERE guid = ?1)",
-        params![guid, story],
-    )? > 0;
-    if taken {
-        tx.execute("DELETE FROM story_aliases WHERE guid = ?1", [&guid])?;
+    // Its own GUID, or (the story it opened keeps that one) another made
+    // from its key alike: an article that leaves again takes the same.
+    for key in [key.clone(), format!("{key}\nrevised")] {
+        let guid = story_guid(&url, &key);
+        let taken = tx.execute(
+            "UPDATE stories SET guid = ?1 WHERE id = ?2
+                AND NOT EXISTS (SELECT 1 FROM stories WHERE guid = ?1)",
+            params![guid, story],
+        )? > 0;
+        if taken {
+            tx.execute("DELETE FROM story_aliases WHERE guid = ?1", [&guid])?;
+            break;
+        }
     }
     Ok(())
 }
