@@ -153,67 +153,64 @@ const START_AFRESH: &str = "next_fetch_at = 0, etag = NULL, last_modified = NULL
 const READ_AGAIN: &str = "etag = NULL, last_modified = NULL, body_hash = NULL,
     next_fetch_at = CASE WHEN error_count = 0 THEN 0 ELSE next_fetch_at END";
 
-/// Gives each configured source the row it had before its URL changed (the
-/// site moved, `http` became `https`, a slash was added), so that its items,
-/// their stories and its pruned keys stay its own and nothing is stored or
-/// published twice. A source keeps the row of its URL unless that row's
-/// name is another configured source's; else it takes the row of a source
-/// configured until now (active) with its name and kind, else a row of its
-/// kind with the same URL but for scheme, `www.`, fragment and trailing
-/// slash, else the row of its URL. A moved row's validators and failures are
-/// the old URL's: they are dropped. URLs may pass from row to row (Alpha
-/// takes Beta's old URL while Beta moves on).
+/// Gives each configured source whose URL has no row of its own the row it
+/// had before its URL changed (the site moved, `http` became `https`, a
+/// slash was added), so that its items, their stories and its pruned keys
+/// stay its own and nothing is stored or published twice. A row keeps its
+/// URL while that URL is configured (a feed's items are its address's:
+/// swapping two sources' names relabels them); a source takes the row of a
+/// source configured until now with its name and kind whose URL is no
+/// longer configured, else a row of its kind, whose URL is no longer
+/// configured, with the same URL but for scheme, `www.`, fragment and
+/// trailing slash. The row of a removed source at the new URL does not
+/// stand in the way: it is retired (its items stay out of the feeds). A
+/// moved row's validators and failures are the old URL's: they are dropped.
 fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), StoreError> {
     let rows = stored_rows(tx)?;
-    let names: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-    let mut row_of: Vec<Option<usize>> = vec![None; sources.len()];
+    let configured: HashSet<&str> = sources.iter().map(|s| s.url.as_str()).collect();
     let mut taken: HashSet<usize> = HashSet::new();
-    let loose: Vec<String> = rows.iter().map(|r| loose_url_key(&r.url)).collect();
-    let steps: [&MatchStep; 4] = [
-        &|s, _, i| {
+    // The rows a source may move from: their URL is not configured any more.
+    let movable = |i: usize| !configured.contains(rows[i].url.as_str());
+    let mut moves: Vec<(&SourceSpec, usize, Option<usize>)> = Vec::new();
+    for s in sources {
+        let exact = rows.iter().position(|r| r.url == s.url);
+        if exact.is_some_and(|i| rows[i].active) {
+            continue;
+        }
+        let named = (0..rows.len()).find(|&i| {
             let r = &rows[i];
-            r.url == s.url && (r.name == s.name || !names.contains(r.name.as_str()))
-        },
-        &|s, _, i| rows[i].active && rows[i].kind == s.kind && rows[i].name == s.name,
-        &|s, key, i| rows[i].kind == s.kind && loose[i] == key,
-        &|s, _, i| rows[i].url == s.url,
-    ];
-    for step in steps {
-        for (k, s) in sources.iter().enumerate() {
-            if row_of[k].is_some() {
-                continue;
-            }
-            let key = loose_url_key(&s.url);
-            let found = (0..rows.len()).find(|i| !taken.contains(i) && step(s, &key, *i));
-            if let Some(i) = found {
-                taken.insert(i);
-                row_of[k] = Some(i);
-            }
+            !taken.contains(&i) && movable(i) && r.active && r.kind == s.kind && r.name == s.name
+        });
+        let found = match exact {
+            // A removed source's row at this URL comes back, unless a
+            // source configured until now moves here.
+            Some(_) => named,
+            None => named.or_else(|| {
+                let key = loose_url_key(&s.url);
+                (0..rows.len()).find(|&i| {
+                    !taken.contains(&i)
+                        && movable(i)
+                        && rows[i].kind == s.kind
+                        && loose_url_key(&rows[i].url) == key
+                })
+            }),
+        };
+        if let Some(i) = found {
+            taken.insert(i);
+            moves.push((s, i, exact));
         }
     }
-    let mut moves: Vec<(&SourceSpec, &Row)> = sources
-        .iter()
-        .zip(&row_of)
-        .filter_map(|(s, i)| Some((s, &rows[(*i)?])))
-        .filter(|(s, r)| r.url != s.url)
-        .collect();
-    // A URL still held by a row that does not move is not taken from it.
-    let moving: HashSet<i64> = moves.iter().map(|(_, r)| r.id).collect();
-    moves.retain(|(s, _)| {
-        !rows
-            .iter()
-            .any(|r| r.url == s.url && !moving.contains(&r.id))
-    });
-    // Through a placeholder, so that rows can pass URLs on.
-    for (_, r) in &moves {
-        let placeholder = format!("\u{1}moving {}", r.id);
-        super::exec(
-            tx,
-            "UPDATE sources SET url = ?2 WHERE id = ?1",
-            params![r.id, placeholder],
-        )?;
-    }
-    for (s, r) in &moves {
+    for (s, i, retired) in moves {
+        let r = &rows[i];
+        if let Some(old) = retired {
+            let old = &rows[old];
+            let mark = format!("\u{1}retired {} {}", old.id, old.url);
+            super::exec(
+                tx,
+                "UPDATE sources SET url = ?2 WHERE id = ?1",
+                params![old.id, mark],
+            )?;
+        }
         super::exec(
             tx,
             "UPDATE sources SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,
@@ -230,10 +227,6 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
     }
     Ok(())
 }
-
-/// One rule of [`adopt_moved_sources`]: whether a configured source (with
-/// its loose URL key) may take stored row number `i`.
-type MatchStep<'a> = dyn Fn(&SourceSpec, &str, usize) -> bool + 'a;
 
 /// A stored source, as [`adopt_moved_sources`] looks at it.
 struct Row {

@@ -1299,14 +1299,26 @@ fn a_source_whose_url_changed_keeps_its_row_items_and_stories() {
     };
     let again_id = id_of(&s, "Alpha again");
 
-    // A chain: Alpha takes Beta's address while Beta moves on; each keeps its row.
+    // Names swapped (the same as URLs swapped): each address keeps its row
+    // and items, relabelled; nothing is a new source.
     s.sync_sources(&[
         spec("http://beta.example/rss", "Alpha"),
-        spec("http://b3.example/rss", "Beta"),
+        spec("https://www.a.test/feed/", "Beta"),
     ])
     .unwrap();
-    assert_eq!(id_of(&s, "Alpha"), Some(ids[0]));
-    assert_eq!(id_of(&s, "Beta"), Some(ids[1]));
+    assert_eq!(id_of(&s, "Alpha"), Some(ids[1]));
+    assert_eq!(id_of(&s, "Beta"), Some(ids[0]));
+    assert_eq!(s.sources().unwrap().len(), 2);
+    // A source that moves to the address of one removed before takes it
+    // with its own row; the removed one's row stays out.
+    s.sync_sources(&[spec("http://beta.example/rss", "Alpha")])
+        .unwrap();
+    s.sync_sources(&[spec("https://www.a.test/feed/", "Alpha")])
+        .unwrap();
+    assert_eq!(id_of(&s, "Alpha"), Some(ids[1]));
+    assert_eq!(s.sources().unwrap().len(), 1);
+    s.sync_sources(&[spec("http://beta.example/rss", "Alpha")])
+        .unwrap();
 
     // A new source that reuses the name of one removed earlier is new: the
     // removed one's items do not come back under it.
