@@ -528,6 +528,10 @@ pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
         if l.is_empty() {
             continue;
         }
+        // A commented-out table below is another table, not an option.
+        if commented_header(l) {
+            break;
+        }
         // A key (or a continuation line) belongs to the table even after a blank
         // line; a comment only when it follows on directly.
         let comment = l.starts_with('#');
@@ -563,17 +567,28 @@ pub(crate) fn table_heading(lines: &[&str], start: usize) -> usize {
 /// Whether a comment line is commented-out TOML: a key with a value or a
 /// table header ("# full_text = true", "# [[page]]").
 fn is_commented_toml(comment: &str) -> bool {
-    let body = comment.trim_start_matches('#').trim();
-    if body.starts_with('[') {
-        return true;
+    commented_header(comment) || {
+        let body = comment.trim_start_matches('#').trim();
+        // Keys of feeds.toml are lower case ("# Note = keep this" is prose).
+        body.split_once('=').is_some_and(|(key, _)| {
+            let key = key.trim();
+            !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
     }
-    body.split_once('=').is_some_and(|(key, _)| {
-        let key = key.trim();
-        !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"'))
-    })
+}
+
+/// Whether a comment line is a commented-out table header ("# [[feed]]",
+/// "# [output]"), not prose that opens with brackets ("# [DE] Delta").
+fn commented_header(comment: &str) -> bool {
+    let body = comment.trim_start_matches('#').trim();
+    let name = body
+        .strip_prefix("[[")
+        .and_then(|b| b.strip_suffix("]]"))
+        .or_else(|| body.strip_prefix('[').and_then(|b| b.strip_suffix(']')));
+    name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
 }
 
 /// The config's sources as OPML 2.0; categories become folders. `site_links`
@@ -747,7 +762,15 @@ fn without_entities(name: &str) -> String {
         }
         text = decoded;
     }
-    text
+    // What an entity made of a control character or of spaces alone is no name.
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match text.trim() {
+        "" => name.trim().to_string(),
+        trimmed => trimmed.to_string(),
+    }
 }
 
 /// Folder names readers give feeds that have no category (Miniflux's "All",
@@ -942,6 +965,13 @@ mod tests {
         assert_eq!(table_heading(&lines, a), a);
         assert_eq!(table_heading(&lines, p), p);
         assert_eq!(lines[table_end(&lines, b)], "url = \"https://b.test/\"\n");
+        // A commented-out table right below is not the table's; prose that
+        // opens with brackets is a heading, not a commented table.
+        let text = "[[feed]]\nname = \"C\"\n# [[feed]]\n# name = \"Old\"\n\n\
+                    # [DE] Delta heading\n[[feed]]\nname = \"D\"\n";
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        assert_eq!(lines[table_end(&lines, 0)], "name = \"C\"\n");
+        assert_eq!(lines[table_heading(&lines, 6)], "# [DE] Delta heading\n");
     }
 
     #[test]

@@ -344,17 +344,25 @@ pub fn source_specs(config: &Config) -> Vec<SourceSpec> {
 /// and with what text: its own settings, the global `[filters]`, and how many
 /// items of a feed are read (`[fetch] max_items_per_feed`).
 fn reading(s: &SourceConfig, config: &Config) -> String {
-    let settings = format!(
+    let mut settings = format!(
         "{:?}",
         (
-            extraction(s),
+            s.kind,
+            s.full_text,
+            &s.content,
+            &s.remove,
             s.filters.patterns(),
             config.filters.patterns(),
             &s.links,
             s.max_new,
-            config.fetch.max_items_per_feed,
         )
     );
+    // Only when set: the hashes of sources recorded before it counted stay
+    // the same, so an upgrade reads no source again.
+    let items = config.fetch.max_items_per_feed;
+    if items != crate::fetch::DEFAULT_MAX_ITEMS_PER_FEED {
+        settings.push_str(&format!(" max_items_per_feed {items}"));
+    }
     crate::util::sha256_hex(settings.as_bytes())[..16].to_string()
 }
 
