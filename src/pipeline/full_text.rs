@@ -178,21 +178,10 @@ pub async fn fill_full_text(
         let opts = opts.clone();
         tasks.spawn(async move { (i, key, fetch_article(&ctx, &link, opts).await) });
     }
-    let mut taken = HashSet::new();
-    let mut kept = HashMap::new();
-    while let Some(done) = tasks.join_next().await {
-        let Ok((i, key, result)) = done else { continue };
-        match settle_page(ctx, cfg, &mut items[i], result, now) {
-            Page::Taken => {
-                taken.insert(i);
-                keys.push(key);
-            }
-            Page::Kept => {
-                kept.insert(i, key);
-            }
-            Page::Retry => retry.push(key),
-        }
-    }
+    let mut settled = settle_pages(ctx, cfg, items, tasks, &stale, now).await;
+    keys.append(&mut settled.keys);
+    retry.append(&mut settled.retry);
+    let (taken, mut kept) = (settled.taken, settled.kept);
     for (i, article) in stale {
         if taken.contains(&i) {
             continue;
@@ -210,6 +199,76 @@ pub async fn fill_full_text(
         complete = known.is_ok_and(|known| retry.iter().all(|k| known.contains(k)));
     }
     FullText { keys, complete }
+}
+
+/// What became of a fetch's pages.
+#[derive(Default)]
+struct Settled {
+    /// Keys of the items whose page's article was taken.
+    keys: Vec<String>,
+    /// Keys of the items whose page is to be tried again.
+    retry: Vec<String>,
+    /// The items whose page's article was taken.
+    taken: HashSet<usize>,
+    /// The items whose page answered without an article better than the
+    /// feed's, or failed for good, with their keys.
+    kept: HashMap<usize, String>,
+}
+
+/// Settles the fetched pages of `tasks` into their items (`stale`: those
+/// whose stored article was extracted with earlier rules).
+async fn settle_pages(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    items: &mut [RawItem],
+    mut tasks: JoinSet<(usize, String, anyhow::Result<Article>)>,
+    stale: &[(usize, &StoredArticle)],
+    now: Instant,
+) -> Settled {
+    let mut out = Settled::default();
+    while let Some(done) = tasks.join_next().await {
+        let Ok((i, key, result)) = done else { continue };
+        // Extracted again with new rules, an article may come out shorter
+        // than the feed's text (a `remove` rule took a block out): it is
+        // still the article when it is the stored one's text, cut.
+        let stored_text = stale
+            .iter()
+            .find(|(j, _)| *j == i)
+            .map(|(_, a)| a.content.as_str());
+        if let (Ok(article), Some(stored)) = (&result, stored_text) {
+            if is_cut_from(&article.text, stored) {
+                if let Some(link) = &items[i].link {
+                    ctx.article_backoff.succeeded(link);
+                }
+                items[i].content = Some(article.html.clone());
+                out.taken.insert(i);
+                out.keys.push(key);
+                continue;
+            }
+        }
+        match settle_page(ctx, cfg, &mut items[i], result, now) {
+            Page::Taken => {
+                out.taken.insert(i);
+                out.keys.push(key);
+            }
+            Page::Kept => {
+                out.kept.insert(i, key);
+            }
+            Page::Retry => out.retry.push(key),
+        }
+    }
+    out
+}
+
+/// Whether `text` is mostly words of the article `stored` (HTML): the same
+/// article with some blocks taken out, not a page in its place (a wall, an
+/// error page).
+fn is_cut_from(text: &str, stored: &str) -> bool {
+    let stored = plain_text(stored);
+    let known: HashSet<&str> = stored.split_whitespace().collect();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let found = words.iter().filter(|w| known.contains(*w)).count();
+    words.len() >= 20 && found * 10 >= words.len() * 9
 }
 
 /// What became of one fetched article page.
@@ -492,6 +551,21 @@ mod tests {
             body: body.into(),
             final_url: Url::parse(final_url).unwrap(),
         }
+    }
+
+    #[test]
+    fn an_article_cut_by_a_new_rule_is_told_from_a_page_in_its_place() {
+        let body = "The council met on Tuesday and agreed the budget after long talks. ".repeat(4);
+        let stored =
+            format!("<p>{body}</p><div>Related: ten things to do this weekend in town.</div>");
+        assert!(is_cut_from(&body, &stored));
+        assert!(!is_cut_from(
+            "Please enable cookies to continue reading this page.",
+            &stored
+        ));
+        let wall = "Subscribe now to read this article and get unlimited access to all our news. "
+            .repeat(3);
+        assert!(!is_cut_from(&wall, &stored));
     }
 
     #[test]
