@@ -207,7 +207,8 @@ impl Engine {
                 }
                 // A revised member's signature is its old text's: it links
                 // its chains only.
-                let Some(other) = m.fingerprint.as_ref().filter(|_| !m.revised) else {
+                let judged = !m.revised && m.story != super::window::WITHDRAWN;
+                let Some(other) = m.fingerprint.as_ref().filter(|_| judged) else {
                     continue;
                 };
                 let sim = text::minhash_similarity(sig, &other.sig);

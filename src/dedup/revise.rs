@@ -53,7 +53,11 @@ impl Engine {
         if self.member(seq).is_none_or(|m| m.text_hash == hash) {
             return Ok((false, None));
         }
-        let from = self.leave(seq);
+        // Read back changed, it left its story then (see `mark_changed`).
+        let from = match self.pending.remove(&seq) {
+            Some(story) => story,
+            None => self.leave(seq),
+        };
         let p = self.prepare(a);
         let evidence = self.decide(&p);
         // Alone in its story, it has no story to leave.
@@ -89,11 +93,18 @@ impl Engine {
 
     /// Makes the text of article `id`, if the window holds it, count as
     /// changed at the next [`Engine::revise_with`] (read back from a store
-    /// that changed it before the window saw the change).
+    /// that changed it before the window saw the change). Until then it is
+    /// in no story: an article arriving meanwhile does not join its old
+    /// story through its new text.
     pub fn mark_changed(&mut self, id: &str) {
-        if let Some(seq) = self.member_with_id(id) {
-            let i = (seq - self.first_seq) as usize;
-            self.members[i].text_hash = 0;
+        let Some(seq) = self.member_with_id(id) else {
+            return;
+        };
+        let i = (seq - self.first_seq) as usize;
+        self.members[i].text_hash = 0;
+        if self.members[i].story != WITHDRAWN {
+            let story = self.leave(seq);
+            self.pending.insert(seq, story);
         }
     }
 

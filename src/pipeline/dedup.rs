@@ -905,8 +905,12 @@ mod tests {
         )
         .unwrap();
         let next = StoryDedup::restore(&s, DedupConfig::default(), 710).unwrap();
+        // A flood report stored before that pass does not meet the blog's
+        // new text in the blog's own story: it joins the Dresden story.
+        let later = report("q", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        store_item(&mut s, &next, ids[0], later, 715, 800);
         next.refine(&mut s, 720).unwrap();
-        assert_eq!(members(&s), [vec![1, 2, 3]]);
+        assert_eq!(members(&s), [vec![1, 2, 3, 4]]);
         assert!(s.integrity_ok().unwrap());
     }
 
