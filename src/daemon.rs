@@ -210,13 +210,14 @@ impl SourceChanges {
 /// removed ones stop, changed ones are fetched again with their new settings
 /// (in full when those change what is stored), and names and categories show
 /// at the republish this asks for.
-/// Returns true when the feeds should be republished.
-async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
+/// Returns whether the feeds should be republished, or why the database
+/// refused the edit (nothing of it is then applied).
+async fn apply_reload(ctx: &mut Context, mut new: Config) -> Result<bool, String> {
     if ctx.health.is_database_lost() {
         tracing::error!(
             "the config changed, but the database file is gone: restart feedsieve to apply it"
         );
-        return false;
+        return Ok(false);
     }
     let old = ctx.config.clone();
     if let Some(addr) = old.server.listen_override {
@@ -272,7 +273,9 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
                     tracing::error!("could not restore [database] max_size: {e}");
                 }
             }
-            return false;
+            return Err(format!(
+                "the database could not record it ({e}); save the file again or send SIGHUP once that is fixed"
+            ));
         }
     };
     ctx.health.sources_unrecorded(None);
@@ -286,7 +289,20 @@ async fn apply_reload(ctx: &mut Context, mut new: Config) -> bool {
         new.path.display()
     );
     ctx.config = std::sync::Arc::new(new);
-    true
+    Ok(true)
+}
+
+/// Applies an edited config in the scheduler's loop: fetches soon after, a
+/// republish, or the database's refusal shown until an edit applies.
+async fn reload(ctx: &mut Context, l: &mut Loop, new: Config) {
+    match apply_reload(ctx, new).await {
+        Ok(republish) => {
+            l.dirty |= republish;
+            l.refused = None;
+        }
+        Err(why) => l.refused = Some(why),
+    }
+    l.next_scan = tokio::time::Instant::now();
 }
 
 /// Applies the edited settings that the context holds beyond the config:
@@ -499,6 +515,9 @@ struct Loop {
     /// database's path (said once, at the second: a `fetch` that is refused
     /// holds a new `.lock` for a moment before it gives up).
     path_lost: u8,
+    /// The last edit of the config, refused by the database, and why (until
+    /// an edit applies): shown as a rejected edit.
+    refused: Option<String>,
 }
 
 async fn schedule_loop(
@@ -523,6 +542,7 @@ async fn schedule_loop(
         last_prune: None,
         rescue_due: None,
         path_lost: 0,
+        refused: None,
     };
     loop {
         if *stop.borrow() {
@@ -545,19 +565,17 @@ async fn schedule_loop(
                 hold_database_path(&ctx, &mut l.path_lost);
                 let running = ctx.config.sources.len();
                 if let Some(new) = watch.changed(running, true) {
-                    l.dirty |= apply_reload(&mut ctx, new).await;
-                    l.next_scan = tokio::time::Instant::now();
+                    reload(&mut ctx, &mut l, new).await;
                 }
-                ctx.health.config_rejected(watch.rejected.clone());
+                ctx.health.config_rejected(watch.rejected.clone().or(l.refused.clone()));
             }
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP: reading the config again");
                 watch.forget();
                 if let Some(new) = watch.changed(ctx.config.sources.len(), false) {
-                    l.dirty |= apply_reload(&mut ctx, new).await;
-                    l.next_scan = tokio::time::Instant::now();
+                    reload(&mut ctx, &mut l, new).await;
                 }
-                ctx.health.config_rejected(watch.rejected.clone());
+                ctx.health.config_rejected(watch.rejected.clone().or(l.refused.clone()));
             }
         }
         if l.dirty && (l.tasks.is_empty() || l.last_publish.elapsed() >= PUBLISH_DEBOUNCE) {
