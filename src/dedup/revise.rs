@@ -8,7 +8,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use super::vectors::{bf16, Shares};
+use super::vectors::Shares;
 use super::window::{leave_story, resolve_in, Guard, WITHDRAWN};
 use super::{DedupArticle, Engine, Evidence, Prepared, StoryId, Target};
 
@@ -146,11 +146,7 @@ impl Engine {
     fn rejoin(&mut self, seq: u64, p: Prepared, story: StoryId) {
         self.next_story = self.next_story.max(story + 1);
         let story = self.resolve(story);
-        let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
-        for v in [&p.full, &p.head, &p.names] {
-            shares.extend(v.iter().map(|&(t, w)| (t, bf16(w / self.idf(t)))));
-        }
-        let ends = [p.full.len(), p.full.len() + p.head.len()];
+        let (shares, ends) = self.member_shares(&p);
         let (full, rest) = shares.split_at(ends[0]);
         let (head, names) = rest.split_at(ends[1] - ends[0]);
         let (packed, packed_ends) = Shares::pack([full, head, names]);

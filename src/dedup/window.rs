@@ -415,28 +415,15 @@ impl Engine {
     /// Adds a prepared article to the window as a member of `story`, and drops
     /// articles that have left the window.
     pub fn admit(&mut self, p: Prepared, story: StoryId) {
-        self.admit_as(p, story, true);
-    }
-
-    /// [`Engine::admit`]; `learn`: whether the article teaches its source's
-    /// template (not when it is one already admitted, with a new text).
-    pub(super) fn admit_as(&mut self, p: Prepared, story: StoryId, learn: bool) {
         self.next_story = self.next_story.max(story + 1);
         let story = self.resolve(story);
         // Shares are taken with the IDF the vectors were weighted by, before
         // this article counts in the document frequencies.
-        let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
-        for v in [&p.full, &p.head, &p.names] {
-            // `Engine::shares`, without a vector of its own per part, at the
-            // precision stored: the centroids sum what leaves them later.
-            shares.extend(v.iter().map(|&(t, w)| (t, bf16(w / self.idf(t)))));
-        }
-        // Vectors hold at most `VECTOR_TERMS` (64) terms each.
-        let ends = [p.full.len(), p.full.len() + p.head.len()];
+        let (shares, ends) = self.member_shares(&p);
         self.count_document(&p.terms);
         // Only items with a body teach a template: headlines are too short to
         // tell one from a run of reports on one event (measured on uci-dev).
-        if learn && !p.source.is_empty() && p.body {
+        if !p.source.is_empty() && p.body {
             if !self.sources.contains_key(p.source.as_str()) {
                 self.sources
                     .insert(p.source.as_str().into(), Default::default());
@@ -486,6 +473,18 @@ impl Engine {
         self.expire();
         self.sweep_postings();
         self.sweep_vocab();
+    }
+
+    /// An article's term shares (full, head, names, one after another) and
+    /// where the first two end: `Engine::shares`, without a vector of its own
+    /// per part, at the precision stored (the centroids sum what leaves them
+    /// later). Vectors hold at most `VECTOR_TERMS` (64) terms each.
+    pub(super) fn member_shares(&self, p: &Prepared) -> (Vec<(u32, f32)>, [usize; 2]) {
+        let mut shares = Vec::with_capacity(p.full.len() + p.head.len() + p.names.len());
+        for v in [&p.full, &p.head, &p.names] {
+            shares.extend(v.iter().map(|&(t, w)| (t, bf16(w / self.idf(t)))));
+        }
+        (shares, [p.full.len(), p.full.len() + p.head.len()])
     }
 
     /// Counts member `seq` (article `p`, with term `shares` full, head, names)
