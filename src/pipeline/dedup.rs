@@ -809,8 +809,36 @@ mod tests {
         assert!(!dedup.reconfigure(analysis));
     }
 
-    #[test]
-    fn a_live_blog_that_moves_on_to_another_event_leaves_its_story() {
+    /// An item with a text, as a feed gives it.
+    fn report(guid: &str, title: &str, text: &str) -> RawItem {
+        RawItem {
+            content: Some(format!("<p>{text}</p>")),
+            ..item(guid, title)
+        }
+    }
+
+    /// A live blog's text once it follows another event.
+    const SNOW: &str = "Heavy snow closed the mountain pass between Bergen and Oslo on \
+        Tuesday, and the road authority stranded lorries at Haugastol while ploughs \
+        cleared drifts two metres high. The railway added carriages for drivers who \
+        left their cars, and avalanche warnings stay in force until Thursday.";
+
+    /// Each story's members (item ids), sorted.
+    fn members(s: &Store) -> Vec<Vec<i64>> {
+        let stories = s.latest_stories(10).unwrap();
+        let ids = |st: &crate::store::Story| {
+            let mut ids: Vec<i64> = st.items.iter().map(|i| i.id).collect();
+            ids.sort();
+            ids
+        };
+        let mut m: Vec<Vec<i64>> = stories.iter().map(ids).collect();
+        m.sort();
+        m
+    }
+
+    /// Alpha's flood report (item 1) and Beta's live blog on the flood (item
+    /// 2), one story: the store, the outlets' ids and the engine.
+    fn flood_and_blog() -> (Store, Vec<i64>, StoryDedup) {
         use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
         let mut s = Store::open_in_memory().unwrap();
         let outlet = |name: &str| crate::store::SourceSpec {
@@ -820,47 +848,31 @@ mod tests {
         s.sync_sources(&[outlet("alpha"), outlet("beta")]).unwrap();
         let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
         let dedup = StoryDedup::restore(&s, DedupConfig::default(), 100).unwrap();
-        let report = |guid: &str, title: &str, text: &str| RawItem {
-            content: Some(format!("<p>{text}</p>")),
-            ..item(guid, title)
-        };
         let dresden = report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN);
         store_item(&mut s, &dedup, ids[0], dresden, 100, 200);
-        let blog = |title: &str, text: &str| report("live", title, text);
-        let flood_blog = blog("Live: the Elbe flood in Dresden", FLOOD_BOTH);
-        store_item(&mut s, &dedup, ids[1], flood_blog.clone(), 160, 200);
+        let blog = report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        store_item(&mut s, &dedup, ids[1], blog, 160, 200);
         dedup.refine(&mut s, 170).unwrap();
-        let members = |s: &Store| -> Vec<Vec<i64>> {
-            let stories = s.latest_stories(10).unwrap();
-            let mut m: Vec<Vec<i64>> = stories
-                .iter()
-                .map(|st| {
-                    let mut ids: Vec<i64> = st.items.iter().map(|i| i.id).collect();
-                    ids.sort();
-                    ids
-                })
-                .collect();
-            m.sort();
-            m
-        };
         assert_eq!(members(&s), [vec![1, 2]], "one story of two outlets");
+        (s, ids, dedup)
+    }
 
+    #[test]
+    fn a_live_blog_that_moves_on_to_another_event_leaves_its_story() {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
+        let (mut s, ids, dedup) = flood_and_blog();
         // The same blog fetched again with a new date only: nothing to judge.
         let redated = RawItem {
             published: chrono::DateTime::from_timestamp(250, 0),
-            ..flood_blog
+            ..report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH)
         };
         store_item(&mut s, &dedup, ids[1], redated, 250, 300);
         assert_eq!(dedup.refine(&mut s, 260).unwrap(), 0);
         assert_eq!(dedup.window_len(), Some(2));
 
         // By evening the blog (same GUID and link) follows another event.
-        let snow = "Heavy snow closed the mountain pass between Bergen and Oslo on \
-            Tuesday, and the road authority stranded lorries at Haugastol while ploughs \
-            cleared drifts two metres high. The railway added carriages for drivers who \
-            left their cars, and avalanche warnings stay in force until Thursday.";
-        let snow_blog = blog("Live: snow closes the Bergen pass", snow);
-        store_item(&mut s, &dedup, ids[1], snow_blog, 400, 500);
+        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
+        store_item(&mut s, &dedup, ids[1], snow_blog.clone(), 400, 500);
         assert!(dedup.refine(&mut s, 410).unwrap() > 0);
         assert_eq!(
             members(&s),
@@ -878,24 +890,31 @@ mod tests {
 
         // Back to the flood and on to the snow again (copies out of sync):
         // the blog's own story comes back under the same GUID.
-        let flood_again = blog("Live: the Elbe flood in Dresden", FLOOD_BOTH);
-        store_item(&mut s, &dedup, ids[1], flood_again.clone(), 500, 600);
+        let flood_again = report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        store_item(&mut s, &dedup, ids[1], flood_again, 500, 600);
         dedup.refine(&mut s, 510).unwrap();
         assert_eq!(members(&s), [vec![1, 2, 3]]);
-        store_item(
-            &mut s,
-            &dedup,
-            ids[1],
-            blog("Live: snow closes the Bergen pass", snow),
-            600,
-            700,
-        );
+        store_item(&mut s, &dedup, ids[1], snow_blog, 600, 700);
         dedup.refine(&mut s, 610).unwrap();
         assert_eq!(members(&s), [vec![1, 3], vec![2]]);
         assert_eq!(guid_of(&s, 2), blog_guid);
+        assert!(s.integrity_ok().unwrap());
+    }
 
-        // A change stored by a process whose window was never read (a `fetch`
-        // with nothing new) is judged by the next one that reads it.
+    #[test]
+    fn a_change_stored_without_a_window_is_judged_by_the_next_one_read() {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
+        let (mut s, ids, dedup) = flood_and_blog();
+        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
+        store_item(&mut s, &dedup, ids[1], snow_blog, 400, 500);
+        let pirna = report("p", "Dresden flood reaches the old town", FLOOD_DRESDEN);
+        store_item(&mut s, &dedup, ids[0], pirna, 420, 500);
+        dedup.refine(&mut s, 430).unwrap();
+        assert_eq!(members(&s), [vec![1, 3], vec![2]]);
+        // Back to the flood, stored by a process whose window was never
+        // read (a `fetch` with nothing new): its publish judges nothing.
+        drop(dedup);
+        let flood_again = report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
         s.record_fetch(
             ids[1],
             &parsed(vec![flood_again]),
@@ -904,11 +923,15 @@ mod tests {
             &mut OneStoryPerItem,
         )
         .unwrap();
+        let idle = StoryDedup::open(DedupConfig::default()).unwrap();
+        idle.refine(&mut s, 705).unwrap();
+        assert_eq!(members(&s), [vec![1, 3], vec![2]]);
+        // The next process reads the window back. A copy of the blog's new
+        // text stored before its pass does not meet it in the blog's old
+        // story; then the blog is judged, and all three are one story.
         let next = StoryDedup::restore(&s, DedupConfig::default(), 710).unwrap();
-        // A flood report stored before that pass does not meet the blog's
-        // new text in the blog's own story: it joins the Dresden story.
-        let later = report("q", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
-        store_item(&mut s, &next, ids[0], later, 715, 800);
+        let copy = report("q", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        store_item(&mut s, &next, ids[0], copy, 715, 800);
         next.refine(&mut s, 720).unwrap();
         assert_eq!(members(&s), [vec![1, 2, 3, 4]]);
         assert!(s.integrity_ok().unwrap());
