@@ -241,6 +241,9 @@ async fn settle_pages(
                     ctx.article_backoff.succeeded(link);
                 }
                 items[i].content = Some(article.html.clone());
+                if items[i].author.is_none() {
+                    items[i].author.clone_from(&article.author);
+                }
                 out.taken.insert(i);
                 out.keys.push(key);
                 continue;
@@ -260,15 +263,16 @@ async fn settle_pages(
     out
 }
 
-/// Whether `text` is mostly words of the article `stored` (HTML): the same
-/// article with some blocks taken out, not a page in its place (a wall, an
-/// error page).
+/// Whether `text` is the article `stored` (HTML) with some blocks taken out:
+/// nine tenths of its words are the stored article's, and it keeps at least
+/// three fifths of the stored words (a paywall's lead, or a wall, is no cut).
 fn is_cut_from(text: &str, stored: &str) -> bool {
     let stored = plain_text(stored);
-    let known: HashSet<&str> = stored.split_whitespace().collect();
+    let stored_words: Vec<&str> = stored.split_whitespace().collect();
+    let known: HashSet<&str> = stored_words.iter().copied().collect();
     let words: Vec<&str> = text.split_whitespace().collect();
     let found = words.iter().filter(|w| known.contains(*w)).count();
-    words.len() >= 20 && found * 10 >= words.len() * 9
+    words.len() >= 20 && found * 10 >= words.len() * 9 && words.len() * 5 >= stored_words.len() * 3
 }
 
 /// What became of one fetched article page.
@@ -559,6 +563,10 @@ mod tests {
         let stored =
             format!("<p>{body}</p><div>Related: ten things to do this weekend in town.</div>");
         assert!(is_cut_from(&body, &stored));
+        // A paywall's lead is the article's words, but too few of them.
+        let lead = "The council met on Tuesday and agreed the budget after long talks. ".repeat(2);
+        let long = format!("<p>{}</p>", body.repeat(2));
+        assert!(!is_cut_from(&lead, &long));
         assert!(!is_cut_from(
             "Please enable cookies to continue reading this page.",
             &stored

@@ -167,43 +167,75 @@ const READ_AGAIN: &str = "etag = NULL, last_modified = NULL, body_hash = NULL,
 /// moved row's validators and failures are the old URL's: they are dropped.
 fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), StoreError> {
     let rows = stored_rows(tx)?;
+    let by_url: std::collections::HashMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.url.as_str(), i))
+        .collect();
+    let at = |url: &str| by_url.get(url).copied();
     let configured: HashSet<&str> = sources.iter().map(|s| s.url.as_str()).collect();
+    // Rows whose source moves on to a URL no row has (a chain: Alpha takes
+    // Beta's old URL while Beta moves on), by row index: they may move.
+    let moving_on: HashSet<usize> = (sources.iter())
+        .filter(|t| at(&t.url).is_none())
+        .filter_map(|t| {
+            rows.iter()
+                .position(|r| r.active && r.kind == t.kind && r.name == t.name)
+        })
+        .collect();
+    let movable = |i: usize| !configured.contains(rows[i].url.as_str()) || moving_on.contains(&i);
+    let loose: Vec<String> = rows.iter().map(|r| loose_url_key(&r.url)).collect();
     let mut taken: HashSet<usize> = HashSet::new();
-    // The rows a source may move from: their URL is not configured any more.
-    let movable = |i: usize| !configured.contains(rows[i].url.as_str());
     let mut moves: Vec<(&SourceSpec, usize, Option<usize>)> = Vec::new();
     for s in sources {
-        let exact = rows.iter().position(|r| r.url == s.url);
-        if exact.is_some_and(|i| rows[i].active) {
-            continue;
-        }
-        let named = (0..rows.len()).find(|&i| {
-            let r = &rows[i];
-            !taken.contains(&i) && movable(i) && r.active && r.kind == s.kind && r.name == s.name
-        });
+        let exact = at(&s.url);
+        let named = |taken: &HashSet<usize>| {
+            (0..rows.len()).find(|&i| {
+                let r = &rows[i];
+                !taken.contains(&i)
+                    && movable(i)
+                    && r.active
+                    && r.kind == s.kind
+                    && r.name == s.name
+            })
+        };
         let found = match exact {
+            // The URL's row is its source's, unless that source moves on and
+            // this one's row is left behind (a chain).
+            Some(e) if rows[e].active && !moving_on.contains(&e) => continue,
+            Some(e) if rows[e].active => match named(&taken) {
+                Some(i) => Some(i),
+                None => continue,
+            },
             // A removed source's row at this URL comes back, unless a
             // source configured until now moves here.
-            Some(_) => named,
-            None => named.or_else(|| {
+            Some(_) => named(&taken),
+            None => named(&taken).or_else(|| {
                 let key = loose_url_key(&s.url);
                 (0..rows.len()).find(|&i| {
-                    !taken.contains(&i)
-                        && movable(i)
-                        && rows[i].kind == s.kind
-                        && loose_url_key(&rows[i].url) == key
+                    !taken.contains(&i) && movable(i) && rows[i].kind == s.kind && loose[i] == key
                 })
             }),
         };
         if let Some(i) = found {
             taken.insert(i);
-            moves.push((s, i, exact));
+            moves.push((
+                s,
+                i,
+                exact.filter(|&e| !moving_on.contains(&e) || !rows[e].active),
+            ));
         }
     }
-    for (s, i, retired) in moves {
+    // Through a placeholder, so that rows can pass URLs on; a removed
+    // source's row at a URL taken is retired.
+    for &(_, i, retired) in &moves {
         let r = &rows[i];
-        if let Some(old) = retired {
-            let old = &rows[old];
+        super::exec(
+            tx,
+            "UPDATE sources SET url = ?2 WHERE id = ?1",
+            params![r.id, format!("\u{1}moving {}", r.id)],
+        )?;
+        if let Some(old) = retired.map(|e| &rows[e]) {
             let mark = format!("\u{1}retired {} {}", old.id, old.url);
             super::exec(
                 tx,
@@ -211,6 +243,9 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
                 params![old.id, mark],
             )?;
         }
+    }
+    for (s, i, _) in moves {
+        let r = &rows[i];
         super::exec(
             tx,
             "UPDATE sources SET url = ?2, etag = NULL, last_modified = NULL, body_hash = NULL,

@@ -1295,6 +1295,15 @@ fn a_source_whose_url_changed_keeps_its_row_items_and_stories() {
         &rows.iter().map(|r| r.id).collect::<Vec<_>>()[..2],
         &ids[..]
     );
+    // A chain: Alpha takes Beta's address while Beta moves on to a new one;
+    // each keeps its row.
+    s.sync_sources(&[
+        named("http://beta.example/rss", "Alpha"),
+        named("http://b3.example/rss", "Beta"),
+    ])
+    .unwrap();
+    assert_eq!(id_of(&s, "Alpha"), Some(ids[0]));
+    assert_eq!(id_of(&s, "Beta"), Some(ids[1]));
 }
 
 #[test]
