@@ -277,9 +277,6 @@ pub struct Engine {
     /// Members whose text was replaced since the last refinement
     /// ([`Engine::revise_with`]), by sequence number: refined with the new ones.
     revised: Vec<u64>,
-    /// Members read back with a changed text, out of their story until it is
-    /// judged ([`Engine::mark_changed`]), with that story.
-    pending: HashMap<u64, StoryId>,
     stories: FxHashMap<StoryId, WindowStory>,
     /// Canonical URL → the story and sequence number of the newest member
     /// with it (whose id the layer reports).
@@ -344,7 +341,6 @@ impl Engine {
             ln_docs: 0.0,
             members: VecDeque::new(),
             revised: Vec::new(),
-            pending: HashMap::new(),
             stories: FxHashMap::default(),
             urls: HashMap::new(),
             bands: window::BandTable::default(),

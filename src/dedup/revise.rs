@@ -53,12 +53,13 @@ impl Engine {
         if self.member(seq).is_none_or(|m| m.text_hash == hash) {
             return Ok((false, None));
         }
-        // Read back changed, it left its story then (see `mark_changed`).
-        let from = match self.pending.remove(&seq) {
-            Some(story) => story,
-            None => self.leave(seq),
-        };
+        let from = self.leave(seq);
         let p = self.prepare(a);
+        if seq < self.first_seq {
+            // Its new date moved the window past it (a window shorter than
+            // the date's step): it has left the window.
+            return Ok((true, None));
+        }
         let evidence = self.decide(&p);
         // Alone in its story, it has no story to leave.
         let to = match evidence.story {
@@ -88,23 +89,6 @@ impl Engine {
                 self.members[(seq - self.first_seq) as usize].text_hash = 0;
                 Err(e)
             }
-        }
-    }
-
-    /// Makes the text of article `id`, if the window holds it, count as
-    /// changed at the next [`Engine::revise_with`] (read back from a store
-    /// that changed it before the window saw the change). Until then it is
-    /// in no story: an article arriving meanwhile does not join its old
-    /// story through its new text.
-    pub fn mark_changed(&mut self, id: &str) {
-        let Some(seq) = self.member_with_id(id) else {
-            return;
-        };
-        let i = (seq - self.first_seq) as usize;
-        self.members[i].text_hash = 0;
-        if self.members[i].story != WITHDRAWN {
-            let story = self.leave(seq);
-            self.pending.insert(seq, story);
         }
     }
 

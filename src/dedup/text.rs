@@ -259,9 +259,9 @@ impl Tokens {
             return false;
         }
         let after = next.next();
-        // A plain space after a lone digit: another group must follow ("May 9
-        // 200 migrants" is a date and a count; "300 000" is one number).
-        if plain && !grouped && token.len() == 1 {
+        // A plain space after a lone group: another group must follow ("May 9
+        // 200 migrants", "December 17 200 flights" are a date and a count).
+        if plain && !grouped {
             return after == Some(' ')
                 && group(&mut next)
                 && next.next().is_none_or(|c| !c.is_alphanumeric());
@@ -416,14 +416,6 @@ pub fn number_value(token: &str) -> Option<String> {
     Some(value)
 }
 
-/// "60.000" as "60000": one to three digits, a dot, three digits.
-fn dotted_thousands(token: &str) -> Option<String> {
-    let (whole, group) = token.split_once('.')?;
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let fits = (1..=3).contains(&whole.len()) && group.len() == 3 && !whole.starts_with('0');
-    (fits && digits(whole) && digits(group)).then(|| format!("{whole}{group}"))
-}
-
 /// Turns tokens into comparable terms: stop words dropped, English stems,
 /// doubled letters collapsed so that transliteration variants of a name meet
 /// ("Zelenskyy" / "Zelensky", "Gaddafi" / "Gadafi").
@@ -540,13 +532,6 @@ impl Normalizer {
         language: Language,
         f: impl FnOnce(Option<&str>) -> R,
     ) -> R {
-        // Outside English, a lone dot before three digits groups thousands
-        // ("60.000"), as the language writes them.
-        if language != Language::ENGLISH {
-            if let Some(thousands) = dotted_thousands(token) {
-                return f(Some(&thousands));
-            }
-        }
         self.with_remembered(token, |(term, stops)| {
             f(term.filter(|_| stops & language.0 == 0))
         })
@@ -883,14 +868,10 @@ mod tests {
         assert_eq!(n.terms("2014 500"), ["2014", "500"]);
         assert_eq!(n.terms("12 1234"), ["12", "1234"]);
         assert_eq!(number_value("1990s"), None);
-        // In another language a lone dot groups thousands; a plain space
-        // after two or three digits does too.
-        let nl = |text: &str| {
-            let language = n.language(tokens("de storm van het jaar").iter());
-            n.terms_in(text, language)
-        };
-        assert_eq!(nl("60.000 huizen"), nl("60 000 huizen"));
-        assert_eq!(nl("60.000"), ["60000"]);
+        assert_eq!(
+            n.terms("December 17 200 flights"),
+            ["decemb", "17", "200", "flight"]
+        );
     }
 
     #[test]

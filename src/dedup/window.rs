@@ -660,7 +660,6 @@ impl Engine {
             };
             let seq = self.first_seq;
             self.first_seq += 1;
-            self.pending.remove(&seq);
             leave_story(&mut self.stories, &self.aliases, &m, seq);
             if let Some(c) = &m.canonical {
                 // The entry names this member or a live one: it goes when

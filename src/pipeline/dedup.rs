@@ -40,25 +40,6 @@ struct Window {
     revised_upto: (i64, i64),
 }
 
-/// The `meta` key of the last stored change (time, item id) a dedup window
-/// judged ([`Window::revise_changed`]): a process that reads the window back
-/// judges the changes after it.
-const REVISED_UPTO_KEY: &str = "dedup_revised_upto";
-
-/// The last change a window judged: as recorded, else (a first start, or a
-/// database from before changes were judged) the last change stored, a
-/// change in its second read again (and found the same).
-fn revised_upto(store: &Store) -> Result<(i64, i64), StoreError> {
-    let recorded = store.setting(REVISED_UPTO_KEY)?.and_then(|v| {
-        let (at, item) = v.split_once(' ')?;
-        Some((at.parse().ok()?, item.parse().ok()?))
-    });
-    match recorded {
-        Some(upto) => Ok(upto),
-        None => Ok((store.last_item_change()?.saturating_sub(1), i64::MAX)),
-    }
-}
-
 /// Changed items revised per refinement at most (the rest wait for the next):
 /// the cost of a pass follows what changed, within a bound.
 const REVISIONS_PER_PASS: usize = 500;
@@ -70,7 +51,10 @@ impl Window {
         let engine = &mut self.engine;
         let analyser = engine.analyser();
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
-        self.revised_upto = revised_upto(store)?;
+        // The items are read with their text as it is now: changes stored
+        // before are not judged (a change in the last second is read again,
+        // and found the same).
+        self.revised_upto = (store.last_item_change()?.saturating_sub(1), i64::MAX);
         let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
         let n = store.window_items(since, |item| {
             chunk.push(item);
@@ -79,13 +63,6 @@ impl Window {
             }
         })?;
         admit_restored(engine, &analyser, &mut chunk);
-        // Items whose text changed since a window last judged changes are
-        // read back with their new text in their old story: judged at the
-        // next pass, as if the window had seen the change.
-        let changed = store.window_items_changed(since, self.revised_upto, usize::MAX)?;
-        for (_, item) in &changed {
-            engine.mark_changed(&item.item_id.to_string());
-        }
         // The stored stories are the last refinement's: only later arrivals
         // (and their neighbours) are refined again.
         engine.mark_refined();
@@ -154,10 +131,6 @@ impl Window {
             // item id: the last second is read again (a text judged is found
             // the same).
             self.revised_upto = (self.revised_upto.0.saturating_sub(1), i64::MAX).max(from);
-        }
-        if self.revised_upto != from {
-            let (at, item) = self.revised_upto;
-            store.set_setting(REVISED_UPTO_KEY, &format!("{at} {item}"))?;
         }
         match failed {
             Some(e) => Err(e),
@@ -327,12 +300,6 @@ impl StoryDedup {
     pub fn refine(&self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
         let mut window = self.lock_window();
         if !window.restored {
-            // Changes stored from now on are judged by the first window read
-            // back, whichever process reads it.
-            if store.setting(REVISED_UPTO_KEY)?.is_none() {
-                let (at, item) = revised_upto(store)?;
-                store.set_setting(REVISED_UPTO_KEY, &format!("{at} {item}"))?;
-            }
             return Ok(0);
         }
         let revised = window.revise_changed(store, now).unwrap_or_else(|e| {
@@ -898,42 +865,6 @@ mod tests {
         dedup.refine(&mut s, 610).unwrap();
         assert_eq!(members(&s), [vec![1, 3], vec![2]]);
         assert_eq!(guid_of(&s, 2), blog_guid);
-        assert!(s.integrity_ok().unwrap());
-    }
-
-    #[test]
-    fn a_change_stored_without_a_window_is_judged_by_the_next_one_read() {
-        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
-        let (mut s, ids, dedup) = flood_and_blog();
-        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
-        store_item(&mut s, &dedup, ids[1], snow_blog, 400, 500);
-        let pirna = report("p", "Dresden flood reaches the old town", FLOOD_DRESDEN);
-        store_item(&mut s, &dedup, ids[0], pirna, 420, 500);
-        dedup.refine(&mut s, 430).unwrap();
-        assert_eq!(members(&s), [vec![1, 3], vec![2]]);
-        // Back to the flood, stored by a process whose window was never
-        // read (a `fetch` with nothing new): its publish judges nothing.
-        drop(dedup);
-        let flood_again = report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
-        s.record_fetch(
-            ids[1],
-            &parsed(vec![flood_again]),
-            700,
-            800,
-            &mut OneStoryPerItem,
-        )
-        .unwrap();
-        let idle = StoryDedup::open(DedupConfig::default()).unwrap();
-        idle.refine(&mut s, 705).unwrap();
-        assert_eq!(members(&s), [vec![1, 3], vec![2]]);
-        // The next process reads the window back. A copy of the blog's new
-        // text stored before its pass does not meet it in the blog's old
-        // story; then the blog is judged, and all three are one story.
-        let next = StoryDedup::restore(&s, DedupConfig::default(), 710).unwrap();
-        let copy = report("q", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
-        store_item(&mut s, &next, ids[0], copy, 715, 800);
-        next.refine(&mut s, 720).unwrap();
-        assert_eq!(members(&s), [vec![1, 2, 3, 4]]);
         assert!(s.integrity_ok().unwrap());
     }
 
