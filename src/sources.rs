@@ -584,11 +584,17 @@ fn is_commented_toml(comment: &str) -> bool {
 /// "# [output]"), not prose that opens with brackets ("# [DE] Delta").
 fn commented_header(comment: &str) -> bool {
     let body = comment.trim_start_matches('#').trim();
+    // A comment of its own may follow: "# [[feed]]   # disabled".
+    let body = body
+        .split_once('#')
+        .map_or(body, |(header, _)| header)
+        .trim();
     let name = body
         .strip_prefix("[[")
         .and_then(|b| b.strip_suffix("]]"))
         .or_else(|| body.strip_prefix('[').and_then(|b| b.strip_suffix(']')));
-    name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    name.map(str::trim)
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
 }
 
 /// The config's sources as OPML 2.0; categories become folders. `site_links`
@@ -762,12 +768,16 @@ fn without_entities(name: &str) -> String {
         }
         text = decoded;
     }
-    // What an entity made of a control character or of spaces alone is no name.
+    // What an entity made of a control character or of spaces alone is no
+    // name; nor are zero-width characters alone.
     let text: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    match text.trim() {
+    let invisible = |c: char| {
+        c.is_whitespace() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+    };
+    match text.trim_matches(invisible) {
         "" => name.trim().to_string(),
         trimmed => trimmed.to_string(),
     }
@@ -884,6 +894,7 @@ mod tests {
             <outline text="Uncategorized"><outline text="U" xmlUrl="https://u.test/rss"/></outline>
             <outline text="Tech &amp;amp; Science"><outline title="Joe&amp;#8217;s Blog" xmlUrl="https://j.test/rss"/>
               <outline text="Caf&eacute; News" xmlUrl="https://c.test/rss"/>
+              <outline text="&amp;#8203;" xmlUrl="https://z.test/rss"/>
               <outline text="C++ &lt;template&gt; &amp;amp; more" xmlUrl="https://t.test/rss"/></outline>
             </body></opml>"#;
         let got = parse_opml(opml).unwrap();
@@ -927,6 +938,13 @@ mod tests {
                     "https://c.test/rss",
                     Some("Tech & Science")
                 ),
+                // A name of zero-width characters keeps its written form.
+                (
+                    SourceKind::Feed,
+                    "&#8203;",
+                    "https://z.test/rss",
+                    Some("Tech & Science")
+                ),
                 // Angle brackets are text, also beside an entity.
                 (
                     SourceKind::Feed,
@@ -967,7 +985,7 @@ mod tests {
         assert_eq!(lines[table_end(&lines, b)], "url = \"https://b.test/\"\n");
         // A commented-out table right below is not the table's; prose that
         // opens with brackets is a heading, not a commented table.
-        let text = "[[feed]]\nname = \"C\"\n# [[feed]]\n# name = \"Old\"\n\n\
+        let text = "[[feed]]\nname = \"C\"\n# [[ feed ]]   # disabled\n# name = \"Old\"\n\n\
                     # [DE] Delta heading\n[[feed]]\nname = \"D\"\n";
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         assert_eq!(lines[table_end(&lines, 0)], "name = \"C\"\n");

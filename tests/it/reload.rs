@@ -29,9 +29,35 @@ async fn wait_for(
     None
 }
 
+/// A daemon started by a test: killed when the test ends, also by a failed
+/// assertion (it would run on, holding its port and files).
+struct Daemon(Child);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// `feedsieve run` on `config`, logging at info level into `log`.
-fn start_daemon(config: &Path, log: &Path, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_feedsieve"))
+fn start_daemon(config: &Path, log: &Path, extra: &[&str]) -> Daemon {
+    let child = Command::new(env!("CARGO_BIN_EXE_feedsieve"))
         .env("RUST_LOG", "info")
         .arg("--config")
         .arg(config)
@@ -40,7 +66,8 @@ fn start_daemon(config: &Path, log: &Path, extra: &[&str]) -> Child {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Daemon(child)
 }
 
 /// Writes an invalid `interval` into the config (otherwise `good`) and waits until
