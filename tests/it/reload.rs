@@ -153,6 +153,46 @@ async fn the_rejected_edit_is_shown(client: &reqwest::Client, port: u16) {
     assert!(up.unwrap().is_match(&status), "uptime in words: {status}");
 }
 
+/// Step 4 of the reload test: Metro Herald leaves `fixed` (the config in
+/// force) and comes back; it is fetched at once, like a new source (its row,
+/// and the next fetch it had, outlived the removal).
+async fn removed_and_added_again(
+    web: &FixtureServer,
+    config: &Path,
+    fixed: &str,
+    client: &reqwest::Client,
+    port: u16,
+) {
+    let metro = "/metro-herald/atom.xml";
+    let without_metro = fixed.replace(
+        &format!(
+            "[[feed]]\nname = \"Metro Herald\"\nurl = \"{}{metro}\"\n",
+            web.base
+        ),
+        "",
+    );
+    assert_ne!(without_metro, fixed);
+    std::fs::write(config, &without_metro).unwrap();
+    assert!(
+        wait_for(client, port, Duration::from_secs(15), |t| {
+            !t.iter().any(|x| x.starts_with("Overnight barrage"))
+        })
+        .await
+        .is_some(),
+        "the removed source leaves the feed"
+    );
+    let fetched = web.hits(metro).len();
+    std::fs::write(config, fixed).unwrap();
+    let start = Instant::now();
+    while web.hits(metro).len() == fetched && start.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        web.hits(metro).len() > fetched,
+        "the re-added source is fetched"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_follows_edits_and_survives_broken_ones() {
     let web = FixtureServer::start().await;
@@ -222,36 +262,8 @@ async fn the_daemon_follows_edits_and_survives_broken_ones() {
     assert_eq!(health["warnings"], serde_json::json!([]), "{health}");
     assert!(!status.contains("not a duration"), "{status}");
 
-    // 4. A source removed and added again is fetched at once, like a new one
-    //    (its row, and the next fetch it had, outlived the removal).
-    let metro = "/metro-herald/atom.xml";
-    let without_metro = fixed.replace(
-        &format!(
-            "[[feed]]\nname = \"Metro Herald\"\nurl = \"{}{metro}\"\n",
-            web.base
-        ),
-        "",
-    );
-    assert_ne!(without_metro, fixed);
-    std::fs::write(&config, &without_metro).unwrap();
-    assert!(
-        wait_for(&client, port, Duration::from_secs(15), |t| {
-            !t.iter().any(|x| x.starts_with("Overnight barrage"))
-        })
-        .await
-        .is_some(),
-        "the removed source leaves the feed"
-    );
-    let fetched = web.hits(metro).len();
-    std::fs::write(&config, &fixed).unwrap();
-    let start = Instant::now();
-    while web.hits(metro).len() == fetched && start.elapsed() < Duration::from_secs(15) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        web.hits(metro).len() > fetched,
-        "the re-added source is fetched"
-    );
+    // 4. A source removed and added again is fetched at once, like a new one.
+    removed_and_added_again(&web, &config, &fixed, &client, port).await;
 
     // 5. SIGTERM stops it cleanly.
     let status = stop_with_sigterm(&mut child).await;
