@@ -226,9 +226,19 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
             ));
         }
     }
-    // Through a placeholder, so that rows can pass URLs on; a removed
-    // source's row at a URL taken is retired.
-    for &(_, i, retired) in &moves {
+    move_sources(tx, &rows, &moves)
+}
+
+/// Gives each moved row (`moves`: a source, its row's index in `rows`, the
+/// row of a removed source at its URL, to retire) its new URL, dropping
+/// the old URL's validators and failures. Through a placeholder, so that
+/// rows can pass URLs on.
+fn move_sources(
+    tx: &Connection,
+    rows: &[Row],
+    moves: &[(&SourceSpec, usize, Option<usize>)],
+) -> Result<(), StoreError> {
+    for &(_, i, retired) in moves {
         let r = &rows[i];
         super::exec(
             tx,
@@ -244,7 +254,7 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
             )?;
         }
     }
-    for (s, i, _) in moves {
+    for &(s, i, _) in moves {
         let r = &rows[i];
         super::exec(
             tx,
