@@ -174,15 +174,8 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
         .collect();
     let at = |url: &str| by_url.get(url).copied();
     let configured: HashSet<&str> = sources.iter().map(|s| s.url.as_str()).collect();
-    // Rows whose source moves on to a URL no row has (a chain: Alpha takes
-    // Beta's old URL while Beta moves on), by row index: they may move.
-    let moving_on: HashSet<usize> = (sources.iter())
-        .filter(|t| at(&t.url).is_none())
-        .filter_map(|t| {
-            rows.iter()
-                .position(|r| r.active && r.kind == t.kind && r.name == t.name)
-        })
-        .collect();
+    let names: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let moving_on = moving_on(&rows, sources, &by_url);
     let movable = |i: usize| !configured.contains(rows[i].url.as_str()) || moving_on.contains(&i);
     let loose: Vec<String> = rows.iter().map(|r| loose_url_key(&r.url)).collect();
     let mut taken: HashSet<usize> = HashSet::new();
@@ -199,10 +192,17 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
                     && r.name == s.name
             })
         };
+        // The URL's row stays its own unless its source moves on (a chain)
+        // or was removed, and this source has a row of its own to bring.
+        let stays = |e: usize| {
+            rows[e].active && !moving_on.contains(&e) && names.contains(rows[e].name.as_str())
+        };
         let found = match exact {
-            // The URL's row is its source's, unless that source moves on and
-            // this one's row is left behind (a chain).
-            Some(e) if rows[e].active && !moving_on.contains(&e) => continue,
+            Some(e) if stays(e) || (rows[e].active && rows[e].name == s.name) => continue,
+            Some(e) if rows[e].active && !moving_on.contains(&e) => match named(&taken) {
+                Some(i) => Some(i),
+                None => continue,
+            },
             Some(e) if rows[e].active => match named(&taken) {
                 Some(i) => Some(i),
                 None => continue,
@@ -219,14 +219,52 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
         };
         if let Some(i) = found {
             taken.insert(i);
-            moves.push((
-                s,
-                i,
-                exact.filter(|&e| !moving_on.contains(&e) || !rows[e].active),
-            ));
+            // The row left at the URL is retired, unless it moves on itself.
+            moves.push((s, i, exact.filter(|e| !moving_on.contains(e))));
         }
     }
     move_sources(tx, &rows, &moves)
+}
+
+/// The rows whose source moves on, by index (a chain: Alpha takes Beta's old
+/// URL while Beta moves on): the source of that name is configured at a URL
+/// with no active row, or with one that moves on itself (chains of any
+/// length), and the source configured at the row's URL, if any, has a row of
+/// its own to bring there (else the URL's row is renamed, as before).
+fn moving_on(
+    rows: &[Row],
+    sources: &[SourceSpec],
+    by_url: &std::collections::HashMap<&str, usize>,
+) -> HashSet<usize> {
+    let own_row = |name: &str, kind: &str| {
+        rows.iter()
+            .position(|r| r.active && r.kind == kind && r.name == name)
+    };
+    let at_url = |url: &str| sources.iter().find(|t| t.url == url);
+    let mut moving: HashSet<usize> = HashSet::new();
+    loop {
+        let before = moving.len();
+        for t in sources {
+            let Some(e) = own_row(&t.name, &t.kind).filter(|e| !moving.contains(e)) else {
+                continue;
+            };
+            if rows[e].url == t.url {
+                continue;
+            }
+            let target_free = by_url
+                .get(t.url.as_str())
+                .is_none_or(|&i| !rows[i].active || moving.contains(&i));
+            // Who takes this row's URL must bring a row of its own.
+            let heir_has_row = at_url(&rows[e].url)
+                .is_none_or(|h| own_row(&h.name, &h.kind).is_some_and(|i| i != e));
+            if target_free && heir_has_row {
+                moving.insert(e);
+            }
+        }
+        if moving.len() == before {
+            return moving;
+        }
+    }
 }
 
 /// Gives each moved row (`moves`: a source, its row's index in `rows`, the

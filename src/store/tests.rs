@@ -1339,6 +1339,60 @@ fn swapped_names_relabel_and_removed_sources_stay_out() {
 }
 
 #[test]
+fn chains_renames_and_removals_in_one_edit_keep_each_row_with_its_source() {
+    let three = || {
+        let mut s = Store::open_in_memory().unwrap();
+        let specs = [
+            named("http://u1.test/", "A"),
+            named("http://u2.test/", "B"),
+            named("http://u3.test/", "C"),
+        ];
+        s.sync_sources(&specs).unwrap();
+        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
+        (s, ids)
+    };
+    // A chain of three: each moves one URL on.
+    let (mut s, ids) = three();
+    s.sync_sources(&[
+        named("http://u2.test/", "A"),
+        named("http://u3.test/", "B"),
+        named("http://u4.test/", "C"),
+    ])
+    .unwrap();
+    let all = [id_of(&s, "A"), id_of(&s, "B"), id_of(&s, "C")];
+    assert_eq!(all, [Some(ids[0]), Some(ids[1]), Some(ids[2])]);
+    // B renamed in place and its old name given to a new outlet: the URL
+    // keeps its history under the new name.
+    let (mut s, ids) = three();
+    s.sync_sources(&[
+        named("http://u1.test/", "A"),
+        named("http://u2.test/", "Gamma"),
+        named("http://u3.test/", "C"),
+        named("http://u9.test/", "B"),
+    ])
+    .unwrap();
+    assert_eq!(id_of(&s, "Gamma"), Some(ids[1]));
+    assert!(!ids.contains(&id_of(&s, "B").unwrap()));
+    // A moves onto the URL of B, removed in the same edit: A keeps its row.
+    let (mut s, ids) = three();
+    s.sync_sources(&[named("http://u2.test/", "A"), named("http://u3.test/", "C")])
+        .unwrap();
+    assert_eq!(id_of(&s, "A"), Some(ids[0]));
+    assert_eq!(s.sources().unwrap().len(), 2);
+    // A chain onto the URL of a source removed before: its row stays out.
+    let (mut s, ids) = three();
+    s.sync_sources(&[named("http://u1.test/", "A"), named("http://u2.test/", "B")])
+        .unwrap();
+    s.sync_sources(&[named("http://u2.test/", "A"), named("http://u3.test/", "B")])
+        .unwrap();
+    assert_eq!(
+        [id_of(&s, "A"), id_of(&s, "B")],
+        [Some(ids[0]), Some(ids[1])]
+    );
+    assert_eq!(s.sources().unwrap().len(), 2);
+}
+
+#[test]
 fn an_article_extracted_with_rules_edited_meanwhile_stays_to_be_extracted_again() {
     let mut s = Store::open_in_memory().unwrap();
     let spec = |extraction: &str| SourceSpec {
