@@ -82,7 +82,6 @@ impl Window {
         let (mut revised, mut moves) = (0, 0);
         let from = self.revised_upto;
         let caught_up = changed.len() < REVISIONS_PER_PASS;
-        let mut failed = None;
         for (at, item) in changed {
             let commit = |r: &dedup::Revision| {
                 let new = matches!(r.to, dedup::Target::New(_));
@@ -108,13 +107,7 @@ impl Window {
                     (None, RefinedTarget::New(_)) => item.story_id,
                 })
             };
-            let (changed, moved) = match self.engine.revise_with(&window_article(&item), commit) {
-                Ok(judged) => judged,
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            };
+            let (changed, moved) = self.engine.revise_with(&window_article(&item), commit)?;
             // Past this item only once its move is stored.
             self.revised_upto = (at, item.item_id);
             revised += usize::from(changed);
@@ -126,16 +119,13 @@ impl Window {
         if revised > 0 {
             tracing::debug!(revised, moves, "changed items judged again");
         }
-        if caught_up && failed.is_none() {
+        if caught_up {
             // A change stored later in the same second may have a smaller
             // item id: the last second is read again (a text judged is found
             // the same).
             self.revised_upto = (self.revised_upto.0.saturating_sub(1), i64::MAX).max(from);
         }
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(moves),
-        }
+        Ok(moves)
     }
 }
 
@@ -744,19 +734,9 @@ mod tests {
     #[test]
     fn an_edited_dedup_section_is_taken_in_place_by_the_running_engine() {
         use crate::dedup::tests::FLOOD_DRESDEN;
-        let mut s = Store::open_in_memory().unwrap();
-        let outlet = |name: &str| crate::store::SourceSpec {
-            name: name.into(),
-            ..source(&format!("http://{name}.test/feed"))
-        };
-        s.sync_sources(&[outlet("alpha"), outlet("beta")]).unwrap();
-        let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
-        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 100).unwrap();
-        let report = |guid: &str| RawItem {
-            content: Some(format!("<p>{FLOOD_DRESDEN}</p>")),
-            ..item(guid, "Elbe floods Dresden old town")
-        };
-        store_item(&mut s, &dedup, ids[0], report("a"), 100, 200);
+        let (mut s, ids, dedup) = alpha_and_beta();
+        let flood = |guid: &str| report(guid, "Elbe floods Dresden old town", FLOOD_DRESDEN);
+        store_item(&mut s, &dedup, ids[0], flood("a"), 100, 200);
         // A fetch holding this engine stores after the edit: its copy meets
         // the report stored before, read back into the new window.
         let edited = DedupConfig {
@@ -766,7 +746,7 @@ mod tests {
         assert!(dedup.reconfigure(edited.clone()));
         assert_eq!(dedup.window_len(), None);
         assert_eq!(dedup.engine().config().text_threshold, 0.31);
-        store_item(&mut s, &dedup, ids[1], report("b"), 160, 200);
+        store_item(&mut s, &dedup, ids[1], flood("b"), 160, 200);
         assert_eq!(s.story_count().unwrap(), 1);
         // Another text analysis needs another engine.
         let analysis = DedupConfig {
@@ -803,10 +783,9 @@ mod tests {
         m
     }
 
-    /// Alpha's flood report (item 1) and Beta's live blog on the flood (item
-    /// 2), one story: the store, the outlets' ids and the engine.
-    fn flood_and_blog() -> (Store, Vec<i64>, StoryDedup) {
-        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
+    /// Outlets Alpha and Beta with an engine on their (empty) store: the
+    /// store, the outlets' ids and the engine.
+    fn alpha_and_beta() -> (Store, Vec<i64>, StoryDedup) {
         let mut s = Store::open_in_memory().unwrap();
         let outlet = |name: &str| crate::store::SourceSpec {
             name: name.into(),
@@ -815,6 +794,14 @@ mod tests {
         s.sync_sources(&[outlet("alpha"), outlet("beta")]).unwrap();
         let ids: Vec<i64> = s.sources().unwrap().iter().map(|r| r.id).collect();
         let dedup = StoryDedup::restore(&s, DedupConfig::default(), 100).unwrap();
+        (s, ids, dedup)
+    }
+
+    /// Alpha's flood report (item 1) and Beta's live blog on the flood (item
+    /// 2), one story: the store, the outlets' ids and the engine.
+    fn flood_and_blog() -> (Store, Vec<i64>, StoryDedup) {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
+        let (mut s, ids, dedup) = alpha_and_beta();
         let dresden = report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN);
         store_item(&mut s, &dedup, ids[0], dresden, 100, 200);
         let blog = report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
