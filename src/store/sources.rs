@@ -236,11 +236,18 @@ fn moving_on(
     sources: &[SourceSpec],
     by_url: &std::collections::HashMap<&str, usize>,
 ) -> HashSet<usize> {
-    let own_row = |name: &str, kind: &str| {
-        rows.iter()
-            .position(|r| r.active && r.kind == kind && r.name == name)
-    };
-    let at_url = |url: &str| sources.iter().find(|t| t.url == url);
+    // Looked up for every source at every sync (each start): by map, not by
+    // a scan of every row per source.
+    let mut active: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.active) {
+        active
+            .entry((r.name.as_str(), r.kind.as_str()))
+            .or_insert(i);
+    }
+    let own_row = |name: &str, kind: &str| active.get(&(name, kind)).copied();
+    let by_spec_url: std::collections::HashMap<&str, &SourceSpec> =
+        sources.iter().map(|t| (t.url.as_str(), t)).collect();
+    let at_url = |url: &str| by_spec_url.get(url).copied();
     let mut moving: HashSet<usize> = HashSet::new();
     loop {
         let before = moving.len();
