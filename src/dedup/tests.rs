@@ -1062,7 +1062,7 @@ fn a_member_whose_text_changed_is_decided_again_and_its_old_text_leaves() {
     assert!(changed);
     assert_eq!(asked, Some(Target::New(0)));
     assert_eq!(moved.map(|m| m.from), first);
-    assert_eq!(e.window_len(), 2, "its old text is no member any more");
+    assert_eq!(e.window_len(), 2, "revised in place: still one member");
     // A flood report now finds the Dresden story alone, and the snow report
     // finds the story the caller named.
     let again = art(
@@ -1081,6 +1081,6 @@ fn a_member_whose_text_changed_is_decided_again_and_its_old_text_leaves() {
         ..snow
     };
     assert_eq!(e.assign(&snow_copy).story, Some(500));
-    // The cap counts articles, not withdrawn texts: three stay.
+    // The cap counts articles, each once however often revised: three stay.
     assert_eq!(e.window_len(), 3);
 }
