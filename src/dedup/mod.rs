@@ -58,7 +58,7 @@ use serde::Serialize;
 
 pub use prepare::{Analysed, Analyser, Prepared};
 pub use refine::{Move, Refinement, Target, MAX_PAIRS};
-pub use revise::Revision;
+pub use revise::{article_hash, Revision};
 use vocab::{MIN_IDLE_DOCS, MIN_SWEEP_VOCAB};
 use window::{Member, WindowStory};
 

@@ -6,17 +6,22 @@
 //! the window (its sequence number, its expiry); its features are replaced,
 //! and the next refinement looks at it as at a new article.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 use super::vectors::Shares;
 use super::window::{leave_story, resolve_in, Guard, WITHDRAWN};
 use super::{DedupArticle, Engine, Evidence, Prepared, StoryId, Target};
 
-/// A hash of an article's title and text, as dedup reads them (in-process
-/// only: never stored).
-pub(super) fn article_hash(title: &str, text: &str) -> u64 {
+/// A hash of an article's title and text, as dedup reads them. Stored with
+/// each item (`items.judged_hash`), so it must stay the same across builds:
+/// FxHash has no random seed, and the bytes are fed by hand (std's `Hash` for
+/// `str` may change between Rust releases).
+pub fn article_hash(title: &str, text: &str) -> u64 {
     let mut h = fxhash::FxHasher64::default();
-    (title, text).hash(&mut h);
+    for part in [title, text] {
+        h.write(part.as_bytes());
+        h.write_u8(0xff);
+    }
     h.finish()
 }
 

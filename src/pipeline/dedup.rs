@@ -38,6 +38,10 @@ struct Window {
     /// The last stored change (time, item id) the window has taken in: items
     /// changed after it are revised ([`Window::revise_changed`]).
     revised_upto: (i64, i64),
+    /// Items read back with a text other than the one their story was
+    /// decided by (changed while no window was held): judged at the next
+    /// refinement, before later changes.
+    unjudged: Vec<i64>,
 }
 
 /// Changed items revised per refinement at most (the rest wait for the next):
@@ -51,18 +55,27 @@ impl Window {
         let engine = &mut self.engine;
         let analyser = engine.analyser();
         let since = now.saturating_sub(engine.config().window.as_secs() as i64);
-        // The items are read with their text as it is now: changes stored
-        // before are not judged (a change in the last second is read again,
-        // and found the same).
+        // The items are read with their text as it is now; those whose text
+        // is not the one they were judged by are judged at the next pass, and
+        // changes stored from now on as they come (a change in the last
+        // second is read again, and found the same).
         self.revised_upto = (store.last_item_change()?.saturating_sub(1), i64::MAX);
+        let unjudged = &mut self.unjudged;
+        unjudged.clear();
         let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
         let n = store.window_items(since, |item| {
             chunk.push(item);
             if chunk.len() == RESTORE_CHUNK {
-                admit_restored(engine, &analyser, &mut chunk);
+                admit_restored(engine, &analyser, &mut chunk, unjudged);
             }
         })?;
-        admit_restored(engine, &analyser, &mut chunk);
+        admit_restored(engine, &analyser, &mut chunk, unjudged);
+        if !unjudged.is_empty() {
+            tracing::info!(
+                items = unjudged.len(),
+                "items whose text changed since their story was decided are judged again"
+            );
+        }
         // The stored stories are the last refinement's: only later arrivals
         // (and their neighbours) are refined again.
         engine.mark_refined();
@@ -76,45 +89,55 @@ impl Window {
     /// is decided again, and a move is recorded in `store` (layer `revised`).
     /// Returns how many moved.
     fn revise_changed(&mut self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
-        let since = now.saturating_sub(self.engine.config().window.as_secs() as i64);
-        let changed = store.window_items_changed(since, self.revised_upto, REVISIONS_PER_PASS)?;
-        let chooser = Representative(self.engine.config().prefer.clone());
+        let mut judged = Vec::new();
+        let moves = self.revise_some(store, now, &mut judged);
+        if let Err(e) = store.set_judged_hashes(&judged) {
+            // Read back later, they are judged again (and found where they are).
+            tracing::warn!("cannot record the texts judged: {e}");
+        }
+        moves
+    }
+
+    /// [`Window::revise_changed`]'s pass: at most [`REVISIONS_PER_PASS`]
+    /// items, those changed while no window was held first; each judged one
+    /// leaves (item id, text hash) in `judged`. An item whose move could not
+    /// be stored is tried again at the next pass.
+    fn revise_some(
+        &mut self,
+        store: &mut Store,
+        now: i64,
+        judged: &mut Vec<(i64, i64)>,
+    ) -> Result<usize, StoreError> {
         let (mut revised, mut moves) = (0, 0);
-        let from = self.revised_upto;
-        let caught_up = changed.len() < REVISIONS_PER_PASS;
-        for (at, item) in changed {
-            let commit = |r: &dedup::Revision| {
-                let new = matches!(r.to, dedup::Target::New(_));
-                let moved = RefinedMove {
-                    item_id: item.item_id,
-                    // The store's story: the window's may be an absorbed one's id.
-                    from: item.story_id,
-                    to: match r.to {
-                        dedup::Target::Story(s) => RefinedTarget::Story(s),
-                        dedup::Target::New(k) => RefinedTarget::New(k),
-                    },
-                    score: r.evidence.score,
-                    matched: r.evidence.matched.as_deref().and_then(|id| id.parse().ok()),
-                };
-                let r = StoryRefinement {
-                    moves: vec![moved],
-                    new_stories: usize::from(new),
-                };
-                let opened = store.apply_moves(&r, MoveKind::Revised, now, &chooser)?;
-                Ok::<_, StoreError>(match (opened.first(), r.moves[0].to) {
-                    (Some(&id), _) => id,
-                    (None, RefinedTarget::Story(s)) => s,
-                    (None, RefinedTarget::New(_)) => item.story_id,
-                })
+        let take = self.unjudged.len().min(REVISIONS_PER_PASS);
+        let ids = self.unjudged[..take].to_vec();
+        for (done, id) in ids.into_iter().enumerate() {
+            let outcome = match store.window_item(id) {
+                Ok(Some(item)) => self.judge(store, now, &item, judged),
+                Ok(None) => Ok((false, false)),
+                Err(e) => Err(e),
             };
-            let (changed, moved) = self.engine.revise_with(&window_article(&item), commit)?;
+            let (changed, moved) = outcome.inspect_err(|_| {
+                self.unjudged.drain(..done);
+            })?;
+            revised += usize::from(changed);
+            moves += usize::from(moved);
+        }
+        self.unjudged.drain(..take);
+        let room = REVISIONS_PER_PASS - take;
+        let since = now.saturating_sub(self.engine.config().window.as_secs() as i64);
+        let changed = match room {
+            0 => Vec::new(),
+            _ => store.window_items_changed(since, self.revised_upto, room)?,
+        };
+        let from = self.revised_upto;
+        let caught_up = room > 0 && changed.len() < room;
+        for (at, item) in changed {
+            let (changed, moved) = self.judge(store, now, &item, judged)?;
             // Past this item only once its move is stored.
             self.revised_upto = (at, item.item_id);
             revised += usize::from(changed);
-            if let Some(m) = moved {
-                moves += 1;
-                tracing::info!(item = item.item_id, from = m.from, to = ?m.to, "changed item judged again");
-            }
+            moves += usize::from(moved);
         }
         if revised > 0 {
             tracing::debug!(revised, moves, "changed items judged again");
@@ -127,6 +150,54 @@ impl Window {
         }
         Ok(moves)
     }
+
+    /// Judges stored `item` again when its text is not the one the window
+    /// holds for it ([`Engine::revise_with`]); a move is recorded in `store`
+    /// (layer `revised`) and the hash of the text judged pushed to `judged`.
+    /// Returns whether it was judged and whether it moved.
+    fn judge(
+        &mut self,
+        store: &mut Store,
+        now: i64,
+        item: &WindowItem,
+        judged: &mut Vec<(i64, i64)>,
+    ) -> Result<(bool, bool), StoreError> {
+        let chooser = Representative(self.engine.config().prefer.clone());
+        let article = window_article(item);
+        let commit = |r: &dedup::Revision| {
+            let new = matches!(r.to, dedup::Target::New(_));
+            let moved = RefinedMove {
+                item_id: item.item_id,
+                // The store's story: the window's may be an absorbed one's id.
+                from: item.story_id,
+                to: match r.to {
+                    dedup::Target::Story(s) => RefinedTarget::Story(s),
+                    dedup::Target::New(k) => RefinedTarget::New(k),
+                },
+                score: r.evidence.score,
+                matched: r.evidence.matched.as_deref().and_then(|id| id.parse().ok()),
+            };
+            let r = StoryRefinement {
+                moves: vec![moved],
+                new_stories: usize::from(new),
+            };
+            let opened = store.apply_moves(&r, MoveKind::Revised, now, &chooser)?;
+            Ok::<_, StoreError>(match (opened.first(), r.moves[0].to) {
+                (Some(&id), _) => id,
+                (None, RefinedTarget::Story(s)) => s,
+                (None, RefinedTarget::New(_)) => item.story_id,
+            })
+        };
+        let (changed, moved) = self.engine.revise_with(&article, commit)?;
+        if changed {
+            let hash = dedup::article_hash(&article.title, &article.text);
+            judged.push((item.item_id, hash as i64));
+        }
+        if let Some(m) = &moved {
+            tracing::info!(item = item.item_id, from = m.from, to = ?m.to, "changed item judged again");
+        }
+        Ok((changed, moved.is_some()))
+    }
 }
 
 /// Stored items read back per round of [`admit_restored`]: small, so that
@@ -136,7 +207,12 @@ const RESTORE_CHUNK: usize = 64;
 
 /// Admits stored items to the window in their order, their text analysed on
 /// every core first (the analysis needs no window statistics).
-fn admit_restored(engine: &mut Engine, analyser: &Analyser, chunk: &mut Vec<WindowItem>) {
+fn admit_restored(
+    engine: &mut Engine,
+    analyser: &Analyser,
+    chunk: &mut Vec<WindowItem>,
+    unjudged: &mut Vec<i64>,
+) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_thread = chunk.len().div_ceil(cores).max(1);
     let analyse = |part: &[WindowItem]| -> Vec<Analysed> {
@@ -169,7 +245,15 @@ fn admit_restored(engine: &mut Engine, analyser: &Analyser, chunk: &mut Vec<Wind
     for (item, analysed) in chunk.drain(..).zip(analysed) {
         // As when it was fetched (see `EngineDecider::decide`).
         engine.set_now(item.first_seen_at);
-        let prepared = engine.prepare_analysed(analysed);
+        let mut prepared = engine.prepare_analysed(analysed);
+        // Its text changed while no window was held: it keeps its story with
+        // the hash of the text judged, so that its revision sees the change.
+        if let Some(judged) = item.judged_hash.map(|h| h as u64) {
+            if judged != prepared.text_hash() {
+                prepared = prepared.judged_by(judged);
+                unjudged.push(item.item_id);
+            }
+        }
         engine.admit(prepared, item.story_id);
     }
 }
@@ -215,6 +299,7 @@ impl StoryDedup {
                 engine,
                 restored: false,
                 revised_upto: (0, 0),
+                unjudged: Vec::new(),
             }),
         })
     }
@@ -519,6 +604,7 @@ impl StoryDecider for EngineDecider<'_> {
             }
         };
         let evidence = engine.decide(&prepared);
+        let prepared_hash = prepared.text_hash();
         self.pending = Some(prepared);
         Some(StoryDecision {
             story: evidence.story,
@@ -527,6 +613,7 @@ impl StoryDecider for EngineDecider<'_> {
             matched: evidence.matched.as_deref().and_then(|m| m.parse().ok()),
             canonical_url: dedup::url::canonical_url(new.item.link.as_deref().unwrap_or("")),
             body_words: i64::try_from(words).ok(),
+            judged_hash: Some(prepared_hash as i64),
             ids: None,
         })
     }
@@ -852,6 +939,56 @@ mod tests {
         dedup.refine(&mut s, 610).unwrap();
         assert_eq!(members(&s), [vec![1, 3], vec![2]]);
         assert_eq!(guid_of(&s, 2), blog_guid);
+        assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn a_change_stored_while_no_window_was_held_is_judged_when_one_is_read_back() {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
+        let (mut s, ids, dedup) = flood_and_blog();
+        drop(dedup);
+        // A cron `fetch` that finds nothing new holds no window; it stores the
+        // blog's new text and a new category on Alpha's report.
+        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
+        s.record_fetch(
+            ids[1],
+            &parsed(vec![snow_blog]),
+            400,
+            500,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        let tagged = RawItem {
+            categories: vec!["Weather".into()],
+            ..report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN)
+        };
+        s.record_fetch(
+            ids[0],
+            &parsed(vec![tagged]),
+            400,
+            500,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        assert_eq!(members(&s), [vec![1, 2]], "stored, not judged");
+
+        // The next process to hold the window judges the blog, and only it.
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 410).unwrap();
+        assert_eq!(dedup.refine(&mut s, 420).unwrap(), 1);
+        assert_eq!(members(&s), [vec![1], vec![2]], "the blog left");
+        let layers: Vec<String> = moves_of(&s, 2).into_iter().map(|m| m.2).collect();
+        assert_eq!(layers, ["revised"]);
+        assert!(moves_of(&s, 1).is_empty(), "a category is no new text");
+
+        // Judged once: the process after it finds nothing to judge, and a
+        // report of the flood still joins the flood story.
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 430).unwrap();
+        assert_eq!(dedup.refine(&mut s, 440).unwrap(), 0);
+        assert_eq!(moves_of(&s, 2).len(), 1);
+        let pirna = report("p", "Dresden flood reaches the old town", FLOOD_BOTH);
+        store_item(&mut s, &dedup, ids[0], pirna, 450, 500);
+        dedup.refine(&mut s, 460).unwrap();
+        assert_eq!(members(&s), [vec![1, 3], vec![2]]);
         assert!(s.integrity_ok().unwrap());
     }
 

@@ -367,6 +367,8 @@ pub struct WindowItem {
     pub content: Option<String>,
     /// Its story's row id.
     pub story_id: i64,
+    /// The hash of the text dedup last judged it by (`None`: not recorded).
+    pub judged_hash: Option<i64>,
 }
 
 /// A stored item with the story decision recorded for it (for `feedsieve explain`).
@@ -414,7 +416,7 @@ impl Store {
             // columns are the items' alone: `sources` has none of those names.)
             &format!(
                 "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
-                    i.title, i.summary, i.content, i.story_id, i.first_seen_at
+                    i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.judged_hash
                  FROM items i JOIN sources s ON s.id = i.source_id
                  WHERE i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1
                  ORDER BY i.first_seen_at, i.id"
@@ -441,7 +443,8 @@ impl Store {
     ) -> Result<Vec<(i64, WindowItem)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
-                i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.changed_at
+                i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.judged_hash,
+                i.changed_at
              FROM items i JOIN sources s ON s.id = i.source_id
              WHERE (i.changed_at, i.id) > (?2, ?3) AND i.changed_at > i.first_seen_at
                 AND (i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1)
@@ -449,9 +452,37 @@ impl Store {
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![since, after.0, after.1, limit], |r| {
-            Ok((r.get(9)?, window_item(r)?))
+            Ok((r.get(10)?, window_item(r)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stored item `id` as [`Store::window_items`] reads it, if it is still stored.
+    pub fn window_item(&self, id: i64) -> Result<Option<WindowItem>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
+                i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.judged_hash
+             FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], window_item).optional()?)
+    }
+
+    /// Records, for each (item id, hash), the hash of the text dedup judged
+    /// the item by, in one transaction: a window read back later judges an
+    /// item again only when its text hashes otherwise.
+    pub fn set_judged_hashes(&mut self, judged: &[(i64, i64)]) -> Result<(), StoreError> {
+        if judged.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.savepoint()?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE items SET judged_hash = ?2 WHERE id = ?1")?;
+            for (id, hash) in judged {
+                stmt.execute(params![id, hash])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// When a stored item was last stored or changed (0 without items).
@@ -506,6 +537,7 @@ fn window_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<WindowItem> {
         content: r.get(6)?,
         story_id: r.get(7)?,
         first_seen_at: r.get(8)?,
+        judged_hash: r.get(9)?,
     })
 }
 
@@ -1084,9 +1116,9 @@ fn insert_item(
         "INSERT INTO items (source_id, item_key, guid, link, title, summary, content, author,
             published_at, updated_at, categories, enclosures, content_hash,
             first_seen_at, changed_at, story_id, filtered,
-            canonical_url, dedup_layer, dedup_score, dedup_match, body_words, id)
+            canonical_url, dedup_layer, dedup_score, dedup_match, body_words, judged_hash, id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16,
-            ?17, ?18, ?19, ?20, ?21, ?22)",
+            ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             new.source_id,
             new.key,
@@ -1109,6 +1141,7 @@ fn insert_item(
             placed.and_then(|d| d.score),
             placed.and_then(|d| d.matched),
             placed.and_then(|d| d.body_words),
+            placed.and_then(|d| d.judged_hash),
             // NULL: SQLite gives the next id, as the decider was told.
             placed.and_then(|d| d.ids).map(|ids| ids.item),
         ],

@@ -280,6 +280,9 @@ pub struct StoryDecision {
     pub canonical_url: Option<String>,
     /// Words of its text, kept for choosing a story's representative.
     pub body_words: Option<i64>,
+    /// A hash of the title and text the decision judged
+    /// ([`Store::set_judged_hashes`](super::Store::set_judged_hashes)).
+    pub judged_hash: Option<i64>,
     /// The ids the decider gave the item (and the story it opens) when it
     /// decided ahead of the insert ([`StoryDecider::ahead`]); the store then
     /// uses them. `None`: the store gives the ids.

@@ -297,6 +297,7 @@ impl StoryDecider for OneStory {
             matched: None,
             canonical_url: None,
             body_words: Some(words as i64),
+            judged_hash: None,
             ids: None,
         })
     }

@@ -1,0 +1,8 @@
+-- feedsieve schema, version 12: the text story dedup last judged each item by.
+-- An item whose title or text changes after it joined a story (a live blog that
+-- moved on, a correction) is decided again by the process that holds the story
+-- window. A change stored while no process held it (a cron `fetch` that found
+-- nothing new, a daemon stopped before its next refinement) is found when the
+-- window is next read back: the hash of the item's text differs from this one.
+-- NULL: stored by an earlier build, or with dedup off (read as judged).
+ALTER TABLE items ADD COLUMN judged_hash INTEGER;
