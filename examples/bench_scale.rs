@@ -106,7 +106,7 @@ fn counts(report: &CycleReport) -> (usize, usize, usize) {
             Outcome::Stored(s) => c.0 += s.new,
             Outcome::NotModified => c.1 += 1,
             Outcome::Failed(_) => c.2 += 1,
-            Outcome::Unchanged | Outcome::Cancelled => {}
+            Outcome::Unchanged | Outcome::Cancelled | Outcome::Moved => {}
         }
     }
     c

@@ -506,7 +506,9 @@ fn print_summary(report: &pipeline::CycleReport, resting: &[(String, String)]) -
                 new += s.new;
                 updated += s.updated;
             }
-            Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled => unchanged += 1,
+            Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled | Outcome::Moved => {
+                unchanged += 1
+            }
             Outcome::Failed(e) => failed.push((
                 o.name.clone(),
                 crate::util::http::masked_password(&o.url),
@@ -813,6 +815,7 @@ fn describe(o: &Outcome) -> String {
         Outcome::Unchanged => "unchanged".into(),
         Outcome::Failed(e) => format!("failed: {e}"),
         Outcome::Cancelled => "not fetched: stopping".into(),
+        Outcome::Moved => "not kept: its url was edited during the fetch".into(),
     }
 }
 

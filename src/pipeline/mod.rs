@@ -263,6 +263,10 @@ pub enum Outcome {
     /// Not fetched, or cut short, because the daemon is stopping; nothing was
     /// stored and the source stays due.
     Cancelled,
+    /// Fetched, but its source's URL was edited meanwhile: nothing was kept
+    /// (the items and failures were the old address's); the source is
+    /// fetched at its new URL.
+    Moved,
 }
 
 /// One source's result in a cycle.
@@ -430,7 +434,7 @@ pub async fn process_source(ctx: &Context, source: &SourceRecord) -> SourceOutco
     record_metrics(ctx, source, &outcome, clock.elapsed(), bytes);
     match &outcome {
         Outcome::Failed(e) => ctx.health.fetched(source.id, Some((&source.name, e))),
-        Outcome::Cancelled => {}
+        Outcome::Cancelled | Outcome::Moved => {}
         _ => ctx.health.fetched(source.id, None),
     }
     source_outcome(source, outcome, next_fetch_at)
@@ -525,6 +529,11 @@ fn stored_outcome(
     next_fetch_at: i64,
 ) -> (Outcome, i64) {
     let outcome = match (fetched, stored) {
+        (_, Ok(stats)) if stats.moved => {
+            tracing::info!(source = %source.name, url = %source.url, "the source moved to another URL during this fetch: its result is not kept");
+            // Its row, at the new URL, is due now.
+            return (Outcome::Moved, Utc::now().timestamp());
+        }
         (Outcome::Stored(_), Ok(stats)) => {
             tracing::info!(source = %source.name, new = stats.new, updated = stats.updated, skipped = stats.skipped, "stored");
             Outcome::Stored(stats)
@@ -573,7 +582,7 @@ fn record_metrics(
         Outcome::NotModified => (FetchResult::NotModified, 0, 0),
         Outcome::Unchanged => (FetchResult::Unchanged, 0, 0),
         Outcome::Failed(_) => (FetchResult::Error, 0, 0),
-        Outcome::Cancelled => return,
+        Outcome::Cancelled | Outcome::Moved => return,
     };
     ctx.metrics
         .record_fetch(&source.name, result, took, bytes, new, updated);

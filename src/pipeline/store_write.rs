@@ -195,8 +195,10 @@ fn write_one(
 ) -> Result<IngestStats, StoreError> {
     if !s.source_has_url(write.source_id, &write.url)? {
         // Its timeout or its items are the old address's, not the new one's.
-        tracing::info!(source = write.source_id, url = %write.url, "the source moved to another URL during this fetch: its result is not kept");
-        return Ok(IngestStats::default());
+        return Ok(IngestStats {
+            moved: true,
+            ..IngestStats::default()
+        });
     }
     let stats = s.record_fetch(
         write.source_id,
@@ -266,6 +268,29 @@ mod tests {
             .unwrap();
         let ids = s.sources().unwrap().iter().map(|r| r.id).collect();
         (s, ids, StoryDedup::open(DedupConfig::default()).unwrap())
+    }
+
+    #[test]
+    fn a_fetch_of_the_url_a_source_left_keeps_nothing_and_says_so() {
+        let (mut s, ids, dedup) = two_outlets();
+        // Fetched at the old address; feeds.toml moved the source meanwhile.
+        let (old, old_done) = queued(
+            (ids[0], "http://old.test/"),
+            vec![report("o1", "Elbe floods Dresden", FLOOD_DRESDEN)],
+            1_000,
+        );
+        let (kept, kept_done) = queued(
+            (ids[1], "http://b.test/"),
+            vec![report("b1", "Pirna evacuates", FLOOD_PIRNA)],
+            1_000,
+        );
+        write_queued(&mut s, Some(&dedup), vec![old, kept]);
+        let dropped = old_done.blocking_recv().unwrap().unwrap();
+        assert!(dropped.moved && dropped.new == 0, "{dropped:?}");
+        let stored = kept_done.blocking_recv().unwrap().unwrap();
+        assert!(!stored.moved && stored.new == 1, "{stored:?}");
+        assert_eq!(s.item_count().unwrap(), 1);
+        assert_eq!(dedup.window_len(), Some(1), "no story decided for it");
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct IngestStats {
     pub updated: usize,
     /// Items skipped: pruned before, keyless, or repeated in the document.
     pub skipped: usize,
+    /// Nothing was kept: the source moved to another URL while this one was
+    /// fetched (its items and failures are the old address's).
+    pub moved: bool,
 }
 
 impl IngestStats {

@@ -61,6 +61,7 @@ fn refetched_items_update_in_place_and_never_duplicate() {
     assert_eq!(
         first,
         IngestStats {
+            moved: false,
             new: 2,
             updated: 0,
             skipped: 1
