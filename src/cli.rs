@@ -251,9 +251,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::ExportOpml => report(crate::sources_cli::export_opml(&cli.config)),
         Command::Init { force } => report(init(&cli.config, force)),
         Command::BenchRead { list, reps } => report(bench_read(&list, reps)),
-        Command::Sources => {
-            report(load_to_look(&cli.config).and_then(|(cfg, _)| crate::sources_cli::list(&cfg)))
-        }
+        Command::Sources => report(
+            load_to_look(&cli.config)
+                .and_then(|(cfg, errors)| crate::sources_cli::list(&cfg, errors)),
+        ),
         Command::Remove { source } => report(crate::sources_cli::remove(&cli.config, &source)),
         Command::Run { listen } => report(run_daemon(&cli.config, listen)),
         Command::Fetch { source } => report_code(fetch_once(&cli.config, source.as_deref())),
@@ -747,6 +748,28 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Records the configured sources in `store` before they are shown, so that
+/// sources added to the file, and sources whose URL was edited (which keep
+/// their row), show as they stand before the daemon fetches them; not from a
+/// file with errors (`has_errors`), whose broken sources would look removed.
+pub(crate) fn record_configured(
+    store: &mut crate::store::Store,
+    cfg: &Config,
+    has_errors: bool,
+) -> anyhow::Result<()> {
+    if has_errors {
+        return Ok(());
+    }
+    match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
+        // A read-only copy (a backup) or a full disk: what is recorded is shown.
+        Err(e) if e.is_machine_fault() => eprintln!(
+            "note: the configured sources could not be recorded ({e}); showing the sources as recorded"
+        ),
+        done => done?,
+    }
+    Ok(())
+}
+
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
     let (cfg, has_errors) = load_to_look(path)?;
     // Looking must not create (or migrate) a database.
@@ -764,19 +787,7 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
     }
     let mut store = crate::store::Store::open(&cfg.database.path)
         .with_context(|| format!("opening {}", cfg.database.path.display()))?;
-    // Sources added to the file show before the daemon fetches them; not from a
-    // file with errors, whose broken sources would look removed.
-    if !has_errors {
-        match store.sync_sources(&crate::pipeline::source_specs(&cfg)) {
-            // A read-only copy (a backup) or a full disk: what is recorded is shown.
-            Err(e) if e.is_machine_fault() => eprintln!(
-                "note: the configured sources could not be recorded ({e}); showing the sources as recorded"
-            ),
-            done => {
-                done?;
-            }
-        }
-    }
+    record_configured(&mut store, &cfg, has_errors)?;
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,
         stories: store.story_count()?,

@@ -10,11 +10,13 @@ use crate::config::{url_key, Config, SourceConfig, SourceKind};
 use crate::util::{rewrite_kept_file, write_stdout};
 
 /// `feedsieve sources`: one line per configured source, in file order, with its
-/// state from the database (which is read, never created).
-pub fn list(cfg: &Config) -> anyhow::Result<()> {
+/// state from the database (never created; the configured sources are recorded
+/// first, as `status` does).
+pub fn list(cfg: &Config, has_errors: bool) -> anyhow::Result<()> {
     let rows = if crate::store::database_exists(&cfg.database.path) {
-        let store = crate::store::Store::open(&cfg.database.path)
+        let mut store = crate::store::Store::open(&cfg.database.path)
             .with_context(|| format!("opening {}", cfg.database.path.display()))?;
+        crate::cli::record_configured(&mut store, cfg, has_errors)?;
         let gauges = crate::metrics::StoredGauges {
             sources: store.source_stats()?,
             stories: 0,

@@ -98,6 +98,16 @@ async fn sources_lists_state_and_disabled_sources_are_not_fetched() {
         .collect();
     assert!(url_at.windows(2).all(|w| w[0] == w[1]), "{after}");
 
+    // The site moves: the source keeps its row (and its items) at its new URL,
+    // and shows so before it is fetched there.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("/vue/rss.xml", "/vue/feed.xml")).unwrap();
+    let moved = common::succeeded(&run(&config, &["sources"]).await);
+    let vue = row(&moved, "Vue News");
+    assert!(vue.contains("/vue/feed.xml"), "{moved}");
+    assert!(!vue.contains("never fetched"), "{moved}");
+    assert!(!vue.contains(" 0 "), "items are kept: {moved}");
+
     // One source now, by name (case aside).
     let one = common::succeeded(&run(&config, &["fetch", "--source", "metro herald"]).await);
     assert!(one.starts_with("1 source:"), "{one}");
