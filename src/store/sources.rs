@@ -180,6 +180,10 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
     let loose: Vec<String> = rows.iter().map(|r| loose_url_key(&r.url)).collect();
     let mut taken: HashSet<usize> = HashSet::new();
     let mut moves: Vec<(&SourceSpec, usize, Option<usize>)> = Vec::new();
+    // Sources whose row is found by URL or name first, whatever their order
+    // in the file; a row by the loose match of its URL after (a new source at
+    // a moved one's old address but for a slash takes not the moved one's row).
+    let mut unmatched: Vec<&SourceSpec> = Vec::new();
     for s in sources {
         let exact = at(&s.url);
         let named = |taken: &HashSet<usize>| {
@@ -210,17 +214,28 @@ fn adopt_moved_sources(tx: &Connection, sources: &[SourceSpec]) -> Result<(), St
             // A removed source's row at this URL comes back, unless a
             // source configured until now moves here.
             Some(_) => named(&taken),
-            None => named(&taken).or_else(|| {
-                let key = loose_url_key(&s.url);
-                (0..rows.len()).find(|&i| {
-                    !taken.contains(&i) && movable(i) && rows[i].kind == s.kind && loose[i] == key
-                })
-            }),
+            None => {
+                let found = named(&taken);
+                if found.is_none() {
+                    unmatched.push(s);
+                }
+                found
+            }
         };
         if let Some(i) = found {
             taken.insert(i);
             // The row left at the URL is retired, unless it moves on itself.
             moves.push((s, i, exact.filter(|e| !moving_on.contains(e))));
+        }
+    }
+    for s in unmatched {
+        let key = loose_url_key(&s.url);
+        let found = (0..rows.len()).find(|&i| {
+            !taken.contains(&i) && movable(i) && rows[i].kind == s.kind && loose[i] == key
+        });
+        if let Some(i) = found {
+            taken.insert(i);
+            moves.push((s, i, None));
         }
     }
     move_sources(tx, &rows, &moves)

@@ -1433,3 +1433,24 @@ fn an_article_extracted_with_rules_edited_meanwhile_stays_to_be_extracted_again(
     .unwrap();
     assert!(!s.source_has_url(id, "http://x.test/feed").unwrap());
 }
+
+#[test]
+fn a_new_source_at_a_moved_ones_old_address_takes_not_its_row_whatever_the_order() {
+    let (mut s, ids) = alpha_and_beta();
+    // Alpha moves to a new host; a new source at Alpha's old address (but for
+    // https and a slash) is listed before it.
+    s.sync_sources(&[
+        named("https://a.test/feed/", "Alpha mirror"),
+        named("http://alpha.example/feed", "Alpha"),
+        named("http://b.test/rss", "Beta"),
+    ])
+    .unwrap();
+    assert_eq!(id_of(&s, "Alpha"), Some(ids[0]), "Alpha keeps its row");
+    let mirror = id_of(&s, "Alpha mirror").unwrap();
+    assert!(!ids.contains(&mirror), "the mirror is a new source");
+    let kept = parsed(vec![item("a1", "One"), item("a2", "Two")]);
+    let again = s
+        .record_fetch(ids[0], &kept, 300, 400, &mut OneStoryPerItem)
+        .unwrap();
+    assert_eq!(again.new, 0, "Alpha's items are still its own");
+}
