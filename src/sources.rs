@@ -517,6 +517,7 @@ pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
     let mut last = start;
     // The last key line or commented option ("# full_text = true").
     let mut last_option = start;
+    let options = commented_options(&lines[start + 1..]);
     for (i, line) in lines.iter().enumerate().skip(start + 1) {
         let l = line.trim();
         if l.starts_with('[') {
@@ -537,7 +538,7 @@ pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
         let comment = l.starts_with('#');
         if !comment || i == last + 1 {
             last = i;
-            if !comment || is_commented_toml(l) {
+            if !comment || options[i - start - 1] {
                 last_option = i;
             }
         }
@@ -545,17 +546,61 @@ pub(crate) fn table_end(lines: &[&str], start: usize) -> usize {
     last
 }
 
+/// For each of `lines`, whether it is commented-out TOML: a key with a value
+/// or a header ([`is_commented_toml`]), or a line of a commented-out array
+/// that such a key opens ("# remove = [", "#   \".promo\",", "# ]").
+fn commented_options(lines: &[&str]) -> Vec<bool> {
+    // Brackets still open in the commented value above.
+    let mut open = 0usize;
+    let mut flags = Vec::with_capacity(lines.len());
+    for line in lines {
+        let l = line.trim();
+        let body = l.trim_start_matches('#');
+        let option = l.starts_with('#') && (open > 0 || is_commented_toml(l));
+        open = match (option, open) {
+            (false, _) => 0,
+            (true, 0) if commented_header(l) => 0,
+            (true, 0) => body
+                .split_once('=')
+                .map_or(0, |(_, value)| brackets_open(value, 0)),
+            (true, n) => brackets_open(body, n),
+        };
+        flags.push(option);
+    }
+    flags
+}
+
+/// The brackets still open after `text` (quoted strings aside), `open` before it.
+fn brackets_open(text: &str, open: usize) -> usize {
+    let mut open = open;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => break,
+            (None, '[') => open += 1,
+            (None, ']') => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    open
+}
+
 /// The first line of the prose comment lines directly above the header
 /// `lines[start]` (a table's heading, such as "# Beta: the German service"),
 /// or `start` without any. Commented-out TOML (`# [[feed]]`, `# name = …`)
 /// is no heading, nor is a comment that opens the file (the file's own).
 pub(crate) fn table_heading(lines: &[&str], start: usize) -> usize {
+    // The comment lines right above the header, read from their first.
+    let run = lines[..start]
+        .iter()
+        .rposition(|l| !l.trim().starts_with('#'))
+        .map_or(0, |i| i + 1);
+    let options = commented_options(&lines[run..start]);
     let mut first = start;
-    while first > 0 {
-        let l = lines[first - 1].trim();
-        if !l.starts_with('#') || is_commented_toml(l) {
-            break;
-        }
+    while first > run && !options[first - 1 - run] {
         first -= 1;
     }
     if first == 0 {
@@ -990,6 +1035,15 @@ mod tests {
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         assert_eq!(lines[table_end(&lines, 0)], "name = \"C\"\n");
         assert_eq!(lines[table_heading(&lines, 6)], "# [DE] Delta heading\n");
+        // A commented-out array over several lines is one option, the
+        // prose after it the next table's heading.
+        let text = "[[feed]]\nname = \"E\"\n# remove = [\n#   \".promo\",  # ads\n\
+                    #   \"a[href*='share']\",\n# ]\n# F: the French service\n\
+                    [[feed]]\nname = \"F\"\n";
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        assert_eq!(lines[table_end(&lines, 0)], "# ]\n");
+        assert_eq!(table_heading(&lines, 7), 6);
+        assert_eq!(lines[6], "# F: the French service\n");
     }
 
     #[test]
