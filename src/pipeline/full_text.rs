@@ -21,7 +21,7 @@ use crate::schedule::in_words;
 use crate::store::{item_key, link_key, StoredArticle};
 
 /// Article pages fetched per source per fetch at most; the rest wait for the next one.
-const MAX_ARTICLES_PER_FETCH: usize = 30;
+pub(super) const MAX_ARTICLES_PER_FETCH: usize = 30;
 
 /// A block seen on this many pages of a host is part of its template.
 const TEMPLATE_MIN_PAGES: i64 = 3;
@@ -266,7 +266,7 @@ async fn settle_pages(
 /// Whether `text` is the article `stored` (HTML) with some blocks taken out:
 /// nine tenths of its words are the stored article's, and it keeps at least
 /// three fifths of the stored words (a paywall's lead, or a wall, is no cut).
-fn is_cut_from(text: &str, stored: &str) -> bool {
+pub(super) fn is_cut_from(text: &str, stored: &str) -> bool {
     let stored = plain_text(stored);
     let stored_words: Vec<&str> = stored.split_whitespace().collect();
     let known: HashSet<&str> = stored_words.iter().copied().collect();
@@ -332,7 +332,7 @@ fn settle_page(
 
 /// Whether a page's failure will last: a client error (404, 403, 410…, not a
 /// timeout or "too many requests") or an answer that is not the article.
-fn lasting_failure(e: &anyhow::Error) -> bool {
+pub(super) fn lasting_failure(e: &anyhow::Error) -> bool {
     e.is::<NotAnArticle>()
         || e.downcast_ref::<FetchError>()
             .and_then(FetchError::status)

@@ -471,13 +471,14 @@ async fn articles_then_filters(
     else {
         return Vec::new();
     };
-    let mut full_text_keys = Vec::new();
-    let complete = if cfg.kind == SourceKind::Page {
-        page_articles::fill_page_articles(ctx, source_id, cfg, items).await
+    // The keys of the items that hold an article extracted under the
+    // source's settings now.
+    let (full_text_keys, complete) = if cfg.kind == SourceKind::Page {
+        let pages = page_articles::fill_page_articles(ctx, source_id, cfg, items).await;
+        (pages.keys, pages.complete)
     } else {
         let full = full_text::fill_full_text(ctx, source_id, cfg, items).await;
-        full_text_keys = full.keys;
-        full.complete
+        (full.keys, full.complete)
     };
     if !complete {
         // Pages are left for later: read the document again next time even

@@ -1,14 +1,22 @@
 //! The page-articles step: a page source's links become articles, fetched and
-//! extracted; links already stored are not fetched again.
+//! extracted; links already stored are not fetched again, unless extracted
+//! under `content` or `remove` rules edited since.
+
+use std::collections::{HashMap, HashSet};
 
 use tokio::task::JoinSet;
 
-use super::full_text::{article_options, fetch_article, fetch_detail};
+use super::full_text::{
+    article_options, fetch_article, fetch_detail, is_cut_from, lasting_failure,
+    MAX_ARTICLES_PER_FETCH,
+};
 use super::Context;
 use crate::config::SourceConfig;
+use crate::extract::Article;
 use crate::read::RawItem;
+use crate::sanitize::plain_text;
 use crate::schedule::in_words;
-use crate::store::item_key;
+use crate::store::{item_key, link_key, StoreError, StoredArticle};
 
 /// The new links to fetch now, at most `max_new`, and whether they are all of
 /// them. Links whose page failed lately, or whose host rests, wait their turn
@@ -34,22 +42,40 @@ fn links_to_fetch(
     (fresh, complete)
 }
 
+/// What a page source's fetch made of its links.
+#[derive(Debug, Default)]
+pub struct PageArticles {
+    /// Keys of the articles extracted with the source's settings now (new
+    /// ones, and stored ones extracted again or kept as they are).
+    pub keys: Vec<String>,
+    /// False when links were left over (the listing is read again next time).
+    pub complete: bool,
+}
+
 /// Turns a page source's links into articles: links not stored before are
 /// fetched and extracted, at most `max_new`; links whose page fails are left for
-/// the next fetch. `items` keeps only the new articles. Returns false when links
-/// were left over.
+/// the next fetch. Stored articles extracted under earlier `content` or
+/// `remove` rules whose links the listing still shows are extracted again (at
+/// most 30 a fetch); the stored one stays when the page fails or gives less
+/// (a wall). `items` keeps only the articles to store.
 pub async fn fill_page_articles(
     ctx: &Context,
     source_id: i64,
     cfg: &SourceConfig,
     items: &mut Vec<RawItem>,
-) -> bool {
-    let known = match ctx.store.call(move |s| s.known_keys(source_id)).await {
-        Ok(k) => k,
+) -> PageArticles {
+    let stored = ctx
+        .store
+        .call(move |s| {
+            Ok::<_, StoreError>((s.known_keys(source_id)?, s.full_text_items(source_id)?))
+        })
+        .await;
+    let (known, extracted) = match stored {
+        Ok(stored) => stored,
         Err(e) => {
             tracing::warn!(source = %cfg.name, "cannot read the stored articles: {e}");
             items.clear();
-            return false;
+            return PageArticles::default();
         }
     };
     let now = std::time::Instant::now();
@@ -59,54 +85,171 @@ pub async fn fill_page_articles(
         .filter_map(|i| i.link.clone())
         .collect();
     let (fresh, mut complete) = links_to_fetch(ctx, new_links, cfg.max_new, now);
+    let stale = stale_articles(items, &known, &extracted);
+    let (again, stale_complete) = links_to_fetch(
+        ctx,
+        stale.keys().cloned().collect(),
+        MAX_ARTICLES_PER_FETCH,
+        now,
+    );
+    complete &= stale_complete;
     let opts = article_options(cfg);
     let mut tasks = JoinSet::new();
-    for (i, link) in fresh.into_iter().enumerate() {
+    let links = fresh.into_iter().map(|l| (l, None));
+    let links = links.chain(again.into_iter().map(|l| {
+        let stored = stale.get(&l).cloned();
+        (l, stored)
+    }));
+    for (i, (link, stored)) in links.enumerate() {
         let ctx = ctx.clone();
         let opts = opts.clone();
         tasks.spawn(async move {
             let result = fetch_article(&ctx, &link, opts).await;
-            (i, link, result)
+            (i, link, stored, result)
         });
     }
+    let mut out = PageArticles {
+        keys: Vec::new(),
+        complete,
+    };
     let mut articles = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        let Ok((i, link, result)) = done else {
-            complete = false;
+        let Ok((i, link, stored, result)) = done else {
+            out.complete = false;
             continue;
         };
-        match result {
-            Ok(article) if !article.text.trim().is_empty() => {
-                ctx.article_backoff.succeeded(&link);
-                articles.push((
-                    i,
-                    RawItem {
-                        link: Some(link),
-                        title: article.title,
-                        content: Some(article.html).filter(|h| !h.trim().is_empty()),
-                        author: article.author,
-                        published: article.published,
-                        ..RawItem::default()
-                    },
-                ));
+        let article = match stored {
+            None => settle_new(ctx, cfg, &link, result, now),
+            Some(stored) => settle_stale(ctx, cfg, &link, &stored, result, now),
+        };
+        match article {
+            Settled::Article(item) => {
+                out.keys.extend(item_key(&item));
+                articles.push((i, *item));
             }
-            Ok(_) => {
-                let retry_in = in_words(ctx.article_backoff.failed(&link, now));
-                tracing::warn!(source = %cfg.name, %link, %retry_in, "no article text on the page");
-                complete = false;
-            }
-            Err(e) if e.is::<super::full_text::HostResting>() => {
-                tracing::debug!(source = %cfg.name, %link, "{e}; tried at a later fetch");
-                complete = false;
-            }
-            Err(e) => {
-                let retry_in = in_words(ctx.article_backoff.failed(&link, now));
-                tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable: {e:#}");
-                complete = false;
-            }
+            Settled::Kept => out.keys.extend(item_key(&link_item(&link))),
+            Settled::Later => out.complete = false,
         }
     }
     articles.sort_by_key(|(i, _)| *i);
     *items = articles.into_iter().map(|(_, item)| item).collect();
-    complete
+    out
+}
+
+/// The listing's links whose stored article was extracted under earlier
+/// rules, with that article's text (HTML).
+fn stale_articles(
+    items: &[RawItem],
+    known: &HashSet<String>,
+    extracted: &HashMap<String, StoredArticle>,
+) -> HashMap<String, String> {
+    let mut stale = HashMap::new();
+    for item in items {
+        let (Some(key), Some(link)) = (item_key(item), item.link.as_deref()) else {
+            continue;
+        };
+        let stored = extracted
+            .get(&key)
+            .or_else(|| extracted.get(&link_key(link)));
+        if let Some(article) = stored.filter(|a| a.stale && known.contains(&key)) {
+            stale.insert(link.to_string(), article.content.clone());
+        }
+    }
+    stale
+}
+
+/// A page source's item for `link` before its page is read.
+fn link_item(link: &str) -> RawItem {
+    RawItem {
+        link: Some(link.to_string()),
+        ..RawItem::default()
+    }
+}
+
+/// What became of one article page.
+enum Settled {
+    /// Its article, to store.
+    Article(Box<RawItem>),
+    /// Nothing to store; the stored article stands as extracted now.
+    Kept,
+    /// Nothing now; asked again at a later fetch.
+    Later,
+}
+
+/// A new link's page: its article, or a failure to try again later.
+fn settle_new(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    link: &str,
+    result: anyhow::Result<Article>,
+    now: std::time::Instant,
+) -> Settled {
+    match result {
+        Ok(article) if !article.text.trim().is_empty() => {
+            ctx.article_backoff.succeeded(link);
+            Settled::Article(Box::new(article_item(link, article)))
+        }
+        Ok(_) => {
+            let retry_in = in_words(ctx.article_backoff.failed(link, now));
+            tracing::warn!(source = %cfg.name, %link, %retry_in, "no article text on the page");
+            Settled::Later
+        }
+        Err(e) if e.is::<super::full_text::HostResting>() => {
+            tracing::debug!(source = %cfg.name, %link, "{e}; tried at a later fetch");
+            Settled::Later
+        }
+        Err(e) => {
+            let retry_in = in_words(ctx.article_backoff.failed(link, now));
+            tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable: {e:#}");
+            Settled::Later
+        }
+    }
+}
+
+/// A stored article's page read again under new rules: the new article when
+/// it is one (as long as three fifths of the stored one, or the stored one
+/// with blocks taken out); else the stored one stands, asked again only when
+/// the failure may pass.
+fn settle_stale(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    link: &str,
+    stored: &str,
+    result: anyhow::Result<Article>,
+    now: std::time::Instant,
+) -> Settled {
+    match result {
+        Ok(article) => {
+            ctx.article_backoff.succeeded(link);
+            let words = article.text.split_whitespace().count();
+            let stored_words = plain_text(stored).split_whitespace().count();
+            if words > 0 && (words * 5 >= stored_words * 3 || is_cut_from(&article.text, stored)) {
+                Settled::Article(Box::new(article_item(link, article)))
+            } else {
+                tracing::info!(source = %cfg.name, %link, words, stored_words, "the page extracted again gives less than the stored article; keeping it");
+                Settled::Kept
+            }
+        }
+        Err(e) if e.is::<super::full_text::HostResting>() => Settled::Later,
+        Err(e) => {
+            let retry_in = in_words(ctx.article_backoff.failed(link, now));
+            tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable, keeping the stored one: {e:#}");
+            match lasting_failure(&e) {
+                true => Settled::Kept,
+                false => Settled::Later,
+            }
+        }
+    }
+}
+
+/// A page source's item made of its link's article.
+fn article_item(link: &str, article: Article) -> RawItem {
+    RawItem {
+        link: Some(link.to_string()),
+        title: article.title,
+        content: Some(article.html).filter(|h| !h.trim().is_empty()),
+        author: article.author,
+        published: article.published,
+        ..RawItem::default()
+    }
 }

@@ -65,7 +65,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../db/migrations/0011_story_aliases.sql"),
     ),
-    (12, include_str!("../../db/migrations/0012_judged_text.sql")),
+    (
+        12,
+        include_str!("../../db/migrations/0012_judged_and_extracted.sql"),
+    ),
 ];
 
 /// A storage failure.

@@ -447,3 +447,54 @@ async fn a_failing_article_page_waits_before_it_is_tried_again() {
     assert_eq!(web.hits(MERZ).len(), 1, "the failed page waits its turn");
     assert_eq!(web.hits(ZELENSKY).len(), 1, "the stored one is known");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_rules_reach_a_page_sources_stored_articles() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dedup_off = "[dedup]\nenabled = false\n";
+    let ctx = Context::open(web.config_with_page(dir.path(), dedup_off)).unwrap();
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    let point = "Zelensky expresses readiness to abandon NATO membership";
+    let lead = "Ukrainian President Volodymyr Zelensky has signaled";
+    let zelensky = |ctx: &Context| {
+        let items = stored(ctx);
+        assert_eq!(items.len(), 2, "each article once: {items:?}");
+        let zel = items.into_iter().find(|i| i.1.ends_with(ZELENSKY)).unwrap();
+        zel.2
+    };
+    assert!(zelensky(&ctx).contains(point));
+    // A new process after each edit of the page source's table.
+    let text = web.config_text_with_page(dir.path(), dedup_off);
+    let again = |ctx: Context, rule: &str| {
+        drop(ctx);
+        let path = dir.path().join("feeds.toml");
+        let table = "name = \"PRESS AI WORLD\"";
+        let edited = text.replacen(table, &format!("{table}\nremove = [\"{rule}\"]"), 1);
+        assert_ne!(edited, text);
+        std::fs::write(&path, edited).unwrap();
+        Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap()
+    };
+
+    // A `remove` rule: both stored articles are read again, none twice.
+    let ctx = again(ctx, ".key-points");
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ZELENSKY).len(), 2, "the page is read again");
+    assert_eq!(web.hits(MERZ).len(), 2);
+    let cut = zelensky(&ctx);
+    assert!(!cut.contains(point) && cut.contains(lead), "{cut}");
+    // Extracted under the rules now: not read again at the next fetch.
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ZELENSKY).len(), 2);
+
+    // Another rule while the page answers with a cookie wall: the stored
+    // article stays, and is not asked for again.
+    let wall = "<html><body><p>Please enable cookies to read this article.</p></body></html>";
+    web.set(ZELENSKY, Behaviour::Body("text/html", wall.into()));
+    let ctx = again(ctx, ".share-bar");
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ZELENSKY).len(), 3);
+    assert_eq!(zelensky(&ctx), cut);
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ZELENSKY).len(), 3);
+}
