@@ -181,6 +181,14 @@ pub async fn fill_full_text(
     let mut settled = settle_pages(ctx, cfg, items, tasks, &stale, now).await;
     keys.append(&mut settled.keys);
     retry.append(&mut settled.retry);
+    // A stored article still to be extracted under the rules now: the feed
+    // is read again next time, even unchanged, so that its page is asked.
+    let stale_keys: HashSet<String> = (stale.iter())
+        .filter_map(|(i, _)| item_key(&items[*i]))
+        .collect();
+    if retry.iter().any(|k| stale_keys.contains(k)) {
+        complete = false;
+    }
     let (taken, mut kept) = (settled.taken, settled.kept);
     for (i, article) in stale {
         if taken.contains(&i) {
@@ -228,26 +236,25 @@ async fn settle_pages(
     let mut out = Settled::default();
     while let Some(done) = tasks.join_next().await {
         let Ok((i, key, result)) = done else { continue };
-        // Extracted again with new rules, an article may come out shorter
-        // than the feed's text (a `remove` rule took a block out): it is
-        // still the article when it is the stored one's text, cut.
-        let stored_text = stale
-            .iter()
-            .find(|(j, _)| *j == i)
-            .map(|(_, a)| a.content.as_str());
-        if let (Ok(article), Some(stored)) = (&result, stored_text) {
-            if is_cut_from(&article.text, stored) {
-                if let Some(link) = &items[i].link {
-                    ctx.article_backoff.succeeded(link);
+        let stored = stale.iter().find(|(j, _)| *j == i).map(|(_, a)| *a);
+        if let Some(stored) = stored {
+            let link = items[i].link.clone().unwrap_or_default();
+            match settle_reread(ctx, cfg, &link, &stored.content, result, now) {
+                Reread::Take(article) => {
+                    let article = *article;
+                    items[i].content = Some(article.html);
+                    if items[i].author.is_none() {
+                        items[i].author = article.author;
+                    }
+                    out.taken.insert(i);
+                    out.keys.push(key);
                 }
-                items[i].content = Some(article.html.clone());
-                if items[i].author.is_none() {
-                    items[i].author.clone_from(&article.author);
+                Reread::Keep => {
+                    out.kept.insert(i, key);
                 }
-                out.taken.insert(i);
-                out.keys.push(key);
-                continue;
+                Reread::Later => out.retry.push(key),
             }
+            continue;
         }
         match settle_page(ctx, cfg, &mut items[i], result, now) {
             Page::Taken => {
@@ -263,10 +270,60 @@ async fn settle_pages(
     out
 }
 
+/// What to make of a stored article's page read again under edited rules.
+pub(super) enum Reread {
+    /// The page's article, extracted under the rules now.
+    Take(Box<Article>),
+    /// The stored article stands, as extracted under the rules now: the page
+    /// gives less (a wall, a paywall's lead, an empty result under a rule
+    /// that fits it no more) or is gone for good.
+    Keep,
+    /// The stored article stands; the page is asked again at a later fetch.
+    Later,
+}
+
+/// Settles a stored article's page read again under edited rules: the new
+/// article replaces `stored` (HTML) when it is as long as three fifths of it,
+/// or is it with blocks taken out ([`is_cut_from`]); anything else shorter
+/// (a cookie wall, a paywall's lead) is no article, whatever the feed's text.
+pub(super) fn settle_reread(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    link: &str,
+    stored: &str,
+    result: anyhow::Result<Article>,
+    now: Instant,
+) -> Reread {
+    match result {
+        Ok(article) => {
+            ctx.article_backoff.succeeded(link);
+            let words = article.text.split_whitespace().count();
+            let stored_words = plain_text(stored).split_whitespace().count();
+            if words > 0 && (words * 5 >= stored_words * 3 || is_cut_from(&article.text, stored)) {
+                return Reread::Take(Box::new(article));
+            }
+            tracing::warn!(source = %cfg.name, link = display(link), words, stored_words, "the page read again gives much less than the stored article (a wall?); keeping the stored one");
+            Reread::Keep
+        }
+        Err(e) if e.is::<HostResting>() => {
+            tracing::debug!(source = %cfg.name, link = display(link), "keeping the stored article: {e}");
+            Reread::Later
+        }
+        Err(e) => {
+            let retry_in = in_words(ctx.article_backoff.failed(link, now));
+            tracing::warn!(source = %cfg.name, link = display(link), %retry_in, detail = fetch_detail(&e), "article unavailable, keeping the stored one: {e:#}");
+            match lasting_failure(&e) {
+                true => Reread::Keep,
+                false => Reread::Later,
+            }
+        }
+    }
+}
+
 /// Whether `text` is the article `stored` (HTML) with some blocks taken out:
 /// nine tenths of its words are the stored article's, and it keeps at least
 /// three fifths of the stored words (a paywall's lead, or a wall, is no cut).
-pub(super) fn is_cut_from(text: &str, stored: &str) -> bool {
+fn is_cut_from(text: &str, stored: &str) -> bool {
     let stored = plain_text(stored);
     let stored_words: Vec<&str> = stored.split_whitespace().collect();
     let known: HashSet<&str> = stored_words.iter().copied().collect();
@@ -332,7 +389,7 @@ fn settle_page(
 
 /// Whether a page's failure will last: a client error (404, 403, 410…, not a
 /// timeout or "too many requests") or an answer that is not the article.
-pub(super) fn lasting_failure(e: &anyhow::Error) -> bool {
+fn lasting_failure(e: &anyhow::Error) -> bool {
     e.is::<NotAnArticle>()
         || e.downcast_ref::<FetchError>()
             .and_then(FetchError::status)

@@ -7,14 +7,12 @@ use std::collections::{HashMap, HashSet};
 use tokio::task::JoinSet;
 
 use super::full_text::{
-    article_options, fetch_article, fetch_detail, is_cut_from, lasting_failure,
-    MAX_ARTICLES_PER_FETCH,
+    article_options, fetch_article, fetch_detail, settle_reread, Reread, MAX_ARTICLES_PER_FETCH,
 };
 use super::Context;
 use crate::config::SourceConfig;
 use crate::extract::Article;
 use crate::read::RawItem;
-use crate::sanitize::plain_text;
 use crate::schedule::in_words;
 use crate::store::{item_key, link_key, StoreError, StoredArticle};
 
@@ -120,7 +118,11 @@ pub async fn fill_page_articles(
         };
         let article = match stored {
             None => settle_new(ctx, cfg, &link, result, now),
-            Some(stored) => settle_stale(ctx, cfg, &link, &stored, result, now),
+            Some(stored) => match settle_reread(ctx, cfg, &link, &stored, result, now) {
+                Reread::Take(article) => Settled::Article(Box::new(article_item(&link, *article))),
+                Reread::Keep => Settled::Kept,
+                Reread::Later => Settled::Later,
+            },
         };
         match article {
             Settled::Article(item) => {
@@ -202,42 +204,6 @@ fn settle_new(
             let retry_in = in_words(ctx.article_backoff.failed(link, now));
             tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable: {e:#}");
             Settled::Later
-        }
-    }
-}
-
-/// A stored article's page read again under new rules: the new article when
-/// it is one (as long as three fifths of the stored one, or the stored one
-/// with blocks taken out); else the stored one stands, asked again only when
-/// the failure may pass.
-fn settle_stale(
-    ctx: &Context,
-    cfg: &SourceConfig,
-    link: &str,
-    stored: &str,
-    result: anyhow::Result<Article>,
-    now: std::time::Instant,
-) -> Settled {
-    match result {
-        Ok(article) => {
-            ctx.article_backoff.succeeded(link);
-            let words = article.text.split_whitespace().count();
-            let stored_words = plain_text(stored).split_whitespace().count();
-            if words > 0 && (words * 5 >= stored_words * 3 || is_cut_from(&article.text, stored)) {
-                Settled::Article(Box::new(article_item(link, article)))
-            } else {
-                tracing::info!(source = %cfg.name, %link, words, stored_words, "the page extracted again gives less than the stored article; keeping it");
-                Settled::Kept
-            }
-        }
-        Err(e) if e.is::<super::full_text::HostResting>() => Settled::Later,
-        Err(e) => {
-            let retry_in = in_words(ctx.article_backoff.failed(link, now));
-            tracing::warn!(source = %cfg.name, %link, %retry_in, detail = fetch_detail(&e), "article unavailable, keeping the stored one: {e:#}");
-            match lasting_failure(&e) {
-                true => Settled::Kept,
-                false => Settled::Later,
-            }
         }
     }
 }

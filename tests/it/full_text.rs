@@ -311,20 +311,34 @@ async fn edited_extraction_rules_reach_the_articles_already_stored() {
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
     assert_eq!(web.hits(ARTICLE).len(), 3);
     assert_eq!(stored(&ctx, &link).0.as_deref(), Some(content.as_str()));
+    // Up again at a later fetch (the backoff is over: another process), the
+    // feed unchanged: the page is asked again and the rule reaches it.
+    web.set(ARTICLE, Behaviour::Normal);
+    let ctx = again(ctx, &rule(10));
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 4, "asked again after the failure");
+    let content = stored(&ctx, &link).0.unwrap();
+    assert!(content.contains(merz), "paragraph 9 is back: {content}");
 
-    // Another while the page answers with a cookie wall, shorter than the
-    // feed's teaser: the stored article stays, and is not asked for again.
-    let wall = "<html><body><p>Please enable cookies.</p></body></html>";
-    web.set(ARTICLE, Behaviour::Body("text/html", wall.into()));
+    // Another while the page answers with a cookie wall, longer than the
+    // feed's teaser but no article: the stored article stays, and is not
+    // asked for again.
+    let notice = "We and our partners use cookies and similar technologies to store \
+        and access information on your device, to measure audiences and to show you \
+        personalised content and advertising. ";
+    let wall = format!("<html><body><main><p>{}</p></main></body></html>", notice.repeat(3));
+    web.set(ARTICLE, Behaviour::Body("text/html", wall));
     let ctx = again(ctx, &rule(11));
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
-    assert_eq!(web.hits(ARTICLE).len(), 4);
+    assert_eq!(web.hits(ARTICLE).len(), 5);
     assert_eq!(stored(&ctx, &link), (Some(content.clone()), 1));
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 5);
 
     // `full_text = false`: the feed's own teaser is published again.
     web.set(ARTICLE, Behaviour::Normal);
     let ctx = again(ctx, "full_text = false");
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
-    assert_eq!(web.hits(ARTICLE).len(), 4, "no page with full_text = false");
+    assert_eq!(web.hits(ARTICLE).len(), 5, "no page with full_text = false");
     assert_eq!(stored(&ctx, &link).0, None);
 }
