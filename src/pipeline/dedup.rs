@@ -35,13 +35,52 @@ pub struct StoryDedup {
 struct Window {
     engine: Engine,
     restored: bool,
+    /// The window was held, then dropped by an edit of `[dedup]`
+    /// ([`StoryDedup::reconfigure`]): the next refinement reads it back, so
+    /// that changes stored meanwhile are judged without waiting for a new item.
+    dropped: bool,
     /// The last stored change (time, item id) the window has taken in: items
-    /// changed after it are revised ([`Window::revise_changed`]).
+    /// changed after it are queued to be judged ([`Window::revise_changed`]).
     revised_upto: (i64, i64),
-    /// Items read back with a text other than the one their story was
-    /// decided by (changed while no window was held): judged at the next
-    /// refinement, before later changes.
-    unjudged: Vec<i64>,
+    /// Items to judge, first come first judged: those read back with a text
+    /// other than the one their story was decided by (changed while no
+    /// window was held), then those changed since, each once however often
+    /// it changes meanwhile.
+    to_judge: JudgeQueue,
+}
+
+/// Item ids in the order they are to be judged, each once.
+#[derive(Default)]
+struct JudgeQueue {
+    order: std::collections::VecDeque<i64>,
+    queued: std::collections::HashSet<i64>,
+}
+
+impl JudgeQueue {
+    fn push(&mut self, id: i64) {
+        if self.queued.insert(id) {
+            self.order.push_back(id);
+        }
+    }
+
+    fn front(&self) -> Option<i64> {
+        self.order.front().copied()
+    }
+
+    fn pop(&mut self) {
+        if let Some(id) = self.order.pop_front() {
+            self.queued.remove(&id);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.order.clear();
+        self.queued.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.order.len()
+    }
 }
 
 /// Changed items revised per refinement at most (the rest wait for the next):
@@ -60,7 +99,7 @@ impl Window {
         // changes stored from now on as they come (a change in the last
         // second is read again, and found the same).
         self.revised_upto = (store.last_item_change()?.saturating_sub(1), i64::MAX);
-        let unjudged = &mut self.unjudged;
+        let unjudged = &mut self.to_judge;
         unjudged.clear();
         let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
         let n = store.window_items(since, |item| {
@@ -70,7 +109,7 @@ impl Window {
             }
         })?;
         admit_restored(engine, &analyser, &mut chunk, unjudged);
-        if !unjudged.is_empty() {
+        if unjudged.len() > 0 {
             tracing::info!(
                 items = unjudged.len(),
                 "items whose text changed since their story was decided are judged again"
@@ -80,6 +119,7 @@ impl Window {
         // (and their neighbours) are refined again.
         engine.mark_refined();
         self.restored = true;
+        self.dropped = false;
         tracing::info!(items = n, "story dedup window restored");
         Ok(())
     }
@@ -98,55 +138,49 @@ impl Window {
         moves
     }
 
-    /// [`Window::revise_changed`]'s pass: at most [`REVISIONS_PER_PASS`]
-    /// items, those changed while no window was held first; each judged one
-    /// leaves (item id, text hash) in `judged`. An item whose move could not
-    /// be stored is tried again at the next pass.
+    /// [`Window::revise_changed`]'s pass: queues the items changed since the
+    /// last, then judges the first [`REVISIONS_PER_PASS`] of the queue; each
+    /// judged one leaves (item id, text hash) in `judged`. An item whose move
+    /// could not be stored stays first in the queue.
     fn revise_some(
         &mut self,
         store: &mut Store,
         now: i64,
         judged: &mut Vec<(i64, i64)>,
     ) -> Result<usize, StoreError> {
-        let (mut revised, mut moves) = (0, 0);
-        let take = self.unjudged.len().min(REVISIONS_PER_PASS);
-        let ids = self.unjudged[..take].to_vec();
-        for (done, id) in ids.into_iter().enumerate() {
-            let outcome = match store.window_item(id) {
-                Ok(Some(item)) => self.judge(store, now, &item, judged),
-                Ok(None) => Ok((false, false)),
-                Err(e) => Err(e),
-            };
-            let (changed, moved) = outcome.inspect_err(|_| {
-                self.unjudged.drain(..done);
-            })?;
-            revised += usize::from(changed);
-            moves += usize::from(moved);
-        }
-        self.unjudged.drain(..take);
-        let room = REVISIONS_PER_PASS - take;
         let since = now.saturating_sub(self.engine.config().window.as_secs() as i64);
-        let changed = match room {
-            0 => Vec::new(),
-            _ => store.window_items_changed(since, self.revised_upto, room)?,
-        };
-        let from = self.revised_upto;
-        let caught_up = room > 0 && changed.len() < room;
-        for (at, item) in changed {
-            let (changed, moved) = self.judge(store, now, &item, judged)?;
-            // Past this item only once its move is stored.
-            self.revised_upto = (at, item.item_id);
-            revised += usize::from(changed);
-            moves += usize::from(moved);
+        let changes = store.window_changes(since, self.revised_upto)?;
+        if let Some(&(at, id)) = changes.last() {
+            // A change stored later in the same second may have a smaller item
+            // id: the last second is read again (a text judged is found the same).
+            let caught_up = changes.len() < crate::store::WINDOW_CHANGES_READ;
+            self.revised_upto = match caught_up {
+                true => (at.saturating_sub(1), i64::MAX).max(self.revised_upto),
+                false => (at, id),
+            };
+        }
+        for (_, id) in changes {
+            self.to_judge.push(id);
+        }
+        let (mut revised, mut moves) = (0, 0);
+        for _ in 0..REVISIONS_PER_PASS {
+            let Some(id) = self.to_judge.front() else {
+                break;
+            };
+            if let Some(item) = store.window_item(id)? {
+                let (changed, moved) = self.judge(store, now, &item, judged)?;
+                revised += usize::from(changed);
+                moves += usize::from(moved);
+            }
+            self.to_judge.pop();
         }
         if revised > 0 {
-            tracing::debug!(revised, moves, "changed items judged again");
-        }
-        if caught_up {
-            // A change stored later in the same second may have a smaller
-            // item id: the last second is read again (a text judged is found
-            // the same).
-            self.revised_upto = (self.revised_upto.0.saturating_sub(1), i64::MAX).max(from);
+            tracing::debug!(
+                revised,
+                moves,
+                waiting = self.to_judge.len(),
+                "changed items judged again"
+            );
         }
         Ok(moves)
     }
@@ -211,7 +245,7 @@ fn admit_restored(
     engine: &mut Engine,
     analyser: &Analyser,
     chunk: &mut Vec<WindowItem>,
-    unjudged: &mut Vec<i64>,
+    unjudged: &mut JudgeQueue,
 ) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_thread = chunk.len().div_ceil(cores).max(1);
@@ -298,8 +332,9 @@ impl StoryDedup {
             window: Mutex::new(Window {
                 engine,
                 restored: false,
+                dropped: false,
                 revised_upto: (0, 0),
-                unjudged: Vec::new(),
+                to_judge: JudgeQueue::default(),
             }),
         })
     }
@@ -333,6 +368,7 @@ impl StoryDedup {
             fresh = fresh.with_embedder(embedder);
         }
         window.engine = fresh;
+        window.dropped |= window.restored;
         window.restored = false;
         true
     }
@@ -375,7 +411,10 @@ impl StoryDedup {
     pub fn refine(&self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
         let mut window = self.lock_window();
         if !window.restored {
-            return Ok(0);
+            if !window.dropped {
+                return Ok(0);
+            }
+            window.restore(store, now)?;
         }
         let revised = window.revise_changed(store, now).unwrap_or_else(|e| {
             tracing::warn!("cannot judge the changed items again: {e}");
@@ -990,6 +1029,68 @@ mod tests {
         dedup.refine(&mut s, 460).unwrap();
         assert_eq!(members(&s), [vec![1, 3], vec![2]]);
         assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn a_change_stored_after_a_dedup_edit_is_judged_without_waiting_for_a_new_item() {
+        let (mut s, ids, dedup) = flood_and_blog();
+        let edited = DedupConfig {
+            text_threshold: 0.31,
+            ..DedupConfig::default()
+        };
+        assert!(dedup.reconfigure(edited));
+        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
+        s.record_fetch(
+            ids[1],
+            &parsed(vec![snow_blog]),
+            400,
+            500,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        assert_eq!(dedup.refine(&mut s, 410).unwrap(), 1);
+        assert_eq!(members(&s), [vec![1], vec![2]], "the blog left");
+        assert_eq!(dedup.window_len(), Some(2));
+    }
+
+    #[test]
+    fn more_changed_items_than_a_pass_judges_are_all_judged_in_turn() {
+        // Each fetch stores every item changed again (a feed that rewrites
+        // them all): the items the first pass left wait their turn first.
+        let count = REVISIONS_PER_PASS + 200;
+        let mut s = Store::open_in_memory().unwrap();
+        s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+        let id = s.sources().unwrap()[0].id;
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 100).unwrap();
+        let edition = |round: usize| -> Vec<RawItem> {
+            let text = |i: usize| distinct_text((round * count + i) as u64);
+            (0..count)
+                .map(|i| report(&format!("g{i}"), &format!("Report {i}"), &text(i)))
+                .collect()
+        };
+        let mut decider = dedup.decider(&s, AnalysedItems::default(), 100).unwrap();
+        s.record_fetch(id, &parsed(edition(0)), 100, 200, &mut decider)
+            .unwrap();
+        drop(decider);
+        dedup.refine(&mut s, 110).unwrap();
+        for (round, at) in [(1, 200), (2, 300)] {
+            s.record_fetch(
+                id,
+                &parsed(edition(round)),
+                at,
+                at + 100,
+                &mut OneStoryPerItem,
+            )
+            .unwrap();
+            dedup.refine(&mut s, at + 10).unwrap();
+        }
+        dedup.refine(&mut s, 320).unwrap();
+        let last = edition(2);
+        for (i, item) in last.iter().enumerate() {
+            let text = body_text(item.content.clone(), None);
+            let hash = dedup::article_hash(item.title.as_deref().unwrap(), &text);
+            assert_eq!(s.judged_hash(i as i64 + 1), Some(hash as i64), "item {i}");
+        }
     }
 
     #[test]

@@ -436,26 +436,22 @@ impl Store {
 
     /// The items of the window that [`Store::window_items`] reads from `since`
     /// that changed after their first store, later than `after` (a change
-    /// time and an item id), in that order, at most `limit`; each with its
-    /// change time.
-    pub fn window_items_changed(
+    /// time and an item id), in that order, at most [`WINDOW_CHANGES_READ`]:
+    /// (change time, item id).
+    pub fn window_changes(
         &self,
         since: i64,
         after: (i64, i64),
-        limit: usize,
-    ) -> Result<Vec<(i64, WindowItem)>, StoreError> {
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
-                i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.judged_hash,
-                i.changed_at
-             FROM items i JOIN sources s ON s.id = i.source_id
+            "SELECT i.changed_at, i.id FROM items i
              WHERE (i.changed_at, i.id) > (?2, ?3) AND i.changed_at > i.first_seen_at
                 AND (i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1)
              ORDER BY i.changed_at, i.id LIMIT ?4"
         ))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = i64::try_from(WINDOW_CHANGES_READ).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![since, after.0, after.1, limit], |r| {
-            Ok((r.get(10)?, window_item(r)?))
+            Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -486,6 +482,13 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The hash of the text dedup last judged item `id` by (tests).
+    #[cfg(test)]
+    pub(crate) fn judged_hash(&self, id: i64) -> Option<i64> {
+        let hash = "SELECT judged_hash FROM items WHERE id = ?1";
+        self.conn.query_row(hash, [id], |r| r.get(0)).ok().flatten()
     }
 
     /// When a stored item was last stored or changed (0 without items).
@@ -527,6 +530,10 @@ impl Store {
             .optional()?)
     }
 }
+
+/// Changed window items [`Store::window_changes`] reads at most at a time
+/// (ids only: the rest are read at the next pass).
+pub const WINDOW_CHANGES_READ: usize = 100_000;
 
 /// A row of [`Store::window_items`]' columns.
 fn window_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<WindowItem> {

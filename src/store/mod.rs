@@ -33,7 +33,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub use file::{DbFile, DbLock};
 pub use items::{
     content_hashes, item_key, link_identity, link_key, sort_time, IngestStats, ItemAssignment,
-    StoredArticle, WindowItem, EARLIEST_DATE, FUTURE_MARGIN,
+    StoredArticle, WindowItem, EARLIEST_DATE, FUTURE_MARGIN, WINDOW_CHANGES_READ,
 };
 pub use refined::{MoveKind, RefinedMove, RefinedTarget, StoryMove, StoryRefinement};
 pub use sources::{DueSource, DueSources, FetchRecord, SourceRecord, SourceSpec};
