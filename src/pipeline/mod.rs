@@ -42,7 +42,7 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::fetch::Fetcher;
 use crate::health::Health;
 use crate::metrics::{FetchResult, Metrics};
-use crate::publish::{page_id, render_with, FeedIds, Publication, StoryPages};
+use crate::publish::{page_id, render_with, FeedIds, MovedPage, Publication, StoryPages};
 use crate::schedule::{in_words, HostSlots, StartQueue, StoreBackoff};
 use crate::store::{
     FetchRecord, IngestStats, SharedStore, SourceRecord, SourceSpec, Store, StoreError, Story,
@@ -841,13 +841,22 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
 fn moved_pages(
     ids: &FeedIds,
     stories: &[Story],
-    aliases: Vec<(String, i64)>,
-) -> Vec<(String, String)> {
+    aliases: Vec<(String, i64, bool)>,
+) -> Vec<(String, MovedPage)> {
     let guids: HashMap<i64, &str> = stories.iter().map(|s| (s.id, s.guid.as_str())).collect();
     let page = |guid: &str| page_id(&ids.story_id(guid)).to_string();
     aliases
         .into_iter()
-        .filter_map(|(old, heir)| Some((page(&old), page(guids.get(&heir)?))))
+        .filter_map(|(old, heir, article_changed)| {
+            let to = page(guids.get(&heir)?);
+            Some((
+                page(&old),
+                MovedPage {
+                    to,
+                    article_changed,
+                },
+            ))
+        })
         .collect()
 }
 

@@ -30,7 +30,8 @@ use crate::util::{escape, write_atomically};
 pub use ids::FeedIds;
 pub use settings::OutputConfig;
 pub use story::{
-    joined_how, member_diffs, page_id, page_path, write_pages, StoryPage, StoryPages, STORY_DIR,
+    joined_how, member_diffs, page_id, page_path, write_pages, MovedPage, StoryPage, StoryPages,
+    STORY_DIR,
 };
 
 /// One rendered document, as served over HTTP.

@@ -45,8 +45,19 @@ pub struct StoryPage {
 pub struct StoryPages {
     pages: Arc<BTreeMap<String, StoryPage>>,
     /// The page ids of merged stories readers may still have, each with the
-    /// page id of the published story that took it over.
-    moved: Arc<BTreeMap<String, String>>,
+    /// page of the published story that took it over.
+    moved: Arc<BTreeMap<String, MovedPage>>,
+}
+
+/// Where the page of a story that left the feed leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedPage {
+    /// The page id of the published story that took its articles.
+    pub to: String,
+    /// It left because its article's text changed (a live blog that went
+    /// back to the story it left), not because it was merged: its page says
+    /// so and links on, rather than redirecting.
+    pub article_changed: bool,
 }
 
 impl StoryPages {
@@ -64,23 +75,26 @@ impl StoryPages {
         self.pages.get(id).map(|p| &p.doc)
     }
 
-    /// These pages, with `moved` (old page id → page id) for the merged
-    /// stories whose heir has a page; a page id in use is never moved.
-    pub fn with_moved(mut self, moved: impl IntoIterator<Item = (String, String)>) -> StoryPages {
+    /// These pages, with `moved` (old page id → where it leads) for the
+    /// merged stories whose heir has a page; a page id in use is never moved.
+    pub fn with_moved(
+        mut self,
+        moved: impl IntoIterator<Item = (String, MovedPage)>,
+    ) -> StoryPages {
         let moved = moved
             .into_iter()
             .filter(|(old, new)| {
-                is_page_id(old) && !self.pages.contains_key(old) && self.pages.contains_key(new)
+                is_page_id(old) && !self.pages.contains_key(old) && self.pages.contains_key(&new.to)
             })
             .collect();
         self.moved = Arc::new(moved);
         self
     }
 
-    /// The page id a merged story's page `id` (with or without `.html`) leads to.
-    pub fn moved_to(&self, id: &str) -> Option<&str> {
+    /// Where a merged story's page `id` (with or without `.html`) leads.
+    pub fn moved_to(&self, id: &str) -> Option<&MovedPage> {
         let id = id.strip_suffix(".html").unwrap_or(id);
-        self.moved.get(id).map(String::as_str)
+        self.moved.get(id)
     }
 
     /// The pages, by id.
@@ -535,10 +549,7 @@ pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
         }
     }
     for (old, new) in pages.moved.iter() {
-        if write_atomically(
-            &folder.join(format!("{old}.html")),
-            moved_page(new).as_bytes(),
-        )? {
+        if write_atomically(&folder.join(format!("{old}.html")), new.page().as_bytes())? {
             changed += 1;
         }
     }
@@ -556,6 +567,24 @@ pub fn write_pages(dir: &Path, pages: &StoryPages) -> std::io::Result<usize> {
         }
     }
     Ok(changed)
+}
+
+impl MovedPage {
+    /// The page left at the story's address: for a merged story it sends the
+    /// browser on ([`moved_page`]); for one whose article changed it says so
+    /// and links the story that article is in now.
+    pub fn page(&self) -> String {
+        match self.article_changed {
+            false => moved_page(&self.to),
+            true => format!(
+                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <title>Story changed</title><link rel=\"canonical\" href=\"{to}.html\"></head>\
+                 <body><p>The article this story was about has changed since: it is now part of \
+                 <a href=\"{to}.html\">another story</a>.</p></body></html>\n",
+                to = self.to
+            ),
+        }
+    }
 }
 
 /// The page left at a merged story's address, for static hosting: it sends

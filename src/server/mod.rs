@@ -202,13 +202,21 @@ async fn story(
     let Some(p) = s.publication() else {
         return serve_doc(&s, &h, |p| &p.html);
     };
-    if let Some(to) = p.stories.moved_to(&id) {
+    if let Some(moved) = p.stories.moved_to(&id) {
+        if moved.article_changed {
+            // Its article changed and joined another story: said, and linked.
+            return (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                moved.page(),
+            )
+                .into_response();
+        }
         // A merged story's page: on to the story that took it over (relative,
         // as the static files link; `.html` kept when it was asked for).
         let suffix = if id.ends_with(".html") { ".html" } else { "" };
         return (
             StatusCode::MOVED_PERMANENTLY,
-            [(header::LOCATION, format!("{to}{suffix}"))],
+            [(header::LOCATION, format!("{}{suffix}", moved.to))],
         )
             .into_response();
     }

@@ -160,13 +160,10 @@ impl Store {
             left.insert(*id);
         }
         left.extend(gained);
-        // A story emptied because an article's text changed is no other
-        // story's alias: readers' entry was about what the article said then.
-        let heirs = match kind {
-            MoveKind::Refined => given,
-            MoveKind::Revised => HashMap::new(),
-        };
-        settle_changed(&tx, &left, &heirs, now, stories)?;
+        // A story emptied because its article's text changed leads readers
+        // on too, its page saying so (their entry was about what it said then).
+        let changed = kind == MoveKind::Revised;
+        settle_changed(&tx, &left, &given, changed, now, stories)?;
         tx.commit()?;
         Ok(new_ids)
     }
@@ -220,11 +217,13 @@ impl Store {
 /// of their own.
 /// After a refinement's moves: each story in `changed` left empty goes (its
 /// GUID kept as an alias of the story that took most of its items, per
-/// `given`), the others are touched and get their representative again.
+/// `given`; `article_changed` for a revision's moves), the others are touched
+/// and get their representative again.
 fn settle_changed(
     tx: &rusqlite::Transaction<'_>,
     changed: &BTreeSet<i64>,
     given: &HashMap<i64, BTreeMap<i64, usize>>,
+    article_changed: bool,
     now: i64,
     stories: &dyn StoryDecider,
 ) -> Result<(), StoreError> {
@@ -241,10 +240,13 @@ fn settle_changed(
                 to.iter().find(|(_, &n)| n == most).map(|(&s, _)| s)
             });
             if let Some(heir) = heir {
-                keep_alias(tx, *id, heir, now)?;
+                keep_alias(tx, *id, heir, now, article_changed)?;
             }
             tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
-            tracing::info!(story = id, "story emptied by refinement");
+            match article_changed {
+                true => tracing::info!(story = id, "story emptied: its article changed"),
+                false => tracing::info!(story = id, "story emptied by refinement"),
+            }
             continue;
         }
         touch(tx, *id, now)?;

@@ -162,15 +162,18 @@ impl Store {
     }
 
     /// The GUIDs of merged stories that now lead to one of `story_ids`, each
-    /// with that story's id (see migration 11).
-    pub fn story_aliases(&self, story_ids: &[i64]) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT guid FROM story_aliases WHERE story_id = ?1")?;
+    /// with that story's id and whether the story was emptied because its
+    /// article's text changed (see migrations 11 and 12).
+    pub fn story_aliases(&self, story_ids: &[i64]) -> Result<Vec<(String, i64, bool)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT guid, article_changed FROM story_aliases WHERE story_id = ?1",
+        )?;
         let mut out = Vec::new();
         for &id in story_ids {
-            for guid in stmt.query_map([id], |r| r.get::<_, String>(0))? {
-                out.push((guid?, id));
+            let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+            for row in rows {
+                let (guid, changed) = row?;
+                out.push((guid, id, changed));
             }
         }
         Ok(out)
@@ -381,13 +384,15 @@ impl StoryDecider for OneStoryPerItem {
 
 /// Keeps the GUID of story `absorbed`, about to be deleted, as an alias of
 /// `survivor`, which also takes over the aliases `absorbed` held: readers keep
-/// its entry, and its page then leads to the story that tells it now. Only a
-/// story that was published (one readers can know) gets one.
+/// its entry, and its page then leads to the story that tells it now
+/// (`article_changed`: emptied because its article's text changed, not
+/// merged). Only a story that was published (one readers can know) gets one.
 pub(super) fn keep_alias(
     tx: &Connection,
     absorbed: i64,
     survivor: i64,
     now: i64,
+    article_changed: bool,
 ) -> Result<(), StoreError> {
     super::exec(
         tx,
@@ -396,9 +401,9 @@ pub(super) fn keep_alias(
     )?;
     super::exec(
         tx,
-        "INSERT OR REPLACE INTO story_aliases (guid, story_id, merged_at)
-         SELECT guid, ?2, ?3 FROM stories WHERE id = ?1 AND published_at IS NOT NULL",
-        params![absorbed, survivor, now],
+        "INSERT OR REPLACE INTO story_aliases (guid, story_id, merged_at, article_changed)
+         SELECT guid, ?2, ?3, ?4 FROM stories WHERE id = ?1 AND published_at IS NOT NULL",
+        params![absorbed, survivor, now, article_changed],
     )?;
     Ok(())
 }
@@ -531,7 +536,7 @@ fn merge_stories(
         params![absorbed, survivor],
     )?;
     touch(tx, survivor, now)?;
-    keep_alias(tx, absorbed, survivor, now)?;
+    keep_alias(tx, absorbed, survivor, now, false)?;
     super::exec(tx, "DELETE FROM stories WHERE id = ?1", [absorbed])?;
     update_representative(tx, survivor, None, stories)?;
     tracing::info!(absorbed, survivor, "stories merged");

@@ -1199,7 +1199,10 @@ fn a_published_story_that_is_merged_away_leads_to_the_story_that_took_it_over() 
     };
     // a is emptied into b, then b (holding a's item) into c: both lead to c.
     refine(&mut s, vec![move_to(&a, a.0, b.0)], 400);
-    assert_eq!(s.story_aliases(&[b.0]).unwrap(), vec![(a.1.clone(), b.0)]);
+    assert_eq!(
+        s.story_aliases(&[b.0]).unwrap(),
+        vec![(a.1.clone(), b.0, false)]
+    );
     refine(
         &mut s,
         vec![move_to(&a, b.0, c.0), move_to(&b, b.0, c.0)],
@@ -1207,7 +1210,7 @@ fn a_published_story_that_is_merged_away_leads_to_the_story_that_took_it_over() 
     );
     let mut aliases = s.story_aliases(&[c.0]).unwrap();
     aliases.sort();
-    let mut expected = vec![(a.1.clone(), c.0), (b.1.clone(), c.0)];
+    let mut expected = vec![(a.1.clone(), c.0, false), (b.1.clone(), c.0, false)];
     expected.sort();
     assert_eq!(aliases, expected);
     assert!(s.story_aliases(&[b.0]).unwrap().is_empty());

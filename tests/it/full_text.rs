@@ -326,7 +326,10 @@ async fn edited_extraction_rules_reach_the_articles_already_stored() {
     let notice = "We and our partners use cookies and similar technologies to store \
         and access information on your device, to measure audiences and to show you \
         personalised content and advertising. ";
-    let wall = format!("<html><body><main><p>{}</p></main></body></html>", notice.repeat(3));
+    let wall = format!(
+        "<html><body><main><p>{}</p></main></body></html>",
+        notice.repeat(3)
+    );
     web.set(ARTICLE, Behaviour::Body("text/html", wall));
     let ctx = again(ctx, &rule(11));
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();

@@ -378,6 +378,17 @@ async fn the_daemon_serves_story_pages_the_front_page_and_feeds_link() {
 /// story with a member titled like `to`, as a refinement that empties one
 /// story into another does.
 async fn empty_into(ctx: &Context, from: &'static str, to: &'static str) {
+    move_all(ctx, from, to, feedsieve::store::MoveKind::Refined).await;
+}
+
+/// Moves every item of the story about `from` into the story about `to`, as
+/// moves of `kind` (a refinement's, or a revision's when texts changed).
+async fn move_all(
+    ctx: &Context,
+    from: &'static str,
+    to: &'static str,
+    kind: feedsieve::store::MoveKind,
+) {
     ctx.store
         .call(move |s| {
             let stories = s.latest_stories(10)?;
@@ -407,7 +418,7 @@ async fn empty_into(ctx: &Context, from: &'static str, to: &'static str) {
                 new_stories: 0,
             };
             let now = chrono::Utc::now().timestamp();
-            s.apply_refinement(&r, now, &feedsieve::store::OneStoryPerItem)
+            s.apply_moves(&r, kind, now, &feedsieve::store::OneStoryPerItem)
         })
         .await
         .unwrap();
@@ -477,6 +488,52 @@ async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
         "{}",
         page.html
     );
+    shutdown.trigger();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_whose_article_changed_and_left_says_so_and_links_on() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    cycle(&ctx).await;
+    let page_of = |href: String| {
+        let id = href.trim_start_matches("story/").trim_end_matches(".html");
+        id.to_string()
+    };
+    let nato = page_of(linked_page(dir.path(), "NATO").0);
+    let drones = page_of(linked_page(dir.path(), "drones").0);
+    // The drones reports' texts changed and joined the NATO story (a live
+    // blog that went back to the story it had left): readers keep the entry.
+    move_all(&ctx, "drones", "NATO", feedsieve::store::MoveKind::Revised).await;
+    pipeline::publish(&ctx).await.unwrap();
+    let says = |page: &str| {
+        page.contains("has changed since")
+            && page.contains(&format!("href=\"{nato}.html\""))
+            && !page.contains("http-equiv")
+    };
+    let file = std::fs::read_to_string(dir.path().join(format!("story/{drones}.html"))).unwrap();
+    assert!(says(&file), "{file}");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = Shutdown::new();
+    tokio::spawn(serve(ctx, listener, shutdown.clone()));
+    let mut answer = None;
+    for _ in 0..100 {
+        if let Ok(r) = http_client()
+            .get(format!("{base}/story/{drones}.html"))
+            .send()
+            .await
+        {
+            answer = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = answer.expect("the daemon answers");
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(says(&page), "{page}");
     shutdown.trigger();
 }
 
