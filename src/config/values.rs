@@ -184,7 +184,7 @@ pub(super) fn parse_size(size: &RawSize) -> Result<u64, String> {
     };
     let text = match size {
         RawSize::Bytes(n) if *n > 0 => return Ok(*n as u64),
-        RawSize::Bytes(n) => return Err(bad(&n.to_string())),
+        RawSize::Bytes(n) => return Err(format!("{n} bytes is no size: it must be more than 0")),
         RawSize::Text(t) => t.trim(),
     };
     let split = text

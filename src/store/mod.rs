@@ -198,6 +198,17 @@ impl Store {
         let pages = i64::try_from(bytes).unwrap_or(i64::MAX) / page.max(1);
         self.conn
             .pragma_update(None, "max_page_count", pages.max(1))?;
+        let used: i64 = self
+            .conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))?;
+        if used > pages {
+            // SQLite keeps the cap at the file's size: every new item fails.
+            tracing::warn!(
+                database_bytes = used.saturating_mul(page),
+                max_size_bytes = bytes,
+                "the database is already larger than [database] max_size: nothing new can be stored until retention (max_age) frees room or max_size is raised"
+            );
+        }
         Ok(())
     }
 
@@ -319,7 +330,16 @@ impl Store {
                 std::panic::resume_unwind(panic);
             }
         };
-        let committed = self.conn.execute_batch("COMMIT").map_err(StoreError::from);
+        let committed = match self.conn.is_autocommit() {
+            // SQLite rolled the transaction back itself after a write failed
+            // (a full disk): nothing is left to commit, and the writes that
+            // had passed are gone with it (the failure itself is logged).
+            true => Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                Some("rolled back with a write that failed".into()),
+            ))),
+            false => self.conn.execute_batch("COMMIT").map_err(StoreError::from),
+        };
         if committed.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }

@@ -888,6 +888,16 @@ fn a_capped_database_fails_like_a_full_disk_and_says_so() {
     assert!(err.to_string().contains("full"), "{err}");
     // Nothing of the failed write is stored.
     assert!(s.latest_stories(10).unwrap().is_empty());
+    // In a batch, a write that fills the file takes the transaction with it:
+    // the commit says so, not "cannot commit - no transaction is active".
+    let (_, committed) = s.write_together(|s| {
+        let many: Vec<RawItem> = (0..200)
+            .map(|i| item(&format!("h{i}"), &"a long title ".repeat(40)))
+            .collect();
+        s.record_fetch(id, &parsed(many), 1000, 2000, &mut OneStoryPerItem)
+    });
+    let e = committed.unwrap_err().to_string();
+    assert!(e.contains("rolled back with a write that failed"), "{e}");
 }
 
 #[test]
