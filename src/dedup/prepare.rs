@@ -75,15 +75,6 @@ impl Prepared {
         self.text_hash
     }
 
-    /// The same features, as of a member judged by a text of hash `hash`
-    /// (read back from the store): when that is not this text's hash, the
-    /// next [`Engine::revise_with`](super::Engine::revise_with) of its
-    /// article judges it again.
-    pub fn judged_by(mut self, hash: u64) -> Prepared {
-        self.text_hash = hash;
-        self
-    }
-
     /// The same features with a sentence embedding computed elsewhere (on
     /// another thread, or cached); it must come from the same model.
     pub fn with_embedding(mut self, embedding: Vec<f32>) -> Prepared {

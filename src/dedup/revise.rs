@@ -97,6 +97,43 @@ impl Engine {
         }
     }
 
+    /// Decides stored article `a` as an arrival, against every story as it
+    /// stands: it was left out of the window read back because its text is
+    /// not the one its story `stored` was decided by (changed while no window
+    /// was held), so that no article joined it by that text meanwhile. It
+    /// joins the window where it goes; when that is not `stored`, `commit`
+    /// records the move and returns the story's id (the new one's, for
+    /// `Target::New`). When `commit` fails it stays out of the window.
+    pub fn judge_absent<E>(
+        &mut self,
+        a: &DedupArticle,
+        stored: StoryId,
+        commit: impl FnOnce(&Revision) -> Result<StoryId, E>,
+    ) -> Result<Option<Revision>, E> {
+        let p = self.prepare(a);
+        let from = self.resolve(stored);
+        let evidence = self.decide(&p);
+        // A story of one when it was read back: it stays its own.
+        let to = match evidence.story {
+            Some(s) => Target::Story(s),
+            None if self.stories.contains_key(&from) => Target::New(0),
+            None => Target::Story(from),
+        };
+        if to == Target::Story(from) {
+            self.admit(p, from);
+            return Ok(None);
+        }
+        let revision = Revision {
+            article: a.id.clone(),
+            from,
+            to,
+            evidence,
+        };
+        let story = commit(&revision)?;
+        self.admit(p, story);
+        Ok(Some(revision))
+    }
+
     /// The newest member with article id `id`.
     fn member_with_id(&self, id: &str) -> Option<u64> {
         let (i, _) = (self.members.iter().enumerate().rev()).find(|(_, m)| &*m.id == id)?;

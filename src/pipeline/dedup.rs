@@ -47,6 +47,12 @@ struct Window {
     /// window was held), then those changed since, each once however often
     /// it changes meanwhile.
     to_judge: JudgeQueue,
+    /// Of those, the ones left out of the window read back, so that no new
+    /// article joins them by a text not judged yet: each joins it when judged.
+    absent: std::collections::HashSet<i64>,
+    /// Hashes to record for items read back without one (stored by earlier
+    /// builds, or with dedup off), so that their later changes are judged.
+    unrecorded: Vec<(i64, i64)>,
 }
 
 /// Item ids in the order they are to be judged, each once.
@@ -99,19 +105,30 @@ impl Window {
         // changes stored from now on as they come (a change in the last
         // second is read again, and found the same).
         self.revised_upto = (store.last_item_change()?.saturating_sub(1), i64::MAX);
-        let unjudged = &mut self.to_judge;
-        unjudged.clear();
+        let mut read = Restored::default();
         let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
         let n = store.window_items(since, |item| {
             chunk.push(item);
             if chunk.len() == RESTORE_CHUNK {
-                admit_restored(engine, &analyser, &mut chunk, unjudged);
+                admit_restored(engine, &analyser, &mut chunk, &mut read);
             }
         })?;
-        admit_restored(engine, &analyser, &mut chunk, unjudged);
-        if unjudged.len() > 0 {
+        admit_restored(engine, &analyser, &mut chunk, &mut read);
+        // Those the window's cap passes over are not judged: no story is
+        // decided for them any more.
+        let kept_from = n.saturating_sub(engine.config().window_articles);
+        self.to_judge.clear();
+        self.absent.clear();
+        for (at, id) in read.unjudged {
+            if at >= kept_from {
+                self.to_judge.push(id);
+                self.absent.insert(id);
+            }
+        }
+        self.unrecorded = read.unrecorded;
+        if self.to_judge.len() > 0 {
             tracing::info!(
-                items = unjudged.len(),
+                items = self.to_judge.len(),
                 "items whose text changed since their story was decided are judged again"
             );
         }
@@ -129,7 +146,7 @@ impl Window {
     /// is decided again, and a move is recorded in `store` (layer `revised`).
     /// Returns how many moved.
     fn revise_changed(&mut self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
-        let mut judged = Vec::new();
+        let mut judged = std::mem::take(&mut self.unrecorded);
         let moves = self.revise_some(store, now, &mut judged);
         if let Err(e) = store.set_judged_hashes(&judged) {
             // Read back later, they are judged again (and found where they are).
@@ -222,7 +239,14 @@ impl Window {
                 (None, RefinedTarget::New(_)) => item.story_id,
             })
         };
-        let (changed, moved) = self.engine.revise_with(&article, commit)?;
+        let (changed, moved) = match self.absent.contains(&item.item_id) {
+            true => {
+                let moved = self.engine.judge_absent(&article, item.story_id, commit)?;
+                self.absent.remove(&item.item_id);
+                (true, moved)
+            }
+            false => self.engine.revise_with(&article, commit)?,
+        };
         if changed {
             let hash = dedup::article_hash(&article.title, &article.text);
             judged.push((item.item_id, hash as i64));
@@ -241,11 +265,23 @@ const RESTORE_CHUNK: usize = 64;
 
 /// Admits stored items to the window in their order, their text analysed on
 /// every core first (the analysis needs no window statistics).
+/// What reading the window back found besides its members.
+#[derive(Default)]
+struct Restored {
+    /// Items read so far.
+    read: usize,
+    /// Items whose text is not the one their story was decided by, with
+    /// their place in the order read: left out of the window until judged.
+    unjudged: Vec<(usize, i64)>,
+    /// Items without a recorded hash, with the hash of their text now.
+    unrecorded: Vec<(i64, i64)>,
+}
+
 fn admit_restored(
     engine: &mut Engine,
     analyser: &Analyser,
     chunk: &mut Vec<WindowItem>,
-    unjudged: &mut JudgeQueue,
+    read: &mut Restored,
 ) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_thread = chunk.len().div_ceil(cores).max(1);
@@ -279,14 +315,17 @@ fn admit_restored(
     for (item, analysed) in chunk.drain(..).zip(analysed) {
         // As when it was fetched (see `EngineDecider::decide`).
         engine.set_now(item.first_seen_at);
-        let mut prepared = engine.prepare_analysed(analysed);
-        // Its text changed while no window was held: it keeps its story with
-        // the hash of the text judged, so that its revision sees the change.
-        if let Some(judged) = item.judged_hash.map(|h| h as u64) {
-            if judged != prepared.text_hash() {
-                prepared = prepared.judged_by(judged);
-                unjudged.push(item.item_id);
+        let prepared = engine.prepare_analysed(analysed);
+        let at = read.read;
+        read.read += 1;
+        match item.judged_hash {
+            // Its text changed while no window was held: judged first.
+            Some(judged) if judged as u64 != prepared.text_hash() => {
+                read.unjudged.push((at, item.item_id));
+                continue;
             }
+            Some(_) => {}
+            None => (read.unrecorded).push((item.item_id, prepared.text_hash() as i64)),
         }
         engine.admit(prepared, item.story_id);
     }
@@ -335,6 +374,8 @@ impl StoryDedup {
                 dropped: false,
                 revised_upto: (0, 0),
                 to_judge: JudgeQueue::default(),
+                absent: Default::default(),
+                unrecorded: Vec::new(),
             }),
         })
     }
@@ -1029,6 +1070,62 @@ mod tests {
         dedup.refine(&mut s, 460).unwrap();
         assert_eq!(members(&s), [vec![1, 3], vec![2]]);
         assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn a_new_report_never_joins_a_story_by_a_text_not_judged_yet() {
+        let (mut s, ids, dedup) = flood_and_blog();
+        drop(dedup);
+        // A cron `fetch` with nothing new stores the blog's move to the snow.
+        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
+        s.record_fetch(
+            ids[1],
+            &parsed(vec![snow_blog]),
+            400,
+            500,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        // The next one reads the window back for a snow report of Alpha's,
+        // decided before the blog is judged: not into the flood story.
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        let snow = report("s", "Snow closes the Bergen pass", SNOW);
+        store_item(&mut s, &dedup, ids[0], snow, 420, 500);
+        dedup.refine(&mut s, 430).unwrap();
+        assert_eq!(members(&s), [vec![1], vec![2, 3]]);
+        assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn items_stored_without_a_judged_text_are_judged_when_they_change() {
+        use crate::dedup::tests::FLOOD_DRESDEN;
+        // Stored by an earlier build, or with dedup off: no judged text.
+        let (mut s, ids, dedup) = alpha_and_beta();
+        drop(dedup);
+        let flood = report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN);
+        s.record_fetch(ids[0], &parsed(vec![flood]), 100, 200, &mut OneStoryPerItem)
+            .unwrap();
+        assert_eq!(s.judged_hash(1), None);
+        // The first window read back records the text as it stands.
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 150).unwrap();
+        dedup.refine(&mut s, 160).unwrap();
+        assert!(s.judged_hash(1).is_some());
+        drop(dedup);
+        // Changed while no window is held: judged by the next one.
+        let snow = report("a", "Snow closes the Bergen pass", SNOW);
+        s.record_fetch(
+            ids[0],
+            &parsed(vec![snow.clone()]),
+            300,
+            400,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 310).unwrap();
+        dedup.refine(&mut s, 320).unwrap();
+        let text = body_text(snow.content.clone(), None);
+        let hash = dedup::article_hash("Snow closes the Bergen pass", &text);
+        assert_eq!(s.judged_hash(1), Some(hash as i64));
     }
 
     #[test]
