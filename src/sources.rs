@@ -574,8 +574,13 @@ fn commented_options(lines: &[&str]) -> Vec<bool> {
 fn brackets_open(text: &str, open: usize) -> usize {
     let mut open = open;
     let mut quote: Option<char> = None;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match (quote, c) {
+            // An escape in a basic string: `\"` does not close it.
+            (Some('"'), '\\') => {
+                chars.next();
+            }
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
@@ -1038,7 +1043,7 @@ mod tests {
         // A commented-out array over several lines is one option, the
         // prose after it the next table's heading.
         let text = "[[feed]]\nname = \"E\"\n# remove = [\n#   \".promo\",  # ads\n\
-                    #   \"a[href*='share']\",\n# ]\n# F: the French service\n\
+                    #   \"a[href*='share']\", \"a[title=\\\"[x\\\"]\",\n# ]\n# F: the French service\n\
                     [[feed]]\nname = \"F\"\n";
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         assert_eq!(lines[table_end(&lines, 0)], "# ]\n");
