@@ -500,6 +500,7 @@ fn print_summary(report: &pipeline::CycleReport, resting: &[(String, String)]) -
     let mut ok = 0;
     let (mut new, mut updated, mut unchanged) = (0, 0, 0);
     let mut failed = Vec::new();
+    let mut moved = Vec::new();
     for o in &report.outcomes {
         match &o.outcome {
             Outcome::Stored(s) => {
@@ -507,9 +508,8 @@ fn print_summary(report: &pipeline::CycleReport, resting: &[(String, String)]) -
                 new += s.new;
                 updated += s.updated;
             }
-            Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled | Outcome::Moved => {
-                unchanged += 1
-            }
+            Outcome::NotModified | Outcome::Unchanged | Outcome::Cancelled => unchanged += 1,
+            Outcome::Moved => moved.push(o.name.clone()),
             Outcome::Failed(e) => failed.push((
                 o.name.clone(),
                 crate::util::http::masked_password(&o.url),
@@ -524,6 +524,11 @@ fn print_summary(report: &pipeline::CycleReport, resting: &[(String, String)]) -
     );
     for (name, url, e) in &failed {
         println!("  failed: {name} <{url}>: {e}");
+    }
+    for name in moved {
+        println!(
+            "  not kept: {name}: its url was edited during the fetch (fetched there next time)"
+        );
     }
     for (name, why) in resting {
         println!(
@@ -748,26 +753,44 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Records the configured sources in `store` before they are shown, so that
-/// sources added to the file, and sources whose URL was edited (which keep
-/// their row), show as they stand before the daemon fetches them; not from a
-/// file with errors (`has_errors`), whose broken sources would look removed.
-pub(crate) fn record_configured(
-    store: &mut crate::store::Store,
-    cfg: &Config,
-    has_errors: bool,
-) -> anyhow::Result<()> {
-    if has_errors {
-        return Ok(());
+/// The database opened to show it, with the configured sources recorded
+/// first when no other feedsieve owns it (see [`open_to_look`]).
+pub(crate) struct Looking {
+    /// The store (dropped before the lock: closing the lock's handle on the
+    /// file would release SQLite's own locks on it).
+    pub store: crate::store::Store,
+    _lock: Option<crate::store::DbLock>,
+}
+
+/// Opens the existing database to show it. When no other feedsieve owns it,
+/// the configured sources are recorded first, so that sources added to the
+/// file, and sources whose URL was edited (which keep their row), show as
+/// they stand before they are fetched; not from a file with errors
+/// (`has_errors`), whose broken sources would look removed. A running daemon
+/// records its file itself, and refuses one it cannot use (no sources):
+/// looking never overrides it.
+pub(crate) fn open_to_look(cfg: &Config, has_errors: bool) -> anyhow::Result<Looking> {
+    let (lock, record) = match has_errors {
+        true => (None, false),
+        false => match crate::store::DbLock::acquire(&cfg.database.path) {
+            Ok(lock) => (Some(lock), true),
+            Err(crate::store::StoreError::InUse { .. }) => (None, false),
+            // No lock to be had (a read-only folder): recording says why.
+            Err(_) => (None, true),
+        },
+    };
+    let mut store = crate::store::Store::open(&cfg.database.path)
+        .with_context(|| format!("opening {}", cfg.database.path.display()))?;
+    if record {
+        match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
+            // A read-only copy (a backup) or a full disk: what is recorded is shown.
+            Err(e) if e.is_machine_fault() => eprintln!(
+                "note: the configured sources could not be recorded ({e}); showing the sources as recorded"
+            ),
+            done => done?,
+        }
     }
-    match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
-        // A read-only copy (a backup) or a full disk: what is recorded is shown.
-        Err(e) if e.is_machine_fault() => eprintln!(
-            "note: the configured sources could not be recorded ({e}); showing the sources as recorded"
-        ),
-        done => done?,
-    }
-    Ok(())
+    Ok(Looking { store, _lock: lock })
 }
 
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
@@ -785,9 +808,8 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut store = crate::store::Store::open(&cfg.database.path)
-        .with_context(|| format!("opening {}", cfg.database.path.display()))?;
-    record_configured(&mut store, &cfg, has_errors)?;
+    let looking = open_to_look(&cfg, has_errors)?;
+    let store = &looking.store;
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,
         stories: store.story_count()?,

@@ -14,9 +14,8 @@ use crate::util::{rewrite_kept_file, write_stdout};
 /// first, as `status` does).
 pub fn list(cfg: &Config, has_errors: bool) -> anyhow::Result<()> {
     let rows = if crate::store::database_exists(&cfg.database.path) {
-        let mut store = crate::store::Store::open(&cfg.database.path)
-            .with_context(|| format!("opening {}", cfg.database.path.display()))?;
-        crate::cli::record_configured(&mut store, cfg, has_errors)?;
+        let looking = crate::cli::open_to_look(cfg, has_errors)?;
+        let store = &looking.store;
         let gauges = crate::metrics::StoredGauges {
             sources: store.source_stats()?,
             stories: 0,

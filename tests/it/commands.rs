@@ -117,6 +117,40 @@ async fn sources_lists_state_and_disabled_sources_are_not_fetched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looking_never_records_sources_behind_a_running_daemons_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+    common::succeeded(&run(&config, &["fetch"]).await);
+    let db = dir.path().join("db.sqlite");
+    let active = || {
+        feedsieve::store::Store::open(&db)
+            .unwrap()
+            .sources()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(active(), 2);
+    // A daemon owns the database; the file is cut down to no source (the
+    // daemon refuses it and runs on): looking records nothing.
+    let daemon = feedsieve::store::DbLock::acquire(&db).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let cut = text.split("[[feed]]").next().unwrap().to_string();
+    std::fs::write(&config, cut).unwrap();
+    for look in ["sources", "status"] {
+        run(&config, &[look]).await;
+        assert_eq!(active(), 2, "{look} recorded the cut file");
+    }
+    // With no daemon, looking records the file as it stands.
+    drop(daemon);
+    std::fs::write(&config, text.replace("/vue/rss.xml", "/vue/feed.xml")).unwrap();
+    let moved = common::succeeded(&run(&config, &["sources"]).await);
+    assert!(
+        !row(&moved, "Vue News").contains("never fetched"),
+        "{moved}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remove_takes_one_table_out_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let (server, config) = three_sources(dir.path()).await;
