@@ -29,9 +29,23 @@ const MIN_SHARED_HEADLINE_TERMS: usize = 2;
 /// story little room among look-alikes in a big window, and widened uci-dev's
 /// spread to 0.022.
 const CANDIDATES: usize = 8;
+/// Below this cosine of their names and figures, two texts that share most
+/// of their shingles are no copies: one text told of two events (a template).
+const NAMES_APART: f64 = 0.5;
+/// A cosine of two texts' words that reports of one event by two outlets
+/// seldom reach (the same words, a few names and figures aside).
+const TEMPLATE_COSINE: f64 = 0.6;
 /// Candidates an embedding's LSH buckets add, with a model (calibrated with
 /// this many; not re-measured with fewer).
 const EMBEDDING_CANDIDATES: usize = 24;
+
+/// Whether both titles state figures and share none: a copy states the same
+/// ("Magnitude 5.1 earthquake strikes Lyon" is no copy of "Magnitude 6.3
+/// earthquake strikes Osaka", however much of the text they share).
+fn figures_differ(p: &Prepared, m: &Member) -> bool {
+    let theirs = &m.guard.numbers;
+    !p.numbers.is_empty() && !theirs.is_empty() && !p.numbers.iter().any(|n| theirs.contains(n))
+}
 
 /// A vector without the (sorted) `template` terms.
 fn without(v: impl Terms, template: &[u32]) -> Vec<(u32, f32)> {
@@ -142,6 +156,14 @@ impl Engine {
         score -= self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
         if Self::numbers_conflict(p, s) {
             score -= self.config.number_penalty;
+            // Much the same words with other figures and other names: one
+            // text told of two events (a quake in another city, a template's
+            // items); reports of one event name who and where alike.
+            let names_apart =
+                names < NAMES_APART && !p.names.is_empty() && !vectors.names.is_empty();
+            if names_apart && cos >= TEMPLATE_COSINE {
+                score = 0.0;
+            }
         }
         Some((score, threshold))
     }
@@ -214,6 +236,8 @@ impl Engine {
                 let sim = text::minhash_similarity(sig, &other.sig);
                 if sim >= self.config.copy_similarity
                     && best.is_none_or(|b| sim > b.0)
+                    && !figures_differ(p, m)
+                    && !self.names_differ(p, m)
                     && self.same_beyond_template(p, m)
                 {
                     best = Some((sim, m));
@@ -246,6 +270,15 @@ impl Engine {
             return 0.0;
         }
         self.sources.get(source).map_or(0.0, |s| s.likeness())
+    }
+
+    /// Whether the names and figures of two texts that share most of their
+    /// shingles differ: a copy names who and where its original does.
+    fn names_differ(&self, p: &Prepared, m: &Member) -> bool {
+        let theirs: Vec<(u32, f32)> = m.names().terms().collect();
+        !p.names.is_empty()
+            && !theirs.is_empty()
+            && cosine_idf(&theirs, &p.names, |t| self.idf(t)) < NAMES_APART
     }
 
     /// Whether a near-copy by shingles is one by the words that differ too: a

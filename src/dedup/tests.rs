@@ -95,6 +95,44 @@ fn a_syndicated_copy_with_other_chrome_is_a_near_copy() {
     assert_ne!(c.story, a.story);
 }
 
+/// A templated quake report: the same words, the place and magnitude aside.
+fn templated_quake(place: &str, magnitude: &str) -> String {
+    format!(
+        "Buildings shook across the region and residents ran into the streets. Emergency \
+         services said they were assessing damage and there were no immediate reports of \
+         casualties. The quake was felt about 80 kilometres away, officials added, and \
+         aftershocks were expected over the coming days. Schools in {place} were closed as a \
+         precaution while engineers inspected the buildings. A magnitude {magnitude} \
+         earthquake struck near {place} on Monday morning, the national seismology office said."
+    )
+}
+
+#[test]
+fn one_template_told_of_two_places_is_two_events_and_a_copy_still_joins() {
+    let mut e = Engine::new(DedupConfig::default());
+    let quake = |id: &str, at: i64, place: &str, magnitude: &str| {
+        let title = format!("Magnitude {magnitude} earthquake strikes {place}");
+        let url = format!("https://quakes.example/{id}");
+        art(
+            id,
+            "Quake Desk",
+            &url,
+            at,
+            &title,
+            &templated_quake(place, magnitude),
+        )
+    };
+    let lyon = e.assign(&quake("lyon", T0, "Lyon", "5.1"));
+    let osaka = e.assign(&quake("osaka", T0 + 60, "Osaka", "6.3"));
+    assert_ne!(osaka.story, lyon.story, "{osaka:?}");
+    // Another outlet's copy of the Lyon report is a copy.
+    let mut copy = quake("copy", T0 + 600, "Lyon", "5.1");
+    copy.source = "Daily Paper".into();
+    copy.url = "https://paper.example/quake".into();
+    let copy = e.assign(&copy);
+    assert_eq!(copy.story, lyon.story, "{copy:?}");
+}
+
 #[test]
 fn short_texts_are_never_near_copies() {
     let toks = text::tokens("Heavy snow closed the main pass on Thursday.");
