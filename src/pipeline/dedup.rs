@@ -425,19 +425,23 @@ impl StoryDedup {
         window.restored.then(|| window.engine.window_len())
     }
 
-    /// Rebuilds the window from the store in place of the engine's own: after
-    /// a store write failed, the engine held items its rolled-back transaction
-    /// did not keep. Take it inside the store's lock, like the engine.
-    pub fn rebuild(&self, store: &Store, now: i64) -> Result<(), StoreError> {
+    /// Drops the engine's window after a store write failed (the engine held
+    /// items its rolled-back transaction did not keep): the next new item
+    /// reads it back from the store. Not at once: while the database refuses
+    /// every write (a full disk, `max_size`), each failed write would read the
+    /// whole window back again, for nothing.
+    pub fn rebuild(&self) {
         let mut window = self.lock_window();
         let mut fresh = Engine::new(window.engine.config().clone());
         if let Some(embedder) = window.engine.embedder().cloned() {
             fresh = fresh.with_embedder(embedder);
         }
         window.engine = fresh;
-        window.restore(store, now)?;
-        tracing::info!("story dedup window rebuilt after a failed store");
-        Ok(())
+        if std::mem::replace(&mut window.restored, false) {
+            tracing::info!(
+                "story dedup window dropped after a failed store; read back for the next new item"
+            );
+        }
     }
 
     /// The engine, locked. Take it inside the store's lock, never around it.
@@ -486,7 +490,6 @@ impl StoryDedup {
                 .borrow_mut()
                 .apply_refinement(&refinement, now, &chooser)
         });
-        let store = store.into_inner();
         match r {
             Ok(r) => {
                 if !r.moves.is_empty() {
@@ -504,7 +507,7 @@ impl StoryDedup {
             Err(e) => {
                 drop(window);
                 // The window may hold what the store did not keep.
-                self.rebuild(store, now)?;
+                self.rebuild();
                 Err(e)
             }
         }

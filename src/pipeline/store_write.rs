@@ -106,16 +106,14 @@ pub(super) async fn store_fetch(
 
 /// Writes `batch` in one transaction and hands each write its result.
 fn write_queued(store: &mut Store, dedup: Option<&StoryDedup>, mut batch: Vec<Queued>) {
-    let Some(now) = batch.first().map(|q| q.write.now) else {
+    if batch.is_empty() {
         return;
-    };
+    }
     let (written, committed) = store.write_together(|s| write_batch(s, dedup, &mut batch));
     if let (Err(e), Some(dedup)) = (&committed, dedup) {
         tracing::error!("could not commit {} store writes: {e}", batch.len());
         // The engine admitted items that the rolled-back transaction did not keep.
-        if let Err(e) = dedup.rebuild(store, now) {
-            tracing::error!("could not rebuild the story dedup window: {e:#}");
-        }
+        dedup.rebuild();
     }
     for (q, stored) in batch.into_iter().zip(written) {
         let stored = match (&committed, stored) {
@@ -177,9 +175,7 @@ fn write_batch(
             if !agrees {
                 // A write failed (its items stayed in the window), or the
                 // store placed an item otherwise than the engine did.
-                if let Err(e) = dedup.rebuild(s, now) {
-                    tracing::error!("could not rebuild the story dedup window: {e:#}");
-                }
+                dedup.rebuild();
             }
             written
         }
@@ -317,8 +313,17 @@ mod tests {
         assert!(lost_done.blocking_recv().unwrap().is_err());
         assert_eq!(last_done.blocking_recv().unwrap().unwrap().new, 1);
         assert_eq!(s.item_count().unwrap(), 2);
-        // The window was rebuilt from the store: it holds the two kept items.
-        assert_eq!(dedup.window_len(), Some(2));
+        // The window was dropped; read back for the next new item, it holds
+        // the two kept items and that one.
+        assert_eq!(dedup.window_len(), None);
+        let (next, next_done) = queued(
+            (ids[1], "http://b.test/"),
+            vec![report("b2", "Pirna evacuates", FLOOD_PIRNA)],
+            1_100,
+        );
+        write_queued(&mut s, Some(&dedup), vec![next]);
+        assert_eq!(next_done.blocking_recv().unwrap().unwrap().new, 1);
+        assert_eq!(dedup.window_len(), Some(3));
     }
 
     #[test]
