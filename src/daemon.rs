@@ -465,6 +465,9 @@ pub async fn serve(
     // Serve what is stored right away, before the first fetch finishes (also
     // on a full disk, where writing the files may fail).
     publish_to(&ctx, &state).await;
+    // `/status` has figures to show while the first fetch reads the dedup
+    // window back, which holds the store for seconds on a big one.
+    state.read_gauges().await;
     let local = listener.local_addr()?;
     tracing::info!(
         "serving the front page at http://{local}/ and the feed at http://{local}/feed.xml"

@@ -34,7 +34,17 @@ pub struct ServerState {
     metrics: Arc<Metrics>,
     title: Arc<str>,
     health: Arc<Health>,
+    /// The gauges last read from the store, with when: served while the
+    /// store is busy for long (the dedup window read back after a start).
+    last_gauges: Arc<std::sync::Mutex<Option<GaugesRead>>>,
 }
+
+/// Gauges read from the store, and when.
+type GaugesRead = (DateTime<Utc>, StoredGauges);
+
+/// How long `/status` and `/metrics` wait for a busy store before they show
+/// the figures last read.
+const BUSY_STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ServerState {
     /// A state with nothing published yet; `store` feeds `/status` and `/metrics`.
@@ -46,6 +56,7 @@ impl ServerState {
             metrics,
             title: title.into(),
             health: Arc::default(),
+            last_gauges: Arc::default(),
         }
     }
 
@@ -54,6 +65,14 @@ impl ServerState {
     pub fn with_health(mut self, health: Arc<Health>) -> Self {
         self.health = health;
         self
+    }
+
+    /// Reads the gauges from the store now, so that `/status` and
+    /// `/metrics` have figures to show while the store is busy later.
+    pub async fn read_gauges(&self) {
+        if let Err(e) = gauges(self).await {
+            tracing::debug!(status = %e.status(), "could not read the status figures");
+        }
     }
 
     /// Replaces the served documents.
@@ -242,32 +261,56 @@ async fn css(h: HeaderMap) -> Response {
     conditional(&doc, &h)
 }
 
-async fn gauges(state: &ServerState) -> Result<StoredGauges, Response> {
+/// The gauges from the store, and when they were read: now, or, while the
+/// store is busy for more than [`BUSY_STORE_WAIT`] (a long write, such as the
+/// dedup window read back after a start), as last read.
+async fn gauges(state: &ServerState) -> Result<(StoredGauges, Option<DateTime<Utc>>), Response> {
     let published = state.publication().map_or(0, |p| p.rss.items);
-    let Some(store) = &state.store else {
-        return Ok(StoredGauges {
+    let Some(store) = state.store.clone() else {
+        let g = StoredGauges {
             published,
             ..Default::default()
-        });
+        };
+        return Ok((g, None));
     };
-    store
-        .call(move |s| {
-            Ok(StoredGauges {
-                sources: s.source_stats()?,
-                stories: s.story_count()?,
-                published,
+    let last = state.last_gauges.clone();
+    let mut read = tokio::spawn(async move {
+        let g = store
+            .call(move |s| {
+                Ok(StoredGauges {
+                    sources: s.source_stats()?,
+                    stories: s.story_count()?,
+                    published,
+                })
             })
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!("reading the database for a status request: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "database error\n").into_response()
-        })
+            .await?;
+        *last.lock().unwrap_or_else(|e| e.into_inner()) = Some((Utc::now(), g.clone()));
+        Ok(g)
+    });
+    let done = match tokio::time::timeout(BUSY_STORE_WAIT, &mut read).await {
+        Ok(done) => done,
+        Err(_) => {
+            let kept = (state.last_gauges.lock())
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some((at, g)) = kept {
+                let g = StoredGauges { published, ..g };
+                return Ok((g, Some(at)));
+            }
+            read.await
+        }
+    };
+    let done: Result<StoredGauges, crate::store::StoreError> =
+        done.unwrap_or_else(|e| Err(crate::store::StoreError::Task(e.to_string())));
+    done.map(|g| (g, None)).map_err(|e| {
+        tracing::error!("reading the database for a status request: {e}");
+        (StatusCode::INTERNAL_SERVER_ERROR, "database error\n").into_response()
+    })
 }
 
 async fn metrics(State(s): State<ServerState>) -> Response {
     match gauges(&s).await {
-        Ok(g) => (
+        Ok((g, _)) => (
             [(
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
@@ -330,16 +373,23 @@ fn short_cell(text: &str) -> String {
 }
 
 async fn status(State(s): State<ServerState>) -> Response {
-    let g = match gauges(&s).await {
-        Ok(g) => g,
+    let (g, as_of) = match gauges(&s).await {
+        Ok(read) => read,
         Err(resp) => return resp,
     };
+    // Figures read before the store got busy say so.
+    let as_of = as_of.map_or(String::new(), |at| {
+        format!(
+            "<p class=\"warning\">The database is busy (reading the story window back after a start): figures as of {}.</p>",
+            at.format("%H:%M:%S UTC")
+        )
+    });
     let mut h = String::new();
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Status · {title}</title><style>{STATUS_CSS}</style></head><body>\
-         <h1>Status · {title}</h1><p>{stories} stories stored, {published} published · {up}</p>{problems}\
+         <h1>Status · {title}</h1><p>{stories} stories stored, {published} published · {up}</p>{as_of}{problems}\
          <table><caption class=\"sr-only\">Sources</caption><thead><tr><th scope=\"col\">Source</th><th scope=\"col\">Last fetch</th><th scope=\"col\">Result</th>\
          <th scope=\"col\">Items</th><th scope=\"col\">Next fetch</th><th scope=\"col\">Failures in a row</th><th scope=\"col\">Last error</th></tr></thead><tbody>",
         title = escape(&s.title),

@@ -331,3 +331,55 @@ impl TextLossy for reqwest::Response {
         String::from_utf8_lossy(&self.bytes().await.unwrap()).into_owned()
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_answers_with_the_figures_last_read_while_the_store_is_busy() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
+    let store = ctx.store.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    tokio::spawn(serve(ctx, listener, shutdown.clone()));
+    let client = http_client();
+    let mut first = None;
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("http://{addr}/status")).send().await {
+            first = Some(r.text().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!first.expect("the daemon answers").contains("is busy"));
+    // A long write holds the store (as the dedup window read back after a
+    // start does) until the page has answered: it answers from what it read.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (taken, is_taken) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        store.with(|_| {
+            taken.send(()).unwrap();
+            let _ = held.recv();
+        })
+    });
+    is_taken.recv().unwrap();
+    let busy = client.get(format!("http://{addr}/status")).send().await;
+    let metrics = client.get(format!("http://{addr}/metrics")).send().await;
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let busy = busy
+        .expect("answered while the store is held")
+        .text()
+        .await
+        .unwrap();
+    assert!(busy.contains("The database is busy"), "{busy}");
+    assert!(
+        busy.contains("<tbody><tr>"),
+        "the sources as last read: {busy}"
+    );
+    assert_eq!(
+        metrics.expect("answered while the store is held").status(),
+        200
+    );
+    shutdown.trigger();
+}
