@@ -83,11 +83,7 @@ impl Ctx<'_> {
         let sources = self.sources(raw.feed, raw.page, schedule.interval);
         let raw_filters = raw.filters.unwrap_or_default();
         let filters = self.filters(raw_filters.include, raw_filters.exclude);
-        let mut dedup = self.dedup(raw.dedup.unwrap_or_default());
-        // The window holds no article retention has removed: one the store
-        // no longer has would hold stories the feed no longer shows, and a
-        // restart (which reads the window from the store) would forget it.
-        dedup.window = dedup.window.min(database.max_age);
+        let dedup = self.dedup(raw.dedup.unwrap_or_default());
         let config = Config {
             path: self.path.to_path_buf(),
             output,

@@ -149,9 +149,6 @@ fn dedup_settings_have_defaults_and_located_errors() {
     assert_eq!(cfg.dedup.window, Duration::from_secs(48 * 3600));
     assert_eq!(cfg.dedup.text_threshold, 0.4);
     assert_eq!(cfg.dedup.prefer, vec!["Reuters".to_string()]);
-    // Never longer than retention keeps articles.
-    let cfg = parse("[database]\nmax_age = \"1d\"\n").unwrap();
-    assert_eq!(cfg.dedup.window, Duration::from_secs(24 * 3600));
     let e = first_error("[dedup]\n\ntext_threshold = 1.5\n");
     assert_eq!(e.line, Some(3), "{e}");
     assert!(e.message.contains("text_threshold"), "{e}");
