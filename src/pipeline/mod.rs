@@ -953,10 +953,20 @@ pub async fn prune(ctx: &Context) -> Result<usize, StoreError> {
     // Keys of pruned items are kept for four retention periods (at least a year),
     // so a feed that keeps listing an old item does not bring it back.
     let keep_keys = (4 * max_age).max(365 * 86400);
-    ctx.store
+    let pruned = ctx
+        .store
         .call(move |s| {
             let now = s.retention_now(clock)?;
             s.prune(now - max_age, now, now - keep_keys)
         })
-        .await
+        .await?;
+    // With a retention shorter than the dedup window, the window held what
+    // was just pruned: it is read back from the store, as after a restart,
+    // so that it holds no article (nor story) the store no longer has.
+    if let Some(dedup) = ctx.dedup.as_ref() {
+        if pruned > 0 && ctx.config.database.max_age < ctx.config.dedup.window {
+            dedup.rebuild();
+        }
+    }
+    Ok(pruned)
 }

@@ -485,3 +485,28 @@ async fn broken_feeds_are_stored_and_html_pages_name_their_feed() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dedup_window_holds_no_article_retention_removed() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Retention (1 s) shorter than the dedup window (72 h).
+    let extra = "[database]\nmax_age = \"1s\"\n";
+    let text = web
+        .config_text(dir.path(), "")
+        .replace("[database]\n", extra);
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(&path, text).unwrap();
+    let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+    cycle(&ctx).await;
+    let dedup = ctx.dedup.as_ref().unwrap();
+    assert!(dedup.window_len().is_some_and(|n| n > 0));
+    // Retention counts to the newest fetch: one more, past it.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    cycle(&ctx).await;
+    assert!(feedsieve::pipeline::prune(&ctx).await.unwrap() > 0);
+    assert_eq!(ctx.store.with(|s| s.item_count()).unwrap(), 0);
+    // Dropped: read back from the store (which holds none of them) by the
+    // next new item, as after a restart.
+    assert_eq!(dedup.window_len(), None);
+}
