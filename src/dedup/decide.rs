@@ -155,17 +155,22 @@ impl Engine {
         // couple of days later; beyond that a look-alike is the likelier reading.
         score -= self.config.day_penalty * (days.unwrap_or(0.0) - 2.0).max(0.0);
         if Self::numbers_conflict(p, s) {
-            score -= self.config.number_penalty;
-            // Much the same words with other figures and other names: one
-            // text told of two events (a quake in another city, a template's
-            // items); reports of one event name who and where alike.
-            let names_apart =
-                names < NAMES_APART && !p.names.is_empty() && !vectors.names.is_empty();
-            if names_apart && cos >= TEMPLATE_COSINE {
-                score = 0.0;
-            }
+            let names_apart = !vectors.names.is_empty() && names < NAMES_APART;
+            score = self.other_figures(p, score, cos, names_apart);
         }
         Some((score, threshold))
+    }
+
+    /// `score` of an article whose title states other figures than a story's:
+    /// lowered, or none at all in much the same words (text cosine `cos`)
+    /// with other names (`names_apart`): one text told of two events (a quake
+    /// in another city, a template's items); reports of one event name who
+    /// and where alike.
+    fn other_figures(&self, p: &Prepared, score: f64, cos: f64, names_apart: bool) -> f64 {
+        match names_apart && !p.names.is_empty() && cos >= TEMPLATE_COSINE {
+            true => 0.0,
+            false => score - self.config.number_penalty,
+        }
     }
 
     /// Decides the story of a prepared article without changing the window.

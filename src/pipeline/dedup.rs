@@ -1025,22 +1025,24 @@ mod tests {
         assert!(s.integrity_ok().unwrap());
     }
 
+    /// [`flood_and_blog`], then the blog's move on to the snow stored at 400
+    /// while no window is held (a cron `fetch` with nothing new).
+    fn blog_moved_on_with_no_window() -> (Store, Vec<i64>) {
+        let (mut s, ids, dedup) = flood_and_blog();
+        drop(dedup);
+        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
+        let moved_on = parsed(vec![snow_blog]);
+        s.record_fetch(ids[1], &moved_on, 400, 500, &mut OneStoryPerItem)
+            .unwrap();
+        (s, ids)
+    }
+
     #[test]
     fn a_change_stored_while_no_window_was_held_is_judged_when_one_is_read_back() {
         use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
-        let (mut s, ids, dedup) = flood_and_blog();
-        drop(dedup);
         // A cron `fetch` that finds nothing new holds no window; it stores the
         // blog's new text and a new category on Alpha's report.
-        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
-        s.record_fetch(
-            ids[1],
-            &parsed(vec![snow_blog]),
-            400,
-            500,
-            &mut OneStoryPerItem,
-        )
-        .unwrap();
+        let (mut s, ids) = blog_moved_on_with_no_window();
         let tagged = RawItem {
             categories: vec!["Weather".into()],
             ..report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN)
@@ -1077,18 +1079,7 @@ mod tests {
 
     #[test]
     fn a_new_report_never_joins_a_story_by_a_text_not_judged_yet() {
-        let (mut s, ids, dedup) = flood_and_blog();
-        drop(dedup);
-        // A cron `fetch` with nothing new stores the blog's move to the snow.
-        let snow_blog = report("live", "Live: snow closes the Bergen pass", SNOW);
-        s.record_fetch(
-            ids[1],
-            &parsed(vec![snow_blog]),
-            400,
-            500,
-            &mut OneStoryPerItem,
-        )
-        .unwrap();
+        let (mut s, ids) = blog_moved_on_with_no_window();
         // The next one reads the window back for a snow report of Alpha's,
         // decided before the blog is judged: not into the flood story.
         let dedup = StoryDedup::open(DedupConfig::default()).unwrap();

@@ -91,21 +91,12 @@ pub async fn fill_page_articles(
         now,
     );
     complete &= stale_complete;
-    let opts = article_options(cfg);
-    let mut tasks = JoinSet::new();
     let links = fresh.into_iter().map(|l| (l, None));
     let links = links.chain(again.into_iter().map(|l| {
         let stored = stale.get(&l).cloned();
         (l, stored)
     }));
-    for (i, (link, stored)) in links.enumerate() {
-        let ctx = ctx.clone();
-        let opts = opts.clone();
-        tasks.spawn(async move {
-            let result = fetch_article(&ctx, &link, opts).await;
-            (i, link, stored, result)
-        });
-    }
+    let mut tasks = fetch_pages(ctx, cfg, links);
     let mut out = PageArticles {
         keys: Vec::new(),
         complete,
@@ -136,6 +127,27 @@ pub async fn fill_page_articles(
     articles.sort_by_key(|(i, _)| *i);
     *items = articles.into_iter().map(|(_, item)| item).collect();
     out
+}
+
+/// Fetches and extracts the pages of `links` (each with its stored article
+/// when it is read again), on tasks of their own: (place in `links`, link,
+/// stored article, result).
+fn fetch_pages(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    links: impl Iterator<Item = (String, Option<String>)>,
+) -> JoinSet<(usize, String, Option<String>, anyhow::Result<Article>)> {
+    let opts = article_options(cfg);
+    let mut tasks = JoinSet::new();
+    for (i, (link, stored)) in links.enumerate() {
+        let ctx = ctx.clone();
+        let opts = opts.clone();
+        tasks.spawn(async move {
+            let result = fetch_article(&ctx, &link, opts).await;
+            (i, link, stored, result)
+        });
+    }
+    tasks
 }
 
 /// The listing's links whose stored article was extracted under earlier

@@ -424,18 +424,24 @@ async fn move_all(
         .unwrap();
 }
 
+/// The seed web fetched and published into `dir`: the context, and the page
+/// ids of the NATO and the drones stories.
+async fn nato_and_drones(web: &FixtureServer, dir: &Path) -> (Context, String, String) {
+    let ctx = Context::open(web.config(dir, "")).unwrap();
+    cycle(&ctx).await;
+    let page_of = |headline: &str| {
+        let href = linked_page(dir, headline).0;
+        let id = href.trim_start_matches("story/").trim_end_matches(".html");
+        id.to_string()
+    };
+    (ctx, page_of("NATO"), page_of("drones"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
     let web = FixtureServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
-    cycle(&ctx).await;
-    let page_of = |href: String| {
-        let id = href.trim_start_matches("story/").trim_end_matches(".html");
-        id.to_string()
-    };
-    let nato = page_of(linked_page(dir.path(), "NATO").0);
-    let drones = page_of(linked_page(dir.path(), "drones").0);
+    let (ctx, nato, drones) = nato_and_drones(&web, dir.path()).await;
     // Readers keep the drones entry and its "Compare coverage" link.
     empty_into(&ctx, "drones", "NATO").await;
     pipeline::publish(&ctx).await.unwrap();
@@ -495,14 +501,7 @@ async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
 async fn a_story_whose_article_changed_and_left_says_so_and_links_on() {
     let web = FixtureServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Context::open(web.config(dir.path(), "")).unwrap();
-    cycle(&ctx).await;
-    let page_of = |href: String| {
-        let id = href.trim_start_matches("story/").trim_end_matches(".html");
-        id.to_string()
-    };
-    let nato = page_of(linked_page(dir.path(), "NATO").0);
-    let drones = page_of(linked_page(dir.path(), "drones").0);
+    let (ctx, nato, drones) = nato_and_drones(&web, dir.path()).await;
     // The drones reports' texts changed and joined the NATO story (a live
     // blog that went back to the story it had left): readers keep the entry.
     move_all(&ctx, "drones", "NATO", feedsieve::store::MoveKind::Revised).await;
