@@ -1,5 +1,5 @@
 -- feedsieve schema, version 12: the text story dedup last judged each item by;
--- a [[page]] source's articles marked as extracted; aliases of stories a revision emptied.
+-- a [[page]] source's articles marked as extracted.
 -- An item whose title or text changes after it joined a story (a live blog that
 -- moved on, a correction) is decided again by the process that holds the story
 -- window. A change stored while no process held it (a cron `fetch` that found
@@ -14,9 +14,3 @@ ALTER TABLE items ADD COLUMN judged_hash INTEGER;
 UPDATE items SET full_text = 1
  WHERE full_text = 0 AND content IS NOT NULL
    AND source_id IN (SELECT id FROM sources WHERE kind = 'page');
-
--- A story emptied because its article's text changed (a live blog that went
--- back to the story it left) keeps its GUID too, so readers' entries lead
--- somewhere; its page says the article changed and links the story it is in
--- now, instead of redirecting as a merged story's does.
-ALTER TABLE story_aliases ADD COLUMN article_changed INTEGER NOT NULL DEFAULT 0;

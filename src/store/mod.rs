@@ -69,6 +69,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../db/migrations/0012_judged_and_extracted.sql"),
     ),
+    (
+        13,
+        include_str!("../../db/migrations/0013_changed_article_aliases.sql"),
+    ),
 ];
 
 /// A storage failure.

@@ -161,9 +161,13 @@ impl Store {
         }
         left.extend(gained);
         // A story emptied because its article's text changed leads readers
-        // on too, its page saying so (their entry was about what it said then).
-        let changed = kind == MoveKind::Revised;
-        settle_changed(&tx, &left, &given, changed, now, stories)?;
+        // on too, to wherever that article is, its page saying so (their
+        // entry was about what it said then).
+        let articles: HashMap<i64, i64> = match kind {
+            MoveKind::Refined => HashMap::new(),
+            MoveKind::Revised => r.moves.iter().map(|m| (m.from, m.item_id)).collect(),
+        };
+        settle_changed(&tx, &left, &given, &articles, now, stories)?;
         tx.commit()?;
         Ok(new_ids)
     }
@@ -217,13 +221,13 @@ impl Store {
 /// of their own.
 /// After a refinement's moves: each story in `changed` left empty goes (its
 /// GUID kept as an alias of the story that took most of its items, per
-/// `given`; `article_changed` for a revision's moves), the others are touched
-/// and get their representative again.
+/// `given`, or of the story its article is in, per `articles`, for a
+/// revision's), the others are touched and get their representative again.
 fn settle_changed(
     tx: &rusqlite::Transaction<'_>,
     changed: &BTreeSet<i64>,
     given: &HashMap<i64, BTreeMap<i64, usize>>,
-    article_changed: bool,
+    articles: &HashMap<i64, i64>,
     now: i64,
     stories: &dyn StoryDecider,
 ) -> Result<(), StoreError> {
@@ -239,13 +243,14 @@ fn settle_changed(
                 let most = to.values().copied().max()?;
                 to.iter().find(|(_, &n)| n == most).map(|(&s, _)| s)
             });
+            let article = articles.get(id).copied();
             if let Some(heir) = heir {
-                keep_alias(tx, *id, heir, now, article_changed)?;
+                keep_alias(tx, *id, heir, now, article)?;
             }
             tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
-            match article_changed {
-                true => tracing::info!(story = id, "story emptied: its article changed"),
-                false => tracing::info!(story = id, "story emptied by refinement"),
+            match article {
+                Some(_) => tracing::info!(story = id, "story emptied: its article changed"),
+                None => tracing::info!(story = id, "story emptied by refinement"),
             }
             continue;
         }

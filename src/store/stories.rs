@@ -163,10 +163,13 @@ impl Store {
 
     /// The GUIDs of merged stories that now lead to one of `story_ids`, each
     /// with that story's id and whether the story was emptied because its
-    /// article's text changed (see migrations 11 and 12).
+    /// article's text changed: then it leads to the story that article is in
+    /// now (see migrations 11 and 13).
     pub fn story_aliases(&self, story_ids: &[i64]) -> Result<Vec<(String, i64, bool)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT guid, article_changed FROM story_aliases WHERE story_id = ?1",
+            "SELECT guid, item_id IS NOT NULL FROM story_aliases
+             WHERE (item_id IS NULL AND story_id = ?1)
+                OR item_id IN (SELECT id FROM items WHERE story_id = ?1)",
         )?;
         let mut out = Vec::new();
         for &id in story_ids {
@@ -384,15 +387,16 @@ impl StoryDecider for OneStoryPerItem {
 
 /// Keeps the GUID of story `absorbed`, about to be deleted, as an alias of
 /// `survivor`, which also takes over the aliases `absorbed` held: readers keep
-/// its entry, and its page then leads to the story that tells it now
-/// (`article_changed`: emptied because its article's text changed, not
-/// merged). Only a story that was published (one readers can know) gets one.
+/// its entry, and its page then leads to the story that tells it now. With
+/// `article` (emptied because that item's text changed, not merged) it leads
+/// to whichever story the item is in. Only a story that was published (one
+/// readers can know) gets one.
 pub(super) fn keep_alias(
     tx: &Connection,
     absorbed: i64,
     survivor: i64,
     now: i64,
-    article_changed: bool,
+    article: Option<i64>,
 ) -> Result<(), StoreError> {
     super::exec(
         tx,
@@ -401,9 +405,9 @@ pub(super) fn keep_alias(
     )?;
     super::exec(
         tx,
-        "INSERT OR REPLACE INTO story_aliases (guid, story_id, merged_at, article_changed)
+        "INSERT OR REPLACE INTO story_aliases (guid, story_id, merged_at, item_id)
          SELECT guid, ?2, ?3, ?4 FROM stories WHERE id = ?1 AND published_at IS NOT NULL",
-        params![absorbed, survivor, now, article_changed],
+        params![absorbed, survivor, now, article],
     )?;
     Ok(())
 }
@@ -536,7 +540,7 @@ fn merge_stories(
         params![absorbed, survivor],
     )?;
     touch(tx, survivor, now)?;
-    keep_alias(tx, absorbed, survivor, now, false)?;
+    keep_alias(tx, absorbed, survivor, now, None)?;
     super::exec(tx, "DELETE FROM stories WHERE id = ?1", [absorbed])?;
     update_representative(tx, survivor, None, stories)?;
     tracing::info!(absorbed, survivor, "stories merged");

@@ -389,6 +389,18 @@ async fn move_all(
     to: &'static str,
     kind: feedsieve::store::MoveKind,
 ) {
+    move_items(ctx, from, to, kind, &[]).await;
+}
+
+/// [`move_all`] for the items whose titles contain one of `only` (all of
+/// them when it is empty).
+async fn move_items(
+    ctx: &Context,
+    from: &'static str,
+    to: &'static str,
+    kind: feedsieve::store::MoveKind,
+    only: &'static [&'static str],
+) {
     ctx.store
         .call(move |s| {
             let stories = s.latest_stories(10)?;
@@ -402,9 +414,11 @@ async fn move_all(
                 stories.iter().find(title).unwrap()
             };
             let (from, to) = (about(from), about(to));
-            let moves = from
-                .items
-                .iter()
+            let picked = |i: &&feedsieve::store::StoryItem| {
+                let title = i.title.as_deref().unwrap_or_default();
+                only.is_empty() || only.iter().any(|w| title.contains(w))
+            };
+            let moves = (from.items.iter().filter(picked))
                 .map(|i| feedsieve::store::RefinedMove {
                     item_id: i.id,
                     from: from.id,
@@ -513,6 +527,26 @@ async fn a_story_whose_article_changed_and_left_says_so_and_links_on() {
     };
     let file = std::fs::read_to_string(dir.path().join(format!("story/{drones}.html"))).unwrap();
     assert!(says(&file), "{file}");
+    // The article moves on again: the page follows it.
+    // (the drones reports alone: the NATO story they were in stays)
+    let drones_reports: &[&str] = &["drones", "barrage"];
+    let revised = feedsieve::store::MoveKind::Revised;
+    move_items(&ctx, "drones", "cycle lanes", revised, drones_reports).await;
+    pipeline::publish(&ctx).await.unwrap();
+    let file = std::fs::read_to_string(dir.path().join(format!("story/{drones}.html"))).unwrap();
+    assert!(file.contains("has changed since"), "{file}");
+    let href = file
+        .split("href=\"")
+        .nth(2)
+        .and_then(|h| h.split('"').next());
+    let now_in = href.expect("a link to the story it is in").to_string();
+    assert_ne!(now_in, format!("{nato}.html"), "{file}");
+    let page = std::fs::read_to_string(dir.path().join("story").join(&now_in)).unwrap();
+    assert!(
+        page.contains("cycle lanes") && page.contains("drones"),
+        "{page}"
+    );
+    let says = |page: &str| page.contains("has changed since") && page.contains(&now_in);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = Shutdown::new();
