@@ -770,18 +770,15 @@ pub(crate) struct Looking {
 /// records its file itself, and refuses one it cannot use (no sources):
 /// looking never overrides it.
 pub(crate) fn open_to_look(cfg: &Config, has_errors: bool) -> anyhow::Result<Looking> {
-    let (lock, record) = match has_errors {
-        true => (None, false),
-        false => match crate::store::DbLock::acquire(&cfg.database.path) {
-            Ok(lock) => (Some(lock), true),
-            Err(crate::store::StoreError::InUse { .. }) => (None, false),
-            // No lock to be had (a read-only folder): recording says why.
-            Err(_) => (None, true),
-        },
+    // Not when another feedsieve owns the database, or no lock is to be had
+    // (a read-only folder, another user's daemon): what is recorded is shown.
+    let lock = match has_errors {
+        true => None,
+        false => crate::store::DbLock::acquire(&cfg.database.path).ok(),
     };
     let mut store = crate::store::Store::open(&cfg.database.path)
         .with_context(|| format!("opening {}", cfg.database.path.display()))?;
-    if record {
+    if lock.is_some() {
         match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
             // A read-only copy (a backup) or a full disk: what is recorded is shown.
             Err(e) if e.is_machine_fault() => eprintln!(
