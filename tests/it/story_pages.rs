@@ -438,6 +438,27 @@ async fn move_items(
         .unwrap();
 }
 
+/// Serves `ctx` (the daemon: scheduler and server) on a free port: its base
+/// URL, and the switch that stops it.
+async fn serving(ctx: Context) -> (String, Shutdown) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = Shutdown::new();
+    tokio::spawn(serve(ctx, listener, shutdown.clone()));
+    (base, shutdown)
+}
+
+/// The first answer to `url` once the daemon listens.
+async fn first_answer(client: &reqwest::Client, url: String) -> reqwest::Response {
+    for _ in 0..100 {
+        if let Ok(r) = client.get(&url).send().await {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the daemon does not answer {url}");
+}
+
 /// The seed web fetched and published into `dir`: the context, and the page
 /// ids of the NATO and the drones stories.
 async fn nato_and_drones(web: &FixtureServer, dir: &Path) -> (Context, String, String) {
@@ -466,27 +487,12 @@ async fn a_merged_storys_page_leads_to_the_story_that_took_it_over() {
         "{file}"
     );
     // The daemon answers with a redirect.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = Shutdown::new();
-    tokio::spawn(serve(ctx, listener, shutdown.clone()));
+    let (base, shutdown) = serving(ctx).await;
     let plain = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut answer = None;
-    for _ in 0..100 {
-        if let Ok(r) = plain
-            .get(format!("{base}/story/{drones}.html"))
-            .send()
-            .await
-        {
-            answer = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let r = answer.expect("the daemon answers");
+    let r = first_answer(&plain, format!("{base}/story/{drones}.html")).await;
     assert_eq!(r.status(), 301);
     assert_eq!(r.headers()["location"], format!("{nato}.html").as_str());
     let bare = plain
@@ -547,23 +553,8 @@ async fn a_story_whose_article_changed_and_left_says_so_and_links_on() {
         "{page}"
     );
     let says = |page: &str| page.contains("has changed since") && page.contains(&now_in);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = Shutdown::new();
-    tokio::spawn(serve(ctx, listener, shutdown.clone()));
-    let mut answer = None;
-    for _ in 0..100 {
-        if let Ok(r) = http_client()
-            .get(format!("{base}/story/{drones}.html"))
-            .send()
-            .await
-        {
-            answer = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let r = answer.expect("the daemon answers");
+    let (base, shutdown) = serving(ctx).await;
+    let r = first_answer(&http_client(), format!("{base}/story/{drones}.html")).await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(says(&page), "{page}");
