@@ -168,9 +168,12 @@ impl Store {
             "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE items.story_id = stories.id)",
             [],
         )?;
-        // Aliases of stories retention removed lead nowhere.
+        // Aliases of stories retention removed lead nowhere; one that follows
+        // its article (a story a revision emptied) lives as long as it does.
         tx.execute(
-            "DELETE FROM story_aliases WHERE story_id NOT IN (SELECT id FROM stories)",
+            "DELETE FROM story_aliases WHERE CASE WHEN item_id IS NULL
+                THEN story_id NOT IN (SELECT id FROM stories)
+                ELSE item_id NOT IN (SELECT id FROM items) END",
             [],
         )?;
         tx.execute(

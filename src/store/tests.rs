@@ -1467,3 +1467,80 @@ fn a_new_source_at_a_moved_ones_old_address_takes_not_its_row_whatever_the_order
         .unwrap();
     assert_eq!(again.new, 0, "Alpha's items are still its own");
 }
+
+#[test]
+fn a_changed_articles_old_page_lives_as_long_as_the_article() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.sync_sources(&[source("http://x.test/feed")]).unwrap();
+    let src = s.sources().unwrap()[0].id;
+    // b is older than a and c: retention takes it alone.
+    s.record_fetch(
+        src,
+        &parsed(vec![item("b", "Story b")]),
+        50,
+        200,
+        &mut OneStoryPerItem,
+    )
+    .unwrap();
+    let newer = vec![item("a", "Story a"), item("c", "Story c")];
+    s.record_fetch(src, &parsed(newer), 100, 200, &mut OneStoryPerItem)
+        .unwrap();
+    let story = |s: &Store, title: &str| -> (i64, String, i64) {
+        let stories = s.latest_stories(10).unwrap();
+        let st = stories
+            .iter()
+            .find(|st| st.items.iter().any(|i| i.title.as_deref() == Some(title)));
+        let st = st.unwrap();
+        let item = st
+            .items
+            .iter()
+            .find(|i| i.title.as_deref() == Some(title))
+            .unwrap();
+        (st.id, st.guid.clone(), item.id)
+    };
+    let (a, b, c) = (
+        story(&s, "Story a"),
+        story(&s, "Story b"),
+        story(&s, "Story c"),
+    );
+    s.mark_published(&[a.0, b.0, c.0], 150).unwrap();
+    let revise = |s: &mut Store, from: i64, to: i64, now: i64| {
+        let moves = vec![RefinedMove {
+            item_id: a.2,
+            from,
+            to: RefinedTarget::Story(to),
+            score: 0.5,
+            matched: None,
+        }];
+        let r = StoryRefinement {
+            moves,
+            new_stories: 0,
+        };
+        s.apply_moves(&r, MoveKind::Revised, now, &OneStoryPerItem)
+            .unwrap();
+    };
+    // a's text changes: it joins b's story (a's own is emptied), then c's.
+    revise(&mut s, a.0, b.0, 160);
+    assert_eq!(
+        s.story_aliases(&[b.0]).unwrap(),
+        vec![(a.1.clone(), b.0, true)]
+    );
+    revise(&mut s, b.0, c.0, 170);
+    assert_eq!(
+        s.story_aliases(&[c.0]).unwrap(),
+        vec![(a.1.clone(), c.0, true)]
+    );
+    // Retention takes b (and its story): a's old page still follows a.
+    assert_eq!(s.prune(75, 3_000, 0).unwrap(), 1);
+    assert_eq!(
+        s.story_aliases(&[c.0]).unwrap(),
+        vec![(a.1.clone(), c.0, true)]
+    );
+    // Gone with a.
+    assert_eq!(s.prune(2_000, 3_000, 0).unwrap(), 2);
+    let left: i64 = s
+        .conn
+        .query_row("SELECT COUNT(*) FROM story_aliases", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+}
