@@ -431,17 +431,36 @@ impl StoryDedup {
     /// every write (a full disk, `max_size`), each failed write would read the
     /// whole window back again, for nothing.
     pub fn rebuild(&self) {
+        if self.drop_window(false) {
+            tracing::info!(
+                "story dedup window dropped after a failed store; read back for the next new item"
+            );
+        }
+    }
+
+    /// Drops the engine's window after retention pruned items it held: read
+    /// back from the store at the next refinement (or new item), as after a
+    /// restart, so that changed items are judged without waiting.
+    pub fn forget_pruned(&self) {
+        if self.drop_window(true) {
+            tracing::info!(
+                "story dedup window dropped after a prune; read back at the next publish"
+            );
+        }
+    }
+
+    /// Empties the engine; `read_back_at_refine`: the next refinement reads
+    /// the window back. True when a window was held.
+    fn drop_window(&self, read_back_at_refine: bool) -> bool {
         let mut window = self.lock_window();
         let mut fresh = Engine::new(window.engine.config().clone());
         if let Some(embedder) = window.engine.embedder().cloned() {
             fresh = fresh.with_embedder(embedder);
         }
         window.engine = fresh;
-        if std::mem::replace(&mut window.restored, false) {
-            tracing::info!(
-                "story dedup window dropped after a failed store; read back for the next new item"
-            );
-        }
+        let held = std::mem::replace(&mut window.restored, false);
+        window.dropped |= held && read_back_at_refine;
+        held
     }
 
     /// The engine, locked. Take it inside the store's lock, never around it.

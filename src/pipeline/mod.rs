@@ -965,7 +965,7 @@ pub async fn prune(ctx: &Context) -> Result<usize, StoreError> {
     // so that it holds no article (nor story) the store no longer has.
     if let Some(dedup) = ctx.dedup.as_ref() {
         if pruned > 0 && ctx.config.database.max_age < ctx.config.dedup.window {
-            dedup.rebuild();
+            dedup.forget_pruned();
         }
     }
     Ok(pruned)

@@ -506,7 +506,9 @@ async fn the_dedup_window_holds_no_article_retention_removed() {
     cycle(&ctx).await;
     assert!(feedsieve::pipeline::prune(&ctx).await.unwrap() > 0);
     assert_eq!(ctx.store.with(|s| s.item_count()).unwrap(), 0);
-    // Dropped: read back from the store (which holds none of them) by the
-    // next new item, as after a restart.
+    // Dropped, and read back from the store (which holds none of them) at
+    // the next publish, as after a restart: changes are judged at once.
     assert_eq!(dedup.window_len(), None);
+    feedsieve::pipeline::publish(&ctx).await.unwrap();
+    assert_eq!(dedup.window_len(), Some(0));
 }
