@@ -335,7 +335,17 @@ fn words_against(text: &str, stored: &str) -> (usize, usize, usize) {
 /// paywall that shows the first paragraphs looks like a cut.
 fn is_cut_from(text: &str, stored: &str) -> bool {
     let (words, _, found) = words_against(text, stored);
-    words >= 20 && found * 10 >= words * 9
+    // Chinese or Japanese prose has a space a paragraph: its length counts.
+    let long_enough = words >= 20 || text.chars().count() >= 100;
+    long_enough && words > 0 && found * 10 >= words * 9 && !mojibake(text, stored)
+}
+
+/// Whether `text` shows UTF-8 decoded as Windows-1252 or Latin-1 ("â€™" for
+/// "’", "Ã©" for "é") where the stored article (HTML) had none: a page sent
+/// with the wrong charset, whose words are otherwise the article's.
+fn mojibake(text: &str, stored: &str) -> bool {
+    let marks = |t: &str| t.matches("â€").count() + t.matches('Ã').count();
+    marks(text) > marks(stored) + 2
 }
 
 /// Whether a page read again gives the stored article (HTML) under edited
@@ -344,7 +354,8 @@ fn is_cut_from(text: &str, stored: &str) -> bool {
 /// of the same length, or a text decoded with the wrong charset, is not).
 fn is_the_article(text: &str, stored: &str) -> bool {
     let (words, stored_words, found) = words_against(text, stored);
-    is_cut_from(text, stored) || (words * 5 >= stored_words * 3 && found * 2 >= words && words > 0)
+    let like = words * 5 >= stored_words * 3 && found * 2 >= words && words > 0;
+    is_cut_from(text, stored) || (like && !mojibake(text, stored))
 }
 
 /// What became of one fetched article page.
@@ -653,6 +664,20 @@ mod tests {
         // Another extraction of the same article, as long, is it.
         let rewritten = format!("Budget day. {}", body.replace("long", "lengthy"));
         assert!(is_the_article(&rewritten, &stored));
+        // The same bytes decoded with the wrong charset are not.
+        let quoted = "The minister said the government “won’t back down” on the budget. ";
+        let stored = format!("<p>{}</p>", quoted.repeat(5));
+        let garbled = quoted
+            .replace('“', "â€œ")
+            .replace('’', "â€™")
+            .replace('”', "â€\u{9d}");
+        assert!(!is_the_article(&garbled.repeat(5), &stored));
+        // A cut of Japanese prose (a space a paragraph) is a cut.
+        let paragraph = "東京都は火曜日、新しい予算案を発表した。議会は長い議論の末に承認した。";
+        let body: Vec<String> = (0..10).map(|i| format!("{paragraph}{i}")).collect();
+        let boxed: Vec<String> = (0..20).map(|i| format!("関連記事{i}はこちら")).collect();
+        let stored = format!("<p>{}</p><div>{}</div>", body.join(" "), boxed.join(" "));
+        assert!(is_the_article(&body.join(" "), &stored));
     }
 
     #[test]
