@@ -184,7 +184,7 @@ pub(super) fn parse_size(size: &RawSize) -> Result<u64, String> {
     };
     let text = match size {
         RawSize::Bytes(n) if *n > 0 => return Ok(*n as u64),
-        RawSize::Bytes(n) => return Err(format!("{n} is no size: it must be more than 0")),
+        RawSize::Bytes(n) => return Err(format!("{n} is no size: it must be at least one byte")),
         RawSize::Text(t) => t.trim(),
     };
     let split = text
@@ -204,7 +204,7 @@ pub(super) fn parse_size(size: &RawSize) -> Result<u64, String> {
     };
     let bytes = num * mult;
     if bytes.is_finite() && bytes < 1.0 {
-        return Err(format!("{text:?} is no size: it must be more than 0"));
+        return Err(format!("{text:?} is no size: it must be at least one byte"));
     }
     if !bytes.is_finite() {
         return Err(bad(text));

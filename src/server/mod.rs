@@ -380,7 +380,7 @@ async fn status(State(s): State<ServerState>) -> Response {
     // Figures read before the store got busy say so.
     let as_of = as_of.map_or(String::new(), |at| {
         format!(
-            "<p class=\"warning\">The database is busy (reading the story window back after a start): figures as of {}.</p>",
+            "<p class=\"warning\">The database is busy (a long write, such as reading the story window back after a start): figures as of {}.</p>",
             at.format("%H:%M:%S UTC")
         )
     });
