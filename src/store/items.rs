@@ -415,19 +415,14 @@ impl Store {
         since: i64,
         mut each: impl FnMut(WindowItem),
     ) -> Result<usize, StoreError> {
-        let mut stmt = self.conn.prepare(
-            // The date the item was assigned with: its own, unless missing or in
-            // the future when first seen (see `sort_time`); an item dated 9999
-            // stays in the window only as long as one first seen then. (The time
-            // columns are the items' alone: `sources` has none of those names.)
-            &format!(
-                "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
-                    i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.judged_hash
-                 FROM items i JOIN sources s ON s.id = i.source_id
-                 WHERE i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1
-                 ORDER BY i.first_seen_at, i.id"
-            ),
-        )?;
+        // The date the item was assigned with: its own, unless missing or in
+        // the future when first seen (see `sort_time`); an item dated 9999
+        // stays in the window only as long as one first seen then.
+        let mut stmt = self.conn.prepare(&format!(
+            "{} WHERE i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1
+             ORDER BY i.first_seen_at, i.id",
+            window_item_select()
+        ))?;
         let rows = stmt.query_map([since], window_item)?;
         let mut n = 0;
         for row in rows {
@@ -461,11 +456,8 @@ impl Store {
 
     /// The stored item `id` as [`Store::window_items`] reads it, if it is still stored.
     pub fn window_item(&self, id: i64) -> Result<Option<WindowItem>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
-                i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.judged_hash
-             FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = ?1"
-        ))?;
+        let mut stmt =
+            (self.conn).prepare_cached(&format!("{} WHERE i.id = ?1", window_item_select()))?;
         Ok(stmt.query_row([id], window_item).optional()?)
     }
 
@@ -538,7 +530,18 @@ impl Store {
 /// (ids only: the rest are read at the next pass).
 pub const WINDOW_CHANGES_READ: usize = 100_000;
 
-/// A row of [`Store::window_items`]' columns.
+/// The query of a [`WindowItem`] but for its condition: the columns
+/// [`window_item`] reads. (The time columns are the items' alone: `sources`
+/// has none of those names.)
+fn window_item_select() -> String {
+    format!(
+        "SELECT i.id, s.name, i.link, {SORT_TIME_SQL},
+            i.title, i.summary, i.content, i.story_id, i.first_seen_at, i.judged_hash
+         FROM items i JOIN sources s ON s.id = i.source_id"
+    )
+}
+
+/// A row of [`window_item_select`]'s columns.
 fn window_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<WindowItem> {
     Ok(WindowItem {
         item_id: r.get(0)?,
