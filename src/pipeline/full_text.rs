@@ -283,7 +283,7 @@ pub(super) enum Reread {
 }
 
 /// Settles a stored article's page read again under edited rules: the new
-/// article replaces `stored` (HTML) when it is that article ([`is_the_article`]);
+/// article replaces `stored` (HTML) when it is that article ([`Against::is_the_article`]);
 /// anything else (a cookie wall) is none, whatever the feed's text.
 pub(super) fn settle_reread(
     ctx: &Context,
@@ -296,10 +296,16 @@ pub(super) fn settle_reread(
     match result {
         Ok(article) => {
             ctx.article_backoff.succeeded(link);
-            if is_the_article(&article.text, stored) {
+            let against = Against::of(&article.text, stored);
+            if against.is_the_article() {
                 return Reread::Take(Box::new(article));
             }
-            let (words, stored_words, found) = words_against(&article.text, stored);
+            let Against {
+                words,
+                stored_words,
+                found,
+                ..
+            } = against;
             tracing::warn!(source = %cfg.name, link = display(link), words, stored_words, shared = found, "the page read again is not the stored article (a wall?); keeping the stored one");
             Reread::Keep
         }
@@ -318,44 +324,68 @@ pub(super) fn settle_reread(
     }
 }
 
-/// How `text` stands to the article `stored` (HTML): its words, the stored
-/// article's, and how many of its words the stored article has.
-fn words_against(text: &str, stored: &str) -> (usize, usize, usize) {
-    let stored = plain_text(stored);
-    let stored_words: Vec<&str> = stored.split_whitespace().collect();
-    let known: HashSet<&str> = stored_words.iter().copied().collect();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let found = words.iter().filter(|w| known.contains(*w)).count();
-    (words.len(), stored_words.len(), found)
+/// How a page's text read again stands to the stored article (HTML), the
+/// stored one's text read once.
+struct Against {
+    /// Words of the text.
+    words: usize,
+    /// Words of the stored article.
+    stored_words: usize,
+    /// Words of the text the stored article has.
+    found: usize,
+    /// Long enough to be an article: 20 words, or 100 characters (Chinese or
+    /// Japanese prose has a space a paragraph).
+    long_enough: bool,
+    /// It shows UTF-8 decoded as Windows-1252 or Latin-1 ("â€™" for "’", "Ã©"
+    /// for "é") where the stored article had none: a page sent with the wrong
+    /// charset, whose words are otherwise the article's.
+    mojibake: bool,
 }
 
-/// Whether `text` is the article `stored` (HTML) with blocks taken out (by a
-/// `remove` rule, or a `content` rule that keeps less): at least 20 words,
-/// nine tenths of them the stored article's. A wall's words are others; a
-/// paywall that shows the first paragraphs looks like a cut.
+impl Against {
+    fn of(text: &str, stored: &str) -> Against {
+        let marks = |t: &str| t.matches("â€").count() + t.matches('Ã').count();
+        let stored_text = plain_text(stored);
+        let stored_words: Vec<&str> = stored_text.split_whitespace().collect();
+        let known: HashSet<&str> = stored_words.iter().copied().collect();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        Against {
+            words: words.len(),
+            stored_words: stored_words.len(),
+            found: words.iter().filter(|w| known.contains(*w)).count(),
+            long_enough: words.len() >= 20 || text.chars().count() >= 100,
+            mojibake: marks(text) > marks(stored) + 2,
+        }
+    }
+
+    /// The stored article with blocks taken out (by a `remove` rule, or a
+    /// `content` rule that keeps less): nine tenths of its words the stored
+    /// article's. A wall's words are others; a paywall that shows the first
+    /// paragraphs looks like a cut.
+    fn is_cut(&self) -> bool {
+        self.long_enough && self.words > 0 && self.found * 10 >= self.words * 9 && !self.mojibake
+    }
+
+    /// The stored article under edited rules: cut, or otherwise extracted,
+    /// with at least three fifths of its words and half of them the stored
+    /// article's (a cookie wall of the same length, or a text decoded with the
+    /// wrong charset, is not).
+    fn is_the_article(&self) -> bool {
+        let like = self.words * 5 >= self.stored_words * 3 && self.found * 2 >= self.words;
+        self.is_cut() || (like && self.words > 0 && !self.mojibake)
+    }
+}
+
+/// Whether `text` is the article `stored` (HTML) with blocks taken out ([`Against::is_cut`]).
+#[cfg(test)]
 fn is_cut_from(text: &str, stored: &str) -> bool {
-    let (words, _, found) = words_against(text, stored);
-    // Chinese or Japanese prose has a space a paragraph: its length counts.
-    let long_enough = words >= 20 || text.chars().count() >= 100;
-    long_enough && words > 0 && found * 10 >= words * 9 && !mojibake(text, stored)
+    Against::of(text, stored).is_cut()
 }
 
-/// Whether `text` shows UTF-8 decoded as Windows-1252 or Latin-1 ("â€™" for
-/// "’", "Ã©" for "é") where the stored article (HTML) had none: a page sent
-/// with the wrong charset, whose words are otherwise the article's.
-fn mojibake(text: &str, stored: &str) -> bool {
-    let marks = |t: &str| t.matches("â€").count() + t.matches('Ã').count();
-    marks(text) > marks(stored) + 2
-}
-
-/// Whether a page read again gives the stored article (HTML) under edited
-/// rules: cut ([`is_cut_from`]), or otherwise extracted, with at least three
-/// fifths of its words and half of them the stored article's (a cookie wall
-/// of the same length, or a text decoded with the wrong charset, is not).
+/// Whether `text` is the article `stored` (HTML) ([`Against::is_the_article`]).
+#[cfg(test)]
 fn is_the_article(text: &str, stored: &str) -> bool {
-    let (words, stored_words, found) = words_against(text, stored);
-    let like = words * 5 >= stored_words * 3 && found * 2 >= words && words > 0;
-    is_cut_from(text, stored) || (like && !mojibake(text, stored))
+    Against::of(text, stored).is_the_article()
 }
 
 /// What became of one fetched article page.
