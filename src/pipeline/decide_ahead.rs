@@ -56,8 +56,8 @@ impl StoryDedup {
     /// tells which write it is at) on a second thread, with the engine
     /// deciding their new items on this one; the engine goes on to the next
     /// write while the store finishes one. Returns what `write` returned and
-    /// whether the engine still agrees with the store (if not, rebuild the
-    /// window from the store).
+    /// whether the engine still agrees with the store (if not, drop the
+    /// window, read back from the store later).
     pub(super) fn decide_beside<R: Send>(
         &self,
         store: &mut Store,

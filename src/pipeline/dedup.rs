@@ -430,7 +430,7 @@ impl StoryDedup {
     /// reads it back from the store. Not at once: while the database refuses
     /// every write (a full disk, `max_size`), each failed write would read the
     /// whole window back again, for nothing.
-    pub fn rebuild(&self) {
+    pub fn drop_after_failed_store(&self) {
         if self.drop_window(false) {
             tracing::info!(
                 "story dedup window dropped after a failed store; read back for the next new item"
@@ -526,7 +526,7 @@ impl StoryDedup {
             Err(e) => {
                 drop(window);
                 // The window may hold what the store did not keep.
-                self.rebuild();
+                self.drop_after_failed_store();
                 Err(e)
             }
         }

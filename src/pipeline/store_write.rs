@@ -113,7 +113,7 @@ fn write_queued(store: &mut Store, dedup: Option<&StoryDedup>, mut batch: Vec<Qu
     if let (Err(e), Some(dedup)) = (&committed, dedup) {
         tracing::error!("could not commit {} store writes: {e}", batch.len());
         // The engine admitted items that the rolled-back transaction did not keep.
-        dedup.rebuild();
+        dedup.drop_after_failed_store();
     }
     for (q, stored) in batch.into_iter().zip(written) {
         let stored = match (&committed, stored) {
@@ -175,7 +175,7 @@ fn write_batch(
             if !agrees {
                 // A write failed (its items stayed in the window), or the
                 // store placed an item otherwise than the engine did.
-                dedup.rebuild();
+                dedup.drop_after_failed_store();
             }
             written
         }
