@@ -11,8 +11,9 @@
 //!    that the look-alike guard of dates (more than two days apart) leaves
 //!    below its threshold is a cannot-link (differing figures stay a penalty
 //!    in the score). Only stories with body text that hold a cannot-link pair
-//!    (a look-alike event joined through a bridging article) are clustered
-//!    again, within themselves. Re-clustering the whole scope
+//!    (a look-alike event joined through a bridging article) or whose pairs
+//!    fall short of a join on average (a centroid that drifted toward common
+//!    words) are clustered again, within themselves. Re-clustering the whole scope
 //!    ([`RECLUSTER_ALL`]) was measured and lost recall on both dev sets.
 //! 2. **Gap split** (`gap.rs`). A story that falls into two groups much
 //!    closer within than across (two look-alike events with no dates to tell
@@ -69,6 +70,8 @@ const JOIN_SHARE: f64 = 0.6;
 /// the file's order) and uci-dev (0.78 against 0.86), re-clustering everything
 /// by average linkage loses more recall than the order it removes.
 const RECLUSTER_ALL: bool = false;
+/// Scored pairs within a story before their average can call it diffuse.
+const DIFFUSE_PAIRS: usize = 3;
 
 /// Where a refined cluster goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -331,17 +334,20 @@ impl Engine {
     /// two clusters with the best average linkage join while it reaches
     /// [`JOIN_SHARE`] of their thresholds and no pair between them is a
     /// cannot-link. Unless [`RECLUSTER_ALL`], only the stories that hold a
-    /// cannot-link pair are clustered again, each within itself (the others
-    /// stay as they are). Returns each cluster's nodes.
+    /// cannot-link pair or are diffuse ([`diffuse_stories`]) are clustered
+    /// again, each within itself (the others stay as they are). Returns each
+    /// cluster's nodes.
     fn link(&self, nodes: &[Node], pairs: &[Scored]) -> Vec<Vec<usize>> {
         let same = |p: &Scored| nodes[p.a].story == nodes[p.b].story;
         // Headline-only stories are not split: between headlines, an average
         // over pairs says less than a story's centroid (measured on uci-dev:
         // it joined unrelated stories and split others).
+        let diffuse = diffuse_stories(nodes, pairs);
         let conflicted: HashSet<StoryId> = pairs
             .iter()
             .filter(|p| p.edge.cannot > 0 && same(p))
             .map(|p| nodes[p.a].story)
+            .chain(diffuse)
             .filter(|&s| self.all_body(s))
             .collect();
         let open = |n: usize| RECLUSTER_ALL || conflicted.contains(&nodes[n].story);
@@ -372,6 +378,32 @@ impl Engine {
         clusters.extend(kept);
         clusters
     }
+}
+
+/// Stories whose scored pairs of members fall short of the join on average
+/// (at least [`DIFFUSE_PAIRS`] of them): the linkage that clusters them again
+/// would not have joined them. A story's centroid drifts toward the words
+/// every item uses and then draws items that share nothing else (beside
+/// templated feeds, which raise every other word's IDF, synthetic feeds made
+/// one story of 1,747 items whose pairs score about 0.07); a story of one
+/// event holds pairs that clear it (no story of either dev set is diffuse).
+fn diffuse_stories(nodes: &[Node], pairs: &[Scored]) -> Vec<StoryId> {
+    let mut within: HashMap<StoryId, (f64, usize)> = HashMap::new();
+    for p in pairs
+        .iter()
+        .filter(|p| nodes[p.a].story == nodes[p.b].story)
+    {
+        let (margin, n) = within.entry(nodes[p.a].story).or_default();
+        *margin += p.edge.margin;
+        *n += 1;
+    }
+    let mut diffuse: Vec<StoryId> = within
+        .into_iter()
+        .filter(|&(_, (margin, n))| n >= DIFFUSE_PAIRS && margin < 0.0)
+        .map(|(s, _)| s)
+        .collect();
+    diffuse.sort_unstable();
+    diffuse
 }
 
 /// The clusters of an agglomeration, named by their first node.

@@ -1122,3 +1122,79 @@ fn a_member_whose_text_changed_is_decided_again_and_its_old_text_leaves() {
     // The cap counts articles, each once however often revised: three stay.
     assert_eq!(e.window_len(), 3);
 }
+
+/// Synthetic feeds as `synthetic_feeds.py --template` serves them: items drawn
+/// log-uniformly from a vocabulary (20,000 pseudo-words, or ~240 repeated
+/// syllables for a templated feed), so a few words are in every item.
+fn synthetic_items(feeds: usize, templated: usize, items: usize) -> Vec<DedupArticle> {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let (consonants, vowels) = (b"bcdfghklmnprstvz", b"aeiou");
+    let syllable = |n: u64| {
+        let c = consonants[(n % 16) as usize] as char;
+        format!("{c}{}", vowels[(n / 16 % 5) as usize] as char)
+    };
+    let words: Vec<String> = (0..20_000u64)
+        .map(|_| (0..1 + next() % 3).map(|_| syllable(next())).collect())
+        .collect();
+    let template_words: Vec<String> = (0..20_000u64)
+        .map(|i| syllable(i % 80).repeat(1 + (i % 3) as usize))
+        .collect();
+    let mut out = Vec::new();
+    for f in 0..feeds {
+        let vocab = if f < templated {
+            &template_words
+        } else {
+            &words
+        };
+        let mut draw = |n: usize| -> String {
+            (0..n)
+                .map(|_| {
+                    let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+                    vocab[(20_000f64.powf(u) as usize).clamp(1, 20_000) - 1].as_str()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for j in 0..items {
+            let (title, text) = (draw(8), format!("{}\n\n{}", draw(60), draw(60)));
+            let url = format!("https://feed{f}.example/{j}.html");
+            let at = T0 - (j * 600 + f) as i64;
+            out.push(art(
+                &format!("{f}/{j}"),
+                &format!("feed{f}"),
+                &url,
+                at,
+                &title,
+                &text,
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_story_whose_members_share_only_common_words_is_taken_apart() {
+    // Beside templated feeds, which raise every other word's IDF, the centroid
+    // of a few random items drifts toward the commonest words and draws in
+    // items that share nothing else: one story of unrelated items.
+    let mut e = Engine::new(DedupConfig::default());
+    for a in synthetic_items(30, 15, 30) {
+        e.assign(&a);
+    }
+    let largest = |e: &Engine| partition(e).iter().map(|s| s.len()).max().unwrap_or(0);
+    let online = largest(&e);
+    assert!(online > 40, "the online pass made no such story ({online})");
+    e.refine_with(|r| Ok::<_, ()>((0..r.new_stories as i64).map(|k| 10_000 + k).collect()))
+        .unwrap();
+    assert!(
+        largest(&e) <= 5,
+        "still {} articles in one story",
+        largest(&e)
+    );
+}
