@@ -1198,3 +1198,30 @@ fn a_story_whose_members_share_only_common_words_is_taken_apart() {
         largest(&e)
     );
 }
+
+#[test]
+fn briefs_that_share_only_their_town_stay_apart() {
+    let briefs = [
+        ("Canal workers strike over pay", "Canal workers in Leeds went on strike over pay, the union said, closing the locks for a week and stranding barges loaded with grain."),
+        ("Tram network to be extended", "The tram network in Leeds will be extended by six kilometres, the council said, with new stops near the hospital by next summer."),
+        ("Library opening hours cut", "Leeds libraries will open two hours later on weekdays from January to save money, prompting protests from reading groups."),
+        ("Flood warning issued for river", "A flood warning was issued for the river in Leeds after heavy rain overnight, and residents were told to move valuables upstairs."),
+        ("School wins chess title", "A Leeds primary school won the national chess championship for children under eleven, beating forty teams in a two-day tournament."),
+    ];
+    for source in ["Leeds Local", ""] {
+        let mut e = Engine::new(DedupConfig::default());
+        let mut stories = std::collections::HashSet::new();
+        for (i, (title, text)) in briefs.iter().enumerate() {
+            let url = format!("https://local.example/{i}.html");
+            let at = T0 + i as i64 * 3_600;
+            let ev = e.assign(&art(&i.to_string(), source, &url, at, title, text));
+            stories.insert(ev.story);
+        }
+        assert_eq!(
+            stories.len(),
+            briefs.len(),
+            "source {source:?}: {:?}",
+            partition(&e)
+        );
+    }
+}
