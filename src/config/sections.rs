@@ -181,6 +181,14 @@ impl Ctx<'_> {
         db: &DatabaseConfig,
     ) {
         let shown = out.path.display();
+        if out.path.is_dir() {
+            let example = out.path.join("feed.xml");
+            let message = format!(
+                "`path` {shown} is a folder: give the feed file's name in it, e.g. \"{}\"",
+                example.display()
+            );
+            return self.error_at(span, message);
+        }
         let written = crate::publish::output_files(out);
         for (file, kind) in &written[1..] {
             if same_path(&out.path, file) {

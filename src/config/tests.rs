@@ -255,6 +255,20 @@ fn filters_categories_and_page_options() {
     );
     assert_eq!(e.line, Some(4), "{e}");
     assert!(e.message.contains("not a valid regular expression"), "{e}");
+    // An empty pattern (or one that matches nothing at all) matches every title.
+    for (key, value, says) in [
+        ("exclude", "\"\"", "every item would be dropped"),
+        ("include", "[\"Kyiv\", \"x*\"]", "filter nothing out"),
+    ] {
+        let e = first_error(&format!(
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n{key} = {value}\n"
+        ));
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(
+            e.message.contains("matches every title") && e.message.contains(says),
+            "{e}"
+        );
+    }
     let e = first_error("[[page]]\nname = \"P\"\nurl = \"https://p.test/\"\nlinks = \"a[\"\n");
     assert!(e.message.contains("not a valid CSS selector"), "{e}");
     let e = first_error("[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nmax_new = 3\n");
@@ -411,6 +425,17 @@ fn the_feed_may_not_overwrite_the_database_the_config_or_its_siblings() {
         assert_eq!(e.line, Some(2), "{path}: {e}");
         assert!(e.message.contains(says), "{path}: {e}");
     }
+    // A folder (as `path = "db"` would be).
+    let dir = std::env::temp_dir();
+    let e = first_error(&format!(
+        "[output]\npath = {:?}\n{feed}",
+        dir.display().to_string()
+    ));
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(
+        e.message.contains("is a folder") && e.message.contains("feed.xml"),
+        "{e}"
+    );
     // A sibling written onto the database.
     let e = first_error(&format!(
         "[output]\npath = \"data/news.rss\"\n[database]\npath = \"data/index.html\"\n{feed}"

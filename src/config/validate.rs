@@ -95,6 +95,18 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         for p in list {
             match regex::RegexBuilder::new(&p).size_limit(1 << 20).build() {
+                // A pattern that matches nothing at all matches every title:
+                // an `exclude` of it silently hid every item.
+                Ok(r) if r.is_match("") => {
+                    let effect = match key {
+                        "exclude" => "every item would be dropped",
+                        _ => "it would filter nothing out",
+                    };
+                    self.error_at(
+                        Some(span.clone()),
+                        format!("`{key}`: {p:?} matches every title, so {effect}: give the words to look for, e.g. \"(?i)sponsored\""),
+                    )
+                }
                 Ok(r) => out.push(r),
                 Err(e) => {
                     // The regex message draws a caret over several lines; its
