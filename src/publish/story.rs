@@ -480,20 +480,31 @@ fn why(h: &mut String, members: &[Member<'_>], joins: &HashMap<i64, JoinRecord>)
         return;
     }
     h.push_str("<section aria-labelledby=\"why-h\">\n<h2 id=\"why-h\">Why these are one story</h2>\n<ul class=\"why\">\n");
-    // In the order they were stored: the one that opened the story first.
+    // In the order they were stored: the one first read first.
     let mut order: Vec<&Member<'_>> = members.iter().collect();
     order.sort_by_key(|m| m.item.id);
     for m in order {
         let record = joins.get(&m.item.id);
         let matched = record
             .and_then(|r| r.matched)
-            .and_then(|id| members.iter().find(|o| o.item.id == id))
-            .map(|o| o.outlet.as_str());
+            .and_then(|id| members.iter().find(|o| o.item.id == id));
+        // A copy read before its original (a slow feed) was matched the other
+        // way round: the copy is the one dated later.
+        let how = match (record.and_then(|r| r.layer.as_deref()), matched) {
+            (Some("near-copy"), Some(o)) if m.time < o.time => {
+                let overlap = record
+                    .and_then(|r| r.score)
+                    .map(|s| format!(" (text overlap {s:.2})"))
+                    .unwrap_or_default();
+                format!("the original of {}'s later copy{overlap}", o.outlet)
+            }
+            _ => joined_how(record, matched.map(|o| o.outlet.as_str())),
+        };
         let _ = writeln!(
             h,
             "<li><span class=\"outlet\">{}</span>: {}</li>",
             escape(&m.outlet),
-            escape(&joined_how(record, matched))
+            escape(&how)
         );
     }
     h.push_str("</ul>\n</section>\n");
@@ -510,7 +521,7 @@ pub fn joined_how(record: Option<&JoinRecord>, matched: Option<&str>) -> String 
         .map(|o| format!(" of {o}'s article"))
         .unwrap_or_default();
     match (layer, score) {
-        ("new", _) => "opened the story".into(),
+        ("new", _) => "read first here; the others were compared with the story".into(),
         ("url", _) => match matched {
             Some(o) => format!("same URL as {o}'s article"),
             None => "same URL".into(),
@@ -719,9 +730,47 @@ mod tests {
             why.contains("joined by the “refined” step, score 0.40"),
             "{why}"
         );
-        assert!(why.contains("opened the story"), "{why}");
+        assert!(why.contains("read first here"), "{why}");
         // The feeds link the page.
         assert!(p.rss.body.windows(16).any(|w| w == b"Compare coverage"));
+    }
+
+    #[test]
+    fn a_copy_read_before_its_original_is_still_called_the_copy() {
+        let text = "The vote passed on Monday by 31 to 12 in the council after a long debate.";
+        // The wire's copy (dated later) was read first; the original matched it.
+        let mut copy = with_text("wire", 1, text);
+        copy.published_at = Some(1_765_740_000);
+        let mut original = with_text("vue", 2, text);
+        original.published_at = Some(1_765_730_000);
+        let mut joins = HashMap::new();
+        let record = |layer: &str, score, matched| JoinRecord {
+            layer: Some(layer.into()),
+            score,
+            matched,
+        };
+        joins.insert(1, record("new", None, None));
+        joins.insert(2, record("near-copy", Some(1.0), Some(1)));
+        let p = render_with(
+            &out(),
+            &feed_ids(),
+            &[story(vec![copy, original])],
+            &joins,
+            None,
+            0,
+        );
+        let html = page(&p);
+        let doc = scraper::Html::parse_document(&html);
+        let sel = scraper::Selector::parse(".why li").unwrap();
+        let why: Vec<String> = doc.select(&sel).map(|l| l.text().collect()).collect();
+        assert_eq!(
+            why,
+            [
+                "wire: read first here; the others were compared with the story",
+                "vue: the original of wire's later copy (text overlap 1.00)",
+            ],
+            "{html}"
+        );
     }
 
     #[test]

@@ -177,8 +177,13 @@ async fn story_pages_show_what_each_outlet_adds() {
         assert!(!vue.contains(&norm(s)), "Vue News reports {s:?} already");
     }
     assert!(
-        html.contains("same event, similarity") && html.contains("syndicated copy"),
+        html.contains("same event, similarity") && html.contains("copy"),
         "why they are one story, in words"
+    );
+    // Whichever was read first, the wire's later text is the copy.
+    assert!(
+        !html.contains("syndicated copy of Wire Copy Daily"),
+        "Vue News is no copy of the wire: {html}"
     );
 
     // Metro Herald's figures that Vue News lacks.
