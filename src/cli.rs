@@ -428,9 +428,15 @@ fn end_quietly_when_the_reader_goes() {
     }
 }
 
+/// How long `fetch` and `run` wait for a lock held by someone looking.
+const LOOKERS_HOLD: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Takes the database's lock for this process, or says who owns it.
 fn lock_database(cfg: &Config) -> anyhow::Result<crate::store::DbLock> {
-    Ok(crate::store::DbLock::acquire(&cfg.database.path)?)
+    Ok(crate::store::DbLock::acquire_waiting(
+        &cfg.database.path,
+        LOOKERS_HOLD,
+    )?)
 }
 
 fn run_daemon(path: &std::path::Path, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
@@ -753,15 +759,6 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The database opened to show it, with the configured sources recorded
-/// first when no other feedsieve owns it (see [`open_to_look`]).
-pub(crate) struct Looking {
-    /// The store (dropped before the lock: closing the lock's handle on the
-    /// file would release SQLite's own locks on it).
-    pub store: crate::store::Store,
-    _lock: Option<crate::store::DbLock>,
-}
-
 /// Opens the existing database to show it. When no other feedsieve owns it,
 /// the configured sources are recorded first, so that sources added to the
 /// file, and sources whose URL was edited (which keep their row), show as
@@ -769,25 +766,37 @@ pub(crate) struct Looking {
 /// (`has_errors`), whose broken sources would look removed. A running daemon
 /// records its file itself, and refuses one it cannot use (no sources):
 /// looking never overrides it.
-pub(crate) fn open_to_look(cfg: &Config, has_errors: bool) -> anyhow::Result<Looking> {
-    // Not when another feedsieve owns the database, or no lock is to be had
-    // (a read-only folder, another user's daemon): what is recorded is shown.
-    let lock = match has_errors {
-        true => None,
-        false => crate::store::DbLock::acquire(&cfg.database.path).ok(),
-    };
-    let mut store = crate::store::Store::open(&cfg.database.path)
-        .with_context(|| format!("opening {}", cfg.database.path.display()))?;
-    if lock.is_some() {
-        match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
-            // A read-only copy (a backup) or a full disk: what is recorded is shown.
-            Err(e) if e.is_machine_fault() => eprintln!(
-                "note: the configured sources could not be recorded ({e}); showing the sources as recorded"
-            ),
-            done => done?,
+pub(crate) fn open_to_look(cfg: &Config, has_errors: bool) -> anyhow::Result<crate::store::Store> {
+    let path = &cfg.database.path;
+    let opening = || format!("opening {}", path.display());
+    let lock = match crate::store::DbLock::acquire(path) {
+        Ok(lock) => lock,
+        // Another feedsieve owns it: what it recorded is shown, as it is.
+        Err(crate::store::StoreError::InUse { .. }) => {
+            return crate::store::Store::open_unowned(path).with_context(opening);
         }
+        // No lock to be had (a read-only folder): what is recorded is shown.
+        Err(_) => return crate::store::Store::open(path).with_context(opening),
+    };
+    let mut store = crate::store::Store::open(path).with_context(opening)?;
+    match has_errors {
+        true => Ok(()),
+        false => store.sync_sources(&crate::pipeline::source_specs(cfg)),
     }
-    Ok(Looking { store, _lock: lock })
+    .or_else(|e| match e.is_machine_fault() {
+        // A read-only copy (a backup) or a full disk: what is recorded is shown.
+        true => {
+            eprintln!("note: the configured sources could not be recorded ({e}); showing the sources as recorded");
+            Ok(())
+        }
+        false => Err(e),
+    })?;
+    // Recorded: the lock goes at once, so that a `fetch` or a daemon start
+    // is not kept out while this reads. The store first (closing the lock's
+    // handle would release SQLite's own locks on the file).
+    drop(store);
+    drop(lock);
+    crate::store::Store::open_unowned(path).with_context(opening)
 }
 
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
@@ -805,8 +814,7 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let looking = open_to_look(&cfg, has_errors)?;
-    let store = &looking.store;
+    let store = &open_to_look(&cfg, has_errors)?;
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,
         stories: store.story_count()?,

@@ -14,8 +14,7 @@ use crate::util::{rewrite_kept_file, write_stdout};
 /// first, as `status` does).
 pub fn list(cfg: &Config, has_errors: bool) -> anyhow::Result<()> {
     let rows = if crate::store::database_exists(&cfg.database.path) {
-        let looking = crate::cli::open_to_look(cfg, has_errors)?;
-        let store = &looking.store;
+        let store = &crate::cli::open_to_look(cfg, has_errors)?;
         let gauges = crate::metrics::StoredGauges {
             sources: store.source_stats()?,
             stories: 0,

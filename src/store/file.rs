@@ -126,6 +126,21 @@ impl DbLock {
         })
     }
 
+    /// [`DbLock::acquire`], waiting up to `wait` while another process holds
+    /// it: `feedsieve status` and `sources` hold it for a moment to record the
+    /// configured sources, and a cron `fetch` beside them must not fail for it.
+    pub fn acquire_waiting(db: &Path, wait: std::time::Duration) -> Result<DbLock, StoreError> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match DbLock::acquire(db) {
+                Err(StoreError::InUse { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                done => return done,
+            }
+        }
+    }
+
     /// Takes the path's lock again when its `.lock` file was deleted or
     /// replaced (it looks stale, and people delete such files): false when
     /// another process holds the new one, so that the path is no longer ours.

@@ -97,6 +97,16 @@ pub enum StoreError {
         /// Newest version known here.
         known: i64,
     },
+    /// The file is older than this feedsieve, and another process holds it.
+    #[error("the database {path} has schema version {found}, older than this feedsieve's ({known}), and another feedsieve process holds it (an older version?): this one upgrades it when it starts; stop that one first")]
+    Outdated {
+        /// The database path.
+        path: String,
+        /// Version in the file.
+        found: i64,
+        /// Newest version known here.
+        known: i64,
+    },
     /// The blocking task running the query died.
     #[error("the database task failed: {0}")]
     Task(String),
@@ -182,6 +192,28 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing database as it is, for a process that does not own
+    /// it: another feedsieve holds it (perhaps an older one, which a migration
+    /// would leave reading columns it does not know), so nothing is migrated;
+    /// a database older than this feedsieve is refused.
+    pub fn open_unowned(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        let mut store = Store::init_with(conn, false)?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        let found: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found < known {
+            return Err(StoreError::Outdated {
+                path: path.display().to_string(),
+                found,
+                known,
+            });
+        }
+        store.file = Some(DbFile::new(path));
+        Ok(store)
+    }
+
     /// True when [`Store::open`] created a new, empty database file.
     pub fn created(&self) -> bool {
         self.created
@@ -257,6 +289,11 @@ impl Store {
     }
 
     fn init(conn: Connection) -> Result<Store, StoreError> {
+        Store::init_with(conn, true)
+    }
+
+    /// Sets the connection up, and applies the pending migrations when `migrate`.
+    fn init_with(conn: Connection, migrate: bool) -> Result<Store, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL keeps readers (inspecting tools) from blocking the writer; NORMAL sync
         // is durable against process crashes, which is what a daemon meets.
@@ -273,7 +310,17 @@ impl Store {
             file: None,
             checkpointer: None,
         };
-        store.migrate()?;
+        if migrate {
+            store.migrate()?;
+        } else if let Ok(found) = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+        {
+            let known = MIGRATIONS.last().map_or(0, |m| m.0);
+            if found > known {
+                return Err(StoreError::TooNew { found, known });
+            }
+        }
         Ok(store)
     }
 

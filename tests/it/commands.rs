@@ -151,6 +151,47 @@ async fn looking_never_records_sources_behind_a_running_daemons_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looking_neither_keeps_a_fetch_out_nor_migrates_behind_a_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, config) = three_sources(dir.path()).await;
+    common::succeeded(&run(&config, &["fetch"]).await);
+    let db = dir.path().join("db.sqlite");
+    // `status` in a loop beside a cron `fetch`: the lock a looker holds for a
+    // moment (here 300 ms) is waited for, not taken for a daemon's.
+    let looker = feedsieve::store::DbLock::acquire(&db).unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(looker);
+    });
+    common::succeeded(&run(&config, &["fetch"]).await);
+    release.join().unwrap();
+    // Looking lets the lock go once the sources are recorded.
+    common::succeeded(&run(&config, &["status"]).await);
+    drop(feedsieve::store::DbLock::acquire(&db).unwrap());
+    // An older daemon holds a database of its older schema: looking does not
+    // migrate it under it (the daemon would write rows without the new columns).
+    let version = |set: Option<i64>| {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        if let Some(v) = set {
+            conn.pragma_update(None, "user_version", v).unwrap();
+        }
+        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    let current = version(None);
+    version(Some(current - 1));
+    let daemon = feedsieve::store::DbLock::acquire(&db).unwrap();
+    for look in ["status", "sources"] {
+        let out = run(&config, &[look]).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{look}: {err}");
+        assert!(err.contains("older than this feedsieve's"), "{look}: {err}");
+        assert_eq!(version(None), current - 1, "{look} migrated the database");
+    }
+    drop(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remove_takes_one_table_out_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let (server, config) = three_sources(dir.path()).await;
