@@ -767,36 +767,19 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
 /// records its file itself, and refuses one it cannot use (no sources):
 /// looking never overrides it.
 pub(crate) fn open_to_look(cfg: &Config, has_errors: bool) -> anyhow::Result<crate::store::Store> {
-    let path = &cfg.database.path;
-    let opening = || format!("opening {}", path.display());
-    let lock = match crate::store::DbLock::acquire(path) {
-        Ok(lock) => lock,
-        // Another feedsieve owns it: what it recorded is shown, as it is.
-        Err(crate::store::StoreError::InUse { .. }) => {
-            return crate::store::Store::open_unowned(path).with_context(opening);
-        }
-        // No lock to be had (a read-only folder): what is recorded is shown.
-        Err(_) => return crate::store::Store::open(path).with_context(opening),
-    };
-    let mut store = crate::store::Store::open(path).with_context(opening)?;
-    match has_errors {
+    let record = |store: &mut crate::store::Store| match has_errors {
         true => Ok(()),
-        false => store.sync_sources(&crate::pipeline::source_specs(cfg)),
-    }
-    .or_else(|e| match e.is_machine_fault() {
-        // A read-only copy (a backup) or a full disk: what is recorded is shown.
-        true => {
-            eprintln!("note: the configured sources could not be recorded ({e}); showing the sources as recorded");
-            Ok(())
-        }
-        false => Err(e),
-    })?;
-    // Recorded: the lock goes at once, so that a `fetch` or a daemon start
-    // is not kept out while this reads. The store first (closing the lock's
-    // handle would release SQLite's own locks on the file).
-    drop(store);
-    drop(lock);
-    crate::store::Store::open_unowned(path).with_context(opening)
+        false => match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
+            // A read-only copy (a backup) or a full disk: what is recorded is shown.
+            Err(e) if e.is_machine_fault() => {
+                eprintln!("note: the configured sources could not be recorded ({e}); showing the sources as recorded");
+                Ok(())
+            }
+            done => done,
+        },
+    };
+    crate::store::Store::open_to_read(&cfg.database.path, record)
+        .with_context(|| format!("opening {}", cfg.database.path.display()))
 }
 
 fn status(path: &std::path::Path) -> anyhow::Result<()> {

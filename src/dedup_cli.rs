@@ -283,7 +283,7 @@ fn open_store(config: Config) -> anyhow::Result<Option<(Config, crate::store::St
     if !crate::store::database_exists(&config.database.path) {
         return Ok(None);
     }
-    let mut store = crate::store::Store::open(&config.database.path)
+    let mut store = crate::store::Store::open_to_read(&config.database.path, |_| Ok(()))
         .with_context(|| format!("opening the database {}", config.database.path.display()))?;
     // Looking fixes no ids: that is the first publish's to do.
     let now = chrono::Utc::now().timestamp();

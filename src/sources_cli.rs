@@ -206,7 +206,7 @@ fn without_source(text: &str, kind: SourceKind, url: &url::Url, last: bool) -> O
 pub fn export_opml(path: &Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let links = if crate::store::database_exists(&cfg.database.path) {
-        crate::store::Store::open(&cfg.database.path)
+        crate::store::Store::open_to_read(&cfg.database.path, |_| Ok(()))
             .with_context(|| format!("opening {}", cfg.database.path.display()))?
             .site_links()?
     } else {

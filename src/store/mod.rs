@@ -214,6 +214,29 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing database for a command that reads it: migrated, and
+    /// given to `while_held`, when no other process holds it, whose lock then
+    /// goes at once (a `fetch` or a daemon start is not kept out while the
+    /// command reads); as it is ([`Store::open_unowned`]) when one does.
+    pub fn open_to_read(
+        path: &Path,
+        while_held: impl FnOnce(&mut Store) -> Result<(), StoreError>,
+    ) -> Result<Store, StoreError> {
+        let lock = match DbLock::acquire(path) {
+            Ok(lock) => lock,
+            Err(StoreError::InUse { .. }) => return Store::open_unowned(path),
+            // No lock to be had (a read-only folder): nobody else writes either.
+            Err(_) => return Store::open(path),
+        };
+        let mut store = Store::open(path)?;
+        while_held(&mut store)?;
+        // The store first: closing the lock's handle would release SQLite's
+        // own locks on the file.
+        drop(store);
+        drop(lock);
+        Store::open_unowned(path)
+    }
+
     /// True when [`Store::open`] created a new, empty database file.
     pub fn created(&self) -> bool {
         self.created

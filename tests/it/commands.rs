@@ -181,7 +181,7 @@ async fn looking_neither_keeps_a_fetch_out_nor_migrates_behind_a_daemon() {
     let current = version(None);
     version(Some(current - 1));
     let daemon = feedsieve::store::DbLock::acquire(&db).unwrap();
-    for look in ["status", "sources"] {
+    for look in ["status", "sources", "stories"] {
         let out = run(&config, &[look]).await;
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{look}: {err}");
