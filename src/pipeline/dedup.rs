@@ -35,9 +35,10 @@ pub struct StoryDedup {
 struct Window {
     engine: Engine,
     restored: bool,
-    /// The window was held, then dropped by an edit of `[dedup]`
-    /// ([`StoryDedup::reconfigure`]): the next refinement reads it back, so
-    /// that changes stored meanwhile are judged without waiting for a new item.
+    /// The next refinement reads the window back, so that changes stored
+    /// meanwhile are judged without waiting for a new item: it was held, then
+    /// dropped (an edit of `[dedup]`, a prune), or a change was stored while
+    /// none was held ([`StoryDedup::changes_stored`]).
     dropped: bool,
     /// The last stored change (time, item id) the window has taken in: items
     /// changed after it are queued to be judged ([`Window::revise_changed`]).
@@ -438,6 +439,17 @@ impl StoryDedup {
         }
     }
 
+    /// Says that a store write committed changes to stored items: when no
+    /// window is held (a daemon that has decided no new item since its
+    /// start), the next refinement reads it back to judge them, instead of
+    /// waiting for a new item.
+    pub fn changes_stored(&self) {
+        let mut window = self.lock_window();
+        if !window.restored {
+            window.dropped = true;
+        }
+    }
+
     /// Drops the engine's window after retention pruned items it held: read
     /// back from the store at the next refinement (or new item), as after a
     /// restart, so that changed items are judged without waiting.
@@ -590,6 +602,17 @@ impl AnalysedItems {
     /// True when the fetch surely holds no new item, so no story is decided.
     pub fn none_new(&self) -> bool {
         self.complete && self.by_index.is_empty()
+    }
+}
+
+#[cfg(test)]
+impl AnalysedItems {
+    /// What a fetch that holds no new item is analysed as.
+    pub(crate) fn nothing_new() -> AnalysedItems {
+        AnalysedItems {
+            by_index: HashMap::new(),
+            complete: true,
+        }
     }
 }
 
@@ -1107,6 +1130,40 @@ mod tests {
         dedup.refine(&mut s, 430).unwrap();
         assert_eq!(members(&s), [vec![1], vec![2, 3]]);
         assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn a_change_to_an_item_stored_before_judged_texts_were_kept_is_judged() {
+        use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN};
+        // Stored by an earlier build: no judged text on either.
+        let (mut s, ids, dedup) = alpha_and_beta();
+        drop(dedup);
+        let dresden = report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN);
+        s.record_fetch(
+            ids[0],
+            &parsed(vec![dresden]),
+            100,
+            200,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        let blog = report("live", "Live: snow closes the Bergen pass", SNOW);
+        s.record_fetch(ids[1], &parsed(vec![blog]), 110, 200, &mut OneStoryPerItem)
+            .unwrap();
+        // Upgraded, the blog moves on to the flood before a window is read back:
+        // its new text is not the one its story was decided by.
+        let flood_blog = report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        s.record_fetch(
+            ids[1],
+            &parsed(vec![flood_blog]),
+            300,
+            400,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+        let dedup = StoryDedup::restore(&s, DedupConfig::default(), 310).unwrap();
+        dedup.refine(&mut s, 320).unwrap();
+        assert_eq!(members(&s), [vec![1, 2]], "the blog's change was judged");
     }
 
     #[test]

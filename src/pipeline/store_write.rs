@@ -110,10 +110,16 @@ fn write_queued(store: &mut Store, dedup: Option<&StoryDedup>, mut batch: Vec<Qu
         return;
     }
     let (written, committed) = store.write_together(|s| write_batch(s, dedup, &mut batch));
-    if let (Err(e), Some(dedup)) = (&committed, dedup) {
-        tracing::error!("could not commit {} store writes: {e}", batch.len());
-        // The engine admitted items that the rolled-back transaction did not keep.
-        dedup.drop_after_failed_store();
+    match (&committed, dedup) {
+        (Err(e), Some(dedup)) => {
+            tracing::error!("could not commit {} store writes: {e}", batch.len());
+            // The engine admitted items that the rolled-back transaction did not keep.
+            dedup.drop_after_failed_store();
+        }
+        (Ok(()), Some(dedup)) if written.iter().flatten().any(|w| w.updated > 0) => {
+            dedup.changes_stored();
+        }
+        _ => {}
     }
     for (q, stored) in batch.into_iter().zip(written) {
         let stored = match (&committed, stored) {
@@ -219,7 +225,7 @@ fn write_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::tests::{FLOOD_DRESDEN, FLOOD_PIRNA};
+    use crate::dedup::tests::{FLOOD_BOTH, FLOOD_DRESDEN, FLOOD_PIRNA};
     use crate::dedup::DedupConfig;
     use crate::store::tests::{item, parsed, source};
 
@@ -324,6 +330,36 @@ mod tests {
         write_queued(&mut s, Some(&dedup), vec![next]);
         assert_eq!(next_done.blocking_recv().unwrap().unwrap().new, 1);
         assert_eq!(dedup.window_len(), Some(3));
+    }
+
+    #[test]
+    fn a_change_stored_after_a_start_is_judged_at_the_next_refinement() {
+        let (mut s, ids, dedup) = two_outlets();
+        let dresden = report("a1", "Elbe floods Dresden", FLOOD_DRESDEN);
+        let blog = report("b1", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
+        let (a, _a_done) = queued((ids[0], "http://a.test/"), vec![dresden], 1_000);
+        let (b, _b_done) = queued((ids[1], "http://b.test/"), vec![blog], 1_000);
+        write_queued(&mut s, Some(&dedup), vec![a, b]);
+        dedup.refine(&mut s, 1_010).unwrap();
+        let stories = |s: &Store| s.latest_stories(10).unwrap().len();
+        assert_eq!(stories(&s), 1, "one flood story");
+        // A daemon started again: no window until a new item needs one. The
+        // blog (same GUID) moves on to another event; nothing new arrives.
+        drop(dedup);
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        let snow = "Heavy snow closed the mountain pass between Bergen and Oslo on Thursday, \
+            stranding dozens of lorries and forcing the railway operator to cancel evening \
+            trains, as forecasters warned of more storms over the weekend. Road authorities \
+            said ploughs could not keep up with drifts of up to two metres near the summit.";
+        let moved_on = report("b1", "Live: snow closes the Bergen pass", snow);
+        let (mut b, b_done) = queued((ids[1], "http://b.test/"), vec![moved_on], 2_000);
+        b.analysed = AnalysedItems::nothing_new();
+        write_queued(&mut s, Some(&dedup), vec![b]);
+        assert_eq!(b_done.blocking_recv().unwrap().unwrap().updated, 1);
+        assert_eq!(dedup.window_len(), None, "no new item read the window back");
+        // The next publish's refinement judges it, without waiting for a new item.
+        assert!(dedup.refine(&mut s, 2_010).unwrap() > 0);
+        assert_eq!(stories(&s), 2, "the blog left the flood story");
     }
 
     #[test]

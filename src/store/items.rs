@@ -1073,6 +1073,9 @@ fn json_lists(item: &RawItem) -> (String, String) {
 }
 
 /// Rewrites a stored item whose content changed; it keeps its row and story.
+/// An item without a judged text (stored by an earlier build, or with dedup
+/// off) gets the judged hash 0, which no text has: the next window read back
+/// judges it (recording the new text as judged would skip the change).
 fn update_item(
     tx: &Connection,
     old: &Existing,
@@ -1087,7 +1090,7 @@ fn update_item(
         "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
             author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,
             enclosures = ?11, content_hash = ?12, changed_at = ?13, filtered = ?14,
-            body_words = NULL
+            body_words = NULL, judged_hash = coalesce(judged_hash, 0)
          WHERE id = ?1",
         params![
             old.item_id,
