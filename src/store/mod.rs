@@ -73,6 +73,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../db/migrations/0013_changed_article_aliases.sql"),
     ),
+    (
+        14,
+        include_str!("../../db/migrations/0014_alias_item_index.sql"),
+    ),
 ];
 
 /// A storage failure.
