@@ -268,6 +268,11 @@ impl ArticleBackoff {
         wait
     }
 
+    /// Failures of `link` in a row, as [`ArticleBackoff::failed`] counted them.
+    pub fn failures(&self, link: &str) -> u32 {
+        self.links().get(link).map_or(0, |f| f.0)
+    }
+
     /// `link` worked: it is forgotten.
     pub fn succeeded(&self, link: &str) {
         self.links().remove(link);

@@ -282,6 +282,11 @@ pub(super) enum Reread {
     Later,
 }
 
+/// Re-reads of a page that gave something other than its stored article
+/// (with 5, 10, then 20 minutes between them) before the stored one is kept
+/// as extracted under the edited rules.
+const REREADS_REFUSED_BEFORE_KEEP: u32 = 3;
+
 /// Settles a stored article's page read again under edited rules: the new
 /// article replaces `stored` (HTML) when it is that article ([`Against::is_the_article`]);
 /// anything else (a cookie wall) is none, whatever the feed's text.
@@ -295,9 +300,9 @@ pub(super) fn settle_reread(
 ) -> Reread {
     match result {
         Ok(article) => {
-            ctx.article_backoff.succeeded(link);
             let against = Against::of(&article.text, stored);
             if against.is_the_article() {
+                ctx.article_backoff.succeeded(link);
                 return Reread::Take(Box::new(article));
             }
             let Against {
@@ -306,8 +311,21 @@ pub(super) fn settle_reread(
                 found,
                 ..
             } = against;
-            tracing::warn!(source = %cfg.name, link = display(link), words, stored_words, shared = found, "the page read again is not the stored article (a wall?); keeping the stored one");
-            Reread::Keep
+            // A wall is often passing (a consent page shown once, a site's
+            // bad hour): asked again after a backoff, a few times, before the
+            // stored article is kept for good.
+            let retry_in = ctx.article_backoff.failed(link, now);
+            let refused = ctx.article_backoff.failures(link);
+            let later = refused < REREADS_REFUSED_BEFORE_KEEP;
+            let retry_in = match later {
+                true => in_words(retry_in),
+                false => "never".into(),
+            };
+            tracing::warn!(source = %cfg.name, link = display(link), words, stored_words, shared = found, refused, %retry_in, "the page read again is not the stored article (a wall?); keeping the stored one");
+            match later {
+                true => Reread::Later,
+                false => Reread::Keep,
+            }
         }
         Err(e) if e.is::<HostResting>() => {
             tracing::debug!(source = %cfg.name, link = display(link), "keeping the stored article: {e}");

@@ -321,8 +321,8 @@ async fn edited_extraction_rules_reach_the_articles_already_stored() {
     assert!(content.contains(merz), "paragraph 9 is back: {content}");
 
     // Another while the page answers with a cookie wall, longer than the
-    // feed's teaser but no article: the stored article stays, and is not
-    // asked for again.
+    // feed's teaser but no article: the stored article stays, and is asked
+    // for again only after a backoff (the wall may pass).
     let notice = "We and our partners use cookies and similar technologies to store \
         and access information on your device, to measure audiences and to show you \
         personalised content and advertising. ";
@@ -334,14 +334,31 @@ async fn edited_extraction_rules_reach_the_articles_already_stored() {
     let ctx = again(ctx, &rule(11));
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
     assert_eq!(web.hits(ARTICLE).len(), 5);
-    assert_eq!(stored(&ctx, &link), (Some(content.clone()), 1));
+    assert_eq!(
+        stored(&ctx, &link),
+        (Some(content.clone()), 2),
+        "kept, to read again"
+    );
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
-    assert_eq!(web.hits(ARTICLE).len(), 5);
+    assert_eq!(web.hits(ARTICLE).len(), 5, "not during the backoff");
+    // The wall has passed by a later fetch (another process): the rule
+    // reaches the article.
+    web.set(ARTICLE, Behaviour::Normal);
+    let ctx = again(ctx, &rule(11));
+    run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
+    assert_eq!(web.hits(ARTICLE).len(), 6);
+    let (now_stored, flag) = stored(&ctx, &link);
+    assert_eq!(flag, 1);
+    assert_ne!(
+        now_stored.as_deref(),
+        Some(content.as_str()),
+        "extracted by rule 11"
+    );
 
     // `full_text = false`: the feed's own teaser is published again.
     web.set(ARTICLE, Behaviour::Normal);
     let ctx = again(ctx, "full_text = false");
     run_cycle(&ctx, Selection::All, |_, _, _| {}).await.unwrap();
-    assert_eq!(web.hits(ARTICLE).len(), 5, "no page with full_text = false");
+    assert_eq!(web.hits(ARTICLE).len(), 6, "no page with full_text = false");
     assert_eq!(stored(&ctx, &link).0, None);
 }

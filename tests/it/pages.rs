@@ -488,7 +488,7 @@ async fn edited_rules_reach_a_page_sources_stored_articles() {
     assert_eq!(web.hits(ZELENSKY).len(), 2);
 
     // Another rule while the page answers with a cookie wall: the stored
-    // article stays, and is not asked for again.
+    // article stays, and is not asked for again during the backoff.
     let wall = "<html><body><p>Please enable cookies to read this article.</p></body></html>";
     web.set(ZELENSKY, Behaviour::Body("text/html", wall.into()));
     let ctx = again(ctx, ".share-bar");
