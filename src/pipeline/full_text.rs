@@ -360,13 +360,46 @@ struct Against {
     mojibake: bool,
 }
 
+/// The words of `text` compared by [`Against`]: split at spaces, and a run of
+/// Chinese or Japanese characters (a space a paragraph at most) as its pairs
+/// of characters, so that a block cut out of every paragraph leaves most of
+/// them (single characters would be shared by any two texts).
+fn compared_words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for token in text.split_whitespace() {
+        let chars: Vec<(usize, char)> = token.char_indices().collect();
+        if !chars.iter().any(|&(_, c)| spaceless_script(c)) {
+            out.push(token);
+            continue;
+        }
+        if chars.len() < 2 {
+            out.push(token);
+        }
+        for pair in chars.windows(2) {
+            let end = pair[1].0 + pair[1].1.len_utf8();
+            out.push(&token[pair[0].0..end]);
+        }
+    }
+    out
+}
+
+/// A character of a script written without spaces between words (Han,
+/// kana, Thai).
+fn spaceless_script(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}' // hiragana, katakana
+        | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' // Han
+        | '\u{0e00}'..='\u{0e7f}' // Thai
+    )
+}
+
 impl Against {
     fn of(text: &str, stored: &str) -> Against {
         let marks = |t: &str| t.matches("â€").count() + t.matches('Ã').count();
         let stored_text = plain_text(stored);
-        let stored_words: Vec<&str> = stored_text.split_whitespace().collect();
+        let stored_words = compared_words(&stored_text);
         let known: HashSet<&str> = stored_words.iter().copied().collect();
-        let words: Vec<&str> = text.split_whitespace().collect();
+        let words = compared_words(text);
         Against {
             words: words.len(),
             stored_words: stored_words.len(),
@@ -726,6 +759,23 @@ mod tests {
         let boxed: Vec<String> = (0..20).map(|i| format!("関連記事{i}はこちら")).collect();
         let stored = format!("<p>{}</p><div>{}</div>", body.join(" "), boxed.join(" "));
         assert!(is_the_article(&body.join(" "), &stored));
+        // A byline taken out of every paragraph of Chinese prose is a cut; a
+        // Chinese cookie notice in its place is not the article.
+        let paragraphs: Vec<String> = (0..8)
+            .map(|i| {
+                format!(
+                    "市政府周二公布了新的预算方案（记者王明报道），议会经过长时间讨论后批准{i}。"
+                )
+            })
+            .collect();
+        let stored = format!("<p>{}</p>", paragraphs.join("</p><p>"));
+        let cut: Vec<String> = paragraphs
+            .iter()
+            .map(|p| p.replace("（记者王明报道）", ""))
+            .collect();
+        assert!(is_cut_from(&cut.join("\n"), &stored));
+        let notice = "我们和我们的合作伙伴使用Cookie在您的设备上存储和访问信息，用于衡量受众和展示个性化内容与广告。";
+        assert!(!is_the_article(&notice.repeat(3), &stored));
     }
 
     #[test]
