@@ -221,8 +221,14 @@ impl Health {
                 format!("the edited config was rejected, still running on the last good one: {why}")
             })
             .collect();
+        // A source whose store write failed is the database's problem (above),
+        // not the network's.
+        let network = !s.fetches.keys().any(|id| s.store_failing.contains(id));
         let mut failing = s.fetches.values().map(Option::as_ref);
-        if let Some(Some((name, e))) = failing.next().filter(|_| failing.all(|f| f.is_some())) {
+        let every = failing
+            .next()
+            .filter(|_| failing.all(|f| f.is_some()) && network);
+        if let Some(Some((name, e))) = every {
             warnings.push(format!(
                 "every source failed its last fetch ({}; {name}: {e}): check this machine's \
                  network, DNS and proxy",
@@ -284,6 +290,16 @@ mod tests {
         assert!(r.warnings[0].contains("intervall"), "{r:?}");
         h.config_rejected(None);
         assert!(h.report().warnings.is_empty());
+    }
+
+    #[test]
+    fn a_full_database_is_not_blamed_on_the_network() {
+        let h = Health::default();
+        h.store_failed(3, "database or disk is full");
+        h.fetched(3, Some(("F3", "database: database or disk is full")));
+        let r = h.report();
+        assert!(r.problems[0].contains("disk is full"), "{r:?}");
+        assert!(r.warnings.is_empty(), "{r:?}");
     }
 
     #[test]
