@@ -111,9 +111,14 @@ fn expected(kind: Kind, key: &str, example: &str, value: &DeValue<'_>) -> String
     let hint = match kind {
         Kind::Int | Kind::Number if quoted_number => "; write it without quotes",
         Kind::Bool if value.as_str().is_some() => "; write it without quotes",
+        Kind::Text | Kind::Duration if value.as_array().is_some() => "; one value, not a list",
         Kind::Text | Kind::Duration if !value.is_str() => "; put it in quotes",
         _ => "",
     };
+    if let (Kind::List, Some(one)) = (kind, value.as_str()) {
+        // A list of one is still a list.
+        return format!("`{key}` must be {what}, even of one: `{key} = [{one:?}]`");
+    }
     format!("`{key}` must be {what}, e.g. `{key} = {example}`{hint}")
 }
 

@@ -23,6 +23,8 @@ use serde::Deserialize as _;
 
 /// Where the daemon listens when `[server] listen` is absent or invalid.
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
+/// The smallest `max_body`: a feed of one item is larger.
+const MIN_MAX_BODY: u64 = 1024;
 
 /// The address the daemon serves at, as a URL: `[output] link` when it is not set.
 /// An unspecified address (`0.0.0.0`, `::`) is no place to fetch from, so the
@@ -289,6 +291,14 @@ impl Ctx<'_> {
             Some(size) => {
                 let span = size.span();
                 match parse_size(size.get_ref()) {
+                    // No feed or page fits in less: every fetch would fail.
+                    Ok(n) if n < MIN_MAX_BODY => {
+                        let message = format!(
+                            "`max_body` is {n} bytes, less than any feed or page: give at least \"1 KiB\" (a bare number is bytes), e.g. `max_body = \"10 MiB\"`"
+                        );
+                        self.error_at(Some(span), message);
+                        defaults.max_body
+                    }
                     Ok(n) => n,
                     Err(msg) => {
                         self.error_at(Some(span), msg);

@@ -338,6 +338,17 @@ fn wrong_kinds_of_values_are_named_in_plain_words() {
         "{all}"
     );
     assert!(all.contains("`title` must be text in quotes"), "{all}");
+    // A list where one value goes, and one value where a list goes.
+    let feed = "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\n";
+    let e = first_error(&format!("{feed}category = [\"World\", \"Europe\"]\n"));
+    assert!(e.message.ends_with("; one value, not a list"), "{e}");
+    let e = first_error("[fetch]\nmax_body = 10\n");
+    assert!(e.message.contains("`max_body` is 10 bytes"), "{e}");
+    let e = first_error(&format!("{feed}remove = \"figure\"\n"));
+    assert!(
+        e.message.contains("even of one: `remove = [\"figure\"]`"),
+        "{e}"
+    );
     let e = first_error("interval = \"30m\"\n");
     assert!(e.message.contains("belongs in [schedule]"), "{e}");
     let e = first_error("[sheduel]\ninterval = \"30m\"\n");
