@@ -215,6 +215,20 @@ fn warn_unmatched(target: &str, article: &Article, opts: &Options) {
     }
 }
 
+/// Refuses a feed given where a web page is wanted (its XML is no page),
+/// pointing at the command that reads feeds.
+pub(crate) fn refuse_feed(target: &str, input: &Input) -> anyhow::Result<()> {
+    // Most inputs are pages: only a document that might be a feed is parsed as one.
+    if !crate::read::starts_as_html(&input.body)
+        && crate::read::read_feed(&input.body, &input.url).is_ok()
+    {
+        anyhow::bail!(
+            "this is a feed, not a web page: `feedsieve inspect {target}` shows its entries"
+        );
+    }
+    Ok(())
+}
+
 /// The article of one page; a feed is refused (its XML text run together is no
 /// article), pointing at the command that reads feeds. With `trace`, the
 /// extractor's decisions go there too.
@@ -224,14 +238,7 @@ fn clean_one(
     opts: &Options,
     trace: Option<&mut Trace>,
 ) -> anyhow::Result<Article> {
-    // Most inputs are pages: only a document that might be a feed is parsed as one.
-    if !crate::read::starts_as_html(&input.body)
-        && crate::read::read_feed(&input.body, &input.url).is_ok()
-    {
-        anyhow::bail!(
-            "this is a feed, not a web page: `feedsieve inspect {target}` shows its entries"
-        );
-    }
+    refuse_feed(target, input)?;
     let charset = input.charset.as_deref();
     Ok(match trace {
         Some(trace) => extract::extract_traced(&input.body, &input.url, charset, opts, trace)?,

@@ -43,7 +43,10 @@ pub fn run(args: &LinksArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for (n, target) in args.inputs.iter().enumerate() {
         let is_file = !target.starts_with("http://") && !target.starts_with("https://");
-        let found = crate::clean::load(target, base.as_ref()).map(|input| {
+        let loaded = crate::clean::load(target, base.as_ref());
+        let loaded =
+            loaded.and_then(|input| crate::clean::refuse_feed(target, &input).map(|()| input));
+        let found = loaded.map(|input| {
             // A saved page's links are relative to where it was saved from,
             // which it usually says; its file:// address finds none of them.
             let page = match (is_file && base.is_none(), page_address(&input.body)) {

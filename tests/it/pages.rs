@@ -249,6 +249,17 @@ async fn links_reads_a_served_page_and_warns_when_it_finds_nothing() {
         "{stdout}"
     );
 
+    // A feed's address given for a page's: said so, with the command for feeds.
+    let feed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/seed-story/site/vue-news/rss.xml");
+    let out = links_command(vec![feed.display().to_string()]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("this is a feed") && stderr.contains("feedsieve inspect"),
+        "{stderr}"
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.html");
     std::fs::write(
