@@ -106,6 +106,24 @@ pub enum AddError {
         /// What to add instead, when one was found.
         offer: Option<String>,
     },
+    /// XML that is not a feed this reader understands.
+    #[error("{url} is XML but not a feed that can be read ({why}): check the address, or whether the site's feed is broken for now")]
+    NotAFeed {
+        /// The URL.
+        url: String,
+        /// What the feed reader said.
+        why: String,
+    },
+    /// A page with no feed and no article links: a page source would publish nothing.
+    #[error("{broken}{url} has no feed, and no article links were found on it: a page source would publish nothing. \
+             Check it with `feedsieve links {url}`; if its articles are there, add it by hand as a [[page]] \
+             with `links = \"css selector\"`")]
+    NothingToFollow {
+        /// The URL.
+        url: String,
+        /// What was said of a feed the page announced that could not be read ("" when none).
+        broken: String,
+    },
     /// The source is configured already.
     #[error("{0} is already in the config")]
     Duplicate(String),
@@ -145,12 +163,24 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
                 reason,
             }
         })?;
-    if let Ok(feed) = read_feed(&fetched.body, &fetched.final_url) {
-        return Ok(Discovered {
-            kind: SourceKind::Feed,
-            url: url.clone(),
-            title: feed.title,
-            how: format!("{url} is a feed"),
+    let feed_error = match read_feed(&fetched.body, &fetched.final_url) {
+        Ok(feed) => {
+            return Ok(Discovered {
+                kind: SourceKind::Feed,
+                url: url.clone(),
+                title: feed.title,
+                how: format!("{url} is a feed"),
+            })
+        }
+        Err(e) => e,
+    };
+    // XML that is no web page is a broken feed (or no feed at all): as a page
+    // source it would follow nothing.
+    let declared_xml = fetched.body.trim_ascii_start().starts_with(b"<?xml");
+    if declared_xml && !crate::read::starts_as_html(&fetched.body) {
+        return Err(AddError::NotAFeed {
+            url: url.to_string(),
+            why: feed_error.to_string(),
         });
     }
     let html = String::from_utf8_lossy(&fetched.body).into_owned();
@@ -188,17 +218,16 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
         ),
         None => String::new(),
     };
-    let how = if found.links.is_empty() {
-        format!(
-            "{broken}{url} has no feed: it is added as a page source, but no article links were found on it; \
-             check it with `feedsieve links {url}` and pin them with `links = \"css selector\"`"
-        )
-    } else {
-        format!(
-            "{broken}{url} has no feed: it is added as a page source; {}",
-            found.summary()
-        )
-    };
+    if found.links.is_empty() {
+        return Err(AddError::NothingToFollow {
+            url: url.to_string(),
+            broken,
+        });
+    }
+    let how = format!(
+        "{broken}{url} has no feed: it is added as a page source; {}",
+        found.summary()
+    );
     Ok(Discovered {
         kind: SourceKind::Page,
         url: url.clone(),

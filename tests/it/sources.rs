@@ -41,11 +41,41 @@ async fn three_sites() -> (FixtureServer, FixtureServer, FixtureServer) {
         .replace("{base}", &common_path.base);
     common_path.set("/feed", Behaviour::Body("application/rss+xml", vue));
     let nothing = FixtureServer::start().await;
+    let listing: String = [
+        (
+            "council-approves-budget-after-long-debate",
+            "Council approves the budget after a long debate",
+        ),
+        (
+            "river-levels-fall-as-rain-eases",
+            "River levels fall as the rain eases",
+        ),
+        (
+            "new-library-opens-in-old-station",
+            "New library opens in the old station",
+        ),
+    ]
+    .iter()
+    .map(|(slug, title)| {
+        format!("<article><h2><a href=\"/2026/12/07/{slug}\">{title}</a></h2></article>")
+    })
+    .collect();
     nothing.set(
         "/home.html",
         Behaviour::Body(
             "text/html",
-            html("<link rel=\"alternate\" type=\"application/rss+xml\" href=\"/gone.xml\">"),
+            html("<link rel=\"alternate\" type=\"application/rss+xml\" href=\"/gone.xml\">")
+                .replace("<p>News.</p>", &listing),
+        ),
+    );
+    // No feed, and nothing a page source could follow.
+    nothing.set("/about.html", Behaviour::Body("text/html", html("")));
+    // XML that is no feed (a broken one, or another document).
+    nothing.set(
+        "/config.xml",
+        Behaviour::Body(
+            "application/xml",
+            "<?xml version=\"1.0\"?><config><a>1</a></config>".into(),
         ),
     );
     (announced, common_path, nothing)
@@ -108,6 +138,21 @@ async fn add_finds_the_right_source_and_keeps_comments() {
         stdout.contains(&format!("{}/gone.xml, could not be read", nothing.base)),
         "{stdout}"
     );
+    // 5. A page with no feed and no article links, and XML that is no feed:
+    //    refused, the config unchanged.
+    let before = std::fs::read_to_string(&config).unwrap();
+    for (path, says) in [
+        ("/about.html", "no article links were found"),
+        ("/config.xml", "is XML but not a feed"),
+    ] {
+        let out = add(&config, format!("{}{path}", nothing.base)).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{path}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
     duplicates_are_refused(&config, &announced.base).await;
 
     let text = std::fs::read_to_string(&config).unwrap();
