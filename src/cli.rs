@@ -684,6 +684,14 @@ fn add(
             path.display(),
             found.how
         );
+        if s.name != source.name {
+            eprintln!(
+                "note: another source is named \"{}\" already (names label `status` rows and \
+                 /metrics series), so this one is \"{}\"; edit its `name` or `remove` and add it \
+                 again with --name to choose another",
+                source.name, s.name
+            );
+        }
     }
     say_created(path, created);
     Ok(())

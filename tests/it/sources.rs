@@ -240,6 +240,37 @@ fn opml_round_trip_of_a_hundred_sources() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_taken_already_is_changed_and_said_so() {
+    let web = FixtureServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feeds.toml");
+    common::succeeded(&add(&config, format!("{}/wirecopy/feed.rss", web.base)).await);
+    let url = format!("{}/vue-news/rss.xml", web.base);
+    let args = ["add", url.as_str(), "--name", "wire copy daily"].map(String::from);
+    let config2 = config.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        feedsieve(&config2, &args)
+    })
+    .await
+    .unwrap();
+    common::succeeded(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another source is named \"wire copy daily\" already")
+            && stderr.contains("so this one is \"wire copy daily (127.0.0.1)\""),
+        "{stderr}"
+    );
+    let names: Vec<String> = Config::load(&config)
+        .unwrap()
+        .sources
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["Wire Copy Daily", "wire copy daily (127.0.0.1)"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn added_sources_go_after_the_commented_options_of_the_last_one() {
     let web = FixtureServer::start().await;
     let dir = tempfile::tempdir().unwrap();
