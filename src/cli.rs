@@ -523,8 +523,13 @@ fn print_summary(report: &pipeline::CycleReport, resting: &[(String, String)]) -
             )),
         }
     }
+    // Those left out count where the exit status counts them.
+    let resting_note = match resting.len() {
+        0 => String::new(),
+        n => format!("; {n} not fetched while backing off"),
+    };
     println!(
-        "{}: {ok} read ({new} new items, {updated} updated), {unchanged} unchanged, {} failed",
+        "{}: {ok} read ({new} new items, {updated} updated), {unchanged} unchanged, {} failed{resting_note}",
         crate::util::count(report.outcomes.len(), "source"),
         failed.len()
     );

@@ -540,6 +540,10 @@ async fn fetch_exit_code_says_whether_some_or_all_sources_failed() {
         stdout.contains("not fetched: Metro Herald failed lately and waits"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("2 failed; 1 not fetched while backing off"),
+        "the summary counts what the exit status counts: {stdout}"
+    );
     // Still failing while they wait: the next run is no success either.
     let out = fetch(path.clone()).await.unwrap();
     assert_eq!(out.status.code(), Some(4), "every source backs off");
