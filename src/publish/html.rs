@@ -218,7 +218,8 @@ pub fn render(out: &OutputConfig, entries: &[Entry], last_modified: i64) -> Publ
         // The first hour's question: the status page (a relative link, so it
         // works behind a proxy's sub-path too) says what each source answered.
         h.push_str("<p class=\"empty\">No stories yet: the first fetch is still running, or no source has answered. \
-                    While the daemon runs, its <a href=\"status\">status page</a> shows each source's last fetch and error.</p>\n");
+                    While the daemon runs, its <a href=\"status\">status page</a> shows each source's last fetch and error \
+                    (<code>feedsieve status</code> does too, where these files are served by another web server).</p>\n");
     }
     for e in entries {
         let classes = story_classes(e, &sources, &categories);
