@@ -305,12 +305,7 @@ fn entry(ids: &FeedIds, story: &Story, site: Option<&Url>) -> Option<Entry> {
         guid,
         page,
         body_len,
-        title: rep
-            .title
-            .as_deref()
-            .map(plain_title)
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "(untitled)".to_string()),
+        title: item_title(rep),
         link,
         lead,
         html,
@@ -533,6 +528,35 @@ pub fn render_with(
     }
 }
 
+/// Words of an untitled item's text that stand for its title.
+const TITLE_WORDS: usize = 12;
+
+/// An item's title as readers see it: its own, or for an item without one
+/// (RSS lets an item have a description only) its text's first words, as
+/// feed readers show such items.
+pub(crate) fn item_title(item: &StoryItem) -> String {
+    if let Some(title) = item
+        .title
+        .as_deref()
+        .map(plain_title)
+        .filter(|t| !t.is_empty())
+    {
+        return title;
+    }
+    let body = item
+        .summary
+        .as_deref()
+        .or(item.content.as_deref())
+        .unwrap_or("");
+    let text = plain_text(body);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.len() {
+        0 => "(untitled)".into(),
+        n if n <= TITLE_WORDS => words.join(" "),
+        _ => format!("{}…", words[..TITLE_WORDS].join(" ")),
+    }
+}
+
 /// Temporary files older than this are left over from a crash, not in progress.
 const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -625,6 +649,21 @@ pub(crate) mod tests {
                 item("two", "https://two.test/b"),
             ],
         }]
+    }
+
+    #[test]
+    fn an_item_without_a_title_is_titled_by_its_first_words() {
+        let mut i = item("one", "https://one.test/a");
+        i.title = Some("  ".into());
+        i.summary = Some("<p>The council met on <b>Tuesday</b> and agreed the budget after long talks with the unions.</p>".into());
+        assert_eq!(
+            item_title(&i),
+            "The council met on Tuesday and agreed the budget after long talks…"
+        );
+        i.summary = Some("<p>Short note.</p>".into());
+        assert_eq!(item_title(&i), "Short note.");
+        i.summary = None;
+        assert_eq!(item_title(&i), "(untitled)");
     }
 
     #[test]

@@ -232,12 +232,7 @@ impl<'a> Member<'a> {
         Member {
             item,
             outlet: plain_title(&item.source_name),
-            headline: item
-                .title
-                .as_deref()
-                .map(plain_title)
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| "(untitled)".into()),
+            headline: super::item_title(item),
             link: item.link.as_deref().and_then(http_url),
             time: plausible(item.published_at, item.first_seen_at).unwrap_or(item.first_seen_at),
             text,
