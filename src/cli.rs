@@ -624,12 +624,18 @@ fn add(
     category: Option<String>,
 ) -> anyhow::Result<()> {
     use crate::sources::{append_sources, discover, NewSource};
-    let url = Url::parse(url.trim()).with_context(|| match url.contains("://") {
-        true => format!("{url} is not a valid URL"),
-        false => format!(
-            "{url} is not a valid URL: did you mean https://{}?",
-            url.trim()
-        ),
+    let url = Url::parse(url.trim()).with_context(|| {
+        // A site's name without its scheme: offered with one, when that is an address.
+        let with_scheme = format!("https://{}", url.trim());
+        let addressable = !url.contains("://")
+            && Url::parse(&with_scheme).is_ok_and(|u| {
+                u.host_str()
+                    .is_some_and(|h| h.contains('.') || h == "localhost")
+            });
+        match addressable {
+            true => format!("{url} is not a valid URL: did you mean {with_scheme}?"),
+            false => format!("{url} is not a valid URL (e.g. https://example.org/news/feed.xml)"),
+        }
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         anyhow::bail!("only http and https sources can be added");

@@ -67,6 +67,16 @@ async fn each_failure_is_said_once_in_a_few_words() {
     assert!(!out.status.success());
     assert_eq!(stderr.matches("HTTP 404").count(), 1, "{stderr}");
 
+    // An address without its scheme is offered with one; words are not.
+    for (typed, says) in [
+        ("example.org/feed", "did you mean https://example.org/feed?"),
+        ("not a url", "not a valid URL (e.g. https://"),
+    ] {
+        let out = run([config(), vec!["add".into(), typed.into()]].concat()).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(says), "{stderr}");
+    }
+
     let closed = closed_url();
     let out = run([config(), vec!["add".into(), closed.clone().into()]].concat()).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
