@@ -898,7 +898,7 @@ fn outline(attrs: &std::collections::HashMap<String, String>, is_empty: bool) ->
     };
     if let Some(rest) = written.strip_prefix("feed://") {
         return Outline::Skipped(format!(
-            "a feed:// URL: add it with `feedsieve add https://{rest}`"
+            "a feed:// URL (it stands for http://): add it with `feedsieve add http://{rest}`"
         ));
     }
     match Url::parse(written) {

@@ -275,7 +275,7 @@ async fn import_opml_says_what_it_skipped_and_export_keeps_html_url() {
     assert!(out.contains("4 outlines skipped"), "{out}");
     for (name, why) in [
         ("Blog", "feedsieve add https://blog.test/"),
-        ("Old", "feedsieve add https://old.test/rss"),
+        ("Old", "feedsieve add http://old.test/rss"),
         ("Rel", "relative URL"),
         ("Bare", "no xmlUrl"),
     ] {
