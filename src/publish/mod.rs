@@ -548,7 +548,9 @@ pub(crate) fn item_title(item: &StoryItem) -> String {
         .as_deref()
         .or(item.content.as_deref())
         .unwrap_or("");
-    let text = plain_text(body);
+    // As a title: text that spells out markup ("&lt;img …&gt;") is no tag in
+    // readers that render titles.
+    let text = plain_title(body);
     let words: Vec<&str> = text.split_whitespace().collect();
     match words.len() {
         0 => "(untitled)".into(),
