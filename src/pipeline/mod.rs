@@ -739,13 +739,14 @@ const PUBLISHED_SETTINGS_AT_KEY: &str = "published_settings_at";
 /// Whether the published files are older than the config: sources removed,
 /// renamed or recategorised, or `[output]` edited since the last publish.
 async fn files_outdated(ctx: &Context) -> bool {
-    let settings = published_settings(&ctx.config);
+    let config = ctx.config.clone();
     (ctx.store)
-        .call(move |s| s.setting(PUBLISHED_SETTINGS_KEY))
-        .await
-        .map_or(true, |recorded| {
-            recorded.as_deref() != Some(settings.as_str())
+        .call(move |s| {
+            let settings = published_settings(&config, s);
+            Ok(s.setting(PUBLISHED_SETTINGS_KEY)?.as_deref() != Some(settings.as_str()))
         })
+        .await
+        .unwrap_or(true)
 }
 
 /// When the files' settings `settings` were first published: `now` when they
@@ -770,11 +771,19 @@ fn record_published_settings(s: &mut Store, settings: &str, now: i64) -> Result<
     Ok(())
 }
 
-/// A hash of the settings the published files show: `[output]`, and each
-/// published source's name and category.
-fn published_settings(config: &Config) -> String {
+/// A hash of the settings the published files show: `[output]`, and the name
+/// and category of each enabled source that has stored items. A source added
+/// with nothing stored yet (or failing) changes no file: counting it rewrote
+/// every file with a new date, and readers fetched the feed again for nothing.
+fn published_settings(config: &Config, store: &Store) -> String {
+    let with_items = store.source_urls_with_items().ok();
     let sources: Vec<_> = (config.sources.iter())
         .filter(|s| s.enabled)
+        .filter(|s| {
+            with_items
+                .as_ref()
+                .is_none_or(|w| w.contains(s.url.as_str()))
+        })
         .map(|s| (s.url.as_str(), &s.name, &s.category))
         .collect();
     let settings = format!("{:?}", (&config.output, sources));
@@ -789,7 +798,7 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
     // Read and marked published under one lock: a member joining in between
     // would otherwise be missing from the document and not count as a change.
     let dedup = ctx.dedup.clone();
-    let settings = published_settings(&ctx.config);
+    let config = ctx.config.clone();
     let (ids, stories, joins, settings_changed, moved) = ctx
         .store
         .call(move |s| {
@@ -802,6 +811,7 @@ pub async fn render(ctx: &Context) -> anyhow::Result<Publication> {
             }
             let stories = s.latest_stories(limit)?;
             let ids = FeedIds::load_or_init(s, &out, now, !stories.is_empty())?;
+            let settings = published_settings(&config, s);
             let settings_changed = settings_changed_at(s, &settings, now);
             let shown: Vec<i64> = stories.iter().map(|st| st.id).collect();
             // A database that cannot be written (full, read-only) still has
@@ -899,10 +909,10 @@ pub async fn write_publication(
             if changed {
                 ping_hub(ctx);
             }
-            let settings = published_settings(&ctx.config);
+            let config = ctx.config.clone();
             let now = Utc::now().timestamp();
             let recorded = (ctx.store)
-                .call(move |s| record_published_settings(s, &settings, now))
+                .call(move |s| record_published_settings(s, &published_settings(&config, s), now))
                 .await;
             if let Err(e) = recorded {
                 tracing::debug!("could not record the published settings: {e}");

@@ -373,6 +373,15 @@ fn loose_url_key(url: &str) -> String {
 }
 
 impl Store {
+    /// The URLs of the sources that have stored items.
+    pub fn source_urls_with_items(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT url FROM sources s WHERE EXISTS (SELECT 1 FROM items WHERE source_id = s.id)",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Makes the source table match the config: new sources are added and due now,
     /// changed names are updated, sources no longer configured are deactivated
     /// (their items stay until retention prunes them, out of the published feeds),

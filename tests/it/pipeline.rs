@@ -134,6 +134,37 @@ async fn unchanged_feeds_add_nothing_and_rewrite_nothing() {
         std::fs::metadata(&out).unwrap().modified().unwrap(),
     );
     assert_eq!(before, after, "the output file is not rewritten");
+
+    // A source added that has nothing yet (it fails): no file shows it, none
+    // is rewritten (a new date would have every reader fetch the feed again).
+    drop(ctx);
+    let path = dir.path().join("feeds.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    web.set("/new.xml", Behaviour::Status(500));
+    let added = format!(
+        "{text}\n[[feed]]\nname = \"New\"\nurl = \"{}/new.xml\"\n",
+        web.base
+    );
+    std::fs::write(&path, &added).unwrap();
+    let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+    let report = cycle(&ctx).await;
+    assert!(
+        report.published.is_none(),
+        "published for a source with no items"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), after.0);
+    // A source with items removed: its items leave the feed.
+    drop(ctx);
+    let start = added.find("[[feed]]").unwrap();
+    let end = start + 1 + added[start + 1..].find("[[feed]]").unwrap();
+    std::fs::write(&path, format!("{}{}", &added[..start], &added[end..])).unwrap();
+    let ctx = Context::open(feedsieve::config::Config::load(&path).unwrap()).unwrap();
+    let report = cycle(&ctx).await;
+    assert!(
+        report.published.is_some(),
+        "a removed source's items leave the feed"
+    );
+    assert_ne!(std::fs::read(&out).unwrap(), after.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
