@@ -202,11 +202,54 @@ impl LockFailure {
     fn into_store_error(self, db: &Path) -> StoreError {
         let path = db.display().to_string();
         match self {
-            LockFailure::Held => StoreError::InUse { path },
+            LockFailure::Held => StoreError::InUse {
+                holder: holder_of(&beside(&real_path(db), ".lock")).or_else(|| holder_of(db)),
+                path,
+            },
             LockFailure::Open(source) | LockFailure::Lock(source) => {
                 StoreError::Lock { path, source }
             }
         }
+    }
+}
+
+/// Who holds the `flock` on the file at `path`, as "pid N: its command line",
+/// read from Linux's `/proc/locks`; `None` where that cannot be read.
+fn holder_of(path: &Path) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let inode = std::fs::metadata(path).ok()?.ino();
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF"
+        let pid: u32 = locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let file = fields.get(5)?;
+            let held_inode: u64 = file.rsplit(':').next()?.parse().ok()?;
+            (fields.get(1) == Some(&"FLOCK") && held_inode == inode)
+                .then(|| fields.get(4)?.parse().ok())
+                .flatten()
+        })?;
+        let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .ok()
+            .map(|raw| {
+                let args: Vec<String> = raw
+                    .split(|&b| b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                crate::util::fit(&args.join(" "), 120)
+            })
+            .filter(|c| !c.is_empty());
+        Some(match command {
+            Some(command) => format!("pid {pid}: {command}"),
+            None => format!("pid {pid}"),
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -274,6 +317,13 @@ mod tests {
             "{:?}",
             second.err()
         );
+        // The message names the holder, where the system says who it is.
+        #[cfg(target_os = "linux")]
+        if std::path::Path::new("/proc/locks").exists() {
+            let message = second.err().map(|e| e.to_string()).unwrap_or_default();
+            let pid = format!("process (pid {}: ", std::process::id());
+            assert!(message.contains(&pid), "{message}");
+        }
         drop(first);
         assert!(DbLock::acquire(&db).is_ok());
     }

@@ -123,10 +123,12 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// Another process holds the database's lock.
-    #[error("another feedsieve process (a running daemon, or a `feedsieve fetch`) owns the database {path}; a daemon fetches each source when due by itself (`kill -HUP` makes it reread the config): stop it first to run another, or point [database] path at another file")]
+    #[error("another feedsieve process ({}) owns the database {path}; a daemon fetches each source when due by itself (`kill -HUP` makes it reread the config): stop it first to run another, or point [database] path at another file", .holder.as_deref().unwrap_or("a running daemon, or a `feedsieve fetch`"))]
     InUse {
         /// The database path.
         path: String,
+        /// Who holds it ("pid N: command"), where the system says.
+        holder: Option<String>,
     },
 }
 
