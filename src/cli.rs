@@ -360,7 +360,10 @@ fn check(path: &std::path::Path) -> ExitCode {
             );
             note_missing_database(&cfg);
             if cfg.sources.is_empty() {
-                eprintln!("note: no sources yet: add one with `feedsieve add URL`");
+                eprintln!(
+                    "note: no sources yet: add one with `feedsieve add URL` (a running daemon \
+                     does not reload a file without sources: it keeps its last good config)"
+                );
             }
             ExitCode::SUCCESS
         }
@@ -844,6 +847,14 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
         } else if !r.last_error.is_empty() {
             println!("  last error: {}", r.last_error);
         }
+    }
+    // Not fetched, so not among the rows: named, as `sources` shows them.
+    let disabled: Vec<&str> = (cfg.sources.iter())
+        .filter(|s| !s.enabled)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !disabled.is_empty() {
+        println!("\ndisabled (enabled = false): {}", disabled.join(", "));
     }
     Ok(())
 }

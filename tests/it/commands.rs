@@ -90,6 +90,11 @@ async fn sources_lists_state_and_disabled_sources_are_not_fetched() {
     assert!(vue.contains(" ok "), "{after}");
     assert!(!vue.contains(" 0 "), "items are counted: {after}");
     assert!(row(&after, "Wire Copy").contains("disabled"), "{after}");
+    let status = common::succeeded(&run(&config, &["status"]).await);
+    assert!(
+        status.contains("disabled (enabled = false): Wire Copy"),
+        "status names it too: {status}"
+    );
     // The URL column starts at the same place on every line (times are wider
     // than "at the next run").
     let url_at: Vec<Option<usize>> = after
