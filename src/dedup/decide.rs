@@ -91,6 +91,29 @@ impl Engine {
     /// [`Engine::adjusted`] with the likeness of the article's source looked
     /// up once by a caller that scores it against many stories.
     fn adjusted_with(&self, p: &Prepared, s: &WindowStory, own: f64) -> Option<(f64, f64)> {
+        self.scored(p, s, own, true)
+    }
+
+    /// [`Engine::adjusted`] for refinement's pairs of single articles, where
+    /// names count whatever the text cosine: a wire brief of two sentences
+    /// shares few words with the long report of its event, and the average
+    /// linkage holds a story together by such pairs (without the names, a
+    /// hand-written 21-report story came apart in two of 41 orders, and a
+    /// look-alike stayed joined in one). The floor is the online rule's,
+    /// where one shared town was enough for a join.
+    pub(super) fn pair_adjusted(&self, p: &Prepared, s: &WindowStory) -> Option<(f64, f64)> {
+        self.scored(p, s, self.likeness(&p.source), false)
+    }
+
+    /// The score and threshold of [`Engine::adjusted`]; `names_need_text`:
+    /// names weigh in only above [`NAMES_NEED_TEXT`].
+    fn scored(
+        &self,
+        p: &Prepared,
+        s: &WindowStory,
+        own: f64,
+        names_need_text: bool,
+    ) -> Option<(f64, f64)> {
         let days = self.days_apart(p, s);
         let window_days = self.config.window.as_secs_f64() / 86_400.0;
         if days.is_some_and(|d| d > window_days) {
@@ -116,7 +139,7 @@ impl Engine {
         };
         // Headlines against headlines score low even for one event; as soon as
         // one side has a body, the text threshold applies (measured on both sets).
-        let mut threshold = if p.body || s.body_members > 0 {
+        let threshold = if p.body || s.body_members > 0 {
             self.config.text_threshold
         } else {
             self.config.title_threshold
@@ -128,7 +151,7 @@ impl Engine {
         let mut score = if p.names.is_empty()
             || vectors.names.is_empty()
             || !(p.body || s.body_members > 0)
-            || cos < NAMES_NEED_TEXT
+            || (names_need_text && cos < NAMES_NEED_TEXT)
         {
             cos
         } else {
@@ -142,20 +165,7 @@ impl Engine {
         {
             score = 0.0;
         }
-        if let Some(e) = s.embedding_cosine(&p.embedding) {
-            // The two cosines err on different pairs (measured): a weighted
-            // average, against a threshold of its own.
-            let c = &self.config;
-            let (b, t) = if p.body || s.body_members > 0 {
-                (c.embedding_text_weight, c.embedding_text_threshold)
-            } else {
-                (c.embedding_title_weight, c.embedding_title_threshold)
-            };
-            if b > 0.0 {
-                score = (1.0 - b) * score + b * e;
-                threshold = t;
-            }
-        }
+        let (mut score, threshold) = self.with_embedding(p, s, score, threshold);
         // Against a templated source, only what goes beyond the template counts.
         let likeness = own.max(self.likeness(&s.source));
         score = template::discount(score, likeness);
@@ -168,6 +178,31 @@ impl Engine {
             score = self.other_figures(p, score, cos, names_apart);
         }
         Some((score, threshold))
+    }
+
+    /// `score` and `threshold` with the embeddings' cosine mixed in, when
+    /// both sides have one: the two cosines err on different pairs
+    /// (measured), so a weighted average, against a threshold of its own.
+    fn with_embedding(
+        &self,
+        p: &Prepared,
+        s: &WindowStory,
+        score: f64,
+        threshold: f64,
+    ) -> (f64, f64) {
+        let Some(e) = s.embedding_cosine(&p.embedding) else {
+            return (score, threshold);
+        };
+        let c = &self.config;
+        let (b, t) = if p.body || s.body_members > 0 {
+            (c.embedding_text_weight, c.embedding_text_threshold)
+        } else {
+            (c.embedding_title_weight, c.embedding_title_threshold)
+        };
+        match b > 0.0 {
+            true => ((1.0 - b) * score + b * e, t),
+            false => (score, threshold),
+        }
     }
 
     /// `score` of an article whose title states other figures than a story's:

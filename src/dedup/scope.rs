@@ -145,7 +145,7 @@ impl Engine {
     /// refinement scores a pair alike.
     pub(super) fn node_pair(&self, nodes: &[Node], a: usize, b: usize) -> Option<(f64, f64)> {
         let (x, y) = (a.min(b), a.max(b));
-        self.adjusted(&self.prepared(&nodes[x])?, &self.single_story(&nodes[y])?)
+        self.pair_adjusted(&self.prepared(&nodes[x])?, &self.single_story(&nodes[y])?)
     }
 
     /// A story of node `n`'s article alone (`None` once it left the window).
