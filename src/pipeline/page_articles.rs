@@ -7,7 +7,8 @@ use std::collections::{HashMap, HashSet};
 use tokio::task::JoinSet;
 
 use super::full_text::{
-    article_options, fetch_article, fetch_detail, settle_reread, Reread, MAX_ARTICLES_PER_FETCH,
+    article_options, fetch_article, fetch_detail, record_refusals, settle_reread, Reread,
+    MAX_ARTICLES_PER_FETCH,
 };
 use super::Context;
 use crate::config::SourceConfig;
@@ -101,7 +102,7 @@ pub async fn fill_page_articles(
         keys: Vec::new(),
         complete,
     };
-    let mut articles = Vec::new();
+    let (mut articles, mut refused) = (Vec::new(), Vec::new());
     while let Some(done) = tasks.join_next().await {
         let Ok((i, link, stored, result)) = done else {
             out.complete = false;
@@ -109,11 +110,20 @@ pub async fn fill_page_articles(
         };
         let article = match stored {
             None => settle_new(ctx, cfg, &link, result, now),
-            Some(stored) => match settle_reread(ctx, cfg, &link, &stored, result, now) {
-                Reread::Take(article) => Settled::Article(Box::new(article_item(&link, *article))),
-                Reread::Keep => Settled::Kept,
-                Reread::Later => Settled::Later,
-            },
+            Some((stored, key)) => {
+                let stored = (stored.content.as_str(), stored.refused);
+                match settle_reread(ctx, cfg, &link, stored, result, now) {
+                    Reread::Take(article) => {
+                        Settled::Article(Box::new(article_item(&link, *article)))
+                    }
+                    Reread::Keep => Settled::Kept,
+                    Reread::Later => Settled::Later,
+                    Reread::Refused => {
+                        refused.push(key);
+                        Settled::Later
+                    }
+                }
+            }
         };
         match article {
             Settled::Article(item) => {
@@ -124,10 +134,14 @@ pub async fn fill_page_articles(
             Settled::Later => out.complete = false,
         }
     }
+    record_refusals(ctx, cfg, source_id, refused).await;
     articles.sort_by_key(|(i, _)| *i);
     *items = articles.into_iter().map(|(_, item)| item).collect();
     out
 }
+
+/// A stored article read again, with its item's key.
+type Stale = (StoredArticle, String);
 
 /// Fetches and extracts the pages of `links` (each with its stored article
 /// when it is read again), on tasks of their own: (place in `links`, link,
@@ -135,8 +149,8 @@ pub async fn fill_page_articles(
 fn fetch_pages(
     ctx: &Context,
     cfg: &SourceConfig,
-    links: impl Iterator<Item = (String, Option<String>)>,
-) -> JoinSet<(usize, String, Option<String>, anyhow::Result<Article>)> {
+    links: impl Iterator<Item = (String, Option<Stale>)>,
+) -> JoinSet<(usize, String, Option<Stale>, anyhow::Result<Article>)> {
     let opts = article_options(cfg);
     let mut tasks = JoinSet::new();
     for (i, (link, stored)) in links.enumerate() {
@@ -151,12 +165,12 @@ fn fetch_pages(
 }
 
 /// The listing's links whose stored article was extracted under earlier
-/// rules, with that article's text (HTML).
+/// rules, with that article (its text is HTML) and its item's key.
 fn stale_articles(
     items: &[RawItem],
     known: &HashSet<String>,
     extracted: &HashMap<String, StoredArticle>,
-) -> HashMap<String, String> {
+) -> HashMap<String, Stale> {
     let mut stale = HashMap::new();
     for item in items {
         let (Some(key), Some(link)) = (item_key(item), item.link.as_deref()) else {
@@ -166,7 +180,7 @@ fn stale_articles(
             .get(&key)
             .or_else(|| extracted.get(&link_key(link)));
         if let Some(article) = stored.filter(|a| a.stale && known.contains(&key)) {
-            stale.insert(link.to_string(), article.content.clone());
+            stale.insert(link.to_string(), (article.clone(), key));
         }
     }
     stale

@@ -43,10 +43,14 @@ pub struct StoredArticle {
     /// Extracted with settings (`full_text`, `content`, `remove`) the source
     /// no longer has: its page is to be read again.
     pub stale: bool,
+    /// Re-reads under those settings that gave something other than this
+    /// article (a wall), counted across processes ([`Store::refused_reread`]).
+    pub refused: u32,
 }
 
 /// `items.full_text` of an article extracted under a source's earlier
-/// `full_text`, `content` or `remove` (1: under the current ones).
+/// `full_text`, `content` or `remove` (1: under the current ones); each re-read
+/// refused since adds one ([`Store::refused_reread`]).
 pub(super) const STALE_FULL_TEXT: i64 = 2;
 
 impl Store {
@@ -63,15 +67,15 @@ impl Store {
              WHERE source_id = ?1 AND full_text != 0 AND content IS NOT NULL",
         )?;
         let rows = stmt.query_map([source_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, {
+                let state = r.get::<_, i64>(4)?;
                 StoredArticle {
                     content: r.get(2)?,
                     author: r.get(3)?,
-                    stale: r.get::<_, i64>(4)? == STALE_FULL_TEXT,
-                },
-            ))
+                    stale: state >= STALE_FULL_TEXT,
+                    refused: u32::try_from(state - STALE_FULL_TEXT).unwrap_or(0),
+                }
+            }))
         })?;
         let mut out = HashMap::new();
         for row in rows {
@@ -126,6 +130,25 @@ impl Store {
             }
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts a re-read of item `key`'s page that was not its stored article
+    /// (a wall): at the `keep_after`-th, the stored article is kept as
+    /// extracted under the source's settings now, and not asked for again.
+    pub fn refused_reread(
+        &mut self,
+        source_id: i64,
+        key: &str,
+        keep_after: u32,
+    ) -> Result<(), StoreError> {
+        super::exec(
+            &self.conn,
+            "UPDATE items SET full_text = CASE WHEN full_text - ?4 + 1 >= ?3 THEN 1
+                ELSE full_text + 1 END
+             WHERE source_id = ?1 AND item_key = ?2 AND full_text >= ?4",
+            params![source_id, key, keep_after, STALE_FULL_TEXT],
+        )?;
         Ok(())
     }
 

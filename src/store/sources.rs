@@ -401,10 +401,11 @@ impl Store {
         );
         for s in sources {
             // Articles extracted with other rules are extracted again; kept
-            // until then (a page that fails keeps its article).
+            // until then (a page that fails keeps its article). Walls counted
+            // under the rules before count no more.
             super::exec(
                 &tx,
-                "UPDATE items SET full_text = ?3 WHERE full_text = 1 AND source_id =
+                "UPDATE items SET full_text = ?3 WHERE full_text >= 1 AND source_id =
                     (SELECT id FROM sources WHERE url = ?1 AND extraction IS NOT NULL
                         AND extraction != ?2)",
                 params![s.url, s.extraction, super::items::STALE_FULL_TEXT],
