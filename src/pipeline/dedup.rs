@@ -120,13 +120,17 @@ impl Window {
         let kept_from = n.saturating_sub(engine.config().window_articles);
         self.to_judge.clear();
         self.absent.clear();
-        for (at, id) in read.unjudged {
+        self.unrecorded = read.unrecorded;
+        for (at, id, hash) in read.unjudged {
             if at >= kept_from {
                 self.to_judge.push(id);
                 self.absent.insert(id);
+            } else {
+                // Recorded as judged: no story is decided for it, and a mark
+                // left would read the window back at every publish.
+                self.unrecorded.push((id, hash));
             }
         }
-        self.unrecorded = read.unrecorded;
         if self.to_judge.len() > 0 {
             tracing::info!(
                 items = self.to_judge.len(),
@@ -272,8 +276,9 @@ struct Restored {
     /// Items read so far.
     read: usize,
     /// Items whose text is not the one their story was decided by, with
-    /// their place in the order read: left out of the window until judged.
-    unjudged: Vec<(usize, i64)>,
+    /// their place in the order read and the hash of their text now: left
+    /// out of the window until judged.
+    unjudged: Vec<(usize, i64, i64)>,
     /// Items without a recorded hash, with the hash of their text now.
     unrecorded: Vec<(i64, i64)>,
 }
@@ -322,7 +327,8 @@ fn admit_restored(
         match item.judged_hash {
             // Its text changed while no window was held: judged first.
             Some(judged) if judged as u64 != prepared.text_hash() => {
-                read.unjudged.push((at, item.item_id));
+                let hash = prepared.text_hash() as i64;
+                read.unjudged.push((at, item.item_id, hash));
                 continue;
             }
             Some(_) => {}
@@ -487,7 +493,11 @@ impl StoryDedup {
     pub fn refine(&self, store: &mut Store, now: i64) -> Result<usize, StoreError> {
         let mut window = self.lock_window();
         if !window.restored {
-            if !window.dropped {
+            // A change stored while no window was held (by a process before
+            // this one, or with dedup off) is marked; judged now, not at the
+            // next new item.
+            let since = now.saturating_sub(window.engine.config().window.as_secs() as i64);
+            if !window.dropped && !store.unjudged_changes(since)? {
                 return Ok(0);
             }
             window.restore(store, now)?;
@@ -1130,6 +1140,22 @@ mod tests {
         dedup.refine(&mut s, 430).unwrap();
         assert_eq!(members(&s), [vec![1], vec![2, 3]]);
         assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn a_change_stored_before_this_process_started_is_judged_at_its_first_publish() {
+        // Stored by another process (a cron `fetch`, or with dedup off).
+        let (mut s, _ids) = blog_moved_on_with_no_window();
+        assert_eq!(members(&s), [vec![1, 2]], "stored, not judged");
+        // A daemon starts: nothing new arrives, but its first publish
+        // judges the change (no window is read back without one).
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        assert_eq!(dedup.refine(&mut s, 420).unwrap(), 1);
+        assert_eq!(members(&s), [vec![1], vec![2]], "the blog left");
+        // Judged: a process after it reads nothing back.
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        assert_eq!(dedup.refine(&mut s, 430).unwrap(), 0);
+        assert_eq!(dedup.window_len(), None);
     }
 
     #[test]

@@ -477,6 +477,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Whether an item of the window read from `since` has a change of text
+    /// no window has judged yet (marked by [`update_item`]).
+    pub fn unjudged_changes(&self, since: i64) -> Result<bool, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM items i WHERE i.judged_hash = 0
+                AND (i.first_seen_at >= ?1 OR {SORT_TIME_SQL} >= ?1))"
+        ))?;
+        Ok(stmt.query_row([since], |r| r.get(0))?)
+    }
+
     /// The stored item `id` as [`Store::window_items`] reads it, if it is still stored.
     pub fn window_item(&self, id: i64) -> Result<Option<WindowItem>, StoreError> {
         let mut stmt =
@@ -1096,9 +1106,10 @@ fn json_lists(item: &RawItem) -> (String, String) {
 }
 
 /// Rewrites a stored item whose content changed; it keeps its row and story.
-/// An item without a judged text (stored by an earlier build, or with dedup
-/// off) gets the judged hash 0, which no text has: the next window read back
-/// judges it (recording the new text as judged would skip the change).
+/// A change of its headline or text marks it with the judged hash 0, which no
+/// text has: a window held judges it at once, and a process holding none
+/// reads the window back at its next publish to judge it
+/// ([`Store::unjudged_changes`]); a hash recorded as judged would skip it.
 fn update_item(
     tx: &Connection,
     old: &Existing,
@@ -1113,7 +1124,9 @@ fn update_item(
         "UPDATE items SET guid = ?2, link = ?3, title = ?4, summary = ?5, content = ?6,
             author = ?7, published_at = ?8, updated_at = ?9, categories = ?10,
             enclosures = ?11, content_hash = ?12, changed_at = ?13, filtered = ?14,
-            body_words = NULL, judged_hash = coalesce(judged_hash, 0)
+            body_words = NULL,
+            judged_hash = CASE WHEN title IS ?4 AND summary IS ?5 AND content IS ?6
+                THEN judged_hash ELSE 0 END
          WHERE id = ?1",
         params![
             old.item_id,

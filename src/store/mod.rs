@@ -75,7 +75,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         14,
-        include_str!("../../db/migrations/0014_alias_item_index.sql"),
+        include_str!("../../db/migrations/0014_publish_indexes.sql"),
     ),
 ];
 
