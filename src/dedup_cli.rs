@@ -343,16 +343,15 @@ pub fn stories(config: Config, limit: usize, json: bool) -> anyhow::Result<()> {
             )?;
         } else {
             let representative = story.items.first();
-            let title = representative
-                .and_then(|i| i.title.as_deref())
-                .unwrap_or("(untitled)");
+            let title =
+                representative.map_or_else(|| "(untitled)".into(), crate::publish::item_title);
             // The representative's date, as the feeds and the front page show it.
             let shown = representative.map_or(story.sort_at, crate::publish::shown_date);
             writeln!(
                 out,
                 "{}  {}  [{}]",
                 date(Some(shown)),
-                crate::util::fit(title, 200),
+                crate::util::fit(&title, 200),
                 ids.story_id(&story.guid)
             )?;
             for (i, (item, d)) in members.iter().enumerate() {
@@ -370,7 +369,7 @@ pub fn stories(config: Config, limit: usize, json: bool) -> anyhow::Result<()> {
                     format!("#{}", item.id),
                     crate::util::fit(&item.source_name, 20),
                     how,
-                    crate::util::fit(item.title.as_deref().unwrap_or("(untitled)"), 200)
+                    crate::util::fit(&crate::publish::item_title(item), 200)
                 )?;
             }
         }

@@ -528,8 +528,10 @@ pub fn render_with(
     }
 }
 
-/// Words of an untitled item's text that stand for its title.
+/// Words of an untitled item's text that stand for its title, and
+/// characters at most (for scripts written without spaces).
 const TITLE_WORDS: usize = 12;
+const TITLE_CHARS: usize = 80;
 
 /// An item's title as readers see it: its own, or for an item without one
 /// (RSS lets an item have a description only) its text's first words, as
@@ -543,19 +545,26 @@ pub(crate) fn item_title(item: &StoryItem) -> String {
     {
         return title;
     }
-    let body = item
-        .summary
-        .as_deref()
-        .or(item.content.as_deref())
-        .unwrap_or("");
-    // As a title: text that spells out markup ("&lt;img …&gt;") is no tag in
-    // readers that render titles.
-    let text = plain_title(body);
+    // The first of summary and article that has words (a summary may be
+    // an image alone). As a title: text that spells out markup ("&lt;img
+    // …&gt;") is no tag in readers that render titles.
+    let text = [item.summary.as_deref(), item.content.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(plain_title)
+        .find(|t| !t.trim().is_empty())
+        .unwrap_or_default();
     let words: Vec<&str> = text.split_whitespace().collect();
-    match words.len() {
-        0 => "(untitled)".into(),
-        n if n <= TITLE_WORDS => words.join(" "),
-        _ => format!("{}…", words[..TITLE_WORDS].join(" ")),
+    let mut title = words[..words.len().min(TITLE_WORDS)].join(" ");
+    // Chinese or Japanese has no spaces to count words by: characters then.
+    let cut = title.char_indices().nth(TITLE_CHARS).map(|(at, _)| at);
+    if let Some(at) = cut {
+        title.truncate(at);
+    }
+    match (title.is_empty(), cut.is_some() || words.len() > TITLE_WORDS) {
+        (true, _) => "(untitled)".into(),
+        (false, true) => format!("{}…", title.trim_end()),
+        (false, false) => title,
     }
 }
 
@@ -664,7 +673,20 @@ pub(crate) mod tests {
         );
         i.summary = Some("<p>Short note.</p>".into());
         assert_eq!(item_title(&i), "Short note.");
+        // A summary that is an image alone: the article's words.
+        i.summary = Some("<img src=\"https://one.test/a.jpg\">".into());
+        i.content = Some("<p>The article itself.</p>".into());
+        assert_eq!(item_title(&i), "The article itself.");
+        // Chinese has no spaces: cut by characters.
+        i.summary = Some(format!(
+            "<p>{}</p>",
+            "市政府周二公布了新的预算方案".repeat(30)
+        ));
+        let title = item_title(&i);
+        assert_eq!(title.chars().count(), TITLE_CHARS + 1, "{title}");
+        assert!(title.ends_with('…'));
         i.summary = None;
+        i.content = None;
         assert_eq!(item_title(&i), "(untitled)");
     }
 
