@@ -516,7 +516,7 @@ pub fn joined_how(record: Option<&JoinRecord>, matched: Option<&str>) -> String 
         .map(|o| format!(" of {o}'s article"))
         .unwrap_or_default();
     match (layer, score) {
-        ("new", _) => "read first here; the others were compared with the story".into(),
+        ("new", _) => "first of its story when it was read".into(),
         ("url", _) => match matched {
             Some(o) => format!("same URL as {o}'s article"),
             None => "same URL".into(),
@@ -725,7 +725,7 @@ mod tests {
             why.contains("joined by the “refined” step, score 0.40"),
             "{why}"
         );
-        assert!(why.contains("read first here"), "{why}");
+        assert!(why.contains("first of its story"), "{why}");
         // The feeds link the page.
         assert!(p.rss.body.windows(16).any(|w| w == b"Compare coverage"));
     }
@@ -761,7 +761,7 @@ mod tests {
         assert_eq!(
             why,
             [
-                "wire: read first here; the others were compared with the story",
+                "wire: first of its story when it was read",
                 "vue: the original of wire's later copy (text overlap 1.00)",
             ],
             "{html}"
