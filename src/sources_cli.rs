@@ -205,12 +205,19 @@ fn without_source(text: &str, kind: SourceKind, url: &url::Url, last: bool) -> O
 /// `htmlUrl` where a fetch has learnt it (the database is read, never created).
 pub fn export_opml(path: &Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let links = if crate::store::database_exists(&cfg.database.path) {
-        crate::store::Store::open_to_read(&cfg.database.path, |_| Ok(()))
-            .with_context(|| format!("opening {}", cfg.database.path.display()))?
-            .site_links()?
-    } else {
-        Default::default()
+    let links = match crate::store::database_exists(&cfg.database.path) {
+        true => match crate::store::Store::open_to_read(&cfg.database.path, |_| Ok(())) {
+            Ok(store) => store.site_links()?,
+            // The sources are the config's: only their site links are missing.
+            Err(e @ crate::store::StoreError::Outdated { .. }) => {
+                eprintln!("note: {e}; the sources are exported without their site links");
+                Default::default()
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("opening {}", cfg.database.path.display()))
+            }
+        },
+        false => Default::default(),
     };
     write_stdout(&crate::sources::export_opml(&cfg, &links)).context("writing to standard output")
 }
