@@ -627,21 +627,27 @@ fn add(
     category: Option<String>,
 ) -> anyhow::Result<()> {
     use crate::sources::{append_sources, discover, NewSource};
-    let url = Url::parse(url.trim()).with_context(|| {
-        // A site's name without its scheme: offered with one, when that is an address.
-        let with_scheme = format!("https://{}", url.trim());
-        let addressable = !url.contains("://")
-            && Url::parse(&with_scheme).is_ok_and(|u| {
-                u.host_str()
-                    .is_some_and(|h| h.contains('.') || h == "localhost")
-            });
-        match addressable {
-            true => format!("{url} is not a valid URL: did you mean {with_scheme}?"),
-            false => format!("{url} is not a valid URL (e.g. https://example.org/news/feed.xml)"),
-        }
-    })?;
+    // A site's name without its scheme ("example.org/feed", "localhost:8080/feed",
+    // which parses with "localhost" as its scheme): offered with one, when that
+    // is an address.
+    let with_scheme = format!("https://{}", url.trim());
+    let addressable = !url.contains("://")
+        && !url.trim().contains(char::is_whitespace)
+        && Url::parse(&with_scheme).is_ok_and(|u| {
+            u.host_str()
+                .is_some_and(|h| h.contains('.') || h == "localhost")
+        });
+    let suggestion = match addressable {
+        true => format!(": did you mean {with_scheme}?"),
+        false => " (e.g. https://example.org/news/feed.xml)".into(),
+    };
+    let url =
+        Url::parse(url.trim()).with_context(|| format!("{url} is not a valid URL{suggestion}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        anyhow::bail!("only http and https sources can be added");
+        match addressable {
+            true => anyhow::bail!("{url} is no web address{suggestion}"),
+            false => anyhow::bail!("only http and https sources can be added"),
+        }
     }
     let config = Config::load(path).ok();
     // Known already (a trailing slash aside): say so without fetching anything.

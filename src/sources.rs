@@ -106,6 +106,9 @@ pub enum AddError {
         /// What to add instead, when one was found.
         offer: Option<String>,
     },
+    /// An OPML file: a list of feeds, for `import-opml`.
+    #[error("{0} is an OPML file (a list of feeds): save it and run `feedsieve import-opml FILE` to add its feeds")]
+    Opml(String),
     /// XML that is not a feed this reader understands.
     #[error("{url} is XML but not a feed that can be read ({why}): check the address, or whether the site's feed is broken for now")]
     NotAFeed {
@@ -130,6 +133,21 @@ pub enum AddError {
     /// The config file could not be read, parsed or written.
     #[error("{0}")]
     Config(String),
+}
+
+/// Whether a document is an OPML file (its first element is `<opml>`).
+fn is_opml(body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]);
+    let mut rest = head.trim_start_matches('\u{feff}').trim_start();
+    // The prologue: the XML declaration, comments, a doctype.
+    while rest.starts_with("<?") || rest.starts_with("<!") {
+        match rest.find('>') {
+            Some(end) => rest = rest[end + 1..].trim_start(),
+            None => return false,
+        }
+    }
+    rest.get(..5)
+        .is_some_and(|t| t.eq_ignore_ascii_case("<opml"))
 }
 
 fn article_advice(offer: &Option<String>) -> String {
@@ -177,6 +195,9 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
     // XML that is no web page is a broken feed (or no feed at all): as a page
     // source it would follow nothing.
     let declared_xml = fetched.body.trim_ascii_start().starts_with(b"<?xml");
+    if is_opml(&fetched.body) {
+        return Err(AddError::Opml(url.to_string()));
+    }
     if declared_xml && !crate::read::starts_as_html(&fetched.body) {
         return Err(AddError::NotAFeed {
             url: url.to_string(),

@@ -70,7 +70,15 @@ async fn each_failure_is_said_once_in_a_few_words() {
     // An address without its scheme is offered with one; words are not.
     for (typed, says) in [
         ("example.org/feed", "did you mean https://example.org/feed?"),
+        (
+            "localhost:8080/feed",
+            "did you mean https://localhost:8080/feed?",
+        ),
         ("not a url", "not a valid URL (e.g. https://"),
+        (
+            "news.example.org/rss feed",
+            "not a valid URL (e.g. https://",
+        ),
     ] {
         let out = run([config(), vec!["add".into(), typed.into()]].concat()).await;
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -141,9 +141,17 @@ async fn add_finds_the_right_source_and_keeps_comments() {
     // 5. A page with no feed and no article links, and XML that is no feed:
     //    refused, the config unchanged.
     let before = std::fs::read_to_string(&config).unwrap();
+    nothing.set(
+        "/subs.opml",
+        Behaviour::Body(
+            "text/xml",
+            "<?xml version=\"1.0\"?><opml version=\"2.0\"><body><outline text=\"A\" xmlUrl=\"https://a.test/rss\"/></body></opml>".into(),
+        ),
+    );
     for (path, says) in [
         ("/about.html", "no article links were found"),
         ("/config.xml", "is XML but not a feed"),
+        ("/subs.opml", "feedsieve import-opml FILE"),
     ] {
         let out = add(&config, format!("{}{path}", nothing.base)).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
