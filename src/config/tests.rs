@@ -255,9 +255,10 @@ fn filters_categories_and_page_options() {
     );
     assert_eq!(e.line, Some(4), "{e}");
     assert!(e.message.contains("not a valid regular expression"), "{e}");
-    // An empty pattern (or one that matches nothing at all) matches every title.
+    // An empty pattern (or one that any title matches) matches every title.
     for (key, value, says) in [
         ("exclude", "\"\"", "every item would be dropped"),
+        ("exclude", "\".\"", "every item would be dropped"),
         ("include", "[\"Kyiv\", \"x*\"]", "filter nothing out"),
     ] {
         let e = first_error(&format!(
@@ -268,6 +269,13 @@ fn filters_categories_and_page_options() {
             e.message.contains("matches every title") && e.message.contains(says),
             "{e}"
         );
+    }
+    // Filters that only empty text matches are real filters.
+    for pattern in ["^$", "^\\\\s*$", "^(?:Sponsored)?$"] {
+        let text = format!(
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.test/rss\"\nexclude = \"{pattern}\"\n"
+        );
+        assert!(parse(&text).is_ok(), "{pattern}");
     }
     let e = first_error("[[page]]\nname = \"P\"\nurl = \"https://p.test/\"\nlinks = \"a[\"\n");
     assert!(e.message.contains("not a valid CSS selector"), "{e}");

@@ -10,6 +10,16 @@ use super::error::{line_col, ConfigError};
 use super::raw::Patterns;
 use super::values::{parse_duration, show_duration};
 
+/// Unrelated titles with text (as filters see them, "title\ntext"), in
+/// several scripts: a pattern that matches every one of them would match
+/// any title.
+const EVERY_TITLE: [&str; 4] = [
+    "Markets rally after rate cut\nShares rose on Tuesday.",
+    "Ποδόσφαιρο: νίκη στο 90'\nΟ αγώνας έληξε 2-1.",
+    "台风登陆\n多地停课。",
+    "7",
+];
+
 /// The text being validated and the errors found so far.
 pub(super) struct Ctx<'a> {
     /// The config text, for turning spans into lines and columns.
@@ -95,9 +105,11 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         for p in list {
             match regex::RegexBuilder::new(&p).size_limit(1 << 20).build() {
-                // A pattern that matches nothing at all matches every title:
-                // an `exclude` of it silently hid every item.
-                Ok(r) if r.is_match("") => {
+                // A pattern that any title matches (`""`, `x*`, `.`): an
+                // `exclude` of it silently hid every item. Patterns are
+                // matched against "title\ntext"; one that only empty text
+                // matches (`^\s*$`) is a real filter.
+                Ok(r) if EVERY_TITLE.iter().all(|t| r.is_match(t)) => {
                     let effect = match key {
                         "exclude" => "every item would be dropped",
                         _ => "it would filter nothing out",
