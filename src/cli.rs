@@ -620,19 +620,13 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
     })
 }
 
-fn add(
-    path: &std::path::Path,
-    url: &str,
-    name: Option<String>,
-    category: Option<String>,
-) -> anyhow::Result<()> {
-    use crate::sources::{append_sources, discover, NewSource};
-    // A site's name without its scheme ("example.org/feed", "localhost:8080/feed",
-    // which parses with "localhost" as its scheme): offered with one, when that
-    // is an address.
-    let with_scheme = format!("https://{}", url.trim());
-    let addressable = !url.contains("://")
-        && !url.trim().contains(char::is_whitespace)
+/// The http or https URL a user typed for `add`. A site's name without its
+/// scheme ("example.org/feed", "localhost:8080/feed", which parses with
+/// "localhost" as its scheme) is offered with one, when that is an address.
+fn source_url(typed: &str) -> anyhow::Result<Url> {
+    let with_scheme = format!("https://{}", typed.trim());
+    let addressable = !typed.contains("://")
+        && !typed.trim().contains(char::is_whitespace)
         && Url::parse(&with_scheme).is_ok_and(|u| {
             u.host_str()
                 .is_some_and(|h| h.contains('.') || h == "localhost")
@@ -641,14 +635,23 @@ fn add(
         true => format!(": did you mean {with_scheme}?"),
         false => " (e.g. https://example.org/news/feed.xml)".into(),
     };
-    let url =
-        Url::parse(url.trim()).with_context(|| format!("{url} is not a valid URL{suggestion}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        match addressable {
-            true => anyhow::bail!("{url} is no web address{suggestion}"),
-            false => anyhow::bail!("only http and https sources can be added"),
-        }
+    let url = Url::parse(typed.trim())
+        .with_context(|| format!("{typed} is not a valid URL{suggestion}"))?;
+    match (matches!(url.scheme(), "http" | "https"), addressable) {
+        (true, _) => Ok(url),
+        (false, true) => anyhow::bail!("{url} is no web address{suggestion}"),
+        (false, false) => anyhow::bail!("only http and https sources can be added"),
     }
+}
+
+fn add(
+    path: &std::path::Path,
+    url: &str,
+    name: Option<String>,
+    category: Option<String>,
+) -> anyhow::Result<()> {
+    use crate::sources::{append_sources, discover, NewSource};
+    let url = source_url(url)?;
     let config = Config::load(path).ok();
     // Known already (a trailing slash aside): say so without fetching anything.
     if let Some(known) = config.as_ref().and_then(|c| {

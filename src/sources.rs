@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::config::{url_key, Config, SourceKind};
 use crate::fetch::{Fetcher, Validators};
-use crate::read::read_feed;
+use crate::read::{read_feed, ReadError};
 use crate::util::{escape, rewrite_kept_file};
 
 /// Media types of feeds announced with `<link rel="alternate">`.
@@ -166,6 +166,22 @@ fn page_title(html: &str) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
+/// Refuses XML that is no web page: an OPML file (for `import-opml`), or a
+/// broken feed or another document, which as a page source would follow nothing.
+fn refuse_xml(url: &Url, body: &[u8], feed_error: &ReadError) -> Result<(), AddError> {
+    if is_opml(body) {
+        return Err(AddError::Opml(url.to_string()));
+    }
+    let declared_xml = body.trim_ascii_start().starts_with(b"<?xml");
+    if declared_xml && !crate::read::starts_as_html(body) {
+        return Err(AddError::NotAFeed {
+            url: url.to_string(),
+            why: feed_error.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Finds the best source at `url`: the URL itself when it is a feed; else a feed
 /// the page announces; else a feed at a common path of the site; else the page.
 pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddError> {
@@ -192,18 +208,7 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovered, AddErr
         }
         Err(e) => e,
     };
-    // XML that is no web page is a broken feed (or no feed at all): as a page
-    // source it would follow nothing.
-    let declared_xml = fetched.body.trim_ascii_start().starts_with(b"<?xml");
-    if is_opml(&fetched.body) {
-        return Err(AddError::Opml(url.to_string()));
-    }
-    if declared_xml && !crate::read::starts_as_html(&fetched.body) {
-        return Err(AddError::NotAFeed {
-            url: url.to_string(),
-            why: feed_error.to_string(),
-        });
-    }
+    refuse_xml(url, &fetched.body, &feed_error)?;
     let html = String::from_utf8_lossy(&fetched.body).into_owned();
     let page = fetched.final_url.clone();
     let announced = announced_feeds(&html, &page);

@@ -1005,6 +1005,19 @@ mod tests {
         m
     }
 
+    /// Stores `item` of `source` at `at` as a process without story dedup
+    /// does (a build before judged texts, or `[dedup] enabled = false`).
+    fn store_plain(s: &mut Store, source: i64, item: RawItem, at: i64) {
+        s.record_fetch(
+            source,
+            &parsed(vec![item]),
+            at,
+            at + 100,
+            &mut OneStoryPerItem,
+        )
+        .unwrap();
+    }
+
     /// Outlets Alpha and Beta with an engine on their (empty) store: the
     /// store, the outlets' ids and the engine.
     fn alpha_and_beta() -> (Store, Vec<i64>, StoryDedup) {
@@ -1165,28 +1178,13 @@ mod tests {
         let (mut s, ids, dedup) = alpha_and_beta();
         drop(dedup);
         let dresden = report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN);
-        s.record_fetch(
-            ids[0],
-            &parsed(vec![dresden]),
-            100,
-            200,
-            &mut OneStoryPerItem,
-        )
-        .unwrap();
+        store_plain(&mut s, ids[0], dresden, 100);
         let blog = report("live", "Live: snow closes the Bergen pass", SNOW);
-        s.record_fetch(ids[1], &parsed(vec![blog]), 110, 200, &mut OneStoryPerItem)
-            .unwrap();
+        store_plain(&mut s, ids[1], blog, 110);
         // Upgraded, the blog moves on to the flood before a window is read back:
         // its new text is not the one its story was decided by.
         let flood_blog = report("live", "Live: the Elbe flood in Dresden", FLOOD_BOTH);
-        s.record_fetch(
-            ids[1],
-            &parsed(vec![flood_blog]),
-            300,
-            400,
-            &mut OneStoryPerItem,
-        )
-        .unwrap();
+        store_plain(&mut s, ids[1], flood_blog, 300);
         let dedup = StoryDedup::restore(&s, DedupConfig::default(), 310).unwrap();
         dedup.refine(&mut s, 320).unwrap();
         assert_eq!(members(&s), [vec![1, 2]], "the blog's change was judged");
@@ -1199,8 +1197,7 @@ mod tests {
         let (mut s, ids, dedup) = alpha_and_beta();
         drop(dedup);
         let flood = report("a", "Elbe floods Dresden old town", FLOOD_DRESDEN);
-        s.record_fetch(ids[0], &parsed(vec![flood]), 100, 200, &mut OneStoryPerItem)
-            .unwrap();
+        store_plain(&mut s, ids[0], flood, 100);
         assert_eq!(s.judged_hash(1), None);
         // The first window read back records the text as it stands.
         let dedup = StoryDedup::restore(&s, DedupConfig::default(), 150).unwrap();
@@ -1209,14 +1206,7 @@ mod tests {
         drop(dedup);
         // Changed while no window is held: judged by the next one.
         let snow = report("a", "Snow closes the Bergen pass", SNOW);
-        s.record_fetch(
-            ids[0],
-            &parsed(vec![snow.clone()]),
-            300,
-            400,
-            &mut OneStoryPerItem,
-        )
-        .unwrap();
+        store_plain(&mut s, ids[0], snow.clone(), 300);
         let dedup = StoryDedup::restore(&s, DedupConfig::default(), 310).unwrap();
         dedup.refine(&mut s, 320).unwrap();
         let text = body_text(snow.content.clone(), None);

@@ -110,20 +110,7 @@ pub async fn fill_page_articles(
         };
         let article = match stored {
             None => settle_new(ctx, cfg, &link, result, now),
-            Some((stored, key)) => {
-                let stored = (stored.content.as_str(), stored.refused);
-                match settle_reread(ctx, cfg, &link, stored, result, now) {
-                    Reread::Take(article) => {
-                        Settled::Article(Box::new(article_item(&link, *article)))
-                    }
-                    Reread::Keep => Settled::Kept,
-                    Reread::Later => Settled::Later,
-                    Reread::Refused => {
-                        refused.push(key);
-                        Settled::Later
-                    }
-                }
-            }
+            Some(stale) => settle_stale(ctx, cfg, &link, stale, result, now, &mut refused),
         };
         match article {
             Settled::Article(item) => {
@@ -142,6 +129,29 @@ pub async fn fill_page_articles(
 
 /// A stored article read again, with its item's key.
 type Stale = (StoredArticle, String);
+
+/// Settles a stored article's page read again ([`settle_reread`]); the key
+/// of one that answered with a wall goes into `refused`.
+fn settle_stale(
+    ctx: &Context,
+    cfg: &SourceConfig,
+    link: &str,
+    (stored, key): Stale,
+    result: anyhow::Result<Article>,
+    now: std::time::Instant,
+    refused: &mut Vec<String>,
+) -> Settled {
+    let stored = (stored.content.as_str(), stored.refused);
+    match settle_reread(ctx, cfg, link, stored, result, now) {
+        Reread::Take(article) => Settled::Article(Box::new(article_item(link, *article))),
+        Reread::Keep => Settled::Kept,
+        Reread::Later => Settled::Later,
+        Reread::Refused => {
+            refused.push(key);
+            Settled::Later
+        }
+    }
+}
 
 /// Fetches and extracts the pages of `links` (each with its stored article
 /// when it is read again), on tasks of their own: (place in `links`, link,

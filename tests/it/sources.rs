@@ -138,29 +138,6 @@ async fn add_finds_the_right_source_and_keeps_comments() {
         stdout.contains(&format!("{}/gone.xml, could not be read", nothing.base)),
         "{stdout}"
     );
-    // 5. A page with no feed and no article links, and XML that is no feed:
-    //    refused, the config unchanged.
-    let before = std::fs::read_to_string(&config).unwrap();
-    nothing.set(
-        "/subs.opml",
-        Behaviour::Body(
-            "text/xml",
-            "<?xml version=\"1.0\"?><opml version=\"2.0\"><body><outline text=\"A\" xmlUrl=\"https://a.test/rss\"/></body></opml>".into(),
-        ),
-    );
-    for (path, says) in [
-        ("/about.html", "no article links were found"),
-        ("/config.xml", "is XML but not a feed"),
-        ("/subs.opml", "feedsieve import-opml FILE"),
-    ] {
-        let out = add(&config, format!("{}{path}", nothing.base)).await;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success() && stderr.contains(says),
-            "{path}: {stderr}"
-        );
-    }
-    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
     duplicates_are_refused(&config, &announced.base).await;
 
     let text = std::fs::read_to_string(&config).unwrap();
@@ -198,6 +175,37 @@ async fn add_finds_the_right_source_and_keeps_comments() {
             ),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_refuses_what_a_page_source_could_not_follow() {
+    // A page with no feed and no article links, XML that is no feed, and an
+    // OPML file: refused, the config unchanged.
+    let (_announced, _common_path, nothing) = three_sites().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let before = std::fs::read_to_string(&config).unwrap();
+    nothing.set(
+        "/subs.opml",
+        Behaviour::Body(
+            "text/xml",
+            "<?xml version=\"1.0\"?><opml version=\"2.0\"><body><outline text=\"A\" xmlUrl=\"https://a.test/rss\"/></body></opml>".into(),
+        ),
+    );
+    for (path, says) in [
+        ("/about.html", "no article links were found"),
+        ("/config.xml", "is XML but not a feed"),
+        ("/subs.opml", "feedsieve import-opml FILE"),
+    ] {
+        let out = add(&config, format!("{}{path}", nothing.base)).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{path}: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
 }
 
 #[test]
