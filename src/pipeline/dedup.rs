@@ -35,10 +35,10 @@ pub struct StoryDedup {
 struct Window {
     engine: Engine,
     restored: bool,
-    /// The next refinement reads the window back, so that changes stored
-    /// meanwhile are judged without waiting for a new item: it was held, then
-    /// dropped (an edit of `[dedup]`, a prune), or a change was stored while
-    /// none was held ([`StoryDedup::changes_stored`]).
+    /// The window was held, then dropped (an edit of `[dedup]`, a prune): the
+    /// next refinement reads it back, so that changes stored meanwhile are
+    /// judged without waiting for a new item (a change stored while none was
+    /// held is marked in the store: [`Store::unjudged_changes`]).
     dropped: bool,
     /// The last stored change (time, item id) the window has taken in: items
     /// changed after it are queued to be judged ([`Window::revise_changed`]).
@@ -442,17 +442,6 @@ impl StoryDedup {
             tracing::info!(
                 "story dedup window dropped after a failed store; read back for the next new item"
             );
-        }
-    }
-
-    /// Says that a store write committed changes to stored items: when no
-    /// window is held (a daemon that has decided no new item since its
-    /// start), the next refinement reads it back to judge them, instead of
-    /// waiting for a new item.
-    pub fn changes_stored(&self) {
-        let mut window = self.lock_window();
-        if !window.restored {
-            window.dropped = true;
         }
     }
 
@@ -1158,17 +1147,26 @@ mod tests {
     #[test]
     fn a_change_stored_before_this_process_started_is_judged_at_its_first_publish() {
         // Stored by another process (a cron `fetch`, or with dedup off).
-        let (mut s, _ids) = blog_moved_on_with_no_window();
+        let (mut s, ids) = blog_moved_on_with_no_window();
         assert_eq!(members(&s), [vec![1, 2]], "stored, not judged");
         // A daemon starts: nothing new arrives, but its first publish
         // judges the change (no window is read back without one).
         let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
         assert_eq!(dedup.refine(&mut s, 420).unwrap(), 1);
         assert_eq!(members(&s), [vec![1], vec![2]], "the blog left");
-        // Judged: a process after it reads nothing back.
+        // Judged: a process after it reads nothing back, nor after a change
+        // of categories alone (no new text to judge).
         let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
         assert_eq!(dedup.refine(&mut s, 430).unwrap(), 0);
         assert_eq!(dedup.window_len(), None);
+        let tagged = RawItem {
+            categories: vec!["Weather".into()],
+            ..report("live", "Live: snow closes the Bergen pass", SNOW)
+        };
+        store_plain(&mut s, ids[1], tagged, 440);
+        let dedup = StoryDedup::open(DedupConfig::default()).unwrap();
+        assert_eq!(dedup.refine(&mut s, 450).unwrap(), 0);
+        assert_eq!(dedup.window_len(), None, "read back for a category");
     }
 
     #[test]

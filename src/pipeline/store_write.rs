@@ -110,16 +110,10 @@ fn write_queued(store: &mut Store, dedup: Option<&StoryDedup>, mut batch: Vec<Qu
         return;
     }
     let (written, committed) = store.write_together(|s| write_batch(s, dedup, &mut batch));
-    match (&committed, dedup) {
-        (Err(e), Some(dedup)) => {
-            tracing::error!("could not commit {} store writes: {e}", batch.len());
-            // The engine admitted items that the rolled-back transaction did not keep.
-            dedup.drop_after_failed_store();
-        }
-        (Ok(()), Some(dedup)) if written.iter().flatten().any(|w| w.updated > 0) => {
-            dedup.changes_stored();
-        }
-        _ => {}
+    if let (Err(e), Some(dedup)) = (&committed, dedup) {
+        tracing::error!("could not commit {} store writes: {e}", batch.len());
+        // The engine admitted items that the rolled-back transaction did not keep.
+        dedup.drop_after_failed_store();
     }
     for (q, stored) in batch.into_iter().zip(written) {
         let stored = match (&committed, stored) {
