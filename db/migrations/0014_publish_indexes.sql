@@ -10,3 +10,11 @@ CREATE INDEX story_aliases_item ON story_aliases(item_id);
 -- marked judged_hash = 0 (no text hashes to 0): the next publish finds them here,
 -- reads the window back and judges them, without waiting for a new item.
 CREATE INDEX items_unjudged ON items(judged_hash) WHERE judged_hash = 0;
+
+-- An earlier build kept the hash an item was judged by even when it stored a change it
+-- did not judge: such changes cannot be told apart from judged ones here. Those of the
+-- last three days (the default story window) are marked, so that the first publish
+-- judges them once (an item judged already is decided again as it was).
+UPDATE items SET judged_hash = 0
+ WHERE judged_hash IS NOT NULL AND changed_at > first_seen_at
+   AND changed_at >= CAST(strftime('%s', 'now') AS INTEGER) - 3 * 86400;

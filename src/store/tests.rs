@@ -1566,3 +1566,44 @@ fn the_aliases_of_a_story_are_read_through_indexes() {
         "{plan:?}"
     );
 }
+
+#[test]
+fn the_upgrade_to_14_marks_recent_changes_an_earlier_build_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut s = Store::open(&path).unwrap();
+    s.sync_sources(&[source("http://a.test/")]).unwrap();
+    let id = s.sources().unwrap()[0].id;
+    let items = vec![item("recent", "A"), item("old", "B"), item("same", "C")];
+    s.record_fetch(id, &parsed(items), 100, 200, &mut OneStoryPerItem)
+        .unwrap();
+    drop(s);
+    // As the previous build left them: schema 13, a judged hash on each.
+    let now = chrono::Utc::now().timestamp();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP INDEX items_unjudged; DROP INDEX story_aliases_item;
+         PRAGMA user_version = 13; UPDATE items SET judged_hash = 7;",
+    )
+    .unwrap();
+    let changed =
+        "UPDATE items SET first_seen_at = ?2 - 9 * 86400, changed_at = ?3 WHERE guid = ?1";
+    conn.execute(changed, rusqlite::params!["recent", now, now - 3600])
+        .unwrap();
+    conn.execute(changed, rusqlite::params!["old", now, now - 5 * 86400])
+        .unwrap();
+    drop(conn);
+    let s = Store::open(&path).unwrap();
+    let judged = |guid: &str| -> Option<i64> {
+        s.conn
+            .query_row(
+                "SELECT judged_hash FROM items WHERE guid = ?1",
+                [guid],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(judged("recent"), Some(0), "judged at the first publish");
+    assert_eq!(judged("old"), Some(7), "past the window: left");
+    assert_eq!(judged("same"), Some(7), "never changed: left");
+}
