@@ -622,24 +622,39 @@ fn fetch_once(path: &std::path::Path, only: Option<&str>) -> anyhow::Result<Exit
 
 /// The http or https URL a user typed for `add`. A site's name without its
 /// scheme ("example.org/feed", "localhost:8080/feed", which parses with
-/// "localhost" as its scheme) is offered with one, when that is an address.
+/// "localhost" as its scheme) is offered with one, when that is an address:
+/// http for a local server, https otherwise.
 fn source_url(typed: &str) -> anyhow::Result<Url> {
-    let with_scheme = format!("https://{}", typed.trim());
-    let addressable = !typed.contains("://")
-        && !typed.trim().contains(char::is_whitespace)
-        && Url::parse(&with_scheme).is_ok_and(|u| {
-            u.host_str()
-                .is_some_and(|h| h.contains('.') || h == "localhost")
-        });
-    let suggestion = match addressable {
-        true => format!(": did you mean {with_scheme}?"),
-        false => " (e.g. https://example.org/news/feed.xml)".into(),
+    let typed = typed.trim();
+    if std::path::Path::new(typed).is_file() {
+        anyhow::bail!(
+            "{typed} is a file: `feedsieve add` takes a web address (an OPML file of feeds is \
+             added with `feedsieve import-opml {typed}`)"
+        );
+    }
+    let offered = ["https://", "http://"].map(|scheme| Url::parse(&format!("{scheme}{typed}")));
+    let host = offered[0]
+        .as_ref()
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
+    let local = host.as_deref().is_some_and(|h| {
+        h == "localhost" || h.parse::<std::net::IpAddr>().is_ok() || h.starts_with('[')
+    });
+    let named = host
+        .as_deref()
+        .is_some_and(|h| h.contains('.') && h.split('.').all(|label| !label.is_empty()));
+    let addressable =
+        !typed.contains("://") && !typed.contains(char::is_whitespace) && (local || named);
+    let suggestion = match (addressable, local) {
+        (true, true) => format!(": did you mean http://{typed}?"),
+        (true, false) => format!(": did you mean https://{typed}?"),
+        (false, _) => " (e.g. https://example.org/news/feed.xml)".into(),
     };
-    let url = Url::parse(typed.trim())
-        .with_context(|| format!("{typed} is not a valid URL{suggestion}"))?;
+    let url =
+        Url::parse(typed).map_err(|_| anyhow::anyhow!("{typed} is not a valid URL{suggestion}"))?;
     match (matches!(url.scheme(), "http" | "https"), addressable) {
         (true, _) => Ok(url),
-        (false, true) => anyhow::bail!("{url} is no web address{suggestion}"),
+        (false, true) => anyhow::bail!("{typed} is no web address{suggestion}"),
         (false, false) => anyhow::bail!("only http and https sources can be added"),
     }
 }

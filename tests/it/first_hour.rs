@@ -72,8 +72,9 @@ async fn each_failure_is_said_once_in_a_few_words() {
         ("example.org/feed", "did you mean https://example.org/feed?"),
         (
             "localhost:8080/feed",
-            "did you mean https://localhost:8080/feed?",
+            "did you mean http://localhost:8080/feed?",
         ),
+        ("./subs.opml", "not a valid URL (e.g. https://"),
         ("not a url", "not a valid URL (e.g. https://"),
         (
             "news.example.org/rss feed",
@@ -84,6 +85,14 @@ async fn each_failure_is_said_once_in_a_few_words() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && stderr.contains(says), "{stderr}");
     }
+    // A file (an OPML export, say) is no address.
+    let file = path.clone().into_os_string();
+    let out = run([config(), vec!["add".into(), file]].concat()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is a file") && stderr.contains("import-opml"),
+        "{stderr}"
+    );
 
     let closed = closed_url();
     let out = run([config(), vec!["add".into(), closed.clone().into()]].concat()).await;
