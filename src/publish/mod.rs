@@ -556,10 +556,14 @@ pub(crate) fn item_title(item: &StoryItem) -> String {
         .unwrap_or_default();
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut title = words[..words.len().min(TITLE_WORDS)].join(" ");
-    // Chinese or Japanese has no spaces to count words by: characters then.
+    // Chinese or Japanese has no spaces to count words by: characters then,
+    // at the last space when there is one (a long German compound).
     let cut = title.char_indices().nth(TITLE_CHARS).map(|(at, _)| at);
     if let Some(at) = cut {
         title.truncate(at);
+        if let Some(space) = title.rfind(' ') {
+            title.truncate(space);
+        }
     }
     match (title.is_empty(), cut.is_some() || words.len() > TITLE_WORDS) {
         (true, _) => "(untitled)".into(),
@@ -685,6 +689,12 @@ pub(crate) mod tests {
         let title = item_title(&i);
         assert_eq!(title.chars().count(), TITLE_CHARS + 1, "{title}");
         assert!(title.ends_with('…'));
+        // Long words: cut at a space.
+        i.summary = Some("<p>Die Bundesverkehrswegeplanungsbeschleunigungsgesetzesnovelle wurde vom Verkehrsausschuss angenommen.</p>".into());
+        assert_eq!(
+            item_title(&i),
+            "Die Bundesverkehrswegeplanungsbeschleunigungsgesetzesnovelle wurde vom…"
+        );
         i.summary = None;
         i.content = None;
         assert_eq!(item_title(&i), "(untitled)");
