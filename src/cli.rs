@@ -694,6 +694,7 @@ fn add(
         name,
         url: found.url.clone(),
         category,
+        enabled: true,
     };
     let created = !path.exists();
     let (added, skipped) = append_sources(path, std::slice::from_ref(&source))?;

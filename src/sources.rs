@@ -413,6 +413,9 @@ pub struct NewSource {
     pub url: Url,
     /// Category, if any.
     pub category: Option<String>,
+    /// False for a source written with `enabled = false` (an OPML outline
+    /// exported from one, `disabled="true"`).
+    pub enabled: bool,
 }
 
 fn table_key(kind: SourceKind) -> &'static str {
@@ -539,6 +542,9 @@ fn source_table(s: &NewSource) -> String {
     );
     if let Some(c) = &s.category {
         t.push_str(&format!("category = {}\n", v(c)));
+    }
+    if !s.enabled {
+        t.push_str("enabled = false\n");
     }
     t
 }
@@ -702,6 +708,15 @@ fn commented_header(comment: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
 }
 
+/// The outline attribute of a source with `enabled = false`, so that a round
+/// trip through OPML keeps it disabled (other readers ignore it).
+fn disabled(s: &crate::config::SourceConfig) -> &'static str {
+    match s.enabled {
+        true => "",
+        false => " disabled=\"true\"",
+    }
+}
+
 /// The config's sources as OPML 2.0; categories become folders. `site_links`
 /// (source URL to the site's own link, where known) gives each `htmlUrl`.
 pub fn export_opml(
@@ -718,18 +733,20 @@ pub fn export_opml(
     let outline = |s: &crate::config::SourceConfig, indent: &str| {
         match s.kind {
         SourceKind::Feed => format!(
-            "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"{h}/>\n",
+            "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"{h}{d}/>\n",
             n = escape(&s.name),
             u = escape(s.url.as_str()),
             h = site_links
                 .get(s.url.as_str())
                 .map(|h| format!(" htmlUrl=\"{}\"", escape(h)))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            d = disabled(s)
         ),
         SourceKind::Page => format!(
-            "{indent}<outline type=\"link\" text=\"{n}\" title=\"{n}\" url=\"{u}\" htmlUrl=\"{u}\"/>\n",
+            "{indent}<outline type=\"link\" text=\"{n}\" title=\"{n}\" url=\"{u}\" htmlUrl=\"{u}\"{d}/>\n",
             n = escape(&s.name),
-            u = escape(s.url.as_str())
+            u = escape(s.url.as_str()),
+            d = disabled(s)
         ),
     }
     };
@@ -843,6 +860,7 @@ pub fn parse_opml(xml: &str) -> Result<Opml, String> {
                 name: name.unwrap_or_else(|| url.host_str().unwrap_or("source").to_string()),
                 url,
                 category,
+                enabled: attrs.get("disabled").is_none_or(|d| d.trim() != "true"),
             }),
             Outline::Skipped(reason) => out.skipped.push(SkippedOutline {
                 name: name.unwrap_or_else(|| "(untitled outline)".into()),
@@ -1116,6 +1134,7 @@ mod tests {
             name: "N".into(),
             url: Url::parse(u).unwrap(),
             category: Some("World".into()),
+            enabled: true,
         };
         let (added, skipped) = append_sources(
             &path,

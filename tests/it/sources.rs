@@ -221,6 +221,9 @@ fn opml_round_trip_of_a_hundred_sources() {
         if i % 3 != 0 {
             text.push_str(&format!("category = \"Topic {}\"\n", i % 7));
         }
+        if i % 11 == 5 {
+            text.push_str("enabled = false\n");
+        }
     }
     std::fs::write(&original, &text).unwrap();
     let out = feedsieve(&original, &["export-opml"]);
@@ -235,17 +238,22 @@ fn opml_round_trip_of_a_hundred_sources() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("100 sources read, 100 added"));
 
     let view = |path: &std::path::Path| {
-        let mut v: Vec<(SourceKind, String, String, Option<String>)> = Config::load(path)
+        let mut v: Vec<(SourceKind, String, String, Option<String>, bool)> = Config::load(path)
             .unwrap()
             .sources
             .into_iter()
-            .map(|s| (s.kind, s.name, s.url.to_string(), s.category))
+            .map(|s| (s.kind, s.name, s.url.to_string(), s.category, s.enabled))
             .collect();
         v.sort_by(|a, b| a.2.cmp(&b.2));
         v
     };
-    assert_eq!(view(&original), view(&imported));
+    assert_eq!(
+        view(&original),
+        view(&imported),
+        "kinds, names, categories, disabled"
+    );
     assert_eq!(view(&imported).len(), 100);
+    assert_eq!(view(&imported).iter().filter(|s| !s.4).count(), 9);
     // Importing again adds nothing.
     let out = feedsieve(&imported, &["import-opml", opml.to_str().unwrap()]);
     assert!(
