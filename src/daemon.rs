@@ -403,7 +403,7 @@ pub fn stop_on_signals(shutdown: Shutdown) {
         stop_signal().await;
         tracing::info!(
             "stopping: nothing new starts; in-flight fetches get the grace period \
-             ([server] shutdown_grace) to finish (Ctrl-C again stops at once)"
+             ([server] shutdown_grace) to finish (a second Ctrl-C or SIGTERM stops at once)"
         );
         shutdown.trigger();
         stop_signal().await;

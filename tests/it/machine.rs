@@ -660,7 +660,9 @@ async fn a_second_ctrl_c_stops_at_once() {
     };
     interrupt();
     assert!(
-        daemon.logged("Ctrl-C again", Duration::from_secs(30)).await,
+        daemon
+            .logged("a second Ctrl-C or SIGTERM", Duration::from_secs(30))
+            .await,
         "the first one says how to stop at once: {}",
         daemon.log()
     );
