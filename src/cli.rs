@@ -806,29 +806,6 @@ fn init(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the existing database to show it. When no other feedsieve owns it,
-/// the configured sources are recorded first, so that sources added to the
-/// file, and sources whose URL was edited (which keep their row), show as
-/// they stand before they are fetched; not from a file with errors
-/// (`has_errors`), whose broken sources would look removed. A running daemon
-/// records its file itself, and refuses one it cannot use (no sources):
-/// looking never overrides it.
-pub(crate) fn open_to_look(cfg: &Config, has_errors: bool) -> anyhow::Result<crate::store::Store> {
-    let record = |store: &mut crate::store::Store| match has_errors {
-        true => Ok(()),
-        false => match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
-            // A read-only copy (a backup) or a full disk: what is recorded is shown.
-            Err(e) if e.is_machine_fault() => {
-                eprintln!("note: the configured sources could not be recorded ({e}); showing the sources as recorded");
-                Ok(())
-            }
-            done => done,
-        },
-    };
-    crate::store::Store::open_to_read(&cfg.database.path, record)
-        .with_context(|| format!("opening {}", cfg.database.path.display()))
-}
-
 fn status(path: &std::path::Path) -> anyhow::Result<()> {
     let (cfg, has_errors) = load_to_look(path)?;
     // Looking must not create (or migrate) a database.
@@ -844,7 +821,7 @@ fn status(path: &std::path::Path) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let store = &open_to_look(&cfg, has_errors)?;
+    let store = &crate::sources_cli::open_to_look(&cfg, has_errors)?;
     let gauges = crate::metrics::StoredGauges {
         sources: store.source_stats()?,
         stories: store.story_count()?,

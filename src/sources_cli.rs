@@ -14,7 +14,7 @@ use crate::util::{rewrite_kept_file, write_stdout};
 /// first, as `status` does).
 pub fn list(cfg: &Config, has_errors: bool) -> anyhow::Result<()> {
     let rows = if crate::store::database_exists(&cfg.database.path) {
-        let store = &crate::cli::open_to_look(cfg, has_errors)?;
+        let store = &open_to_look(cfg, has_errors)?;
         let gauges = crate::metrics::StoredGauges {
             sources: store.source_stats()?,
             stories: 0,
@@ -220,4 +220,27 @@ pub fn export_opml(path: &Path) -> anyhow::Result<()> {
         false => Default::default(),
     };
     write_stdout(&crate::sources::export_opml(&cfg, &links)).context("writing to standard output")
+}
+
+/// Opens the existing database to show it. When no other feedsieve owns it,
+/// the configured sources are recorded first, so that sources added to the
+/// file, and sources whose URL was edited (which keep their row), show as
+/// they stand before they are fetched; not from a file with errors
+/// (`has_errors`), whose broken sources would look removed. A running daemon
+/// records its file itself, and refuses one it cannot use (no sources):
+/// looking never overrides it.
+pub(crate) fn open_to_look(cfg: &Config, has_errors: bool) -> anyhow::Result<crate::store::Store> {
+    let record = |store: &mut crate::store::Store| match has_errors {
+        true => Ok(()),
+        false => match store.sync_sources(&crate::pipeline::source_specs(cfg)) {
+            // A read-only copy (a backup) or a full disk: what is recorded is shown.
+            Err(e) if e.is_machine_fault() => {
+                eprintln!("note: the configured sources could not be recorded ({e}); showing the sources as recorded");
+                Ok(())
+            }
+            done => done,
+        },
+    };
+    crate::store::Store::open_to_read(&cfg.database.path, record)
+        .with_context(|| format!("opening {}", cfg.database.path.display()))
 }
