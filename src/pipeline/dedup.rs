@@ -846,7 +846,12 @@ pub fn stored_article(item: &crate::store::ItemAssignment) -> DedupArticle {
         id: item.item_id.to_string(),
         source: item.source.clone(),
         url: item.link.clone().unwrap_or_default(),
-        published: item.published_at,
+        // The date its story was decided by: a date in the future counts as
+        // when it was first seen, as the window reads it back.
+        published: Some(crate::store::sort_time(
+            item.published_at,
+            item.first_seen_at,
+        )),
         title: item.title.clone().unwrap_or_default(),
         text: body_text(item.content.clone(), item.summary.clone()),
     }
@@ -1142,6 +1147,20 @@ mod tests {
         dedup.refine(&mut s, 430).unwrap();
         assert_eq!(members(&s), [vec![1], vec![2, 3]]);
         assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn explain_dates_an_article_as_its_story_was_decided() {
+        let (mut s, ids, dedup) = alpha_and_beta();
+        drop(dedup);
+        // Dated a year ahead (a bad clock): decided by when it was first seen.
+        let ahead = RawItem {
+            published: chrono::DateTime::from_timestamp(100 + 365 * 86_400, 0),
+            ..report("a", "Snow closes the Bergen pass", SNOW)
+        };
+        store_plain(&mut s, ids[0], ahead, 100);
+        let stored = s.item_assignment(1).unwrap().unwrap();
+        assert_eq!(stored_article(&stored).published, Some(100));
     }
 
     #[test]

@@ -411,6 +411,8 @@ pub struct ItemAssignment {
     pub link: Option<String>,
     /// Its own publication time (Unix seconds).
     pub published_at: Option<i64>,
+    /// When it was first stored (Unix seconds).
+    pub first_seen_at: i64,
     /// Title.
     pub title: Option<String>,
     /// Summary HTML.
@@ -534,7 +536,8 @@ impl Store {
             .conn
             .query_row(
                 "SELECT i.id, s.name, i.link, i.published_at, i.title, i.summary, i.content,
-                        st.guid, i.dedup_layer, i.dedup_score, i.dedup_match, i.story_id
+                        st.guid, i.dedup_layer, i.dedup_score, i.dedup_match, i.story_id,
+                        i.first_seen_at
                  FROM items i JOIN sources s ON s.id = i.source_id
                  JOIN stories st ON st.id = i.story_id WHERE i.id = ?1",
                 [id],
@@ -552,6 +555,7 @@ impl Store {
                         score: r.get(9)?,
                         matched: r.get(10)?,
                         story_id: r.get(11)?,
+                        first_seen_at: r.get(12)?,
                     })
                 },
             )
