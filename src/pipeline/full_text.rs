@@ -313,10 +313,12 @@ pub(super) async fn record_refusals(
     if keys.is_empty() {
         return;
     }
+    let extraction = super::extraction(cfg);
     let counted = (ctx.store)
         .call(move |s| {
-            keys.iter()
-                .try_for_each(|k| s.refused_reread(source_id, k, REREADS_REFUSED_BEFORE_KEEP))
+            keys.iter().try_for_each(|k| {
+                s.refused_reread(source_id, k, REREADS_REFUSED_BEFORE_KEEP, &extraction)
+            })
         })
         .await;
     if let Err(e) = counted {

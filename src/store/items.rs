@@ -136,18 +136,23 @@ impl Store {
     /// Counts a re-read of item `key`'s page that was not its stored article
     /// (a wall): at the `keep_after`-th, the stored article is kept as
     /// extracted under the source's settings now, and not asked for again.
+    /// Not when the rules were edited since the fetch began (`extraction`,
+    /// those it used, is not what the source records): the count is the new
+    /// rules' own.
     pub fn refused_reread(
         &mut self,
         source_id: i64,
         key: &str,
         keep_after: u32,
+        extraction: &str,
     ) -> Result<(), StoreError> {
         super::exec(
             &self.conn,
             "UPDATE items SET full_text = CASE WHEN full_text - ?4 + 1 >= ?3 THEN 1
                 ELSE full_text + 1 END
-             WHERE source_id = ?1 AND item_key = ?2 AND full_text >= ?4",
-            params![source_id, key, keep_after, STALE_FULL_TEXT],
+             WHERE source_id = ?1 AND item_key = ?2 AND full_text >= ?4
+               AND COALESCE((SELECT extraction FROM sources WHERE id = ?1), ?5) = ?5",
+            params![source_id, key, keep_after, STALE_FULL_TEXT, extraction],
         )?;
         Ok(())
     }

@@ -1437,6 +1437,11 @@ fn an_article_extracted_with_rules_edited_meanwhile_stays_to_be_extracted_again(
     // An edit marks the current ones stale in turn.
     s.sync_sources(&[spec("rules-2")]).unwrap();
     assert!(s.full_text_items(id).unwrap()["guid:a"].stale);
+    // A wall counted under the rules now; not one met by a fetch that began
+    // under the rules before (an edit landed during it).
+    s.refused_reread(id, "guid:a", 3, "rules-2").unwrap();
+    s.refused_reread(id, "guid:a", 3, "rules-1").unwrap();
+    assert_eq!(s.full_text_items(id).unwrap()["guid:a"].refused, 1);
     // A source that moved during a fetch is no longer at the fetched URL.
     assert!(s.source_has_url(id, "http://x.test/feed").unwrap());
     s.sync_sources(&[SourceSpec {
