@@ -135,19 +135,9 @@ pub enum AddError {
     Config(String),
 }
 
-/// Whether a document is an OPML file (its first element is `<opml>`).
+/// Whether a document is an OPML file: what `import-opml` reads.
 fn is_opml(body: &[u8]) -> bool {
-    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]);
-    let mut rest = head.trim_start_matches('\u{feff}').trim_start();
-    // The prologue: the XML declaration, comments, a doctype.
-    while rest.starts_with("<?") || rest.starts_with("<!") {
-        match rest.find('>') {
-            Some(end) => rest = rest[end + 1..].trim_start(),
-            None => return false,
-        }
-    }
-    rest.get(..5)
-        .is_some_and(|t| t.eq_ignore_ascii_case("<opml"))
+    parse_opml(&String::from_utf8_lossy(body)).is_ok()
 }
 
 fn article_advice(offer: &Option<String>) -> String {
